@@ -1,0 +1,19 @@
+"""kocurate command line: a thin layer over kocurate.services, importers, checks and exporters."""
+
+from __future__ import annotations
+
+import os
+
+# Nothing may fetch models or datasets from a hub at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from . import checks, core, export, review, stats, team, translate  # noqa: E402,F401
+from .app import app  # noqa: E402
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

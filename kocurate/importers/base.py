@@ -1,0 +1,176 @@
+"""The importer contract: a format reads records and yields normalized samples.
+
+A new format is one module defining an ``Importer`` subclass decorated with ``@register``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import ImportFailed
+from .readers import iter_records
+
+MAX_FIELD_CHARS = 1_000_000  # a single turn above this is refused as bad input (ShareGPT max is ~100k)
+
+
+@dataclass(slots=True)
+class NormTurn:
+    role: str
+    text: str
+
+
+@dataclass(slots=True)
+class NormSample:
+    key: str
+    turns: list[NormTurn]
+    meta: dict[str, Any] = field(default_factory=dict)
+    position: int = 0
+    place: str = ""
+    # English text per turn when it sits in the same record (align_by = "inline")
+    sources: list[str | None] | None = None
+
+
+REGISTRY: dict[str, type[Importer]] = {}
+
+
+def register(cls: type[Importer]) -> type[Importer]:
+    REGISTRY[cls.kind] = cls
+    return cls
+
+
+class Importer:
+    """Base class. Subclasses set the class attributes and implement ``parse``."""
+
+    kind: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    licence: ClassVar[str | None] = None
+    # "id": join Korean and English records by their id; "position": by order with drift repair;
+    # "inline": the English is in the same record; "none": no English source exists.
+    align_by: ClassVar[str] = "position"
+    # roles whose Korean is a translation of the English; other aligned roles are reference only
+    translated_roles: ClassVar[frozenset[str] | None] = None  # None = all roles
+    # conversation kinds pair turns by index; field kinds pair by role name
+    pair_turns_by: ClassVar[str] = "role"
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options = options or {}
+
+    # -- to implement -------------------------------------------------------------------------
+    def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
+        raise NotImplementedError
+
+    def parse_source(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
+        """Parse a record of the English source file (same shape by default)."""
+        return self.parse(rec, index, ctx)
+
+    def inline_source(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> list[str | None] | None:
+        """For ``align_by = "inline"``: the English text of each turn, read from the same record."""
+        return None
+
+    # -- streaming ------------------------------------------------------------------------------
+    def read(self, path: str | Path, *, source: bool = False) -> Iterator[NormSample | ImportFailed]:
+        """Yield samples; a bad record yields its ImportFailed (the caller decides: stop or skip)."""
+        name = Path(path).name
+        for index, (place, rec) in enumerate(iter_records(path)):
+            ctx = RecordContext(name, place)
+            try:
+                sample = (self.parse_source if source else self.parse)(rec, index, ctx)
+                if not source and self.align_by == "inline":
+                    sample.sources = self.inline_source(rec, index, ctx)
+                for turn in sample.turns:
+                    ctx.check_text(turn.text, turn.role)
+            except ImportFailed as exc:
+                yield exc
+                continue
+            sample.position = index
+            sample.place = place
+            yield sample
+
+    def is_translated(self, role: str) -> bool:
+        return self.translated_roles is None or role in self.translated_roles
+
+
+@dataclass(slots=True)
+class RecordContext:
+    """Helpers that validate a record and name the place of any problem."""
+
+    file: str
+    place: str
+
+    def fail(self, field: str | None, reason: str) -> ImportFailed:
+        return ImportFailed(self.file, self.place, field, reason)
+
+    def text(self, rec: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
+        if name not in rec or rec[name] is None:
+            if required:
+                raise self.fail(name, "missing field")
+            return default
+        value = rec[name]
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(name, f"expected text, got {type(value).__name__}")
+        value = value if isinstance(value, str) else str(value)
+        self.check_text(value, name)
+        return value
+
+    def check_text(self, value: str, name: str) -> None:
+        if len(value) > MAX_FIELD_CHARS:
+            raise self.fail(name, f"text too long ({len(value):,} characters; the limit is {MAX_FIELD_CHARS:,})")
+        if "\x00" in value:
+            raise self.fail(name, "contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.fail(name, "contains an unpaired surrogate (invalid \\uXXXX escape)") from None
+
+    def key(self, rec: dict[str, Any], name: str, index: int) -> str:
+        value = rec.get(name)
+        if value is None or value == "":
+            return str(index)
+        if not isinstance(value, str | int):
+            raise self.fail(name, f"expected an id (text or number), got {type(value).__name__}")
+        key = str(value)
+        if len(key) > 128:
+            raise self.fail(name, "id longer than 128 characters")
+        return key
+
+    def list_of_dicts(self, rec: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        value = rec.get(name)
+        if value is None:
+            raise self.fail(name, "missing field")
+        if not isinstance(value, list):
+            raise self.fail(name, f"expected a list, got {type(value).__name__}")
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self.fail(f"{name}[{i}]", f"expected an object, got {type(item).__name__}")
+        return value
+
+
+ROLE_ALIASES = {
+    "human": "user", "user": "user", "prompter": "user", "question": "user",
+    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bard": "assistant",
+    "bing": "assistant", "model": "assistant", "answer": "assistant",
+    "system": "system",
+}
+
+
+def conversation_turns(items: list[dict[str, Any]], ctx: RecordContext, field: str) -> list[NormTurn]:
+    """ShareGPT ``{from, value}`` or OpenAI ``{role, content}`` turns, roles normalized."""
+    turns: list[NormTurn] = []
+    for i, item in enumerate(items):
+        role_raw = item.get("from", item.get("role"))
+        value = item.get("value", item.get("content"))
+        if not isinstance(role_raw, str):
+            raise ctx.fail(f"{field}[{i}].from", "missing or not text")
+        role = ROLE_ALIASES.get(role_raw.strip().lower())
+        if role is None:
+            raise ctx.fail(f"{field}[{i}].from", f"unknown role {role_raw!r}")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise ctx.fail(f"{field}[{i}].value", f"expected text, got {type(value).__name__}")
+        ctx.check_text(value, f"{field}[{i}].value")
+        turns.append(NormTurn(role, value))
+    return turns

@@ -1,0 +1,296 @@
+"""Ingest: read a Korean file (and its English source), align, and write samples in one transaction.
+
+Atomic (a failure leaves no rows), idempotent (the same files twice → "already imported"),
+streamed (the Korean side is never held whole; the English side is held as compact tuples only),
+and written with bulk inserts so 700k samples load in well under a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from . import align as aligner
+from .errors import AlreadyImported, ImportFailed, KocurateError
+from .importers import Importer, NormSample, get_importer
+from .models import Dataset, Sample, Turn, utcnow
+
+BATCH = 2_000
+
+
+@dataclass
+class ImportReport:
+    dataset_id: int = 0
+    name: str = ""
+    kind: str = ""
+    samples: int = 0
+    turns: int = 0
+    aligned: int = 0
+    ambiguous: int = 0
+    unaligned: int = 0
+    no_source: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    skipped_report: str | None = None
+
+    def summary(self) -> str:
+        parts = [f"{self.samples:,} samples, {self.turns:,} turns"]
+        if self.aligned or self.ambiguous or self.unaligned:
+            parts.append(f"aligned {self.aligned:,}, ambiguous {self.ambiguous:,}, unaligned {self.unaligned:,}")
+        if self.skipped:
+            parts.append(f"skipped {len(self.skipped):,} bad records")
+        return "; ".join(parts)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    p = Path(path)
+    if p.is_dir():  # a saved HF dataset: hash every file in a stable order
+        for f in sorted(x for x in p.rglob("*") if x.is_file()):
+            h.update(f.relative_to(p).as_posix().encode())
+            h.update(sha256_file(f).encode())
+        return h.hexdigest()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_entry(role: str, path: Path) -> dict[str, Any]:
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+    return {"role": role, "name": path.name, "sha256": sha256_file(path), "bytes": size}
+
+
+@dataclass(slots=True)
+class _Source:
+    key: str
+    roles: tuple[str, ...]
+    texts: tuple[str, ...]
+    category: str | None = None
+
+
+def _collect(stream: Iterator[NormSample | ImportFailed], skip_bad: bool, skipped: list[dict[str, Any]],
+             side: str) -> Iterator[NormSample]:
+    for item in stream:
+        if isinstance(item, ImportFailed):
+            if not skip_bad:
+                raise item
+            skipped.append({"side": side, "file": item.file, "where": item.where, "field": item.field,
+                            "reason": item.reason})
+            continue
+        yield item
+
+
+def import_files(
+    engine: Engine,
+    kind: str,
+    ko_path: str | Path,
+    source_path: str | Path | None = None,
+    *,
+    name: str | None = None,
+    licence: str | None = None,
+    options: dict[str, Any] | None = None,
+    skip_bad: bool = False,
+    report_path: str | Path | None = None,
+    user_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import one dataset. Raises ImportFailed (place named) or AlreadyImported; writes nothing then."""
+    importer = get_importer(kind, options)
+    ko_path = Path(ko_path)
+    src = Path(source_path) if source_path else None
+    if not ko_path.exists():
+        raise ImportFailed(str(ko_path), "file", None, "file not found")
+    if src is not None and not src.exists():
+        raise ImportFailed(str(src), "file", None, "file not found")
+    if src is not None and importer.align_by in ("none", "inline"):
+        raise KocurateError(f"kind {kind!r} takes no separate English source file")
+    files = [_file_entry("ko", ko_path)] + ([_file_entry("en", src)] if src else [])
+    fingerprint = hashlib.sha256(
+        json.dumps([kind, [f["sha256"] for f in files], options or {}], sort_keys=True).encode()
+    ).hexdigest()
+    name = name or ko_path.name.split(".")[0]
+    with Session(engine) as probe:
+        existing = probe.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
+        if existing is not None:
+            raise AlreadyImported(f"already imported as dataset {existing.name!r} (id {existing.id}); nothing changed",
+                                  existing.id)
+        if probe.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+            raise KocurateError(f"a dataset named {name!r} exists already; choose another with --name")
+
+    report = ImportReport(name=name, kind=kind)
+    # English side first, compact: (key, roles, texts) per record
+    sources: list[_Source] = []
+    if src is not None:
+        for s in _collect(importer.read(src, source=True), skip_bad, report.skipped, "en"):
+            sources.append(_Source(s.key, tuple(t.role for t in s.turns), tuple(t.text for t in s.turns),
+                                   s.meta.get("category")))
+    ko_stream = _collect(importer.read(ko_path), skip_bad, report.skipped, "ko")
+
+    if src is None:
+        pairs = ((s, None, None, "inline" if s.sources is not None else "none") for s in ko_stream)
+    elif importer.align_by == "id":
+        pairs = _pairs_by_id(ko_stream, sources)
+    else:
+        pairs = _pairs_by_position(ko_stream, sources, importer)
+
+    with Session(engine) as session, session.begin():
+        ds = Dataset(name=name, kind=kind, licence=licence or importer.licence, source_files=files,
+                     fingerprint=fingerprint, imported_at=utcnow(), imported_by=user_id,
+                     meta={"options": options or {}, "title": importer.title})
+        session.add(ds)
+        session.flush()
+        report.dataset_id = ds.id
+        _write(session, ds.id, pairs, importer, report, progress, skip_bad)
+        if report.samples == 0:
+            raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
+        ds.n_samples, ds.n_turns = report.samples, report.turns
+        ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = report.aligned, report.ambiguous, report.unaligned
+        if report.skipped:
+            ds.meta = {**ds.meta, "skipped": len(report.skipped)}
+    if report.skipped:
+        out = Path(report_path) if report_path else ko_path.with_name(f"{name}.skipped.jsonl")
+        with open(out, "w", encoding="utf-8") as fh:
+            for row in report.skipped:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        report.skipped_report = str(out)
+    return report
+
+
+Pairing = tuple[NormSample, _Source | None, float | None, str]
+
+
+def _pairs_by_id(ko_stream: Iterator[NormSample], sources: list[_Source]) -> Iterator[Pairing]:
+    by_key = {s.key: s for s in sources}
+    for s in ko_stream:
+        en = by_key.get(s.key)
+        if en is None:
+            yield s, None, None, "unaligned"
+            continue
+        conf = _turn_confidence(s, en)
+        yield s, en, conf, "id" if conf >= 0.5 else "ambiguous"
+
+
+def _turn_confidence(s: NormSample, en: _Source) -> float:
+    """How well the turns of an id-joined conversation match: roles in order, cues per turn."""
+    if len(en.texts) != len(s.turns):
+        return 0.3
+    if any(t.role != r for t, r in zip(s.turns, en.roles, strict=True)):
+        return 0.3
+    confs = [aligner.pair_confidence([t.text], [e]) for t, e in zip(s.turns, en.texts, strict=True) if t.text or e]
+    return round(min(confs), 3) if confs else 1.0
+
+
+def _pairs_by_position(ko_stream: Iterator[NormSample], sources: list[_Source], importer: Importer) -> Iterator[Pairing]:
+    # The aligner needs cues of both sides; the Korean side is kept as parsed samples only for
+    # the length of this call (position-aligned datasets are small: KoAlpaca 50k, Dolly 15k).
+    ko = list(ko_stream)
+
+    def fields(roles: tuple[str, ...] | list[str], texts: tuple[str, ...] | list[str]) -> list[str]:
+        return [t for r, t in zip(roles, texts, strict=False) if importer.is_translated(r)]
+
+    ko_cues = [aligner.cues(fields([t.role for t in s.turns], [t.text for t in s.turns])) for s in ko]
+    en_cues = [aligner.cues(fields(s.roles, s.texts)) for s in sources]
+    result = aligner.align_by_position(ko_cues, en_cues)
+    for s, pair in zip(ko, result, strict=True):
+        if pair.en_index is None:
+            yield s, None, None, "unaligned"
+            continue
+        en = sources[pair.en_index]
+        status = pair.status
+        cat_ko = s.meta.get("category")
+        if cat_ko is not None and en.category is not None and cat_ko != en.category:
+            status = "ambiguous"  # Dolly: a pair across categories is not the same record
+        yield s, en, pair.confidence, status
+
+
+def _write(session: Session, dataset_id: int, pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
+           progress: Callable[[int], None] | None, skip_bad: bool) -> None:
+    now = utcnow()
+    conn = session.connection()
+    sample_rows: list[dict[str, Any]] = []
+    turn_rows: list[list[dict[str, Any]]] = []
+    seen: set[str] = set()
+
+    def flush() -> None:
+        if not sample_rows:
+            return
+        ids = conn.execute(insert(Sample).returning(Sample.id, sort_by_parameter_order=True), sample_rows).scalars().all()
+        flat = []
+        for sid, turns in zip(ids, turn_rows, strict=True):
+            for t in turns:
+                t["sample_id"] = sid
+                flat.append(t)
+        if flat:
+            conn.execute(insert(Turn), flat)
+        sample_rows.clear()
+        turn_rows.clear()
+        if progress:
+            progress(report.samples)
+
+    for s, en, conf, status in pairs:
+        if s.key in seen:
+            bad = ImportFailed(report.name, s.place, "id", f"duplicate key {s.key!r}")
+            if not skip_bad:
+                raise bad
+            report.skipped.append({"side": "ko", "file": bad.file, "where": bad.where, "field": "id",
+                                   "reason": bad.reason})
+            continue
+        seen.add(s.key)
+        en_texts = _source_texts(s, en, importer)
+        turns = []
+        ko_chars = en_chars = 0
+        for idx, t in enumerate(s.turns):
+            src_text = en_texts[idx]
+            kind = None
+            if src_text is not None:
+                kind = "translation" if importer.is_translated(t.role) else "reference"
+                en_chars += len(src_text)
+            ko_chars += len(t.text)
+            turns.append({"idx": idx, "role": t.role, "text": t.text, "mt_text": t.text, "source_text": src_text,
+                          "source_kind": kind})
+        if status == "inline":
+            conf = aligner.pair_confidence([t.text for t in s.turns], [e or "" for e in en_texts])
+            status = "aligned" if conf >= 0.5 else "ambiguous"
+        if status in ("aligned", "id"):
+            report.aligned += 1
+        elif status == "ambiguous":
+            report.ambiguous += 1
+        elif status == "unaligned":
+            report.unaligned += 1
+        else:
+            report.no_source += 1
+        sample_rows.append({
+            "dataset_id": dataset_id, "key": s.key, "position": s.position, "status": "new", "version": 1,
+            "meta": s.meta, "align_status": status, "align_confidence": conf,
+            "source_key": en.key if en is not None else None, "n_turns": len(turns), "ko_chars": ko_chars,
+            "en_chars": en_chars, "dup_keep": True, "checked_version": 0, "created_at": now, "updated_at": now,
+        })
+        turn_rows.append(turns)
+        report.samples += 1
+        report.turns += len(turns)
+        if len(sample_rows) >= BATCH:
+            flush()
+    flush()
+
+
+def _source_texts(s: NormSample, en: _Source | None, importer: Importer) -> list[str | None]:
+    n = len(s.turns)
+    if s.sources is not None:
+        return [(x if x else None) for x in (list(s.sources) + [None] * n)[:n]]
+    if en is None:
+        return [None] * n
+    if importer.pair_turns_by == "index":
+        return [en.texts[i] if i < len(en.texts) else None for i in range(n)]
+    by_role = dict(zip(en.roles, en.texts, strict=False))
+    return [by_role.get(t.role) for t in s.turns]
+
+
+def dataset_count(session: Session) -> int:
+    return session.scalar(select(func.count(Dataset.id))) or 0

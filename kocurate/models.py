@@ -1,0 +1,358 @@
+"""SQLAlchemy 2 typed models: the whole schema of kocurate.
+
+Works on SQLite and PostgreSQL alike: only portable types (JSON, not JSONB), explicit
+indexes for every filter the services use (queries are written for 700k samples).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# Review status of a sample. "new" until someone decides.
+STATUSES = ("new", "approved", "rejected", "needs_fix", "skipped")
+DECISIONS = ("approve", "reject", "needs_fix", "skip")
+DECISION_STATUS = {"approve": "approved", "reject": "rejected", "needs_fix": "needs_fix", "skip": "skipped"}
+ROLES = ("annotator", "lead", "admin")
+
+ETHICS_FLAGS = ("censure", "hate", "discrimination", "sexual", "abuse", "violence", "crime")
+QUALITY_FLAGS = (
+    "mistranslation",
+    "untranslated",
+    "truncated",
+    "code_broken",
+    "misaligned",
+    "low_quality",
+    "duplicate",
+    "pii",
+    "other",
+)
+FLAG_LABELS_KO = {
+    "censure": "비난",
+    "hate": "혐오",
+    "discrimination": "차별",
+    "sexual": "선정",
+    "abuse": "욕설",
+    "violence": "폭력",
+    "crime": "범죄",
+}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="annotator")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # [{"role": "ko"|"en", "name": file name, "sha256": hex, "bytes": n}]
+    source_files: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # sha256 over the Korean and English files together: a re-import of the same pair is a no-op.
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    n_samples: Mapped[int] = mapped_column(Integer, default=0)
+    n_turns: Mapped[int] = mapped_column(Integer, default=0)
+    n_aligned: Mapped[int] = mapped_column(Integer, default=0)
+    n_unaligned: Mapped[int] = mapped_column(Integer, default=0)
+    n_ambiguous: Mapped[int] = mapped_column(Integer, default=0)
+    # k annotators per sample (agreement); 1 = each sample reviewed once.
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Sample(Base):
+    __tablename__ = "samples"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "key", name="uq_sample_dataset_key"),
+        Index("ix_samples_dataset_status_id", "dataset_id", "status", "id"),
+        Index("ix_samples_dataset_align", "dataset_id", "align_status"),
+        Index("ix_samples_dup_group", "dup_group"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))  # id or index in the source file
+    position: Mapped[int] = mapped_column(Integer)  # 0-based record index in the Korean file
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # url, category, …
+    # "id" (joined by id), "aligned" (by position, confident), "ambiguous" (low confidence,
+    # marked for review), "unaligned" (no English found), "none" (no English source exists)
+    align_status: Mapped[str] = mapped_column(String(16), default="none")
+    align_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source_key: Mapped[str | None] = mapped_column(String(128), nullable=True)  # key of the English record
+    n_turns: Mapped[int] = mapped_column(Integer, default=0)
+    ko_chars: Mapped[int] = mapped_column(Integer, default=0)
+    en_chars: Mapped[int] = mapped_column(Integer, default=0)
+    # near-duplicate group (id of the group's kept sample); dup_keep marks the one to keep
+    dup_group: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dup_keep: Mapped[bool] = mapped_column(Boolean, default=True)
+    # version at which automatic checks last ran (incremental re-runs)
+    checked_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship()
+    turns: Mapped[list[Turn]] = relationship(order_by="Turn.idx", back_populates="sample")
+
+
+class Turn(Base):
+    """One turn or field of a sample, in order.
+
+    ``role`` is system/user/assistant for conversations, or the source's own field name
+    (instruction/input/output/context/response) for instruction data.
+    """
+
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("sample_id", "idx", name="uq_turn_sample_idx"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)  # current Korean text
+    mt_text: Mapped[str] = mapped_column(Text)  # the original machine translation, never changed
+    source_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # English
+    # "translation": text was machine-translated from source_text; "reference": the English is
+    # shown for context only (e.g. KoAlpaca v1.0 outputs were regenerated in Korean); None: no source
+    source_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+    sample: Mapped[Sample] = relationship(back_populates="turns")
+
+
+class Edit(Base):
+    """Append-only history of every change to a turn's text or source."""
+
+    __tablename__ = "edits"
+    __table_args__ = (Index("ix_edits_sample", "sample_id", "id"), Index("ix_edits_user_time", "user_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(16), default="text")  # "text" | "source_text"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="manual")  # manual | machine | restore
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    sample_version: Mapped[int] = mapped_column(Integer)  # version of the sample after this edit
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # engine, options, …
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Flag(Base):
+    """An ethics or quality flag on a sample, set by a person or suggested by a check/model."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_sample", "sample_id"), Index("ix_flags_category_state", "category", "state"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    turn_idx: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # "annotator" (set by a person) | "check" | "model" (pre-flags: suggestions)
+    origin: Mapped[str] = mapped_column(String(16), default="annotator")
+    # "active" | "confirmed" (pre-flag confirmed by a person) | "cleared"
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Review(Base):
+    """One decision by one person on one sample (several per sample with overlap)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        Index("ix_reviews_sample", "sample_id"),
+        Index("ix_reviews_user_time", "user_id", "created_at"),
+        Index("ix_reviews_time", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # time spent on the sample
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)  # categories set at decision time
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Claim(Base):
+    """A sample handed to a person; expires so abandoned work returns to the queue."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("sample_id", "user_id", name="uq_claim_sample_user"),
+        Index("ix_claims_user_expires", "user_id", "expires_at"),
+        Index("ix_claims_sample_expires", "sample_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CheckFinding(Base):
+    """What an automatic check found on a sample: which turn, which span, why."""
+
+    __tablename__ = "check_findings"
+    __table_args__ = (
+        Index("ix_findings_check_sample", "check", "sample_id"),
+        Index("ix_findings_sample", "sample_id"),
+        Index("ix_findings_dataset_check", "dataset_id", "check"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    check: Mapped[str] = mapped_column(String(48))
+    severity: Mapped[str] = mapped_column(String(16), default="warning")  # info | warning | error
+    turn_idx: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    span_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    span_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | confirmed | cleared
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Job(Base):
+    """A long task (import, check run, batch translation, export) with progress that survives reloads."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_kind_status", "kind", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed|cancelled
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TranslationCache(Base):
+    """Every text DeepL has translated for us, keyed by (source text, options): never pay twice."""
+
+    __tablename__ = "translation_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256(source + options)
+    source: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(32), default="deepl")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    billed_characters: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Suggestion(Base):
+    """A machine re-translation offered beside the current Korean text."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_sample_state", "sample_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(32), default="deepl")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    based_on_version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | accepted | rejected
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GlossaryTerm(Base):
+    __tablename__ = "glossary_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_term: Mapped[str] = mapped_column(String(255), unique=True)
+    target_term: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EvalSet(Base):
+    """A reference evaluation set (KoBEST task, KorQuAD) that training data must not contain."""
+
+    __tablename__ = "eval_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source_file: Mapped[str] = mapped_column(String(512))
+    sha256: Mapped[str] = mapped_column(String(64))
+    n_items: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EvalItem(Base):
+    __tablename__ = "eval_items"
+    __table_args__ = (Index("ix_eval_items_set", "eval_set_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    eval_set_id: Mapped[int] = mapped_column(ForeignKey("eval_sets.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(32))  # passage | question | answer | sentence …
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Setting(Base):
+    """Small key/value state (e.g. the id of the DeepL glossary in sync with our terms)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
