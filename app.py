@@ -12,7 +12,15 @@ st.set_page_config(page_title="kocurate", page_icon="📝", layout="wide")
 
 # page file, title, icon, the permission that makes it visible
 PAGES = [
+    ("pages/review.py", "Review", "📝", "review"),
+    ("pages/search.py", "Search", "🔎", "search"),
     ("pages/datasets.py", "Datasets", "🗂️", "review"),
+    ("pages/dashboard.py", "Dashboard", "📊", "view_own_stats"),
+    ("pages/checks.py", "Checks", "🧪", "check"),
+    ("pages/translate.py", "Translate", "🌐", "translate_batch"),
+    ("pages/import.py", "Import", "📥", "import"),
+    ("pages/export.py", "Export", "📦", "export"),
+    ("pages/admin.py", "Admin", "🔐", "users"),
 ]
 
 

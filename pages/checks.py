@@ -1,0 +1,9 @@
+"""checks page (layout and widgets only; every action calls a kocurate service)."""
+
+import streamlit as st
+
+from kocurate import ui
+
+ui.require_actor()
+st.header("Checks")
+st.info("Coming soon.")

@@ -1,0 +1,9 @@
+"""translate page (layout and widgets only; every action calls a kocurate service)."""
+
+import streamlit as st
+
+from kocurate import ui
+
+ui.require_actor()
+st.header("Translate")
+st.info("Coming soon.")
