@@ -2,18 +2,102 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import config
+from .errors import KocurateError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db"
+
+
+class DatabaseUnavailable(KocurateError):
+    """The database refused the work for a reason the user can act on (read-only, full, busy, corrupt, down).
+
+    Raised in place of the driver's error so that pages and the CLI show one plain sentence; the
+    transaction has been rolled back, so nothing was half-written.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # read_only | full | busy | corrupt | unreachable
+
+
+# SQLite result code names (sqlite3.Error.sqlite_errorname) → (reason, sentence)
+_SQLITE_ERRORS = {
+    "SQLITE_READONLY": ("read_only", "database is read-only ({where}): nothing was saved; check the file's and its "
+                                     "folder's permissions, or open a writable copy"),
+    "SQLITE_FULL": ("full", "database or disk is full ({where}): nothing was saved; free some space and retry"),
+    "SQLITE_BUSY": ("busy", "database is busy ({where}): another writer held it for over "
+                            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; nothing was saved, try again"),
+    "SQLITE_LOCKED": ("busy", "database is busy ({where}): nothing was saved, try again"),
+    "SQLITE_CORRUPT": ("corrupt", "database file is corrupt ({where}): restore it from a backup (kocurate restore)"),
+    "SQLITE_NOTADB": ("corrupt", "file is not a kocurate database ({where})"),
+    "SQLITE_CANTOPEN": ("unreachable", "cannot open the database file ({where}): check that its folder exists and "
+                                       "is writable"),
+    "SQLITE_IOERR": ("full", "database input/output error ({where}): the disk may be full or failing; nothing was "
+                             "saved"),
+}
+# PostgreSQL SQLSTATE → (reason, sentence)
+_PG_ERRORS = {
+    "25006": ("read_only", "database is read-only ({where}): the server refuses writes (a standby, or "
+                           "default_transaction_read_only); nothing was saved"),
+    "53100": ("full", "database disk is full ({where}): nothing was saved; free space on the server and retry"),
+    "53200": ("full", "database server is out of memory ({where}): nothing was saved; retry"),
+    "53300": ("busy", "database server has too many connections ({where}): retry in a moment"),
+    "57P03": ("unreachable", "database server is starting up or shutting down ({where}): retry in a moment"),
+}
+
+
+def _where(url: Any) -> str:
+    """The database named without its password (never put secrets into messages or logs)."""
+    u = make_url(str(url)) if not hasattr(url, "render_as_string") else url
+    if u.drivername.startswith("sqlite"):
+        return u.database or ":memory:"
+    return u.render_as_string(hide_password=True)
+
+
+def _translate_error(ctx: ExceptionContext) -> None:
+    """Replace driver errors a user can act on by one DatabaseUnavailable sentence."""
+    if ctx.is_pre_ping:  # the pool handles disconnects found by its ping itself
+        return
+    orig = ctx.original_exception
+    engine = ctx.engine
+    where = _where(engine.url) if engine is not None else "database"
+    name = getattr(orig, "sqlite_errorname", None)
+    if name is not None:
+        base = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE → SQLITE_IOERR
+        hit = _SQLITE_ERRORS.get(name) or _SQLITE_ERRORS.get(base)
+        if hit is None and "readonly" in str(orig):
+            hit = _SQLITE_ERRORS["SQLITE_READONLY"]
+        if hit is not None:
+            raise DatabaseUnavailable(hit[1].format(where=where), hit[0]) from orig
+        return
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _PG_ERRORS:
+        reason, text = _PG_ERRORS[sqlstate]
+        raise DatabaseUnavailable(text.format(where=where), reason) from orig
+    if ctx.connection is None and engine is not None and not engine.url.drivername.startswith("sqlite") \
+            and type(orig).__name__ == "OperationalError" and sqlstate is None:
+        # connecting failed (server down, wrong host or port): the driver's first line names host and port
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        raise DatabaseUnavailable(f"cannot connect to the database ({where}): {first}", "unreachable") from orig
+
+
+def _pool_size(default: int) -> int:
+    try:
+        return max(1, int(os.environ.get("KOCURATE_DB_POOL_SIZE", default)))
+    except ValueError:
+        return default
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -25,7 +109,11 @@ def make_engine(url: str | None = None) -> Engine:
     """A new engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     url = config.db_url(url)
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # Connections are cheap; a pool as large as the busiest team keeps threads from queueing on the
+        # pool instead of on SQLite's own (fair, 30 s) busy handler.
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               pool_size=_pool_size(10), max_overflow=40, pool_timeout=60)
+        event.listen(engine, "handle_error", _translate_error)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -44,7 +132,14 @@ def make_engine(url: str | None = None) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # PostgreSQL: a pool per process (the app serves every annotator from one); pre-ping drops
+    # connections the server closed, recycle bounds their age behind proxies (pgbouncer, cloud LBs).
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=_pool_size(10), max_overflow=30, pool_timeout=60, pool_recycle=1800,
+        connect_args={"application_name": "kocurate", "connect_timeout": 10},
+    )
+    event.listen(engine, "handle_error", _translate_error)
+    return engine
 
 
 @lru_cache(maxsize=8)
