@@ -1,5 +1,78 @@
-"""CLI commands of the team area (registered on the shared app)."""
+"""CLI commands of the team area: `db copy`, `backup`, `restore`."""
 
 from __future__ import annotations
 
-from .app import app  # noqa: F401
+from pathlib import Path
+
+import typer
+
+from .. import config
+from ..services import backup as backup_service
+from ..services import dbcopy
+from ..services.auth import SYSTEM
+from .app import app, engine, errors, fail, url
+from .core import db_app
+
+
+@db_app.command("copy")
+def db_copy(
+    src: str = typer.Argument(..., help="Source database URL or SQLite file."),
+    dst: str = typer.Argument(..., help="Destination database URL (an empty database; created at the head "
+                                        "revision), e.g. postgresql+psycopg://user:pw@host/kocurate."),
+    batch: int = typer.Option(dbcopy.BATCH, "--batch", help="Rows per batch."),
+) -> None:
+    """Copy a whole database (e.g. SQLite → PostgreSQL); row counts are verified for every table."""
+    last: dict[str, int] = {}
+
+    def progress(table: str, done: int, total: int) -> None:
+        if done == total or done - last.get(table, 0) >= 200_000:
+            last[table] = done
+            typer.echo(f"  {table}: {done:,}/{total:,}", err=True)
+
+    with errors():
+        rep = dbcopy.copy_database(src, dst, SYSTEM, batch=batch, progress=progress)
+    for line in rep.lines():
+        typer.echo(line)
+    typer.echo(f"copied {rep.rows:,} rows in {rep.seconds:.1f} s from {rep.source} to {rep.destination}; "
+               "counts verified")
+
+
+@app.command("backup")
+def backup_cmd(
+    path: Path = typer.Argument(..., help="Backup file to write (SQLite: a database file; PostgreSQL: a pg_dump "
+                                          "custom-format archive)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
+) -> None:
+    """Back up the whole database while people keep working (SQLite online backup API; pg_dump)."""
+    u = config.db_url(url())
+    with errors():
+        if u.startswith("postgresql") and not _has("pg_dump"):
+            typer.echo(backup_service.pg_guidance(u, path))
+            fail("pg_dump is not installed here (apt-get install postgresql-client); commands above")
+        rep = backup_service.backup(u, SYSTEM, path, overwrite=overwrite)
+    typer.echo(f"backup written: {rep.summary()}")
+
+
+@app.command("restore")
+def restore_cmd(
+    path: Path = typer.Argument(..., help="A backup written by `kocurate backup`."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    keep_current: bool = typer.Option(True, "--keep-current/--no-keep-current",
+                                      help="SQLite: keep the current database as NAME.before-restore-TIME.db."),
+) -> None:
+    """Replace the database's content by a backup (then upgrade it to the current schema)."""
+    u = url()
+    if not yes and not typer.confirm(f"replace everything in {backup_service._url(u).render_as_string()} "
+                                     f"by {path}?", default=False):
+        fail("restore cancelled")
+    with errors():
+        rep = backup_service.restore(engine(upgrade=False), SYSTEM, path, keep_current=keep_current)
+    if rep.kept_copy:
+        typer.echo(f"the database as it was is kept in {rep.kept_copy}")
+    typer.echo(f"restored from {rep.summary()}")
+
+
+def _has(tool: str) -> bool:
+    import shutil
+
+    return shutil.which(tool) is not None

@@ -1,0 +1,247 @@
+"""Copy a whole kocurate database to another one (typically SQLite → PostgreSQL when a team grows).
+
+One read snapshot of the source, one transaction on the destination: the copy is complete, with
+every table's row count (and highest id) checked against the source before it commits, or the
+destination is left as it was (migrated and empty). Rows move in primary-key batches (keyset, no
+OFFSET) so 700k samples / 1.4M turns never sit in memory; PostgreSQL destinations are written with
+COPY. PostgreSQL sequences are set past the copied ids so that new rows do not collide.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+from .. import config, db
+from ..errors import KocurateError
+from ..models import Base
+from .auth import Actor
+
+BATCH = 5_000
+Progress = Callable[[str, int, int], None]  # (table, rows copied, rows in table)
+
+
+@dataclass
+class TableCount:
+    table: str
+    source: int
+    copied: int
+    max_id: Any = None
+
+
+@dataclass
+class CopyReport:
+    source: str
+    destination: str
+    tables: list[TableCount] = field(default_factory=list)
+    sequences_reset: list[str] = field(default_factory=list)
+    not_copied: list[str] = field(default_factory=list)  # tables outside the schema (search indexes…)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(t.copied for t in self.tables)
+
+    @property
+    def verified(self) -> bool:
+        return all(t.source == t.copied for t in self.tables)
+
+    def lines(self) -> list[str]:
+        out = [f"{t.table:<20} {t.source:>12,} → {t.copied:>12,}  {'ok' if t.source == t.copied else 'MISMATCH'}"
+               for t in self.tables]
+        if self.sequences_reset:
+            out.append(f"sequences reset: {len(self.sequences_reset)}")
+        if self.not_copied:
+            out.append(f"not copied (rebuilt by their owners, not part of the schema): {', '.join(self.not_copied)}")
+        return out
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _tables() -> list[Table]:
+    return list(Base.metadata.sorted_tables)  # parents before children: foreign keys hold throughout
+
+
+def _pk(table: Table) -> Any:
+    cols = list(table.primary_key.columns)
+    if len(cols) != 1:
+        raise KocurateError(f"table {table.name} has no single-column primary key; cannot page through it")
+    return cols[0]
+
+
+def copy_database(src_url: str, dst_url: str, actor: Actor, *, batch: int = BATCH,
+                  progress: Progress | None = None) -> CopyReport:
+    """Copy every row of the source database into the empty destination (created at the head revision)."""
+    actor.require("db")
+    src_url, dst_url = config.db_url(src_url), config.db_url(dst_url)
+    if make_url(src_url) == make_url(dst_url):
+        raise KocurateError("source and destination are the same database")
+    src = make_url(src_url)
+    if src.get_backend_name() == "sqlite" and src.database and not src.database.startswith("file:") \
+            and src.database != ":memory:":
+        if not Path(src.database).is_file():
+            raise KocurateError(f"no database at {src.database}")
+    head = db.head_revision()
+    rev = db.current_revision(src_url)
+    if rev is None:
+        raise KocurateError(f"{_safe(src_url)} is not a kocurate database (no schema revision)")
+    if rev != head:
+        raise KocurateError(f"{_safe(src_url)} is at revision {rev}, this kocurate at {head}: run "
+                            f"`kocurate --db SRC db upgrade` on the source first")
+    db.upgrade(dst_url)  # creates the schema on a new, empty destination; a no-op when at head
+    report = CopyReport(_safe(src_url), _safe(dst_url))
+    start = time.perf_counter()
+    src_engine, dst_engine = db.make_engine(src_url), db.make_engine(dst_url)
+    try:
+        known = {t.name for t in _tables()} | {"alembic_version"}
+        report.not_copied = sorted(n for n in inspect(src_engine).get_table_names()
+                                   if n not in known and not n.startswith("sqlite_"))
+        with _snapshot(src_engine) as sc, dst_engine.connect() as dc, dc.begin():
+            for table in _tables():
+                n = dc.execute(select(func.count()).select_from(table)).scalar() or 0
+                if n:
+                    raise KocurateError(f"the destination is not empty (table {table.name} has {n:,} rows); "
+                                        "copy into a new, empty database")
+            for table in _tables():
+                report.tables.append(_copy_table(sc, dc, table, batch, progress))
+            for tc in report.tables:  # verify inside the destination's transaction, before it commits
+                tc.copied = dc.execute(select(func.count()).select_from(Base.metadata.tables[tc.table])).scalar() or 0
+                got_max = dc.execute(select(func.max(_pk(Base.metadata.tables[tc.table])))).scalar()
+                if tc.copied != tc.source or got_max != tc.max_id:
+                    raise KocurateError(f"table {tc.table}: {tc.source:,} rows in the source but {tc.copied:,} "
+                                        "copied; nothing was committed")
+            if dc.dialect.name == "postgresql":
+                report.sequences_reset = _reset_sequences(dc)
+    finally:
+        src_engine.dispose()
+        dst_engine.dispose()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+class _snapshot:
+    """A read-only connection that sees one consistent state of the source for the whole copy."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> Connection:
+        conn = self.engine.connect()
+        if conn.dialect.name == "sqlite":
+            conn.info["write"] = False  # a deferred BEGIN: a WAL read snapshot that blocks no writer
+        else:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        self.conn = conn
+        conn.begin()
+        return conn
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.info.pop("write", None)
+        self.conn.rollback()
+        self.conn.close()
+
+
+def _batches(sc: Connection, table: Table, batch: int) -> Iterator[list[Any]]:
+    pk = _pk(table)
+    last = None
+    while True:
+        q = select(table).order_by(pk).limit(batch)
+        if last is not None:
+            q = q.where(pk > last)
+        rows = sc.execute(q).all()
+        if not rows:
+            return
+        yield rows
+        last = getattr(rows[-1], pk.name)
+
+
+def _copy_table(sc: Connection, dc: Connection, table: Table, batch: int, progress: Progress | None) -> TableCount:
+    total = sc.execute(select(func.count()).select_from(table)).scalar() or 0
+    max_id = sc.execute(select(func.max(_pk(table)))).scalar()
+    done = 0
+    use_copy = dc.dialect.name == "postgresql" and dc.dialect.driver == "psycopg"
+    for rows in _batches(sc, table, batch):
+        first_id = getattr(rows[0], _pk(table).name)
+        try:
+            if use_copy:
+                _pg_copy(dc, table, rows)
+            else:
+                dc.execute(insert(table), [r._asdict() for r in rows])
+        except KocurateError:
+            raise
+        except Exception as exc:  # name the place: table and id range, and the driver's first line
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise KocurateError(f"table {table.name}, rows from id {first_id}: {first}; nothing was committed") from exc
+        done += len(rows)
+        if progress:
+            progress(table.name, done, total)
+    if progress and not done:
+        progress(table.name, 0, 0)
+    return TableCount(table.name, total, done, max_id)
+
+
+def _pg_copy(dc: Connection, table: Table, rows: list[Any]) -> None:
+    cols = list(table.columns)
+    is_json = [isinstance(c.type, JSON) for c in cols]
+    is_text = [isinstance(c.type, String | Text) for c in cols]
+    names = ", ".join(dc.dialect.identifier_preparer.quote(c.name) for c in cols)
+    raw = dc.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {dc.dialect.identifier_preparer.quote(table.name)} ({names}) "
+                                       "FROM STDIN") as cp:
+        for r in rows:
+            out = []
+            for i, v in enumerate(r):
+                if is_json[i]:
+                    try:
+                        v = json.dumps(v, ensure_ascii=False, allow_nan=False)
+                    except ValueError as exc:
+                        raise KocurateError(f"table {table.name}, id {r[0]}, column {cols[i].name}: {exc} "
+                                            "(PostgreSQL JSON has no NaN/Infinity)") from exc
+                    if "\\u0000" in v:
+                        raise KocurateError(f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL character, "
+                                            "which PostgreSQL cannot store")
+                elif is_text[i] and v is not None and "\x00" in v:
+                    raise KocurateError(f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL character, "
+                                        "which PostgreSQL cannot store")
+                out.append(v)
+            cp.write_row(out)
+
+
+def _reset_sequences(dc: Connection) -> list[str]:
+    """Set each serial column's sequence to the highest copied id (next insert gets max + 1)."""
+    done = []
+    for table in _tables():
+        pk = list(table.primary_key.columns)
+        if len(pk) != 1 or not isinstance(pk[0].type, Integer):
+            continue
+        seq = dc.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                         {"t": table.name, "c": pk[0].name}).scalar()
+        if seq is None:
+            continue
+        q = dc.dialect.identifier_preparer.quote
+        dc.execute(text(f"SELECT setval(:s, COALESCE((SELECT MAX({q(pk[0].name)}) FROM {q(table.name)}), 1), "
+                        f"(SELECT MAX({q(pk[0].name)}) FROM {q(table.name)}) IS NOT NULL)"), {"s": seq})
+        done.append(seq)
+    return done
