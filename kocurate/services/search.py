@@ -1,0 +1,225 @@
+"""Full-text search over Korean and English turn text that works for Korean.
+
+SQLite: an FTS5 table ``turns_fts`` with the trigram tokenizer (any 3+ character substring, Korean
+included), rowid = turns.id. It is filled per dataset by ``index_dataset`` (call it after an
+import; ``kocurate search --reindex`` does all) rather than by an INSERT trigger, so bulk imports of
+1.4M turns do not pay for it row by row. Triggers on UPDATE/DELETE keep indexed rows in sync
+(an UPDATE of a turn that was never indexed touches nothing). Which datasets are indexed is kept in
+the ``settings`` row ``search.fts``; datasets not indexed yet are searched by a substring scan.
+
+PostgreSQL: ``pg_trgm`` GIN indexes on turns.text and turns.source_text serve ``ILIKE '%q%'``
+directly; there is nothing to maintain, ``index_dataset`` only makes sure the indexes exist.
+
+Queries shorter than 3 characters cannot use trigrams: they fall back to a substring scan (bounded
+by ``limit``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from ..db import session_scope
+from ..models import Dataset, Sample, Setting, Turn, utcnow
+from .auth import Actor
+
+SETTING_KEY = "search.fts"
+MIN_TRIGRAM = 3
+
+
+def _is_sqlite(session_or_engine: Session | Engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "sqlite"
+
+
+def _fts_exists(session: Session) -> bool:
+    return session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts'")).first() is not None
+
+
+def indexed_datasets(session: Session) -> set[int]:
+    """Datasets whose turns are in the SQLite FTS index (all of them on PostgreSQL)."""
+    if not _is_sqlite(session):
+        return set(session.scalars(select(Dataset.id)))
+    row = session.get(Setting, SETTING_KEY)
+    return set((row.value or {}).get("datasets", [])) if row else set()
+
+
+def _mark(session: Session, dataset_ids: set[int]) -> None:
+    row = session.get(Setting, SETTING_KEY)
+    if row is None:
+        session.add(Setting(key=SETTING_KEY, value={"datasets": sorted(dataset_ids)}, updated_at=utcnow()))
+    else:
+        row.value = {"datasets": sorted(dataset_ids)}
+        row.updated_at = utcnow()
+
+
+def index_dataset(engine: Engine, dataset_id: int) -> int:
+    """Put one dataset's turns into the search index; returns the number of turns indexed.
+
+    Idempotent. Ingest (or whoever imports) calls this after an import; on PostgreSQL it is a no-op
+    beyond making sure the trigram indexes exist.
+    """
+    with session_scope(engine) as s:
+        if not _is_sqlite(s):
+            _ensure_pg_indexes(s)
+            return 0
+        if not _fts_exists(s):
+            _create_fts(s)
+        ids = indexed_datasets(s)
+        sub = "SELECT t.id FROM turns t JOIN samples s ON s.id = t.sample_id WHERE s.dataset_id = :d"
+        s.execute(text(f"DELETE FROM turns_fts WHERE rowid IN ({sub})"), {"d": dataset_id})
+        n = s.execute(text(
+            "INSERT INTO turns_fts(rowid, text, source_text) SELECT t.id, t.text, coalesce(t.source_text, '') "
+            "FROM turns t JOIN samples s ON s.id = t.sample_id WHERE s.dataset_id = :d"), {"d": dataset_id}).rowcount
+        _mark(s, ids | {dataset_id})
+    return int(n or 0)
+
+
+def reindex(engine: Engine) -> dict[int, int]:
+    """(Re)build the search index for every dataset; returns turns indexed per dataset."""
+    with session_scope(engine) as s:
+        ids = list(s.scalars(select(Dataset.id).order_by(Dataset.id)))
+        if _is_sqlite(s):
+            if _fts_exists(s):
+                s.execute(text("DELETE FROM turns_fts"))
+            else:
+                _create_fts(s)
+            _mark(s, set())
+    return {d: index_dataset(engine, d) for d in ids}
+
+
+def forget_dataset(session: Session, dataset_id: int) -> None:
+    """Drop a dataset from the index bookkeeping (its rows go with the turns' DELETE trigger)."""
+    if _is_sqlite(session):
+        _mark(session, indexed_datasets(session) - {dataset_id})
+
+
+FTS_DDL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5(text, source_text, tokenize='trigram')",
+    # keep indexed rows in sync with any writer; an UPDATE of an unindexed turn matches no FTS row
+    "CREATE TRIGGER IF NOT EXISTS turns_fts_au AFTER UPDATE OF text, source_text ON turns BEGIN "
+    "UPDATE turns_fts SET text = new.text, source_text = coalesce(new.source_text, '') WHERE rowid = new.id; END",
+    "CREATE TRIGGER IF NOT EXISTS turns_fts_ad AFTER DELETE ON turns BEGIN "
+    "DELETE FROM turns_fts WHERE rowid = old.id; END",
+]
+PG_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS ix_turns_text_trgm ON turns USING gin (text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_turns_source_trgm ON turns USING gin (source_text gin_trgm_ops)",
+]
+
+
+def _create_fts(session: Session) -> None:
+    for ddl in FTS_DDL:
+        session.execute(text(ddl))
+
+
+def _ensure_pg_indexes(session: Session) -> None:
+    for ddl in PG_DDL:
+        session.execute(text(ddl))
+
+
+# ------------------------------------------------------------------------------------------- query
+
+def _terms(query: str) -> tuple[list[str], list[str]]:
+    words = [w for w in query.split() if w]
+    return [w for w in words if len(w) >= MIN_TRIGRAM], [w for w in words if len(w) < MIN_TRIGRAM]
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _contains(col: Any, word: str) -> Any:
+    return col.ilike(_like(word), escape="\\")
+
+
+def _fts_phrase(words: list[str]) -> str:
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None) -> Select[Any]:
+    """A SELECT of matching turn ids (and sample ids), by the best plan for this backend and query."""
+    long, short = _terms(query)
+    cols = {"ko": [Turn.text], "en": [Turn.source_text], "both": [Turn.text, Turn.source_text]}[field]
+    sqlite = _is_sqlite(session)
+    use_fts = sqlite and bool(long) and _fts_exists(session)
+    if use_fts:
+        ids = indexed_datasets(session)
+        if dataset_id is not None:
+            use_fts = dataset_id in ids
+        else:
+            use_fts = bool(ids) and set(session.scalars(select(Dataset.id))) <= ids
+    stmt = select(Turn.id, Turn.sample_id).join(Sample, Sample.id == Turn.sample_id)
+    if dataset_id is not None:
+        stmt = stmt.where(Sample.dataset_id == dataset_id)
+    if use_fts:
+        target = {"ko": "text", "en": "source_text", "both": "turns_fts"}[field]
+        match = _fts_phrase(long) if field == "both" else f"{target} : ({_fts_phrase(long)})"
+        fts = text("SELECT rowid FROM turns_fts WHERE turns_fts MATCH :m").bindparams(m=match).columns()
+        stmt = stmt.where(Turn.id.in_(select(fts.subquery().c.rowid)))
+        words = short
+    else:
+        words = long + short  # PostgreSQL: ILIKE uses the trigram GIN index for 3+ characters
+    for w in words:
+        stmt = stmt.where(or_(*[_contains(c, w) for c in cols]))
+    return stmt
+
+
+def matching_samples(session: Session, query: str, *, field: str = "both", dataset_id: int | None = None) -> Select[Any]:
+    """A sub-SELECT of sample ids whose turns match ``query`` (for queue filters)."""
+    hits = _turn_hits(session, query, field, dataset_id).subquery()
+    return select(hits.c.sample_id)
+
+
+def _snippet(value: str | None, query: str, width: int = 160) -> str:
+    if not value:
+        return ""
+    low = value.lower()
+    pos = -1
+    for w in query.split():
+        pos = low.find(w.lower())
+        if pos >= 0:
+            break
+    start = max(0, pos - width // 3) if pos >= 0 else 0
+    out = value[start:start + width].replace("\n", " ")
+    return ("…" if start > 0 else "") + out + ("…" if start + width < len(value) else "")
+
+
+def search(session: Session, actor: Actor, query: str, *, dataset_id: int | None = None, field: str = "both",
+           status: str | None = None, limit: int = 50, after: int | None = None) -> list[dict[str, Any]]:
+    """Turns whose Korean and/or English text contains every word of ``query``.
+
+    Results are ordered by turn id; pass the last ``turn_id`` as ``after`` for the next page (keyset).
+    Each hit carries plain-text snippets and the sample id to open in the review view.
+    """
+    actor.require("search")
+    query = (query or "").strip()
+    if not query:
+        return []
+    if field not in ("ko", "en", "both"):
+        field = "both"
+    hits = _turn_hits(session, query, field, dataset_id)
+    if status:
+        hits = hits.where(Sample.status == status)
+    if after is not None:
+        hits = hits.where(Turn.id > after)
+    sub = hits.order_by(Turn.id).limit(max(1, min(int(limit), 500))).subquery()
+    rows = session.execute(
+        select(Turn.id, Turn.idx, Turn.role, Turn.text, Turn.source_text, Sample.id, Sample.key, Sample.status,
+               Dataset.name)
+        .join(sub, sub.c.id == Turn.id).join(Sample, Sample.id == Turn.sample_id)
+        .join(Dataset, Dataset.id == Sample.dataset_id).order_by(Turn.id)).all()
+    return [{"turn_id": r[0], "turn_idx": r[1], "role": r[2], "sample_id": r[5], "key": r[6], "status": r[7],
+             "dataset": r[8], "ko": _snippet(r[3], query), "en": _snippet(r[4], query)} for r in rows]
+
+
+def count_unindexed(session: Session) -> int:
+    """Datasets not yet in the SQLite search index (0 on PostgreSQL)."""
+    if not _is_sqlite(session):
+        return 0
+    ids = indexed_datasets(session)
+    return int(session.scalar(select(func.count(Dataset.id)).where(and_(~Dataset.id.in_(ids) if ids else True)))
+               or 0)
