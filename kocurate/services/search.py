@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, or_, select, text
+from sqlalchemy import Engine, Select, column, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
@@ -26,6 +26,7 @@ from ..models import Dataset, Sample, Setting, Turn, utcnow
 from .auth import Actor
 
 SETTING_KEY = "search.fts"
+_FTS = table("turns_fts", column("rowid"))
 MIN_TRIGRAM = 3
 
 
@@ -158,8 +159,8 @@ def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None)
     if use_fts:
         target = {"ko": "text", "en": "source_text", "both": "turns_fts"}[field]
         match = _fts_phrase(long) if field == "both" else f"{target} : ({_fts_phrase(long)})"
-        fts = text("SELECT rowid FROM turns_fts WHERE turns_fts MATCH :m").bindparams(m=match).columns()
-        stmt = stmt.where(Turn.id.in_(select(fts.subquery().c.rowid)))
+        fts = select(_FTS.c.rowid).where(text("turns_fts MATCH :m").bindparams(m=match))
+        stmt = stmt.where(Turn.id.in_(fts))
         words = short
     else:
         words = long + short  # PostgreSQL: ILIKE uses the trigram GIN index for 3+ characters
@@ -220,6 +221,4 @@ def count_unindexed(session: Session) -> int:
     """Datasets not yet in the SQLite search index (0 on PostgreSQL)."""
     if not _is_sqlite(session):
         return 0
-    ids = indexed_datasets(session)
-    return int(session.scalar(select(func.count(Dataset.id)).where(and_(~Dataset.id.in_(ids) if ids else True)))
-               or 0)
+    return len(set(session.scalars(select(Dataset.id))) - indexed_datasets(session))
