@@ -1,0 +1,170 @@
+"""``manifest.json`` (what was exported, from what, how; sha256 of every file) and the dataset card
+``README.md`` (YAML front matter the Hugging Face hub reads: languages, licence, size category,
+configs/data_files so ``datasets.load_dataset(folder)`` loads the folder as is)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .base import REFUSALS, REPAIRS, sha256_file
+
+MANIFEST = "manifest.json"
+CARD = "README.md"
+
+_HUB_IDS = {"cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-4.0", "apache-2.0", "mit",
+            "cc0-1.0", "cc-by-nc-3.0", "cc-by-nd-4.0", "cc-by-nc-nd-4.0", "cc-by-3.0", "openrail", "gpl-3.0"}
+
+
+def hub_licence(licence: str | None) -> str:
+    """Our licence string (``CC-BY-NC-4.0``) as a hub licence id; ``unknown`` when none is stated."""
+    if not licence:
+        return "unknown"
+    ident = licence.strip().lower().replace(" ", "-")
+    return ident if ident in _HUB_IDS else "other"
+
+
+def licence_warnings(licences: dict[str, str | None]) -> list[str]:
+    """Warnings for a mix of sources: {dataset name: licence}."""
+    out = []
+    nc = {n: lic for n, lic in licences.items() if lic and "NC" in lic.upper().replace("-", " ").split()}
+    sa = {n: lic for n, lic in licences.items() if lic and "SA" in lic.upper().replace("-", " ").split()}
+    nd = {n: lic for n, lic in licences.items() if lic and "ND" in lic.upper().replace("-", " ").split()}
+    unknown = [n for n, lic in licences.items() if not lic]
+
+    def names(d: Iterable[str]) -> str:
+        return ", ".join(sorted(d))
+
+    if nc:
+        out.append(f"non-commercial source(s) mixed in ({names(f'{n}: {lic}' for n, lic in nc.items())}): "
+                   "the whole corpus may be used for non-commercial purposes only")
+    if sa:
+        out.append(f"share-alike source(s) mixed in ({names(f'{n}: {lic}' for n, lic in sa.items())}): "
+                   "the corpus must be shared under the same licence"
+                   + ("; share-alike and non-commercial terms may be incompatible" if nc else ""))
+    if nd:
+        out.append(f"no-derivatives source(s) ({names(f'{n}: {lic}' for n, lic in nd.items())}): "
+                   "a translation is a derivative")
+    if unknown:
+        out.append(f"no licence stated for {names(unknown)}: check the source's terms before use")
+    return out
+
+
+def size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return label
+    return "n>10M"
+
+
+def file_entries(folder: Path, splits: dict[str, Path], rows: dict[str, int]) -> list[dict[str, Any]]:
+    """Every file under the folder (but the manifest), sorted, with size and sha256."""
+    split_of: dict[Path, str] = {}
+    for split, p in splits.items():
+        for f in ([p] if p.is_file() else [x for x in p.rglob("*") if x.is_file()]):
+            split_of[f.resolve()] = split
+    out = []
+    skip = (folder / MANIFEST).resolve()
+    for f in sorted((x for x in folder.rglob("*") if x.is_file() and x.resolve() != skip),
+                    key=lambda x: x.relative_to(folder).as_posix()):
+        entry: dict[str, Any] = {"path": f.relative_to(folder).as_posix(), "bytes": f.stat().st_size,
+                                 "sha256": sha256_file(f)}
+        split = split_of.get(f.resolve())
+        if split is not None:
+            entry["split"] = split
+            if splits[split].is_file():
+                entry["rows"] = rows.get(split, 0)
+        out.append(entry)
+    return out
+
+
+def _q(text: str) -> str:
+    """A YAML scalar: JSON strings are valid YAML, whatever the text holds."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _features_yaml(features: dict[str, Any], indent: int) -> list[str]:
+    lines: list[str] = []
+    pad = " " * indent
+    for name, spec in features.items():
+        lines.append(f"{pad}- name: {name}")
+        if isinstance(spec, str):
+            lines.append(f"{pad}  dtype: {spec}")
+        elif isinstance(spec, list) and spec and isinstance(spec[0], str):
+            lines.append(f"{pad}  sequence: {spec[0]}")
+        elif isinstance(spec, list):
+            lines.append(f"{pad}  list:")
+            lines += _features_yaml(spec[0], indent + 2)
+        else:
+            lines.append(f"{pad}  struct:")
+            lines += _features_yaml(spec, indent + 2)
+    return lines
+
+
+def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str | None) -> str:
+    """The dataset card: YAML front matter + a short human description."""
+    counts = manifest["counts"]
+    total = counts["total"]
+    contributing = {n: c for n, c in counts["by_dataset"].items() if c["total"] > 0}
+    licences = {d["name"]: d["licence"] for d in manifest["selection"]["datasets"] if d["name"] in contributing}
+    hub = sorted({hub_licence(lic) for lic in licences.values()})
+    lic = hub[0] if len(hub) == 1 else "other"
+    english = any(d["has_english"] for d in manifest["selection"]["datasets"] if d["name"] in contributing)
+    y = ["---", "language:", "- ko"] + (["- en"] if english else [])
+    y.append(f"license: {lic}")
+    if lic == "other":
+        y.append(f"license_name: {_q('mixed: ' + ', '.join(sorted({v or 'none stated' for v in licences.values()})))}")
+    y += [f"pretty_name: {_q(manifest.get('name') or 'kocurate export')}", "size_categories:",
+          f"- {size_category(total)}", "task_categories:", "- text-generation", "tags:", "- kocurate", "- korean",
+          "- sft", f"- {manifest['format']}"]
+    data_files = [f for f in manifest["files"] if "split" in f and f.get("rows") is not None]
+    if builder and data_files:
+        y += ["configs:", "- config_name: default", "  data_files:"]
+        for f in data_files:
+            y += [f"  - split: {f['split']}", f"    path: {f['path']}"]
+    if features and builder:
+        y += ["dataset_info:", "  features:"] + _features_yaml(features, 2)
+    y.append("---")
+    body = [
+        f"# {manifest.get('name') or 'kocurate export'}", "",
+        f"Korean fine-tuning data curated with kocurate {manifest['kocurate_version']} and exported on "
+        f"{manifest['created_at']}: {total:,} samples "
+        f"({', '.join(f'{s} {n:,}' for s, n in counts['splits'].items())}), format `{manifest['format']}`.",
+        "Every sample was reviewed by a person; the text is the curated Korean (edits included), not the raw "
+        "machine translation.", "",
+    ]
+    if manifest["warnings"]:
+        body += ["## Warnings", ""] + [f"- {w}" for w in manifest["warnings"]] + [""]
+    body += ["## Sources", "", "| dataset | kind | licence | samples |", "|---|---|---|---|"]
+    kinds = {d["name"]: d["kind"] for d in manifest["selection"]["datasets"]}
+    for name, c in sorted(contributing.items()):
+        body.append(f"| {_cell(name)} | {kinds.get(name, '')} | {licences.get(name) or 'none stated'} | "
+                    f"{c['total']:,} |")
+    body += ["", "## Loading", ""]
+    if builder:
+        body += ["```python", "from datasets import load_dataset", "ds = load_dataset(\"path/to/this/folder\")",
+                 "```"]
+    else:
+        body += ["```python", "from datasets import load_from_disk", "ds = load_from_disk(\"path/to/this/folder\")",
+                 "```"]
+    spec = manifest["selection"]["spec"]
+    body += ["", "## Selection", "",
+             f"- statuses: {', '.join(spec['statuses'])}; seed {spec['seed']}; "
+             f"validation fraction {spec['val_frac']}",
+             f"- excluded: {', '.join(f'{k} {v:,}' for k, v in manifest['excluded'].items() if v) or 'nothing'}",
+             f"- refused by the format: "
+             f"{', '.join(f'{k} {v:,}' for k, v in manifest['refused'].items() if v) or 'none'}",
+             "", "`manifest.json` lists the exact selection, counts per dataset/status/flag and the sha256 of "
+             "every file.", ""]
+    return "\n".join(y + body)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def describe_rules() -> dict[str, dict[str, str]]:
+    return {"refusals": dict(REFUSALS), "repairs": dict(REPAIRS)}

@@ -1,0 +1,280 @@
+"""The streaming export: candidates (compact arrays) -> chunks of samples read by id -> chat ->
+format -> one file per split, written as it goes. Memory holds the candidate arrays (~30 bytes a
+sample) and one chunk of text; the database is read in one snapshot (read transaction).
+
+The folder is built beside the target (``.NAME.partial-…``) and renamed into place at the end: a
+failed or cancelled export leaves nothing half-written where a trainer would look.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.orm import Session
+
+from .. import __version__, db
+from ..errors import KocurateError
+from ..models import Flag, Sample, Turn
+from . import selection as sel
+from .base import REFUSALS, REPAIRS, Refused, SplitWriter, to_chat
+from .manifest import CARD, MANIFEST, card, file_entries, licence_warnings
+from .registry import get_format
+
+CHUNK = 1_000
+Progress = Callable[[int, int], None]
+
+_Q_SAMPLES = select(Sample.id, Sample.key, Sample.status).where(Sample.id.in_(bindparam("ids", expanding=True)))
+_Q_TURNS = (select(Turn.sample_id, Turn.role, Turn.text).where(Turn.sample_id.in_(bindparam("ids", expanding=True)))
+            .order_by(Turn.sample_id, Turn.idx))
+_Q_FLAGS = (select(Flag.sample_id, Flag.category)
+            .where(Flag.sample_id.in_(bindparam("ids", expanding=True)), Flag.state != "cleared"))
+
+
+def check_target(out_dir: Path, overwrite: bool) -> None:
+    """Refuse to write over anything but an empty folder or (with ``overwrite``) an earlier export."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise KocurateError(f"{out_dir} exists and is not a folder")
+    if not any(out_dir.iterdir()):
+        return
+    if not (out_dir / MANIFEST).is_file():
+        raise KocurateError(f"{out_dir} is not empty and holds no kocurate export; choose an empty folder")
+    if not overwrite:
+        raise KocurateError(f"{out_dir} holds an earlier export; pass overwrite to replace it")
+
+
+def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, progress: Progress | None = None,
+               overwrite: bool = False, actor: str | None = None, name: str | None = None) -> dict[str, Any]:
+    """Export the selection to ``out_dir``; returns the manifest (also written as manifest.json)."""
+    spec.validate()
+    out_dir = Path(out_dir).resolve()
+    check_target(out_dir, overwrite)
+    fmt = get_format(spec.format, {"meta": spec.meta, "history": spec.alpaca_history})
+    started = time.perf_counter()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
+    (tmp / "data").mkdir(parents=True)
+    try:
+        with _snapshot(engine) as conn:
+            session = Session(bind=conn)
+            datasets = sel.resolve_datasets(session, spec)
+            pool = sel.pool_counts(session, spec, datasets)
+            cands = sel.collect_candidates(conn, spec, datasets)
+            planned = sel.plan(spec, datasets, cands.available())
+            state = _Writing(spec, fmt, tmp, datasets, planned)
+            order_ids, order_ds, nxt = sel.processing_order(cands, {d: p["quota"] for d, p in planned.items()})
+            total = len(order_ids)
+            done = 0
+            if progress:
+                progress(0, total)
+            for ids, dss in _chunks(order_ids, order_ds):
+                state.process(conn, ids, dss)
+                done += len(ids)
+                if progress:
+                    progress(done, total)
+            # refused samples are replaced by each dataset's next candidates, until quotas hold
+            while True:
+                refill_ids, refill_ds = [], []
+                for d, p in planned.items():
+                    need = p["quota"] - state.accepted[d]
+                    start = nxt[d]
+                    if need > 0 and start < len(cands.ids[d]):
+                        take = cands.ids[d][start:start + need]
+                        nxt[d] = start + len(take)
+                        refill_ids.append(take)
+                        refill_ds.append(np.full(len(take), d, dtype=np.int64))
+                if not refill_ids:
+                    break
+                for ids, dss in _chunks(np.concatenate(refill_ids), np.concatenate(refill_ds)):
+                    state.process(conn, ids, dss)
+            session.close()
+        splits = state.close()
+        splits = fmt.finish(tmp, splits)
+        manifest = state.manifest(pool, cands, planned, datasets, actor, name, time.perf_counter() - started)
+        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")
+        manifest["files"] = file_entries(tmp, splits, state.rows)
+        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")
+        manifest["files"] = file_entries(tmp, splits, state.rows)  # the card's own hash, final
+        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if out_dir.exists():
+            check_target(out_dir, overwrite)
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    manifest["out_dir"] = str(out_dir)
+    return manifest
+
+
+class _snapshot:  # noqa: N801 — a context manager used like a function
+    """A read-only transaction: one consistent snapshot, no write lock (SQLite: plain BEGIN)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        conn = self.engine.connect()
+        if db.is_sqlite(self.engine):
+            conn.info["write"] = False  # the engine's begin hook then issues a deferred BEGIN
+        else:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        self.conn = conn
+        conn.begin()
+        return conn
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.conn.rollback()
+        finally:
+            self.conn.info.pop("write", None)
+            self.conn.close()
+
+
+def _chunks(ids: np.ndarray, dss: np.ndarray) -> Iterator[tuple[list[int], list[int]]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK].tolist(), dss[i:i + CHUNK].tolist()
+
+
+class _Writing:
+    """Per-export writing state: writers, quotas, counters."""
+
+    def __init__(self, spec: sel.ExportSpec, fmt: Any, tmp: Path, datasets: list[sel.DatasetInfo],
+                 planned: dict[int, dict[str, Any]]) -> None:
+        self.spec, self.fmt, self.tmp, self.planned = spec, fmt, tmp, planned
+        self.names = {d.id: d.name for d in datasets}
+        self.accepted = {d.id: 0 for d in datasets}
+        self.val_taken = {d.id: 0 for d in datasets}
+        self.per_split = {d.id: Counter() for d in datasets}
+        self.writers: dict[str, SplitWriter] = {}
+        self.paths: dict[str, Path] = {}
+        self.by_status: Counter[str] = Counter()
+        self.by_flag: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter({r: 0 for r in REFUSALS})
+        self.refused_by_dataset: dict[int, Counter[str]] = {d.id: Counter() for d in datasets}
+        self.repairs: Counter[str] = Counter({r: 0 for r in REPAIRS})
+        self.messages = 0
+        self.rows: dict[str, int] = {}
+        self._writer("train")
+        if spec.val_frac > 0:
+            self._writer("validation")
+
+    def _writer(self, split: str) -> SplitWriter:
+        w = self.writers.get(split)
+        if w is None:
+            path = self.tmp / "data" / f"{split}.{self.fmt.ext}"
+            w = self.writers[split] = self.fmt.writer(path)
+            self.paths[split] = path
+        return w
+
+    def process(self, conn: Any, ids: list[int], dss: list[int]) -> None:
+        params = {"ids": sorted(ids)}
+        info = {r[0]: (r[1], r[2]) for r in conn.execute(_Q_SAMPLES, params)}
+        turns: dict[int, list[tuple[str, str]]] = {}
+        for sid, role, text in conn.execute(_Q_TURNS, params):
+            turns.setdefault(sid, []).append((role, text))
+        flags: dict[int, set[str]] = {}
+        for sid, cat in conn.execute(_Q_FLAGS, params):
+            flags.setdefault(sid, set()).add(cat)
+        for sid, d in zip(ids, dss, strict=True):
+            if self.accepted[d] >= self.planned[d]["quota"] or sid not in info:
+                continue
+            key, status = info[sid]
+            try:
+                chat = to_chat(turns.get(sid, []))
+                fl = sorted(flags.get(sid, ()))
+                meta = ({"dataset": self.names[d], "key": key, "sample_id": sid, "status": status, "flags": fl}
+                        if self.spec.meta else None)
+                record = self.fmt.convert(chat, meta)
+                split = "validation" if self.val_taken[d] < self.planned[d]["val"] else "train"
+                self._writer(split).write(record)
+            except Refused as exc:
+                self.refused[exc.reason] += 1
+                self.refused_by_dataset[d][exc.reason] += 1
+                continue
+            if split == "validation":
+                self.val_taken[d] += 1
+            self.accepted[d] += 1
+            self.per_split[d][split] += 1
+            self.by_status[status] += 1
+            self.by_flag.update(fl)
+            self.repairs.update(chat.repairs)
+            self.messages += len(chat.exchanges) * 2 + (1 if chat.system else 0)
+
+    def close(self) -> dict[str, Path]:
+        out = {}
+        for split, w in self.writers.items():
+            w.close()
+            self.rows[split] = w.rows
+            if w.rows == 0 and split != "train":
+                w.path.unlink()
+                continue
+            out[split] = w.path
+        return out
+
+    def manifest(self, pool: dict[int, dict[str, int]], cands: sel.Candidates, planned: dict[int, dict[str, Any]],
+                 datasets: list[sel.DatasetInfo], actor: str | None, name: str | None,
+                 seconds: float) -> dict[str, Any]:
+        spec = self.spec
+        splits = {s: n for s, n in self.rows.items() if n or s == "train"}
+        by_dataset: dict[str, Any] = {}
+        warnings: list[str] = []
+        for d in datasets:
+            p, got = planned[d.id], self.accepted[d.id]
+            entry = {"total": got, **{s: self.per_split[d.id][s] for s in splits}, "quota": p["quota"],
+                     "requested": p["requested"], "available": p["available"], "pool": pool[d.id]["pool"],
+                     "duplicates_dropped": cands.duplicates_dropped.get(d.id, 0),
+                     "refused": dict(self.refused_by_dataset[d.id])}
+            if got < p["quota"]:
+                entry["shortfall"] = p["quota"] - got
+                refused = sum(self.refused_by_dataset[d.id].values())
+                warnings.append(f"{d.name}: {got:,} samples exported of the {p['quota']:,} planned "
+                                f"({p['available']:,} eligible, {refused:,} refused by the format)")
+            by_dataset[d.name] = entry
+        excluded = {"duplicates": sum(cands.duplicates_dropped.values())}
+        for k in ("ethics_flagged", "flagged", "contaminated", "check_findings"):
+            excluded[k] = sum(v.get(k, 0) for v in pool.values())
+        contributing = {d.name: d.licence for d in datasets if self.accepted[d.id] > 0}
+        warnings = licence_warnings(contributing) + warnings
+        if spec.total is not None:
+            target = spec.total if spec.mix and any(isinstance(v, float) for v in spec.mix.values()) else None
+            if target is not None and sum(self.accepted.values()) != target:
+                warnings.append(f"exported {sum(self.accepted.values()):,} samples for a target of {target:,}")
+        return {
+            "kocurate_version": __version__,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "created_by": actor,
+            "name": name,
+            "format": spec.format,
+            "seconds": round(seconds, 2),
+            "selection": {
+                "spec": spec.to_dict(),
+                "datasets": [{"id": d.id, "name": d.name, "kind": d.kind, "licence": d.licence,
+                              "fingerprint": d.fingerprint, "has_english": d.has_english} for d in datasets],
+                "contamination_check_prefix": sel.CONTAMINATION_PREFIX,
+                "order": "seeded shuffle (priority = splitmix64(position ^ hash(seed, dataset fingerprint)))",
+            },
+            "seed": spec.seed,
+            "counts": {"total": sum(self.accepted.values()), "messages": self.messages, "splits": splits,
+                       "by_dataset": by_dataset, "by_status": dict(sorted(self.by_status.items())),
+                       "by_flag": dict(sorted(self.by_flag.items()))},
+            "excluded": excluded,
+            "refused": dict(self.refused),
+            "repairs": dict(self.repairs),
+            "rules": {"refusals": REFUSALS, "repairs": REPAIRS},
+            "licences": contributing,
+            "warnings": warnings,
+            "files": [],
+        }

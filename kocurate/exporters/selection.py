@@ -1,0 +1,394 @@
+"""What an export contains: filters (SQL, indexed), near-duplicate resolution, the mix (quotas per
+dataset, seeded), and the train/validation split (stratified by dataset).
+
+Reproducibility: every candidate gets a 64-bit priority = splitmix64(position ^ salt), where the salt
+hashes the seed and the dataset's fingerprint (the sha256 of its source files). A dataset's sample is
+its candidates in priority order; the export is written in global priority order (a seeded shuffle).
+The same seed on the same data gives the same files, byte for byte, even after a re-import.
+
+Rules (the manifest records their effect):
+- ``statuses``: default ``approved`` only.
+- Ethics flags: a sample with any ethics flag whose state is not ``cleared`` is excluded (default).
+- Contamination: a sample with a check finding whose check name starts with ``contamination`` and
+  whose state is not ``cleared`` is excluded unless ``include_contaminated``.
+- Near duplicates (``Sample.dup_group``): each group contributes one sample among those selected:
+  the one marked ``dup_keep``, else the lowest id.
+- Mix: ``name=0.4`` / ``name=40%`` is a share of ``total``; ``name=5000`` (an integer) is a count
+  (at most that many). Shares are scaled to fill ``total`` after the counts; quotas are integers by
+  largest remainder, so they sum to ``total`` exactly. A dataset with fewer samples than its quota
+  gives what it has (a ``shortfall`` in the manifest; other datasets are not topped up).
+  ``total`` without a mix samples every selected dataset in proportion to its size.
+- Refused samples (see ``base``) are replaced by the dataset's next candidates, so quotas hold.
+- Validation: ``round(val_frac * quota)`` per dataset (largest remainder over datasets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Connection, and_, case, func, not_, select
+from sqlalchemy.orm import Session
+
+from ..errors import KocurateError, NotFound
+from ..models import (
+    ETHICS_FLAGS,
+    FLAG_LABELS_KO,
+    QUALITY_FLAGS,
+    STATUSES,
+    CheckFinding,
+    Dataset,
+    Flag,
+    Sample,
+)
+
+PAGE = 20_000
+CONTAMINATION_PREFIX = "contamination"
+
+
+@dataclass
+class ExportSpec:
+    """Everything that decides an export's content (stored verbatim in the manifest)."""
+
+    format: str = "messages"
+    datasets: list[str] | None = None  # names or ids; None: all (or the mix's datasets)
+    statuses: list[str] = field(default_factory=lambda: ["approved"])
+    exclude_ethics: bool = True
+    exclude_flags: list[str] = field(default_factory=list)  # more categories to exclude (state != cleared)
+    with_flags: list[str] = field(default_factory=list)  # only samples carrying one of these
+    include_contaminated: bool = False
+    exclude_checks: list[str] = field(default_factory=list)  # check-name prefixes (open findings exclude)
+    min_chars: int | None = None  # Korean characters of the sample (Sample.ko_chars)
+    max_chars: int | None = None
+    min_turns: int | None = None
+    max_turns: int | None = None
+    dedup: bool = True
+    mix: dict[str, float | int] = field(default_factory=dict)  # dataset -> share (float) or count (int)
+    total: int | None = None
+    seed: int = 0
+    val_frac: float = 0.0
+    meta: bool = True
+    alpaca_history: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportSpec:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def validate(self) -> None:
+        bad = [s for s in self.statuses if s not in STATUSES]
+        if bad or not self.statuses:
+            raise KocurateError(f"unknown status {bad[0]!r}; one of {', '.join(STATUSES)}" if bad else
+                                "choose at least one status")
+        known = set(ETHICS_FLAGS) | set(QUALITY_FLAGS)
+        for f in [*self.exclude_flags, *self.with_flags]:
+            if f not in known:
+                raise KocurateError(f"unknown flag {f!r}; one of {', '.join(sorted(known))}")
+        if not 0.0 <= self.val_frac < 1.0:
+            raise KocurateError("the validation fraction must be in [0, 1)")
+        if self.total is not None and self.total < 1:
+            raise KocurateError("--total must be at least 1")
+        shares = {k: v for k, v in self.mix.items() if isinstance(v, float)}
+        for name, v in self.mix.items():
+            if isinstance(v, float) and not 0.0 < v <= 1.0:
+                raise KocurateError(f"mix share of {name!r} must be in (0, 1], got {v}")
+            if isinstance(v, int) and v < 0:
+                raise KocurateError(f"mix count of {name!r} must be positive, got {v}")
+        if shares and self.total is None:
+            raise KocurateError("a mix with shares needs a target size (--total)")
+
+
+def parse_mix_value(text: str) -> float | int:
+    """``0.4`` or ``40%`` -> share 0.4; ``5000`` -> a count."""
+    t = text.strip()
+    try:
+        if t.endswith("%"):
+            return float(t[:-1]) / 100.0
+        if "." in t or "e" in t.lower():
+            return float(t)
+        return int(t)
+    except ValueError:
+        raise KocurateError(f"mix value {text!r}: give a share (0.4 or 40%) or a count (5000)") from None
+
+
+def parse_mix(items: list[str] | None) -> dict[str, float | int]:
+    out: dict[str, float | int] = {}
+    for item in items or []:
+        name, sep, value = item.rpartition("=")
+        if not sep or not name.strip():
+            raise KocurateError(f"mix takes DATASET=SHARE or DATASET=COUNT, got {item!r}")
+        out[name.strip()] = parse_mix_value(value)
+    return out
+
+
+@dataclass
+class DatasetInfo:
+    id: int
+    name: str
+    kind: str
+    licence: str | None
+    fingerprint: str
+    has_english: bool
+
+
+def resolve_datasets(session: Session, spec: ExportSpec) -> list[DatasetInfo]:
+    """The datasets an export reads, in id order (NotFound for an unknown name)."""
+    rows = session.execute(select(Dataset.id, Dataset.name, Dataset.kind, Dataset.licence, Dataset.fingerprint,
+                                  Dataset.source_files).order_by(Dataset.id)).all()
+    by_ref: dict[str, Any] = {}
+    for r in rows:
+        by_ref[r.name] = r
+        by_ref.setdefault(str(r.id), r)
+    wanted: list[str] | None = None
+    if spec.mix:
+        wanted = list(spec.mix)
+        if spec.datasets:
+            sel = {by_ref[d].id for d in spec.datasets if d in by_ref}
+            outside = [m for m in spec.mix if m in by_ref and by_ref[m].id not in sel]
+            if outside:
+                raise KocurateError(f"mix dataset {outside[0]!r} is not among the selected datasets")
+    elif spec.datasets:
+        wanted = list(spec.datasets)
+    if wanted is not None:
+        missing = [w for w in wanted if w not in by_ref]
+        if missing:
+            raise NotFound(f"no dataset {missing[0]!r}")
+        ids = {by_ref[w].id for w in wanted}
+        rows = [r for r in rows if r.id in ids]
+    return [DatasetInfo(r.id, r.name, r.kind, r.licence, r.fingerprint,
+                        any(f.get("role") == "en" for f in (r.source_files or []))) for r in rows]
+
+
+# -- SQL filters ---------------------------------------------------------------------------------------
+
+def _flag_exists(categories: tuple[str, ...] | list[str]) -> ColumnElement[bool]:
+    return (select(Flag.id).where(Flag.sample_id == Sample.id, Flag.category.in_(list(categories)),
+                                  Flag.state != "cleared").exists())
+
+
+def _finding_exists(prefixes: list[str]) -> ColumnElement[bool]:
+    names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
+    return (select(CheckFinding.id).where(CheckFinding.sample_id == Sample.id, CheckFinding.state != "cleared",
+                                          names[0] if len(names) == 1 else _or(names)).exists())
+
+
+def _or(conds: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    from sqlalchemy import or_
+
+    return or_(*conds)
+
+
+def base_filters(spec: ExportSpec) -> list[ColumnElement[bool]]:
+    """Filters that define the pool (status and dataset are applied by the caller, on the index)."""
+    conds: list[ColumnElement[bool]] = []
+    if spec.min_chars is not None:
+        conds.append(Sample.ko_chars >= spec.min_chars)
+    if spec.max_chars is not None:
+        conds.append(Sample.ko_chars <= spec.max_chars)
+    if spec.min_turns is not None:
+        conds.append(Sample.n_turns >= spec.min_turns)
+    if spec.max_turns is not None:
+        conds.append(Sample.n_turns <= spec.max_turns)
+    if spec.with_flags:
+        conds.append(_flag_exists(spec.with_flags))
+    return conds
+
+
+def exclusions(spec: ExportSpec) -> dict[str, ColumnElement[bool]]:
+    """Named exclusion conditions (a sample is excluded when any holds)."""
+    out: dict[str, ColumnElement[bool]] = {}
+    if spec.exclude_ethics:
+        out["ethics_flagged"] = _flag_exists(ETHICS_FLAGS)
+    if spec.exclude_flags:
+        out["flagged"] = _flag_exists(spec.exclude_flags)
+    if not spec.include_contaminated:
+        out["contaminated"] = _finding_exists([CONTAMINATION_PREFIX])
+    if spec.exclude_checks:
+        out["check_findings"] = _finding_exists(spec.exclude_checks)
+    return out
+
+
+def pool_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> dict[int, dict[str, int]]:
+    """Per dataset: samples in the pool, how many each exclusion removes, how many remain (one query)."""
+    excl = exclusions(spec)
+    cols = [func.count().label("pool")]
+    for name, cond in excl.items():
+        cols.append(func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name))
+    remaining = and_(*[not_(c) for c in excl.values()]) if excl else None
+    cols.append(func.coalesce(func.sum(case((remaining, 1), else_=0)), 0).label("eligible") if remaining is not None
+                else func.count().label("eligible"))
+    dup = Sample.dup_group.isnot(None)
+    cols.append(func.coalesce(func.sum(case((and_(dup, remaining) if remaining is not None else dup, 1),
+                                             else_=0)), 0).label("in_dup_groups"))
+    q = (select(Sample.dataset_id, *cols)
+         .where(Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses),
+                *base_filters(spec))
+         .group_by(Sample.dataset_id))
+    out = {d.id: {"pool": 0, **{k: 0 for k in excl}, "eligible": 0, "in_dup_groups": 0} for d in datasets}
+    for row in session.execute(q):
+        m = row._mapping
+        out[row[0]] = {k: int(m[k] or 0) for k in ["pool", *excl, "eligible", "in_dup_groups"]}
+    return out
+
+
+def duplicate_loss(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> int:
+    """How many eligible samples near-duplicate grouping removes (members minus groups), in SQL."""
+    if not spec.dedup:
+        return 0
+    excl = exclusions(spec)
+    q = (select(func.count(), func.count(func.distinct(Sample.dup_group)))
+         .where(Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses),
+                Sample.dup_group.isnot(None), *base_filters(spec), *[not_(c) for c in excl.values()]))
+    members, groups = session.execute(q).one()
+    return int(members or 0) - int(groups or 0)
+
+
+# -- candidates ----------------------------------------------------------------------------------------
+
+@dataclass
+class Candidates:
+    """Per dataset: eligible sample ids in priority order (after duplicate resolution)."""
+
+    ids: dict[int, np.ndarray]
+    priorities: dict[int, np.ndarray]
+    duplicates_dropped: dict[int, int]
+
+    def available(self) -> dict[int, int]:
+        return {d: len(a) for d, a in self.ids.items()}
+
+
+_U = np.uint64
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer, vectorized (a good 64-bit hash of consecutive integers)."""
+    x = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x += _U(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> _U(30))) * _U(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> _U(27))) * _U(0x94D049BB133111EB)
+        x ^= x >> _U(31)
+    return x
+
+
+def dataset_salt(seed: int, fingerprint: str) -> np.uint64:
+    digest = hashlib.blake2b(f"{seed}|{fingerprint}".encode(), digest_size=8).digest()
+    return _U(int.from_bytes(digest, "little"))
+
+
+def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[DatasetInfo]) -> Candidates:
+    """Keyset pages over (dataset, status, id) — the index ``ix_samples_dataset_status_id`` — keeping
+    only compact arrays (id, priority, duplicate group): ~30 bytes per candidate."""
+    filters = [*base_filters(spec), *[not_(c) for c in exclusions(spec).values()]]
+    ids: dict[int, np.ndarray] = {}
+    prios: dict[int, np.ndarray] = {}
+    dup_rows: list[tuple[int, int, int, int]] = []  # group, not keep, id, dataset
+    for d in datasets:
+        id_parts, pos_parts = [], []
+        for status in spec.statuses:
+            last = 0
+            while True:
+                rows = conn.execute(
+                    select(Sample.id, Sample.position, Sample.dup_group, Sample.dup_keep)
+                    .where(Sample.dataset_id == d.id, Sample.status == status, Sample.id > last, *filters)
+                    .order_by(Sample.id).limit(PAGE)).all()
+                if not rows:
+                    break
+                id_parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+                pos_parts.append(np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)))
+                if spec.dedup:
+                    dup_rows.extend((r[2], 0 if r[3] else 1, r[0], d.id) for r in rows if r[2] is not None)
+                last = rows[-1][0]
+                if len(rows) < PAGE:
+                    break
+        sid = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
+        pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
+        ids[d.id] = sid
+        prios[d.id] = mix64(pos.astype(np.uint64) ^ dataset_salt(spec.seed, d.fingerprint))
+    dropped = {d.id: 0 for d in datasets}
+    if dup_rows:
+        # the winner of each group: dup_keep first, then the lowest id
+        dup_rows.sort()
+        losers: dict[int, list[int]] = {}
+        prev_group = None
+        for group, _nk, sid_, ds in dup_rows:
+            if group == prev_group:
+                losers.setdefault(ds, []).append(sid_)
+            prev_group = group
+        for ds, lost in losers.items():
+            mask = ~np.isin(ids[ds], np.asarray(lost, dtype=np.int64))
+            dropped[ds] = int((~mask).sum())
+            ids[ds], prios[ds] = ids[ds][mask], prios[ds][mask]
+    for d in datasets:  # priority order, ties by id
+        order = np.lexsort((ids[d.id], prios[d.id]))
+        ids[d.id], prios[d.id] = ids[d.id][order], prios[d.id][order]
+    return Candidates(ids, prios, dropped)
+
+
+# -- quotas --------------------------------------------------------------------------------------------
+
+def largest_remainder(total: int, weights: dict[int, float]) -> dict[int, int]:
+    """Integers proportional to ``weights`` summing to ``total`` exactly (ties: lower key first)."""
+    wsum = sum(weights.values())
+    if total <= 0 or wsum <= 0:
+        return {k: 0 for k in weights}
+    raw = {k: total * w / wsum for k, w in weights.items()}
+    out = {k: int(v) for k, v in raw.items()}
+    left = total - sum(out.values())
+    for k in sorted(raw, key=lambda k: (-(raw[k] - out[k]), k))[:left]:
+        out[k] += 1
+    return out
+
+
+def plan(spec: ExportSpec, datasets: list[DatasetInfo], available: dict[int, int]) -> dict[int, dict[str, Any]]:
+    """Quota and validation quota per dataset: {id: {quota, val, requested, share}}."""
+    by_name = {d.name: d for d in datasets} | {str(d.id): d for d in datasets}
+    quotas: dict[int, int] = {}
+    requested: dict[int, float | int | None] = {d.id: None for d in datasets}
+    if spec.mix:
+        counts = {by_name[n].id: v for n, v in spec.mix.items() if isinstance(v, int)}
+        shares = {by_name[n].id: float(v) for n, v in spec.mix.items() if isinstance(v, float)}
+        for n, v in spec.mix.items():
+            requested[by_name[n].id] = v
+        quotas.update(counts)
+        if shares:
+            rest = max(0, int(spec.total or 0) - sum(counts.values()))
+            quotas.update(largest_remainder(rest, shares))
+    elif spec.total is not None:
+        quotas = largest_remainder(min(spec.total, sum(available.values())),
+                                   {d.id: float(available.get(d.id, 0)) for d in datasets})
+    else:
+        quotas = {d.id: available.get(d.id, 0) for d in datasets}
+    planned = {d.id: quotas.get(d.id, 0) for d in datasets}
+    val = largest_remainder(round(spec.val_frac * sum(planned.values())), {k: float(v) for k, v in planned.items()}) \
+        if spec.val_frac > 0 else {k: 0 for k in planned}
+    return {d.id: {"quota": planned[d.id], "val": val.get(d.id, 0), "requested": requested[d.id],
+                   "available": available.get(d.id, 0)} for d in datasets}
+
+
+def processing_order(cands: Candidates, quotas: dict[int, int]) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """The first ``quota`` candidates of each dataset, merged in global priority order.
+
+    Returns (ids, dataset ids, next index per dataset for refills)."""
+    ids, dss, prios = [], [], []
+    nxt: dict[int, int] = {}
+    for d, arr in cands.ids.items():
+        q = min(quotas.get(d, 0), len(arr))
+        ids.append(arr[:q])
+        dss.append(np.full(q, d, dtype=np.int64))
+        prios.append(cands.priorities[d][:q])
+        nxt[d] = q
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), nxt
+    all_ids, all_ds, all_p = np.concatenate(ids), np.concatenate(dss), np.concatenate(prios)
+    order = np.lexsort((all_ids, all_p))
+    return all_ids[order], all_ds[order], nxt
+
+
+def flag_label(category: str) -> str:
+    return f"{category} ({FLAG_LABELS_KO[category]})" if category in FLAG_LABELS_KO else category
