@@ -1,0 +1,262 @@
+"""A small generic runner for long tasks over the Job table: progress that survives page reloads.
+
+A job kind registers a function ``fn(engine, ctx)`` with ``@register("kind")``. The function keeps
+its own resume point in ``ctx.state`` (persisted in ``Job.result`` with every ``ctx.progress``), so a
+job that failed, was cancelled or whose process died can be resumed where it left off.
+
+* ``create(session, actor, kind, params, total)`` → job id (status ``queued``)
+* ``start_thread(engine, job_id)`` runs it in this process; ``start_process(db_url, job_id)`` runs
+  ``kocurate jobs run ID`` as a separate process (survives a Streamlit restart)
+* ``run(engine, job_id)`` claims a queued job (or a dead one) and runs it to the end
+* ``cancel``, ``resume``, ``get``, ``list_jobs``
+
+A running job writes ``heartbeat_at`` and its worker (host, pid) at every progress step; a job whose
+worker is gone (same host, pid not alive) or whose heartbeat is older than ``STALE_AFTER`` is dead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from ..db import session_scope
+from ..errors import KocurateError, NotFound
+from ..models import Job, utcnow
+from .auth import Actor
+
+STALE_AFTER = timedelta(minutes=2)
+FINAL = ("done", "failed", "cancelled")
+
+_REGISTRY: dict[str, tuple[Callable[[Engine, JobContext], dict[str, Any] | None], str]] = {}
+
+
+class JobError(KocurateError):
+    pass
+
+
+class Cancelled(Exception):
+    """Raised inside a job function by ``ctx.progress`` once someone cancelled the job."""
+
+
+def register(kind: str, permission: str = "configure") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the function that runs jobs of ``kind``; ``permission`` guards cancel/resume."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _REGISTRY[kind] = (fn, permission)
+        return fn
+
+    return deco
+
+
+def _load_kinds() -> None:
+    # job kinds register themselves on import; import the known ones lazily (no import cycles)
+    from . import translate  # noqa: F401
+
+
+@dataclass
+class JobContext:
+    engine: Engine
+    job_id: int
+    params: dict[str, Any]
+    state: dict[str, Any] = field(default_factory=dict)
+    done: int = 0
+    total: int = 0
+
+    def progress(self, done: int | None = None, total: int | None = None, message: str | None = None) -> None:
+        """Persist progress and ``state`` (the resume point); raise ``Cancelled`` if cancelled."""
+        if done is not None:
+            self.done = done
+        if total is not None:
+            self.total = total
+        values: dict[str, Any] = {"done": self.done, "total": self.total, "result": dict(self.state),
+                                  "heartbeat_at": utcnow(), "updated_at": utcnow()}
+        if message is not None:
+            values["message"] = message
+        with session_scope(self.engine) as s:
+            n = s.execute(update(Job).where(Job.id == self.job_id, Job.status == "running").values(**values)).rowcount
+        if n == 0:
+            raise Cancelled()
+
+    def cancelled(self) -> bool:
+        with session_scope(self.engine) as s:
+            return s.scalar(select(Job.status).where(Job.id == self.job_id)) != "running"
+
+
+def create(session: Session, actor: Actor, kind: str, params: dict[str, Any], total: int = 0) -> int:
+    job = Job(kind=kind, status="queued", params=params, total=total, created_by=actor.id, result={})
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def _worker() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "thread": threading.get_ident()}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_dead(job: Job) -> bool:
+    """A 'running' job whose worker is gone."""
+    if job.status != "running":
+        return False
+    w = (job.result or {}).get("_worker") or {}
+    if w.get("host") == socket.gethostname() and w.get("pid") and not _pid_alive(int(w["pid"])):
+        return True
+    if w.get("host") == socket.gethostname() and w.get("pid") == os.getpid():
+        # same process: dead if its thread is gone
+        alive = {t.ident for t in threading.enumerate()}
+        if w.get("thread") not in alive:
+            return True
+    beat = job.heartbeat_at or job.updated_at
+    return beat is None or utcnow() - beat > STALE_AFTER
+
+
+def _claim(engine: Engine, job_id: int) -> Job:
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        if job.status != "queued" and not is_dead(job):
+            raise JobError(f"job {job_id} is {job.status}; only a queued or dead job can be run")
+        result = dict(job.result or {})
+        result["_worker"] = _worker()
+        # the conditional UPDATE makes two workers racing for the job safe: one wins
+        n = s.execute(update(Job).where(Job.id == job_id, Job.status == job.status,
+                                        Job.updated_at == job.updated_at)
+                      .values(status="running", heartbeat_at=utcnow(), updated_at=utcnow(), result=result,
+                              message=None)).rowcount
+        if n != 1:
+            raise JobError(f"job {job_id} was taken by another worker")
+        s.expire_all()
+        return s.get(Job, job_id)  # type: ignore[return-value]
+
+
+def run(engine: Engine, job_id: int) -> dict[str, Any]:
+    """Run a queued (or dead) job to its end in this thread; returns the job as a dict."""
+    _load_kinds()
+    job = _claim(engine, job_id)
+    entry = _REGISTRY.get(job.kind)
+    if entry is None:
+        _finish(engine, job_id, "failed", f"unknown job kind {job.kind!r}")
+        return get_dict(engine, job_id)
+    ctx = JobContext(engine, job_id, dict(job.params or {}), dict(job.result or {}), job.done, job.total)
+    try:
+        out = entry[0](engine, ctx)
+        if out:
+            ctx.state.update(out)
+        _finish(engine, job_id, "done", ctx.state.get("_message") or "finished", ctx)
+    except Cancelled:
+        _finish(engine, job_id, "cancelled", None, ctx, only_if_running=False)
+    except KocurateError as exc:
+        _finish(engine, job_id, "failed", str(exc), ctx)
+    except BaseException as exc:  # a crash must not leave the job "running" forever
+        _finish(engine, job_id, "failed", f"{type(exc).__name__}: {exc}", ctx)
+        if not isinstance(exc, Exception):
+            raise
+    return get_dict(engine, job_id)
+
+
+def _finish(engine: Engine, job_id: int, status: str, message: str | None, ctx: JobContext | None = None,
+            only_if_running: bool = True) -> None:
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow(), "heartbeat_at": utcnow()}
+    if message is not None:
+        values["message"] = message
+    if ctx is not None:
+        state = dict(ctx.state)
+        state.pop("_worker", None)
+        values.update(done=ctx.done, total=ctx.total, result=state)
+    with session_scope(engine) as s:
+        q = update(Job).where(Job.id == job_id)
+        if only_if_running:
+            q = q.where(Job.status == "running")
+        s.execute(q.values(**values))
+
+
+def start_thread(engine: Engine, job_id: int) -> threading.Thread:
+    """Run the job in a daemon thread of this process (the Streamlit server, a test)."""
+    t = threading.Thread(target=run, args=(engine, job_id), name=f"kocurate-job-{job_id}", daemon=True)
+    t.start()
+    return t
+
+
+def start_process(db_url: str, job_id: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Run the job as ``kocurate jobs run ID`` in its own process (outlives a page or a server restart)."""
+    cmd = [sys.executable, "-c", "from kocurate.cli import main; main()", "--db", db_url, "jobs", "run", str(job_id)]
+    return subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _require(actor: Actor, kind: str) -> None:
+    _load_kinds()
+    actor.require(_REGISTRY.get(kind, (None, "configure"))[1])
+
+
+def cancel(session: Session, actor: Actor, job_id: int) -> None:
+    """Ask a job to stop: it ends at its next progress step, keeping everything finished so far."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    _require(actor, job.kind)
+    if job.status in FINAL:
+        raise JobError(f"job {job_id} is already {job.status}")
+    job.status, job.message, job.updated_at = "cancelled", f"cancelled by {actor.username}", utcnow()
+    session.flush()
+
+
+def resume(session: Session, actor: Actor, job_id: int) -> None:
+    """Put a failed, cancelled or dead job back in the queue (it continues from its saved state)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    _require(actor, job.kind)
+    if job.status == "done":
+        raise JobError(f"job {job_id} is already done")
+    if job.status == "running" and not is_dead(job):
+        raise JobError(f"job {job_id} is still running")
+    job.status, job.message, job.updated_at = "queued", f"resumed by {actor.username}", utcnow()
+    session.flush()
+
+
+def as_dict(job: Job) -> dict[str, Any]:
+    result = {k: v for k, v in (job.result or {}).items() if not k.startswith("_")}
+    return {"id": job.id, "kind": job.kind, "status": job.status, "done": job.done, "total": job.total,
+            "message": job.message, "params": job.params, "result": result, "created_by": job.created_by,
+            "created_at": job.created_at, "updated_at": job.updated_at, "heartbeat_at": job.heartbeat_at,
+            "dead": is_dead(job)}
+
+
+def get(session: Session, job_id: int) -> dict[str, Any]:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return as_dict(job)
+
+
+def get_dict(engine: Engine, job_id: int) -> dict[str, Any]:
+    with session_scope(engine) as s:
+        return get(s, job_id)
+
+
+def list_jobs(session: Session, kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    q = select(Job).order_by(Job.id.desc()).limit(limit)
+    if kind:
+        q = q.where(Job.kind == kind)
+    return [as_dict(j) for j in session.scalars(q)]

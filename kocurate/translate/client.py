@@ -1,0 +1,188 @@
+"""The DeepL connection: configuration, the official client, error mapping, retries.
+
+Retries: the official client already retries 429 and 5xx (``deepl.http_client.max_network_retries``,
+exponential backoff from ``_BackoffTimer.BACKOFF_INITIAL``). kocurate adds no second retry loop on
+top, so attempts never multiply; a request that still fails becomes ``DeepLUnavailable`` and the
+batch job stops, resumable. ``KOCURATE_DEEPL_RETRIES`` / ``KOCURATE_DEEPL_BACKOFF_S`` tune the
+client's own loop (tests make the backoff short).
+
+The auth key lives only in this process: never logged, never in an error message, never stored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import deepl
+import deepl.http_client
+
+from .. import config
+from ..errors import ConfigError, KocurateError
+
+FREE_API = "https://api-free.deepl.com"
+PRO_API = "https://api.deepl.com"
+
+HOW_TO_CONFIGURE = (
+    "DeepL is not configured: set the environment variable DEEPL_AUTH_KEY (or DEEPL_AUTH_KEY in "
+    ".streamlit/secrets.toml) to your DeepL API key; keys ending in ':fx' use the free API. "
+    "Optionally DEEPL_SERVER_URL points at another server."
+)
+
+
+class TranslateError(KocurateError):
+    """A DeepL failure that stops the work (the message says what to do)."""
+
+
+class QuotaExceeded(TranslateError):
+    pass
+
+
+class AuthFailed(TranslateError):
+    pass
+
+
+class DeepLUnavailable(TranslateError):
+    """Still 429/5xx or no connection after the client's retries: try again later (resume)."""
+
+
+class RequestRejected(TranslateError):
+    """DeepL refused this request (400/413): a bug or an oversized text, not a reason to stop."""
+
+
+@dataclass(frozen=True)
+class DeepLConfig:
+    auth_key: str = field(repr=False)
+    server_url: str | None = None
+
+    @property
+    def free(self) -> bool:
+        return self.auth_key.endswith(":fx")
+
+    @property
+    def effective_url(self) -> str:
+        return self.server_url or (FREE_API if self.free else PRO_API)
+
+
+def load_config() -> DeepLConfig | None:
+    key = config.deepl_auth_key()
+    if not key:
+        return None
+    return DeepLConfig(key.strip(), (config.deepl_server_url() or "").strip() or None)
+
+
+def require_config() -> DeepLConfig:
+    cfg = load_config()
+    if cfg is None:
+        raise ConfigError(HOW_TO_CONFIGURE)
+    return cfg
+
+
+def _tune_http() -> None:
+    retries = os.environ.get("KOCURATE_DEEPL_RETRIES")
+    if retries:
+        deepl.http_client.max_network_retries = int(retries)
+    backoff = os.environ.get("KOCURATE_DEEPL_BACKOFF_S")
+    if backoff:
+        deepl.http_client._BackoffTimer.BACKOFF_INITIAL = float(backoff)  # noqa: SLF001
+
+
+@dataclass
+class TextOut:
+    text: str
+    billed_characters: int
+
+
+class DeepL:
+    """A thin wrapper over ``deepl.DeepLClient`` that turns its exceptions into kocurate errors."""
+
+    def __init__(self, cfg: DeepLConfig) -> None:
+        _tune_http()
+        # server_url None lets the client pick the free API for ':fx' keys
+        self._client = deepl.DeepLClient(cfg.auth_key, server_url=cfg.server_url, send_platform_info=False)
+        self._client.set_app_info("kocurate", "0.1")
+        self.server_url = cfg.effective_url
+        self.requests = 0  # successful translate requests made by this instance
+        self.billed = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def translate(self, texts: Sequence[str], options: dict[str, Any]) -> list[TextOut]:
+        """One /v2/translate request (the caller packs ``texts`` within DeepL's limits)."""
+        kwargs = {k: v for k, v in options.items() if v is not None and k in _TRANSLATE_KWARGS}
+        with _mapped():
+            results = self._client.translate_text(list(texts), **kwargs)
+        out = [TextOut(r.text, int(r.billed_characters)) for r in results]
+        if len(out) != len(texts):
+            raise TranslateError(f"DeepL answered {len(out)} translations for {len(texts)} texts")
+        self.requests += 1
+        self.billed += sum(o.billed_characters for o in out)
+        return out
+
+    def usage(self) -> dict[str, int | None]:
+        with _mapped():
+            u = self._client.get_usage()
+        count, limit = u.character.count, u.character.limit
+        remaining = None if count is None or limit is None else max(limit - count, 0)
+        return {"count": count, "limit": limit, "remaining": remaining}
+
+    def create_glossary(self, name: str, entries: dict[str, str]) -> str:
+        with _mapped():
+            return self._client.create_glossary(name, "EN", "KO", entries).glossary_id
+
+    def glossary_exists(self, glossary_id: str) -> bool:
+        try:
+            with _mapped():
+                self._client.get_glossary(glossary_id)
+            return True
+        except RequestRejected:
+            return False
+
+    def glossary_entries(self, glossary_id: str) -> dict[str, str]:
+        with _mapped():
+            return self._client.get_glossary_entries(glossary_id)
+
+    def delete_glossary(self, glossary_id: str) -> None:
+        try:
+            with _mapped():
+                self._client.delete_glossary(glossary_id)
+        except RequestRejected:
+            pass  # already gone
+
+
+_TRANSLATE_KWARGS = {
+    "source_lang", "target_lang", "context", "split_sentences", "preserve_formatting", "glossary",
+    "tag_handling", "outline_detection", "non_splitting_tags", "splitting_tags", "ignore_tags", "model_type",
+    "custom_instructions",
+}
+
+
+class _mapped:
+    """Map the client's exceptions to ours; the messages never contain the key."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, deepl.DeepLException):
+            return False
+        if isinstance(exc, deepl.QuotaExceededException):
+            raise QuotaExceeded(
+                "DeepL quota exceeded (HTTP 456): the character limit of this billing period is reached. "
+                "Finished requests are saved; resume the job when quota is available.") from None
+        if isinstance(exc, deepl.AuthorizationException):
+            raise AuthFailed("DeepL rejected the auth key (HTTP 403): check DEEPL_AUTH_KEY (and DEEPL_SERVER_URL; "
+                             "':fx' keys belong to the free API). Nothing was translated by the failed request.") \
+                from None
+        status = getattr(exc, "http_status_code", None)
+        if isinstance(exc, (deepl.TooManyRequestsException, deepl.ConnectionException)) or (status or 0) >= 500:
+            raise DeepLUnavailable(f"DeepL unavailable after retries ({status or 'no connection'}): {_clean(exc)}; "
+                                   "resume the job later") from None
+        raise RequestRejected(f"DeepL refused the request ({status}): {_clean(exc)}") from None
+
+
+def _clean(exc: Exception) -> str:
+    return str(exc).split("\n")[0][:300]
