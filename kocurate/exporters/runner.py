@@ -52,7 +52,7 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
     if not (out_dir / MANIFEST).is_file():
         raise KocurateError(f"{out_dir} is not empty and holds no kocurate export; choose an empty folder")
     if not overwrite:
-        raise KocurateError(f"{out_dir} holds an earlier export; pass overwrite to replace it")
+        raise KocurateError(f"{out_dir} holds an earlier export; replace it with --overwrite")
 
 
 def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, progress: Progress | None = None,
