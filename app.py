@@ -1,4 +1,7 @@
-"""kocurate web app: login, then navigation over pages/ by role. Nothing else lives here."""
+"""kocurate web app: login, then navigation over pages/ by role. Nothing else lives here.
+
+A login survives a reload (signed cookie, see kocurate.ui) and ends after KOCURATE_SESSION_HOURS.
+"""
 
 from __future__ import annotations
 
@@ -27,26 +30,30 @@ PAGES = [
 def login() -> None:
     st.title("kocurate")
     st.caption("Curate Korean LLM fine-tuning data")
+    if st.session_state.pop("_expired", False):
+        st.info(f"Your session ended after {ui.session_hours():g} hours; please log in again.")
     with st.form("login"):
         username = st.text_input("User name")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Log in", type="primary"):
             try:
                 with ui.session() as s:
-                    st.session_state["actor"] = user_service.authenticate(s, username, password)
+                    who = user_service.authenticate(s, username, password)
+                ui.login_as(who)
                 st.rerun()
             except AuthError as exc:
                 st.error(str(exc))
 
 
 actor = ui.actor()
+ui.sync_cookie()
 if actor is None:
     st.navigation([st.Page(login, title="Log in", icon="🔑")]).run()
 else:
     with st.sidebar:
-        st.write(f"**{actor.username}** · {actor.role}")
+        st.text(f"{actor.username} · {actor.role}")  # a user name is data: plain text
         if st.button("Log out"):
-            st.session_state.pop("actor", None)
+            ui.logout()
             st.rerun()
     pages = [st.Page(path, title=title, icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
     st.navigation(pages).run()

@@ -2,20 +2,37 @@
 
 The only kocurate module besides pages/ that imports Streamlit. Dataset text is never rendered as
 HTML or Markdown: use ``plain`` / ``st.code`` / ``st.text``, never ``st.markdown`` on data.
+
+Logins survive a browser reload: after a password login the browser gets a signed cookie
+(user id, login time, HMAC over both and the password hash, so a password reset ends it). A new
+Streamlit session reads it once through ``st.context.cookies``. A login lasts
+KOCURATE_SESSION_HOURS (default 12), then the person logs in again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import streamlit as st
-from sqlalchemy import Engine
+import streamlit.components.v1 as components
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from . import config, db
 from .errors import KocurateError
+from .models import Setting, User, utcnow
 from .services.auth import Actor
+
+COOKIE = "kocurate_session"
+SECRET_KEY = "ui.secret"
 
 
 @st.cache_resource
@@ -31,8 +48,103 @@ def session() -> Iterator[Session]:
         yield s
 
 
+def session_hours() -> float:
+    return float(os.environ.get("KOCURATE_SESSION_HOURS", "12"))
+
+
+# ------------------------------------------------------------------------------------------ login
+
+def _secret() -> bytes:
+    env = os.environ.get("KOCURATE_SECRET")
+    if env:
+        return env.encode()
+    with session() as s:
+        row = s.get(Setting, SECRET_KEY)
+        if row is None:
+            row = Setting(key=SECRET_KEY, value={"key": secrets.token_hex(32)}, updated_at=utcnow())
+            s.add(row)
+        return str(row.value["key"]).encode()
+
+
+def _sign(user_id: int, login_at: int, password_hash: str) -> str:
+    msg = f"{user_id}.{login_at}.{hashlib.sha256(password_hash.encode()).hexdigest()[:16]}".encode()
+    return hmac.new(_secret(), msg, hashlib.sha256).hexdigest()
+
+
+def _token(actor: Actor, login_at: int) -> str | None:
+    with session() as s:
+        pw = s.scalar(select(User.password_hash).where(User.id == actor.id))
+    return None if pw is None or actor.id is None else f"{actor.id}.{login_at}.{_sign(actor.id, login_at, pw)}"
+
+
+def _actor_from_token(token: str) -> tuple[Actor, int] | None:
+    try:
+        uid_s, at_s, sig = token.split(".")
+        uid, at = int(uid_s), int(at_s)
+    except ValueError:
+        return None
+    if time.time() - at > session_hours() * 3600:
+        return None
+    with session() as s:
+        user = s.get(User, uid)
+        if user is None or not user.active:
+            return None
+        if not hmac.compare_digest(sig, _sign(uid, at, user.password_hash)):
+            return None
+        return Actor(user.id, user.username, user.role), at
+
+
+def _set_cookie(value: str, max_age: int) -> None:
+    # a zero-height component whose script writes the cookie on the app's own document
+    js = (f"document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(value)} + "
+          f"'; path=/; max-age={max_age}; SameSite=Strict';")
+    components.html(f"<script>try {{ window.parent.{js} }} catch (e) {{ {js} }}</script>", height=0)
+
+
+def login_as(actor: Actor) -> None:
+    """Remember a successful password login in this session and in the browser."""
+    now = int(time.time())
+    st.session_state["actor"] = actor
+    st.session_state["login_at"] = now
+    st.session_state["_cookie_checked"] = True
+    token = _token(actor, now)
+    if token:
+        st.session_state["_set_cookie"] = token
+
+
+def logout() -> None:
+    for key in ("actor", "login_at", "_set_cookie"):
+        st.session_state.pop(key, None)
+    st.session_state["_clear_cookie"] = True
+    st.session_state["_cookie_checked"] = True
+
+
 def actor() -> Actor | None:
-    return st.session_state.get("actor")
+    """The logged-in person: from this session, else from the browser's login cookie (once)."""
+    a: Actor | None = st.session_state.get("actor")
+    if a is not None:
+        if time.time() - st.session_state.get("login_at", 0) > session_hours() * 3600:
+            logout()
+            st.session_state["_expired"] = True
+            return None
+        return a
+    if not st.session_state.get("_cookie_checked"):
+        st.session_state["_cookie_checked"] = True
+        token = (st.context.cookies or {}).get(COOKIE)
+        got = _actor_from_token(token) if token else None
+        if got is not None:
+            st.session_state["actor"], st.session_state["login_at"] = got
+            return got[0]
+    return None
+
+
+def sync_cookie() -> None:
+    """Write or clear the login cookie when a login or logout asked for it (call once per run)."""
+    token = st.session_state.pop("_set_cookie", None)
+    if token:
+        _set_cookie(token, int(session_hours() * 3600))
+    if st.session_state.pop("_clear_cookie", False):
+        _set_cookie("", 0)
 
 
 def require_actor() -> Actor:
@@ -43,9 +155,41 @@ def require_actor() -> Actor:
     return a
 
 
-def plain(text: str | None, *, key: str | None = None, height: int | None = None) -> None:
-    """Show dataset text as plain text (no HTML, no Markdown, no LaTeX)."""
-    st.text_area(" ", value=text or "", disabled=True, key=key, height=height, label_visibility="collapsed")
+# ----------------------------------------------------------------------------------------- output
+
+def plain(text: str | None, *, key: str | None = None, height: int | None = None, label: str | None = None) -> None:
+    """Show dataset text as plain text (no HTML, no Markdown, no LaTeX); ``label`` is our own words."""
+    st.text_area(label or " ", value=text or "", disabled=True, key=key, height=height,
+                 label_visibility="visible" if label else "collapsed")
+
+
+def text_height(*texts: str | None, min_px: int = 90, max_px: int = 480) -> int:
+    """A text area height that fits short turns and caps long ones (they scroll)."""
+    longest = 0
+    for t in texts:
+        if t:
+            # wrapped lines at ~70 characters per line in a half-width column
+            longest = max(longest, sum(1 + len(line) // 70 for line in t.split("\n")))
+    return max(min_px, min(max_px, 25 * longest + 40))
+
+
+def has_code(text: str | None) -> bool:
+    return bool(text) and ("```" in text or "\n    " in text or "def " in text or "{\n" in text)
+
+
+STYLE = """
+<style>
+/* turns that contain code are shown in monospace */
+[class*="st-key-code-"] textarea { font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.85rem; }
+/* read-only dataset text stays readable (not greyed out) */
+.stTextArea textarea:disabled { color: inherit; -webkit-text-fill-color: inherit; opacity: 1; cursor: text; }
+</style>
+"""
+
+
+def style() -> None:
+    """Static page CSS (our own markup only; never dataset text)."""
+    st.html(STYLE)
 
 
 @contextmanager
@@ -54,3 +198,18 @@ def shows_errors() -> Iterator[None]:
         yield
     except KocurateError as exc:
         st.error(str(exc))
+
+
+def flag_label(category: str) -> str:
+    from .models import FLAG_LABELS_KO
+
+    ko = FLAG_LABELS_KO.get(category)
+    return f"{ko} ({category})" if ko else category.replace("_", " ")
+
+
+def query_int(name: str) -> int | None:
+    value: Any = st.query_params.get(name)
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
