@@ -1,0 +1,31 @@
+"""Automatic checks: translation, quality, ethics, contamination (per sample) and near-duplicates.
+
+A check is one small class (``base.Check``) registered by name; ``runner.run_dataset`` runs a set of
+them over a dataset in keyset batches and stores ``CheckFinding`` rows and pre-flag ``Flag`` rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from . import contamination, quality, translation  # noqa: F401  (registers the checks)
+from .base import REGISTRY, Check, Finding, RunContext, SampleView, TurnView, register, select_checks
+from .ethics import lexicon as _ethics_lexicon  # noqa: F401
+from .runner import RunSummary, run_dataset, run_samples
+
+__all__ = ["REGISTRY", "Check", "Finding", "RunContext", "RunSummary", "SampleView", "TurnView", "register",
+           "run_after_import", "run_dataset", "run_samples", "select_checks"]
+
+
+def run_after_import(engine: Engine, dataset_id: int | None = None) -> dict[int, dict]:
+    """Cheap rule checks over one dataset (or all), right after an import. Returns summaries by dataset id."""
+    from ..models import Dataset
+
+    with Session(engine) as s:
+        ids = [dataset_id] if dataset_id is not None else list(s.scalars(select(Dataset.id).order_by(Dataset.id)))
+    out = {}
+    for ds_id in ids:
+        # checked_version is left alone: the full run (with the heavier checks) is still due
+        out[ds_id] = run_dataset(engine, ds_id, select_checks(cheap_only=True), set_checked=False).as_dict()
+    return out

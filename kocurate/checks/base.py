@@ -1,0 +1,126 @@
+"""What a check is: a name, a description, a severity and ``run(sample) -> findings``.
+
+Checks see plain, read-only views of a sample (no ORM objects), so they are cheap to build in
+bulk and trivial to test. A check that needs dataset-level context (length-ratio statistics, the
+evaluation-set index, neighbouring rows) gets it in ``prepare`` or overrides ``run_batch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+SEVERITIES = ("info", "warning", "error")
+
+
+@dataclass(slots=True)
+class TurnView:
+    idx: int
+    role: str
+    text: str
+    source_text: str | None = None
+    source_kind: str | None = None  # "translation" | "reference" | None
+
+    @property
+    def translated(self) -> bool:
+        """The Korean text was machine-translated from ``source_text`` (so they must agree)."""
+        return self.source_kind == "translation" and bool(self.source_text)
+
+
+@dataclass(slots=True)
+class SampleView:
+    id: int
+    dataset_id: int
+    turns: list[TurnView]
+    version: int = 1
+    key: str = ""
+    position: int = 0
+    align_status: str = "none"
+    align_confidence: float | None = None
+    kind: str = ""  # the dataset's import kind
+
+    def turn(self, role: str) -> TurnView | None:
+        return next((t for t in self.turns if t.role == role), None)
+
+
+@dataclass(slots=True)
+class Finding:
+    """One thing a check found: where (turn, span), why (message), and what to pre-flag."""
+
+    check: str
+    message: str
+    severity: str = "warning"
+    turn_idx: int | None = None
+    span: tuple[int, int] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    flag: str | None = None  # Flag category to suggest (ethics or quality), or None
+    sample_id: int | None = None  # filled in by the runner
+
+
+@dataclass
+class RunContext:
+    """What checks may look at besides the sample: the session and per-dataset statistics."""
+
+    session: Session | None = None
+    dataset_id: int | None = None
+    dataset_kind: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+class Check:
+    """Base class: subclasses set the class attributes and implement ``run``."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    severity: ClassVar[str] = "warning"
+    family: ClassVar[str] = "translation"  # translation | quality | ethics | contamination | dedup
+    # the Flag category an error-level finding suggests (None: finding only)
+    flag: ClassVar[str | None] = None
+    # cheap rule checks run right after import; heavier ones only when asked
+    cheap: ClassVar[bool] = True
+
+    def prepare(self, ctx: RunContext) -> None:
+        """Called once per run before any sample (load statistics, indexes, models)."""
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        raise NotImplementedError
+
+    def run_batch(self, samples: list[SampleView]) -> Iterator[Finding]:
+        """Findings for a keyset batch of samples (in id order); override to look at neighbours."""
+        for s in samples:
+            for f in self.run(s):
+                f.sample_id = s.id
+                yield f
+
+    def finding(self, message: str, *, turn: TurnView | None = None, span: tuple[int, int] | None = None,
+                severity: str | None = None, flag: str | None | bool = True, **data: Any) -> Finding:
+        sev = severity or self.severity
+        cat = (self.flag if sev == "error" else None) if flag is True else (flag or None)
+        return Finding(self.name, message, sev, turn.idx if turn else None, span, data, cat)
+
+
+REGISTRY: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    if not cls.name or cls.name in REGISTRY:
+        raise ValueError(f"check {cls.__name__} needs a unique name (got {cls.name!r})")
+    if cls.severity not in SEVERITIES:
+        raise ValueError(f"check {cls.name}: unknown severity {cls.severity!r}")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def select_checks(only: Iterable[str] | None = None, *, cheap_only: bool = False) -> list[Check]:
+    """Fresh instances of the named checks (all registered ones when ``only`` is empty)."""
+    names = list(only or [])
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise KeyError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
+    classes = [REGISTRY[n] for n in names] if names else list(REGISTRY.values())
+    if cheap_only:
+        classes = [c for c in classes if c.cheap]
+    return [c() for c in classes]

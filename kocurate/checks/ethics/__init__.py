@@ -1,0 +1,1 @@
+"""Ethics pre-flagging: a shipped lexicon (``lexicon.py``) and a trainable classifier (``classifier.py``)."""

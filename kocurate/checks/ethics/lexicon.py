@@ -1,0 +1,181 @@
+"""Lexicon-based ethics pre-flagging with Korean obfuscation handling.
+
+The word lists live beside this module (``lexicon.tsv``: category, term, mode; ``allow.txt``:
+innocent words that contain a term, e.g. 시발점, 새끼손가락, 병신년 = the year 1956). A term is
+found in the text as written and in normalized forms that undo the usual disguises:
+
+* spacing and symbols:   ``씨 발``, ``씨.발``, ``시1발``  → ``씨발`` / ``시발``
+* loose jamo:            ``ㅆㅣㅂㅏㄹ`` → ``씨발`` (consonant-only slang such as ``ㅅㅂ`` is in the list)
+* number substitutions:  ``씨8`` → ``씨팔``, ``18놈`` (a regex entry)
+* English-keyboard typing of Hangul: ``tlqkf`` → ``시발``, ``qudtls`` → ``병신``
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ...models import ETHICS_FLAGS
+from ..base import Check, Finding, SampleView, register
+
+HERE = Path(__file__).resolve().parent
+
+# compatibility jamo → (choseong index, jungseong index, jongseong index)
+_CHO = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_JONG = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
+# 2-set (두벌식) keyboard layout: the Latin key that types each jamo
+_KEYS = {
+    "q": "ㅂ", "w": "ㅈ", "e": "ㄷ", "r": "ㄱ", "t": "ㅅ", "y": "ㅛ", "u": "ㅕ", "i": "ㅑ", "o": "ㅐ", "p": "ㅔ",
+    "a": "ㅁ", "s": "ㄴ", "d": "ㅇ", "f": "ㄹ", "g": "ㅎ", "h": "ㅗ", "j": "ㅓ", "k": "ㅏ", "l": "ㅣ",
+    "z": "ㅋ", "x": "ㅌ", "c": "ㅊ", "v": "ㅍ", "b": "ㅠ", "n": "ㅜ", "m": "ㅡ",
+    "Q": "ㅃ", "W": "ㅉ", "E": "ㄸ", "R": "ㄲ", "T": "ㅆ", "O": "ㅒ", "P": "ㅖ",
+}
+_COMPOUND_V = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "ㅚ", ("ㅜ", "ㅓ"): "ㅝ", ("ㅜ", "ㅔ"): "ㅞ",
+               ("ㅜ", "ㅣ"): "ㅟ", ("ㅡ", "ㅣ"): "ㅢ"}
+_DIGIT_SOUND = {"8": "팔", "2": "이", "5": "오", "9": "구"}
+
+_JAMO_RUN = re.compile(r"[\u3131-\u3163]{2,}")
+_SPACED = re.compile(r"(?<![\uac00-\ud7a3])[\uac00-\ud7a3](?:[\s.,*_~\-+!/|]+[\uac00-\ud7a3])+(?![\uac00-\ud7a3])")
+_INNER_NOISE = re.compile(r"(?<=[\uac00-\ud7a3])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[\uac00-\ud7a3])")
+_DIGIT_AFTER = re.compile(r"(?<=[\uac00-\ud7a3])[8259](?![\d])")
+_LATIN_TOKEN = re.compile(r"\b[A-Za-z]{4,12}\b")
+
+
+def compose_jamo(seq: str) -> str:
+    """Compose a run of compatibility jamo into syllables where it spells them (ㅆㅣㅂㅏㄹ → 씨발)."""
+    out: list[str] = []
+    i, n = 0, len(seq)
+    while i < n:
+        c = seq[i]
+        if c in _CHO and i + 1 < n and seq[i + 1] in _JUNG:
+            v = seq[i + 1]
+            j = i + 2
+            if j < n and (v, seq[j]) in _COMPOUND_V:
+                v = _COMPOUND_V[(v, seq[j])]
+                j += 1
+            final = 0
+            # a final consonant only if the next jamo does not start a new syllable
+            if j < n and seq[j] in _JONG and seq[j] != " " and not (j + 1 < n and seq[j + 1] in _JUNG):
+                final = _JONG.index(seq[j])
+                j += 1
+            out.append(chr(0xAC00 + (_CHO.index(c) * 21 + _JUNG.index(v)) * 28 + final))
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def keyboard_to_hangul(token: str) -> str | None:
+    """Latin letters typed on a Korean keyboard, read back as Hangul (``tlqkf`` → ``시발``)."""
+    jamo = []
+    for ch in token:
+        j = _KEYS.get(ch) or _KEYS.get(ch.lower())
+        if j is None:
+            return None
+        jamo.append(j)
+    s = compose_jamo("".join(jamo))
+    return s if all("\uac00" <= c <= "\ud7a3" for c in s) else None
+
+
+def normalized_forms(text: str) -> list[str]:
+    """The text and its de-obfuscated variants (see the module docstring); first is the NFKC text."""
+    base = unicodedata.normalize("NFKC", text)
+    forms = [base]
+    t = _JAMO_RUN.sub(lambda m: compose_jamo(m.group(0)), base)
+    t = _SPACED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
+    t = _INNER_NOISE.sub("", t)
+    if t != base:
+        forms.append(t)
+    d = _DIGIT_AFTER.sub(lambda m: _DIGIT_SOUND[m.group(0)], base)
+    if d != base:
+        forms.append(d)
+    keyed = [h for h in (keyboard_to_hangul(w) for w in _LATIN_TOKEN.findall(base)) if h]
+    if keyed:
+        forms.append(" ".join(keyed))
+    return forms
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    words: re.Pattern[str] | None  # every literal term, one alternation (no IGNORECASE: C-speed prefix scan)
+    word_cat: dict[str, str]  # literal term -> category
+    regexes: list[tuple[str, re.Pattern[str], tuple[str, ...]]]  # (category, pattern, literal hints)
+    allow: re.Pattern[str] | None
+
+    def find(self, text: str) -> list[tuple[str, str, tuple[int, int] | None]]:
+        """(category, matched text, span in ``text`` or None when found only in a normalized form)."""
+        hits: list[tuple[str, str, tuple[int, int] | None]] = []
+        seen: set[str] = set()
+        for k, form in enumerate(normalized_forms(text)):
+            probe = self.allow.sub(lambda m: "\u25a1" * len(m.group(0)), form) if self.allow else form
+            exact = k == 0 and len(form) == len(text)
+            if self.words is not None:
+                for m in self.words.finditer(probe):
+                    cat = self.word_cat.get(m.group(0).lower(), "abuse")
+                    if cat not in seen:
+                        seen.add(cat)
+                        hits.append((cat, m.group(0), (m.start(), m.end()) if exact else None))
+            low = probe.lower()
+            for cat, pat, hints in self.regexes:
+                if cat in seen or (hints and not any(h in low for h in hints)):
+                    continue
+                m = pat.search(probe)
+                if m:
+                    seen.add(cat)
+                    hits.append((cat, m.group(0), (m.start(), m.end()) if exact else None))
+        return hits
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: str | None = None, allow_path: str | None = None) -> Lexicon:
+    """Compile the word lists: one alternation of literal terms; regex terms each with their hints."""
+    word_cat: dict[str, str] = {}
+    regexes: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = []
+    for line in Path(path or HERE / "lexicon.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) < 2 or parts[0] not in ETHICS_FLAGS:
+            raise ValueError(f"bad lexicon line: {line!r}")
+        mode = parts[2].strip() if len(parts) > 2 else "word"
+        if mode == "regex":
+            hints = tuple(h for h in (parts[3].split(",") if len(parts) > 3 else []) if h)
+            regexes.append((parts[0], re.compile(parts[1], re.I), hints))
+        else:
+            word_cat.setdefault(parts[1].lower(), parts[0])
+    words = re.compile("|".join(re.escape(w) for w in sorted(word_cat, key=len, reverse=True))) if word_cat else None
+    allow_words = [w.strip() for w in Path(allow_path or HERE / "allow.txt").read_text(encoding="utf-8").splitlines()
+                   if w.strip() and not w.startswith("#")]
+    allow = re.compile("|".join(re.escape(w) for w in sorted(allow_words, key=len, reverse=True))) if allow_words else None
+    return Lexicon(words, word_cat, regexes, allow)
+
+
+@register
+class EthicsLexicon(Check):
+    name = "ethics_lexicon"
+    description = "Pre-flags the seven ethics categories from a shipped word list (spacing/jamo/digit/keyboard obfuscation undone)"
+    severity = "warning"
+    family = "ethics"
+    categories = ETHICS_FLAGS
+
+    def __init__(self) -> None:
+        self.lex = load_lexicon()
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        done: set[str] = set()
+        for t in sample.turns:
+            if not t.text:
+                continue
+            for cat, term, span in self.lex.find(t.text):
+                if cat in done:
+                    continue
+                done.add(cat)
+                out.append(self.finding(f"{cat}: {term!r}" + ("" if span else " (disguised)"), turn=t, span=span,
+                                        flag=cat, category=cat, term=term))
+        return out

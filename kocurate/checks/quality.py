@@ -1,0 +1,194 @@
+"""Quality heuristics on the Korean text alone (no English needed)."""
+
+from __future__ import annotations
+
+import re
+
+from .base import Check, Finding, SampleView, register
+
+ANSWER_ROLES = frozenset({"output", "response", "assistant"})
+QUESTION_ROLES = frozenset({"instruction", "input", "context", "user"})
+
+
+@register
+class EmptyAnswer(Check):
+    name = "empty_answer"
+    description = "Empty or trivially short answer (a long instruction answered with a character or two)"
+    severity = "error"
+    family = "quality"
+    flag = "low_quality"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        q_len = sum(len(t.text) for t in sample.turns if t.role in QUESTION_ROLES)
+        for t in sample.turns:
+            if t.role not in ANSWER_ROLES:
+                continue
+            s = t.text.strip()
+            if not s:
+                out.append(self.finding("empty answer", turn=t))
+            elif len(s) <= 2 and q_len >= 80 and not s.isdigit():
+                out.append(self.finding(f"answer of {len(s)} character(s) to a {q_len}-character prompt", turn=t,
+                                        severity="warning"))
+        return out
+
+
+_REFUSAL = re.compile(
+    r"as an ai(?: language)? model|as a language model|i(?:'m| am) (?:sorry|afraid),? (?:but )?i (?:can(?:no|')t|am unable)"
+    r"|i cannot (?:fulfill|comply|assist)|openai|"
+    r"(?:ai|인공지능|인공 지능) ?언어 ?모델(?:로서|으로서|이기 때문에|입니다)|저는 (?:ai|인공지능|언어 모델)(?:이기|이므로|로서|입니다)"
+    r"|(?:죄송하지만|죄송합니다[,.]?) (?:저는 |제가 )?(?:그런 |해당 )?(?:요청|질문|정보|도움)[^.]{0,20}수 없습니다",
+    re.I,
+)
+
+
+@register
+class Refusal(Check):
+    name = "refusal"
+    description = "Refusals and AI boilerplate in either language ('As an AI language model', 'AI 언어 모델로서')"
+    severity = "warning"
+    family = "quality"
+    flag = "low_quality"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if t.role not in ANSWER_ROLES:
+                continue
+            m = _REFUSAL.search(t.text)
+            if m:
+                out.append(self.finding(f"refusal or AI boilerplate: {m.group(0)!r}", turn=t, span=(m.start(), m.end())))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# instruction and answer that do not match
+
+_CONTENT = re.compile(r"[\uac00-\ud7a3]{2,}|[A-Za-z]{3,}|\d+")
+_STOP_WORDS = ("합니다 습니다 입니다 있습니다 하세요 하십시오 다음 문장 것을 있는 하는 에서 으로 그리고 대한 위해 이를 주세요 "
+               "하기 같은 있다 없습니다 드립니다 것입니다 하겠습니다")
+# the register of a customer-service reply (KoAlpaca v1.0 rows 70-78 carry such replies under
+# unrelated instructions)
+_SERVICE = re.compile(r"고객님|고객센터|서비스 ?센터|불편을 드려|환불|불만|죄송|제품|문의|도움을 드릴|교환|배송|양해|문제가 발생|문제 해결")
+_SERVICE_TOPIC = re.compile(r"고객|제품|불만|환불|구매|상점|쇼핑|주문|항공|예약|사과|민원|응대|상담|customer|product|refund|complain",
+                            re.I)
+
+
+def _bigrams(text: str) -> set[str]:
+    out: set[str] = set()
+    for w in _CONTENT.findall(text):
+        w = w.lower()
+        if len(w) <= 2:
+            out.add(w)
+        else:
+            out.update(w[i:i + 2] for i in range(len(w) - 1))
+    return out
+
+
+_STOP = _bigrams(_STOP_WORDS)
+
+
+@register
+class AnswerMismatch(Check):
+    name = "answer_mismatch"
+    description = "Answer shares nothing with its instruction and reads as a reply to something else (e.g. customer service)"
+    severity = "error"
+    family = "quality"
+    flag = "misaligned"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        q = " ".join(t.text for t in sample.turns if t.role in ("instruction", "input", "context"))
+        a = next((t for t in sample.turns if t.role in ("output", "response")), None)
+        if a is None or not q or len(a.text) < 12:
+            return []
+        ga, gq = _bigrams(a.text) - _STOP, _bigrams(q) - _STOP
+        if not ga or not gq or ga & gq:
+            return []
+        m = _SERVICE.search(a.text)
+        if m and not _SERVICE_TOPIC.search(q):
+            return [self.finding(f"the answer shares no word with the instruction and reads as a customer-service "
+                                 f"reply ({m.group(0)!r})", turn=a, span=(m.start(), m.end()))]
+        return []
+
+
+# ---------------------------------------------------------------------------------------------
+# encoding debris
+
+_DEBRIS = re.compile(
+    r"\ufffd|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\x80-\x9f]"
+    r"|(?:[ÃÂì][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]){2,}|ì[•–—œ]|ë[‹‹Š]|í[•˜]"
+)
+
+
+@register
+class EncodingDebris(Check):
+    name = "encoding"
+    description = "Encoding debris: replacement characters, control characters, mojibake (UTF-8 read as Latin-1)"
+    severity = "error"
+    family = "quality"
+    flag = "other"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            m = _DEBRIS.search(t.text)
+            if m:
+                out.append(self.finding(f"encoding debris {m.group(0)!r} at {m.start()}", turn=t,
+                                        span=(m.start(), m.end())))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# PII
+
+_PHONE = re.compile(r"(?<![\d-])(?:01[016789]|0(?:2|[3-6][1-5]|70))[-. ]?\d{3,4}[-. ]?\d{4}(?![\d-])")
+_RRN = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-\s?([1-8])\d{6}(?!\d)")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_CARD = re.compile(r"(?<!\d)(?:\d{4}[- ]){3}\d{4}(?!\d)|(?<![\d-])\d{16}(?![\d-])")
+_EXAMPLE_MAIL = re.compile(r"@(?:example|test|domain|email|company|yourdomain|mydomain)\.|^(?:user|name|your|john|jane)"
+                           r"(?:\.\w+)?@", re.I)
+
+
+def _luhn(digits: str) -> bool:
+    total, alt = 0, False
+    for ch in reversed(digits):
+        d = ord(ch) - 48
+        if alt:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+        alt = not alt
+    return total % 10 == 0
+
+
+@register
+class Pii(Check):
+    name = "pii"
+    description = "Personal data: Korean phone numbers, resident registration numbers, e-mail addresses, card numbers"
+    severity = "warning"
+    family = "quality"
+    flag = "pii"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            s = t.text
+            if not any(c.isdigit() for c in s) and "@" not in s:
+                continue
+            for m in _RRN.finditer(s):
+                out.append(self.finding("resident registration number", turn=t, span=(m.start(), m.end()),
+                                        severity="error", kind="rrn"))
+            for m in _PHONE.finditer(s):
+                out.append(self.finding(f"phone number {m.group(0)!r}", turn=t, span=(m.start(), m.end()), kind="phone"))
+            for m in _CARD.finditer(s):
+                digits = re.sub(r"\D", "", m.group(0))
+                if _luhn(digits) and len(set(digits)) > 2:
+                    out.append(self.finding("card number", turn=t, span=(m.start(), m.end()), severity="error",
+                                            kind="card"))
+            if "@" in s:
+                for m in _EMAIL.finditer(s):
+                    if not _EXAMPLE_MAIL.search(m.group(0)):
+                        out.append(self.finding(f"e-mail address {m.group(0)!r}", turn=t, span=(m.start(), m.end()),
+                                                kind="email"))
+        return out

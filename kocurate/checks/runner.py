@@ -1,0 +1,177 @@
+"""Run checks over a dataset in keyset batches; store findings and pre-flags; incremental.
+
+Per batch (a few thousand samples): one read of samples, one range read of their turns, the checks
+in memory, then bulk writes: open findings of the re-checked samples are replaced, findings a
+person already confirmed or cleared are kept (and not repeated), active check/model pre-flags are
+replaced, and categories a person has already decided are never suggested again. When every check
+ran, ``checked_version`` is set to the version that was read, so a re-run only visits samples
+changed since (an edit made during the run leaves the sample due for the next one).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..models import CheckFinding, Dataset, Flag, Sample, Turn, utcnow
+from .base import Check, Finding, RunContext, SampleView, TurnView
+
+BATCH = 2_000
+
+
+@dataclass
+class RunSummary:
+    dataset_id: int
+    checks: list[str]
+    samples: int = 0
+    findings: int = 0
+    flags: int = 0
+    seconds: float = 0.0
+    by_check: dict[str, int] = field(default_factory=dict)
+    seconds_by_check: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dataset_id": self.dataset_id, "checks": self.checks, "samples": self.samples,
+                "findings": self.findings, "flags": self.flags, "seconds": round(self.seconds, 3),
+                "by_check": self.by_check, "seconds_by_check": {k: round(v, 3) for k, v in self.seconds_by_check.items()},
+                "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None}
+
+
+def categories_of(check: Check) -> set[str]:
+    cats = getattr(check, "categories", None)
+    if cats:
+        return set(cats)
+    return {check.flag} if check.flag else set()
+
+
+def load_batch(session: Session, dataset_id: int, last_id: int, limit: int, full: bool,
+               kind: str = "") -> list[SampleView]:
+    """The next ``limit`` samples of a dataset after ``last_id`` (only unchecked ones unless ``full``)."""
+    q = (select(Sample.id, Sample.version, Sample.key, Sample.position, Sample.align_status, Sample.align_confidence)
+         .where(Sample.dataset_id == dataset_id, Sample.id > last_id))
+    if not full:
+        q = q.where(Sample.checked_version != Sample.version)
+    rows = session.execute(q.order_by(Sample.id).limit(limit)).all()
+    if not rows:
+        return []
+    views = {r[0]: SampleView(r[0], dataset_id, [], r[1], r[2], r[3], r[4], r[5], kind) for r in rows}
+    turns = session.execute(
+        select(Turn.sample_id, Turn.idx, Turn.role, Turn.text, Turn.source_text, Turn.source_kind)
+        .where(Turn.sample_id.between(rows[0][0], rows[-1][0])).order_by(Turn.sample_id, Turn.idx)
+    )
+    for sid, idx, role, text, src, kind_ in turns:
+        v = views.get(sid)
+        if v is not None:
+            v.turns.append(TurnView(idx, role, text or "", src, kind_))
+    return list(views.values())
+
+
+def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: bool = False,
+                set_checked: bool = True, batch: int = BATCH, progress: Callable[[int], None] | None = None,
+                ) -> RunSummary:
+    """Run ``checks`` over one dataset and store what they find (see the module docstring)."""
+    names = [c.name for c in checks]
+    summary = RunSummary(dataset_id, names)
+    t0 = time.perf_counter()
+    with Session(engine) as s:
+        ds = s.get(Dataset, dataset_id)
+        kind = ds.kind if ds else ""
+        ctx = RunContext(session=s, dataset_id=dataset_id, dataset_kind=kind)
+        for c in checks:
+            t = time.perf_counter()
+            c.prepare(ctx)
+            summary.seconds_by_check[c.name] = time.perf_counter() - t
+    cats = set().union(*(categories_of(c) for c in checks)) if checks else set()
+    last = 0
+    while True:
+        with Session(engine) as s, s.begin():
+            views = load_batch(s, dataset_id, last, batch, full, kind)
+            if not views:
+                break
+            last = views[-1].id
+            found: list[Finding] = []
+            for c in checks:
+                t = time.perf_counter()
+                for f in c.run_batch(views):
+                    found.append(f)
+                summary.seconds_by_check[c.name] = summary.seconds_by_check.get(c.name, 0.0) + time.perf_counter() - t
+            nf, nfl = _store(s, dataset_id, views, found, names, cats)
+            if set_checked:
+                s.execute(update(Sample).where(Sample.id == bindparam("sid")).values(checked_version=bindparam("v"))
+                          .execution_options(synchronize_session=False),
+                          [{"sid": v.id, "v": v.version} for v in views])
+            summary.samples += len(views)
+            summary.findings += nf
+            summary.flags += nfl
+            for f in found:
+                summary.by_check[f.check] = summary.by_check.get(f.check, 0) + 1
+        if progress:
+            progress(summary.samples)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _store(s: Session, dataset_id: int, views: list[SampleView], found: list[Finding], names: list[str],
+           cats: set[str]) -> tuple[int, int]:
+    ids = [v.id for v in views]
+    lo, hi = ids[0], ids[-1]
+    conn = s.connection()
+    idset = set(ids)
+    # findings a person already confirmed or cleared stay, and are not raised again
+    kept = {(sid, chk, ti) for sid, chk, ti in conn.execute(
+        select(CheckFinding.sample_id, CheckFinding.check, CheckFinding.turn_idx)
+        .where(CheckFinding.sample_id.between(lo, hi), CheckFinding.check.in_(names), CheckFinding.state != "open"))
+        if sid in idset}
+    conn.execute(delete(CheckFinding).where(CheckFinding.sample_id.in_(ids), CheckFinding.check.in_(names),
+                                            CheckFinding.state == "open"))
+    now = utcnow()
+    rows = []
+    suggest: dict[int, dict[str, Finding]] = defaultdict(dict)
+    for f in found:
+        if (f.sample_id, f.check, f.turn_idx) in kept:
+            continue
+        rows.append({"sample_id": f.sample_id, "dataset_id": dataset_id, "check": f.check, "severity": f.severity,
+                     "turn_idx": f.turn_idx, "span_start": f.span[0] if f.span else None,
+                     "span_end": f.span[1] if f.span else None, "message": f.message[:2000], "data": f.data,
+                     "state": "open", "created_at": now})
+        if f.flag and f.flag not in suggest[f.sample_id]:  # type: ignore[index]
+            suggest[f.sample_id][f.flag] = f  # type: ignore[index]
+    if rows:
+        conn.execute(insert(CheckFinding), rows)
+    if not cats:
+        return len(rows), 0
+    # pre-flags: replace this run's active suggestions; never re-suggest what a person decided
+    conn.execute(delete(Flag).where(Flag.sample_id.in_(ids), Flag.origin.in_(("check", "model")),
+                                    Flag.state == "active", Flag.category.in_(sorted(cats))))
+    if not suggest:
+        return len(rows), 0
+    taken = {(sid, cat) for sid, cat in conn.execute(
+        select(Flag.sample_id, Flag.category).where(Flag.sample_id.in_(list(suggest)), Flag.category.in_(sorted(cats))))}
+    flags = []
+    for sid, by_cat in suggest.items():
+        for cat, f in by_cat.items():
+            if (sid, cat) in taken:
+                continue
+            flags.append({"sample_id": sid, "category": cat, "note": f"{f.check}: {f.message}"[:1000],
+                          "turn_idx": f.turn_idx, "user_id": None, "origin": "model" if f.check.endswith("_model")
+                          else "check", "state": "active", "created_at": now, "updated_at": now})
+    if flags:
+        conn.execute(insert(Flag), flags)
+    return len(rows), len(flags)
+
+
+def run_samples(samples: list[SampleView], checks: list[Check], ctx: RunContext | None = None) -> list[Finding]:
+    """Run checks over in-memory samples (tests, previews): no database writes."""
+    ctx = ctx or RunContext()
+    for c in checks:
+        c.prepare(ctx)
+    out: list[Finding] = []
+    for c in checks:
+        out.extend(c.run_batch(samples))
+    return out

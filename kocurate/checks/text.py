@@ -1,0 +1,43 @@
+"""Small text helpers shared by the checks (precompiled patterns; nothing here touches the database)."""
+
+from __future__ import annotations
+
+import re
+
+HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+LATIN = re.compile(r"[A-Za-z]")
+FENCE = re.compile(r"```")
+CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
+INLINE_CODE = re.compile(r"`[^`\n]+`")
+URL = re.compile(r"https?://[^\s)\]>\"'`]+|www\.[^\s)\]>\"'`]+")
+EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+NUMBER_ANY = re.compile(r"\d+(?:[.,]\d+)*")
+PLACEHOLDER = re.compile(r"\{\{\s*[\w.]+\s*\}\}|\{[A-Za-z_][\w.]*\}|%(?:\(\w+\))?[sdif]|\$\{\w+\}|<[A-Za-z_][\w-]*>|\[\[\w+\]\]")
+
+
+def strip_code(text: str) -> str:
+    """Text without fenced code, inline code, URLs and e-mails (what should be Korean prose)."""
+    if "`" in text:
+        text = CODE_BLOCK.sub(" ", text)
+        text = INLINE_CODE.sub(" ", text)
+    if "http" in text or "www." in text:
+        text = URL.sub(" ", text)
+    if "@" in text:
+        text = EMAIL.sub(" ", text)
+    return text
+
+
+def hangul_ratio(text: str) -> tuple[float, int]:
+    """Share of Hangul among Hangul + Latin letters, and how many such letters there are."""
+    h = len(HANGUL.findall(text))
+    la = len(LATIN.findall(text))
+    n = h + la
+    return (h / n if n else 1.0), n
+
+
+def norm_number(n: str) -> str:
+    n = n.replace(",", "")
+    if "." in n:
+        n = n.rstrip("0").rstrip(".") or "0"
+    return n

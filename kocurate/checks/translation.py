@@ -1,0 +1,591 @@
+"""Translation checks: a Korean turn against the English turn it was machine-translated from.
+
+Each check looks only at turns whose ``source_kind`` is "translation" (the Korean must say what
+the English says), except where noted. The patterns are tuned on real DeepL output (the KoAlpaca
+v1.0 and ShareGPT turn-pair excerpts in ``shared/data``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from .. import align
+from ..models import Sample, Turn
+from . import text as tx
+from .base import Check, Finding, RunContext, SampleView, TurnView, register
+
+# ---------------------------------------------------------------------------------------------
+# untranslated / partly untranslated
+
+_EN_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,;:]+[A-Za-z][A-Za-z'’-]*){5,}[.!?]?")
+_CODEISH = re.compile(r"[=;{}()<>/\\_]|\b(?:def|return|import|class|function|var|const|public|void)\b")
+
+
+@register
+class Untranslated(Check):
+    name = "untranslated"
+    description = "Korean turn is (partly) still English or another language: Hangul ratio, English sentences left over"
+    severity = "error"
+    family = "translation"
+    flag = "untranslated"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.text:
+                continue
+            prose = tx.strip_code(t.text)
+            ratio, n = tx.hangul_ratio(prose)
+            if t.translated:
+                src_ratio, src_n = tx.hangul_ratio(tx.strip_code(t.source_text or ""))
+                if src_ratio > 0.5 or src_n < 20:
+                    continue  # the source itself is Korean, or has next to no words
+                if n >= 20 and ratio < 0.15:
+                    out.append(self.finding(f"not Korean: {ratio:.0%} Hangul among {n} letters", turn=t,
+                                            span=(0, len(t.text)), hangul_ratio=round(ratio, 3)))
+                    continue
+                src_low = (t.source_text or "").lower()
+                for m in _EN_RUN.finditer(prose):
+                    run = m.group(0)
+                    if _CODEISH.search(run) or run.lower().rstrip(".!?") not in src_low:
+                        continue  # not an English sentence copied from the source
+                    start = t.text.find(run)
+                    out.append(self.finding(f"English left untranslated: {run[:80]!r}", turn=t, severity="warning",
+                                            span=(start, start + len(run)) if start >= 0 else None))
+                    break
+            elif n >= 60 and ratio < 0.05 and t.role not in ("system",):
+                out.append(self.finding(f"turn is not in Korean ({ratio:.0%} Hangul)", turn=t, severity="info",
+                                        hangul_ratio=round(ratio, 3)))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# truncated
+
+_TERMINAL = re.compile(r"[.!?。\"'”’)\]]\s*$")
+_CONNECTIVE_END = re.compile(r"[을를이가은는와과에의로며고서도면](?:\s*)$")
+
+
+@register
+class Truncated(Check):
+    name = "truncated"
+    description = "Korean turn much shorter than its English source, or it stops mid-sentence"
+    severity = "error"
+    family = "translation"
+    flag = "truncated"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            src = t.source_text or ""
+            k, e = len(t.text.strip()), len(src.strip())
+            if e >= 80:
+                r = (k + 4) / (align.KO_EN_LENGTH_RATIO * e + 4)
+                if r < 0.4:
+                    out.append(self.finding(f"Korean has {k} characters for {e} in English (expected about "
+                                            f"{int(align.KO_EN_LENGTH_RATIO * e)})", turn=t, ratio=round(r, 3)))
+                    continue
+            if k > 20 and _TERMINAL.search(src) and _CONNECTIVE_END.search(t.text) and not t.text.rstrip().endswith(
+                    ("다", "요")):
+                out.append(self.finding("ends mid-sentence (a particle or connective ending, no final verb)",
+                                        turn=t, severity="warning", span=(max(0, len(t.text) - 10), len(t.text))))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# stray leading / trailing characters (DeepL glues fragments of the source to the output)
+
+_LEAD = re.compile(r"^\s*([A-Za-z]{1,3})(?:([\uac00-\ud7a3])|\s+(?=\S))")
+_TRAIL = re.compile(r"([\uac00-\ud7a3])([A-Za-z]{1,2})\s*$")
+_WORDS = re.compile(r"[A-Za-z]+")
+# short Latin tokens that commonly open a Korean sentence without being in the English
+_COMMON_ACRONYMS = frozenset("ai api ui ux ok pc tv it ceo cto sql url id db os pr css js kb mb gb tb cpu gpu "
+                             "usb faq sns seo qa hr vr ar ml nlp app web".split())
+
+
+def _src_words(src: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORDS.findall(src))
+
+
+@register
+class StrayCharacters(Check):
+    name = "stray_chars"
+    description = "Stray Latin fragments glued to the start or end of a Korean turn ('n Java에서', 'rm자,', '코드D')"
+    severity = "error"
+    family = "translation"
+    flag = "mistranslation"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated or not t.text:
+                continue
+            words: frozenset[str] | None = None
+            m = _LEAD.match(t.text)
+            if m:
+                tok = m.group(1)
+                words = _src_words(t.source_text or "")
+                glued = m.group(2) is not None
+                low = tok.lower()
+                stray = low not in words and low not in _COMMON_ACRONYMS
+                if glued and len(tok) == 1 and tok.islower():
+                    stray = True  # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul
+                if stray:
+                    out.append(self.finding(f"stray characters {tok!r} at the start", turn=t,
+                                            span=(m.start(1), m.end(1)), token=tok))
+            m = _TRAIL.search(t.text)
+            if m:
+                words = words if words is not None else _src_words(t.source_text or "")
+                tok = m.group(2)
+                if tok.lower() not in words:
+                    out.append(self.finding(f"stray characters {tok!r} at the end", turn=t,
+                                            span=(m.start(2), m.end(2)), token=tok))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers, URLs / e-mails, placeholders, code fences that differ from the source
+
+
+def _multiset_diff(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
+    ca, cb = Counter(a), Counter(b)
+    return sorted((ca - cb).elements()), sorted((cb - ca).elements())
+
+
+@register
+class Numbers(Check):
+    name = "numbers"
+    description = "Numbers in the Korean differ from the English (changed, dropped or invented)"
+    severity = "warning"
+    family = "translation"
+    flag = "mistranslation"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            en = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(t.source_text or "")}
+            ko = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(t.text)}
+            if en == ko:
+                continue
+            missing, extra = sorted(en - ko), sorted(ko - en)
+            # Korean often spells small numbers out ("세 가지") or adds list numbers: only a number
+            # that was replaced by another one, or a dropped long number, is worth a look
+            big_missing = [n for n in missing if len(n.replace(".", "")) >= 3]
+            if (missing and extra) or big_missing:
+                out.append(self.finding(f"numbers differ: missing {missing[:5]}, added {extra[:5]}", turn=t,
+                                        missing=missing[:20], added=extra[:20]))
+        return out
+
+
+def _urls(s: str) -> list[str]:
+    return [u.rstrip(".,;:!?") for u in tx.URL.findall(s)] + [e.lower() for e in tx.EMAIL.findall(s)]
+
+
+@register
+class Urls(Check):
+    name = "urls"
+    description = "URLs or e-mail addresses in the Korean differ from the English"
+    severity = "error"
+    family = "translation"
+    flag = "mistranslation"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            src = t.source_text or ""
+            if "http" not in src and "www." not in src and "@" not in src and "http" not in t.text and "@" not in t.text:
+                continue
+            missing, extra = _multiset_diff(_urls(src), _urls(t.text))
+            if missing or extra:
+                out.append(self.finding(f"URLs/e-mails differ: missing {missing[:3]}, added {extra[:3]}", turn=t,
+                                        missing=missing[:10], added=extra[:10]))
+        return out
+
+
+@register
+class Placeholders(Check):
+    name = "placeholders"
+    description = "Placeholders ({name}, %s, {{var}}, <tag>) in the Korean differ from the English"
+    severity = "error"
+    family = "translation"
+    flag = "code_broken"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            src = t.source_text or ""
+            if not any(c in src for c in "{%<[$"):
+                continue
+            missing, extra = _multiset_diff(tx.PLACEHOLDER.findall(src), tx.PLACEHOLDER.findall(t.text))
+            if missing:  # DeepL dropped or translated one ('{객체}' for '{object}')
+                out.append(self.finding(f"placeholders changed: missing {missing[:5]}, found {extra[:5]}", turn=t,
+                                        missing=missing[:10], added=extra[:10]))
+        return out
+
+
+@register
+class CodeBlocks(Check):
+    name = "code_blocks"
+    description = "Fenced code blocks in the Korean differ in number from the English"
+    severity = "error"
+    family = "translation"
+    flag = "code_broken"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            a, b = (t.source_text or "").count("```"), t.text.count("```")
+            if a != b:
+                out.append(self.finding(f"{b} code fences in Korean, {a} in English", turn=t, en=a, ko=b))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# code identifiers translated inside code
+
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |return\b|for .+ in |if .+:|elif |else:|while |import |from \S+ import|print\(|"
+    r"#include|public |private |static |const |let |var |function\b|[\w.\[\]]+\s*[-+*/]?=\s*\S)|[;{}]\s*$"
+)
+_STRINGS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`")
+_COMMENT = re.compile(r"(?:#|//|--|/\*).*$")
+_KO_KEYWORD = re.compile(r"^\s*(?:반환|인쇄|만약|동안|정의|가져오기)\b|^\s*[\uac00-\ud7a3_][\w]*\s*[-+*/]?=(?!=)")
+
+
+def _code_lines(text: str) -> list[tuple[int, str]]:
+    """(offset, line) of every line inside fenced code, or of the whole text if it reads as code."""
+    lines, pos = [], 0
+    for line in text.split("\n"):
+        lines.append((pos, line))
+        pos += len(line) + 1
+    if "```" in text:
+        out, inside = [], False
+        for off, line in lines:
+            if line.strip().startswith("```"):
+                inside = not inside
+                continue
+            if inside:
+                out.append((off, line))
+        return out
+    body = [ln for ln in lines if ln[1].strip()]
+    if len(body) >= 2 and sum(1 for _, ln in body if _CODE_LINE.search(ln)) * 2 >= len(body):
+        return lines
+    return []
+
+
+def _code_hangul(line: str) -> re.Match[str] | None:
+    """Hangul in a code line outside string literals and comments."""
+    bare = _COMMENT.sub("", _STRINGS.sub('""', line))
+    return tx.HANGUL.search(bare)
+
+
+@register
+class CodeIdentifiers(Check):
+    name = "code_identifiers"
+    description = "Identifiers or keywords translated inside code ('계승 = 1', '반환 계승')"
+    severity = "error"
+    family = "translation"
+    flag = "code_broken"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated or not t.text:
+                continue
+            src_code = _code_lines(t.source_text or "")
+            if not src_code:
+                continue
+            bad = []
+            for off, line in _code_lines(t.text):
+                if not (_CODE_LINE.search(line) or _KO_KEYWORD.search(line)):
+                    continue
+                m = _code_hangul(line)
+                if m:
+                    bad.append((off, line))
+            if bad:
+                off, line = bad[0]
+                out.append(self.finding(f"Korean inside code on {len(bad)} line(s), e.g. {line.strip()[:60]!r}",
+                                        turn=t, span=(off, off + len(line)), lines=[b[1].strip()[:80] for b in bad[:5]]))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown structure
+
+_LIST = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S", re.M)
+_HEAD = re.compile(r"^\s*#{1,6}\s+\S", re.M)
+_TABLE = re.compile(r"^\s*\|.*\|\s*$", re.M)
+
+
+@register
+class MarkdownStructure(Check):
+    name = "markdown"
+    description = "List items, headings or table rows differ in number between Korean and English"
+    severity = "warning"
+    family = "translation"
+    flag = None
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            src = t.source_text or ""
+            if "\n" not in src:
+                continue
+            diffs = []
+            for label, pat in (("list items", _LIST), ("headings", _HEAD), ("table rows", _TABLE)):
+                a, b = len(pat.findall(src)), len(pat.findall(t.text))
+                if a != b and abs(a - b) > max(1, 0.2 * max(a, b)):
+                    diffs.append(f"{label} {b} vs {a}")
+            if diffs:
+                out.append(self.finding("Markdown structure differs (Korean vs English): " + ", ".join(diffs), turn=t))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# repeated phrases / generation loops
+
+_SENT_SPLIT = re.compile(r"(?<=[.!?다요])\s+|\n+")
+
+
+def _compress_ratio(s: str) -> float:
+    b = s.encode()
+    return len(zlib.compress(b, 1)) / max(1, len(b))
+
+
+@register
+class Repetition(Check):
+    name = "repetition"
+    description = "Repeated phrases or a generation loop not present in the source"
+    severity = "warning"
+    family = "translation"
+    flag = "low_quality"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if len(t.text) < 200:
+                continue
+            r = _compress_ratio(t.text)
+            if r >= 0.22:
+                continue
+            if t.source_text and _compress_ratio(t.source_text) < 1.6 * r:
+                continue  # the English repeats itself just as much (tables, code)
+            sents = Counter(s.strip() for s in _SENT_SPLIT.split(t.text) if len(s.strip()) >= 10)
+            top = sents.most_common(1)
+            what = f" ({top[0][1]}x {top[0][0][:50]!r})" if top and top[0][1] >= 3 else ""
+            out.append(self.finding(f"text repeats itself (compresses to {r:.0%}){what}", turn=t,
+                                    compress_ratio=round(r, 3)))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# length-ratio outliers per dataset
+
+
+@register
+class LengthRatio(Check):
+    name = "length_ratio"
+    description = "Korean/English length ratio far from what is usual in this dataset"
+    severity = "warning"
+    family = "translation"
+    flag = None
+    SAMPLE = 20_000
+
+    def __init__(self) -> None:
+        self.center, self.spread = math.log(align.KO_EN_LENGTH_RATIO), math.log(3.0)
+
+    def prepare(self, ctx: RunContext) -> None:
+        if ctx.session is None or ctx.dataset_id is None:
+            return
+        key = f"length_ratio:{ctx.dataset_id}"
+        if key not in ctx.stats:
+            rows = ctx.session.execute(
+                select(Turn.text, Turn.source_text).join(Sample, Sample.id == Turn.sample_id)
+                .where(Sample.dataset_id == ctx.dataset_id, Turn.source_kind == "translation")
+                .limit(self.SAMPLE)
+            ).all()
+            logs = sorted(math.log((len(a) + 4) / (len(b) + 4)) for a, b in rows if b and len(b) >= 40)
+            if len(logs) >= 50:
+                med = logs[len(logs) // 2]
+                mad = sorted(abs(x - med) for x in logs)[len(logs) // 2]
+                ctx.stats[key] = (med, max(math.log(2.5), 4 * 1.4826 * mad))
+            else:
+                ctx.stats[key] = (math.log(align.KO_EN_LENGTH_RATIO), math.log(3.0))
+        self.center, self.spread = ctx.stats[key]
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated or len(t.source_text or "") < 40:
+                continue
+            x = math.log((len(t.text) + 4) / (len(t.source_text or "") + 4))
+            if abs(x - self.center) > self.spread:
+                out.append(self.finding(f"length ratio {math.exp(x):.2f} (usual here {math.exp(self.center):.2f})",
+                                        turn=t, ratio=round(math.exp(x), 3)))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# misalignment: the Korean turn translates some other English turn
+
+
+@register
+class Misaligned(Check):
+    name = "misaligned"
+    description = "Korean turn does not match its English turn (aligner cues); names a neighbour it fits better"
+    severity = "error"
+    family = "translation"
+    flag = "misaligned"
+    ERROR_BELOW = -4.0
+    WARN_BELOW = -2.5
+    WINDOW = 3
+    TRUST_ABOVE = 0.2  # sigmoid(-1.4): well above WARN_BELOW for every turn of the sample
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        return list(self._run([sample], 0))
+
+    def run_batch(self, samples: list[SampleView]) -> Iterator[Finding]:
+        for i in range(len(samples)):
+            for f in self._run(samples, i):
+                f.sample_id = samples[i].id
+                yield f
+
+    def _run(self, samples: list[SampleView], i: int) -> Iterator[Finding]:
+        s = samples[i]
+        if s.align_confidence is not None and s.align_confidence >= self.TRUST_ABOVE:
+            return  # the aligner already found good evidence for this sample at import
+        for t in s.turns:
+            if not t.translated or not t.text.strip():
+                continue
+            ko = align.cues([t.text])
+            ev = align.evidence(ko, align.cues([t.source_text or ""]))
+            if ev > self.WARN_BELOW:
+                continue
+            best: tuple[float, str] | None = None
+            for cand, where in self._candidates(samples, i, t):
+                e2 = align.evidence(ko, align.cues([cand]))
+                if e2 >= ev + 3.0 and (best is None or e2 > best[0]):
+                    best = (e2, where)
+            if best is not None:
+                yield self.finding(f"Korean turn fits the English of {best[1]} better than its own "
+                                   f"(evidence {ev:.1f} vs {best[0]:.1f})", turn=t, evidence=round(ev, 2),
+                                   better=best[1])
+            elif ev <= self.ERROR_BELOW:
+                yield self.finding(f"Korean turn does not match its English (evidence {ev:.1f})", turn=t,
+                                   evidence=round(ev, 2))
+            else:
+                yield self.finding(f"weak match with its English (evidence {ev:.1f})", turn=t, severity="warning",
+                                   evidence=round(ev, 2))
+
+    def _candidates(self, samples: list[SampleView], i: int, t: TurnView) -> Iterator[tuple[str, str]]:
+        s = samples[i]
+        for o in s.turns:
+            if o.idx != t.idx and o.translated and abs(o.idx - t.idx) <= 2 and o.source_text:
+                yield o.source_text, f"turn {o.idx}"
+        for j in range(max(0, i - self.WINDOW), min(len(samples), i + self.WINDOW + 1)):
+            n = samples[j]
+            if j == i or n.dataset_id != s.dataset_id or abs(n.position - s.position) > self.WINDOW:
+                continue
+            o = next((x for x in n.turns if x.idx == t.idx and x.translated), None)
+            if o is not None and o.source_text:
+                yield o.source_text, f"sample {n.key} turn {o.idx}"
+
+
+# ---------------------------------------------------------------------------------------------
+# known DeepL false friends
+
+# (English pattern that must be in the source, Korean rendering that betrays the misreading,
+#  English pattern that would make the Korean right, why)
+FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None, str]] = [
+    (re.compile(r"\bodd\s+(?:one|man|word|item|number)s?\s+out\b", re.I), re.compile(r"홀수"), None,
+     "'odd one out' (the item that does not belong) read as 'odd number' (홀수)"),
+    (re.compile(r"\bmore\b", re.I), re.compile(r"광석"), re.compile(r"\bores?\b|\bmineral", re.I),
+     "'more' read as 'ore' (광석)"),
+    (re.compile(r"\bperplexity\b", re.I), re.compile(r"당혹"), None,
+     "'perplexity' (the text-predictability measure) rendered as embarrassment (당혹감)"),
+    (re.compile(r"\bburstiness\b", re.I), re.compile(r"폭발|파열"), None,
+     "'burstiness' (variation in sentence length) rendered as explosion (폭발성)"),
+    (re.compile(r"\babduct", re.I), re.compile(r"납치"), re.compile(r"\bkidnap", re.I),
+     "'abduct' (anatomy: move away from the midline, 외전) rendered as kidnapping (납치)"),
+    (re.compile(r"\bwildfly\b", re.I), re.compile(r"야생화"), None, "product name WildFly translated (야생화)"),
+    (re.compile(r"\bRussell\b"), re.compile(r"우리를 판매"), None, "the name Russell read as 'Russ sell' (우리를 판매)"),
+    (re.compile(r"\bpython\b", re.I), re.compile(r"비단뱀"), re.compile(r"\bsnake", re.I),
+     "the Python language rendered as the snake (비단뱀)"),
+]
+
+
+@register
+class FalseFriends(Check):
+    name = "false_friends"
+    description = "Known DeepL misreadings ('odd one out' → 홀수, 'more' → 광석, 'abduct' → 납치 …)"
+    severity = "error"
+    family = "translation"
+    flag = "mistranslation"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            src = t.source_text or ""
+            for en_pat, ko_pat, ok_pat, why in FALSE_FRIENDS:
+                m = ko_pat.search(t.text)
+                if m and en_pat.search(src) and not (ok_pat and ok_pat.search(src)):
+                    out.append(self.finding(why, turn=t, span=(m.start(), m.end())))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# a task that does not survive translation: "fix the spelling" of an input DeepL already fixed
+
+_SPELL_TASK = re.compile(r"\b(?:spell\w*|misspell\w*|typos?|grammar|grammatical|mistakes?|errors?|proofread)\b", re.I)
+_NO_ERROR_KO = re.compile(r"오류(?:가|는)? 없|틀린 (?:곳|부분|단어|철자)(?:이|은)? 없|문제(?:가|는)? 없|정확합니다|올바릅니다|올바른 문장")
+
+
+@register
+class TaskLost(Check):
+    name = "task_lost"
+    description = "Spelling/grammar task whose deliberate English errors did not survive translation"
+    severity = "warning"
+    family = "translation"
+    flag = "mistranslation"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        instr = next((t for t in sample.turns if t.role in ("instruction", "user") and t.source_text), None)
+        inp = next((t for t in sample.turns if t.role in ("input", "context") and t.source_text), None)
+        outp = next((t for t in sample.turns if t.role in ("output", "response") and t.source_text), None)
+        if instr is None or inp is None or outp is None or not _SPELL_TASK.search(instr.source_text or ""):
+            return []
+        en_in, en_out = inp.source_text or "", outp.source_text or ""
+        if difflib.SequenceMatcher(None, en_in.lower(), en_out.lower()).quick_ratio() < 0.6:
+            return []
+        out_words = {w.lower() for w in _WORDS.findall(en_out)}
+        wrong = [w for w in _WORDS.findall(en_in) if w.lower() not in out_words]
+        if not wrong:
+            return []
+        no_err = _NO_ERROR_KO.search(outp.text or "")
+        sev = "error" if no_err else "warning"
+        msg = (f"the English input has deliberate errors ({', '.join(wrong[:5])}) that the Korean input no "
+               "longer shows: the task is lost in translation")
+        if no_err:
+            msg += "; the Korean answer even says there is no error"
+        return [self.finding(msg, turn=inp, severity=sev, wrong_words=wrong[:10])]
