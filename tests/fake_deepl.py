@@ -16,7 +16,7 @@ Implements what kocurate and the official ``deepl`` client use:
 
 The "translation" is deterministic fake Korean: each Latin letter becomes a Hangul syllable, glossary
 terms become their Korean target. Every request is recorded, and ``billed[text]`` counts how many times
-each text was billed, so tests can assert "billed once".
+each text (with its context, if any) was billed, so tests can assert "billed once".
 """
 
 from __future__ import annotations
@@ -222,8 +222,9 @@ class FakeDeepL:
             if self.character_count + billed_total > self.character_limit:
                 return _err(456, "Quota exceeded. The character limit has been reached.")
             self.character_count += billed_total
-            for text in texts:
-                self.billed[text] += 1
+            ctx = params.get("context")
+            for text in texts:  # the same text with another context is another translation
+                self.billed[text if not ctx else f"{text}\x00context:{ctx}"] += 1
             rec.billed = billed_total
         show = str(params.get("show_billed_characters", "")).lower() in ("true", "1")
         translations = []
