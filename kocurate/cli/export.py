@@ -68,7 +68,7 @@ def export_cmd(
                 typer.echo(json.dumps(preview, ensure_ascii=False, indent=2))
                 return
             for r in preview["datasets"]:
-                typer.echo(f"{r['name'][:30]:<30} eligible {r['eligible']:>9,}  planned {r['quota']:>9,}"
+                typer.echo(f"{r['name'][:30]:<30} eligible {r['after_duplicates']:>9,}  planned {r['quota']:>9,}"
                            f"  (validation {r['validation']:,})")
             typer.echo(f"planned {preview['total']:,} samples; near-duplicates to drop "
                        f"~{preview['duplicates_estimate']:,}")

@@ -225,14 +225,20 @@ def pool_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo])
     dup = Sample.dup_group.isnot(None)
     cols.append(func.coalesce(func.sum(case((and_(dup, remaining) if remaining is not None else dup, 1),
                                              else_=0)), 0).label("in_dup_groups"))
+    in_group = and_(dup, remaining) if remaining is not None else dup
+    cols.append(func.count(func.distinct(case((in_group, Sample.dup_group)))).label("dup_groups"))
     q = (select(Sample.dataset_id, *cols)
          .where(Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses),
                 *base_filters(spec))
          .group_by(Sample.dataset_id))
-    out = {d.id: {"pool": 0, **{k: 0 for k in excl}, "eligible": 0, "in_dup_groups": 0} for d in datasets}
+    keys = ["pool", *excl, "eligible", "in_dup_groups", "dup_groups"]
+    out = {d.id: {k: 0 for k in keys} for d in datasets}
     for row in session.execute(q):
         m = row._mapping
-        out[row[0]] = {k: int(m[k] or 0) for k in ["pool", *excl, "eligible", "in_dup_groups"]}
+        out[row[0]] = {k: int(m[k] or 0) for k in keys}
+    for v in out.values():
+        # each near-duplicate group gives one sample (exact for groups inside one dataset)
+        v["after_duplicates"] = v["eligible"] - (v["in_dup_groups"] - v["dup_groups"] if spec.dedup else 0)
     return out
 
 

@@ -40,13 +40,14 @@ def preview_counts(session: Session, actor: Actor, spec: ExportSpec) -> dict[str
     """What an export would contain, from SQL aggregates only (fast at 700k samples).
 
     Per dataset: the pool (status/dataset/length filters), what each exclusion removes, the eligible
-    count and the planned quota. Near-duplicate removal and format refusals are known only when
+    count ('after_duplicates': each near-duplicate group counted once) and the planned quota. Format
+    refusals (and duplicate groups that span datasets) are known exactly only when
     the export runs (the manifest has the exact figures); the duplicate loss here is an estimate."""
     actor.require("export")
     spec.validate()
     datasets = sel.resolve_datasets(session, spec)
     pool = sel.pool_counts(session, spec, datasets)
-    planned = sel.plan(spec, datasets, {d.id: pool[d.id]["eligible"] for d in datasets})
+    planned = sel.plan(spec, datasets, {d.id: pool[d.id]["after_duplicates"] for d in datasets})
     rows = []
     for d in datasets:
         rows.append({"id": d.id, "name": d.name, "kind": d.kind, "licence": d.licence, **pool[d.id],
@@ -56,8 +57,8 @@ def preview_counts(session: Session, actor: Actor, spec: ExportSpec) -> dict[str
                      else ""})
     warnings = licence_warnings({d.name: d.licence for d in datasets if planned[d.id]["quota"] > 0})
     for r in rows:
-        if r["quota"] > r["eligible"]:
-            warnings.append(f"{r['name']}: quota {r['quota']:,} but only {r['eligible']:,} eligible")
+        if r["quota"] > r["after_duplicates"]:
+            warnings.append(f"{r['name']}: quota {r['quota']:,} but only {r['after_duplicates']:,} eligible")
     return {"datasets": rows, "total": sum(r["quota"] for r in rows),
             "validation": sum(r["validation"] for r in rows),
             "duplicates_estimate": sel.duplicate_loss(session, spec, datasets),
@@ -73,9 +74,15 @@ def export(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, 
     Streams: memory stays flat at any size. ``progress(done, total)`` is called per chunk. The
     export is recorded as a Job (kind "export") for the page's history."""
     actor.require("export")
+    return _recorded(engine, actor, spec, out_dir, progress, overwrite=overwrite, name=name)
+
+
+def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, progress: Progress | None, *,
+              overwrite: bool = False, name: str | None = None, download: bool = False) -> dict[str, Any]:
     spec.validate()
     with session_scope(engine) as s:
-        job = Job(kind="export", status="running", params={"spec": spec.to_dict(), "out_dir": str(out_dir)},
+        job = Job(kind="export", status="running",
+                  params={"spec": spec.to_dict(), "out_dir": "(download)" if download else str(out_dir)},
                   created_by=actor.id, created_at=utcnow(), updated_at=utcnow(), heartbeat_at=utcnow())
         s.add(job)
         s.flush()
@@ -94,7 +101,7 @@ def export(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, 
         if j is not None:
             total = manifest["counts"]["total"]
             j.status, j.done, j.total, j.updated_at = "done", total, total, utcnow()
-            j.result = {"out_dir": manifest["out_dir"], "counts": {k: manifest["counts"][k] for k in
+            j.result = {"out_dir": "(download)" if download else manifest["out_dir"], "counts": {k: manifest["counts"][k] for k in
                                                                     ("total", "splits", "messages")},
                         "format": manifest["format"], "warnings": manifest["warnings"]}
     return manifest
@@ -113,7 +120,7 @@ def export_archive(engine: Engine, actor: Actor, spec: ExportSpec, progress: Pro
                             "export to a server folder instead")
     with tempfile.TemporaryDirectory(prefix="kocurate-export-") as tmp:
         folder = Path(tmp) / "export"
-        manifest = run_export(engine, spec, folder, progress=progress, actor=actor.username)
+        manifest = _recorded(engine, actor, spec, folder, progress, download=True)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(p for p in folder.rglob("*") if p.is_file()):
