@@ -62,6 +62,20 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+_FORMAT_SUFFIXES = (".gz", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet")
+
+
+def default_name(path: str | Path) -> str:
+    """The file name without its format suffixes: ``KoAlpaca_v1.1.first2.jsonl.gz`` → ``KoAlpaca_v1.1.first2``."""
+    name = Path(path).name
+    for _ in range(2):
+        for suf in _FORMAT_SUFFIXES:
+            if name.lower().endswith(suf) and len(name) > len(suf):
+                name = name[: -len(suf)]
+                break
+    return name
+
+
 def _file_entry(role: str, path: Path) -> dict[str, Any]:
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
     return {"role": role, "name": path.name, "sha256": sha256_file(path), "bytes": size}
@@ -115,7 +129,7 @@ def import_files(
     fingerprint = hashlib.sha256(
         json.dumps([kind, [f["sha256"] for f in files], options or {}], sort_keys=True).encode()
     ).hexdigest()
-    name = name or ko_path.name.split(".")[0]
+    name = name or default_name(ko_path)
     with Session(engine) as probe:
         existing = probe.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
         if existing is not None:
