@@ -52,6 +52,32 @@ def deepl_configured() -> bool:
     return load_config() is not None
 
 
+def how_to_configure() -> str:
+    """What to tell a user when DeepL is not configured."""
+    from ..translate.client import HOW_TO_CONFIGURE
+
+    return HOW_TO_CONFIGURE
+
+
+def check_names() -> list[str]:
+    """Names of the automatic checks (for the batch filter)."""
+    try:
+        from ..checks import REGISTRY
+    except ImportError:  # the checks area is optional
+        return []
+    return sorted(REGISTRY)
+
+
+def list_batches(session: Session, limit: int = 10) -> list[dict[str, Any]]:
+    """Recent batch translation jobs with their progress (what the page shows after a reload)."""
+    return jobs.list_jobs(session, JOB_KIND, limit)
+
+
+def cancel_batch(session: Session, actor: Actor, job_id: int) -> None:
+    actor.require("translate_batch")
+    jobs.cancel(session, actor, job_id)
+
+
 def _deepl() -> DeepL:
     return DeepL(require_config())
 
