@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .. import __version__, db
 from ..errors import KocurateError
-from ..models import Flag, Sample, Turn
 from . import selection as sel
 from .base import REFUSALS, REPAIRS, Refused, SplitWriter, to_chat
 from .manifest import CARD, MANIFEST, card, file_entries, licence_warnings
@@ -34,11 +33,33 @@ from .registry import get_format
 CHUNK = 1_000
 Progress = Callable[[int, int], None]
 
-_Q_SAMPLES = select(Sample.id, Sample.key, Sample.status).where(Sample.id.in_(bindparam("ids", expanding=True)))
-_Q_TURNS = (select(Turn.sample_id, Turn.role, Turn.text).where(Turn.sample_id.in_(bindparam("ids", expanding=True)))
-            .order_by(Turn.sample_id, Turn.idx))
-_Q_FLAGS = (select(Flag.sample_id, Flag.category)
-            .where(Flag.sample_id.in_(bindparam("ids", expanding=True)), Flag.state != "cleared"))
+
+
+def fetch_chunk(conn: Any, ids: list[int]) -> tuple[dict[int, tuple[str, str]], dict[int, list[tuple[str, str]]],
+                                                     dict[int, set[str]]]:
+    """Samples (key, status), turns in order and standing flags of up to CHUNK ids: three indexed
+    lookups on the raw DBAPI cursor (the ids are integers from our own arrays, inlined; no SQL
+    compilation per chunk)."""
+    in_list = ",".join(str(int(i)) for i in sorted(ids))
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(f"SELECT id, key, status FROM samples WHERE id IN ({in_list})")
+        info = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+        cur.execute(f"SELECT sample_id, role, text FROM turns WHERE sample_id IN ({in_list}) ORDER BY sample_id, idx")
+        turns: dict[int, list[tuple[str, str]]] = {}
+        for sid, role, text in cur.fetchall():
+            t = turns.get(sid)
+            if t is None:
+                turns[sid] = [(role, text)]
+            else:
+                t.append((role, text))
+        cur.execute(f"SELECT sample_id, category FROM flags WHERE sample_id IN ({in_list}) AND state <> 'cleared'")
+        flags: dict[int, set[str]] = {}
+        for sid, cat in cur.fetchall():
+            flags.setdefault(sid, set()).add(cat)
+    finally:
+        cur.close()
+    return info, turns, flags
 
 
 def check_target(out_dir: Path, overwrite: bool) -> None:
@@ -70,8 +91,8 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
         with _snapshot(engine) as conn:
             session = Session(bind=conn)
             datasets = sel.resolve_datasets(session, spec)
-            pool = sel.pool_counts(session, spec, datasets)
             cands = sel.collect_candidates(conn, spec, datasets)
+            pool = cands.pool
             planned = sel.plan(spec, datasets, cands.available())
             state = _Writing(spec, fmt, tmp, datasets, planned)
             order_ids, order_ds, nxt = sel.processing_order(cands, {d: p["quota"] for d, p in planned.items()})
@@ -180,14 +201,7 @@ class _Writing:
         return w
 
     def process(self, conn: Any, ids: list[int], dss: list[int]) -> None:
-        params = {"ids": sorted(ids)}
-        info = {r[0]: (r[1], r[2]) for r in conn.execute(_Q_SAMPLES, params)}
-        turns: dict[int, list[tuple[str, str]]] = {}
-        for sid, role, text in conn.execute(_Q_TURNS, params):
-            turns.setdefault(sid, []).append((role, text))
-        flags: dict[int, set[str]] = {}
-        for sid, cat in conn.execute(_Q_FLAGS, params):
-            flags.setdefault(sid, set()).add(cat)
+        info, turns, flags = fetch_chunk(conn, ids)
         for sid, d in zip(ids, dss, strict=True):
             if self.accepted[d] >= self.planned[d]["quota"] or sid not in info:
                 continue

@@ -263,6 +263,7 @@ class Candidates:
     ids: dict[int, np.ndarray]
     priorities: dict[int, np.ndarray]
     duplicates_dropped: dict[int, int]
+    pool: dict[int, dict[str, int]] = field(default_factory=dict)  # pool size and exclusions per dataset
 
     def available(self) -> dict[int, int]:
         return {d: len(a) for d, a in self.ids.items()}
@@ -287,15 +288,44 @@ def dataset_salt(seed: int, fingerprint: str) -> np.uint64:
     return _U(int.from_bytes(digest, "little"))
 
 
+def excluded_sets(conn: Connection, spec: ExportSpec) -> dict[str, np.ndarray]:
+    """Sorted ids of the samples each exclusion removes (flags and findings are small tables, indexed
+    by category/check): subtracting them in numpy keeps the candidate scan a plain index range scan."""
+    out: dict[str, np.ndarray] = {}
+
+    def ids(stmt: Any) -> np.ndarray:
+        return np.unique(np.fromiter((r[0] for r in conn.execute(stmt)), dtype=np.int64))
+
+    def flagged(cats: tuple[str, ...] | list[str]) -> np.ndarray:
+        return ids(select(Flag.sample_id).where(Flag.category.in_(list(cats)), Flag.state != "cleared").distinct())
+
+    def findings(prefixes: list[str]) -> np.ndarray:
+        names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
+        return ids(select(CheckFinding.sample_id).where(CheckFinding.state != "cleared", _or(names)).distinct())
+
+    if spec.exclude_ethics:
+        out["ethics_flagged"] = flagged(ETHICS_FLAGS)
+    if spec.exclude_flags:
+        out["flagged"] = flagged(spec.exclude_flags)
+    if not spec.include_contaminated:
+        out["contaminated"] = findings([CONTAMINATION_PREFIX])
+    if spec.exclude_checks:
+        out["check_findings"] = findings(spec.exclude_checks)
+    return out
+
+
 def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[DatasetInfo]) -> Candidates:
     """Keyset pages over (dataset, status, id) — the index ``ix_samples_dataset_status_id`` — keeping
-    only compact arrays (id, priority, duplicate group): ~30 bytes per candidate."""
-    filters = [*base_filters(spec), *[not_(c) for c in exclusions(spec).values()]]
+    only compact arrays (id, position, duplicate group): ~30 bytes per sample of the pool. Exclusions
+    are subtracted in numpy; the pool counts per exclusion come out of the same pass."""
+    filters = base_filters(spec)
+    excluded = excluded_sets(conn, spec)
     ids: dict[int, np.ndarray] = {}
     prios: dict[int, np.ndarray] = {}
-    dup_rows: list[tuple[int, int, int, int]] = []  # group, not keep, id, dataset
+    pool: dict[int, dict[str, int]] = {}
+    groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # dataset -> (dup group or -1, keep)
     for d in datasets:
-        id_parts, pos_parts = [], []
+        parts: list[np.ndarray] = []
         for status in spec.statuses:
             last = 0
             while True:
@@ -305,35 +335,46 @@ def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[Datase
                     .order_by(Sample.id).limit(PAGE)).all()
                 if not rows:
                     break
-                id_parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
-                pos_parts.append(np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)))
-                if spec.dedup:
-                    dup_rows.extend((r[2], 0 if r[3] else 1, r[0], d.id) for r in rows if r[2] is not None)
+                parts.append(np.array([(r[0], r[1], -1 if r[2] is None else r[2], 1 if r[3] else 0) for r in rows],
+                                      dtype=np.int64).reshape(-1, 4))
                 last = rows[-1][0]
                 if len(rows) < PAGE:
                     break
-        sid = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
-        pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
-        ids[d.id] = sid
-        prios[d.id] = mix64(pos.astype(np.uint64) ^ dataset_salt(spec.seed, d.fingerprint))
+        arr = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
+        keep = np.ones(len(arr), dtype=bool)
+        counts = {"pool": len(arr)}
+        for name, bad in excluded.items():
+            hit = np.isin(arr[:, 0], bad, assume_unique=False)
+            counts[name] = int(hit.sum())
+            keep &= ~hit
+        arr = arr[keep]
+        counts["eligible"] = len(arr)
+        pool[d.id] = counts
+        ids[d.id] = arr[:, 0].copy()
+        prios[d.id] = mix64(arr[:, 1].astype(np.uint64) ^ dataset_salt(spec.seed, d.fingerprint))
+        groups[d.id] = (arr[:, 2].copy(), arr[:, 3].astype(bool))
     dropped = {d.id: 0 for d in datasets}
-    if dup_rows:
-        # the winner of each group: dup_keep first, then the lowest id
-        dup_rows.sort()
-        losers: dict[int, list[int]] = {}
-        prev_group = None
-        for group, _nk, sid_, ds in dup_rows:
-            if group == prev_group:
-                losers.setdefault(ds, []).append(sid_)
-            prev_group = group
-        for ds, lost in losers.items():
-            mask = ~np.isin(ids[ds], np.asarray(lost, dtype=np.int64))
-            dropped[ds] = int((~mask).sum())
-            ids[ds], prios[ds] = ids[ds][mask], prios[ds][mask]
+    if spec.dedup and datasets:
+        # the winner of each group among the eligible: dup_keep first, then the lowest id
+        g = np.concatenate([groups[d.id][0] for d in datasets])
+        k = np.concatenate([groups[d.id][1] for d in datasets])
+        sid = np.concatenate([ids[d.id] for d in datasets])
+        member = g >= 0
+        if member.any():
+            g, k, sid = g[member], k[member], sid[member]
+            order = np.lexsort((sid, ~k, g))
+            g, sid = g[order], sid[order]
+            first = np.ones(len(g), dtype=bool)
+            first[1:] = g[1:] != g[:-1]
+            losers = np.sort(sid[~first])
+            for d in datasets:
+                lost = np.isin(ids[d.id], losers)
+                dropped[d.id] = int(lost.sum())
+                ids[d.id], prios[d.id] = ids[d.id][~lost], prios[d.id][~lost]
     for d in datasets:  # priority order, ties by id
         order = np.lexsort((ids[d.id], prios[d.id]))
         ids[d.id], prios[d.id] = ids[d.id][order], prios[d.id][order]
-    return Candidates(ids, prios, dropped)
+    return Candidates(ids, prios, dropped, pool)
 
 
 # -- quotas --------------------------------------------------------------------------------------------
