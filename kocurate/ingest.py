@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from . import align as aligner
+from . import config
 from .errors import AlreadyImported, ImportFailed, KocurateError
 from .importers import Importer, NormSample, get_importer
 from .models import Dataset, Sample, Turn, utcnow
@@ -169,12 +170,25 @@ def import_files(
         if report.skipped:
             ds.meta = {**ds.meta, "skipped": len(report.skipped)}
     if report.skipped:
-        out = Path(report_path) if report_path else ko_path.with_name(f"{name}.skipped.jsonl")
-        with open(out, "w", encoding="utf-8") as fh:
-            for row in report.skipped:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        report.skipped_report = str(out)
+        report.skipped_report = str(_write_report(report.skipped, report_path, ko_path, name))
     return report
+
+
+def _write_report(rows: list[dict[str, Any]], report_path: str | Path | None, ko_path: Path, name: str) -> Path:
+    """The skipped-records report: where asked, else beside the Korean file, else in the data folder."""
+    targets = [Path(report_path)] if report_path else [ko_path.with_name(f"{name}.skipped.jsonl"),
+                                                        config.data_dir() / f"{name}.skipped.jsonl"]
+    for i, out in enumerate(targets):
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "w", encoding="utf-8") as fh:
+                for row in rows:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return out
+        except OSError:
+            if i == len(targets) - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 Pairing = tuple[NormSample, _Source | None, float | None, str]

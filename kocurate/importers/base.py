@@ -75,6 +75,9 @@ class Importer:
         """Yield samples; a bad record yields its ImportFailed (the caller decides: stop or skip)."""
         name = Path(path).name
         for index, (place, rec) in enumerate(iter_records(path)):
+            if isinstance(rec, ImportFailed):
+                yield rec
+                continue
             ctx = RecordContext(name, place)
             try:
                 sample = (self.parse_source if source else self.parse)(rec, index, ctx)

@@ -50,8 +50,13 @@ def _decode_error(name: str, exc: UnicodeDecodeError, line: int) -> ImportFailed
     return ImportFailed(name, f"line {line}", None, f"not UTF-8 (byte 0x{bad.hex()} at this line)")
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(place, record)`` for every record of the file, streamed."""
+def iter_records(path: str | Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
+    """Yield ``(place, record)`` for every record of the file, streamed.
+
+    A record that cannot be read but leaves the rest of the file readable (a bad JSONL or CSV
+    line) comes as ``(place, ImportFailed)``; an error that ends the file (a JSON array broken
+    half-way) is raised.
+    """
     p = Path(path)
     if not p.exists():
         raise ImportFailed(str(p), "file", None, "file not found")
@@ -68,13 +73,16 @@ def iter_records(path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
         raise ImportFailed(p.name, "file", None, "file holds no records")
 
 
-def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
+    # a bad line is yielded as its error, not raised: the lines after it can still be read
+    # (``--skip-bad``); the importer decides whether to stop
     with _open_binary(p) as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise _decode_error(p.name, exc, lineno) from None
+                yield f"line {lineno}", _decode_error(p.name, exc, lineno)
+                continue
             if lineno == 1:
                 line = line.lstrip("\ufeff")
             line = line.strip()
@@ -83,9 +91,13 @@ def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ImportFailed(p.name, f"line {lineno}", None, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+                yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None,
+                                                     f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
             if not isinstance(rec, dict):
-                raise ImportFailed(p.name, f"line {lineno}", None, f"expected a JSON object, got {type(rec).__name__}")
+                yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None,
+                                                     f"expected a JSON object, got {type(rec).__name__}")
+                continue
             yield f"line {lineno}", rec
 
 
@@ -218,7 +230,8 @@ def _iter_csv(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             for row in reader:
                 row_no = reader.line_num
                 if None in row:
-                    raise ImportFailed(p.name, f"line {row_no}", None, "more values than header columns")
+                    yield f"line {row_no}", ImportFailed(p.name, f"line {row_no}", None, "more values than header columns")
+                    continue
                 yield f"line {row_no}", dict(row)
         except UnicodeDecodeError as exc:
             raise _decode_error(p.name, exc, row_no + 1) from None

@@ -1,0 +1,308 @@
+"""Ingest: atomic, idempotent, bad input refused with its place named (or skipped with a report), formats."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from kocurate.errors import AlreadyImported, ImportFailed
+from kocurate.importers.base import MAX_FIELD_CHARS
+from kocurate.ingest import default_name, import_files
+from kocurate.models import Dataset, Sample, Turn
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def counts(engine: Engine) -> tuple[int, int, int]:
+    with Session(engine) as s:
+        return (s.scalar(select(func.count(Dataset.id))) or 0, s.scalar(select(func.count(Sample.id))) or 0,
+                s.scalar(select(func.count(Turn.id))) or 0)
+
+
+def sample(engine: Engine, dataset_id: int, key: str) -> tuple[Sample, list[Turn]]:
+    with Session(engine) as s:
+        smp = s.scalar(select(Sample).where(Sample.dataset_id == dataset_id, Sample.key == key))
+        assert smp is not None, f"no sample {key!r}"
+        turns = list(s.scalars(select(Turn).where(Turn.sample_id == smp.id).order_by(Turn.idx)))
+        s.expunge_all()
+        return smp, turns
+
+GOOD = {"instruction": "양파는 어떤 식물 부위인가요?", "output": "양파는 식물의 줄기 부분입니다.", "url": "https://kin.naver.com/1"}
+
+
+def write_jsonl(path: Path, lines: list[str | bytes]) -> Path:
+    with open(path, "wb") as fh:
+        for line in lines:
+            fh.write(line if isinstance(line, bytes) else line.encode("utf-8"))
+            fh.write(b"\n")
+    return path
+
+
+def good_lines(n: int, start: int = 0) -> list[str]:
+    return [json.dumps({**GOOD, "instruction": f"질문 {i}번: {GOOD['instruction']}"}, ensure_ascii=False)
+            for i in range(start, start + n)]
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> tuple[int, int, int]:
+    """A database already holding one dataset: a refused import must leave it exactly as it is."""
+    import_files(engine, "guanaco", DATA / "guanaco_ko.jsonl", DATA / "guanaco_en.jsonl")
+    return counts(engine)
+
+
+# (case, file lines, where, field, words of the reason)
+BAD_JSONL = [
+    ("invalid JSON", good_lines(2) + ['{"instruction": "질문", "output": }'], "line 3", None, "invalid JSON"),
+    ("missing field", good_lines(1) + ['{"instruction": "질문만 있고 답이 없습니다"}'], "line 2", "output", "missing field"),
+    ("wrong type", good_lines(1) + ['{"instruction": "질문", "output": ["목록", "은 안 됩니다"]}'], "line 2", "output",
+     "expected text, got list"),
+    ("non-UTF-8 byte", good_lines(2) + [b'{"instruction": "\xed\x95\x9c\xff", "output": "x"}'], "line 3", None,
+     "not UTF-8"),
+    ("10 MB field", good_lines(1) + [json.dumps({"instruction": "긴 답", "output": "가" * 10_000_000})], "line 2",
+     "output", "too long"),
+    ("NUL character", good_lines(1) + ['{"instruction": "널\\u0000문자", "output": "x"}'], "line 2", "instruction",
+     "NUL"),
+    ("not an object", good_lines(3) + ['["a", "list"]'], "line 4", None, "expected a JSON object"),
+]
+
+
+@pytest.mark.parametrize("case,lines,where,field,reason", BAD_JSONL, ids=[c[0] for c in BAD_JSONL])
+def test_bad_jsonl_is_refused_with_its_place_and_nothing_changes(
+        engine: Engine, seeded: tuple[int, int, int], tmp_path: Path, case: str, lines: list, where: str,
+        field: str | None, reason: str) -> None:
+    path = write_jsonl(tmp_path / "kin.jsonl", lines)
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "koalpaca_v11", path)
+    err = exc.value
+    msg = str(err)
+    assert msg.startswith(f"kin.jsonl, {where}"), msg
+    assert reason in msg and (err.where, err.field) == (where, field)
+    if field:
+        assert f"field '{field}'" in msg
+    assert counts(engine) == seeded
+
+
+def test_empty_file_is_refused(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+    for name, content in (("empty.jsonl", b""), ("empty.json", b""), ("blank.json", b"  \n "), ("none.json", b"[]")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ImportFailed) as exc:
+            import_files(engine, "koalpaca", tmp_path / name)
+        assert str(exc.value).startswith(f"{name}, ") and ("empty" in str(exc.value) or "no records" in str(exc.value))
+    assert counts(engine) == seeded
+
+
+BAD_JSON_ARRAY = [
+    ("missing field", '[{"instruction": "a", "input": "", "output": "b"},\n {"input": "", "output": "c"}]',
+     "record 1, line 2", "instruction", "missing field"),
+    ("wrong type", '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": 5.5, "output": {"x": 1}}\n]',
+     "record 1, line 3", "output", "expected text, got dict"),
+    ("truncated", '[{"instruction": "a", "input": "", "output": "b"},\n {"instruction": "c", "out', "record 1, line 2",
+     None, "invalid JSON"),
+    ("not an array", '"just a string"', "line 1", None, "expected '[' or '{'"),
+]
+
+
+@pytest.mark.parametrize("case,text,where,field,reason", BAD_JSON_ARRAY, ids=[c[0] for c in BAD_JSON_ARRAY])
+def test_bad_json_array_is_refused(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path, case: str,
+                                  text: str, where: str, field: str | None, reason: str) -> None:
+    path = tmp_path / "ko_alpaca.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "koalpaca", path)
+    assert str(exc.value).startswith(f"ko_alpaca.json, {where}"), str(exc.value)
+    assert reason in str(exc.value) and exc.value.field == field
+    assert counts(engine) == seeded
+
+
+def test_non_utf8_in_json_array_names_the_line(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes(b'[{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "caf'
+                     + b"\xe9" + b'", "input": "", "output": "c"}]')
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "koalpaca", path)
+    assert str(exc.value).startswith("latin1.json, line 2") and "not UTF-8 (byte 0xe9" in str(exc.value)
+    assert counts(engine) == seeded
+
+
+def test_failure_half_way_leaves_no_rows(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+    # 5,000 good records are written in batches before line 5,001 fails: all of it is rolled back
+    path = write_jsonl(tmp_path / "big.jsonl", good_lines(5000) + ['{"instruction": "끝", "output": "답", "url": {"a": 1}}'])
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "koalpaca_v11", path)
+    assert str(exc.value).startswith("big.jsonl, line 5001, field 'url'")
+    assert counts(engine) == seeded
+    with Session(engine) as s:
+        assert s.scalar(select(Dataset.id).where(Dataset.name == "big")) is None
+    # the fixed file imports (nothing of the failed attempt is in the way)
+    write_jsonl(path, good_lines(5001))
+    rep = import_files(engine, "koalpaca_v11", path)
+    assert rep.samples == 5001 and counts(engine) == (seeded[0] + 1, seeded[1] + 5001, seeded[2] + 10002)
+
+
+def test_bad_english_source_is_refused_too(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+    en = write_jsonl(tmp_path / "dolly_en.jsonl", [(DATA / "dolly_en.jsonl").read_text().splitlines()[0],
+                                                   '{"instruction": "x", "context": "", "category": "open_qa"}'])
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "dolly", DATA / "dolly_ko.jsonl", en)
+    assert str(exc.value) == "dolly_en.jsonl, line 2, field 'response': missing field"
+    assert counts(engine) == seeded
+
+
+def test_skip_bad_imports_the_rest_and_writes_a_report(engine: Engine, seeded: tuple[int, int, int],
+                                                      tmp_path: Path) -> None:
+    lines = good_lines(2) + ['{"instruction": "질문", "output": }'] + good_lines(2, 2) + [
+        '{"instruction": "답 없음"}', b'{"instruction": "\xff", "output": "x"}'] + good_lines(1, 4)
+    path = write_jsonl(tmp_path / "kin.jsonl", lines)
+    rep = import_files(engine, "koalpaca_v11", path, skip_bad=True)
+    assert (rep.samples, rep.turns) == (5, 10)
+    assert [(r["where"], r["field"]) for r in rep.skipped] == [("line 3", None), ("line 6", "output"), ("line 7", None)]
+    report = [json.loads(line) for line in Path(rep.skipped_report).read_text(encoding="utf-8").splitlines()]
+    assert report == rep.skipped and Path(rep.skipped_report) == tmp_path / "kin.skipped.jsonl"
+    assert report[1] == {"side": "ko", "file": "kin.jsonl", "where": "line 6", "field": "output",
+                         "reason": "missing field"}
+    assert counts(engine) == (seeded[0] + 1, seeded[1] + 5, seeded[2] + 10)
+    # keys keep the record's place in the file: the record after the bad line 3 is record 3
+    smp, turns = sample(engine, rep.dataset_id, "3")
+    assert turns[0].text.startswith("질문 2번")
+    with Session(engine) as s:
+        assert s.scalar(select(Dataset.meta).where(Dataset.id == rep.dataset_id))["skipped"] == 3
+
+
+def test_skip_bad_with_an_explicit_report_path(engine: Engine, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "kin.jsonl", good_lines(2) + ['{"output": "x"}'])
+    rep = import_files(engine, "koalpaca_v11", path, skip_bad=True, report_path=tmp_path / "out" / "r.jsonl")
+    assert rep.samples == 2 and rep.skipped_report == str(tmp_path / "out" / "r.jsonl")
+    assert "missing field" in (tmp_path / "out" / "r.jsonl").read_text(encoding="utf-8")
+
+
+def test_all_bad_with_skip_bad_is_still_refused(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "kin.jsonl", ['{"output": "x"}', '{"output": "y"}'])
+    with pytest.raises(ImportFailed, match="no valid records"):
+        import_files(engine, "koalpaca_v11", path, skip_bad=True)
+    assert counts(engine) == seeded
+
+
+def test_duplicate_ids_are_refused(engine: Engine, tmp_path: Path) -> None:
+    rows = [{"id": "a1", "conversations": [{"from": "human", "value": "안녕"}]},
+            {"id": "a1", "conversations": [{"from": "gpt", "value": "네"}]}]
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ImportFailed, match="duplicate key 'a1'"):
+        import_files(engine, "sharegpt", path)
+    assert counts(engine) == (0, 0, 0)
+
+
+def test_same_content_under_another_name_is_already_imported(engine: Engine, tmp_path: Path) -> None:
+    a = write_jsonl(tmp_path / "a.jsonl", good_lines(3))
+    b = tmp_path / "b.jsonl"
+    b.write_bytes(a.read_bytes())
+    import_files(engine, "koalpaca_v11", a)
+    with pytest.raises(AlreadyImported):
+        import_files(engine, "koalpaca_v11", b, name="other")
+    assert counts(engine) == (1, 3, 6)
+
+
+# --- formats --------------------------------------------------------------------------------------
+
+ALPACA_ROWS = [
+    {"instruction": "건강을 유지하기 위한 세 가지 팁을 알려주세요.", "input": "", "output": "아침을 먹고, 잘 자고, 운동하세요."},
+    {"instruction": "다음 문장을 요약하세요.", "input": "첫 줄\n둘째 줄, 쉼표 포함", "output": "요약: \"인용\""},
+]
+
+
+def check_alpaca(engine: Engine, dataset_id: int) -> None:
+    with Session(engine) as s:
+        texts = [(t.role, t.text) for t in s.scalars(
+            select(Turn).join(Sample).where(Sample.dataset_id == dataset_id).order_by(Sample.position, Turn.idx))]
+    assert texts == [(role, r[role]) for r in ALPACA_ROWS for role in ("instruction", "input", "output")]
+
+
+def test_json_array_with_bom_and_crlf(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "crlf.json"
+    body = json.dumps(ALPACA_ROWS, ensure_ascii=False, indent=1).replace("\n", "\r\n")
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    rep = import_files(engine, "koalpaca", path)
+    assert rep.samples == 2
+    check_alpaca(engine, rep.dataset_id)
+
+
+def test_jsonl_with_bom_and_crlf(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(json.dumps(r, ensure_ascii=False) for r in ALPACA_ROWS).encode()
+                     + b"\r\n\r\n")
+    rep = import_files(engine, "koalpaca", path)
+    assert rep.samples == 2
+    check_alpaca(engine, rep.dataset_id)
+
+
+def test_gzip_of_json_and_jsonl(engine: Engine, tmp_path: Path) -> None:
+    gz = tmp_path / "ko.json.gz"
+    with gzip.open(gz, "wt", encoding="utf-8") as fh:
+        json.dump(ALPACA_ROWS, fh, ensure_ascii=False)
+    rep = import_files(engine, "koalpaca", gz)
+    assert rep.name == "ko" and rep.samples == 2
+    check_alpaca(engine, rep.dataset_id)
+    gz2 = tmp_path / "ko2.jsonl.gz"
+    with gzip.open(gz2, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(json.dumps(r, ensure_ascii=False) for r in ALPACA_ROWS))
+    rep2 = import_files(engine, "koalpaca", gz2)
+    assert rep2.name == "ko2" and rep2.samples == 2
+    check_alpaca(engine, rep2.dataset_id)
+
+
+def test_csv_with_bom_crlf_and_multiline_fields(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "ko.csv"
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["instruction", "input", "output"], lineterminator="\r\n")
+        w.writeheader()
+        w.writerows(ALPACA_ROWS)
+    rep = import_files(engine, "koalpaca", path)
+    assert rep.samples == 2
+    check_alpaca(engine, rep.dataset_id)
+
+
+def test_csv_bad_row_names_the_line(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("instruction,input,output\r\na,,b\r\nc,d,e,f\r\n", encoding="utf-8")
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "koalpaca", path)
+    assert str(exc.value) == "bad.csv, line 3: more values than header columns"
+    assert counts(engine) == (0, 0, 0)
+
+
+def test_parquet(engine: Engine, tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = tmp_path / "ko.parquet"
+    pd.DataFrame(ALPACA_ROWS).to_parquet(path)
+    rep = import_files(engine, "koalpaca", path)
+    assert rep.samples == 2
+    check_alpaca(engine, rep.dataset_id)
+
+
+def test_saved_hf_dataset(engine: Engine, tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    folder = tmp_path / "hf_koalpaca"
+    datasets.Dataset.from_list(ALPACA_ROWS).save_to_disk(str(folder))
+    rep = import_files(engine, "koalpaca", folder)
+    assert rep.samples == 2 and rep.name == "hf_koalpaca"
+    check_alpaca(engine, rep.dataset_id)
+    with pytest.raises(AlreadyImported):
+        import_files(engine, "koalpaca", folder, name="again")
+
+
+def test_default_names() -> None:
+    assert default_name("KoAlpaca_v1.1.first2.reconstructed.jsonl") == "KoAlpaca_v1.1.first2.reconstructed"
+    assert default_name("/x/ko_alpaca_data.json.gz") == "ko_alpaca_data"
+    assert default_name("data.csv") == "data" and default_name("folder") == "folder"
+
+
+def test_field_limit_is_generous_for_real_data() -> None:
+    # the longest real ShareGPT turn is ~100k characters; 10 MB fields are refused
+    assert 200_000 < MAX_FIELD_CHARS < 10_000_000
