@@ -118,26 +118,32 @@ def go_prev() -> None:
     open_sample(prev, remember=False)
 
 
-def wkey(kind: str, turn_id: int | str) -> str:
+def wkey(kind: str, item: int | str, version: int | None = None) -> str:
+    """Widget key: tied to the sample version the widget showed, so a new version gets fresh widgets."""
     assert view is not None
-    return f"rv-{kind}-{view['id']}-{turn_id}-v{view['version']}"
+    return f"rv-{kind}-{view['id']}-{item}-v{view['version'] if version is None else version}"
 
 
 def pending() -> dict[str, Any]:
-    """What the person changed on screen and has not saved yet."""
-    assert view is not None
-    out: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None}
-    for t in view["turns"]:
-        ko = S.get(wkey("ko", t["id"]))
-        if ko is not None and ko.replace("\r\n", "\n") != t["text"]:
-            out["text"][t["id"]] = ko
-        en = S.get(wkey("en", t["id"]))
-        if en is not None and en.replace("\r\n", "\n") != (t["source_text"] or ""):
-            out["source_text"][t["id"]] = en
-    chosen = S.get(wkey("flags", "all"))
+    """What the person changed on screen (against what the screen showed) and has not saved yet."""
+    out: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
+    seen = S.get("rv_seen")
+    if view is None or not seen or seen["sample"] != view["id"]:
+        return out
+    v = seen["version"]
+    out["version"] = v
+    for turn_id, shown in seen["text"].items():
+        ko = S.get(wkey("ko", turn_id, v))
+        if ko is not None and ko.replace("\r\n", "\n") != shown:
+            out["text"][turn_id] = ko
+    for turn_id, shown in seen["source_text"].items():
+        en = S.get(wkey("en", turn_id, v))
+        if en is not None and en.replace("\r\n", "\n") != (shown or ""):
+            out["source_text"][turn_id] = en
+    chosen = S.get(wkey("flags", "all", v))
     if chosen is not None:
-        flags = {c: (S.get(wkey("note", c)) or view["my_flags"].get(c) or None) for c in chosen}
-        if flags != view["my_flags"]:
+        flags = {c: (S.get(wkey("note", c, v)) or None) for c in chosen}
+        if flags != seen["flags"]:
             out["flags"] = flags
     return out
 
@@ -168,7 +174,7 @@ def save(decision: str | None = None, *, then_next: bool = False) -> None:
     p = pending()
     try:
         with ui.session() as s:
-            version = apply(s, p, view["version"])
+            version = apply(s, p, p["version"] or view["version"])
             if decision:
                 seconds = time.time() - S.get("rv_opened", time.time())
                 new_status = rv.decide(s, actor, view["id"], decision, expected_version=version, seconds=seconds)
@@ -269,7 +275,7 @@ if cf and cf["sample"] == view["id"]:
         if x.button("Re-apply my changes on top of theirs", type="primary", key="rv-cf-apply"):
             try:
                 with ui.session() as s:
-                    apply(s, cf["mine"], view["version"])
+                    apply(s, cf["mine"], view["version"])  # on top of the version now on screen
                 S.pop("rv_conflict", None)
                 st.toast("Your changes were applied")
             except StaleVersion as exc:
@@ -279,6 +285,13 @@ if cf and cf["sample"] == view["id"]:
             S.pop("rv_conflict", None)
             st.rerun()
 
+_prev = S.get("rv_seen")
+base_version = _prev["version"] if _prev and _prev["sample"] == view["id"] else view["version"]
+# what the widgets below show: edits are measured (and versions checked) against this
+S["rv_seen"] = {"sample": view["id"], "version": view["version"],
+                "text": {t["id"]: t["text"] for t in view["turns"]},
+                "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
+                "flags": dict(view["my_flags"])}
 main, side = st.columns([4, 1.3], gap="medium")
 
 # ---------------------------------------------------------------------------------------- turns
@@ -318,7 +331,7 @@ with main:
                     if tr is not None and a.button("Accept", key=f"rv-sg-ok-{sg['id']}"):
                         try:
                             with ui.session() as s:
-                                tr.accept_suggestion(s, actor, sg["id"], view["version"])
+                                tr.accept_suggestion(s, actor, sg["id"], base_version)
                         except StaleVersion as exc:
                             conflict(exc, pending())
                         except KocurateError as exc:
@@ -387,7 +400,7 @@ with side:
                     if col.button(label, key=f"rv-rs-{e['id']}-{which}"):
                         try:
                             with ui.session() as s:
-                                rv.restore(s, actor, e["id"], view["version"], which=which)
+                                rv.restore(s, actor, e["id"], base_version, which=which)
                         except StaleVersion as exc:
                             conflict(exc, pending())
                         except KocurateError as exc:

@@ -18,28 +18,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, AppServer, do_login
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-TIMEOUT_MS = 15_000
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass(frozen=True)
-class AppServer:
-    base_url: str
-    db_url: str
-    port: int
-
-    def url(self, path: str = "") -> str:
-        return self.base_url + "/" + path.lstrip("/")
 
 
 def _free_port() -> int:
@@ -133,29 +119,6 @@ def new_page(browser: object) -> Iterator[Callable[[], object]]:
 @pytest.fixture
 def page(new_page: Callable[[], object]) -> object:
     return new_page()
-
-
-def do_login(page: object, base_url: str, username: str, password: str | None = None) -> None:
-    p = page  # playwright Page
-    p.goto(base_url + "/")  # type: ignore[attr-defined]
-    p.get_by_role("textbox", name="User name").fill(username)  # type: ignore[attr-defined]
-    p.get_by_role("textbox", name="Password").fill(password or f"{username}-demo-pw")  # type: ignore[attr-defined]
-    p.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
-    sidebar = p.get_by_test_id("stSidebar")  # type: ignore[attr-defined]
-    sidebar.get_by_text(f"{username} ·", exact=False).wait_for()
-    wait_idle(p)
-
-
-def wait_idle(page: object, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Wait until Streamlit finished the current script run (no 'running' indicator)."""
-    p = page
-    p.wait_for_timeout(150)  # type: ignore[attr-defined]
-    p.wait_for_function(  # type: ignore[attr-defined]
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms)
-    p.wait_for_function(  # type: ignore[attr-defined]
-        "() => !document.querySelector('.stApp [data-stale=\"true\"]')", timeout=timeout_ms)
 
 
 @pytest.fixture

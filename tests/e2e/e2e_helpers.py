@@ -1,0 +1,43 @@
+"""Helpers for browser tests (importable from any tests/e2e module: ``from e2e_helpers import ...``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 15_000
+
+
+@dataclass(frozen=True)
+class AppServer:
+    base_url: str
+    db_url: str
+    port: int
+
+    def url(self, path: str = "") -> str:
+        return self.base_url + "/" + path.lstrip("/")
+
+
+def do_login(page: object, base_url: str, username: str, password: str | None = None) -> None:
+    p = page  # playwright Page
+    p.goto(base_url + "/")  # type: ignore[attr-defined]
+    p.get_by_role("textbox", name="User name").fill(username)  # type: ignore[attr-defined]
+    p.get_by_role("textbox", name="Password").fill(password or f"{username}-demo-pw")  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
+    sidebar = p.get_by_test_id("stSidebar")  # type: ignore[attr-defined]
+    sidebar.get_by_text(f"{username} ·", exact=False).wait_for()
+    wait_idle(p)
+
+
+def wait_idle(page: object, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until Streamlit finished the current script run (no 'running' indicator)."""
+    p = page
+    p.wait_for_timeout(150)  # type: ignore[attr-defined]
+    p.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout_ms)
+    p.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('.stApp [data-stale=\"true\"]')", timeout=timeout_ms)
