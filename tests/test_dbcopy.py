@@ -1,0 +1,219 @@
+"""`kocurate db copy`: every table moves with verified counts, text byte for byte, sequences past the ids."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from typer.testing import CliRunner
+
+from kocurate import db
+from kocurate.cli import app
+from kocurate.errors import KocurateError, PermissionDenied
+from kocurate.ingest import import_files
+from kocurate.models import (
+    Base,
+    CheckFinding,
+    Claim,
+    Edit,
+    EvalItem,
+    EvalSet,
+    Flag,
+    GlossaryTerm,
+    Job,
+    Review,
+    Sample,
+    Setting,
+    Suggestion,
+    TranslationCache,
+    Turn,
+    utcnow,
+)
+from kocurate.services import dbcopy
+from kocurate.services.auth import SYSTEM, Actor
+
+PG_URL = os.environ.get("KOCURATE_TEST_PG_URL")
+DEMO = Path(__file__).resolve().parents[1] / "kocurate" / "demo"
+HOSTILE = "안녕\u202e\u200b<script>alert(1)</script>'; DROP TABLE samples;-- \U0001f600 e\u0301 \t\r\n"
+
+
+def _fill(url: str) -> None:
+    """A source with rows in every table: imported data plus one row of each kind of work."""
+    eng = db.make_engine(url)
+    try:
+        import_files(eng, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg")
+        import_files(eng, "koalpaca", DEMO / "koalpaca_ko.json", DEMO / "alpaca_en.json", name="ka")
+        from kocurate.services import users
+
+        with db.session_scope(eng) as s:
+            u, _ = users.create_user(s, SYSTEM, "ann", "annotator", "ann-password")
+            sample = s.scalars(select(Sample).order_by(Sample.id)).first()
+            turn = s.scalars(select(Turn).where(Turn.sample_id == sample.id).order_by(Turn.idx)).first()
+            before = turn.text
+            turn.text = HOSTILE
+            sample.version += 1
+            sample.meta = {"url": "https://x", "nested": {"a": [1, 2.5, None, True, "한"]}}
+            now = utcnow()
+            job = Job(kind="import", status="done", params={"k": "한국어"}, result={"n": 1}, created_by=u.id)
+            s.add_all([
+                Edit(sample_id=sample.id, turn_id=turn.id, user_id=u.id, before=before, after=HOSTILE,
+                     sample_version=sample.version, meta={"why": "test"}),
+                Flag(sample_id=sample.id, category="hate", note=HOSTILE, user_id=u.id),
+                Review(sample_id=sample.id, user_id=u.id, decision="approve", seconds=1.5, flags=["hate"]),
+                Claim(sample_id=sample.id, user_id=u.id, expires_at=now + timedelta(minutes=5)),
+                CheckFinding(sample_id=sample.id, dataset_id=sample.dataset_id, check="rule", message=HOSTILE,
+                             span_start=0, span_end=3, data={"x": 1}),
+                job,
+                TranslationCache(key=uuid.uuid4().hex, source="hello", target="안녕", options={"formality": "less"}),
+                GlossaryTerm(source_term="LLM", target_term="거대 언어 모델"),
+                Setting(key="team.test", value={"a": 1}),
+            ])
+            s.flush()
+            s.add(Suggestion(sample_id=sample.id, turn_id=turn.id, text="제안", job_id=job.id, created_by=u.id))
+            es = EvalSet(name="kobest", kind="boolq", source_file="x.jsonl", sha256="0" * 64, n_items=1)
+            s.add(es)
+            s.flush()
+            s.add(EvalItem(eval_set_id=es.id, field="question", text=HOSTILE))
+    finally:
+        eng.dispose()
+
+
+def _dump(url: str) -> dict[str, list[tuple]]:
+    """Every row of every schema table, ordered by primary key (JSON compared as Python values)."""
+    eng = db.make_engine(url)
+    try:
+        with eng.connect() as c:
+            return {t.name: [tuple(r) for r in c.execute(select(t).order_by(*t.primary_key.columns))]
+                    for t in Base.metadata.sorted_tables}
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def pg_empty() -> Iterator[str]:
+    """A new, empty PostgreSQL database (no schema) when a server is configured."""
+    if not PG_URL:
+        pytest.skip("KOCURATE_TEST_PG_URL not set")
+    name = f"kc_copy_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG_URL.rpartition('/')[0]}/{name}"
+    finally:
+        db.get_engine.cache_clear()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def source(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "src.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    url = f"sqlite:///{path}"
+    _fill(url)
+    return url
+
+
+def _check_copy(src: str, dst: str, rep: dbcopy.CopyReport) -> None:
+    assert rep.verified and {t.table for t in rep.tables} == {t.name for t in Base.metadata.sorted_tables}
+    assert all(t.source > 0 for t in rep.tables), [t.table for t in rep.tables if t.source == 0]
+    a, b = _dump(src), _dump(dst)
+    for table in a:
+        assert a[table] == b[table], table  # every value, text byte for byte, JSON, datetimes, booleans
+    assert db.current_revision(dst) == db.head_revision()
+
+
+def _new_rows_get_fresh_ids(dst: str) -> None:
+    eng = db.make_engine(dst)
+    try:
+        with db.session_scope(eng) as s:
+            top = s.scalar(select(func.max(Sample.id)))
+            ds = s.scalar(select(Sample.dataset_id).limit(1))
+            new = Sample(dataset_id=ds, key="after-copy", position=0)
+            s.add(new)
+            s.flush()
+            assert new.id == top + 1
+            s.add(Turn(sample_id=new.id, idx=0, role="user", text="새", mt_text="새"))
+    finally:
+        eng.dispose()
+
+
+def test_copy_sqlite_to_sqlite(source: str, tmp_path: Path) -> None:
+    dst = f"sqlite:///{tmp_path / 'dst.db'}"
+    rep = dbcopy.copy_database(source, dst, SYSTEM, batch=7)  # small batches: the keyset paging is exercised
+    _check_copy(source, dst, rep)
+    _new_rows_get_fresh_ids(dst)
+
+
+def test_copy_sqlite_to_pg_and_back(source: str, pg_empty: str, tmp_path: Path) -> None:
+    rep = dbcopy.copy_database(source, pg_empty, SYSTEM, batch=11)
+    _check_copy(source, pg_empty, rep)
+    assert len(rep.sequences_reset) >= 10
+    # plain indexes dropped for the bulk load are back
+    eng = db.make_engine(pg_empty)
+    with eng.connect() as c:
+        names = set(c.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")).scalars())
+    eng.dispose()
+    assert {"ix_turns_sample_id", "ix_samples_dataset_status_id", "ix_edits_sample"} <= names
+    _new_rows_get_fresh_ids(pg_empty)
+    back = f"sqlite:///{tmp_path / 'back.db'}"
+    rep2 = dbcopy.copy_database(pg_empty, back, SYSTEM)
+    assert rep2.verified
+    assert _dump(pg_empty) == _dump(back)
+
+
+def test_destination_not_empty_is_refused_and_untouched(source: str, tmp_path: Path) -> None:
+    dst = f"sqlite:///{tmp_path / 'dst.db'}"
+    dbcopy.copy_database(source, dst, SYSTEM)
+    before = _dump(dst)
+    with pytest.raises(KocurateError, match="not empty"):
+        dbcopy.copy_database(source, dst, SYSTEM)
+    assert _dump(dst) == before
+
+
+def test_failed_copy_leaves_destination_empty(source: str, pg_empty: str) -> None:
+    # A NUL character is legal in SQLite text but PostgreSQL cannot store it: the copy must stop,
+    # name the place, and commit nothing.
+    eng = db.make_engine(source)
+    with eng.begin() as c:
+        tid = c.execute(text("SELECT max(id) FROM turns")).scalar()
+        c.execute(text("UPDATE turns SET text = 'a' || char(0) || 'b' WHERE id = :i"), {"i": tid})
+    eng.dispose()
+    with pytest.raises(KocurateError, match=rf"turns, id {tid}, column text: a NUL"):
+        dbcopy.copy_database(source, pg_empty, SYSTEM)
+    eng = db.make_engine(pg_empty)
+    with eng.connect() as c:
+        for t in Base.metadata.sorted_tables:
+            assert c.execute(select(func.count()).select_from(t)).scalar() == 0, t.name
+        n = c.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_turns_sample_id'")).scalar()
+    eng.dispose()
+    assert n == 1  # the index drop was rolled back with everything else
+
+
+def test_refusals(source: str, tmp_path: Path, sqlite_template: Path) -> None:
+    with pytest.raises(PermissionDenied):
+        dbcopy.copy_database(source, f"sqlite:///{tmp_path / 'x.db'}", Actor(5, "lead", "lead"))
+    with pytest.raises(KocurateError, match="same database"):
+        dbcopy.copy_database(source, source, SYSTEM)
+    with pytest.raises(KocurateError, match="no database at"):
+        dbcopy.copy_database(f"sqlite:///{tmp_path / 'missing.db'}", f"sqlite:///{tmp_path / 'y.db'}", SYSTEM)
+    old = tmp_path / "old.db"
+    db.upgrade(f"sqlite:///{old}", "0001")
+    with pytest.raises(KocurateError, match="revision 0001"):
+        dbcopy.copy_database(f"sqlite:///{old}", f"sqlite:///{tmp_path / 'z.db'}", SYSTEM)
+
+
+def test_cli_db_copy(source: str, tmp_path: Path) -> None:
+    dst = tmp_path / "cli.db"
+    res = CliRunner().invoke(app, ["db", "copy", source, str(dst)])
+    assert res.exit_code == 0, res.output
+    assert "counts verified" in res.output and "samples" in res.output
+    res = CliRunner().invoke(app, ["db", "copy", source, str(dst)])
+    assert res.exit_code == 1 and "not empty" in res.output
