@@ -9,8 +9,9 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from . import contamination, quality, translation  # noqa: F401  (registers the checks)
+from . import contamination, dedup, quality, translation  # noqa: F401  (registers the checks)
 from .base import REGISTRY, Check, Finding, RunContext, SampleView, TurnView, register, select_checks
+from .ethics import classifier as _ethics_classifier  # noqa: F401
 from .ethics import lexicon as _ethics_lexicon  # noqa: F401
 from .runner import RunSummary, run_dataset, run_samples
 

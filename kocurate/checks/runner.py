@@ -103,9 +103,9 @@ def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: b
                 summary.seconds_by_check[c.name] = summary.seconds_by_check.get(c.name, 0.0) + time.perf_counter() - t
             nf, nfl = _store(s, dataset_id, views, found, names, cats)
             if set_checked:
-                s.execute(update(Sample).where(Sample.id == bindparam("sid")).values(checked_version=bindparam("v"))
-                          .execution_options(synchronize_session=False),
-                          [{"sid": v.id, "v": v.version} for v in views])
+                s.connection().execute(update(Sample).where(Sample.id == bindparam("sid"))
+                                       .values(checked_version=bindparam("v")),
+                                       [{"sid": v.id, "v": v.version} for v in views])
             summary.samples += len(views)
             summary.findings += nf
             summary.flags += nfl
