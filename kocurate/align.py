@@ -126,7 +126,7 @@ _PARTICLES = frozenset(
 _LEXICON = """
 explain|설명; describe|설명,묘사,서술; description|설명,묘사; list|목록,나열,리스트; summarize|요약; summary|요약; translate|번역
 translation|번역; sentence|문장; paragraph|단락,문단; word|단어; phrase|문구,구문,표현; text|텍스트,글,본문; story|이야기,스토리
-poem|시,시를; poetry|시; song|노래,곡; lyric|가사; essay|에세이,수필; article|기사,아티클; letter|편지; email|이메일; tweet|트윗
+poem|시; poetry|시; song|노래,곡; lyric|가사; essay|에세이,수필; article|기사,아티클; letter|편지; email|이메일; tweet|트윗
 headline|헤드라인,제목; title|제목,타이틀; slogan|슬로건; question|질문,문제; answer|답변,대답,정답,답; example|예시,예를,사례
 reason|이유; difference|차이; different|다른,다양한; advantage|장점,이점; disadvantage|단점; benefit|이점,혜택,장점; tip|팁,요령
 idea|아이디어; way|방법,방식; method|방법; step|단계; process|프로세스,과정; plan|계획; strategy|전략; tactic|전술
