@@ -1,5 +1,90 @@
-"""CLI commands of the review area (registered on the shared app)."""
+"""CLI commands of the review area: search (and its index), overlap, edit history, queue counts."""
 
 from __future__ import annotations
 
-from .app import app  # noqa: F401
+import json
+
+import typer
+
+from ..services import datasets as ds_service
+from ..services import review as rv
+from ..services import search as search_service
+from ..services.auth import SYSTEM
+from .app import app, engine, errors, fail, session
+
+review_app = typer.Typer(help="Review queues: overlap, history, counts.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+@app.command("search")
+def search_cmd(
+    query: str = typer.Argument(None, help="Words that must all occur (Korean or English; 3+ characters use the "
+                                           "trigram index)."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Only this dataset (name or id)."),
+    field: str = typer.Option("both", "--in", help="ko, en or both."),
+    status: str = typer.Option(None, "--status", help="Only samples with this status."),
+    limit: int = typer.Option(20, "--limit", "-n", help="How many hits."),
+    reindex: bool = typer.Option(False, "--reindex", help="(Re)build the search index (all datasets, or --dataset) "
+                                                          "instead of searching."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+) -> None:
+    """Search turn text, or build the search index after an import (--reindex)."""
+    with errors():
+        eng = engine()
+        ds_id = None
+        if dataset:
+            with session() as s:
+                ds_id = ds_service.get_dataset(s, dataset).id
+        if reindex:
+            done = ({ds_id: search_service.index_dataset(eng, ds_id)} if ds_id is not None
+                    else search_service.reindex(eng))
+            for d, n in done.items():
+                typer.echo(f"dataset {d}: {n:,} turns indexed" if eng.dialect.name == "sqlite"
+                           else f"dataset {d}: trigram indexes in place (PostgreSQL keeps them current)")
+            return
+        if not query:
+            fail("give a query, or --reindex")
+        with session() as s:
+            hits = search_service.search(s, SYSTEM, query, dataset_id=ds_id, field=field, status=status, limit=limit)
+    for h in hits:
+        if as_json:
+            typer.echo(json.dumps(h, ensure_ascii=False))
+        else:
+            typer.echo(f"sample {h['sample_id']} ({h['dataset']} #{h['key']}, turn {h['turn_idx'] + 1} {h['role']}, "
+                       f"{h['status']})\n  ko: {h['ko']}\n  en: {h['en']}")
+    if not hits and not as_json:
+        typer.echo("no matches")
+
+
+@review_app.command("overlap")
+def overlap_cmd(dataset: str = typer.Argument(..., help="Dataset name or id."),
+                k: int = typer.Argument(..., help="Annotators per sample (1-10).")) -> None:
+    """Have k annotators review each sample of a dataset (for agreement)."""
+    with errors(), session() as s:
+        ds = ds_service.get_dataset(s, dataset)
+        rv.set_overlap(s, SYSTEM, ds.id, k)
+        typer.echo(f"{ds.name}: {k} annotator(s) per sample")
+
+
+@review_app.command("history")
+def history_cmd(sample_id: int = typer.Argument(..., help="Sample id."),
+                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every edit of a sample: who, when, before and after."""
+    with errors(), session() as s:
+        entries = rv.history(s, SYSTEM, sample_id)
+    if as_json:
+        typer.echo(json.dumps(entries, ensure_ascii=False, indent=1))
+        return
+    for e in entries:
+        typer.echo(f"v{e['version']} {e['at']} {e['user']} turn {e['turn_idx'] + 1} {e['field']} ({e['kind']})")
+        typer.echo(rv.diff_text(e["before"], e["after"], old_name="before", new_name="after"))
+
+
+@review_app.command("counts")
+def counts_cmd(dataset: str = typer.Argument(..., help="Dataset name or id.")) -> None:
+    """Samples per review status in a dataset."""
+    with errors(), session() as s:
+        ds = ds_service.get_dataset(s, dataset)
+        counts = rv.queue_counts(s, SYSTEM, ds.id)
+    for status, n in sorted(counts.items()):
+        typer.echo(f"{status:<10} {n:,}")
