@@ -76,6 +76,13 @@ with st.sidebar:
     has_source = st.selectbox("English source", ["any", "with", "without"], key="rv_f_src")
     max_conf = st.slider("Max alignment confidence", 0.0, 1.0, 1.0, 0.05, key="rv_f_conf")
     mine = st.toggle("Assigned to me", key="rv_f_mine")
+    if actor.can("configure"):
+        current_k = next(d["overlap"] for d in datasets if d["id"] == ds_id)
+        k = st.number_input("Annotators per sample (overlap)", 1, rv.MAX_OVERLAP, value=current_k, key="rv_k")
+        if k != current_k and st.button("Set overlap", key="rv_set_k"):
+            with ui.shows_errors(), ui.session() as s:
+                rv.set_overlap(s, actor, ds_id, int(k))
+            st.rerun()
     st.caption("Shortcuts: " + " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in SHORTCUTS.items()))
 
 filters = rv.QueueFilter(
@@ -373,7 +380,7 @@ with side:
                 a, b = st.columns(2)
                 for col, label, state in ((a, "Confirm", "confirmed"), (b, "Clear", "cleared")):
                     if col.button(label, key=f"rv-fs-{f['id']}-{state}"):
-                        with ui.session() as s, ui.shows_errors():
+                        with ui.shows_errors(), ui.session() as s:
                             rv.set_flag_state(s, actor, f["id"], state)
                         st.rerun()
     if view["findings"]:

@@ -221,3 +221,31 @@ def test_script_and_links_render_as_text(page: Any, login: Any, app_server: AppS
     page.get_by_role("heading", name=f"Sample {sid}").wait_for()
     page.wait_for_timeout(300)
     assert dialogs == []
+
+
+def test_login_errors_logout_and_admin_adds_user(page: Any, login: Any, app_server: AppServer,
+                                                 new_page: Any) -> None:
+    from e2e_helpers import do_login
+
+    page.goto(app_server.url())
+    page.get_by_role("textbox", name="User name").fill("annotator")
+    page.get_by_role("textbox", name="Password").fill("wrong-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("wrong user name or password").wait_for()
+    login(page, "admin")
+    page.get_by_test_id("stSidebarNav").get_by_text("Admin").click()
+    page.get_by_role("heading", name="Add a user").wait_for()
+    wait_idle(page)
+    page.get_by_role("textbox", name="User name").fill("carol")
+    page.get_by_role("textbox", name=re.compile("Password")).fill("carol-pw-123")
+    page.get_by_role("button", name="Add user").click()
+    page.get_by_text("carol: carol-pw-123").wait_for()
+    # the new account works; logging out ends the session, and a reload does not bring it back
+    other = new_page()
+    do_login(other, app_server.base_url, "carol", "carol-pw-123")
+    other.get_by_role("button", name="Log out").click()
+    other.get_by_role("button", name="Log in").wait_for()
+    wait_idle(other)
+    other.reload()
+    other.get_by_role("button", name="Log in").wait_for()
+    assert other.get_by_test_id("stSidebar").get_by_text("carol ·").count() == 0
