@@ -1,9 +1,131 @@
-"""export page (layout and widgets only; every action calls a kocurate service)."""
+"""Export page (leads and admins): choose a selection, see what it holds and the licence warnings,
+then download a small subset or write the full corpus to a folder on the server.
 
+Layout and widgets only; every action calls kocurate.services.export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
 import streamlit as st
 
 from kocurate import ui
+from kocurate.errors import KocurateError
+from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
+from kocurate.services import datasets as ds_service
+from kocurate.services import export as ex
 
-ui.require_actor()
+actor = ui.require_actor()
 st.header("Export")
-st.info("Coming soon.")
+if not actor.can("export"):
+    st.error("Only leads and admins may export.")
+    st.stop()
+
+with ui.session() as s:
+    all_datasets = ds_service.list_datasets(s)
+if not all_datasets:
+    st.info("No datasets yet: import one first.")
+    st.stop()
+names = [d["name"] for d in all_datasets]
+formats = ex.formats()
+
+# -- selection -------------------------------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    fmt = st.selectbox("Format", list(formats), index=list(formats).index("messages"),
+                       format_func=lambda k: f"{k} — {formats[k]}", key="ex_format")
+    chosen = st.multiselect("Datasets (none = all)", names, key="ex_datasets")
+    statuses = st.multiselect("Statuses", list(STATUSES), default=["approved"], key="ex_statuses")
+    exclude_flags = st.multiselect("Also exclude samples flagged", list(QUALITY_FLAGS), key="ex_flags")
+    c1, c2 = st.columns(2)
+    min_chars = c1.number_input("Min Korean characters", min_value=0, value=0, step=10, key="ex_min")
+    max_chars = c2.number_input("Max Korean characters (0 = no limit)", min_value=0, value=0, step=100,
+                                key="ex_max")
+with right:
+    exclude_ethics = st.checkbox(f"Exclude ethics-flagged samples ({', '.join(ETHICS_FLAGS)}) unless cleared",
+                                 value=True, key="ex_ethics")
+    include_contaminated = st.checkbox("Include samples with evaluation-set contamination findings", value=False,
+                                       key="ex_contam")
+    dedup = st.checkbox("One sample per near-duplicate group", value=True, key="ex_dedup")
+    meta = st.checkbox("Provenance key 'kocurate' (dataset, key, sample id, flags)", value=True, key="ex_meta")
+    alpaca_history = st.checkbox("alpaca: keep multi-turn samples as 'history'", value=False, key="ex_hist",
+                                 disabled=fmt != "alpaca")
+    c1, c2, c3 = st.columns(3)
+    total = c1.number_input("Target size (0 = all)", min_value=0, value=0, step=1000, key="ex_total")
+    seed = c2.number_input("Seed", min_value=0, value=0, step=1, key="ex_seed")
+    val_frac = c3.number_input("Validation fraction", min_value=0.0, max_value=0.5, value=0.0, step=0.01,
+                               key="ex_val")
+
+with st.expander("Mix: share (40% or 0.4, of the target size) or count (5000) per dataset"):
+    mix_table = st.data_editor(
+        pd.DataFrame({"dataset": chosen or names, "share or count": [""] * len(chosen or names)}),
+        disabled=["dataset"], hide_index=True, key=f"ex_mix_{'|'.join(chosen or names)}")
+    mix_items = [f"{r['dataset']}={str(r['share or count']).strip()}" for _, r in mix_table.iterrows()
+                 if str(r["share or count"] or "").strip()]
+
+try:
+    spec = ex.ExportSpec(
+        format=fmt, datasets=chosen or None, statuses=statuses, exclude_ethics=exclude_ethics,
+        exclude_flags=exclude_flags, include_contaminated=include_contaminated, dedup=dedup,
+        min_chars=int(min_chars) or None, max_chars=int(max_chars) or None, mix=ex.parse_mix(mix_items),
+        total=int(total) or None, seed=int(seed), val_frac=float(val_frac), meta=meta,
+        alpaca_history=alpaca_history)
+    with ui.session() as s:
+        preview = ex.preview_counts(s, actor, spec)
+except KocurateError as exc:
+    st.error(str(exc))
+    st.stop()
+
+# -- preview ---------------------------------------------------------------------------------------------
+st.subheader(f"Planned: {preview['total']:,} samples"
+             + (f" (validation {preview['validation']:,})" if preview["validation"] else ""))
+cols = ["name", "kind", "licence", "pool", "ethics_flagged", "flagged", "contaminated", "after_duplicates",
+        "quota", "validation", "note"]
+table = pd.DataFrame(preview["datasets"])
+st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, use_container_width=True)
+if preview["warnings"]:
+    st.warning("Licence and size warnings (also written into the dataset card):", icon="⚠️")
+    for w in preview["warnings"]:
+        st.text(f"• {w}")
+st.caption("Counts come from SQL aggregates; refusals by the format (e.g. speakerless turns, multi-turn for "
+           "alpaca) are replaced by the next candidates and reported in manifest.json.")
+
+# -- run -------------------------------------------------------------------------------------------------
+dl, srv = st.columns(2)
+with dl:
+    st.markdown(f"**Download** (up to {ex.DOWNLOAD_LIMIT:,} samples): a zip with the data, manifest.json and "
+                "README.md.")
+    if st.button("Prepare download", disabled=preview["total"] > ex.DOWNLOAD_LIMIT or preview["total"] == 0,
+                 key="ex_dl_go"):
+        bar = st.progress(0.0, text="exporting…")
+        with ui.shows_errors():
+            fname, data, manifest = ex.export_archive(
+                ui.engine(), actor, spec,
+                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=f"{d:,} / {n:,} samples"))
+            st.session_state["ex_download"] = (fname, data, manifest["counts"]["total"])
+    if "ex_download" in st.session_state:
+        fname, data, n = st.session_state["ex_download"]
+        st.download_button(f"Download {fname} ({n:,} samples)", data=data, file_name=fname,
+                           mime="application/zip", key="ex_dl_btn")
+with srv:
+    st.markdown(f"**Server folder** (any size) under `{ex.export_root()}`")
+    folder = st.text_input("Folder name", value=f"{fmt}-{datetime.now():%Y%m%d-%H%M}", key="ex_folder")
+    overwrite = st.checkbox("Replace an earlier export in that folder", value=False, key="ex_overwrite")
+    if st.button("Export to the server", type="primary", disabled=preview["total"] == 0, key="ex_srv_go"):
+        bar = st.progress(0.0, text="exporting…")
+        with ui.shows_errors():
+            manifest = ex.export(
+                ui.engine(), actor, spec, ex.server_folder(folder), overwrite=overwrite,
+                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=f"{d:,} / {n:,} samples"))
+            c = manifest["counts"]
+            st.success(f"Exported {c['total']:,} samples in {manifest['seconds']} s.")
+            st.code(manifest["out_dir"], language=None)
+            with st.expander("manifest.json"):
+                st.json({k: manifest[k] for k in ("counts", "excluded", "refused", "repairs", "warnings", "files")})
+
+with ui.session() as s:
+    recent = ex.recent_exports(s, actor)
+if recent:
+    st.subheader("Recent exports")
+    st.dataframe(pd.DataFrame(recent), hide_index=True, use_container_width=True)
