@@ -1,0 +1,64 @@
+"""The Export page (Streamlit AppTest): preview, licence warnings, server export, download, roles."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import Engine, update
+from streamlit.testing.v1 import AppTest
+
+from kocurate import db
+from kocurate.demo import DEMO_SETS, HERE
+from kocurate.ingest import import_files
+from kocurate.models import Sample
+from kocurate.services.auth import Actor
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "export.py")
+
+
+def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
+    st.cache_resource.clear()  # ui.engine() is cached per process
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["actor"] = actor
+    at.session_state["login_at"] = int(time.time())
+    return at.run()
+
+
+def test_export_page(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for kind, ko, en, name in DEMO_SETS:
+        import_files(engine, kind, HERE / ko, HERE / en if en else None, name=name)
+    with db.session_scope(engine) as s:
+        s.execute(update(Sample).values(status="approved"))
+        s.execute(update(Sample).where(Sample.id == 1).values(status="rejected"))
+    monkeypatch.setenv("KOCURATE_DATA_DIR", str(tmp_path))
+
+    at = _page(db_url, actors["lead"], monkeypatch)
+    assert not at.exception
+    assert at.subheader[0].value == "Planned: 21 samples"
+    assert any("non-commercial" in t.value for t in at.text)  # KoAlpaca is CC-BY-NC
+    at.text_input(key="ex_folder").set_value("full-corpus")
+    at.button(key="ex_srv_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Exported 21 samples" in at.success[0].value
+    out = tmp_path / "exports" / "full-corpus"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["total"] == 21 and (out / "data" / "train.jsonl").is_file()
+    # a path instead of a name is refused
+    at.text_input(key="ex_folder").set_value("../elsewhere")
+    at.button(key="ex_srv_go").click().run()
+    assert at.error and "folder name" in at.error[0].value
+    # a small subset as a download
+    at.multiselect(key="ex_datasets").set_value(["demo-dolly-ko"]).run()
+    assert at.subheader[0].value == "Planned: 4 samples"
+    at.button(key="ex_dl_go").click().run()
+    assert not at.exception
+    assert at.get("download_button")
+    # annotators may not export
+    at = _page(db_url, actors["annotator"], monkeypatch)
+    assert at.error and "leads and admins" in at.error[0].value
