@@ -141,8 +141,13 @@ def _fts_phrase(words: list[str]) -> str:
     return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None) -> Select[Any]:
-    """A SELECT of matching turn ids (and sample ids), by the best plan for this backend and query."""
+def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None,
+               ordered: bool = False) -> tuple[Select[Any], Any]:
+    """A SELECT of matching turn ids (and sample ids) and the column to order it by.
+
+    ``ordered``: the caller pages through hits in id order; on SQLite the FTS index then drives the
+    join (its doclists are in rowid order, so LIMIT stops early even for very common words).
+    """
     long, short = _terms(query)
     cols = {"ko": [Turn.text], "en": [Turn.source_text], "both": [Turn.text, Turn.source_text]}[field]
     sqlite = _is_sqlite(session)
@@ -153,26 +158,32 @@ def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None)
             use_fts = dataset_id in ids
         else:
             use_fts = bool(ids) and set(session.scalars(select(Dataset.id))) <= ids
+    order: Any = Turn.id
     stmt = select(Turn.id, Turn.sample_id).join(Sample, Sample.id == Turn.sample_id)
-    if dataset_id is not None:
-        stmt = stmt.where(Sample.dataset_id == dataset_id)
     if use_fts:
         target = {"ko": "text", "en": "source_text", "both": "turns_fts"}[field]
         match = _fts_phrase(long) if field == "both" else f"{target} : ({_fts_phrase(long)})"
-        fts = select(_FTS.c.rowid).where(text("turns_fts MATCH :m").bindparams(m=match))
-        stmt = stmt.where(Turn.id.in_(fts))
+        cond = text("turns_fts MATCH :m").bindparams(m=match)
+        if ordered:
+            stmt = (select(Turn.id, Turn.sample_id).select_from(_FTS).join(Turn, Turn.id == _FTS.c.rowid)
+                    .join(Sample, Sample.id == Turn.sample_id).where(cond))
+            order = _FTS.c.rowid
+        else:
+            stmt = stmt.where(Turn.id.in_(select(_FTS.c.rowid).where(cond)))
         words = short
     else:
         words = long + short  # PostgreSQL: ILIKE uses the trigram GIN index for 3+ characters
+    if dataset_id is not None:
+        stmt = stmt.where(Sample.dataset_id == dataset_id)
     for w in words:
         stmt = stmt.where(or_(*[_contains(c, w) for c in cols]))
-    return stmt
+    return stmt, order
 
 
 def matching_samples(session: Session, query: str, *, field: str = "both", dataset_id: int | None = None) -> Select[Any]:
     """A sub-SELECT of sample ids whose turns match ``query`` (for queue filters)."""
-    hits = _turn_hits(session, query, field, dataset_id).subquery()
-    return select(hits.c.sample_id)
+    hits, _ = _turn_hits(session, query, field, dataset_id)
+    return select(hits.subquery().c.sample_id)
 
 
 def _snippet(value: str | None, query: str, width: int = 160) -> str:
@@ -202,12 +213,12 @@ def search(session: Session, actor: Actor, query: str, *, dataset_id: int | None
         return []
     if field not in ("ko", "en", "both"):
         field = "both"
-    hits = _turn_hits(session, query, field, dataset_id)
+    hits, order = _turn_hits(session, query, field, dataset_id, ordered=True)
     if status:
         hits = hits.where(Sample.status == status)
     if after is not None:
-        hits = hits.where(Turn.id > after)
-    sub = hits.order_by(Turn.id).limit(max(1, min(int(limit), 500))).subquery()
+        hits = hits.where(order > after)
+    sub = hits.order_by(order).limit(max(1, min(int(limit), 500))).subquery()
     rows = session.execute(
         select(Turn.id, Turn.idx, Turn.role, Turn.text, Turn.source_text, Sample.id, Sample.key, Sample.status,
                Dataset.name)
