@@ -1,0 +1,58 @@
+"""Load: 20 annotators at once on each backend; every acknowledged write is there exactly once.
+
+Bounded: KOCURATE_LOAD_SECONDS (default 10) per backend, loopback only; the longer run with figures
+is ``python benchmarks/load.py``. Latency figures are printed (run with -s), never asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import load  # noqa: E402
+
+SECONDS = float(os.environ.get("KOCURATE_LOAD_SECONDS", "10"))
+THREADS = 20
+
+pytestmark = pytest.mark.slow
+
+
+def test_twenty_annotators_lose_nothing(db_url: str, engine: Engine) -> None:
+    info = load.prepare(db_url, 2_000)
+    res = load.run_load(engine, info, threads=THREADS, seconds=SECONDS, max_actions=100_000)
+    figures = res.figures()
+    print(f"\nload {figures['backend']}: {figures['actions_per_s']} actions/s, p50 {figures.get('p50_ms')} ms, "
+          f"p95 {figures.get('p95_ms')} ms, p99 {figures.get('p99_ms')} ms; acknowledged {figures['acknowledged']}, "
+          f"refused (stale) {figures['refused_stale']}, failed {figures['failed']}")
+    problems = load.verify(engine, res)
+    assert problems == []
+    kinds = {e.kind for e in res.entries if e.ok}
+    assert {"next", "edit", "flags", "decide"} <= kinds  # every kind of action was exercised
+    assert figures["refused_stale"] > 0  # the hot samples made people collide, and they were told
+    assert figures["locked"] == 0 and figures["failed"] == 0
+    users = {e.user for e in res.entries if e.ok and e.kind == "decide"}
+    assert len(users) == THREADS  # nobody starved
+
+
+def test_verify_catches_a_lost_write(db_url: str, engine: Engine) -> None:
+    """The checker itself: a write removed behind the ledger's back is reported."""
+    from sqlalchemy import delete, func, select
+
+    from kocurate import db
+    from kocurate.models import Edit
+
+    info = load.prepare(db_url, 300)
+    res = load.run_load(engine, info, threads=4, seconds=1.0, max_actions=200)
+    assert load.verify(engine, res) == []
+    with db.session_scope(engine) as s:
+        last = s.scalar(select(func.max(Edit.id)))
+        s.execute(delete(Edit).where(Edit.id == last))
+    problems = load.verify(engine, res)
+    assert any("lost writes" in p for p in problems), problems
