@@ -370,3 +370,39 @@ def test_cli_export(db_url: str, engine: Engine, actors: dict[str, Actor], corpu
     assert res.exit_code == 1 and "--overwrite" in res.output
     res = runner.invoke(app, ["--db", db_url, "export", str(out), "--dry-run", "--dataset", "chat-b"])
     assert res.exit_code == 0 and "planned 39 samples" in res.output
+
+
+def test_real_checks_contamination_and_near_duplicates(engine: Engine, actors: dict[str, Actor],
+                                                        shared_data: Path, tmp_path: Path) -> None:
+    """With the checks area's own contamination and near-duplicate checks (names as they store them)."""
+    from kocurate.services import checks as checks_service
+
+    boolq = shared_data / "kobest" / "BoolQ_dev.tsv"
+    passage = boolq.read_text(encoding="utf-8").splitlines()[2].split("\t")[1]
+    long_answer = "대한민국의 수도는 서울이며, 한강이 도시를 가로질러 흐르고 인구는 약 천만 명입니다. " * 3
+    rows = [
+        {"id": "leak", "messages": [{"role": "user", "content": f"다음 글을 요약하세요.\n\n{passage}"},
+                                    {"role": "assistant", "content": "세르비아 요리에서 빵은 중요합니다."}]},
+        {"id": "dup1", "messages": [{"role": "user", "content": "한국의 수도에 대해 알려 주세요."},
+                                    {"role": "assistant", "content": long_answer}]},
+        {"id": "dup2", "messages": [{"role": "user", "content": "한국의 수도에 대해 알려 주세요."},
+                                    {"role": "assistant", "content": long_answer}]},
+        {"id": "plain", "messages": [{"role": "user", "content": "좋아하는 계절은?"},
+                                     {"role": "assistant", "content": "가을을 좋아합니다."}]},
+    ]
+    rep = import_files(engine, "messages", _write_jsonl(tmp_path / "chk.jsonl", rows), name="chk")
+    with db.session_scope(engine) as s:
+        checks_service.add_evalset(s, actors["lead"], "kobest", boolq)
+        s.execute(update(Sample).where(Sample.dataset_id == rep.dataset_id).values(status="approved"))
+    checks_service.run_checks(engine, actors["lead"], "chk", only=["contamination", "near_duplicate"], full=True)
+    with db.session_scope(engine) as s:
+        names = set(s.scalars(select(CheckFinding.check).distinct()))
+    assert any(n.startswith("contamination") for n in names), names
+
+    m = ex.export(engine, actors["lead"], ex.ExportSpec(), tmp_path / "out")
+    keys = {r["kocurate"]["key"] for r in _rows(tmp_path / "out" / "data" / "train.jsonl")}
+    assert "leak" not in keys and "plain" in keys
+    assert len(keys & {"dup1", "dup2"}) == 1 and m["excluded"]["duplicates"] == 1
+    assert m["excluded"]["contaminated"] == 1
+    m = ex.export(engine, actors["lead"], ex.ExportSpec(include_contaminated=True, dedup=False), tmp_path / "all")
+    assert m["counts"]["total"] == 4
