@@ -14,7 +14,8 @@ Leads train it on labelled data they have (``kocurate ethics train``):
 
 Korean text is noisy (spacing, elongation, jamo), which character n-grams tolerate well; every
 category gets its own decision threshold, tuned on a slice of the training data, and a binary
-"any category vs none" head gates the decision (the task kocohub and the curse data label best).
+"any category vs none" head gates the decision (the task kocohub and the curse data label best):
+no category is suggested unless the gate fires, which keeps plain instructions from being flagged.
 """
 
 from __future__ import annotations
@@ -150,20 +151,19 @@ class EthicsModel:
         return {c: m.predict_proba(x)[:, 1].tolist() for c, m in self.models.items()}
 
     def predict(self, texts: Sequence[str]) -> list[set[str]]:
-        """Categories per text: those over their threshold; if only the gate fires, the likeliest one."""
+        """Categories per text: none unless the gate fires; then those over their threshold, else the likeliest."""
         x = self.vectorizer.transform(texts)
-        probs = {c: m.predict_proba(x)[:, 1] for c, m in self.models.items()}
-        gate = self.any_model.predict_proba(x)[:, 1] if self.any_model is not None else None
-        out: list[set[str]] = [set() for _ in texts]
-        for c, ps in probs.items():
-            th = self.thresholds.get(c, 0.5)
-            for i, p in enumerate(ps.tolist()):
-                if p >= th:
-                    out[i].add(c)
-        if gate is not None:
-            for i, g in enumerate(gate.tolist()):
-                if g >= self.any_threshold and not out[i]:
-                    out[i].add(max(probs, key=lambda c: probs[c][i] / max(self.thresholds.get(c, 0.5), 1e-6)))
+        probs = {c: m.predict_proba(x)[:, 1].tolist() for c, m in self.models.items()}
+        gate = self.any_model.predict_proba(x)[:, 1].tolist() if self.any_model is not None else None
+        out: list[set[str]] = []
+        for i in range(len(texts)):
+            if gate is not None and gate[i] < self.any_threshold:
+                out.append(set())
+                continue
+            cats = {c for c, ps in probs.items() if ps[i] >= self.thresholds.get(c, 0.5)}
+            if not cats and gate is not None:
+                cats = {max(probs, key=lambda c: probs[c][i] / max(self.thresholds.get(c, 0.5), 1e-6))}
+            out.append(cats)
         return out
 
     def offensive(self, texts: Sequence[str]) -> list[bool]:

@@ -13,7 +13,6 @@ found in the text as written and in normalized forms that undo the usual disguis
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +37,7 @@ _COMPOUND_V = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "�
                ("ㅜ", "ㅣ"): "ㅟ", ("ㅡ", "ㅣ"): "ㅢ"}
 _DIGIT_SOUND = {"8": "팔", "2": "이", "5": "오", "9": "구"}
 
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _JAMO_RUN = re.compile(r"[\u3131-\u3163]{2,}")
 _SPACED = re.compile(r"(?<![\uac00-\ud7a3])[\uac00-\ud7a3](?:[\s.,*_~\-+!/|]+[\uac00-\ud7a3])+(?![\uac00-\ud7a3])")
 _INNER_NOISE = re.compile(r"(?<=[\uac00-\ud7a3])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[\uac00-\ud7a3])")
@@ -83,8 +83,10 @@ def keyboard_to_hangul(token: str) -> str | None:
 
 
 def normalized_forms(text: str) -> list[str]:
-    """The text and its de-obfuscated variants (see the module docstring); first is the NFKC text."""
-    base = unicodedata.normalize("NFKC", text)
+    """The text and its de-obfuscated variants (see the module docstring); the first is the text itself."""
+    # full-width Latin/digits to ASCII; not NFKC, which would turn compatibility jamo (ㅅㅂ) into
+    # conjoining jamo that no list entry uses
+    base = text.translate(_FULLWIDTH)
     forms = [base]
     t = _JAMO_RUN.sub(lambda m: compose_jamo(m.group(0)), base)
     t = _SPACED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)

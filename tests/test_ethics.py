@@ -1,0 +1,154 @@
+"""Ethics pre-flagging: the lexicon with Korean obfuscations, the classifier on the real labelled data,
+model pre-flags that annotators confirm/clear, and their export as training data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from kocurate import db
+from kocurate.checks import SampleView, TurnView, run_samples, select_checks
+from kocurate.checks.ethics import classifier
+from kocurate.checks.ethics.lexicon import compose_jamo, keyboard_to_hangul, load_lexicon
+from kocurate.cli import app
+from kocurate.errors import ImportFailed
+from kocurate.ingest import import_files
+from kocurate.models import Flag, Sample
+from kocurate.services import checks as svc
+from kocurate.services import review
+from kocurate.services.auth import Actor
+
+
+def cats(text: str) -> set[str]:
+    return {c for c, _, _ in load_lexicon().find(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "씨발 진짜", "씨 발 놈아", "씨.발", "시1발 뭐야", "ㅆㅣㅂㅏㄹ", "ㅅㅂ 뭐하냐", "tlqkf 진짜", "씨8 짜증나", "이 병신아",
+    "qudtls 같은", "18놈이", "개 새 끼",
+])
+def test_lexicon_finds_disguised_profanity(text: str) -> None:
+    assert "abuse" in cats(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "시발점에서 출발했다", "수박 씨앗을 삼키기 전에 완전히 씹어 질식을 예방하세요", "새끼손가락을 다쳤다", "좌절이 닥쳐도 일어선다",
+    "2018년 2월 - 현재", "병신년 정월", "토픽 주제에 대한 글", "곤충과 해충의 차이", "자위대의 활동", "그 시 발표회",
+])
+def test_lexicon_leaves_innocent_words(text: str) -> None:
+    assert not cats(text), (text, load_lexicon().find(text))
+
+
+def test_lexicon_categories_and_helpers() -> None:
+    assert "hate" in cats("김치녀들은 다 그래") and "hate" in cats("틀딱들 때문에")
+    assert "discrimination" in cats("여자는 집에서 살림이나 해라")
+    assert "sexual" in cats("야동 사이트 추천") and "violence" in cats("죽여버린다 진짜")
+    assert "crime" in cats("필로폰 구하는 곳") and "censure" in cats("정말 한심한 인간이다")
+    assert compose_jamo("ㅆㅣㅂㅏㄹ") == "씨발" and compose_jamo("ㅎㅏㄴㄱㅡㄹ") == "한글"
+    assert keyboard_to_hangul("tlqkf") == "시발" and keyboard_to_hangul("gksrmf") == "한글"
+    assert keyboard_to_hangul("hello") is None or "시발" not in keyboard_to_hangul("hello")  # type: ignore[operator]
+    # the check: one finding per category per sample, with the span when found as written
+    s = SampleView(1, 1, [TurnView(0, "output", "이 병신아, 죽여버린다", None, None)])
+    fs = run_samples([s], select_checks(["ethics_lexicon"]))
+    assert {f.flag for f in fs} == {"abuse", "violence"}
+    assert all(f.span is not None for f in fs)
+
+
+def test_readers(tmp_path: Path, shared_data: Path) -> None:
+    koco = classifier.read_labelled(shared_data / "ethics/kocohub_labeled_train.tsv")
+    assert len(koco) == 7896
+    assert sum("hate" in e.labels for e in koco) == 1911 and sum("censure" in e.labels for e in koco) == 2499
+    curse = classifier.read_labelled(shared_data / "ethics/curse_detection_dataset.txt")  # CRLF
+    assert len(curse) == 5825 and sum(bool(e.labels) for e in curse) == 2044
+    assert not any(e.text.endswith("\r") for e in curse)
+    aihub = tmp_path / "aihub.json"
+    aihub.write_text(json.dumps([{"id": 1, "sentences": [
+        {"text": "너 같은 건 죽어야 돼", "types": ["VIOLENCE", "ABUSE"], "is_immoral": True, "intensity": 2.0},
+        {"text": "오늘 날씨 좋네요", "types": ["IMMORAL_NONE"], "is_immoral": False, "intensity": 0}]}],
+        ensure_ascii=False), encoding="utf-8")
+    ex = classifier.read_labelled(aihub)
+    assert [sorted(e.labels) for e in ex] == [["abuse", "violence"], []]
+    jl = tmp_path / "aihub.jsonl"
+    jl.write_text("\n".join(json.dumps({"id": i, "sentences": [{"text": f"문장 {i}", "types": ["HATE"]}]},
+                                       ensure_ascii=False) for i in range(3)), encoding="utf-8")
+    assert [sorted(e.labels) for e in classifier.read_labelled(jl)] == [["hate"]] * 3
+    bad = tmp_path / "bad.txt"
+    bad.write_text("좋은 말|1\n나쁜 말|maybe\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match="line 2"):
+        classifier.read_labelled(bad)
+
+
+def test_evaluate_cli_meets_target(shared_data: Path) -> None:
+    """`kocurate ethics evaluate` on a held-out 20% of kocohub + curse detection: per-category figures."""
+    files = [str(shared_data / "ethics/kocohub_labeled_train.tsv"), str(shared_data / "ethics/curse_detection_dataset.txt")]
+    res = CliRunner().invoke(app, ["ethics", "evaluate", *files, "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert set(report["categories"]) >= {"hate", "censure", "discrimination", "abuse"}
+    assert report["n"] == pytest.approx(0.2 * 13721, abs=5)
+    assert report["hate_offensive_vs_none"]["f1"] >= 0.75  # the issue's target
+    assert report["categories"]["abuse"]["f1"] >= 0.6
+
+
+@pytest.fixture(scope="module")
+def tiny_model(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Trained once for the module (both database backends use it)."""
+    ex = classifier.read_many([shared_data / "ethics/kocohub_labeled_train.tsv",
+                               shared_data / "ethics/curse_detection_dataset.txt"])
+    path = tmp_path_factory.mktemp("ethics") / "ethics.pkl"
+    classifier.train(ex[::3]).save(path)
+    return path
+
+
+def test_model_preflags_feedback_loop(engine: Engine, db_url: str, tmp_path: Path, tiny_model: Path,
+                                      actors: dict[str, Actor]) -> None:
+    lead, ann = actors["lead"], actors["annotator"]
+    model = tiny_model
+    rows = [{"instruction": "댓글을 요약하세요", "input": "", "output": t} for t in (
+        "이 병신 새끼들 진짜 다 죽여버려야 됨 ㅅㅂ", "오늘은 날씨가 맑고 따뜻하겠습니다.", "씨발 좆같은 놈들 꺼져라",
+        "파이썬에서 리스트를 정렬하려면 sorted 함수를 쓰면 됩니다.")]
+    path = tmp_path / "ko.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    ds = import_files(engine, "koalpaca", path, name="mini").dataset_id
+    with db.session_scope(engine) as s:
+        svc.use_ethics_model(s, lead, model)
+    svc.run_checks(engine, lead, "mini", only=["ethics_model"])
+    with Session(engine) as s:
+        flags = s.execute(select(Sample.key, Flag.id, Flag.category, Flag.origin, Flag.state)
+                          .join(Sample, Sample.id == Flag.sample_id).where(Sample.dataset_id == ds)).all()
+    by_key: dict[str, list] = {}
+    for key, fid, cat, origin, state in flags:
+        assert origin == "model" and state == "active"
+        by_key.setdefault(key, []).append((fid, cat))
+    assert "0" in by_key and "2" in by_key  # the two abusive answers
+    assert "1" not in by_key and "3" not in by_key  # weather, Python
+    # annotators confirm one suggestion and clear another; both become training data
+    with db.session_scope(engine) as s:
+        review.set_flag_state(s, ann, by_key["0"][0][0], "confirmed")
+        review.set_flag_state(s, ann, by_key["2"][0][0], "cleared")
+    out = tmp_path / "feedback.jsonl"
+    res = CliRunner().invoke(app, ["--db", db_url, "ethics", "feedback", str(out)])
+    assert res.exit_code == 0, res.output
+    ex = classifier.read_labelled(out)
+    assert len(ex) == 2
+    assert ex[0].labels == {by_key["0"][0][1]} and "병신" in ex[0].text
+    assert ex[1].labels == frozenset()
+
+
+def test_train_cli(tmp_path: Path, shared_data: Path) -> None:
+    sample = tmp_path / "curse_part.txt"
+    lines = (shared_data / "ethics/curse_detection_dataset.txt").read_text(encoding="utf-8").splitlines()[:1500]
+    sample.write_text("\n".join(lines), encoding="utf-8")
+    model = tmp_path / "m.pkl"
+    res = CliRunner().invoke(app, ["ethics", "train", str(sample), "--model", str(model), "--holdout", "0.2"])
+    assert res.exit_code == 0, res.output
+    assert model.exists() and "abuse" in res.output and "precision" in res.output
+    m = classifier.load_model(model)
+    assert m.categories == ["abuse"]
+    res = CliRunner().invoke(app, ["ethics", "evaluate", str(sample), "--model", str(model)])
+    assert res.exit_code == 0 and "abuse" in res.output
