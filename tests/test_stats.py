@@ -345,3 +345,29 @@ def test_dashboard_lead(session, actors, world) -> None:
     assert dash["translation"]["turns"] == 29 and dash["progress"]["to_target"] == 5
     assert dash["agreement"]["decisions"]["fleiss"] == round(215 / 504, 6)
     assert stats.dashboard(session, SYSTEM)["scope"] == "all"
+
+
+def test_cli_stats(db_url, world) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kocurate.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["--db", db_url, "stats", "--json", "--target", "10", "--until", "2026-11-22"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["progress"]["to_target"] == 5 and d["progress"]["reviews_per_day"] == round(20 / 7, 3)
+    assert d["agreement"]["decisions"]["fleiss"] == round(215 / 504, 6)
+    assert d["filter"] == {"datasets": [], "since": None, "until": "2026-11-22"}
+    res = runner.invoke(app, ["--db", db_url, "stats", "--dataset", "alpaca", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert [r["dataset"] for r in d["approval"]["datasets"]] == ["alpaca"] and d["translation"]["turns"] == 9
+    res = runner.invoke(app, ["--db", db_url, "stats"])
+    assert res.exit_code == 0, res.output
+    assert "annotator / annotator2: 7 samples, Cohen kappa 0.500" in res.output
+    assert "check untranslated on dolly: 2 samples (20.0%), 3 findings" in res.output
+    res = runner.invoke(app, ["--db", db_url, "stats", "--since", "yesterday"])
+    assert res.exit_code == 1 and "YYYY-MM-DD" in res.output

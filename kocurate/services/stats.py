@@ -23,7 +23,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -365,14 +380,19 @@ def approval_rates(session: Session, actor: Actor, f: StatsFilter = StatsFilter(
         decided = sum(d[s] for s in DECIDED)
         datasets.append({**d, "decided": decided, "rate": _rate(d["approved"], decided)})
 
-    cat = Sample.meta["category"].as_string().label("category")
-    stmt = select(Sample.dataset_id, cat, Sample.status, func.count()).where(Sample.status.in_(DECIDED)).group_by(
-        Sample.dataset_id, cat, Sample.status)
+    # Only datasets whose samples carry a category (probed on one sample each, one index seek) pay for
+    # reading meta of their decided samples.
+    probe = select(Sample.meta["category"].as_string()).where(Sample.dataset_id == Dataset.id).limit(1)
+    with_cat = select(Dataset.id).where(probe.scalar_subquery().is_not(None))
     if f.datasets:
-        stmt = stmt.where(Sample.dataset_id.in_(f.datasets))
+        with_cat = with_cat.where(Dataset.id.in_(f.datasets))
+    cat_ds = list(session.scalars(with_cat))
+    cat = Sample.meta["category"].as_string().label("category")
+    stmt = select(Sample.dataset_id, cat, Sample.status, func.count()).where(
+        Sample.status.in_(DECIDED), Sample.dataset_id.in_(cat_ds)).group_by(Sample.dataset_id, cat, Sample.status)
     names = _dataset_names(session)
     per_cat: dict[tuple[int, str], dict[str, Any]] = {}
-    for d, c, s, n in session.execute(stmt):
+    for d, c, s, n in (session.execute(stmt) if cat_ds else []):
         if c is None:
             continue
         row = per_cat.setdefault((d, c), {"dataset_id": d, "dataset": names.get(d, str(d)), "category": c,
@@ -461,21 +481,25 @@ def text_stats(session: Session, actor: Actor, f: StatsFilter = StatsFilter()) -
     by an index: measuring 1.4M turn texts with length() would cost a full read of the turns table.
     """
     _lead(actor)
-    kb = _bucket(Sample.ko_chars, LENGTH_EDGES).label("kb")
-    eb = _bucket(Sample.en_chars, LENGTH_EDGES).label("eb")
-    tb = _bucket(Sample.n_turns, TURN_EDGES).label("tb")
-    ratio = (Sample.ko_chars * 10) // Sample.en_chars
-    rb = case((Sample.en_chars == 0, literal(-1)), (ratio >= RATIO_MAX_TENTHS, literal(RATIO_MAX_TENTHS)),
-              else_=ratio).label("rb")
-    stmt = select(Sample.dataset_id, kb, eb, rb, tb, func.count(), func.sum(Sample.n_turns)).group_by(
-        Sample.dataset_id, kb, eb, rb, tb)
+    # Inner GROUP BY follows ix_samples_text_stats (no sort, index only); the outer one buckets its groups.
+    inner = select(Sample.dataset_id.label("d"), Sample.n_turns.label("t"), Sample.ko_chars.label("k"),
+                   Sample.en_chars.label("e"), func.count().label("n")).group_by(
+        Sample.dataset_id, Sample.n_turns, Sample.ko_chars, Sample.en_chars)
     if f.datasets:
-        stmt = stmt.where(Sample.dataset_id.in_(f.datasets))
+        inner = inner.where(Sample.dataset_id.in_(f.datasets))
+    g = inner.subquery()
+    kb = _bucket(g.c.k, LENGTH_EDGES).label("kb")
+    eb = _bucket(g.c.e, LENGTH_EDGES).label("eb")
+    tb = _bucket(g.c.t, TURN_EDGES).label("tb")
+    ratio = (g.c.k * 10) // g.c.e
+    rb = case((g.c.e == 0, literal(-1)), (ratio >= RATIO_MAX_TENTHS, literal(RATIO_MAX_TENTHS)), else_=ratio).label("rb")
+    stmt = select(g.c.d, kb, eb, rb, tb, func.sum(g.c.n), func.sum(g.c.n * g.c.t)).group_by(g.c.d, kb, eb, rb, tb)
     names = _dataset_names(session)
     acc: dict[int, dict[str, Any]] = {}
     for d, k, e, r, t, n, turns in session.execute(stmt):
         a = acc.setdefault(d, {"ko": defaultdict(int), "en": defaultdict(int), "ratio": defaultdict(int),
                                "turns": defaultdict(int), "samples": 0, "n_turns": 0})
+        n = int(n)
         a["ko"][int(k)] += n
         a["en"][int(e)] += n
         if int(r) >= 0:
@@ -515,18 +539,15 @@ def annotator_stats(session: Session, actor: Actor, f: StatsFilter = StatsFilter
 
     day = _day(Review.created_at).label("day")
     per_day = session.execute(scoped(select(Review.user_id, day, func.count()).group_by(Review.user_id, day))).all()
-    per_dec = session.execute(scoped(select(Review.user_id, Review.decision, func.count(), func.sum(Review.seconds))
-                                     .group_by(Review.user_id, Review.decision))).all()
-    rn = func.row_number().over(partition_by=Review.user_id, order_by=Review.seconds).label("rn")
-    cnt = func.count().over(partition_by=Review.user_id).label("c")
-    w = scoped(select(Review.user_id, Review.seconds, rn, cnt).where(Review.seconds.is_not(None))).subquery()
-    medians = dict(session.execute(
-        select(w.c.user_id, func.avg(w.c.seconds)).where(
-            or_(w.c.rn == (w.c.c + 1) // 2, w.c.rn == (w.c.c + 2) // 2)).group_by(w.c.user_id)).all())
-
+    per_dec = session.execute(scoped(select(Review.user_id, Review.decision, func.count(), func.sum(Review.seconds),
+                                            func.count(Review.seconds)).group_by(Review.user_id, Review.decision))).all()
+    timed: dict[int, int] = defaultdict(int)
+    for u, _dec, _n, _s, c in per_dec:
+        timed[u] += int(c)
+    medians = _medians(session, scoped, timed)
     names = _usernames(session, [u for u, *_ in per_dec])
     users: dict[int, dict[str, Any]] = {}
-    for u, dec, n, secs in per_dec:
+    for u, dec, n, secs, _c in per_dec:
         r = users.setdefault(u, {"user_id": u, "username": names.get(u, str(u)), "reviews": 0, "seconds": 0.0,
                                  **{d: 0 for d in DECISIONS}})
         r[dec] = r.get(dec, 0) + n
@@ -547,6 +568,29 @@ def annotator_stats(session: Session, actor: Actor, f: StatsFilter = StatsFilter
     }
 
 
+def _medians(session: Session, scoped: Any, timed: Mapping[int, int]) -> dict[int, float]:
+    """Median seconds per person: the middle one or two of their reviews ordered by seconds.
+
+    One statement (a UNION ALL of one ordered pick per person, at most 200 people a statement);
+    each pick walks ix_reviews_user_seconds to the middle (LIMIT 1 or 2 at OFFSET (c-1)//2: a
+    percentile pick, not pagination). A window function (row_number over the person's reviews)
+    does the same but sorts all 200k rows, which costs ten times more on SQLite.
+    """
+    out: dict[int, float] = {}
+    people = [(u, c) for u, c in sorted(timed.items()) if c > 0]
+    for i in range(0, len(people), 200):
+        parts = []
+        for u, c in people[i:i + 200]:
+            pick = scoped(select(Review.user_id.label("u"), Review.seconds.label("s")).where(
+                Review.user_id == u, Review.seconds.is_not(None)).order_by(Review.seconds).limit(
+                1 if c % 2 else 2).offset((c - 1) // 2)).subquery()
+            parts.append(select(pick.c.u, pick.c.s))
+        both = union_all(*parts).subquery()
+        for u, m in session.execute(select(both.c.u, func.avg(both.c.s)).group_by(both.c.u)):
+            out[int(u)] = float(m)
+    return out
+
+
 def _ratings(f: StatsFilter) -> Any:
     """CTE (sample_id, user_id, decision): each person's latest decision on samples that 2+ people decided."""
     base = select(Review.sample_id).where(*_dated(Review.created_at, f))
@@ -564,6 +608,72 @@ def _annotator_flags(ratings: Any) -> Any:
         Flag.sample_id.in_(select(ratings.c.sample_id))).distinct().cte("aflags")
 
 
+_NI = cast(null(), Integer)
+_NS = cast(null(), String)
+
+
+def _agreement_counts(session: Session, f: StatsFilter) -> tuple[Any, FleissSums, dict[int, int], list[Any], list[Any]]:
+    """All agreement counts in one statement: the ratings CTE is computed (materialised) once.
+
+    A UNION ALL of five small aggregates, told apart by column ``k``:
+    1 pair x decision x decision counts, 2 Fleiss sums per (raters, decision), 3 samples per number of
+    raters, 4 flag counts per pair and category (A set, B set, both), 5 samples per (category, raters,
+    raters who set the flag).
+    """
+    r = _ratings(f)
+    per_s = select(r.c.sample_id, func.count().label("n")).group_by(r.c.sample_id).cte("per_sample")
+    a, b = aliased(r), aliased(r)
+    on_pair = and_(a.c.sample_id == b.c.sample_id, a.c.user_id < b.c.user_id)
+    q1 = select(literal_column("1").label("k"), a.c.user_id.label("i1"), b.c.user_id.label("i2"),
+                a.c.decision.label("s1"), b.c.decision.label("s2"), func.count().label("v1"), _NI.label("v2"),
+                _NI.label("v3")).select_from(a).join(b, on_pair).group_by(
+        a.c.user_id, b.c.user_id, a.c.decision, b.c.decision)
+    per_sd = select(r.c.sample_id, r.c.decision, func.count().label("c")).group_by(r.c.sample_id, r.c.decision).subquery()
+    q2 = select(literal_column("2"), per_s.c.n, _NI, per_sd.c.decision, _NS, func.sum(per_sd.c.c),
+                func.sum(per_sd.c.c * (per_sd.c.c - 1)), _NI).select_from(per_sd).join(
+        per_s, per_s.c.sample_id == per_sd.c.sample_id).group_by(per_s.c.n, per_sd.c.decision)
+    q3 = select(literal_column("3"), per_s.c.n, _NI, _NS, _NS, func.count(), _NI, _NI).group_by(per_s.c.n)
+
+    af = _annotator_flags(r)
+    pairs = select(a.c.sample_id, a.c.user_id.label("ua"), b.c.user_id.label("ub")).select_from(a).join(
+        b, on_pair).subquery()
+    per_item = select(pairs.c.ua, pairs.c.ub, af.c.category,
+                      func.max(case((af.c.user_id == pairs.c.ua, 1), else_=0)).label("xa"),
+                      func.max(case((af.c.user_id == pairs.c.ub, 1), else_=0)).label("xb")).join(
+        af, and_(af.c.sample_id == pairs.c.sample_id, or_(af.c.user_id == pairs.c.ua, af.c.user_id == pairs.c.ub))
+    ).group_by(pairs.c.sample_id, pairs.c.ua, pairs.c.ub, af.c.category).subquery()
+    q4 = select(literal_column("4"), per_item.c.ua, per_item.c.ub, per_item.c.category, _NS, func.sum(per_item.c.xa),
+                func.sum(per_item.c.xb), func.sum(per_item.c.xa * per_item.c.xb)).group_by(
+        per_item.c.ua, per_item.c.ub, per_item.c.category)
+    fb = aliased(af)
+    per_sf = select(fb.c.sample_id, fb.c.category, func.count().label("f")).join(
+        r, and_(r.c.sample_id == fb.c.sample_id, r.c.user_id == fb.c.user_id)).group_by(
+        fb.c.sample_id, fb.c.category).subquery()
+    q5 = select(literal_column("5"), per_s.c.n, per_sf.c.f, per_sf.c.category, _NS, func.count(), _NI, _NI).select_from(
+        per_sf).join(per_s, per_s.c.sample_id == per_sf.c.sample_id).group_by(per_sf.c.category, per_s.c.n, per_sf.c.f)
+
+    tables: dict[tuple[int, int], dict[tuple[str, str], int]] = defaultdict(dict)
+    dsums = FleissSums()
+    items: dict[int, int] = {}
+    flag_pairs: list[tuple[int, int, str, int, int, int]] = []
+    flag_fleiss: list[tuple[str, int, int, int]] = []
+    for k, i1, i2, s1, s2, v1, v2, v3 in session.execute(union_all(q1, q2, q3, q4, q5)):
+        k = int(k)
+        if k == 1:
+            tables[(int(i1), int(i2))][(s1, s2)] = int(v1)
+        elif k == 2:
+            dsums.agree[int(i1)] += int(v2)
+            dsums.totals[s1] += int(v1)
+        elif k == 3:
+            items[int(i1)] = int(v1)
+            dsums.items[int(i1)] += int(v1)
+        elif k == 4:
+            flag_pairs.append((int(i1), int(i2), s1, int(v1), int(v2), int(v3)))
+        else:
+            flag_fleiss.append((s1, int(i1), int(i2), int(v1)))
+    return tables, dsums, items, flag_pairs, flag_fleiss
+
+
 def agreement(session: Session, actor: Actor, f: StatsFilter = StatsFilter()) -> dict[str, Any]:
     """Inter-annotator agreement on samples two or more people decided.
 
@@ -573,49 +683,7 @@ def agreement(session: Session, actor: Actor, f: StatsFilter = StatsFilter()) ->
     that are not cleared).
     """
     _lead(actor)
-    r = _ratings(f)
-    a, b = aliased(r), aliased(r)
-    pair = select(a.c.user_id.label("ua"), b.c.user_id.label("ub"), a.c.decision.label("da"),
-                  b.c.decision.label("db"), func.count()).join(
-        b, and_(a.c.sample_id == b.c.sample_id, a.c.user_id < b.c.user_id)).group_by(
-        a.c.user_id, b.c.user_id, a.c.decision, b.c.decision)
-    tables: dict[tuple[int, int], dict[tuple[str, str], int]] = defaultdict(dict)
-    for ua, ub, da, db, n in session.execute(pair):
-        tables[(ua, ub)][(da, db)] = n
-
-    # Fleiss on decisions: per sample, n = raters, n_j = raters choosing j; aggregated by (n, j).
-    per_sd = select(r.c.sample_id, r.c.decision, func.count().label("c")).group_by(r.c.sample_id, r.c.decision).subquery()
-    per_s = select(r.c.sample_id, func.count().label("n")).group_by(r.c.sample_id).subquery()
-    fl = select(per_s.c.n, per_sd.c.decision, func.sum(per_sd.c.c), func.sum(per_sd.c.c * (per_sd.c.c - 1))).join(
-        per_sd, per_sd.c.sample_id == per_s.c.sample_id).group_by(per_s.c.n, per_sd.c.decision)
-    items = dict(session.execute(select(per_s.c.n, func.count()).group_by(per_s.c.n)).all())
-    dsums = FleissSums()
-    for n, dec, tot, agr in session.execute(fl):
-        dsums.agree[int(n)] += int(agr)
-        dsums.totals[dec] += int(tot)
-    for n, c in items.items():
-        dsums.items[int(n)] += int(c)
-
-    # Flags, per category: for each pair, both / only A / only B; the rest of their shared samples is "neither".
-    af = _annotator_flags(r)
-    fa, fb = aliased(af), aliased(af)
-    pairs = select(a.c.sample_id, a.c.user_id.label("ua"), b.c.user_id.label("ub")).join(
-        b, and_(a.c.sample_id == b.c.sample_id, a.c.user_id < b.c.user_id)).subquery()
-    per_item = select(pairs.c.ua, pairs.c.ub, fa.c.category,
-                      func.max(case((fa.c.user_id == pairs.c.ua, 1), else_=0)).label("xa"),
-                      func.max(case((fa.c.user_id == pairs.c.ub, 1), else_=0)).label("xb")).join(
-        fa, and_(fa.c.sample_id == pairs.c.sample_id, or_(fa.c.user_id == pairs.c.ua, fa.c.user_id == pairs.c.ub))
-    ).group_by(pairs.c.sample_id, pairs.c.ua, pairs.c.ub, fa.c.category).subquery()
-    flag_pairs = session.execute(select(per_item.c.ua, per_item.c.ub, per_item.c.category, func.sum(per_item.c.xa),
-                                        func.sum(per_item.c.xb), func.sum(per_item.c.xa * per_item.c.xb)).group_by(
-        per_item.c.ua, per_item.c.ub, per_item.c.category)).all()
-    # Fleiss per flag: f = raters who set the flag on the sample, n = raters of the sample.
-    per_sf = select(fb.c.sample_id, fb.c.category, func.count().label("f")).join(
-        r, and_(r.c.sample_id == fb.c.sample_id, r.c.user_id == fb.c.user_id)).group_by(
-        fb.c.sample_id, fb.c.category).subquery()
-    flag_fleiss = session.execute(select(per_sf.c.category, per_s.c.n, per_sf.c.f, func.count()).join(
-        per_s, per_s.c.sample_id == per_sf.c.sample_id).group_by(per_sf.c.category, per_s.c.n, per_sf.c.f)).all()
-
+    tables, dsums, items, flag_pairs, flag_fleiss = _agreement_counts(session, f)
     uids = {u for k in tables for u in k} | {u for row in flag_pairs for u in row[:2]}
     names = _usernames(session, uids)
     pair_n = {k: sum(t.values()) for k, t in tables.items()}

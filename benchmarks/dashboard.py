@@ -1,0 +1,149 @@
+"""How long the dashboard's queries take at full scale, beside a naive pandas baseline.
+
+Fills a database with ``benchmarks/synth.py`` (700k samples, 200k reviews by default) unless it already
+holds samples, then times every figure of ``kocurate.services.stats`` (SQL aggregates) one by one and
+``stats.dashboard`` (all of them together, what the page runs), warm, best of ``--repeat``. The baseline
+``naive_pandas`` loads the rows the same figures need into pandas DataFrames and computes them there
+(status counts, text histograms, edited-turn share, per-person medians, agreement pairs).
+
+    python benchmarks/dashboard.py                      # temporary SQLite file
+    python benchmarks/dashboard.py --url postgresql+psycopg://postgres@127.0.0.1:55445/bench
+    python benchmarks/dashboard.py --db /tmp/k.db --samples 700000 --reviews 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT, ROOT / "benchmarks"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from kocurate import db  # noqa: E402
+from kocurate.models import Sample  # noqa: E402
+from kocurate.services import stats  # noqa: E402
+from kocurate.services.auth import Actor  # noqa: E402
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def naive_pandas(engine: Any) -> dict[str, Any]:
+    """The baseline: read the rows into pandas, then group there."""
+    with engine.connect() as c:
+        samples = pd.read_sql(text("SELECT id, dataset_id, status, meta, ko_chars, en_chars, n_turns FROM samples"), c)
+        turns = pd.read_sql(text("SELECT id, sample_id, text, mt_text FROM turns"), c)
+        reviews = pd.read_sql(text("SELECT id, sample_id, user_id, decision, seconds, created_at FROM reviews"), c)
+    out: dict[str, Any] = {}
+    out["status"] = samples.groupby(["dataset_id", "status"]).size()
+    out["ko_hist"] = samples.groupby(["dataset_id", pd.cut(samples.ko_chars, [-1, 0, 49, 99, 199, 499, 999, 10**9])],
+                                     observed=True).size()
+    out["edited"] = int((turns.text != turns.mt_text).sum())
+    out["median"] = reviews.groupby("user_id").seconds.median()
+    latest = reviews.sort_values("id").drop_duplicates(["sample_id", "user_id"], keep="last")
+    multi = latest[latest.groupby("sample_id").user_id.transform("nunique") >= 2]
+    pairs = multi.merge(multi, on="sample_id")
+    out["pairs"] = pairs[pairs.user_id_x < pairs.user_id_y].groupby(
+        ["user_id_x", "user_id_y", "decision_x", "decision_y"]).size()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", help="database URL (default: a SQLite file, see --db)")
+    ap.add_argument("--db", help="SQLite file (default: a temporary one)")
+    ap.add_argument("--samples", type=int, default=700_000)
+    ap.add_argument("--reviews", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-baseline", action="store_true")
+    args = ap.parse_args(argv)
+    tmp = None
+    if args.url:
+        url = args.url
+    else:
+        path = args.db or str(Path(tmp := tempfile.mkdtemp(prefix="kc-dash-")) / "bench.db")
+        url = f"sqlite:///{Path(path).resolve()}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with engine.connect() as c:
+        have = c.scalar(select(func.count()).select_from(Sample)) or 0
+    if have == 0:
+        from synth import populate
+
+        t = time.perf_counter()
+        info = populate(url, args.samples, reviews=args.reviews)
+        print(f"populate: {info['samples']} samples, {info['turns']} turns, {info['reviews']} reviews, "
+              f"{info['flags']} flags, {info['findings']} findings in {time.perf_counter() - t:.1f} s")
+    else:
+        db.upgrade(url)
+    with engine.connect() as c:
+        counts = {t: c.scalar(text(f"SELECT count(*) FROM {t}")) for t in
+                  ("samples", "turns", "reviews", "flags", "check_findings", "edits")}
+    print(f"database: {url.split('://')[0]}  " + "  ".join(f"{k}={v}" for k, v in counts.items()))
+
+    lead = Actor(None, "bench", "lead")
+    f = stats.StatsFilter()
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        figures: list[tuple[str, Callable[[], Any]]] = [
+            ("status_counts", lambda: stats.status_counts(s, lead, f)),
+            ("progress", lambda: stats.progress(s, lead, f)),
+            ("reviews_per_day", lambda: stats.reviews_per_day(s, lead, f)),
+            ("check_hit_rates", lambda: stats.check_hit_rates(s, lead, f)),
+            ("flag_counts", lambda: stats.flag_counts(s, lead, f)),
+            ("preflag_precision", lambda: stats.preflag_precision(s, lead, f)),
+            ("approval_rates", lambda: stats.approval_rates(s, lead, f)),
+            ("translation_repair", lambda: stats.translation_repair(s, lead, f)),
+            ("text_stats", lambda: stats.text_stats(s, lead, f)),
+            ("annotator_stats", lambda: stats.annotator_stats(s, lead, f)),
+            ("agreement", lambda: stats.agreement(s, lead, f)),
+            ("disagreements", lambda: stats.disagreements(s, lead, f)),
+        ]
+        stats.dashboard(s, lead, f)  # warm the caches once
+        print(f"\n{'figure':<22}{'best of ' + str(args.repeat):>14}")
+        for name, fn in figures:
+            secs, _ = best_of(fn, args.repeat)
+            print(f"{name:<22}{secs * 1000:>11.1f} ms")
+        total, dash = best_of(lambda: stats.dashboard(s, lead, f), args.repeat)
+        one_ds = stats.StatsFilter(datasets=(dash["status"][0]["dataset_id"],))
+        total_ds, _ = best_of(lambda: stats.dashboard(s, lead, one_ds), args.repeat)
+        own = Actor(dash["annotators"]["users"][0]["user_id"], "ann", "annotator")
+        total_own, _ = best_of(lambda: stats.dashboard(s, own, f), args.repeat)
+    print(f"\nstats.dashboard (all figures, lead):      {total * 1000:8.1f} ms   (target < 1000 ms)")
+    print(f"stats.dashboard (one dataset, lead):      {total_ds * 1000:8.1f} ms")
+    print(f"stats.dashboard (one annotator, own):     {total_own * 1000:8.1f} ms")
+    ag = dash["agreement"]
+    print(f"  agreement over {ag['samples']} overlapping samples, {len(ag['decisions']['pairs'])} pairs, "
+          f"Fleiss kappa (decisions) = {ag['decisions']['fleiss']}")
+    if not args.no_baseline:
+        t = time.perf_counter()
+        naive_pandas(engine)
+        naive = time.perf_counter() - t
+        print(f"naive_pandas (load rows, group in pandas, a subset of the figures): {naive * 1000:8.1f} ms "
+              f"-> SQL aggregates {naive / total:.1f}x faster")
+    engine.dispose()
+    if tmp:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
