@@ -311,6 +311,21 @@ def test_preview_filters_and_contamination(engine: Engine, actors: dict[str, Act
     assert m["counts"]["total"] == 12  # every 5th conversation has a follow-up exchange
     with pytest.raises(KocurateError):
         ex.preview_counts(session, lead, ex.ExportSpec(mix={"chat-a": 0.5}))  # shares need a total
+    # the export reads one snapshot and holds no write lock: a reviewer's decision made while it runs
+    # goes through at once and does not leak into this export
+    victim = corpus["dup_keep"]
+
+    def decide_meanwhile(done: int, total: int) -> None:
+        if done == 0:
+            with db.session_scope(engine) as s:
+                review.decide(s, actors["annotator"], victim, "reject")
+
+    m = ex.export(engine, lead, ex.ExportSpec(datasets=["chat-b"]), tmp_path / "snap", progress=decide_meanwhile)
+    rows = _rows(tmp_path / "snap" / "data" / "train.jsonl")
+    assert m["counts"]["total"] == 39 and {r["kocurate"]["status"] for r in rows} == {"approved"}
+    assert victim in {r["kocurate"]["sample_id"] for r in rows}
+    with db.session_scope(engine) as s:
+        assert s.scalar(select(Sample.status).where(Sample.id == victim)) == "rejected"
     with pytest.raises(KocurateError):
         ex.export(engine, lead, ex.ExportSpec(datasets=["chat-a"]), tmp_path / "x")  # an earlier export
     ex.export(engine, lead, ex.ExportSpec(datasets=["chat-a"]), tmp_path / "x", overwrite=True)
