@@ -73,7 +73,9 @@ def index_dataset(engine: Engine, dataset_id: int) -> int:
         s.execute(text(f"DELETE FROM turns_fts WHERE rowid IN ({sub})"), {"d": dataset_id})
         n = s.execute(text(
             "INSERT INTO turns_fts(rowid, text, source_text) SELECT t.id, t.text, coalesce(t.source_text, '') "
-            "FROM turns t JOIN samples s ON s.id = t.sample_id WHERE s.dataset_id = :d"), {"d": dataset_id}).rowcount
+            # in rowid order: FTS5 appends instead of merging scattered rowids (3x faster)
+            "FROM turns t JOIN samples s ON s.id = t.sample_id WHERE s.dataset_id = :d ORDER BY t.id"),
+            {"d": dataset_id}).rowcount
         _mark(s, ids | {dataset_id})
     return int(n or 0)
 
