@@ -11,29 +11,29 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from .base import Chat, ExportFormat, SplitWriter
 from .messages import META_FEATURES
 from .registry import register
 
 ROW_GROUP = 5_000
 
-MESSAGES_TYPE = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
-META_TYPE = pa.struct([("dataset", pa.string()), ("key", pa.string()), ("sample_id", pa.int64()),
-                       ("status", pa.string()), ("flags", pa.list_(pa.string()))])
 
+def schema(meta: bool) -> Any:
+    """The Arrow schema of the messages shape (pyarrow is imported only when Parquet is written)."""
+    import pyarrow as pa
 
-def schema(meta: bool) -> pa.Schema:
-    fields = [pa.field("messages", MESSAGES_TYPE)]
+    fields = [pa.field("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])))]
     if meta:
-        fields.append(pa.field("kocurate", META_TYPE))
+        fields.append(pa.field("kocurate", pa.struct([
+            ("dataset", pa.string()), ("key", pa.string()), ("sample_id", pa.int64()), ("status", pa.string()),
+            ("flags", pa.list_(pa.string()))])))
     return pa.schema(fields)
 
 
 class ParquetWriter(SplitWriter):
     def __init__(self, path: Path, meta: bool) -> None:
+        import pyarrow.parquet as pq
+
         super().__init__(path)
         self._schema = schema(meta)
         self._writer = pq.ParquetWriter(path, self._schema, compression="zstd")
@@ -46,6 +46,8 @@ class ParquetWriter(SplitWriter):
             self._flush()
 
     def _flush(self) -> None:
+        import pyarrow as pa
+
         if self._rows:
             self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
             self._rows.clear()
