@@ -158,7 +158,7 @@ def test_incremental_rerun_and_preflag_lifecycle(engine: Engine, koalpaca: int, 
     assert summary["answer_mismatch"]["samples"] == 9 and summary["answer_mismatch"]["errors"] == 9
 
 
-def test_permissions_and_run_after_import(engine: Engine, koalpaca: int, actors: dict[str, Actor]) -> None:
+def test_permissions_after_import_and_cli(engine: Engine, db_url: str, koalpaca: int, actors: dict[str, Actor]) -> None:
     with pytest.raises(PermissionDenied):
         svc.run_checks(engine, actors["annotator"], "koalpaca")
     out = run_after_import(engine, koalpaca)
@@ -166,9 +166,6 @@ def test_permissions_and_run_after_import(engine: Engine, koalpaca: int, actors:
     with Session(engine) as s:
         # the cheap pass leaves the samples due for the full run
         assert svc.check_progress(s, koalpaca)["checked"] == 0
-
-
-def test_cli_check_and_list(db_url: str, koalpaca: int) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["--db", db_url, "checks", "list"])
     assert res.exit_code == 0 and "stray_chars" in res.output and "near_duplicate" in res.output
