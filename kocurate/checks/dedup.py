@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..models import CheckFinding, Sample, Turn, utcnow
 from .base import Check, Finding, SampleView, register
 from .contamination import normalize
+from .runner import read_session
 
 NUM_PERM = 64
 SHINGLE = 5
@@ -172,7 +173,7 @@ def _stream_texts(engine: Engine, dataset_ids: list[int], batch: int) -> Iterato
     """Keyset batches of (sample id, Korean text of all turns) over the given datasets."""
     last = 0
     while True:
-        with Session(engine) as s:
+        with read_session(engine) as s:
             ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id.in_(dataset_ids), Sample.id > last)
                                  .order_by(Sample.id).limit(batch)))
             if not ids:

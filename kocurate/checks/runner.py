@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,12 +36,30 @@ class RunSummary:
     seconds: float = 0.0
     by_check: dict[str, int] = field(default_factory=dict)
     seconds_by_check: dict[str, float] = field(default_factory=dict)
+    seconds_store: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"dataset_id": self.dataset_id, "checks": self.checks, "samples": self.samples,
                 "findings": self.findings, "flags": self.flags, "seconds": round(self.seconds, 3),
                 "by_check": self.by_check, "seconds_by_check": {k: round(v, 3) for k, v in self.seconds_by_check.items()},
+                "seconds_store": round(self.seconds_store, 3),
                 "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None}
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A read-only session: on SQLite a deferred BEGIN (a WAL snapshot that takes no write lock), so
+    checks compute while annotators keep saving; only ``_store`` takes the write lock, briefly."""
+    conn = engine.connect()
+    if conn.dialect.name == "sqlite":
+        conn.info["write"] = False
+    try:
+        with Session(bind=conn) as s:
+            yield s
+            s.rollback()
+    finally:
+        conn.info.pop("write", None)
+        conn.close()
 
 
 def categories_of(check: Check) -> set[str]:
@@ -79,7 +98,7 @@ def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: b
     names = [c.name for c in checks]
     summary = RunSummary(dataset_id, names)
     t0 = time.perf_counter()
-    with Session(engine) as s:
+    with read_session(engine) as s:
         ds = s.get(Dataset, dataset_id)
         kind = ds.kind if ds else ""
         ctx = RunContext(session=s, dataset_id=dataset_id, dataset_kind=kind)
@@ -90,27 +109,29 @@ def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: b
     cats = set().union(*(categories_of(c) for c in checks)) if checks else set()
     last = 0
     while True:
-        with Session(engine) as s, s.begin():
+        with read_session(engine) as s:
             views = load_batch(s, dataset_id, last, batch, full, kind)
-            if not views:
-                break
-            last = views[-1].id
-            found: list[Finding] = []
-            for c in checks:
-                t = time.perf_counter()
-                for f in c.run_batch(views):
-                    found.append(f)
-                summary.seconds_by_check[c.name] = summary.seconds_by_check.get(c.name, 0.0) + time.perf_counter() - t
+        if not views:
+            break
+        last = views[-1].id
+        found: list[Finding] = []
+        for c in checks:
+            t = time.perf_counter()
+            found.extend(c.run_batch(views))
+            summary.seconds_by_check[c.name] = summary.seconds_by_check.get(c.name, 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        with Session(engine) as s, s.begin():
             nf, nfl = _store(s, dataset_id, views, found, names, cats)
             if set_checked:
                 s.connection().execute(update(Sample).where(Sample.id == bindparam("sid"))
                                        .values(checked_version=bindparam("v")),
                                        [{"sid": v.id, "v": v.version} for v in views])
-            summary.samples += len(views)
-            summary.findings += nf
-            summary.flags += nfl
-            for f in found:
-                summary.by_check[f.check] = summary.by_check.get(f.check, 0) + 1
+        summary.seconds_store += time.perf_counter() - t
+        summary.samples += len(views)
+        summary.findings += nf
+        summary.flags += nfl
+        for f in found:
+            summary.by_check[f.check] = summary.by_check.get(f.check, 0) + 1
         if progress:
             progress(summary.samples)
     summary.seconds = time.perf_counter() - t0
