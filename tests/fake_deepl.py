@@ -386,6 +386,7 @@ def _err(status: int, message: str) -> tuple[int, str, bytes]:
 class _Handler(BaseHTTPRequestHandler):
     server_state: FakeDeepL
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass

@@ -250,10 +250,12 @@ def _context_for(turns: list[Turn], turn: Turn) -> str | None:
     return ctx or None
 
 
-def _supersede_open(session: Session, turn_ids: list[int]) -> None:
+def _supersede_open(session: Session, sample_ids: list[int], turn_ids: list[int]) -> None:
+    """A new suggestion for a turn replaces its older open ones (sample_id first: the indexed column)."""
     if turn_ids:
-        session.execute(update(Suggestion).where(Suggestion.turn_id.in_(turn_ids), Suggestion.state == "open",
-                                                 Suggestion.engine == ENGINE).values(state="rejected"))
+        session.execute(update(Suggestion).where(
+            Suggestion.sample_id.in_(sorted(set(sample_ids))), Suggestion.state == "open",
+            Suggestion.turn_id.in_(turn_ids), Suggestion.engine == ENGINE).values(state="rejected"))
 
 
 def retranslate_turn(session: Session, actor: Actor, turn_id: int) -> Suggestion:
@@ -272,7 +274,7 @@ def retranslate_turn(session: Session, actor: Actor, turn_id: int) -> Suggestion
         text = _translate_in_session(session, deepl, [turn.source_text], options)[0]
     finally:
         deepl.close()
-    _supersede_open(session, [turn.id])
+    _supersede_open(session, [turn.sample_id], [turn.id])
     sug = Suggestion(sample_id=turn.sample_id, turn_id=turn.id, text=text, engine=ENGINE,
                      options=_stored_options(options), based_on_version=sample.version if sample else 0,
                      state="open", created_by=actor.id, created_at=utcnow())
@@ -297,7 +299,7 @@ def retranslate_sample(session: Session, actor: Actor, sample_id: int) -> list[S
         texts = _translate_in_session(session, deepl, [t.source_text or "" for t in turns], options)
     finally:
         deepl.close()
-    _supersede_open(session, [t.id for t in turns])
+    _supersede_open(session, [sample_id], [t.id for t in turns])
     out = []
     for t, text in zip(turns, texts, strict=True):
         sug = Suggestion(sample_id=sample_id, turn_id=t.id, text=text, engine=ENGINE,
@@ -569,7 +571,7 @@ def _batch_chunk(engine: Engine, ctx: jobs.JobContext, deepl: DeepL, actor: Acto
                                     "based_on_version": versions.get(r.sample_id, 0), "state": "open",
                                     "created_by": actor.id, "created_at": utcnow()})
         if new_suggestions:
-            _supersede_open(s, [d["turn_id"] for d in new_suggestions])
+            _supersede_open(s, ids, [d["turn_id"] for d in new_suggestions])
             s.execute(insert(Suggestion), new_suggestions)
         st["suggestions"] += len(new_suggestions)
         st["cursor"] = ids[-1]
