@@ -73,16 +73,18 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=700_000)
     ap.add_argument("--url", default=None, help="an empty database (default: a temporary SQLite file)")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="--url is already populated: export only")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kocurate-bench-export-"))
     url = args.url or f"sqlite:///{tmp / 'bench.db'}"
 
     from benchmarks.synth import populate
 
-    t0 = time.perf_counter()
-    info = populate(url, args.n, approved_frac=1.0)
-    print(f"populated {info['samples']:,} samples / {info['turns']:,} turns in {time.perf_counter() - t0:.1f} s "
-          f"({url.split('://')[0]})")
+    if not (args.reuse and args.url):
+        t0 = time.perf_counter()
+        info = populate(url, args.n, approved_frac=1.0)
+        print(f"populated {info['samples']:,} samples / {info['turns']:,} turns in {time.perf_counter() - t0:.1f} s "
+              f"({url.split('://')[0]})")
     ours = _run(KOCURATE, url, str(tmp / "out"))
     print(f"kocurate export (streamed, messages JSONL + manifest + card): {ours['rows']:,} rows, "
           f"{ours['bytes'] / 1e6:,.0f} MB in {ours['seconds']:.1f} s, peak memory {ours['maxrss_mb']:.0f} MB "
