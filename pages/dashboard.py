@@ -1,9 +1,305 @@
-"""dashboard page (layout and widgets only; every action calls a kocurate service)."""
+"""Dashboard: progress, quality, translation repair, text statistics, annotators and agreement.
 
+Layout only: every number comes from ``kocurate.services.stats`` (SQL aggregates); this page turns
+the small aggregated results into plotly figures. Leads and admins see everything; annotators see
+their own statistics only (the service enforces it). Every chart has a link to the matching queue
+filter of the review page, and exports as HTML (and PNG: the camera button of the chart's toolbar
+renders it in the browser; a server-side PNG needs kaleido and a Chromium).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from kocurate import ui
+from kocurate.models import STATUSES
+from kocurate.services import datasets as dataset_service
+from kocurate.services import stats
+from kocurate.services.auth import Actor
 
-ui.require_actor()
-st.header("Dashboard")
-st.info("Coming soon.")
+REVIEW_PAGE = "pages/review.py"
+PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+actor = ui.require_actor()
+lead = actor.can("view_stats")
+st.header("Dashboard" if lead else "My statistics")
+
+
+@st.cache_data(ttl=60, show_spinner="Counting…")
+def load(actor_id: int | None, username: str, role: str, datasets: tuple[int, ...], since: date | None,
+         until: date | None, target: int) -> dict[str, Any]:
+    """Every figure in one call; cached a minute per person and filter (leads reload often)."""
+    who = Actor(actor_id, username, role)
+    with ui.session() as s:
+        return stats.dashboard(s, who, stats.StatsFilter(datasets, since, until), target=target)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def dataset_choices() -> dict[int, str]:
+    with ui.session() as s:
+        return {d["id"]: d["name"] for d in dataset_service.list_datasets(s)}
+
+
+def link(label: str, **params: Any) -> None:
+    """A link to the review queue filtered like the chart (``/review?dataset=3&check=untranslated``)."""
+    qp = {k: str(v) for k, v in params.items() if v is not None}
+    st.page_link(REVIEW_PAGE, label=label, icon="🔗", query_params=qp or None)
+
+
+def chart(fig: go.Figure, key: str, title: str) -> None:
+    """Show a figure with its export buttons (HTML here; PNG from the chart toolbar or kaleido)."""
+    fig.update_layout(title=title, margin={"t": 50, "b": 30})
+    st.plotly_chart(fig, key=key, config=PLOT_CONFIG, width="stretch")
+    c1, c2 = st.columns(2)
+    c1.download_button("HTML", data=lambda: fig.to_html(include_plotlyjs="cdn", full_html=True),
+                       file_name=f"{key}.html", mime="text/html", key=f"{key}-html", icon="⬇️", on_click="ignore")
+    if _kaleido():
+        c2.download_button("PNG", data=lambda: fig.to_image(format="png", scale=2), file_name=f"{key}.png",
+                           mime="image/png", key=f"{key}-png", icon="🖼️", on_click="ignore")
+
+
+@st.cache_resource
+def _kaleido() -> bool:
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def one_dataset() -> int | None:
+    return chosen[0] if len(chosen) == 1 else None
+
+
+# ----------------------------------------------------------------------------------------------- filters
+names = dataset_choices()
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns([3, 1.2, 1.2, 1.2])
+    chosen = c1.multiselect("Datasets", list(names), format_func=lambda i: names.get(i, str(i)),
+                            placeholder="All datasets")
+    since = c2.date_input("Activity from", value=None)
+    until = c3.date_input("until", value=None)
+    target = int(c4.number_input("Target (approved)", min_value=1, value=stats.DEFAULT_TARGET, step=10_000,
+                                 disabled=not lead))
+if since and until and since > until:
+    st.error("The start date is after the end date.")
+    st.stop()
+
+data: dict[str, Any] | None = None
+with ui.shows_errors():
+    data = load(actor.id, actor.username, actor.role, tuple(chosen), since, until, target)
+if data is None:
+    st.stop()
+
+
+def own_view(d: dict[str, Any]) -> None:
+    ann = d["annotators"]
+    me = ann["users"][0] if ann["users"] else None
+    # the service returns only the actor's own rows; show whose numbers these are
+    st.caption("Statistics of " + (", ".join(u["username"] for u in ann["users"]) or actor.username))
+    c = st.columns(4)
+    c[0].metric("Reviews", sum(u["reviews"] for u in ann["users"]))
+    c[1].metric("Active days", me["active_days"] if me else 0)
+    c[2].metric("Per active day", me["per_active_day"] if me else "-")
+    c[3].metric("Median seconds / sample", f"{me['median_seconds']:.0f}" if me and me["median_seconds"] else "-")
+    rpd = pd.DataFrame(d["reviews_per_day"], columns=["day", "decision", "n"])
+    chart(px.bar(rpd, x="day", y="n", color="decision"), "own-reviews-per-day", "My reviews per day")
+    if me:
+        dec = pd.DataFrame([{"decision": k, "n": me.get(k, 0)} for k in ("approve", "reject", "needs_fix", "skip")])
+        chart(px.bar(dec, x="decision", y="n"), "own-decisions", "My decisions")
+    link("My review queue", dataset=one_dataset())
+
+
+if not lead:
+    own_view(data)
+    st.stop()
+
+tabs = st.tabs(["Progress", "Quality", "Translation repair", "Text", "Annotators", "Agreement"])
+
+# ----------------------------------------------------------------------------------------------- progress
+with tabs[0]:
+    p = data["progress"]
+    c = st.columns(5)
+    c[0].metric("Samples", f"{p['samples']:,}")
+    c[1].metric("Approved", f"{p['approved']:,}", help=f"target {p['target']:,}")
+    c[2].metric("To target", f"{p['to_target']:,}")
+    c[3].metric("Days to finish", "-" if p["days_to_finish"] is None else p["days_to_finish"],
+                help=f"{p['remaining_reviews']:,} reviews left at {p['reviews_per_day']} reviews/day "
+                     f"({p['pace_window'][0]} .. {p['pace_window'][1]})")
+    c[4].metric("Days to target", "-" if p["days_to_target"] is None else p["days_to_target"],
+                help=f"at {p['approvals_per_day']} approvals/day")
+    st.progress(min(1.0, p["target_share"] or 0.0), text=f"{(p['target_share'] or 0) * 100:.1f}% of the target approved")
+    sdf = pd.DataFrame(data["status"], columns=["dataset_id", "dataset", "status", "n"])
+    chart(px.bar(sdf, x="dataset", y="n", color="status", category_orders={"status": list(STATUSES)}),
+          "status", "Samples by status")
+    if not sdf.empty:
+        pick = st.selectbox("Open in the review queue", sdf.to_dict("records"), key="status-link",
+                            format_func=lambda r: f"{r['dataset']} · {r['status']} ({r['n']:,})")
+        link(f"Review {pick['dataset']} · {pick['status']}", dataset=pick["dataset_id"], status=pick["status"])
+    rpd = pd.DataFrame(data["reviews_per_day"], columns=["day", "decision", "n"])
+    chart(px.line(rpd, x="day", y="n", color="decision", markers=True), "reviews-per-day", "Reviews per day")
+    link("Review queue (new samples)", dataset=one_dataset(), status="new")
+
+# ----------------------------------------------------------------------------------------------- quality
+with tabs[1]:
+    chk = pd.DataFrame(data["checks"], columns=["dataset_id", "dataset", "check", "samples_hit", "findings", "samples",
+                                                "rate"])
+    if chk.empty:
+        st.info("No check findings yet.")
+    else:
+        z = chk.pivot_table(index="dataset", columns="check", values="rate", aggfunc="sum").fillna(0)
+        fig = go.Figure(go.Heatmap(z=z.values * 100, x=list(z.columns), y=list(z.index), colorscale="Reds",
+                                   colorbar={"title": "% samples"},
+                                   hovertemplate="%{y} · %{x}: %{z:.2f}% of samples<extra></extra>"))
+        chart(fig, "check-heatmap", "Automatic check hit rates (share of samples with a finding)")
+        pick = st.selectbox("Open a check's findings", chk.to_dict("records"), key="check-link",
+                            format_func=lambda r: f"{r['dataset']} · {r['check']} ({r['samples_hit']:,} samples)")
+        link(f"Review {pick['dataset']} · {pick['check']}", dataset=pick["dataset_id"], check=pick["check"])
+    fl = pd.DataFrame(data["flags"], columns=["category", "group", "origin", "state", "n"])
+    if fl.empty:
+        st.info("No flags yet.")
+    else:
+        fl["flag"] = fl["group"] + ": " + fl["category"]
+        chart(px.bar(fl.sort_values(["group", "category"]), x="flag", y="n", color="state", pattern_shape="origin"),
+              "flags", "Flags by category (ethics / quality), state and origin")
+        cat = st.selectbox("Open flagged samples", sorted(fl["category"].unique()), key="flag-link")
+        link(f"Review samples flagged {cat}", dataset=one_dataset(), flag=cat)
+    pre = data["preflags"]
+    rows = [{"what": f"check: {r['check']}", "state": s, "n": r[s], "precision": r["precision"]}
+            for r in pre["checks"] for s in ("confirmed", "cleared", "open")]
+    rows += [{"what": f"{r['origin']}: {r['category']}", "state": s, "n": r[s], "precision": r["precision"]}
+             for r in pre["flags"] for s in ("confirmed", "cleared", "active")]
+    if rows:
+        pdf = pd.DataFrame(rows)
+        chart(px.bar(pdf, y="what", x="n", color="state", orientation="h",
+                     color_discrete_map={"confirmed": "#2ca02c", "cleared": "#d62728", "open": "#aaaaaa",
+                                         "active": "#aaaaaa"}),
+              "preflags", "Pre-flags: confirmed vs cleared (precision of each check in practice)")
+        st.dataframe(pd.DataFrame(pre["checks"] + pre["flags"]), hide_index=True)
+        link("Review open check findings", dataset=one_dataset(), status="new",
+             check=pre["checks"][0]["check"] if pre["checks"] else None)
+    ap = data["approval"]
+    adf = pd.DataFrame(ap["datasets"])
+    if not adf.empty:
+        chart(px.bar(adf, x="dataset", y="rate", hover_data=["approved", "rejected", "needs_fix", "decided"],
+                     range_y=[0, 1]), "approval", "Approval rate per dataset (approved / decided)")
+    cdf = pd.DataFrame(ap["categories"])
+    if not cdf.empty:
+        chart(px.bar(cdf, x="category", y="rate", color="dataset", barmode="group", range_y=[0, 1],
+                     hover_data=["approved", "rejected", "needs_fix", "decided"]),
+              "approval-category", "Approval rate per source category")
+    link("Review rejected samples", dataset=one_dataset(), status="rejected")
+
+# ----------------------------------------------------------------------------------------------- translation
+with tabs[2]:
+    t = data["translation"]
+    c = st.columns(4)
+    c[0].metric("Turns edited", f"{t['edited_turns']:,}", help=f"of {t['turns']:,} turns (text differs from the MT)")
+    c[1].metric("Share edited", "-" if t["edited_share"] is None else f"{t['edited_share'] * 100:.2f}%")
+    c[2].metric("Re-translations accepted", "-" if t["suggestion_acceptance"] is None
+                else f"{t['suggestion_acceptance'] * 100:.0f}%",
+                help=f"accepted {t['suggestions']['accepted']}, rejected {t['suggestions']['rejected']}, "
+                     f"open {t['suggestions']['open']}")
+    c[3].metric("DeepL characters", f"{t['deepl_characters']:,}")
+    hdf = pd.DataFrame(t["distance_hist"])
+    chart(px.bar(hdf, x="bucket", y="n", labels={"bucket": "|len(final) - len(MT)| (characters)"}),
+          "edit-distance", "Edit size: length difference between the MT and the final text")
+    st.caption("Cheap SQL distance, a lower bound of the edit distance (0 = same length, e.g. substitutions). "
+               "True Levenshtein on a bounded sample:")
+    if st.button("Levenshtein on 200 edited turns"):
+        with ui.shows_errors(), ui.session() as s:
+            sample = stats.edit_distance_sample(s, actor, stats.StatsFilter(tuple(chosen), since, until))
+        if sample:
+            chart(px.histogram(pd.DataFrame(sample), x="distance", nbins=30), "levenshtein",
+                  f"Levenshtein distance MT → final ({len(sample)} edited turns)")
+    sdf = pd.DataFrame([{"state": k, "n": v} for k, v in t["suggestions"].items()])
+    chart(px.bar(sdf, x="state", y="n", color="state"), "suggestions", "Re-translations (suggestions) by outcome")
+    link("Review samples needing a fix", dataset=one_dataset(), status="needs_fix")
+
+# ----------------------------------------------------------------------------------------------- text
+with tabs[3]:
+    tx = data["text"]
+    st.caption(f"Lengths in {tx['unit']}.")
+    rows_len, rows_ratio, rows_turns = [], [], []
+    for d in tx["datasets"]:
+        for lang in ("ko", "en"):
+            rows_len += [{"dataset": d["dataset"], "language": lang, **h} for h in d[f"{lang}_chars"]]
+        rows_ratio += [{"dataset": d["dataset"], **h} for h in d["ratio"]]
+        rows_turns += [{"dataset": d["dataset"], **h} for h in d["turns_per_sample"]]
+    if rows_len:
+        chart(px.bar(pd.DataFrame(rows_len), x="bucket", y="n", color="language", barmode="group",
+                     facet_row="dataset", height=220 * len(tx["datasets"]) + 80), "lengths",
+              "Korean and English characters per sample")
+        chart(px.bar(pd.DataFrame(rows_ratio), x="bucket", y="n", color="dataset", barmode="group",
+                     labels={"bucket": "Korean / English characters"}), "ratio", "Length ratio Korean / English")
+        chart(px.bar(pd.DataFrame(rows_turns), x="bucket", y="n", color="dataset", barmode="group",
+                      labels={"bucket": "turns"}), "turns", "Turns per conversation")
+    else:
+        st.info("No samples yet.")
+    link("Review queue", dataset=one_dataset())
+
+# ----------------------------------------------------------------------------------------------- annotators
+with tabs[4]:
+    ann = data["annotators"]
+    udf = pd.DataFrame(ann["users"])
+    if udf.empty:
+        st.info("No reviews in this range.")
+    else:
+        pdd = pd.DataFrame(ann["per_day"])
+        chart(px.line(pdd, x="day", y="n", color="username", markers=True), "throughput",
+              "Throughput: reviews per person per day")
+        chart(px.bar(udf, x="username", y="median_seconds"), "median-seconds", "Median seconds per sample")
+        st.dataframe(udf[["username", "reviews", "active_days", "per_active_day", "median_seconds", "approve", "reject",
+                          "needs_fix", "skip"]], hide_index=True)
+    link("Review queue", dataset=one_dataset())
+
+# ----------------------------------------------------------------------------------------------- agreement
+with tabs[5]:
+    ag = data["agreement"]
+    dec = ag["decisions"]
+    c = st.columns(3)
+    c[0].metric("Overlapping samples", f"{ag['samples']:,}")
+    c[1].metric("Fleiss' kappa (decisions)", "-" if dec["fleiss"] is None else f"{dec['fleiss']:.3f}")
+    c[2].metric("Observed agreement", "-" if dec["p_bar"] is None else f"{dec['p_bar'] * 100:.1f}%")
+    if dec["pairs"]:
+        pairs = pd.DataFrame(dec["pairs"])
+        people = sorted(set(pairs["a"]) | set(pairs["b"]))
+        m = pd.DataFrame(index=people, columns=people, dtype=float)
+        for r in dec["pairs"]:
+            m.loc[r["a"], r["b"]] = m.loc[r["b"], r["a"]] = r["kappa"]
+        fig = go.Figure(go.Heatmap(z=m.values, x=people, y=people, zmin=-1, zmax=1, colorscale="RdBu",
+                                   hovertemplate="%{y} / %{x}: kappa %{z:.3f}<extra></extra>"))
+        chart(fig, "kappa-pairs", "Cohen's kappa per pair of annotators (decisions)")
+        st.dataframe(pairs[["a", "b", "samples", "agreement", "kappa"]], hide_index=True)
+    if ag["flags"]:
+        fk = pd.DataFrame([{"flag": k, "group": v["group"], "fleiss": v["fleiss"]} for k, v in ag["flags"].items()])
+        chart(px.bar(fk, x="flag", y="fleiss", color="group", range_y=[-1, 1]), "kappa-flags",
+              "Fleiss' kappa per flag")
+    st.subheader("Disagreements to adjudicate")
+    on = st.selectbox("Disagreement on", ["decision"] + list(ag["flags"]), key="dis-kind")
+    after = st.session_state.get(f"dis-after-{on}", 0)
+    with ui.shows_errors(), ui.session() as s:
+        dis = stats.disagreements(s, actor, stats.StatsFilter(tuple(chosen), since, until),
+                                  flag=None if on == "decision" else on, after=after, limit=20)
+    if not dis:
+        st.info("No disagreements" + (" after this page." if after else "."))
+    for item in dis:
+        cols = st.columns([1, 4, 3, 2])
+        cols[0].text(f"#{item['sample_id']}")
+        cols[1].text(", ".join(f"{u}: {d}" for u, d in item["decisions"].items()))
+        cols[2].text(", ".join(f"{u}: {'/'.join(c)}" for u, c in item["flags"].items()) or "no flags")
+        with cols[3]:
+            link("Adjudicate", dataset=item["dataset_id"], sample=item["sample_id"])
+    b1, b2 = st.columns(2)
+    if after and b1.button("First page"):
+        st.session_state[f"dis-after-{on}"] = 0
+        st.rerun()
+    if len(dis) == 20 and b2.button("Next page"):
+        st.session_state[f"dis-after-{on}"] = dis[-1]["sample_id"]
+        st.rerun()
