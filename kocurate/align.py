@@ -25,6 +25,7 @@ from functools import partial
 import numpy as np
 
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
+_DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_']+")
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+|[\w.+-]+@[\w-]+\.[\w.]+")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -297,10 +298,10 @@ class Cues:
     n_concepts: int = 0  # Korean: stems found; English: lexicon words found
 
 
-def cues(fields: Sequence[str]) -> Cues:
+def cues(fields: Sequence[str], *, lexicon: bool = True) -> Cues:
     """Content cues of a record (or a turn), from its translated fields in order."""
     text = "\n".join(fields)
-    concept_set, n_concepts = concepts(text)
+    concept_set, n_concepts = concepts(text) if lexicon else (frozenset(), 0)
     return Cues(
         nums=frozenset(n.replace(",", "") for n in _NUM.findall(text)),
         words=frozenset(w.lower() for w in _LATIN.findall(text)),
@@ -354,6 +355,31 @@ def evidence(ko: Cues, en: Cues) -> float:
     e += 0.2 if ko.questions == en.questions else -0.6
     if ko.lines or en.lines:
         e += 0.4 if ko.lines == en.lines else -0.3 * min(abs(ko.lines - en.lines), 3)
+    return e
+
+
+def quick_evidence(ko: str, en: str) -> float:
+    """A cheap check of one turn pair already joined by id: length ratio, lines, questions, numbers.
+
+    Catches a turn that belongs elsewhere (merged, cut, shifted) at a few microseconds a pair, so
+    that 1.4M id-joined turns cost seconds; the full ``evidence`` is for choosing between rows.
+    """
+    kl, el = len(ko), len(en)
+    if kl == 0 or el == 0:
+        return 0.5 if kl == el else -3.0
+    e = max(-2.0, 1.0 - 2.5 * abs(math.log((kl + 4) / (KO_EN_LENGTH_RATIO * el + 4))))
+    e += 0.2 if ("?" in ko) == ("?" in en) else -0.6
+    k_lines, e_lines = ko.count("\n"), en.count("\n")
+    if k_lines or e_lines:
+        e += 0.4 if k_lines == e_lines else -0.3 * min(abs(k_lines - e_lines), 3)
+    k_digit, e_digit = _DIGIT.search(ko) is not None, _DIGIT.search(en) is not None
+    if k_digit or e_digit:
+        kn = frozenset(_NUM.findall(ko)) if k_digit else frozenset()
+        en_ = frozenset(_NUM.findall(en)) if e_digit else frozenset()
+        if kn == en_:
+            e += 1.5
+        else:  # a number spelled out on one side ("three" / 세 가지) still agrees
+            e += 3.0 * _jaccard(kn | (spelled_numbers(ko) & en_), en_ | (spelled_numbers(en) & kn)) - 1.5
     return e
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from . import align as aligner
@@ -23,7 +23,7 @@ from .errors import AlreadyImported, ImportFailed, KocurateError
 from .importers import Importer, NormSample, get_importer
 from .models import Dataset, Sample, Turn, utcnow
 
-BATCH = 2_000
+BATCH = 5_000  # samples per executemany
 
 
 @dataclass
@@ -205,13 +205,32 @@ def _pairs_by_id(ko_stream: Iterator[NormSample], sources: list[_Source]) -> Ite
         yield s, en, conf, "id" if conf >= 0.5 else "ambiguous"
 
 
+def _id_allocator(conn: Connection) -> Callable[[int], list[int]]:
+    """Sample ids for a batch: from the sequence on PostgreSQL; on SQLite after the largest id
+    (the import holds SQLite's write lock from its first statement, so no one else writes)."""
+    if conn.dialect.name == "postgresql":
+        def pg(n: int) -> list[int]:
+            return list(conn.execute(text("SELECT nextval(pg_get_serial_sequence('samples', 'id')) "
+                                          "FROM generate_series(1, :n)"), {"n": n}).scalars())
+        return pg
+    state = {"next": (conn.scalar(select(func.max(Sample.id))) or 0) + 1}
+
+    def sqlite(n: int) -> list[int]:
+        start = state["next"]
+        state["next"] = start + n
+        return list(range(start, start + n))
+    return sqlite
+
+
 def _turn_confidence(s: NormSample, en: _Source) -> float:
     """How well the turns of an id-joined conversation match: roles in order, cues per turn."""
     if len(en.texts) != len(s.turns):
         return 0.3
     if any(t.role != r for t, r in zip(s.turns, en.roles, strict=True)):
         return 0.3
-    confs = [aligner.pair_confidence([t.text], [e]) for t, e in zip(s.turns, en.texts, strict=True) if t.text or e]
+    # the id already pairs them: per-turn cues only need to catch a turn that belongs elsewhere
+    confs = [aligner.confidence_of(aligner.quick_evidence(t.text, e))
+             for t, e in zip(s.turns, en.texts, strict=True) if t.text or e]
     return round(min(confs), 3) if confs else 1.0
 
 
@@ -238,25 +257,62 @@ def _pairs_by_position(ko_stream: Iterator[NormSample], sources: list[_Source], 
         yield s, en, pair.confidence, status
 
 
+_SAMPLE_COLS = ("id", "dataset_id", "key", "position", "status", "version", "meta", "align_status",
+                "align_confidence", "source_key", "n_turns", "ko_chars", "en_chars", "dup_keep", "checked_version",
+                "created_at", "updated_at")
+_TURN_COLS = ("sample_id", "idx", "role", "text", "mt_text", "source_text", "source_kind")
+
+
+class _BulkInsert:
+    """``executemany`` of plain tuples straight to the driver: the per-row cost of building and
+    processing parameter dicts dominated the import. Columns we do not give that have a plain
+    Python-side default (added by a later migration) get it; the others their server default."""
+
+    def __init__(self, conn: Connection, table: Any, columns: tuple[str, ...]) -> None:
+        self.conn = conn
+        extra: dict[str, Any] = {}
+        for col in table.columns:
+            if col.name not in columns and not col.primary_key and col.default is not None and col.default.is_scalar:
+                extra[col.name] = col.default.arg
+        self.extra = tuple(extra.values())
+        names = list(columns) + list(extra)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        cols = ", ".join('"' + n + '"' for n in names)
+        self.sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join([mark] * len(names))})"
+
+    def __call__(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            extra = self.extra
+            self.conn.exec_driver_sql(self.sql, [r + extra for r in rows] if extra else rows)
+
+
 def _write(session: Session, dataset_id: int, pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
            progress: Callable[[int], None] | None, skip_bad: bool) -> None:
-    now = utcnow()
     conn = session.connection()
-    sample_rows: list[dict[str, Any]] = []
-    turn_rows: list[list[dict[str, Any]]] = []
+    sqlite = conn.dialect.name == "sqlite"
+    now_dt = utcnow()
+    # SQLite stores DateTime as text in SQLAlchemy's format; PostgreSQL takes the datetime
+    now: Any = now_dt.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now_dt
+    insert_samples = _BulkInsert(conn, Sample.__table__, _SAMPLE_COLS)
+    insert_turns = _BulkInsert(conn, Turn.__table__, _TURN_COLS)
+    sample_rows: list[list[Any]] = []
+    turn_rows: list[list[tuple[str, ...]]] = []
     seen: set[str] = set()
+    dumps = json.dumps
+    translated: dict[str, str] = {}  # role -> source_kind, cached
+
+    ids_for = _id_allocator(conn)
 
     def flush() -> None:
         if not sample_rows:
             return
-        ids = conn.execute(insert(Sample).returning(Sample.id, sort_by_parameter_order=True), sample_rows).scalars().all()
-        flat = []
-        for sid, turns in zip(ids, turn_rows, strict=True):
-            for t in turns:
-                t["sample_id"] = sid
-                flat.append(t)
-        if flat:
-            conn.execute(insert(Turn), flat)
+        # ids are allocated up front so that one executemany writes the batch (RETURNING with
+        # ordered rows would fall back to one statement per row on SQLite)
+        ids = ids_for(len(sample_rows))
+        for row, sid in zip(sample_rows, ids, strict=True):
+            row[0] = sid
+        insert_samples([tuple(r) for r in sample_rows])
+        insert_turns([(sid, *t) for sid, turns in zip(ids, turn_rows, strict=True) for t in turns])
         sample_rows.clear()
         turn_rows.clear()
         if progress:
@@ -278,11 +334,12 @@ def _write(session: Session, dataset_id: int, pairs: Iterator[Pairing], importer
             src_text = en_texts[idx]
             kind = None
             if src_text is not None:
-                kind = "translation" if importer.is_translated(t.role) else "reference"
+                kind = translated.get(t.role)
+                if kind is None:
+                    kind = translated[t.role] = "translation" if importer.is_translated(t.role) else "reference"
                 en_chars += len(src_text)
             ko_chars += len(t.text)
-            turns.append({"idx": idx, "role": t.role, "text": t.text, "mt_text": t.text, "source_text": src_text,
-                          "source_kind": kind})
+            turns.append((idx, t.role, t.text, t.text, src_text, kind))
         if status == "inline":
             conf = aligner.pair_confidence([t.text for t in s.turns], [e or "" for e in en_texts])
             status = "aligned" if conf >= 0.5 else "ambiguous"
@@ -294,12 +351,10 @@ def _write(session: Session, dataset_id: int, pairs: Iterator[Pairing], importer
             report.unaligned += 1
         else:
             report.no_source += 1
-        sample_rows.append({
-            "dataset_id": dataset_id, "key": s.key, "position": s.position, "status": "new", "version": 1,
-            "meta": s.meta, "align_status": status, "align_confidence": conf,
-            "source_key": en.key if en is not None else None, "n_turns": len(turns), "ko_chars": ko_chars,
-            "en_chars": en_chars, "dup_keep": True, "checked_version": 0, "created_at": now, "updated_at": now,
-        })
+        sample_rows.append([
+            0, dataset_id, s.key, s.position, "new", 1, dumps(s.meta, ensure_ascii=False) if s.meta else "{}",
+            status, conf, en.key if en is not None else None, len(turns), ko_chars, en_chars, True, 0, now, now,
+        ])
         turn_rows.append(turns)
         report.samples += 1
         report.turns += len(turns)

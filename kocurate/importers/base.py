@@ -5,6 +5,7 @@ A new format is one module defining an ``Importer`` subclass decorated with ``@r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any, ClassVar
 from ..errors import ImportFailed
 from .readers import iter_records
 
+# NUL (PostgreSQL cannot store it) and lone surrogates (\\ud800 escapes: not encodable as UTF-8)
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 MAX_FIELD_CHARS = 1_000_000  # a single turn above this is refused as bad input (ShareGPT max is ~100k)
 
 
@@ -83,8 +86,6 @@ class Importer:
                 sample = (self.parse_source if source else self.parse)(rec, index, ctx)
                 if not source and self.align_by == "inline":
                     sample.sources = self.inline_source(rec, index, ctx)
-                for turn in sample.turns:
-                    ctx.check_text(turn.text, turn.role)
             except ImportFailed as exc:
                 yield exc
                 continue
@@ -119,14 +120,14 @@ class RecordContext:
         return value
 
     def check_text(self, value: str, name: str) -> None:
+        """Every text a parser keeps goes through here (``text`` and ``conversation_turns`` call it)."""
         if len(value) > MAX_FIELD_CHARS:
             raise self.fail(name, f"text too long ({len(value):,} characters; the limit is {MAX_FIELD_CHARS:,})")
-        if "\x00" in value:
-            raise self.fail(name, "contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise self.fail(name, "contains an unpaired surrogate (invalid \\uXXXX escape)") from None
+        bad = _BAD_CHAR.search(value)
+        if bad is not None:
+            if bad.group() == "\x00":
+                raise self.fail(name, "contains a NUL character")
+            raise self.fail(name, "contains an unpaired surrogate (invalid \\uXXXX escape)")
 
     def key(self, rec: dict[str, Any], name: str, index: int) -> str:
         value = rec.get(name)
