@@ -38,6 +38,8 @@ if linked is not None and linked != S.get("rv_sample"):
     S["rv_opened"] = time.time()
     S["rv_linked"] = True
 sid: int | None = S.get("rv_sample")
+if linked is None and sid is not None:
+    st.query_params["sample"] = str(sid)  # back from another page: keep the URL a working deep link
 
 view: dict[str, Any] | None = None
 if sid is not None:
@@ -325,12 +327,14 @@ with main:
             en_col, ko_col = st.columns(2)
             with en_col:
                 if edit_en:
-                    st.text_area("English", value=t["source_text"] or "", key=wkey("en", t["id"]), height=height)
+                    st.text_area("English", value=t["source_text"] or "", key=wkey("en", t["id"]), height=height,
+                                 on_change="ignore")
                 else:
                     ui.plain(t["source_text"] if t["source_text"] is not None else "(no English source)",
                              key=f"rv-src-{t['id']}-v{view['version']}", height=height, label="English")
             with ko_col:
-                st.text_area("Korean", value=t["text"], key=wkey("ko", t["id"]), height=height)
+                # no rerun per keystroke or blur: the text travels with the next Save / decision
+                st.text_area("Korean", value=t["text"], key=wkey("ko", t["id"]), height=height, on_change="ignore")
                 for sg in suggestions.get(t["id"], []):
                     st.text(f"Suggestion ({sg['engine']})")
                     ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]))
@@ -366,7 +370,8 @@ with side:
     st.multiselect("Ethics and quality flags", ALL_FLAGS, default=list(view["my_flags"]),
                    format_func=ui.flag_label, key=wkey("flags", "all"), placeholder="none")
     for c in S.get(wkey("flags", "all"), []):
-        st.text_input(f"Note · {ui.flag_label(c)}", value=view["my_flags"].get(c) or "", key=wkey("note", c))
+        st.text_input(f"Note · {ui.flag_label(c)}", value=view["my_flags"].get(c) or "", key=wkey("note", c),
+                      on_change="ignore")
     others = [f for f in view["flags"] if not f["mine"]]
     if others:
         st.text("Other flags")

@@ -85,10 +85,11 @@ def _filter_conditions(session: Session, actor: Actor, f: QueueFilter) -> list[C
     if f.flag:
         if f.flag not in ALL_FLAGS:
             raise KocurateError(f"unknown flag {f.flag!r}")
-        conds.append(exists().where(Flag.sample_id == Sample.id, Flag.category == f.flag, Flag.state != "cleared"))
+        # IN (not a correlated EXISTS): the few flagged samples drive the scan (ix_flags_category_state)
+        conds.append(Sample.id.in_(select(Flag.sample_id).where(Flag.category == f.flag, Flag.state != "cleared")))
     if f.check:
-        conds.append(exists().where(CheckFinding.sample_id == Sample.id, CheckFinding.check == f.check,
-                                    CheckFinding.state != "cleared"))
+        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(CheckFinding.check == f.check,
+                                                                        CheckFinding.state != "cleared")))
     if f.text and f.text.strip():
         from . import search
 
@@ -104,9 +105,13 @@ def _filter_conditions(session: Session, actor: Actor, f: QueueFilter) -> list[C
     if f.max_confidence is not None:
         conds.append(Sample.align_confidence <= f.max_confidence)
     if f.mine:
-        conds.append(exists().where(Claim.sample_id == Sample.id, Claim.user_id == actor.id,
-                                    Claim.done.is_(False), Claim.expires_at > utcnow()))
+        conds.append(Sample.id.in_(_my_open_claims(actor)))
     return conds
+
+
+def _my_open_claims(actor: Actor) -> Any:
+    return select(Claim.sample_id).where(Claim.user_id == actor.id, Claim.expires_at > utcnow(),
+                                         Claim.done.is_(False))
 
 
 def _available(actor: Actor, overlap: int, status: str | None) -> list[ColumnElement[bool]]:
@@ -162,12 +167,10 @@ def next_sample(session: Session, actor: Actor, dataset_id: int, filters: QueueF
     f = filters or QueueFilter()
     overlap = _dataset_overlap(session, dataset_id)
     base = [Sample.dataset_id == dataset_id, *_filter_conditions(session, actor, f)]
-    now = utcnow()
     if after is None:
-        mine = session.scalar(
-            select(Sample.id).where(*base, exists().where(
-                Claim.sample_id == Sample.id, Claim.user_id == user_id, Claim.done.is_(False), Claim.expires_at > now))
-            .order_by(Sample.id).limit(1))
+        # driven by my few open claims (ix_claims_user_expires), not by a scan of the queue
+        mine = session.scalar(select(Sample.id).where(*base, Sample.id.in_(_my_open_claims(actor)))
+                              .order_by(Sample.id).limit(1))
         if mine is not None:
             _upsert_claim(session, user_id, mine)
             return mine
