@@ -120,6 +120,9 @@ _DEBRIS = re.compile(
 )
 
 
+_DEBRIS_HINT = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00c2\u00c3\u00eb\u00ec\u00ed]")
+
+
 @register
 class EncodingDebris(Check):
     name = "encoding"
@@ -131,6 +134,8 @@ class EncodingDebris(Check):
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
+            if not _DEBRIS_HINT.search(t.text):
+                continue
             m = _DEBRIS.search(t.text)
             if m:
                 out.append(self.finding(f"encoding debris {m.group(0)!r} at {m.start()}", turn=t,
@@ -141,6 +146,8 @@ class EncodingDebris(Check):
 # ---------------------------------------------------------------------------------------------
 # PII
 
+# every pattern below needs an '@' or two runs of 3+ digits (phone, RRN, card)
+_HAS_DIGIT_OR_AT = re.compile(r"@|\d{3,}\D{0,3}\d{3,}")
 _PHONE = re.compile(r"(?<![\d-])(?:01[016789]|0(?:2|[3-6][1-5]|70))[-. ]?\d{3,4}[-. ]?\d{4}(?![\d-])")
 _RRN = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-\s?([1-8])\d{6}(?!\d)")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
@@ -174,7 +181,7 @@ class Pii(Check):
         out: list[Finding] = []
         for t in sample.turns:
             s = t.text
-            if not any(c.isdigit() for c in s) and "@" not in s:
+            if not _HAS_DIGIT_OR_AT.search(s):
                 continue
             for m in _RRN.finditer(s):
                 out.append(self.finding("resident registration number", turn=t, span=(m.start(), m.end()),

@@ -70,10 +70,12 @@ def categories_of(check: Check) -> set[str]:
 
 
 def load_batch(session: Session, dataset_id: int, last_id: int, limit: int, full: bool,
-               kind: str = "") -> list[SampleView]:
+               kind: str = "", max_id: int | None = None) -> list[SampleView]:
     """The next ``limit`` samples of a dataset after ``last_id`` (only unchecked ones unless ``full``)."""
     q = (select(Sample.id, Sample.version, Sample.key, Sample.position, Sample.align_status, Sample.align_confidence)
          .where(Sample.dataset_id == dataset_id, Sample.id > last_id))
+    if max_id is not None:
+        q = q.where(Sample.id <= max_id)
     if not full:
         q = q.where(Sample.checked_version != Sample.version)
     rows = session.execute(q.order_by(Sample.id).limit(limit)).all()
@@ -93,8 +95,21 @@ def load_batch(session: Session, dataset_id: int, last_id: int, limit: int, full
 
 def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: bool = False,
                 set_checked: bool = True, batch: int = BATCH, progress: Callable[[int], None] | None = None,
-                ) -> RunSummary:
-    """Run ``checks`` over one dataset and store what they find (see the module docstring)."""
+                workers: int = 1) -> RunSummary:
+    """Run ``checks`` over one dataset and store what they find (see the module docstring).
+
+    ``workers`` > 1 splits the dataset's id range between that many processes (the checks are
+    CPU-bound Python; each process reads, checks and writes its own keyset batches).
+    """
+    if workers > 1:
+        return _run_parallel(engine, dataset_id, [c.name for c in checks], full=full, set_checked=set_checked,
+                             batch=batch, workers=workers)
+    return _run_range(engine, dataset_id, checks, full=full, set_checked=set_checked, batch=batch,
+                      progress=progress)
+
+
+def _run_range(engine: Engine, dataset_id: int, checks: list[Check], *, full: bool, set_checked: bool, batch: int,
+               progress: Callable[[int], None] | None = None, lo: int = 0, hi: int | None = None) -> RunSummary:
     names = [c.name for c in checks]
     summary = RunSummary(dataset_id, names)
     t0 = time.perf_counter()
@@ -107,10 +122,10 @@ def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: b
             c.prepare(ctx)
             summary.seconds_by_check[c.name] = time.perf_counter() - t
     cats = set().union(*(categories_of(c) for c in checks)) if checks else set()
-    last = 0
+    last = lo
     while True:
         with read_session(engine) as s:
-            views = load_batch(s, dataset_id, last, batch, full, kind)
+            views = load_batch(s, dataset_id, last, batch, full, kind, hi)
         if not views:
             break
         last = views[-1].id
@@ -134,6 +149,51 @@ def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: b
             summary.by_check[f.check] = summary.by_check.get(f.check, 0) + 1
         if progress:
             progress(summary.samples)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _worker(url: str, dataset_id: int, names: list[str], lo: int, hi: int, full: bool, set_checked: bool,
+            batch: int) -> RunSummary:
+    from ..db import make_engine
+    from .base import select_checks
+
+    engine = make_engine(url)
+    try:
+        return _run_range(engine, dataset_id, select_checks(names), full=full, set_checked=set_checked, batch=batch,
+                          lo=lo, hi=hi)
+    finally:
+        engine.dispose()
+
+
+def _run_parallel(engine: Engine, dataset_id: int, names: list[str], *, full: bool, set_checked: bool, batch: int,
+                  workers: int) -> RunSummary:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sqlalchemy import func
+
+    t0 = time.perf_counter()
+    with read_session(engine) as s:
+        lo, hi = s.execute(select(func.min(Sample.id), func.max(Sample.id)).where(Sample.dataset_id == dataset_id)).one()
+    summary = RunSummary(dataset_id, names)
+    if lo is None:
+        return summary
+    step = (hi - lo + workers) // workers
+    bounds = [(lo - 1 + k * step, min(hi, lo - 1 + (k + 1) * step)) for k in range(workers)]
+    url = engine.url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as ex:
+        parts = list(ex.map(_worker, *zip(*[(url, dataset_id, names, a, b, full, set_checked, batch)
+                                             for a, b in bounds], strict=True)))
+    for p in parts:
+        summary.samples += p.samples
+        summary.findings += p.findings
+        summary.flags += p.flags
+        summary.seconds_store += p.seconds_store
+        for k, v in p.by_check.items():
+            summary.by_check[k] = summary.by_check.get(k, 0) + v
+        for k, v in p.seconds_by_check.items():  # CPU seconds over all workers
+            summary.seconds_by_check[k] = summary.seconds_by_check.get(k, 0.0) + v
     summary.seconds = time.perf_counter() - t0
     return summary
 

@@ -6,6 +6,7 @@ import re
 
 HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 LATIN = re.compile(r"[A-Za-z]")
+LATIN_RUN = re.compile(r"[A-Za-z]+")  # Latin words (cheaper to count than letters)
 FENCE = re.compile(r"```")
 CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
@@ -30,10 +31,19 @@ def strip_code(text: str) -> str:
 
 def hangul_ratio(text: str) -> tuple[float, int]:
     """Share of Hangul among Hangul + Latin letters, and how many such letters there are."""
-    h = len(HANGUL.findall(text))
-    la = len(LATIN.findall(text))
+    h = _count(HANGUL_RUN, text)
+    la = _count(LATIN_RUNS, text)
     n = h + la
     return (h / n if n else 1.0), n
+
+
+HANGUL_RUN = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]+")
+LATIN_RUNS = re.compile(r"[A-Za-z]+")
+
+
+def _count(pattern: re.Pattern[str], text: str) -> int:
+    """Characters matched by ``pattern`` (runs, so one match object per word, not per letter)."""
+    return sum(map(len, pattern.findall(text)))
 
 
 def norm_number(n: str) -> str:

@@ -41,9 +41,14 @@ class Untranslated(Check):
         for t in sample.turns:
             if not t.text:
                 continue
+            n_latin = len(tx.LATIN_RUN.findall(t.text))
+            if n_latin == 0:
+                continue  # no Latin letter at all: Korean (or digits and symbols)
             prose = tx.strip_code(t.text)
             ratio, n = tx.hangul_ratio(prose)
             if t.translated:
+                if ratio >= 0.15 and n_latin < 6:
+                    continue  # fewer than six Latin words: no English sentence can be left over
                 src_ratio, src_n = tx.hangul_ratio(tx.strip_code(t.source_text or ""))
                 if src_ratio > 0.5 or src_n < 20:
                     continue  # the source itself is Korean, or has next to no words
@@ -156,6 +161,9 @@ class StrayCharacters(Check):
 # numbers, URLs / e-mails, placeholders, code fences that differ from the source
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _multiset_diff(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     ca, cb = Counter(a), Counter(b)
     return sorted((ca - cb).elements()), sorted((cb - ca).elements())
@@ -173,6 +181,8 @@ class Numbers(Check):
         out: list[Finding] = []
         for t in sample.turns:
             if not t.translated:
+                continue
+            if not (_DIGIT.search(t.text) or _DIGIT.search(t.source_text or "")):
                 continue
             en = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(t.source_text or "")}
             ko = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(t.text)}

@@ -13,12 +13,14 @@ found in the text as written and in normalized forms that undo the usual disguis
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ...models import ETHICS_FLAGS
-from ..base import Check, Finding, SampleView, register
+from ..base import Check, Finding, SampleView, TurnView, register
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,11 +40,17 @@ _COMPOUND_V = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "�
 _DIGIT_SOUND = {"8": "팔", "2": "이", "5": "오", "9": "구"}
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_HAS_FULLWIDTH = re.compile(r"[\uff01-\uff5e]")
 _JAMO_RUN = re.compile(r"[\u3131-\u3163]{2,}")
 _SPACED = re.compile(r"(?<![\uac00-\ud7a3])[\uac00-\ud7a3](?:[\s.,*_~\-+!/|]+[\uac00-\ud7a3])+(?![\uac00-\ud7a3])")
 _INNER_NOISE = re.compile(r"(?<=[\uac00-\ud7a3])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[\uac00-\ud7a3])")
 _DIGIT_AFTER = re.compile(r"(?<=[\uac00-\ud7a3])[8259](?![\d])")
-_LATIN_TOKEN = re.compile(r"\b[A-Za-z]{4,12}\b")
+# Hangul typed on an English keyboard is mostly consonant keys: a token without a, e, o (the
+# commonest English vowels) is worth converting; nearly every English word has one of them
+_LATIN_TOKEN = re.compile(r"\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
+_SUSPECT = re.compile(r"[\u3131-\u3163]{2}|(?<![\uac00-\ud7a3])[\uac00-\ud7a3][\s.,*_~\-+!/|]+[\uac00-\ud7a3](?![\uac00-\ud7a3])"
+                      r"|[\uac00-\ud7a3][0-9*._~!@#$%^&+|/\\-]{1,2}[\uac00-\ud7a3]|[\uac00-\ud7a3][8259](?!\d)"
+                      r"|\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
 
 
 def compose_jamo(seq: str) -> str:
@@ -70,6 +78,7 @@ def compose_jamo(seq: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=65536)
 def keyboard_to_hangul(token: str) -> str | None:
     """Latin letters typed on a Korean keyboard, read back as Hangul (``tlqkf`` → ``시발``)."""
     jamo = []
@@ -86,8 +95,10 @@ def normalized_forms(text: str) -> list[str]:
     """The text and its de-obfuscated variants (see the module docstring); the first is the text itself."""
     # full-width Latin/digits to ASCII; not NFKC, which would turn compatibility jamo (ㅅㅂ) into
     # conjoining jamo that no list entry uses
-    base = text.translate(_FULLWIDTH)
+    base = text.translate(_FULLWIDTH) if _HAS_FULLWIDTH.search(text) else text
     forms = [base]
+    if not _SUSPECT.search(base):
+        return forms  # nothing that looks disguised: the text as written is all there is
     t = _JAMO_RUN.sub(lambda m: compose_jamo(m.group(0)), base)
     t = _SPACED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
     t = _INNER_NOISE.sub("", t)
@@ -109,11 +120,13 @@ class Lexicon:
     regexes: list[tuple[str, re.Pattern[str], tuple[str, ...]]]  # (category, pattern, literal hints)
     allow: re.Pattern[str] | None
 
-    def find(self, text: str) -> list[tuple[str, str, tuple[int, int] | None]]:
+    def find(self, text: str, *, disguised_only: bool = False) -> list[tuple[str, str, tuple[int, int] | None]]:
         """(category, matched text, span in ``text`` or None when found only in a normalized form)."""
         hits: list[tuple[str, str, tuple[int, int] | None]] = []
         seen: set[str] = set()
         for k, form in enumerate(normalized_forms(text)):
+            if disguised_only and k == 0:
+                continue
             probe = self.allow.sub(lambda m: "\u25a1" * len(m.group(0)), form) if self.allow else form
             exact = k == 0 and len(form) == len(text)
             if self.words is not None:
@@ -169,15 +182,52 @@ class EthicsLexicon(Check):
         self.lex = load_lexicon()
 
     def run(self, sample: SampleView) -> list[Finding]:
-        out: list[Finding] = []
-        done: set[str] = set()
-        for t in sample.turns:
-            if not t.text:
+        return list(self.run_batch([sample]))
+
+    def run_batch(self, samples: list[SampleView]) -> Iterator[Finding]:
+        """One scan over the whole batch (texts joined by NUL): no per-turn regex call for clean text."""
+        lex = self.lex
+        where: list[tuple[SampleView, TurnView]] = []
+        texts: list[str] = []
+        starts: list[int] = []
+        pos = 0
+        for s in samples:
+            for t in s.turns:
+                if t.text:
+                    where.append((s, t))
+                    texts.append(t.text)
+                    starts.append(pos)
+                    pos += len(t.text) + 1
+        if not texts:
+            return
+        big = "\0".join(texts)
+        probe = lex.allow.sub(lambda m: "\u25a1" * len(m.group(0)), big) if lex.allow else big
+        hits: dict[int, list[tuple[str, str, tuple[int, int] | None]]] = {}
+
+        def record(m: re.Match[str], cat: str) -> None:
+            i = bisect_right(starts, m.start()) - 1
+            hits.setdefault(i, []).append((cat, m.group(0), (m.start() - starts[i], m.end() - starts[i])))
+
+        if lex.words is not None:
+            for m in lex.words.finditer(probe):
+                record(m, lex.word_cat.get(m.group(0).lower(), "abuse"))
+        low = probe.lower()
+        for cat, pat, hints in lex.regexes:
+            if hints and not any(h in low for h in hints):
                 continue
-            for cat, term, span in self.lex.find(t.text):
-                if cat in done:
+            for m in pat.finditer(probe):
+                record(m, cat)
+        for m in _SUSPECT.finditer(big):  # only these turns get the de-obfuscated forms
+            i = bisect_right(starts, m.start()) - 1
+            hits.setdefault(i, []).extend(lex.find(texts[i], disguised_only=True))
+        done: set[tuple[int, str]] = set()
+        for i in sorted(hits):
+            s, t = where[i]
+            for cat, term, span in hits[i]:
+                if (s.id, cat) in done:
                     continue
-                done.add(cat)
-                out.append(self.finding(f"{cat}: {term!r}" + ("" if span else " (disguised)"), turn=t, span=span,
-                                        flag=cat, category=cat, term=term))
-        return out
+                done.add((s.id, cat))
+                f = self.finding(f"{cat}: {term!r}" + ("" if span else " (disguised)"), turn=t, span=span, flag=cat,
+                                 category=cat, term=term)
+                f.sample_id = s.id
+                yield f

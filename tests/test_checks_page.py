@@ -1,0 +1,47 @@
+"""The Checks page (Streamlit AppTest): a lead runs checks, sees hits per check and review links; roles."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from kocurate.ingest import import_files
+from kocurate.services.auth import Actor
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "checks.py")
+
+
+def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
+    st.cache_resource.clear()  # ui.engine() is cached per process
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["actor"] = actor
+    at.session_state["login_at"] = int(time.time())
+    return at.run()
+
+
+def test_checks_page(db_url: str, engine: Engine, actors: dict[str, Actor], shared_data: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ds = import_files(engine, "koalpaca", shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json",
+                      shared_data / "alpaca_en/alpaca_data.first335.json", name="koalpaca").dataset_id
+    at = _page(db_url, actors["lead"], monkeypatch)
+    assert not at.exception, at.exception
+    assert "0 of 1,040 samples checked" in at.caption[0].value
+    at.button(key="ck_run_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Checked 1,040 samples" in at.success[0].value
+    texts = [t.value for t in at.text]
+    assert any(t.startswith("answer_mismatch") for t in texts)
+    # hits per check: answer_mismatch hit 9 samples
+    i = next(k for k, t in enumerate(texts) if t.startswith("answer_mismatch"))
+    assert at.metric[2 * i].value == "9"
+    # the annotator sees the counts but cannot run checks
+    at2 = _page(db_url, actors["annotator"], monkeypatch)
+    assert not at2.exception
+    assert not [b for b in at2.button if b.key == "ck_run_go"]
+    assert "1,040 of 1,040 samples checked" in at2.caption[0].value and ds
