@@ -172,6 +172,12 @@ def test_permissions_after_import_and_cli(engine: Engine, db_url: str, koalpaca:
     res = runner.invoke(app, ["--db", db_url, "check", "koalpaca", "--only", "answer_mismatch"])
     assert res.exit_code == 0, res.output
     assert "answer_mismatch" in res.output and "9" in res.output
+    # two worker processes over id ranges find the same as one process
+    one = svc.run_checks(engine, actors["lead"], "koalpaca", full=True)
+    two = svc.run_checks(engine, actors["lead"], "koalpaca", full=True, workers=2)
+    assert two["samples"] == 1040 and two["by_check"] == one["by_check"]
+    with Session(engine) as s:
+        assert svc.check_progress(s, koalpaca)["checked"] == 1040
     res = runner.invoke(app, ["--db", db_url, "check", "koalpaca", "--only", "no_such_check"])
     assert res.exit_code == 1 and "unknown check" in res.output
     res = runner.invoke(app, ["--db", db_url, "check", "nope"])

@@ -37,10 +37,12 @@ def list_checks() -> list[dict[str, Any]]:
 
 
 def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Sequence[str] | None = None,
-               full: bool = False, *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+               full: bool = False, *, progress: Callable[[int], None] | None = None, workers: int = 1,
+               ) -> dict[str, Any]:
     """Run checks over one dataset and store findings/pre-flags; returns a summary.
 
-    Incremental by default: only samples whose version changed since their last full run. With
+    Incremental by default: only samples whose version changed since their last full run. ``workers``
+    > 1 checks id ranges in that many processes. With
     ``only`` just those checks run (and the samples stay due for the next full run). Near-duplicates
     are grouped over the whole dataset whenever that check is selected.
     """
@@ -54,7 +56,8 @@ def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Seque
         raise KocurateError(str(exc.args[0])) from exc
     per_sample = [c for c in checks if not getattr(c, "corpus", False)]
     corpus = [c for c in checks if getattr(c, "corpus", False)]
-    summary = run_dataset(engine, ds_id, per_sample, full=full, set_checked=not only, progress=progress).as_dict()
+    summary = run_dataset(engine, ds_id, per_sample, full=full, set_checked=not only, progress=progress,
+                          workers=workers).as_dict()
     summary["dataset"] = ds_name
     if corpus and (summary["samples"] or only or full):  # nothing changed: the groups still hold
         res = dedup_datasets(engine, [ds_id])
