@@ -1,0 +1,312 @@
+"""Security: roles checked in every service, login throttling, sessions that end, secrets kept out of logs and DB."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import pkgutil
+import re
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+import kocurate.services as services_pkg
+from kocurate import db
+from kocurate.errors import AuthError, PermissionDenied
+from kocurate.ingest import import_files
+from kocurate.models import Base, User, utcnow
+from kocurate.services import users as user_service
+from kocurate.services.auth import PERMISSIONS, SYSTEM, Actor, allowed
+
+DEMO = Path(__file__).resolve().parents[1] / "kocurate" / "demo"
+_REQUIRE = re.compile(r"actor\.require\(\s*[\"']([a-z_]+)[\"']")
+
+
+def _guarded() -> list[tuple[str, str, str]]:
+    """(module, function, permission) for every public service function that checks a literal permission."""
+    out = []
+    for m in sorted(pkgutil.iter_modules(services_pkg.__path__), key=lambda m: m.name):
+        mod = importlib.import_module(f"kocurate.services.{m.name}")
+        for name, fn in inspect.getmembers(mod, inspect.isfunction):
+            if fn.__module__ != mod.__name__ or name.startswith("_"):
+                continue
+            perms = _REQUIRE.findall(inspect.getsource(fn))
+            if perms:
+                out.append((m.name, name, perms[0]))
+    return out
+
+
+GUARDED = _guarded()
+WRITE_NAMES = re.compile(r"^(set_|save_|create|delete|add_|import|export|translate|retranslate|accept_|reject_|"
+                         r"decide|restore|run_|start_|cancel|resume|apply|glossary_(import|replace|sync)|train|use_|"
+                         r"backup|copy|reset_|dedup)")
+# actor-taking functions that write without a role check of their own, and why that is right
+UNGUARDED_OK = {
+    "jobs.create": "internal primitive: its callers (translate.start_batch …) check the role first",
+    "review.release_claim": "deletes only the caller's own open claim",
+}
+
+
+def _wrong_actor(permission: str, ids: dict[str, int]) -> Actor:
+    """The most powerful role that still lacks ``permission`` (an unknown role when every role has it)."""
+    for role in ("lead", "annotator"):
+        if not allowed(role, permission):
+            return Actor(ids[role], role, role)
+    return Actor(ids["annotator"], "annotator", "guest")  # not a role at all: allowed() is False
+
+
+def _argument(p: inspect.Parameter, ctx: dict[str, Any]) -> Any:
+    name, ann = p.name, str(p.annotation)
+    if name in ctx:
+        return ctx[name]
+    if name in ("path", "model_path", "out_dir", "ko_path", "source_path"):
+        return ctx["tmp_path"] / "wrong-role-output"
+    if name in ("files",):
+        return [ctx["tmp_path"] / "none.jsonl"]
+    if name == "spec":
+        from kocurate.services.export import ExportSpec
+
+        return ExportSpec()
+    if name == "flags":
+        return {"other": "x"}
+    if name in ("filters", "f"):
+        return None
+    if name in ("rows",):
+        return []
+    if name in ("data",):
+        return "source,target\nLLM,언어 모델\n"
+    if name.endswith("_id") or name in ("k", "dataset_ref") or "int" in ann:
+        return 1
+    if "bool" in ann:
+        return False
+    if "float" in ann:
+        return 1.0
+    if "Sequence" in ann or "list" in ann:
+        return ["x"]
+    if "dict" in ann:
+        return {}
+    return "x-wrong-role"
+
+
+def _snapshot(engine: Engine) -> dict[str, int]:
+    with engine.connect() as c:
+        return {t.name: c.execute(select(func.count()).select_from(t)).scalar() for t in Base.metadata.sorted_tables}
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> str:
+    path = tmp_path_factory.mktemp("sec") / "sec.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    eng = db.make_engine(url)
+    import_files(eng, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg")
+    with db.session_scope(eng) as s:
+        for name, role in (("annotator", "annotator"), ("lead", "lead"), ("admin", "admin")):
+            user_service.create_user(s, SYSTEM, name, role, f"{name}-test-pw")
+        s.execute(text("INSERT INTO flags(sample_id, category, origin, state, created_at, updated_at) "
+                       "VALUES (1, 'hate', 'check', 'active', '2026-01-01', '2026-01-01')"))
+        s.execute(text("INSERT INTO edits(sample_id, turn_id, field, kind, before, after, sample_version, meta, "
+                       "created_at) VALUES (1, 1, 'text', 'manual', 'a', 'b', 1, '{}', '2026-01-01')"))
+        s.execute(text("INSERT INTO suggestions(sample_id, turn_id, text, engine, options, based_on_version, state, "
+                       "created_at) VALUES (1, 1, 'x', 'deepl', '{}', 1, 'open', '2026-01-01')"))
+        s.execute(text("INSERT INTO jobs(kind, status, params, done, total, result, created_at, updated_at) "
+                       "VALUES ('translate_batch', 'running', '{}', 0, 0, '{}', '2026-01-01', '2026-01-01')"))
+    eng.dispose()
+    return url
+
+
+def test_every_role_gated_service_was_found() -> None:
+    names = {f"{m}.{f}" for m, f, _ in GUARDED}
+    assert {"review.save_edit", "review.decide", "datasets.import_dataset", "users.create_user",
+            "backup.backup", "dbcopy.copy_database"} <= names
+    for _m, _f, perm in GUARDED:  # every permission a service asks for is one some role has
+        assert any(perm in perms for perms in PERMISSIONS.values()), perm
+
+
+@pytest.mark.parametrize(("module", "function", "permission"), GUARDED, ids=[f"{m}.{f}" for m, f, _ in GUARDED])
+def test_wrong_role_is_refused_and_writes_nothing(module: str, function: str, permission: str, populated: str,
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "never-used-key")
+    monkeypatch.setenv("DEEPL_SERVER_URL", "http://127.0.0.1:9")  # closed port: nothing leaves the machine
+    fn = getattr(importlib.import_module(f"kocurate.services.{module}"), function)
+    eng = db.make_engine(populated)
+    with Session(eng) as s:
+        ids = dict(s.execute(select(User.role, User.id)).all())
+    actor = _wrong_actor(permission, ids)
+    before = _snapshot(eng)
+    try:
+        with Session(eng) as session:
+            ctx = {"session": session, "engine": eng, "engine_or_url": eng, "actor": actor, "tmp_path": tmp_path,
+                   "src_url": populated, "dst_url": f"sqlite:///{tmp_path / 'copy.db'}", "kind": "sharegpt",
+                   "username": "annotator", "role": "admin", "password": "new-password-1", "text": "새 글",
+                   "decision": "approve", "state": "confirmed", "query": "안녕", "expected_version": 1,
+                   "active": False}
+            sig = inspect.signature(fn)
+            args = {n: _argument(p, ctx) for n, p in sig.parameters.items()
+                    if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+            with pytest.raises(PermissionDenied):
+                fn(**args)
+            session.commit()  # whatever the call left in the session would be written now
+    finally:
+        after = _snapshot(eng)
+        eng.dispose()
+    assert after == before
+    assert not (tmp_path / "wrong-role-output").exists()
+    assert not (tmp_path / "copy.db").exists()
+
+
+def test_write_services_without_a_role_check_are_known() -> None:
+    """A new write path that takes an actor but never checks its role fails here until it does."""
+    missing = []
+    guarded = {f"{m}.{f}" for m, f, _ in GUARDED}
+    for m in sorted(pkgutil.iter_modules(services_pkg.__path__), key=lambda m: m.name):
+        mod = importlib.import_module(f"kocurate.services.{m.name}")
+        for name, fn in inspect.getmembers(mod, inspect.isfunction):
+            full = f"{m.name}.{name}"
+            if fn.__module__ != mod.__name__ or name.startswith("_") or full in guarded:
+                continue
+            if "actor" not in inspect.signature(fn).parameters or not WRITE_NAMES.match(name):
+                continue
+            src = inspect.getsource(fn)
+            if "require(" in src or "_require(" in src:  # a computed permission (jobs: the kind's)
+                continue
+            if full not in UNGUARDED_OK:
+                missing.append(full)
+    assert missing == []
+
+
+def test_jobs_cancel_and_resume_check_the_kind_permission(populated: str) -> None:
+    from kocurate.services import jobs
+
+    eng = db.make_engine(populated)
+    with Session(eng) as s:
+        job_id = s.scalar(select(func.max(text("id"))).select_from(text("jobs")))
+        annotator_id = s.scalar(select(User.id).where(User.role == "annotator"))
+        ann = Actor(annotator_id, "annotator", "annotator")
+        with pytest.raises(PermissionDenied):
+            jobs.cancel(s, ann, job_id)
+        with pytest.raises(PermissionDenied):
+            jobs.resume(s, ann, job_id)
+    eng.dispose()
+
+
+# ------------------------------------------------------------------------------ logins, sessions
+
+
+def test_login_throttling_locks_after_repeated_failures(engine: Engine, actors: dict[str, Actor]) -> None:
+    with Session(engine) as s:
+        assert user_service.authenticate(s, "annotator", "annotator-test-pw").username == "annotator"
+        for _ in range(user_service.MAX_FAILED_LOGINS):
+            with pytest.raises(AuthError, match="wrong user name or password"):
+                user_service.authenticate(s, "annotator", "guess")
+        # locked: even the right password is refused, with a reason
+        with pytest.raises(AuthError, match="too many failed logins"):
+            user_service.authenticate(s, "annotator", "annotator-test-pw")
+        # another account is not affected
+        assert user_service.authenticate(s, "lead", "lead-test-pw").role == "lead"
+    with db.session_scope(engine) as s:  # the lock runs out
+        s.execute(text("UPDATE users SET locked_until = :t WHERE username = 'annotator'"),
+                  {"t": utcnow() - timedelta(seconds=1)})
+    with Session(engine) as s:
+        assert user_service.authenticate(s, "annotator", "annotator-test-pw").role == "annotator"
+
+
+def test_login_gives_no_hint_which_part_was_wrong(engine: Engine, actors: dict[str, Actor]) -> None:
+    with Session(engine) as s:
+        with pytest.raises(AuthError) as unknown:
+            user_service.authenticate(s, "nobody-here", "whatever-pw")
+        with pytest.raises(AuthError) as wrong:
+            user_service.authenticate(s, "lead", "whatever-pw")
+        assert str(unknown.value) == str(wrong.value)
+    with db.session_scope(engine) as s:
+        user_service.set_active(s, SYSTEM, "lead", False)
+    with Session(engine) as s, pytest.raises(AuthError, match="wrong user name or password"):
+        user_service.authenticate(s, "lead", "lead-test-pw")  # disabled accounts cannot log in
+
+
+def test_passwords_are_stored_hashed(engine: Engine, actors: dict[str, Actor]) -> None:
+    with engine.connect() as c:
+        rows = c.execute(select(User.username, User.password_hash)).all()
+    for name, stored in rows:
+        assert f"{name}-test-pw" not in stored and stored.startswith("scrypt$")
+
+
+def test_sessions_expire(db_url: str, engine: Engine, actors: dict[str, Actor],
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    ui = pytest.importorskip("kocurate.ui")
+    if not all(hasattr(ui, n) for n in ("_token", "_actor_from_token", "session_hours")):
+        pytest.skip("kocurate.ui has no signed login token")
+    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
+    monkeypatch.setenv("KOCURATE_SECRET", "test-secret-for-tokens")
+    ui.engine.clear()
+    try:
+        ann = actors["annotator"]
+        now = int(time.time())
+        token = ui._token(ann, now)
+        assert ui._actor_from_token(token)[0].username == "annotator"
+        old = int(now - ui.session_hours() * 3600 - 60)
+        assert ui._actor_from_token(ui._token(ann, old)) is None  # expired
+        uid, at, sig = token.split(".")
+        assert ui._actor_from_token(f"{uid}.{at}.{'0' * len(sig)}") is None  # forged
+        assert ui._actor_from_token(f"{actors['admin'].id}.{at}.{sig}") is None  # someone else's id
+        with db.session_scope(engine) as s:
+            user_service.reset_password(s, SYSTEM, "annotator", "brand-new-pw-1")
+        assert ui._actor_from_token(token) is None  # a password reset ends every session
+    finally:
+        ui.engine.clear()
+
+
+# ------------------------------------------------------------------------------------ secrets
+
+
+def test_deepl_key_never_in_logs_or_database(engine: Engine, actors: dict[str, Actor],
+                                             monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+                                             tmp_path: Path) -> None:
+    tr = pytest.importorskip("kocurate.services.translate")
+    fake = pytest.importorskip("fake_deepl")
+    key = "SECRET-deepl-key-7f3a9c:fx"
+    srv = fake.FakeDeepL(keys=(key,)).start()
+    try:
+        monkeypatch.setenv("DEEPL_AUTH_KEY", key)
+        monkeypatch.setenv("DEEPL_SERVER_URL", srv.url)
+        caplog.set_level(logging.DEBUG)
+        import_files(engine, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg")
+        with db.session_scope(engine) as s:
+            turn_id = s.scalar(text("SELECT min(id) FROM turns WHERE source_text IS NOT NULL"))
+            tr.retranslate_turn(s, actors["annotator"], turn_id)
+        # a wrong key: the error message must not echo it either
+        monkeypatch.setenv("DEEPL_AUTH_KEY", key + "-wrong")
+        with db.session_scope(engine) as s, pytest.raises(Exception) as exc:
+            turn2 = s.scalar(text("SELECT max(id) FROM turns WHERE source_text IS NOT NULL"))
+            tr.retranslate_turn(s, actors["annotator"], turn2)
+        assert key not in str(exc.value)
+    finally:
+        srv.stop()
+    assert srv.translate_requests, "the fake DeepL server was not called"
+    assert key not in caplog.text and key.split(":")[0] not in caplog.text
+    with engine.connect() as c:  # nowhere in any table
+        for t in Base.metadata.sorted_tables:
+            for row in c.execute(select(t)):
+                assert key.split(":")[0] not in repr(tuple(row)), t.name
+
+
+def test_passwords_not_logged(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # even with SQL echo on
+    try:
+        with db.session_scope(engine) as s:
+            user_service.create_user(s, SYSTEM, "logcheck", "annotator", "pw-that-must-not-leak")
+        with Session(engine) as s:
+            user_service.authenticate(s, "logcheck", "pw-that-must-not-leak")
+            with pytest.raises(AuthError):
+                user_service.authenticate(s, "logcheck", "other-guess-not-leaked")
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    assert "pw-that-must-not-leak" not in caplog.text and "other-guess-not-leaked" not in caplog.text
