@@ -10,7 +10,7 @@ from pathlib import Path
 
 import deepl.http_client
 import pytest
-from fake_deepl import FakeDeepL
+from fake_deepl import FakeDeepL, wait_for
 from sqlalchemy import Engine, func, select
 from test_translate_deepl import assert_billed_once, count, seed
 from typer.testing import CliRunner
@@ -95,6 +95,14 @@ def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server
     assert code == 0 and "translate" in out and "done" in out
     code, out = cli(db_url, "jobs", "show", "1")
     assert code == 0 and "3/3" in out
+
+
+def test_background_job_runs_in_its_own_process(db_url: str, engine: Engine, server: FakeDeepL) -> None:
+    seed(engine, 4)
+    code, out = cli(db_url, "translate", "--dataset", "ds", "--background")
+    assert code == 0 and "job 1 started" in out, out
+    assert wait_for(lambda: count(engine, Job, Job.status == "done") == 1, timeout=60)  # `kocurate jobs run 1`
+    assert count(engine, Suggestion) == 8
 
 
 def test_cli_without_key_explains(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

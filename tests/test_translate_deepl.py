@@ -337,3 +337,32 @@ def test_job_runner_is_generic(engine: Engine, actors: dict[str, Actor]) -> None
         assert s.get(Job, jid).status == "done"
         with pytest.raises(jobs.JobError):
             jobs.resume(s, SYSTEM, jid)
+
+
+def test_config_free_key_and_secret_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kocurate.translate.client import FREE_API, PRO_API, DeepL, DeepLConfig, load_config
+
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "abc-secret:fx")
+    monkeypatch.delenv("DEEPL_SERVER_URL", raising=False)
+    cfg = load_config()
+    assert cfg is not None and cfg.free and cfg.effective_url == FREE_API
+    assert "abc-secret" not in repr(cfg)
+    client = DeepL(cfg)
+    assert client.server_url == FREE_API and client._client.server_url == FREE_API
+    client.close()
+    assert DeepLConfig("abc-secret").effective_url == PRO_API
+
+
+def test_estimate_in_sql_for_large_selections(engine: Engine, actors: dict[str, Actor], server: FakeDeepL,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(engine, 10)
+    with session_scope(engine) as s:
+        exact = tr.estimate(s, actors["lead"], {"dataset": "ds"})
+        monkeypatch.setattr(tr, "EXACT_ESTIMATE_MAX", 5)
+        approx = tr.estimate(s, actors["lead"], {"dataset": "ds"})
+        half = tr.estimate(s, actors["lead"], {"dataset": "ds", "limit": 8})
+    assert exact["exact"] and not approx["exact"]
+    assert approx["turns"] == exact["turns"] == 20
+    assert approx["characters"] == sum(len(f"Sample {i} turn {j}: please explain item number {i * 10 + j}.")
+                                       for i in range(10) for j in range(2))
+    assert half["samples"] == 8 and half["turns"] == 16 and half["requests"] == 1
