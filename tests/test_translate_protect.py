@@ -129,3 +129,11 @@ def test_pack_respects_both_limits() -> None:
     assert too_big == [huge] and len(batches) == 1
     # non-ASCII is escaped by the client's JSON encoder: the byte count follows it
     assert request_bytes("한") == len(json.dumps("한")) + 2
+
+
+def test_math_and_money() -> None:
+    text = "The area is $\\pi r^2$ and costs $5 and $10.\n$$\n\\frac{a}{b} = c\n$$\n$$x^2$$\nAfter the math.\n"
+    p = protect(text)
+    assert p.spans == ["$\\pi r^2$"]  # "$5 and $10" is money, not math: it stays translatable
+    out = restore(fake(p.xml), p)
+    assert "$$\n\\frac{a}{b} = c\n$$\n$$x^2$$\n" in out and "$\\pi r^2$" in out and "After" not in out

@@ -5,10 +5,10 @@
 
 * each line that carries translatable words becomes one ``<l>…</l>`` element (``splitting_tags=["l"]``,
   ``outline_detection=False``), so DeepL translates line by line with the whole text as context;
-* fenced code blocks, table separator rows, blank lines and lines without words are kept here and
+* fenced code blocks (and ``$$`` math blocks), table separator rows, blank lines and lines without words are kept here and
   never sent (nobody pays for them);
 * a line's Markdown prefix (indent, ``#``, ``-``, ``1.``, ``>``, ``- [ ]``) and trailing blanks are kept
-  here; table pipes, inline code, URLs, Markdown link targets, ``{name}``, ``%s``, ``<tag>`` and XML-invalid
+  here; table pipes, inline code, URLs, Markdown link targets, ``{name}``, ``%s``, ``$math$``, ``<tag>`` and XML-invalid
   control characters become self-closing placeholders ``<x i="N"/>`` whose content stays here;
 * ``&``, ``<`` and ``>`` in the remaining text are escaped.
 
@@ -29,7 +29,7 @@ from ..errors import KocurateError
 LINE_TAG = "l"
 PH_TAG = "x"
 
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}|\$\$)")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _PREFIX = re.compile(
     r"^(?P<p>[ \t]*(?:>[ \t]?)*[ \t]*"
@@ -44,6 +44,7 @@ _INLINE = re.compile(
     r"|(?P<tag></?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>)"  # <tag>, </tag>, <br/>, <a href=…>
     r"|(?P<brace>\{\{?[^{}\s]{0,64}\}\}?)"  # {name}, {0}, {}, {{var}}
     r"|(?P<printf>%(?:\([^)\s]{1,32}\))?[-+#0]*\d*(?:\.\d+)?[sdifeEgGxXoucr](?![A-Za-z]))"  # %s, %(n)d, %.2f
+    r"|(?P<math>\$(?=[^\s$])[^$\n]{1,200}(?<=[^\s$])\$(?!\d))"  # inline LaTeX $x^2$ (not "$5 and $10")
     r"|(?P<dollar>\$\{[^}\s]{1,64}\}|\$[A-Za-z_]\w*)"  # ${var}, $VAR
     r"|(?P<ctrl>[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff])"  # not allowed in XML 1.0
     r"|(?P<pipe>\|)"  # table cell borders (only ever matched in table rows, see _protect_body)
@@ -99,7 +100,9 @@ def protect(text: str) -> Protected:
             p.lines.append((raw, None, ""))
             continue
         if m:
-            fence = m.group(1)
+            # "$$ x $$" on one line is a whole math block; anything else opens a fence
+            if not (m.group(1) == "$$" and "$$" in line.strip()[2:]):
+                fence = m.group(1)
             p.lines.append((raw, None, ""))
             continue
         if not _WORD.search(line) or _TABLE_SEP.match(line):
