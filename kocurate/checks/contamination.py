@@ -27,6 +27,7 @@ from .base import Check, Finding, RunContext, SampleView, register
 N = 10  # n-gram length in normalized characters
 MIN_CHARS = 12
 MATCH_FRACTION = 0.6
+PROBE_STRIDE = MIN_CHARS - N + 1  # = the fewest n-grams an indexed item has
 _NOISE = re.compile(r"[\W_]+", re.U)
 
 KINDS = ("kobest_boolq", "kobest_copa", "kobest_hellaswag", "kobest_sentineg", "kobest_wic", "korquad", "kobest")
@@ -130,7 +131,13 @@ class EvalIndex:
 
     def match(self, text: str) -> list[tuple[int, float]]:
         """(item id, share of its n-grams found) for items mostly contained in ``text``."""
-        hits = ngrams(normalize(text)) & self.keys
+        norm = normalize(text)
+        # every indexed item has >= PROBE_STRIDE n-grams, so one of them starts at a multiple of the
+        # stride whenever the item is in the text: a strided probe rejects clean text exactly
+        keys = self.keys
+        if not any(hash(norm[i:i + N]) in keys for i in range(0, len(norm) - N + 1, PROBE_STRIDE)):
+            return []
+        hits = ngrams(norm) & keys
         if not hits:
             return []
         counts: Counter[int] = Counter()
