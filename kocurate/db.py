@@ -32,6 +32,15 @@ class DatabaseUnavailable(KocurateError):
         self.reason = reason  # read_only | full | busy | corrupt | unreachable
 
 
+class InvalidText(KocurateError):
+    """Text the database cannot store as given (a NUL character, an unpaired surrogate); nothing was saved."""
+
+
+_NUL_MESSAGE = "text contains a NUL character (\\x00), which the database cannot store; nothing was saved"
+_SURROGATE_MESSAGE = ("text contains an unpaired surrogate (an invalid \\uD800-\\uDFFF escape), which is not "
+                      "valid Unicode; nothing was saved")
+
+
 # SQLite result code names (sqlite3.Error.sqlite_errorname) → (reason, sentence)
 _SQLITE_ERRORS = {
     "SQLITE_READONLY": ("read_only", "database is read-only ({where}): nothing was saved; check the file's and its "
@@ -71,6 +80,10 @@ def _translate_error(ctx: ExceptionContext) -> None:
     if ctx.is_pre_ping:  # the pool handles disconnects found by its ping itself
         return
     orig = ctx.original_exception
+    if isinstance(orig, UnicodeEncodeError) and "surrogates" in str(orig):
+        raise InvalidText(_SURROGATE_MESSAGE) from orig
+    if "NUL (0x00)" in str(orig):  # PostgreSQL refuses NUL in text
+        raise InvalidText(_NUL_MESSAGE) from orig
     engine = ctx.engine
     where = _where(engine.url) if engine is not None else "database"
     name = getattr(orig, "sqlite_errorname", None)
@@ -125,6 +138,16 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _no_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            # SQLite would store a NUL; PostgreSQL refuses it. Refuse it here too, so that both
+            # backends hold the same data and a database can always be copied to PostgreSQL.
+            rows = parameters if executemany else (parameters,)
+            for row in rows:
+                for v in (row.values() if isinstance(row, dict) else row or ()):
+                    if isinstance(v, str) and "\x00" in v:
+                        raise InvalidText(_NUL_MESSAGE)
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
