@@ -106,6 +106,19 @@ def _translate_error(ctx: ExceptionContext) -> None:
         raise DatabaseUnavailable(f"cannot connect to the database ({where}): {first}", "unreachable") from orig
 
 
+def _has_nul(params: Any, depth: int = 0) -> bool:
+    """Whether any text among DBAPI parameters (a row, or many rows; dicts or sequences) holds a NUL."""
+    if isinstance(params, str):
+        return "\x00" in params
+    if depth > 2 or params is None:
+        return False
+    if isinstance(params, dict):
+        params = params.values()
+    elif not isinstance(params, list | tuple):
+        return False
+    return any(_has_nul(v, depth + 1) for v in params)
+
+
 def _pool_size(default: int) -> int:
     try:
         return max(1, int(os.environ.get("KOCURATE_DB_POOL_SIZE", default)))
@@ -143,11 +156,8 @@ def make_engine(url: str | None = None) -> Engine:
         def _no_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
             # SQLite would store a NUL; PostgreSQL refuses it. Refuse it here too, so that both
             # backends hold the same data and a database can always be copied to PostgreSQL.
-            rows = parameters if executemany else (parameters,)
-            for row in rows:
-                for v in (row.values() if isinstance(row, dict) else row or ()):
-                    if isinstance(v, str) and "\x00" in v:
-                        raise InvalidText(_NUL_MESSAGE)
+            if _has_nul(parameters):
+                raise InvalidText(_NUL_MESSAGE)
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
