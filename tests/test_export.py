@@ -421,3 +421,21 @@ def test_real_checks_contamination_and_near_duplicates(engine: Engine, actors: d
     assert m["excluded"]["contaminated"] == 1
     m = ex.export(engine, actors["lead"], ex.ExportSpec(include_contaminated=True, dedup=False), tmp_path / "all")
     assert m["counts"]["total"] == 4
+
+
+def test_failed_export_leaves_nothing(engine: Engine, actors: dict[str, Actor], corpus: dict[str, Any],
+                                      tmp_path: Path) -> None:
+    """An error while writing (here: the progress callback) stops the reader and leaves no folder behind."""
+    def boom(done: int, total: int) -> None:
+        if done:
+            raise RuntimeError("disk full")
+
+    parent = tmp_path / "exports"
+    parent.mkdir()
+    with pytest.raises(RuntimeError):
+        ex.export(engine, actors["lead"], ex.ExportSpec(), parent / "out", progress=boom)
+    assert list(parent.iterdir()) == []  # neither the folder nor its partial sibling
+    with db.session_scope(engine) as s:
+        assert ex.recent_exports(s, actors["lead"])[0]["status"] == "failed"
+    # the database is not left locked: the next export runs
+    assert ex.export(engine, actors["lead"], ex.ExportSpec(datasets=["chat-b"]), tmp_path / "ok")["counts"]["total"]

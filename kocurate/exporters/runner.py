@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,12 +34,13 @@ from .manifest import CARD, MANIFEST, card, file_entries, licence_warnings
 from .registry import get_format
 
 CHUNK = 1_000
+PREFETCH = 3  # chunks read ahead
+Fetched = tuple[dict[int, tuple[str, str]], dict[int, list[tuple[str, str]]], dict[int, set[str]]]
 Progress = Callable[[int, int], None]
 
 
 
-def fetch_chunk(conn: Any, ids: list[int]) -> tuple[dict[int, tuple[str, str]], dict[int, list[tuple[str, str]]],
-                                                     dict[int, set[str]]]:
+def fetch_chunk(conn: Any, ids: list[int]) -> Fetched:
     """Samples (key, status), turns in order and standing flags of up to CHUNK ids: three indexed
     lookups on the raw DBAPI cursor (the ids are integers from our own arrays, inlined; no SQL
     compilation per chunk)."""
@@ -100,11 +104,13 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
             done = 0
             if progress:
                 progress(0, total)
-            for ids, dss in _chunks(order_ids, order_ds):
-                state.process(conn, ids, dss)
-                done += len(ids)
-                if progress:
-                    progress(done, total)
+            # closing(): on any error the reader thread is stopped before the snapshot ends
+            with closing(_prefetched(conn, _chunks(order_ids, order_ds))) as chunks:
+                for ids, dss, fetched in chunks:
+                    state.process(conn, ids, dss, fetched)
+                    done += len(ids)
+                    if progress:
+                        progress(done, total)
             # refused samples are replaced by each dataset's next candidates, until quotas hold
             while True:
                 refill_ids, refill_ds = [], []
@@ -164,6 +170,45 @@ class _snapshot:  # noqa: N801 — a context manager used like a function
             self.conn.close()
 
 
+def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int]]]) -> Iterator[tuple[list[int], list[int],
+                                                                                           Fetched]]:
+    """Read the next chunks in a thread while this one is converted and written: the database (a
+    PostgreSQL server process, or SQLite with the GIL released while it steps) works on one core
+    while Python encodes on the other. Only the reader thread touches the connection meanwhile."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=PREFETCH)
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            for ids, dss in chunks:
+                if stop.is_set():
+                    return
+                q.put((ids, dss, fetch_chunk(conn, ids)))
+            q.put(end)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    reader = threading.Thread(target=read, name="kocurate-export-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue, then let it finish
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        reader.join()
+
+
 def _chunks(ids: np.ndarray, dss: np.ndarray) -> Iterator[tuple[list[int], list[int]]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i:i + CHUNK].tolist(), dss[i:i + CHUNK].tolist()
@@ -200,8 +245,8 @@ class _Writing:
             self.paths[split] = path
         return w
 
-    def process(self, conn: Any, ids: list[int], dss: list[int]) -> None:
-        info, turns, flags = fetch_chunk(conn, ids)
+    def process(self, conn: Any, ids: list[int], dss: list[int], fetched: Fetched | None = None) -> None:
+        info, turns, flags = fetched if fetched is not None else fetch_chunk(conn, ids)
         for sid, d in zip(ids, dss, strict=True):
             if self.accepted[d] >= self.planned[d]["quota"] or sid not in info:
                 continue
