@@ -103,7 +103,7 @@ class DedupResult:
 
 def find_groups(items: Iterable[tuple[int, list[tuple[int, str]]]], *, threshold: float = THRESHOLD,
                 ) -> DedupResult:
-    """Group near-duplicates among ``items``: batches of (sample id, text), ids ascending overall.
+    """Group near-duplicates among ``items``: batches of (sample id, text), in any order.
 
     Banding is done with numpy over all signatures at once (datasketch's ``MinHashLSH`` inserts and
     queries key by key in Python: about 10 s per 50k samples); the band layout is datasketch's.
@@ -158,8 +158,10 @@ def find_groups(items: Iterable[tuple[int, list[tuple[int, str]]]], *, threshold
             res.similarity[int(ids[x])] = max(res.similarity.get(int(ids[x]), 0.0), sim)
     roots = np.fromiter((find(i) for i in range(len(ids))), dtype=np.int64, count=len(ids))
     counts = np.bincount(roots, minlength=len(ids))
+    keeper = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(keeper, roots, ids)  # the lowest sample id of each group keeps
     for i in np.flatnonzero(counts[roots] >= 2).tolist():
-        g = int(ids[roots[i]])  # rows are in id order, so the root has the group's lowest id: it keeps
+        g = int(keeper[roots[i]])
         res.group_of[int(ids[i])] = g
         if int(ids[i]) != g:
             res.duplicates += 1
@@ -170,22 +172,24 @@ def find_groups(items: Iterable[tuple[int, list[tuple[int, str]]]], *, threshold
 
 
 def _stream_texts(engine: Engine, dataset_ids: list[int], batch: int) -> Iterator[tuple[int, list[tuple[int, str]]]]:
-    """Keyset batches of (sample id, Korean text of all turns) over the given datasets."""
-    last = 0
-    while True:
-        with read_session(engine) as s:
-            ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id.in_(dataset_ids), Sample.id > last)
-                                 .order_by(Sample.id).limit(batch)))
-            if not ids:
-                return
-            wanted = set(ids)
-            texts: dict[int, list[str]] = {}
-            for sid, text in s.execute(select(Turn.sample_id, Turn.text).where(Turn.sample_id.between(ids[0], ids[-1]))
-                                       .order_by(Turn.sample_id, Turn.idx)):
-                if sid in wanted:
-                    texts.setdefault(sid, []).append(text or "")
-        last = ids[-1]
-        yield last, [(i, "\n".join(texts.get(i, []))) for i in ids]
+    """Keyset batches of (sample id, Korean text of all turns), dataset by dataset (index order)."""
+    for ds in dataset_ids:
+        last = 0
+        while True:
+            with read_session(engine) as s:
+                ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds, Sample.id > last)
+                                     .order_by(Sample.id).limit(batch)))
+                if not ids:
+                    break
+                wanted = set(ids)
+                texts: dict[int, list[str]] = {}
+                for sid, text in s.execute(select(Turn.sample_id, Turn.text)
+                                           .where(Turn.sample_id.between(ids[0], ids[-1]))
+                                           .order_by(Turn.sample_id, Turn.idx)):
+                    if sid in wanted:
+                        texts.setdefault(sid, []).append(text or "")
+            last = ids[-1]
+            yield last, [(i, "\n".join(texts.get(i, []))) for i in ids]
 
 
 def dedup_datasets(engine: Engine, dataset_ids: list[int], *, threshold: float = THRESHOLD, batch: int = BATCH,
