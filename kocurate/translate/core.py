@@ -25,6 +25,8 @@ BASE_OPTIONS: dict[str, Any] = {
     "source_lang": "EN",
     "target_lang": "KO",
     "tag_handling": "xml",
+    # DeepL's documented recipe for custom structure: newlines never split, our <l> elements do
+    "split_sentences": "nonewlines",
     "outline_detection": False,
     "splitting_tags": ["l"],
 }
