@@ -99,9 +99,7 @@ def main(argv: list[str] | None = None) -> None:
 
     lead = Actor(None, "bench", "lead")
     f = stats.StatsFilter()
-    from sqlalchemy.orm import Session
-
-    with Session(engine) as s:
+    with stats.snapshot(engine) as s:
         figures: list[tuple[str, Callable[[], Any]]] = [
             ("status_counts", lambda: stats.status_counts(s, lead, f)),
             ("progress", lambda: stats.progress(s, lead, f)),

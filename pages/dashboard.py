@@ -36,7 +36,7 @@ def load(actor_id: int | None, username: str, role: str, datasets: tuple[int, ..
          until: date | None, target: int) -> dict[str, Any]:
     """Every figure in one call; cached a minute per person and filter (leads reload often)."""
     who = Actor(actor_id, username, role)
-    with ui.session() as s:
+    with stats.snapshot(ui.engine()) as s:  # a reader: never holds up someone's save
         return stats.dashboard(s, who, stats.StatsFilter(datasets, since, until), target=target)
 
 
@@ -213,7 +213,7 @@ with tabs[2]:
     st.caption("Cheap SQL distance, a lower bound of the edit distance (0 = same length, e.g. substitutions). "
                "True Levenshtein on a bounded sample:")
     if st.button("Levenshtein on 200 edited turns"):
-        with ui.shows_errors(), ui.session() as s:
+        with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
             sample = stats.edit_distance_sample(s, actor, stats.StatsFilter(tuple(chosen), since, until))
         if sample:
             chart(px.histogram(pd.DataFrame(sample), x="distance", nbins=30), "levenshtein",
@@ -284,7 +284,7 @@ with tabs[5]:
     st.subheader("Disagreements to adjudicate")
     on = st.selectbox("Disagreement on", ["decision"] + list(ag["flags"]), key="dis-kind")
     after = st.session_state.get(f"dis-after-{on}", 0)
-    with ui.shows_errors(), ui.session() as s:
+    with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
         dis = stats.disagreements(s, actor, stats.StatsFilter(tuple(chosen), since, until),
                                   flag=None if on == "decision" else on, after=after, limit=20)
     if not dis:

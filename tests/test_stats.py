@@ -371,3 +371,22 @@ def test_cli_stats(db_url, world) -> None:
     assert "check untranslated on dolly: 2 samples (20.0%), 3 findings" in res.output
     res = runner.invoke(app, ["--db", db_url, "stats", "--since", "yesterday"])
     assert res.exit_code == 1 and "YYYY-MM-DD" in res.output
+
+
+def test_snapshot_does_not_hold_the_write_lock(engine, db_url, actors, world) -> None:
+    """A dashboard load reads in a plain transaction: someone's save goes through meanwhile."""
+    with stats.snapshot(engine) as s:
+        assert stats.status_counts(s, actors["lead"])
+        if db_url.startswith("sqlite"):
+            import sqlite3
+
+            other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0.5, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # raises 'database is locked' if the reader held the write lock
+                other.execute("UPDATE samples SET version = version + 1 WHERE id = ?", (world["S"][0],))
+                other.execute("COMMIT")
+            finally:
+                other.close()
+    # the pooled connection is a writer again afterwards
+    with db.session_scope(engine) as s:
+        s.execute(Sample.__table__.update().where(Sample.id == world["S"][1]).values(version=Sample.version + 1))

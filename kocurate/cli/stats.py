@@ -11,7 +11,7 @@ import typer
 from ..services import datasets as dataset_service
 from ..services import stats as stats_service
 from ..services.auth import SYSTEM
-from .app import app, errors, fail, session
+from .app import app, engine, errors, fail
 
 
 def _date(value: str | None, name: str) -> date | None:
@@ -40,7 +40,7 @@ def stats_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print every figure as JSON (what the dashboard shows)."),
 ) -> None:
     """Progress, quality, translation repair, text statistics and annotator agreement (SQL aggregates)."""
-    with errors(), session() as s:
+    with errors(), stats_service.snapshot(engine()) as s:
         ids = tuple(dataset_service.get_dataset(s, d).id for d in dataset or [])
         f = stats_service.StatsFilter(ids, _date(since, "--since"), _date(until, "--until"))
         if f.since and f.until and f.since > f.until:

@@ -17,13 +17,15 @@ state (samples by status, check hit rates, text lengths, approval rates) are not
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import (
+    Engine,
     Integer,
     Select,
     String,
@@ -82,6 +84,23 @@ class StatsFilter:
 
     def params(self) -> dict[str, Any]:
         return {"datasets": list(self.datasets), "since": _iso(self.since), "until": _iso(self.until)}
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A read-only session for the statistics (rolled back, never committed).
+
+    On SQLite the app begins every transaction with BEGIN IMMEDIATE (the write lock); a dashboard
+    load takes a plain BEGIN instead, a WAL reader that never holds up anyone's save.
+    """
+    with engine.connect() as conn:
+        conn.info["write"] = False  # read by kocurate.db's "begin" hook; info outlives the checkout
+        try:
+            with Session(bind=conn) as session:
+                yield session
+                session.rollback()
+        finally:
+            conn.info.pop("write", None)
 
 
 # --------------------------------------------------------------------------------------------- scope
