@@ -44,7 +44,7 @@ from ..models import (
     Sample,
 )
 
-PAGE = 20_000
+PAGE = 50_000
 CONTAMINATION_PREFIX = "contamination"
 
 
@@ -314,6 +314,20 @@ def excluded_sets(conn: Connection, spec: ExportSpec) -> dict[str, np.ndarray]:
     return out
 
 
+def _fetch_ints(conn: Connection, stmt: Any) -> np.ndarray:
+    """Rows of integers as an (n, k) array, read on the raw DBAPI cursor (no Row objects): the
+    statement is compiled once with its values inlined (our own ints and status/flag names)."""
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    width = len(stmt.selected_columns)
+    return np.array(rows, dtype=np.int64).reshape(-1, width) if rows else np.zeros((0, width), np.int64)
+
+
 def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[DatasetInfo]) -> Candidates:
     """Keyset pages over (dataset, status, id) — the index ``ix_samples_dataset_status_id`` — keeping
     only compact arrays (id, position, duplicate group): ~30 bytes per sample of the pool. Exclusions
@@ -329,16 +343,16 @@ def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[Datase
         for status in spec.statuses:
             last = 0
             while True:
-                rows = conn.execute(
-                    select(Sample.id, Sample.position, Sample.dup_group, Sample.dup_keep)
-                    .where(Sample.dataset_id == d.id, Sample.status == status, Sample.id > last, *filters)
-                    .order_by(Sample.id).limit(PAGE)).all()
-                if not rows:
+                stmt = (select(Sample.id, Sample.position, func.coalesce(Sample.dup_group, -1),
+                               case((Sample.dup_keep, 1), else_=0))
+                        .where(Sample.dataset_id == d.id, Sample.status == status, Sample.id > last, *filters)
+                        .order_by(Sample.id).limit(PAGE))
+                page = _fetch_ints(conn, stmt)
+                if not len(page):
                     break
-                parts.append(np.array([(r[0], r[1], -1 if r[2] is None else r[2], 1 if r[3] else 0) for r in rows],
-                                      dtype=np.int64).reshape(-1, 4))
-                last = rows[-1][0]
-                if len(rows) < PAGE:
+                parts.append(page)
+                last = int(page[-1, 0])
+                if len(page) < PAGE:
                     break
         arr = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
         keep = np.ones(len(arr), dtype=bool)
