@@ -83,9 +83,14 @@ def load_batch(session: Session, dataset_id: int, last_id: int, limit: int, full
     if not rows:
         return []
     views = {r[0]: SampleView(r[0], dataset_id, [], r[1], r[2], r[3], r[4], r[5], kind) for r in rows}
+    ids = [r[0] for r in rows]
+    # contiguous ids (a full run): one index range; scattered ones (an incremental run after a few
+    # edits): the ids themselves, so a batch never reads the turns of samples it skips
+    where = (Turn.sample_id.between(ids[0], ids[-1]) if ids[-1] - ids[0] < 4 * len(ids)
+             else Turn.sample_id.in_(ids))
     turns = session.execute(
         select(Turn.sample_id, Turn.idx, Turn.role, Turn.text, Turn.source_text, Turn.source_kind)
-        .where(Turn.sample_id.between(rows[0][0], rows[-1][0])).order_by(Turn.sample_id, Turn.idx)
+        .where(where).order_by(Turn.sample_id, Turn.idx)
     )
     for sid, idx, role, text, src, kind_ in turns:
         v = views.get(sid)
