@@ -213,6 +213,9 @@ def test_quality_rules() -> None:
     assert not _run("refusal", _sample(("output", "모델을 학습시키는 방법은 다음과 같습니다.", None)))
     assert _run("empty_answer", _sample(("instruction", "설명하세요", None), ("output", "  ", None)))
     assert not _run("empty_answer", _sample(("instruction", "6과 2의 곱은?", None), ("output", "12", None)))
+    long_q = ("instruction", "이야기가 주어지면 주인공을 식별하세요. 존은 수년간 학교에서 어려움을 겪었습니다.", None)
+    assert not _run("empty_answer", _sample(long_q, ("output", "존", None)))
+    assert _run("empty_answer", _sample(long_q, ("output", "-", None)))
 
 
 def test_translation_rules() -> None:
@@ -222,6 +225,8 @@ def test_translation_rules() -> None:
     assert _run("untranslated", _sample(("user", partly, "Python is good. The quick brown fox jumps over the lazy dog.")))
     assert not _run("untranslated", _sample(("user", "파이썬에서 `print()` 함수를 사용합니다.",
                                              "In Python, use the `print()` function.")))
+    # KoAlpaca v1.0 index 133: a string of letters, the same in both languages
+    assert not _run("untranslated", _sample(("input", "fjsklfjdsklfjsklfjsklfjs", "fjsklfjdsklfjsklfjsklfjs")))
     assert _run("numbers", _sample(("user", "인구는 1350명입니다.", "The population is 1,530 people.")))
     assert not _run("numbers", _sample(("user", "인구는 1,530명입니다.", "The population is 1530 people.")))
     assert _run("urls", _sample(("user", "https://exmaple.com 참고", "see https://example.com")))

@@ -13,7 +13,7 @@ QUESTION_ROLES = frozenset({"instruction", "input", "context", "user"})
 @register
 class EmptyAnswer(Check):
     name = "empty_answer"
-    description = "Empty or trivially short answer (a long instruction answered with a character or two)"
+    description = "Empty or trivially short answer (nothing, or only punctuation, under a real prompt)"
     severity = "error"
     family = "quality"
     flag = "low_quality"
@@ -27,8 +27,9 @@ class EmptyAnswer(Check):
             s = t.text.strip()
             if not s:
                 out.append(self.finding("empty answer", turn=t))
-            elif len(s) <= 2 and q_len >= 80 and not s.isdigit():
-                out.append(self.finding(f"answer of {len(s)} character(s) to a {q_len}-character prompt", turn=t,
+            elif len(s) <= 3 and q_len >= 40 and not any(ch.isalnum() for ch in s):
+                # "12", "존", "분노" can be whole answers; a lone "." or "-" never is
+                out.append(self.finding(f"answer {s!r} (no letter or digit) to a {q_len}-character prompt", turn=t,
                                         severity="warning"))
         return out
 

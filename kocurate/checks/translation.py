@@ -47,6 +47,8 @@ class Untranslated(Check):
             prose = tx.strip_code(t.text)
             ratio, n = tx.hangul_ratio(prose)
             if t.translated:
+                if t.text.strip() == (t.source_text or "").strip() and len(t.text.split()) < 3:
+                    continue  # a name, a code or a string of letters: nothing to translate
                 if ratio >= 0.15 and n_latin < 6:
                     continue  # fewer than six Latin words: no English sentence can be left over
                 src_ratio, src_n = tx.hangul_ratio(tx.strip_code(t.source_text or ""))
