@@ -366,3 +366,34 @@ def test_estimate_in_sql_for_large_selections(engine: Engine, actors: dict[str, 
     assert approx["characters"] == sum(len(f"Sample {i} turn {j}: please explain item number {i * 10 + j}.")
                                        for i in range(10) for j in range(2))
     assert half["samples"] == 8 and half["turns"] == 16 and half["requests"] == 1
+
+
+def test_no_write_lock_held_while_deepl_answers(db_url: str, engine: Engine, actors: dict[str, Actor],
+                                                server: FakeDeepL) -> None:
+    import sqlite3
+    import threading
+
+    from kocurate.services.review import save_edit
+
+    seed(engine, 2)
+    server.hang_after(0)  # the first translate request waits until released
+    out: dict[str, Any] = {}
+
+    def work() -> None:
+        with session_scope(engine) as s:
+            out["text"] = tr.retranslate_turn(s, actors["annotator"], 1).text
+
+    t = threading.Thread(target=work)
+    t.start()
+    assert server.hanging.wait(30)
+    # meanwhile another annotator saves: nothing may be blocked by the pending DeepL call
+    if db_url.startswith("sqlite"):
+        raw = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=1, isolation_level=None)
+        raw.execute("BEGIN IMMEDIATE")  # fails with "database is locked" if a writer held the lock
+        raw.execute("ROLLBACK")
+        raw.close()
+    with session_scope(engine) as s:
+        save_edit(s, actors["annotator2"], 2, 3, "다른 사람의 수정", 1)
+    server.release()
+    t.join(30)
+    assert out["text"] and count(engine, Suggestion) == 1

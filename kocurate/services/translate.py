@@ -10,6 +10,8 @@ nobody edited by hand (others get a suggestion instead).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -214,40 +216,96 @@ def _stored_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _translate_in_session(session: Session, deepl: DeepL, sources: list[str],
-                          options: dict[str, Any]) -> list[str]:
-    """Translate ``sources`` (cache first, then DeepL); the cache rows are written in ``session``."""
-    prots = [protect(s) for s in sources]
-    keys = [cache_key(p.xml, options) for p in prots]
-    cached = cache_get(session, [k for k, p in zip(keys, prots, strict=True) if not p.empty])
+@contextmanager
+def _reading(session: Session) -> Iterator[Session]:
+    """Where to read before calling DeepL. A session that has not begun yet is left alone and a
+    read-only connection is used instead, so no SQLite write lock is held during the HTTP call
+    (annotators keep saving); a session already in a transaction is used as it is."""
+    if session.in_transaction():
+        yield session
+        return
+    bind = session.get_bind()
+    with bind.connect() as conn:
+        conn.info["write"] = False  # SQLite: plain BEGIN (no write lock); ignored elsewhere
+        with Session(bind=conn) as rs:
+            yield rs
+            rs.rollback()
+
+
+@dataclass
+class _Job:
+    """One re-translation of a few turns: read, then DeepL (no transaction), then write."""
+
+    turns: list[dict[str, Any]]  # id, sample_id, source_text, context
+    version: int
+    entries: dict[str, str]
+    state: dict[str, Any] | None
+
+
+def _read_turns(rs: Session, turns: list[Turn], with_context: bool) -> list[dict[str, Any]]:
+    out = []
+    for t in turns:
+        ctx = None
+        if with_context:
+            others = rs.scalars(select(Turn.source_text).where(Turn.sample_id == t.sample_id, Turn.id != t.id,
+                                                                Turn.source_text.is_not(None)).order_by(Turn.idx))
+            ctx = "\n".join(o for o in others if o)[:CONTEXT_CHARS] or None
+        out.append({"id": t.id, "sample_id": t.sample_id, "source": t.source_text or "", "context": ctx})
+    return out
+
+
+def _run_small(session: Session, actor: Actor, job: _Job) -> list[Suggestion]:
+    """Translate a few turns (cache first; only misses go to DeepL) and store them as suggestions."""
+    h = gl.terms_hash(job.entries) if job.entries else None
+    # context is request-wide: one turn with context, or several turns without
+    context = job.turns[0]["context"] if len(job.turns) == 1 else None
+    key_opts = make_options({"id": None, "hash": h} if h else None, context)
+    prots = [protect(t["source"]) for t in job.turns]
+    keys = [cache_key(p.xml, key_opts) for p in prots]
+    with _reading(session) as rs:
+        cached = cache_get(rs, [k for k, p in zip(keys, prots, strict=True) if not p.empty])
     misses: dict[str, Item] = {}
     for k, p in zip(keys, prots, strict=True):
         if not p.empty and k not in cached:
             misses.setdefault(k, Item(k, p.xml))
-    errors: list[str] = []
-    batches, too_big = pack(list(misses.values()))
-    if too_big:
-        raise KocurateError(f"a text is too long for one DeepL request ({len(too_big[0].xml)} characters)")
+    state, state_changed = job.state, False
+    new_rows: list[dict[str, Any]] = []
+    if misses:
+        batches, too_big = pack(list(misses.values()))
+        if too_big:
+            raise KocurateError(f"a text is too long for one DeepL request ({len(too_big[0].xml)} characters)")
+        errors: list[str] = []
+        deepl = _deepl()
+        try:
+            state, state_changed = gl.ensure_remote(deepl, job.entries, job.state)
+            options = make_options(state, context)
 
-    def save(rows: list[dict[str, Any]]) -> None:
-        cache_put(session, rows)
-        session.flush()
-        cached.update({r["key"]: r["target"] for r in rows})
+            def save(rows: list[dict[str, Any]]) -> None:
+                new_rows.extend(rows)
+                cached.update({r["key"]: r["target"] for r in rows})
 
-    send_batches(deepl, batches, options, save, rejected=lambda it, msg: errors.append(msg))
-    if errors:
-        raise KocurateError(errors[0])
+            send_batches(deepl, batches, options, save, rejected=lambda it, msg: errors.append(msg))
+        finally:
+            deepl.close()
+        if errors:
+            raise KocurateError(errors[0])
+    options = make_options(state, context)
+    texts = [restore(cached[k], p) if not p.empty else restore("", p) for k, p in zip(keys, prots, strict=True)]
+    # the write phase: short, in the caller's transaction
+    if state_changed:
+        gl.store_state(session, state)
+    cache_put(session, new_rows)
+    sample_ids = [t["sample_id"] for t in job.turns]
+    _supersede_open(session, sample_ids, [t["id"] for t in job.turns])
     out = []
-    for k, p in zip(keys, prots, strict=True):
-        out.append(restore(cached[k], p) if not p.empty else restore("", p))
+    for t, text in zip(job.turns, texts, strict=True):
+        sug = Suggestion(sample_id=t["sample_id"], turn_id=t["id"], text=text, engine=ENGINE,
+                         options=_stored_options(options), based_on_version=job.version, state="open",
+                         created_by=actor.id, created_at=utcnow())
+        session.add(sug)
+        out.append(sug)
+    session.flush()
     return out
-
-
-def _context_for(turns: list[Turn], turn: Turn) -> str | None:
-    """The other English turns of the sample, as unbilled context (helps pronouns and terms)."""
-    others = [t.source_text for t in turns if t.id != turn.id and t.source_text]
-    ctx = "\n".join(others)[:CONTEXT_CHARS]
-    return ctx or None
 
 
 def _supersede_open(session: Session, sample_ids: list[int], turn_ids: list[int]) -> None:
@@ -259,56 +317,36 @@ def _supersede_open(session: Session, sample_ids: list[int], turn_ids: list[int]
 
 
 def retranslate_turn(session: Session, actor: Actor, turn_id: int) -> Suggestion:
-    """Re-translate one turn from its English source; the result is an open suggestion."""
+    """Re-translate one turn from its English source (the sample's other English turns go along as
+    unbilled context); the result is an open suggestion."""
     actor.require("translate_one")
-    turn = session.get(Turn, turn_id)
-    if turn is None:
-        raise NotFound(f"no turn {turn_id}")
-    if not turn.source_text:
-        raise KocurateError("this turn has no English source to translate from")
-    sample = session.get(Sample, turn.sample_id)
-    turns = list(session.scalars(select(Turn).where(Turn.sample_id == turn.sample_id).order_by(Turn.idx)))
-    deepl = _deepl()
-    try:
-        options = make_options(_glossary_for_use(session, deepl), _context_for(turns, turn))
-        text = _translate_in_session(session, deepl, [turn.source_text], options)[0]
-    finally:
-        deepl.close()
-    _supersede_open(session, [turn.sample_id], [turn.id])
-    sug = Suggestion(sample_id=turn.sample_id, turn_id=turn.id, text=text, engine=ENGINE,
-                     options=_stored_options(options), based_on_version=sample.version if sample else 0,
-                     state="open", created_by=actor.id, created_at=utcnow())
-    session.add(sug)
-    session.flush()
-    return sug
+    require_config()
+    with _reading(session) as rs:
+        turn = rs.get(Turn, turn_id)
+        if turn is None:
+            raise NotFound(f"no turn {turn_id}")
+        if not turn.source_text:
+            raise KocurateError("this turn has no English source to translate from")
+        job = _Job(_read_turns(rs, [turn], with_context=True),
+                   rs.scalar(select(Sample.version).where(Sample.id == turn.sample_id)) or 0,
+                   gl.terms(rs), gl.synced_state(rs))
+    return _run_small(session, actor, job)[0]
 
 
 def retranslate_sample(session: Session, actor: Actor, sample_id: int) -> list[Suggestion]:
     """Re-translate every turn of a sample that has an English source (one request, cache first)."""
     actor.require("translate_one")
-    sample = session.get(Sample, sample_id)
-    if sample is None:
-        raise NotFound(f"no sample {sample_id}")
-    turns = [t for t in session.scalars(select(Turn).where(Turn.sample_id == sample_id).order_by(Turn.idx))
-             if t.source_text]
-    if not turns:
-        raise KocurateError("this sample has no English source to translate from")
-    deepl = _deepl()
-    try:
-        options = make_options(_glossary_for_use(session, deepl))
-        texts = _translate_in_session(session, deepl, [t.source_text or "" for t in turns], options)
-    finally:
-        deepl.close()
-    _supersede_open(session, [sample_id], [t.id for t in turns])
-    out = []
-    for t, text in zip(turns, texts, strict=True):
-        sug = Suggestion(sample_id=sample_id, turn_id=t.id, text=text, engine=ENGINE,
-                         options=_stored_options(options), based_on_version=sample.version, state="open",
-                         created_by=actor.id, created_at=utcnow())
-        session.add(sug)
-        out.append(sug)
-    session.flush()
-    return out
+    require_config()
+    with _reading(session) as rs:
+        version = rs.scalar(select(Sample.version).where(Sample.id == sample_id))
+        if version is None:
+            raise NotFound(f"no sample {sample_id}")
+        turns = [t for t in rs.scalars(select(Turn).where(Turn.sample_id == sample_id).order_by(Turn.idx))
+                 if t.source_text]
+        if not turns:
+            raise KocurateError("this sample has no English source to translate from")
+        job = _Job(_read_turns(rs, turns, with_context=False), version, gl.terms(rs), gl.synced_state(rs))
+    return _run_small(session, actor, job)
 
 
 def open_suggestions(session: Session, sample_id: int) -> list[dict[str, Any]]:

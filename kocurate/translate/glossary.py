@@ -121,23 +121,29 @@ def _store(session: Session, value: dict[str, Any] | None) -> None:
     session.flush()
 
 
-def sync(session: Session, deepl: DeepL, force: bool = False) -> dict[str, Any] | None:
-    """Make the DeepL glossary match our terms; returns the state used for translating (None: no terms)."""
-    entries = terms(session)
-    state = synced_state(session)
+def ensure_remote(deepl: DeepL, entries: dict[str, str], state: dict[str, Any] | None,
+                  force: bool = False) -> tuple[dict[str, Any] | None, bool]:
+    """Make DeepL hold a glossary for ``entries`` (HTTP only, no database): (state to use, changed?)."""
     h = terms_hash(entries)
     if not entries:
         if state and state.get("id"):
             deepl.delete_glossary(state["id"])
-        _store(session, None)
-        return None
-    if state and state.get("hash") == h and not force:
-        return state
-    if state and state.get("id") and state.get("hash") == h and deepl.glossary_exists(state["id"]):
-        return state
+        return None, bool(state)
+    if state and state.get("id") and state.get("hash") == h and not force:
+        return state, False
     new_id = deepl.create_glossary(GLOSSARY_NAME, entries)
     if state and state.get("id"):
         deepl.delete_glossary(state["id"])
-    state = {"id": new_id, "hash": h, "n": len(entries), "synced_at": utcnow().isoformat(timespec="seconds")}
+    return {"id": new_id, "hash": h, "n": len(entries), "synced_at": utcnow().isoformat(timespec="seconds")}, True
+
+
+def store_state(session: Session, state: dict[str, Any] | None) -> None:
     _store(session, state)
+
+
+def sync(session: Session, deepl: DeepL, force: bool = False) -> dict[str, Any] | None:
+    """Make the DeepL glossary match our terms; returns the state used for translating (None: no terms)."""
+    state, changed = ensure_remote(deepl, terms(session), synced_state(session), force=force)
+    if changed:
+        _store(session, state)
     return state
