@@ -152,11 +152,6 @@ def _turn_rows(session: Session, sample_ids: list[int]) -> list[Any]:
 
 # --------------------------------------------------------------------------------------------- glossary
 
-def _glossary_for_use(session: Session, deepl: DeepL) -> dict[str, Any] | None:
-    """The synced glossary, syncing first when the terms changed since the last sync."""
-    return gl.sync(session, deepl)
-
-
 def glossary_terms(session: Session) -> list[dict[str, Any]]:
     from ..models import GlossaryTerm
 
@@ -515,10 +510,15 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
     deepl = _deepl()
     try:
         with session_scope(engine) as s:
-            options = make_options(_glossary_for_use(s, deepl))
+            entries, state = gl.terms(s), gl.synced_state(s)
             conds = _conditions(s, f)
             if not ctx.total:
                 ctx.total = _count_samples(s, f)
+        state, changed = gl.ensure_remote(deepl, entries, state)  # HTTP outside any transaction
+        if changed:
+            with session_scope(engine) as s:
+                gl.store_state(s, state)
+        options = make_options(state)
         ctx.progress(message="translating")
         while ctx.done < ctx.total:
             with session_scope(engine) as s:
