@@ -229,9 +229,9 @@ def _turn_confidence(s: NormSample, en: _Source) -> float:
     if any(t.role != r for t, r in zip(s.turns, en.roles, strict=True)):
         return 0.3
     # the id already pairs them: per-turn cues only need to catch a turn that belongs elsewhere
-    confs = [aligner.confidence_of(aligner.quick_evidence(t.text, e))
-             for t, e in zip(s.turns, en.texts, strict=True) if t.text or e]
-    return round(min(confs), 3) if confs else 1.0
+    quick = aligner.quick_evidence
+    evs = [quick(t.text, e) for t, e in zip(s.turns, en.texts, strict=True) if t.text or e]
+    return aligner.confidence_of(min(evs)) if evs else 1.0  # the weakest turn decides
 
 
 def _pairs_by_position(ko_stream: Iterator[NormSample], sources: list[_Source], importer: Importer) -> Iterator[Pairing]:
@@ -281,9 +281,17 @@ class _BulkInsert:
         self.sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join([mark] * len(names))})"
 
     def __call__(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            extra = self.extra
-            self.conn.exec_driver_sql(self.sql, [r + extra for r in rows] if extra else rows)
+        if not rows:
+            return
+        extra = self.extra
+        # straight to the driver's cursor, inside the same transaction: the engine's per-parameter
+        # hooks (e.g. the NUL scan on SQLite) would cost more than the insert, and every text
+        # here has passed the importers' own check (no NUL, no lone surrogate) already
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql, [r + extra for r in rows] if extra else rows)
+        finally:
+            cursor.close()
 
 
 def _write(session: Session, dataset_id: int, pairs: Iterator[Pairing], importer: Importer, report: ImportReport,

@@ -1,4 +1,4 @@
-"""Datasets: what is in the store, with counts per status and alignment."""
+"""Datasets: what is in the store, with counts per status and alignment, and a link to review each."""
 
 import pandas as pd
 import streamlit as st
@@ -6,11 +6,30 @@ import streamlit as st
 from kocurate import ui
 from kocurate.services import datasets as ds_service
 
-ui.require_actor()
+REVIEW_PAGE = "pages/review.py"
+
+actor = ui.require_actor()
 st.header("Datasets")
 with ui.session() as s:
     rows = ds_service.list_datasets(s)
 if not rows:
-    st.info("No datasets yet. Import one with `kocurate import KIND FILE --source EN_FILE`.")
-else:
-    st.dataframe(pd.DataFrame(rows).drop(columns=["files"]), hide_index=True, use_container_width=True)
+    hint = "use the Import page or " if actor.can("import") else "a lead imports one with "
+    st.info(f"No datasets yet: {hint}`kocurate import KIND FILE --source EN_FILE`.")
+    st.stop()
+
+cols = ["id", "name", "kind", "licence", "samples", "turns", "aligned", "ambiguous", "unaligned", "new", "approved",
+        "rejected", "needs_fix", "skipped", "imported_at"]
+frame = pd.DataFrame(rows)
+st.dataframe(frame[[c for c in cols if c in frame.columns]], hide_index=True, use_container_width=True)
+
+st.subheader("Review")
+for r in rows:
+    done = r["samples"] - r.get("new", 0)
+    label = f"{r['name']} — {done:,} of {r['samples']:,} decided"
+    try:
+        st.page_link(REVIEW_PAGE, label=label, icon="📝", query_params={"dataset": str(r["id"])})
+    except Exception:  # the page runs outside the app's navigation (bare mode)
+        st.text(label)
+    if r["ambiguous"]:
+        st.caption(f"{r['ambiguous']:,} samples of {r['name']} have an uncertain English pairing (alignment "
+                   "“ambiguous”, low confidence): the review queue can filter by alignment confidence.")

@@ -1,9 +1,122 @@
-"""import page (layout and widgets only; every action calls a kocurate service)."""
+"""Import: upload a Korean file (and its English source), choose the format, import it (leads, admins).
 
+Layout only: the work is ``kocurate.services.datasets.import_dataset`` (aligned, atomic,
+idempotent). Uploads are written to a private temporary folder under their own names so that an
+error names the file the person chose. Very large files are better imported with the CLI
+(``kocurate import KIND FILE --source EN``): the browser upload limit applies here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
 from kocurate import ui
+from kocurate.errors import AlreadyImported, ImportFailed, KocurateError
+from kocurate.importers import REGISTRY
+from kocurate.ingest import default_name
+from kocurate.services import datasets as ds_service
 
-ui.require_actor()
+REVIEW_PAGE = "pages/review.py"
+TYPES = ["json", "jsonl", "ndjson", "csv", "tsv", "parquet", "gz"]
+
+actor = ui.require_actor()
 st.header("Import")
-st.info("Coming soon.")
+if not actor.can("import"):
+    st.warning("Only leads and admins import datasets.")
+    st.stop()
+
+kinds = sorted(REGISTRY)
+kind = st.selectbox("Format", kinds, format_func=lambda k: f"{k} — {REGISTRY[k].title}", key="imp_kind",
+                    index=kinds.index("koalpaca") if "koalpaca" in kinds else 0)
+importer = REGISTRY[kind]
+takes_source = importer.align_by in ("id", "position")
+how = {"id": "joined to the English by id", "position": "aligned to the English by position, with drift repair",
+       "inline": "English read from the same file", "none": "no English source"}
+st.caption(f"{importer.title}: {how.get(importer.align_by, importer.align_by)}"
+           + (f"; licence {importer.licence}" if importer.licence else ""))
+
+ko_file = st.file_uploader("Korean file", type=TYPES, key="imp_ko")
+en_file = st.file_uploader("English source (optional)", type=TYPES, key="imp_en") if takes_source else None
+
+options = None
+if kind == "generic":
+    st.caption("Generic mapping: one ROLE=COLUMN per line, in turn order (e.g. `user=question`).")
+    c1, c2 = st.columns(2)
+    fields = c1.text_area("Korean turns (ROLE=COLUMN)", key="imp_map", height=100)
+    source_fields = c2.text_area("English in the same record (ROLE=COLUMN, optional)", key="imp_srcmap", height=100)
+    c3, c4, c5 = st.columns(3)
+    conversations = c3.text_input("…or a column with a list of turns", key="imp_conv")
+    id_field = c4.text_input("Id column (optional)", key="imp_id")
+    meta_fields = c5.text_input("Columns kept as metadata (comma-separated)", key="imp_meta")
+
+    def pairs(text: str) -> list[tuple[str, str]]:
+        out = []
+        for line in text.splitlines():
+            if "=" in line:
+                role, col = line.split("=", 1)
+                out.append((role.strip(), col.strip()))
+        return out
+
+    options = {"fields": pairs(fields), "source_fields": dict(pairs(source_fields)),
+               "conversations": conversations.strip() or None, "id_field": id_field.strip() or None,
+               "meta_fields": [m.strip() for m in meta_fields.split(",") if m.strip()]}
+
+c1, c2 = st.columns(2)
+# keyed by the file: choosing another file proposes its name again
+name = c1.text_input("Dataset name", value=default_name(ko_file.name) if ko_file else "",
+                     key=f"imp_name_{ko_file.name if ko_file else ''}")
+licence = c2.text_input("Licence (default: the format's)", key="imp_licence")
+skip_bad = st.checkbox("Skip bad records (import the rest and list what was skipped)", key="imp_skip")
+
+if st.button("Import", type="primary", disabled=ko_file is None, key="imp_go"):
+    status = st.empty()
+    bar = st.progress(0.0, text="reading…")
+    with tempfile.TemporaryDirectory(prefix="kocurate-import-") as tmp:
+        ko_path = Path(tmp) / "ko" / Path(ko_file.name).name
+        ko_path.parent.mkdir()
+        ko_path.write_bytes(ko_file.getbuffer())
+        en_path = None
+        if en_file is not None:
+            en_path = Path(tmp) / "en" / Path(en_file.name).name
+            en_path.parent.mkdir()
+            en_path.write_bytes(en_file.getbuffer())
+
+        def progress(n: int) -> None:
+            bar.progress(min(0.99, n / (n + 20_000)), text=f"{n:,} samples written")
+
+        try:
+            rep = ds_service.import_dataset(ui.engine(), actor, kind, ko_path, en_path, name=name.strip() or None,
+                                            licence=licence.strip() or None, options=options, skip_bad=skip_bad,
+                                            report_path=Path(tmp) / "skipped.jsonl", progress=progress)
+        except AlreadyImported as exc:
+            bar.empty()
+            status.info(str(exc))
+        except ImportFailed as exc:
+            bar.empty()
+            status.error(f"Refused, nothing was imported. {exc}")
+            st.caption(f"file: {exc.file} · place: {exc.where}" + (f" · field: {exc.field}" if exc.field else "")
+                       + " — fix the record, or tick “Skip bad records”.")
+        except (KocurateError, ValueError) as exc:
+            bar.empty()
+            status.error(str(exc))
+        else:
+            bar.progress(1.0, text="done")
+            status.success(f"Imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
+            if rep.skipped:
+                st.subheader(f"Skipped records ({len(rep.skipped):,})")
+                st.dataframe(pd.DataFrame(rep.skipped), hide_index=True, use_container_width=True)
+                st.download_button("Download the skipped-records report (JSONL)",
+                                   Path(rep.skipped_report).read_bytes() if rep.skipped_report else b"",
+                                   file_name=f"{rep.name}.skipped.jsonl", mime="application/json", key="imp_dl")
+            if rep.ambiguous or rep.unaligned:
+                st.caption(f"{rep.ambiguous:,} pairs were not sure enough to join silently and are marked "
+                           f"“ambiguous” for review; {rep.unaligned:,} found no English row.")
+            try:
+                st.page_link(REVIEW_PAGE, label="Review this dataset", icon="📝",
+                             query_params={"dataset": str(rep.dataset_id)})
+            except Exception:  # the page runs outside the app's navigation (bare mode)
+                pass

@@ -188,6 +188,26 @@ def test_all_bad_with_skip_bad_is_still_refused(engine: Engine, seeded: tuple[in
     assert counts(engine) == seeded
 
 
+@pytest.mark.parametrize("turn,field,reason", [
+    ({"from": "bot", "value": "안녕"}, "conversations[1].from", "unknown role 'bot'"),
+    ({"value": "안녕"}, "conversations[1].from", "missing or not text"),
+    ({"from": "gpt", "value": ["목록"]}, "conversations[1].value", "expected text, got list"),
+    ({"from": "gpt", "value": "널\x00"}, "conversations[1].value", "NUL"),
+    ({"from": "gpt", "value": "가" * 1_000_001}, "conversations[1].value", "too long"),
+])
+def test_bad_conversation_turn_names_the_turn(engine: Engine, tmp_path: Path, turn: dict, field: str,
+                                              reason: str) -> None:
+    rows = [{"id": "ok", "conversations": [{"from": "human", "value": "질문"}]},
+            {"id": "bad", "conversations": [{"from": "human", "value": "질문"}, turn]}]
+    path = tmp_path / "conv.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=0), encoding="utf-8")
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "sharegpt", path)
+    assert str(exc.value).startswith("conv.json, record 1, line ") and exc.value.field == field
+    assert reason in str(exc.value)
+    assert counts(engine) == (0, 0, 0)
+
+
 def test_duplicate_ids_are_refused(engine: Engine, tmp_path: Path) -> None:
     rows = [{"id": "a1", "conversations": [{"from": "human", "value": "안녕"}]},
             {"id": "a1", "conversations": [{"from": "gpt", "value": "네"}]}]
