@@ -192,6 +192,36 @@ def style() -> None:
     st.html(STYLE)
 
 
+_SHORTCUT_JS = """
+<script>
+(function () {
+  const w = window.parent;
+  if (!w || w.__kocurateShortcutCommit) return;
+  w.__kocurateShortcutCommit = true;
+  const script = w.document.createElement("script");
+  // lives in the app's own page, so it survives reruns of this component
+  script.textContent = `
+    window.addEventListener("keydown", function (e) {
+      if (!e.altKey) return;
+      const codes = %s;
+      const t = document.activeElement;
+      if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT") && codes.includes(e.code)) {
+        t.blur();  // commit the text being typed before the shortcut's button runs
+      }
+    }, true);`;
+  w.document.head.appendChild(script);
+})();
+</script>
+"""
+
+
+def commit_text_on_shortcuts(keys: list[str]) -> None:
+    """Alt+<key> shortcuts pressed while typing first commit the text field (Streamlit sends a text
+    area's value on blur only), so "save" saves what is on screen. ``keys``: e.g. ["S", "Enter"]."""
+    codes = [k if k in ("Enter", "Space") else f"Key{k.upper()}" for k in keys]
+    components.html(_SHORTCUT_JS % json.dumps(codes), height=0)
+
+
 @contextmanager
 def shows_errors() -> Iterator[None]:
     try:

@@ -29,6 +29,7 @@ SHORTCUTS = {"save": "Alt+S", "approve": "Alt+A", "approve_next": "Alt+Enter", "
 
 actor = ui.require_actor()
 ui.style()
+ui.commit_text_on_shortcuts([v.split("+")[-1] for v in SHORTCUTS.values()])
 S = st.session_state
 
 # ---------------------------------------------------------------------------------- which sample

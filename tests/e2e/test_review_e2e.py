@@ -87,8 +87,7 @@ def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_serv
     # edit the first Korean turn and save with the keyboard
     new_text = "수정된 번역입니다. 사람이 고쳤어요."
     korean_boxes(page).first.fill(new_text)
-    blur(page)
-    page.keyboard.press("Alt+s")
+    page.keyboard.press("Alt+s")  # while still typing in the text area
     page.get_by_text("version 2", exact=False).wait_for()
     wait_idle(page)
 
@@ -101,7 +100,6 @@ def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_serv
         wait_idle(page)
     page.keyboard.press("Escape")
     page.get_by_role("textbox", name=re.compile("Note · 혐오")).fill("비하 표현")
-    blur(page)
 
     # approve with the keyboard (saves the pending flags first)
     page.keyboard.press("Alt+a")
@@ -211,10 +209,13 @@ def test_script_and_links_render_as_text(page: Any, login: Any, app_server: AppS
     page.get_by_test_id("stSidebarNav").get_by_text("Search").click()
     page.get_by_role("heading", name="Search").wait_for()
     wait_idle(page)
-    page.get_by_role("textbox", name="Search Korean and English text").fill("<script>")
-    page.keyboard.press("Enter")
+    box = page.get_by_role("textbox", name="Search Korean and English text")
+    box.fill("<script>")
+    expect(box).to_have_value("<script>")
+    page.get_by_role("button", name="Search", exact=True).click()
     wait_idle(page)
-    expect(page.get_by_test_id("stText").filter(has_text="<script>alert(1)</script>").first).to_be_visible()
+    expect(page.get_by_test_id("stText").filter(has_text="<script>alert(1)</script>").first).to_be_visible(
+        timeout=15_000)
     assert page.locator("a[href^='javascript:']").count() == 0
     # a result opens the sample in the review view
     page.get_by_text(f"Open sample {sid} in review").click()
