@@ -163,13 +163,14 @@ def plain(text: str | None, *, key: str | None = None, height: int | None = None
                  label_visibility="visible" if label else "collapsed")
 
 
-def text_height(*texts: str | None, min_px: int = 90, max_px: int = 480) -> int:
+def text_height(*texts: str | None, min_px: int = 90, max_px: int = 560) -> int:
     """A text area height that fits short turns and caps long ones (they scroll)."""
     longest = 0
     for t in texts:
         if t:
-            # wrapped lines at ~70 characters per line in a half-width column
-            longest = max(longest, sum(1 + len(line) // 70 for line in t.split("\n")))
+            # wrapped lines in a half-width column: ~55 Latin characters per line, Hangul about twice as wide
+            longest = max(longest, sum(1 + int(sum(1.0 if ord(ch) < 0x1100 else 1.9 for ch in line) // 55)
+                                       for line in t.split("\n")))
     return max(min_px, min(max_px, 25 * longest + 40))
 
 
