@@ -169,7 +169,9 @@ try:  # orjson writes the very same bytes as the json fallback below, ~7x faster
             return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
         except orjson.JSONEncodeError:
             raise Refused("invalid_text") from None
+    loads_line = orjson.loads
 except ImportError:  # pragma: no cover - orjson is a dependency; kept for minimal installs
+    loads_line = json.loads
 
     def dumps_line(obj: dict[str, Any]) -> bytes:
         """One JSONL line: UTF-8, no \\uXXXX escapes for non-ASCII, compact, key order as built."""
@@ -189,6 +191,10 @@ class SplitWriter:
     def write(self, record: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def write_payload(self, payload: bytes) -> None:
+        """A record already encoded by ``dumps_line`` (as it comes out of the shuffle buckets)."""
+        self.write(loads_line(payload))
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -200,6 +206,10 @@ class JsonlWriter(SplitWriter):
 
     def write(self, record: dict[str, Any]) -> None:
         self._fh.write(dumps_line(record))
+        self.rows += 1
+
+    def write_payload(self, payload: bytes) -> None:
+        self._fh.write(payload)
         self.rows += 1
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import shutil
+import struct
 import threading
 import time
 import uuid
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from .. import __version__, db
 from ..errors import KocurateError
 from . import selection as sel
-from .base import REFUSALS, REPAIRS, Refused, SplitWriter, to_chat
+from .base import REFUSALS, REPAIRS, Refused, SplitWriter, dumps_line, to_chat
 from .manifest import CARD, MANIFEST, card, file_entries, licence_warnings
 from .registry import get_format
 
@@ -44,12 +45,18 @@ def fetch_chunk(conn: Any, ids: list[int]) -> Fetched:
     """Samples (key, status), turns in order and standing flags of up to CHUNK ids: three indexed
     lookups on the raw DBAPI cursor (the ids are integers from our own arrays, inlined; no SQL
     compilation per chunk)."""
-    in_list = ",".join(str(int(i)) for i in sorted(ids))
+    ordered = sorted(int(i) for i in ids)
+    lo, hi = ordered[0], ordered[-1]
+    if hi - lo + 1 <= 2 * len(ordered):
+        # dense (a full or large export): one index range scan; the few rows not asked for are dropped
+        where, wanted = f"BETWEEN {lo} AND {hi}", set(ordered)
+    else:
+        where, wanted = f"IN ({','.join(map(str, ordered))})", None
     cur = conn.connection.dbapi_connection.cursor()
     try:
-        cur.execute(f"SELECT id, key, status FROM samples WHERE id IN ({in_list})")
+        cur.execute(f"SELECT id, key, status FROM samples WHERE id {where}")
         info = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
-        cur.execute(f"SELECT sample_id, role, text FROM turns WHERE sample_id IN ({in_list}) ORDER BY sample_id, idx")
+        cur.execute(f"SELECT sample_id, role, text FROM turns WHERE sample_id {where} ORDER BY sample_id, idx")
         turns: dict[int, list[tuple[str, str]]] = {}
         for sid, role, text in cur.fetchall():
             t = turns.get(sid)
@@ -57,12 +64,14 @@ def fetch_chunk(conn: Any, ids: list[int]) -> Fetched:
                 turns[sid] = [(role, text)]
             else:
                 t.append((role, text))
-        cur.execute(f"SELECT sample_id, category FROM flags WHERE sample_id IN ({in_list}) AND state <> 'cleared'")
+        cur.execute(f"SELECT sample_id, category FROM flags WHERE sample_id {where} AND state <> 'cleared'")
         flags: dict[int, set[str]] = {}
         for sid, cat in cur.fetchall():
             flags.setdefault(sid, set()).add(cat)
     finally:
         cur.close()
+    if wanted is not None and len(info) > len(wanted):
+        info = {k: v for k, v in info.items() if k in wanted}
     return info, turns, flags
 
 
@@ -99,34 +108,38 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
             pool = cands.pool
             planned = sel.plan(spec, datasets, cands.available())
             state = _Writing(spec, fmt, tmp, datasets, planned)
-            order_ids, order_ds, nxt = sel.processing_order(cands, {d: p["quota"] for d, p in planned.items()})
+            quotas = {d: p["quota"] for d, p in planned.items()}
+            order_ids, order_ds, order_p, nxt = sel.first_candidates(cands, quotas)
             total = len(order_ids)
+            state.buckets = _Buckets(tmp / ".shuffle", total)
             done = 0
             if progress:
                 progress(0, total)
             # closing(): on any error the reader thread is stopped before the snapshot ends
-            with closing(_prefetched(conn, _chunks(order_ids, order_ds))) as chunks:
-                for ids, dss, fetched in chunks:
-                    state.process(conn, ids, dss, fetched)
+            with closing(_prefetched(conn, _chunks(order_ids, order_ds, order_p))) as chunks:
+                for ids, dss, prios, fetched in chunks:
+                    state.process(conn, ids, dss, prios, fetched)
                     done += len(ids)
                     if progress:
                         progress(done, total)
             # refused samples are replaced by each dataset's next candidates, until quotas hold
             while True:
-                refill_ids, refill_ds = [], []
+                parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
                 for d, p in planned.items():
                     need = p["quota"] - state.accepted[d]
                     start = nxt[d]
                     if need > 0 and start < len(cands.ids[d]):
-                        take = cands.ids[d][start:start + need]
-                        nxt[d] = start + len(take)
-                        refill_ids.append(take)
-                        refill_ds.append(np.full(len(take), d, dtype=np.int64))
-                if not refill_ids:
+                        take = slice(start, start + need)
+                        nxt[d] = start + len(cands.ids[d][take])
+                        parts[0].append(cands.ids[d][take])
+                        parts[1].append(np.full(len(cands.ids[d][take]), d, dtype=np.int64))
+                        parts[2].append(cands.priorities[d][take])
+                if not parts[0]:
                     break
-                for ids, dss in _chunks(np.concatenate(refill_ids), np.concatenate(refill_ds)):
-                    state.process(conn, ids, dss)
+                for ids, dss, prios in _chunks(*sel.reading_order(*parts)):
+                    state.process(conn, ids, dss, prios)
             session.close()
+        state.write_shuffled()
         splits = state.close()
         splits = fmt.finish(tmp, splits)
         manifest = state.manifest(pool, cands, planned, datasets, actor, name, time.perf_counter() - started)
@@ -170,8 +183,8 @@ class _snapshot:  # noqa: N801 — a context manager used like a function
             self.conn.close()
 
 
-def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int]]]) -> Iterator[tuple[list[int], list[int],
-                                                                                           Fetched]]:
+def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int]]]
+                ) -> Iterator[tuple[list[int], list[int], list[int], Fetched]]:
     """Read the next chunks in a thread while this one is converted and written: the database (a
     PostgreSQL server process, or SQLite with the GIL released while it steps) works on one core
     while Python encodes on the other. Only the reader thread touches the connection meanwhile."""
@@ -181,10 +194,10 @@ def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int]]]) -> Ite
 
     def read() -> None:
         try:
-            for ids, dss in chunks:
+            for ids, dss, prios in chunks:
                 if stop.is_set():
                     return
-                q.put((ids, dss, fetch_chunk(conn, ids)))
+                q.put((ids, dss, prios, fetch_chunk(conn, ids)))
             q.put(end)
         except BaseException as exc:  # handed to the consumer
             q.put(exc)
@@ -209,9 +222,55 @@ def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int]]]) -> Ite
         reader.join()
 
 
-def _chunks(ids: np.ndarray, dss: np.ndarray) -> Iterator[tuple[list[int], list[int]]]:
+def _chunks(ids: np.ndarray, dss: np.ndarray, prios: np.ndarray) -> Iterator[tuple[list[int], list[int], list[int]]]:
     for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK].tolist(), dss[i:i + CHUNK].tolist()
+        yield ids[i:i + CHUNK].tolist(), dss[i:i + CHUNK].tolist(), prios[i:i + CHUNK].tolist()
+
+
+class _Buckets:
+    """An external shuffle: records go to one of K spill files by the top bits of their priority
+    (uniform hashes, so buckets are even); each bucket is then read back, sorted by (priority, id) and
+    written out. The output is in global priority order, while the database was read in id order
+    and memory holds one bucket (~a few MB) at a time."""
+
+    HEAD = struct.Struct("<QqqI")  # priority, sample id, dataset id, payload length
+
+    def __init__(self, folder: Path, rows: int) -> None:
+        k = 1
+        while k < rows / 4_000 and k < 256:
+            k *= 2
+        self.folder, self.k, self.shift = folder, k, 64 - (k.bit_length() - 1)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.files: dict[int, Any] = {}
+
+    def add(self, prio: int, sid: int, d: int, payload: bytes) -> None:
+        b = prio >> self.shift
+        fh = self.files.get(b)
+        if fh is None:
+            fh = self.files[b] = open(self.folder / f"{b:04d}.bin", "wb", buffering=1 << 16)  # noqa: SIM115
+        fh.write(self.HEAD.pack(prio, sid, d, len(payload)))
+        fh.write(payload)
+
+    def drain(self) -> Iterator[tuple[int, int, int, bytes]]:
+        for fh in self.files.values():
+            fh.close()
+        head = self.HEAD
+        for b in sorted(self.files):
+            path = self.folder / f"{b:04d}.bin"
+            data = path.read_bytes()
+            path.unlink()
+            entries = []
+            pos = 0
+            while pos < len(data):
+                prio, sid, d, n = head.unpack_from(data, pos)
+                pos += head.size
+                entries.append((prio, sid, d, data[pos:pos + n]))
+                pos += n
+            del data
+            entries.sort(key=lambda e: (e[0], e[1]))
+            yield from entries
+        self.files.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class _Writing:
@@ -233,6 +292,7 @@ class _Writing:
         self.repairs: Counter[str] = Counter({r: 0 for r in REPAIRS})
         self.messages = 0
         self.rows: dict[str, int] = {}
+        self.buckets: _Buckets | None = None
         self._writer("train")
         if spec.val_frac > 0:
             self._writer("validation")
@@ -245,9 +305,13 @@ class _Writing:
             self.paths[split] = path
         return w
 
-    def process(self, conn: Any, ids: list[int], dss: list[int], fetched: Fetched | None = None) -> None:
+    def process(self, conn: Any, ids: list[int], dss: list[int], prios: list[int],
+                fetched: Fetched | None = None) -> None:
+        """Convert a chunk (read in id order); accepted records go to the shuffle buckets."""
         info, turns, flags = fetched if fetched is not None else fetch_chunk(conn, ids)
-        for sid, d in zip(ids, dss, strict=True):
+        buckets = self.buckets
+        assert buckets is not None
+        for sid, d, prio in zip(ids, dss, prios, strict=True):
             if self.accepted[d] >= self.planned[d]["quota"] or sid not in info:
                 continue
             key, status = info[sid]
@@ -256,21 +320,28 @@ class _Writing:
                 fl = sorted(flags.get(sid, ()))
                 meta = ({"dataset": self.names[d], "key": key, "sample_id": sid, "status": status, "flags": fl}
                         if self.spec.meta else None)
-                record = self.fmt.convert(chat, meta)
-                split = "validation" if self.val_taken[d] < self.planned[d]["val"] else "train"
-                self._writer(split).write(record)
+                payload = dumps_line(self.fmt.convert(chat, meta))
             except Refused as exc:
                 self.refused[exc.reason] += 1
                 self.refused_by_dataset[d][exc.reason] += 1
                 continue
-            if split == "validation":
-                self.val_taken[d] += 1
+            buckets.add(prio, sid, d, payload)
             self.accepted[d] += 1
-            self.per_split[d][split] += 1
             self.by_status[status] += 1
             self.by_flag.update(fl)
             self.repairs.update(chat.repairs)
             self.messages += len(chat.exchanges) * 2 + (1 if chat.system else 0)
+
+    def write_shuffled(self) -> None:
+        """Write the accepted records in global priority order; each dataset's first ``val`` go to
+        validation (a seeded, stratified split)."""
+        assert self.buckets is not None
+        for _prio, _sid, d, payload in self.buckets.drain():
+            split = "validation" if self.val_taken[d] < self.planned[d]["val"] else "train"
+            if split == "validation":
+                self.val_taken[d] += 1
+            self._writer(split).write_payload(payload)
+            self.per_split[d][split] += 1
 
     def close(self) -> dict[str, Path]:
         out = {}

@@ -432,10 +432,23 @@ def plan(spec: ExportSpec, datasets: list[DatasetInfo], available: dict[int, int
                    "available": available.get(d.id, 0)} for d in datasets}
 
 
-def processing_order(cands: Candidates, quotas: dict[int, int]) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
-    """The first ``quota`` candidates of each dataset, merged in global priority order.
+def reading_order(ids: list[np.ndarray], dss: list[np.ndarray], prios: list[np.ndarray]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate (id, dataset, priority) parts and sort them by id: the database is read in id
+    order (each page once, in index order); the output order is restored by the shuffle buckets."""
+    if not ids:
+        z = np.zeros(0, np.int64)
+        return z, z, np.zeros(0, np.uint64)
+    all_ids, all_ds, all_p = np.concatenate(ids), np.concatenate(dss), np.concatenate(prios)
+    order = np.argsort(all_ids, kind="stable")
+    return all_ids[order], all_ds[order], all_p[order]
 
-    Returns (ids, dataset ids, next index per dataset for refills)."""
+
+def first_candidates(cands: Candidates, quotas: dict[int, int]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, int]]:
+    """The first ``quota`` candidates of each dataset by priority, in reading (id) order.
+
+    Returns (ids, dataset ids, priorities, next index per dataset for refills)."""
     ids, dss, prios = [], [], []
     nxt: dict[int, int] = {}
     for d, arr in cands.ids.items():
@@ -444,11 +457,7 @@ def processing_order(cands: Candidates, quotas: dict[int, int]) -> tuple[np.ndar
         dss.append(np.full(q, d, dtype=np.int64))
         prios.append(cands.priorities[d][:q])
         nxt[d] = q
-    if not ids:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), nxt
-    all_ids, all_ds, all_p = np.concatenate(ids), np.concatenate(dss), np.concatenate(prios)
-    order = np.lexsort((all_ids, all_p))
-    return all_ids[order], all_ds[order], nxt
+    return (*reading_order(ids, dss, prios), nxt)
 
 
 def flag_label(category: str) -> str:
