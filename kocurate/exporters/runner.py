@@ -1,9 +1,17 @@
-"""The streaming export: candidates (compact arrays) -> chunks of samples read by id -> chat ->
-format -> one file per split, written as it goes. Memory holds the candidate arrays (~30 bytes a
-sample) and one chunk of text; the database is read in one snapshot (read transaction).
+"""The streaming export, in three passes over compact data:
 
-The folder is built beside the target (``.NAME.partial-…``) and renamed into place at the end: a
-failed or cancelled export leaves nothing half-written where a trainer would look.
+1. candidates: keyset pages over the samples index into numpy arrays (id, priority, duplicate group:
+   ~30 bytes a sample), exclusions subtracted, near-duplicates resolved, quotas planned;
+2. conversion: the chosen samples are read in id order (range scans when dense, one chunk of
+   text in memory, the next chunks read ahead by a thread), mapped to a chat, encoded by the
+   format, and spilled to shuffle buckets by priority; refused samples are replaced by the
+   dataset's next candidates;
+3. output: each bucket (a few MB) is sorted by priority and appended to the split files, so the
+   files are in a seeded global shuffle while the database was read sequentially.
+
+The database is read in one snapshot (a read transaction, no write lock). The folder is built beside
+the target (``.NAME.partial-…``) and renamed into place at the end: a failed or cancelled export
+leaves nothing half-written where a trainer would look.
 """
 
 from __future__ import annotations
