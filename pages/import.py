@@ -66,9 +66,11 @@ if kind == "generic":
                "meta_fields": [m.strip() for m in meta_fields.split(",") if m.strip()]}
 
 c1, c2 = st.columns(2)
-# keyed by the file: choosing another file proposes its name again
-name = c1.text_input("Dataset name", value=default_name(ko_file.name) if ko_file else "",
-                     key=f"imp_name_{ko_file.name if ko_file else ''}")
+chosen = ko_file.name if ko_file else ""
+if st.session_state.get("imp_for") != chosen:  # another file chosen: propose its name
+    st.session_state["imp_for"] = chosen
+    st.session_state["imp_name"] = default_name(chosen) if chosen else ""
+name = c1.text_input("Dataset name", key="imp_name")
 licence = c2.text_input("Licence (default: the format's)", key="imp_licence")
 skip_bad = st.checkbox("Skip bad records (import the rest and list what was skipped)", key="imp_skip")
 
