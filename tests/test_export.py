@@ -270,6 +270,11 @@ def test_mix_split_and_reproducibility(engine: Engine, actors: dict[str, Actor],
         a, b = tmp_path / "one" / "data" / f"{split}.jsonl", tmp_path / "two" / "data" / f"{split}.jsonl"
         assert a.read_bytes() == b.read_bytes()
     assert [f["sha256"] for f in m1["files"] if "split" in f] == [f["sha256"] for f in m2["files"] if "split" in f]
+    for fmt in ("parquet", "hf"):  # binary formats too (HF's state.json carries a random fingerprint)
+        a, b = (ex.export(engine, lead, ex.ExportSpec.from_dict({**spec.to_dict(), "format": fmt}), tmp_path / f"{fmt}{i}")
+                for i in (1, 2))
+        data = {f["path"]: f["sha256"] for f in a["files"] if f["path"].endswith((".parquet", ".arrow"))}
+        assert data and data == {f["path"]: f["sha256"] for f in b["files"] if f["path"] in data}
     # another seed: another sample
     m3 = ex.export(engine, lead, ex.ExportSpec(mix=dict(shares), total=71, seed=8, val_frac=0.2), tmp_path / "three")
     assert m3["counts"]["total"] == 71
