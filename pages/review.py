@@ -311,6 +311,14 @@ with main:
     for sg in view["suggestions"]:
         suggestions.setdefault(sg["turn_id"], []).append(sg)
     can_retranslate = tr is not None and actor.can("translate_one") and getattr(tr, "deepl_configured", lambda: False)()
+    if can_retranslate and any(t["source_text"] for t in view["turns"]) and st.button(
+            "Re-translate all turns", key="rv-rt-all", icon=":material/translate:"):
+        try:
+            with ui.session() as s:
+                tr.retranslate_sample(s, actor, view["id"])
+        except KocurateError as exc:
+            S["rv_notice"] = str(exc)
+        st.rerun()
     for t in view["turns"]:
         code = ui.has_code(t["text"]) or ui.has_code(t["source_text"])
         box = st.container(border=True, key=f"{'code' if code else 'turn'}-{t['id']}")
@@ -337,10 +345,14 @@ with main:
                 # no rerun per keystroke or blur: the text travels with the next Save / decision
                 st.text_area("Korean", value=t["text"], key=wkey("ko", t["id"]), height=height, on_change="ignore")
                 for sg in suggestions.get(t["id"], []):
-                    st.text(f"Suggestion ({sg['engine']})")
-                    ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]))
+                    ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]),
+                             label=f"Suggestion ({sg['engine']})")
+                    sg_diff = rv.diff_text(t["text"], sg["text"], old_name="current", new_name="suggestion")
+                    if sg_diff:
+                        with st.expander("Suggestion against the current text"):
+                            st.code(sg_diff, language="diff")
                     a, b = st.columns(2)
-                    if tr is not None and a.button("Accept", key=f"rv-sg-ok-{sg['id']}"):
+                    if tr is not None and a.button("Use suggestion", key=f"rv-sg-ok-{sg['id']}"):
                         try:
                             with ui.session() as s:
                                 tr.accept_suggestion(s, actor, sg["id"], base_version)
@@ -349,7 +361,7 @@ with main:
                         except KocurateError as exc:
                             S["rv_notice"] = str(exc)
                         st.rerun()
-                    if tr is not None and b.button("Reject", key=f"rv-sg-no-{sg['id']}"):
+                    if tr is not None and b.button("Dismiss", key=f"rv-sg-no-{sg['id']}"):
                         with ui.session() as s:
                             tr.reject_suggestion(s, actor, sg["id"])
                         st.rerun()

@@ -2,7 +2,8 @@
 Debian chromium driven by Playwright's sync API.
 
 Reusable by every area's e2e tests:
-- ``app_server``: a running app; ``.base_url`` (http://127.0.0.1:PORT) and ``.db_url`` (its database).
+- ``app_server``: a running app; ``.base_url`` (http://127.0.0.1:PORT), ``.db_url`` (its database),
+  ``.deepl_url`` (the fake DeepL server the app talks to, or None), ``.url(path)``.
 - ``browser``: one headless chromium for the session.
 - ``page``: a fresh browser context + page per test (no shared cookies).
 - ``new_page()``: another independent page (a second person), closed after the test.
@@ -71,6 +72,16 @@ def app_server(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
     env = {**os.environ, "KOCURATE_DB_URL": e2e_db, "KOCURATE_SECRET": "e2e-secret",
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
+    env.pop("DEEPL_AUTH_KEY", None)
+    env.pop("DEEPL_SERVER_URL", None)
+    fake = None
+    try:  # the local fake DeepL server (tests/fake_deepl.py), when the translate area is present
+        from fake_deepl import FakeDeepL
+
+        fake = FakeDeepL().start()
+        env.update({"DEEPL_AUTH_KEY": "test-key", "DEEPL_SERVER_URL": fake.url, "KOCURATE_DEEPL_RETRIES": "0"})
+    except ImportError:
+        pass
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -80,8 +91,10 @@ def app_server(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, log)
-        yield AppServer(base, e2e_db, port)
+        yield AppServer(base, e2e_db, port, fake.url if fake else None)
     finally:
+        if fake is not None:
+            fake.stop()
         proc.terminate()
         try:
             proc.wait(10)

@@ -15,6 +15,7 @@ class AppServer:
     base_url: str
     db_url: str
     port: int
+    deepl_url: str | None = None  # the fake DeepL server the app uses (None: DeepL not configured)
 
     def url(self, path: str = "") -> str:
         return self.base_url + "/" + path.lstrip("/")

@@ -250,3 +250,21 @@ def test_login_errors_logout_and_admin_adds_user(page: Any, login: Any, app_serv
     other.reload()
     other.get_by_role("button", name="Log in").wait_for()
     assert other.get_by_test_id("stSidebar").get_by_text("carol ·").count() == 0
+
+
+def test_retranslate_turn_and_use_the_suggestion(page: Any, login: Any, app_server: AppServer) -> None:
+    if not app_server.deepl_url:
+        pytest.skip("the translate area (fake DeepL) is not present")
+    sid = sample_ids(app_server, "demo-koalpaca")[3]
+    login(page, "annotator2")
+    open_sample(page, app_server, sid)
+    page.get_by_role("button", name=re.compile("^Re-translate$")).first.click()
+    suggestion = page.get_by_role("textbox", name=re.compile(r"Suggestion \(deepl\)")).first
+    suggestion.wait_for()
+    proposed = suggestion.input_value()
+    assert proposed and proposed != korean_boxes(page).first.input_value()
+    page.get_by_role("button", name="Use suggestion").first.click()
+    page.get_by_text("version 2", exact=False).wait_for()
+    expect(korean_boxes(page).first).to_have_value(proposed)
+    kinds = [r.kind for r in query(app_server, select(Edit.kind).where(Edit.sample_id == sid))]
+    assert kinds == ["machine"]
