@@ -397,3 +397,29 @@ def test_no_write_lock_held_while_deepl_answers(db_url: str, engine: Engine, act
     server.release()
     t.join(30)
     assert out["text"] and count(engine, Suggestion) == 1
+
+
+def test_dead_worker_detection(engine: Engine, actors: dict[str, Actor]) -> None:
+    import socket
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    now = utcnow()
+    cases = [({"host": "other-host", "pid": 1}, now, False),
+             ({"host": "other-host", "pid": 1}, now - timedelta(minutes=3), True),
+             ({"host": socket.gethostname(), "pid": gone.pid}, now, True),  # process gone
+             ({"host": socket.gethostname(), "pid": 1}, now - timedelta(minutes=3), False),  # alive, slow
+             ({"host": socket.gethostname(), "pid": 1}, now - timedelta(hours=1), True)]  # alive but stuck
+    for worker, beat, dead in cases:
+        job = Job(kind="translate", status="running", result={"_worker": worker}, heartbeat_at=beat, updated_at=beat)
+        assert jobs.is_dead(job) is dead, worker
+    with session_scope(engine) as s:
+        jid = jobs.create(s, actors["lead"], "translate", {}, 0)
+        job = s.get(Job, jid)
+        job.status, job.result = "running", {"_worker": {"host": "other-host", "pid": 1}}
+        job.heartbeat_at = utcnow()
+    with session_scope(engine) as s, pytest.raises(jobs.JobError, match="still running"):
+        jobs.resume(s, actors["lead"], jid)

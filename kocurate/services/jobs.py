@@ -34,7 +34,8 @@ from ..errors import KocurateError, NotFound
 from ..models import Job, utcnow
 from .auth import Actor
 
-STALE_AFTER = timedelta(minutes=2)
+STALE_AFTER = timedelta(minutes=2)  # no heartbeat from a worker on another host
+STUCK_AFTER = timedelta(minutes=30)  # no heartbeat from a live pid on this host
 FINAL = ("done", "failed", "cancelled")
 
 _REGISTRY: dict[str, tuple[Callable[[Engine, JobContext], dict[str, Any] | None], str]] = {}
@@ -114,19 +115,23 @@ def _pid_alive(pid: int) -> bool:
 
 
 def is_dead(job: Job) -> bool:
-    """A 'running' job whose worker is gone."""
+    """A 'running' job whose worker is gone.
+
+    On the worker's own host the process (or, in this process, the thread) is checked; a live pid
+    with no heartbeat for ``STUCK_AFTER`` counts as dead too (stuck, or the pid was reused).
+    Elsewhere only the heartbeat tells: older than ``STALE_AFTER`` is dead.
+    """
     if job.status != "running":
         return False
     w = (job.result or {}).get("_worker") or {}
-    if w.get("host") == socket.gethostname() and w.get("pid") and not _pid_alive(int(w["pid"])):
-        return True
-    if w.get("host") == socket.gethostname() and w.get("pid") == os.getpid():
-        # same process: dead if its thread is gone
-        alive = {t.ident for t in threading.enumerate()}
-        if w.get("thread") not in alive:
-            return True
     beat = job.heartbeat_at or job.updated_at
-    return beat is None or utcnow() - beat > STALE_AFTER
+    age = utcnow() - beat if beat else STUCK_AFTER * 2
+    if w.get("host") == socket.gethostname() and w.get("pid"):
+        pid = int(w["pid"])
+        if pid == os.getpid():
+            return w.get("thread") not in {t.ident for t in threading.enumerate()}
+        return not _pid_alive(pid) or age > STUCK_AFTER
+    return age > STALE_AFTER
 
 
 def _claim(engine: Engine, job_id: int) -> Job:
