@@ -91,6 +91,10 @@ def _ours(url: str, n_samples: int) -> tuple[dict[str, float], dict[str, float]]
     os.environ["DEEPL_AUTH_KEY"] = "test-key"
     os.environ["DEEPL_SERVER_URL"] = srv.url
     eng = db.make_engine(url)
+    t0 = time.perf_counter()
+    with db.session_scope(eng) as s:
+        est = tr.estimate(s, SYSTEM, {"limit": n_samples})
+    est_secs = time.perf_counter() - t0
     out = []
     for _ in range(2):
         n0, b0 = len(srv.translate_requests), srv.total_billed
@@ -105,6 +109,7 @@ def _ours(url: str, n_samples: int) -> tuple[dict[str, float], dict[str, float]]
     with db.session_scope(eng) as s:
         out[0]["suggestions"] = s.scalar(select(func.count()).select_from(Suggestion)) or 0
     assert max(srv.billed.values()) == 1, "a text was billed twice"
+    out[0]["estimate"] = {**est, "seconds": est_secs}
     eng.dispose()
     srv.stop()
     return out[0], out[1]
@@ -130,7 +135,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, r in (("naive loop, 1st run", naive1), ("kocurate batch+cache, 1st run", ours1),
                     ("naive loop, 2nd run", naive2), ("kocurate, 2nd run (re-run/resume)", ours2)):
         print(f"{name:<34}{r['requests']:>10,}{int(r['billed']):>15,}{r['seconds']:>10.2f}")
-    print(f"\nkocurate 1st run: {ours1['texts_per_request']:.1f} texts per request, {ours1['suggestions']:,} "
+    e = ours1["estimate"]
+    print(f"\nestimate before the 1st run ({e['seconds']:.2f} s): {e['characters']:,} characters, {e['requests']} "
+          f"requests, EUR {e['estimated_cost_eur']:.2f}; billed: {int(ours1['billed']):,} characters, "
+          f"{ours1['requests']} requests")
+    print(f"kocurate 1st run: {ours1['texts_per_request']:.1f} texts per request, {ours1['suggestions']:,} "
           f"suggestions, {ours1['failed']} turns failed restoration")
     print(f"requests: {naive1['requests'] / max(ours1['requests'], 1):.0f}x fewer; billed characters: "
           f"{100 * (1 - ours1['billed'] / naive1['billed']):.1f}% less on the 1st run "

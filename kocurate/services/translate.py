@@ -417,6 +417,7 @@ def estimate(session: Session, actor: Actor, filters: BatchFilter | dict[str, An
         conds = _conditions(session, f)
         last, seen = 0, 0
         turns = texts = chars = cached_chars = requests = 0
+        sent: set[str] = set()
         while seen < n_samples:
             ids = _sample_ids_after(session, f, conds, last, min(CHUNK_SAMPLES, n_samples - seen))
             if not ids:
@@ -431,7 +432,9 @@ def estimate(session: Session, actor: Actor, filters: BatchFilter | dict[str, An
                     k = cache_key(p.xml, options)
                     items.setdefault(k, Item(k, p.xml))
             hits = cache_get(session, list(items))
-            misses = [it for k, it in items.items() if k not in hits]
+            # a text sent in an earlier chunk is a cache hit by the time the job reaches this one
+            misses = [it for k, it in items.items() if k not in hits and k not in sent]
+            sent.update(it.key for it in misses)
             texts += len(misses)
             chars += sum(it.chars for it in misses)
             cached_chars += sum(it.chars for k, it in items.items() if k in hits)
