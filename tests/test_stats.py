@@ -390,3 +390,27 @@ def test_snapshot_does_not_hold_the_write_lock(engine, db_url, actors, world) ->
     # the pooled connection is a writer again afterwards
     with db.session_scope(engine) as s:
         s.execute(Sample.__table__.update().where(Sample.id == world["S"][1]).values(version=Sample.version + 1))
+
+
+def test_dataset_filter_with_interleaved_ids(engine, session, actors, world) -> None:
+    """Dataset filters hold whether a dataset's sample ids are one range (BETWEEN) or not (join)."""
+    lead = actors["lead"]
+    f1 = StatsFilter(datasets=(world["ds1"],))
+    before = stats.reviews_per_day(session, lead, f1)
+    assert sum(r["n"] for r in before) == 18
+    assert stats.agreement(session, lead, f1)["samples"] == 7
+    session.rollback()  # the fixture session is a writer on SQLite (BEGIN IMMEDIATE): let go of the lock
+    with db.session_scope(engine) as s:  # a late ds1 sample after ds2's: ds1 is no longer one id range
+        late = Sample(dataset_id=world["ds1"], key="late", position=99, status="approved", meta={}, n_turns=1)
+        s.add(late)
+        s.flush()
+        s.add(Review(sample_id=late.id, user_id=world["A"], decision="approve", seconds=1, created_at=D22, flags=[]))
+    session.info.clear()
+    after = stats.reviews_per_day(session, lead, f1)
+    assert sum(r["n"] for r in after) == 19
+    assert sum(r["n"] for r in stats.reviews_per_day(session, lead, StatsFilter(datasets=(world["ds2"],)))) == 2
+    assert stats.agreement(session, lead, f1)["decisions"]["fleiss"] == round(215 / 504, 6)
+    assert stats.translation_repair(session, lead, f1)["edited_turns"] == 2
+    assert stats.annotator_stats(session, lead, StatsFilter(datasets=(world["ds2"],)))["per_day"] == [
+        {"user_id": world["A"], "username": "annotator", "day": "2026-11-21", "n": 1},
+        {"user_id": world["B"], "username": "annotator2", "day": "2026-11-21", "n": 1}]

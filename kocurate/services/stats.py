@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    false,
     func,
     literal,
     literal_column,
@@ -141,11 +142,33 @@ def _dated(col: Any, f: StatsFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _in_datasets(stmt: Select[Any], sample_id_col: Any, f: StatsFilter) -> Select[Any]:
-    """Restrict a statement over a table with a sample_id to the filter's datasets (join, indexed)."""
+def _in_datasets(session: Session, stmt: Select[Any], sample_id_col: Any, f: StatsFilter) -> Select[Any]:
+    """Restrict a statement over a table with a sample_id to the filter's datasets.
+
+    A dataset imported in one go holds one contiguous range of sample ids: then the filter is
+    ``sample_id BETWEEN lo AND hi`` on the activity table itself (no join, no lookup per row).
+    Otherwise it joins samples, with "+ 0" so the planner drives from the activity rows rather
+    than from the dataset's 100k+ samples (harmless on PostgreSQL).
+    """
     if not f.datasets:
         return stmt
-    return stmt.join(Sample, Sample.id == sample_id_col).where(Sample.dataset_id.in_(f.datasets))
+    ranges = _id_ranges(session, f.datasets)
+    if ranges is not None:
+        return stmt.where(or_(*[sample_id_col.between(lo, hi) for lo, hi in ranges]) if ranges else false())
+    return stmt.join(Sample, Sample.id == sample_id_col).where((Sample.dataset_id + 0).in_(f.datasets))
+
+
+def _id_ranges(session: Session, datasets: tuple[int, ...]) -> list[tuple[int, int]] | None:
+    """The sample id range of each dataset if each is contiguous (exactly its samples), else None.
+
+    Remembered for the session (a dashboard load asks several times)."""
+    memo = session.info.setdefault("kocurate.stats.ranges", {})
+    if datasets not in memo:
+        rows = session.execute(select(func.min(Sample.id), func.max(Sample.id), func.count()).where(
+            Sample.dataset_id.in_(datasets)).group_by(Sample.dataset_id)).all()
+        contiguous = all(int(hi) - int(lo) + 1 == int(n) for lo, hi, n in rows)
+        memo[datasets] = [(int(lo), int(hi)) for lo, hi, _ in rows] if contiguous else None
+    return memo[datasets]
 
 
 def _bucket(expr: Any, edges: Sequence[int]) -> Any:
@@ -264,7 +287,7 @@ def reviews_per_day(session: Session, actor: Actor, f: StatsFilter = StatsFilter
     stmt = select(day, Review.decision, func.count()).where(*_dated(Review.created_at, f)).group_by(day, Review.decision)
     if uid is not None:
         stmt = stmt.where(Review.user_id == uid)
-    stmt = _in_datasets(stmt, Review.sample_id, f)
+    stmt = _in_datasets(session, stmt, Review.sample_id, f)
     return [{"day": _iso(d), "decision": dec, "n": n} for d, dec, n in sorted(session.execute(stmt), key=lambda r: (str(r[0]), r[1]))]
 
 
@@ -293,7 +316,7 @@ def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, 
     window = StatsFilter(f.datasets, start, end)
     stmt = select(func.count(), func.coalesce(func.sum(case((Review.decision == "approve", 1), else_=0)), 0)).where(
         *_dated(Review.created_at, window))
-    n_reviews, n_approvals = session.execute(_in_datasets(stmt, Review.sample_id, f)).one()
+    n_reviews, n_approvals = session.execute(_in_datasets(session, stmt, Review.sample_id, f)).one()
     pace = n_reviews / pace_days
     approve_pace = n_approvals / pace_days
     approved = by_status.get("approved", 0)
@@ -348,7 +371,7 @@ def flag_counts(session: Session, actor: Actor, f: StatsFilter = StatsFilter()) 
     _lead(actor)
     stmt = select(Flag.category, Flag.origin, Flag.state, func.count()).where(*_dated(Flag.created_at, f)).group_by(
         Flag.category, Flag.origin, Flag.state)
-    stmt = _in_datasets(stmt, Flag.sample_id, f)
+    stmt = _in_datasets(session, stmt, Flag.sample_id, f)
     return [{"category": c, "group": flag_group(c), "origin": o, "state": s, "n": n}
             for c, o, s, n in sorted(session.execute(stmt).all())]
 
@@ -444,12 +467,12 @@ def translation_repair(session: Session, actor: Actor, f: StatsFilter = StatsFil
     dist = func.abs(func.length(Turn.text) - func.length(Turn.mt_text))
     b = _bucket(dist, DISTANCE_EDGES).label("b")
     stmt = select(b, func.count()).where(Turn.id.in_(edited_ids), Turn.text != Turn.mt_text).group_by(b)
-    stmt = _in_datasets(stmt, Turn.sample_id, f)
+    stmt = _in_datasets(session, stmt, Turn.sample_id, f)
     hist = dict(session.execute(stmt).all())
     edited = sum(hist.values())
 
     sstmt = select(Suggestion.state, func.count()).where(*_dated(Suggestion.created_at, f)).group_by(Suggestion.state)
-    sstmt = _in_datasets(sstmt, Suggestion.sample_id, f)
+    sstmt = _in_datasets(session, sstmt, Suggestion.sample_id, f)
     sugg = {"open": 0, "accepted": 0, "rejected": 0, **dict(session.execute(sstmt).all())}
     # The cache is shared by all datasets: DeepL characters ignore the dataset filter.
     billed = session.scalar(select(func.coalesce(func.sum(TranslationCache.billed_characters), 0)).where(
@@ -487,7 +510,7 @@ def edit_distance_sample(session: Session, actor: Actor, f: StatsFilter = StatsF
     edited_ids = select(Edit.turn_id).where(Edit.field == "text").distinct()
     stmt = select(Turn.id, Turn.sample_id, Turn.mt_text, Turn.text).where(
         Turn.id.in_(edited_ids), Turn.text != Turn.mt_text).order_by(Turn.id).limit(limit)
-    stmt = _in_datasets(stmt, Turn.sample_id, f)
+    stmt = _in_datasets(session, stmt, Turn.sample_id, f)
     return [{"turn_id": t, "sample_id": s, "distance": levenshtein(mt[:max_chars], tx[:max_chars])}
             for t, s, mt, tx in session.execute(stmt)]
 
@@ -554,7 +577,7 @@ def annotator_stats(session: Session, actor: Actor, f: StatsFilter = StatsFilter
         stmt = stmt.where(*_dated(Review.created_at, f))
         if uid is not None:
             stmt = stmt.where(Review.user_id == uid)
-        return _in_datasets(stmt, Review.sample_id, f)
+        return _in_datasets(session, stmt, Review.sample_id, f)
 
     day = _day(Review.created_at).label("day")
     per_day = session.execute(scoped(select(Review.user_id, day, func.count()).group_by(Review.user_id, day))).all()
@@ -610,10 +633,10 @@ def _medians(session: Session, scoped: Any, timed: Mapping[int, int]) -> dict[in
     return out
 
 
-def _ratings(f: StatsFilter) -> Any:
+def _ratings(session: Session, f: StatsFilter) -> Any:
     """CTE (sample_id, user_id, decision): each person's latest decision on samples that 2+ people decided."""
     base = select(Review.sample_id).where(*_dated(Review.created_at, f))
-    base = _in_datasets(base, Review.sample_id, f)
+    base = _in_datasets(session, base, Review.sample_id, f)
     overlapping = base.group_by(Review.sample_id).having(func.count(distinct(Review.user_id)) >= 2)
     latest = select(func.max(Review.id)).where(Review.sample_id.in_(overlapping), *_dated(Review.created_at, f)).group_by(
         Review.sample_id, Review.user_id)
@@ -639,7 +662,7 @@ def _agreement_counts(session: Session, f: StatsFilter) -> tuple[Any, FleissSums
     raters, 4 flag counts per pair and category (A set, B set, both), 5 samples per (category, raters,
     raters who set the flag).
     """
-    r = _ratings(f)
+    r = _ratings(session, f)
     per_s = select(r.c.sample_id, func.count().label("n")).group_by(r.c.sample_id).cte("per_sample")
     a, b = aliased(r), aliased(r)
     on_pair = and_(a.c.sample_id == b.c.sample_id, a.c.user_id < b.c.user_id)
@@ -758,7 +781,7 @@ def disagreements(session: Session, actor: Actor, f: StatsFilter = StatsFilter()
     Keyset-paginated by sample id (pass the last ``sample_id`` as ``after``).
     """
     _lead(actor)
-    r = _ratings(f)
+    r = _ratings(session, f)
     if flag is None:
         ids_stmt = select(r.c.sample_id).where(r.c.sample_id > after).group_by(r.c.sample_id).having(
             func.count(distinct(r.c.decision)) > 1).order_by(r.c.sample_id)
