@@ -154,8 +154,10 @@ def test_glossary_csv_sync_and_use(engine: Engine, actors: dict[str, Actor], ser
     with session_scope(engine) as s:
         texts = list(s.scalars(select(Suggestion.text)))
         assert texts and all("퍼플렉서티" in t and "토크나이저" in t for t in texts)
+        assert tr.estimate(s, lead, {})["characters"] == 0  # all cached under this glossary
         # a changed term list makes a new DeepL glossary and deletes the old one
         tr.glossary_replace(s, lead, [{"source": "perplexity", "target": "당혹도"}])
+        assert tr.estimate(s, lead, {})["characters"] > 0  # other terms, other translations
         state = tr.glossary_sync(s, lead)
         assert state["n"] == 1 and state["id"] != gid
         assert tr.glossary_status(s)["synced"]

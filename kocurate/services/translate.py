@@ -409,9 +409,21 @@ def estimate(session: Session, actor: Actor, filters: BatchFilter | dict[str, An
     """
     actor.require("translate_batch")
     f = filters if isinstance(filters, BatchFilter) else BatchFilter.from_dict(filters)
+    with _reading(session) as rs:  # no SQLite write lock while it counts
+        out = _estimate(rs, f)
+    out["eur_per_million"] = eur_per_million()
+    out["estimated_cost_eur"] = round(out["characters"] * out["eur_per_million"] / 1e6, 2)
+    out["quota"] = quota()
+    q = out["quota"] or {}
+    out["fits_quota"] = None if q.get("remaining") is None else out["characters"] <= q["remaining"]
+    return out
+
+
+def _estimate(session: Session, f: BatchFilter) -> dict[str, Any]:
     n_samples = _count_samples(session, f)
-    state = gl.synced_state(session)
-    options = make_options(state)
+    entries = gl.terms(session)
+    # the glossary counts by its terms (as the job will use them), not by the last sync
+    options = make_options({"id": None, "hash": gl.terms_hash(entries)} if entries else None)
     out: dict[str, Any] = {"samples": n_samples, "exact": n_samples <= EXACT_ESTIMATE_MAX}
     if out["exact"]:
         conds = _conditions(session, f)
@@ -450,11 +462,6 @@ def estimate(session: Session, actor: Actor, filters: BatchFilter | dict[str, An
             turns, chars = int(turns * n_samples / max(total, 1)), int(chars * n_samples / max(total, 1))
         out.update(turns=int(turns), texts=int(turns), characters=int(chars), cached_characters=None,
                    requests=-(-int(turns) // MAX_TEXTS))
-    out["eur_per_million"] = eur_per_million()
-    out["estimated_cost_eur"] = round(out["characters"] * out["eur_per_million"] / 1e6, 2)
-    out["quota"] = quota()
-    q = out["quota"] or {}
-    out["fits_quota"] = None if q.get("remaining") is None else out["characters"] <= q["remaining"]
     return out
 
 
