@@ -19,7 +19,7 @@ from ..checks import REGISTRY, select_checks
 from ..checks.contamination import read_evalset
 from ..checks.dedup import dedup_datasets
 from ..checks.ethics import classifier
-from ..checks.runner import run_dataset
+from ..checks.runner import read_session, run_dataset
 from ..errors import KocurateError, NotFound
 from ..models import CheckFinding, Dataset, EvalItem, EvalSet, Flag, Sample, Setting, Turn, utcnow
 from .auth import Actor
@@ -42,12 +42,12 @@ def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Seque
     """Run checks over one dataset and store findings/pre-flags; returns a summary.
 
     Incremental by default: only samples whose version changed since their last full run. ``workers``
-    > 1 checks id ranges in that many processes. With
-    ``only`` just those checks run (and the samples stay due for the next full run). Near-duplicates
-    are grouped over the whole dataset whenever that check is selected.
+    > 1 checks id ranges in that many processes. With ``only`` just those checks run (and the samples
+    stay due for the next full run). Near-duplicates are grouped over the whole dataset when that
+    check is named, on ``full`` runs, and when at least a tenth of the dataset was (re)checked.
     """
     actor.require("check")
-    with Session(engine) as s:
+    with read_session(engine) as s:
         ds = get_dataset(s, dataset_ref)
         ds_id, ds_name = ds.id, ds.name
     try:
@@ -63,7 +63,11 @@ def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Seque
         summary = {"dataset_id": ds_id, "checks": [], "samples": 0, "findings": 0, "flags": 0, "seconds": 0.0,
                    "by_check": {}, "samples_per_s": None}
     summary["dataset"] = ds_name
-    if corpus and (summary["samples"] or only or full):  # nothing changed: the groups still hold
+    # grouping looks at the whole dataset: worth it when asked for, on a full or first run, or when a
+    # tenth of the samples changed; a handful of edits leaves the groups as they were
+    with read_session(engine) as s:
+        n_total = s.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == ds_id)) or 0
+    if corpus and (only or full or summary["samples"] * 10 >= n_total > 0):
         res = dedup_datasets(engine, [ds_id])
         summary["dedup"] = res.as_dict()
         summary["by_check"]["near_duplicate"] = res.duplicates
@@ -74,7 +78,7 @@ def dedup(engine: Engine, actor: Actor, dataset_refs: Sequence[int | str] | None
           threshold: float = 0.8, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Group near-duplicates across the given datasets (all datasets when none are given)."""
     actor.require("check")
-    with Session(engine) as s:
+    with read_session(engine) as s:
         if dataset_refs:
             ids = [get_dataset(s, r).id for r in dataset_refs]
         else:
