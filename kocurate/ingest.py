@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from . import align as aligner
-from . import config
+from . import config, db
 from .errors import AlreadyImported, ImportFailed, KocurateError
 from .importers import Importer, NormSample, get_importer
 from .models import Dataset, Sample, Turn, utcnow
@@ -155,14 +157,23 @@ def import_files(
     else:
         pairs = _pairs_by_position(ko_stream, sources, importer)
 
+    sqlite = db.is_sqlite(engine)
+    now_dt = utcnow()
+    # SQLite stores DateTime as text in SQLAlchemy's format; PostgreSQL takes the datetime
+    now: Any = now_dt.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now_dt
+    batches = _prepare(pairs, importer, report, now, progress, skip_bad)
+    if sqlite:
+        batches = _spool(batches)  # everything read and checked before the write lock is taken
+        if report.samples == 0:
+            raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
     with Session(engine) as session, session.begin():
         ds = Dataset(name=name, kind=kind, licence=licence or importer.licence, source_files=files,
-                     fingerprint=fingerprint, imported_at=utcnow(), imported_by=user_id,
+                     fingerprint=fingerprint, imported_at=now_dt, imported_by=user_id,
                      meta={"options": options or {}, "title": importer.title})
         session.add(ds)
         session.flush()
         report.dataset_id = ds.id
-        _write(session, ds.id, pairs, importer, report, progress, skip_bad)
+        _write(session, ds.id, batches)
         if report.samples == 0:
             raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
         ds.n_samples, ds.n_turns = report.samples, report.turns
@@ -294,38 +305,17 @@ class _BulkInsert:
             cursor.close()
 
 
-def _write(session: Session, dataset_id: int, pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
-           progress: Callable[[int], None] | None, skip_bad: bool) -> None:
-    conn = session.connection()
-    sqlite = conn.dialect.name == "sqlite"
-    now_dt = utcnow()
-    # SQLite stores DateTime as text in SQLAlchemy's format; PostgreSQL takes the datetime
-    now: Any = now_dt.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now_dt
-    insert_samples = _BulkInsert(conn, Sample.__table__, _SAMPLE_COLS)
-    insert_turns = _BulkInsert(conn, Turn.__table__, _TURN_COLS)
+Batch = tuple[list[list[Any]], list[list[tuple[Any, ...]]]]  # sample rows, turn rows per sample
+
+
+def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport, now: Any,
+             progress: Callable[[int], None] | None, skip_bad: bool) -> Iterator[Batch]:
+    """Rows ready for the database, in batches; sample id and dataset id are filled in when written."""
     sample_rows: list[list[Any]] = []
-    turn_rows: list[list[tuple[str, ...]]] = []
+    turn_rows: list[list[tuple[Any, ...]]] = []
     seen: set[str] = set()
     dumps = json.dumps
     translated: dict[str, str] = {}  # role -> source_kind, cached
-
-    ids_for = _id_allocator(conn)
-
-    def flush() -> None:
-        if not sample_rows:
-            return
-        # ids are allocated up front so that one executemany writes the batch (RETURNING with
-        # ordered rows would fall back to one statement per row on SQLite)
-        ids = ids_for(len(sample_rows))
-        for row, sid in zip(sample_rows, ids, strict=True):
-            row[0] = sid
-        insert_samples([tuple(r) for r in sample_rows])
-        insert_turns([(sid, *t) for sid, turns in zip(ids, turn_rows, strict=True) for t in turns])
-        sample_rows.clear()
-        turn_rows.clear()
-        if progress:
-            progress(report.samples)
-
     for s, en, conf, status in pairs:
         if s.key in seen:
             bad = ImportFailed(report.name, s.place, "id", f"duplicate key {s.key!r}")
@@ -360,15 +350,66 @@ def _write(session: Session, dataset_id: int, pairs: Iterator[Pairing], importer
         else:
             report.no_source += 1
         sample_rows.append([
-            0, dataset_id, s.key, s.position, "new", 1, dumps(s.meta, ensure_ascii=False) if s.meta else "{}",
+            0, 0, s.key, s.position, "new", 1, dumps(s.meta, ensure_ascii=False) if s.meta else "{}",
             status, conf, en.key if en is not None else None, len(turns), ko_chars, en_chars, True, 0, now, now,
         ])
         turn_rows.append(turns)
         report.samples += 1
         report.turns += len(turns)
         if len(sample_rows) >= BATCH:
-            flush()
-    flush()
+            yield sample_rows, turn_rows
+            sample_rows, turn_rows = [], []
+            if progress:
+                progress(report.samples)
+    if sample_rows:
+        yield sample_rows, turn_rows
+    if progress:
+        progress(report.samples)
+
+
+def _spool(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Read, check and align everything first into a temporary file, then replay it.
+
+    SQLite has one writer: the import takes the write lock only for the copy (seconds), not for
+    the parsing and alignment, so people reviewing meanwhile are not kept waiting. A bad record
+    is also found before anything is written.
+    """
+    spool = tempfile.TemporaryFile(prefix="kocurate-import-")
+    try:
+        for batch in batches:
+            marshal.dump(batch, spool)
+        spool.seek(0)
+
+        def replay() -> Iterator[Batch]:
+            try:
+                while True:
+                    try:
+                        yield marshal.load(spool)
+                    except EOFError:
+                        return
+            finally:
+                spool.close()
+
+        return replay()
+    except BaseException:
+        spool.close()
+        raise
+
+
+def _write(session: Session, dataset_id: int, batches: Iterator[Batch]) -> None:
+    conn = session.connection()
+    insert_samples = _BulkInsert(conn, Sample.__table__, _SAMPLE_COLS)
+    insert_turns = _BulkInsert(conn, Turn.__table__, _TURN_COLS)
+    ids_for = _id_allocator(conn)
+    for sample_rows, turn_rows in batches:
+        # ids are allocated up front so that one executemany writes the batch (RETURNING with
+        # ordered rows would fall back to one statement per row on SQLite)
+        ids = ids_for(len(sample_rows))
+        for row, sid in zip(sample_rows, ids, strict=True):
+            row[0] = sid
+            row[1] = dataset_id
+        insert_samples([tuple(r) for r in sample_rows])
+        insert_turns([(sid, *t) for sid, turns in zip(ids, turn_rows, strict=True) for t in turns])
 
 
 def _source_texts(s: NormSample, en: _Source | None, importer: Importer) -> list[str | None]:
