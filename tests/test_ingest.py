@@ -145,6 +145,24 @@ def test_failure_half_way_leaves_no_rows(engine: Engine, seeded: tuple[int, int,
     assert rep.samples == 5001 and counts(engine) == (seeded[0] + 1, seeded[1] + 5001, seeded[2] + 10002)
 
 
+def test_database_failure_while_writing_rolls_everything_back(engine: Engine, seeded: tuple[int, int, int],
+                                                              tmp_path: Path) -> None:
+    # a trigger makes the database itself refuse the very last turn, after 5,000 samples were written
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON turns WHEN NEW.text = '폭발' "
+                                 "BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.text = '폭발' THEN "
+                                 "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON turns FOR EACH ROW EXECUTE FUNCTION boom()")
+    path = write_jsonl(tmp_path / "boom.jsonl", good_lines(5000) + [json.dumps({"instruction": "마지막", "output": "폭발"},
+                                                                               ensure_ascii=False)])
+    with pytest.raises(Exception, match="boom"):
+        import_files(engine, "koalpaca_v11", path)
+    assert counts(engine) == seeded
+
+
 def test_bad_english_source_is_refused_too(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
     en = write_jsonl(tmp_path / "dolly_en.jsonl", [(DATA / "dolly_en.jsonl").read_text().splitlines()[0],
                                                    '{"instruction": "x", "context": "", "category": "open_qa"}'])
