@@ -188,6 +188,9 @@ class FakeDeepL:
             return _err(400, f"Too many texts: {len(texts)} > {MAX_TEXTS}")
         if params.get("formality") not in (None, "default") and target in NO_FORMALITY:
             return _err(400, "'formality' is not supported for given 'target_lang'.")
+        instr = params.get("custom_instructions")
+        if instr is not None and (not isinstance(instr, list) or len(instr) > 10 or any(len(str(i)) > 300 for i in instr)):
+            return _err(400, "custom_instructions: at most 10 instructions of at most 300 characters")
         source = str(params.get("source_lang", "")).upper() or None
         entries: dict[str, str] = {}
         if params.get("glossary_id"):

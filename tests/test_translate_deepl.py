@@ -425,3 +425,17 @@ def test_dead_worker_detection(engine: Engine, actors: dict[str, Actor]) -> None
         job.heartbeat_at = utcnow()
     with session_scope(engine) as s, pytest.raises(jobs.JobError, match="still running"):
         jobs.resume(s, actors["lead"], jid)
+
+
+def test_custom_instructions_are_sent_and_keyed(engine: Engine, actors: dict[str, Actor], server: FakeDeepL,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(engine, 1)
+    monkeypatch.setenv("KOCURATE_DEEPL_INSTRUCTIONS", "Keep code identifiers in English\n\nUse the 합니다 style\n")
+    with session_scope(engine) as s:
+        tr.retranslate_sample(s, actors["annotator"], 1)
+    assert server.ok_translate_requests[-1].params["custom_instructions"] == [
+        "Keep code identifiers in English", "Use the 합니다 style"]
+    monkeypatch.delenv("KOCURATE_DEEPL_INSTRUCTIONS")
+    with session_scope(engine) as s:  # other instructions, another translation: not served from the cache
+        tr.retranslate_sample(s, actors["annotator"], 1)
+    assert len(server.ok_translate_requests) == 2 and "custom_instructions" not in server.ok_translate_requests[-1].params

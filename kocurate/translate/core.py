@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,14 +33,31 @@ BASE_OPTIONS: dict[str, Any] = {
 }
 
 
-def make_options(glossary: dict[str, Any] | None = None, context: str | None = None) -> dict[str, Any]:
-    """Request options; ``glossary`` is the synced glossary state ({id, hash, n}) or None."""
+MAX_INSTRUCTIONS = 10  # DeepL: at most 10 custom instructions of at most 300 characters each
+MAX_INSTRUCTION_CHARS = 300
+
+
+def custom_instructions() -> list[str] | None:
+    """Optional ``custom_instructions`` (supported for KO), one per line in KOCURATE_DEEPL_INSTRUCTIONS,
+    e.g. "Keep code identifiers in English". DeepL then uses its quality_optimized model."""
+    raw = os.environ.get("KOCURATE_DEEPL_INSTRUCTIONS", "")
+    lines = [line.strip()[:MAX_INSTRUCTION_CHARS] for line in raw.splitlines() if line.strip()]
+    return lines[:MAX_INSTRUCTIONS] or None
+
+
+def make_options(glossary: dict[str, Any] | None = None, context: str | None = None,
+                 instructions: list[str] | None = None) -> dict[str, Any]:
+    """Request options; ``glossary`` is the synced glossary state ({id, hash, n}) or None;
+    ``instructions`` defaults to ``custom_instructions()``."""
     opts = dict(BASE_OPTIONS)
     if glossary:
         opts["glossary"] = glossary["id"]
         opts["glossary_hash"] = glossary["hash"]
     if context:
         opts["context"] = context
+    instructions = instructions if instructions is not None else custom_instructions()
+    if instructions:
+        opts["custom_instructions"] = list(instructions)
     return opts
 
 
