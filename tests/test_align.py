@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from pathlib import Path
 
 import pytest
 
-from kocurate.align import align_by_position, concepts, cues, evidence, pair_confidence, spelled_numbers
+from kocurate.align import Cues, align_by_position, concepts, cues, evidence, pair_confidence, spelled_numbers
 
 
 def _alpaca(shared: Path) -> tuple[list[list[str]], list[list[str]]]:
@@ -21,6 +22,15 @@ def _alpaca(shared: Path) -> tuple[list[list[str]], list[list[str]]]:
 def _pairs(shared: Path) -> tuple[list[list[str]], list[list[str]]]:
     rows = json.loads((shared / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json").read_text(encoding="utf-8"))
     return [[r["output"]] for r in rows], [[r["input"]] for r in rows]
+
+
+@functools.cache
+def _cues(shared: Path, corpus: str) -> tuple[list[Cues], list[Cues]]:
+    """Cues of a corpus, computed once per test session (the 987 long turns take a second)."""
+    ko, en = (_alpaca if corpus == "alpaca" else _pairs)(shared)
+    if corpus == "alpaca":
+        ko = ko[:335]
+    return [cues(f) for f in ko], [cues(f) for f in en]
 
 
 def _delete(n: int, seed: int, rate: float = 0.05) -> list[int]:
@@ -50,10 +60,7 @@ def test_real_alpaca_rows_align_to_the_same_koalpaca_rows(shared_data: Path) -> 
 @pytest.mark.parametrize("corpus", ["alpaca", "pairs"])
 @pytest.mark.parametrize("seed", range(6))
 def test_rows_deleted_from_the_korean_side_are_repaired_or_flagged(shared_data: Path, corpus: str, seed: int) -> None:
-    ko, en = (_alpaca if corpus == "alpaca" else _pairs)(shared_data)
-    if corpus == "alpaca":
-        ko = ko[:335]
-    ko_cues, en_cues = [cues(f) for f in ko], [cues(f) for f in en]
+    ko_cues, en_cues = _cues(shared_data, corpus)
     keep = _delete(len(ko_cues), seed)
     assert 0.8 * len(ko_cues) < len(keep) < 0.95 * len(ko_cues)
     pairs = align_by_position([ko_cues[i] for i in keep], en_cues)
@@ -77,8 +84,8 @@ def test_a_run_of_deleted_rows_at_the_start_and_a_long_gap(shared_data: Path) ->
 
 
 def test_turn_pairs_split_into_two_lists_align_one_to_one(shared_data: Path) -> None:
-    ko, en = _pairs(shared_data)
-    pairs = align_by_position([cues(f) for f in ko], [cues(f) for f in en])
+    ko, en = _cues(shared_data, "pairs")
+    pairs = align_by_position(ko, en)
     assert sum(1 for i, p in enumerate(pairs) if p.en_index == i) >= 0.995 * len(ko)
     assert not [i for i, p in enumerate(pairs) if p.status == "aligned" and p.en_index != i]
 
