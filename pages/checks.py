@@ -16,6 +16,7 @@ from streamlit.errors import StreamlitAPIException
 from kocurate import ui
 from kocurate.services import checks as svc
 from kocurate.services import datasets as dataset_service
+from kocurate.services import jobs
 
 REVIEW_PAGE = "pages/review.py"
 
@@ -56,8 +57,15 @@ if lead:
     with st.form("ck_run"):
         only = st.multiselect("Only these checks (empty: all)", all_checks, key="ck_only")
         full = st.checkbox("Re-check every sample (not only those changed since the last run)", key="ck_full")
+        background = st.checkbox("Run in the background (progress survives a page reload)", key="ck_bg")
         run = st.form_submit_button("Run checks", type="primary", key="ck_run_go")
-    if run:
+    if run and background:
+        with ui.shows_errors():
+            with ui.session() as s:
+                job_id = svc.start_check_job(s, actor, ds_id, only=only or None, full=full)
+            jobs.start_thread(ui.engine(), job_id)
+            st.success(f"Started check job {job_id}.")
+    elif run:
         bar = st.progress(0.0, text="checking…")
         total = max(1, progress["samples"])
         with ui.shows_errors(), st.spinner("Running checks…"):
@@ -68,6 +76,16 @@ if lead:
                        f"{out['flags']:,} pre-flags.")
             with ui.session() as s:
                 summary = svc.findings_summary(s, ds_id)
+
+with ui.session() as s:
+    running = [j for j in jobs.list_jobs(s, kind=svc.JOB_KIND, limit=10) if j["params"].get("dataset_id") == ds_id]
+if running:
+    j = running[0]
+    st.text(f"Latest check job {j['id']}: {j['status']}{' (its worker is gone)' if j['dead'] else ''} · "
+            f"{j['done']:,} of {j['total']:,} samples · {j['message'] or ''}")
+    if j["status"] in ("queued", "running") and not j["dead"]:
+        st.progress(min(1.0, j["done"] / max(1, j["total"])))
+        st.button("Refresh", key="ck_job_refresh")
 
 st.subheader("Hits per check")
 families = sorted({r["family"] for r in summary})

@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from kocurate.errors import PermissionDenied
 from kocurate.ingest import import_files
 from kocurate.services.auth import Actor
 
@@ -45,3 +46,25 @@ def test_checks_page(db_url: str, engine: Engine, actors: dict[str, Actor], shar
     assert not at2.exception
     assert not [b for b in at2.button if b.key == "ck_run_go"]
     assert "1,040 of 1,040 samples checked" in at2.caption[0].value and ds
+
+
+def test_check_job_in_background(db_url: str, engine: Engine, actors: dict[str, Actor], shared_data: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check run as a job: progress and result in the Job row; the page shows the latest one."""
+    from kocurate import db
+    from kocurate.services import checks as svc
+    from kocurate.services import jobs
+
+    import_files(engine, "sharegpt_pairs", shared_data / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json",
+                 name="pairs")
+    with pytest.raises(PermissionDenied), db.session_scope(engine) as s:
+        svc.start_check_job(s, actors["annotator"], "pairs")
+    with db.session_scope(engine) as s:
+        job_id = svc.start_check_job(s, actors["lead"], "pairs", full=True)
+    done = jobs.run(engine, job_id)
+    assert done["status"] == "done", done
+    assert done["done"] == 987 and done["total"] == 987
+    assert done["result"]["by_check"]["stray_chars"] >= 30
+    at = _page(db_url, actors["lead"], monkeypatch)
+    assert not at.exception
+    assert any(f"Latest check job {job_id}: done" in t.value for t in at.text)

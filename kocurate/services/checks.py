@@ -241,3 +241,43 @@ def export_ethics_feedback(session: Session, actor: Actor, path: str | Path) -> 
                                      "sample_id": sid}, ensure_ascii=False) + "\n")
                 n += 1
     return n
+
+
+# ---------------------------------------------------------------------------------------------
+# as a background job (progress that survives page reloads; kocurate.services.jobs)
+
+JOB_KIND = "checks"
+
+
+def start_check_job(session: Session, actor: Actor, dataset_ref: int | str, only: Sequence[str] | None = None,
+                    full: bool = False) -> int:
+    """Queue a check run over a dataset; start it with ``jobs.start_thread`` / ``jobs.start_process``."""
+    actor.require("check")
+    from . import jobs
+
+    ds = get_dataset(session, dataset_ref)
+    total = session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == ds.id)) or 0
+    return jobs.create(session, actor, JOB_KIND, {"dataset_id": ds.id, "only": list(only or []), "full": full,
+                                                  "actor": {"id": actor.id, "username": actor.username,
+                                                            "role": actor.role}}, total=total)
+
+
+def _register_job() -> None:
+    from . import jobs
+
+    @jobs.register(JOB_KIND, permission="check")
+    def _check_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
+        a = ctx.params.get("actor") or {}
+        actor = Actor(a.get("id"), a.get("username", "cli"), a.get("role", "lead"))
+        # a resumed job runs again incrementally: batches finished before are not redone (a --full run
+        # that was interrupted continues as an incremental one)
+        full = bool(ctx.params.get("full")) and not ctx.state.get("started")
+        ctx.state["started"] = True
+        out = run_checks(engine, actor, ctx.params["dataset_id"], only=ctx.params.get("only") or None, full=full,
+                         progress=lambda n: ctx.progress(n))
+        return {"samples": out["samples"], "findings": out["findings"], "flags": out["flags"],
+                "by_check": out["by_check"], "_message": f"checked {out['samples']:,} samples: "
+                                                         f"{out['findings']:,} findings, {out['flags']:,} pre-flags"}
+
+
+_register_job()
