@@ -405,7 +405,6 @@ def test_dataset_filter_with_interleaved_ids(engine, session, actors, world) -> 
         s.add(late)
         s.flush()
         s.add(Review(sample_id=late.id, user_id=world["A"], decision="approve", seconds=1, created_at=D22, flags=[]))
-    session.info.clear()
     after = stats.reviews_per_day(session, lead, f1)
     assert sum(r["n"] for r in after) == 19
     assert sum(r["n"] for r in stats.reviews_per_day(session, lead, StatsFilter(datasets=(world["ds2"],)))) == 2

@@ -158,11 +158,20 @@ def _in_datasets(session: Session, stmt: Select[Any], sample_id_col: Any, f: Sta
     return stmt.join(Sample, Sample.id == sample_id_col).where((Sample.dataset_id + 0).in_(f.datasets))
 
 
+def _memo(session: Session, name: str) -> dict[Any, Any]:
+    """Results shared by the figures of one ``dashboard`` call (a fresh dict outside of one)."""
+    shared = session.info.get(_MEMO)
+    return shared.setdefault(name, {}) if shared is not None else {}
+
+
+_MEMO = "kocurate.stats.memo"
+
+
 def _id_ranges(session: Session, datasets: tuple[int, ...]) -> list[tuple[int, int]] | None:
     """The sample id range of each dataset if each is contiguous (exactly its samples), else None.
 
-    Remembered for the session (a dashboard load asks several times)."""
-    memo = session.info.setdefault("kocurate.stats.ranges", {})
+    Remembered during one ``dashboard`` call (its figures ask several times)."""
+    memo = _memo(session, "ranges")
     if datasets not in memo:
         rows = session.execute(select(func.min(Sample.id), func.max(Sample.id), func.count()).where(
             Sample.dataset_id.in_(datasets)).group_by(Sample.dataset_id)).all()
@@ -283,12 +292,31 @@ def reviews_per_day(session: Session, actor: Actor, f: StatsFilter = StatsFilter
                     user_id: int | None = None) -> list[dict[str, Any]]:
     """Reviews (decisions) per UTC day, per decision; annotators get only their own."""
     uid = _own(actor, user_id)
-    day = _day(Review.created_at).label("day")
-    stmt = select(day, Review.decision, func.count()).where(*_dated(Review.created_at, f)).group_by(day, Review.decision)
-    if uid is not None:
-        stmt = stmt.where(Review.user_id == uid)
-    stmt = _in_datasets(session, stmt, Review.sample_id, f)
-    return [{"day": _iso(d), "decision": dec, "n": n} for d, dec, n in sorted(session.execute(stmt), key=lambda r: (str(r[0]), r[1]))]
+    acc: dict[tuple[str, str], int] = defaultdict(int)
+    for day, _u, dec, n, _s, _c in _activity(session, f, uid):
+        acc[(day, dec)] += n
+    return [{"day": d, "decision": dec, "n": n} for (d, dec), n in sorted(acc.items())]
+
+
+def _activity(session: Session, f: StatsFilter, uid: int | None) -> list[tuple[str, int, str, int, float, int]]:
+    """Reviews grouped by (UTC day, person, decision): count, seconds summed, reviews timed.
+
+    One scan of the reviews (covering index) serves reviews per day, throughput per person and
+    decisions per person; remembered during one ``dashboard`` call, which asks for it twice.
+    """
+    memo = _memo(session, "activity")
+    key = (f, uid)
+    if key not in memo:
+        day = _day(Review.created_at).label("day")
+        stmt = select(day, Review.user_id, Review.decision, func.count(), func.sum(Review.seconds),
+                      func.count(Review.seconds)).where(*_dated(Review.created_at, f)).group_by(
+            day, Review.user_id, Review.decision)
+        if uid is not None:
+            stmt = stmt.where(Review.user_id == uid)
+        stmt = _in_datasets(session, stmt, Review.sample_id, f)
+        memo[key] = [(_iso(d) or "", int(u), dec, int(n), float(secs or 0), int(c))
+                     for d, u, dec, n, secs, c in session.execute(stmt)]
+    return memo[key]
 
 
 def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, target: int = DEFAULT_TARGET,
@@ -463,11 +491,11 @@ def translation_repair(session: Session, actor: Actor, f: StatsFilter = StatsFil
         if f.datasets:
             stmt = stmt.where(Sample.dataset_id.in_(f.datasets))
         _turns = int(session.scalar(stmt) or 0)
-    edited_ids = select(Edit.turn_id).where(Edit.field == "text").distinct()
+    # the dataset filter goes on the edits (which carry sample_id), so turns are reached only by id
+    edited_ids = _in_datasets(session, select(Edit.turn_id).where(Edit.field == "text"), Edit.sample_id, f)
     dist = func.abs(func.length(Turn.text) - func.length(Turn.mt_text))
     b = _bucket(dist, DISTANCE_EDGES).label("b")
     stmt = select(b, func.count()).where(Turn.id.in_(edited_ids), Turn.text != Turn.mt_text).group_by(b)
-    stmt = _in_datasets(session, stmt, Turn.sample_id, f)
     hist = dict(session.execute(stmt).all())
     edited = sum(hist.values())
 
@@ -507,10 +535,9 @@ def edit_distance_sample(session: Session, actor: Actor, f: StatsFilter = StatsF
                          max_chars: int = 2000) -> list[dict[str, Any]]:
     """True Levenshtein distances for at most ``limit`` edited turns (lowest ids; texts cut at ``max_chars``)."""
     _lead(actor)
-    edited_ids = select(Edit.turn_id).where(Edit.field == "text").distinct()
+    edited_ids = _in_datasets(session, select(Edit.turn_id).where(Edit.field == "text"), Edit.sample_id, f)
     stmt = select(Turn.id, Turn.sample_id, Turn.mt_text, Turn.text).where(
         Turn.id.in_(edited_ids), Turn.text != Turn.mt_text).order_by(Turn.id).limit(limit)
-    stmt = _in_datasets(session, stmt, Turn.sample_id, f)
     return [{"turn_id": t, "sample_id": s, "distance": levenshtein(mt[:max_chars], tx[:max_chars])}
             for t, s, mt, tx in session.execute(stmt)]
 
@@ -568,8 +595,8 @@ def annotator_stats(session: Session, actor: Actor, f: StatsFilter = StatsFilter
                     user_id: int | None = None) -> dict[str, Any]:
     """Per person: reviews per day, decisions, median seconds per sample. Annotators get only their own.
 
-    The median is computed in SQL with window functions (row_number / count over the person's
-    reviews ordered by seconds; the mean of the middle one or two), on SQLite and PostgreSQL alike.
+    Counts come from one GROUP BY (day, person, decision); the median from ordered picks in SQL
+    (see ``_medians``), on SQLite and PostgreSQL alike.
     """
     uid = _own(actor, user_id)
 
@@ -579,25 +606,23 @@ def annotator_stats(session: Session, actor: Actor, f: StatsFilter = StatsFilter
             stmt = stmt.where(Review.user_id == uid)
         return _in_datasets(session, stmt, Review.sample_id, f)
 
-    day = _day(Review.created_at).label("day")
-    per_day = session.execute(scoped(select(Review.user_id, day, func.count()).group_by(Review.user_id, day))).all()
-    per_dec = session.execute(scoped(select(Review.user_id, Review.decision, func.count(), func.sum(Review.seconds),
-                                            func.count(Review.seconds)).group_by(Review.user_id, Review.decision))).all()
+    rows = _activity(session, f, uid)
     timed: dict[int, int] = defaultdict(int)
-    for u, _dec, _n, _s, c in per_dec:
-        timed[u] += int(c)
-    medians = _medians(session, scoped, timed)
-    names = _usernames(session, [u for u, *_ in per_dec])
+    per_day_acc: dict[tuple[int, str], int] = defaultdict(int)
+    names = _usernames(session, {u for _d, u, *_ in rows})
     users: dict[int, dict[str, Any]] = {}
-    for u, dec, n, secs, _c in per_dec:
+    for d, u, dec, n, secs, c in rows:
+        timed[u] += c
+        per_day_acc[(u, d)] += n
         r = users.setdefault(u, {"user_id": u, "username": names.get(u, str(u)), "reviews": 0, "seconds": 0.0,
-                                 **{d: 0 for d in DECISIONS}})
+                                 **{k: 0 for k in DECISIONS}})
         r[dec] = r.get(dec, 0) + n
         r["reviews"] += n
-        r["seconds"] += float(secs or 0)
+        r["seconds"] += secs
+    medians = _medians(session, scoped, timed)
     days: dict[int, set[str]] = defaultdict(set)
-    for u, d, _n in per_day:
-        days[u].add(_iso(d) or "")
+    for u, d in per_day_acc:
+        days[u].add(d)
     for u, r in users.items():
         r["median_seconds"] = float(medians[u]) if medians.get(u) is not None else None
         r["active_days"] = len(days[u])
@@ -605,8 +630,8 @@ def annotator_stats(session: Session, actor: Actor, f: StatsFilter = StatsFilter
     return {
         "scope": "all" if uid is None else "own",
         "users": sorted(users.values(), key=lambda r: r["username"]),
-        "per_day": [{"user_id": u, "username": names.get(u, str(u)), "day": _iso(d), "n": n}
-                    for u, d, n in sorted(per_day, key=lambda r: (r[0], str(r[1])))],
+        "per_day": [{"user_id": u, "username": names.get(u, str(u)), "day": d, "n": n}
+                    for (u, d), n in sorted(per_day_acc.items())],
     }
 
 
@@ -816,6 +841,14 @@ def disagreements(session: Session, actor: Actor, f: StatsFilter = StatsFilter()
 def dashboard(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, target: int = DEFAULT_TARGET,
               today: date | None = None) -> dict[str, Any]:
     """Every figure the actor may see, computed once (what the page and ``kocurate stats --json`` show)."""
+    session.info[_MEMO] = {}
+    try:
+        return _dashboard(session, actor, f, target=target, today=today)
+    finally:
+        session.info.pop(_MEMO, None)
+
+
+def _dashboard(session: Session, actor: Actor, f: StatsFilter, *, target: int, today: date | None) -> dict[str, Any]:
     if not actor.can("view_stats"):
         _own(actor, None)
         return {"scope": "own", "filter": f.params(), "user": actor.username,
