@@ -229,6 +229,10 @@ def test_translation_rules() -> None:
     assert not _run("untranslated", _sample(("input", "fjsklfjdsklfjsklfjsklfjs", "fjsklfjdsklfjsklfjsklfjs")))
     assert _run("numbers", _sample(("user", "인구는 1350명입니다.", "The population is 1,530 people.")))
     assert not _run("numbers", _sample(("user", "인구는 1,530명입니다.", "The population is 1530 people.")))
+    # KoAlpaca v1.0 index 223: a unit conversion, not a changed number
+    assert not _run("numbers", _sample(("input", "우주의 나이는 약 138억 년으로 추정됩니다.",
+                                        "The universe is estimated to be around 13.8 billion years old.")))
+    assert not _run("numbers", _sample(("user", "세 가지 팁을 주세요 2024", "Give me 3 tips 2024")))
     assert _run("urls", _sample(("user", "https://exmaple.com 참고", "see https://example.com")))
     assert _run("placeholders", _sample(("user", "안녕 {이름}님", "Hello {name}")))
     assert not _run("placeholders", _sample(("user", "안녕 {name}님", "Hello {name}")))

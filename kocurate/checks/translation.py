@@ -171,6 +171,25 @@ def _multiset_diff(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     return sorted((ca - cb).elements()), sorted((cb - ca).elements())
 
 
+_KO_SCALE = {"천": 10**3, "만": 10**4, "억": 10**8, "조": 10**12}
+_EN_SCALE = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_KO_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?(천|만|억|조)")
+_EN_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?(thousand|million|billion|trillion)\b", re.I)
+
+
+def _numbers(text: str, scale: dict[str, int], scaled: re.Pattern[str]) -> set[str]:
+    """Normalized numbers of a text; "138억" and "13.8 billion" both become 13800000000."""
+    out = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(text)}
+    for m in scaled.finditer(text):
+        try:
+            value = float(m.group(1).replace(",", "")) * scale[m.group(2).lower()]
+        except ValueError:
+            continue
+        out.discard(tx.norm_number(m.group(1)))
+        out.add(tx.norm_number(f"{value:.0f}" if value == int(value) else str(value)))
+    return out
+
+
 @register
 class Numbers(Check):
     name = "numbers"
@@ -186,11 +205,16 @@ class Numbers(Check):
                 continue
             if not (_DIGIT.search(t.text) or _DIGIT.search(t.source_text or "")):
                 continue
-            en = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(t.source_text or "")}
-            ko = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(t.text)}
+            src = t.source_text or ""
+            en = _numbers(src, _EN_SCALE, _EN_SCALED)
+            ko = _numbers(t.text, _KO_SCALE, _KO_SCALED)
             if en == ko:
                 continue
-            missing, extra = sorted(en - ko), sorted(ko - en)
+            # a digit on one side may be spelled out on the other ("3 tips" / 세 가지 팁)
+            missing = sorted(en - ko - align.spelled_numbers(t.text))
+            extra = sorted(ko - en - align.spelled_numbers(src))
+            if not missing and not extra:
+                continue
             # Korean often spells small numbers out ("세 가지") or adds list numbers: only a number
             # that was replaced by another one, or a dropped long number, is worth a look
             big_missing = [n for n in missing if len(n.replace(".", "")) >= 3]
