@@ -137,3 +137,17 @@ def test_math_and_money() -> None:
     assert p.spans == ["$\\pi r^2$"]  # "$5 and $10" is money, not math: it stays translatable
     out = restore(fake(p.xml), p)
     assert "$$\n\\frac{a}{b} = c\n$$\n$$x^2$$\n" in out and "$\\pi r^2$" in out and "After" not in out
+
+
+def test_unfenced_code_is_kept_and_prose_is_not() -> None:
+    # the demo's planted defect: Alpaca answers carry unfenced code whose identifiers DeepL translated
+    code = ("def add(a, b):\n    return a + b\n\nprint(add(1, 2))\nint main() {\n    printf(\"hi\");\n    return 0;\n}\n"
+            "for i in range(3):\n    total += i\nconst x = f(y);\nSELECT name FROM users;\n")
+    p = protect(code + "This adds two numbers.\n")
+    assert p.xml == "<l>This adds two numbers.</l>"
+    assert restore(fake(p.xml), p).startswith(code)
+    prose = ["Return the book to the library.", "If you want, I can help:", "for all of us in town:", "Print the page.",
+             "Import duties apply.", "Class is at 9.", "Let me explain.", "return to sender", "while you wait:",
+             "He said (quietly) that it works.", "Say hello (twice)", "To be, or not to be; that is the question."]
+    for line in prose:
+        assert not protect(line).empty, line

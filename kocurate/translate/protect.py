@@ -5,7 +5,8 @@
 
 * each line that carries translatable words becomes one ``<l>…</l>`` element (``splitting_tags=["l"]``,
   ``outline_detection=False``), so DeepL translates line by line with the whole text as context;
-* fenced code blocks (and ``$$`` math blocks), table separator rows, blank lines and lines without words are kept here and
+* fenced code blocks (and ``$$`` math blocks), unfenced lines that are unmistakably code (``def f(x):``
+  and its indented body, ``import x``, ``x = f(y);`` …), table separator rows, blank lines and lines without words are kept here and
   never sent (nobody pays for them);
 * a line's Markdown prefix (indent, ``#``, ``-``, ``1.``, ``>``, ``- [ ]``) and trailing blanks are kept
   here; table pipes, inline code, URLs, Markdown link targets, ``{name}``, ``%s``, ``$math$``, ``<tag>`` and XML-invalid
@@ -50,6 +51,24 @@ _INLINE = re.compile(
     r"|(?P<pipe>\|)"  # table cell borders (only ever matched in table rows, see _protect_body)
 )
 _WORD = re.compile(r"[^\W\d_]")
+# Unfenced code (Alpaca/Dolly answers often have none): lines that are unmistakably code. Case matters
+# ("If you…" is prose, "if x:" is not); what is unsure stays translatable.
+_CODE_LINE = re.compile(
+    r"^\s*(?:"
+    r"(?:async\s+)?def\s+\w+\s*\(|class\s+\w+\s*[(:{]|import\s+[\w.]+(?:\s+as\s+\w+)?\s*;?\s*$"
+    r"|from\s+[\w.]+\s+import\s|#include\b|#!/|using\s+namespace\b|package\s+[\w.]+;"
+    r"|(?:public|private|protected|static)\s+[\w<>\[\],]+\s+\w+\s*[(=;{]"
+    r"|function\s*\w*\s*\(|(?:var|let|const)\s+\w+\s*=|console\.\w+\(|System\.out\.|>>>\s"
+    r"|print\(.*\)\s*$|if\s+__name__\b|for\s+\(?\w+(?:\s*,\s*\w+)*\)?\s+in\s+\S.*:\s*$"
+    r"|(?:if|elif|while)\s+[^:]*(?:[<>=!()\[\].]|True|False|\bnot\s|\w\s+(?:and|or|in|is)\s+\w)[^:]*:\s*$|(?:else|try|finally):\s*$"
+    r"|except\b.*:\s*$|return\s*;?\s*$|return\s+\S+\s*;?\s*$|return\s+.*[-()\[\]+*/=<>'\"]"
+    r"|(?:int|void|char|float|double|bool|auto|long|unsigned|String|string|std::\w+|fn|func|fun)\s+[\w:*&]+\s*\("
+    r"|.*\)\s*\{\s*$"
+    r"|(?:SELECT|INSERT\s+INTO|UPDATE|DELETE\s+FROM|CREATE\s+TABLE|ALTER\s+TABLE)\s+\S.*"
+    r"|[\w.]+\([^()]*\)\s*;?\s*$|[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*(?:[-+*/%]?=|:=)\s*[^=\s].*"
+    r"|[{}()\[\];]+\s*$|.*[=(].*;\s*$"
+    r")"
+)
 
 
 class ProtectionError(KocurateError):
@@ -90,10 +109,23 @@ def protect(text: str) -> Protected:
     p = Protected(xml="")
     parts: list[str] = []
     fence: str | None = None
+    code_indent: int | None = None  # inside an unfenced code block opened at this indentation
     for raw in text.splitlines(keepends=True):
         line = raw.rstrip("\r\n")
         eol = raw[len(line):]
         m = _FENCE.match(line)
+        if fence is None and not m:
+            indent = len(line) - len(line.lstrip(" \t"))
+            if code_indent is not None and (not line.strip() or indent > code_indent
+                                            or (indent == code_indent and line.strip()[:1] in "})]")):
+                p.lines.append((raw, None, ""))  # the body of a def/if/{ … } block
+                continue
+            code_indent = None
+            if _CODE_LINE.match(line):
+                p.lines.append((raw, None, ""))
+                if line.rstrip().endswith((":", "{", "(", "[")):
+                    code_indent = indent
+                continue
         if fence is not None:  # inside a fenced code block: kept verbatim
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip()[len(m.group(1)):].strip():
                 fence = None
