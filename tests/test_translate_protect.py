@@ -151,3 +151,11 @@ def test_unfenced_code_is_kept_and_prose_is_not() -> None:
              "He said (quietly) that it works.", "Say hello (twice)", "To be, or not to be; that is the question."]
     for line in prose:
         assert not protect(line).empty, line
+
+
+def test_script_and_code_elements_keep_their_content() -> None:
+    text = "<script>alert(1)</script> [link](javascript:alert(2)) and <code>x = 1</code> in <b>bold</b> text"
+    p = protect(text)
+    assert "<script>alert(1)</script>" in p.spans and "<code>x = 1</code>" in p.spans and "alert" not in p.xml
+    out = restore(fake(p.xml), p)
+    assert "<script>alert(1)</script>" in out and "](javascript:alert(2))" in out and "<code>x = 1</code>" in out

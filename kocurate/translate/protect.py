@@ -42,6 +42,7 @@ _INLINE = re.compile(
     r"|(?P<mdlink>\]\((?:[^()\s]|\([^()\s]*\))+\))"  # the "](target)" of a Markdown link
     r"|(?P<url>(?:https?|ftp)://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}]|www\.[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}])"
     r"|(?P<email>[\w.+-]+@[\w-]+\.[\w.-]+\w)"
+    r"|(?P<raw><(?P<rawname>script|style|code|pre|kbd|samp|math|svg)\b[^<>]*>.*?</(?P=rawname)\s*>)"  # with content
     r"|(?P<tag></?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>)"  # <tag>, </tag>, <br/>, <a href=…>
     r"|(?P<brace>\{\{?[^{}\s]{0,64}\}\}?)"  # {name}, {0}, {}, {{var}}
     r"|(?P<printf>%(?:\([^)\s]{1,32}\))?[-+#0]*\d*(?:\.\d+)?[sdifeEgGxXoucr](?![A-Za-z]))"  # %s, %(n)d, %.2f
