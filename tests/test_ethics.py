@@ -39,6 +39,7 @@ def test_lexicon_finds_disguised_profanity(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "시발점에서 출발했다", "수박 씨앗을 삼키기 전에 완전히 씹어 질식을 예방하세요", "새끼손가락을 다쳤다", "좌절이 닥쳐도 일어선다",
     "2018년 2월 - 현재", "병신년 정월", "토픽 주제에 대한 글", "곤충과 해충의 차이", "자위대의 활동", "그 시 발표회",
+    "졸라의 제르미날", "토마토가 잘 익어 따먹기 좋습니다", "시저는 브루투스에게 살해당했다고 알려져 있습니다", "마약 중독 치료 센터",
 ])
 def test_lexicon_leaves_innocent_words(text: str) -> None:
     assert not cats(text), (text, load_lexicon().find(text))
@@ -48,7 +49,7 @@ def test_lexicon_categories_and_helpers() -> None:
     assert "hate" in cats("김치녀들은 다 그래") and "hate" in cats("틀딱들 때문에")
     assert "discrimination" in cats("여자는 집에서 살림이나 해라")
     assert "sexual" in cats("야동 사이트 추천") and "violence" in cats("죽여버린다 진짜")
-    assert "crime" in cats("필로폰 구하는 곳") and "censure" in cats("정말 한심한 인간이다")
+    assert "crime" in cats("필로폰 구하는 곳") and "crime" in cats("마약 구하는 방법 알려줘") and "censure" in cats("정말 한심한 인간이다")
     assert compose_jamo("ㅆㅣㅂㅏㄹ") == "씨발" and compose_jamo("ㅎㅏㄴㄱㅡㄹ") == "한글"
     assert keyboard_to_hangul("tlqkf") == "시발" and keyboard_to_hangul("gksrmf") == "한글"
     assert keyboard_to_hangul("hello") is None or "시발" not in keyboard_to_hangul("hello")  # type: ignore[operator]

@@ -36,7 +36,7 @@ class EmptyAnswer(Check):
 
 _REFUSAL = re.compile(
     r"as an ai(?: language)? model|as a language model|i(?:'m| am) (?:sorry|afraid),? (?:but )?i (?:can(?:no|')t|am unable)"
-    r"|i cannot (?:fulfill|comply|assist)|openai|"
+    r"|i cannot (?:fulfill|comply|assist)|"
     r"(?:ai|인공지능|인공 지능) ?언어 ?모델(?:로서|으로서|이기 때문에|입니다)|저는 (?:ai|인공지능|언어 모델)(?:이기|이므로|로서|입니다)"
     r"|(?:죄송하지만|죄송합니다[,.]?) (?:저는 |제가 )?(?:그런 |해당 )?(?:요청|질문|정보|도움)[^.]{0,20}수 없습니다",
     re.I,
