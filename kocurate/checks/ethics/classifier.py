@@ -104,9 +104,10 @@ def read_labelled(path: str | Path) -> list[Example]:
         raise ImportFailed(str(p), "file", None, "file not found")
     text = p.read_text(encoding="utf-8-sig")
     first = text.lstrip()[:1]
-    if first in "[{":
+    is_json = p.suffix.lower() in (".json", ".jsonl")
+    if is_json or (first in ("[", "{") and "|" not in text.split("\n", 1)[0]):
         try:
-            if p.suffix == ".jsonl" or (first == "{" and "\n{" in text.strip()):
+            if p.suffix.lower() == ".jsonl" or (first == "{" and "\n{" in text.strip()):
                 out: list[Example] = []
                 for n, line in enumerate(text.splitlines(), start=1):
                     if line.strip():
