@@ -45,9 +45,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> str | None:
+def pg_template() -> Iterator[str | None]:
     if not PG_URL:
-        return None
+        yield None
+        return
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"kc_template_{os.getpid()}"
     with admin.connect() as c:
@@ -55,8 +56,10 @@ def pg_template() -> str | None:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     db.upgrade(_pg_db_url(name))
     db.get_engine.cache_clear()
+    yield name
+    with admin.connect() as c:  # a developer's own server does not collect one template per run
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-    return name
 
 
 def _pg_db_url(name: str) -> str:
