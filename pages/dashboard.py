@@ -9,6 +9,7 @@ renders it in the browser; a server-side PNG needs kaleido and a Chromium).
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from typing import Any
 
@@ -73,6 +74,15 @@ def _kaleido() -> bool:
     return True
 
 
+def frame(rows: Any, columns: list[str] | None = None) -> pd.DataFrame:
+    """Aggregated rows as a DataFrame, text escaped: plotly reads <b>, <a href> … in labels as markup,
+    and dataset names, categories and user names are data."""
+    df = pd.DataFrame(rows, columns=columns)
+    for col in df.select_dtypes(include="object").columns:
+        df[col] = df[col].map(lambda v: html.escape(v, quote=False) if isinstance(v, str) else v)
+    return df
+
+
 def one_dataset() -> int | None:
     return chosen[0] if len(chosen) == 1 else None
 
@@ -108,10 +118,10 @@ def own_view(d: dict[str, Any]) -> None:
     c[1].metric("Active days", me["active_days"] if me else 0)
     c[2].metric("Per active day", me["per_active_day"] if me else "-")
     c[3].metric("Median seconds / sample", f"{me['median_seconds']:.0f}" if me and me["median_seconds"] else "-")
-    rpd = pd.DataFrame(d["reviews_per_day"], columns=["day", "decision", "n"])
+    rpd = frame(d["reviews_per_day"], columns=["day", "decision", "n"])
     chart(px.bar(rpd, x="day", y="n", color="decision"), "own-reviews-per-day", "My reviews per day")
     if me:
-        dec = pd.DataFrame([{"decision": k, "n": me.get(k, 0)} for k in ("approve", "reject", "needs_fix", "skip")])
+        dec = frame([{"decision": k, "n": me.get(k, 0)} for k in ("approve", "reject", "needs_fix", "skip")])
         chart(px.bar(dec, x="decision", y="n"), "own-decisions", "My decisions")
     link("My review queue", dataset=one_dataset())
 
@@ -135,20 +145,20 @@ with tabs[0]:
     c[4].metric("Days to target", "-" if p["days_to_target"] is None else p["days_to_target"],
                 help=f"at {p['approvals_per_day']} approvals/day")
     st.progress(min(1.0, p["target_share"] or 0.0), text=f"{(p['target_share'] or 0) * 100:.1f}% of the target approved")
-    sdf = pd.DataFrame(data["status"], columns=["dataset_id", "dataset", "status", "n"])
+    sdf = frame(data["status"], columns=["dataset_id", "dataset", "status", "n"])
     chart(px.bar(sdf, x="dataset", y="n", color="status", category_orders={"status": list(STATUSES)}),
           "status", "Samples by status")
     if not sdf.empty:
         pick = st.selectbox("Open in the review queue", sdf.to_dict("records"), key="status-link",
                             format_func=lambda r: f"{r['dataset']} · {r['status']} ({r['n']:,})")
         link(f"Review {pick['dataset']} · {pick['status']}", dataset=pick["dataset_id"], status=pick["status"])
-    rpd = pd.DataFrame(data["reviews_per_day"], columns=["day", "decision", "n"])
+    rpd = frame(data["reviews_per_day"], columns=["day", "decision", "n"])
     chart(px.line(rpd, x="day", y="n", color="decision", markers=True), "reviews-per-day", "Reviews per day")
     link("Review queue (new samples)", dataset=one_dataset(), status="new")
 
 # ----------------------------------------------------------------------------------------------- quality
 with tabs[1]:
-    chk = pd.DataFrame(data["checks"], columns=["dataset_id", "dataset", "check", "samples_hit", "findings", "samples",
+    chk = frame(data["checks"], columns=["dataset_id", "dataset", "check", "samples_hit", "findings", "samples",
                                                 "rate"])
     if chk.empty:
         st.info("No check findings yet.")
@@ -161,7 +171,7 @@ with tabs[1]:
         pick = st.selectbox("Open a check's findings", chk.to_dict("records"), key="check-link",
                             format_func=lambda r: f"{r['dataset']} · {r['check']} ({r['samples_hit']:,} samples)")
         link(f"Review {pick['dataset']} · {pick['check']}", dataset=pick["dataset_id"], check=pick["check"])
-    fl = pd.DataFrame(data["flags"], columns=["category", "group", "origin", "state", "n"])
+    fl = frame(data["flags"], columns=["category", "group", "origin", "state", "n"])
     if fl.empty:
         st.info("No flags yet.")
     else:
@@ -176,20 +186,20 @@ with tabs[1]:
     rows += [{"what": f"{r['origin']}: {r['category']}", "state": s, "n": r[s], "precision": r["precision"]}
              for r in pre["flags"] for s in ("confirmed", "cleared", "active")]
     if rows:
-        pdf = pd.DataFrame(rows)
+        pdf = frame(rows)
         chart(px.bar(pdf, y="what", x="n", color="state", orientation="h",
                      color_discrete_map={"confirmed": "#2ca02c", "cleared": "#d62728", "open": "#aaaaaa",
                                          "active": "#aaaaaa"}),
               "preflags", "Pre-flags: confirmed vs cleared (precision of each check in practice)")
-        st.dataframe(pd.DataFrame(pre["checks"] + pre["flags"]), hide_index=True)
+        st.dataframe(frame(pre["checks"] + pre["flags"]), hide_index=True)
         link("Review open check findings", dataset=one_dataset(), status="new",
              check=pre["checks"][0]["check"] if pre["checks"] else None)
     ap = data["approval"]
-    adf = pd.DataFrame(ap["datasets"])
+    adf = frame(ap["datasets"])
     if not adf.empty:
         chart(px.bar(adf, x="dataset", y="rate", hover_data=["approved", "rejected", "needs_fix", "decided"],
                      range_y=[0, 1]), "approval", "Approval rate per dataset (approved / decided)")
-    cdf = pd.DataFrame(ap["categories"])
+    cdf = frame(ap["categories"])
     if not cdf.empty:
         chart(px.bar(cdf, x="category", y="rate", color="dataset", barmode="group", range_y=[0, 1],
                      hover_data=["approved", "rejected", "needs_fix", "decided"]),
@@ -207,7 +217,7 @@ with tabs[2]:
                 help=f"accepted {t['suggestions']['accepted']}, rejected {t['suggestions']['rejected']}, "
                      f"open {t['suggestions']['open']}")
     c[3].metric("DeepL characters", f"{t['deepl_characters']:,}")
-    hdf = pd.DataFrame(t["distance_hist"])
+    hdf = frame(t["distance_hist"])
     chart(px.bar(hdf, x="bucket", y="n", labels={"bucket": "|len(final) - len(MT)| (characters)"}),
           "edit-distance", "Edit size: length difference between the MT and the final text")
     st.caption("Cheap SQL distance, a lower bound of the edit distance (0 = same length, e.g. substitutions). "
@@ -216,9 +226,9 @@ with tabs[2]:
         with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
             sample = stats.edit_distance_sample(s, actor, stats.StatsFilter(tuple(chosen), since, until))
         if sample:
-            chart(px.histogram(pd.DataFrame(sample), x="distance", nbins=30), "levenshtein",
+            chart(px.histogram(frame(sample), x="distance", nbins=30), "levenshtein",
                   f"Levenshtein distance MT → final ({len(sample)} edited turns)")
-    sdf = pd.DataFrame([{"state": k, "n": v} for k, v in t["suggestions"].items()])
+    sdf = frame([{"state": k, "n": v} for k, v in t["suggestions"].items()])
     chart(px.bar(sdf, x="state", y="n", color="state"), "suggestions", "Re-translations (suggestions) by outcome")
     link("Review samples needing a fix", dataset=one_dataset(), status="needs_fix")
 
@@ -233,12 +243,12 @@ with tabs[3]:
         rows_ratio += [{"dataset": d["dataset"], **h} for h in d["ratio"]]
         rows_turns += [{"dataset": d["dataset"], **h} for h in d["turns_per_sample"]]
     if rows_len:
-        chart(px.bar(pd.DataFrame(rows_len), x="bucket", y="n", color="language", barmode="group",
+        chart(px.bar(frame(rows_len), x="bucket", y="n", color="language", barmode="group",
                      facet_row="dataset", height=220 * len(tx["datasets"]) + 80), "lengths",
               "Korean and English characters per sample")
-        chart(px.bar(pd.DataFrame(rows_ratio), x="bucket", y="n", color="dataset", barmode="group",
+        chart(px.bar(frame(rows_ratio), x="bucket", y="n", color="dataset", barmode="group",
                      labels={"bucket": "Korean / English characters"}), "ratio", "Length ratio Korean / English")
-        chart(px.bar(pd.DataFrame(rows_turns), x="bucket", y="n", color="dataset", barmode="group",
+        chart(px.bar(frame(rows_turns), x="bucket", y="n", color="dataset", barmode="group",
                       labels={"bucket": "turns"}), "turns", "Turns per conversation")
     else:
         st.info("No samples yet.")
@@ -247,11 +257,11 @@ with tabs[3]:
 # ----------------------------------------------------------------------------------------------- annotators
 with tabs[4]:
     ann = data["annotators"]
-    udf = pd.DataFrame(ann["users"])
+    udf = frame(ann["users"])
     if udf.empty:
         st.info("No reviews in this range.")
     else:
-        pdd = pd.DataFrame(ann["per_day"])
+        pdd = frame(ann["per_day"])
         chart(px.line(pdd, x="day", y="n", color="username", markers=True), "throughput",
               "Throughput: reviews per person per day")
         chart(px.bar(udf, x="username", y="median_seconds"), "median-seconds", "Median seconds per sample")
@@ -267,18 +277,22 @@ with tabs[5]:
     c[0].metric("Overlapping samples", f"{ag['samples']:,}")
     c[1].metric("Fleiss' kappa (decisions)", "-" if dec["fleiss"] is None else f"{dec['fleiss']:.3f}")
     c[2].metric("Observed agreement", "-" if dec["p_bar"] is None else f"{dec['p_bar'] * 100:.1f}%")
-    if dec["pairs"]:
-        pairs = pd.DataFrame(dec["pairs"])
+    min_shared = int(st.number_input("Pairs sharing at least … samples", min_value=1, value=10, step=5))
+    shown = [r for r in dec["pairs"] if r["samples"] >= min_shared]
+    if dec["pairs"] and not shown:
+        st.info(f"No pair of annotators shares {min_shared} samples or more.")
+    if shown:
+        pairs = frame(shown)
         people = sorted(set(pairs["a"]) | set(pairs["b"]))
         m = pd.DataFrame(index=people, columns=people, dtype=float)
-        for r in dec["pairs"]:
+        for r in pairs.to_dict("records"):
             m.loc[r["a"], r["b"]] = m.loc[r["b"], r["a"]] = r["kappa"]
         fig = go.Figure(go.Heatmap(z=m.values, x=people, y=people, zmin=-1, zmax=1, colorscale="RdBu",
                                    hovertemplate="%{y} / %{x}: kappa %{z:.3f}<extra></extra>"))
         chart(fig, "kappa-pairs", "Cohen's kappa per pair of annotators (decisions)")
         st.dataframe(pairs[["a", "b", "samples", "agreement", "kappa"]], hide_index=True)
     if ag["flags"]:
-        fk = pd.DataFrame([{"flag": k, "group": v["group"], "fleiss": v["fleiss"]} for k, v in ag["flags"].items()])
+        fk = frame([{"flag": k, "group": v["group"], "fleiss": v["fleiss"]} for k, v in ag["flags"].items()])
         chart(px.bar(fk, x="flag", y="fleiss", color="group", range_y=[-1, 1]), "kappa-flags",
               "Fleiss' kappa per flag")
     st.subheader("Disagreements to adjudicate")
