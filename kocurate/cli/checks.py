@@ -32,7 +32,8 @@ def _progress_bar(label: str):  # type: ignore[no-untyped-def]
 @app.command("check")
 def check_cmd(
     dataset: str = typer.Argument(..., help="Dataset name or id."),
-    only: list[str] = typer.Option(None, "--only", help="Run only this check (repeatable); see `kocurate checks list`."),
+    only: list[str] = typer.Option(None, "--only", help="Run only this check (repeatable) over every sample; see "
+                                                      "`kocurate checks list`."),
     full: bool = typer.Option(False, "--full", help="Re-check every sample, not only those changed since the last run."),
     workers: int = typer.Option(1, "--workers", "-j", help="Processes to check with (id ranges in parallel)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),

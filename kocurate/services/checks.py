@@ -42,8 +42,8 @@ def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Seque
     """Run checks over one dataset and store findings/pre-flags; returns a summary.
 
     Incremental by default: only samples whose version changed since their last full run. ``workers``
-    > 1 checks id ranges in that many processes. With ``only`` just those checks run (and the samples
-    stay due for the next full run). Near-duplicates are grouped over the whole dataset when that
+    > 1 checks id ranges in that many processes. With ``only`` just those checks run, over every
+    sample (and the samples stay due for the next full run). Near-duplicates are grouped over the whole dataset when that
     check is named, on ``full`` runs, and when at least a tenth of the dataset was (re)checked.
     """
     actor.require("check")
@@ -57,8 +57,9 @@ def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Seque
     per_sample = [c for c in checks if not getattr(c, "corpus", False)]
     corpus = [c for c in checks if getattr(c, "corpus", False)]
     if per_sample:
-        summary = run_dataset(engine, ds_id, per_sample, full=full, set_checked=not only, progress=progress,
-                              workers=workers).as_dict()
+        # checked_version records full runs only, so a run of some checks visits every sample
+        summary = run_dataset(engine, ds_id, per_sample, full=full or bool(only), set_checked=not only,
+                              progress=progress, workers=workers).as_dict()
     else:
         summary = {"dataset_id": ds_id, "checks": [], "samples": 0, "findings": 0, "flags": 0, "seconds": 0.0,
                    "by_check": {}, "samples_per_s": None}
