@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, Select, column, or_, select, table, text
+from sqlalchemy import Engine, Select, column, func, or_, select, table, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
@@ -28,6 +29,7 @@ from .auth import Actor
 SETTING_KEY = "search.fts"
 _FTS = table("turns_fts", column("rowid"))
 MIN_TRIGRAM = 3
+PG_FAST_MS = 150  # PostgreSQL: how long the early-stopping plan may try before the trigram index takes over
 
 
 def _is_sqlite(session_or_engine: Session | Engine) -> bool:
@@ -143,8 +145,19 @@ def _fts_phrase(words: list[str]) -> str:
     return " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
+def _turn_id_range(session: Session, dataset_id: int) -> tuple[int, int]:
+    """The smallest and largest turn id of a dataset (four index lookups)."""
+    first, last = session.execute(select(func.min(Sample.id), func.max(Sample.id))
+                                  .where(Sample.dataset_id == dataset_id)).one()
+    if first is None:
+        return 0, -1
+    lo = session.scalar(select(func.min(Turn.id)).where(Turn.sample_id == first))
+    hi = session.scalar(select(func.max(Turn.id)).where(Turn.sample_id == last))
+    return int(lo or 0), int(hi if hi is not None else -1)
+
+
 def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None,
-               ordered: bool = False) -> tuple[Select[Any], Any]:
+               ordered: bool = False, status: str | None = None) -> tuple[Select[Any], Any]:
     """A SELECT of matching turn ids (and sample ids) and the column to order it by.
 
     ``ordered``: the caller pages through hits in id order; on SQLite the FTS index then drives the
@@ -161,22 +174,28 @@ def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None,
         else:
             use_fts = bool(ids) and set(session.scalars(select(Dataset.id))) <= ids
     order: Any = Turn.id
-    stmt = select(Turn.id, Turn.sample_id).join(Sample, Sample.id == Turn.sample_id)
+    stmt = select(Turn.id, Turn.sample_id)
     if use_fts:
         target = {"ko": "text", "en": "source_text", "both": "turns_fts"}[field]
         match = _fts_phrase(long) if field == "both" else f"{target} : ({_fts_phrase(long)})"
         cond = text("turns_fts MATCH :m").bindparams(m=match)
         if ordered:
-            stmt = (select(Turn.id, Turn.sample_id).select_from(_FTS).join(Turn, Turn.id == _FTS.c.rowid)
-                    .join(Sample, Sample.id == Turn.sample_id).where(cond))
+            stmt = select(Turn.id, Turn.sample_id).select_from(_FTS).join(Turn, Turn.id == _FTS.c.rowid).where(cond)
             order = _FTS.c.rowid
         else:
             stmt = stmt.where(Turn.id.in_(select(_FTS.c.rowid).where(cond)))
         words = short
     else:
         words = long + short  # PostgreSQL: ILIKE uses the trigram GIN index for 3+ characters
+    if dataset_id is not None or status:  # join samples only when filtering on them
+        stmt = stmt.join(Sample, Sample.id == Turn.sample_id)
     if dataset_id is not None:
         stmt = stmt.where(Sample.dataset_id == dataset_id)
+        # a dataset is imported in one go, so its turns are one id range: walks in id order start there
+        lo, hi = _turn_id_range(session, dataset_id)
+        stmt = stmt.where(Turn.id.between(lo, hi))
+    if status:
+        stmt = stmt.where(Sample.status == status)
     for w in words:
         stmt = stmt.where(or_(*[_contains(c, w) for c in cols]))
     return stmt, order
@@ -202,6 +221,30 @@ def _snippet(value: str | None, query: str, width: int = 160) -> str:
     return ("…" if start > 0 else "") + out + ("…" if start + width < len(value) else "")
 
 
+def _pg_page(session: Session, page: Select[Any]) -> list[Any]:
+    """One page of hits on PostgreSQL, by whichever plan is fast for this query.
+
+    A common word is found at once by walking turns in id order and stopping after ``limit`` hits,
+    but the planner prefers the trigram index, builds a bitmap of every match and sorts it (seconds
+    at 1.5M turns). A rare word is the reverse. So: first the id-order walk (bitmap scans off) under
+    a short statement timeout; if it runs out, the trigram index plan. Both give the exact page.
+    """
+    conn = session.connection()
+    prev = conn.execute(text("SELECT current_setting('statement_timeout'), current_setting('enable_bitmapscan')")).one()
+    try:
+        with conn.begin_nested():  # a savepoint: the timeout must not abort the caller's transaction
+            conn.execute(text("SELECT set_config('enable_bitmapscan', 'off', true), "
+                              "set_config('statement_timeout', :t, true)"), {"t": f"{PG_FAST_MS}ms"})
+            rows = conn.execute(page).all()
+            conn.execute(text("SELECT set_config('enable_bitmapscan', :b, true), "
+                              "set_config('statement_timeout', :t, true)"), {"b": prev[1], "t": prev[0]})
+        return list(rows)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "57014":  # not our timeout
+            raise
+    return list(conn.execute(page).all())  # the savepoint's rollback restored both settings
+
+
 def search(session: Session, actor: Actor, query: str, *, dataset_id: int | None = None, field: str = "both",
            status: str | None = None, limit: int = 50, after: int | None = None) -> list[dict[str, Any]]:
     """Turns whose Korean and/or English text contains every word of ``query``.
@@ -215,17 +258,19 @@ def search(session: Session, actor: Actor, query: str, *, dataset_id: int | None
         return []
     if field not in ("ko", "en", "both"):
         field = "both"
-    hits, order = _turn_hits(session, query, field, dataset_id, ordered=True)
-    if status:
-        hits = hits.where(Sample.status == status)
+    hits, order = _turn_hits(session, query, field, dataset_id, ordered=True, status=status)
     if after is not None:
         hits = hits.where(order > after)
-    sub = hits.order_by(order).limit(max(1, min(int(limit), 500))).subquery()
+    limit = max(1, min(int(limit), 500))
+    page = hits.order_by(order).limit(limit)
+    ids = _pg_page(session, page) if not _is_sqlite(session) else session.execute(page).all()
+    if not ids:
+        return []
     rows = session.execute(
         select(Turn.id, Turn.idx, Turn.role, Turn.text, Turn.source_text, Sample.id, Sample.key, Sample.status,
                Dataset.name)
-        .join(sub, sub.c.id == Turn.id).join(Sample, Sample.id == Turn.sample_id)
-        .join(Dataset, Dataset.id == Sample.dataset_id).order_by(Turn.id)).all()
+        .join(Sample, Sample.id == Turn.sample_id).join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(Turn.id.in_([r[0] for r in ids])).order_by(Turn.id)).all()
     return [{"turn_id": r[0], "turn_idx": r[1], "role": r[2], "sample_id": r[5], "key": r[6], "status": r[7],
              "dataset": r[8], "ko": _snippet(r[3], query), "en": _snippet(r[4], query)} for r in rows]
 
