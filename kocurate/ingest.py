@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import marshal
+import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -162,24 +163,42 @@ def import_files(
     # SQLite stores DateTime as text in SQLAlchemy's format; PostgreSQL takes the datetime
     now: Any = now_dt.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now_dt
     batches = _prepare(pairs, importer, report, now, progress, skip_bad)
+    spool: _Spool | None = None
     if sqlite:
-        batches = _spool(batches)  # everything read and checked before the write lock is taken
+        # everything is read, checked and aligned into a private SQLite file first; the write
+        # lock is then held only for a copy done inside SQLite (seconds), not for the parsing
+        spool = _Spool.fill(batches)
         if report.samples == 0:
+            spool.close()
             raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
-    with Session(engine) as session, session.begin():
-        ds = Dataset(name=name, kind=kind, licence=licence or importer.licence, source_files=files,
-                     fingerprint=fingerprint, imported_at=now_dt, imported_by=user_id,
-                     meta={"options": options or {}, "title": importer.title})
-        session.add(ds)
-        session.flush()
-        report.dataset_id = ds.id
-        _write(session, ds.id, batches)
-        if report.samples == 0:
-            raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
-        ds.n_samples, ds.n_turns = report.samples, report.turns
-        ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = report.aligned, report.ambiguous, report.unaligned
-        if report.skipped:
-            ds.meta = {**ds.meta, "skipped": len(report.skipped)}
+    try:
+        with engine.connect() as conn:
+            if spool is not None:
+                spool.attach(conn)
+            try:
+                with Session(bind=conn) as session, session.begin():
+                    ds = Dataset(name=name, kind=kind, licence=licence or importer.licence, source_files=files,
+                                 fingerprint=fingerprint, imported_at=now_dt, imported_by=user_id,
+                                 meta={"options": options or {}, "title": importer.title})
+                    session.add(ds)
+                    session.flush()
+                    report.dataset_id = ds.id
+                    if spool is not None:
+                        spool.copy(session.connection(), ds.id)
+                    else:
+                        _write(session, ds.id, batches)
+                    if report.samples == 0:
+                        raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
+                    ds.n_samples, ds.n_turns = report.samples, report.turns
+                    ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = report.aligned, report.ambiguous, report.unaligned
+                    if report.skipped:
+                        ds.meta = {**ds.meta, "skipped": len(report.skipped)}
+            finally:
+                if spool is not None:
+                    spool.detach(conn)
+    finally:
+        if spool is not None:
+            spool.close()
     if report.skipped:
         report.skipped_report = str(_write_report(report.skipped, report_path, ko_path, name))
     return report
@@ -281,10 +300,7 @@ class _BulkInsert:
 
     def __init__(self, conn: Connection, table: Any, columns: tuple[str, ...]) -> None:
         self.conn = conn
-        extra: dict[str, Any] = {}
-        for col in table.columns:
-            if col.name not in columns and not col.primary_key and col.default is not None and col.default.is_scalar:
-                extra[col.name] = col.default.arg
+        extra = _defaults(table, columns)
         self.extra = tuple(extra.values())
         names = list(columns) + list(extra)
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -367,33 +383,76 @@ def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
         progress(report.samples)
 
 
-def _spool(batches: Iterator[Batch]) -> Iterator[Batch]:
-    """Read, check and align everything first into a temporary file, then replay it.
+class _Spool:
+    """The prepared rows of a SQLite import in a private SQLite file, copied in with INSERT … SELECT.
 
-    SQLite has one writer: the import takes the write lock only for the copy (seconds), not for
-    the parsing and alignment, so people reviewing meanwhile are not kept waiting. A bad record
-    is also found before anything is written.
+    Sample ids in the spool are 1..n; the copy shifts them past the largest id in the database
+    (under the write lock, so nobody else takes them) and fills in the dataset id.
     """
-    spool = tempfile.TemporaryFile(prefix="kocurate-import-")
-    try:
-        for batch in batches:
-            marshal.dump(batch, spool)
-        spool.seek(0)
 
-        def replay() -> Iterator[Batch]:
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.path = Path(folder) / "spool.db"
+
+    @classmethod
+    def fill(cls, batches: Iterator[Batch]) -> _Spool:
+        spool = cls(tempfile.mkdtemp(prefix="kocurate-import-"))
+        try:
+            con = sqlite3.connect(spool.path, isolation_level=None)
             try:
-                while True:
-                    try:
-                        yield marshal.load(spool)
-                    except EOFError:
-                        return
+                con.execute("PRAGMA journal_mode=OFF")
+                con.execute("PRAGMA synchronous=OFF")
+                cols = ", ".join(_SAMPLE_COLS[2:])
+                con.execute(f"CREATE TABLE s (id INTEGER PRIMARY KEY, {cols})")
+                con.execute(f"CREATE TABLE t ({', '.join(_TURN_COLS)})")
+                s_sql = f"INSERT INTO s VALUES ({', '.join(['?'] * (len(_SAMPLE_COLS) - 1))})"
+                t_sql = f"INSERT INTO t VALUES ({', '.join(['?'] * len(_TURN_COLS))})"
+                con.execute("BEGIN")
+                n = 0
+                for sample_rows, turn_rows in batches:
+                    ids = range(n + 1, n + 1 + len(sample_rows))
+                    con.executemany(s_sql, [(i, *r[2:]) for i, r in zip(ids, sample_rows, strict=True)])
+                    con.executemany(t_sql, [(i, *t) for i, turns in zip(ids, turn_rows, strict=True) for t in turns])
+                    n += len(sample_rows)
+                con.execute("COMMIT")
             finally:
-                spool.close()
+                con.close()
+        except BaseException:
+            spool.close()
+            raise
+        return spool
 
-        return replay()
-    except BaseException:
-        spool.close()
-        raise
+    def attach(self, conn: Connection) -> None:
+        # outside any transaction (SQLite refuses ATTACH inside one): straight to the driver
+        conn.connection.driver_connection.execute("ATTACH DATABASE ? AS kc_spool", (str(self.path),))  # type: ignore[union-attr]
+
+    def detach(self, conn: Connection) -> None:
+        try:
+            conn.connection.driver_connection.execute("DETACH DATABASE kc_spool")  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - the connection may be gone; closing it drops the attachment too
+            conn.invalidate()
+
+    def copy(self, conn: Connection, dataset_id: int) -> None:
+        offset = conn.scalar(select(func.max(Sample.id))) or 0
+        extra_s = _defaults(Sample.__table__, _SAMPLE_COLS)
+        extra_t = _defaults(Turn.__table__, _TURN_COLS)
+        s_cols = ", ".join(f'"{c}"' for c in (*_SAMPLE_COLS, *extra_s))
+        s_sel = ", ".join(["id + ?", "?", *_SAMPLE_COLS[2:], *["?"] * len(extra_s)])
+        conn.exec_driver_sql(f"INSERT INTO samples ({s_cols}) SELECT {s_sel} FROM kc_spool.s ORDER BY id",
+                             (offset, dataset_id, *extra_s.values()))
+        t_cols = ", ".join(f'"{c}"' for c in (*_TURN_COLS, *extra_t))
+        t_sel = ", ".join(["sample_id + ?", *_TURN_COLS[1:], *["?"] * len(extra_t)])
+        conn.exec_driver_sql(f"INSERT INTO turns ({t_cols}) SELECT {t_sel} FROM kc_spool.t ORDER BY rowid",
+                             (offset, *extra_t.values()))
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _defaults(table: Any, columns: tuple[str, ...]) -> dict[str, Any]:
+    """Plain Python-side defaults of columns we do not fill (added by later migrations)."""
+    return {c.name: c.default.arg for c in table.columns
+            if c.name not in columns and not c.primary_key and c.default is not None and c.default.is_scalar}
 
 
 def _write(session: Session, dataset_id: int, batches: Iterator[Batch]) -> None:
