@@ -84,9 +84,14 @@ def to_chat(turns: list[tuple[str, str]]) -> Chat:
     """Map a sample's (role, text) turns, in order, to a chat; raises ``Refused``."""
     n = len(turns)
     if n and not n % 2:  # fast path: already user/assistant alternating, nothing empty
-        pairs = [(turns[j], turns[j + 1]) for j in range(0, n, 2)]
-        if all(u[0] == "user" and a[0] == "assistant" and not _empty(u[1]) and not _empty(a[1]) for u, a in pairs):
-            return Chat(None, [(u[1], a[1]) for u, a in pairs])
+        exchanges = []
+        for j in range(0, n, 2):
+            (ur, ut), (ar, at) = turns[j], turns[j + 1]
+            if ur != "user" or ar != "assistant" or not ut or not at or ut.isspace() or at.isspace():
+                break
+            exchanges.append((ut, at))
+        else:
+            return Chat(None, exchanges)
     roles = {r for r, _ in turns}
     if "turn" in roles:
         raise Refused("no_role")

@@ -336,8 +336,10 @@ class _Writing:
             buckets.add(prio, sid, d, payload)
             self.accepted[d] += 1
             self.by_status[status] += 1
-            self.by_flag.update(fl)
-            self.repairs.update(chat.repairs)
+            if fl:  # Counter.update is slow even on an empty list (700k calls)
+                self.by_flag.update(fl)
+            if chat.repairs:
+                self.repairs.update(chat.repairs)
             self.messages += len(chat.exchanges) * 2 + (1 if chat.system else 0)
 
     def write_shuffled(self) -> None:
