@@ -56,7 +56,7 @@ def child_kocurate(ko: str, en: str, url: str) -> dict[str, Any]:
     secs, cpu = time.perf_counter() - t0, _cpu_s() - c0
     engine.dispose()
     return {"seconds": secs, "cpu": cpu, "samples": rep.samples, "turns": rep.turns, "aligned": rep.aligned,
-            "ambiguous": rep.ambiguous, "peak_mb": _peak_mb()}
+            "ambiguous": rep.ambiguous, "peak_mb": _peak_mb(), "write_s": rep.write_seconds}
 
 
 def child_naive(ko: str, en: str, url: str) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     k = _run_child("kocurate", ko, en, url)
     print(f"\nkocurate import_files   {k['samples']:>9,} samples {k['turns']:>10,} turns  {k['seconds']:7.1f} s  "
           f"{k['samples'] / k['seconds']:>9,.0f} samples/s  CPU {k['cpu']:6.1f} s  peak {k['peak_mb']:,.0f} MB  "
-          f"(aligned {k['aligned']:,}, ambiguous {k['ambiguous']:,})")
+          f"(aligned {k['aligned']:,}, ambiguous {k['ambiguous']:,}; write transaction {k['write_s']:.1f} s)")
 
     bko, ben = write_sharegpt_pair(work / "baseline", args.baseline_n, seed=1)
     b = _run_child("naive", bko, ben, f"sqlite:///{work / 'naive.db'}")

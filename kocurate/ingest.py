@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ class ImportReport:
     no_source: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     skipped_report: str | None = None
+    write_seconds: float = 0.0  # time inside the write transaction (SQLite: how long the write lock was held)
 
     def summary(self) -> str:
         parts = [f"{self.samples:,} samples, {self.turns:,} turns"]
@@ -176,6 +178,7 @@ def import_files(
             if spool is not None:
                 spool.attach(conn)
             try:
+                t_write = time.perf_counter()
                 with Session(bind=conn) as session, session.begin():
                     ds = Dataset(name=name, kind=kind, licence=licence or importer.licence, source_files=files,
                                  fingerprint=fingerprint, imported_at=now_dt, imported_by=user_id,
@@ -193,6 +196,7 @@ def import_files(
                     ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = report.aligned, report.ambiguous, report.unaligned
                     if report.skipped:
                         ds.meta = {**ds.meta, "skipped": len(report.skipped)}
+                report.write_seconds = time.perf_counter() - t_write
             finally:
                 if spool is not None:
                     spool.detach(conn)
