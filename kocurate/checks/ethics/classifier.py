@@ -142,6 +142,9 @@ class EthicsModel:
     # decides whether a text is unethical at all; the category heads then say which way
     any_model: Any = None
     any_threshold: float = 0.5
+    # the stricter gate for pre-flags: unethical text is rare in instruction data, so a suggestion
+    # must be precise; chosen at training so at most 2% of held-back clean texts pass it
+    flag_threshold: float | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -151,14 +154,20 @@ class EthicsModel:
         x = self.vectorizer.transform(texts)
         return {c: m.predict_proba(x)[:, 1].tolist() for c, m in self.models.items()}
 
-    def predict(self, texts: Sequence[str]) -> list[set[str]]:
-        """Categories per text: none unless the gate fires; then those over their threshold, else the likeliest."""
+    def predict(self, texts: Sequence[str], *, strict: bool = False) -> list[set[str]]:
+        """Categories per text: none unless the gate fires; then those over their threshold, else the likeliest.
+
+        ``strict`` uses the pre-flag gate (``flag_threshold``) instead of the F1-best one.
+        """
         x = self.vectorizer.transform(texts)
         probs = {c: m.predict_proba(x)[:, 1].tolist() for c, m in self.models.items()}
         gate = self.any_model.predict_proba(x)[:, 1].tolist() if self.any_model is not None else None
+        gate_th = self.any_threshold
+        if strict and getattr(self, "flag_threshold", None) is not None:
+            gate_th = max(self.any_threshold, self.flag_threshold or 0.0)
         out: list[set[str]] = []
         for i in range(len(texts)):
-            if gate is not None and gate[i] < self.any_threshold:
+            if gate is not None and gate[i] < gate_th:
                 out.append(set())
                 continue
             cats = {c for c, ps in probs.items() if ps[i] >= self.thresholds.get(c, 0.5)}
@@ -167,12 +176,13 @@ class EthicsModel:
             out.append(cats)
         return out
 
-    def offensive(self, texts: Sequence[str]) -> list[bool]:
+    def offensive(self, texts: Sequence[str], *, strict: bool = False) -> list[bool]:
         """The gate's decision alone (any category vs none)."""
         if self.any_model is None:
-            return [bool(p) for p in self.predict(texts)]
+            return [bool(p) for p in self.predict(texts, strict=strict)]
+        th = max(self.any_threshold, self.flag_threshold or 0.0) if strict else self.any_threshold
         x = self.vectorizer.transform(texts)
-        return [p >= self.any_threshold for p in self.any_model.predict_proba(x)[:, 1].tolist()]
+        return [p >= th for p in self.any_model.predict_proba(x)[:, 1].tolist()]
 
     def save(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -239,14 +249,19 @@ def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> E
     if not models:
         raise KocurateError("no category has enough positive examples to learn from")
     any_model = fit_head([1 if e.labels else 0 for e in fit])
-    any_th = 0.5
+    any_th, flag_th = 0.5, None
     if xv is not None:
-        any_th = _best_threshold([1 if e.labels else 0 for e in val], any_model.predict_proba(xv)[:, 1].tolist())
+        yv_any = [1 if e.labels else 0 for e in val]
+        pv = any_model.predict_proba(xv)[:, 1].tolist()
+        any_th = _best_threshold(yv_any, pv)
+        negs = sorted(p for y, p in zip(yv_any, pv, strict=True) if not y)
+        if negs:  # the gate that at most 2% of the held-back clean texts pass
+            flag_th = round(max(any_th, negs[min(len(negs) - 1, int(0.98 * len(negs)))]), 3)
     import sklearn
 
     meta = {"examples": len(rows), "positives": counts, "sources": sorted({e.source for e in rows}),
             "sklearn": sklearn.__version__}
-    return EthicsModel(vec, models, thresholds, meta, any_model, any_th)
+    return EthicsModel(vec, models, thresholds, meta, any_model, any_th, flag_th)
 
 
 def split(examples: Sequence[Example], test_size: float = 0.2, seed: int = 0) -> tuple[list[Example], list[Example]]:
@@ -293,6 +308,15 @@ def evaluate(model: EthicsModel, examples: Sequence[Example]) -> dict[str, Any]:
         fn = sum(1 for i in idx if examples[i].labels & src_cats and not preds[i] & src_cats)
         report["any_by_source"][src] = {**_prf(tp, fp, fn), "support": len(idx), "categories": sorted(src_cats)}
     # kocohub's own task: hate or offensive vs none (the bias column is a separate question)
+    if model.any_model is not None and getattr(model, "flag_threshold", None):
+        # the operating point of the pre-flags (any category vs none, all sources)
+        gold_any = [bool(e.labels) for e in examples]
+        said_any = model.offensive([e.text for e in examples], strict=True)
+        tp = sum(1 for g, p in zip(gold_any, said_any, strict=True) if g and p)
+        fp = sum(1 for g, p in zip(gold_any, said_any, strict=True) if not g and p)
+        fn = sum(1 for g, p in zip(gold_any, said_any, strict=True) if g and not p)
+        report["preflag_gate"] = {**_prf(tp, fp, fn), "threshold": model.flag_threshold,
+                                  "false_positive_rate": round(fp / max(1, gold_any.count(False)), 3)}
     k_idx = [i for i, e in enumerate(examples) if "kocohub" in e.source]
     if k_idx:
         gold = [bool(examples[i].labels & {"hate", "censure"}) for i in k_idx]
@@ -313,6 +337,10 @@ def format_report(report: dict[str, Any]) -> str:
         r = report["hate_offensive_vs_none"]
         lines.append(f"{'hate/offensive vs none (kocohub)':<34} P {r['precision']:.3f}  R {r['recall']:.3f}  "
                      f"F1 {r['f1']:.3f}  n={r['support']}")
+    if "preflag_gate" in report:
+        r = report["preflag_gate"]
+        lines.append(f"pre-flag gate (threshold {r['threshold']}): P {r['precision']:.3f}  R {r['recall']:.3f}  "
+                     f"F1 {r['f1']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
     for src, r in report["any_by_source"].items():
         lines.append(f"any of {','.join(r['categories']) or '-'} vs none [{src}]: P {r['precision']:.3f}  "
                      f"R {r['recall']:.3f}  F1 {r['f1']:.3f}  n={r['support']}")
@@ -373,8 +401,9 @@ class EthicsModelCheck(Check):
         where = [(s, t) for s in samples for t in s.turns if len(t.text.strip()) >= 4]
         if not where:
             return
-        # long answers are judged by their first 2,000 characters (the model saw short comments)
-        preds = self.model.predict([t.text[:2000] for _, t in where])
+        # long answers are judged by their first 2,000 characters (the model saw short comments);
+        # the strict gate: a suggestion must be likely right where unethical text is rare
+        preds = self.model.predict([t.text[:2000] for _, t in where], strict=True)
         done: set[tuple[int, str]] = set()
         for (s, t), cats in zip(where, preds, strict=True):
             for cat in sorted(cats):
