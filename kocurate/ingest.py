@@ -1,8 +1,10 @@
 """Ingest: read a Korean file (and its English source), align, and write samples in one transaction.
 
 Atomic (a failure leaves no rows), idempotent (the same files twice → "already imported"),
-streamed (the Korean side is never held whole; the English side is held as compact tuples only),
-and written with bulk inserts so 700k samples load in well under a minute.
+streamed (the Korean side is never held whole; the English side is held as compact tuples only;
+position alignment holds the cues of both sides), and written with bulk inserts (plain-tuple
+executemany; on SQLite a private spool file copied in with INSERT … SELECT, so the single write
+lock is held for seconds, not for the whole parse).
 """
 
 from __future__ import annotations
@@ -183,6 +185,11 @@ def import_files(
                     ds = Dataset(name=name, kind=kind, licence=licence or importer.licence, source_files=files,
                                  fingerprint=fingerprint, imported_at=now_dt, imported_by=user_id,
                                  meta={"options": options or {}, "title": importer.title})
+                    # the same files may have come in meanwhile (the checks above ran before the parse)
+                    twin = session.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
+                    if twin is not None:
+                        raise AlreadyImported(f"already imported as dataset {twin.name!r} (id {twin.id}); "
+                                              "nothing changed", twin.id)
                     session.add(ds)
                     session.flush()
                     report.dataset_id = ds.id
