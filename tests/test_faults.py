@@ -58,6 +58,18 @@ def progress(*_a):
     if calls[0] >= int(at):
         os.kill(os.getpid(), signal.SIGKILL)
 eng = db.make_engine(url)
+if what == "import" and url.startswith("sqlite"):
+    # SQLite imports are parsed into a private spool first and copied in by INSERT ... SELECT under
+    # the write lock: die inside that copy, from SQLite's own progress handler
+    from sqlalchemy import event
+    armed = [False]
+    @event.listens_for(eng, "before_cursor_execute")
+    def _arm(conn, cursor, statement, *_a):
+        if statement.startswith("INSERT INTO samples") or statement.startswith("INSERT INTO turns"):
+            armed[0] = True
+    @event.listens_for(eng, "connect")
+    def _handler(dbapi_conn, _rec):
+        dbapi_conn.set_progress_handler(lambda: armed[0] and os.kill(os.getpid(), signal.SIGKILL), 200)
 if what == "import":
     from kocurate.ingest import import_files
     import_files(eng, "sharegpt", args[0], args[1], name="big", progress=progress)
@@ -91,7 +103,9 @@ def _integrity(url: str) -> None:
 
 def test_import_killed_midway_writes_nothing_and_reruns(db_url: str, engine: Engine, pair: tuple[Path, Path]) -> None:
     ko, en = pair
-    _die_at(db_url, "import", 1, str(ko), str(en))  # killed after the first 2,000 samples went in
+    # PostgreSQL: killed after the first 2,000 samples went into the transaction; SQLite: killed in the
+    # middle of the INSERT ... SELECT that copies the spooled rows in
+    _die_at(db_url, "import", 1 if db_url.startswith("postgresql") else 10**9, str(ko), str(en))
     assert _counts(engine) == (0, 0, 0)  # atomic: not one row of the killed import
     _integrity(db_url)
     rep = import_files(engine, "sharegpt", ko, en, name="big")  # the job is simply run again
