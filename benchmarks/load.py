@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
     for f in out:
         print(f"{f['backend']:<26} {f['actions_per_s']:>9} {f.get('p50_ms', 0):>7} {f.get('p95_ms', 0):>7} "
               f"{f.get('p99_ms', 0):>7} {f['acknowledged']:>7} {f['refused_stale']:>6} {f['failed']:>6} "
-              f"{f['locked']:>6}  {'none' if not f['problems'] else '; '.join(f['problems'][:3])}")
+              f"{f['locked']:>6}  {'none' if not f['problems'] else '; '.join(p.splitlines()[0][:150] for p in f['problems'][:3])}")
     for f in out:
         print(f"  {f['backend']}: " + ", ".join(f"{k} n={v['n']} p95={v.get('p95_ms')} ms"
                                                 for k, v in f["per_action"].items()))
