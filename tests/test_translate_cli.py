@@ -86,8 +86,10 @@ def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server
     csv_out = tmp_path / "out.csv"
     assert cli(db_url, "glossary", "export", str(csv_out))[0] == 0
     assert "tokenizer,토크나이저" in csv_out.read_text(encoding="utf-8")
-    code, out = cli(db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply")
-    assert code == 0, out
+    # in the background: `kocurate jobs run 1` in its own process
+    code, out = cli(db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply", "--background")
+    assert code == 0 and "job 1 started" in out, out
+    assert wait_for(lambda: count(engine, Job, Job.status == "done") == 1, timeout=60)
     with session_scope(engine) as s:
         applied = [t for t in s.scalars(select(Turn.text)) if "토크나이저" in t]
     assert len(applied) == 6  # 3 samples × 2 turns
@@ -95,14 +97,6 @@ def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server
     assert code == 0 and "translate" in out and "done" in out
     code, out = cli(db_url, "jobs", "show", "1")
     assert code == 0 and "3/3" in out
-
-
-def test_background_job_runs_in_its_own_process(db_url: str, engine: Engine, server: FakeDeepL) -> None:
-    seed(engine, 4)
-    code, out = cli(db_url, "translate", "--dataset", "ds", "--background")
-    assert code == 0 and "job 1 started" in out, out
-    assert wait_for(lambda: count(engine, Job, Job.status == "done") == 1, timeout=60)  # `kocurate jobs run 1`
-    assert count(engine, Suggestion) == 8
 
 
 def test_cli_without_key_explains(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

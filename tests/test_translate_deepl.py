@@ -68,6 +68,15 @@ def test_not_configured_says_how(engine: Engine, actors: dict[str, Actor], monke
     with session_scope(engine) as s:  # the estimate works without a key (no quota)
         est = tr.estimate(s, actors["lead"], {})
     assert est["quota"] is None and est["characters"] > 0
+    # roles: annotators re-translate one turn; batches and the glossary are for leads
+    ann = actors["annotator"]
+    with session_scope(engine) as s:
+        with pytest.raises(PermissionDenied):
+            tr.estimate(s, ann, {})
+        with pytest.raises(PermissionDenied):
+            tr.glossary_import(s, ann, "a,b\n")
+    with pytest.raises(PermissionDenied):
+        tr.start_batch(engine, ann, {})
 
 
 def test_turn_suggestion_accept_and_cache(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
@@ -121,18 +130,6 @@ def test_turn_suggestion_accept_and_cache(engine: Engine, actors: dict[str, Acto
             blobs = [str(o) for o in s.scalars(select(Suggestion.options))] + \
                     [str(v) for v in s.scalars(select(Setting.value))] + [str(m) for m in s.scalars(select(Edit.meta))]
         assert not any(secret in b for b in blobs)
-
-
-def test_permissions(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
-    seed(engine, 1)
-    ann = actors["annotator"]
-    with session_scope(engine) as s:
-        with pytest.raises(PermissionDenied):
-            tr.estimate(s, ann, {})
-        with pytest.raises(PermissionDenied):
-            tr.glossary_import(s, ann, "a,b\n")
-    with pytest.raises(PermissionDenied):
-        tr.start_batch(engine, ann, {})
 
 
 def test_glossary_csv_sync_and_use(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
@@ -339,6 +336,12 @@ def test_job_runner_is_generic(engine: Engine, actors: dict[str, Actor]) -> None
         assert s.get(Job, jid).status == "done"
         with pytest.raises(jobs.JobError):
             jobs.resume(s, SYSTEM, jid)
+        # a job "running" on another host with a fresh heartbeat is alive: no resume
+        job = s.get(Job, jid)
+        job.status, job.result = "running", {"_worker": {"host": "other-host", "pid": 1}}
+        job.heartbeat_at = utcnow()
+    with session_scope(engine) as s, pytest.raises(jobs.JobError, match="still running"):
+        jobs.resume(s, actors["lead"], jid)
 
 
 def test_config_free_key_and_secret_never_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -401,7 +404,7 @@ def test_no_write_lock_held_while_deepl_answers(db_url: str, engine: Engine, act
     assert out["text"] and count(engine, Suggestion) == 1
 
 
-def test_dead_worker_detection(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_dead_worker_detection() -> None:
     import socket
     import subprocess
     import sys
@@ -418,13 +421,6 @@ def test_dead_worker_detection(engine: Engine, actors: dict[str, Actor]) -> None
     for worker, beat, dead in cases:
         job = Job(kind="translate", status="running", result={"_worker": worker}, heartbeat_at=beat, updated_at=beat)
         assert jobs.is_dead(job) is dead, worker
-    with session_scope(engine) as s:
-        jid = jobs.create(s, actors["lead"], "translate", {}, 0)
-        job = s.get(Job, jid)
-        job.status, job.result = "running", {"_worker": {"host": "other-host", "pid": 1}}
-        job.heartbeat_at = utcnow()
-    with session_scope(engine) as s, pytest.raises(jobs.JobError, match="still running"):
-        jobs.resume(s, actors["lead"], jid)
 
 
 def test_custom_instructions_are_sent_and_keyed(engine: Engine, actors: dict[str, Actor], server: FakeDeepL,
