@@ -55,16 +55,15 @@ def test_check_job_in_background(db_url: str, engine: Engine, actors: dict[str, 
     from kocurate.services import checks as svc
     from kocurate.services import jobs
 
-    import_files(engine, "sharegpt_pairs", shared_data / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json",
-                 name="pairs")
+    import_files(engine, "koalpaca", shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json", name="ka")
     with pytest.raises(PermissionDenied), db.session_scope(engine) as s:
-        svc.start_check_job(s, actors["annotator"], "pairs")
+        svc.start_check_job(s, actors["annotator"], "ka")
     with db.session_scope(engine) as s:
-        job_id = svc.start_check_job(s, actors["lead"], "pairs", full=True)
+        job_id = svc.start_check_job(s, actors["lead"], "ka", only=["answer_mismatch", "false_friends"])
     done = jobs.run(engine, job_id)
     assert done["status"] == "done", done
-    assert done["done"] == 987 and done["total"] == 987
-    assert done["result"]["by_check"]["stray_chars"] >= 30
+    assert done["done"] == 1040 and done["total"] == 1040
+    assert done["result"]["by_check"] == {"answer_mismatch": 9}  # no English source: no false friend
     at = _page(db_url, actors["lead"], monkeypatch)
     assert not at.exception
     assert any(f"Latest check job {job_id}: done" in t.value for t in at.text)
