@@ -19,6 +19,7 @@ from kocurate.services.auth import SYSTEM
 
 pytestmark = pytest.mark.e2e
 PLOT_MS = 30_000
+UI_MS = 20_000  # a busy 2-core CI machine renders slowly; expect's own default is 5 s
 
 # Two people of our own (not the demo accounts other tests use), with reviews on the last samples.
 PEOPLE = {"statsann1": [11.0, 20.0, 30.0], "statsann2": [5.0, 6.0, 7.0, 8.0, 9.0]}
@@ -53,20 +54,20 @@ def open_dashboard(page: Any, app: AppServer) -> None:
 def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewers: dict[str, int]) -> None:
     login(page, "lead")
     open_dashboard(page, app_server)
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=UI_MS)
     for tab in ("Progress", "Quality", "Translation repair", "Text", "Annotators", "Agreement"):
-        expect(page.get_by_role("tab", name=tab)).to_be_visible()
+        expect(page.get_by_role("tab", name=tab)).to_be_visible(timeout=UI_MS)
     # plotly drew its SVG: the stacked status bars have one bar group per status present
     # plotly draws after the script run ends (lazily loaded): give it time on a busy machine
     expect(page.locator(".js-plotly-plot svg.main-svg").first).to_be_visible(timeout=PLOT_MS)
     status_chart = page.locator(".js-plotly-plot").filter(has_text="Samples by status").first
-    expect(status_chart.locator("g.barlayer path").first).to_be_attached()
-    assert page.locator(".js-plotly-plot").count() >= 8
+    expect(status_chart.locator("g.barlayer path").first).to_be_attached(timeout=UI_MS)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=PLOT_MS)
     # every person's throughput is drawn for a lead
     page.get_by_role("tab", name="Annotators").click()
     throughput = page.locator(".js-plotly-plot").filter(has_text="Throughput").first
-    expect(throughput).to_contain_text("statsann1")
-    expect(throughput).to_contain_text("statsann2")
+    expect(throughput).to_contain_text("statsann1", timeout=UI_MS)
+    expect(throughput).to_contain_text("statsann2", timeout=UI_MS)
     # charts link to the review queue with the matching filter
     links = page.get_by_test_id("stPageLink-NavLink")
     hrefs = links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
@@ -77,18 +78,18 @@ def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewer
     # following a chart's link opens the review page with the filter in the URL
     page.get_by_role("tab", name="Progress").click()
     page.get_by_test_id("stPageLink-NavLink").filter(has_text="Review queue (new samples)").first.click()
-    page.wait_for_url(re.compile(r"status=new"))
+    page.wait_for_url(re.compile(r"status=new"), timeout=UI_MS)
     wait_idle(page)
-    expect(page.get_by_role("heading", name="Dashboard")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Dashboard")).to_have_count(0, timeout=UI_MS)
 
 
 def test_annotator_sees_only_own(page: Any, login: Any, app_server: AppServer, reviewers: dict[str, int]) -> None:
     login(page, "statsann1", "statsann1-pw-123")
     open_dashboard(page, app_server)
-    expect(page.get_by_role("heading", name="My statistics")).to_be_visible()
+    expect(page.get_by_role("heading", name="My statistics")).to_be_visible(timeout=UI_MS)
     reviews = page.get_by_test_id("stMetric").filter(has_text="Reviews").first
-    expect(reviews).to_contain_text("3")
-    expect(page.get_by_test_id("stMetric").filter(has_text="Median seconds")).to_contain_text("20")
+    expect(reviews).to_contain_text("3", timeout=UI_MS)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Median seconds")).to_contain_text("20", timeout=UI_MS)
     expect(page.locator(".js-plotly-plot svg.main-svg").first).to_be_visible(timeout=PLOT_MS)
     assert page.get_by_role("tab", name="Agreement").count() == 0
     main = page.get_by_test_id("stMain").inner_text()
