@@ -178,6 +178,8 @@ def test_permissions_after_import_and_cli(engine: Engine, db_url: str, koalpaca:
     assert two["samples"] == 1040 and two["by_check"] == one["by_check"]
     with Session(engine) as s:
         assert svc.check_progress(s, koalpaca)["checked"] == 1040
+    res = runner.invoke(app, ["--db", db_url, "checks", "summary", "koalpaca"])
+    assert res.exit_code == 0 and "answer_mismatch" in res.output and "9 samples" in res.output, res.output
     res = runner.invoke(app, ["--db", db_url, "check", "koalpaca", "--only", "no_such_check"])
     assert res.exit_code == 1 and "unknown check" in res.output
     res = runner.invoke(app, ["--db", db_url, "check", "nope"])

@@ -62,6 +62,21 @@ def checks_list() -> None:
         typer.echo(f"{c['name']:<18} {c['family']:<14} {c['severity']:<8} {flags:<22} {c['description']}")
 
 
+@checks_app.command("summary")
+def checks_summary(dataset: str = typer.Argument(..., help="Dataset name or id.")) -> None:
+    """Hits per check for a dataset (findings, samples, errors) and how much of it is checked."""
+    from ..services.datasets import get_dataset
+
+    with errors(), session() as s:
+        ds = get_dataset(s, dataset)
+        prog = svc.check_progress(s, ds.id)
+        rows = svc.findings_summary(s, ds.id)
+    typer.echo(f"{ds.name}: {prog['checked']:,} of {prog['samples']:,} samples checked at their current version")
+    for r in rows:
+        if r["findings"]:
+            typer.echo(f"  {r['check']:<18} {r['samples']:>8,} samples {r['findings']:>8,} findings {r['errors']:>8,} errors")
+
+
 @app.command("dedup")
 def dedup_cmd(
     datasets: list[str] = typer.Argument(None, help="Datasets to compare with each other (default: all)."),
