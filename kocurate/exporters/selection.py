@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, and_, case, func, not_, select
+from sqlalchemy import ColumnElement, Connection, case, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
@@ -171,12 +171,6 @@ def _flag_exists(categories: tuple[str, ...] | list[str]) -> ColumnElement[bool]
                                   Flag.state != "cleared").exists())
 
 
-def _finding_exists(prefixes: list[str]) -> ColumnElement[bool]:
-    names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
-    return (select(CheckFinding.id).where(CheckFinding.sample_id == Sample.id, CheckFinding.state != "cleared",
-                                          names[0] if len(names) == 1 else _or(names)).exists())
-
-
 def _or(conds: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     from sqlalchemy import or_
 
@@ -199,57 +193,74 @@ def base_filters(spec: ExportSpec) -> list[ColumnElement[bool]]:
     return conds
 
 
-def exclusions(spec: ExportSpec) -> dict[str, ColumnElement[bool]]:
-    """Named exclusion conditions (a sample is excluded when any holds)."""
-    out: dict[str, ColumnElement[bool]] = {}
+def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
+    """Named sets of excluded sample ids, as subqueries over the small flags/findings tables."""
+    out: dict[str, Any] = {}
+
+    def flagged(cats: tuple[str, ...] | list[str]) -> Any:
+        return select(Flag.sample_id).where(Flag.category.in_(list(cats)), Flag.state != "cleared")
+
+    def findings(prefixes: list[str]) -> Any:
+        names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
+        return select(CheckFinding.sample_id).where(CheckFinding.state != "cleared", _or(names))
+
     if spec.exclude_ethics:
-        out["ethics_flagged"] = _flag_exists(ETHICS_FLAGS)
+        out["ethics_flagged"] = flagged(ETHICS_FLAGS)
     if spec.exclude_flags:
-        out["flagged"] = _flag_exists(spec.exclude_flags)
+        out["flagged"] = flagged(spec.exclude_flags)
     if not spec.include_contaminated:
-        out["contaminated"] = _finding_exists([CONTAMINATION_PREFIX])
+        out["contaminated"] = findings([CONTAMINATION_PREFIX])
     if spec.exclude_checks:
-        out["check_findings"] = _finding_exists(spec.exclude_checks)
+        out["check_findings"] = findings(spec.exclude_checks)
     return out
 
 
 def pool_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> dict[int, dict[str, int]]:
-    """Per dataset: samples in the pool, how many each exclusion removes, how many remain (one query)."""
-    excl = exclusions(spec)
-    cols = [func.count().label("pool")]
-    for name, cond in excl.items():
-        cols.append(func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name))
-    remaining = and_(*[not_(c) for c in excl.values()]) if excl else None
-    cols.append(func.coalesce(func.sum(case((remaining, 1), else_=0)), 0).label("eligible") if remaining is not None
-                else func.count().label("eligible"))
-    dup = Sample.dup_group.isnot(None)
-    cols.append(func.coalesce(func.sum(case((and_(dup, remaining) if remaining is not None else dup, 1),
-                                             else_=0)), 0).label("in_dup_groups"))
-    in_group = and_(dup, remaining) if remaining is not None else dup
-    cols.append(func.count(func.distinct(case((in_group, Sample.dup_group)))).label("dup_groups"))
-    q = (select(Sample.dataset_id, *cols)
-         .where(Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses),
-                *base_filters(spec))
-         .group_by(Sample.dataset_id))
-    keys = ["pool", *excl, "eligible", "in_dup_groups", "dup_groups"]
+    """Per dataset: samples in the pool, how many each exclusion removes, how many remain, and the
+    near-duplicate groups among them — GROUP BY queries that read the (dataset, status) index and
+    the small flags/findings tables, never every sample's row (unless a length filter asks)."""
+    base = [Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses), *base_filters(spec)]
+    subs = exclusion_subqueries(spec)
+
+    def per_dataset(*conds: ColumnElement[bool], cols: tuple[Any, ...] = (func.count(),)) -> dict[int, tuple]:
+        q = select(Sample.dataset_id, *cols).where(*base, *conds).group_by(Sample.dataset_id)
+        return {r[0]: tuple(r[1:]) for r in session.execute(q)}
+
+    keys = ["pool", *subs, "eligible", "in_dup_groups", "dup_groups"]
     out = {d.id: {k: 0 for k in keys} for d in datasets}
-    for row in session.execute(q):
-        m = row._mapping
-        out[row[0]] = {k: int(m[k] or 0) for k in keys}
-    for v in out.values():
+    for ds, (n,) in per_dataset().items():
+        out[ds]["pool"] = n
+    for name, sub in subs.items():
+        for ds, (n,) in per_dataset(Sample.id.in_(sub)).items():
+            out[ds][name] = n
+    union = _union(list(subs.values())) if subs else None
+    excluded = per_dataset(Sample.id.in_(union)) if union is not None else {}
+    not_excluded = [Sample.id.not_in(union)] if union is not None else []
+    dups = per_dataset(Sample.dup_group.isnot(None), *not_excluded,
+                       cols=(func.count(), func.count(func.distinct(Sample.dup_group))))
+    for ds, v in out.items():
+        v["eligible"] = v["pool"] - excluded.get(ds, (0,))[0]
+        v["in_dup_groups"], v["dup_groups"] = dups.get(ds, (0, 0))
         # each near-duplicate group gives one sample (exact for groups inside one dataset)
         v["after_duplicates"] = v["eligible"] - (v["in_dup_groups"] - v["dup_groups"] if spec.dedup else 0)
     return out
+
+
+def _union(subs: list[Any]) -> Any:
+    from sqlalchemy import union
+
+    return subs[0] if len(subs) == 1 else union(*subs)
 
 
 def duplicate_loss(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> int:
     """How many eligible samples near-duplicate grouping removes (members minus groups), in SQL."""
     if not spec.dedup:
         return 0
-    excl = exclusions(spec)
+    subs = list(exclusion_subqueries(spec).values())
     q = (select(func.count(), func.count(func.distinct(Sample.dup_group)))
          .where(Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses),
-                Sample.dup_group.isnot(None), *base_filters(spec), *[not_(c) for c in excl.values()]))
+                Sample.dup_group.isnot(None), *base_filters(spec),
+                *([Sample.id.not_in(_union(subs))] if subs else [])))
     members, groups = session.execute(q).one()
     return int(members or 0) - int(groups or 0)
 
@@ -291,27 +302,8 @@ def dataset_salt(seed: int, fingerprint: str) -> np.uint64:
 def excluded_sets(conn: Connection, spec: ExportSpec) -> dict[str, np.ndarray]:
     """Sorted ids of the samples each exclusion removes (flags and findings are small tables, indexed
     by category/check): subtracting them in numpy keeps the candidate scan a plain index range scan."""
-    out: dict[str, np.ndarray] = {}
-
-    def ids(stmt: Any) -> np.ndarray:
-        return np.unique(np.fromiter((r[0] for r in conn.execute(stmt)), dtype=np.int64))
-
-    def flagged(cats: tuple[str, ...] | list[str]) -> np.ndarray:
-        return ids(select(Flag.sample_id).where(Flag.category.in_(list(cats)), Flag.state != "cleared").distinct())
-
-    def findings(prefixes: list[str]) -> np.ndarray:
-        names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
-        return ids(select(CheckFinding.sample_id).where(CheckFinding.state != "cleared", _or(names)).distinct())
-
-    if spec.exclude_ethics:
-        out["ethics_flagged"] = flagged(ETHICS_FLAGS)
-    if spec.exclude_flags:
-        out["flagged"] = flagged(spec.exclude_flags)
-    if not spec.include_contaminated:
-        out["contaminated"] = findings([CONTAMINATION_PREFIX])
-    if spec.exclude_checks:
-        out["check_findings"] = findings(spec.exclude_checks)
-    return out
+    return {name: np.unique(np.fromiter((r[0] for r in conn.execute(sub.distinct())), dtype=np.int64))
+            for name, sub in exclusion_subqueries(spec).items()}
 
 
 def _fetch_ints(conn: Connection, stmt: Any) -> np.ndarray:
