@@ -21,7 +21,7 @@ from kocurate.services import review
 from kocurate.services.auth import Actor
 
 DEFECT_CHECKS = {"false_friends", "task_lost", "code_identifiers", "answer_mismatch", "misaligned", "stray_chars",
-                 "untranslated", "truncated"}
+                 "untranslated", "truncated", "negation"}
 
 
 def _findings(engine: Engine, dataset_id: int) -> dict[str, list[tuple[str, str, str]]]:
@@ -59,6 +59,8 @@ def test_koalpaca_known_defects(engine: Engine, koalpaca: int, actors: dict[str,
     found = _findings(engine, koalpaca)
     # index 5: "Identify the odd one out." -> 홀수 ("odd number")
     assert any(c == "false_friends" and "홀수" in m for c, _, m in found["5"])
+    # index 120: the (French) input "Il est incroyable." became 파괴할 수 없습니다 ("indestructible")
+    assert any(c == "negation" for c, _, _ in found["120"])
     # index 9: the misspelled English input became correct Korean; the Korean answer says "no error"
     lost = [f for f in found["9"] if f[0] == "task_lost"]
     assert lost and lost[0][1] == "error" and "finnished" in lost[0][2]
@@ -99,6 +101,8 @@ def test_turn_pair_defects(engine: Engine, pairs: int, actors: dict[str, Actor])
     assert msgs("45", "untranslated")  # left in Turkish
     assert msgs("875", "truncated")  # 2,545 Korean characters for 24,933 English
     assert msgs("14", "placeholders")  # {object} / {place} translated to {객체} / {장소}
+    assert msgs("30", "negation")  # 'double the length' -> '길이를 변경할 수 없습니다.' (meaning inverted)
+    assert {k for k, fs in found.items() if any(c == "negation" for c, _, _ in fs)} == {"30"}
     # clean turns: nothing from the defect checks
     for key in ["0", "1", "2", "3", "4", "8", "10", "11", "12", "13", "15", "16", "17", "18", "20", "22"]:
         assert not (_checks_of(found, key) & DEFECT_CHECKS), (key, found.get(key))

@@ -625,3 +625,37 @@ class TaskLost(Check):
         if no_err:
             msg += "; the Korean answer even says there is no error"
         return [self.finding(msg, turn=inp, severity=sev, wrong_words=wrong[:10])]
+
+
+# ---------------------------------------------------------------------------------------------
+# meaning inverted: a negation the English does not have
+
+_EN_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nothing|nobody|neither|nor|without|cannot|unable|inability|disagree|dont|doesnt|cant|"
+    r"wont|lack\w*|fail\w*|error\w*|wrong|impossible|refuse\w*|stop|avoid\w*|prevent\w*|except|only)\b|n['’]t\b",
+    re.I)
+# a Korean sentence that ends negated (declarative: Korean asks "…없나요?" idiomatically)
+_KO_NEGATED_END = re.compile(r"(?:수 없|않|없|못하|못합|아닙|아니)(?:습니다|어요|아요|다|음|요|니다)?[.!]?\s*$")
+
+
+@register
+class Negation(Check):
+    name = "negation"
+    description = "Meaning inverted: a short Korean sentence ends negated where the English has no negation"
+    severity = "error"
+    family = "translation"
+    flag = "mistranslation"
+
+    def run(self, sample: SampleView) -> list[Finding]:
+        out: list[Finding] = []
+        for t in sample.turns:
+            if not t.translated:
+                continue
+            src = (t.source_text or "").strip()
+            if len(src) > 160 or "\n" in src or _EN_NEGATION.search(src):
+                continue
+            m = _KO_NEGATED_END.search(t.text.strip())
+            if m:
+                out.append(self.finding(f"the Korean is negated ({m.group(0).strip()!r}), the English is not: "
+                                        "meaning inverted?", turn=t, span=(m.start(), m.end())))
+        return out
