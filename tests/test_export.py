@@ -256,7 +256,7 @@ def test_mix_split_and_reproducibility(engine: Engine, actors: dict[str, Actor],
     m1 = ex.export(engine, lead, spec, tmp_path / "one")
     m2 = ex.export(engine, lead, ex.ExportSpec.from_dict(spec.to_dict()), tmp_path / "two")
     by = m1["counts"]["by_dataset"]
-    assert m1["counts"]["total"] == 71
+    assert m1["counts"]["total"] == 71 and not any(w.startswith("mix:") for w in m1["warnings"])
     for name, share in shares.items():
         assert abs(by[name]["total"] - share * 71) <= 1, (name, by[name])
         # stratified: each dataset's validation share is its own share of the validation split
@@ -280,6 +280,9 @@ def test_mix_split_and_reproducibility(engine: Engine, actors: dict[str, Actor],
     assert m3["counts"]["total"] == 71
     assert (tmp_path / "three" / "data" / "train.jsonl").read_bytes() != (tmp_path / "one" / "data" /
                                                                          "train.jsonl").read_bytes()
+    # shares that do not add up are scaled to fill the target, and the manifest says so
+    m6 = ex.export(engine, lead, ex.ExportSpec(mix={"chat-a": 0.4, "chat-b": 0.4}, total=40), tmp_path / "six")
+    assert m6["counts"]["by_dataset"]["chat-a"]["total"] == 20 and any("scaled" in w for w in m6["warnings"])
     # counts (caps): a dataset gives at most its count; shortfall is reported, not topped up
     m4 = ex.export(engine, lead, ex.ExportSpec(mix={"chat-b": 10, "demo-kovicuna": 50}), tmp_path / "four")
     assert m4["counts"]["by_dataset"]["chat-b"]["total"] == 10

@@ -387,7 +387,7 @@ class _Writing:
         for k in ("ethics_flagged", "flagged", "contaminated", "check_findings"):
             excluded[k] = sum(v.get(k, 0) for v in pool.values())
         contributing = {d.name: d.licence for d in datasets if self.accepted[d.id] > 0}
-        warnings = licence_warnings(contributing) + warnings
+        warnings = licence_warnings(contributing) + sel.mix_warnings(spec, datasets, planned) + warnings
         if spec.total is not None:
             target = spec.total if spec.mix and any(isinstance(v, float) for v in spec.mix.values()) else None
             if target is not None and sum(self.accepted.values()) != target:

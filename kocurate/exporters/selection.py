@@ -4,7 +4,8 @@ dataset, seeded), and the train/validation split (stratified by dataset).
 Reproducibility: every candidate gets a 64-bit priority = splitmix64(position ^ salt), where the salt
 hashes the seed and the dataset's fingerprint (the sha256 of its source files). A dataset's sample is
 its candidates in priority order; the export is written in global priority order (a seeded shuffle).
-The same seed on the same data gives the same files, byte for byte, even after a re-import.
+The same seed on the same data gives the same files, byte for byte; after a re-import of the same
+files the selection and order stay the same too (only the provenance's sample ids change).
 
 Rules (the manifest records their effect):
 - ``statuses``: default ``approved`` only.
@@ -422,6 +423,21 @@ def plan(spec: ExportSpec, datasets: list[DatasetInfo], available: dict[int, int
         if spec.val_frac > 0 else {k: 0 for k in planned}
     return {d.id: {"quota": planned[d.id], "val": val.get(d.id, 0), "requested": requested[d.id],
                    "available": available.get(d.id, 0)} for d in datasets}
+
+
+def mix_warnings(spec: ExportSpec, datasets: list[DatasetInfo], planned: dict[int, dict[str, Any]]) -> list[str]:
+    """Say so when shares had to be scaled to fill the target (they did not add up)."""
+    if not spec.total:
+        return []
+    out = []
+    for d in datasets:
+        asked = planned[d.id]["requested"]
+        if isinstance(asked, float):
+            got = planned[d.id]["quota"] / spec.total
+            if abs(got - asked) * spec.total > 1:
+                out.append(f"mix: {d.name} gets {got:.1%} of the target (asked {asked:.1%}): shares are scaled "
+                           "to fill the target after the fixed counts")
+    return out
 
 
 def reading_order(ids: list[np.ndarray], dss: list[np.ndarray], prios: list[np.ndarray]

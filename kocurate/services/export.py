@@ -56,6 +56,7 @@ def preview_counts(session: Session, actor: Actor, spec: ExportSpec) -> dict[str
                      "note": "single turns without a speaker: refused by every format" if d.kind == "sharegpt_pairs"
                      else ""})
     warnings = licence_warnings({d.name: d.licence for d in datasets if planned[d.id]["quota"] > 0})
+    warnings += sel.mix_warnings(spec, datasets, planned)
     for r in rows:
         if r["quota"] > r["after_duplicates"]:
             warnings.append(f"{r['name']}: quota {r['quota']:,} but only {r['after_duplicates']:,} eligible")
