@@ -31,7 +31,7 @@ from kocurate.ingest import import_files
 from kocurate.models import Dataset, Flag, Review, Sample, Turn
 from kocurate.services import review
 
-EXAMPLES = int(os.environ.get("KOCURATE_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("KOCURATE_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])

@@ -1,6 +1,6 @@
 """Load: 20 annotators at once on each backend; every acknowledged write is there exactly once.
 
-Bounded: KOCURATE_LOAD_SECONDS (default 10) per backend, loopback only; the longer run with figures
+Bounded: KOCURATE_LOAD_SECONDS (default 8) per backend, loopback only; the longer run with figures
 is ``python benchmarks/load.py``. Latency figures are printed (run with -s), never asserted.
 """
 
@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import load  # noqa: E402
 
-SECONDS = float(os.environ.get("KOCURATE_LOAD_SECONDS", "10"))
+SECONDS = float(os.environ.get("KOCURATE_LOAD_SECONDS", "8"))
 THREADS = 20
 
 pytestmark = pytest.mark.slow
