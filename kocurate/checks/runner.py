@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import CheckFinding, Dataset, Flag, Sample, Turn, utcnow
@@ -237,8 +237,10 @@ def _store(s: Session, dataset_id: int, views: list[SampleView], found: list[Fin
     if not cats:
         return len(rows), 0
     # pre-flags: replace this run's active suggestions; never re-suggest what a person decided
+    # (only those this run's checks made: a pre-flag's note starts with the name of its check)
     conn.execute(delete(Flag).where(Flag.sample_id.in_(ids), Flag.origin.in_(("check", "model")),
-                                    Flag.state == "active", Flag.category.in_(sorted(cats))))
+                                    Flag.state == "active", Flag.category.in_(sorted(cats)),
+                                    or_(*(Flag.note.startswith(f"{n}: ", autoescape=True) for n in names))))
     if not suggest:
         return len(rows), 0
     taken = {(sid, cat) for sid, cat in conn.execute(
