@@ -270,6 +270,7 @@ def test_mix_split_and_reproducibility(engine: Engine, actors: dict[str, Actor],
         a, b = tmp_path / "one" / "data" / f"{split}.jsonl", tmp_path / "two" / "data" / f"{split}.jsonl"
         assert a.read_bytes() == b.read_bytes()
     assert [f["sha256"] for f in m1["files"] if "split" in f] == [f["sha256"] for f in m2["files"] if "split" in f]
+    assert m1["selection"]["samples_sha256"] == m2["selection"]["samples_sha256"]
     for fmt in ("parquet", "hf"):  # binary formats too (HF's state.json carries a random fingerprint)
         a, b = (ex.export(engine, lead, ex.ExportSpec.from_dict({**spec.to_dict(), "format": fmt}), tmp_path / f"{fmt}{i}")
                 for i in (1, 2))
@@ -277,7 +278,7 @@ def test_mix_split_and_reproducibility(engine: Engine, actors: dict[str, Actor],
         assert data and data == {f["path"]: f["sha256"] for f in b["files"] if f["path"] in data}
     # another seed: another sample
     m3 = ex.export(engine, lead, ex.ExportSpec(mix=dict(shares), total=71, seed=8, val_frac=0.2), tmp_path / "three")
-    assert m3["counts"]["total"] == 71
+    assert m3["counts"]["total"] == 71 and m3["selection"]["samples_sha256"] != m1["selection"]["samples_sha256"]
     assert (tmp_path / "three" / "data" / "train.jsonl").read_bytes() != (tmp_path / "one" / "data" /
                                                                          "train.jsonl").read_bytes()
     # shares that do not add up are scaled to fill the target, and the manifest says so

@@ -16,6 +16,7 @@ leaves nothing half-written where a trainer would look.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -301,6 +302,7 @@ class _Writing:
         self.messages = 0
         self.rows: dict[str, int] = {}
         self.buckets: _Buckets | None = None
+        self.samples_sha256 = ""
         self._writer("train")
         if spec.val_frac > 0:
             self._writer("validation")
@@ -346,12 +348,15 @@ class _Writing:
         """Write the accepted records in global priority order; each dataset's first ``val`` go to
         validation (a seeded, stratified split)."""
         assert self.buckets is not None
-        for _prio, _sid, d, payload in self.buckets.drain():
+        ids_hash = hashlib.sha256()
+        for _prio, sid, d, payload in self.buckets.drain():
+            ids_hash.update(b"%d\n" % sid)
             split = "validation" if self.val_taken[d] < self.planned[d]["val"] else "train"
             if split == "validation":
                 self.val_taken[d] += 1
             self._writer(split).write_payload(payload)
             self.per_split[d][split] += 1
+        self.samples_sha256 = ids_hash.hexdigest()
 
     def close(self) -> dict[str, Path]:
         out = {}
@@ -404,6 +409,9 @@ class _Writing:
                 "datasets": [{"id": d.id, "name": d.name, "kind": d.kind, "licence": d.licence,
                               "fingerprint": d.fingerprint, "has_english": d.has_english} for d in datasets],
                 "contamination_check_prefix": sel.CONTAMINATION_PREFIX,
+                # sha256 of the exported sample ids, one per line, in file order: the same value means
+                # the very same samples in the same order
+                "samples_sha256": self.samples_sha256,
                 "order": "seeded shuffle (priority = splitmix64(position ^ hash(seed, dataset fingerprint)))",
             },
             "seed": spec.seed,
