@@ -393,10 +393,8 @@ class _Writing:
             excluded[k] = sum(v.get(k, 0) for v in pool.values())
         contributing = {d.name: d.licence for d in datasets if self.accepted[d.id] > 0}
         warnings = licence_warnings(contributing) + sel.mix_warnings(spec, datasets, planned) + warnings
-        if spec.total is not None:
-            target = spec.total if spec.mix and any(isinstance(v, float) for v in spec.mix.values()) else None
-            if target is not None and sum(self.accepted.values()) != target:
-                warnings.append(f"exported {sum(self.accepted.values()):,} samples for a target of {target:,}")
+        if spec.total is not None and sum(self.accepted.values()) != spec.total:
+            warnings.append(f"exported {sum(self.accepted.values()):,} samples for a target of {spec.total:,}")
         return {
             "kocurate_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
