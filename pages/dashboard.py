@@ -298,9 +298,14 @@ with tabs[5]:
     st.subheader("Disagreements to adjudicate")
     on = st.selectbox("Disagreement on", ["decision"] + list(ag["flags"]), key="dis-kind")
     after = st.session_state.get(f"dis-after-{on}", 0)
-    with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
-        dis = stats.disagreements(s, actor, stats.StatsFilter(tuple(chosen), since, until),
-                                  flag=None if on == "decision" else on, after=after, limit=20)
+    page_size = stats.DISAGREEMENTS_PAGE
+    dis: list[dict[str, Any]] = []
+    if on == "decision" and not after:
+        dis = ag.get("disagreements", [])  # the first page came with the figures
+    else:
+        with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
+            dis = stats.disagreements(s, actor, stats.StatsFilter(tuple(chosen), since, until),
+                                      flag=None if on == "decision" else on, after=after, limit=page_size)
     if not dis:
         st.info("No disagreements" + (" after this page." if after else "."))
     for item in dis:
@@ -314,6 +319,6 @@ with tabs[5]:
     if after and b1.button("First page"):
         st.session_state[f"dis-after-{on}"] = 0
         st.rerun()
-    if len(dis) == 20 and b2.button("Next page"):
+    if len(dis) == page_size and b2.button("Next page"):
         st.session_state[f"dis-after-{on}"] = dis[-1]["sample_id"]
         st.rerun()

@@ -413,3 +413,10 @@ def test_dataset_filter_with_interleaved_ids(engine, session, actors, world) -> 
     assert stats.annotator_stats(session, lead, StatsFilter(datasets=(world["ds2"],)))["per_day"] == [
         {"user_id": world["A"], "username": "annotator", "day": "2026-11-21", "n": 1},
         {"user_id": world["B"], "username": "annotator2", "day": "2026-11-21", "n": 1}]
+
+
+def test_dashboard_includes_first_disagreements(session, actors, world) -> None:
+    dash = stats.dashboard(session, actors["lead"])
+    assert dash["agreement"]["disagreements"] == stats.disagreements(session, actors["lead"], limit=20)
+    assert [d["sample_id"] for d in dash["agreement"]["disagreements"]] == [world["S"][1], world["S"][2], world["S"][5]]
+    assert "disagreements" not in stats.agreement(session, actors["lead"])

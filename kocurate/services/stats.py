@@ -72,7 +72,8 @@ DECIDED = ("approved", "rejected", "needs_fix")  # statuses that count for appro
 LENGTH_EDGES = (0, 1, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 DISTANCE_EDGES = (0, 1, 5, 10, 20, 50, 100, 200, 500, 1000)
 TURN_EDGES = (0, 1, 2, 3, 4, 5, 6, 8, 10, 20, 50)
-RATIO_MAX_TENTHS = 30  # ko/en character ratio in tenths, capped at 3.0+
+RATIO_MAX_TENTHS = 30
+DISAGREEMENTS_PAGE = 20  # samples of the drill-down list that ``dashboard`` includes  # ko/en character ratio in tenths, capped at 3.0+
 
 
 @dataclass(frozen=True)
@@ -679,13 +680,14 @@ _NI = cast(null(), Integer)
 _NS = cast(null(), String)
 
 
-def _agreement_counts(session: Session, f: StatsFilter) -> tuple[Any, FleissSums, dict[int, int], list[Any], list[Any]]:
+def _agreement_counts(session: Session, f: StatsFilter, first_page: int = 0
+                      ) -> tuple[Any, FleissSums, dict[int, int], list[Any], list[Any], list[int]]:
     """All agreement counts in one statement: the ratings CTE is computed (materialised) once.
 
     A UNION ALL of five small aggregates, told apart by column ``k``:
     1 pair x decision x decision counts, 2 Fleiss sums per (raters, decision), 3 samples per number of
     raters, 4 flag counts per pair and category (A set, B set, both), 5 samples per (category, raters,
-    raters who set the flag).
+    raters who set the flag); and with ``first_page`` 6: the first ids of samples whose decisions differ.
     """
     r = _ratings(session, f)
     per_s = select(r.c.sample_id, func.count().label("n")).group_by(r.c.sample_id).cte("per_sample")
@@ -719,12 +721,17 @@ def _agreement_counts(session: Session, f: StatsFilter) -> tuple[Any, FleissSums
     q5 = select(literal_column("5"), per_s.c.n, per_sf.c.f, per_sf.c.category, _NS, func.count(), _NI, _NI).select_from(
         per_sf).join(per_s, per_s.c.sample_id == per_sf.c.sample_id).group_by(per_sf.c.category, per_s.c.n, per_sf.c.f)
 
+    branches = [q1, q2, q3, q4, q5]
+    if first_page:
+        split = _split_decisions(r, 0).limit(first_page).subquery()
+        branches.append(select(literal_column("6"), split.c.sample_id, _NI, _NS, _NS, _NI, _NI, _NI))
     tables: dict[tuple[int, int], dict[tuple[str, str], int]] = defaultdict(dict)
     dsums = FleissSums()
     items: dict[int, int] = {}
     flag_pairs: list[tuple[int, int, str, int, int, int]] = []
     flag_fleiss: list[tuple[str, int, int, int]] = []
-    for k, i1, i2, s1, s2, v1, v2, v3 in session.execute(union_all(q1, q2, q3, q4, q5)):
+    split_ids: list[int] = []
+    for k, i1, i2, s1, s2, v1, v2, v3 in session.execute(union_all(*branches)):
         k = int(k)
         if k == 1:
             tables[(int(i1), int(i2))][(s1, s2)] = int(v1)
@@ -736,21 +743,25 @@ def _agreement_counts(session: Session, f: StatsFilter) -> tuple[Any, FleissSums
             dsums.items[int(i1)] += int(v1)
         elif k == 4:
             flag_pairs.append((int(i1), int(i2), s1, int(v1), int(v2), int(v3)))
-        else:
+        elif k == 5:
             flag_fleiss.append((s1, int(i1), int(i2), int(v1)))
-    return tables, dsums, items, flag_pairs, flag_fleiss
+        else:
+            split_ids.append(int(i1))
+    return tables, dsums, items, flag_pairs, flag_fleiss, sorted(split_ids)
 
 
-def agreement(session: Session, actor: Actor, f: StatsFilter = StatsFilter()) -> dict[str, Any]:
+def agreement(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *,
+              disagreements: int = 0) -> dict[str, Any]:
     """Inter-annotator agreement on samples two or more people decided.
 
     Decisions: Cohen's kappa per pair of people (contingency counts from a self-join grouped in SQL)
     and Fleiss' kappa over all raters (sums grouped by raters-per-sample and category in SQL).
     Flags: the same per flag category, a flag being "set" or "not set" by each rater (annotator flags
-    that are not cleared).
+    that are not cleared). With ``disagreements`` = n, also the first n samples whose decisions differ
+    (as ``disagreements()`` gives them), found in the same statement.
     """
     _lead(actor)
-    tables, dsums, items, flag_pairs, flag_fleiss = _agreement_counts(session, f)
+    tables, dsums, items, flag_pairs, flag_fleiss, split_ids = _agreement_counts(session, f, disagreements)
     uids = {u for k in tables for u in k} | {u for row in flag_pairs for u in row[:2]}
     names = _usernames(session, uids)
     pair_n = {k: sum(t.values()) for k, t in tables.items()}
@@ -792,6 +803,7 @@ def agreement(session: Session, actor: Actor, f: StatsFilter = StatsFilter()) ->
         "decisions": {"fleiss": _round(d_res["kappa"]), "p_bar": _round(d_res["p_bar"]), "p_e": _round(d_res["p_e"]),
                       "pairs": decision_pairs},
         "flags": dict(sorted(flags.items())),
+        **({"disagreements": _disagreement_details(session, split_ids)} if disagreements else {}),
     }
 
 
@@ -808,8 +820,7 @@ def disagreements(session: Session, actor: Actor, f: StatsFilter = StatsFilter()
     _lead(actor)
     r = _ratings(session, f)
     if flag is None:
-        ids_stmt = select(r.c.sample_id).where(r.c.sample_id > after).group_by(r.c.sample_id).having(
-            func.count(distinct(r.c.decision)) > 1).order_by(r.c.sample_id)
+        ids_stmt = _split_decisions(r, after)
     else:
         af = _annotator_flags(r)
         setters = select(af.c.sample_id, func.count(distinct(af.c.user_id)).label("f")).join(
@@ -818,7 +829,17 @@ def disagreements(session: Session, actor: Actor, f: StatsFilter = StatsFilter()
         n = select(r.c.sample_id, func.count().label("n")).group_by(r.c.sample_id).subquery()
         ids_stmt = select(setters.c.sample_id).join(n, n.c.sample_id == setters.c.sample_id).where(
             setters.c.f < n.c.n, setters.c.sample_id > after).order_by(setters.c.sample_id)
-    ids = list(session.scalars(ids_stmt.limit(limit)))
+    return _disagreement_details(session, list(session.scalars(ids_stmt.limit(limit))))
+
+
+def _split_decisions(r: Any, after: int) -> Select[Any]:
+    """Ids of rated samples (after ``after``) whose raters made different decisions, in id order."""
+    return select(r.c.sample_id).where(r.c.sample_id > after).group_by(r.c.sample_id).having(
+        func.count(distinct(r.c.decision)) > 1).order_by(r.c.sample_id)
+
+
+def _disagreement_details(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """Who decided and flagged what on each of ``ids`` (bounded: one page of samples)."""
     if not ids:
         return []
     ratings = session.execute(select(Review.sample_id, Review.user_id, Review.decision, Review.id).where(
@@ -826,7 +847,7 @@ def disagreements(session: Session, actor: Actor, f: StatsFilter = StatsFilter()
     flags = session.execute(select(Flag.sample_id, Flag.user_id, Flag.category).where(
         Flag.sample_id.in_(ids), Flag.origin == "annotator", Flag.state != "cleared")).all()
     meta = dict(session.execute(select(Sample.id, Sample.dataset_id).where(Sample.id.in_(ids))).all())
-    names = _usernames(session, [u for _, u, _, _ in ratings])
+    names = _usernames(session, [u for _, u, _, _ in ratings] + [u for _, u, _ in flags])
     out: dict[int, dict[str, Any]] = {i: {"sample_id": i, "dataset_id": meta.get(i), "decisions": {}, "flags": {},
                                           "link": review_link(meta.get(i), sample=i)} for i in ids}
     for s, u, dec, _ in ratings:  # ordered by id: the latest decision wins
@@ -873,5 +894,5 @@ def _dashboard(session: Session, actor: Actor, f: StatsFilter, *, target: int, t
         "translation": translation_repair(session, actor, f, _turns=sum(d["turns"] for d in text["datasets"])),
         "text": text,
         "annotators": annotator_stats(session, actor, f),
-        "agreement": agreement(session, actor, f),
+        "agreement": agreement(session, actor, f, disagreements=DISAGREEMENTS_PAGE),
     }
