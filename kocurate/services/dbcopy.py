@@ -56,6 +56,7 @@ class CopyReport:
     tables: list[TableCount] = field(default_factory=list)
     sequences_reset: list[str] = field(default_factory=list)
     not_copied: list[str] = field(default_factory=list)  # tables outside the schema (search indexes…)
+    search_index: int | None = None  # turns put into the destination's search index (None: no search area)
     seconds: float = 0.0
 
     @property
@@ -72,7 +73,9 @@ class CopyReport:
         if self.sequences_reset:
             out.append(f"sequences reset: {len(self.sequences_reset)}")
         if self.not_copied:
-            out.append(f"not copied (rebuilt by their owners, not part of the schema): {', '.join(self.not_copied)}")
+            out.append(f"not copied (derived, not part of the schema): {', '.join(self.not_copied)}")
+        if self.search_index is not None:
+            out.append(f"search index rebuilt on the destination ({self.search_index:,} turns)")
         return out
 
 
@@ -137,6 +140,7 @@ def copy_database(src_url: str, dst_url: str, actor: Actor, *, batch: int = BATC
                                         "copied; nothing was committed")
             if dc.dialect.name == "postgresql":
                 report.sequences_reset = _reset_sequences(dc)
+        report.search_index = _rebuild_search_index(dst_engine)
     finally:
         src_engine.dispose()
         dst_engine.dispose()
@@ -230,6 +234,15 @@ def _pg_copy(dc: Connection, table: Table, rows: list[Any]) -> None:
                                         "which PostgreSQL cannot store")
                 out.append(v)
             cp.write_row(out)
+
+
+def _rebuild_search_index(engine: Engine) -> int | None:
+    """The copied ``settings`` say which datasets the source had indexed; make that true here."""
+    try:
+        from . import search
+    except ImportError:
+        return None
+    return sum(search.reindex(engine).values())
 
 
 def _drop_secondary_indexes(dc: Connection) -> list[str]:
