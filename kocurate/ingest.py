@@ -317,6 +317,8 @@ class _BulkInsert:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         cols = ", ".join('"' + n + '"' for n in names)
         self.sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join([mark] * len(names))})"
+        # PostgreSQL: COPY is an order of magnitude faster than executemany of INSERTs
+        self.copy_sql = f"COPY {table.name} ({cols}) FROM STDIN" if conn.dialect.name == "postgresql" else None
 
     def __call__(self, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -327,7 +329,12 @@ class _BulkInsert:
         # here has passed the importers' own check (no NUL, no lone surrogate) already
         cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(self.sql, [r + extra for r in rows] if extra else rows)
+            if self.copy_sql is not None:
+                with cursor.copy(self.copy_sql) as copy:
+                    for r in rows:
+                        copy.write_row(r + extra if extra else r)
+            else:
+                cursor.executemany(self.sql, [r + extra for r in rows] if extra else rows)
         finally:
             cursor.close()
 
