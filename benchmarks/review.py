@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         print("search index: already built (--reuse)")
     else:
             print(f"search index: {time.perf_counter() - t0:.1f} s for {n_turns:,} turns "
-              f"({'FTS5 trigram' if sqlite else 'pg_trgm GIN, kept by PostgreSQL'})")
+              f"({'FTS5 trigram' if sqlite else 'pg_trgm GIN indexes built'})")
     with session_scope(engine) as s:  # a rare word, written through the app's own save path
         rng = random.Random(1)
         ids = [rng.randrange(1, args.n) for _ in range(5)]

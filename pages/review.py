@@ -71,7 +71,13 @@ with st.sidebar:
     status = st.selectbox("Status", ["new", *[x for x in STATUSES if x != "new"], "any"], key="rv_f_status")
     flag = st.selectbox("Flag", ["", *ALL_FLAGS], format_func=lambda c: ui.flag_label(c) if c else "any",
                         key="rv_f_flag")
-    check = st.text_input("Automatic check (name)", key="rv_f_check")
+    try:  # the checks area names its checks; without it, type a name
+        from kocurate.checks import REGISTRY as _CHECKS
+
+        check = st.selectbox("Automatic check", ["", *sorted(_CHECKS)], key="rv_f_check",
+                             format_func=lambda c: c.replace("_", " ") if c else "any")
+    except ImportError:
+        check = st.text_input("Automatic check (name)", key="rv_f_check")
     text_q = st.text_input("Text contains", key="rv_f_text")
     c1, c2 = st.columns(2)
     min_len = c1.number_input("Min chars", min_value=0, value=0, step=100, key="rv_f_min")

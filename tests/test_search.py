@@ -51,7 +51,8 @@ def test_search_korean_english_and_short(engine: Engine, actors: dict[str, Actor
         assert n == (4 if engine.dialect.name == "sqlite" else 0)
     a = actors["annotator"]
     with session_scope(engine) as s:
-        assert search.indexed_datasets(s) == ({ds} if indexed or engine.dialect.name != "sqlite" else set())
+        assert search.indexed_datasets(s) == ({ds} if indexed else set())
+        assert search.count_unindexed(s) == (0 if indexed else 1)
         assert sids(search.search(s, a, "고양이")) == [ids[0], ids[2]]
         assert sids(search.search(s, a, "고양이 창밖")) == [ids[0]]
         assert sids(search.search(s, a, "WINDOW")) == [ids[0]]  # case-insensitive

@@ -3,7 +3,8 @@
 SQLite: FTS5 table ``turns_fts`` (trigram tokenizer, rowid = turns.id) filled per dataset by
 ``kocurate.services.search.index_dataset`` after an import (no INSERT trigger: bulk imports stay
 fast), and kept in sync on UPDATE/DELETE of turns by triggers.
-PostgreSQL: the pg_trgm extension and GIN trigram indexes on turns.text / turns.source_text.
+PostgreSQL: the pg_trgm extension; the GIN trigram indexes on turns.text / turns.source_text are
+built by ``index_dataset`` too (explicit step after an import, see PG_UP).
 
 Revision ID: 0002
 Revises: 0001
@@ -27,11 +28,10 @@ SQLITE_UP = [
 ]
 SQLITE_DOWN = ["DROP TRIGGER IF EXISTS turns_fts_ad", "DROP TRIGGER IF EXISTS turns_fts_au",
                "DROP TABLE IF EXISTS turns_fts", "DELETE FROM settings WHERE key = 'search.fts'"]
-PG_UP = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS ix_turns_text_trgm ON turns USING gin (text gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_turns_source_trgm ON turns USING gin (source_text gin_trgm_ops)",
-]
+# The GIN trigram indexes themselves are built by search.index_dataset after an import: kept up to
+# date row by row they made a bulk import 2.6x slower (100k synthetic samples: 88 s with them,
+# 34 s without + 37 s to build them afterwards).
+PG_UP = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
 PG_DOWN = ["DROP INDEX IF EXISTS ix_turns_source_trgm", "DROP INDEX IF EXISTS ix_turns_text_trgm"]
 
 

@@ -40,7 +40,7 @@ def search_cmd(
                     else search_service.reindex(eng))
             for d, n in done.items():
                 typer.echo(f"dataset {d}: {n:,} turns indexed" if eng.dialect.name == "sqlite"
-                           else f"dataset {d}: trigram indexes in place (PostgreSQL keeps them current)")
+                           else f"dataset {d}: trigram indexes in place (PostgreSQL keeps them current now)")
             return
         if not query:
             fail("give a query, or --reindex")

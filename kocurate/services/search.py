@@ -7,8 +7,10 @@ import; ``kocurate search --reindex`` does all) rather than by an INSERT trigger
 (an UPDATE of a turn that was never indexed touches nothing). Which datasets are indexed is kept in
 the ``settings`` row ``search.fts``; datasets not indexed yet are searched by a substring scan.
 
-PostgreSQL: ``pg_trgm`` GIN indexes on turns.text and turns.source_text serve ``ILIKE '%q%'``
-directly; there is nothing to maintain, ``index_dataset`` only makes sure the indexes exist.
+PostgreSQL: ``pg_trgm`` GIN indexes on turns.text and turns.source_text serve ``ILIKE '%q%'``.
+``index_dataset`` builds them the first time (not the migration: maintained row by row they slowed
+bulk imports 2.6x); afterwards PostgreSQL keeps them current. Without them search still works, by
+scans.
 
 Queries shorter than 3 characters cannot use trigrams: they fall back to a substring scan (bounded
 by ``limit``).
@@ -41,10 +43,14 @@ def _fts_exists(session: Session) -> bool:
     return session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts'")).first() is not None
 
 
+def _pg_indexed(session: Session) -> bool:
+    return session.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_turns_text_trgm'")).first() is not None
+
+
 def indexed_datasets(session: Session) -> set[int]:
-    """Datasets whose turns are in the SQLite FTS index (all of them on PostgreSQL)."""
+    """Datasets whose turns are in the search index (PostgreSQL: all, once the trigram indexes exist)."""
     if not _is_sqlite(session):
-        return set(session.scalars(select(Dataset.id)))
+        return set(session.scalars(select(Dataset.id))) if _pg_indexed(session) else set()
     row = session.get(Setting, SETTING_KEY)
     return set((row.value or {}).get("datasets", [])) if row else set()
 
@@ -109,10 +115,14 @@ FTS_DDL = [
     "CREATE TRIGGER IF NOT EXISTS turns_fts_ad AFTER DELETE ON turns BEGIN "
     "DELETE FROM turns_fts WHERE rowid = old.id; END",
 ]
+# built once, then kept current by PostgreSQL; a larger pending list makes later bulk imports cheaper
+# (100k samples: 68 s instead of 88 s with the default 4 MB)
 PG_DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS ix_turns_text_trgm ON turns USING gin (text gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_turns_source_trgm ON turns USING gin (source_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_turns_text_trgm ON turns USING gin (text gin_trgm_ops) "
+    "WITH (gin_pending_list_limit = 65536)",
+    "CREATE INDEX IF NOT EXISTS ix_turns_source_trgm ON turns USING gin (source_text gin_trgm_ops) "
+    "WITH (gin_pending_list_limit = 65536)",
 ]
 
 
@@ -276,7 +286,5 @@ def search(session: Session, actor: Actor, query: str, *, dataset_id: int | None
 
 
 def count_unindexed(session: Session) -> int:
-    """Datasets not yet in the SQLite search index (0 on PostgreSQL)."""
-    if not _is_sqlite(session):
-        return 0
+    """Datasets not yet in the search index."""
     return len(set(session.scalars(select(Dataset.id))) - indexed_datasets(session))
