@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> None:
         info = populate(url, args.samples, reviews=args.reviews)
         print(f"populate: {info['samples']} samples, {info['turns']} turns, {info['reviews']} reviews, "
               f"{info['flags']} flags, {info['findings']} findings in {time.perf_counter() - t:.1f} s")
+        if not url.startswith("sqlite"):
+            # what autovacuum does after a bulk load: planner statistics and the visibility map
+            # (index-only scans); without them PostgreSQL plans the aggregates blind
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("VACUUM ANALYZE"))
     else:
         db.upgrade(url)
     with engine.connect() as c:
