@@ -199,13 +199,17 @@ def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None,
         words = long + short  # PostgreSQL: ILIKE uses the trigram GIN index for 3+ characters
     if dataset_id is not None or status:  # join samples only when filtering on them
         stmt = stmt.join(Sample, Sample.id == Turn.sample_id)
+    # SQLite: "+ 0" / "|| ''" keep the planner off the samples indexes, so the walk goes over turns in
+    # id order (range below) and stops at LIMIT, instead of visiting every sample of the dataset first
+    ds_col: Any = Sample.dataset_id + 0 if sqlite else Sample.dataset_id
+    status_col: Any = Sample.status.concat("") if sqlite else Sample.status
     if dataset_id is not None:
-        stmt = stmt.where(Sample.dataset_id == dataset_id)
+        stmt = stmt.where(ds_col == dataset_id)
         # a dataset is imported in one go, so its turns are one id range: walks in id order start there
         lo, hi = _turn_id_range(session, dataset_id)
-        stmt = stmt.where(Turn.id.between(lo, hi))
+        stmt = stmt.where(order.between(lo, hi))  # on the FTS rowid when FTS drives: it seeks there
     if status:
-        stmt = stmt.where(Sample.status == status)
+        stmt = stmt.where(status_col == status)
     for w in words:
         stmt = stmt.where(or_(*[_contains(c, w) for c in cols]))
     return stmt, order
