@@ -58,7 +58,8 @@ def chart(fig: go.Figure, key: str, title: str) -> None:
     fig.update_layout(title=title, margin={"t": 50, "b": 30})
     st.plotly_chart(fig, key=key, config=PLOT_CONFIG, width="stretch")
     c1, c2 = st.columns(2)
-    c1.download_button("HTML", data=lambda: fig.to_html(include_plotlyjs="cdn", full_html=True),
+    # self-contained (plotly.js inside, ~4.7 MB): opens offline; built only when clicked
+    c1.download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
                        file_name=f"{key}.html", mime="text/html", key=f"{key}-html", icon="⬇️", on_click="ignore")
     if _kaleido():
         c2.download_button("PNG", data=lambda: fig.to_image(format="png", scale=2), file_name=f"{key}.png",
