@@ -75,8 +75,13 @@ def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewer
     assert any("check=" in h for h in hrefs) or not page.get_by_text("Open a check's findings").count(), hrefs
     assert page.get_by_test_id("stDownloadButton").filter(has_text="HTML").count() >= 8
     assert not page.get_by_test_id("stException").count()
-    # following a chart's link opens the review page with the filter in the URL
+    # a chart exports as a self-contained HTML file
     page.get_by_role("tab", name="Progress").click()
+    with page.expect_download(timeout=UI_MS) as dl:
+        page.get_by_test_id("stDownloadButton").filter(has_text="HTML").first.click()
+    html = open(dl.value.path(), encoding="utf-8").read()
+    assert dl.value.suggested_filename == "status.html" and "Samples by status" in html and "plotly" in html
+    # following a chart's link opens the review page with the filter in the URL
     page.get_by_test_id("stPageLink-NavLink").filter(has_text="Review queue (new samples)").first.click()
     page.wait_for_url(re.compile(r"status=new"), timeout=UI_MS)
     wait_idle(page)
