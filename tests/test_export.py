@@ -448,3 +448,28 @@ def test_failed_export_leaves_nothing(engine: Engine, actors: dict[str, Actor], 
         assert ex.recent_exports(s, actors["lead"])[0]["status"] == "failed"
     # the database is not left locked: the next export runs
     assert ex.export(engine, actors["lead"], ex.ExportSpec(datasets=["chat-b"]), tmp_path / "ok")["counts"]["total"]
+
+
+def test_to_chat_always_gives_trl_shape_or_refuses() -> None:
+    """Property: any sequence of turns maps to a valid TRL conversation or is refused with a known reason."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from kocurate.exporters import REFUSALS
+
+    roles = st.sampled_from(["user", "assistant", "system", "human", "gpt", "turn", "narrator"])
+    texts = st.sampled_from(["", " ", "\n", "안녕", "hello", "질문\n\n답"])
+    field_turns = st.lists(st.tuples(st.sampled_from(["instruction", "input", "context", "output", "response"]),
+                                     texts), min_size=1, max_size=4)
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.one_of(st.lists(st.tuples(roles, texts), max_size=8), field_turns))
+    def check(turns: list[tuple[str, str]]) -> None:
+        try:
+            chat = to_chat(turns)
+        except Refused as exc:
+            assert exc.reason in REFUSALS
+            return
+        _assert_trl(chat.messages())
+
+    check()
