@@ -30,13 +30,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, case, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
 from ..models import (
     ETHICS_FLAGS,
-    FLAG_LABELS_KO,
     QUALITY_FLAGS,
     STATUSES,
     CheckFinding,
@@ -173,9 +172,7 @@ def _flag_exists(categories: tuple[str, ...] | list[str]) -> ColumnElement[bool]
 
 
 def _or(conds: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    from sqlalchemy import or_
-
-    return or_(*conds)
+    return conds[0] if len(conds) == 1 else or_(*conds)
 
 
 def base_filters(spec: ExportSpec) -> list[ColumnElement[bool]]:
@@ -248,8 +245,6 @@ def pool_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo])
 
 
 def _union(subs: list[Any]) -> Any:
-    from sqlalchemy import union
-
     return subs[0] if len(subs) == 1 else union(*subs)
 
 
@@ -466,7 +461,3 @@ def first_candidates(cands: Candidates, quotas: dict[int, int]
         prios.append(cands.priorities[d][:q])
         nxt[d] = q
     return (*reading_order(ids, dss, prios), nxt)
-
-
-def flag_label(category: str) -> str:
-    return f"{category} ({FLAG_LABELS_KO[category]})" if category in FLAG_LABELS_KO else category
