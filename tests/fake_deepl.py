@@ -415,7 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _serve
 
 
-def wait_for(pred: Any, timeout: float = 30.0) -> bool:
+def wait_for(pred: Any, timeout: float = 60.0) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():

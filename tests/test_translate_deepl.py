@@ -400,8 +400,15 @@ def test_no_write_lock_held_while_deepl_answers(db_url: str, engine: Engine, act
     with session_scope(engine) as s:
         save_edit(s, actors["annotator2"], 2, 3, "다른 사람의 수정", 1)
     server.release()
-    t.join(30)
+    t.join(60)
     assert out["text"] and count(engine, Suggestion) == 1
+    # the read-only connection went back to the pool as a normal one (writes begin IMMEDIATE again)
+    conns = [engine.connect() for _ in range(engine.pool.checkedin() + 1)]
+    try:
+        assert all(c.info.get("write", True) for c in conns)
+    finally:
+        for c in conns:
+            c.close()
 
 
 def test_dead_worker_detection() -> None:

@@ -22,7 +22,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "translate.py")
 def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("KOCURATE_DB_URL", db_url)
     st.cache_resource.clear()  # ui.engine() is cached per process
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["actor"] = actor
     at.session_state["login_at"] = int(time.time())
     return at.run()

@@ -222,9 +222,14 @@ def _reading(session: Session) -> Iterator[Session]:
     bind = session.get_bind()
     with bind.connect() as conn:
         conn.info["write"] = False  # SQLite: plain BEGIN (no write lock); ignored elsewhere
-        with Session(bind=conn) as rs:
-            yield rs
-            rs.rollback()
+        try:
+            with Session(bind=conn) as rs:
+                yield rs
+                rs.rollback()
+        finally:
+            # info outlives the checkout: a pooled connection left "read-only" would later begin a
+            # write with a deferred BEGIN and fail with "database is locked" instead of waiting
+            conn.info.pop("write", None)
 
 
 @dataclass
