@@ -78,9 +78,10 @@ def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_serv
     turns = query(app_server, select(Turn.role, Turn.text, Turn.source_text).where(Turn.sample_id == sid)
                   .order_by(Turn.idx))
     english = page.get_by_role("textbox", name="English")
-    assert english.first.input_value() == turns[0].source_text
-    assert korean_boxes(page).first.input_value() == turns[0].text
+    expect(english.first).to_have_value(turns[0].source_text)
+    expect(korean_boxes(page).first).to_have_value(turns[0].text)
     page.get_by_text(f"#1 · {turns[0].role}", exact=True).wait_for()
+    wait_idle(page)
     box_en, box_ko = english.first.bounding_box(), korean_boxes(page).first.bounding_box()
     assert box_en["x"] < box_ko["x"] and abs(box_en["y"] - box_ko["y"]) < 40
 
@@ -161,8 +162,8 @@ def test_two_annotators_conflict_nothing_lost(new_page: Any, login: Any, app_ser
     # the second save is refused: their text, my text and a diff
     b.get_by_text("Conflict: someone else saved this sample first", exact=False).wait_for()
     conflict = b.locator(".st-key-rv-conflict")
-    assert "A가 고친 문장" in [t.input_value() for t in conflict.get_by_role("textbox").all()]
-    assert "B가 고친 문장" in [t.input_value() for t in conflict.get_by_role("textbox").all()]
+    expect(conflict.get_by_role("textbox").nth(0)).to_have_value("A가 고친 문장")  # theirs
+    expect(conflict.get_by_role("textbox").nth(1)).to_have_value("B가 고친 문장")  # mine, kept
     code = b.get_by_test_id("stCode").filter(has_text="+B가 고친 문장").first
     assert "-A가 고친 문장" in code.inner_text()
     assert query(app_server, select(Turn.text).where(Turn.sample_id == sid).order_by(Turn.idx))[0].text == "A가 고친 문장"
@@ -261,6 +262,7 @@ def test_retranslate_turn_and_use_the_suggestion(page: Any, login: Any, app_serv
     page.get_by_role("button", name=re.compile("^Re-translate$")).first.click()
     suggestion = page.get_by_role("textbox", name=re.compile(r"Suggestion \(deepl\)")).first
     suggestion.wait_for()
+    expect(suggestion).not_to_have_value("")
     proposed = suggestion.input_value()
     assert proposed and proposed != korean_boxes(page).first.input_value()
     page.get_by_role("button", name="Use suggestion").first.click()
