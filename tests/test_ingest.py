@@ -130,6 +130,26 @@ def test_non_utf8_in_json_array_names_the_line(engine: Engine, seeded: tuple[int
     assert counts(engine) == seeded
 
 
+@pytest.mark.parametrize("suffix,where", [(".json", "record 0, line 1"), (".jsonl", "line 1")])
+def test_deeply_nested_json_is_refused(engine: Engine, tmp_path: Path, suffix: str, where: str) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "dolly", path)
+    assert str(exc.value) == f"deep{suffix}, {where}: invalid JSON: nested too deeply"
+    assert counts(engine) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("blob", [b"\x1f\x8b", b"\x1f\x8b\x08\x00garbage-not-deflate"])
+def test_truncated_or_corrupt_gzip_is_refused(engine: Engine, tmp_path: Path, blob: bytes) -> None:
+    path = tmp_path / "data.jsonl.gz"
+    path.write_bytes(blob)
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "dolly", path)
+    assert str(exc.value).startswith("data.jsonl.gz, file: not a readable gzip file")
+    assert counts(engine) == (0, 0, 0)
+
+
 def test_failure_half_way_leaves_no_rows(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
     # 5,000 good records are written in batches before line 5,001 fails: all of it is rolled back
     path = write_jsonl(tmp_path / "big.jsonl", good_lines(5000) + ['{"instruction": "끝", "output": "답", "url": {"a": 1}}'])

@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +20,7 @@ from ..errors import ImportFailed
 
 CHUNK = 1 << 20
 _WS = " \t\r\n"
+_TOO_DEEP = "invalid JSON: nested too deeply"
 
 
 def _suffixes(path: Path) -> list[str]:
@@ -66,9 +68,13 @@ def iter_records(path: str | Path) -> Iterator[tuple[str, dict[str, Any] | Impor
     reader = {"json": _iter_json, "jsonl": _iter_jsonl, "csv": _iter_csv, "tsv": _iter_csv,
               "parquet": _iter_parquet, "hf": _iter_hf}[fmt]
     count = 0
-    for item in reader(p):
-        count += 1
-        yield item
+    try:
+        for item in reader(p):
+            count += 1
+            yield item
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        # a truncated or corrupt .gz
+        raise ImportFailed(p.name, "file", None, f"not a readable gzip file ({exc or type(exc).__name__})") from None
     if count == 0:
         raise ImportFailed(p.name, "file", None, "file holds no records")
 
@@ -93,6 +99,9 @@ def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
             except json.JSONDecodeError as exc:
                 yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None,
                                                      f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            except RecursionError:
+                yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None, _TOO_DEEP)
                 continue
             if not isinstance(rec, dict):
                 yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None,
@@ -172,6 +181,8 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 obj = json.loads(ts.buf[ts.pos :])
             except json.JSONDecodeError as exc:
                 raise ImportFailed(p.name, f"line {ts.line + exc.lineno - 1}", None, f"invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise ImportFailed(p.name, f"line {ts.line}", None, _TOO_DEEP) from None
             records = next((v for v in obj.values() if isinstance(v, list)), None) if isinstance(obj, dict) else None
             if records is None:
                 records = [obj]
@@ -209,6 +220,8 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                         continue
                     line = start_line + ts.buf.count("\n", ts.pos, exc.pos)
                     raise ImportFailed(p.name, f"record {index}, line {line}", None, f"invalid JSON: {exc.msg}") from None
+                except RecursionError:
+                    raise ImportFailed(p.name, f"record {index}, line {start_line}", None, _TOO_DEEP) from None
             if not isinstance(rec, dict):
                 raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
                                    f"expected a JSON object, got {type(rec).__name__}")
