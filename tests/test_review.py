@@ -293,3 +293,53 @@ def test_roles(engine: Engine, actors: dict[str, Actor]) -> None:
         # annotators may not import, export or translate in batch
         assert not actors["annotator"].can("export") and not actors["annotator"].can("translate_batch")
         assert actors["lead"].can("export") and actors["admin"].can("users")
+
+
+def test_concurrent_writes_lose_nothing(engine: Engine, actors: dict[str, Actor]) -> None:
+    """8 threads edit, flag and decide one sample at once: every write either lands (one version each)
+    or raises StaleVersion; the history accounts for every landed edit."""
+    ds, ids = make_dataset(engine, 1)
+    sid = ids[0]
+    with Session(engine) as s:
+        turn_id = turns_of(s, sid)[1].id
+    landed: list[str] = []
+    stale = 0
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        nonlocal stale
+        who = actors["annotator" if n % 2 else "annotator2"]
+        for i in range(6):
+            try:
+                with session_scope(engine) as s:
+                    v = s.scalar(select(Sample.version).where(Sample.id == sid))
+                with session_scope(engine) as s:
+                    if i % 3 == 2:
+                        rv.set_flags(s, who, sid, {"low_quality": f"{n}-{i}"}, expected_version=v)
+                        continue
+                    text = f"worker {n} edit {i}"
+                    rv.save_edit(s, who, sid, turn_id, text, v)
+                with lock:
+                    landed.append(text)
+            except StaleVersion:
+                with lock:
+                    stale += 1
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with Session(engine) as s:
+        edits = [e.after for e in s.scalars(select(Edit).where(Edit.sample_id == sid).order_by(Edit.id))]
+        version = s.scalar(select(Sample.version).where(Sample.id == sid))
+        final = s.scalar(select(Turn.text).where(Turn.id == turn_id))
+        n_flags = s.scalar(select(func.count()).select_from(Flag).where(Flag.sample_id == sid))
+    assert sorted(edits) == sorted(landed) and edits[-1] == final
+    assert version > len(edits)  # edits plus flag changes, each one version
+    assert n_flags <= 2  # at most one own flag set per person
+    assert len(landed) + stale <= 8 * 6 and landed
