@@ -10,6 +10,8 @@ renders it in the browser; a server-side PNG needs kaleido and a Chromium).
 from __future__ import annotations
 
 import html
+import os
+import shutil
 from datetime import date
 from typing import Any
 
@@ -68,11 +70,13 @@ def chart(fig: go.Figure, key: str, title: str) -> None:
 
 @st.cache_resource
 def _kaleido() -> bool:
+    """Server-side PNG needs kaleido and a Chrome/Chromium to render with (it never downloads one here)."""
     try:
         import kaleido  # noqa: F401
     except ImportError:
         return False
-    return True
+    browsers = ("chromium", "chromium-browser", "google-chrome", "chrome")
+    return bool(os.environ.get("BROWSER_PATH") or any(shutil.which(b) for b in browsers))
 
 
 def frame(rows: Any, columns: list[str] | None = None) -> pd.DataFrame:

@@ -81,6 +81,12 @@ def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewer
         page.get_by_test_id("stDownloadButton").filter(has_text="HTML").first.click()
     html = open(dl.value.path(), encoding="utf-8").read()
     assert dl.value.suggested_filename == "status.html" and "Samples by status" in html and "plotly" in html
+    png_button = page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first
+    if png_button.count():  # kaleido and a Chromium on the server: a PNG rendered there
+        with page.expect_download(timeout=90_000) as dl:
+            png_button.click()
+        with open(dl.value.path(), "rb") as fh:
+            assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     # following a chart's link opens the review page with the filter in the URL
     page.get_by_test_id("stPageLink-NavLink").filter(has_text="Review queue (new samples)").first.click()
     page.wait_for_url(re.compile(r"status=new"), timeout=UI_MS)
