@@ -102,10 +102,9 @@ def main() -> None:
               f"peak memory {base['maxrss_mb']:.0f} MB")
         print(f"  kocurate: {base['seconds'] / ours['seconds']:.1f}x faster, "
               f"{base['maxrss_mb'] / ours['maxrss_mb']:.1f}x less memory")
-    if not args.url:
-        import shutil
+    import shutil
 
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)  # the outputs (and the database when it was ours)
 
 
 if __name__ == "__main__":
