@@ -39,8 +39,8 @@ def load(actor_id: int | None, username: str, role: str, datasets: tuple[int, ..
          until: date | None, target: int) -> dict[str, Any]:
     """Every figure in one call; cached a minute per person and filter (leads reload often)."""
     who = Actor(actor_id, username, role)
-    with stats.snapshot(ui.engine()) as s:  # a reader: never holds up someone's save
-        return stats.dashboard(s, who, stats.StatsFilter(datasets, since, until), target=target)
+    # read-only connections (never hold up someone's save), the independent parts at once
+    return stats.dashboard_concurrent(ui.engine(), who, stats.StatsFilter(datasets, since, until), target=target)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

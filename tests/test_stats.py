@@ -420,3 +420,13 @@ def test_dashboard_includes_first_disagreements(session, actors, world) -> None:
     assert dash["agreement"]["disagreements"] == stats.disagreements(session, actors["lead"], limit=20)
     assert [d["sample_id"] for d in dash["agreement"]["disagreements"]] == [world["S"][1], world["S"][2], world["S"][5]]
     assert "disagreements" not in stats.agreement(session, actors["lead"])
+
+
+def test_dashboard_concurrent_equals_dashboard(engine, session, actors, world) -> None:
+    lead, ann = actors["lead"], actors["annotator"]
+    seq = stats.dashboard(session, lead, target=10, today=date(2026, 11, 22))
+    session.rollback()
+    par = stats.dashboard_concurrent(engine, lead, target=10, today=date(2026, 11, 22))
+    assert par == seq
+    assert stats.dashboard_concurrent(engine, ann) == stats.dashboard(session, ann)
+    assert stats.dashboard_concurrent(engine, lead, StatsFilter(datasets=(world["ds2"],)))["translation"]["turns"] == 9
