@@ -67,7 +67,7 @@ def _print(d: dict[str, Any]) -> None:
     for r in d["approval"]["datasets"]:
         echo(f"  {r['dataset']}: approval {_pct(r['rate'])} of {r['decided']} decided")
     for r in d["approval"]["categories"]:
-        echo(f"    {r['category']}: approval {_pct(r['rate'])} of {r['decided']}")
+        echo(f"  {r['dataset']} · {r['category']}: approval {_pct(r['rate'])} of {r['decided']}")
     for r in d["checks"]:
         echo(f"  check {r['check']} on {r['dataset']}: {r['samples_hit']} samples ({_pct(r['rate'])}), "
              f"{r['findings']} findings")
