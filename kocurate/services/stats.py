@@ -35,6 +35,7 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    exists,
     false,
     func,
     literal,
@@ -678,8 +679,8 @@ def _ratings(session: Session, f: StatsFilter) -> Any:
     """CTE (sample_id, user_id, decision): each person's latest decision on samples that 2+ people decided.
 
     Two spellings of the same rows, the faster for each database: PostgreSQL computes window
-    aggregates over one ordered scan of ix_reviews_sample_user; SQLite, slower at windows, takes the
-    latest review id per (sample, person) among the samples with two or more people.
+    aggregates over one ordered scan of ix_reviews_sample_user; SQLite, slower at windows, keeps the
+    reviews of samples with two or more people that no newer review of the same person supersedes.
     """
     if _is_pg(session):
         w = select(Review.sample_id, Review.user_id, Review.decision, Review.id,
@@ -694,9 +695,12 @@ def _ratings(session: Session, f: StatsFilter) -> Any:
     base = _in_datasets(session, base, Review.sample_id, f)
     # "2+ different people" as min != max: a plain aggregate (count(DISTINCT) sorts every group on PostgreSQL)
     overlapping = base.group_by(Review.sample_id).having(func.min(Review.user_id) != func.max(Review.user_id))
-    latest = select(func.max(Review.id)).where(Review.sample_id.in_(overlapping), *_dated(Review.created_at, f)).group_by(
-        Review.sample_id, Review.user_id)
-    return select(Review.sample_id, Review.user_id, Review.decision).where(Review.id.in_(latest)).cte("ratings")
+    # latest = no newer review by the same person on the same sample: one seek in ix_reviews_sample_user each
+    newer = aliased(Review)
+    superseded = select(newer.id).where(newer.sample_id == Review.sample_id, newer.user_id == Review.user_id,
+                                        newer.id > Review.id, *_dated(newer.created_at, f))
+    return select(Review.sample_id, Review.user_id, Review.decision).where(
+        Review.sample_id.in_(overlapping), ~exists(superseded), *_dated(Review.created_at, f)).cte("ratings")
 
 
 def _annotator_flags(ratings: Any) -> Any:
