@@ -6,10 +6,11 @@
 Each import runs in its own process so that its peak memory (``ru_maxrss``) is its own. Figures:
 
 - kocurate: ``kocurate.ingest.import_files`` (streamed JSON parse, id join with per-turn checks,
-  bulk executemany, one transaction) into a fresh SQLite file (or ``--db`` URL);
+  bulk writes in one transaction: a spool copied with INSERT … SELECT on SQLite, COPY on
+  PostgreSQL) into a fresh SQLite file, or the ``--db`` URL (an empty database);
 - naive baseline: ``pandas.read_json`` of both whole files, then one ORM object per sample and per
-  turn with ``session.add`` + ``flush`` per sample (to get its id), one commit. Run on ``--baseline-n``
-  samples and extrapolated linearly to ``--n`` (labelled as such);
+  turn with ``session.add`` + ``flush`` per sample (to get its id), one commit, always into a SQLite
+  file. Run on ``--baseline-n`` samples and extrapolated linearly to ``--n`` (labelled as such);
 - alignment DP: ``align_by_position`` on ``--align-n`` Alpaca-shaped rows with ~5% of the Korean
   rows deleted in runs (cue extraction and DP timed apart; accuracy and silent mis-joins printed).
 """
