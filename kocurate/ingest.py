@@ -46,6 +46,8 @@ class ImportReport:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     skipped_report: str | None = None
     write_seconds: float = 0.0  # time inside the write transaction (SQLite: how long the write lock was held)
+    # what ran after the import (search index, cheap checks): step -> figures
+    after: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
         parts = [f"{self.samples:,} samples, {self.turns:,} turns"]

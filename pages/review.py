@@ -60,6 +60,23 @@ if not datasets:
     st.info("No datasets yet. A lead imports one (Import page or `kocurate import`).")
     st.stop()
 ds_names = {d["id"]: f"{d['name']} · {d['new']} new of {d['samples']}" for d in datasets}
+# Links from the dashboard and the checks page open a queue: ?dataset=ID&status=…&flag=…&check=…
+_link = {k: st.query_params.get(k) for k in ("dataset", "status", "flag", "check")}
+if any(_link.values()) and S.get("rv_link_applied") != _link:
+    S["rv_link_applied"] = _link
+    if (_link["dataset"] or "").isdigit() and int(_link["dataset"]) in ds_names:
+        S["rv_ds"] = int(_link["dataset"])
+        S["rv_ds_synced"] = view["id"] if view is not None else None
+    if _link["status"] in (*STATUSES, "any"):
+        S["rv_f_status"] = _link["status"]
+    if _link["flag"] in ALL_FLAGS:
+        S["rv_f_flag"] = _link["flag"]
+    try:
+        from kocurate.checks import REGISTRY as _LINK_CHECKS
+    except ImportError:
+        _LINK_CHECKS = {}
+    if _link["check"] in _LINK_CHECKS:
+        S["rv_f_check"] = _link["check"]
 if view is not None and S.get("rv_ds_synced") != view["id"]:
     S["rv_ds"] = view["dataset_id"]  # the queue follows a newly opened sample (links, search results)
     S["rv_ds_synced"] = view["id"]

@@ -53,8 +53,13 @@ def import_cmd(
     conversations: str = typer.Option(None, "--conversations", help="generic: column with a list of turns."),
     id_field: str = typer.Option(None, "--id-field", help="generic: the id column."),
     meta_field: list[str] = typer.Option(None, "--meta-field", help="generic: columns kept as metadata."),
+    no_index: bool = typer.Option(False, "--no-index", help="Skip building the search index (later: "
+                                                            "`kocurate search --reindex`)."),
+    no_checks: bool = typer.Option(False, "--no-checks", help="Skip the cheap automatic checks that run after "
+                                                              "an import (later: `kocurate check DATASET`)."),
 ) -> None:
-    """Import a dataset (and its English source): aligned, atomic, idempotent."""
+    """Import a dataset (and its English source): aligned, atomic, idempotent; then index it for search
+    and run the cheap automatic checks."""
     options = None
     if kind == "generic":
         options = {"fields": _pairs(field_map, "--map"), "source_fields": dict(_pairs(source_map, "--source-map")),
@@ -70,13 +75,19 @@ def import_cmd(
         try:
             rep = ds_service.import_dataset(
                 eng, SYSTEM, kind, ko_path, source, name=name, licence=licence, options=options, skip_bad=skip_bad,
-                report_path=report, progress=lambda n: bar.update(task, completed=n))
+                report_path=report, progress=lambda n: bar.update(task, completed=n), index=not no_index,
+                checks=not no_checks)
         except AlreadyImported as exc:
             typer.echo(str(exc))
             return
         except ValueError as exc:
             fail(str(exc))
     typer.echo(f"imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
+    if "search_index" in rep.after:
+        typer.echo(f"search index: {rep.after['search_index']['turns']:,} turns in {rep.after['search_index']['seconds']} s")
+    if "checks" in rep.after:
+        typer.echo(f"cheap checks: {rep.after['checks']['findings'] or 0:,} findings in {rep.after['checks']['seconds']} s "
+                   "(the full run: `kocurate check DATASET`)")
     if rep.skipped_report:
         typer.echo(f"skipped records listed in {rep.skipped_report}")
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from .. import config, db
 from ..errors import AlreadyImported
-from ..ingest import import_files
 from ..models import User
+from ..services import checks as check_service
+from ..services import datasets as ds_service
 from ..services import users as user_service
 from ..services.auth import SYSTEM
 
@@ -45,8 +46,11 @@ def create_demo(url: str | None = None, fresh: bool = False) -> dict[str, Any]:
     lines = [f"demo database: {url}"]
     for kind, ko, en, name in DEMO_SETS:
         try:
-            rep = import_files(engine, kind, HERE / ko, HERE / en if en else None, name=name)
-            lines.append(f"  imported {name}: {rep.summary()}")
+            # the demo is tiny: index it and run every check (not only the cheap ones) right away
+            rep = ds_service.import_dataset(engine, SYSTEM, kind, HERE / ko, HERE / en if en else None, name=name,
+                                            checks=False)
+            found = check_service.run_checks(engine, SYSTEM, rep.dataset_id, full=True)
+            lines.append(f"  imported {name}: {rep.summary()}; {found.get('findings', 0)} check findings")
         except AlreadyImported:
             lines.append(f"  {name}: already there")
     with db.session_scope(engine) as session:
@@ -55,10 +59,4 @@ def create_demo(url: str | None = None, fresh: bool = False) -> dict[str, Any]:
                 user_service.create_user(session, SYSTEM, username, role, password)
     lines.append("accounts (demo only; change them with `kocurate users reset-password`):")
     lines += [f"  {u:<11} role {r:<9} password {p}" for u, r, p in DEMO_USERS]
-    try:  # let the automatic checks pre-flag the demo when that area is present
-        from ..checks import run_after_import  # type: ignore[attr-defined]
-
-        run_after_import(engine)
-    except (ImportError, AttributeError):
-        pass
     return {"url": url, "message": "\n".join(lines)}

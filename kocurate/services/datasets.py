@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,31 @@ from .auth import Actor
 
 
 def import_dataset(engine: Engine, actor: Actor, kind: str, ko_path: str | Path, source_path: str | Path | None = None,
-                   *, progress: Callable[[int], None] | None = None, **kwargs: Any) -> ImportReport:
-    """Import a dataset on behalf of ``actor`` (leads and admins)."""
+                   *, progress: Callable[[int], None] | None = None, index: bool = True, checks: bool = True,
+                   **kwargs: Any) -> ImportReport:
+    """Import a dataset on behalf of ``actor`` (leads and admins), then index it for search and run the
+    cheap automatic checks (``index``/``checks`` turn those steps off; ``kocurate search --reindex`` and
+    ``kocurate check`` do them later)."""
     actor.require("import")
-    return import_files(engine, kind, ko_path, source_path, user_id=actor.id, progress=progress, **kwargs)
+    report = import_files(engine, kind, ko_path, source_path, user_id=actor.id, progress=progress, **kwargs)
+    after_import(engine, report, index=index, checks=checks)
+    return report
+
+
+def after_import(engine: Engine, report: ImportReport, *, index: bool = True, checks: bool = True) -> None:
+    """The steps that follow every import: the search index, then the cheap rule checks."""
+    if index:
+        from . import search
+
+        t0 = time.perf_counter()
+        turns = search.index_dataset(engine, report.dataset_id)
+        report.after["search_index"] = {"turns": turns, "seconds": round(time.perf_counter() - t0, 2)}
+    if checks:
+        from ..checks import run_after_import
+
+        t0 = time.perf_counter()
+        summary = run_after_import(engine, report.dataset_id).get(report.dataset_id, {})
+        report.after["checks"] = {"findings": summary.get("findings"), "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def list_datasets(session: Session) -> list[dict[str, Any]]:
