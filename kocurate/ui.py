@@ -54,7 +54,10 @@ def session_hours() -> float:
 
 # ------------------------------------------------------------------------------------------ login
 
+@st.cache_resource
 def _secret() -> bytes:
+    # cached: callers sign inside their own SQLite session, and a second session opened from the same
+    # thread would wait on the first one's write lock (a self-deadlock until the busy timeout)
     env = os.environ.get("KOCURATE_SECRET")
     if env:
         return env.encode()
@@ -72,6 +75,7 @@ def _sign(user_id: int, login_at: int, password_hash: str) -> str:
 
 
 def _token(actor: Actor, login_at: int) -> str | None:
+    _secret()  # before opening a session: see _secret
     with session() as s:
         pw = s.scalar(select(User.password_hash).where(User.id == actor.id))
     return None if pw is None or actor.id is None else f"{actor.id}.{login_at}.{_sign(actor.id, login_at, pw)}"
@@ -85,6 +89,7 @@ def _actor_from_token(token: str) -> tuple[Actor, int] | None:
         return None
     if time.time() - at > session_hours() * 3600:
         return None
+    _secret()  # before opening a session: see _secret
     with session() as s:
         user = s.get(User, uid)
         if user is None or not user.active:
