@@ -54,13 +54,17 @@ def session_hours() -> float:
 
 # ------------------------------------------------------------------------------------------ login
 
-@st.cache_resource
 def _secret() -> bytes:
-    # cached: callers sign inside their own SQLite session, and a second session opened from the same
-    # thread would wait on the first one's write lock (a self-deadlock until the busy timeout)
     env = os.environ.get("KOCURATE_SECRET")
     if env:
         return env.encode()
+    return _db_secret()
+
+
+@st.cache_resource
+def _db_secret() -> bytes:
+    # cached: callers sign inside their own SQLite session, and a second session opened from the same
+    # thread would wait on the first one's write lock (a self-deadlock until the busy timeout)
     with session() as s:
         row = s.get(Setting, SECRET_KEY)
         if row is None:

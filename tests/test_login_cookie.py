@@ -18,7 +18,7 @@ def test_token_round_trip_without_env_secret(tmp_path: Path, monkeypatch: pytest
     from kocurate.services import users
     from kocurate.services.auth import SYSTEM
 
-    ui._secret.clear()
+    ui._db_secret.clear()
     ui.engine.clear()
     db.upgrade(url)
     with db.session_scope(db.make_engine(url)) as s:
@@ -27,7 +27,7 @@ def test_token_round_trip_without_env_secret(tmp_path: Path, monkeypatch: pytest
     now = int(time.time())
     token = ui._token(actor, now)
     assert token is not None
-    ui._secret.clear()  # a new process: the secret is read from the database again, inside no other session
+    ui._db_secret.clear()  # a new process: the secret is read from the database again, inside no other session
     t0 = time.monotonic()
     got = ui._actor_from_token(token)
     assert time.monotonic() - t0 < 10, "reading the cookie waited on our own write lock"

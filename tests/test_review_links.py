@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kocurate import db
+from kocurate import db, ui
 from kocurate.demo import create_demo
 from kocurate.services import users
 
@@ -19,6 +19,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
 def lead_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     url = f"sqlite:///{tmp_path / 'links.db'}"
     monkeypatch.setenv("KOCURATE_DB_URL", url)
+    ui.engine.clear()  # the page's cached engine may point at another test's database
     create_demo(url)
     with db.session_scope(db.get_engine(url)) as s:
         lead = users.authenticate(s, "lead", "lead-demo-pw")
