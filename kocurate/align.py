@@ -27,7 +27,7 @@ import numpy as np
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_']+")
-_URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+|[\w.+-]+@[\w-]+\.[\w.]+")
+_URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+")  # anchored: no quadratic scan of long fields
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _EN_WORD = re.compile(r"[a-z]+")
 _KO_WORD = re.compile(r"[\uac00-\ud7a3]+")

@@ -13,7 +13,13 @@ from .app import app  # noqa: E402
 
 
 def main() -> None:
-    app()
+    from ..errors import KocurateError
+    from .app import fail
+
+    try:
+        app()
+    except KocurateError as exc:  # e.g. a corrupt or read-only database outside a command's own errors()
+        fail(str(exc))
 
 
 __all__ = ["app", "main"]
