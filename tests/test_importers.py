@@ -6,29 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from store_helpers import DATA, counts, sample  # noqa: E402
 
 from kocurate.errors import AlreadyImported
 from kocurate.ingest import import_files
-from kocurate.models import Dataset, Sample, Turn
-
-DATA = Path(__file__).resolve().parent / "data"
-
-
-def counts(engine: Engine) -> tuple[int, int, int]:
-    with Session(engine) as s:
-        return (s.scalar(select(func.count(Dataset.id))) or 0, s.scalar(select(func.count(Sample.id))) or 0,
-                s.scalar(select(func.count(Turn.id))) or 0)
-
-
-def sample(engine: Engine, dataset_id: int, key: str) -> tuple[Sample, list[Turn]]:
-    with Session(engine) as s:
-        smp = s.scalar(select(Sample).where(Sample.dataset_id == dataset_id, Sample.key == key))
-        assert smp is not None, f"no sample {key!r}"
-        turns = list(s.scalars(select(Turn).where(Turn.sample_id == smp.id).order_by(Turn.idx)))
-        s.expunge_all()
-        return smp, turns
 
 
 def test_koalpaca_v10_with_alpaca_source(engine: Engine, shared_data: Path) -> None:

@@ -8,30 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from store_helpers import DATA, counts, sample  # noqa: E402
 
 from kocurate.errors import AlreadyImported, ImportFailed
 from kocurate.importers.base import MAX_FIELD_CHARS
 from kocurate.ingest import default_name, import_files
 from kocurate.models import Dataset, Sample, Turn
-
-DATA = Path(__file__).resolve().parent / "data"
-
-
-def counts(engine: Engine) -> tuple[int, int, int]:
-    with Session(engine) as s:
-        return (s.scalar(select(func.count(Dataset.id))) or 0, s.scalar(select(func.count(Sample.id))) or 0,
-                s.scalar(select(func.count(Turn.id))) or 0)
-
-
-def sample(engine: Engine, dataset_id: int, key: str) -> tuple[Sample, list[Turn]]:
-    with Session(engine) as s:
-        smp = s.scalar(select(Sample).where(Sample.dataset_id == dataset_id, Sample.key == key))
-        assert smp is not None, f"no sample {key!r}"
-        turns = list(s.scalars(select(Turn).where(Turn.sample_id == smp.id).order_by(Turn.idx)))
-        s.expunge_all()
-        return smp, turns
 
 GOOD = {"instruction": "양파는 어떤 식물 부위인가요?", "output": "양파는 식물의 줄기 부분입니다.", "url": "https://kin.naver.com/1"}
 
