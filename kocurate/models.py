@@ -356,3 +356,24 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- review loop (issue 11): new models below this line ----
+
+
+# ---- security (issue 20): new models below this line ----
+
+
+# ---- leads' side (issue 13): new models below this line ----
+
+
+# ---- accuracy (issue 12): new models below this line ----
+
+
+# ---- speed (issue 19): new models below this line ----
+
+
+# ---- Korean checks (issue 16): new models below this line ----
+
+
+# ---- LLM assistant (issue 18): new models below this line ----
