@@ -367,6 +367,22 @@ class Setting(Base):
 # ---- leads' side (issue 13): new models below this line ----
 
 
+class AuditEvent(Base):
+    """Who did what, when, on which dataset: logins, role changes, imports, exports, paid jobs, bulk work."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"), Index("ix_audit_events_action", "action", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    username: Mapped[str] = mapped_column(String(128))  # kept as written, also after the user is gone
+    action: Mapped[str] = mapped_column(String(64))  # e.g. login, login_failed, role_change, import, export
+    dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no FK: survives dataset deletion
+    target: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 # ---- accuracy (issue 12): new models below this line ----
 
 

@@ -10,7 +10,7 @@ from .. import config
 from ..services import backup as backup_service
 from ..services import dbcopy
 from ..services.auth import SYSTEM
-from .app import app, engine, errors, fail, url
+from .app import app, engine, errors, fail, session, url
 from .core import db_app
 
 
@@ -76,3 +76,39 @@ def _has(tool: str) -> bool:
     import shutil
 
     return shutil.which(tool) is not None
+
+
+@app.command("audit")
+def audit_cmd(
+    since: str = typer.Option(None, "--since", help="Only events at or after this time (ISO date or date-time, "
+                                                   "UTC), e.g. 2026-11-01."),
+    action: str = typer.Option(None, "--action", help="Only this action (login, role_change, import, export, "
+                                                     "job_start, bulk, restore, …)."),
+    user: str = typer.Option(None, "--user", help="Only this user's events."),
+    limit: int = typer.Option(200, "--limit", help="At most this many events, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """The audit log: logins, role changes, imports, exports, paid jobs, bulk operations, restores."""
+    import json
+    from datetime import datetime
+
+    from ..services import audit as audit_service
+
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not an ISO date or date-time (e.g. 2026-11-01 or 2026-11-01T09:30)")
+    with errors(), session() as s:
+        rows = audit_service.events(s, SYSTEM, since=when, action=action, username=user, limit=limit)
+    for e in rows:
+        if as_json:
+            typer.echo(json.dumps(e.as_dict(), ensure_ascii=False))
+        else:
+            where = f" dataset {e.dataset_id}" if e.dataset_id is not None else ""
+            what = f" {e.target}" if e.target else ""
+            extra = " ".join(f"{k}={v}" for k, v in e.details.items())
+            typer.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.username:<12} {e.action:<12}{where}{what}  {extra}".rstrip())
+    if not rows and not as_json:
+        typer.echo("no audit events match")
