@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from .. import db
+from .. import db, paths
 from ..errors import AlreadyImported
 from ..importers import REGISTRY
 from ..services import datasets as ds_service
@@ -211,7 +211,7 @@ def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option
 
 
 def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
-    app_py = Path(__file__).resolve().parents[2] / "app.py"
+    app_py = paths.app_script()
     env = {**os.environ, "KOCURATE_DB_URL": db_url}
     typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address", host,
