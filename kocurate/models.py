@@ -73,6 +73,7 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)  # web app language; None: the default
 
 
 class Dataset(Base):
