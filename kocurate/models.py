@@ -394,3 +394,6 @@ class AuditEvent(Base):
 
 
 # ---- LLM assistant (issue 18): new models below this line ----
+
+
+# ---- corpus-scale curation (issue 17): new models below this line ----
