@@ -791,6 +791,16 @@ def get_sample_view(session: Session, actor: Actor, sample_id: int) -> dict[str,
     return view
 
 
+def sample_brief(session: Session, actor: Actor, sample_id: int) -> dict[str, Any]:
+    """Id, dataset, status and version of a sample (one indexed read; for links and queues)."""
+    actor.require("review")
+    row = session.execute(select(_samples.c.id, _samples.c.dataset_id, _samples.c.status, _samples.c.version)
+                          .where(_samples.c.id == sample_id)).first()
+    if row is None:
+        raise NotFound(f"no sample {sample_id}")
+    return dict(row._mapping)
+
+
 def queue_counts(session: Session, actor: Actor, dataset_id: int) -> dict[str, int]:
     """Samples per status in a dataset (one GROUP BY over the status index)."""
     actor.require("review")
