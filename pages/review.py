@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from kocurate import config, ui
 from kocurate.errors import KocurateError, StaleVersion
@@ -42,7 +43,9 @@ ALL_FLAGS = list(ETHICS_FLAGS + QUALITY_FLAGS)
 SHORTCUTS = {"save": "Alt+S", "approve": "Alt+A", "approve_next": "Alt+Enter", "reject": "Alt+X",
              "needs_fix": "Alt+F", "skip": "Alt+K", "next": "Alt+N", "prev": "Alt+P"}
 FRAGMENTS = os.environ.get("KOCURATE_REVIEW_FRAGMENTS", "1") != "0"
-SCOPE = "fragment" if FRAGMENTS else "app"
+BAR = {"prev": ("Previous", "arrow_back"), "next": ("Next", "arrow_forward"), "save": ("Save", "save"),
+       "approve": ("Approve", "check"), "approve_next": ("Approve & next", "done_all"), "reject": ("Reject", "close"),
+       "needs_fix": ("Needs fix", "build"), "skip": ("Skip", "skip_next")}
 PROGRESS_REFRESH_S = 120  # the queue is counted again after this long (decisions are subtracted meanwhile)
 
 actor = ui.require_actor()
@@ -379,6 +382,16 @@ def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
         go_next(view)
 
 
+def rerun() -> NoReturn:
+    """Rerun the fragment only (the sidebar and page around it stay); a full run when called outside one."""
+    if FRAGMENTS:
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitAPIException:  # a full-page run (first load, sidebar change, AppTest)
+            pass
+    st.rerun()
+
+
 def hhmm(at: datetime | str) -> str:
     return at.strftime("%H:%M") if isinstance(at, datetime) else str(at)[11:16]
 
@@ -409,31 +422,18 @@ def workspace() -> None:
                            f"{view['version']} now (someone saved in between).", mine, from_draft=True)
 
     # ------------------------------------------------------------------------------ action bar
+    # The bar's place is at the top, but its buttons are drawn last: a sample's buttons exist only once
+    # the sample itself is on screen. Every key carries the sample id, so a late second click (the old
+    # sample's button, still in the browser) matches nothing on the next sample.
     key_sid = view["id"] if view is not None else "none"
-    clicked: str | None = None
     bar = st.container(horizontal=True, key="rv-bar")
-    with bar:
-        # the sample id in every key: a late second click belongs to the sample it was shown with
-        if st.button("Previous", icon=":material/arrow_back:", shortcut=SHORTCUTS["prev"], disabled=view is None,
-                     key=f"rv-b-prev-{key_sid}"):
-            clicked = "prev"
-        if st.button("Next" if view is not None else "Start reviewing", icon=":material/arrow_forward:",
-                     shortcut=SHORTCUTS["next"], type="primary" if view is None else "secondary",
-                     key=f"rv-b-next-{key_sid}"):
-            clicked = "next"
-        if view is not None:
-            for kind, label, icon in (("save", "Save", "save"), ("approve", "Approve", "check"),
-                                      ("approve_next", "Approve & next", "done_all"), ("reject", "Reject", "close"),
-                                      ("needs_fix", "Needs fix", "build"), ("skip", "Skip", "skip_next")):
-                if st.button(label, icon=f":material/{icon}:", shortcut=SHORTCUTS[kind], disabled=read_only,
-                             type="primary" if kind == "approve_next" else "secondary", key=f"rv-b-{kind}-{key_sid}"):
-                    clicked = kind
+    clicked = next((kind for kind in BAR if S.get(f"rv-b-{kind}-{key_sid}")), None)
     if clicked is not None:
         if clicked == "next":
             go_next(view)
         elif clicked == "prev":
             go_prev(view)
-        elif view is not None:
+        elif view is not None and not read_only:
             if clicked == "save":
                 save(view)
             elif clicked == "approve_next":
@@ -441,11 +441,23 @@ def workspace() -> None:
             elif clicked == "skip":
                 save(view, "skip", then_next=True)
             elif clicked in ("reject", "needs_fix"):
-                save(view, clicked, then_next=not st.session_state.get("rv_pref_stay", False))
+                save(view, clicked, then_next=not S.get("rv_pref_stay", False))
             else:
                 save(view, clicked)
-        st.rerun(scope=SCOPE)
+        rerun()
+    render_sample(view, my_drafts, read_only)
+    with bar:
+        for kind, (label, icon) in BAR.items():
+            if view is None and kind not in ("prev", "next"):
+                continue
+            if kind == "next" and view is None:
+                label = "Start reviewing"
+            st.button(label, icon=f":material/{icon}:", shortcut=SHORTCUTS[kind], key=f"rv-b-{kind}-{key_sid}",
+                      disabled=(view is None and kind == "prev") or (read_only and kind not in ("prev", "next")),
+                      type="primary" if kind == "approve_next" or (view is None and kind == "next") else "secondary")
 
+
+def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], read_only: bool) -> None:
     notice = S.pop("rv_notice", None)
     if notice:
         st.info(notice)
@@ -485,7 +497,7 @@ def workspace() -> None:
                             rv.take_over(s, actor, view["id"])
                     except KocurateError as exc:
                         S["rv_notice"] = str(exc)
-                    st.rerun(scope=SCOPE)
+                    rerun()
             else:
                 st.text("A lead can take it over; anyone can once the reservation expires.")
     if view["status"] == "disputed":
@@ -522,12 +534,12 @@ def workspace() -> None:
             a, b = st.columns(2)
             if a.button("Keep draft (save)", key=f"rv-draft-save-{view['id']}", icon=":material/save:", disabled=read_only):
                 save(view)
-                st.rerun(scope=SCOPE)
+                rerun()
             if b.button("Discard draft", key=f"rv-draft-discard-{view['id']}"):
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
                 S["rv_nonce"] = S.get("rv_nonce", 0) + 1
-                st.rerun(scope=SCOPE)
+                rerun()
 
     # what the widgets below show: edits are measured (and versions checked) against the saved text
     S["rv_seen"] = {"sample": view["id"], "version": view["version"],
@@ -576,14 +588,14 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
         if x.button(f"Re-apply my {what} on top of theirs", type="primary", key="rv-cf-apply",
                     disabled=view["read_only"]):
             reapply(view, cf)
-            st.rerun(scope=SCOPE)
+            rerun()
         if y.button(f"Discard my {'changes' if changes else 'decision'}", key="rv-cf-discard"):
             if cf.get("from_draft") or changes:
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
             S.pop("rv_conflict", None)
             S["rv_nonce"] = S.get("rv_nonce", 0) + 1
-            st.rerun(scope=SCOPE)
+            rerun()
 
 
 def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, Any]], read_only: bool) -> None:
@@ -600,7 +612,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                 tr.retranslate_sample(s, actor, view["id"])
         except KocurateError as exc:
             S["rv_notice"] = str(exc)
-        st.rerun(scope=SCOPE)
+        rerun()
     for t in view["turns"]:
         code = ui.has_code(t["text"]) or ui.has_code(t["source_text"])
         with st.container(border=True, key=f"{'code' if code else 'turn'}-{t['id']}"):
@@ -645,7 +657,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                             tr.retranslate_turn(s, actor, t["id"])
                     except KocurateError as exc:
                         S["rv_notice"] = str(exc)
-                    st.rerun(scope=SCOPE)
+                    rerun()
             if t["diff"]:
                 with st.expander("Changes against the machine translation"):
                     st.code(t["diff"], language="diff")
@@ -669,11 +681,11 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
             conflict(view, str(exc), p)
         except KocurateError as exc:
             S["rv_notice"] = str(exc)
-        st.rerun(scope=SCOPE)
+        rerun()
     if b.button("Dismiss", key=f"rv-sg-no-{sg['id']}"):
         with ui.shows_errors(), ui.session() as s:
             tr.reject_suggestion(s, actor, sg["id"])
-        st.rerun(scope=SCOPE)
+        rerun()
 
 
 def render_tabs(view: dict[str, Any], read_only: bool) -> None:
@@ -708,7 +720,7 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
                             rv.set_flag_state(s, actor, f["id"], state)
                     except KocurateError as exc:
                         S["rv_notice"] = str(exc)
-                    st.rerun(scope=SCOPE)
+                    rerun()
     with tabs[1]:
         if not view["findings"]:
             st.text("No automatic check found anything on this sample.")
@@ -745,7 +757,7 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
                             conflict(view, str(exc), p)
                         except KocurateError as exc:
                             S["rv_notice"] = str(exc)
-                        st.rerun(scope=SCOPE)
+                        rerun()
         else:
             st.text("No edits yet.")
     with tabs[4]:

@@ -397,3 +397,27 @@ def test_reason_is_stored_and_bounded(engine: Engine, actors: dict[str, Actor]) 
         rv.decide(s, a, ids[0], "needs_fix", expected_version=1, reason="untranslated", note="turn 2 in English")
         view = rv.get_sample_view(s, a, ids[0])
     assert view["reviews"][0]["reason"] == "untranslated" and view["reviews"][0]["note"] == "turn 2 in English"
+
+
+def test_other_reviewers_decisions_are_no_conflict_but_edits_are(engine: Engine, actors: dict[str, Actor]) -> None:
+    """Overlap 2: both open version 1. A's decision moves the version, B's decision on version 1 still
+    counts (no false conflict); after an edit, a decision on the old text is stale."""
+    ds, ids = make_dataset(engine, 2, overlap=2)
+    a, b = actors["annotator"], actors["annotator2"]
+    with session_scope(engine) as s:
+        rv.next_sample(s, a, ds)
+        rv.next_sample(s, b, ds)
+        rv.decide(s, a, ids[0], "approve", expected_version=1)
+        assert rv.decide(s, b, ids[0], "approve", expected_version=1) == "approved"
+    with session_scope(engine) as s:
+        rv.next_sample(s, a, ds, after=ids[0])
+        rv.next_sample(s, b, ds, after=ids[0])
+        t = turns_of(s, ids[1])[0]
+        v = rv.save_edit(s, a, ids[1], t.id, "A가 바꾼 문장", 1)
+        rv.decide(s, a, ids[1], "approve", expected_version=v)
+    with pytest.raises(StaleVersion) as err, session_scope(engine) as s:
+        rv.decide(s, b, ids[1], "approve", expected_version=1)
+    assert err.value.current["turns"][0]["text"] == "A가 바꾼 문장"
+    with session_scope(engine) as s:
+        assert rv.decide(s, b, ids[1], "approve", expected_version=err.value.current_version) == "approved"
+        assert s.scalar(select(func.count()).select_from(Review).where(Review.sample_id == ids[1])) == 2

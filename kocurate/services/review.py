@@ -658,7 +658,8 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
                           .where(_samples.c.id == sample_id)).first()
     if row is None:
         raise NotFound(f"no sample {sample_id}")
-    if expected_version is not None and _already_decided(session, user_id, sample_id, expected_version) == decision:
+    prior = _already_decided(session, user_id, sample_id, expected_version) if expected_version is not None else None
+    if prior == decision:
         return DecisionResult(sample_id, row.status, repeated=True)
     ds = session.execute(select(Dataset.overlap, Dataset.decision_rule).where(Dataset.id == row.dataset_id)).one()
     if adjudicate is None:
@@ -667,15 +668,26 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
         actor.require("adjudicate")
     if not adjudicate:
         _check_reservation(session, actor, user_id, sample_id, ds.overlap, row.status)
-    try:
-        new_version = _bump(session, sample_id, expected_version, "decision")
-    except StaleVersion:
-        # a twin of this click committed while we waited for the row: that one counts, this one is a repeat
-        if (expected_version is not None
-                and _already_decided(session, user_id, sample_id, expected_version) == decision):
-            return DecisionResult(sample_id, _status_of(session, sample_id), repeated=True)
-        raise
-    seen = expected_version if expected_version is not None else new_version - 1
+    # Stale only when the text changed after what the person saw (or they decided otherwise on it): other
+    # reviewers' decisions and flags move the version too, but do not change what was judged.
+    if expected_version is not None and row.version != expected_version and (
+            prior is not None or _last_text_version(session, sample_id) > expected_version):
+        _bump(session, sample_id, expected_version, "decision")  # raises StaleVersion with the current text
+    current = row.version
+    for attempt in range(3):
+        try:
+            _bump(session, sample_id, current, "decision")
+            break
+        except StaleVersion as exc:
+            # a twin of this click committed while we waited for the row: that one counts, this one is a repeat
+            if (expected_version is not None
+                    and _already_decided(session, user_id, sample_id, expected_version) == decision):
+                return DecisionResult(sample_id, _status_of(session, sample_id), repeated=True)
+            if attempt == 2 or (expected_version is not None
+                                and _last_text_version(session, sample_id) > expected_version):
+                raise
+            current = exc.current_version
+    seen = expected_version if expected_version is not None else current
     now = utcnow()
     if adjudicate:
         if decision == "skip":

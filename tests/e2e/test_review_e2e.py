@@ -120,7 +120,7 @@ def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_serv
 
     # the database agrees
     status = query(app_server, select(Sample.status, Sample.version).where(Sample.id == sid))[0]
-    assert status.status == "approved" and status.version == 4
+    assert status.status == "approved" and status.version == 4  # edit, flags, decision: one version each
     got = {(r.category, r.note) for r in query(app_server, select(Flag.category, Flag.note)
                                                .where(Flag.sample_id == sid, Flag.origin == "annotator"))}
     assert got == {("hate", "비하 표현"), ("mistranslation", None)}
