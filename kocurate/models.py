@@ -33,7 +33,8 @@ class Base(DeclarativeBase):
 
 
 # Review status of a sample. "new" until someone decides.
-STATUSES = ("new", "approved", "rejected", "needs_fix", "skipped")
+# "disputed": reviewers disagree under the dataset's decision rule; a lead adjudicates (issue 11)
+STATUSES = ("new", "approved", "rejected", "needs_fix", "skipped", "disputed")
 DECISIONS = ("approve", "reject", "needs_fix", "skip")
 DECISION_STATUS = {"approve": "approved", "reject": "rejected", "needs_fix": "needs_fix", "skip": "skipped"}
 ROLES = ("annotator", "lead", "admin")
@@ -96,6 +97,8 @@ class Dataset(Base):
     n_ambiguous: Mapped[int] = mapped_column(Integer, default=0)
     # k annotators per sample (agreement); 1 = each sample reviewed once.
     overlap: Mapped[int] = mapped_column(Integer, default=1)
+    # how overlapping decisions settle the status: unanimous | majority | any-reject (issue 11)
+    decision_rule: Mapped[str] = mapped_column(String(16), default="unanimous", server_default="unanimous")
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -207,6 +210,8 @@ class Review(Base):
         Index("ix_reviews_sample", "sample_id"),
         Index("ix_reviews_user_time", "user_id", "created_at"),
         Index("ix_reviews_time", "created_at"),
+        # one decision per person per version seen: a repeated click never writes a second row
+        Index("ux_reviews_seen", "sample_id", "user_id", "seen_version", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,6 +221,8 @@ class Review(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # time spent on the sample
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)  # categories set at decision time
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)  # quick pick (reject / needs fix)
+    seen_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # sample version on screen
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -300,7 +307,7 @@ class Suggestion(Base):
     """A machine re-translation offered beside the current Korean text."""
 
     __tablename__ = "suggestions"
-    __table_args__ = (Index("ix_suggestions_sample_state", "sample_id", "state"),)
+    __table_args__ = (Index("ix_suggestions_sample_state", "sample_id", "state"), Index("ix_suggestions_job", "job_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
@@ -360,6 +367,49 @@ class Setting(Base):
 
 
 # ---- review loop (issue 11): new models below this line ----
+
+
+class Draft(Base):
+    """Unsaved text a person typed into a turn, kept server-side until saved or discarded.
+
+    One per (user, turn, field); ``base_version`` is the sample version the text was typed on (a draft
+    on an older version opens in the conflict view). Never read by exporters.
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "turn_id", "field", name="uq_draft_user_turn_field"),
+        Index("ix_drafts_user_sample", "user_id", "sample_id"),
+        Index("ix_drafts_dataset", "dataset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(16), default="text")  # "text" | "source_text"
+    text: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Adjudication(Base):
+    """A lead's final decision on a sample (a disputed one, typically); kept apart from ``reviews`` so
+    agreement figures only ever see each person's own decision."""
+
+    __tablename__ = "adjudications"
+    __table_args__ = (Index("ix_adjudications_sample", "sample_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str] = mapped_column(String(16))
+    seen_version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # ---- security (issue 20): new models below this line ----

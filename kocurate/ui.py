@@ -193,6 +193,9 @@ STYLE = """
 [class*="st-key-code-"] textarea { font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.85rem; }
 /* read-only dataset text stays readable (not greyed out) */
 .stTextArea textarea:disabled { color: inherit; -webkit-text-fill-color: inherit; opacity: 1; cursor: text; }
+/* the review action bar stays on screen while the turns scroll */
+.st-key-rv-bar { position: sticky; top: 3.75rem; z-index: 990; background: var(--st-background-color, #fff);
+  padding: 0.35rem 0; border-bottom: 1px solid rgba(128, 128, 128, 0.25); }
 </style>
 """
 
@@ -205,7 +208,7 @@ def style() -> None:
 _SHORTCUT_JS = """
 <script>
 (function () {
-  const w = window.parent;
+  const w = window.parent || window;
   if (!w || w.__kocurateShortcutCommit) return;
   w.__kocurateShortcutCommit = true;
   const script = w.document.createElement("script");
@@ -229,7 +232,10 @@ def commit_text_on_shortcuts(keys: list[str]) -> None:
     """Alt+<key> shortcuts pressed while typing first commit the text field (Streamlit sends a text
     area's value on blur only), so "save" saves what is on screen. ``keys``: e.g. ["S", "Enter"]."""
     codes = [k if k in ("Enter", "Space") else f"Key{k.upper()}" for k in keys]
-    components.html(_SHORTCUT_JS % json.dumps(codes), height=0)
+    # st.html runs the script in the app's own document (components.v1.html is going away); our own
+    # fixed code, never dataset text
+    with st.sidebar:
+        st.html(_SHORTCUT_JS % json.dumps(codes), unsafe_allow_javascript=True)
 
 
 @contextmanager

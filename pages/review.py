@@ -1,36 +1,71 @@
 """Review: work through a queue, English | Korean side by side, edit, flag, decide.
 
-Layout and widgets only; every action calls kocurate.services.review (and translate when present).
+Layout and widgets only; every action calls kocurate.services (review, drafts, translate).
 The sample on screen lives in the URL (?sample=ID), so a reload or a shared link opens it again.
-Widget keys carry the sample version: after a save the widgets show what the database holds.
+
+Speed: the sample view and its action bar are one ``st.fragment``: Next, Save and the decisions
+rerun only the fragment, not the sidebar and the page around it (KOCURATE_REVIEW_FRAGMENTS=0 turns
+that off: the full-page-rerun baseline of ``benchmarks/ui.py``).
+
+Never lose typed work: text a person types is stored as a server-side draft when the browser sends
+it (on leaving the field) and before every navigation; it comes back over the saved text, marked
+"draft — not saved". Buttons carry the sample in their key, so a late second click of "Approve &
+next" can only ever act on the sample whose buttons were on screen; decisions carry the version seen.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from typing import Any
+from datetime import datetime
+from typing import Any, NoReturn
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
-from kocurate import ui
+from kocurate import config, ui
 from kocurate.errors import KocurateError, StaleVersion
-from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
+from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
 from kocurate.services import datasets as ds_service
+from kocurate.services import drafts as drafts_service
 from kocurate.services import review as rv
 
 try:  # re-translation arrives with the DeepL area; the page works without it
     from kocurate.services import translate as tr
 except ImportError:  # pragma: no cover - depends on what is installed
     tr = None  # type: ignore[assignment]
+try:  # the checks area names its checks; without it, type a name
+    from kocurate.checks import REGISTRY as CHECKS
+except ImportError:  # pragma: no cover
+    CHECKS = {}
 
 ALL_FLAGS = list(ETHICS_FLAGS + QUALITY_FLAGS)
 SHORTCUTS = {"save": "Alt+S", "approve": "Alt+A", "approve_next": "Alt+Enter", "reject": "Alt+X",
              "needs_fix": "Alt+F", "skip": "Alt+K", "next": "Alt+N", "prev": "Alt+P"}
+FRAGMENTS = os.environ.get("KOCURATE_REVIEW_FRAGMENTS", "1") != "0"
+BAR = {"prev": ("Previous", "arrow_back"), "next": ("Next", "arrow_forward"), "save": ("Save", "save"),
+       "approve": ("Approve", "check"), "approve_next": ("Approve & next", "done_all"), "reject": ("Reject", "close"),
+       "needs_fix": ("Needs fix", "build"), "skip": ("Skip", "skip_next")}
+PROGRESS_REFRESH_S = 120  # the queue is counted again after this long (decisions are subtracted meanwhile)
 
 actor = ui.require_actor()
 ui.style()
 ui.commit_text_on_shortcuts([v.split("+")[-1] for v in SHORTCUTS.values()])
 S = st.session_state
+
+
+@st.cache_data(ttl=20, show_spinner=False)
+def dataset_list(url: str) -> list[dict[str, Any]]:
+    """Datasets with counts per status (one GROUP BY); shared by every session for a few seconds."""
+    with ui.session() as s:
+        return ds_service.list_datasets(s)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def pending_drafts(url: str, _actor: Any) -> dict[int, dict[str, Any]]:
+    with ui.session() as s:
+        return {r["dataset_id"]: r for r in drafts_service.pending_counts(s, _actor)}
+
 
 # ---------------------------------------------------------------------------------- which sample
 linked = ui.query_int("sample")
@@ -38,62 +73,70 @@ if linked is not None and linked != S.get("rv_sample"):
     S["rv_sample"] = linked
     S["rv_opened"] = time.time()
     S["rv_linked"] = True
-sid: int | None = S.get("rv_sample")
-if linked is None and sid is not None:
-    st.query_params["sample"] = str(sid)  # back from another page: keep the URL a working deep link
-
-view: dict[str, Any] | None = None
-if sid is not None:
+sid0: int | None = S.get("rv_sample")
+if linked is None and sid0 is not None:
+    st.query_params["sample"] = str(sid0)  # back from another page: keep the URL a working deep link
+brief: dict[str, Any] | None = None
+if sid0 is not None:
     try:
         with ui.session() as s:
             if S.pop("rv_linked", False):
-                rv.claim(s, actor, sid)  # best effort: a deep link reserves the sample when it is free
-            view = rv.get_sample_view(s, actor, sid)
+                rv.claim(s, actor, sid0)  # best effort: a deep link reserves the sample when it is free
+            brief = rv.sample_brief(s, actor, sid0)
     except KocurateError as exc:
         st.error(str(exc))
         S.pop("rv_sample", None)
-        sid = None
 
-with ui.session() as s:
-    datasets = ds_service.list_datasets(s)
+datasets = dataset_list(config.db_url())
 if not datasets:
     st.info("No datasets yet. A lead imports one (Import page or `kocurate import`).")
     st.stop()
 ds_names = {d["id"]: f"{d['name']} · {d['new']} new of {d['samples']}" for d in datasets}
-# Links from the dashboard and the checks page open a queue: ?dataset=ID&status=…&flag=…&check=…
-_link = {k: st.query_params.get(k) for k in ("dataset", "status", "flag", "check")}
+# Links from the dashboard, the checks page and job cards open a queue:
+# ?dataset=ID&status=…&flag=…&check=…&suggestion=open&job=JOBID
+_link = {k: st.query_params.get(k) for k in ("dataset", "status", "flag", "check", "suggestion", "job")}
 if any(_link.values()) and S.get("rv_link_applied") != _link:
     S["rv_link_applied"] = _link
     if (_link["dataset"] or "").isdigit() and int(_link["dataset"]) in ds_names:
         S["rv_ds"] = int(_link["dataset"])
-        S["rv_ds_synced"] = view["id"] if view is not None else None
+        S["rv_ds_synced"] = brief["id"] if brief is not None else None
     if _link["status"] in (*STATUSES, "any"):
         S["rv_f_status"] = _link["status"]
     if _link["flag"] in ALL_FLAGS:
         S["rv_f_flag"] = _link["flag"]
-    try:
-        from kocurate.checks import REGISTRY as _LINK_CHECKS
-    except ImportError:
-        _LINK_CHECKS = {}
-    if _link["check"] in _LINK_CHECKS:
+    if _link["check"] in CHECKS:
         S["rv_f_check"] = _link["check"]
-if view is not None and S.get("rv_ds_synced") != view["id"]:
-    S["rv_ds"] = view["dataset_id"]  # the queue follows a newly opened sample (links, search results)
-    S["rv_ds_synced"] = view["id"]
+    if _link["suggestion"] == "open":
+        S["rv_f_sugg"] = True
+        if not _link["status"]:
+            S["rv_f_status"] = "any"
+    if (_link["job"] or "").isdigit():
+        S["rv_f_job"] = int(_link["job"])
+        if not _link["status"]:
+            S["rv_f_status"] = "any"
+if brief is not None and S.get("rv_ds_synced") != brief["id"]:
+    S["rv_ds"] = brief["dataset_id"]  # the queue follows a newly opened sample (links, search results)
+    S["rv_ds_synced"] = brief["id"]
+if S.get("rv_ds") not in ds_names:
+    S.pop("rv_ds", None)
 
 # ---------------------------------------------------------------------------------------- queue
+status_choices = ["new", *[x for x in STATUSES if x not in ("new", "disputed")], "any"]
+if actor.can("adjudicate"):
+    status_choices.insert(1, "disputed")  # the adjudication queue
+if S.get("rv_f_status") not in (None, *status_choices):
+    S["rv_f_status"] = "new"
 with st.sidebar:
     st.subheader("Queue")
     ds_id = st.selectbox("Dataset", list(ds_names), format_func=lambda i: ds_names[i], key="rv_ds")
-    status = st.selectbox("Status", ["new", *[x for x in STATUSES if x != "new"], "any"], key="rv_f_status")
+    status = st.selectbox("Status", status_choices, key="rv_f_status",
+                          format_func=lambda x: "disputed (adjudicate)" if x == "disputed" else x)
     flag = st.selectbox("Flag", ["", *ALL_FLAGS], format_func=lambda c: ui.flag_label(c) if c else "any",
                         key="rv_f_flag")
-    try:  # the checks area names its checks; without it, type a name
-        from kocurate.checks import REGISTRY as _CHECKS
-
-        check = st.selectbox("Automatic check", ["", *sorted(_CHECKS)], key="rv_f_check",
+    if CHECKS:
+        check = st.selectbox("Automatic check", ["", *sorted(CHECKS)], key="rv_f_check",
                              format_func=lambda c: c.replace("_", " ") if c else "any")
-    except ImportError:
+    else:
         check = st.text_input("Automatic check (name)", key="rv_f_check")
     text_q = st.text_input("Text contains", key="rv_f_text")
     c1, c2 = st.columns(2)
@@ -101,81 +144,69 @@ with st.sidebar:
     max_len = c2.number_input("Max chars (0 = ∞)", min_value=0, value=0, step=100, key="rv_f_max")
     has_source = st.selectbox("English source", ["any", "with", "without"], key="rv_f_src")
     max_conf = st.slider("Max alignment confidence", 0.0, 1.0, 1.0, 0.05, key="rv_f_conf")
+    sugg = st.toggle("Has an open suggestion", key="rv_f_sugg")
+    S.setdefault("rv_f_job", 0)
+    job = st.number_input("Suggestions of DeepL job (0 = any)", min_value=0, step=1, key="rv_f_job")
     mine = st.toggle("Assigned to me", key="rv_f_mine")
+    with ui.session() as s:
+        prefs = rv.get_prefs(s, actor) if actor.id is not None else dict(rv.PREF_DEFAULTS)
+    stay = st.toggle("Stay on the sample after Reject / Needs fix", value=bool(prefs["stay_after_decision"]),
+                     key="rv_pref_stay")
+    if stay != prefs["stay_after_decision"] and actor.id is not None:
+        with ui.shows_errors(), ui.session() as s:
+            rv.set_prefs(s, actor, stay_after_decision=bool(stay))
     if actor.can("configure"):
-        current_k = next(d["overlap"] for d in datasets if d["id"] == ds_id)
-        k = st.number_input("Annotators per sample (overlap)", 1, rv.MAX_OVERLAP, value=current_k, key="rv_k")
-        if k != current_k and st.button("Set overlap", key="rv_set_k"):
+        current = next(d for d in datasets if d["id"] == ds_id)
+        with ui.session() as s:
+            rule_now = ds_service.get_dataset(s, ds_id).decision_rule
+        k = st.number_input("Annotators per sample (overlap)", 1, rv.MAX_OVERLAP, value=current["overlap"], key="rv_k")
+        rule = st.selectbox("Decision rule", rv.DECISION_RULES, index=rv.DECISION_RULES.index(rule_now),
+                            key="rv_rule", help="How the decisions of the overlapping reviewers settle a sample; "
+                                                "a disagreement makes it disputed until a lead adjudicates.")
+        if (k != current["overlap"] or rule != rule_now) and st.button("Apply queue settings", key="rv_set_k"):
             with ui.shows_errors(), ui.session() as s:
                 rv.set_overlap(s, actor, ds_id, int(k))
+                rv.set_decision_rule(s, actor, ds_id, rule)
+            dataset_list.clear()
             st.rerun()
+    if actor.can("view_stats"):
+        pend = pending_drafts(config.db_url(), actor).get(ds_id)
+        st.text(f"Unsaved drafts here: {pend['drafts']} by {pend['people']} people" if pend
+                else "Unsaved drafts here: none")
     st.caption("Shortcuts: " + " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in SHORTCUTS.items()))
 
 filters = rv.QueueFilter(
-    status=None if status == "any" else status, flag=flag or None, check=check.strip() or None,
+    status=None if status == "any" else status, flag=flag or None, check=(check or "").strip() or None,
     text=text_q.strip() or None, min_len=int(min_len) or None, max_len=int(max_len) or None,
     has_source={"any": None, "with": True, "without": False}[has_source],
-    max_confidence=None if max_conf >= 1.0 else float(max_conf), mine=mine)
+    max_confidence=None if max_conf >= 1.0 else float(max_conf), mine=mine, suggestion="open" if sugg else None,
+    job=int(job) or None)
+queue_key = repr((ds_id, filters))
 
 
-# -------------------------------------------------------------------------------------- actions
-def open_sample(new_sid: int, *, remember: bool = True) -> None:
-    if remember and sid is not None and sid != new_sid:
-        S.setdefault("rv_trail", []).append(sid)
-    S["rv_sample"] = new_sid
-    S["rv_opened"] = time.time()
-    S.pop("rv_conflict", None)
-    st.query_params["sample"] = str(new_sid)
+# ------------------------------------------------------------------------------------- helpers
+def wkey(view: dict[str, Any], kind: str, item: int | str, version: int | None = None) -> str:
+    """Widget key: tied to the sample version the widget showed (and a nonce bumped by Discard)."""
+    v = view["version"] if version is None else version
+    return f"rv-{kind}-{view['id']}-{item}-v{v}-n{S.get('rv_nonce', 0)}"
 
 
-def go_next() -> None:
-    after = sid if view is not None and view["dataset_id"] == ds_id else None
-    with ui.session() as s:
-        nxt = rv.next_sample(s, actor, ds_id, filters, after=after)
-    if nxt is None or nxt == sid:
-        S["rv_notice"] = "The queue is empty for this filter."
-        return
-    open_sample(nxt)
-
-
-def go_prev() -> None:
-    trail = S.get("rv_trail") or []
-    if trail:
-        prev = trail.pop()
-    else:
-        with ui.session() as s:
-            prev = rv.neighbor(s, actor, ds_id, sid or 0, "prev", rv.QueueFilter(status=None))
-    if prev is None:
-        S["rv_notice"] = "No earlier sample."
-        return
-    open_sample(prev, remember=False)
-
-
-def wkey(kind: str, item: int | str, version: int | None = None) -> str:
-    """Widget key: tied to the sample version the widget showed, so a new version gets fresh widgets."""
-    assert view is not None
-    return f"rv-{kind}-{view['id']}-{item}-v{view['version'] if version is None else version}"
-
-
-def pending() -> dict[str, Any]:
-    """What the person changed on screen (against what the screen showed) and has not saved yet."""
+def pending(view: dict[str, Any] | None) -> dict[str, Any]:
+    """What the person changed on screen (against the saved text the screen showed), not saved yet."""
     out: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
     seen = S.get("rv_seen")
     if view is None or not seen or seen["sample"] != view["id"]:
         return out
     v = seen["version"]
     out["version"] = v
-    for turn_id, shown in seen["text"].items():
-        ko = S.get(wkey("ko", turn_id, v))
-        if ko is not None and ko.replace("\r\n", "\n") != shown:
-            out["text"][turn_id] = ko
-    for turn_id, shown in seen["source_text"].items():
-        en = S.get(wkey("en", turn_id, v))
-        if en is not None and en.replace("\r\n", "\n") != (shown or ""):
-            out["source_text"][turn_id] = en
-    chosen = S.get(wkey("flags", "all", v))
+    for field, kind in (("text", "ko"), ("source_text", "en")):
+        for turn_id, shown in seen[field].items():
+            typed = S.get(wkey(view, kind, turn_id, v))
+            if typed is not None and typed.replace("\r\n", "\n") != (shown or ""):
+                out[field][turn_id] = typed
+    chosen = S.get(wkey(view, "flags", "all", v))
     if chosen is not None:
-        flags = {c: (S.get(wkey("note", c, v)) or None) for c in chosen}
+        flags = {c: (S.get(wkey(view, "note", c, v)) or None) for c in chosen}
         if flags != seen["flags"]:
             out["flags"] = flags
     return out
@@ -185,114 +216,360 @@ def has_changes(p: dict[str, Any]) -> bool:
     return bool(p["text"] or p["source_text"] or p["flags"] is not None)
 
 
-def apply(s: Any, p: dict[str, Any], version: int) -> int:
+def apply(s: Any, view: dict[str, Any], p: dict[str, Any], version: int) -> int:
     """Save texts and flags in one transaction; every write checks the version it is based on."""
-    assert view is not None
+    edited = False
     for field in ("text", "source_text"):
         for turn_id, value in p[field].items():
-            version = rv.save_edit(s, actor, view["id"], turn_id, value, version, field=field)
+            version = rv.save_edit(s, actor, view["id"], turn_id, value, version, field=field, recheck=False)
+            edited = True
+    if edited:
+        from kocurate.services import recheck
+
+        recheck.recheck_sample(s, view["id"])  # once for all turns of this save
     if p["flags"] is not None:
         version = rv.set_flags(s, actor, view["id"], p["flags"], expected_version=version)
     return version
 
 
-def conflict(exc: StaleVersion, p: dict[str, Any]) -> None:
-    assert view is not None
-    S["rv_conflict"] = {"sample": view["id"], "mine": p, "current": exc.current, "version": exc.current_version,
-                        "message": str(exc)}
-
-
-def save(decision: str | None = None, *, then_next: bool = False) -> None:
-    assert view is not None
-    p = pending()
+def stash_drafts(view: dict[str, Any] | None) -> None:
+    """Before any navigation: what is typed and not saved becomes a draft (never thrown away)."""
+    p = pending(view)
+    if view is None or not (p["text"] or p["source_text"]):
+        return
     try:
         with ui.session() as s:
-            version = apply(s, p, p["version"] or view["version"])
+            for field in ("text", "source_text"):
+                for turn_id, value in p[field].items():
+                    drafts_service.save_draft(s, actor, view["id"], turn_id, value, p["version"], field=field)
+    except KocurateError as exc:
+        S["rv_notice"] = str(exc)
+
+
+def on_type(sample_id: int, turn_id: int, field: str, key: str, version: int) -> None:
+    """A text area was left: keep what it holds as a draft at once (server-side)."""
+    value = S.get(key)
+    if value is None:
+        return
+    try:
+        with ui.session() as s:
+            drafts_service.save_draft(s, actor, sample_id, turn_id, value, version, field=field)
+    except KocurateError as exc:
+        S["rv_notice"] = str(exc)
+
+
+def open_sample(view: dict[str, Any] | None, new_sid: int, *, remember: bool = True) -> None:
+    stash_drafts(view)
+    if remember and view is not None and view["id"] != new_sid:
+        S.setdefault("rv_trail", []).append(view["id"])
+    S["rv_sample"] = new_sid
+    S["rv_opened"] = time.time()
+    S.pop("rv_conflict", None)
+    st.query_params["sample"] = str(new_sid)
+
+
+def go_next(view: dict[str, Any] | None) -> None:
+    after = view["id"] if view is not None and view["dataset_id"] == ds_id else None
+    stash_drafts(view)
+    try:
+        with ui.session() as s:
+            nxt = rv.next_sample(s, actor, ds_id, filters, after=after)
+    except KocurateError as exc:
+        S["rv_notice"] = str(exc)
+        return
+    if nxt is None or (view is not None and nxt == view["id"]):
+        S["rv_notice"] = "The queue is empty for this filter."
+        return
+    open_sample(view, nxt)
+
+
+def go_prev(view: dict[str, Any] | None) -> None:
+    trail = S.get("rv_trail") or []
+    if trail:
+        prev = trail.pop()
+    else:
+        with ui.session() as s:
+            prev = rv.neighbor(s, actor, ds_id, view["id"] if view else 0, "prev", rv.QueueFilter(status=None))
+    if prev is None:
+        S["rv_notice"] = "No earlier sample."
+        return
+    open_sample(view, prev, remember=False)
+
+
+def progress_line() -> str | None:
+    """'12 of 340 left': counted once per queue, then decisions are subtracted (incremental)."""
+    q = S.get("rv_progress")
+    if q is None or q["key"] != queue_key or time.time() - q["at"] > PROGRESS_REFRESH_S:
+        try:
+            with ui.session() as s:
+                n = rv.queue_size(s, actor, ds_id, filters)
+        except KocurateError:
+            return None
+        q = {"key": queue_key, "total": max(n, (q or {}).get("total", 0)) if q and q["key"] == queue_key else n,
+             "left": n, "at": time.time()}
+        S["rv_progress"] = q
+    return f"{q['left']:,} of {q['total']:,} left in this queue"
+
+
+def decided_one() -> None:
+    q = S.get("rv_progress")
+    if q is not None and q["key"] == queue_key:
+        q["left"] = max(0, q["left"] - 1)
+
+
+def conflict(view: dict[str, Any], message: str, p: dict[str, Any], **intent: Any) -> None:
+    S["rv_conflict"] = {"sample": view["id"], "mine": p, "message": message, **intent}
+
+
+def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool = False) -> None:
+    """Save what is typed (and flags), then record the decision on the version that was on screen."""
+    p = pending(view)
+    base = p["version"] or view["version"]
+    reason = S.get(f"rv-reason-{view['id']}") if decision in ("reject", "needs_fix") else None
+    note = (S.get(f"rv-reason-note-{view['id']}") or "").strip() or None if decision in ("reject", "needs_fix") \
+        else None
+    if p["text"] or p["source_text"]:
+        S["rv_recheck"] = {"sample": view["id"],
+                           "before": [(f["check"], f["turn_idx"]) for f in view["findings"] if f["state"] == "open"]}
+    res = None
+    try:
+        with ui.session() as s:
+            version = apply(s, view, p, base)
             if decision:
                 seconds = time.time() - S.get("rv_opened", time.time())
-                new_status = rv.decide(s, actor, view["id"], decision, expected_version=version, seconds=seconds)
+                res = rv.submit_decision(s, actor, view["id"], decision, expected_version=version, seconds=seconds,
+                                         reason=reason, note=note)
     except StaleVersion as exc:
-        conflict(exc, p)
+        S.pop("rv_recheck", None)
+        conflict(view, str(exc), p, decision=decision, reason=reason, note=note, then_next=then_next)
+        return
+    except KocurateError as exc:
+        S.pop("rv_recheck", None)
+        S["rv_notice"] = str(exc)
+        return
+    if res is not None:
+        if not res.repeated:
+            decided_one()
+            st.toast(f"Sample {view['id']}: {res.status}" + (" (adjudicated)" if res.adjudicated else ""))
+    elif has_changes(p):
+        st.toast("Saved")
+    if then_next:
+        go_next(view)
+
+
+def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
+    """The whole intent on top of the version now on screen: the edits, the flags and the decision."""
+    try:
+        with ui.session() as s:
+            version = apply(s, view, cf["mine"], view["version"])
+            res = None
+            if cf.get("decision"):
+                res = rv.submit_decision(s, actor, view["id"], cf["decision"], expected_version=version,
+                                         reason=cf.get("reason"), note=cf.get("note"))
+            drafts_service.discard(s, actor, view["id"])
+    except StaleVersion as exc:
+        conflict(view, str(exc), cf["mine"], **{k: cf.get(k) for k in ("decision", "reason", "note", "then_next")})
         return
     except KocurateError as exc:
         S["rv_notice"] = str(exc)
         return
-    if decision:
-        st.toast(f"Sample {view['id']}: {new_status}")
-    elif has_changes(p):
-        st.toast("Saved")
-    if then_next:
-        go_next()
+    S.pop("rv_conflict", None)
+    S["rv_nonce"] = S.get("rv_nonce", 0) + 1  # widgets show what is saved now
+    st.toast("Your changes were applied" + (f" · sample {res.status}" if res is not None else ""))
+    if res is not None and not res.repeated:
+        decided_one()
+    if cf.get("then_next"):
+        go_next(view)
 
 
-def act(kind: str) -> None:
-    if kind == "next":
-        go_next()
-    elif kind == "prev":
-        go_prev()
-    elif kind == "save":
-        save()
-    elif kind == "approve_next":
-        save("approve", then_next=True)
-    elif kind == "skip":
-        save("skip", then_next=True)
-    else:
-        save(kind)
+def rerun() -> NoReturn:
+    """Rerun the fragment only (the sidebar and page around it stay); a full run when called outside one."""
+    if FRAGMENTS:
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitAPIException:  # a full-page run (first load, sidebar change, AppTest)
+            pass
     st.rerun()
 
 
-# ---------------------------------------------------------------------------------- action bar
-bar = st.container(horizontal=True, key="rv-bar")
-with bar:
-    if bar.button("Previous", icon=":material/arrow_back:", shortcut=SHORTCUTS["prev"], disabled=view is None):
-        act("prev")
-    if bar.button("Next" if view is not None else "Start reviewing", icon=":material/arrow_forward:",
-                  shortcut=SHORTCUTS["next"], type="primary" if view is None else "secondary"):
-        act("next")
+def hhmm(at: datetime | str) -> str:
+    return at.strftime("%H:%M") if isinstance(at, datetime) else str(at)[11:16]
+
+
+# ------------------------------------------------------------------------------ the workspace
+def workspace() -> None:
+    sid: int | None = S.get("rv_sample")
+    view: dict[str, Any] | None = None
+    my_drafts: list[dict[str, Any]] = []
+    if sid is not None:
+        try:
+            with ui.session() as s:
+                view = rv.get_sample_view(s, actor, sid)
+                my_drafts = drafts_service.my_drafts(s, actor, sid)
+        except KocurateError as exc:
+            st.error(str(exc))
+            S.pop("rv_sample", None)
+            view = None
+    read_only = bool(view and view["read_only"])
     if view is not None:
-        if bar.button("Save", icon=":material/save:", shortcut=SHORTCUTS["save"]):
-            act("save")
-        if bar.button("Approve", icon=":material/check:", shortcut=SHORTCUTS["approve"]):
-            act("approve")
-        if bar.button("Approve & next", icon=":material/done_all:", shortcut=SHORTCUTS["approve_next"],
-                      type="primary"):
-            act("approve_next")
-        if bar.button("Reject", icon=":material/close:", shortcut=SHORTCUTS["reject"]):
-            act("reject")
-        if bar.button("Needs fix", icon=":material/build:", shortcut=SHORTCUTS["needs_fix"]):
-            act("needs_fix")
-        if bar.button("Skip", icon=":material/skip_next:", shortcut=SHORTCUTS["skip"]):
-            act("skip")
+        outdated = [d for d in my_drafts if d["outdated"]]
+        cf0 = S.get("rv_conflict")
+        if outdated and not (cf0 and cf0["sample"] == view["id"]):
+            mine: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
+            for d in outdated:
+                mine[d["field"]][d["turn_id"]] = d["text"]
+            conflict(view, f"Your draft was typed on version {outdated[0]['base_version']}; the sample is at version "
+                           f"{view['version']} now (someone saved in between).", mine, from_draft=True)
 
-notice = S.pop("rv_notice", None)
-if notice:
-    st.info(notice)
+    # ------------------------------------------------------------------------------ action bar
+    # The bar's place is at the top, but its buttons are drawn last: a sample's buttons exist only once
+    # the sample itself is on screen. Every key carries the sample id, so a late second click (the old
+    # sample's button, still in the browser) matches nothing on the next sample.
+    key_sid = view["id"] if view is not None else "none"
+    bar = st.container(horizontal=True, key="rv-bar")
+    clicked = next((kind for kind in BAR if S.get(f"rv-b-{kind}-{key_sid}")), None)
+    if clicked is not None:
+        if clicked == "next":
+            go_next(view)
+        elif clicked == "prev":
+            go_prev(view)
+        elif view is not None and not read_only:
+            if clicked == "save":
+                save(view)
+            elif clicked == "approve_next":
+                save(view, "approve", then_next=True)
+            elif clicked == "skip":
+                save(view, "skip", then_next=True)
+            elif clicked in ("reject", "needs_fix"):
+                save(view, clicked, then_next=not S.get("rv_pref_stay", False))
+            else:
+                save(view, clicked)
+        rerun()
+    render_sample(view, my_drafts, read_only)
+    with bar:
+        for kind, (label, icon) in BAR.items():
+            if view is None and kind not in ("prev", "next"):
+                continue
+            if kind == "next" and view is None:
+                label = "Start reviewing"
+            st.button(label, icon=f":material/{icon}:", shortcut=SHORTCUTS[kind], key=f"rv-b-{kind}-{key_sid}",
+                      disabled=(view is None and kind == "prev") or (read_only and kind not in ("prev", "next")),
+                      type="primary" if kind == "approve_next" or (view is None and kind == "next") else "secondary")
 
-if view is None:
-    st.header("Review")
-    st.write("Pick a dataset and a filter in the sidebar, then **Start reviewing**: each sample is reserved "
-             "for you while you work on it.")
-    st.stop()
 
-# ------------------------------------------------------------------------------------ the sample
-st.header(f"Sample {view['id']}")
-status_line = (f"{view['dataset']} · key {view['key']} · status {view['status']} · version {view['version']}"
-               f" · {len(view['turns'])} turns")
-if view["claimed_by"]:
-    status_line += " · reserved for " + ", ".join(view["claimed_by"])
-st.text(status_line)  # names and keys are data: plain text
+def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], read_only: bool) -> None:
+    notice = S.pop("rv_notice", None)
+    if notice:
+        st.info(notice)
+    if view is None:
+        st.header("Review")
+        st.write("Pick a dataset and a filter in the sidebar, then **Start reviewing**: each sample is reserved "
+                 "for you while you work on it.")
+        return
+    line = progress_line()
+    if line:
+        st.text(line)
 
-cf = S.get("rv_conflict")
-if cf and cf["sample"] == view["id"]:
+    # ------------------------------------------------------------------------------ the sample
+    st.header(f"Sample {view['id']}")
+    status_line = (f"{view['dataset']} · key {view['key']} · status {view['status']} · version {view['version']}"
+                   f" · {len(view['turns'])} turns")
+    if view["claimed_by"]:
+        status_line += " · reserved for " + ", ".join(view["claimed_by"])
+    st.text(status_line)  # names and keys are data: plain text
+    with st.container(key="rv-decision-reason"):
+        r1, r2 = st.columns([3, 2])
+        r1.pills("Reason (Reject / Needs fix)", rv.REASONS, key=f"rv-reason-{view['id']}", disabled=read_only)
+        r2.text_input("Reason note", key=f"rv-reason-note-{view['id']}", disabled=read_only,
+                      placeholder="optional, stored with the decision")
+
+    if read_only:
+        with st.container(border=True, key="rv-reserved"):
+            who = "; ".join(f"{r['user']} since {hhmm(r['since'])} until {hhmm(r['until'])}"
+                            for r in view["reservations"])
+            st.warning("Read-only: this sample is reserved for someone else.")
+            st.text(f"Reserved for {who} (UTC).")
+            expired = all(r["until"] <= utcnow() for r in view["reservations"])
+            if actor.can("adjudicate") or expired:
+                if st.button("Take over", key=f"rv-takeover-{view['id']}", icon=":material/lock_open:"):
+                    try:
+                        with ui.session() as s:
+                            rv.take_over(s, actor, view["id"])
+                    except KocurateError as exc:
+                        S["rv_notice"] = str(exc)
+                    rerun()
+            else:
+                st.text("A lead can take it over; anyone can once the reservation expires.")
+    if view["status"] == "disputed":
+        votes = " · ".join(f"{r['user']}: {r['decision']}" + (f" ({r['reason']})" if r["reason"] else "")
+                           for r in view["reviews"])
+        st.warning("Disputed: the reviewers disagree under the rule "
+                   f"'{view['decision_rule']}'." + (" Your decision settles it (adjudication, final)."
+                                                    if actor.can("adjudicate") else " A lead adjudicates."))
+        st.text(votes)
+
+    rc = S.get("rv_recheck")
+    if rc and rc["sample"] == view["id"]:
+        S.pop("rv_recheck", None)
+        after = {(f["check"], f["turn_idx"]) for f in view["findings"] if f["state"] == "open"}
+        before = {tuple(x) for x in rc["before"]}
+        gone = sorted(before - after, key=str)
+        new = sorted(after - before, key=str)
+        where = lambda c, t: f"{c} (turn {t + 1})" if t is not None else c  # noqa: E731
+        with st.container(key="rv-recheck"):
+            st.success("Checks re-run on your edit: " + (
+                "resolved by edit: " + ", ".join(where(c, t) for c, t in gone) if gone else "nothing resolved")
+                + ("; new: " + ", ".join(where(c, t) for c, t in new) if new else "; no new findings"))
+
+    cf = S.get("rv_conflict")
+    if cf and cf["sample"] == view["id"]:
+        render_conflict(view, cf)
+
+    fresh = {(d["turn_id"], d["field"]): d for d in my_drafts if not d["outdated"]}
+    if fresh:
+        with st.container(border=True, key="rv-draft"):
+            st.warning("Draft — not saved: " + ", ".join(
+                f"turn {d['turn_idx'] + 1} {'Korean' if d['field'] == 'text' else 'English'}" for d in fresh.values())
+                + ". Keep it (saves it) or discard it (back to the saved text).")
+            a, b = st.columns(2)
+            if a.button("Keep draft (save)", key=f"rv-draft-save-{view['id']}", icon=":material/save:", disabled=read_only):
+                save(view)
+                rerun()
+            if b.button("Discard draft", key=f"rv-draft-discard-{view['id']}"):
+                with ui.session() as s:
+                    drafts_service.discard(s, actor, view["id"])
+                S["rv_nonce"] = S.get("rv_nonce", 0) + 1
+                rerun()
+
+    # what the widgets below show: edits are measured (and versions checked) against the saved text
+    S["rv_seen"] = {"sample": view["id"], "version": view["version"],
+                    "text": {t["id"]: t["text"] for t in view["turns"]},
+                    "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
+                    "flags": dict(view["my_flags"])}
+    render_turns(view, fresh, read_only)
+    render_tabs(view, read_only)
+
+
+def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
+    mine = cf["mine"]
+    changes = has_changes(mine)
     with st.container(border=True, key="rv-conflict"):
-        st.error("Conflict: someone else saved this sample first. Nothing was overwritten; your changes are kept "
-                 "here until you re-apply or discard them.")
+        if changes:
+            st.error("Conflict: someone else saved this sample first. Nothing was overwritten; your changes are kept "
+                     "here until you re-apply or discard them.")
+        else:
+            st.error("Conflict: someone else saved this sample first. Nothing was overwritten; look at their version "
+                     "before you decide again.")
         st.text(cf["message"])
-        theirs = {t["id"]: t for t in cf["current"].get("turns", [])}
+        if cf.get("decision"):
+            st.text(f"Your decision, not recorded yet: {cf['decision']}"
+                    + (f" ({cf['reason']})" if cf.get("reason") else "") + (f" — {cf['note']}" if cf.get("note") else ""))
+        theirs = {t["id"]: t for t in view["turns"]}
         for field in ("text", "source_text"):
-            for turn_id, mine_text in cf["mine"][field].items():
+            for turn_id, mine_text in mine[field].items():
                 cur = theirs.get(turn_id, {}).get(field) or ""
-                st.text(f"Turn {theirs.get(turn_id, {}).get('idx', 0) + 1} · {'Korean' if field == 'text' else 'English'}")
+                st.text(f"Turn {theirs.get(turn_id, {}).get('idx', 0) + 1} · "
+                        f"{'Korean' if field == 'text' else 'English'}")
                 a, b = st.columns(2)
                 with a:
                     st.text("Their saved text")
@@ -302,38 +579,32 @@ if cf and cf["sample"] == view["id"]:
                     ui.plain(mine_text, key=f"cf-mine-{turn_id}-{field}", height=ui.text_height(cur, mine_text))
                 st.code(rv.diff_text(cur, mine_text, old_name="theirs", new_name="yours") or "(identical)",
                         language="diff")
-        if cf["mine"]["flags"] is not None:
-            st.text("Your unsaved flags: " + ", ".join(ui.flag_label(c) for c in cf["mine"]["flags"]))
+        if mine["flags"] is not None:
+            st.text("Your unsaved flags: " + (", ".join(ui.flag_label(c) for c in mine["flags"]) or "none"))
+        what = "changes" if changes else "decision"
+        if changes and cf.get("decision"):
+            what = f"changes and the {cf['decision'].replace('_', ' ')}"
         x, y = st.columns(2)
-        if x.button("Re-apply my changes on top of theirs", type="primary", key="rv-cf-apply"):
-            try:
+        if x.button(f"Re-apply my {what} on top of theirs", type="primary", key="rv-cf-apply",
+                    disabled=view["read_only"]):
+            reapply(view, cf)
+            rerun()
+        if y.button(f"Discard my {'changes' if changes else 'decision'}", key="rv-cf-discard"):
+            if cf.get("from_draft") or changes:
                 with ui.session() as s:
-                    apply(s, cf["mine"], view["version"])  # on top of the version now on screen
-                S.pop("rv_conflict", None)
-                st.toast("Your changes were applied")
-            except StaleVersion as exc:
-                conflict(exc, cf["mine"])
-            st.rerun()
-        if y.button("Discard my changes", key="rv-cf-discard"):
+                    drafts_service.discard(s, actor, view["id"])
             S.pop("rv_conflict", None)
-            st.rerun()
+            S["rv_nonce"] = S.get("rv_nonce", 0) + 1
+            rerun()
 
-_prev = S.get("rv_seen")
-base_version = _prev["version"] if _prev and _prev["sample"] == view["id"] else view["version"]
-# what the widgets below show: edits are measured (and versions checked) against this
-S["rv_seen"] = {"sample": view["id"], "version": view["version"],
-                "text": {t["id"]: t["text"] for t in view["turns"]},
-                "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
-                "flags": dict(view["my_flags"])}
-main, side = st.columns([4, 1.3], gap="medium")
 
-# ---------------------------------------------------------------------------------------- turns
-with main:
-    edit_en = st.toggle("Edit the English source too", key="rv-edit-en")
+def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, Any]], read_only: bool) -> None:
+    edit_en = st.toggle("Edit the English source too", key="rv-edit-en", disabled=read_only)
     suggestions: dict[int, list[dict[str, Any]]] = {}
     for sg in view["suggestions"]:
         suggestions.setdefault(sg["turn_id"], []).append(sg)
-    can_retranslate = tr is not None and actor.can("translate_one") and getattr(tr, "deepl_configured", lambda: False)()
+    can_retranslate = (tr is not None and actor.can("translate_one") and not read_only
+                       and getattr(tr, "deepl_configured", lambda: False)())
     if can_retranslate and any(t["source_text"] for t in view["turns"]) and st.button(
             "Re-translate all turns", key="rv-rt-all", icon=":material/translate:"):
         try:
@@ -341,11 +612,10 @@ with main:
                 tr.retranslate_sample(s, actor, view["id"])
         except KocurateError as exc:
             S["rv_notice"] = str(exc)
-        st.rerun()
+        rerun()
     for t in view["turns"]:
         code = ui.has_code(t["text"]) or ui.has_code(t["source_text"])
-        box = st.container(border=True, key=f"{'code' if code else 'turn'}-{t['id']}")
-        with box:
+        with st.container(border=True, key=f"{'code' if code else 'turn'}-{t['id']}"):
             head = f"#{t['idx'] + 1} · {t['role']}"
             if t["source_kind"] == "reference":
                 head += " · English shown for reference (the Korean was not translated from it)"
@@ -353,41 +623,33 @@ with main:
                 head += " · edited"
             st.text(head)
             for f in view["findings"]:
-                if f["turn_idx"] == t["idx"]:
+                if f["turn_idx"] == t["idx"] and f["state"] == "open":
                     st.text(f"⚠ {f['check']} ({f['severity']}): {f['message']}")
-            height = ui.text_height(t["text"], t["source_text"])
+            ko_draft, en_draft = fresh.get((t["id"], "text")), fresh.get((t["id"], "source_text"))
+            ko_value = ko_draft["text"] if ko_draft else t["text"]
+            en_value = en_draft["text"] if en_draft else (t["source_text"] or "")
+            height = ui.text_height(ko_value, t["source_text"])
             en_col, ko_col = st.columns(2)
             with en_col:
-                if edit_en:
-                    st.text_area("English", value=t["source_text"] or "", key=wkey("en", t["id"]), height=height,
-                                 on_change="ignore")
+                if edit_en or en_draft:
+                    k = wkey(view, "en", t["id"])
+                    st.text_area("English" + (" — draft, not saved" if en_draft else ""), value=en_value, key=k,
+                                 height=height, disabled=read_only, on_change=on_type,
+                                 args=(view["id"], t["id"], "source_text", k, view["version"]))
                 else:
                     ui.plain(t["source_text"] if t["source_text"] is not None else "(no English source)",
                              key=f"rv-src-{t['id']}-v{view['version']}", height=height, label="English")
             with ko_col:
-                # no rerun per keystroke or blur: the text travels with the next Save / decision
-                st.text_area("Korean", value=t["text"], key=wkey("ko", t["id"]), height=height, on_change="ignore")
+                k = wkey(view, "ko", t["id"])
+                st.text_area("Korean", value=ko_value, key=k, height=height, disabled=read_only,
+                             on_change=on_type, args=(view["id"], t["id"], "text", k, view["version"]))
+                if ko_draft:
+                    st.text("draft — not saved")
+                    with st.expander("Draft against the saved text"):
+                        st.code(rv.diff_text(t["text"], ko_draft["text"], old_name="saved", new_name="draft"),
+                                language="diff")
                 for sg in suggestions.get(t["id"], []):
-                    ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]),
-                             label=f"Suggestion ({sg['engine']})")
-                    sg_diff = rv.diff_text(t["text"], sg["text"], old_name="current", new_name="suggestion")
-                    if sg_diff:
-                        with st.expander("Suggestion against the current text"):
-                            st.code(sg_diff, language="diff")
-                    a, b = st.columns(2)
-                    if tr is not None and a.button("Use suggestion", key=f"rv-sg-ok-{sg['id']}"):
-                        try:
-                            with ui.session() as s:
-                                tr.accept_suggestion(s, actor, sg["id"], base_version)
-                        except StaleVersion as exc:
-                            conflict(exc, pending())
-                        except KocurateError as exc:
-                            S["rv_notice"] = str(exc)
-                        st.rerun()
-                    if tr is not None and b.button("Dismiss", key=f"rv-sg-no-{sg['id']}"):
-                        with ui.session() as s:
-                            tr.reject_suggestion(s, actor, sg["id"])
-                        st.rerun()
+                    render_suggestion(view, t, sg, read_only)
                 if can_retranslate and t["source_text"] and st.button(
                         "Re-translate", key=f"rv-rt-{t['id']}", icon=":material/translate:"):
                     try:
@@ -395,62 +657,113 @@ with main:
                             tr.retranslate_turn(s, actor, t["id"])
                     except KocurateError as exc:
                         S["rv_notice"] = str(exc)
-                    st.rerun()
+                    rerun()
             if t["diff"]:
                 with st.expander("Changes against the machine translation"):
                     st.code(t["diff"], language="diff")
 
-# --------------------------------------------------------------------------------- flags, meta
-with side:
-    st.subheader("Flags")
-    st.multiselect("Ethics and quality flags", ALL_FLAGS, default=list(view["my_flags"]),
-                   format_func=ui.flag_label, key=wkey("flags", "all"), placeholder="none")
-    for c in S.get(wkey("flags", "all"), []):
-        st.text_input(f"Note · {ui.flag_label(c)}", value=view["my_flags"].get(c) or "", key=wkey("note", c),
-                      on_change="ignore")
-    others = [f for f in view["flags"] if not f["mine"]]
-    if others:
-        st.text("Other flags")
+
+def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any], read_only: bool) -> None:
+    ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]), label=f"Suggestion ({sg['engine']})")
+    sg_diff = rv.diff_text(t["text"], sg["text"], old_name="current", new_name="suggestion")
+    if sg_diff:
+        with st.expander("Suggestion against the current text"):
+            st.code(sg_diff, language="diff")
+    if tr is None or read_only:
+        return
+    a, b = st.columns(2)
+    if a.button("Use suggestion", key=f"rv-sg-ok-{sg['id']}"):
+        p = pending(view)
+        try:
+            with ui.session() as s:
+                tr.accept_suggestion(s, actor, sg["id"], p["version"] or view["version"])
+        except StaleVersion as exc:
+            conflict(view, str(exc), p)
+        except KocurateError as exc:
+            S["rv_notice"] = str(exc)
+        rerun()
+    if b.button("Dismiss", key=f"rv-sg-no-{sg['id']}"):
+        with ui.shows_errors(), ui.session() as s:
+            tr.reject_suggestion(s, actor, sg["id"])
+        rerun()
+
+
+def render_tabs(view: dict[str, Any], read_only: bool) -> None:
+    n_open = sum(f["state"] == "open" for f in view["findings"])
+    tabs = st.tabs(["Flags", f"Checks ({n_open} open)", f"Decisions ({len(view['reviews'])})",
+                    f"History ({view['n_edits']} edits)", "Details"], key="rv-tabs")
+    with tabs[0]:
+        st.multiselect("Ethics and quality flags", ALL_FLAGS, default=list(view["my_flags"]), disabled=read_only,
+                       format_func=ui.flag_label, key=wkey(view, "flags", "all"), placeholder="none")
+        for c in S.get(wkey(view, "flags", "all"), []):
+            st.text_input(f"Note · {ui.flag_label(c)}", value=view["my_flags"].get(c) or "", key=wkey(view, "note", c),
+                          on_change="ignore", disabled=read_only)
+        others = [f for f in view["flags"] if not f["mine"]]
+        if others:
+            st.text("Other flags")
         for f in others:
             who = f["user"] or f["origin"]
-            line = f"{ui.flag_label(f['category'])} · {who} · {f['state']}"
-            if f["note"]:
-                line += f" · {f['note']}"
-            st.text(line)
-            if f["origin"] != "annotator" and f["state"] == "active":
-                a, b = st.columns(2)
-                for col, label, state in ((a, "Confirm", "confirmed"), (b, "Clear", "cleared")):
-                    if col.button(label, key=f"rv-fs-{f['id']}-{state}"):
-                        with ui.shows_errors(), ui.session() as s:
+            st.text(f"{ui.flag_label(f['category'])} · {who} · {f['state']}" + (f" · {f['note']}" if f["note"] else ""))
+            if f["state"] == "cleared" or read_only:
+                continue
+            may_clear = f["category"] not in ETHICS_FLAGS or actor.can("adjudicate")
+            buttons = [("Confirm", "confirmed")] if f["origin"] != "annotator" and f["state"] == "active" else []
+            if may_clear and (f["origin"] != "annotator" or actor.can("adjudicate")):
+                buttons.append(("Clear", "cleared"))
+            if not buttons:
+                continue
+            cols = st.columns(len(buttons))
+            for col, (label, state) in zip(cols, buttons, strict=True):
+                if col.button(label, key=f"rv-fs-{f['id']}-{state}"):
+                    try:
+                        with ui.session() as s:
                             rv.set_flag_state(s, actor, f["id"], state)
-                        st.rerun()
-    if view["findings"]:
-        st.subheader("Checks")
+                    except KocurateError as exc:
+                        S["rv_notice"] = str(exc)
+                    rerun()
+    with tabs[1]:
+        if not view["findings"]:
+            st.text("No automatic check found anything on this sample.")
         for f in view["findings"]:
             where = f"turn {f['turn_idx'] + 1}" if f["turn_idx"] is not None else "sample"
-            st.text(f"{f['check']} · {f['severity']} · {where}\n{f['message']}")
-    st.subheader("Details")
-    st.json({"dataset": view["dataset"], "kind": view["kind"], "key": view["key"], "status": view["status"],
-             "alignment": view["align_status"], "confidence": view["align_confidence"],
-             "english key": view["source_key"], **(view["meta"] or {})}, expanded=True)
-    if view["reviews"]:
-        st.text("Decisions\n" + "\n".join(f"{r['at']} {r['user']}: {r['decision']}" for r in view["reviews"]))
-    if view["n_edits"]:
-        with st.expander(f"History ({view['n_edits']} edits)"):
+            state = f"resolved by edit (version {f['resolved_in']})" if f["state"] == "resolved" else f["state"]
+            st.text(f"{f['check']} · {f['severity']} · {where} · {state}\n{f['message']}")
+    with tabs[2]:
+        st.text(f"Rule: {view['decision_rule']} · {view['overlap']} reviewer(s) per sample")
+        for r in view["reviews"]:
+            extra = (f" ({r['reason']})" if r["reason"] else "") + (f" — {r['note']}" if r["note"] else "")
+            st.text(f"{r['at']} {r['user']}: {r['decision']}{extra} · on version {r['seen_version']}")
+        for a in view["adjudications"]:
+            st.text(f"{a['at']} {a['user']}: {a['decision']} — adjudication (final), was {a['from_status']}"
+                    + (f" · {a['note']}" if a["note"] else ""))
+    with tabs[3]:
+        if view["n_edits"]:
             with ui.session() as s:
                 entries = rv.history(s, actor, view["id"])
             for e in reversed(entries):
                 what = "Korean" if e["field"] == "text" else "English"
                 st.text(f"v{e['version']} · {e['at']} · {e['user']} · turn {e['turn_idx'] + 1} {what} · {e['kind']}")
                 st.code(rv.diff_text(e["before"], e["after"], old_name="before", new_name="after"), language="diff")
+                if read_only:
+                    continue
                 a, b = st.columns(2)
                 for col, label, which in ((a, "Restore after", "after"), (b, "Restore before", "before")):
                     if col.button(label, key=f"rv-rs-{e['id']}-{which}"):
+                        p = pending(view)
                         try:
                             with ui.session() as s:
-                                rv.restore(s, actor, e["id"], base_version, which=which)
+                                rv.restore(s, actor, e["id"], p["version"] or view["version"], which=which)
                         except StaleVersion as exc:
-                            conflict(exc, pending())
+                            conflict(view, str(exc), p)
                         except KocurateError as exc:
                             S["rv_notice"] = str(exc)
-                        st.rerun()
+                        rerun()
+        else:
+            st.text("No edits yet.")
+    with tabs[4]:
+        st.json({"dataset": view["dataset"], "kind": view["kind"], "key": view["key"], "status": view["status"],
+                 "alignment": view["align_status"], "confidence": view["align_confidence"],
+                 "english key": view["source_key"], **(view["meta"] or {})}, expanded=True)
+
+
+(st.fragment(workspace) if FRAGMENTS else workspace)()

@@ -18,9 +18,11 @@ from kocurate.cli import app
 from kocurate.errors import KocurateError, PermissionDenied
 from kocurate.ingest import import_files
 from kocurate.models import (
+    Adjudication,
     Base,
     CheckFinding,
     Claim,
+    Draft,
     Edit,
     EvalItem,
     EvalSet,
@@ -76,6 +78,10 @@ def _fill(url: str) -> None:
             ])
             s.flush()
             s.add(Suggestion(sample_id=sample.id, turn_id=turn.id, text="제안", job_id=job.id, created_by=u.id))
+            s.add_all([Draft(user_id=u.id, dataset_id=sample.dataset_id, sample_id=sample.id, turn_id=turn.id,
+                             text=HOSTILE, base_version=sample.version, updated_at=now),
+                       Adjudication(sample_id=sample.id, user_id=u.id, decision="reject", from_status="disputed",
+                                    seen_version=sample.version, reason="other", note=HOSTILE, created_at=now)])
             es = EvalSet(name="kobest", kind="boolq", source_file="x.jsonl", sha256="0" * 64, n_items=1)
             s.add(es)
             s.flush()

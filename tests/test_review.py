@@ -159,7 +159,7 @@ def test_overlap_k_annotators(engine: Engine, actors: dict[str, Actor]) -> None:
         assert rv.next_sample(s, lead, ds) == ids[1]  # a third person does not
     with session_scope(engine) as s:
         assert rv.decide(s, a, ids[0], "approve") == "new"  # one of two decisions: still open
-        assert rv.decide(s, b, ids[0], "reject") == "rejected"
+        assert rv.decide(s, b, ids[0], "reject") == "disputed"  # unanimous (the default): a split is disputed
         assert rv.next_sample(s, a, ds, after=ids[0]) == ids[1]  # the lead holds it, but k=2
 
 
@@ -238,11 +238,14 @@ def test_flags_replace_own_set_and_pre_flags(engine: Engine, actors: dict[str, A
             rv.set_flags(s, a, sid, {"crime": None}, expected_version=1)
         with pytest.raises(KocurateError):
             rv.set_flags(s, a, sid, {"nonsense": None})
-        v = rv.set_flag_state(s, a, pre.id, "cleared")
+        with pytest.raises(PermissionDenied):  # an ethics pre-flag: only leads clear it
+            rv.set_flag_state(s, a, pre.id, "cleared")
+        v = rv.set_flag_state(s, a, pre.id, "confirmed")
+        v = rv.set_flag_state(s, actors["lead"], pre.id, "cleared")
         with pytest.raises(KocurateError):
             rv.set_flag_state(s, a, pre.id, "maybe")
         view = rv.get_sample_view(s, a, sid)
-    assert view["version"] == v == 5
+    assert view["version"] == v == 6
     assert view["my_flags"] == {"hate": "slur in turn 2"}
     got = {(f["category"], f["origin"], f["state"], f["user"]) for f in view["flags"]}
     assert got == {("hate", "annotator", "active", "annotator"), ("pii", "annotator", "active", "annotator2"),

@@ -1,4 +1,5 @@
-"""CLI commands of the review area: search (and its index), overlap, edit history, queue counts."""
+"""CLI commands of the review area: search (and its index), overlap, decision rule, disputed samples, pending
+drafts, edit history, queue counts."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import json
 import typer
 
 from ..services import datasets as ds_service
+from ..services import drafts as drafts_service
 from ..services import review as rv
 from ..services import search as search_service
 from ..services.auth import SYSTEM
 from .app import app, engine, errors, fail, session
 
-review_app = typer.Typer(help="Review queues: overlap, history, counts.", no_args_is_help=True)
+review_app = typer.Typer(help="Review queues: overlap, decision rule, disputed samples, drafts, history, counts.",
+                         no_args_is_help=True)
 app.add_typer(review_app, name="review")
 
 
@@ -88,3 +91,42 @@ def counts_cmd(dataset: str = typer.Argument(..., help="Dataset name or id.")) -
         counts = rv.queue_counts(s, SYSTEM, ds.id)
     for status, n in sorted(counts.items()):
         typer.echo(f"{status:<10} {n:,}")
+
+
+@review_app.command("rule")
+def rule_cmd(dataset: str = typer.Argument(..., help="Dataset name or id."),
+             rule: str = typer.Argument(..., help="unanimous (default), majority or any-reject.")) -> None:
+    """How the decisions of overlapping reviewers settle a sample; a disagreement under the rule makes
+    it 'disputed' until a lead adjudicates it on the Review page."""
+    with errors(), session() as s:
+        ds = ds_service.get_dataset(s, dataset)
+        rv.set_decision_rule(s, SYSTEM, ds.id, rule)
+        typer.echo(f"{ds.name}: decision rule {rule}")
+
+
+@review_app.command("disputed")
+def disputed_cmd(dataset: str = typer.Argument(..., help="Dataset name or id."),
+                 limit: int = typer.Option(50, "--limit", "-n", help="How many samples."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON lines.")) -> None:
+    """The adjudication queue: disputed samples with each reviewer's latest decision."""
+    with errors(), session() as s:
+        ds = ds_service.get_dataset(s, dataset)
+        rows = rv.disputed(s, SYSTEM, ds.id, limit=limit)
+    for r in rows:
+        if as_json:
+            typer.echo(json.dumps(r, ensure_ascii=False))
+        else:
+            typer.echo(f"sample {r['sample_id']}: " + ", ".join(f"{u} {d}" for u, d in r["decisions"].items()))
+    if not rows and not as_json:
+        typer.echo("no disputed samples")
+
+
+@review_app.command("drafts")
+def drafts_cmd() -> None:
+    """Unsaved drafts pending per dataset (typed in the Review page, not saved yet; never exported)."""
+    with errors(), session() as s:
+        rows = drafts_service.pending_counts(s, SYSTEM)
+    for r in rows:
+        typer.echo(f"{r['dataset']}: {r['drafts']:,} draft(s) on {r['samples']:,} sample(s) by {r['people']} people")
+    if not rows:
+        typer.echo("no pending drafts")

@@ -8,12 +8,21 @@ Claims: ``next_sample`` hands out a sample and records a Claim until ``expires_a
 whole claim runs inside ``BEGIN IMMEDIATE`` (one writer at a time), so select-then-insert is atomic.
 On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED`` and re-checked in a fresh
 statement before the claim is written, so two annotators never get the same sample.
+
+Decisions (issue 11, 20): each person's latest decision on the current text is a ``Review`` row that
+records the version the person saw; the sample's status follows the dataset's ``decision_rule``
+(``unanimous``, ``majority``, ``any-reject``) once ``overlap`` people decided, and a disagreement
+makes it ``disputed`` until a lead adjudicates (an ``Adjudication`` row, final). A decision repeated
+with the same version seen (a double click) is a no-op, never a second row or a false conflict. An
+edit to an approved sample sends it back for review. Saving a turn re-checks the sample
+(``recheck``) and clears the person's draft of that turn (``drafts``).
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,25 +31,29 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import KocurateError, NotFound, StaleVersion
+from ..errors import KocurateError, NotFound, PermissionDenied, StaleVersion
 from ..models import (
     DECISION_STATUS,
     DECISIONS,
     ETHICS_FLAGS,
     QUALITY_FLAGS,
     STATUSES,
+    Adjudication,
     CheckFinding,
     Claim,
     Dataset,
+    Draft,
     Edit,
     Flag,
     Review,
     Sample,
+    Setting,
     Suggestion,
     Turn,
     User,
     utcnow,
 )
+from . import audit
 from .auth import Actor
 
 ALL_FLAGS = ETHICS_FLAGS + QUALITY_FLAGS
@@ -48,6 +61,11 @@ EDIT_FIELDS = ("text", "source_text")
 EDIT_KINDS = ("manual", "machine", "restore")
 FLAG_STATES = ("active", "confirmed", "cleared")
 MAX_OVERLAP = 10
+DECISION_RULES = ("unanimous", "majority", "any-reject")
+# quick picks offered with Reject / Needs fix (free text goes into the note)
+REASONS = ("mistranslation", "untranslated", "misaligned", "unethical", "low quality", "duplicate", "incomplete",
+           "other")
+CLOSED_FINDINGS = ("cleared", "resolved")  # a finding in these states no longer puts a sample in a queue
 
 _samples = Sample.__table__
 _turns = Turn.__table__
@@ -72,6 +90,8 @@ class QueueFilter:
     has_source: bool | None = None  # has an English source
     max_confidence: float | None = None  # alignment confidence at most this
     mine: bool = False  # only samples claimed by me (assigned to me)
+    suggestion: str | None = None  # "open": has an open machine suggestion
+    job: int | None = None  # has a suggestion made by this (DeepL batch) job
 
 
 # --------------------------------------------------------------------------------------------- queue
@@ -88,8 +108,8 @@ def _filter_conditions(session: Session, actor: Actor, f: QueueFilter) -> list[C
         # IN (not a correlated EXISTS): the few flagged samples drive the scan (ix_flags_category_state)
         conds.append(Sample.id.in_(select(Flag.sample_id).where(Flag.category == f.flag, Flag.state != "cleared")))
     if f.check:
-        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(CheckFinding.check == f.check,
-                                                                        CheckFinding.state != "cleared")))
+        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(
+            CheckFinding.check == f.check, CheckFinding.state.notin_(CLOSED_FINDINGS))))
     if f.text and f.text.strip():
         from . import search
 
@@ -106,6 +126,13 @@ def _filter_conditions(session: Session, actor: Actor, f: QueueFilter) -> list[C
         conds.append(Sample.align_confidence <= f.max_confidence)
     if f.mine:
         conds.append(Sample.id.in_(_my_open_claims(actor)))
+    if f.suggestion:
+        if f.suggestion not in ("open", "accepted", "rejected"):
+            raise KocurateError(f"suggestion filter is open, accepted or rejected, not {f.suggestion!r}")
+        conds.append(Sample.id.in_(select(Suggestion.sample_id).where(Suggestion.state == f.suggestion)))
+    if f.job is not None:
+        # ix_suggestions_job: the job's few suggestions drive the scan
+        conds.append(Sample.id.in_(select(Suggestion.sample_id).where(Suggestion.job_id == int(f.job))))
     return conds
 
 
@@ -165,6 +192,8 @@ def next_sample(session: Session, actor: Actor, dataset_id: int, filters: QueueF
     actor.require("review")
     user_id = _need_person(actor)
     f = filters or QueueFilter()
+    if f.status == "disputed" and not actor.can("adjudicate"):
+        raise PermissionDenied("the queue of disputed samples is for leads (adjudication)")
     overlap = _dataset_overlap(session, dataset_id)
     base = [Sample.dataset_id == dataset_id, *_filter_conditions(session, actor, f)]
     if after is None:
@@ -231,6 +260,36 @@ def release_claim(session: Session, actor: Actor, sample_id: int) -> None:
                                           _claims.c.done.is_(False)))
 
 
+def reservations(session: Session, actor: Actor, sample_id: int) -> list[dict[str, Any]]:
+    """Other people's open, unexpired claims on a sample: who, since when, until when."""
+    rows = session.execute(select(User.username, Claim.user_id, Claim.claimed_at, Claim.expires_at)
+                           .join(User, User.id == Claim.user_id)
+                           .where(Claim.sample_id == sample_id, Claim.done.is_(False), Claim.expires_at > utcnow(),
+                                  Claim.user_id != (actor.id if actor.id is not None else -1))
+                           .order_by(Claim.claimed_at)).all()
+    return [{"user": r.username, "user_id": r.user_id, "since": r.claimed_at, "until": r.expires_at} for r in rows]
+
+
+def take_over(session: Session, actor: Actor, sample_id: int) -> None:
+    """Claim a sample someone else holds: leads at any time, anyone once the reservation expired."""
+    actor.require("review")
+    user_id = _need_person(actor)
+    if claim(session, actor, sample_id):
+        return
+    if not actor.can("adjudicate"):
+        held = reservations(session, actor, sample_id)
+        who = ", ".join(f"{r['user']} until {r['until']:%H:%M}" for r in held)
+        raise PermissionDenied(f"sample {sample_id} is reserved ({who}); a lead can take it over")
+    now = utcnow()
+    taken = [r["user"] for r in reservations(session, actor, sample_id)]
+    session.execute(update(_claims).where(_claims.c.sample_id == sample_id, _claims.c.user_id != user_id,
+                                          _claims.c.done.is_(False), _claims.c.expires_at > now)
+                    .values(expires_at=now))
+    _upsert_claim(session, user_id, sample_id)
+    ds_id = session.scalar(select(_samples.c.dataset_id).where(_samples.c.id == sample_id))
+    audit.record(session, actor, "take_over", dataset_id=ds_id, target=f"sample {sample_id}", previous=taken)
+
+
 def neighbor(session: Session, actor: Actor, dataset_id: int, sample_id: int, direction: str = "next",
              filters: QueueFilter | None = None) -> int | None:
     """The previous/next sample of a filtered list by id (keyset browse; claims nothing)."""
@@ -264,6 +323,67 @@ def set_overlap(session: Session, actor: Actor, dataset_id: int, k: int) -> int:
     ds.overlap = int(k)
     session.flush()
     return ds.overlap
+
+
+def set_decision_rule(session: Session, actor: Actor, dataset_id: int, rule: str) -> str:
+    """Leads: how overlapping decisions settle a sample (unanimous, majority, any-reject)."""
+    actor.require("configure")
+    if rule not in DECISION_RULES:
+        raise KocurateError(f"decision rule is one of {', '.join(DECISION_RULES)}, not {rule!r}")
+    ds = session.get(Dataset, dataset_id)
+    if ds is None:
+        raise NotFound(f"no dataset {dataset_id}")
+    if ds.decision_rule != rule:
+        audit.record(session, actor, "settings", dataset_id=dataset_id, target="decision_rule",
+                     before=ds.decision_rule, after=rule)
+        ds.decision_rule = rule
+        session.flush()
+    return rule
+
+
+def queue_size(session: Session, actor: Actor, dataset_id: int, filters: QueueFilter | None = None) -> int:
+    """How many samples this queue can still hand to me (one COUNT over the indexed filters).
+
+    The page counts once per queue and then subtracts what the person decides (incremental).
+    """
+    actor.require("review")
+    f = filters or QueueFilter()
+    overlap = _dataset_overlap(session, dataset_id)
+    conds = [Sample.dataset_id == dataset_id, *_filter_conditions(session, actor, f)]
+    if actor.id is not None:
+        conds += _available(actor, overlap, f.status)
+    return int(session.scalar(select(func.count()).select_from(Sample).where(*conds)) or 0)
+
+
+# ------------------------------------------------------------------------------ per-user settings
+
+PREF_DEFAULTS: dict[str, Any] = {"stay_after_decision": False}
+
+
+def _pref_key(actor: Actor) -> str:
+    return f"review.prefs.{_need_person(actor)}"
+
+
+def get_prefs(session: Session, actor: Actor) -> dict[str, Any]:
+    """The person's review settings (e.g. ``stay_after_decision``: Reject / Needs fix stay on the sample)."""
+    row = session.get(Setting, _pref_key(actor))
+    return {**PREF_DEFAULTS, **(dict(row.value) if row else {})}
+
+
+def set_prefs(session: Session, actor: Actor, **prefs: Any) -> dict[str, Any]:
+    actor.require("review")
+    bad = sorted(set(prefs) - set(PREF_DEFAULTS))
+    if bad:
+        raise KocurateError(f"unknown review setting(s) {', '.join(bad)}; one of {', '.join(PREF_DEFAULTS)}")
+    row = session.get(Setting, _pref_key(actor))
+    value = {**(dict(row.value) if row else {}), **prefs}
+    if row is None:
+        session.add(Setting(key=_pref_key(actor), value=value, updated_at=utcnow()))
+    else:
+        row.value = value
+        row.updated_at = utcnow()
+    session.flush()
+    return {**PREF_DEFAULTS, **value}
 
 
 # -------------------------------------------------------------------------------------- versioning
@@ -303,11 +423,14 @@ def _bump(session: Session, sample_id: int, expected_version: int | None, what: 
 # -------------------------------------------------------------------------------------------- edits
 
 def save_edit(session: Session, actor: Actor, sample_id: int, turn_id: int, text: str, expected_version: int, *,
-              field: str = "text", kind: str = "manual", meta: dict[str, Any] | None = None) -> int:
+              field: str = "text", kind: str = "manual", meta: dict[str, Any] | None = None,
+              recheck: bool = True) -> int:
     """Change one turn's Korean text (or English source); returns the new sample version.
 
     Raises StaleVersion (with the other person's text in ``.current``) when the sample moved on.
-    Saving an unchanged text is a no-op that returns the current version.
+    Saving an unchanged text is a no-op that returns the current version. The saver's draft of the
+    turn goes; an approved (or disputed) sample goes back to review; the cheap checks re-run on the
+    sample (``recheck=False`` leaves that to the caller, e.g. after several turns).
     """
     actor.require("edit")
     if field not in EDIT_FIELDS:
@@ -325,6 +448,7 @@ def save_edit(session: Session, actor: Actor, sample_id: int, turn_id: int, text
         version = session.scalar(select(_samples.c.version).where(_samples.c.id == sample_id))
         if version != expected_version:
             _bump(session, sample_id, expected_version, "edit")  # raises StaleVersion
+        _drop_draft(session, actor, turn_id, field)
         return int(version)
     new_version = _bump(session, sample_id, expected_version, "edit")
     # read "before" after winning the version race: the row is ours now
@@ -336,7 +460,28 @@ def save_edit(session: Session, actor: Actor, sample_id: int, turn_id: int, text
     session.execute(insert(Edit.__table__).values(
         sample_id=sample_id, turn_id=turn_id, field=field, user_id=actor.id, kind=kind, before=before, after=text,
         sample_version=new_version, meta=meta or {}, created_at=utcnow()))
+    _drop_draft(session, actor, turn_id, field)
+    _back_to_review(session, sample_id)
+    if recheck:
+        from . import recheck as recheck_service
+
+        recheck_service.recheck_sample(session, sample_id)
     return new_version
+
+
+def _drop_draft(session: Session, actor: Actor, turn_id: int, field: str) -> None:
+    if actor.id is not None:
+        session.execute(delete(Draft.__table__).where(Draft.user_id == actor.id, Draft.turn_id == turn_id,
+                                                      Draft.field == field))
+
+
+def _back_to_review(session: Session, sample_id: int) -> None:
+    """Approved means reviewed: changed text goes back to the queue and needs new decisions (the
+    earlier ones were on other text; ``_settle`` ignores them)."""
+    status = session.scalar(select(_samples.c.status).where(_samples.c.id == sample_id))
+    if status in ("approved", "disputed"):
+        session.execute(update(_samples).where(_samples.c.id == sample_id).values(status="new"))
+        session.execute(delete(_claims).where(_claims.c.sample_id == sample_id, _claims.c.done.is_(True)))
 
 
 def history(session: Session, actor: Actor, sample_id: int) -> list[dict[str, Any]]:
@@ -404,6 +549,10 @@ def set_flag_state(session: Session, actor: Actor, flag_id: int, state: str) -> 
     flag = session.get(Flag, flag_id)
     if flag is None:
         raise NotFound(f"no flag {flag_id}")
+    if (state == "cleared" and flag.category in ETHICS_FLAGS and flag.state != "cleared"
+            and not actor.can("adjudicate") and not (flag.user_id is not None and flag.user_id == actor.id)):
+        raise PermissionDenied(f"only a lead or the person who set it may clear the ethics flag "
+                               f"{flag.category} on sample {flag.sample_id}")
     flag.state = state
     flag.decided_by = actor.id
     flag.updated_at = utcnow()
@@ -413,31 +562,184 @@ def set_flag_state(session: Session, actor: Actor, flag_id: int, state: str) -> 
 
 # ---------------------------------------------------------------------------------------- decisions
 
-def decide(session: Session, actor: Actor, sample_id: int, decision: str, *, expected_version: int | None = None,
-           note: str | None = None, seconds: float | None = None) -> str:
-    """Approve / reject / needs_fix / skip; returns the sample's status afterwards.
+@dataclass(frozen=True)
+class DecisionResult:
+    sample_id: int
+    status: str  # the sample's status afterwards
+    repeated: bool = False  # the same decision on the same version seen was already recorded: nothing done
+    adjudicated: bool = False  # a lead's final decision
 
-    With overlap k the status changes once k people decided (or a lead adjudicates); each decision
-    is a Review row, and the person's claim is marked done so the queue moves on.
-    """
-    actor.require("review")
-    user_id = _need_person(actor)
+
+def _normalize_decision(decision: str) -> str:
     decision = {"approved": "approve", "rejected": "reject", "skipped": "skip"}.get(decision, decision)
     if decision not in DECISIONS:
         raise KocurateError(f"decision is one of {', '.join(DECISIONS)}")
-    _bump(session, sample_id, expected_version, "decision")
-    ds_id = session.scalar(select(_samples.c.dataset_id).where(_samples.c.id == sample_id))
-    overlap = _dataset_overlap(session, ds_id)
-    cats = sorted(set(session.scalars(select(Flag.category).where(Flag.sample_id == sample_id,
-                                                                  Flag.state != "cleared"))))
-    session.execute(insert(Review.__table__).values(
-        sample_id=sample_id, user_id=user_id, decision=decision, note=(note or None), seconds=seconds, flags=cats,
-        created_at=utcnow()))
-    _upsert_claim(session, user_id, sample_id, done=True)
-    people = session.scalar(select(func.count(func.distinct(Review.user_id))).where(Review.sample_id == sample_id)) or 0
-    if overlap <= 1 or people >= overlap or actor.can("adjudicate"):
-        session.execute(update(_samples).where(_samples.c.id == sample_id).values(status=DECISION_STATUS[decision]))
+    return decision
+
+
+def _status_of(session: Session, sample_id: int) -> str:
     return session.scalar(select(_samples.c.status).where(_samples.c.id == sample_id)) or "new"
+
+
+def _already_decided(session: Session, user_id: int, sample_id: int, seen_version: int) -> str | None:
+    """The decision this person recorded on this very version already (a double click, a late retry)."""
+    return (session.scalar(select(Review.decision).where(Review.sample_id == sample_id, Review.user_id == user_id,
+                                                         Review.seen_version == seen_version).limit(1))
+            or session.scalar(select(Adjudication.decision).where(Adjudication.sample_id == sample_id,
+                                                                  Adjudication.user_id == user_id,
+                                                                  Adjudication.seen_version == seen_version).limit(1)))
+
+
+def _last_text_version(session: Session, sample_id: int) -> int:
+    """The sample version of its last text edit: decisions on earlier versions judged other text."""
+    return int(session.scalar(select(func.max(Edit.sample_version)).where(Edit.sample_id == sample_id)) or 0)
+
+
+def _settle(session: Session, sample_id: int, overlap: int, rule: str, last_decision: str) -> str:
+    """The status that the decisions on the current text give under the dataset's rule."""
+    since = _last_text_version(session, sample_id)
+    fresh = or_(Review.seen_version.is_(None), Review.seen_version >= since)
+    adj = session.scalar(select(Adjudication.decision).where(Adjudication.sample_id == sample_id,
+                                                             Adjudication.seen_version >= since)
+                         .order_by(Adjudication.id.desc()).limit(1))
+    if adj is not None:
+        return DECISION_STATUS[adj]  # a lead's adjudication is final (until the text changes)
+    votes: dict[int, str] = {}
+    for uid, dec in session.execute(select(Review.user_id, Review.decision)
+                                    .where(Review.sample_id == sample_id, fresh).order_by(Review.id)):
+        if dec == "skip":
+            votes.pop(uid, None)
+        else:
+            votes[uid] = dec
+    if len(votes) < max(1, overlap):
+        return "skipped" if overlap <= 1 and last_decision == "skip" and not votes else "new"
+    counts = Counter(votes.values())
+    if rule == "any-reject" and counts.get("reject"):
+        return "rejected"
+    if len(counts) == 1:
+        return DECISION_STATUS[next(iter(counts))]
+    if rule == "majority":
+        top, n = counts.most_common(1)[0]
+        if 2 * n > len(votes):
+            return DECISION_STATUS[top]
+    return "disputed"
+
+
+def _check_reservation(session: Session, actor: Actor, user_id: int, sample_id: int, overlap: int,
+                       status: str) -> None:
+    """Deciding a sample someone else holds needs a lead (issue 20.7)."""
+    if actor.can("adjudicate"):
+        return
+    mine = session.scalar(select(Claim.id).where(Claim.sample_id == sample_id, Claim.user_id == user_id,
+                                                 or_(Claim.done.is_(True), Claim.expires_at > utcnow())).limit(1))
+    if mine is None and not _still_free(session, user_id, sample_id, overlap, status):
+        held = reservations(session, actor, sample_id)
+        who = ", ".join(r["user"] for r in held) or f"{overlap} other reviewer(s)"
+        raise PermissionDenied(f"sample {sample_id} is reserved for {who}; deciding it needs a lead")
+
+
+def submit_decision(session: Session, actor: Actor, sample_id: int, decision: str, *,
+                    expected_version: int | None = None, note: str | None = None, reason: str | None = None,
+                    seconds: float | None = None, adjudicate: bool | None = None) -> DecisionResult:
+    """Record a decision on the version the person saw (``expected_version``) and settle the status.
+
+    Idempotent: the same person making the same decision on the same version again (a double click
+    arriving late) changes nothing and reports ``repeated``; a different decision on an old version is
+    a StaleVersion like any other. A lead's decision on a sample that is already settled or disputed
+    (or with ``adjudicate=True``) is an adjudication: final, recorded apart from the reviews.
+    """
+    actor.require("review")
+    user_id = _need_person(actor)
+    decision = _normalize_decision(decision)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > 64:
+        raise KocurateError("reason: at most 64 characters (put longer text in the note)")
+    row = session.execute(select(_samples.c.dataset_id, _samples.c.status, _samples.c.version)
+                          .where(_samples.c.id == sample_id)).first()
+    if row is None:
+        raise NotFound(f"no sample {sample_id}")
+    prior = _already_decided(session, user_id, sample_id, expected_version) if expected_version is not None else None
+    if prior == decision:
+        return DecisionResult(sample_id, row.status, repeated=True)
+    ds = session.execute(select(Dataset.overlap, Dataset.decision_rule).where(Dataset.id == row.dataset_id)).one()
+    if adjudicate is None:
+        adjudicate = actor.can("adjudicate") and row.status != "new" and decision != "skip"
+    elif adjudicate:
+        actor.require("adjudicate")
+    if not adjudicate:
+        _check_reservation(session, actor, user_id, sample_id, ds.overlap, row.status)
+    # Stale only when the text changed after what the person saw (or they decided otherwise on it): other
+    # reviewers' decisions and flags move the version too, but do not change what was judged.
+    if expected_version is not None and row.version != expected_version and (
+            prior is not None or _last_text_version(session, sample_id) > expected_version):
+        _bump(session, sample_id, expected_version, "decision")  # raises StaleVersion with the current text
+    current = row.version
+    for attempt in range(3):
+        try:
+            _bump(session, sample_id, current, "decision")
+            break
+        except StaleVersion as exc:
+            # a twin of this click committed while we waited for the row: that one counts, this one is a repeat
+            if (expected_version is not None
+                    and _already_decided(session, user_id, sample_id, expected_version) == decision):
+                return DecisionResult(sample_id, _status_of(session, sample_id), repeated=True)
+            if attempt == 2 or (expected_version is not None
+                                and _last_text_version(session, sample_id) > expected_version):
+                raise
+            current = exc.current_version
+    seen = expected_version if expected_version is not None else current
+    now = utcnow()
+    if adjudicate:
+        if decision == "skip":
+            raise KocurateError("an adjudication approves, rejects or asks for a fix")
+        session.execute(insert(Adjudication.__table__).values(
+            sample_id=sample_id, user_id=user_id, decision=decision, from_status=row.status, seen_version=seen,
+            reason=reason, note=(note or None), created_at=now))
+        status = DECISION_STATUS[decision]
+        audit.record(session, actor, "adjudicate", dataset_id=row.dataset_id, target=f"sample {sample_id}",
+                     decision=decision, from_status=row.status, reason=reason)
+    else:
+        cats = sorted(set(session.scalars(select(Flag.category).where(Flag.sample_id == sample_id,
+                                                                      Flag.state != "cleared"))))
+        session.execute(insert(Review.__table__).values(
+            sample_id=sample_id, user_id=user_id, decision=decision, note=(note or None), reason=reason,
+            seconds=seconds, flags=cats, seen_version=seen, created_at=now))
+        status = _settle(session, sample_id, ds.overlap, ds.decision_rule, decision)
+    _upsert_claim(session, user_id, sample_id, done=True)
+    if status != row.status:
+        session.execute(update(_samples).where(_samples.c.id == sample_id).values(status=status))
+    return DecisionResult(sample_id, status, adjudicated=bool(adjudicate))
+
+
+def decide(session: Session, actor: Actor, sample_id: int, decision: str, *, expected_version: int | None = None,
+           note: str | None = None, seconds: float | None = None, reason: str | None = None,
+           adjudicate: bool | None = None) -> str:
+    """Approve / reject / needs_fix / skip; returns the sample's status afterwards (see ``submit_decision``)."""
+    return submit_decision(session, actor, sample_id, decision, expected_version=expected_version, note=note,
+                           reason=reason, seconds=seconds, adjudicate=adjudicate).status
+
+
+def adjudicate(session: Session, actor: Actor, sample_id: int, decision: str, *, expected_version: int | None = None,
+               note: str | None = None, reason: str | None = None) -> DecisionResult:
+    """Leads: settle a (disputed) sample; the decision is final and recorded as an adjudication."""
+    actor.require("adjudicate")
+    return submit_decision(session, actor, sample_id, decision, expected_version=expected_version, note=note,
+                           reason=reason, adjudicate=True)
+
+
+def disputed(session: Session, actor: Actor, dataset_id: int, *, after: int = 0, limit: int = 50
+             ) -> list[dict[str, Any]]:
+    """Leads: the adjudication queue (disputed samples by id, keyset) with each reviewer's latest decision."""
+    actor.require("adjudicate")
+    ids = list(session.scalars(select(Sample.id).where(Sample.dataset_id == dataset_id, Sample.status == "disputed",
+                                                       Sample.id > after).order_by(Sample.id).limit(limit)))
+    out: dict[int, dict[str, Any]] = {i: {"sample_id": i, "decisions": {}} for i in ids}
+    if ids:
+        for sid, user, dec, rsn in session.execute(
+                select(Review.sample_id, User.username, Review.decision, Review.reason)
+                .join(User, User.id == Review.user_id).where(Review.sample_id.in_(ids)).order_by(Review.id)):
+            out[sid]["decisions"][user] = dec + (f" ({rsn})" if rsn else "")
+    return list(out.values())
 
 
 # --------------------------------------------------------------------------------------------- view
@@ -467,7 +769,8 @@ def get_sample_view(session: Session, actor: Actor, sample_id: int) -> dict[str,
     findings = session.scalars(select(CheckFinding).where(CheckFinding.sample_id == sample_id)
                                .order_by(CheckFinding.turn_idx, CheckFinding.id)).all()
     view["findings"] = [{"id": c.id, "check": c.check, "severity": c.severity, "turn_idx": c.turn_idx,
-                         "span": (c.span_start, c.span_end), "message": c.message, "state": c.state}
+                         "span": (c.span_start, c.span_end), "message": c.message, "state": c.state,
+                         "resolved_in": (c.data or {}).get("resolved_in_version")}
                         for c in findings]
     sugg = session.scalars(select(Suggestion).where(Suggestion.sample_id == sample_id, Suggestion.state == "open")
                            .order_by(Suggestion.id)).all()
@@ -475,13 +778,39 @@ def get_sample_view(session: Session, actor: Actor, sample_id: int) -> dict[str,
                             "based_on_version": s.based_on_version} for s in sugg]
     reviews = session.execute(select(Review, User.username).join(User, User.id == Review.user_id)
                               .where(Review.sample_id == sample_id).order_by(Review.id)).all()
-    view["reviews"] = [{"user": u, "decision": r.decision, "note": r.note,
-                        "at": r.created_at.isoformat(timespec="seconds")} for r, u in reviews]
+    view["reviews"] = [{"user": u, "decision": r.decision, "note": r.note, "reason": r.reason,
+                        "seen_version": r.seen_version, "at": r.created_at.isoformat(timespec="seconds")}
+                       for r, u in reviews]
+    adjs = session.execute(select(Adjudication, User.username).outerjoin(User, User.id == Adjudication.user_id)
+                           .where(Adjudication.sample_id == sample_id).order_by(Adjudication.id)).all()
+    view["adjudications"] = [{"user": u or "cli", "decision": a.decision, "from_status": a.from_status,
+                              "reason": a.reason, "note": a.note, "at": a.created_at.isoformat(timespec="seconds")}
+                             for a, u in adjs]
     view["claimed_by"] = list(session.scalars(
         select(User.username).join(Claim, Claim.user_id == User.id)
         .where(Claim.sample_id == sample_id, Claim.done.is_(False), Claim.expires_at > utcnow())))
+    ds = session.execute(select(Dataset.overlap, Dataset.decision_rule).where(Dataset.id == view["dataset_id"])).one()
+    view["overlap"], view["decision_rule"] = ds.overlap, ds.decision_rule
+    # someone else holds it and it is not free for me: the screen opens read-only (leads may take over)
+    view["reservations"] = reservations(session, actor, sample_id)
+    mine = actor.id is not None and session.scalar(
+        select(Claim.id).where(Claim.sample_id == sample_id, Claim.user_id == actor.id, Claim.done.is_(False),
+                               Claim.expires_at > utcnow()).limit(1)) is not None
+    view["reserved_for_me"] = mine
+    view["read_only"] = bool(view["reservations"]) and not mine and actor.id is not None and not _still_free(
+        session, actor.id, sample_id, ds.overlap, view["status"])
     view["n_edits"] = session.scalar(select(func.count()).select_from(Edit).where(Edit.sample_id == sample_id)) or 0
     return view
+
+
+def sample_brief(session: Session, actor: Actor, sample_id: int) -> dict[str, Any]:
+    """Id, dataset, status and version of a sample (one indexed read; for links and queues)."""
+    actor.require("review")
+    row = session.execute(select(_samples.c.id, _samples.c.dataset_id, _samples.c.status, _samples.c.version)
+                          .where(_samples.c.id == sample_id)).first()
+    if row is None:
+        raise NotFound(f"no sample {sample_id}")
+    return dict(row._mapping)
 
 
 def queue_counts(session: Session, actor: Actor, dataset_id: int) -> dict[str, int]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from e2e_helpers import AppServer, wait_idle
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kocurate import db
 from kocurate.models import Dataset, Edit, Flag, Sample, Turn
@@ -120,7 +120,7 @@ def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_serv
 
     # the database agrees
     status = query(app_server, select(Sample.status, Sample.version).where(Sample.id == sid))[0]
-    assert status.status == "approved" and status.version == 4
+    assert status.status == "approved" and status.version == 4  # edit, flags, decision: one version each
     got = {(r.category, r.note) for r in query(app_server, select(Flag.category, Flag.note)
                                                .where(Flag.sample_id == sid, Flag.origin == "annotator"))}
     assert got == {("hate", "비하 표현"), ("mistranslation", None)}
@@ -145,7 +145,25 @@ def test_annotator_cannot_reach_export(page: Any, login: Any, app_server: AppSer
     lead.get_by_test_id("stSidebarNav").get_by_text("Export").wait_for()
 
 
-def test_two_annotators_conflict_nothing_lost(new_page: Any, login: Any, app_server: AppServer) -> None:
+def set_overlap(app: AppServer, dataset: str, k: int) -> None:
+    engine = db.make_engine(app.db_url)
+    try:
+        with engine.begin() as c:
+            c.execute(update(Dataset).where(Dataset.name == dataset).values(overlap=k))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def dolly_overlap_2(app_server: AppServer) -> Any:
+    """Two people may hold a demo-dolly-ko sample at once (overlap 2), so both can edit it."""
+    set_overlap(app_server, "demo-dolly-ko", 2)
+    yield
+    set_overlap(app_server, "demo-dolly-ko", 1)
+
+
+def test_two_annotators_conflict_nothing_lost(new_page: Any, login: Any, app_server: AppServer,
+                                              dolly_overlap_2: Any) -> None:
     sid = sample_ids(app_server, "demo-dolly-ko")[1]
     a, b = new_page(), new_page()
     login(a, "annotator")

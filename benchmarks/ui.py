@@ -1,0 +1,337 @@
+"""Review page speed in a real browser: click → next sample fully rendered, p50/p95.
+
+Starts ``kocurate serve`` twice per database — the Review page as shipped (sample view and action bar
+in one ``st.fragment``) and the full-page-rerun baseline (``KOCURATE_REVIEW_FRAGMENTS=0``, the same
+page without the fragment, as the page worked before) — and drives Debian chromium with Playwright:
+
+- login: click "Log in" → the Review page rendered (sidebar shows the user, script idle);
+- Next, Approve & next: click → the heading shows another sample, its buttons are drawn, no stale
+  element, Streamlit idle;
+- Save: a changed Korean turn (typed and left before the clock starts) → the status line shows the
+  next version, idle;
+- search: the Search page, a query submitted → its first hit shown, idle.
+
+Databases: the bundled demo, and ``--n`` synthetic samples (``benchmarks/synth.py``, 200k by default).
+Targets (issue 11, idle 2-core machine, 200k): Next / Approve & next p95 < 300 ms, Save p95 < 250 ms,
+login < 1 s. The load average is printed before and after: on a busy machine the figures are not
+comparable with the targets, only with the baseline of the same run.
+
+    python benchmarks/ui.py                      # demo + 200k, 20 clicks per action
+    python benchmarks/ui.py --n 20000 --reps 10  # quicker
+    python benchmarks/ui.py --skip-demo --n 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import delete, select, update  # noqa: E402
+
+from kocurate import db  # noqa: E402
+from kocurate.models import Claim, Dataset, Review, Sample, User  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 30_000
+
+# idle: no script running, nothing stale on screen
+IDLE_JS = """() => {
+  const w = document.querySelector('[data-testid="stStatusWidget"]');
+  if (w && w.innerText.includes('Running')) return false;
+  return !document.querySelector('.stApp [data-stale="true"]');
+}"""
+SAMPLE_SHOWN_JS = """(prev) => {
+  const h = [...document.querySelectorAll('h2')].map(e => e.innerText.match(/^Sample (\\d+)/)).find(Boolean);
+  if (!h || Number(h[1]) === prev) return false;
+  const bar = document.querySelector('.st-key-rv-bar');
+  if (!bar || !bar.innerText.includes('Approve & next')) return false;
+  const w = document.querySelector('[data-testid="stStatusWidget"]');
+  if (w && w.innerText.includes('Running')) return false;
+  return !document.querySelector('.stApp [data-stale="true"]');
+}"""
+VERSION_SHOWN_JS = """(v) => {
+  const t = [...document.querySelectorAll('[data-testid="stText"]')].some(e => e.innerText.includes(' · version ' + v + ' · '));
+  if (!t) return false;
+  const w = document.querySelector('[data-testid="stStatusWidget"]');
+  if (w && w.innerText.includes('Running')) return false;
+  return !document.querySelector('.stApp [data-stale="true"]');
+}"""
+HIT_SHOWN_JS = """(label) => {
+  const ok = [...document.querySelectorAll('a')].some(e => e.innerText.includes(label));
+  if (!ok) return false;
+  const w = document.querySelector('[data-testid="stStatusWidget"]');
+  if (w && w.innerText.includes('Running')) return false;
+  return !document.querySelector('.stApp [data-stale="true"]');
+}"""
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def loadavg() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(url: str, fragments: bool) -> Iterator[str]:
+    """``kocurate --db URL serve`` in its own process group (stopped with everything it started)."""
+    port = free_port()
+    env = {**os.environ, "KOCURATE_REVIEW_FRAGMENTS": "1" if fragments else "0", "KOCURATE_SECRET": "bench-secret",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "PYTHONUNBUFFERED": "1"}
+    log = open(Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{port}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-c", "from kocurate.cli import app; app()", "--db", url, "serve",
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"kocurate serve did not start (log: {log.name})") from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+def wait_idle(page: Any) -> None:
+    page.wait_for_timeout(100)
+    page.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS)
+
+
+def shown_sample(page: Any) -> int:
+    h = page.get_by_role("heading", name=re.compile(r"^Sample \d+")).first
+    h.wait_for(timeout=TIMEOUT_MS)
+    return int(h.inner_text().split()[1])
+
+
+def shown_version(page: Any) -> int:
+    line = page.get_by_test_id("stText").filter(has_text=" · version ").first.inner_text()
+    return int(line.split(" · version ")[1].split()[0])
+
+
+def reset_queue(url: str, username: str) -> None:
+    """Give the person's decided samples back (a tiny demo queue runs dry after a few Approve & next)."""
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as c:
+            uid = c.execute(select(User.id).where(User.username == username)).scalar()
+            done = select(Review.sample_id).where(Review.user_id == uid)
+            c.execute(update(Sample).where(Sample.id.in_(done)).values(status="new"))
+            c.execute(delete(Claim).where(Claim.user_id == uid))
+            c.execute(delete(Review).where(Review.user_id == uid))
+    finally:
+        engine.dispose()
+
+
+def bar(page: Any, name: str) -> Any:
+    return page.locator(".st-key-rv-bar").get_by_role("button", name=re.compile("^" + re.escape(name)))
+
+
+def measure(browser: Any, base: str, url: str, user: str, password: str, reps: int, queue: int,
+            searches: list[tuple[str, str]]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"login": [], "next": [], "approve_next": [], "save": [], "search": []}
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        for _ in range(3):
+            page = ctx.new_page()
+            ctx.clear_cookies()
+            page.goto(base + "/")
+            page.get_by_role("textbox", name="User name").fill(user)
+            page.get_by_role("textbox", name="Password").fill(password)
+            wait_idle(page)
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_test_id("stSidebar").get_by_text(f"{user} ·", exact=False).wait_for()
+            page.get_by_role("button", name=re.compile("Start reviewing")).wait_for()
+            page.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS)
+            out["login"].append((time.perf_counter() - t0) * 1000)
+            if len(out["login"]) < 3:
+                page.close()
+        page.get_by_role("button", name=re.compile("Start reviewing")).click()
+        shown_sample(page)
+        wait_idle(page)
+        for _ in range(reps):
+            prev = shown_sample(page)
+            out["next"].append(timed(lambda p=prev: (bar(page, "Next").click(),  # type: ignore[func-returns-value]
+                                                     page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
+        for i in range(reps):
+            v = shown_version(page)
+            page.get_by_role("textbox", name="Korean").first.fill(f"벤치마크 수정 {i} {time.time()}")
+            page.get_by_role("heading", name=re.compile(r"^Sample")).first.click()  # leave the field: a draft
+            wait_idle(page)
+            out["save"].append(timed(lambda v=v: (bar(page, "Save").click(),  # type: ignore[func-returns-value]
+                                                  page.wait_for_function(VERSION_SHOWN_JS, arg=v + 1))))
+        for i in range(reps):
+            if queue and i and i % max(1, queue - 2) == 0:
+                reset_queue(url, user)
+            prev = shown_sample(page)
+            out["approve_next"].append(timed(lambda p=prev: (bar(page, "Approve & next").click(),  # type: ignore[func-returns-value]
+                                                             page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
+        if searches:
+            page.get_by_test_id("stSidebarNav").get_by_text("Search").click()
+            page.get_by_role("heading", name="Search").wait_for()
+            wait_idle(page)
+            box = page.get_by_role("textbox", name="Search Korean and English text")
+            for i in range(reps):
+                query, label = searches[i % len(searches)]
+                box.fill(query)
+                wait_idle(page)
+                out["search"].append(timed(lambda lb=label: (  # type: ignore[func-returns-value]
+                    page.get_by_role("button", name="Search", exact=True).click(),
+                    page.wait_for_function(HIT_SHOWN_JS, arg=lb))))
+    finally:
+        ctx.close()
+    return out
+
+
+def search_plan(url: str) -> list[tuple[str, str]]:
+    """Queries whose first hits differ, with the link label of that first hit (what 'shown' means)."""
+    from kocurate.services import search
+    from kocurate.services.auth import SYSTEM
+
+    engine = db.make_engine(url)
+    plan: list[tuple[str, str]] = []
+    try:
+        with db.session_scope(engine) as s:
+            for q in ("고양이", "파이썬", "프랑스", "서울", "물고기", "Korean", "사람", "음식"):
+                hits = search.search(s, SYSTEM, q, limit=1)
+                label = f"Open sample {hits[0]['sample_id']} in review" if hits else None
+                if label and all(label != lb for _, lb in plan):
+                    plan.append((q, label))
+    finally:
+        engine.dispose()
+    return plan[:4]
+
+
+def first_dataset_size(url: str) -> int:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as c:
+            first = c.execute(select(Dataset.id).order_by(Dataset.id).limit(1)).scalar()
+            return len(c.execute(select(Sample.id).where(Sample.dataset_id == first)).all())
+    finally:
+        engine.dispose()
+
+
+def report(db_name: str, ours: dict[str, list[float]], base: dict[str, list[float]]) -> None:
+    targets = {"next": 300, "approve_next": 300, "save": 250, "login": 1000}
+    print(f"\n== {db_name}")
+    print(f"{'action':<14} {'fragment p50':>13} {'p95':>8}   {'full-page baseline p50':>23} {'p95':>8}   target p95")
+    for k in ("next", "approve_next", "save", "search", "login"):
+        a, b = ours.get(k) or [], base.get(k) or []
+        if not a:
+            continue
+        t = targets.get(k)
+        verdict = "" if t is None else f"< {t} ms: {'OK' if pct(a, 95) < t else 'MISSED'}"
+        bp50 = f"{statistics.median(b):8.0f} ms" if b else "       -   "
+        bp95 = f"{pct(b, 95):6.0f} ms" if b else "     -   "
+        print(f"{k:<14} {statistics.median(a):10.0f} ms {pct(a, 95):6.0f} ms   {bp50:>23} {bp95:>8}   {verdict}"
+              f"   (n={len(a)})")
+
+
+def run_db(browser: Any, name: str, url: str, users: list[tuple[str, str]], reps: int) -> None:
+    searches = search_plan(url)
+    queue = first_dataset_size(url)
+    results: dict[bool, dict[str, list[float]]] = {}
+    # alternate the two servers so that a change of machine load hits both alike
+    for fragments, (user, pw) in ((True, users[0]), (False, users[1])):
+        print(f"  {name}: {'fragment' if fragments else 'full-page baseline'} as {user}, load {loadavg()}",
+              flush=True)
+        with serve(url, fragments) as base:
+            results[fragments] = measure(browser, base, url, user, pw, reps, queue if queue < 5000 else 0, searches)
+    report(f"{name} (load average now {loadavg()})", results[True], results[False])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=200_000, help="synthetic samples for the big database (default 200000)")
+    ap.add_argument("--reps", type=int, default=20, help="clicks per action and server (default 20)")
+    ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--skip-big", action="store_true")
+    args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"{CHROMIUM} not found (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    print(f"load average at start: {loadavg()}")
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            if not args.skip_demo:
+                from kocurate.demo import create_demo
+                from kocurate.services import search
+
+                url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+                create_demo(url)
+                eng = db.make_engine(url)
+                search.reindex(eng)
+                eng.dispose()
+                run_db(browser, "demo database", url, [("annotator", "annotator-demo-pw"),
+                                                        ("annotator2", "annotator2-demo-pw")], args.reps)
+            if not args.skip_big:
+                from benchmarks import synth
+                from kocurate.services import search
+
+                url = f"sqlite:///{Path(tmp) / 'big.db'}"
+                t0 = time.perf_counter()
+                info = synth.populate(url, args.n)
+                eng = db.make_engine(url)
+                search.reindex(eng)
+                eng.dispose()
+                print(f"  synthetic database: {info['samples']:,} samples, {info['turns']:,} turns "
+                      f"({time.perf_counter() - t0:.0f} s)")
+                run_db(browser, f"{args.n:,}-sample database", url,
+                       [("ann01", synth.PASSWORD), ("ann02", synth.PASSWORD)], args.reps)
+        finally:
+            browser.close()
+    print(f"\nload average at the end: {loadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Checks follow the text: after a turn is saved, the cheap checks run again on that one sample.
+
+A finding that no longer holds is closed as ``resolved`` ("resolved by edit", kept with the version
+that resolved it, so the history stays); a new one opens; a resolved finding that comes back reopens.
+Findings a person confirmed or cleared are left as they are. Active pre-flags of a check that no
+longer finds anything on the sample are withdrawn.
+
+Uses only the checks' public API (registry, ``select_checks``, ``Check.prepare``/``run_batch`` and
+``runner.load_batch``); prepared checks are cached per dataset for a few minutes, because some
+(``length_ratio``) read dataset statistics in ``prepare``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..models import CheckFinding, Dataset, Flag, Sample, utcnow
+
+CACHE_SECONDS = 300.0
+_cache: dict[int, tuple[float, list[Any]]] = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class RecheckResult:
+    sample_id: int
+    checks: list[str] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    opened: list[dict[str, Any]] = field(default_factory=list)
+    kept: int = 0
+
+
+def _prepared(session: Session, dataset_id: int, kind: str) -> list[Any]:
+    from ..checks import RunContext, select_checks
+
+    now = time.monotonic()
+    with _lock:
+        hit = _cache.get(dataset_id)
+        if hit and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    checks = select_checks(cheap_only=True)
+    ctx = RunContext(session=session, dataset_id=dataset_id, dataset_kind=kind)
+    for c in checks:
+        c.prepare(ctx)
+    with _lock:
+        _cache[dataset_id] = (now, checks)
+    return checks
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
+    """Re-run the cheap checks on one sample inside the caller's transaction and update its findings."""
+    from ..checks.runner import load_batch
+
+    row = session.execute(select(Sample.dataset_id, Sample.version, Dataset.kind)
+                          .join(Dataset, Dataset.id == Sample.dataset_id).where(Sample.id == sample_id)).first()
+    result = RecheckResult(sample_id)
+    if row is None:
+        return result
+    checks = _prepared(session, row.dataset_id, row.kind)
+    names = [c.name for c in checks]
+    result.checks = names
+    views = load_batch(session, row.dataset_id, sample_id - 1, 1, True, row.kind, sample_id)
+    if not views or views[0].id != sample_id:
+        return result
+    found = []
+    for c in checks:
+        for f in c.run_batch(views):
+            f.sample_id = sample_id
+            found.append(f)
+    by_key: dict[tuple[str, int | None], list[Any]] = {}
+    for f in found:
+        by_key.setdefault((f.check, f.turn_idx), []).append(f)
+    existing = session.execute(select(CheckFinding.id, CheckFinding.check, CheckFinding.turn_idx,
+                                      CheckFinding.state, CheckFinding.message, CheckFinding.data)
+                               .where(CheckFinding.sample_id == sample_id, CheckFinding.check.in_(names))
+                               .order_by(CheckFinding.id)).all()
+    ex_by_key: dict[tuple[str, int | None], list[Any]] = {}
+    for e in existing:
+        ex_by_key.setdefault((e.check, e.turn_idx), []).append(e)
+    new_rows = []
+    for key in sorted(set(by_key) | set(ex_by_key), key=lambda k: (k[0], -1 if k[1] is None else k[1])):
+        ex, fs = ex_by_key.get(key, []), list(by_key.get(key, []))
+        if any(e.state in ("confirmed", "cleared") for e in ex):
+            continue  # a person's decision on this finding stands
+        open_ = [e for e in ex if e.state == "open"]
+        resolved = [e for e in ex if e.state == "resolved"]
+        keep = open_[:len(fs)]
+        result.kept += len(keep)
+        fs = fs[len(keep):]
+        for e in open_[len(keep):]:  # no longer holds: closed, kept in the history
+            data = {**(e.data or {}), "resolved_in_version": row.version, "resolved_at": utcnow().isoformat()}
+            session.execute(update(CheckFinding).where(CheckFinding.id == e.id).values(state="resolved", data=data))
+            result.resolved.append({"check": e.check, "turn_idx": e.turn_idx, "message": e.message})
+        for e, f in zip(resolved[-len(fs):] if fs else [], fs, strict=False):  # it came back
+            session.execute(update(CheckFinding).where(CheckFinding.id == e.id).values(
+                state="open", message=f.message[:2000], severity=f.severity, data=f.data,
+                span_start=f.span[0] if f.span else None, span_end=f.span[1] if f.span else None))
+            result.opened.append({"check": f.check, "turn_idx": f.turn_idx, "message": f.message})
+        for f in fs[len(resolved):]:
+            new_rows.append({"sample_id": sample_id, "dataset_id": row.dataset_id, "check": f.check,
+                             "severity": f.severity, "turn_idx": f.turn_idx,
+                             "span_start": f.span[0] if f.span else None, "span_end": f.span[1] if f.span else None,
+                             "message": f.message[:2000], "data": f.data, "state": "open", "created_at": utcnow()})
+            result.opened.append({"check": f.check, "turn_idx": f.turn_idx, "message": f.message})
+    if new_rows:
+        session.execute(insert(CheckFinding), new_rows)
+    # pre-flags of checks that no longer find anything here are withdrawn (runner notes start "check: ")
+    gone = {e["check"] for e in result.resolved} - {f.check for f in found}
+    for name in sorted(gone):
+        session.execute(delete(Flag).where(Flag.sample_id == sample_id, Flag.origin == "check",
+                                           Flag.state == "active",
+                                           Flag.note.startswith(f"{name}: ", autoescape=True)))
+    return result
