@@ -318,3 +318,85 @@ def test_passwords_not_logged(engine: Engine, caplog: pytest.LogCaptureFixture) 
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     assert "pw-that-must-not-leak" not in caplog.text and "other-guess-not-leaked" not in caplog.text
+
+
+# ------------------------------------------------------------------ issue 20.3: decompression bombs
+
+
+def _gzip_bomb(path: Path, decompressed_mb: int) -> Path:
+    """One JSONL line whose text is ``decompressed_mb`` MB of 'a' (gzip makes it ~1000× smaller)."""
+    import gzip
+
+    block = b"a" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=9) as fh:
+        fh.write(b'{"instruction": "')
+        for _ in range(decompressed_mb):
+            fh.write(block)
+        fh.write(b'", "output": "x"}\n')
+    return path
+
+
+def test_gzip_bomb_stops_at_the_ratio_limit_while_reading(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from kocurate.errors import ImportFailed
+    from kocurate.importers.readers import iter_records
+
+    bomb = _gzip_bomb(tmp_path / "bomb.jsonl.gz", 200)
+    assert bomb.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportFailed) as err:
+            list(iter_records(bomb))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "ratio limit" in str(err.value) and "bomb.jsonl.gz" in str(err.value)
+    assert peak < 100 << 20, f"{peak / 2**20:.0f} MB held while reading a bomb"
+
+
+def test_line_record_and_file_limits_name_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+    import json as _json
+
+    from kocurate.errors import ImportFailed
+    from kocurate.importers.readers import iter_records
+
+    good = _json.dumps({"instruction": "hi", "output": "there"})
+    long = _json.dumps({"instruction": "x" * 5000, "output": "y"})
+    jsonl = tmp_path / "lines.jsonl.gz"
+    jsonl.write_bytes(gzip.compress(f"{long}\n{good}\n".encode()))
+    monkeypatch.setenv("KOCURATE_MAX_LINE_BYTES", "2000")
+    got = list(iter_records(jsonl))
+    assert isinstance(got[0][1], ImportFailed) and "line limit" in str(got[0][1]) and got[0][0] == "line 1"
+    assert got[1] == ("line 2", {"instruction": "hi", "output": "there"})  # the next line is still read
+
+    array = tmp_path / "records.json"
+    array.write_text(f"[{good}, {long}]")
+    monkeypatch.setenv("KOCURATE_MAX_RECORD_BYTES", "2000")
+    with pytest.raises(ImportFailed, match="record 1.*record limit"):
+        list(iter_records(array))
+
+    big = tmp_path / "big.jsonl"
+    big.write_text(f"{good}\n" * 1000)
+    monkeypatch.setenv("KOCURATE_MAX_FILE_BYTES", "10000")
+    with pytest.raises(ImportFailed, match="file limit"):
+        list(iter_records(big))
+
+
+def test_cli_import_of_a_bomb_says_which_limit(tmp_path: Path) -> None:
+    bomb = _gzip_bomb(tmp_path / "bomb.jsonl.gz", 64)
+    proc = _cli("--db", str(tmp_path / "k.db"), "import", "koalpaca", str(bomb))
+    assert proc.returncode == 1
+    assert "ratio limit" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
+    """Run the real console entry point (kocurate.cli:main) in a child process."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from kocurate.cli import main; sys.argv[0] = 'kocurate'; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
