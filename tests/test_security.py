@@ -400,3 +400,28 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
     code = "import sys; from kocurate.cli import main; sys.argv[0] = 'kocurate'; main()"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})
+
+
+# ------------------------------------------------------------------ issue 20.9 / 20.11: CLI messages
+
+
+def test_db_upgrade_masks_the_password(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a SQLite URL has no password")
+    from sqlalchemy.engine import make_url
+
+    u = make_url(db_url).set(password="Sup3r-s3cret-pw")
+    with_pw = u.render_as_string(hide_password=False)
+    # the test server trusts local connections, so this password is accepted (or refused: masked either way)
+    proc = _cli("--db", with_pw, "db", "upgrade")
+    assert "Sup3r-s3cret-pw" not in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1 or "database at revision" in proc.stdout and "***" in proc.stdout
+
+
+def test_cli_unreachable_database_prints_one_line_and_no_traceback() -> None:
+    proc = _cli("--db", "postgresql+psycopg://kocurate:Sup3r-s3cret-pw@127.0.0.1:1/kocurate", "datasets")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: cannot connect to the database")
+    assert "Traceback" not in proc.stderr and "typer.exceptions.Exit" not in proc.stderr
+    assert "Sup3r-s3cret-pw" not in proc.stderr

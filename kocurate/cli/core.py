@@ -135,14 +135,16 @@ def show_cmd(sample_id: int = typer.Argument(..., help="Sample id."),
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations (a new database is created at the head revision)."""
-    rev = db.upgrade(url(), revision)
-    typer.echo(f"database at revision {rev}: {url()}")
+    with errors():
+        rev = db.upgrade(url(), revision)
+    typer.echo(f"database at revision {rev}: {db.display_url(url())}")  # never the password
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's revision and the head revision."""
-    typer.echo(f"current {db.current_revision(url())}  head {db.head_revision()}")
+    with errors():
+        typer.echo(f"current {db.current_revision(url())}  head {db.head_revision()}")
 
 
 @users_app.command("add")
@@ -206,7 +208,8 @@ def demo_cmd(
 @app.command("serve")
 def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
     """Start the web app (Streamlit) on the chosen database."""
-    engine()  # bring the schema to head before the app opens it
+    with errors():
+        engine()  # bring the schema to head before the app opens it
     _serve(port, url(), host)
 
 
