@@ -425,3 +425,59 @@ def test_cli_unreachable_database_prints_one_line_and_no_traceback() -> None:
     assert proc.stderr.startswith("error: cannot connect to the database")
     assert "Traceback" not in proc.stderr and "typer.exceptions.Exit" not in proc.stderr
     assert "Sup3r-s3cret-pw" not in proc.stderr
+
+
+# ------------------------------------------------------------------ issue 20.12: CSV injection
+
+
+def test_glossary_export_escapes_formula_cells_and_round_trips(engine: Engine) -> None:
+    import csv
+    import io
+
+    from kocurate.services import translate as tr_service
+
+    rows = [("=HYPERLINK(\"http://evil.example/?x\",\"click\")", "링크", "=1+2"),
+            ("+cmd|' /C calc'!A0", "명령", None), ("@SUM(1+1)", "합계", "@note"), ("-ish", "-스러운", "-")]
+    with db.session_scope(engine) as s:
+        tr_service.glossary_import(s, SYSTEM, "\n".join(
+            ",".join('"' + c.replace('"', '""') + '"' for c in (a, b, n or "")) for a, b, n in rows))
+        out = tr_service.glossary_export(s, SYSTEM)
+    cells = [c for row in csv.reader(io.StringIO(out)) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], out
+    assert "'=HYPERLINK(" in out and "'+cmd|" in out and "'@SUM" in out
+    with db.session_scope(engine) as s:  # our own export imports back unchanged
+        assert tr_service.glossary_import(s, SYSTEM, out, replace=True) == {"added": 0, "updated": 0, "removed": 0}
+        got = {(t["source"], t["target"], t["note"]) for t in tr_service.glossary_terms(s)}
+    assert got == {(a, b, n) for a, b, n in rows}
+
+
+# ------------------------------------------------------------------ issue 20.14: dataset names
+
+
+@pytest.mark.parametrize("name", ["../../etc/evil", "a/b", "a\\b", "![x](http://evil.example/p.png)", "<b>x</b>",
+                                  "tab\there", "line\nbreak", "rtl\u202eexe", "`code`", "$x$"])
+def test_cli_import_refuses_bad_dataset_names_and_writes_nothing(tmp_path: Path, name: str) -> None:
+    bad = tmp_path / "mixed.jsonl"
+    bad.write_text('{"instruction": "안녕", "output": "하세요"}\nnot json\n')
+    dbfile = tmp_path / "k.db"
+    proc = _cli("--db", str(dbfile), "import", "koalpaca", str(bad), "--name", name, "--skip-bad", "--no-index",
+                "--no-checks")
+    assert proc.returncode == 1, proc.stdout
+    assert proc.stderr.startswith("error: dataset name") and "Traceback" not in proc.stderr
+    eng = db.make_engine(f"sqlite:///{dbfile}")
+    with eng.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM datasets")).scalar() == 0
+    eng.dispose()
+    assert not list(tmp_path.rglob("*.skipped.jsonl"))
+
+
+def test_default_dataset_name_from_an_odd_file_name_is_made_safe(tmp_path: Path) -> None:
+    from kocurate.services import datasets as ds_service
+
+    odd = tmp_path / "[click](x)`1`.jsonl"
+    odd.write_text('{"instruction": "안녕", "output": "하세요"}\n')
+    eng = db.make_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    db.upgrade(f"sqlite:///{tmp_path / 'k.db'}")
+    rep = ds_service.import_dataset(eng, SYSTEM, "koalpaca", odd, index=False, checks=False)
+    assert rep.name == "_click_(x)_1_" and ds_service.validate_name(rep.name) == rep.name
+    eng.dispose()
