@@ -31,9 +31,10 @@ def test_token_round_trip_tamper_expiry_and_reset(app_env: None, engine, actors:
     assert token is not None
     got = ui._actor_from_token(token)
     assert got == (who, now)
-    uid, at, sig = token.split(".")
-    assert ui._actor_from_token(f"{actors['admin'].id}.{at}.{sig}") is None  # another user's id
-    assert ui._actor_from_token(f"{uid}.{int(at) + 1}.{sig}") is None  # a later login time
+    uid, at, gen, sig = token.split(".")
+    assert ui._actor_from_token(f"{actors['admin'].id}.{at}.{gen}.{sig}") is None  # another user's id
+    assert ui._actor_from_token(f"{uid}.{int(at) + 1}.{gen}.{sig}") is None  # a later login time
+    assert ui._actor_from_token(f"{uid}.{at}.{int(gen) + 1}.{sig}") is None  # another generation
     assert ui._actor_from_token("garbage") is None
     # older than the session length: refused
     monkeypatch.setenv("KOCURATE_SESSION_HOURS", "1")

@@ -21,7 +21,7 @@ import kocurate.services as services_pkg
 from kocurate import db
 from kocurate.errors import AuthError, PermissionDenied
 from kocurate.ingest import import_files
-from kocurate.models import Base, User, utcnow
+from kocurate.models import Base, LoginAttempt, User
 from kocurate.services import users as user_service
 from kocurate.services.auth import PERMISSIONS, SYSTEM, Actor, allowed
 
@@ -208,22 +208,124 @@ def test_jobs_cancel_and_resume_check_the_kind_permission(populated: str) -> Non
 # ------------------------------------------------------------------------------ logins, sessions
 
 
-def test_login_throttling_locks_after_repeated_failures(engine: Engine, actors: dict[str, Actor]) -> None:
+def _age_attempts(engine: Engine, seconds: float) -> None:
+    """Move every recorded login attempt ``seconds`` into the past (time passing, without sleeping)."""
+    with db.session_scope(engine) as s:
+        for row in s.scalars(select(LoginAttempt)):
+            row.at = row.at - timedelta(seconds=seconds)
+
+
+def test_login_throttling_grows_delays_but_never_locks_the_real_user_out(engine: Engine,
+                                                                          actors: dict[str, Actor]) -> None:
+    """Issue 20.4: a guesser on another address cannot lock the account; delays grow; no hard lock."""
+    with Session(engine) as s:  # the real user logged in from their own address before
+        assert user_service.authenticate(s, "admin", "admin-test-pw", client="10.0.0.5").role == "admin"
     with Session(engine) as s:
-        assert user_service.authenticate(s, "annotator", "annotator-test-pw").username == "annotator"
-        for _ in range(user_service.MAX_FAILED_LOGINS):
-            with pytest.raises(AuthError, match="wrong user name or password"):
-                user_service.authenticate(s, "annotator", "guess")
-        # locked: even the right password is refused, with a reason
+        for i in range(user_service.FREE_PER_NAME):
+            with pytest.raises(AuthError, match="^wrong user name or password$"):
+                user_service.authenticate(s, "admin", f"guess-{i}", client="203.0.113.9")
+        # the guesser now waits, for the account and (with other names) for the address too
+        with pytest.raises(AuthError, match="too many failed logins.*wait 1 s"):
+            user_service.authenticate(s, "admin", "admin-test-pw", client="203.0.113.9")
+        # the real user, from the address they used before, is not held back: right password works
+        assert user_service.authenticate(s, "admin", "admin-test-pw", client="10.0.0.5").role == "admin"
+        # a brand-new address has to wait the (short) account delay, then gets in: no hard lock
         with pytest.raises(AuthError, match="too many failed logins"):
-            user_service.authenticate(s, "annotator", "annotator-test-pw")
-        # another account is not affected
-        assert user_service.authenticate(s, "lead", "lead-test-pw").role == "lead"
-    with db.session_scope(engine) as s:  # the lock runs out
-        s.execute(text("UPDATE users SET locked_until = :t WHERE username = 'annotator'"),
-                  {"t": utcnow() - timedelta(seconds=1)})
+            user_service.authenticate(s, "admin", "admin-test-pw", client="198.51.100.7")
+    _age_attempts(engine, 2)
     with Session(engine) as s:
-        assert user_service.authenticate(s, "annotator", "annotator-test-pw").role == "annotator"
+        assert user_service.authenticate(s, "admin", "admin-test-pw", client="198.51.100.7").role == "admin"
+    with Session(engine) as s:  # the delay doubles with every further failure
+        for i in range(user_service.FREE_PER_NAME + 3):
+            _age_attempts(engine, 121)  # each try after the previous delay ran out (delays cap at 120 s)
+            with pytest.raises(AuthError, match="^wrong user name or password$"):
+                user_service.authenticate(s, "lead", f"guess-{i}", client="203.0.113.10")
+        assert 7 <= user_service.wait_seconds(s, "lead", "203.0.113.10") <= 8  # 2**3 s after the 8th failure
+        # another account is not affected
+        assert user_service.authenticate(s, "annotator", "annotator-test-pw", client="192.0.2.1").role == "annotator"
+
+
+def test_unknown_user_names_are_throttled_alike(engine: Engine, actors: dict[str, Actor]) -> None:
+    """Issue 20.6: 'too many failed logins' answers for made-up names too (nothing to enumerate)."""
+    with Session(engine) as s:
+        for name in ("lead", "no-such-person"):
+            for i in range(user_service.FREE_PER_NAME):
+                with pytest.raises(AuthError, match="^wrong user name or password$"):
+                    user_service.authenticate(s, name, f"guess-{i}", client=f"198.51.100.{i}")
+            with pytest.raises(AuthError) as err:
+                user_service.authenticate(s, name, "guess-x", client="198.51.100.99")
+            assert "too many failed logins" in str(err.value)
+
+
+def test_per_client_and_global_throttles(engine: Engine, actors: dict[str, Actor],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with Session(engine) as s:
+        for i in range(user_service.FREE_PER_CLIENT):  # a different name each time: only the address repeats
+            with pytest.raises(AuthError, match="^wrong user name or password$"):
+                user_service.authenticate(s, f"name-{i}", "guess", client="203.0.113.50")
+        with pytest.raises(AuthError, match="too many failed logins"):
+            user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.50")
+        assert user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.51").role == "lead"
+        monkeypatch.setattr(user_service, "GLOBAL_PER_MINUTE", user_service.FREE_PER_CLIENT)
+        with pytest.raises(AuthError, match="too many failed logins"):  # many failures overall: unknown clients wait
+            user_service.authenticate(s, "annotator", "annotator-test-pw", client="192.0.2.77")
+        # a client known for the account still gets in
+        assert user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.51").role == "lead"
+
+
+def test_known_and_unknown_users_cost_the_same(engine: Engine, actors: dict[str, Actor]) -> None:
+    """Issue 20.6: one scrypt for unknown users as for known ones (it was two)."""
+    from kocurate.services import auth as auth_mod
+
+    calls: list[int] = []
+    real = auth_mod.hashlib.scrypt
+
+    def counting(*a: Any, **k: Any) -> bytes:
+        calls.append(1)
+        return real(*a, **k)
+
+    auth_mod.hashlib.scrypt = counting  # type: ignore[assignment]
+    try:
+        costs = {}
+        timings: dict[str, list[float]] = {"known": [], "unknown": []}
+        with Session(engine) as s:
+            for who, name in (("known", "lead"), ("unknown", "nobody-at-all")):
+                calls.clear()
+                with pytest.raises(AuthError):
+                    user_service.authenticate(s, name, "wrong-password", client=f"192.0.2.{len(name)}")
+                costs[who] = len(calls)
+            for _ in range(3):
+                for who, name in (("known", "lead"), ("unknown", "nobody-at-all")):
+                    t0 = time.perf_counter()
+                    with pytest.raises(AuthError):
+                        user_service.authenticate(s, name, "wrong-password", client=f"192.0.2.{len(name)}")
+                    timings[who].append(time.perf_counter() - t0)
+    finally:
+        auth_mod.hashlib.scrypt = real  # type: ignore[assignment]
+    assert costs == {"known": 1, "unknown": 1}
+    # the same work either way: the medians differ by far less than one scrypt (the old gap was ~40 ms)
+    med = {k: sorted(v)[1] for k, v in timings.items()}
+    assert abs(med["known"] - med["unknown"]) < 0.5 * max(med.values()), med
+
+
+def test_login_works_on_a_read_only_database(tmp_path: Path, sqlite_template: Path) -> None:
+    """Issue 20.8: bookkeeping writes are best-effort; the login still succeeds (and failures still count)."""
+    path = tmp_path / "ro.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    rw = db.make_engine(f"sqlite:///{path}")
+    with db.session_scope(rw) as s:
+        user_service.create_user(s, SYSTEM, "reader", "annotator", "reader-test-pw")
+    rw.dispose()
+    ro = db.make_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with Session(ro) as s:
+        assert user_service.authenticate(s, "reader", "reader-test-pw", client="192.0.2.3").username == "reader"
+        for i in range(user_service.FREE_PER_NAME):
+            with pytest.raises(AuthError, match="^wrong user name or password$"):
+                user_service.authenticate(s, "reader", f"guess-{i}", client="192.0.2.4")
+        with pytest.raises(AuthError, match="too many failed logins"):  # counted in memory
+            user_service.authenticate(s, "reader", "reader-test-pw", client="192.0.2.4")
+    ro.dispose()
+    user_service._mem_attempts.clear()
 
 
 def test_login_gives_no_hint_which_part_was_wrong(engine: Engine, actors: dict[str, Actor]) -> None:
@@ -261,9 +363,9 @@ def test_sessions_expire(db_url: str, engine: Engine, actors: dict[str, Actor],
         assert ui._actor_from_token(token)[0].username == "annotator"
         old = int(now - ui.session_hours() * 3600 - 60)
         assert ui._actor_from_token(ui._token(ann, old)) is None  # expired
-        uid, at, sig = token.split(".")
-        assert ui._actor_from_token(f"{uid}.{at}.{'0' * len(sig)}") is None  # forged
-        assert ui._actor_from_token(f"{actors['admin'].id}.{at}.{sig}") is None  # someone else's id
+        uid, at, gen, sig = token.split(".")
+        assert ui._actor_from_token(f"{uid}.{at}.{gen}.{'0' * len(sig)}") is None  # forged
+        assert ui._actor_from_token(f"{actors['admin'].id}.{at}.{gen}.{sig}") is None  # someone else's id
         with db.session_scope(engine) as s:
             user_service.reset_password(s, SYSTEM, "annotator", "brand-new-pw-1")
         assert ui._actor_from_token(token) is None  # a password reset ends every session
