@@ -583,3 +583,49 @@ def test_default_dataset_name_from_an_odd_file_name_is_made_safe(tmp_path: Path)
     rep = ds_service.import_dataset(eng, SYSTEM, "koalpaca", odd, index=False, checks=False)
     assert rep.name == "_click_(x)_1_" and ds_service.validate_name(rep.name) == rep.name
     eng.dispose()
+
+
+# ------------------------------------------------------------------ issue 13.5: admin safety, audit
+
+
+def test_last_active_admin_cannot_be_demoted_or_disabled(engine: Engine, actors: dict[str, Actor]) -> None:
+    from kocurate.errors import KocurateError
+
+    with db.session_scope(engine) as s:
+        admins = [u.username for u in user_service.list_users(s, SYSTEM) if u.role == "admin" and u.active]
+    assert admins == ["admin"]
+    with db.session_scope(engine) as s, pytest.raises(KocurateError, match="last active admin"):
+        user_service.set_role(s, actors["admin"], "admin", "lead")
+    with db.session_scope(engine) as s, pytest.raises(KocurateError, match="last active admin"):
+        user_service.set_active(s, actors["admin"], "admin", False)
+    with db.session_scope(engine) as s:  # with a second admin it is allowed
+        user_service.create_user(s, actors["admin"], "admin2", "admin", "admin2-test-pw")
+    with db.session_scope(engine) as s:
+        user_service.set_role(s, actors["admin"], "admin", "lead")
+    with db.session_scope(engine) as s, pytest.raises(KocurateError, match="last active admin"):
+        user_service.set_active(s, SYSTEM, "admin2", False)
+
+
+def test_user_changes_and_logins_are_audited(engine: Engine, actors: dict[str, Actor]) -> None:
+    from kocurate.services import audit
+
+    admin = actors["admin"]
+    with db.session_scope(engine) as s:
+        user_service.create_user(s, admin, "newbie", "annotator", "newbie-test-pw")
+        user_service.set_role(s, admin, "newbie", "lead")
+        user_service.set_active(s, admin, "newbie", False)
+        user_service.set_active(s, admin, "newbie", True)
+        user_service.reset_password(s, admin, "newbie", "newbie-test-pw2")
+    with Session(engine) as s:
+        user_service.authenticate(s, "newbie", "newbie-test-pw2", client="192.0.2.8")
+        with pytest.raises(AuthError):
+            user_service.authenticate(s, "newbie", "wrong", client="192.0.2.8")
+    with db.session_scope(engine) as s:
+        user_service.end_sessions(s, Actor(actors["lead"].id, "lead", "lead"))
+    with db.session_scope(engine) as s:
+        got = [(e.action, e.username, e.target) for e in reversed(audit.events(s, admin))
+               if e.target == "newbie" or e.username in ("newbie", "lead")]
+    assert got == [("user_created", "admin", "newbie"), ("role_change", "admin", "newbie"),
+                   ("user_disabled", "admin", "newbie"), ("user_enabled", "admin", "newbie"),
+                   ("password_reset", "admin", "newbie"), ("login", "newbie", None),
+                   ("login_failed", "-", "newbie"), ("logout", "lead", None)]
