@@ -207,14 +207,15 @@ def demo_cmd(
 
 @app.command("serve")
 def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
-    """Start the web app (Streamlit) on the chosen database."""
+    """Start the web app (Streamlit, with the HttpOnly login-cookie routes) on the chosen database."""
     with errors():
         engine()  # bring the schema to head before the app opens it
     _serve(port, url(), host)
 
 
 def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
-    app_py = Path(__file__).resolve().parents[2] / "app.py"
+    # asgi.py: the Streamlit app (app.py) plus the routes that set the HttpOnly login cookie
+    app_py = Path(__file__).resolve().parents[2] / "asgi.py"
     env = {**os.environ, "KOCURATE_DB_URL": db_url}
     typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address", host,
