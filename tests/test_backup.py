@@ -259,3 +259,16 @@ def test_cli_creates_private_files(tmp_path: Path) -> None:
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f"{f} is {oct(f.stat().st_mode)}"
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) & 0o077 == 0
+
+
+def test_restore_is_audited(engine: Engine, db_url: str, actors: dict, tmp_path: Path) -> None:
+    if db_url.startswith("postgresql") and shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump not installed")
+    from kocurate.services import audit
+
+    out = tmp_path / ("b.db" if db_url.startswith("sqlite") else "b.dump")
+    backup_service.backup(engine, SYSTEM, out)
+    backup_service.restore(engine, actors["admin"], out)
+    with db.session_scope(engine) as s:
+        got = audit.events(s, SYSTEM, action="restore")
+    assert [(e.username, e.target) for e in got] == [("admin", out.name)]

@@ -179,6 +179,15 @@ def restore(engine_or_url: Engine | str, actor: Actor, path: str | Path, *, keep
     live = url.render_as_string(hide_password=False)
     db.ensure_schema(live)
     report.revision = db.current_revision(live)
+    # written into the restored content (an event written before would have been replaced with the rest)
+    from . import audit
+
+    eng = db.make_engine(live)
+    try:
+        with db.session_scope(eng) as s:
+            audit.record(s, actor, "restore", target=path.name, revision=report.revision, kept_copy=report.kept_copy)
+    finally:
+        eng.dispose()
     return report
 
 
