@@ -119,8 +119,9 @@ def client_address() -> str:
     addr = ""
     if os.environ.get("KOCURATE_TRUSTED_PROXY", "").lower() in ("1", "true", "yes"):
         fwd = (st.context.headers or {}).get("X-Forwarded-For") or ""
-        addr = fwd.split(",")[-1].strip()
-    return (addr or st.context.ip_address or "-")[:64]
+        addr = fwd.split(",")[-1].strip() if isinstance(fwd, str) else ""
+    ip = st.context.ip_address
+    return (addr or (ip if isinstance(ip, str) else "") or "-")[:64]  # not a str: no browser (AppTest)
 
 
 def _script_cookie(value: str, max_age: int) -> None:
