@@ -1,15 +1,22 @@
 """kocurate web app: login, then navigation over pages/ by role. Nothing else lives here.
 
-A login survives a reload (signed cookie, see kocurate.ui) and ends after KOCURATE_SESSION_HOURS.
+A login survives a reload (signed cookie, see kocurate.ui), is re-checked on every run (disabled,
+demoted, logged out elsewhere: it ends within seconds) and ends after KOCURATE_SESSION_HOURS.
+Served by ``kocurate serve`` through ``asgi.py``, which sets the cookie HttpOnly.
 """
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from kocurate import ui
-from kocurate.errors import AuthError
+from kocurate.errors import AuthError, KocurateError
 from kocurate.services import users as user_service
+
+os.umask(0o077)  # exports and reports this process writes are its owner's only
 
 st.set_page_config(page_title="kocurate", page_icon="📝", layout="wide")
 
@@ -32,28 +39,42 @@ def login() -> None:
     st.caption("Curate Korean LLM fine-tuning data")
     if st.session_state.pop("_expired", False):
         st.info(f"Your session ended after {ui.session_hours():g} hours; please log in again.")
+    if st.session_state.pop("_ended", False):
+        st.info("Your login has ended (logged out, or the account was changed by an admin); please log in again.")
     with st.form("login"):
         username = st.text_input("User name")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Log in", type="primary"):
             try:
                 with ui.session() as s:
-                    who = user_service.authenticate(s, username, password)
+                    who = user_service.authenticate(s, username, password, client=ui.client_address())
                 ui.login_as(who)
                 st.rerun()
             except AuthError as exc:
                 st.error(str(exc))
 
 
-actor = ui.actor()
-ui.sync_cookie()
-if actor is None:
-    st.navigation([st.Page(login, title="Log in", icon="🔑")]).run()
-else:
-    with st.sidebar:
-        st.text(f"{actor.username} · {actor.role}")  # a user name is data: plain text
-        if st.button("Log out"):
-            ui.logout()
-            st.rerun()
-    pages = [st.Page(path, title=title, icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
-    st.navigation(pages).run()
+def _database_problem(exc: Exception) -> None:
+    # one plain sentence, never a traceback (it would show paths, host and user names)
+    if isinstance(exc, KocurateError):
+        st.error(str(exc))
+    else:
+        st.error("The database could not be reached or refused the request; nothing was saved. Try again in a "
+                 "moment; if it persists, ask an admin to check the database server (`kocurate db current`).")
+
+
+try:
+    actor = ui.actor()
+    ui.sync_cookie()
+    if actor is None:
+        st.navigation([st.Page(login, title="Log in", icon="🔑")]).run()
+    else:
+        with st.sidebar:
+            st.text(f"{actor.username} · {actor.role}")  # a user name is data: plain text
+            if st.button("Log out"):
+                ui.logout()
+                st.rerun()
+        pages = [st.Page(path, title=title, icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
+        st.navigation(pages).run()
+except (KocurateError, SQLAlchemyError) as exc:  # a page's own errors are shown by the page itself
+    _database_problem(exc)

@@ -15,7 +15,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-WEB = ("app.py", "pages", "db")
+WEB = ("app.py", "asgi.py", "pages", "db")
 
 
 class BuildWithWeb(build_py):

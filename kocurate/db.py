@@ -73,6 +73,15 @@ def _where(url: Any) -> str:
     return u.render_as_string(hide_password=True)
 
 
+def display_url(url: str | Any) -> str:
+    """A database URL fit for messages and logs: the password replaced by ``***``."""
+    try:
+        u = make_url(str(url)) if not hasattr(url, "render_as_string") else url
+    except Exception:  # not a URL at all: show nothing of it that could be a secret
+        return "<database URL>"
+    return u.render_as_string(hide_password=True)
+
+
 def _translate_error(ctx: ExceptionContext) -> None:
     """Replace driver errors a user can act on by one DatabaseUnavailable sentence."""
     if ctx.is_pre_ping:  # the pool handles disconnects found by its ping itself
@@ -129,10 +138,32 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.startswith("sqlite")
 
 
+def _create_private(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600) before SQLite does with the
+    umask's mode: it holds password hashes and the login key. SQLite gives its -wal and -shm files the
+    database file's mode."""
+    u = make_url(url)
+    database = u.database or ""
+    if not database or database == ":memory:" or u.query.get("mode") or "mode=" in database:
+        return
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:  # another process created it meanwhile
+        pass
+    except OSError:  # SQLite will report the real problem when it opens the file
+        pass
+
+
 def make_engine(url: str | None = None) -> Engine:
     """A new engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     url = config.db_url(url)
     if is_sqlite(url):
+        _create_private(url)
         # Connections are cheap; a pool as large as the busiest team keeps threads from queueing on the
         # pool instead of on SQLite's own (fair, 30 s) busy handler.
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

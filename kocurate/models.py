@@ -74,6 +74,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # part of every login cookie: raising it (logout, disable, demotion, new password) ends every login
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lang: Mapped[str | None] = mapped_column(String(8), nullable=True)  # web app language; None: the default
 
 
@@ -413,6 +415,22 @@ class Adjudication(Base):
 
 
 # ---- security (issue 20): new models below this line ----
+
+
+class LoginAttempt(Base):
+    """One password login attempt: the throttle counts recent failures per client, per typed user name
+    (whether or not such a user exists) and overall; successes mark a client as known for a user."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_client", "client", "at"),
+                      Index("ix_login_attempts_username", "username", "at"),
+                      Index("ix_login_attempts_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client: Mapped[str] = mapped_column(String(64))  # the client address ("-" when unknown)
+    username: Mapped[str] = mapped_column(String(64))  # as typed, case-folded, cut to 64
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 # ---- leads' side (issue 13): new models below this line ----

@@ -1,6 +1,6 @@
 """Where the web app (``app.py``, ``pages/``) and the migrations (``db/``) live.
 
-The repository keeps them at the top level (the source of truth). A built wheel carries copies inside
+The repository keeps them (and ``asgi.py``) at the top level (the source of truth). A built wheel carries copies inside
 the package as ``kocurate/_web/`` (see ``setup.py``), so an installed kocurate can ``serve``, ``demo``
 and ``db upgrade`` without the source tree; an editable install or a checkout uses the top level.
 """
@@ -21,6 +21,11 @@ def web_root() -> Path:
 
 def app_script() -> Path:
     return web_root() / "app.py"
+
+
+def asgi_script() -> Path:
+    """The ASGI entry (``app.py`` plus the login-cookie routes) that ``kocurate serve`` runs."""
+    return web_root() / "asgi.py"
 
 
 def migrations_dir() -> Path:

@@ -3,10 +3,13 @@
 The only kocurate module besides pages/ that imports Streamlit. Dataset text is never rendered as
 HTML or Markdown: use ``plain`` / ``st.code`` / ``st.text``, never ``st.markdown`` on data.
 
-Logins survive a browser reload: after a password login the browser gets a signed cookie
-(user id, login time, HMAC over both and the password hash, so a password reset ends it). A new
-Streamlit session reads it once through ``st.context.cookies``. A login lasts
-KOCURATE_SESSION_HOURS (default 12), then the person logs in again.
+Logins: after a password login the browser gets a signed token (user id, login time, the user's
+session generation, HMAC over these and the password hash). Served through ``asgi.py`` the token
+travels in an HttpOnly, SameSite=Strict cookie that the server sets (kocurate.webauth); under a bare
+``streamlit run app.py`` a script writes it. Every script run re-checks the user's active flag, role
+and session generation (cached KOCURATE_SESSION_CHECK_SECONDS, default 3), so logout, disabling,
+demotion and a new password end every open tab and every copied cookie within seconds. A login lasts
+KOCURATE_SESSION_HOURS (default 12).
 """
 
 from __future__ import annotations
@@ -23,15 +26,16 @@ from typing import Any
 
 import streamlit as st
 import streamlit.components.v1 as components
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from . import config, db
+from . import config, db, webauth
 from .errors import KocurateError
-from .models import Setting, User, utcnow
+from .models import Setting, utcnow
+from .services import users as user_service
 from .services.auth import Actor
 
-COOKIE = "kocurate_session"
+COOKIE = webauth.COOKIE
 SECRET_KEY = "ui.secret"
 
 
@@ -49,7 +53,7 @@ def session() -> Iterator[Session]:
 
 
 def session_hours() -> float:
-    return float(os.environ.get("KOCURATE_SESSION_HOURS", "12"))
+    return webauth.session_hours()
 
 
 # ------------------------------------------------------------------------------------------ login
@@ -73,76 +77,130 @@ def _db_secret() -> bytes:
         return str(row.value["key"]).encode()
 
 
-def _sign(user_id: int, login_at: int, password_hash: str) -> str:
-    msg = f"{user_id}.{login_at}.{hashlib.sha256(password_hash.encode()).hexdigest()[:16]}".encode()
+def _sign(user_id: int, login_at: int, generation: int, password_hash: str) -> str:
+    msg = f"{user_id}.{login_at}.{generation}.{hashlib.sha256(password_hash.encode()).hexdigest()[:16]}".encode()
     return hmac.new(_secret(), msg, hashlib.sha256).hexdigest()
 
 
 def _token(actor: Actor, login_at: int) -> str | None:
     _secret()  # before opening a session: see _secret
-    with session() as s:
-        pw = s.scalar(select(User.password_hash).where(User.id == actor.id))
-    return None if pw is None or actor.id is None else f"{actor.id}.{login_at}.{_sign(actor.id, login_at, pw)}"
+    if actor.id is None:
+        return None
+    user_service.forget_cached(actor.id)
+    state = user_service.session_state(session, actor.id)
+    if state is None:
+        return None
+    _, _, _, generation, pw = state
+    return f"{actor.id}.{login_at}.{generation}.{_sign(actor.id, login_at, generation, pw)}"
 
 
 def _actor_from_token(token: str) -> tuple[Actor, int] | None:
+    """The person a token stands for now (current role), with its login time; None when it has ended."""
     try:
-        uid_s, at_s, sig = token.split(".")
-        uid, at = int(uid_s), int(at_s)
+        uid_s, at_s, gen_s, sig = token.split(".")
+        uid, at, gen = int(uid_s), int(at_s), int(gen_s)
     except ValueError:
         return None
     if time.time() - at > session_hours() * 3600:
         return None
     _secret()  # before opening a session: see _secret
-    with session() as s:
-        user = s.get(User, uid)
-        if user is None or not user.active:
-            return None
-        if not hmac.compare_digest(sig, _sign(uid, at, user.password_hash)):
-            return None
-        return Actor(user.id, user.username, user.role), at
+    state = user_service.session_state(session, uid)
+    if state is None:
+        return None
+    username, role, active, generation, pw = state
+    if not active or generation != gen or not hmac.compare_digest(sig, _sign(uid, at, gen, pw)):
+        return None
+    return Actor(uid, username, role), at
 
 
-def _set_cookie(value: str, max_age: int) -> None:
-    # a zero-height component whose script writes the cookie on the app's own document
+def client_address() -> str:
+    """The browser's address, for the login throttle. Behind a reverse proxy set KOCURATE_TRUSTED_PROXY=1
+    (then the last X-Forwarded-For entry, the one the proxy added, counts)."""
+    addr = ""
+    if os.environ.get("KOCURATE_TRUSTED_PROXY", "").lower() in ("1", "true", "yes"):
+        fwd = (st.context.headers or {}).get("X-Forwarded-For") or ""
+        addr = fwd.split(",")[-1].strip() if isinstance(fwd, str) else ""
+    ip = st.context.ip_address
+    return (addr or (ip if isinstance(ip, str) else "") or "-")[:64]  # not a str: no browser (AppTest)
+
+
+def _script_cookie(value: str, max_age: int) -> None:
+    # fallback without the auth routes (bare `streamlit run app.py`): a script writes the cookie
     js = (f"document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(value)} + "
-          f"'; path=/; max-age={max_age}; SameSite=Strict';")
+          f"'; path=/; max-age={max_age}; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');")
     components.html(f"<script>try {{ window.parent.{js} }} catch (e) {{ {js} }}</script>", height=0)
+
+
+def _post(path: str, body: str = "") -> None:
+    # a same-origin POST from the page itself: the browser stores the Set-Cookie of its answer
+    st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+            f"body: {json.dumps(body)}}});</script>", unsafe_allow_javascript=True)
 
 
 def login_as(actor: Actor) -> None:
     """Remember a successful password login in this session and in the browser."""
     now = int(time.time())
+    token = _token(actor, now)
     st.session_state["actor"] = actor
     st.session_state["login_at"] = now
+    st.session_state["_token"] = token
     st.session_state["_cookie_checked"] = True
-    token = _token(actor, now)
     if token:
         st.session_state["_set_cookie"] = token
 
 
 def logout() -> None:
-    for key in ("actor", "login_at", "_set_cookie"):
-        st.session_state.pop(key, None)
+    """End this login everywhere: every session of this user (other tabs, copied cookies) ends too."""
+    a: Actor | None = st.session_state.get("actor")
+    if a is not None and a.id is not None:
+        try:
+            with session() as s:
+                user_service.end_sessions(s, a)
+        except db.DatabaseUnavailable:
+            pass  # read-only database: this browser forgets the login; the cookie is cleared below
+        user_service.forget_cached(a.id)
+    _forget()
     st.session_state["_clear_cookie"] = True
+
+
+def _forget() -> None:
+    for key in ("actor", "login_at", "_set_cookie", "_token"):
+        st.session_state.pop(key, None)
     st.session_state["_cookie_checked"] = True
 
 
 def actor() -> Actor | None:
-    """The logged-in person: from this session, else from the browser's login cookie (once)."""
+    """The logged-in person, re-checked on every run (active, role, session generation); else from the
+    browser's login cookie (once per browser session)."""
     a: Actor | None = st.session_state.get("actor")
     if a is not None:
         if time.time() - st.session_state.get("login_at", 0) > session_hours() * 3600:
-            logout()
+            _forget()
+            st.session_state["_clear_cookie"] = True
             st.session_state["_expired"] = True
             return None
-        return a
+        token = st.session_state.get("_token")
+        if token:
+            got = _actor_from_token(token)
+            fresh = got[0] if got else None
+        else:  # a session started without a token (page tests): still the current role and flag
+            state = user_service.session_state(session, a.id) if a.id is not None else None
+            fresh = Actor(a.id, state[0], state[1]) if state and state[2] else None
+        if fresh is None:
+            _forget()
+            st.session_state["_clear_cookie"] = True
+            st.session_state["_ended"] = True
+            return None
+        if fresh != a:
+            st.session_state["actor"] = fresh
+        return fresh
     if not st.session_state.get("_cookie_checked"):
         st.session_state["_cookie_checked"] = True
         token = (st.context.cookies or {}).get(COOKIE)
         got = _actor_from_token(token) if token else None
         if got is not None:
             st.session_state["actor"], st.session_state["login_at"] = got
+            st.session_state["_token"] = token
             return got[0]
     return None
 
@@ -151,9 +209,15 @@ def sync_cookie() -> None:
     """Write or clear the login cookie when a login or logout asked for it (call once per run)."""
     token = st.session_state.pop("_set_cookie", None)
     if token:
-        _set_cookie(token, int(session_hours() * 3600))
+        if webauth.ROUTES_ACTIVE:
+            _post(webauth.SESSION_PATH, webauth.issue_ticket(token))
+        else:
+            _script_cookie(token, int(session_hours() * 3600))
     if st.session_state.pop("_clear_cookie", False):
-        _set_cookie("", 0)
+        if webauth.ROUTES_ACTIVE:
+            _post(webauth.LOGOUT_PATH)
+        else:
+            _script_cookie("", 0)
 
 
 def require_actor() -> Actor:

@@ -117,7 +117,7 @@ def own_view(d: dict[str, Any]) -> None:
     ann = d["annotators"]
     me = ann["users"][0] if ann["users"] else None
     # the service returns only the actor's own rows; show whose numbers these are
-    st.caption("Statistics of " + (", ".join(u["username"] for u in ann["users"]) or actor.username))
+    st.text("Statistics of " + (", ".join(u["username"] for u in ann["users"]) or actor.username))
     c = st.columns(4)
     c[0].metric("Reviews", sum(u["reviews"] for u in ann["users"]))
     c[1].metric("Active days", me["active_days"] if me else 0)

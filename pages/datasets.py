@@ -1,4 +1,7 @@
-"""Datasets: what is in the store, with counts per status and alignment, and a link to review each."""
+"""Datasets: what is in the store, with counts per status and alignment, and a link to review each.
+
+Dataset names are data: shown as plain text (st.text, table cells), never inside Markdown labels.
+"""
 
 import pandas as pd
 import streamlit as st
@@ -25,11 +28,13 @@ st.dataframe(frame[[c for c in cols if c in frame.columns]], hide_index=True, us
 st.subheader("Review")
 for r in rows:
     done = r["samples"] - r.get("new", 0)
-    label = f"{r['name']} — {done:,} of {r['samples']:,} decided"
-    try:
-        st.page_link(REVIEW_PAGE, label=label, icon="📝", query_params={"dataset": str(r["id"])})
+    name_col, link_col = st.columns([4, 1], vertical_alignment="center")
+    name_col.text(f"{r['name']} — {done:,} of {r['samples']:,} decided")  # the name as plain text
+    try:  # the link's label is our own words only (labels are Markdown)
+        link_col.page_link(REVIEW_PAGE, label=f"Review dataset {r['id']}", icon="📝",
+                           query_params={"dataset": str(r["id"])})
     except Exception:  # the page runs outside the app's navigation (bare mode)
-        st.text(label)
+        pass
     if r["ambiguous"]:
-        st.caption(f"{r['ambiguous']:,} samples of {r['name']} have an uncertain English pairing (alignment "
-                   "“ambiguous”, low confidence): the review queue can filter by alignment confidence.")
+        st.text(f"{r['ambiguous']:,} samples of {r['name']} have an uncertain English pairing (alignment "
+                "“ambiguous”, low confidence): the review queue can filter by alignment confidence.")

@@ -183,3 +183,92 @@ def test_cli_backup_on_postgresql_without_pg_dump_gives_the_commands(tmp_path: P
     assert res.exit_code == 1
     assert "pg_dump --format=custom" in res.output and "pg_restore" in res.output
     assert "s3cret-pw" not in res.output and not (tmp_path / "k.dump").exists()
+
+
+# ------------------------------------------------------------------ issue 20.13 / 20.15
+
+
+def test_pg_backup_report_counts_what_is_in_the_dump(engine: Engine, db_url: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user added while pg_dump runs is not in the dump, so the report must not count it either."""
+    if not db_url.startswith("postgresql") or shutil.which("pg_dump") is None:
+        pytest.skip("PostgreSQL with pg_dump only")
+    from kocurate.services import users as user_service
+
+    real_run = backup_service._run
+
+    def run_and_write_meanwhile(cmd: list[str], url: object, what: str) -> None:
+        real_run(cmd, url, what)  # type: ignore[arg-type]
+        if what == "pg_dump":  # someone keeps working while (and right after) the dump is written
+            with db.session_scope(engine) as s:
+                user_service.create_user(s, SYSTEM, "late-arrival", "annotator", "late-arrival-pw")
+
+    monkeypatch.setattr(backup_service, "_run", run_and_write_meanwhile)
+    with db.session_scope(engine) as s:
+        before = len(user_service.list_users(s, SYSTEM))
+    rep = backup_service.backup(engine, SYSTEM, tmp_path / "b.dump")
+    monkeypatch.setattr(backup_service, "_run", real_run)
+    with db.session_scope(engine) as s:
+        assert len(user_service.list_users(s, SYSTEM)) == before + 1
+    assert rep.counts["users"] == before
+    # and the dump really holds that many: restore it and count
+    restored = backup_service.restore(engine, SYSTEM, tmp_path / "b.dump")
+    assert restored.counts == rep.counts
+
+
+def test_database_and_backup_files_are_private(tmp_path: Path) -> None:
+    import stat
+
+    path = tmp_path / "fresh.db"
+    db.upgrade(f"sqlite:///{path}")
+    eng = db.make_engine(f"sqlite:///{path}")
+    with db.session_scope(eng) as s:
+        s.execute(text("SELECT 1"))
+    for f in [path, *tmp_path.glob("fresh.db-*")]:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    out = tmp_path / "b.db"
+    backup_service.backup(eng, SYSTEM, out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    eng.dispose()
+
+
+def test_cli_creates_private_files(tmp_path: Path) -> None:
+    """Databases, backups and exports written by the CLI are owner-only (umask 077)."""
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    code = "import sys; from kocurate.cli import main; sys.argv[0] = 'kocurate'; main()"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code, "--db", str(tmp_path / "k.db"), *args],
+                              capture_output=True, text=True, timeout=300, env={**os.environ}, check=False)
+
+    res = cli("import", "sharegpt", str(DEMO / "sharegpt_ko.json"), "--source", str(DEMO / "sharegpt_en.json"),
+              "--no-index", "--no-checks")
+    assert res.returncode == 0, res.stderr
+    with db.session_scope(db.make_engine(f"sqlite:///{tmp_path / 'k.db'}")) as s:
+        s.execute(text("UPDATE samples SET status = 'approved'"))
+    res = cli("export", str(tmp_path / "out"), "--status", "approved")
+    assert res.returncode == 0, res.stderr
+    res = cli("backup", str(tmp_path / "k.backup.db"))
+    assert res.returncode == 0, res.stderr
+    files = [tmp_path / "k.db", tmp_path / "k.backup.db", *(p for p in (tmp_path / "out").rglob("*") if p.is_file())]
+    assert len(files) > 3
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f"{f} is {oct(f.stat().st_mode)}"
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) & 0o077 == 0
+
+
+def test_restore_is_audited(engine: Engine, db_url: str, actors: dict, tmp_path: Path) -> None:
+    if db_url.startswith("postgresql") and shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump not installed")
+    from kocurate.services import audit
+
+    out = tmp_path / ("b.db" if db_url.startswith("sqlite") else "b.dump")
+    backup_service.backup(engine, SYSTEM, out)
+    backup_service.restore(engine, actors["admin"], out)
+    with db.session_scope(engine) as s:
+        got = audit.events(s, SYSTEM, action="restore")
+    assert [(e.username, e.target) for e in got] == [("admin", out.name)]

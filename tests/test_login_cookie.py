@@ -33,3 +33,47 @@ def test_token_round_trip_without_env_secret(tmp_path: Path, monkeypatch: pytest
     assert time.monotonic() - t0 < 10, "reading the cookie waited on our own write lock"
     assert got is not None and got[0].username == "ann"
     assert ui._actor_from_token(token[:-1] + ("0" if token[-1] != "0" else "1")) is None  # tampered
+
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def _app(url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KOCURATE_DB_URL", url)
+    monkeypatch.setenv("KOCURATE_SECRET", "apptest-secret")
+    st.cache_resource.clear()
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def _login(at, username: str, password: str):  # type: ignore[no-untyped-def]
+    at.text_input[0].input(username)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def test_login_page_works_on_a_read_only_database(tmp_path: Path, sqlite_template: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.8: logging in needs no write; the app opens (no traceback)."""
+    from kocurate.services import users
+    from kocurate.services.auth import SYSTEM
+
+    path = tmp_path / "ro.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    rw = db.make_engine(f"sqlite:///{path}")
+    with db.session_scope(rw) as s:
+        users.create_user(s, SYSTEM, "reader", "lead", "reader-test-pw")
+    rw.dispose()
+    at = _login(_app(f"sqlite:///file:{path}?mode=ro&uri=true", monkeypatch), "reader", "reader-test-pw")
+    assert not at.exception, at.exception
+    assert any(t.value == "reader · lead" for t in at.sidebar.text), [t.value for t in at.sidebar.text]
+
+
+def test_unreachable_database_shows_one_sentence_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.11: the page says what is wrong and shows no traceback (no paths, host or user names)."""
+    at = _login(_app("postgresql+psycopg://kocurate:Sup3r-s3cret-pw@127.0.0.1:1/kocurate", monkeypatch), "x", "y")
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error)
+    assert "cannot connect to the database" in shown and "Sup3r-s3cret-pw" not in shown

@@ -135,14 +135,16 @@ def show_cmd(sample_id: int = typer.Argument(..., help="Sample id."),
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply migrations (a new database is created at the head revision)."""
-    rev = db.upgrade(url(), revision)
-    typer.echo(f"database at revision {rev}: {url()}")
+    with errors():
+        rev = db.upgrade(url(), revision)
+    typer.echo(f"database at revision {rev}: {db.display_url(url())}")  # never the password
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the database's revision and the head revision."""
-    typer.echo(f"current {db.current_revision(url())}  head {db.head_revision()}")
+    with errors():
+        typer.echo(f"current {db.current_revision(url())}  head {db.head_revision()}")
 
 
 @users_app.command("add")
@@ -205,13 +207,15 @@ def demo_cmd(
 
 @app.command("serve")
 def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
-    """Start the web app (Streamlit) on the chosen database."""
-    engine()  # bring the schema to head before the app opens it
+    """Start the web app (Streamlit, with the HttpOnly login-cookie routes) on the chosen database."""
+    with errors():
+        engine()  # bring the schema to head before the app opens it
     _serve(port, url(), host)
 
 
 def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
-    app_py = paths.app_script()
+    # asgi.py: the Streamlit app (app.py) plus the routes that set the HttpOnly login cookie
+    app_py = paths.asgi_script()
     env = {**os.environ, "KOCURATE_DB_URL": db_url}
     typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address", host,

@@ -2,6 +2,13 @@
 
 Every record comes with its place in the file ("line 12" or "record 5, line 40") so that an
 error can name it. Nothing is loaded whole: a 700k-record JSON array is parsed incrementally.
+
+Size limits are applied while reading, before anything is held whole, so that a small compressed
+file cannot expand into gigabytes of memory (a decompression bomb): one line (JSONL, CSV) at most
+MAX_LINE_BYTES, one record of a JSON array at most MAX_RECORD_BYTES, a whole file at most
+MAX_FILE_BYTES once decompressed, and a gzip file at most MAX_RATIO times its compressed size.
+Each limit has an environment variable of the same name with a ``KOCURATE_`` prefix; the error
+says which limit was hit.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +29,74 @@ from ..errors import ImportFailed
 CHUNK = 1 << 20
 _WS = " \t\r\n"
 _TOO_DEEP = "invalid JSON: nested too deeply"
+
+
+def _limit(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(f"KOCURATE_{name}", default)))
+    except ValueError:
+        return default
+
+
+# Defaults far above real data (the longest ShareGPT conversation is ~1 MB) and far below a bomb.
+MAX_LINE_BYTES = 64 << 20
+MAX_RECORD_BYTES = 64 << 20
+MAX_FILE_BYTES = 16 << 30
+MAX_RATIO = 200  # gzip: decompressed ÷ compressed; text compresses 3-15×, a bomb ~1000×
+RATIO_GRACE_BYTES = 8 << 20  # the ratio is checked once this much came out (tiny files compress oddly)
+
+
+def limits() -> dict[str, int]:
+    """The limits in force (environment overrides applied)."""
+    return {"MAX_LINE_BYTES": _limit("MAX_LINE_BYTES", MAX_LINE_BYTES),
+            "MAX_RECORD_BYTES": _limit("MAX_RECORD_BYTES", MAX_RECORD_BYTES),
+            "MAX_FILE_BYTES": _limit("MAX_FILE_BYTES", MAX_FILE_BYTES),
+            "MAX_RATIO": _limit("MAX_RATIO", MAX_RATIO)}
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+class _Guarded(io.RawIOBase):
+    """Bytes of a (possibly gzip) file, counted as they are produced: over the file limit or (gzip)
+    the ratio limit, reading stops with an ImportFailed that names the limit. gzip output is asked
+    for in bounded pieces, so no more than one piece is ever decompressed ahead of the reader."""
+
+    def __init__(self, path: Path, compressed: bool) -> None:
+        self.name = path.name
+        self.raw = open(path, "rb")
+        self.src: IO[bytes] = gzip.GzipFile(fileobj=self.raw, mode="rb") if compressed else self.raw
+        self.compressed = compressed
+        self.out = 0
+        lim = limits()
+        self.max_file, self.max_ratio = lim["MAX_FILE_BYTES"], lim["MAX_RATIO"]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self.src.read(min(len(b), CHUNK))
+        n = len(data)
+        b[:n] = data
+        self.out += n
+        if self.out > self.max_file:
+            what = "decompressed data" if self.compressed else "file"
+            raise ImportFailed(self.name, "file", None, f"{what} is larger than {_mb(self.max_file)} (file limit, "
+                                                        "KOCURATE_MAX_FILE_BYTES); split the file")
+        if self.compressed and self.out > RATIO_GRACE_BYTES and self.out > self.max_ratio * max(1, self.raw.tell()):
+            raise ImportFailed(self.name, "file", None, f"decompresses to over {self.max_ratio} times its compressed "
+                                                        "size (ratio limit, KOCURATE_MAX_RATIO): a decompression "
+                                                        "bomb? nothing was imported")
+        return n
+
+    def close(self) -> None:
+        try:
+            if self.src is not self.raw:
+                self.src.close()
+        finally:
+            self.raw.close()
+            super().close()
 
 
 def _suffixes(path: Path) -> list[str]:
@@ -40,11 +116,29 @@ def file_format(path: str | Path) -> str:
 
 
 def _open_binary(path: Path) -> IO[bytes]:
+    """The file's bytes (gunzipped when it is gzip), with the file and ratio limits applied while reading."""
     with open(path, "rb") as probe:
         magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+    return io.BufferedReader(_Guarded(path, magic == b"\x1f\x8b"), CHUNK)  # type: ignore[return-value]
+
+
+def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, bytes | ImportFailed]]:
+    """(line number, bytes) per line; a line over the line limit comes as its ImportFailed and is skipped
+    in bounded pieces (never held whole)."""
+    max_line = limits()["MAX_LINE_BYTES"]
+    lineno = 0
+    while True:
+        raw = fh.readline(max_line + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > max_line and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(CHUNK)
+            yield lineno, ImportFailed(name, f"line {lineno}", None, f"line is longer than {_mb(max_line)} "
+                                                                     "(line limit, KOCURATE_MAX_LINE_BYTES)")
+            continue
+        yield lineno, raw
 
 
 def _decode_error(name: str, exc: UnicodeDecodeError, line: int) -> ImportFailed:
@@ -83,7 +177,10 @@ def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
     # a bad line is yielded as its error, not raised: the lines after it can still be read
     # (``--skip-bad``); the importer decides whether to stop
     with _open_binary(p) as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        for lineno, raw in _lines(fh, p.name):
+            if isinstance(raw, ImportFailed):
+                yield f"line {lineno}", raw
+                continue
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -168,6 +265,7 @@ class _TextStream:
 
 def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     decoder = json.JSONDecoder()
+    max_record = limits()["MAX_RECORD_BYTES"]
     with _open_binary(p) as fh:
         ts = _TextStream(fh, p.name)
         ch = ts.skip_ws()
@@ -175,8 +273,12 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             raise ImportFailed(p.name, "file", None, "file is empty")
         if ch == "{":
             # A single object: either one record or {"data": [...]} style wrappers; load it whole.
+            whole = 16 * max_record
             while ts.fill():
-                pass
+                if len(ts.buf) > whole:
+                    raise ImportFailed(p.name, "file", None, f"a JSON file that is one object is read whole, and this "
+                                       f"one is larger than {_mb(whole)} (16 × the record limit, "
+                                       "KOCURATE_MAX_RECORD_BYTES); convert it to a JSON array or JSONL")
             try:
                 obj = json.loads(ts.buf[ts.pos :])
             except json.JSONDecodeError as exc:
@@ -216,12 +318,19 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                     break
                 except json.JSONDecodeError as exc:
                     # The record may just be cut by the chunk boundary: read more and retry.
+                    if len(ts.buf) - ts.pos > max_record:
+                        raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
+                                           f"record is longer than {_mb(max_record)} (record limit, "
+                                           "KOCURATE_MAX_RECORD_BYTES)") from None
                     if ts.fill():
                         continue
                     line = start_line + ts.buf.count("\n", ts.pos, exc.pos)
                     raise ImportFailed(p.name, f"record {index}, line {line}", None, f"invalid JSON: {exc.msg}") from None
                 except RecursionError:
                     raise ImportFailed(p.name, f"record {index}, line {start_line}", None, _TOO_DEEP) from None
+            if end - ts.pos > max_record:
+                raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
+                                   f"record is longer than {_mb(max_record)} (record limit, KOCURATE_MAX_RECORD_BYTES)")
             if not isinstance(rec, dict):
                 raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
                                    f"expected a JSON object, got {type(rec).__name__}")
@@ -234,7 +343,8 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _iter_csv(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     delimiter = "\t" if file_format(p) == "tsv" else ","
-    csv.field_size_limit(1 << 30)
+    max_line = limits()["MAX_LINE_BYTES"]
+    csv.field_size_limit(max_line)
     with _open_binary(p) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="", errors="strict")
         reader = csv.DictReader(text, delimiter=delimiter)
@@ -249,6 +359,9 @@ def _iter_csv(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         except UnicodeDecodeError as exc:
             raise _decode_error(p.name, exc, row_no + 1) from None
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise ImportFailed(p.name, f"line {reader.line_num}", None, f"a value is longer than {_mb(max_line)} "
+                                   "(line limit, KOCURATE_MAX_LINE_BYTES)") from None
             raise ImportFailed(p.name, f"line {reader.line_num}", None, f"invalid CSV: {exc}") from None
 
 

@@ -95,6 +95,12 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def _create_private(path: Path) -> None:
+    """An empty file only its owner can read (backups hold password hashes and the login key)."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -124,8 +130,8 @@ def _backup_sqlite(url: URL, path: Path) -> BackupReport:
     if not uri and not Path(database).is_file():
         raise NotFound(f"no database at {database}")
     tmp = _tmp_name(path)
-    tmp.unlink(missing_ok=True)
     try:
+        _create_private(tmp)
         src = sqlite3.connect(database, uri=uri, timeout=db.SQLITE_BUSY_TIMEOUT_MS / 1000)
         dst = sqlite3.connect(tmp)
         try:
@@ -137,6 +143,7 @@ def _backup_sqlite(url: URL, path: Path) -> BackupReport:
             dst.close()
             src.close()
         revision, counts = _check_sqlite_file(tmp)
+        os.chmod(tmp, 0o600)
         _fsync(tmp)
         os.replace(tmp, path)  # atomic: the final name only ever holds a complete, checked backup
     except sqlite3.Error as exc:
@@ -172,6 +179,15 @@ def restore(engine_or_url: Engine | str, actor: Actor, path: str | Path, *, keep
     live = url.render_as_string(hide_password=False)
     db.ensure_schema(live)
     report.revision = db.current_revision(live)
+    # written into the restored content (an event written before would have been replaced with the rest)
+    from . import audit
+
+    eng = db.make_engine(live)
+    try:
+        with db.session_scope(eng) as s:
+            audit.record(s, actor, "restore", target=path.name, revision=report.revision, kept_copy=report.kept_copy)
+    finally:
+        eng.dispose()
     return report
 
 
@@ -252,30 +268,44 @@ def _run(cmd: list[str], url: URL, what: str) -> None:
         raise KocurateError(f"{what} failed: {err[-1] if err else f'exit code {proc.returncode}'}")
 
 
-def _pg_counts(url: URL) -> tuple[str | None, dict[str, int]]:
+def _count(conn: Any) -> tuple[str | None, dict[str, int]]:
     from sqlalchemy import text
 
+    counts = {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() or 0) for t in REPORTED_TABLES}
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), counts
+
+
+def _pg_counts(url: URL) -> tuple[str | None, dict[str, int]]:
     eng = db.make_engine(url.render_as_string(hide_password=False))
     try:
         with eng.connect() as c:
-            counts = {t: int(c.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() or 0) for t in REPORTED_TABLES}
-            rev = c.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        return rev, counts
+            return _count(c)
     finally:
         eng.dispose()
 
 
 def _backup_pg(url: URL, path: Path) -> BackupReport:
+    """pg_dump from a snapshot that this process exported and counted in: the report counts exactly
+    what the backup holds, also while people keep writing."""
+    from sqlalchemy import text
+
     exe = _pg_tool("pg_dump", url, path)
     tmp = _tmp_name(path)
-    tmp.unlink(missing_ok=True)
+    eng = db.make_engine(url.render_as_string(hide_password=False))
     try:
-        _run([exe, "--format=custom", "--no-owner", "--no-privileges", "--file", str(tmp)], url, "pg_dump")
+        _create_private(tmp)
+        with eng.connect().execution_options(isolation_level="REPEATABLE READ") as c, c.begin():
+            snapshot = c.execute(text("SELECT pg_export_snapshot()")).scalar()
+            revision, counts = _count(c)
+            # the snapshot lives as long as this transaction: pg_dump runs while it is open
+            _run([exe, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                  "--file", str(tmp)], url, "pg_dump")
+        os.chmod(tmp, 0o600)
         _fsync(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    revision, counts = _pg_counts(url)
+        eng.dispose()
     return BackupReport(str(path), "postgresql", path.stat().st_size, revision, counts)
 
 

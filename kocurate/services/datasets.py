@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,45 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ..errors import NotFound
-from ..ingest import ImportReport, import_files
+from ..errors import KocurateError, NotFound
+from ..ingest import ImportReport, default_name, import_files
 from ..models import STATUSES, Dataset, Sample, Turn
 from .auth import Actor
+
+MAX_NAME = 128
+# path separators (names become report file names) and the characters that make Markdown or HTML of
+# a name (links, images, tags, code, tables, formulas)
+NAME_FORBIDDEN = "/\\[]<>`|$"
+
+
+class InvalidName(KocurateError):
+    """A dataset name that could escape a folder or be rendered as markup; nothing was imported."""
+
+
+def _bad_char(ch: str) -> bool:
+    # Cc: control characters (newline, tab, NUL …); Cf: invisible format characters (bidi overrides …)
+    return ch in NAME_FORBIDDEN or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def validate_name(name: str) -> str:
+    """The name, stripped, or InvalidName saying what is wrong with it."""
+    clean = name.strip()
+    if not clean or clean in (".", ".."):
+        raise InvalidName(f"dataset name {name!r} is empty; give one with --name")
+    if len(clean) > MAX_NAME:
+        raise InvalidName(f"dataset name is {len(clean)} characters long; at most {MAX_NAME}")
+    bad = sorted({ch for ch in clean if _bad_char(ch)})
+    if bad:
+        shown = " ".join(repr(ch) for ch in bad)
+        raise InvalidName(f"dataset name {name!r} contains {shown}: a name may not hold path separators, "
+                          f"control characters or the markup characters {' '.join(NAME_FORBIDDEN)}")
+    return clean
+
+
+def safe_default_name(path: str | Path) -> str:
+    """The file name without its format suffixes, with characters a name may not hold replaced by '_'."""
+    name = "".join("_" if _bad_char(ch) else ch for ch in default_name(path)).strip()[:MAX_NAME]
+    return name if name not in ("", ".", "..") else "dataset"
 
 
 def import_dataset(engine: Engine, actor: Actor, kind: str, ko_path: str | Path, source_path: str | Path | None = None,
@@ -23,6 +59,8 @@ def import_dataset(engine: Engine, actor: Actor, kind: str, ko_path: str | Path,
     cheap automatic checks (``index``/``checks`` turn those steps off; ``kocurate search --reindex`` and
     ``kocurate check`` do them later)."""
     actor.require("import")
+    # validated before anything is written: a name becomes a report file name and is shown on pages
+    kwargs["name"] = validate_name(kwargs["name"]) if kwargs.get("name") else safe_default_name(ko_path)
     report = import_files(engine, kind, ko_path, source_path, user_id=actor.id, progress=progress, **kwargs)
     after_import(engine, report, index=index, checks=checks)
     return report

@@ -67,6 +67,7 @@ def parse_csv(data: str | bytes) -> list[tuple[str, str, str | None]]:
             continue
         if len(row) < 2:
             raise GlossaryError(f"line {n}: expected 'english,korean[,note]'")
+        row = [_uncell(c.strip()) for c in row]  # our own export escapes formula-like cells
         source, target = _check(row[0], row[1], f"line {n}")
         key = source.lower()
         if key in seen:
@@ -98,12 +99,27 @@ def import_rows(session: Session, rows: list[tuple[str, str, str | None]], repla
     return {"added": added, "updated": updated, "removed": removed}
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, e.g.
+# =HYPERLINK(…) or +cmd|…); such a cell is written with a leading apostrophe, which spreadsheets show
+# as text, and parse_csv drops again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _uncell(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
 def export_csv(session: Session) -> str:
+    """The glossary as CSV (source,target,note); cells a spreadsheet would run as formulas are escaped."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "target", "note"])
     for t in session.scalars(select(GlossaryTerm).order_by(GlossaryTerm.source_term)):
-        w.writerow([t.source_term, t.target_term, t.note or ""])
+        w.writerow([_cell(t.source_term), _cell(t.target_term), _cell(t.note or "")])
     return buf.getvalue()
 
 
