@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from .. import align as aligner
 from .. import db
 from ..errors import AlreadyImported
 from ..importers import REGISTRY
@@ -83,6 +84,9 @@ def import_cmd(
         except ValueError as exc:
             fail(str(exc))
     typer.echo(f"imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
+    warning = aligner.breakdown_warning(rep.samples, rep.ambiguous + rep.unaligned, rep.first_unsure)
+    if warning:
+        typer.echo(warning, err=True)
     if "search_index" in rep.after:
         typer.echo(f"search index: {rep.after['search_index']['turns']:,} turns in {rep.after['search_index']['seconds']} s")
     if "checks" in rep.after:
