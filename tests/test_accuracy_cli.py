@@ -30,3 +30,52 @@ def test_import_warns_when_the_alignment_path_breaks_down(db_url: str, shared_da
     code, out = kc(db_url, "import", "koalpaca", broken, "--source", en, "--no-checks", "--no-index")
     assert code == 0, out
     assert "warning: alignment is unsure for" in out and "the first at record 40," in out, out  # 0-based: ko[300] inserted
+
+
+def test_small_false_alarms_seen_on_real_data() -> None:
+    from kocurate.checks import SampleView, TurnView, select_checks
+
+    def run(name: str, turns: list[tuple[str, str, str | None]]) -> list[str]:
+        s = SampleView(1, 1, [TurnView(i, r, ko, en, "translation" if en else None) for i, (r, ko, en) in
+                              enumerate(turns)])
+        return [f.message for f in select_checks([name])[0].run(s)]
+
+    # a git ref is no e-mail address; a real one still is
+    assert run("pii", [("output", "`git push ssh-deploy@v2.2.13` 로 배포합니다.", None)]) == []
+    assert run("pii", [("output", "문의: kim.minji@naver.com 으로 보내세요.", None)])
+    # a one-letter name the English names on its own is no stray character; a glued stray one is
+    assert run("stray_chars", [("instruction", "f의 첫 10줄을 출력하세요.", "Print the first 10 lines of f.")]) == []
+    assert run("stray_chars", [("output", "a디지털 시대에는", "In a digital age")])
+    assert run("stray_chars", [("output", "o상완골은 팔에 있다", "The humerus is in the arm")])
+    # 문제 해결 in a list of skills is no customer-service reply
+    assert run("answer_mismatch", [("instruction", "이력서에 넣을 역량을 나열하세요.", None),
+                                   ("output", "- 의사소통\n- 문제 해결\n- 팀워크\n- 시간 관리", None)]) == []
+    assert run("answer_mismatch", [("instruction", "다음 문장을 3인칭으로 다시 쓰기", None),
+                                   ("output", "고객님, 불편을 드려 죄송합니다. 환불해 드리겠습니다.", None)])
+
+
+def test_generic_import_reads_a_tsv_named_txt_by_content_or_format(db_url: str, tmp_path: Path) -> None:
+    tsv = tmp_path / "X.txt"
+    tsv.write_text("instruction\toutput\n세 가지 팁을 알려주세요.\t물을 마시세요.\n시를 쓰세요.\t봄이 왔다.\n",
+                   encoding="utf-8")
+    code, out = kc(db_url, "import", "generic", tsv, "--map", "instruction=instruction", "--map", "output=output",
+                   "--no-index", "--no-checks")
+    assert code == 0 and "2 samples, 4 turns" in out, out
+    csv_named = tmp_path / "Y.data"
+    csv_named.write_text("instruction\toutput\n요약하세요.\t요약입니다.\n", encoding="utf-8")
+    code, out = kc(db_url, "import", "generic", csv_named, "--format", "tsv", "--map", "instruction=instruction",
+                   "--map", "output=output", "--no-index", "--no-checks")
+    assert code == 0 and "1 samples, 2 turns" in out, out
+    code, out = kc(db_url, "import", "generic", csv_named, "--format", "xml", "--map", "instruction=instruction",
+                   "--no-index", "--no-checks", "--name", "z")
+    assert code != 0 and "unknown format 'xml'" in out and "json, jsonl, csv, tsv" in out, out
+
+
+def test_checks_summary_after_the_imports_cheap_checks(db_url: str, shared_data: Path) -> None:
+    code, out = kc(db_url, "import", "koalpaca", shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json",
+                   "--source", shared_data / "alpaca_en/alpaca_data.first335.json", "--name", "ka", "--no-index")
+    assert code == 0 and "cheap checks:" in out, out
+    code, out = kc(db_url, "checks", "summary", "ka")
+    assert code == 0, out
+    assert "the cheap checks ran on 1,040 of 1,040 samples after the import" in out, out
+    assert "the full run has checked 0 of 1,040" in out

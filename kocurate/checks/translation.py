@@ -119,6 +119,11 @@ _COMMON_ACRONYMS = frozenset("ai api ui ux ok pc tv it ceo cto sql url id db os 
                              "usb faq sns seo qa hr vr ar ml nlp app web".split())
 
 
+def _named_alone(letter: str, src: str) -> bool:
+    """The one-letter name occurs on its own in the source (a variable, a file, a function)."""
+    return re.search(rf"(?<![\w'’]){re.escape(letter)}(?![\w'’])", src) is not None
+
+
 def _src_words(src: str) -> frozenset[str]:
     return frozenset(w.lower() for w in _WORDS.findall(src))
 
@@ -145,7 +150,10 @@ class StrayCharacters(Check):
                 low = tok.lower()
                 stray = low not in words and low not in _COMMON_ACRONYMS
                 if glued and len(tok) == 1 and tok.islower():
-                    stray = True  # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul
+                    # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul, unless the source
+                    # names it on its own ('the first 10 lines of f' → 'f의 첫 10줄'); 'a' and 'i'
+                    # there are English words, not names
+                    stray = low in ("a", "i") or not _named_alone(low, t.source_text or "")
                 if stray:
                     out.append(self.finding(f"stray characters {tok!r} at the start", turn=t,
                                             span=(m.start(1), m.end(1)), token=tok))

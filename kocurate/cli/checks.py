@@ -71,7 +71,15 @@ def checks_summary(dataset: str = typer.Argument(..., help="Dataset name or id."
         ds = get_dataset(s, dataset)
         prog = svc.check_progress(s, ds.id)
         rows = svc.findings_summary(s, ds.id)
-    typer.echo(f"{ds.name}: {prog['checked']:,} of {prog['samples']:,} samples checked at their current version")
+    cheap = prog.get("after_import")
+    if cheap and prog["checked"] < prog["samples"]:
+        typer.echo(f"{ds.name}: the cheap checks ran on {cheap.get('samples', 0):,} of {prog['samples']:,} samples "
+                   f"after the import ({cheap.get('findings') or 0:,} findings); the full run has checked "
+                   f"{prog['checked']:,} of {prog['samples']:,} at their current version (`kocurate check "
+                   f"{ds.name}`)")
+    else:
+        typer.echo(f"{ds.name}: {prog['checked']:,} of {prog['samples']:,} samples checked at their current "
+                   "version")
     for r in rows:
         if r["findings"]:
             typer.echo(f"  {r['check']:<18} {r['samples']:>8,} samples {r['findings']:>8,} findings {r['errors']:>8,} errors")

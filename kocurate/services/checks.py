@@ -112,12 +112,16 @@ def findings_summary(session: Session, dataset_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def check_progress(session: Session, dataset_id: int) -> dict[str, int]:
-    """How many samples of the dataset are checked at their current version."""
+def check_progress(session: Session, dataset_id: int) -> dict[str, Any]:
+    """How many samples of the dataset are checked at their current version (by a full run), and
+    what the cheap checks right after the import saw (``after_import``: samples, findings; or None)."""
     total, done = session.execute(
         select(func.count(), func.sum(case((Sample.checked_version == Sample.version, 1), else_=0)))
         .where(Sample.dataset_id == dataset_id)).one()
-    return {"samples": int(total or 0), "checked": int(done or 0)}
+    meta = session.scalar(select(Dataset.meta).where(Dataset.id == dataset_id)) or {}
+    cheap = meta.get("cheap_checks") if isinstance(meta, dict) else None
+    return {"samples": int(total or 0), "checked": int(done or 0),
+            "after_import": dict(cheap) if isinstance(cheap, dict) else None}
 
 
 def sample_findings(session: Session, sample_id: int) -> list[dict[str, Any]]:
