@@ -79,3 +79,49 @@ def test_checks_summary_after_the_imports_cheap_checks(db_url: str, shared_data:
     assert code == 0, out
     assert "the cheap checks ran on 1,040 of 1,040 samples after the import" in out, out
     assert "the full run has checked 0 of 1,040" in out
+
+
+def _untranslated(turns: list[tuple[str, str, str | None, str | None]]) -> list:
+    from kocurate.checks import SampleView, TurnView, select_checks
+
+    s = SampleView(1, 1, [TurnView(i, r, ko, en, kind) for i, (r, ko, en, kind) in enumerate(turns)])
+    return select_checks(["untranslated"])[0].run(s)
+
+
+def test_untranslated_catches_english_answers_under_every_source_relation() -> None:
+    q = ("instruction", "물의 끓는점을 찾아보세요.", "Find the boiling point of water.", "translation")
+    en = "The boiling point of water is 100°C at sea level."
+    for kind, src in (("reference", en), (None, None), ("translation", en)):
+        fs = _untranslated([q, ("output", en, src, kind)])
+        assert len(fs) == 1 and fs[0].flag == "untranslated", (kind, fs)  # a pre-flag, whatever the relation
+        assert fs[0].severity == ("error" if kind == "translation" else "warning")
+    # a short sentence (two words and up), and English around a URL
+    assert _untranslated([q, ("output", "I'm tired.", None, None)])
+    assert _untranslated([q, ("output", "Visit https://example.org/docs for more details.", None, None)])
+    # a Korean answer with an English sentence left in it
+    fs = _untranslated([q, ("output", "물은 해수면에서 100°C에 끓습니다.\nIt boils at a lower temperature on a mountain.",
+                            None, None)])
+    assert fs and fs[0].severity == "warning" and "It boils" in fs[0].message
+
+
+def test_untranslated_spares_names_code_latex_music_and_requested_languages() -> None:
+    q = ("instruction", "목록을 작성하세요.", None, None)
+    quiet = [
+        "- The Lord of the Rings\n- Harry Potter and the Philosopher's Stone\n- Pride and Prejudice",  # titles
+        "Django, Ruby on Rails, Flask",  # names
+        "def add(a, b):\n    return a + b\nprint(add(1, 2))",  # unfenced code
+        "다음과 같습니다: filtered = [x for x in arr if x > 0]",  # code inside a Korean line
+        "이차방정식의 해는 $x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$ 입니다.",  # LaTeX
+        "X:1\nT:Arirang\nM:3/4\nK:G\n|: D2 G2 A2 | B3 A G2 :|",  # ABC notation
+        "DNA는 디옥시리보핵산(Deoxyribonucleic acid)의 줄임말입니다.",  # a gloss in brackets
+        "SELECT name FROM users WHERE id = 1;",  # SQL
+    ]
+    for text in quiet:
+        assert _untranslated([q, ("output", text, None, None)]) == [], text
+    # the instruction asks for French (or English), or gives English words to work on
+    assert _untranslated([("instruction", "다음 문구를 프랑스어로 번역하세요.", None, None),
+                          ("output", "Je veux te voir et je suis là.", None, None)]) == []
+    assert _untranslated([("instruction", "이 문장을 영어로 번역하세요.", None, None),
+                          ("output", "I want to live in this country.", None, None)]) == []
+    assert _untranslated([("instruction", "주어진 동사를 과거완료형으로 바꾸세요.", None, None), ("input", "take", None, None),
+                          ("output", "had taken", None, None)]) == []
