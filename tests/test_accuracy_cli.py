@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import deepl.http_client
+import pytest
+from fake_deepl import FakeDeepL
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from kocurate.cli import app
+from kocurate.db import session_scope
+from kocurate.models import Sample, Suggestion, Turn
 
 
 def kc(db_url: str, *args: str | Path) -> tuple[int, str]:
@@ -125,3 +132,39 @@ def test_untranslated_spares_names_code_latex_music_and_requested_languages() ->
                           ("output", "I want to live in this country.", None, None)]) == []
     assert _untranslated([("instruction", "주어진 동사를 과거완료형으로 바꾸세요.", None, None), ("input", "take", None, None),
                           ("output", "had taken", None, None)]) == []
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDeepL]:
+    srv = FakeDeepL().start()
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "test-key")
+    monkeypatch.setenv("DEEPL_SERVER_URL", srv.url)
+    monkeypatch.setattr(deepl.http_client._BackoffTimer, "BACKOFF_INITIAL", 0.01)
+    yield srv
+    srv.stop()
+
+
+def test_translate_check_untranslated_includes_reference_answers_on_request(
+        db_url: str, engine: Engine, server: FakeDeepL, shared_data: Path, tmp_path: Path) -> None:
+    ko = json.loads((shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json").read_text(encoding="utf-8"))[:20]
+    en = json.loads((shared_data / "alpaca_en/alpaca_data.first335.json").read_text(encoding="utf-8"))[:20]
+    ko[10] = {**ko[10], "output": en[10]["output"]}  # ChatGPT answered in English (Julius Caesar)
+    path = tmp_path / "ko.json"
+    path.write_text(json.dumps(ko, ensure_ascii=False), encoding="utf-8")
+    src = tmp_path / "en.json"
+    src.write_text(json.dumps(en, ensure_ascii=False), encoding="utf-8")
+    code, out = kc(db_url, "import", "koalpaca", path, "--source", src, "--name", "ka", "--no-index")
+    assert code == 0, out
+    code, out = kc(db_url, "translate", "--dataset", "ka", "--include-reference")
+    assert code != 0 and "needs --check" in out
+    code, out = kc(db_url, "translate", "--dataset", "ka", "--check", "untranslated")
+    assert code == 0, out
+    with session_scope(engine) as s:
+        roles = set(s.execute(select(Turn.role).join(Suggestion, Suggestion.turn_id == Turn.id)).scalars())
+    assert "output" not in roles  # by default only the translated turns (instruction, input)
+    code, out = kc(db_url, "translate", "--dataset", "ka", "--check", "untranslated", "--include-reference")
+    assert code == 0, out
+    with session_scope(engine) as s:
+        rows = s.execute(select(Sample.key, Turn.role).join(Turn, Turn.sample_id == Sample.id)
+                         .join(Suggestion, Suggestion.turn_id == Turn.id).where(Turn.role == "output")).all()
+    assert [tuple(r) for r in rows] == [("10", "output")]
