@@ -186,3 +186,63 @@ def test_train_cli(tmp_path: Path, shared_data: Path) -> None:
     assert m.categories == ["abuse"]
     res = CliRunner().invoke(app, ["ethics", "evaluate", str(sample), "--model", str(model)])
     assert res.exit_code == 0 and "abuse" in res.output
+
+
+def test_kmhas_categories_map_to_aihub(tmp_path: Path, shared_data: Path) -> None:
+    ex = classifier.read_labelled(shared_data / "ethics/kmhas_test.txt")
+    assert len(ex) == 21939
+    by_text = {e.text: e.labels for e in ex}
+    assert by_text["짱개들 지나간 곳은 폐허된다 ㅋㅋ"] == {"hate", "discrimination"}  # 0 origin
+    assert by_text["1. 8넘의 문재앙"] == {"hate", "abuse"}  # 2 politics, 3 profanity
+    assert by_text["그만큼 길예르모가 잘했다고 보면되겠지 기대되네 셰이프 오브 워터"] == frozenset()  # 8 not hate speech
+    bad = tmp_path / "k.tsv"
+    bad.write_text("document\tlabel\n좋은 하루\t9\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match="line 2.*unknown K-MHaS label '9'"):
+        classifier.read_labelled(bad)
+
+
+def test_calibrated_gate_reaches_the_precision_it_aims_at() -> None:
+    import random
+
+    rng = random.Random(0)
+    y = [rng.random() < 0.3 for _ in range(4000)]
+    p = [min(1.0, max(0.0, rng.gauss(0.7 if t else 0.35, 0.18))) for t in y]
+    th = classifier.calibrate_gate([int(t) for t in y], p, 0.5)
+    assert th is not None and th >= 0.5
+    tp = sum(1 for t, q in zip(y, p, strict=True) if t and q >= th)
+    fp = sum(1 for t, q in zip(y, p, strict=True) if not t and q >= th)
+    assert tp / (tp + fp) >= classifier.GATE_PRECISION
+    # the lowest such threshold: one step lower falls below the target
+    lower = max(q for q in p if q < th)
+    tp2 = sum(1 for t, q in zip(y, p, strict=True) if t and q >= lower)
+    fp2 = sum(1 for t, q in zip(y, p, strict=True) if not t and q >= lower)
+    assert tp2 / (tp2 + fp2) < classifier.GATE_PRECISION or lower < 0.5
+
+
+def test_evaluate_cli_reads_any_table_with_named_columns(tmp_path: Path, tiny_model: Path) -> None:
+    csv_in = tmp_path / "apeach_like.csv"
+    rows = [("이 병신 새끼야 꺼져", "Spoiled"), ("씨발 좆같은 놈들", "Spoiled"), ("오늘 날씨가 좋네요", "Default"),
+            ("맛있는 점심 먹었어요", "Default"), ("파이썬 공부 중입니다", "Default"), ("미친놈 진짜 역겹다", "Spoiled")]
+    csv_in.write_text("text,class\n" + "".join(f'"{t}",{c}\n' for t, c in rows), encoding="utf-8")
+    run = CliRunner().invoke
+    res = run(app, ["ethics", "evaluate", str(csv_in), "--model", str(tiny_model), "--text-col", "text",
+                    "--label-col", "class", "--positive", "Spoiled"])
+    assert res.exit_code == 0, res.output
+    first = res.output.splitlines()[1]
+    assert first.startswith("binary (unethical vs clean, default threshold") and "n=6 positives=3" in first, res.output
+    res = run(app, ["ethics", "evaluate", str(csv_in), "--model", str(tiny_model), "--text-col", "text",
+                    "--label-col", "class", "--map", "Spoiled=abuse", "--map", "Default=none", "--json"])
+    report = json.loads(res.output)
+    assert report["binary"]["positives"] == 3 and report["categories"]["abuse"]["support"] == 3
+    # a wrong column, a table read without columns, a value nobody explained, a bad category: clear refusals
+    res = run(app, ["ethics", "evaluate", str(csv_in), "--model", str(tiny_model), "--text-col", "txt",
+                    "--label-col", "class"])
+    assert res.exit_code != 0 and "no column 'txt'" in res.output and "Traceback" not in res.output
+    res = run(app, ["ethics", "evaluate", str(csv_in), "--model", str(tiny_model)])
+    assert res.exit_code != 0 and "--text-col" in res.output and "accepted:" in res.output
+    res = run(app, ["ethics", "evaluate", str(csv_in), "--model", str(tiny_model), "--text-col", "text",
+                    "--label-col", "class"])
+    assert res.exit_code != 0 and "label 'Spoiled' means nothing known" in res.output
+    res = run(app, ["ethics", "evaluate", str(csv_in), "--text-col", "text", "--label-col", "class",
+                    "--map", "Spoiled=rude"])
+    assert res.exit_code != 0 and "--map takes VALUE=CATEGORY" in res.output

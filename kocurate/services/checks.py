@@ -191,9 +191,12 @@ def train_ethics(actor: Actor, files: Sequence[str | Path], model_path: str | Pa
 
 
 def evaluate_ethics(files: Sequence[str | Path], model_path: str | Path | None = None, *,
-                    holdout: float = 0.2, seed: int = 0) -> dict[str, Any]:
-    """Per-category precision/recall/F1 on a held-out split (trained here), or of a saved model on all rows."""
-    examples = classifier.read_many(files)
+                    holdout: float = 0.2, seed: int = 0, spec: classifier.ColumnSpec | None = None) -> dict[str, Any]:
+    """Binary and per-category precision/recall/F1 on a held-out split (trained here), or of a saved model
+    on all rows. ``spec`` reads CSV/TSV files with a header (named text and label columns)."""
+    examples = classifier.read_many(files, spec)
+    if not examples:
+        raise KocurateError("no labelled examples in the given files")
     if model_path:
         model = classifier.load_model(model_path)
         return classifier.evaluate(model, examples)
