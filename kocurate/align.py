@@ -6,11 +6,13 @@ after the first gap. We score each candidate pair by content cues that survive t
 identifiers; URLs; which fields are empty; per-field length ratio; commas, question marks, line
 structure; and a small built-in English→Korean lexicon of frequent instruction words and
 loanwords: explain→설명, list→목록/나열, poem→시, computer→컴퓨터 …) as a log-likelihood-like sum.
-The best monotone path through the rows is found by dynamic programming over (row, offset) in a
-beam of offsets (the English side only gains rows), paying a penalty for every gap. A backward
-pass gives, for every row, the best score of any path that pairs it differently (max-marginals):
-the margin between the two is how sure we are. Pairs with weak evidence or a small margin (a gap
-whose place is unclear) are marked "ambiguous" for review, never silently joined.
+The best path through the rows is found by dynamic programming over (row, offset) in a
+beam of offsets, paying a penalty for every gap (English rows dropped) and for every step back (a
+Korean row with no partner of its own: inserted, duplicated, or two rows swapped). A backward pass
+gives, for every row, the best score of any path that pairs it differently (max-marginals): the
+margin between the two is how sure we are. A pair is "aligned" only when its own evidence, its
+margin and its neighbours agree; the rest is "ambiguous" (or "unaligned") for review, never
+silently joined. ``breakdown_warning`` is what the import prints when too many rows are unsure.
 """
 
 from __future__ import annotations
@@ -463,8 +465,8 @@ def _evidence_band(k: _Columns, i0: int, i1: int, e: _Columns, lo: int, width: i
     """
     rows = np.arange(i0, i1)
     idx = rows[:, None] + lo + np.arange(width)[None, :]
-    valid = idx < len(e.nf)
-    idx = np.minimum(idx, len(e.nf) - 1)
+    valid = (idx >= 0) & (idx < len(e.nf))
+    idx = np.clip(idx, 0, len(e.nf) - 1)
     r = rows[:, None]  # broadcast the Korean row against its candidates
 
     def kk(a: np.ndarray) -> np.ndarray:
@@ -513,104 +515,191 @@ def _evidence_band(k: _Columns, i0: int, i1: int, e: _Columns, lo: int, width: i
 
 
 BLOCK = 256  # rows scored per band
+BACK = 2  # how far the offset may step back between two rows (an extra Korean row, a swap)
+BACK_PENALTY = 3.0  # cost per step back: a Korean row that has no English partner of its own
+NEIGHBOUR_SLACK = 0.5  # a swap with a neighbour scoring almost as well makes both pairs unsure
+STRONG = 2.0  # own evidence that needs no agreement of the neighbours' offsets
+TAIL_COST = 1.0  # per Korean row left unpaired at the end of the file
+BREAKDOWN_SHARE = 0.02  # more than this share of rows unsure: the import warns
+
+
+def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a[idx]`` where ``idx`` is in range, ``_NEG`` elsewhere."""
+    ok = (idx >= 0) & (idx < len(a))
+    return np.where(ok, a[np.clip(idx, 0, len(a) - 1)], _NEG)
+
+
+def _forward_in(prev: np.ndarray, prev_lo: int, offs: np.ndarray) -> np.ndarray:
+    """Best score arriving at each offset in ``offs`` from the previous row's offsets.
+
+    Moves: the same offset (free); a higher one (English rows dropped: ``GAP_PENALTY``); one or two
+    lower (a Korean row with no partner of its own — inserted, duplicated — or two rows swapped:
+    ``BACK_PENALTY`` a step).
+    """
+    rel = offs - prev_lo
+    below = np.maximum.accumulate(prev)  # below[x] = best previous score at offsets <= prev_lo + x
+    gap = np.where(rel - 1 >= 0, below[np.clip(rel - 1, 0, len(prev) - 1)], _NEG)
+    best = np.maximum(_take(prev, rel), gap - GAP_PENALTY)
+    for k in range(1, BACK + 1):
+        best = np.maximum(best, _take(prev, rel + k) - k * BACK_PENALTY)
+    return best
+
+
+def _backward_in(nxt: np.ndarray, nxt_lo: int, offs: np.ndarray) -> np.ndarray:
+    """Best score of the rows after this one, given this row's offset (the mirror of ``_forward_in``)."""
+    rel = offs - nxt_lo
+    after = np.maximum.accumulate(nxt[::-1])[::-1]  # after[x] = best next score at offsets >= nxt_lo + x
+    gap = np.where(rel + 1 < len(nxt), after[np.clip(rel + 1, 0, len(nxt) - 1)], _NEG)
+    best = np.maximum(_take(nxt, rel), gap - GAP_PENALTY)
+    for k in range(1, BACK + 1):
+        best = np.maximum(best, _take(nxt, rel - k) - k * BACK_PENALTY)
+    return best
 
 
 def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
-    """Pair each Korean record with an English one in order, repairing drift from dropped rows.
+    """Pair each Korean record with an English one in order, repairing drift, extra rows and swaps.
 
-    Dynamic programming over (row, offset) with offsets kept in a beam above the best one; the
-    English row of Korean row ``i`` is ``i + offset`` and offsets never decrease. A backward pass
-    over the same states gives each row's margin: best path score minus the best score of a path
-    that pairs the row with another English row.
+    Dynamic programming over (row, offset), offsets kept in a beam around the competitive ones; the
+    English row of Korean row ``i`` is ``i + offset``. The offset may rise (English rows dropped),
+    or fall by one or two (a Korean row with no English partner of its own, a duplicated row, two
+    rows swapped), each move at a cost. A backward pass over the same states gives each row's
+    margin: best path score minus the best score of a path that pairs the row differently.
+
+    A pair is "aligned" only when its own evidence is good, its margin is clear, the English rows
+    next to its partner do not explain it almost as well (and its partner is not explained as well
+    by the Korean rows next to it), and either its neighbours sit on the same offset or its own
+    evidence is strong. Two Korean rows on one English row: the clearly weaker one is unpaired
+    ("unaligned"), both are "ambiguous" when neither is clearly better.
     """
     n, m = len(ko), len(en)
     if n == 0:
         return []
+    if m == 0:
+        return [Pair(None, 0.0, "unaligned") for _ in range(n)]
     kcol, ecol = _Columns(ko), _Columns(en)
+    width = BEAM + BACK
     los: list[int] = []  # per row: lowest offset in the beam
     evs: list[np.ndarray] = []  # per row: evidence of each offset in the beam
     fwd: list[np.ndarray] = []  # per row: best score of rows 0..i ending at this offset
-    lo = 0
+    lo = -BACK
     prev_lo, prev = 0, np.zeros(1)
     band: np.ndarray | None = None
     band_i0 = band_lo = 0
     band_w = 2 * BEAM
     for i in range(n):
-        width = min(BEAM, max(0, m - i - lo))
-        if width == 0:
-            break
-        if band is None or i - band_i0 >= len(band) or lo + width > band_lo + band_w:
+        if i + lo >= m:
+            break  # no English row left for this one: the rest stays unpaired
+        if band is None or i - band_i0 >= len(band) or lo < band_lo or lo + width > band_lo + band_w:
             band_i0, band_lo = i, lo
             band = _evidence_band(kcol, i, min(n, i + BLOCK), ecol, lo, band_w)
         c0 = lo - band_lo
         ev = band[i - band_i0, c0 : c0 + width]
+        offs = lo + np.arange(width)
         if i == 0:
-            best_in = np.full(width, -GAP_PENALTY)
-            best_in[0] = 0.0
+            best_in = np.where(offs == 0, 0.0, np.where(offs > 0, -GAP_PENALTY, -BACK_PENALTY * -offs))
         else:
-            shift, lp = lo - prev_lo, len(prev)
-            stay = np.full(width, _NEG)
-            keep = min(width, lp - shift)
-            if keep > 0:
-                stay[:keep] = prev[shift : shift + keep]
-            below = np.maximum.accumulate(prev)  # below[x] = best previous score at offsets <= prev_lo + x
-            gap = np.full(width, below[-1])
-            start = 1 if shift == 0 else 0  # offset d may come from any previous offset < d
-            if shift == 0:
-                gap[0] = _NEG
-            upto = min(width, lp - shift + 1)
-            if upto > start:
-                gap[start:upto] = below[shift + start - 1 : shift + upto - 1]
-            best_in = np.maximum(stay, gap - GAP_PENALTY)
+            best_in = _forward_in(prev, prev_lo, offs)
         cur = best_in + ev
         los.append(lo)
         evs.append(ev)
         fwd.append(cur)
-        # drop offsets that can no longer win; keep every competitive one (offsets never decrease)
+        # drop offsets that can no longer win; keep every competitive one, and room to step back
         floor = cur.max() - 2 * GAP_PENALTY - 4.0
         prev_lo, prev = lo, cur
-        lo = lo + int(np.argmax(cur >= floor))
-    rows = len(fwd)
+        lo = lo + int(np.argmax(cur >= floor)) - BACK
+    # the path may end early: Korean rows past the English side's end (or its last partner) stay
+    # unpaired at a small cost each, rather than crowd onto the last English rows by stepping back
+    ends = np.array([f.max() for f in fwd]) - TAIL_COST * (n - 1 - np.arange(len(fwd)))
+    rows = int(np.argmax(ends)) + 1
     # backward pass: best score of rows i..end given row i's offset; then max-marginals per row
-    result: list[Pair] = [Pair(None, 0.0, "unaligned")] * n
+    chosen: list[tuple[int, float, float]] = []  # per row: English index, own evidence, margin
     nxt: np.ndarray | None = None
     nxt_lo = 0
     for i in range(rows - 1, -1, -1):
         row_lo, ev = los[i], evs[i]
-        width = len(ev)
-        if nxt is None:
-            b = ev.copy()
-        else:
-            shift, ln = nxt_lo - row_lo, len(nxt)  # >= 0: the next row's beam starts no lower
-            after = np.maximum.accumulate(nxt[::-1])[
-                ::-1
-            ]  # after[x] = best next score at offsets >= nxt_lo + x
-            stay = np.full(width, _NEG)
-            gap = np.full(width, _NEG)
-            # offset d = row_lo + k: same offset next is index k - shift, a gap goes to index >= k - shift + 1
-            k0 = shift
-            if k0 < width:
-                keep = min(width, ln + shift)
-                stay[k0:keep] = nxt[0 : keep - k0]
-            # for k < shift every next offset is above d: the best of them
-            gap[: min(shift, width)] = after[0]
-            kend = min(width, ln + shift - 1)
-            if kend > shift:
-                gap[shift:kend] = after[1 : kend - shift + 1]
-            b = ev + np.maximum(stay, gap - GAP_PENALTY)
+        offs = row_lo + np.arange(len(ev))
+        b = ev.copy() if nxt is None else ev + _backward_in(nxt, nxt_lo, offs)
         total = fwd[i] + b - ev
         k = int(np.argmax(total))
-        if width > 1:
-            best = total[k]
-            total[k] = _NEG
-            margin = float(best - total.max())
-        else:
-            margin = 50.0
-        e_k = float(ev[k])
-        status = "aligned" if e_k >= AMBIGUOUS_BELOW and margin >= MARGIN_BELOW else "ambiguous"
-        result[i] = Pair(i + row_lo + k, min(confidence_of(e_k), confidence_of(margin)), status)
+        best = total[k]
+        total[k] = _NEG
+        margin = float(min(50.0, best - total.max()))
+        chosen.append((i + row_lo + k, float(ev[k]), margin))
         nxt, nxt_lo = b, row_lo
+    chosen.reverse()
+    return _verify(kcol, ecol, chosen, n)
+
+
+def _swap_gain(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float]]) -> np.ndarray:
+    """Per row: how much better it and a neighbour on the same offset would do with their partners swapped.
+
+    A duplicated row ties (the same text against both partners); two swapped rows gain. Scored run
+    by run of rows on one offset (few runs: one per defect), three offsets at a time.
+    """
+    rows = len(chosen)
+    out = np.full(rows, _NEG)
+    a = 0
+    while a < rows:
+        d = chosen[a][0] - a
+        b = a + 1
+        while b < rows and chosen[b][0] - b == d:
+            b += 1
+        if b - a >= 2:
+            band = _evidence_band(kcol, a, b, ecol, d - 1, 3)  # ev(i, i+d-1), ev(i, i+d), ev(i, i+d+1)
+            gain = (band[:-1, 2] + band[1:, 0]) - (band[:-1, 1] + band[1:, 1])  # rows x and x+1 swapped
+            out[a : b - 1] = np.maximum(out[a : b - 1], gain)
+            out[a + 1 : b] = np.maximum(out[a + 1 : b], gain)
+        a = b
+    return out
+
+
+def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float]], n: int) -> list[Pair]:
+    """Statuses from each row's own evidence, its margin and its neighbours (see ``align_by_position``)."""
+    rows = len(chosen)
+    result: list[Pair] = [Pair(None, 0.0, "unaligned")] * n
+    by_en: dict[int, list[int]] = {}
+    for i, (j, _, _) in enumerate(chosen):
+        by_en.setdefault(j, []).append(i)
+    swap = _swap_gain(kcol, ecol, chosen) if rows else np.zeros(0)
+    for i, (j, e, margin) in enumerate(chosen):
+        status = "aligned" if e >= AMBIGUOUS_BELOW and margin >= MARGIN_BELOW else "ambiguous"
+        sharing = by_en[j]
+        if len(sharing) > 1:
+            best = max(chosen[x][1] for x in sharing if x != i)
+            if e < best - NEIGHBOUR_SLACK:
+                result[i] = Pair(None, 0.0, "unaligned")  # a row of its own, with no English partner
+                continue
+            status = "ambiguous" if e <= best + NEIGHBOUR_SLACK else status
+        if status == "aligned":
+            # swapping partners with a neighbour must do clearly worse (a swap gains, a duplicate ties)
+            if swap[i] >= -NEIGHBOUR_SLACK:
+                status = "ambiguous"
+            elif e < STRONG:
+                # a weak pair must sit on the same offset as its neighbours
+                d = j - i
+                for x in (i - 1, i + 1):
+                    if 0 <= x < rows and chosen[x][0] - x != d:
+                        status = "ambiguous"
+        result[i] = Pair(j, min(confidence_of(e), confidence_of(margin)), status)
     return result
+
+
+def breakdown(statuses: Sequence[str]) -> tuple[float, int | None]:
+    """Share of rows not "aligned" (ambiguous or unpaired) and the first such row (0-based), if any."""
+    if not statuses:
+        return 0.0, None
+    unsure = [i for i, s in enumerate(statuses) if s not in ("aligned", "id")]
+    return len(unsure) / len(statuses), (unsure[0] if unsure else None)
+
+
+def breakdown_warning(samples: int, unsure: int, first_row: str | None) -> str | None:
+    """The import's warning when the alignment path breaks down (more than ``BREAKDOWN_SHARE`` unsure)."""
+    if samples <= 0 or unsure / samples <= BREAKDOWN_SHARE:
+        return None
+    where = f"; the first at {first_row}" if first_row else ""
+    return (f"warning: alignment is unsure for {unsure:,} of {samples:,} rows ({unsure / samples:.1%}){where}. "
+            "Rows may be inserted, duplicated, swapped or missing in one file; review the ambiguous and "
+            "unaligned samples (`kocurate datasets`) or check the files.")
 
 
 def pair_confidence(ko_fields: Sequence[str], en_fields: Sequence[str]) -> float:

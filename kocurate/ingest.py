@@ -43,6 +43,7 @@ class ImportReport:
     ambiguous: int = 0
     unaligned: int = 0
     no_source: int = 0
+    first_unsure: str | None = None  # place of the first ambiguous or unaligned record (the import's warning)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     skipped_report: str | None = None
     write_seconds: float = 0.0  # time inside the write transaction (SQLite: how long the write lock was held)
@@ -383,6 +384,8 @@ def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
             report.ambiguous += 1
         elif status == "unaligned":
             report.unaligned += 1
+        if status in ("ambiguous", "unaligned") and report.first_unsure is None:
+            report.first_unsure = f"{s.place} (key {s.key})"
         else:
             report.no_source += 1
         sample_rows.append([

@@ -121,3 +121,77 @@ def test_cues_that_survive_translation() -> None:
                            ["고객 세그먼트가 잘 세분화되었는지 어떻게 알 수 있을까요? 세 가지로 요약할 수 있습니다."]) < 1
     assert pair_confidence(["고객 세그먼트가 잘 세분화되었는지 어떻게 알 수 있을까요? 세 가지로 요약할 수 있습니다."],
                            ["How to tell if a customer segment is well segmented? In 3 bullet points."]) > 0.5
+
+
+def _perturb(n: int, kind: str, seed: int) -> list[int | None]:
+    """The English row each Korean row translates after a seeded defect (None: a row with no partner).
+
+    ~1 % of the rows get the defect: ``insert`` a Korean row taken from elsewhere in the file,
+    ``dup`` a row repeated, ``swap`` two neighbours exchanged, ``delete`` a row dropped.
+    """
+    rng = random.Random(seed)
+    rows: list[tuple[int, int | None]] = [(i, i) for i in range(n)]  # (Korean row used, true English row)
+    for _ in range(max(1, n // 100)):
+        i = rng.randrange(1, len(rows) - 2)
+        if kind == "insert":
+            rows.insert(i, (rng.randrange(n), None))
+        elif kind == "dup":
+            rows.insert(i, (rows[i][0], rows[i][1]))
+        elif kind == "swap":
+            rows[i], rows[i + 1] = rows[i + 1], rows[i]
+        else:
+            del rows[i]
+    return rows  # type: ignore[return-value]
+
+
+@functools.cache
+def _clean_unsure(shared: Path, corpus: str) -> frozenset[int]:
+    """Rows the aligner is unsure of in the unperturbed file (weak evidence of their own)."""
+    ko, en = _cues(shared, corpus)
+    return frozenset(i for i, p in enumerate(align_by_position(ko, en)) if p.status != "aligned")
+
+
+@pytest.mark.parametrize("corpus", ["alpaca", "pairs"])
+@pytest.mark.parametrize("kind", ["insert", "dup", "swap", "delete"])
+def test_perturbed_files_never_misjoin_silently(shared_data: Path, corpus: str, kind: str) -> None:
+    ko_cues, en_cues = _cues(shared_data, corpus)
+    clean_unsure = _clean_unsure(shared_data, corpus)
+    silent, far = [], []
+    for seed in range(12):
+        rows = _perturb(len(ko_cues), kind, seed)
+        pairs = align_by_position([ko_cues[k] for k, _ in rows], en_cues)
+        defects = [i for i, (k, truth) in enumerate(rows) if truth != i or k != truth]
+        if kind == "delete":  # every row after a deletion moves: the defect is where the offset changes
+            defects = [i for i in range(len(rows)) if i == 0 or rows[i][1] - rows[i - 1][1] != 1]
+        elif kind == "dup":
+            defects = [i for i in range(1, len(rows)) if rows[i][0] == rows[i - 1][0]]
+        elif kind == "insert":
+            defects = [i for i, (_, truth) in enumerate(rows) if truth is None]
+        for i, ((k, truth), p) in enumerate(zip(rows, pairs, strict=True)):
+            right = p.en_index == truth or (kind == "dup" and p.en_index == k)
+            if p.status == "aligned" and not right:
+                silent.append((seed, i, truth, p))
+            if p.status != "aligned" and k not in clean_unsure and not any(abs(i - d) <= 2 for d in defects):
+                far.append((seed, i, p))
+            if truth is None:
+                assert p.status != "aligned" or p.en_index == k  # a row from elsewhere: unpaired or unsure
+    assert silent == []  # 0 silent mis-joins
+    assert far == []  # only rows next to a defect are unsure (besides those unsure in the clean file)
+
+
+def test_one_extra_korean_row_does_not_unpair_the_tail(shared_data: Path) -> None:
+    ko_cues, en_cues = _cues(shared_data, "alpaca")
+    rows = list(range(100)) + [200] + list(range(100, 335))  # row 200's text once more, at 100
+    pairs = align_by_position([ko_cues[k] for k in rows], en_cues)
+    assert [p.en_index for p in pairs[101:]] == list(range(100, 335))
+    assert pairs[100].status != "aligned"
+    assert sum(p.status != "aligned" for p in pairs) <= 3
+
+
+def test_breakdown_warning_names_the_first_unsure_row() -> None:
+    from kocurate.align import breakdown, breakdown_warning
+
+    assert breakdown(["aligned"] * 97 + ["ambiguous", "aligned", "unaligned"]) == (0.02, 97)
+    assert breakdown_warning(100, 2, "line 98") is None  # 2 % is still fine
+    msg = breakdown_warning(100, 3, "record 98")
+    assert msg is not None and "3 of 100" in msg and "record 98" in msg

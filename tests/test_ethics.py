@@ -45,6 +45,39 @@ def test_lexicon_leaves_innocent_words(text: str) -> None:
     assert not cats(text), (text, load_lexicon().find(text))
 
 
+# neutral words that contain a lexicon term (애자, 염병, 등신, 개년, 졸라, 시발, 새끼, 한남, 병신, 떡치, 니미):
+# orientation and disability terms, diseases, body proportions, counters, names and places
+NEUTRAL_BASE = ["동성애자", "이성애자", "양성애자", "무성애자", "범성애자", "소아성애자", "장애자", "지체장애자",
+                "시각장애자", "청각장애자", "신체장애자", "정신장애자", "중증장애자", "애자일", "전염병", "전염병학",
+                "가축전염병", "법정전염병", "급성전염병", "감염병", "등신대", "등신상", "등신불", "팔등신", "구등신",
+                "졸라맨", "니미츠", "떡치기", "시발점", "시발역", "한남역", "한남오거리", "한남동", "한남대교",
+                "병신년", "병신양요", "병신정변", "에밀 졸라", "5개년", "8등신"]
+
+
+def _forms(word: str) -> list[str]:
+    """The word alone and with the particles that fit it (은/는, 이/가, 을/를, 의, 에 대한)."""
+    last = word[-1]
+    final = (ord(last) - 0xAC00) % 28 != 0 if "\uac00" <= last <= "\ud7a3" else last in "0136785"
+    return [word, word + ("은" if final else "는"), word + ("이" if final else "가"), word + ("을" if final else "를"),
+            word + "의", word + "에 대한"]
+
+
+def test_lexicon_matches_on_morpheme_boundaries_only() -> None:
+    lex = load_lexicon()
+    words = [f for w in NEUTRAL_BASE for f in _forms(w)]
+    assert len(set(words)) >= 200
+    assert lex.words is not None and all(lex.words.search(w) for w in words)  # each holds a term
+    assert [(w, lex.find(w)) for w in words if lex.find(w)] == []
+    # in sentences, and through the check that scans whole batches
+    sentences = ["동성애자 인권에 대한 토론", "이성애자와 양성애자 모두", "장애자 복지 예산", "애자일 방법론을 도입했다",
+                 "전염병이 퍼졌다", "실물 크기의 등신대를 세웠다", "정부는 5개년 계획을 발표했다"]
+    s = SampleView(1, 1, [TurnView(i, "output", t, None, None) for i, t in enumerate(sentences)])
+    assert run_samples([s], select_checks(["ethics_lexicon"])) == []
+    # the terms themselves, and slang compounds the tokenizer does not know, still match
+    assert "hate" in cats("이 애자가") and "abuse" in cats("염병하네") and "abuse" in cats("등신 같은 놈")
+    assert "abuse" in cats("브금씨발 뭐야") and "hate" in cats("미개한 유럽짱개들") and "abuse" in cats("좆같네")
+
+
 def test_lexicon_categories_and_helpers() -> None:
     assert "hate" in cats("김치녀들은 다 그래") and "hate" in cats("틀딱들 때문에")
     assert "discrimination" in cats("여자는 집에서 살림이나 해라")
@@ -201,10 +234,7 @@ def test_evaluate_cli_reads_any_table_with_named_columns(tmp_path: Path, tiny_mo
                     "--label-col", "class", "--map", "Spoiled=abuse", "--map", "Default=none", "--json"])
     report = json.loads(res.output)
     assert report["binary"]["positives"] == 3 and report["categories"]["abuse"]["support"] == 3
-    # a value nobody explained, a wrong column, a file of no known format: clear refusals
-    res = run(app, ["ethics", "evaluate", str(csv_in), "--model", str(tiny_model), "--text-col", "text",
-                    "--label-col", "class", "--positive", "Bad"])
-    assert res.exit_code == 0  # Spoiled/Default are simply not "Bad": all clean
+    # a wrong column, a table read without columns, a value nobody explained, a bad category: clear refusals
     res = run(app, ["ethics", "evaluate", str(csv_in), "--model", str(tiny_model), "--text-col", "txt",
                     "--label-col", "class"])
     assert res.exit_code != 0 and "no column 'txt'" in res.output and "Traceback" not in res.output

@@ -70,7 +70,7 @@ _STOP_WORDS = ("합니다 습니다 입니다 있습니다 하세요 하십시�
                "하기 같은 있다 없습니다 드립니다 것입니다 하겠습니다")
 # the register of a customer-service reply (KoAlpaca v1.0 rows 70-78 carry such replies under
 # unrelated instructions)
-_SERVICE = re.compile(r"고객님|고객센터|서비스 ?센터|불편을 드려|환불|불만|죄송|제품|문의|도움을 드릴|교환|배송|양해|문제가 발생|문제 해결")
+_SERVICE = re.compile(r"고객님|고객센터|서비스 ?센터|불편을 드려|환불|불만|죄송|제품|문의|도움을 드릴|교환|배송|양해|문제가 발생")  # not 문제 해결: a skill in lists
 _SERVICE_TOPIC = re.compile(r"고객|제품|불만|환불|구매|상점|쇼핑|주문|항공|예약|사과|민원|응대|상담|customer|product|refund|complain",
                             re.I)
 
@@ -151,7 +151,8 @@ class EncodingDebris(Check):
 _HAS_DIGIT_OR_AT = re.compile(r"@|\d{3,}\D{0,3}\d{3,}")
 _PHONE = re.compile(r"(?<![\d-])(?:01[016789]|0(?:2|[3-6][1-5]|70))[-. ]?\d{3,4}[-. ]?\d{4}(?![\d-])")
 _RRN = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-\s?([1-8])\d{6}(?!\d)")
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# the domain ends in a top-level domain of letters: `ssh-deploy@v2.2.13` (a git ref, a version) is no address
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,24}\b(?![.\w-]*\d)")
 _CARD = re.compile(r"(?<!\d)(?:\d{4}[- ]){3}\d{4}(?!\d)|(?<![\d-])\d{16}(?![\d-])")
 _EXAMPLE_MAIL = re.compile(r"@(?:example|test|domain|email|company|yourdomain|mydomain)\.|^(?:user|name|your|john|jane)"
                            r"(?:\.\w+)?@", re.I)

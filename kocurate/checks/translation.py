@@ -26,51 +26,165 @@ from .base import Check, Finding, RunContext, SampleView, TurnView, register
 
 _EN_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,;:]+[A-Za-z][A-Za-z'’-]*){5,}[.!?]?")
 _CODEISH = re.compile(r"[=;{}()<>/\\_]|\b(?:def|return|import|class|function|var|const|public|void)\b")
+ANSWER_ROLES = frozenset({"output", "response", "assistant", "gpt", "bot", "model"})
+QUESTION_ROLES = frozenset({"instruction", "input", "context", "user", "human", "prompt", "question"})
+# a run of Latin words (with the punctuation of a sentence between them), no Hangul inside
+_LATIN_SENT = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ \t,;:\-–—\"“”]+[A-Za-z][A-Za-z'’-]*)+[.!?]?")
+# English words that make a run a sentence rather than a name, a title or a term: lower-case
+# function words and frequent verbs (a list of names or titles has none, or only inside Title Case)
+_FUNCTION = frozenset("""the a an is are was were be been being am do does did have has had will would can could
+should may might must shall to of in on at for with from by about as into than then that this these those there
+here it its it's i'm i you he she we they me him her us them my your our their what which who whom whose when
+where why how not no yes and or but if so because while very also just only all some any each every more most
+other such please let let's here's there's i'll you'll we'll don't doesn't didn't can't won't isn't aren't
+wasn't weren't""".split())
+# LaTeX, ABC music notation, markup: not prose in any language
+_LATEX = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|\\\[.*?\\\]|\\\(.*?\\\)|\\begin\{(\w+\*?)\}.*?\\end\{\1\}"
+                    r"|\\[A-Za-z]+(?:\{[^}\n]*\})*", re.S)
+_ABC_LINE = re.compile(r"^\s*(?:[A-Za-z]:[^\n]*|[|:\[\]A-Ga-gzZxX0-9,'/^_=<>(){}\s.~-]*\|[|:\[\]A-Ga-gzZxX0-9,'/^_=<>(){}\s.~-]*)$")
+_CODE_SYMBOLS = re.compile(r"[=;{}()<>\[\]#$&|*/\\]")
+_CODE_START = re.compile(r"^\s*(?:def |class |return\b|for .+ in |if .+:|elif |else:|while |import |from \S+ import|"
+                         r"print\(|#include|public |private |static |const |let |var |function\b|SELECT |"
+                         r"INSERT |UPDATE |CREATE |FROM |WHERE |ORDER BY |GROUP BY |(?:LEFT |INNER )?JOIN |LIMIT |VALUES |"
+                         r"(?:\$ )?(?:sudo|cargo|npm|pip|git|cd|mkdir|docker|curl|wget|apt-get|brew|yarn) |<\w|\w+\(.*\)\s*[;{]?$|[\w.\[\]]+\s*[-+*/]?=\s*\S)")
+# the instruction asks for another language: 영어로, 프랑스어로 번역, in French, into English …
+_LANGS_KO = "영어|영문|프랑스어|불어|스페인어|독일어|이탈리아어|포르투갈어|라틴어|네덜란드어|스웨덴어|러시아어|에스페란토"
+_LANGS_EN = ("English|French|Spanish|German|Italian|Portuguese|Latin|Dutch|Swedish|Russian|Esperanto|Pig Latin")
+_ASKS_LANGUAGE = re.compile(rf"(?:{_LANGS_KO})\s?(?:로|으로|번역|문장|단어|가사|시|철자|속담|관용구|표현|이름|제목|원문)"
+                            rf"|(?:in|into|to|from) (?:{_LANGS_EN})\b|\b(?:{_LANGS_EN}) (?:translation|word|phrase|sentence)"
+                            r"|가사|lyrics|영어\s?(?:번역|문장)", re.I)
+_PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’-]*")  # a word as prose writes it (not ACRONYM, not CamelCase)
+_CODE_EDGE = frozenset("_=[]{}<>$\\.")
+# an input that is English words to work on ("take", "happy, sad"): a short English answer is the task
+_ENGLISH_MATERIAL = re.compile(r"[A-Za-z][A-Za-z'’ ,;.!?-]*")
+_QUOTED = re.compile(r"[\"“”'‘’「」『』]")
+
+
+def _prose(text: str, source: str | None) -> str:
+    """The part of a turn that should be Korean prose: no code (fenced, inline or unfenced lines), no
+    URLs or e-mails, no LaTeX, no music notation, no line copied unchanged from the source."""
+    text = tx.strip_code(text)
+    if "$" in text or "\\" in text:
+        text = _LATEX.sub(" ", text)
+    src_lines = {ln.strip() for ln in (source or "").splitlines() if len(ln.strip()) >= 3}
+    keep = []
+    for line in text.split("\n"):
+        bare = line.strip()
+        if not bare:
+            continue
+        symbols = len(_CODE_SYMBOLS.findall(bare))
+        if bare in src_lines and symbols >= max(2, len(bare) // 30) and not english_sentences(bare):
+            continue  # code or a formula kept as it was in the English
+        if not tx.HANGUL.search(bare) and (_CODE_START.search(line) or line.startswith(("    ", "\t"))
+                                            or symbols >= max(2, len(bare) // 12) or _ABC_LINE.match(bare)):
+            continue  # unfenced code, a formula or a line of notes
+        keep.append(line)
+    return "\n".join(keep)
+
+
+def _title_like(words: list[str]) -> bool:
+    """Title Case (every word of four letters or more capitalized): a title or a name, not a sentence."""
+    long = [w for w in words if len(w) >= 4]
+    return len(long) >= 2 and all(w[0].isupper() for w in long)
+
+
+def english_sentences(text: str) -> list[re.Match[str]]:
+    """Runs of English prose in ``text``: two words or more, with a function word, not in Title Case."""
+    out = []
+    for m in _LATIN_SENT.finditer(text):
+        words = re.findall(r"[A-Za-z][A-Za-z'’-]*", m.group(0))
+        if len(words) < 2:
+            continue
+        plain = [w for w in words if _PLAIN_WORD.fullmatch(w)]
+        if len(plain) < 2 or 2 * len(plain) < len(words):
+            continue  # acronyms, CamelCase, NAMES IN CAPITALS: "a GLB PARTNERS, LP", "A SeatExtended"
+        low = [w.lower().replace("’", "'") for w in words]
+        if not any(w in _FUNCTION for w in low):
+            continue  # names, titles, terms: "Django, Flask", "Deoxyribonucleic acid"
+        if _title_like(words):
+            continue  # "The Lord of the Rings", "Internet of Things"
+        before = text[m.start() - 1:m.start()] if m.start() else ""
+        after = text[m.end():m.end() + 1]
+        if before in _CODE_EDGE or after in _CODE_EDGE:
+            continue  # part of code: "[x for x in arr if x > 0]", "cargo new my_project"
+        out.append(m)
+    return out
 
 
 @register
 class Untranslated(Check):
     name = "untranslated"
-    description = "Korean turn is (partly) still English or another language: Hangul ratio, English sentences left over"
+    description = ("Korean turn is (partly) still English: English sentences in an answer whatever its source, "
+                   "or left over from the translated English; not names, titles, code, LaTeX, music, a language asked for")
     severity = "error"
     family = "translation"
     flag = "untranslated"
 
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
+        asked: bool | None = None  # the instruction asks for another language (computed when needed)
+        words_in = 0  # English words given as input material
         for t in sample.turns:
-            if not t.text:
-                continue
-            n_latin = len(tx.LATIN_RUN.findall(t.text))
-            if n_latin == 0:
+            if not t.text or t.role == "system" or not tx.LATIN.search(t.text):
                 continue  # no Latin letter at all: Korean (or digits and symbols)
-            prose = tx.strip_code(t.text)
+            prose = _prose(t.text, t.source_text)
+            runs = english_sentences(prose)
+            if not runs:
+                continue
             ratio, n = tx.hangul_ratio(prose)
-            if t.translated:
-                if t.text.strip() == (t.source_text or "").strip() and len(t.text.split()) < 3:
-                    continue  # a name, a code or a string of letters: nothing to translate
-                if ratio >= 0.15 and n_latin < 6:
-                    continue  # fewer than six Latin words: no English sentence can be left over
-                src_ratio, src_n = tx.hangul_ratio(tx.strip_code(t.source_text or ""))
-                if src_ratio > 0.5 or src_n < 20:
-                    continue  # the source itself is Korean, or has next to no words
-                if n >= 20 and ratio < 0.15:
-                    out.append(self.finding(f"not Korean: {ratio:.0%} Hangul among {n} letters", turn=t,
-                                            span=(0, len(t.text)), hangul_ratio=round(ratio, 3)))
-                    continue
-                src_low = (t.source_text or "").lower()
-                for m in _EN_RUN.finditer(prose):
-                    run = m.group(0)
-                    if _CODEISH.search(run) or run.lower().rstrip(".!?") not in src_low:
-                        continue  # not an English sentence copied from the source
-                    start = t.text.find(run)
-                    out.append(self.finding(f"English left untranslated: {run[:80]!r}", turn=t, severity="warning",
-                                            span=(start, start + len(run)) if start >= 0 else None))
-                    break
-            elif n >= 60 and ratio < 0.05 and t.role not in ("system",):
-                out.append(self.finding(f"turn is not in Korean ({ratio:.0%} Hangul)", turn=t, severity="info",
-                                        hangul_ratio=round(ratio, 3)))
+            en_words = sum(len(m.group(0).split()) for m in runs)
+            if t.role in ANSWER_ROLES or not t.translated:
+                if asked is None:
+                    q = " ".join(f"{x.text} {x.source_text or ''}" for x in sample.turns if x.role in QUESTION_ROLES)
+                    # or it gives English material to work on (a verb to inflect, a word to define)
+                    material = [x.text for x in sample.turns if x.role in ("input", "context") and x.text.strip()]
+                    asked = _ASKS_LANGUAGE.search(q) is not None
+                    words_in = sum(len(m.split()) for m in material if _ENGLISH_MATERIAL.fullmatch(m.strip()))
+                if words_in and len(t.text.split()) <= 3 * words_in + 3:
+                    continue  # a short English answer about English words given as input (take → had taken)
+                if asked:
+                    continue  # an answer in the language the instruction asked for
+                if t.role not in ANSWER_ROLES and not t.translated:
+                    continue  # a prompt may quote English (a sentence to correct, to translate)
+            elif t.text.strip() == (t.source_text or "").strip() and len(t.text.split()) < 3:
+                continue  # a name, a code or a string of letters: nothing to translate
+            first = runs[0]
+            start = t.text.find(first.group(0))
+            span = (start, start + len(first.group(0))) if start >= 0 else None
+            if ratio < 0.15:
+                # the turn is English, not Korean
+                sev = "error" if t.translated else "warning"
+                out.append(self.finding(f"not Korean: {ratio:.0%} Hangul among {n} letters, English sentences "
+                                        f"({en_words} words)", turn=t, span=(0, len(t.text)), severity=sev,
+                                        flag=self.flag, hangul_ratio=round(ratio, 3)))
+                continue
+            # Korean with English inside: a whole English sentence, not a short gloss in quotes or brackets
+            long_runs = [m for m in runs if self._sentence(prose, m)]
+            if long_runs:
+                m = long_runs[0]
+                start = t.text.find(m.group(0))
+                out.append(self.finding(f"English left untranslated: {m.group(0)[:80]!r}", turn=t, severity="warning",
+                                        flag=self.flag, span=(start, start + len(m.group(0))) if start >= 0 else span))
         return out
+
+    @staticmethod
+    def _sentence(text: str, m: re.Match[str]) -> bool:
+        """A run that is a sentence of its own: six words or more, or three and up filling its line
+        or ending in sentence punctuation, and not a gloss in brackets or quotes."""
+        words = m.group(0).split()
+        before = text[max(0, m.start() - 1):m.start()]
+        after = text[m.end():m.end() + 1]
+        if before in "(（[" and before and after in ")）]" and after:
+            return False
+        if before and after and _QUOTED.match(before) and _QUOTED.match(after) and len(words) < 8:
+            return False  # quoted English in Korean prose (an example, a term)
+        if len(words) >= 6:
+            return True
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line = text[line_start:line_end if line_end >= 0 else len(text)]
+        fills_line = not tx.HANGUL.search(line)
+        return len(words) >= 3 and (fills_line or m.group(0).rstrip().endswith((".", "!", "?")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +233,11 @@ _COMMON_ACRONYMS = frozenset("ai api ui ux ok pc tv it ceo cto sql url id db os 
                              "usb faq sns seo qa hr vr ar ml nlp app web".split())
 
 
+def _named_alone(letter: str, src: str) -> bool:
+    """The one-letter name occurs on its own in the source (a variable, a file, a function)."""
+    return re.search(rf"(?<![\w'’]){re.escape(letter)}(?![\w'’])", src) is not None
+
+
 def _src_words(src: str) -> frozenset[str]:
     return frozenset(w.lower() for w in _WORDS.findall(src))
 
@@ -145,7 +264,10 @@ class StrayCharacters(Check):
                 low = tok.lower()
                 stray = low not in words and low not in _COMMON_ACRONYMS
                 if glued and len(tok) == 1 and tok.islower():
-                    stray = True  # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul
+                    # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul, unless the source
+                    # names it on its own ('the first 10 lines of f' → 'f의 첫 10줄'); 'a' and 'i'
+                    # there are English words, not names
+                    stray = low in ("a", "i") or not _named_alone(low, t.source_text or "")
                 if stray:
                     out.append(self.finding(f"stray characters {tok!r} at the start", turn=t,
                                             span=(m.start(1), m.end(1)), token=tok))

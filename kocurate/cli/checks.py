@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ..checks.ethics import classifier
+from ..models import ETHICS_FLAGS
 from ..services import checks as svc
 from ..services.auth import SYSTEM
 from .app import app, engine, errors, fail, session
@@ -71,7 +72,15 @@ def checks_summary(dataset: str = typer.Argument(..., help="Dataset name or id."
         ds = get_dataset(s, dataset)
         prog = svc.check_progress(s, ds.id)
         rows = svc.findings_summary(s, ds.id)
-    typer.echo(f"{ds.name}: {prog['checked']:,} of {prog['samples']:,} samples checked at their current version")
+    cheap = prog.get("after_import")
+    if cheap and prog["checked"] < prog["samples"]:
+        typer.echo(f"{ds.name}: the cheap checks ran on {cheap.get('samples', 0):,} of {prog['samples']:,} samples "
+                   f"after the import ({cheap.get('findings') or 0:,} findings); the full run has checked "
+                   f"{prog['checked']:,} of {prog['samples']:,} at their current version (`kocurate check "
+                   f"{ds.name}`)")
+    else:
+        typer.echo(f"{ds.name}: {prog['checked']:,} of {prog['samples']:,} samples checked at their current "
+                   "version")
     for r in rows:
         if r["findings"]:
             typer.echo(f"  {r['check']:<18} {r['samples']:>8,} samples {r['findings']:>8,} findings {r['errors']:>8,} errors")
@@ -118,11 +127,33 @@ def ethics_evaluate(
     model: Path = typer.Option(None, "--model", help="Evaluate this saved model on all rows (default: train on 80%, "
                                                      "report on the held-out 20%)."),
     holdout: float = typer.Option(0.2, "--holdout", help="Held-out share when no model is given."),
+    text_col: str = typer.Option(None, "--text-col", help="CSV/TSV with a header: the column with the text."),
+    label_col: str = typer.Option(None, "--label-col", help="CSV/TSV with a header: the column with the label "
+                                                            "(several values may be comma-separated)."),
+    label_map: list[str] = typer.Option(None, "--map", help="VALUE=CATEGORY: a label value and the ethics category "
+                                                            "it means (or none); repeatable."),
+    positive: list[str] = typer.Option(None, "--positive", help="A label value that means unethical, without a "
+                                                                "category (counts for the binary figures); repeatable."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Precision, recall and F1 per category on a held-out split."""
+    """Binary precision/recall/F1 at the model's default threshold (always), per file and per category.
+
+    Accepted files: AIHub ethics JSON/JSONL, feedback JSONL, kocohub TSV, K-MHaS TSV, text|label lines,
+    or any CSV/TSV with a header read with --text-col and --label-col (and --map / --positive)."""
+    spec = None
+    if text_col or label_col or label_map or positive:
+        if not (text_col and label_col):
+            fail("--text-col and --label-col go together (the header names of the text and the label columns)")
+        mapping = {}
+        for m in label_map or []:
+            value, sep, cat = m.partition("=")
+            cat = cat.strip().lower()
+            if not sep or not value.strip() or cat not in (*ETHICS_FLAGS, "none"):
+                fail(f"--map takes VALUE=CATEGORY with a category among {', '.join(ETHICS_FLAGS)} or none; got {m!r}")
+            mapping[value.strip()] = cat
+        spec = classifier.ColumnSpec(text_col, label_col, mapping, frozenset(v.strip() for v in positive or []))
     with errors():
-        report = svc.evaluate_ethics(files, model, holdout=holdout)
+        report = svc.evaluate_ethics(files, model, holdout=holdout, spec=spec)
     typer.echo(json.dumps(report, indent=1) if as_json else classifier.format_report(report))
 
 

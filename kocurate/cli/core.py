@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from .. import align as aligner
 from .. import db, paths
 from ..errors import AlreadyImported
 from ..importers import REGISTRY
@@ -55,6 +56,9 @@ def import_cmd(
     meta_field: list[str] = typer.Option(None, "--meta-field", help="generic: columns kept as metadata."),
     no_index: bool = typer.Option(False, "--no-index", help="Skip building the search index (later: "
                                                             "`kocurate search --reindex`)."),
+    file_format: str = typer.Option(None, "--format", help="Format of the Korean file when its name does not say "
+                                                           "(json, jsonl, csv, tsv, parquet, hf); default: by "
+                                                           "extension, else by content."),
     no_checks: bool = typer.Option(False, "--no-checks", help="Skip the cheap automatic checks that run after "
                                                               "an import (later: `kocurate check DATASET`)."),
 ) -> None:
@@ -64,6 +68,8 @@ def import_cmd(
     if kind == "generic":
         options = {"fields": _pairs(field_map, "--map"), "source_fields": dict(_pairs(source_map, "--source-map")),
                    "conversations": conversations, "id_field": id_field, "meta_fields": meta_field or []}
+    if file_format:
+        options = {**(options or {}), "format": file_format.lower()}
     if kind not in REGISTRY:
         fail(f"unknown kind {kind!r}; one of: {', '.join(sorted(REGISTRY))}")
     eng = engine()
@@ -83,6 +89,9 @@ def import_cmd(
         except ValueError as exc:
             fail(str(exc))
     typer.echo(f"imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
+    warning = aligner.breakdown_warning(rep.samples, rep.ambiguous + rep.unaligned, rep.first_unsure)
+    if warning:
+        typer.echo(warning, err=True)
     if "search_index" in rep.after:
         typer.echo(f"search index: {rep.after['search_index']['turns']:,} turns in {rep.after['search_index']['seconds']} s")
     if "checks" in rep.after:

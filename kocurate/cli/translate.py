@@ -75,6 +75,9 @@ def translate_cmd(
     ctx: typer.Context,
     dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset id or name."),
     check: str = typer.Option(None, "--check", help="Only samples with a finding of this check (e.g. untranslated)."),
+    include_reference: bool = typer.Option(False, "--include-reference", help="With --check: also the answers "
+                                           "written in Korean beside an English reference (KoAlpaca outputs) that "
+                                           "have a finding of that check, e.g. an answer left in English."),
     flag: str = typer.Option(None, "--flag", help="Only samples with this flag (not cleared)."),
     status: str = typer.Option(None, "--status", help="Only samples with this status (new, needs_fix, …)."),
     limit: int = typer.Option(None, "--limit", help="At most this many samples."),
@@ -88,7 +91,10 @@ def translate_cmd(
     """Re-translate the turns of the selected samples from English (suggestions unless --apply)."""
     if ctx.invoked_subcommand is not None:
         return
-    f = tr.BatchFilter(dataset=dataset, check=check, flag=flag, status=status, limit=limit, sample_ids=sample or None)
+    if include_reference and not check:
+        fail("--include-reference needs --check (e.g. --check untranslated)")
+    f = tr.BatchFilter(dataset=dataset, check=check, flag=flag, status=status, limit=limit, sample_ids=sample or None,
+                       include_reference=include_reference or None)
     with errors():
         if estimate_only:
             with session() as s:

@@ -77,7 +77,9 @@ class Importer:
     def read(self, path: str | Path, *, source: bool = False) -> Iterator[NormSample | ImportFailed]:
         """Yield samples; a bad record yields its ImportFailed (the caller decides: stop or skip)."""
         name = Path(path).name
-        for index, (place, rec) in enumerate(iter_records(path)):
+        # ``format`` (CLI ``--format``) names the Korean file's format when its name does not say
+        fmt = None if source else self.options.get("format")
+        for index, (place, rec) in enumerate(iter_records(path, fmt)):
             if isinstance(rec, ImportFailed):
                 yield rec
                 continue

@@ -21,6 +21,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -111,8 +112,40 @@ def file_format(path: str | Path) -> str:
         return "hf"
     suf = _suffixes(p)
     ext = suf[-1] if suf else ""
-    return {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
-            ".parquet": "parquet"}.get(ext, "json")
+    known = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
+             ".parquet": "parquet"}.get(ext)
+    return known or sniff_format(p)
+
+
+FORMATS = ("json", "jsonl", "csv", "tsv", "parquet", "hf")
+
+
+def sniff_format(path: Path) -> str:
+    """The format of a file whose name does not say (``X.txt``, ``data``), read from its first bytes:
+    ``[`` a JSON array, ``{`` JSONL when the first line is a whole object (else one JSON document),
+    a tab in the first line TSV, a comma CSV; Parquet by its magic bytes."""
+    try:
+        with _open_binary(path) as fh:
+            head = fh.read(1 << 16)
+    except (OSError, EOFError, zlib.error):
+        return "json"
+    if head[:4] == b"PAR1":
+        return "parquet"
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff" + _WS)
+    if text[:1] == "[":
+        return "json"
+    first = text.split("\n", 1)[0].strip()
+    if text[:1] == "{":
+        try:
+            json.loads(first)
+            return "jsonl"
+        except ValueError:
+            return "json"
+    if "\t" in first:
+        return "tsv"
+    if "," in first:
+        return "csv"
+    return "json"
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -146,7 +179,7 @@ def _decode_error(name: str, exc: UnicodeDecodeError, line: int) -> ImportFailed
     return ImportFailed(name, f"line {line}", None, f"not UTF-8 (byte 0x{bad.hex()} at this line)")
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
+def iter_records(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
     """Yield ``(place, record)`` for every record of the file, streamed.
 
     A record that cannot be read but leaves the rest of the file readable (a bad JSONL or CSV
@@ -156,10 +189,12 @@ def iter_records(path: str | Path) -> Iterator[tuple[str, dict[str, Any] | Impor
     p = Path(path)
     if not p.exists():
         raise ImportFailed(str(p), "file", None, "file not found")
-    fmt = file_format(p)
+    if fmt is not None and fmt not in FORMATS:
+        raise ImportFailed(p.name, "file", None, f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}")
+    fmt = fmt or file_format(p)
     if fmt != "hf" and p.stat().st_size == 0:
         raise ImportFailed(p.name, "file", None, "file is empty")
-    reader = {"json": _iter_json, "jsonl": _iter_jsonl, "csv": _iter_csv, "tsv": _iter_csv,
+    reader = {"json": _iter_json, "jsonl": _iter_jsonl, "csv": _iter_csv, "tsv": partial(_iter_csv, delimiter="\t"),
               "parquet": _iter_parquet, "hf": _iter_hf}[fmt]
     count = 0
     try:
@@ -341,8 +376,7 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: extra data after the closing ']'")
 
 
-def _iter_csv(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    delimiter = "\t" if file_format(p) == "tsv" else ","
+def _iter_csv(p: Path, delimiter: str = ",") -> Iterator[tuple[str, dict[str, Any]]]:
     max_line = limits()["MAX_LINE_BYTES"]
     csv.field_size_limit(max_line)
     with _open_binary(p) as fh:

@@ -112,12 +112,16 @@ def findings_summary(session: Session, dataset_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def check_progress(session: Session, dataset_id: int) -> dict[str, int]:
-    """How many samples of the dataset are checked at their current version."""
+def check_progress(session: Session, dataset_id: int) -> dict[str, Any]:
+    """How many samples of the dataset are checked at their current version (by a full run), and
+    what the cheap checks right after the import saw (``after_import``: samples, findings; or None)."""
     total, done = session.execute(
         select(func.count(), func.sum(case((Sample.checked_version == Sample.version, 1), else_=0)))
         .where(Sample.dataset_id == dataset_id)).one()
-    return {"samples": int(total or 0), "checked": int(done or 0)}
+    meta = session.scalar(select(Dataset.meta).where(Dataset.id == dataset_id)) or {}
+    cheap = meta.get("cheap_checks") if isinstance(meta, dict) else None
+    return {"samples": int(total or 0), "checked": int(done or 0),
+            "after_import": dict(cheap) if isinstance(cheap, dict) else None}
 
 
 def sample_findings(session: Session, sample_id: int) -> list[dict[str, Any]]:
@@ -187,9 +191,12 @@ def train_ethics(actor: Actor, files: Sequence[str | Path], model_path: str | Pa
 
 
 def evaluate_ethics(files: Sequence[str | Path], model_path: str | Path | None = None, *,
-                    holdout: float = 0.2, seed: int = 0) -> dict[str, Any]:
-    """Per-category precision/recall/F1 on a held-out split (trained here), or of a saved model on all rows."""
-    examples = classifier.read_many(files)
+                    holdout: float = 0.2, seed: int = 0, spec: classifier.ColumnSpec | None = None) -> dict[str, Any]:
+    """Binary and per-category precision/recall/F1 on a held-out split (trained here), or of a saved model
+    on all rows. ``spec`` reads CSV/TSV files with a header (named text and label columns)."""
+    examples = classifier.read_many(files, spec)
+    if not examples:
+        raise KocurateError("no labelled examples in the given files")
     if model_path:
         model = classifier.load_model(model_path)
         return classifier.evaluate(model, examples)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
@@ -96,6 +96,9 @@ class BatchFilter:
     status: str | None = None
     limit: int | None = None  # at most this many samples
     sample_ids: list[int] | None = None
+    # also the "reference" turns (an answer written in Korean beside an English one, e.g. KoAlpaca
+    # outputs) that have a finding of ``check`` — an answer left in English, re-translated from the English
+    include_reference: bool | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> BatchFilter:
@@ -143,10 +146,15 @@ def _sample_ids_after(session: Session, f: BatchFilter, conds: list[Any], last: 
     return list(session.scalars(select(Sample.id).where(Sample.id > last, *conds).order_by(Sample.id).limit(n)))
 
 
-def _turn_rows(session: Session, sample_ids: list[int]) -> list[Any]:
+def _turn_rows(session: Session, sample_ids: list[int], f: BatchFilter | None = None) -> list[Any]:
+    kind = Turn.source_kind == "translation"
+    if f is not None and f.include_reference and f.check:
+        flagged = select(CheckFinding.id).where(CheckFinding.sample_id == Turn.sample_id,
+                                                CheckFinding.turn_idx == Turn.idx, CheckFinding.check == f.check)
+        kind = or_(kind, and_(Turn.source_kind == "reference", flagged.exists()))
     return session.execute(
         select(Turn.id, Turn.sample_id, Turn.idx, Turn.text, Turn.source_text)
-        .where(Turn.sample_id.in_(sample_ids), Turn.source_text.is_not(None), Turn.source_kind == "translation")
+        .where(Turn.sample_id.in_(sample_ids), Turn.source_text.is_not(None), kind)
         .order_by(Turn.sample_id, Turn.idx)).all()
 
 
@@ -440,7 +448,7 @@ def _estimate(session: Session, f: BatchFilter) -> dict[str, Any]:
             if not ids:
                 break
             last, seen = ids[-1], seen + len(ids)
-            rows = _turn_rows(session, ids)
+            rows = _turn_rows(session, ids, f)
             items: dict[str, Item] = {}
             for r in rows:
                 turns += 1
@@ -538,7 +546,7 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
         while ctx.done < ctx.total:
             with session_scope(engine) as s:
                 ids = _sample_ids_after(s, f, conds, st["cursor"], min(CHUNK_SAMPLES, ctx.total - ctx.done))
-                rows = _turn_rows(s, ids) if ids else []
+                rows = _turn_rows(s, ids, f) if ids else []
             if not ids:
                 break
             _batch_chunk(engine, ctx, deepl, actor, options, ids, rows, apply)

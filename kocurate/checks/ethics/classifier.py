@@ -6,11 +6,19 @@ Leads train it on labelled data they have (``kocurate ethics train``):
   DISCRIMINATION|SEXUAL|ABUSE|VIOLENCE|CRIME|IMMORAL_NONE], is_immoral, intensity}]}`` (a JSON list,
   ``{"talksets": [...]}`` or one talkset per JSONL line);
 * the kocohub hate-speech TSV (``comments, contain_gender_bias, bias, hate``): ``hate`` → hate,
-  ``offensive`` → censure (insult, contempt, sarcasm), a gender or other bias → discrimination;
+  ``offensive`` → censure (insult, contempt, sarcasm), a gender or other bias in a hateful or
+  offensive comment → discrimination (a biased but polite comment counts as clean);
 * ``text|label`` lines (label after the last ``|``): ``1`` → abuse (profanity), ``0`` → none, or a
   category name;
 * JSONL ``{"text", "labels": [...]}`` as written by ``export_feedback`` from flags annotators confirmed
-  (a positive) or cleared (a negative) — the next training run learns from the review.
+  (a positive) or cleared (a negative) — the next training run learns from the review;
+* the K-MHaS TSV (``document, label``; label = comma-separated ids), mapped to the AIHub categories:
+  3 profanity → abuse; 0 origin, 1 physical, 2 politics, 4 age, 5 gender, 6 race, 7 religion (hate
+  speech aimed at a group) → hate; of those, the attributes AIHub's DISCRIMINATION names (0 origin,
+  4 age, 5 gender, 6 race, 7 religion) → also discrimination; 8 not hate speech → none;
+* any CSV/TSV with a header, given ``ColumnSpec``: the text column, the label column, ``VALUE=category``
+  mappings and the values that mean "unethical" (``--text-col``, ``--label-col``, ``--map``, ``--positive``
+  of ``kocurate ethics evaluate``). A positive value with no category counts for the binary figures only.
 
 Korean text is noisy (spacing, elongation, jamo), which character n-grams tolerate well; every
 category gets its own decision threshold, tuned on a slice of the training data, and a binary
@@ -62,7 +70,9 @@ def _kocohub(path: Path, text: str) -> Iterator[Example]:
             labels.add("hate")
         elif hate == "offensive":
             labels.add("censure")
-        if row[bi].strip().lower() in ("gender", "others") or row[gi].strip().lower() == "true":
+        # bias counts where the comment is also hateful or offensive: a biased but polite comment is
+        # not what the AIHub categories (or kocohub's own binary task) call unethical
+        if labels and (row[bi].strip().lower() in ("gender", "others") or row[gi].strip().lower() == "true"):
             labels.add("discrimination")
         yield Example(row[ci].strip(), frozenset(labels), path.name)
 
@@ -97,12 +107,121 @@ def _aihub_sentences(obj: Any, name: str) -> Iterator[Example]:
             yield Example(sent.get("text", ""), frozenset(t for t in types if t in ETHICS_FLAGS), name)
 
 
-def read_labelled(path: str | Path) -> list[Example]:
-    """Labelled examples from one file in any of the supported formats (see the module docstring)."""
+UNETHICAL = "unethical"  # the label of a positive without a category (binary evaluation data)
+_KMHAS = {"0": ("hate", "discrimination"), "1": ("hate",), "2": ("hate",), "3": ("abuse",), "4": ("hate", "discrimination"),
+          "5": ("hate", "discrimination"), "6": ("hate", "discrimination"), "7": ("hate", "discrimination"), "8": ()}
+ACCEPTED_FORMATS = (
+    "AIHub ethics JSON/JSONL (talksets with sentences, types), feedback JSONL ({text, labels}), "
+    "kocohub TSV (comments, contain_gender_bias, bias, hate), K-MHaS TSV (document, label), "
+    "text|label lines (label 0/1 or a category), or any CSV/TSV with a header read with "
+    "--text-col and --label-col (and --map VALUE=category, --positive VALUE)")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How to read a CSV/TSV with a header: which columns, and what the label values mean."""
+
+    text_col: str
+    label_col: str
+    mapping: dict[str, str] = field(default_factory=dict)  # label value -> category
+    positive: frozenset[str] = frozenset()  # label values that mean "unethical"
+
+    def labels(self, value: str) -> frozenset[str] | None:
+        """Categories of one label cell (values split on , ; |); None when a value means nothing known."""
+        out: set[str] = set()
+        for v in (x.strip() for x in value.replace(";", ",").replace("|", ",").split(",")):
+            if not v:
+                continue
+            low = v.lower()
+            if v in self.mapping or low in self.mapping:
+                cat = self.mapping.get(v, self.mapping.get(low, ""))
+                if cat not in ("none", ""):
+                    out.add(cat)
+            elif v in self.positive or low in self.positive:
+                out.add(UNETHICAL)
+            elif self.mapping or self.positive:
+                continue  # any other value: clean
+            elif low in ("1", "true", "yes"):
+                out.add(UNETHICAL)
+            elif low in ("0", "false", "no", "none", "clean"):
+                continue
+            elif low in ETHICS_FLAGS:
+                out.add(low)
+            else:
+                return None
+        return frozenset(out)
+
+
+def _kmhas(path: Path, text: str) -> Iterator[Example]:
+    lines = text.splitlines()
+    for n, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        body, sep, label = line.rpartition("\t")
+        if not sep:
+            raise ImportFailed(path.name, f"line {n}", None, "expected document<TAB>label")
+        body = body.strip()
+        if len(body) >= 2 and body[0] == body[-1] == '"':
+            body = body[1:-1].replace('""', '"')
+        cats: set[str] = set()
+        for v in label.split(","):
+            v = v.strip()
+            if v not in _KMHAS:
+                raise ImportFailed(path.name, f"line {n}", "label", f"unknown K-MHaS label {v!r} (0-8)")
+            cats.update(_KMHAS[v])
+        yield Example(body, frozenset(cats), path.name)
+
+
+def _with_header(path: Path, text: str, spec: ColumnSpec) -> Iterator[Example]:
+    head = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in head or path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in (spec.text_col, spec.label_col) if c not in header]
+    if missing:
+        raise ImportFailed(path.name, "line 1", None, f"no column {', '.join(map(repr, missing))} in the header "
+                                                       f"{header}; name them with --text-col and --label-col")
+    ti, li = header.index(spec.text_col), header.index(spec.label_col)
+    for n, row in enumerate(reader, start=2):
+        if not row or not any(c.strip() for c in row):
+            continue
+        if len(row) <= max(ti, li):
+            raise ImportFailed(path.name, f"line {n}", None, f"{len(row)} columns, expected {len(header)}")
+        labels = spec.labels(row[li])
+        if labels is None:
+            raise ImportFailed(path.name, f"line {n}", spec.label_col,
+                               f"label {row[li]!r} means nothing known: give --map {row[li].strip()}=CATEGORY "
+                               f"or --positive {row[li].strip()} (categories: {', '.join(ETHICS_FLAGS)})")
+        yield Example(row[ti].strip(), labels, path.name)
+
+
+def read_labelled(path: str | Path, spec: ColumnSpec | None = None) -> list[Example]:
+    """Labelled examples from one file in any of the supported formats (see the module docstring).
+
+    A file read as none of them is refused with the list of accepted formats.
+    """
     p = Path(path)
     if not p.exists():
         raise ImportFailed(str(p), "file", None, "file not found")
-    text = p.read_text(encoding="utf-8-sig")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(p.name, "file", None, f"not UTF-8 text ({exc.reason}); accepted: {ACCEPTED_FORMATS}") from None
+    if spec is not None:
+        return list(_with_header(p, text, spec))
+    head = text.split("\n", 1)[0].strip()
+    cols = [c.strip().lower() for c in head.split("\t")]
+    if cols[:2] == ["document", "label"]:
+        return list(_kmhas(p, text))
+    try:
+        return _read_known(p, text)
+    except ImportFailed as exc:
+        if "accepted:" in exc.reason:
+            raise
+        raise ImportFailed(exc.file, exc.where, exc.field, f"{exc.reason}; accepted: {ACCEPTED_FORMATS}") from None
+
+
+def _read_known(p: Path, text: str) -> list[Example]:
     first = text.lstrip()[:1]
     is_json = p.suffix.lower() in (".json", ".jsonl")
     if is_json or (first in ("[", "{") and "|" not in text.split("\n", 1)[0]):
@@ -122,13 +241,17 @@ def read_labelled(path: str | Path) -> list[Example]:
     head = text.split("\n", 1)[0]
     if "\t" in head and "comments" in head:
         return list(_kocohub(p, text))
+    if "\t" in head or ("," in head and "|" not in head):
+        cols = [c.strip() for c in head.replace("\t", ",").split(",")]
+        raise ImportFailed(p.name, "line 1", None, f"a table with the columns {cols[:8]}: name the text and label "
+                                                   "columns with --text-col and --label-col")
     return list(_pipe(p, text))
 
 
-def read_many(paths: Sequence[str | Path]) -> list[Example]:
+def read_many(paths: Sequence[str | Path], spec: ColumnSpec | None = None) -> list[Example]:
     out: list[Example] = []
     for p in paths:
-        out.extend(read_labelled(p))
+        out.extend(read_labelled(p, spec))
     return [e for e in out if e.text]
 
 
@@ -143,7 +266,7 @@ class EthicsModel:
     any_model: Any = None
     any_threshold: float = 0.5
     # the stricter gate for pre-flags: unethical text is rare in instruction data, so a suggestion
-    # must be precise; chosen at training so at most 2% of held-back clean texts pass it
+    # must be precise; chosen at training on a held-back slice for precision >= GATE_PRECISION
     flag_threshold: float | None = None
 
     @property
@@ -214,6 +337,26 @@ def _best_threshold(y: Sequence[int], p: Sequence[float]) -> float:
     return best
 
 
+GATE_PRECISION = 0.92  # aimed at on the held-back slice, so that new data still sees >= 0.90
+
+
+def calibrate_gate(y: Sequence[int], p: Sequence[float], floor: float) -> float | None:
+    """The pre-flag threshold: the lowest at which the held-back slice's precision reaches
+    ``GATE_PRECISION`` (so recall is as high as that precision allows); if none does, the one that
+    at most 2% of the held-back clean texts pass."""
+    ranked = sorted(zip(p, y, strict=True), reverse=True)
+    tp = fp = 0
+    best: float | None = None
+    for k, (prob, label) in enumerate(ranked):
+        tp, fp = tp + label, fp + (1 - label)
+        if tp >= 20 and tp / (tp + fp) >= GATE_PRECISION and (k + 1 == len(ranked) or ranked[k + 1][0] < prob):
+            best = prob  # precision here counts every text scored at least this high
+    if best is not None:
+        return round(max(floor, best), 4)
+    negs = sorted(q for q, lab in zip(p, y, strict=True) if not lab)
+    return round(max(floor, negs[min(len(negs) - 1, int(0.98 * len(negs)))]), 4) if negs else None
+
+
 def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> EthicsModel:
     """Fit the vectorizer and one classifier per category with enough positives."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -227,9 +370,10 @@ def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> E
     n_val = len(rows) // 6 if tune else 0
     val, fit = rows[:n_val], rows[n_val:]
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True, max_features=400_000)
+    cval = 1.0  # char 1-5 + word 1-2 n-grams and C 2-3 were tried: no better on a dev split
 
     def fit_head(y: list[int]) -> Any:
-        return LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", solver="liblinear").fit(x, y)
+        return LogisticRegression(C=cval, max_iter=2000, class_weight="balanced", solver="liblinear").fit(x, y)
 
     x = vec.fit_transform([e.text for e in fit])
     xv = vec.transform([e.text for e in val]) if val else None
@@ -254,9 +398,7 @@ def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> E
         yv_any = [1 if e.labels else 0 for e in val]
         pv = any_model.predict_proba(xv)[:, 1].tolist()
         any_th = _best_threshold(yv_any, pv)
-        negs = sorted(p for y, p in zip(yv_any, pv, strict=True) if not y)
-        if negs:  # the gate that at most 2% of the held-back clean texts pass
-            flag_th = round(max(any_th, negs[min(len(negs) - 1, int(0.98 * len(negs)))]), 3)
+        flag_th = calibrate_gate(yv_any, pv, any_th)
     import sklearn
 
     meta = {"examples": len(rows), "positives": counts, "sources": sorted({e.source for e in rows}),
@@ -287,10 +429,28 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(f, 3)}
 
 
+def _counts(gold: Sequence[bool], said: Sequence[bool]) -> tuple[int, int, int]:
+    tp = sum(1 for g, p in zip(gold, said, strict=True) if g and p)
+    fp = sum(1 for g, p in zip(gold, said, strict=True) if not g and p)
+    fn = sum(1 for g, p in zip(gold, said, strict=True) if g and not p)
+    return tp, fp, fn
+
+
 def evaluate(model: EthicsModel, examples: Sequence[Example]) -> dict[str, Any]:
     """Precision/recall/F1 per category, and "any category vs none" per source file."""
-    preds = model.predict([e.text for e in examples])
+    texts = [e.text for e in examples]
+    preds = model.predict(texts)
     report: dict[str, Any] = {"n": len(examples), "categories": {}, "any_by_source": {}}
+    # plain binary (unethical or not) at the model's default threshold: over all rows and per file
+    said = model.offensive(texts)
+    gold_bin = [bool(e.labels) for e in examples]
+    report["binary"] = {**_prf(*_counts(gold_bin, said)), "support": len(examples), "positives": sum(gold_bin),
+                        "threshold": round(float(model.any_threshold), 3)}
+    report["binary_by_source"] = {}
+    for src in sorted({e.source for e in examples}):
+        idx = [i for i, e in enumerate(examples) if e.source == src]
+        g, p = [gold_bin[i] for i in idx], [said[i] for i in idx]
+        report["binary_by_source"][src] = {**_prf(*_counts(g, p)), "support": len(idx), "positives": sum(g)}
     for cat in ETHICS_FLAGS:
         gold = [cat in e.labels for e in examples]
         if not any(gold) and cat not in model.models:
@@ -329,7 +489,15 @@ def evaluate(model: EthicsModel, examples: Sequence[Example]) -> dict[str, Any]:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [f"held-out examples: {report['n']}", f"{'category':<16}{'precision':>10}{'recall':>9}{'F1':>8}{'support':>9}"]
+    lines = [f"examples: {report['n']}"]
+    if "binary" in report:
+        b = report["binary"]
+        lines.append(f"binary (unethical vs clean, default threshold {b['threshold']}): P {b['precision']:.3f}  "
+                     f"R {b['recall']:.3f}  F1 {b['f1']:.3f}  n={b['support']} positives={b['positives']}")
+        for src, r in report.get("binary_by_source", {}).items():
+            lines.append(f"  binary [{src}]: P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "
+                         f"n={r['support']} positives={r['positives']}")
+    lines.append(f"{'category':<16}{'precision':>10}{'recall':>9}{'F1':>8}{'support':>9}")
     for cat, r in report["categories"].items():
         note = "" if r["learned"] else "  (not learned: too few examples)"
         lines.append(f"{cat:<16}{r['precision']:>10.3f}{r['recall']:>9.3f}{r['f1']:>8.3f}{r['support']:>9}{note}")

@@ -8,6 +8,12 @@ found in the text as written and in normalized forms that undo the usual disguis
 * loose jamo:            ``ㅆㅣㅂㅏㄹ`` → ``씨발`` (consonant-only slang such as ``ㅅㅂ`` is in the list)
 * number substitutions:  ``씨8`` → ``씨팔``, ``18놈`` (a regex entry)
 * English-keyboard typing of Hangul: ``tlqkf`` → ``시발``, ``qudtls`` → ``병신``
+
+A literal term found in the text as written must also sit on morpheme boundaries: the ``kiwipiepy``
+tokenizer (its model ships in the package) splits the text, and a match that cuts into a word of
+Kiwi's dictionary is not a hit — ``동성애자``, ``이성애자``, ``장애자``, ``애자일``, ``전염병``,
+``한남동`` contain ``애자``, ``염병``, ``한남`` but are other words. Slang that Kiwi does not know
+(``브금씨발``, ``유럽짱개들``) comes out as one unknown token and still matches.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ...models import ETHICS_FLAGS
 from ..base import Check, Finding, SampleView, TurnView, register
@@ -51,6 +58,11 @@ _LATIN_TOKEN = re.compile(r"\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
 _SUSPECT = re.compile(r"[\u3131-\u3163]{2}|(?<![\uac00-\ud7a3])[\uac00-\ud7a3][\s.,*_~\-+!/|]+[\uac00-\ud7a3](?![\uac00-\ud7a3])"
                       r"|[\uac00-\ud7a3][0-9*._~!@#$%^&+|/\\-]{1,2}[\uac00-\ud7a3]|[\uac00-\ud7a3][8259](?!\d)"
                       r"|\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
+
+
+def _is_hangul(term: str) -> bool:
+    """A term of Hangul syllables (the tokenizer judges those; jamo slang such as ㅅㅂ stands alone)."""
+    return any("\uac00" <= c <= "\ud7a3" for c in term)
 
 
 def compose_jamo(seq: str) -> str:
@@ -113,6 +125,58 @@ def normalized_forms(text: str) -> list[str]:
     return forms
 
 
+# Kiwi gives unknown (out-of-vocabulary) tokens the id of their tag's placeholder, all below this;
+# dictionary morphemes have larger ids (checked on kiwipiepy 0.24: 는/JX 70491, 이/VCP 101)
+_KNOWN_MIN_ID = 64
+_WINDOW = 40  # characters of context either side of a match given to the tokenizer
+
+
+@lru_cache(maxsize=1)
+def _kiwi() -> Any:
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+def on_boundaries(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands on its own rather than inside another dictionary word.
+
+    False after a digit (a counter), and when a dictionary morpheme overlapping the match starts
+    before it (``동성애자``), starts inside it and runs past its end as a noun (``애`` + ``자일``), or
+    begins with it and is longer and no predicate (``한남동``; ``좆같다`` is kept: a predicate made
+    from the term). Kiwi's split depends on the context: a match inside an unknown token that
+    starts before it is judged again on its own word (``이성애자와 …`` → ``이성애`` + ``자``).
+    """
+    if start and text[start - 1].isdigit():
+        return False  # a counter after a number: 5개년 (a five-year plan), 8등신 (body proportions)
+    lo = max(0, start - _WINDOW)
+    verdict = _judge(text[lo:min(len(text), end + _WINDOW)], start - lo, end - lo)
+    if verdict is None:  # inside an unknown token: the word alone
+        w0 = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
+        w1 = min([i for i in (text.find(" ", end), text.find("\n", end)) if i >= 0] or [len(text)])
+        verdict = _judge(text[w0:w1], start - w0, end - w0)
+    return verdict is not False
+
+
+def _judge(window: str, s: int, e: int) -> bool | None:
+    """True/False as ``on_boundaries``; None when an unknown token starting before the match holds it."""
+    unknown_around = False
+    for t in _kiwi().tokenize(window):
+        ts, te = t.start, t.start + t.len
+        if te <= s or ts >= e:
+            continue
+        if t.id < _KNOWN_MIN_ID:
+            unknown_around = unknown_around or ts < s
+            continue
+        if ts < s:
+            return False
+        if ts > s and te > e and t.tag.startswith("N"):
+            return False  # the term's tail is the head of a noun (애 + 자일); 죽여 + 버리다 is one phrase
+        if ts == s and te > e and not t.tag.startswith("V"):
+            return False
+    return None if unknown_around else True
+
+
 @dataclass(frozen=True)
 class Lexicon:
     words: re.Pattern[str] | None  # every literal term, one alternation (no IGNORECASE: C-speed prefix scan)
@@ -132,6 +196,8 @@ class Lexicon:
             if self.words is not None:
                 for m in self.words.finditer(probe):
                     cat = self.word_cat.get(m.group(0).lower(), "abuse")
+                    if k == 0 and exact and _is_hangul(m.group(0)) and not on_boundaries(form, m.start(), m.end()):
+                        continue  # inside another word (동성애자, 전염병)
                     if cat not in seen:
                         seen.add(cat)
                         hits.append((cat, m.group(0), (m.start(), m.end()) if exact else None))
@@ -210,6 +276,10 @@ class EthicsLexicon(Check):
 
         if lex.words is not None:
             for m in lex.words.finditer(probe):
+                if _is_hangul(m.group(0)):
+                    i = bisect_right(starts, m.start()) - 1
+                    if not on_boundaries(texts[i], m.start() - starts[i], m.end() - starts[i]):
+                        continue  # inside another word (동성애자, 전염병)
                 record(m, lex.word_cat.get(m.group(0).lower(), "abuse"))
         low = probe.lower()
         for cat, pat, hints in lex.regexes:

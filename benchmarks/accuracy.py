@@ -1,0 +1,181 @@
+"""Benchmark: precision and recall of each rule check on a hand-labelled set of real turns.
+
+    python benchmarks/accuracy.py [--baseline-rev 1c18f72] [--no-baseline] [--candidates N]
+
+The set is drawn from ``../shared/data`` (read in place, never copied): KoAlpaca v1.0 records
+168-334 (with their Alpaca English source: translated instruction/input, reference output) and
+520-1039 (no English in the excerpt), and the ShareGPT DeepL turn pairs 494-986 — the halves not
+used while the checks were tuned. ``benchmarks/labels/findings.tsv`` holds one verdict per (item,
+check) that some version of the checks raised; ``benchmarks/labels/clean.tsv`` holds turns no
+check raised anything on, each read and judged clean or given the check that should have fired.
+Only ids and verdicts are committed (``koalpaca:IDX:ROLE`` / ``pairs:IDX``), never the text.
+
+Per check: precision = true findings / labelled findings; recall = true findings / (true findings
++ labelled defects of that kind the check missed, from both files). Printed beside the same
+figures for the checks as they were before this round (``--baseline-rev``: the commit is unpacked
+with ``git archive`` into a temporary folder and run in a subprocess).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+LABELS = Path(__file__).resolve().parent / "labels"
+# checks that need a database or a model: not judged here
+SKIP = {"ethics_model", "contamination", "near_duplicate", "length_ratio"}
+KOALPACA = range(0, 1040)
+PAIRS = range(0, 987)
+
+
+def _samples(code: Path) -> list[Any]:
+    sys.path.insert(0, str(code))
+    from kocurate.checks.base import SampleView, TurnView
+
+    ko = json.loads((SHARED / "koalpaca_v1.0/ko_alpaca_data.first1040.json").read_text(encoding="utf-8"))
+    en = json.loads((SHARED / "alpaca_en/alpaca_data.first335.json").read_text(encoding="utf-8"))
+    pairs = json.loads((SHARED / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json").read_text(encoding="utf-8"))
+    out = []
+    for i in KOALPACA:
+        r, e = ko[i], (en[i] if i < len(en) else None)
+        turns = [TurnView(0, "instruction", r["instruction"], e and e["instruction"], "translation" if e else None),
+                 TurnView(1, "input", r["input"], e and e["input"], "translation" if e else None),
+                 TurnView(2, "output", r["output"], e and e["output"], "reference" if e else None)]
+        out.append(SampleView(len(out) + 1, 1, turns, key=f"koalpaca:{i}", position=i, kind="koalpaca"))
+    for i in PAIRS:
+        p = pairs[i]
+        out.append(SampleView(len(out) + 1, 2, [TurnView(0, "assistant", p["output"], p["input"], "translation")],
+                              key=f"pairs:{i}", position=i, kind="generic"))
+    return out
+
+
+def item_id(key: str, role: str) -> str:
+    return key if key.startswith("pairs:") else f"{key}:{role}"
+
+
+def emit_findings(code: Path) -> dict[str, list[str]]:
+    """item id -> checks that fired on it, with the checks found at ``code``."""
+    sys.path.insert(0, str(code))
+    from kocurate.checks import REGISTRY, select_checks
+    from kocurate.checks.runner import run_samples
+
+    samples = _samples(code)
+    names = [n for n in sorted(REGISTRY) if n not in SKIP]
+    by_id = {s.id: s for s in samples}
+    out: dict[str, set[str]] = defaultdict(set)
+    for f in run_samples(samples, select_checks(names)):
+        s = by_id[f.sample_id]  # type: ignore[index]
+        role = next((t.role for t in s.turns if t.idx == f.turn_idx), "output")
+        out[item_id(s.key, role)].add(f.check)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _run_elsewhere(code: Path) -> dict[str, list[str]]:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    res = subprocess.run([sys.executable, __file__, "--emit", str(code)], env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(res.stdout)
+
+
+def read_labels() -> tuple[dict[tuple[str, str], bool], dict[str, list[str]]]:
+    """(item, check) -> the finding is right; item -> checks that should have fired on a turn none raised."""
+    found: dict[tuple[str, str], bool] = {}
+    for line in (LABELS / "findings.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        item, check, verdict = line.split("\t")[:3]
+        found[(item, check)] = verdict == "true"
+    missed: dict[str, list[str]] = {}
+    for line in (LABELS / "clean.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        item, verdict = line.split("\t")[:2]
+        missed[item] = [] if verdict == "clean" else verdict.split(",")
+    return found, missed
+
+
+def score(fired: dict[str, list[str]], found: dict[tuple[str, str], bool],
+          missed: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Precision and recall per check of one version's findings on the labelled items."""
+    defects: dict[str, set[str]] = defaultdict(set)  # check -> items with that defect
+    for (item, check), ok in found.items():
+        if ok:
+            defects[check].add(item)
+    for item, checks in missed.items():
+        for c in checks:
+            defects[c].add(item)
+    out: dict[str, dict[str, Any]] = {}
+    checks = {c for (_, c) in found} | set(defects)
+    for c in sorted(checks):
+        raised = {item for item, cs in fired.items() if c in cs}
+        labelled = {i for i in raised if (i, c) in found}
+        tp = sum(1 for i in labelled if found[(i, c)])
+        fp = len(labelled) - tp
+        fn = len(defects[c] - raised)
+        out[c] = {"raised": len(raised), "unlabelled": len(raised - labelled), "tp": tp, "fp": fp, "fn": fn,
+                  "precision": tp / (tp + fp) if tp + fp else None, "recall": tp / (tp + fn) if tp + fn else None}
+    return out
+
+
+def _fmt(x: float | None) -> str:
+    return "   -  " if x is None else f"{x:6.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--baseline-rev", default="1c18f72", help="Commit whose checks are the baseline.")
+    ap.add_argument("--no-baseline", action="store_true", help="Only this version.")
+    ap.add_argument("--candidates", type=int, default=0, help="Print N unlabelled findings to label, then stop.")
+    ap.add_argument("--emit", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.emit:
+        print(json.dumps(emit_findings(Path(args.emit))))
+        return
+    if not SHARED.is_dir():
+        sys.exit(f"real data excerpts not found at {SHARED}: nothing to measure")
+    now = _run_elsewhere(ROOT)
+    base = None
+    if not args.no_baseline:
+        tmp = tempfile.mkdtemp(prefix="kocurate-baseline-")
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline_rev, "kocurate"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        base = _run_elsewhere(Path(tmp))
+    found, missed = read_labels()
+    if args.candidates:
+        todo = sorted({(i, c) for fired in (now, base or {}) for i, cs in fired.items() for c in cs} - set(found))
+        for i, c in todo[: args.candidates]:
+            print(f"{i}\t{c}")
+        return
+    n_true = sum(found.values())
+    print(f"labelled: {len(found)} findings ({n_true} right, {len(found) - n_true} false alarms) and "
+          f"{len(missed)} turns no check raised ({sum(1 for v in missed.values() if v)} with a missed defect)")
+    print(f"load average: {os.getloadavg()[0]:.2f}")
+    cur = score(now, found, missed)
+    old = score(base, found, missed) if base is not None else {}
+    head = f"{'check':<18}{'raised':>7}{'prec.':>8}{'recall':>8}"
+    print(f"{head}   | baseline {args.baseline_rev}:{'raised':>7}{'prec.':>8}{'recall':>8}" if base else head)
+    for c in sorted(set(cur) | set(old)):
+        r = cur.get(c, {"raised": 0, "precision": None, "recall": None})
+        line = f"{c:<18}{r['raised']:>7}{_fmt(r['precision']):>8}{_fmt(r['recall']):>8}"
+        if base is not None:
+            o = old.get(c, {"raised": 0, "precision": None, "recall": None})
+            line += f"   | {'':<{len('baseline ' + args.baseline_rev) + 1}}{o['raised']:>7}{_fmt(o['precision']):>8}" \
+                    f"{_fmt(o['recall']):>8}"
+        print(line)
+    unl = Counter({c: r["unlabelled"] for c, r in cur.items() if r.get("unlabelled")})
+    if unl:
+        print(f"findings without a label (not counted): {dict(unl)}")
+
+
+if __name__ == "__main__":
+    main()
