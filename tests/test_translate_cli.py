@@ -43,7 +43,7 @@ def test_kill_half_way_then_resume_bills_each_text_once(db_url: str, engine: Eng
     server.hang_after(3)  # the 4th request hangs: the process is killed while it waits
     env = {**os.environ, "KOCURATE_DEEPL_BACKOFF_S": "0.01"}
     proc = subprocess.Popen([sys.executable, "-c", "from kocurate.cli import main; main()", "--db", db_url,
-                             "translate", "--dataset", "ds"], env=env, stdout=subprocess.PIPE,
+                             "translate", "--dataset", "ds", "--yes"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
         assert server.hanging.wait(60), proc.stderr.read().decode() if proc.poll() is not None else "no hang"
@@ -87,7 +87,7 @@ def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server
     assert cli(db_url, "glossary", "export", str(csv_out))[0] == 0
     assert "tokenizer,토크나이저" in csv_out.read_text(encoding="utf-8")
     # in the background: `kocurate jobs run 1` in its own process
-    code, out = cli(db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply", "--background")
+    code, out = cli(db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply", "--background", "--yes")
     assert code == 0 and "job 1 started" in out, out
     assert wait_for(lambda: count(engine, Job, Job.status == "done") == 1, timeout=60)
     with session_scope(engine) as s:
