@@ -43,7 +43,9 @@ def import_cmd(
                                              "saved HF dataset folder)."),
     source: Path = typer.Option(None, "--source", "-s", help="The English source file, for alignment."),
     name: str = typer.Option(None, "--name", "-n", help="Dataset name (default: the file name)."),
-    licence: str = typer.Option(None, "--licence", help="Licence (default: the format's known licence)."),
+    licence: str = typer.Option(None, "--licence", help="Licence of the data (SPDX id, e.g. CC-BY-NC-4.0). Default: "
+                                                        "the upstream licence when the file is one of that "
+                                                        "dataset's published files, else none (you are asked)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Import the valid records and write a report of the "
                                                             "skipped ones (NAME.skipped.jsonl)."),
     report: Path = typer.Option(None, "--report", help="Where to write the skipped-records report."),
@@ -90,6 +92,12 @@ def import_cmd(
                    "(the full run: `kocurate check DATASET`)")
     if rep.skipped_report:
         typer.echo(f"skipped records listed in {rep.skipped_report}")
+    cls = REGISTRY[kind]
+    if not licence and cls.licence_for(ko_path) is None:
+        hint = f" (the upstream {cls.title} is {cls.licence})" if cls.licence else ""
+        typer.secho(f"licence unknown: {ko_path.name} is not a known file of this dataset, so no licence was "
+                    f"recorded{hint}. Give it with --licence when you import; exports warn about unknown "
+                    "licences.", fg=typer.colors.YELLOW, err=True)
 
 
 @app.command("datasets")

@@ -1,7 +1,7 @@
 """Streamed record readers for JSON arrays, JSONL, CSV, Parquet, gzip of them and saved HF datasets.
 
 Every record comes with its place in the file ("line 12" or "record 5, line 40") so that an
-error can name it. Nothing is loaded whole: a 700k-record JSON array is parsed incrementally.
+error can name it. Records, rows and lines are all counted from 1, as an editor shows them. Nothing is loaded whole: a 700k-record JSON array is parsed incrementally.
 """
 
 from __future__ import annotations
@@ -188,8 +188,8 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 records = [obj]
             for i, rec in enumerate(records):
                 if not isinstance(rec, dict):
-                    raise ImportFailed(p.name, f"record {i}", None, f"expected a JSON object, got {type(rec).__name__}")
-                yield f"record {i}", rec
+                    raise ImportFailed(p.name, f"record {i + 1}", None, f"expected a JSON object, got {type(rec).__name__}")
+                yield f"record {i + 1}", rec
             return
         if ch != "[":
             raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: expected '[' or '{' at the start")
@@ -204,7 +204,7 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 break
             if index > 0:
                 if ch != ",":
-                    raise ImportFailed(p.name, f"record {index}, line {ts.line}", None, "invalid JSON: expected ',' between records")
+                    raise ImportFailed(p.name, f"record {index + 1}, line {ts.line}", None, "invalid JSON: expected ',' between records")
                 ts.advance(ts.pos + 1)
                 ch = ts.skip_ws()
                 if ch is None:
@@ -219,14 +219,14 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                     if ts.fill():
                         continue
                     line = start_line + ts.buf.count("\n", ts.pos, exc.pos)
-                    raise ImportFailed(p.name, f"record {index}, line {line}", None, f"invalid JSON: {exc.msg}") from None
+                    raise ImportFailed(p.name, f"record {index + 1}, line {line}", None, f"invalid JSON: {exc.msg}") from None
                 except RecursionError:
-                    raise ImportFailed(p.name, f"record {index}, line {start_line}", None, _TOO_DEEP) from None
+                    raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None, _TOO_DEEP) from None
             if not isinstance(rec, dict):
-                raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
+                raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None,
                                    f"expected a JSON object, got {type(rec).__name__}")
             ts.advance(end)
-            yield f"record {index}, line {start_line}", rec
+            yield f"record {index + 1}, line {start_line}", rec
             index += 1
         if ts.skip_ws() is not None:
             raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: extra data after the closing ']'")
@@ -262,7 +262,7 @@ def _iter_parquet(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     index = 0
     for batch in pf.iter_batches(batch_size=10_000):
         for rec in batch.to_pylist():
-            yield f"row {index}", rec
+            yield f"row {index + 1}", rec
             index += 1
 
 
@@ -276,4 +276,4 @@ def _iter_hf(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(ds, DatasetDict):
         ds = ds["train"] if "train" in ds else ds[next(iter(ds))]
     for index, rec in enumerate(ds):
-        yield f"row {index}", dict(rec)
+        yield f"row {index + 1}", dict(rec)

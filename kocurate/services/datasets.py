@@ -23,7 +23,8 @@ def import_dataset(engine: Engine, actor: Actor, kind: str, ko_path: str | Path,
     cheap automatic checks (``index``/``checks`` turn those steps off; ``kocurate search --reindex`` and
     ``kocurate check`` do them later)."""
     actor.require("import")
-    report = import_files(engine, kind, ko_path, source_path, user_id=actor.id, progress=progress, **kwargs)
+    report = import_files(engine, kind, ko_path, source_path, user_id=actor.id, progress=progress, actor=actor,
+                          **kwargs)
     after_import(engine, report, index=index, checks=checks)
     return report
 
