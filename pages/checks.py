@@ -26,9 +26,9 @@ def review_link(label: str, dataset_id: int, check: str) -> None:
     """The review queue filtered by one check (``review?dataset=ID&check=NAME``)."""
     params = {"dataset": str(dataset_id), "check": check}
     try:
-        st.page_link(REVIEW_PAGE, label=label, icon="🔎", query_params=params)
+        st.page_link(REVIEW_PAGE, label=label, icon=":material/rate_review:", query_params=params)
     except StreamlitAPIException:  # the page runs outside the app's navigation (tests, bare mode)
-        st.link_button(label, f"review?dataset={dataset_id}&check={check}", icon="🔎")
+        st.link_button(label, f"review?dataset={dataset_id}&check={check}", icon=":material/rate_review:")
 
 
 actor = ui.require_actor()

@@ -52,7 +52,7 @@ def dataset_choices() -> dict[int, str]:
 def link(label: str, **params: Any) -> None:
     """A link to the review queue filtered like the chart (``/review?dataset=3&check=untranslated``)."""
     qp = {k: str(v) for k, v in params.items() if v is not None}
-    st.page_link(REVIEW_PAGE, label=label, icon="🔗", query_params=qp or None)
+    st.page_link(REVIEW_PAGE, label=label, icon=":material/link:", query_params=qp or None)
 
 
 def chart(fig: go.Figure, key: str, title: str) -> None:
@@ -62,10 +62,10 @@ def chart(fig: go.Figure, key: str, title: str) -> None:
     c1, c2 = st.columns(2)
     # self-contained (plotly.js inside, ~4.7 MB): opens offline; built only when clicked
     c1.download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
-                       file_name=f"{key}.html", mime="text/html", key=f"{key}-html", icon="⬇️", on_click="ignore")
+                       file_name=f"{key}.html", mime="text/html", key=f"{key}-html", icon=":material/download:", on_click="ignore")
     if _kaleido():
         c2.download_button("PNG", data=lambda: fig.to_image(format="png", scale=2), file_name=f"{key}.png",
-                           mime="image/png", key=f"{key}-png", icon="🖼️", on_click="ignore")
+                           mime="image/png", key=f"{key}-png", icon=":material/image:", on_click="ignore")
 
 
 @st.cache_resource

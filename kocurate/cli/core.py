@@ -218,10 +218,20 @@ def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option
     _serve(port, url(), host)
 
 
-def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
+# the shipped Streamlit settings (as .streamlit/config.toml), passed as flags so that they hold whatever
+# folder `kocurate serve` is started from: no Deploy button or developer menu for the people using it
+STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false",
+                   "--client.toolbarMode", "viewer"]
+
+
+def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
     app_py = Path(__file__).resolve().parents[2] / "app.py"
+    return [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address",
+            host, *STREAMLIT_FLAGS]
+
+
+def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
     env = {**os.environ, "KOCURATE_DB_URL": db_url}
     typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address", host,
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = streamlit_command(port, host)
     raise typer.Exit(subprocess.call(cmd, env=env))
