@@ -62,6 +62,10 @@ def link(label: str, **params: Any) -> None:
         st.caption(f"{label}: review?{urlencode(qp)}")
 
 
+def _values(v: Any) -> list[Any]:
+    return [] if v is None else list(v)
+
+
 def _empty(fig: go.Figure) -> bool:
     def n(v: Any) -> int:
         return 0 if v is None else len(v)
@@ -70,7 +74,7 @@ def _empty(fig: go.Figure) -> bool:
         return True
     # counts that are all zero (a fresh database) are no data either
     nums = [v for t in fig.data if getattr(t, "z", None) is None
-            for v in list((t.y if getattr(t, "orientation", None) != "h" else t.x) or ())
+            for v in _values(t.y if getattr(t, "orientation", None) != "h" else t.x)
             if isinstance(v, numbers.Number)]
     return bool(nums) and not any(nums) and all(getattr(t, "z", None) is None for t in fig.data)
 
@@ -88,8 +92,7 @@ def days_axis(fig: go.Figure, days: Any) -> go.Figure:
 def counts_axis(fig: go.Figure, axis: str = "y") -> go.Figure:
     """A count axis with whole-number ticks only (no 0.5 reviews)."""
     opts: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero", "tick0": 0}
-    values = [v for t in fig.data for v in list(getattr(t, axis) if getattr(t, axis, None) is not None else [])
-              if isinstance(v, numbers.Number)]
+    values = [v for t in fig.data for v in _values(getattr(t, axis, None)) if isinstance(v, numbers.Number)]
     if values and max(values) <= 10:
         opts["dtick"] = 1
     (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**opts)
