@@ -5,6 +5,9 @@ A login survives a reload (signed cookie, see kocurate.ui) and ends after KOCURA
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import streamlit as st
 
 from kocurate import ui
@@ -79,5 +82,14 @@ else:
             st.rerun()
     pages = [st.Page(path, title=title, icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
     home = pages[0]
+
+    first = next(path for path, title, icon, perm in PAGES if actor.can(perm))
+
+    def start() -> None:
+        # "/" shows the first page; that page keeps its own address too (/review is the review page for
+        # everyone). Run in place, not switched to: a switch would drop the login cookie being written.
+        runpy.run_path(str(Path(__file__).resolve().parent / first), run_name="__main__")
+
     hidden = [_not_allowed(title, actor.role) for path, title, icon, perm in PAGES if not actor.can(perm)]
-    st.navigation(pages + hidden).run()
+    st.navigation([st.Page(start, title="Start", url_path="start", default=True, visibility="hidden"),
+                   *pages, *hidden]).run()

@@ -104,3 +104,17 @@ def test_cli_without_key_explains(db_url: str, engine: Engine, monkeypatch: pyte
     seed(engine, 1)
     code, out = cli(db_url, "translate", "--dataset", "ds")
     assert code == 1 and "DEEPL_AUTH_KEY" in out
+
+
+def test_serve_ships_the_production_look() -> None:
+    """`kocurate serve` passes toolbarMode=viewer itself (any folder); the repo's config says the same."""
+    import tomllib
+
+    from kocurate.cli.core import streamlit_command
+
+    cmd = streamlit_command(8600, "127.0.0.1")
+    assert cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
+    assert cmd[cmd.index("--server.port") + 1] == "8600" and cmd[cmd.index("run") + 1].endswith("app.py")
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["toolbarMode"] == "viewer"

@@ -224,9 +224,20 @@ STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "f
                    "--client.toolbarMode", "viewer"]
 
 
+# Streamlit treats an app with a pages/ folder as a v1 multipage app until app.py first calls
+# st.navigation: the very first request of a fresh server at /review would run pages/review.py
+# without app.py (no login, the wrong menu). The launcher says "navigation app" before it starts.
+_LAUNCH = ("import sys\n"
+           "from streamlit.runtime.pages_manager import PagesManager\n"
+           "PagesManager.uses_pages_directory = False  # app.py navigates with st.navigation\n"
+           "from streamlit.web.cli import main\n"
+           "sys.argv = ['streamlit', *sys.argv[1:]]\n"
+           "main()\n")
+
+
 def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
     app_py = Path(__file__).resolve().parents[2] / "app.py"
-    return [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address",
+    return [sys.executable, "-c", _LAUNCH, "run", str(app_py), "--server.port", str(port), "--server.address",
             host, *STREAMLIT_FLAGS]
 
 
