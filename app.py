@@ -8,6 +8,8 @@ Served by ``kocurate serve`` through ``asgi.py``, which sets the cookie HttpOnly
 from __future__ import annotations
 
 import os
+import runpy
+from pathlib import Path
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,18 +22,37 @@ os.umask(0o077)  # exports and reports this process writes are its owner's only
 
 st.set_page_config(page_title="kocurate", page_icon="📝", layout="wide")
 
-# page file, title, icon, the permission that makes it visible
+# page file, title, icon (Material Symbols: no emoji font needed), the permission that makes it visible.
+# The URL path is the file name (/review, /export …).
 PAGES = [
-    ("pages/review.py", "Review", "📝", "review"),
-    ("pages/search.py", "Search", "🔎", "search"),
-    ("pages/datasets.py", "Datasets", "🗂️", "review"),
-    ("pages/dashboard.py", "Dashboard", "📊", "view_own_stats"),
-    ("pages/checks.py", "Checks", "🧪", "check"),
-    ("pages/translate.py", "Translate", "🌐", "translate_batch"),
-    ("pages/import.py", "Import", "📥", "import"),
-    ("pages/export.py", "Export", "📦", "export"),
-    ("pages/admin.py", "Admin", "🔐", "users"),
+    ("pages/review.py", "Review", ":material/rate_review:", "review"),
+    ("pages/search.py", "Search", ":material/search:", "search"),
+    ("pages/datasets.py", "Datasets", ":material/folder_open:", "review"),
+    ("pages/dashboard.py", "Dashboard", ":material/bar_chart:", "view_own_stats"),
+    ("pages/checks.py", "Checks", ":material/fact_check:", "check"),
+    ("pages/translate.py", "Translate", ":material/translate:", "translate_batch"),
+    ("pages/import.py", "Import", ":material/upload_file:", "import"),
+    ("pages/export.py", "Export", ":material/download:", "export"),
+    ("pages/admin.py", "Admin", ":material/admin_panel_settings:", "users"),
 ]
+
+
+def _url_path(path: str) -> str:
+    return path.removeprefix("pages/").removesuffix(".py")
+
+
+def _not_allowed(title: str, role: str) -> st.Page:
+    """A page this role may not open: say so and offer the way back (instead of "Page not found")."""
+
+    def page() -> None:
+        st.header(title)
+        st.error(f"Your role ({role}) may not open the {title} page.", icon=":material/block:")
+        st.page_link(home, label="Back to the start page", icon=":material/arrow_back:")
+
+    return st.Page(page, title=title, url_path=_url_path(path_of[title]), visibility="hidden")
+
+
+path_of = {title: path for path, title, _, _ in PAGES}
 
 
 def login() -> None:
@@ -67,7 +88,10 @@ try:
     actor = ui.actor()
     ui.sync_cookie()
     if actor is None:
-        st.navigation([st.Page(login, title="Log in", icon="🔑")]).run()
+        # every page's address leads to the login form (/review?dataset=… opens once logged in)
+        st.navigation([st.Page(login, title="Log in", icon=":material/login:", default=True)]
+                      + [st.Page(login, title="Log in", url_path=_url_path(path), visibility="hidden")
+                         for path, *_ in PAGES]).run()
     else:
         with st.sidebar:
             st.text(f"{actor.username} · {actor.role}")  # a user name is data: plain text
@@ -75,6 +99,17 @@ try:
                 ui.logout()
                 st.rerun()
         pages = [st.Page(path, title=title, icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
-        st.navigation(pages).run()
+        home = pages[0]
+
+        first = next(path for path, title, icon, perm in PAGES if actor.can(perm))
+
+        def start() -> None:
+            # "/" shows the first page; that page keeps its own address too (/review is the review page for
+            # everyone). Run in place, not switched to: a switch would drop the login cookie being written.
+            runpy.run_path(str(Path(__file__).resolve().parent / first), run_name="__main__")
+
+        hidden = [_not_allowed(title, actor.role) for path, title, icon, perm in PAGES if not actor.can(perm)]
+        st.navigation([st.Page(start, title="Start", url_path="start", default=True, visibility="hidden"),
+                       *pages, *hidden]).run()
 except (KocurateError, SQLAlchemyError) as exc:  # a page's own errors are shown by the page itself
     _database_problem(exc)

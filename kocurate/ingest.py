@@ -125,6 +125,7 @@ def import_files(
     report_path: str | Path | None = None,
     user_id: int | None = None,
     progress: Callable[[int], None] | None = None,
+    actor: Any = None,
 ) -> ImportReport:
     """Import one dataset. Raises ImportFailed (place named) or AlreadyImported; writes nothing then."""
     importer = get_importer(kind, options)
@@ -185,7 +186,8 @@ def import_files(
             try:
                 t_write = time.perf_counter()
                 with Session(bind=conn) as session, session.begin():
-                    ds = Dataset(name=name, kind=kind, licence=licence or importer.licence, source_files=files,
+                    ds = Dataset(name=name, kind=kind, licence=licence or importer.licence_for(ko_path),
+                                 source_files=files,
                                  fingerprint=fingerprint, imported_at=now_dt, imported_by=user_id,
                                  meta={"options": options or {}, "title": importer.title})
                     # the same files may have come in meanwhile (the checks above ran before the parse)
@@ -206,6 +208,12 @@ def import_files(
                     ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = report.aligned, report.ambiguous, report.unaligned
                     if report.skipped:
                         ds.meta = {**ds.meta, "skipped": len(report.skipped)}
+                    if actor is not None:  # the audit event commits with the import, or not at all
+                        from .services import audit
+
+                        audit.record(session, actor, "import", dataset_id=ds.id, target=name, kind=kind,
+                                     files=[f["name"] for f in files], samples=report.samples,
+                                     licence=ds.licence, skipped=len(report.skipped) or None)
                 report.write_seconds = time.perf_counter() - t_write
             finally:
                 if spool is not None:

@@ -254,6 +254,7 @@ class CheckFinding(Base):
         Index("ix_findings_check_sample", "check", "sample_id"),
         Index("ix_findings_sample", "sample_id"),
         Index("ix_findings_dataset_check", "dataset_id", "check"),
+        Index("ix_findings_severity_state", "severity", "state", "sample_id"),  # issue 13: open errors
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -309,7 +310,10 @@ class Suggestion(Base):
     """A machine re-translation offered beside the current Korean text."""
 
     __tablename__ = "suggestions"
-    __table_args__ = (Index("ix_suggestions_sample_state", "sample_id", "state"), Index("ix_suggestions_job", "job_id"))
+    __table_args__ = (
+        Index("ix_suggestions_sample_state", "sample_id", "state"),
+        Index("ix_suggestions_job_state", "job_id", "state"),  # issue 13: open suggestions per job
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
@@ -450,6 +454,22 @@ class AuditEvent(Base):
     dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no FK: survives dataset deletion
     target: Mapped[str | None] = mapped_column(String(512), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class JobFailure(Base):
+    """A turn a batch translation job could not translate: listed on the job card and retried by
+    "Retry failed turns" (state open -> retried once a later job took it up)."""
+
+    __tablename__ = "job_failures"
+    __table_args__ = (Index("ix_job_failures_job_state", "job_id", "state", "turn_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    error: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | retried
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # ---- accuracy (issue 12): new models below this line ----

@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from kocurate import ui
 from kocurate.services import checks as svc
 from kocurate.services import datasets as dataset_service
 from kocurate.services import jobs
 
-REVIEW_PAGE = "pages/review.py"
 
-
-
-def review_link(label: str, dataset_id: int, check: str) -> None:
-    """The review queue filtered by one check (``review?dataset=ID&check=NAME``)."""
-    params = {"dataset": str(dataset_id), "check": check}
-    try:
-        st.page_link(REVIEW_PAGE, label=label, icon="🔎", query_params=params)
-    except StreamlitAPIException:  # the page runs outside the app's navigation (tests, bare mode)
-        st.link_button(label, f"review?dataset={dataset_id}&check={check}", icon="🔎")
+def review_url(dataset_id: int, check: str) -> str:
+    """The review queue filtered by one check (``review?dataset=ID&check=NAME``), relative to the app."""
+    return "review?" + urlencode({"dataset": dataset_id, "check": check})
 
 
 actor = ui.require_actor()
@@ -50,7 +43,7 @@ ds_id = st.selectbox("Dataset", ids, format_func=names.__getitem__,
 with ui.session() as s:
     progress = svc.check_progress(s, ds_id)
     summary = svc.findings_summary(s, ds_id)
-st.caption(f"{progress['checked']:,} of {progress['samples']:,} samples checked at their current version")
+progress_line = st.empty()  # filled at the end: a run on this page changes it
 
 if lead:
     all_checks = [c["name"] for c in svc.list_checks()]
@@ -76,6 +69,14 @@ if lead:
                        f"{out['flags']:,} pre-flags.")
             with ui.session() as s:
                 summary = svc.findings_summary(s, ds_id)
+                progress = svc.check_progress(s, ds_id)
+    c1, c2 = st.columns([1, 3])
+    if c1.button("Find near-duplicates", key="ck_dedup",
+                 help="Groups near-identical samples across all datasets (MinHash); exports keep one per group."):
+        with ui.shows_errors(), st.spinner("Comparing samples…"):
+            res = svc.dedup(ui.engine(), actor)
+            st.success(f"Near-duplicates: {res['groups']:,} groups, {res['duplicates']:,} samples beyond the first "
+                       f"of their group, among {res['samples']:,} samples ({res['seconds']:.1f}s).")
 
 with ui.session() as s:
     running = [j for j in jobs.list_jobs(s, kind=svc.JOB_KIND, limit=10) if j["params"].get("dataset_id") == ds_id]
@@ -87,20 +88,24 @@ if running:
         st.progress(min(1.0, j["done"] / max(1, j["total"])))
         st.button("Refresh", key="ck_job_refresh")
 
+progress_line.caption(f"{progress['checked']:,} of {progress['samples']:,} samples checked at their current "
+                      "version")
+
 st.subheader("Hits per check")
-families = sorted({r["family"] for r in summary})
-for fam in families:
-    rows = [r for r in summary if r["family"] == fam]
-    st.markdown(f"**{fam.capitalize()}**")  # our own label, not dataset text
-    for r in rows:
-        c1, c2, c3, c4 = st.columns([3, 1, 1, 2])
-        c1.text(f"{r['check']} · {r['severity']}")
-        c1.caption(r["description"])
-        c2.metric("samples", f"{r['samples']:,}", label_visibility="visible")
-        c3.metric("errors", f"{r['errors']:,}")
-        if r["samples"]:
-            with c4:
-                review_link(f"Review these {r['samples']:,}", ds_id, r["check"])
+hits = sorted((r for r in summary if r["samples"]), key=lambda r: (-r["samples"], r["check"]))
+quiet = sorted(r["check"] for r in summary if not r["samples"])
+if hits:
+    st.dataframe(
+        [{"check": r["check"], "samples": r["samples"], "errors": r["errors"], "open": r["open"],
+          "severity": r["severity"], "family": r["family"], "review": review_url(ds_id, r["check"]),
+          "what it looks for": r["description"]} for r in hits],
+        hide_index=True, width="stretch", key="ck_table",
+        column_config={"samples": st.column_config.NumberColumn("samples hit", format="%d"),
+                       "review": st.column_config.LinkColumn("review", display_text="review these")})
+else:
+    st.info("No check has hits on this dataset yet." + (" Run the checks above." if lead else ""))
+if quiet:
+    st.caption(f"No hits ({len(quiet)}): " + ", ".join(quiet))
 
 if lead:
     st.subheader("Evaluation sets (contamination)")

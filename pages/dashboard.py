@@ -10,20 +10,23 @@ renders it in the browser; a server-side PNG needs kaleido and a Chromium).
 from __future__ import annotations
 
 import html
+import numbers
 import os
 import shutil
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from kocurate import ui
 from kocurate.models import STATUSES
 from kocurate.services import datasets as dataset_service
-from kocurate.services import stats
+from kocurate.services import freshness, stats
 from kocurate.services.auth import Actor
 
 REVIEW_PAGE = "pages/review.py"
@@ -36,15 +39,16 @@ st.header("Dashboard" if lead else "My statistics")
 
 @st.cache_data(ttl=60, show_spinner="Counting…")
 def load(actor_id: int | None, username: str, role: str, datasets: tuple[int, ...], since: date | None,
-         until: date | None, target: int) -> dict[str, Any]:
-    """Every figure in one call; cached a minute per person and filter (leads reload often)."""
+         until: date | None, target: int, version: tuple[Any, ...]) -> dict[str, Any]:
+    """Every figure in one call; cached per person, filter and ``version`` (any write since changes it,
+    so work shows at once; leads reload often)."""
     who = Actor(actor_id, username, role)
     # read-only connections (never hold up someone's save), the independent parts at once
     return stats.dashboard_concurrent(ui.engine(), who, stats.StatsFilter(datasets, since, until), target=target)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def dataset_choices() -> dict[int, str]:
+def dataset_choices(version: tuple[Any, ...]) -> dict[int, str]:
     with ui.session() as s:
         return {d["id"]: d["name"] for d in dataset_service.list_datasets(s)}
 
@@ -52,20 +56,64 @@ def dataset_choices() -> dict[int, str]:
 def link(label: str, **params: Any) -> None:
     """A link to the review queue filtered like the chart (``/review?dataset=3&check=untranslated``)."""
     qp = {k: str(v) for k, v in params.items() if v is not None}
-    st.page_link(REVIEW_PAGE, label=label, icon="🔗", query_params=qp or None)
+    try:
+        st.page_link(REVIEW_PAGE, label=label, icon=":material/link:", query_params=qp or None)
+    except StreamlitPageNotFoundError:  # the page run on its own (tests): the address as text
+        st.caption(f"{label}: review?{urlencode(qp)}")
+
+
+def _values(v: Any) -> list[Any]:
+    return [] if v is None else list(v)
+
+
+def _empty(fig: go.Figure) -> bool:
+    def n(v: Any) -> int:
+        return 0 if v is None else len(v)
+
+    if not fig.data or all(n(t.x) == 0 and n(t.y) == 0 and n(getattr(t, "z", None)) == 0 for t in fig.data):
+        return True
+    # counts that are all zero (a fresh database) are no data either
+    nums = [v for t in fig.data if getattr(t, "z", None) is None
+            for v in _values(t.y if getattr(t, "orientation", None) != "h" else t.x)
+            if isinstance(v, numbers.Number)]
+    return bool(nums) and not any(nums) and all(getattr(t, "z", None) is None for t in fig.data)
+
+
+def days_axis(fig: go.Figure, days: Any) -> go.Figure:
+    """A time axis in whole days (no "23:59:59.9995" on a young project), one tick a day when few."""
+    ds = sorted({pd.Timestamp(d).normalize() for d in days})
+    opts: dict[str, Any] = {"tickformat": "%Y-%m-%d", "title": "day"}
+    if ds and len(ds) <= 14:
+        opts.update(dtick=86_400_000, range=[ds[0] - pd.Timedelta(hours=12), ds[-1] + pd.Timedelta(hours=12)])
+    fig.update_xaxes(**opts)
+    return fig
+
+
+def counts_axis(fig: go.Figure, axis: str = "y") -> go.Figure:
+    """A count axis with whole-number ticks only (no 0.5 reviews)."""
+    opts: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero", "tick0": 0}
+    values = [v for t in fig.data for v in _values(getattr(t, axis, None)) if isinstance(v, numbers.Number)]
+    if values and max(values) <= 10:
+        opts["dtick"] = 1
+    (fig.update_yaxes if axis == "y" else fig.update_xaxes)(**opts)
+    return fig
 
 
 def chart(fig: go.Figure, key: str, title: str) -> None:
-    """Show a figure with its export buttons (HTML here; PNG from the chart toolbar or kaleido)."""
+    """Show a figure with its export buttons (HTML here; PNG from the chart toolbar or kaleido); a figure
+    without data says so instead of drawing empty axes."""
+    if _empty(fig):
+        st.info(f"{title}: no data yet.", icon=":material/hourglass_empty:")
+        return
     fig.update_layout(title=title, margin={"t": 50, "b": 30})
     st.plotly_chart(fig, key=key, config=PLOT_CONFIG, width="stretch")
     c1, c2 = st.columns(2)
     # self-contained (plotly.js inside, ~4.7 MB): opens offline; built only when clicked
     c1.download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
-                       file_name=f"{key}.html", mime="text/html", key=f"{key}-html", icon="⬇️", on_click="ignore")
+                       file_name=f"{key}.html", mime="text/html", key=f"{key}-html", icon=":material/download:", on_click="ignore")
     if _kaleido():
         c2.download_button("PNG", data=lambda: fig.to_image(format="png", scale=2), file_name=f"{key}.png",
-                           mime="image/png", key=f"{key}-png", icon="🖼️", on_click="ignore")
+                           mime="image/png", key=f"{key}-png", icon=":material/image:", on_click="ignore")
 
 
 @st.cache_resource
@@ -93,7 +141,9 @@ def one_dataset() -> int | None:
 
 
 # ----------------------------------------------------------------------------------------------- filters
-names = dataset_choices()
+with ui.session() as _s:
+    version = freshness.data_version(_s)
+names = dataset_choices(version)
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([3, 1.2, 1.2, 1.2])
     chosen = c1.multiselect("Datasets", list(names), format_func=lambda i: names.get(i, str(i)),
@@ -108,7 +158,7 @@ if since and until and since > until:
 
 data: dict[str, Any] | None = None
 with ui.shows_errors():
-    data = load(actor.id, actor.username, actor.role, tuple(chosen), since, until, target)
+    data = load(actor.id, actor.username, actor.role, tuple(chosen), since, until, target, version)
 if data is None:
     st.stop()
 
@@ -124,10 +174,11 @@ def own_view(d: dict[str, Any]) -> None:
     c[2].metric("Per active day", me["per_active_day"] if me else "-")
     c[3].metric("Median seconds / sample", f"{me['median_seconds']:.0f}" if me and me["median_seconds"] else "-")
     rpd = frame(d["reviews_per_day"], columns=["day", "decision", "n"])
-    chart(px.bar(rpd, x="day", y="n", color="decision"), "own-reviews-per-day", "My reviews per day")
+    chart(counts_axis(days_axis(px.bar(rpd, x="day", y="n", color="decision"), rpd["day"])), "own-reviews-per-day",
+          "My reviews per day")
     if me:
         dec = frame([{"decision": k, "n": me.get(k, 0)} for k in ("approve", "reject", "needs_fix", "skip")])
-        chart(px.bar(dec, x="decision", y="n"), "own-decisions", "My decisions")
+        chart(counts_axis(px.bar(dec, x="decision", y="n")), "own-decisions", "My decisions")
     link("My review queue", dataset=one_dataset())
 
 
@@ -151,14 +202,15 @@ with tabs[0]:
                 help=f"at {p['approvals_per_day']} approvals/day")
     st.progress(min(1.0, p["target_share"] or 0.0), text=f"{(p['target_share'] or 0) * 100:.1f}% of the target approved")
     sdf = frame(data["status"], columns=["dataset_id", "dataset", "status", "n"])
-    chart(px.bar(sdf, x="dataset", y="n", color="status", category_orders={"status": list(STATUSES)}),
+    chart(counts_axis(px.bar(sdf, x="dataset", y="n", color="status", category_orders={"status": list(STATUSES)})),
           "status", "Samples by status")
     if not sdf.empty:
         pick = st.selectbox("Open in the review queue", sdf.to_dict("records"), key="status-link",
                             format_func=lambda r: f"{r['dataset']} · {r['status']} ({r['n']:,})")
         link(f"Review {pick['dataset']} · {pick['status']}", dataset=pick["dataset_id"], status=pick["status"])
     rpd = frame(data["reviews_per_day"], columns=["day", "decision", "n"])
-    chart(px.line(rpd, x="day", y="n", color="decision", markers=True), "reviews-per-day", "Reviews per day")
+    chart(counts_axis(days_axis(px.line(rpd, x="day", y="n", color="decision", markers=True), rpd["day"])),
+          "reviews-per-day", "Reviews per day")
     link("Review queue (new samples)", dataset=one_dataset(), status="new")
 
 # ----------------------------------------------------------------------------------------------- quality
@@ -234,7 +286,8 @@ with tabs[2]:
             chart(px.histogram(frame(sample), x="distance", nbins=30), "levenshtein",
                   f"Levenshtein distance MT → final ({len(sample)} edited turns)")
     sdf = frame([{"state": k, "n": v} for k, v in t["suggestions"].items()])
-    chart(px.bar(sdf, x="state", y="n", color="state"), "suggestions", "Re-translations (suggestions) by outcome")
+    chart(counts_axis(px.bar(sdf, x="state", y="n", color="state")), "suggestions",
+          "Re-translations (suggestions) by outcome")
     link("Review samples needing a fix", dataset=one_dataset(), status="needs_fix")
 
 # ----------------------------------------------------------------------------------------------- text
@@ -267,7 +320,8 @@ with tabs[4]:
         st.info("No reviews in this range.")
     else:
         pdd = frame(ann["per_day"])
-        chart(px.line(pdd, x="day", y="n", color="username", markers=True), "throughput",
+        chart(counts_axis(days_axis(px.line(pdd, x="day", y="n", color="username", markers=True),
+                                    pdd["day"] if "day" in pdd else [])), "throughput",
               "Throughput: reviews per person per day")
         chart(px.bar(udf, x="username", y="median_seconds"), "median-seconds", "Median seconds per sample")
         st.dataframe(udf[["username", "reviews", "active_days", "per_active_day", "median_seconds", "approve", "reject",

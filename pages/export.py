@@ -57,20 +57,40 @@ with right:
     val_frac = c3.number_input("Validation fraction", min_value=0.0, max_value=0.5, value=0.0, step=0.01,
                                key="ex_val")
 
-with st.expander("Mix: share (40% or 0.4, of the target size) or count (5000) per dataset"):
-    mix_table = st.data_editor(
-        pd.DataFrame({"dataset": chosen or names, "share or count": [""] * len(chosen or names)}),
-        disabled=["dataset"], hide_index=True, key=f"ex_mix_{'|'.join(chosen or names)}")
-    mix_items = [f"{r['dataset']}={str(r['share or count']).strip()}" for _, r in mix_table.iterrows()
-                 if str(r["share or count"] or "").strip()]
+    exclude_errors = st.checkbox("Exclude samples with open error findings (checks of severity error)",
+                                 value=False, key="ex_errors")
+
+# -- mix: one number per dataset, shares (% of the target size) or counts --------------------------------
+st.subheader("Mix")
+mix_names = chosen or names
+mode = st.radio("Per dataset", ["all eligible samples", "shares (% of the target size)", "counts"],
+                horizontal=True, key="ex_mix_mode")
+mix: dict[str, float | int] = {}
+fill = False
+if mode != "all eligible samples":
+    cols = st.columns(min(4, len(mix_names)) or 1)
+    for i, n in enumerate(mix_names):
+        col = cols[i % len(cols)]
+        if mode.startswith("shares"):
+            v = col.number_input(f"{n} (%)", min_value=0.0, max_value=100.0, value=0.0, step=5.0,
+                                 key=f"ex_share_{n}")
+            if v > 0:
+                mix[n] = float(v) / 100.0
+        else:
+            v = col.number_input(f"{n} (samples)", min_value=0, value=0, step=100, key=f"ex_count_{n}")
+            if v > 0:
+                mix[n] = int(v)
+    if mode.startswith("shares"):
+        st.caption(f"Shares add up to {sum(mix.values()):.0%}; they are scaled to fill the target size.")
+    fill = st.checkbox("Top up from the other datasets when one falls short", value=False, key="ex_fill")
 
 try:
     spec = ex.ExportSpec(
         format=fmt, datasets=chosen or None, statuses=statuses, exclude_ethics=exclude_ethics,
         exclude_flags=exclude_flags, include_contaminated=include_contaminated, dedup=dedup,
-        min_chars=int(min_chars) or None, max_chars=int(max_chars) or None, mix=ex.parse_mix(mix_items),
+        min_chars=int(min_chars) or None, max_chars=int(max_chars) or None, mix=mix,
         total=int(total) or None, seed=int(seed), val_frac=float(val_frac), meta=meta,
-        alpaca_history=alpaca_history)
+        alpaca_history=alpaca_history, exclude_error_findings=exclude_errors, fill=fill)
     with ui.session() as s:
         preview = ex.preview_counts(s, actor, spec)
 except KocurateError as exc:
@@ -80,16 +100,21 @@ except KocurateError as exc:
 # -- preview ---------------------------------------------------------------------------------------------
 st.subheader(f"Planned: {preview['total']:,} samples"
              + (f" (validation {preview['validation']:,})" if preview["validation"] else ""))
-cols = ["name", "kind", "licence", "pool", "ethics_flagged", "flagged", "contaminated", "after_duplicates",
-        "quota", "validation", "note"]
-table = pd.DataFrame(preview["datasets"])
-st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, use_container_width=True)
+if preview["empty_reason"]:
+    st.info(preview["empty_reason"], icon=":material/block:")
+cols = ["name", "kind", "licence", "pool", "ethics_flagged", "flagged", "contaminated", "error_findings",
+        "open_errors", "after_duplicates", "refused", "quota", "validation", "note"]
+table = pd.DataFrame(preview["datasets"]).rename(columns={"quota": "planned"})
+cols = [("planned" if c == "quota" else c) for c in cols]
+st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, width="stretch")
 if preview["warnings"]:
-    st.warning("Licence and size warnings (also written into the dataset card):", icon="⚠️")
+    st.warning("Warnings (also written into the dataset card):", icon=":material/warning:")
     for w in preview["warnings"]:
         st.text(f"• {w}")
-st.caption("Counts come from SQL aggregates; refusals by the format (e.g. speakerless turns, multi-turn for "
-           "alpaca) are replaced by the next candidates and reported in manifest.json.")
+st.caption("Planned = what the export writes: samples the format refuses (speakerless turns, multi-turn for "
+           "alpaca, …) are counted before and replaced by the next candidates."
+           if preview["exact"] else "A large selection: refusals by the format other than whole datasets are "
+           "known when the export runs (manifest.json has the exact figures).")
 
 # -- run -------------------------------------------------------------------------------------------------
 dl, srv = st.columns(2)
@@ -128,4 +153,4 @@ with ui.session() as s:
     recent = ex.recent_exports(s, actor)
 if recent:
     st.subheader("Recent exports")
-    st.dataframe(pd.DataFrame(recent), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(recent), hide_index=True, width="stretch")

@@ -37,7 +37,8 @@ takes_source = importer.align_by in ("id", "position")
 how = {"id": "joined to the English by id", "position": "aligned to the English by position, with drift repair",
        "inline": "English read from the same file", "none": "no English source"}
 st.caption(f"{importer.title}: {how.get(importer.align_by, importer.align_by)}"
-           + (f"; licence {importer.licence}" if importer.licence else ""))
+           + (f"; upstream licence {importer.licence} (recorded for its published files)" if importer.licence
+              else ""))
 
 ko_file = st.file_uploader("Korean file", type=TYPES, key="imp_ko")
 en_file = st.file_uploader("English source (optional)", type=TYPES, key="imp_en") if takes_source else None
@@ -71,7 +72,14 @@ if st.session_state.get("imp_for") != chosen:  # another file chosen: propose it
     st.session_state["imp_for"] = chosen
     st.session_state["imp_name"] = default_name(chosen) if chosen else ""
 name = c1.text_input("Dataset name", key="imp_name")
-licence = c2.text_input("Licence (default: the format's)", key="imp_licence")
+known_licence = importer.licence_for(chosen) if chosen else None
+licence = c2.text_input("Licence (SPDX id, e.g. CC-BY-NC-4.0)", key="imp_licence",
+                        placeholder=known_licence or "unknown: please give it",
+                        help="Left empty, the upstream licence is recorded only when the file is one of that "
+                             "dataset's published files.")
+if chosen and not licence.strip() and known_licence is None:
+    st.warning("The licence of this file is unknown (it is not a known file of this dataset): please give it. "
+               "Without one, exports warn that the licence is unknown.", icon=":material/gavel:")
 skip_bad = st.checkbox("Skip bad records (import the rest and list what was skipped)", key="imp_skip")
 
 if st.button("Import", type="primary", disabled=ko_file is None, key="imp_go"):
@@ -110,7 +118,7 @@ if st.button("Import", type="primary", disabled=ko_file is None, key="imp_go"):
             status.success(f"Imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
             if rep.skipped:
                 st.subheader(f"Skipped records ({len(rep.skipped):,})")
-                st.dataframe(pd.DataFrame(rep.skipped), hide_index=True, use_container_width=True)
+                st.dataframe(pd.DataFrame(rep.skipped), hide_index=True, width="stretch")
                 st.download_button("Download the skipped-records report (JSONL)",
                                    Path(rep.skipped_report).read_bytes() if rep.skipped_report else b"",
                                    file_name=f"{rep.name}.skipped.jsonl", mime="application/json", key="imp_dl")
@@ -118,7 +126,7 @@ if st.button("Import", type="primary", disabled=ko_file is None, key="imp_go"):
                 st.caption(f"{rep.ambiguous:,} pairs were not sure enough to join silently and are marked "
                            f"“ambiguous” for review; {rep.unaligned:,} found no English row.")
             try:
-                st.page_link(REVIEW_PAGE, label="Review this dataset", icon="📝",
+                st.page_link(REVIEW_PAGE, label="Review this dataset", icon=":material/rate_review:",
                              query_params={"dataset": str(rep.dataset_id)})
             except Exception:  # the page runs outside the app's navigation (bare mode)
                 pass

@@ -65,7 +65,7 @@ if hits is not None:
             a, b = st.columns(2)
             a.text(h["ko"] or "—")
             b.text(h["en"] or "—")
-            st.page_link("pages/review.py", label=f"Open sample {h['sample_id']} in review", icon="📝",
+            st.page_link("pages/review.py", label=f"Open sample {h['sample_id']} in review", icon=":material/rate_review:",
                          query_params={"sample": str(h["sample_id"])})
     if len(hits) >= PAGE and st.button("More results"):
         S["sq-hits"] = hits + run(hits[-1]["turn_id"])

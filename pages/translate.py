@@ -6,9 +6,12 @@ the Job rows, so it survives a page reload and shows jobs started from the CLI t
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from kocurate import ui
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
@@ -70,56 +73,127 @@ def _show_estimate(est: dict[str, Any]) -> None:
                      "(resumable once quota is available).")
 
 
+def _link(label: str, icon: str, query: dict[str, Any]) -> None:
+    """A link to the Review page with a filter (``review?…``); our own words and numbers only."""
+    try:
+        st.page_link("pages/review.py", label=label, icon=icon, query_params=query)
+    except StreamlitPageNotFoundError:  # the page run on its own (tests): the link's address as text
+        st.caption(f"{label}: review?{urlencode(query)}")
+
+
+def _safe(name: str) -> str:
+    return name if re.fullmatch(r"[\w.-]{1,64}", name) else "this dataset"
+
+
+STATE_COLOURS = {"done": "green", "done with errors": "orange", "failed": "red", "stopped": "orange",
+                 "cancelled": "gray", "running": "blue", "queued": "blue", "dead (worker gone)": "red"}
+
+
+def _job_card(j: dict[str, Any], suggestions: list[dict[str, Any]]) -> None:
+    r = j["result"]
+    with st.container(border=True):
+        c1, c2 = st.columns([3, 1])
+        c1.markdown(f"**Job {j['id']}** · {j['done']:,}/{j['total']:,} samples"
+                    + (" · apply as edits" if j["params"].get("apply") else " · suggestions")
+                    + (f" · retry of job {j['params']['retry_of']}" if j["params"].get("retry_of") else ""))
+        c2.badge(j["state"], color=STATE_COLOURS.get(j["state"], "gray"))  # type: ignore[arg-type]
+        st.progress(min(j["done"] / j["total"], 1.0) if j["total"] else 0.0)
+        st.caption(f"Filters: {tr.describe_filters(j['params'].get('filters'))}"
+                   + (f" · budget {j['params']['max_characters']:,} characters"
+                      if j["params"].get("max_characters") else ""))
+        m = st.columns(5)
+        m[0].metric("Suggestions", f"{r.get('suggestions', 0):,}")
+        m[1].metric("Applied", f"{r.get('applied', 0):,}")
+        m[2].metric("Failed turns", f"{r.get('failed_turns', 0):,}")
+        m[3].metric("Characters billed", f"{r.get('billed_characters', 0):,}")
+        m[4].metric("Cache hits", f"{r.get('cache_hits', 0):,}", help=f"{r.get('requests', 0):,} requests")
+        if j["message"] and j["status"] != "running":
+            box = {"failed": st.error, "done with errors": st.warning, "stopped": st.warning}.get(j["state"], st.info)
+            box(j["message"])
+        for g in suggestions:  # the review queue of this job's open suggestions
+            _link(f"Review {g['n']:,} open suggestions in {_safe(g['dataset'])}", ":material/rate_review:",
+                  {"dataset": g["dataset_id"], "job": j["id"]})
+        if r.get("failed_turns"):
+            with st.expander(f"Failed turns ({r['failed_turns']:,})"):
+                with ui.session() as s:
+                    failed = tr.failed_turns(s, j["id"], limit=20)
+                for f in failed:
+                    _link(f"sample {f['sample_id']}, turn {f['turn_idx'] + 1}"
+                          + (" (retried)" if f["state"] != "open" else ""), ":material/error:",
+                          {"sample": f["sample_id"]})
+                    st.text(f["error"])
+                if r["failed_turns"] > len(failed):
+                    st.caption(f"… and {r['failed_turns'] - len(failed):,} more (kocurate jobs show {j['id']}).")
+        b1, b2, b3, _ = st.columns([1, 1, 1.4, 2.6])
+        if j["status"] in ("queued", "running") and not j["dead"]:
+            if b1.button("Cancel", key=f"tr-cancel-{j['id']}"):
+                with ui.shows_errors(), ui.session() as s:
+                    tr.cancel_batch(s, actor, j["id"])
+                st.rerun()
+            return
+        if j["status"] != "done" and configured and not (j["status"] == "failed" and r.get("failed_turns")):
+            if b2.button("Resume", key=f"tr-resume-{j['id']}", type="primary"):
+                with ui.shows_errors():
+                    tr.resume_batch(ui.engine(), actor, j["id"], background="thread")
+                    st.rerun()
+        if r.get("failed_turns") and configured:
+            with ui.session() as s:
+                open_failed = tr.count_failed_turns(s, j["id"])
+            if open_failed and b3.button(f"Retry failed turns ({open_failed:,})", key=f"tr-retry-{j['id']}"):
+                with ui.shows_errors():
+                    new_id = tr.retry_failed(ui.engine(), actor, j["id"], background="thread")
+                    st.toast(f"Job {new_id} retries {open_failed:,} failed turns of job {j['id']}.")
+                    st.rerun()
+
+
 @st.fragment(run_every=2)
 def _jobs() -> None:
     with ui.session() as s:
         batches = tr.list_batches(s, limit=10)
+        counts = tr.open_suggestion_counts(s, [j["id"] for j in batches])
     if not batches:
         st.caption("No batch jobs yet.")
         return
     for j in batches:
-        r = j["result"]
-        with st.container(border=True):
-            status = "dead (worker gone)" if j["dead"] else j["status"]
-            st.markdown(f"**Job {j['id']}** · {status} · {j['done']:,}/{j['total']:,} samples"
-                        + (" · apply as edits" if j["params"].get("apply") else " · suggestions"))
-            st.progress(min(j["done"] / j["total"], 1.0) if j["total"] else 0.0)
-            st.caption(f"filters: {j['params'].get('filters') or 'all'} · requests {r.get('requests', 0):,} · "
-                       f"billed {r.get('billed_characters', 0):,} characters · cache hits {r.get('cache_hits', 0):,}"
-                       f" · suggestions {r.get('suggestions', 0):,} · applied {r.get('applied', 0):,}"
-                       f" · failed turns {r.get('failed_turns', 0):,}")
-            if j["message"]:
-                (st.error if j["status"] == "failed" else st.caption)(j["message"])
-            for e in r.get("errors", [])[:5]:
-                st.text(f"turn {e['turn_id']} (sample {e['sample_id']}): {e['error']}")
-            c1, c2, _ = st.columns([1, 1, 4])
-            if j["status"] in ("queued", "running") and not j["dead"]:
-                if c1.button("Cancel", key=f"tr-cancel-{j['id']}"):
-                    with ui.shows_errors(), ui.session() as s:
-                        tr.cancel_batch(s, actor, j["id"])
-                    st.rerun()
-            elif j["status"] != "done" and configured:
-                if c2.button("Resume", key=f"tr-resume-{j['id']}", type="primary"):
-                    with ui.shows_errors():
-                        tr.resume_batch(ui.engine(), actor, j["id"], background="thread")
-                    st.rerun()
+        _job_card(j, counts.get(j["id"], []))
 
 
 with tab_batch:
     filters = _filters()
     apply = st.checkbox("Apply as edits (machine) on samples nobody edited by hand; the others get suggestions",
                         key="tr-apply")
+    budget = st.number_input("Budget: stop the job before it bills more than this many characters (0 = no limit)",
+                             min_value=0, value=0, step=100_000, key="tr-budget")
     c1, c2 = st.columns([1, 1])
     if c1.button("Estimate", key="tr-estimate"):
         with ui.shows_errors(), ui.session() as s:
             st.session_state["tr-est"] = (filters, tr.estimate(s, actor, filters))
+    if c2.button("Start batch job", type="primary", disabled=not configured, key="tr-start"):
+        # a paid job: show the estimate first and start only after a confirmation
+        with ui.shows_errors(), ui.session() as s:
+            st.session_state["tr-est"] = (filters, tr.estimate(s, actor, filters))
+            st.session_state["tr-confirm"] = filters
     est = st.session_state.get("tr-est")
     if est and est[0] == filters:
         _show_estimate(est[1])
-    if c2.button("Start batch job", type="primary", disabled=not configured, key="tr-start"):
-        with ui.shows_errors():
-            job_id = tr.start_batch(ui.engine(), actor, filters, apply=apply, background="thread")
-            st.success(f"Job {job_id} started. Its progress is below (it keeps running if you leave this page).")
+    if st.session_state.get("tr-confirm") == filters and est and est[0] == filters:
+        e = est[1]
+        with st.container(border=True):
+            st.warning(f"This job sends about {e['characters']:,} characters to DeepL (estimated cost "
+                       f"€{e['estimated_cost_eur']:,.2f})"
+                       + (f" and stops at {int(budget):,} characters" if budget else "") + ". Start it?",
+                       icon=":material/payments:")
+            k1, k2, _ = st.columns([1, 1, 3])
+            if k1.button("Confirm and start", type="primary", key="tr-confirm-go"):
+                st.session_state.pop("tr-confirm", None)
+                with ui.shows_errors():
+                    job_id = tr.start_batch(ui.engine(), actor, filters, apply=apply, background="thread",
+                                            max_characters=int(budget) or None, estimate=e)
+                    st.success(f"Job {job_id} started. Its progress is below (it keeps running if you leave "
+                               "this page).")
+            if k2.button("Cancel", key="tr-confirm-cancel"):
+                st.session_state.pop("tr-confirm", None)
+                st.rerun()
     st.subheader("Jobs")
     _jobs()
 

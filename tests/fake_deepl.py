@@ -12,7 +12,12 @@ Implements what kocurate and the official ``deepl`` client use:
 * ``/v2/glossaries``: create (JSON, TSV or CSV entries), list, get, entries (TSV), delete.
 * Auth: ``Authorization: DeepL-Auth-Key KEY``; an unknown key → 403.
 * Error injection: ``fail_next(status, times, path)`` (429, 500, 503, 456, 403 …), ``hang_after(n)``
-  (the n+1-th translate request blocks until ``release()``), ``mangle_placeholders``.
+  (the n+1-th translate request blocks until ``release()``), ``mangle_placeholders``, and
+  ``answer_mode`` for broken answers to /v2/translate (billed as normal): ``"malformed"`` (a body that
+  is not JSON), ``"no_billed"`` (no ``billed_characters``), ``"no_translations"`` (the key missing),
+  ``"no_text"`` (translations without ``text``), ``"drop_markup"`` (every tag removed from the answer,
+  as DeepL's own API mock does with markup it does not know); ``reject_plain`` answers 400 to
+  requests without ``tag_handling``.
 
 The "translation" is deterministic fake Korean: each Latin letter becomes a Hangul syllable, glossary
 terms become their Korean target. Every request is recorded, and ``billed[text]`` counts how many times
@@ -74,6 +79,8 @@ class FakeDeepL:
         self.billed: Counter[str] = Counter()
         self.glossaries: dict[str, dict[str, Any]] = {}
         self.mangle_placeholders = False
+        self.answer_mode: str | None = None
+        self.reject_plain = False  # 400 for requests without tag_handling (a fallback that fails too)
         self._failures: list[tuple[int, str]] = []
         self._hang_after: int | None = None
         self._release = threading.Event()
@@ -203,6 +210,8 @@ class FakeDeepL:
                 return _err(400, "Language pair of the glossary does not match the request")
             entries = g["entries"]
         tag_handling = params.get("tag_handling")
+        if self.reject_plain and not tag_handling:
+            return _err(400, "injected: plain text refused")
         ignore = _tag_list(params.get("ignore_tags"))
         out = []
         billed_total = 0
@@ -230,12 +239,21 @@ class FakeDeepL:
                 self.billed[text if not ctx else f"{text}\x00context:{ctx}"] += 1
             rec.billed = billed_total
         show = str(params.get("show_billed_characters", "")).lower() in ("true", "1")
+        mode = self.answer_mode
+        if mode == "malformed":
+            return 200, "application/json", b'{"translations": [{"text": "\xeb\xb2'
         translations = []
         for translated, chars in out:
+            if mode == "drop_markup":
+                translated = _TAG.sub("", translated)
             item: dict[str, Any] = {"detected_source_language": source or "EN", "text": translated}
-            if show:
+            if mode == "no_text":
+                del item["text"]
+            if show and mode != "no_billed":
                 item["billed_characters"] = chars
             translations.append(item)
+        if mode == "no_translations":
+            return _json(200, {"result": translations})
         return _json(200, {"translations": translations})
 
     def _glossaries(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:

@@ -33,19 +33,27 @@ def test_checks_page(db_url: str, engine: Engine, actors: dict[str, Actor], shar
     at = _page(db_url, actors["lead"], monkeypatch)
     assert not at.exception, at.exception
     assert "0 of 1,040 samples checked" in at.caption[0].value
+    assert any("No check has hits" in i.value for i in at.info)  # an empty state, not 25 zero rows
     at.button(key="ck_run_go").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "Checked 1,040 samples" in at.success[0].value
-    texts = [t.value for t in at.text]
-    assert any(t.startswith("answer_mismatch") for t in texts)
-    # hits per check: answer_mismatch hit 9 samples
-    i = next(k for k, t in enumerate(texts) if t.startswith("answer_mismatch"))
-    assert at.metric[2 * i].value == "9"
+    # the caption is fresh right after the run (it said "0 of 1,040" before)
+    assert any("1,040 of 1,040 samples checked" in c.value for c in at.caption)
+    # hits per check: one compact table sorted by hits, with review links; checks without hits in one line
+    table = at.dataframe[0].value
+    assert list(table["samples"]) == sorted(table["samples"], reverse=True) and (table["samples"] > 0).all()
+    row = table[table["check"] == "answer_mismatch"].iloc[0]
+    assert row["samples"] == 9 and row["review"] == f"review?dataset={ds}&check=answer_mismatch"
+    assert any(c.value.startswith("No hits (") for c in at.caption)
+    # near-duplicates from the page
+    at.button(key="ck_dedup").click().run()
+    assert not at.exception and any("Near-duplicates:" in m.value for m in at.success)
     # the annotator sees the counts but cannot run checks
     at2 = _page(db_url, actors["annotator"], monkeypatch)
     assert not at2.exception
     assert not [b for b in at2.button if b.key == "ck_run_go"]
     assert "1,040 of 1,040 samples checked" in at2.caption[0].value and ds
+    assert not [b for b in at2.button if b.key == "ck_dedup"]
 
 
 def test_check_job_in_background(db_url: str, engine: Engine, actors: dict[str, Actor], shared_data: Path,

@@ -40,7 +40,7 @@ def test_export_page(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_
 
     at = _page(db_url, actors["lead"], monkeypatch)
     assert not at.exception
-    assert at.subheader[0].value == "Planned: 21 samples"
+    assert at.subheader[1].value == "Planned: 21 samples"
     assert any("non-commercial" in t.value for t in at.text)  # KoAlpaca is CC-BY-NC
     at.text_input(key="ex_folder").set_value("full-corpus")
     at.button(key="ex_srv_go").click().run()
@@ -55,10 +55,23 @@ def test_export_page(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_
     assert at.error and "folder name" in at.error[0].value
     # a small subset as a download
     at.multiselect(key="ex_datasets").set_value(["demo-dolly-ko"]).run()
-    assert at.subheader[0].value == "Planned: 4 samples"
+    assert at.subheader[1].value == "Planned: 4 samples"
     at.button(key="ex_dl_go").click().run()
     assert not at.exception
     assert at.get("download_button")
+    assert at.session_state["ex_download"][2] == 4  # planned == written
+    # the mix editor: one number per dataset; counts
+    at.multiselect(key="ex_datasets").set_value(["demo-dolly-ko", "demo-guanaco-ko"]).run()
+    at.radio(key="ex_mix_mode").set_value("counts").run()
+    at.number_input(key="ex_count_demo-dolly-ko").set_value(2).run()
+    assert not at.exception and at.subheader[0].value == "Mix"
+    assert any(h.value == "Planned: 2 samples" for h in at.subheader)
+    at.number_input(key="ex_count_demo-guanaco-ko").set_value(50).run()  # more than it has
+    assert any("demo-guanaco-ko:" in t.value and "planned of the 50 asked" in t.value for t in at.text)
+    # nothing approved in a selection: the reason, not a disabled button alone
+    at.multiselect(key="ex_statuses").set_value(["needs_fix"]).run()
+    assert any(h.value == "Planned: 0 samples" for h in at.subheader)
+    assert any("no sample of the chosen datasets has the status needs_fix" in i.value for i in at.info)
     # annotators may not export
     at = _page(db_url, actors["annotator"], monkeypatch)
     assert at.error and "leads and admins" in at.error[0].value

@@ -130,3 +130,64 @@ def test_real_excerpt_twice_is_a_no_op(engine: Engine, shared_data: Path) -> Non
     with pytest.raises(AlreadyImported):
         import_files(engine, "koalpaca_v11", path)
     assert counts(engine) == before == (1, 2, 4)
+
+
+# -- issue 13: types, numbering, licences, audit -------------------------------------------------------
+
+@pytest.mark.parametrize("value,words", [(42, "got a number (42)"), (True, "got true/false (true)"),
+                                         (1.5, "got a number (1.5)")])
+def test_numbers_where_text_belongs_are_refused(engine: Engine, tmp_path: Path, value: object, words: str) -> None:
+    from kocurate.errors import ImportFailed
+
+    rows = [{"instruction": "지시", "input": "", "output": "출력"}, {"instruction": "지시 2", "input": "", "output": value}]
+    path = tmp_path / "ko_alpaca_data.json"
+    path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]", encoding="utf-8")
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "koalpaca", path)
+    # records and lines counted from 1 alike: the second record starts on line 3 of this file
+    assert str(exc.value).startswith("ko_alpaca_data.json, record 2, line 3, field 'output': expected text, "
+                                     + words), str(exc.value)
+    assert counts(engine) == (0, 0, 0)
+    jl = tmp_path / "kin.jsonl"
+    jl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match="^kin.jsonl, line 2, field 'output'"):
+        import_files(engine, "koalpaca", jl)
+
+
+def test_licence_only_for_known_files(engine: Engine, tmp_path: Path, actors: dict) -> None:
+    from sqlalchemy import select
+
+    from kocurate.db import session_scope
+    from kocurate.models import AuditEvent, Dataset
+    from kocurate.services import datasets as ds_service
+
+    rows = json.dumps([{"instruction": "지시", "input": "", "output": "출력"}], ensure_ascii=False)
+    known = tmp_path / "ko_alpaca_data.json"
+    known.write_text(rows, encoding="utf-8")
+    other = tmp_path / "my_own_data.json"
+    other.write_text(rows.replace("출력", "다른 출력"), encoding="utf-8")
+    given = tmp_path / "given.json"
+    given.write_text(rows.replace("출력", "세 번째"), encoding="utf-8")
+    lead = actors["lead"]
+    ds_service.import_dataset(engine, lead, "koalpaca", known, index=False, checks=False)
+    ds_service.import_dataset(engine, lead, "koalpaca", other, index=False, checks=False)
+    ds_service.import_dataset(engine, lead, "koalpaca", given, licence="CC0-1.0", index=False, checks=False)
+    with session_scope(engine) as s:
+        lic = dict(s.execute(select(Dataset.name, Dataset.licence)).tuples().all())
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.id)))
+    assert lic == {"ko_alpaca_data": "CC-BY-NC-4.0", "my_own_data": None, "given": "CC0-1.0"}
+    assert [(e.username, e.target, e.details["samples"]) for e in events] == [
+        ("lead", "ko_alpaca_data", 1), ("lead", "my_own_data", 1), ("lead", "given", 1)]
+    assert events[0].dataset_id and events[0].details["licence"] == "CC-BY-NC-4.0"
+
+
+def test_cli_import_asks_for_an_unknown_licence(db_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kocurate.cli import app
+
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps([{"instruction": "지시", "input": "", "output": "출력"}], ensure_ascii=False),
+                    encoding="utf-8")
+    out = CliRunner().invoke(app, ["--db", db_url, "import", "koalpaca", str(path), "--no-index", "--no-checks"])
+    assert out.exit_code == 0 and "licence unknown" in out.output and "--licence" in out.output

@@ -83,10 +83,12 @@ def test_empty_file_is_refused(engine: Engine, seeded: tuple[int, int, int], tmp
 
 BAD_JSON_ARRAY = [
     ("missing field", '[{"instruction": "a", "input": "", "output": "b"},\n {"input": "", "output": "c"}]',
-     "record 1, line 2", "instruction", "missing field"),
-    ("wrong type", '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": 5.5, "output": {"x": 1}}\n]',
-     "record 1, line 3", "output", "expected text, got dict"),
-    ("truncated", '[{"instruction": "a", "input": "", "output": "b"},\n {"instruction": "c", "out', "record 1, line 2",
+     "record 2, line 2", "instruction", "missing field"),
+    ("wrong type", '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "c", "output": {"x": 1}}\n]',
+     "record 2, line 3", "output", "expected text, got dict"),
+    ("a number", '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "c", "output": 42}\n]',
+     "record 2, line 3", "output", "expected text, got a number (42)"),
+    ("truncated", '[{"instruction": "a", "input": "", "output": "b"},\n {"instruction": "c", "out', "record 2, line 2",
      None, "invalid JSON"),
     ("not an array", '"just a string"', "line 1", None, "expected '[' or '{'"),
 ]
@@ -114,7 +116,7 @@ def test_non_utf8_in_json_array_names_the_line(engine: Engine, seeded: tuple[int
     assert counts(engine) == seeded
 
 
-@pytest.mark.parametrize("suffix,where", [(".json", "record 0, line 1"), (".jsonl", "line 1")])
+@pytest.mark.parametrize("suffix,where", [(".json", "record 1, line 1"), (".jsonl", "line 1")])
 def test_deeply_nested_json_is_refused(engine: Engine, tmp_path: Path, suffix: str, where: str) -> None:
     path = tmp_path / f"deep{suffix}"
     path.write_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n")
@@ -225,7 +227,7 @@ def test_bad_conversation_turn_names_the_turn(engine: Engine, tmp_path: Path, tu
     path.write_text(json.dumps(rows, ensure_ascii=False, indent=0), encoding="utf-8")
     with pytest.raises(ImportFailed) as exc:
         import_files(engine, "sharegpt", path)
-    assert str(exc.value).startswith("conv.json, record 1, line ") and exc.value.field == field
+    assert str(exc.value).startswith("conv.json, record 2, line ") and exc.value.field == field
     assert reason in str(exc.value)
     assert counts(engine) == (0, 0, 0)
 

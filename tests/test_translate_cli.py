@@ -43,7 +43,7 @@ def test_kill_half_way_then_resume_bills_each_text_once(db_url: str, engine: Eng
     server.hang_after(3)  # the 4th request hangs: the process is killed while it waits
     env = {**os.environ, "KOCURATE_DEEPL_BACKOFF_S": "0.01"}
     proc = subprocess.Popen([sys.executable, "-c", "from kocurate.cli import main; main()", "--db", db_url,
-                             "translate", "--dataset", "ds"], env=env, stdout=subprocess.PIPE,
+                             "translate", "--dataset", "ds", "--yes"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
         assert server.hanging.wait(60), proc.stderr.read().decode() if proc.poll() is not None else "no hang"
@@ -87,7 +87,7 @@ def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server
     assert cli(db_url, "glossary", "export", str(csv_out))[0] == 0
     assert "tokenizer,토크나이저" in csv_out.read_text(encoding="utf-8")
     # in the background: `kocurate jobs run 1` in its own process
-    code, out = cli(db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply", "--background")
+    code, out = cli(db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply", "--background", "--yes")
     assert code == 0 and "job 1 started" in out, out
     assert wait_for(lambda: count(engine, Job, Job.status == "done") == 1, timeout=60)
     with session_scope(engine) as s:
@@ -104,3 +104,17 @@ def test_cli_without_key_explains(db_url: str, engine: Engine, monkeypatch: pyte
     seed(engine, 1)
     code, out = cli(db_url, "translate", "--dataset", "ds")
     assert code == 1 and "DEEPL_AUTH_KEY" in out
+
+
+def test_serve_ships_the_production_look() -> None:
+    """`kocurate serve` passes toolbarMode=viewer itself (any folder); the repo's config says the same."""
+    import tomllib
+
+    from kocurate.cli.core import streamlit_command
+
+    cmd = streamlit_command(8600, "127.0.0.1")
+    assert cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
+    assert cmd[cmd.index("--server.port") + 1] == "8600" and cmd[cmd.index("run") + 1].endswith("app.py")
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["toolbarMode"] == "viewer"

@@ -37,10 +37,19 @@ def test_page_estimate_start_progress_glossary(db_url: str, engine: Engine, acto
     assert [m.value for m in at.metric][:2] == ["12", "24"]
     assert any("remaining" in c.value for c in at.caption)
     at.button(key="tr-start").click().run()
+    # a paid job: the estimate and a confirmation come first; nothing started yet
+    assert not at.exception and not at.success and count(engine, Suggestion) == 0
+    assert any("Start it?" in w.value for w in at.warning)
+    at.button(key="tr-confirm-go").click().run()
     assert not at.exception and "started" in at.success[0].value
     assert wait_for(lambda: count(engine, Suggestion) == 24)
     at = _page(db_url, actors["lead"], monkeypatch)  # a reload: progress comes from the Job row
-    assert any("done · 12/12 samples" in m.value for m in at.markdown)
+    assert any("**Job 1** · 12/12 samples" in m.value for m in at.markdown)
+    assert any("Filters: all samples" in c.value for c in at.caption)  # filters in words, not a dict
+    assert not any("{" in c.value for c in at.caption)
+    # the card links to the review queue of its open suggestions, with the count
+    assert any("Review 24 open suggestions in ds: review?dataset=1&job=1" in c.value for c in at.caption)
+    assert any(m.value == "24" for m in at.metric)  # suggestions on the card
     with pytest.raises(KeyError):
         at.button(key="tr-cancel-1")  # a finished job offers no cancel
     at.button(key="tr-gl-save").click().run()

@@ -44,7 +44,9 @@ def import_cmd(
                                              "saved HF dataset folder)."),
     source: Path = typer.Option(None, "--source", "-s", help="The English source file, for alignment."),
     name: str = typer.Option(None, "--name", "-n", help="Dataset name (default: the file name)."),
-    licence: str = typer.Option(None, "--licence", help="Licence (default: the format's known licence)."),
+    licence: str = typer.Option(None, "--licence", help="Licence of the data (SPDX id, e.g. CC-BY-NC-4.0). Default: "
+                                                        "the upstream licence when the file is one of that "
+                                                        "dataset's published files, else none (you are asked)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Import the valid records and write a report of the "
                                                             "skipped ones (NAME.skipped.jsonl)."),
     report: Path = typer.Option(None, "--report", help="Where to write the skipped-records report."),
@@ -99,6 +101,12 @@ def import_cmd(
                    "(the full run: `kocurate check DATASET`)")
     if rep.skipped_report:
         typer.echo(f"skipped records listed in {rep.skipped_report}")
+    cls = REGISTRY[kind]
+    if not licence and cls.licence_for(ko_path) is None:
+        hint = f" (the upstream {cls.title} is {cls.licence})" if cls.licence else ""
+        typer.secho(f"licence unknown: {ko_path.name} is not a known file of this dataset, so no licence was "
+                    f"recorded{hint}. Give it with --licence when you import; exports warn about unknown "
+                    "licences.", fg=typer.colors.YELLOW, err=True)
 
 
 @app.command("datasets")
@@ -222,11 +230,32 @@ def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option
     _serve(port, url(), host)
 
 
-def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
+# the shipped Streamlit settings (as .streamlit/config.toml), passed as flags so that they hold whatever
+# folder `kocurate serve` is started from: no Deploy button or developer menu for the people using it
+STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false",
+                   "--client.toolbarMode", "viewer"]
+
+
+# Streamlit treats an app with a pages/ folder as a v1 multipage app until app.py first calls
+# st.navigation: the very first request of a fresh server at /review would run pages/review.py
+# without app.py (no login, the wrong menu). The launcher says "navigation app" before it starts.
+_LAUNCH = ("import sys\n"
+           "from streamlit.runtime.pages_manager import PagesManager\n"
+           "PagesManager.uses_pages_directory = False  # app.py navigates with st.navigation\n"
+           "from streamlit.web.cli import main\n"
+           "sys.argv = ['streamlit', *sys.argv[1:]]\n"
+           "main()\n")
+
+
+def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
     # asgi.py: the Streamlit app (app.py) plus the routes that set the HttpOnly login cookie
     app_py = paths.asgi_script()
+    return [sys.executable, "-c", _LAUNCH, "run", str(app_py), "--server.port", str(port), "--server.address",
+            host, *STREAMLIT_FLAGS]
+
+
+def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
     env = {**os.environ, "KOCURATE_DB_URL": db_url}
     typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address", host,
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = streamlit_command(port, host)
     raise typer.Exit(subprocess.call(cmd, env=env))

@@ -18,7 +18,8 @@ from .app import app, engine, errors, fail, session
 def export_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write (data/, manifest.json, README.md); must be empty or "
                                              "an earlier export (with --overwrite)."),
-    fmt: str = typer.Option("messages", "--format", "-f", help=f"One of: {', '.join(sorted(FORMATS))}."),
+    fmt: str = typer.Option("messages", "--format", "-f", help=f"One of: {', '.join(sorted(FORMATS))} "
+                                                            "(pairs: en/ko turn pairs of speakerless datasets)."),
     dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Dataset name or id (repeat; default: all)."),
     status: list[str] = typer.Option(None, "--status", help="Sample status to export (repeat; default: approved)."),
     mix: list[str] = typer.Option(None, "--mix", help="NAME=SHARE (0.4 or 40%, of --total) or NAME=COUNT (5000); "
@@ -46,6 +47,11 @@ def export_cmd(
                                         help="alpaca: write multi-turn samples with 'history' instead of refusing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier export in OUT_DIR."),
     name: str = typer.Option(None, "--name", help="Title of the dataset card."),
+    fill: bool = typer.Option(False, "--fill", help="A dataset short of its quota: top it up from the others "
+                                                    "(in proportion to their quotas)."),
+    exclude_error_findings: bool = typer.Option(False, "--exclude-error-findings",
+                                                help="Leave out samples with an open check finding of severity "
+                                                     "error (approved or not)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would be exported."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest (or the preview) as JSON."),
 ) -> None:
@@ -60,7 +66,7 @@ def export_cmd(
             exclude_checks=list(exclude_check or []), min_chars=min_chars, max_chars=max_chars,
             min_turns=min_turns, max_turns=max_turns, dedup=not keep_duplicates,
             mix=export_service.parse_mix(mix), total=total, seed=seed, val_frac=val_frac, meta=not no_meta,
-            alpaca_history=alpaca_history)
+            alpaca_history=alpaca_history, fill=fill, exclude_error_findings=exclude_error_findings)
         if dry_run:
             with session() as s:
                 preview = export_service.preview_counts(s, SYSTEM, spec)
@@ -69,7 +75,9 @@ def export_cmd(
                 return
             for r in preview["datasets"]:
                 typer.echo(f"{r['name'][:30]:<30} eligible {r['after_duplicates']:>9,}  planned {r['quota']:>9,}"
-                           f"  (validation {r['validation']:,})")
+                           f"  (validation {r['validation']:,})" + (f"  — {r['note']}" if r["note"] else ""))
+            if preview["empty_reason"]:
+                typer.secho(preview["empty_reason"], fg=typer.colors.YELLOW, err=True)
             typer.echo(f"planned {preview['total']:,} samples; near-duplicates to drop "
                        f"~{preview['duplicates_estimate']:,}")
             for w in preview["warnings"]:

@@ -12,6 +12,7 @@ import typer
 from ..services import jobs as job_service
 from ..services import translate as tr
 from ..services.auth import SYSTEM
+from ..translate.client import require_config
 from .app import app, engine, errors, fail, session, url
 
 translate_app = typer.Typer(help="Re-translate with DeepL (needs DEEPL_AUTH_KEY).", invoke_without_command=True)
@@ -61,12 +62,28 @@ def _follow(job_id: int, eng) -> dict:  # type: ignore[no-untyped-def]
 
 
 def _report(j: dict) -> None:
-    typer.echo(f"job {j['id']}: {j['status']} — {j['message'] or ''}")
+    typer.echo(f"job {j['id']}: {j['state']} — {j['message'] or ''}")
     r = j["result"]
     for e in r.get("errors", [])[:10]:
         typer.echo(f"  turn {e['turn_id']} (sample {e['sample_id']}): {e['error']}")
-    if j["status"] in ("failed", "cancelled"):
-        typer.echo(f"resume with: kocurate translate resume {j['id']}")
+    if r.get("failed_turns"):
+        typer.echo(f"retry the failed turns with: kocurate translate retry {j['id']}")
+    if j["status"] in ("failed", "cancelled", "stopped"):
+        if j["status"] != "failed" or not r.get("failed_turns"):
+            typer.echo(f"resume with: kocurate translate resume {j['id']}")
+        raise typer.Exit(1)
+
+
+def _confirm(est: dict, yes: bool, max_characters: int | None) -> None:
+    """A paid job starts only after its estimate was shown and accepted (``--yes`` accepts it)."""
+    _print_estimate(est)
+    if max_characters is not None:
+        typer.echo(f"budget: the job stops before billing more than {max_characters:,} characters")
+    if yes:
+        return
+    if not typer.confirm(f"Start this job (about {est['characters']:,} characters, "
+                         f"EUR {est['estimated_cost_eur']:.2f})?", default=False, err=True):
+        typer.echo("not started")
         raise typer.Exit(1)
 
 
@@ -87,8 +104,13 @@ def translate_cmd(
                                                       "edited by hand; others get suggestions."),
     background: bool = typer.Option(False, "--background", help="Start the job in its own process and return."),
     as_json: bool = typer.Option(False, "--json", help="Print the estimate / job as JSON."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking (the estimate is still printed)."),
+    max_characters: int = typer.Option(None, "--max-characters", help="Budget: stop the job before it bills more "
+                                                                      "than this many characters (resumable)."),
 ) -> None:
-    """Re-translate the turns of the selected samples from English (suggestions unless --apply)."""
+    """Re-translate the turns of the selected samples from English (suggestions unless --apply).
+
+    Shows the estimate (characters, cost, quota left) and asks before starting the paid job."""
     if ctx.invoked_subcommand is not None:
         return
     if include_reference and not check:
@@ -104,9 +126,13 @@ def translate_cmd(
             else:
                 _print_estimate(est)
             return
+        require_config()  # say how to set the key before showing an estimate for nothing
+        with session() as s:
+            est = tr.estimate(s, SYSTEM, f)
+        _confirm(est, yes, max_characters)
         eng = engine()
         job_id = tr.start_batch(eng, SYSTEM, f, apply=apply, background="process" if background else None,
-                                db_url=url())
+                                db_url=url(), max_characters=max_characters, estimate=est)
         if background:
             typer.echo(f"job {job_id} started; follow it with: kocurate jobs show {job_id}")
             return
@@ -118,12 +144,36 @@ def translate_cmd(
 
 
 @translate_app.command("resume")
-def resume_cmd(job_id: int = typer.Argument(..., help="The job to continue.")) -> None:
-    """Continue a failed, cancelled or crashed batch job where it stopped (nothing is paid twice)."""
+def resume_cmd(
+    job_id: int = typer.Argument(..., help="The job to continue."),
+    max_characters: int = typer.Option(None, "--max-characters", help="A new budget for the whole job."),
+) -> None:
+    """Continue a failed, stopped, cancelled or crashed batch job where it stopped (nothing is paid twice)."""
     with errors():
         eng = engine()
-        tr.resume_batch(eng, SYSTEM, job_id, background=None)
+        tr.resume_batch(eng, SYSTEM, job_id, background=None, max_characters=max_characters)
         j = _follow(job_id, eng)
+    _report(j)
+
+
+@translate_app.command("retry")
+def retry_cmd(
+    job_id: int = typer.Argument(..., help="The job whose failed turns to re-run."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking."),
+    max_characters: int = typer.Option(None, "--max-characters", help="Budget of the retry job."),
+) -> None:
+    """Re-run only the failed turns of a job, as a new job (answers already paid for are not billed again)."""
+    with errors():
+        with session() as s:
+            n = tr.count_failed_turns(s, job_id)
+        if n and not yes and not typer.confirm(f"Retry {n:,} failed turns of job {job_id}?", default=False,
+                                               err=True):
+            typer.echo("not started")
+            raise typer.Exit(1)
+        eng = engine()
+        new_id = tr.retry_failed(eng, SYSTEM, job_id, background=None, max_characters=max_characters)
+        typer.echo(f"job {new_id} (retry of job {job_id})", err=True)
+        j = _follow(new_id, eng)
     _report(j)
 
 
@@ -211,7 +261,7 @@ def jobs_show(job_id: int = typer.Argument(...), watch: bool = typer.Option(Fals
         while True:
             with session() as s:
                 j = job_service.get(s, job_id)
-            typer.echo(f"job {j['id']} ({j['kind']}): {j['status']}{' (dead)' if j['dead'] else ''} "
+            typer.echo(f"job {j['id']} ({j['kind']}): {j['state']} "
                        f"{j['done']}/{j['total']} — {j['message'] or ''}")
             if not watch or j["status"] in job_service.FINAL:
                 break
@@ -224,7 +274,7 @@ def jobs_list(kind: str = typer.Option(None, "--kind"), limit: int = typer.Optio
     """Recent jobs."""
     with errors(), session() as s:
         for j in job_service.list_jobs(s, kind, limit):
-            typer.echo(f"{j['id']:>6}  {j['kind']:<10} {j['status']:<9} {j['done']}/{j['total']}  {j['message'] or ''}")
+            typer.echo(f"{j['id']:>6}  {j['kind']:<10} {j['state']:<16} {j['done']}/{j['total']}  {j['message'] or ''}")
 
 
 @jobs_app.command("cancel")

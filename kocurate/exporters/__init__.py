@@ -1,7 +1,7 @@
 """Exporters: one module per format, registered by name, plus selection (filters, mix, split),
 the streaming runner and the manifest/dataset card."""
 
-from . import alpaca, messages, parquet, sharegpt  # noqa: F401
+from . import alpaca, messages, pairs, parquet, sharegpt  # noqa: F401
 from .base import REFUSALS, REPAIRS, Chat, ExportFormat, Refused, to_chat
 from .registry import FORMATS, get_format, register
 

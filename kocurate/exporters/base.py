@@ -15,7 +15,11 @@ Turn mapping (documented rules; every repair and refusal is counted in the manif
   5. an exchange whose question or answer is empty is dropped (not merged into its neighbours);
   6. no complete exchange left: refused.
 - ``sharegpt_pairs`` samples (role ``turn``) are single translated turns with no speaker: they are
-  not training conversations and are refused (``no_role``) by every chat format.
+  not training conversations and are refused (``no_role``) by every chat format. They export as a
+  parallel corpus with the ``pairs`` format (one ``{"en", "ko"}`` object per turn pair), which in turn
+  refuses samples with roles (``has_roles``).
+- A refusal that follows from the dataset's kind alone (``ExportFormat.refuses_kind``) is known before
+  the export: such datasets are planned at 0 and named with the reason.
 """
 
 from __future__ import annotations
@@ -41,7 +45,13 @@ REFUSALS = {
     "no_complete_exchange": "no user turn followed by a non-empty assistant answer",
     "multi_turn": "more than one exchange (alpaca without --alpaca-history)",
     "invalid_text": "text that is not valid UTF-8 (unpaired surrogate)",
+    "has_roles": "a conversation or instruction sample (pairs takes speakerless turn pairs; use messages, "
+                 "sharegpt or alpaca)",
+    "no_source": "a turn pair without its English source",
 }
+
+# dataset kinds whose samples have no speaker roles (one translated turn each)
+ROLELESS_KINDS = frozenset({"sharegpt_pairs"})
 # what was repaired on a sample that was exported (manifest: repairs.<name> = samples affected)
 REPAIRS = {
     "dropped_leading_assistant": "leading assistant turn(s) dropped",
@@ -230,10 +240,22 @@ class ExportFormat:
     # the hub's builder for the card's configs ("json" or "parquet"); None: not loadable that way
     builder: ClassVar[str | None] = "json"
 
+    # True: the format takes the stored turns with their English (``convert_turns``), not a chat
+    raw_turns: ClassVar[bool] = False
+
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = options or {}
 
+    def refuses_kind(self, kind: str) -> str | None:
+        """The refusal reason for every sample of a dataset of this kind, known before exporting."""
+        return "no_role" if kind in ROLELESS_KINDS else None
+
     def convert(self, chat: Chat, meta: dict[str, Any] | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def convert_turns(self, turns: list[tuple[str, str, str | None]], meta: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+        """For ``raw_turns`` formats: (role, Korean, English) turns in order -> one record."""
         raise NotImplementedError
 
     def writer(self, path: Path) -> SplitWriter:

@@ -45,15 +45,15 @@ from .registry import get_format
 
 CHUNK = 1_000
 PREFETCH = 3  # chunks read ahead
-Fetched = tuple[dict[int, tuple[str, str]], dict[int, list[tuple[str, str]]], dict[int, set[str]]]
+Fetched = tuple[dict[int, tuple[str, str]], dict[int, list[Any]], dict[int, set[str]]]
 Progress = Callable[[int, int], None]
 
 
 
-def fetch_chunk(conn: Any, ids: list[int]) -> Fetched:
-    """Samples (key, status), turns in order and standing flags of up to CHUNK ids: three indexed
-    lookups on the raw DBAPI cursor (the ids are integers from our own arrays, inlined; no SQL
-    compilation per chunk)."""
+def fetch_chunk(conn: Any, ids: list[int], sources: bool = False) -> Fetched:
+    """Samples (key, status), turns in order ((role, text) or, with ``sources``, (role, text, English))
+    and standing flags of up to CHUNK ids: three indexed lookups on the raw DBAPI cursor (the ids are
+    integers from our own arrays, inlined; no SQL compilation per chunk)."""
     ordered = sorted(int(i) for i in ids)
     lo, hi = ordered[0], ordered[-1]
     if hi - lo + 1 <= 2 * len(ordered):
@@ -65,14 +65,16 @@ def fetch_chunk(conn: Any, ids: list[int]) -> Fetched:
     try:
         cur.execute(f"SELECT id, key, status FROM samples WHERE id {where}")
         info = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
-        cur.execute(f"SELECT sample_id, role, text FROM turns WHERE sample_id {where} ORDER BY sample_id, idx")
-        turns: dict[int, list[tuple[str, str]]] = {}
-        for sid, role, text in cur.fetchall():
+        src = ", source_text" if sources else ""
+        cur.execute(f"SELECT sample_id, role, text{src} FROM turns WHERE sample_id {where} ORDER BY sample_id, idx")
+        turns: dict[int, list[Any]] = {}
+        for row in cur.fetchall():
+            sid, turn = row[0], tuple(row[1:])
             t = turns.get(sid)
             if t is None:
-                turns[sid] = [(role, text)]
+                turns[sid] = [turn]
             else:
-                t.append((role, text))
+                t.append(turn)
         cur.execute(f"SELECT sample_id, category FROM flags WHERE sample_id {where} AND state <> 'cleared'")
         flags: dict[int, set[str]] = {}
         for sid, cat in cur.fetchall():
@@ -113,10 +115,13 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
         with _snapshot(engine) as conn:
             session = Session(bind=conn)
             datasets = sel.resolve_datasets(session, spec)
-            cands = sel.collect_candidates(conn, spec, datasets)
+            cands, kind_refused = candidates_for(conn, spec, datasets, fmt)
             pool = cands.pool
             planned = sel.plan(spec, datasets, cands.available())
             state = _Writing(spec, fmt, tmp, datasets, planned)
+            for d, (reason, n) in kind_refused.items():
+                state.refused[reason] += n
+                state.refused_by_dataset[d][reason] += n
             quotas = {d: p["quota"] for d, p in planned.items()}
             order_ids, order_ds, order_p, nxt = sel.first_candidates(cands, quotas)
             total = len(order_ids)
@@ -125,29 +130,37 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
             if progress:
                 progress(0, total)
             # closing(): on any error the reader thread is stopped before the snapshot ends
-            with closing(_prefetched(conn, _chunks(order_ids, order_ds, order_p))) as chunks:
+            with closing(_prefetched(conn, _chunks(order_ids, order_ds, order_p), fmt.raw_turns)) as chunks:
                 for ids, dss, prios, fetched in chunks:
                     state.process(conn, ids, dss, prios, fetched)
                     done += len(ids)
                     if progress:
                         progress(done, total)
-            # refused samples are replaced by each dataset's next candidates, until quotas hold
+            exhausted: set[int] = set()
             while True:
-                parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
-                for d, p in planned.items():
-                    need = p["quota"] - state.accepted[d]
-                    start = nxt[d]
-                    if need > 0 and start < len(cands.ids[d]):
-                        take = slice(start, start + need)
-                        nxt[d] = start + len(cands.ids[d][take])
-                        parts[0].append(cands.ids[d][take])
-                        parts[1].append(np.full(len(cands.ids[d][take]), d, dtype=np.int64))
-                        parts[2].append(cands.priorities[d][take])
-                if not parts[0]:
+                # refused samples are replaced by each dataset's next candidates, until quotas hold
+                _refill(conn, state, planned, cands, nxt)
+                if not spec.fill:
                     break
-                for ids, dss, prios in _chunks(*sel.reading_order(*parts)):
-                    state.process(conn, ids, dss, prios)
+                # --fill: what a dataset could not give goes to the others (in proportion to their quotas)
+                short = {d: p["quota"] - state.accepted[d] for d, p in planned.items()
+                         if state.accepted[d] < p["quota"]}
+                if not short:
+                    break
+                for d in short:
+                    planned[d]["quota"] = state.accepted[d]
+                exhausted |= set(short)
+                open_ = {d: float(p["quota"]) for d, p in planned.items()
+                         if d not in exhausted and nxt[d] < len(cands.ids[d])}
+                if not open_:
+                    break
+                for d, extra in sel.largest_remainder(sum(short.values()), open_).items():
+                    planned[d]["quota"] += extra
+                    planned[d]["filled"] = planned[d].get("filled", 0) + extra
             session.close()
+        if sum(state.accepted.values()) == 0:
+            raise KocurateError(empty_reason(spec, datasets, pool, kind_refused, dict(state.refused), fmt.name))
+        sel.set_validation(spec, planned, state.accepted)
         state.write_shuffled()
         splits = state.close()
         splits = fmt.finish(tmp, splits)
@@ -166,6 +179,137 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
         raise
     manifest["out_dir"] = str(out_dir)
     return manifest
+
+
+def candidates_for(conn: Any, spec: sel.ExportSpec, datasets: list[sel.DatasetInfo], fmt: Any
+                   ) -> tuple[sel.Candidates, dict[int, tuple[str, int]]]:
+    """The candidates, minus datasets whose kind the format refuses as a whole: those are known before
+    the export ({dataset: (reason, samples)}) and planned at 0."""
+    cands = sel.collect_candidates(conn, spec, datasets)
+    refused: dict[int, tuple[str, int]] = {}
+    for d in datasets:
+        reason = fmt.refuses_kind(d.kind)
+        if reason and len(cands.ids[d.id]):
+            refused[d.id] = (reason, len(cands.ids[d.id]))
+            cands.ids[d.id] = cands.ids[d.id][:0]
+            cands.priorities[d.id] = cands.priorities[d.id][:0]
+    return cands, refused
+
+
+def _refill(conn: Any, state: _Writing, planned: dict[int, dict[str, Any]], cands: sel.Candidates,
+            nxt: dict[int, int]) -> None:
+    """Read each dataset's next candidates (priority order) until its quota holds or none are left."""
+    while True:
+        parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+        for d, p in planned.items():
+            need = p["quota"] - state.accepted[d]
+            start = nxt[d]
+            if need > 0 and start < len(cands.ids[d]):
+                take = slice(start, start + need)
+                nxt[d] = start + len(cands.ids[d][take])
+                parts[0].append(cands.ids[d][take])
+                parts[1].append(np.full(len(cands.ids[d][take]), d, dtype=np.int64))
+                parts[2].append(cands.priorities[d][take])
+        if not parts[0]:
+            return
+        for ids, dss, prios in _chunks(*sel.reading_order(*parts)):
+            state.process(conn, ids, dss, prios)
+
+
+def convertible(conn: Any, fmt: Any, cands: sel.Candidates
+                ) -> tuple[dict[int, np.ndarray], dict[int, Counter[str]]]:
+    """Per dataset, in priority order: whether the format takes each candidate (a dry run of the
+    conversion, nothing written), and the refusals by reason."""
+    flags: dict[int, np.ndarray] = {}
+    by_dataset: dict[int, Counter[str]] = {}
+    for d, arr in cands.ids.items():
+        reasons = by_dataset[d] = Counter()
+        ok = np.zeros(len(arr), dtype=bool)
+        pos = {int(sid): i for i, sid in enumerate(arr.tolist())}
+        order = np.sort(arr)
+        for i in range(0, len(order), CHUNK):
+            ids = order[i:i + CHUNK].tolist()
+            info, turns, _ = fetch_chunk(conn, ids, fmt.raw_turns)
+            for sid in ids:
+                if sid not in info:
+                    continue
+                try:
+                    _convert(fmt, turns.get(sid, []), None)
+                    ok[pos[sid]] = True
+                except Refused as exc:
+                    reasons[exc.reason] += 1
+        flags[d] = ok
+    return flags, by_dataset
+
+
+def _convert(fmt: Any, turns: list[Any], meta: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+    """(record, chat or None) for one sample's turns; raises ``Refused``."""
+    if fmt.raw_turns:
+        return fmt.convert_turns(turns, meta), None
+    chat = to_chat(turns)
+    return fmt.convert(chat, meta), chat
+
+
+def simulate(spec: sel.ExportSpec, planned: dict[int, dict[str, Any]], ok: dict[int, np.ndarray]) -> dict[int, int]:
+    """What ``run_export`` will write per dataset, given which candidates the format takes: the same
+    refills and --fill top-ups, computed on the flags (the preview's exact planned numbers)."""
+    cum = {d: np.cumsum(a) for d, a in ok.items()}
+    cap = {d: int(c[-1]) if len(c) else 0 for d, c in cum.items()}
+    quota = {d: p["quota"] for d, p in planned.items()}
+
+    def consumed(d: int, q: int) -> int:  # candidates read to reach q accepted (all when short)
+        if q <= 0:
+            return 0
+        if q > cap[d]:
+            return len(ok[d])
+        return int(np.searchsorted(cum[d], q)) + 1
+
+    got = {d: min(q, cap[d]) for d, q in quota.items()}
+    exhausted: set[int] = set()
+    while spec.fill:
+        short = {d: quota[d] - got[d] for d in quota if got[d] < quota[d]}
+        if not short:
+            break
+        for d in short:
+            quota[d] = got[d]
+        exhausted |= set(short)
+        open_ = {d: float(quota[d]) for d in quota if d not in exhausted and consumed(d, quota[d]) < len(ok[d])}
+        if not open_:
+            break
+        for d, extra in sel.largest_remainder(sum(short.values()), open_).items():
+            quota[d] += extra
+        got = {d: min(q, cap[d]) for d, q in quota.items()}
+    return got
+
+
+def empty_reason(spec: sel.ExportSpec, datasets: list[sel.DatasetInfo], pool: dict[int, dict[str, int]],
+                 kind_refused: dict[int, tuple[str, int]], refused: dict[str, int], fmt_name: str) -> str:
+    """Why an export would hold no sample, in words (one reason per cause found)."""
+    if not datasets:
+        return "nothing to export: no dataset is selected (or none exists yet)"
+    n_pool = sum(p.get("pool", 0) for p in pool.values())
+    statuses = ", ".join(spec.statuses)
+    if n_pool == 0:
+        return (f"nothing to export: no sample of the chosen datasets has the status {statuses} (and passes the "
+                "length/flag filters); review and approve samples first, or choose other statuses")
+    parts = []
+    excl = {k: sum(p.get(k, 0) for p in pool.values())
+            for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings")}
+    words = {"ethics_flagged": "ethics-flagged", "flagged": "flagged", "contaminated": "contaminated",
+             "check_findings": "with excluded check findings", "error_findings": "with open error findings"}
+    for k, n in excl.items():
+        if n:
+            parts.append(f"{n:,} {words[k]}")
+    for d in datasets:
+        if d.id in kind_refused:
+            reason, n = kind_refused[d.id]
+            parts.append(f"{n:,} of {d.name} refused by {fmt_name}: {REFUSALS[reason]}"
+                         + (" (export it with --format pairs)" if reason == "no_role" else ""))
+    for reason, n in refused.items():
+        if n and not any(r == reason for r, _ in kind_refused.values()):
+            parts.append(f"{n:,} refused by {fmt_name}: {REFUSALS.get(reason, reason)}")
+    return f"nothing to export: of {n_pool:,} samples with status {statuses}, " + ("; ".join(parts) or
+                                                                                 "none is left after the filters")
 
 
 class _snapshot:  # noqa: N801 — a context manager used like a function
@@ -192,7 +336,7 @@ class _snapshot:  # noqa: N801 — a context manager used like a function
             self.conn.close()
 
 
-def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int]]]
+def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int]]], sources: bool = False
                 ) -> Iterator[tuple[list[int], list[int], list[int], Fetched]]:
     """Read the next chunks in a thread while this one is converted and written: the database (a
     PostgreSQL server process, or SQLite with the GIL released while it steps) works on one core
@@ -206,7 +350,7 @@ def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int
             for ids, dss, prios in chunks:
                 if stop.is_set():
                     return
-                q.put((ids, dss, prios, fetch_chunk(conn, ids)))
+                q.put((ids, dss, prios, fetch_chunk(conn, ids, sources)))
             q.put(end)
         except BaseException as exc:  # handed to the consumer
             q.put(exc)
@@ -318,7 +462,7 @@ class _Writing:
     def process(self, conn: Any, ids: list[int], dss: list[int], prios: list[int],
                 fetched: Fetched | None = None) -> None:
         """Convert a chunk (read in id order); accepted records go to the shuffle buckets."""
-        info, turns, flags = fetched if fetched is not None else fetch_chunk(conn, ids)
+        info, turns, flags = fetched if fetched is not None else fetch_chunk(conn, ids, self.fmt.raw_turns)
         buckets = self.buckets
         assert buckets is not None
         for sid, d, prio in zip(ids, dss, prios, strict=True):
@@ -326,11 +470,11 @@ class _Writing:
                 continue
             key, status = info[sid]
             try:
-                chat = to_chat(turns.get(sid, []))
                 fl = sorted(flags.get(sid, ()))
                 meta = ({"dataset": self.names[d], "key": key, "sample_id": sid, "status": status, "flags": fl}
                         if self.spec.meta else None)
-                payload = dumps_line(self.fmt.convert(chat, meta))
+                rec, chat = _convert(self.fmt, turns.get(sid, []), meta)
+                payload = dumps_line(rec)
             except Refused as exc:
                 self.refused[exc.reason] += 1
                 self.refused_by_dataset[d][exc.reason] += 1
@@ -340,6 +484,9 @@ class _Writing:
             self.by_status[status] += 1
             if fl:  # Counter.update is slow even on an empty list (700k calls)
                 self.by_flag.update(fl)
+            if chat is None:
+                self.messages += 2
+                continue
             if chat.repairs:
                 self.repairs.update(chat.repairs)
             self.messages += len(chat.exchanges) * 2 + (1 if chat.system else 0)
@@ -389,7 +536,7 @@ class _Writing:
                                 f"({p['available']:,} eligible, {refused:,} refused by the format)")
             by_dataset[d.name] = entry
         excluded = {"duplicates": sum(cands.duplicates_dropped.values())}
-        for k in ("ethics_flagged", "flagged", "contaminated", "check_findings"):
+        for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings"):
             excluded[k] = sum(v.get(k, 0) for v in pool.values())
         contributing = {d.name: d.licence for d in datasets if self.accepted[d.id] > 0}
         warnings = licence_warnings(contributing) + sel.mix_warnings(spec, datasets, planned) + warnings

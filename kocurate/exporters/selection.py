@@ -17,10 +17,12 @@ Rules (the manifest records their effect):
 - Mix: ``name=0.4`` / ``name=40%`` is a share of ``total``; ``name=5000`` (an integer) is a count
   (at most that many). Shares are scaled to fill ``total`` after the counts; quotas are integers by
   largest remainder, so they sum to ``total`` exactly. A dataset with fewer samples than its quota
-  gives what it has (a ``shortfall`` in the manifest; other datasets are not topped up).
+  gives what it has (a ``shortfall`` in the manifest); with ``fill`` the others top it up, in
+  proportion to their quotas, as far as they have samples.
   ``total`` without a mix samples every selected dataset in proportion to its size.
 - Refused samples (see ``base``) are replaced by the dataset's next candidates, so quotas hold.
-- Validation: ``round(val_frac * quota)`` per dataset (largest remainder over datasets).
+- Validation: ``round(val_frac * total written)``, split over datasets by largest remainder.
+- ``exclude_error_findings``: samples with an open check finding of severity "error" are left out.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class ExportSpec:
     val_frac: float = 0.0
     meta: bool = True
     alpaca_history: bool = False
+    exclude_error_findings: bool = False  # samples with an open finding of severity "error"
+    fill: bool = False  # a dataset that falls short of its quota: the others top it up
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,7 +214,24 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
         out["contaminated"] = findings([CONTAMINATION_PREFIX])
     if spec.exclude_checks:
         out["check_findings"] = findings(spec.exclude_checks)
+    if spec.exclude_error_findings:
+        out["error_findings"] = open_error_findings()
     return out
+
+
+def open_error_findings() -> Any:
+    """Samples with an open finding of severity "error" (index ix_findings_severity_state)."""
+    return select(CheckFinding.sample_id).where(CheckFinding.severity == "error", CheckFinding.state == "open")
+
+
+def open_error_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> dict[int, int]:
+    """Per dataset: samples of the pool with an open error finding (whether or not they are excluded)."""
+    if not datasets:
+        return {}
+    q = (select(Sample.dataset_id, func.count()).where(
+        Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses), *base_filters(spec),
+        Sample.id.in_(open_error_findings())).group_by(Sample.dataset_id))
+    return {int(d): int(n) for d, n in session.execute(q)}
 
 
 def pool_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> dict[int, dict[str, int]]:
@@ -418,6 +439,14 @@ def plan(spec: ExportSpec, datasets: list[DatasetInfo], available: dict[int, int
         if spec.val_frac > 0 else {k: 0 for k in planned}
     return {d.id: {"quota": planned[d.id], "val": val.get(d.id, 0), "requested": requested[d.id],
                    "available": available.get(d.id, 0)} for d in datasets}
+
+
+def set_validation(spec: ExportSpec, planned: dict[int, dict[str, Any]], counts: dict[int, int]) -> None:
+    """Validation quotas from the final counts: ``round(val_frac * total)`` split by largest remainder."""
+    val = largest_remainder(round(spec.val_frac * sum(counts.values())), {k: float(v) for k, v in counts.items()}) \
+        if spec.val_frac > 0 else {}
+    for d, p in planned.items():
+        p["val"] = val.get(d, 0)
 
 
 def mix_warnings(spec: ExportSpec, datasets: list[DatasetInfo], planned: dict[int, dict[str, Any]]) -> list[str]:

@@ -16,6 +16,7 @@ class AlpacaImporter(Importer):
     kind = "koalpaca"
     title = "KoAlpaca v1.0 + Stanford Alpaca"
     licence = "CC-BY-NC-4.0"
+    known_files = ("ko_alpaca_data*.json*", "koalpaca_ko.json")
     align_by = "position"
     translated_roles = frozenset({"instruction", "input"})
 

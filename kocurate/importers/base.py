@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,7 +50,10 @@ class Importer:
 
     kind: ClassVar[str] = ""
     title: ClassVar[str] = ""
+    # the upstream dataset's licence, recorded only for files known to be that dataset (``known_files``:
+    # name patterns of its published files); any other file gets no licence unless one is given
     licence: ClassVar[str | None] = None
+    known_files: ClassVar[tuple[str, ...]] = ()
     # "id": join Korean and English records by their id; "position": by order with drift repair;
     # "inline": the English is in the same record; "none": no English source exists.
     align_by: ClassVar[str] = "position"
@@ -95,6 +99,14 @@ class Importer:
             sample.place = place
             yield sample
 
+    @classmethod
+    def licence_for(cls, path: str | Path) -> str | None:
+        """``licence`` when ``path`` is one of the upstream dataset's files (by name), else None."""
+        name = Path(path).name.lower()
+        if cls.licence and any(fnmatch(name, pat.lower()) for pat in cls.known_files):
+            return cls.licence
+        return None
+
     def is_translated(self, role: str) -> bool:
         return self.translated_roles is None or role in self.translated_roles
 
@@ -115,9 +127,14 @@ class RecordContext:
                 raise self.fail(name, "missing field")
             return default
         value = rec[name]
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if not isinstance(value, str):
+            # a number or true/false where text belongs is refused, not converted (the README says so):
+            # `"output": 42` is more often a broken export than an answer
+            if isinstance(value, bool):
+                raise self.fail(name, f"expected text, got true/false ({str(value).lower()}); write it as a string")
+            if isinstance(value, int | float):
+                raise self.fail(name, f"expected text, got a number ({value!r}); write it as a string")
             raise self.fail(name, f"expected text, got {type(value).__name__}")
-        value = value if isinstance(value, str) else str(value)
         self.check_text(value, name)
         return value
 

@@ -16,6 +16,7 @@ class DollyImporter(Importer):
     kind = "dolly"
     title = "Dolly-ko + databricks-dolly-15k"
     licence = "CC-BY-SA-3.0"
+    known_files = ("dolly-ko*.jsonl*", "dolly_ko*.jsonl*", "databricks-dolly-15k-ko*.jsonl*")
     align_by = "position"
 
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:

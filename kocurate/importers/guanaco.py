@@ -25,6 +25,7 @@ class GuanacoImporter(Importer):
     kind = "guanaco"
     title = "OpenAssistant-guanaco-ko + guanaco"
     licence = "Apache-2.0"
+    known_files = ("guanaco-ko*.jsonl*", "guanaco_ko*.jsonl*", "openassistant-guanaco-ko*.jsonl*")
     align_by = "position"
     pair_turns_by = "index"
 

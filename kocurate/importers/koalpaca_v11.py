@@ -12,6 +12,7 @@ class KoAlpacaV11Importer(Importer):
     kind = "koalpaca_v11"
     title = "KoAlpaca v1.1 (Naver KiN, no English source)"
     licence = "CC-BY-NC-4.0"
+    known_files = ("koalpaca_v1.1*.jsonl*", "koalpaca_v11*.jsonl*")
     align_by = "none"
 
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:

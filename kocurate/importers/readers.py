@@ -1,7 +1,8 @@
 """Streamed record readers for JSON arrays, JSONL, CSV, Parquet, gzip of them and saved HF datasets.
 
 Every record comes with its place in the file ("line 12" or "record 5, line 40") so that an
-error can name it. Nothing is loaded whole: a 700k-record JSON array is parsed incrementally.
+error can name it. Records, rows and lines are all counted from 1, as an editor shows them.
+Nothing is loaded whole: a 700k-record JSON array is parsed incrementally.
 
 Size limits are applied while reading, before anything is held whole, so that a small compressed
 file cannot expand into gigabytes of memory (a decompression bomb): one line (JSONL, CSV) at most
@@ -325,8 +326,8 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 records = [obj]
             for i, rec in enumerate(records):
                 if not isinstance(rec, dict):
-                    raise ImportFailed(p.name, f"record {i}", None, f"expected a JSON object, got {type(rec).__name__}")
-                yield f"record {i}", rec
+                    raise ImportFailed(p.name, f"record {i + 1}", None, f"expected a JSON object, got {type(rec).__name__}")
+                yield f"record {i + 1}", rec
             return
         if ch != "[":
             raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: expected '[' or '{' at the start")
@@ -341,7 +342,7 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 break
             if index > 0:
                 if ch != ",":
-                    raise ImportFailed(p.name, f"record {index}, line {ts.line}", None, "invalid JSON: expected ',' between records")
+                    raise ImportFailed(p.name, f"record {index + 1}, line {ts.line}", None, "invalid JSON: expected ',' between records")
                 ts.advance(ts.pos + 1)
                 ch = ts.skip_ws()
                 if ch is None:
@@ -354,23 +355,23 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 except json.JSONDecodeError as exc:
                     # The record may just be cut by the chunk boundary: read more and retry.
                     if len(ts.buf) - ts.pos > max_record:
-                        raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
+                        raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None,
                                            f"record is longer than {_mb(max_record)} (record limit, "
                                            "KOCURATE_MAX_RECORD_BYTES)") from None
                     if ts.fill():
                         continue
                     line = start_line + ts.buf.count("\n", ts.pos, exc.pos)
-                    raise ImportFailed(p.name, f"record {index}, line {line}", None, f"invalid JSON: {exc.msg}") from None
+                    raise ImportFailed(p.name, f"record {index + 1}, line {line}", None, f"invalid JSON: {exc.msg}") from None
                 except RecursionError:
-                    raise ImportFailed(p.name, f"record {index}, line {start_line}", None, _TOO_DEEP) from None
+                    raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None, _TOO_DEEP) from None
             if end - ts.pos > max_record:
-                raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
+                raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None,
                                    f"record is longer than {_mb(max_record)} (record limit, KOCURATE_MAX_RECORD_BYTES)")
             if not isinstance(rec, dict):
-                raise ImportFailed(p.name, f"record {index}, line {start_line}", None,
+                raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None,
                                    f"expected a JSON object, got {type(rec).__name__}")
             ts.advance(end)
-            yield f"record {index}, line {start_line}", rec
+            yield f"record {index + 1}, line {start_line}", rec
             index += 1
         if ts.skip_ws() is not None:
             raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: extra data after the closing ']'")
@@ -409,7 +410,7 @@ def _iter_parquet(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     index = 0
     for batch in pf.iter_batches(batch_size=10_000):
         for rec in batch.to_pylist():
-            yield f"row {index}", rec
+            yield f"row {index + 1}", rec
             index += 1
 
 
@@ -423,4 +424,4 @@ def _iter_hf(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(ds, DatasetDict):
         ds = ds["train"] if "train" in ds else ds[next(iter(ds))]
     for index, rec in enumerate(ds):
-        yield f"row {index}", dict(rec)
+        yield f"row {index + 1}", dict(rec)

@@ -61,7 +61,8 @@ def import_dataset(engine: Engine, actor: Actor, kind: str, ko_path: str | Path,
     actor.require("import")
     # validated before anything is written: a name becomes a report file name and is shown on pages
     kwargs["name"] = validate_name(kwargs["name"]) if kwargs.get("name") else safe_default_name(ko_path)
-    report = import_files(engine, kind, ko_path, source_path, user_id=actor.id, progress=progress, **kwargs)
+    report = import_files(engine, kind, ko_path, source_path, user_id=actor.id, progress=progress,
+                          actor=actor, **kwargs)
     after_import(engine, report, index=index, checks=checks)
     return report
 

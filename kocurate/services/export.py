@@ -7,6 +7,7 @@ import io
 import re
 import tempfile
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from .. import config
 from ..db import session_scope
 from ..errors import KocurateError
-from ..exporters import FORMATS
+from ..exporters import FORMATS, REFUSALS, get_format
 from ..exporters import selection as sel
 from ..exporters.manifest import licence_warnings
 from ..exporters.runner import Progress, run_export
@@ -36,36 +37,82 @@ def formats() -> dict[str, str]:
     return {name: cls.title for name, cls in sorted(FORMATS.items())}
 
 
-def preview_counts(session: Session, actor: Actor, spec: ExportSpec) -> dict[str, Any]:
-    """What an export would contain, from SQL aggregates only (fast at 700k samples).
+EXACT_PREVIEW_MAX = 200_000  # up to this many candidates the preview converts them all (exact refusals)
 
-    Per dataset: the pool (status/dataset/length filters), what each exclusion removes, the eligible
-    count ('after_duplicates': each near-duplicate group counted once) and the planned quota. Format
-    refusals (and duplicate groups that span datasets) are known exactly only when
-    the export runs (the manifest has the exact figures); the duplicate loss here is an estimate."""
+
+def preview_counts(session: Session, actor: Actor, spec: ExportSpec) -> dict[str, Any]:
+    """What an export will write, per dataset: the pool, what each exclusion removes, what the format
+    refuses, and the planned count (``quota``) — the number of samples the export writes.
+
+    Up to ``EXACT_PREVIEW_MAX`` candidates the conversion is run dry over all of them, so refusals are
+    counted before and ``quota`` equals what the export writes (``exact``: True). Beyond that only the
+    refusals known from a dataset's kind are subtracted (``exact``: False; the manifest has the figures)."""
+    import numpy as np
+
+    from ..exporters.runner import candidates_for, convertible, empty_reason, simulate
+
     actor.require("export")
     spec.validate()
+    fmt = get_format(spec.format, {"meta": spec.meta, "history": spec.alpaca_history})
     datasets = sel.resolve_datasets(session, spec)
     pool = sel.pool_counts(session, spec, datasets)
-    planned = sel.plan(spec, datasets, {d.id: pool[d.id]["after_duplicates"] for d in datasets})
+    conn = session.connection()
+    n_pool = sum(p["after_duplicates"] for p in pool.values())
+    exact = n_pool <= EXACT_PREVIEW_MAX
+    if exact:
+        cands, kind_refused = candidates_for(conn, spec, datasets, fmt)
+        available = cands.available()
+        ok, refused = convertible(conn, fmt, cands)
+    else:
+        kind_refused = {d.id: (r, pool[d.id]["after_duplicates"]) for d in datasets
+                        if (r := fmt.refuses_kind(d.kind)) and pool[d.id]["after_duplicates"]}
+        available = {d.id: 0 if d.id in kind_refused else pool[d.id]["after_duplicates"] for d in datasets}
+        ok = {d: np.ones(n, dtype=bool) for d, n in available.items()}
+        refused = {d.id: Counter() for d in datasets}
+    for d, (reason, n) in kind_refused.items():
+        refused.setdefault(d, Counter())[reason] += n
+    planned = sel.plan(spec, datasets, available)
+    asked = {d: p["quota"] for d, p in planned.items()}
+    got = simulate(spec, planned, ok)
+    sel.set_validation(spec, planned, got)
+    errors = sel.open_error_counts(session, spec, datasets)
     rows = []
+    warnings: list[str] = []
     for d in datasets:
+        why = [f"{n:,} refused: {REFUSALS.get(r, r)}" for r, n in sorted(refused.get(d.id, {}).items()) if n]
         rows.append({"id": d.id, "name": d.name, "kind": d.kind, "licence": d.licence, **pool[d.id],
-                     "quota": planned[d.id]["quota"], "validation": planned[d.id]["val"],
-                     "requested": planned[d.id]["requested"],
-                     "note": "single turns without a speaker: refused by every format" if d.kind == "sharegpt_pairs"
-                     else ""})
-    warnings = licence_warnings({d.name: d.licence for d in datasets if planned[d.id]["quota"] > 0})
-    warnings += sel.mix_warnings(spec, datasets, planned)
-    for r in rows:
-        if r["quota"] > r["after_duplicates"]:
-            warnings.append(f"{r['name']}: quota {r['quota']:,} but only {r['after_duplicates']:,} eligible")
-    return {"datasets": rows, "total": sum(r["quota"] for r in rows),
-            "validation": sum(r["validation"] for r in rows),
-            "duplicates_estimate": sel.duplicate_loss(session, spec, datasets),
-            "excluded": {k: sum(r.get(k, 0) for r in rows)
-                         for k in ("ethics_flagged", "flagged", "contaminated", "check_findings")},
-            "warnings": warnings}
+                     "refused": sum(refused.get(d.id, {}).values()), "quota": got[d.id],
+                     "validation": planned[d.id]["val"], "requested": planned[d.id]["requested"],
+                     "open_errors": errors.get(d.id, 0),
+                     "note": "; ".join(why) + (" — export it with the pairs format" if d.id in kind_refused
+                                               and kind_refused[d.id][0] == "no_role" else "")})
+        if got[d.id] < asked[d.id] and not spec.fill:
+            warnings.append(f"{d.name}: {got[d.id]:,} planned of the {asked[d.id]:,} asked (no more eligible "
+                            "samples); --fill / “Top up from the other datasets” gives the rest to the others")
+    warnings = licence_warnings({d.name: d.licence for d in datasets if got[d.id] > 0}) \
+        + sel.mix_warnings(spec, datasets, planned) + warnings
+    n_errors = sum(errors.values())
+    if n_errors and not spec.exclude_error_findings:
+        warnings.append(f"{n_errors:,} selected samples are approved but have open error findings (checks of "
+                        "severity error); exclude them with “Exclude samples with open error findings” "
+                        "(--exclude-error-findings)")
+    total = sum(got.values())
+    if spec.total is not None and total != spec.total and total:
+        warnings.append(f"{total:,} samples planned for a target of {spec.total:,}")
+    out = {"datasets": rows, "total": total, "exact": exact,
+           "validation": sum(r["validation"] for r in rows),
+           "duplicates_estimate": sel.duplicate_loss(session, spec, datasets),
+           "open_errors": n_errors,
+           "excluded": {k: sum(r.get(k, 0) for r in rows)
+                        for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings")},
+           "refused": sum(r["refused"] for r in rows),
+           "warnings": warnings, "empty_reason": None}
+    if total == 0:
+        merged: Counter[str] = Counter()
+        for c in refused.values():
+            merged.update(c)
+        out["empty_reason"] = empty_reason(spec, datasets, pool, kind_refused, dict(merged), fmt.name)
+    return out
 
 
 def export(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, progress: Progress | None = None,
@@ -98,6 +145,13 @@ def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Pat
                 j.status, j.message, j.updated_at = "failed", str(exc)[:2000], utcnow()
         raise
     with session_scope(engine) as s:
+        from . import audit
+
+        c = manifest["counts"]
+        audit.record(s, actor, "export", target="(download)" if download else manifest["out_dir"],
+                     format=spec.format, total=c["total"], splits=c["splits"],
+                     datasets={k: v["total"] for k, v in c["by_dataset"].items() if v["total"]},
+                     samples_sha256=manifest["selection"]["samples_sha256"], job_id=job_id)
         j = s.get(Job, job_id)
         if j is not None:
             total = manifest["counts"]["total"]

@@ -10,6 +10,10 @@ job that failed, was cancelled or whose process died can be resumed where it lef
 * ``run(engine, job_id)`` claims a queued job (or a dead one) and runs it to the end
 * ``cancel``, ``resume``, ``get``, ``list_jobs``
 
+A job function may end a job as "failed" without raising (every item failed, the work is kept) by
+setting ``ctx.state["_status"] = "failed"``, or stop it early with ``Stopped`` (status "stopped").
+``as_dict`` adds a ``state`` label for people: done, done with errors, failed, stopped, cancelled, …
+
 A running job writes ``heartbeat_at`` and its worker (host, pid) at every progress step; a job whose
 worker is gone (same host, pid not alive) or whose heartbeat is older than ``STALE_AFTER`` is dead.
 """
@@ -36,13 +40,18 @@ from .auth import Actor
 
 STALE_AFTER = timedelta(minutes=2)  # no heartbeat from a worker on another host
 STUCK_AFTER = timedelta(minutes=30)  # no heartbeat from a live pid on this host
-FINAL = ("done", "failed", "cancelled")
+FINAL = ("done", "failed", "cancelled", "stopped")
 
 _REGISTRY: dict[str, tuple[Callable[[Engine, JobContext], dict[str, Any] | None], str]] = {}
 
 
 class JobError(KocurateError):
     pass
+
+
+class Stopped(KocurateError):
+    """Raised by a job function that ends early on purpose (a budget reached): status "stopped",
+    everything finished so far is kept and the job can be resumed."""
 
 
 class Cancelled(Exception):
@@ -167,9 +176,12 @@ def run(engine: Engine, job_id: int) -> dict[str, Any]:
         out = entry[0](engine, ctx)
         if out:
             ctx.state.update(out)
-        _finish(engine, job_id, "done", ctx.state.get("_message") or "finished", ctx)
+        status = ctx.state.pop("_status", None) or "done"
+        _finish(engine, job_id, status, ctx.state.get("_message") or "finished", ctx)
     except Cancelled:
         _finish(engine, job_id, "cancelled", None, ctx, only_if_running=False)
+    except Stopped as exc:
+        _finish(engine, job_id, "stopped", str(exc), ctx)
     except KocurateError as exc:
         _finish(engine, job_id, "failed", str(exc), ctx)
     except BaseException as exc:  # a crash must not leave the job "running" forever
@@ -240,12 +252,23 @@ def resume(session: Session, actor: Actor, job_id: int) -> None:
     session.flush()
 
 
+def state_label(status: str, result: dict[str, Any], dead: bool = False) -> str:
+    """What a person reads: a finished job with failed items is "done with errors"."""
+    if dead:
+        return "dead (worker gone)"
+    if status == "done" and int(result.get("failed_turns") or result.get("failed") or 0) > 0:
+        return "done with errors"
+    return status
+
+
 def as_dict(job: Job) -> dict[str, Any]:
     result = {k: v for k, v in (job.result or {}).items() if not k.startswith("_")}
-    return {"id": job.id, "kind": job.kind, "status": job.status, "done": job.done, "total": job.total,
+    dead = is_dead(job)
+    return {"id": job.id, "kind": job.kind, "status": job.status, "state": state_label(job.status, result, dead),
+            "done": job.done, "total": job.total,
             "message": job.message, "params": job.params, "result": result, "created_by": job.created_by,
             "created_at": job.created_at, "updated_at": job.updated_at, "heartbeat_at": job.heartbeat_at,
-            "dead": is_dead(job)}
+            "dead": dead}
 
 
 def get(session: Session, job_id: int) -> dict[str, Any]:

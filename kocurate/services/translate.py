@@ -33,7 +33,15 @@ from ..translate.core import (
     pack,
     send_batches,
 )
-from ..translate.protect import Protected, ProtectionError, protect, restore
+from ..translate.protect import (
+    Protected,
+    ProtectionError,
+    friendly,
+    plain_pieces,
+    protect,
+    rebuild,
+    restore,
+)
 from . import jobs
 from .auth import Actor
 
@@ -146,16 +154,23 @@ def _sample_ids_after(session: Session, f: BatchFilter, conds: list[Any], last: 
     return list(session.scalars(select(Sample.id).where(Sample.id > last, *conds).order_by(Sample.id).limit(n)))
 
 
-def _turn_rows(session: Session, sample_ids: list[int], f: BatchFilter | None = None) -> list[Any]:
+def _turn_rows(session: Session, sample_ids: list[int], f: BatchFilter | None = None,
+               retry_of: int | None = None) -> list[Any]:
     kind = Turn.source_kind == "translation"
     if f is not None and f.include_reference and f.check:
         flagged = select(CheckFinding.id).where(CheckFinding.sample_id == Turn.sample_id,
                                                 CheckFinding.turn_idx == Turn.idx, CheckFinding.check == f.check)
         kind = or_(kind, and_(Turn.source_kind == "reference", flagged.exists()))
-    return session.execute(
-        select(Turn.id, Turn.sample_id, Turn.idx, Turn.text, Turn.source_text)
-        .where(Turn.sample_id.in_(sample_ids), Turn.source_text.is_not(None), kind)
-        .order_by(Turn.sample_id, Turn.idx)).all()
+    q = (select(Turn.id, Turn.sample_id, Turn.idx, Turn.text, Turn.source_text)
+         .where(Turn.sample_id.in_(sample_ids), Turn.source_text.is_not(None), kind)
+         .order_by(Turn.sample_id, Turn.idx))
+    if retry_of:  # a retry job takes only the turns that failed
+        from ..models import JobFailure
+
+        q = q.where(Turn.id.in_(select(JobFailure.turn_id).where(JobFailure.job_id == int(retry_of),
+                                                                 JobFailure.state == "open",
+                                                                 JobFailure.sample_id.in_(sample_ids))))
+    return session.execute(q).all()
 
 
 # --------------------------------------------------------------------------------------------- glossary
@@ -262,6 +277,79 @@ def _read_turns(rs: Session, turns: list[Turn], with_context: bool) -> list[dict
     return out
 
 
+class _Lazy:
+    """The DeepL connection, opened (and the glossary synced) only when a request is needed."""
+
+    def __init__(self, entries: dict[str, str], state: dict[str, Any] | None) -> None:
+        self.entries, self.state, self.state_changed = entries, state, False
+        self.deepl: DeepL | None = None
+
+    def __call__(self) -> DeepL:
+        if self.deepl is None:
+            self.deepl = _deepl()
+            self.state, self.state_changed = gl.ensure_remote(self.deepl, self.entries, self.state)
+        return self.deepl
+
+    def close(self) -> None:
+        if self.deepl is not None:
+            self.deepl.close()
+
+
+def _plain_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Options for the fallback without markup (no tag handling; everything else as before)."""
+    out = {k: v for k, v in options.items() if k not in ("tag_handling", "splitting_tags", "outline_detection")}
+    out["markup"] = "none"  # part of the cache key only (not a DeepL parameter)
+    return out
+
+
+def _translate_all(client: Any, options: dict[str, Any], wanted: dict[str, Protected], cached: dict[str, str],
+                   save: Any, lookup: Any, rejected: dict[str, str],
+                   should_stop: Any = None, fallback: set[str] | None = None
+                   ) -> dict[str, tuple[str | None, str | None]]:
+    """(text, error) per key of ``wanted`` from the cached answers. An answer that lost the markup
+    (or a protected span) is retried without the wrapper: each piece between protected spans goes
+    as plain text and the text is rebuilt here around the original spans (see ``protect.rebuild``)."""
+    out: dict[str, tuple[str | None, str | None]] = {}
+    retry: dict[str, tuple[Protected, ProtectionError]] = {}
+    for k, p in wanted.items():
+        if k not in cached:
+            out[k] = (None, rejected.get(k, "not translated (the job stopped before this text)"))
+            continue
+        try:
+            out[k] = (restore(cached[k], p), None)
+        except ProtectionError as exc:
+            retry[k] = (p, exc)
+    if not retry:
+        return out
+    if fallback is not None:
+        fallback.update(retry)
+    popts = _plain_options(options)
+    items: dict[str, Item] = {}
+    for p, _ in retry.values():
+        for piece in plain_pieces(p):
+            pk = cache_key(piece, popts)
+            items.setdefault(pk, Item(pk, piece))
+    have = lookup(list(items))
+    misses = [it for k, it in items.items() if k not in have]
+    if misses:
+        batches, too_big = pack(misses)
+        for it in too_big:
+            rejected[it.key] = "a piece too long for one DeepL request"
+
+        def keep(rows: list[dict[str, Any]]) -> None:
+            have.update({r["key"]: r["target"] for r in rows})
+            save(rows)
+
+        send_batches(client(), batches, popts, keep, should_stop=should_stop,
+                     rejected=lambda it, msg: rejected.__setitem__(it.key, msg))
+    for k, (p, exc) in retry.items():
+        try:
+            out[k] = (rebuild(p, {piece: have[cache_key(piece, popts)] for piece in plain_pieces(p)}), None)
+        except KeyError:
+            out[k] = (None, friendly(exc))
+    return out
+
+
 def _run_small(session: Session, actor: Actor, job: _Job) -> list[Suggestion]:
     """Translate a few turns (cache first; only misses go to DeepL) and store them as suggestions."""
     h = gl.terms_hash(job.entries) if job.entries else None
@@ -270,35 +358,46 @@ def _run_small(session: Session, actor: Actor, job: _Job) -> list[Suggestion]:
     key_opts = make_options({"id": None, "hash": h} if h else None, context)
     prots = [protect(t["source"]) for t in job.turns]
     keys = [cache_key(p.xml, key_opts) for p in prots]
+    wanted = {k: p for k, p in zip(keys, prots, strict=True) if not p.empty}
     with _reading(session) as rs:
-        cached = cache_get(rs, [k for k, p in zip(keys, prots, strict=True) if not p.empty])
-    misses: dict[str, Item] = {}
-    for k, p in zip(keys, prots, strict=True):
-        if not p.empty and k not in cached:
-            misses.setdefault(k, Item(k, p.xml))
-    state, state_changed = job.state, False
+        cached = cache_get(rs, list(wanted))
     new_rows: list[dict[str, Any]] = []
-    if misses:
-        batches, too_big = pack(list(misses.values()))
-        if too_big:
-            raise KocurateError(f"a text is too long for one DeepL request ({len(too_big[0].xml)} characters)")
-        errors: list[str] = []
-        deepl = _deepl()
-        try:
-            state, state_changed = gl.ensure_remote(deepl, job.entries, job.state)
-            options = make_options(state, context)
+    rejected: dict[str, str] = {}
 
-            def save(rows: list[dict[str, Any]]) -> None:
-                new_rows.extend(rows)
-                cached.update({r["key"]: r["target"] for r in rows})
+    def save(rows: list[dict[str, Any]]) -> None:
+        new_rows.extend(rows)
+        cached.update({r["key"]: r["target"] for r in rows})
 
-            send_batches(deepl, batches, options, save, rejected=lambda it, msg: errors.append(msg))
-        finally:
-            deepl.close()
-        if errors:
-            raise KocurateError(errors[0])
+    def lookup(ks: list[str]) -> dict[str, str]:
+        with _reading(session) as rs:
+            return cache_get(rs, ks)
+
+    client = _Lazy(job.entries, job.state)
+    try:
+        misses: dict[str, Item] = {k: Item(k, p.xml) for k, p in wanted.items() if k not in cached}
+        if misses:
+            client()  # the glossary state decides the options
+            batches, too_big = pack(list(misses.values()))
+            if too_big:
+                raise KocurateError(f"a text is too long for one DeepL request ({len(too_big[0].xml):,} characters); "
+                                    "the current Korean is kept: split the turn or fix it by hand")
+            send_batches(client(), batches, make_options(client.state, context), save,
+                         rejected=lambda it, msg: rejected.__setitem__(it.key, msg))
+        results = _translate_all(client, make_options(client.state, context), wanted, cached, save, lookup, rejected)
+    finally:
+        client.close()
+    state, state_changed = client.state, client.state_changed
+    failed = [(i, results[k][1]) for i, k in enumerate(keys) if k in results and results[k][1]]
+    if failed:
+        if new_rows and not session.in_transaction():
+            # what was paid for stays in the cache even though nothing is suggested
+            with Session(bind=session.get_bind()) as s2, s2.begin():
+                cache_put(s2, new_rows)
+        i, err = failed[0]
+        where = f"turn {job.turns[i]['id']}: " if len(job.turns) > 1 else ""
+        raise KocurateError(f"{where}{err}")
     options = make_options(state, context)
-    texts = [restore(cached[k], p) if not p.empty else restore("", p) for k, p in zip(keys, prots, strict=True)]
+    texts = [results[k][0] if not p.empty else restore("", p) for k, p in zip(keys, prots, strict=True)]
     # the write phase: short, in the caller's transaction
     if state_changed:
         gl.store_state(session, state)
@@ -481,31 +580,150 @@ def _estimate(session: Session, f: BatchFilter) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- batch job
 
 def start_batch(engine: Engine, actor: Actor, filters: BatchFilter | dict[str, Any] | None, apply: bool = False,
-                *, background: str | None = "thread", db_url: str | None = None) -> int:
-    """Create a batch job and start it (``background``: "thread", "process" or None = caller runs it)."""
+                *, background: str | None = "thread", db_url: str | None = None,
+                max_characters: int | None = None, estimate: dict[str, Any] | None = None) -> int:
+    """Create a batch job and start it (``background``: "thread", "process" or None = caller runs it).
+
+    ``max_characters``: the job stops (status "stopped", resumable) before a request that would bill
+    more than this in total. ``estimate`` (what the person confirmed) goes into the audit log with
+    the job start."""
     actor.require("translate_batch")
     require_config()
+    if max_characters is not None and max_characters < 1:
+        raise KocurateError("the character budget must be at least 1")
     f = filters if isinstance(filters, BatchFilter) else BatchFilter.from_dict(filters)
     with session_scope(engine) as s:
         total = _count_samples(s, f)
+        if total == 0:
+            raise KocurateError("no sample matches these filters: nothing to translate")
         job_id = jobs.create(s, actor, JOB_KIND, {
-            "filters": f.to_dict(), "apply": bool(apply),
+            "filters": f.to_dict(), "apply": bool(apply), "max_characters": max_characters,
             "actor": {"id": actor.id, "username": actor.username, "role": actor.role}}, total=total)
+        _audit_start(s, actor, job_id, f, estimate, max_characters)
+    _launch(engine, job_id, background, db_url)
+    return job_id
+
+
+def _audit_start(s: Session, actor: Actor, job_id: int, f: BatchFilter, est: dict[str, Any] | None,
+                 max_characters: int | None, retry_of: int | None = None) -> None:
+    from . import audit
+
+    est = est or {}
+    audit.record(s, actor, "job_start", dataset_id=_dataset_id(s, f.dataset), target=f"job {job_id}",
+                 kind=JOB_KIND, paid=True, filters=f.to_dict(), retry_of=retry_of,
+                 estimated_characters=est.get("characters"), estimated_cost_eur=est.get("estimated_cost_eur"),
+                 quota_remaining=(est.get("quota") or {}).get("remaining"), max_characters=max_characters)
+
+
+def _launch(engine: Engine, job_id: int, background: str | None, db_url: str | None = None) -> None:
     if background == "thread":
         jobs.start_thread(engine, job_id)
     elif background == "process":
         jobs.start_process(db_url or str(engine.url.render_as_string(hide_password=False)), job_id)
-    return job_id
 
 
-def resume_batch(engine: Engine, actor: Actor, job_id: int, background: str | None = "thread") -> int:
+def resume_batch(engine: Engine, actor: Actor, job_id: int, background: str | None = "thread",
+                 max_characters: int | None = None) -> int:
+    """Continue a failed, stopped, cancelled or dead job; ``max_characters`` replaces its budget."""
     actor.require("translate_batch")
     require_config()
     with session_scope(engine) as s:
         jobs.resume(s, actor, job_id)
-    if background == "thread":
-        jobs.start_thread(engine, job_id)
+        if max_characters is not None:
+            from ..models import Job
+
+            job = s.get(Job, job_id)
+            if job is not None:
+                job.params = {**(job.params or {}), "max_characters": max_characters}
+    _launch(engine, job_id, background)
     return job_id
+
+
+def failed_turns(session: Session, job_id: int, limit: int = 50, after_id: int = 0) -> list[dict[str, Any]]:
+    """The turns a job could not translate (open = not retried yet), keyset-paged by id."""
+    from ..models import JobFailure
+
+    rows = session.execute(
+        select(JobFailure.id, JobFailure.turn_id, JobFailure.sample_id, JobFailure.error, JobFailure.state,
+               Sample.dataset_id, Turn.idx)
+        .join(Sample, Sample.id == JobFailure.sample_id).join(Turn, Turn.id == JobFailure.turn_id)
+        .where(JobFailure.job_id == job_id, JobFailure.id > after_id).order_by(JobFailure.id).limit(limit)).all()
+    return [{"id": r.id, "turn_id": r.turn_id, "sample_id": r.sample_id, "dataset_id": r.dataset_id,
+             "turn_idx": r.idx, "error": r.error, "state": r.state} for r in rows]
+
+
+def count_failed_turns(session: Session, job_id: int, state: str | None = "open") -> int:
+    from ..models import JobFailure
+
+    q = select(func.count()).select_from(JobFailure).where(JobFailure.job_id == job_id)
+    if state:
+        q = q.where(JobFailure.state == state)
+    return session.scalar(q) or 0
+
+
+def retry_failed(engine: Engine, actor: Actor, job_id: int, *, background: str | None = "thread",
+                 db_url: str | None = None, max_characters: int | None = None) -> int:
+    """A new job over only the open failed turns of ``job_id``. Answers already paid for come from
+    the cache (an answer that lost its markup is re-sent in pieces without it): nothing is billed twice."""
+    from ..models import Job, JobFailure
+
+    actor.require("translate_batch")
+    require_config()
+    with session_scope(engine) as s:
+        job = s.get(Job, job_id)
+        if job is None or job.kind != JOB_KIND:
+            raise NotFound(f"no batch translation job {job_id}")
+        if job.status in ("queued", "running") and not jobs.is_dead(job):
+            raise KocurateError(f"job {job_id} is still {job.status}; retry its failed turns when it has ended")
+        n_samples, chars = s.execute(
+            select(func.count(func.distinct(JobFailure.sample_id)), func.coalesce(func.sum(func.length(Turn.source_text)), 0))
+            .join(Turn, Turn.id == JobFailure.turn_id)
+            .where(JobFailure.job_id == job_id, JobFailure.state == "open")).one()
+        if not n_samples:
+            raise KocurateError(f"job {job_id} has no failed turns left to retry")
+        params = dict(job.params or {})
+        new_id = jobs.create(s, actor, JOB_KIND, {
+            "filters": params.get("filters") or {}, "apply": bool(params.get("apply")), "retry_of": job_id,
+            "max_characters": max_characters,
+            "actor": {"id": actor.id, "username": actor.username, "role": actor.role}}, total=int(n_samples))
+        f = BatchFilter.from_dict(params.get("filters"))
+        _audit_start(s, actor, new_id, f, {"characters": int(chars), "estimated_cost_eur":
+                                           round(int(chars) * eur_per_million() / 1e6, 2)}, max_characters, job_id)
+    _launch(engine, new_id, background, db_url)
+    return new_id
+
+
+def open_suggestion_counts(session: Session, job_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Open suggestions of each job per dataset: {job: [{dataset_id, dataset, n}]} (for the review links
+    ``review?dataset=ID&job=JOB``); one grouped query on the (job_id, state) index."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        select(Suggestion.job_id, Sample.dataset_id, Dataset.name, func.count())
+        .join(Sample, Sample.id == Suggestion.sample_id).join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(Suggestion.job_id.in_(job_ids), Suggestion.state == "open")
+        .group_by(Suggestion.job_id, Sample.dataset_id, Dataset.name).order_by(Sample.dataset_id)).all()
+    out: dict[int, list[dict[str, Any]]] = {j: [] for j in job_ids}
+    for job_id, ds_id, name, n in rows:
+        out[job_id].append({"dataset_id": ds_id, "dataset": name, "n": int(n)})
+    return out
+
+
+def describe_filters(filters: dict[str, Any] | None) -> str:
+    """Job filters in words ("dataset koalpaca · check untranslated · at most 100 samples")."""
+    f = filters or {}
+    parts = []
+    if f.get("dataset") not in (None, ""):
+        parts.append(f"dataset {f['dataset']}")
+    for key, word in (("check", "check"), ("flag", "flag"), ("status", "status")):
+        if f.get(key):
+            parts.append(f"{word} {f[key]}")
+    if f.get("sample_ids"):
+        ids = [str(i) for i in f["sample_ids"]]
+        parts.append("samples " + ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else ""))
+    if f.get("limit"):
+        parts.append(f"at most {int(f['limit']):,} samples")
+    return " · ".join(parts) or "all samples"
 
 
 def run_batch(engine: Engine, job_id: int) -> dict[str, Any]:
@@ -518,15 +736,23 @@ def _manually_edited(session: Session, sample_ids: list[int]) -> set[int]:
                                .distinct()))
 
 
+def _retry_conditions(retry_of: int) -> list[Any]:
+    from ..models import JobFailure
+
+    return [Sample.id.in_(select(JobFailure.sample_id).where(JobFailure.job_id == retry_of,
+                                                             JobFailure.state == "open"))]
+
+
 @jobs.register(JOB_KIND, permission="translate_batch")
 def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
     f = BatchFilter.from_dict(ctx.params.get("filters"))
     apply = bool(ctx.params.get("apply"))
+    retry_of = ctx.params.get("retry_of")
     a = ctx.params.get("actor") or {}
     actor = Actor(a.get("id"), a.get("username", "cli"), a.get("role", "lead"))
     st = ctx.state
     for k in ("requests", "texts", "billed_characters", "cache_hits", "suggestions", "applied", "unchanged",
-              "kept_manual", "failed_turns", "already_suggested"):
+              "kept_manual", "failed_turns", "already_suggested", "fallback_turns"):
         st.setdefault(k, 0)
     st.setdefault("cursor", 0)
     st.setdefault("errors", [])
@@ -534,7 +760,7 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
     try:
         with session_scope(engine) as s:
             entries, state = gl.terms(s), gl.synced_state(s)
-            conds = _conditions(s, f)
+            conds = _retry_conditions(int(retry_of)) if retry_of else _conditions(s, f)
             if not ctx.total:
                 ctx.total = _count_samples(s, f)
         state, changed = gl.ensure_remote(deepl, entries, state)  # HTTP outside any transaction
@@ -546,20 +772,46 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
         while ctx.done < ctx.total:
             with session_scope(engine) as s:
                 ids = _sample_ids_after(s, f, conds, st["cursor"], min(CHUNK_SAMPLES, ctx.total - ctx.done))
-                rows = _turn_rows(s, ids, f) if ids else []
+                rows = _turn_rows(s, ids, f, retry_of) if ids else []
             if not ids:
                 break
             _batch_chunk(engine, ctx, deepl, actor, options, ids, rows, apply)
-        st["_message"] = (f"done: {st['suggestions']} suggestions, {st['applied']} applied, "
-                          f"{st['billed_characters']} characters billed in {st['requests']} requests, "
-                          f"{st['cache_hits']} cache hits, {st['failed_turns']} turns failed")
+        ok = st["suggestions"] + st["applied"] + st["unchanged"] + st["already_suggested"]
+        summary = (f"{st['suggestions']:,} suggestions, {st['applied']:,} applied, {st['unchanged']:,} unchanged, "
+                   f"{st['failed_turns']:,} turns failed; {st['billed_characters']:,} characters billed in "
+                   f"{st['requests']:,} requests, {st['cache_hits']:,} cache hits")
+        if st["failed_turns"] and not ok:
+            st["_status"] = "failed"
+            first = st["errors"][0]["error"] if st["errors"] else ""
+            st["_message"] = (f"failed: every turn failed ({summary}). First error: {first} "
+                              "Fix the cause, then use “Retry failed turns” (kocurate translate retry "
+                              f"{ctx.job_id}): answers already paid for are not billed again.")
+        elif st["failed_turns"]:
+            st["_message"] = (f"done with errors: {summary}. The failed turns keep their Korean text; "
+                              f"retry them with “Retry failed turns” (kocurate translate retry {ctx.job_id}).")
+        else:
+            st["_message"] = f"done: {summary}"
         return st
     finally:
         deepl.close()
 
 
+class _Budget:
+    """Stops before a request that would take the job past ``max_characters`` billed."""
+
+    def __init__(self, st: dict[str, Any], cap: int | None) -> None:
+        self.st, self.cap, self.hit = st, cap, False
+
+    def __call__(self, batch: list[Item]) -> bool:
+        if self.cap is not None and self.st["billed_characters"] + sum(it.chars for it in batch) > self.cap:
+            self.hit = True
+        return self.hit
+
+
 def _batch_chunk(engine: Engine, ctx: jobs.JobContext, deepl: DeepL, actor: Actor, options: dict[str, Any],
                  ids: list[int], rows: list[Any], apply: bool) -> None:
+    from ..models import Job, JobFailure
+
     st = ctx.state
     prots: dict[int, tuple[Protected, str]] = {}
     items: dict[str, Item] = {}
@@ -575,7 +827,8 @@ def _batch_chunk(engine: Engine, ctx: jobs.JobContext, deepl: DeepL, actor: Acto
     st["cache_hits"] += len(cached)
     misses = [it for k, it in items.items() if k not in cached]
     batches, too_big = pack(misses)
-    rejected: dict[str, str] = {it.key: "text too long for one DeepL request" for it in too_big}
+    rejected: dict[str, str] = {it.key: "the text is too long for one DeepL request; the current Korean is kept "
+                                        "(split the turn or fix it by hand)" for it in too_big}
 
     def save(new_rows: list[dict[str, Any]]) -> None:
         # every answer is committed at once: a crash after this never pays for it again
@@ -587,26 +840,48 @@ def _batch_chunk(engine: Engine, ctx: jobs.JobContext, deepl: DeepL, actor: Acto
         st["billed_characters"] += sum(r["billed_characters"] for r in new_rows)
         ctx.progress()  # heartbeat; raises Cancelled when someone cancelled the job
 
-    send_batches(deepl, batches, options, save, rejected=lambda it, msg: rejected.__setitem__(it.key, msg))
+    def lookup(keys: list[str]) -> dict[str, str]:
+        with session_scope(engine) as s2:
+            return cache_get(s2, keys)
+
+    budget = _Budget(st, ctx.params.get("max_characters"))
+    send_batches(deepl, batches, options, save, should_stop=budget,
+                 rejected=lambda it, msg: rejected.__setitem__(it.key, msg))
+    if budget.hit:
+        # only samples whose every text was answered are finished; the job stops before the first other
+        ready = []
+        for sid in ids:
+            if all(prots[r.id][1] in cached for r in rows if r.sample_id == sid and r.id in prots):
+                ready.append(sid)
+            else:
+                break
+        ids, rows = ready, [r for r in rows if r.sample_id in set(ready)]
+    wanted = {prots[r.id][1]: prots[r.id][0] for r in rows if r.id in prots}
+    fallback: set[str] = set()
+    results = _translate_all(lambda: deepl, options, wanted, cached, save, lookup, rejected,
+                             should_stop=budget, fallback=fallback) if ids else {}
     stored = {k: v for k, v in options.items() if k != "context"}
+    retry_of = ctx.params.get("retry_of")
     with session_scope(engine) as s:
-        manual = _manually_edited(s, ids) if apply else set()
+        manual = _manually_edited(s, ids) if apply and ids else set()
         versions = dict(s.execute(select(Sample.id, Sample.version).where(Sample.id.in_(ids))).tuples().all())
         already = set(s.execute(select(Suggestion.turn_id, Suggestion.text).where(
             Suggestion.sample_id.in_(ids), Suggestion.state == "open", Suggestion.engine == ENGINE)).tuples().all())
         new_suggestions: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
         for r in rows:
             if r.id not in prots:
                 continue
             p, k = prots[r.id]
-            try:
-                if k not in cached:
-                    raise KocurateError(rejected.get(k, "no translation"))
-                text = restore(cached[k], p)
-            except (ProtectionError, KocurateError) as exc:
+            text, err = results.get(k, (None, "not translated"))
+            if k in fallback and text is not None:
+                st["fallback_turns"] += 1
+            if err is not None or text is None:
                 st["failed_turns"] += 1
+                failures.append({"job_id": ctx.job_id, "turn_id": r.id, "sample_id": r.sample_id,
+                                 "error": str(err)[:2000], "state": "open", "created_at": utcnow()})
                 if len(st["errors"]) < MAX_ERRORS_KEPT:
-                    st["errors"].append({"turn_id": r.id, "sample_id": r.sample_id, "error": str(exc)[:300]})
+                    st["errors"].append({"turn_id": r.id, "sample_id": r.sample_id, "error": str(err)[:300]})
                 continue
             if text == r.text:
                 st["unchanged"] += 1
@@ -634,11 +909,24 @@ def _batch_chunk(engine: Engine, ctx: jobs.JobContext, deepl: DeepL, actor: Acto
         if new_suggestions:
             _supersede_open(s, ids, [d["turn_id"] for d in new_suggestions])
             s.execute(insert(Suggestion), new_suggestions)
+        if failures:
+            s.execute(insert(JobFailure), failures)
+        if retry_of and rows:
+            # the original job's failures taken up here are retried (new failures are this job's)
+            s.execute(update(JobFailure).where(JobFailure.job_id == int(retry_of), JobFailure.state == "open",
+                                               JobFailure.turn_id.in_([r.id for r in rows]))
+                      .values(state="retried"))
         st["suggestions"] += len(new_suggestions)
-        st["cursor"] = ids[-1]
+        if ids:
+            st["cursor"] = ids[-1]
         ctx.done += len(ids)
         # the chunk's results and the resume point commit together: no duplicates after a crash
-        from ..models import Job
-
         s.execute(update(Job).where(Job.id == ctx.job_id).values(
             done=ctx.done, total=ctx.total, result=dict(st), heartbeat_at=utcnow(), updated_at=utcnow()))
+    if budget.hit:
+        raise jobs.Stopped(
+            f"stopped at the budget: {st['billed_characters']:,} characters billed of at most "
+            f"{ctx.params.get('max_characters'):,}. Everything translated so far is saved ({ctx.done:,} of "
+            f"{ctx.total:,} samples); resume with a larger budget (kocurate translate resume {ctx.job_id} "
+            "--max-characters N) to continue.")
+

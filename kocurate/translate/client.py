@@ -48,6 +48,10 @@ class DeepLUnavailable(TranslateError):
     """Still 429/5xx or no connection after the client's retries: try again later (resume)."""
 
 
+class BadAnswer(DeepLUnavailable):
+    """DeepL answered 200 but the body was not a usable answer (malformed, fields missing)."""
+
+
 class RequestRejected(TranslateError):
     """DeepL refused this request (400/413): a bug or an oversized text, not a reason to stop."""
 
@@ -93,6 +97,27 @@ def _tune_http() -> None:
 class TextOut:
     text: str
     billed_characters: int
+    billed_estimated: bool = False  # DeepL's answer had no billed_characters: counted here instead
+
+
+class _Client(deepl.DeepLClient):
+    """The official client, made tolerant of answers without ``billed_characters`` (its own parser
+    calls ``int(None)`` on them and the paid translation would be lost): such a count is marked -1
+    and ``DeepL.translate`` counts the characters itself."""
+
+    def _api_call(self, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        status, content, body = super()._api_call(url, *args, **kwargs)
+        if url == "v2/translate" and status == 200 and isinstance(body, dict) \
+                and isinstance(body.get("translations"), list):
+            for item in body["translations"]:
+                if isinstance(item, dict):
+                    billed = item.get("billed_characters")
+                    if isinstance(billed, bool) or not isinstance(billed, int | float | str) \
+                            or not str(billed).strip().isdigit():
+                        item["billed_characters"] = -1
+                    if not isinstance(item.get("text"), str):
+                        item["text"] = None
+        return status, content, body
 
 
 class DeepL:
@@ -101,7 +126,7 @@ class DeepL:
     def __init__(self, cfg: DeepLConfig) -> None:
         _tune_http()
         # server_url None lets the client pick the free API for ':fx' keys
-        self._client = deepl.DeepLClient(cfg.auth_key, server_url=cfg.server_url, send_platform_info=False)
+        self._client = _Client(cfg.auth_key, server_url=cfg.server_url, send_platform_info=False)
         self._client.set_app_info("kocurate", "0.1")
         self.server_url = cfg.effective_url
         self.requests = 0  # successful translate requests made by this instance
@@ -115,9 +140,15 @@ class DeepL:
         kwargs = {k: v for k, v in options.items() if v is not None and k in _TRANSLATE_KWARGS}
         with _mapped():
             results = self._client.translate_text(list(texts), **kwargs)
-        out = [TextOut(r.text, int(r.billed_characters)) for r in results]
-        if len(out) != len(texts):
-            raise TranslateError(f"DeepL answered {len(out)} translations for {len(texts)} texts")
+        if len(results) != len(texts) or any(r.text is None for r in results):
+            raise BadAnswer(
+                f"DeepL's answer held {sum(r.text is not None for r in results)} translations for {len(texts)} texts "
+                "(an incomplete or unreadable answer). Nothing from this request was kept; earlier requests are "
+                "saved. Try again later (resume the job); if it keeps happening check DEEPL_SERVER_URL.")
+        from .protect import billable_chars
+
+        out = [TextOut(r.text, int(r.billed_characters)) if int(r.billed_characters) >= 0
+               else TextOut(r.text, billable_chars(src), True) for r, src in zip(results, texts, strict=True)]
         self.requests += 1
         self.billed += sum(o.billed_characters for o in out)
         return out
@@ -167,8 +198,16 @@ class _mapped:
         return None
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if exc is None or not isinstance(exc, deepl.DeepLException):
+        if exc is None or isinstance(exc, TranslateError):
             return False
+        if not isinstance(exc, deepl.DeepLException):
+            if not isinstance(exc, Exception):
+                return False  # KeyboardInterrupt and friends pass through
+            # the client library choked on the answer (a bug or a broken server): never a traceback
+            raise BadAnswer(
+                f"DeepL sent an answer kocurate could not read ({type(exc).__name__}). Nothing from this request "
+                "was kept; earlier requests are saved. Try again later (resume the job); if it keeps happening "
+                "check DEEPL_SERVER_URL.") from None
         if isinstance(exc, deepl.QuotaExceededException):
             raise QuotaExceeded(
                 "DeepL quota exceeded (HTTP 456): the character limit of this billing period is reached. "
@@ -179,9 +218,20 @@ class _mapped:
                 from None
         status = getattr(exc, "http_status_code", None)
         if isinstance(exc, (deepl.TooManyRequestsException, deepl.ConnectionException)) or (status or 0) >= 500:
-            raise DeepLUnavailable(f"DeepL unavailable after retries ({status or 'no connection'}): {_clean(exc)}; "
-                                   "resume the job later") from None
-        raise RequestRejected(f"DeepL refused the request ({status}): {_clean(exc)}") from None
+            raise DeepLUnavailable(
+                f"DeepL did not answer after several tries ({_status_words(status)}). Nothing from this request "
+                "was kept; everything translated before is saved. Try again in a few minutes (resume the job).") \
+                from None
+        raise RequestRejected(f"DeepL refused this text (HTTP {status}: {_clean(exc)}). It was not translated and "
+                              "the current Korean is kept; edit it by hand or report the text.") from None
+
+
+def _status_words(status: int | None) -> str:
+    if status is None:
+        return "no connection"
+    if status == 429:
+        return "HTTP 429, too many requests"
+    return f"HTTP {status}, a server error"
 
 
 def _clean(exc: Exception) -> str:

@@ -139,16 +139,17 @@ class RequestStats:
 
 def send_batches(deepl: DeepL, batches: list[list[Item]], options: dict[str, Any],
                  save: Callable[[list[dict[str, Any]]], None],
-                 should_stop: Callable[[], bool] | None = None,
+                 should_stop: Callable[[list[Item]], bool] | None = None,
                  rejected: Callable[[Item, str], None] | None = None) -> RequestStats:
     """One request per batch; each answer is saved (``save``) before the next request is made,
     so a crash or a stop later never loses what was paid for. A 400/413 for one batch is retried text
-    by text once, so one bad text does not sink its 49 neighbours."""
+    by text once, so one bad text does not sink its 49 neighbours. ``should_stop(batch)`` is asked
+    before each request (a budget: stop before a request that would pass it)."""
     stats = RequestStats()
     send_opts = {k: v for k, v in options.items() if k != "glossary_hash"}
     stored_opts = {k: v for k, v in options.items() if k != "context"}
     for batch in batches:
-        if should_stop is not None and should_stop():
+        if should_stop is not None and should_stop(batch):
             break
         try:
             outs = deepl.translate([it.xml for it in batch], send_opts)

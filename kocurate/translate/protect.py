@@ -212,3 +212,65 @@ def restore(translated: str, p: Protected) -> str:
         out.append(prefix if idx is None else prefix + bodies[idx].strip())
         out.append(suffix)
     return "".join(out)
+
+
+# ------------------------------------------------------------------ fallback: without the markup
+# Some servers (DeepL's own API mock, proxies) drop the XML kocurate sends. Then each piece of text
+# between protected spans is sent on its own as plain text, and the text is rebuilt here around the
+# spans, which never leave this process: every protected span is kept by construction.
+
+Segment = str | int  # plain text to translate, or the index of a protected span
+
+
+def plain_lines(p: Protected) -> list[list[Segment]]:
+    """The translatable lines of ``p`` as segments: text pieces (unescaped) and span indexes."""
+    if p.empty:
+        return []
+    root = ET.fromstring(f"<r>{p.xml}</r>")
+    out: list[list[Segment]] = []
+    for el in root:
+        segs: list[Segment] = [el.text or ""]
+        for ph in el:
+            segs.append(int(ph.attrib["i"]))
+            segs.append(ph.tail or "")
+        out.append([s for s in segs if s != ""])
+    return out
+
+
+def plain_pieces(p: Protected) -> list[str]:
+    """The distinct texts to send without markup (stripped; pieces without letters stay here)."""
+    seen: dict[str, None] = {}
+    for line in plain_lines(p):
+        for s in line:
+            if isinstance(s, str) and _WORD.search(s):
+                seen.setdefault(s.strip(), None)
+    return list(seen)
+
+
+def rebuild(p: Protected, translated: dict[str, str]) -> str:
+    """The text from ``plain_pieces`` translations (``translated[piece]``) and the original spans."""
+    bodies: list[str] = []
+    for line in plain_lines(p):
+        parts: list[str] = []
+        for s in line:
+            if isinstance(s, int):
+                parts.append(p.spans[s])
+            elif _WORD.search(s):
+                core = s.strip()
+                lead, trail = s[:len(s) - len(s.lstrip())], s[len(s.rstrip()):]
+                parts.append(lead + translated[core] + trail)
+            else:
+                parts.append(s)
+        bodies.append("".join(parts))
+    out = []
+    for prefix, idx, suffix in p.lines:
+        out.append(prefix if idx is None else prefix + bodies[idx].strip())
+        out.append(suffix)
+    return "".join(out)
+
+
+def friendly(exc: ProtectionError) -> str:
+    """What a person reads when DeepL's answer could not be used (the technical part in brackets)."""
+    return ("DeepL's answer did not keep the protected parts of this text (code, links, placeholders or "
+            f"line structure) even when sent in smaller pieces [{exc}]. The current Korean text is kept and "
+            "nothing was saved for this turn; retry it later or fix it by hand.")

@@ -65,13 +65,23 @@ def test_lead_estimates_runs_a_batch_and_progress_survives_reload(page: Any, app
     expect(metric).to_contain_text("6")
     expect(page.get_by_text("remaining", exact=False).first).to_be_visible()
     page.get_by_role("button", name="Start batch job").click()
+    wait_idle(page)
+    # a paid job: the estimate and a confirmation first
+    expect(page.get_by_text("Start it?", exact=False)).to_be_visible()
+    assert _suggestions(app_server, dataset) == 0
+    page.get_by_role("button", name="Confirm and start").click()
     expect(page.get_by_text("started", exact=False).first).to_be_visible()
-    expect(page.get_by_text("done · 3/3 samples", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("· 3/3 samples", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("done", exact=True).first).to_be_visible(timeout=30_000)  # the state badge
     assert _suggestions(app_server, dataset) == 6
     page.reload()  # the progress comes from the Job row, not from this browser session
     wait_idle(page, 30_000)
-    expect(page.get_by_text("done · 3/3 samples", exact=False).first).to_be_visible()
-    expect(page.get_by_text("suggestions 6", exact=False).first).to_be_visible()
+    expect(page.get_by_text("done", exact=True).first).to_be_visible()
+    expect(page.get_by_text(f"Filters: dataset {dataset}", exact=False).first).to_be_visible()
+    # the card links to the review queue of the job's open suggestions, with the count
+    link = page.get_by_role("link", name=f"Review 6 open suggestions in {NAME}").first
+    expect(link).to_be_visible()
+    assert f"dataset={dataset}" in (link.get_attribute("href") or "") and "job=" in (link.get_attribute("href") or "")
 
 
 def test_annotator_has_no_translate_page(page: Any, app_server: AppServer, login: Any) -> None:
