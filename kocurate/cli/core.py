@@ -53,8 +53,9 @@ def import_cmd(
     conversations: str = typer.Option(None, "--conversations", help="generic: column with a list of turns."),
     id_field: str = typer.Option(None, "--id-field", help="generic: the id column."),
     meta_field: list[str] = typer.Option(None, "--meta-field", help="generic: columns kept as metadata."),
-    no_index: bool = typer.Option(False, "--no-index", help="Skip building the search index (later: "
-                                                            "`kocurate search --reindex`)."),
+    no_index: bool = typer.Option(False, "--no-index", help="PostgreSQL: skip building the trigram search "
+                                  "indexes (later: `kocurate search --reindex`); SQLite indexes turns as they are "
+                                  "written."),
     no_checks: bool = typer.Option(False, "--no-checks", help="Skip the cheap automatic checks that run after "
                                                               "an import (later: `kocurate check DATASET`)."),
 ) -> None:
