@@ -1,10 +1,15 @@
 """Benchmark: every automatic check over N synthetic samples (default 700k), beside naive baselines.
 
     python benchmarks/checks.py [--url URL] [--n 700000] [--workers 2] [--reuse] [--naive-n 2000]
+                                [--recall-n 100000 --recall-pairs 2000] [--recall-only] [--cheap-only]
+
+0. Near-duplicates planted at known Jaccard (``--recall-n`` samples, in memory): recall per band of J and
+   precision, the banded layout with the exact check beside the earlier 5 x 11 estimate-only layout.
 
 1. ``benchmarks/synth.py`` fills a database (4 datasets, ShareGPT/Alpaca/Dolly/guanaco-shaped);
    KoBEST (5 tasks) and KorQuAD are added as evaluation sets when ``shared/data`` is there.
-2. All per-sample checks (rules, ethics lexicon, contamination) run over every dataset with
+2. The cheap checks (those that run after every import) over every dataset: wall and CPU rates, beside
+   the naive ORM loop over the same checks. Then all per-sample checks (rules, ethics lexicon, contamination) run over every dataset with
    ``run_dataset`` (keyset batches, bulk writes, ``--workers`` processes): wall-clock samples/s for
    the whole pipeline (read + check + store), and per check samples per CPU-second.
 3. Near-duplicates over all datasets at once (``dedup_datasets``).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -154,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="samples in the planted near-duplicate run (0 = skip)")
     ap.add_argument("--recall-pairs", type=int, default=2_000)
     ap.add_argument("--recall-only", action="store_true", help="only the planted near-duplicate run")
+    ap.add_argument("--cheap-only", action="store_true", help="stop after the cheap checks")
     args = ap.parse_args(argv)
     if args.recall_n:
         r = dedup_recall(args.recall_n, args.recall_pairs)
@@ -178,6 +185,31 @@ def main(argv: list[str] | None = None) -> None:
     rule_names = [n for n in names if n != "contamination"]
     with Session(engine) as s:
         datasets = list(s.scalars(select(Dataset.id).order_by(Dataset.id)))
+
+    # --- the cheap checks (what runs after every import), all datasets ---------------------------
+    cheap = [c.name for c in select_checks(cheap_only=True)]
+    ch = {"samples": 0, "seconds": 0.0, "cpu": 0.0}
+    for ds in datasets:
+        r = run_dataset(engine, ds, select_checks(cheap), full=True, set_checked=False, workers=args.workers)
+        ch["samples"] += r.samples
+        ch["seconds"] += r.seconds
+        ch["cpu"] += r.cpu_seconds
+    out["cheap_checks"] = {
+        "checks": len(cheap), "samples": ch["samples"], "workers": args.workers, "wall_s": round(ch["seconds"], 1),
+        "samples_per_s_wall": round(ch["samples"] / ch["seconds"], 1),
+        "samples_per_cpu_s": round(ch["samples"] / ch["cpu"], 1) if ch["cpu"] else None,
+        "cpu_bound_samples_per_s_on_2_cores": round(2 * ch["samples"] / ch["cpu"], 1) if ch["cpu"] else None,
+        "goal_samples_per_s_wall": 5_000,
+    }
+    naive_cheap = naive_orm(engine, datasets[0], cheap, args.naive_n)
+    out["cheap_checks"]["naive_orm_loop_samples_per_s"] = naive_cheap["samples_per_s"]
+    print(f"cheap checks ({len(cheap)}): {ch['samples']:,} samples in {ch['seconds']:.1f}s wall "
+          f"({out['cheap_checks']['samples_per_s_wall']:,.0f}/s wall, {out['cheap_checks']['samples_per_cpu_s']:,.0f} "
+          f"per CPU-second, {args.workers} workers; naive ORM loop {naive_cheap['samples_per_s']:,.0f}/s); "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    if args.cheap_only:
+        print(json.dumps(out, indent=1))
+        return
 
     # --- the pipeline: every per-sample check, all datasets -------------------------------------
     total = {"samples": 0, "seconds": 0.0, "cpu": 0.0, "store": 0.0, "findings": 0}
