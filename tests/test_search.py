@@ -3,6 +3,8 @@ index maintenance on edits, keyset pages, role check."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, delete, insert, select, text, update
 
@@ -157,3 +159,51 @@ def test_index_keeps_no_copy_of_the_text(engine: Engine) -> None:
     with session_scope(engine) as s:
         names = set(s.scalars(text("SELECT name FROM sqlite_master WHERE name LIKE 'turns_fts%'")))
     assert "turns_fts" in names and "turns_fts_content" not in names and "turns_fts_docsize" not in names
+
+
+def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
+    """A database from before 0012 (the index with its own copy, one dataset indexed, one not) comes out
+    with every turn in the new index."""
+    from kocurate import db
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(url, "0011")
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as c:
+            c.exec_driver_sql("INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at, meta, "
+                              "n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES "
+                              "(1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 2, 2, 0, 0, 0, 1), "
+                              "(2, 'b', 'alpaca', 'fb', '[]', '2026-01-01 00:00:00', '{}', 1, 1, 0, 0, 0, 1)")
+            for sid, ds in ((1, 1), (2, 1), (3, 2)):
+                c.exec_driver_sql("INSERT INTO samples (id, dataset_id, key, position, status, version, meta, "
+                                  "align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version, created_at, "
+                                  "updated_at) VALUES (?, ?, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1, 1, 0, "
+                                  "'2026-01-01 00:00:00', '2026-01-01 00:00:00')", (sid, ds, str(sid)))
+            c.exec_driver_sql("INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES "
+                              "(1, 1, 0, 'output', '고양이가 잔다', '', 'The cat sleeps'), "
+                              "(2, 2, 0, 'output', '강아지가 뛴다', '', NULL), "
+                              "(3, 3, 0, 'output', '고양이 세 마리', '', NULL)")
+            # the old way: dataset 1 indexed after its import, dataset 2 not yet
+            c.exec_driver_sql("INSERT INTO turns_fts(rowid, text, source_text) SELECT id, text, "
+                              "coalesce(source_text, '') FROM turns WHERE sample_id IN (1, 2)")
+            c.exec_driver_sql("INSERT INTO settings (key, value, updated_at) VALUES ('search.fts', "
+                              "'{\"datasets\": [1]}', '2026-01-01 00:00:00')")
+    finally:
+        engine.dispose()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        _fts_ok(engine)
+        a = Actor(1, "ann", "annotator")
+        with session_scope(engine) as s:
+            assert search.count_unindexed(s) == 0
+            assert sids(search.search(s, a, "고양이")) == [1, 3]
+            assert sids(search.search(s, a, "cat sleeps", field="en")) == [1]
+            s.execute(update(Turn).where(Turn.id == 3).values(text="호랑이 세 마리"))
+        with session_scope(engine) as s:
+            assert sids(search.search(s, a, "고양이")) == [1]
+            assert sids(search.search(s, a, "호랑이")) == [3]
+        _fts_ok(engine)
+    finally:
+        engine.dispose()
