@@ -48,9 +48,11 @@ def _peak_mb() -> float:
 
 
 def _cpu_s() -> float:
-    """CPU seconds of this process (user + system): a figure that a busy machine does not inflate much."""
+    """CPU seconds of this process and its finished children, e.g. check workers (user + system): a
+    figure that a busy machine does not inflate much."""
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime
 
 
 def child_kocurate(ko: str, en: str, url: str) -> dict[str, Any]:
@@ -202,7 +204,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="50000,200000,700000",
                     help="samples in the kocurate runs, comma-separated (default 50000,200000,700000)")
     ap.add_argument("--user", action="store_true",
-                    help="also the import as a person runs it (import + search index + cheap checks), largest size")
+                    help="also the import as a person runs it (import + search index + cheap checks)")
+    ap.add_argument("--user-n", type=int, default=0, help="samples in the --user run (default: the largest size)")
+    ap.add_argument("--index-figures-max", type=int, default=200_000,
+                    help="measure the search index beside the earlier one at the first size up to this")
     ap.add_argument("--baseline-n", type=int, default=20_000, help="samples in the naive run (extrapolated)")
     ap.add_argument("--align-n", type=int, default=50_000, help="Korean rows in the DP check (0 = skip)")
     ap.add_argument("--db", default=None, help="database URL for the kocurate run, one size only (default: a new "
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
               f"CPU {k['cpu']:6.1f} s = {k['cpu'] / k['samples'] * 1e6:5.0f} µs/sample  peak {k['peak_mb']:,.0f} MB "
               f"({k['peak_mb'] * 1024 / k['samples']:.2f} KB/sample)  write transaction {k['write_s']:.1f} s "
               f"(CPU {k['write_cpu']:.1f} s, search index included)  load {k['load']:.1f}", flush=True)
-        if i == 0 and not args.db:
+        if i == 0 and not args.db and n <= args.index_figures_max:
             f = index_figures(str(work / f"kocurate{n}.db"))
             print(f"search index at {f['samples']:,} samples: {f['now_bytes_per_sample']:,.0f} B/sample, rebuild "
                   f"{f['now_build_s']:.1f} s (CPU {f['now_build_cpu']:.1f} s); before (own copy of the text, "
@@ -247,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
             for p in work.glob(f"kocurate{n}.db*"):
                 p.unlink()
         if args.user and n == max(sizes):
+            un = args.user_n or n
+            if un != n:
+                ko, en = write_sharegpt_pair(work / f"n{un}", un, seed=1)
             u = _run_child("user", ko, en, args.db or f"sqlite:///{work / 'user.db'}")
             after = u["after"]
             print(f"the user's import (import + search index + cheap checks) {u['samples']:,} samples: "
