@@ -1,10 +1,15 @@
 """Benchmark: every automatic check over N synthetic samples (default 700k), beside naive baselines.
 
     python benchmarks/checks.py [--url URL] [--n 700000] [--workers 2] [--reuse] [--naive-n 2000]
+                                [--recall-n 100000 --recall-pairs 2000] [--recall-only] [--cheap-only]
+
+0. Near-duplicates planted at known Jaccard (``--recall-n`` samples, in memory): recall per band of J and
+   precision, the banded layout with the exact check beside the earlier 5 x 11 estimate-only layout.
 
 1. ``benchmarks/synth.py`` fills a database (4 datasets, ShareGPT/Alpaca/Dolly/guanaco-shaped);
    KoBEST (5 tasks) and KorQuAD are added as evaluation sets when ``shared/data`` is there.
-2. All per-sample checks (rules, ethics lexicon, contamination) run over every dataset with
+2. The cheap checks (those that run after every import) over every dataset: wall and CPU rates, beside
+   the naive ORM loop over the same checks. Then all per-sample checks (rules, ethics lexicon, contamination) run over every dataset with
    ``run_dataset`` (keyset batches, bulk writes, ``--workers`` processes): wall-clock samples/s for
    the whole pipeline (read + check + store), and per check samples per CPU-second.
 3. Near-duplicates over all datasets at once (``dedup_datasets``).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -113,6 +119,35 @@ def naive_datasketch(engine: Any, n: int) -> dict[str, Any]:
     return {"samples": len(rows), "seconds": round(dt, 2), "samples_per_s": round(len(rows) / dt, 1)}
 
 
+def dedup_recall(n: int, n_pairs: int, seed: int = 0) -> dict[str, Any]:
+    """Planted near-duplicates at known Jaccard among ``n`` unrelated samples: recall per band of J and
+    precision, today's layout + exact check beside the earlier one (datasketch's 5 x 11 bands at 0.8,
+    estimate only), same data, same run (in memory: the grouping, not the database, is measured)."""
+    from benchmarks.synth import planted_pairs
+    from kocurate.checks.dedup import THRESHOLD, find_groups, jaccard, lsh_params
+
+    items, pairs = planted_pairs(max(0, n - 2 * n_pairs), n_pairs, seed=seed, lo=0.6)
+    text = dict(items)
+    batches = [(0, items[i:i + 5_000]) for i in range(0, len(items), 5_000)]
+    bands_j = ((0.9, 1.01, ">= 0.9"), (0.8, 0.9, "0.8-0.9"), (0.7, 0.8, "0.7-0.8 (below)"), (0.0, 0.7, "< 0.7"))
+    out: dict[str, Any] = {"samples": len(items), "planted_pairs": len(pairs)}
+    for label, kw in (("kocurate", {}), ("earlier (5x11, estimate only)",
+                                         {"layout": lsh_params(THRESHOLD), "exact": False})):
+        c0 = time.process_time()
+        res = find_groups(batches, **kw)
+        row: dict[str, Any] = {"seconds": round(res.seconds, 2), "cpu_s": round(time.process_time() - c0, 2),
+                               "bands_x_rows": f"{res.layout[0]}x{res.layout[1]}", "candidates": res.candidates}
+        for lo, hi, name in bands_j:
+            band = [(a, b) for a, b, j in pairs if lo <= j < hi]
+            got = sum(1 for a, b in band if a in res.group_of and res.group_of.get(a) == res.group_of.get(b))
+            row[f"grouped {name}"] = f"{got}/{len(band)} = {got / len(band):.1%}" if band else "-"
+        marked = [(sid, g) for sid, g in res.group_of.items() if sid != g]
+        right = sum(1 for sid, g in marked if jaccard(_text_for(text[sid]), _text_for(text[g])) >= THRESHOLD)
+        row["precision"] = f"{right}/{len(marked)} = {right / len(marked):.1%}" if marked else "-"
+        out[label] = row
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", help="database URL (default: a new SQLite file in a temp dir)")
@@ -121,7 +156,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reuse", action="store_true", help="the database is already populated")
     ap.add_argument("--naive-n", type=int, default=2_000)
     ap.add_argument("--skip-dedup", action="store_true")
+    ap.add_argument("--recall-n", type=int, default=100_000,
+                    help="samples in the planted near-duplicate run (0 = skip)")
+    ap.add_argument("--recall-pairs", type=int, default=2_000)
+    ap.add_argument("--recall-only", action="store_true", help="only the planted near-duplicate run")
+    ap.add_argument("--cheap-only", action="store_true", help="stop after the cheap checks")
     args = ap.parse_args(argv)
+    if args.recall_n:
+        r = dedup_recall(args.recall_n, args.recall_pairs)
+        print("near-duplicates, planted pairs at known Jaccard (recall = pair grouped; precision = a sample "
+              "marked duplicate has exact J >= 0.8 with its kept one):")
+        print(json.dumps(r, indent=1, ensure_ascii=False), flush=True)
+        if args.recall_only:
+            return
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='kc-bench-checks-')}/bench.db"
     out: dict[str, Any] = {"url": url.split("@")[-1], "workers": args.workers}
     if not args.reuse:
@@ -138,6 +185,31 @@ def main(argv: list[str] | None = None) -> None:
     rule_names = [n for n in names if n != "contamination"]
     with Session(engine) as s:
         datasets = list(s.scalars(select(Dataset.id).order_by(Dataset.id)))
+
+    # --- the cheap checks (what runs after every import), all datasets ---------------------------
+    cheap = [c.name for c in select_checks(cheap_only=True)]
+    ch = {"samples": 0, "seconds": 0.0, "cpu": 0.0}
+    for ds in datasets:
+        r = run_dataset(engine, ds, select_checks(cheap), full=True, set_checked=False, workers=args.workers)
+        ch["samples"] += r.samples
+        ch["seconds"] += r.seconds
+        ch["cpu"] += r.cpu_seconds
+    out["cheap_checks"] = {
+        "checks": len(cheap), "samples": ch["samples"], "workers": args.workers, "wall_s": round(ch["seconds"], 1),
+        "samples_per_s_wall": round(ch["samples"] / ch["seconds"], 1),
+        "samples_per_cpu_s": round(ch["samples"] / ch["cpu"], 1) if ch["cpu"] else None,
+        "cpu_bound_samples_per_s_on_2_cores": round(2 * ch["samples"] / ch["cpu"], 1) if ch["cpu"] else None,
+        "goal_samples_per_s_wall": 5_000,
+    }
+    naive_cheap = naive_orm(engine, datasets[0], cheap, args.naive_n)
+    out["cheap_checks"]["naive_orm_loop_samples_per_s"] = naive_cheap["samples_per_s"]
+    print(f"cheap checks ({len(cheap)}): {ch['samples']:,} samples in {ch['seconds']:.1f}s wall "
+          f"({out['cheap_checks']['samples_per_s_wall']:,.0f}/s wall, {out['cheap_checks']['samples_per_cpu_s']:,.0f} "
+          f"per CPU-second, {args.workers} workers; naive ORM loop {naive_cheap['samples_per_s']:,.0f}/s); "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    if args.cheap_only:
+        print(json.dumps(out, indent=1))
+        return
 
     # --- the pipeline: every per-sample check, all datasets -------------------------------------
     total = {"samples": 0, "seconds": 0.0, "cpu": 0.0, "store": 0.0, "findings": 0}

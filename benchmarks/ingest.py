@@ -1,13 +1,20 @@
 """Ingest benchmark: a synthetic ShareGPT-shaped Korean/English pair imported by kocurate vs a naive baseline.
 
-    python benchmarks/ingest.py                 # 700k samples (~1.4M turns), baseline on 20k, DP on 50k rows
-    python benchmarks/ingest.py --n 100000 --baseline-n 5000 --align-n 20000
+    python benchmarks/ingest.py                 # 50k, 200k, 700k samples; baseline on 20k, DP on 50k rows
+    python benchmarks/ingest.py --sizes 50000,100000 --baseline-n 5000 --align-n 0 --user
 
 Each import runs in its own process so that its peak memory (``ru_maxrss``) is its own. Figures:
 
-- kocurate: ``kocurate.ingest.import_files`` (streamed JSON parse, id join with per-turn checks,
-  bulk writes in one transaction: a spool copied with INSERT … SELECT on SQLite, COPY on
-  PostgreSQL) into a fresh SQLite file, or the ``--db`` URL (an empty database);
+- kocurate at each of ``--sizes``: ``kocurate.ingest.import_files`` (streamed JSON parse, id join
+  through a private SQLite file, bulk writes in one transaction: a spool copied with INSERT … SELECT
+  on SQLite, the search index filled by its triggers in the same pass; COPY on PostgreSQL) into a
+  fresh SQLite file, or the ``--db`` URL (an empty database). CPU µs per sample at each size shows
+  whether the import stays linear; peak memory whether it stays flat;
+- the search index at the first size: its size per sample and the time of a rebuild, beside the
+  index of before (an FTS5 table with its own copy of the text and positions, filled by
+  ``INSERT … SELECT`` as ``index_dataset`` did), built in the same database in the same run;
+- ``--user``: the import as a person runs it (``services.datasets.import_dataset``: import, search
+  index, cheap checks) at the largest size, with its steps;
 - naive baseline: ``pandas.read_json`` of both whole files, then one ORM object per sample and per
   turn with ``session.add`` + ``flush`` per sample (to get its id), one commit, always into a SQLite
   file. Run on ``--baseline-n`` samples and extrapolated linearly to ``--n`` (labelled as such);
@@ -41,9 +48,11 @@ def _peak_mb() -> float:
 
 
 def _cpu_s() -> float:
-    """CPU seconds of this process (user + system): a figure that a busy machine does not inflate much."""
+    """CPU seconds of this process and its finished children, e.g. check workers (user + system): a
+    figure that a busy machine does not inflate much."""
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime
 
 
 def child_kocurate(ko: str, en: str, url: str) -> dict[str, Any]:
@@ -57,7 +66,54 @@ def child_kocurate(ko: str, en: str, url: str) -> dict[str, Any]:
     secs, cpu = time.perf_counter() - t0, _cpu_s() - c0
     engine.dispose()
     return {"seconds": secs, "cpu": cpu, "samples": rep.samples, "turns": rep.turns, "aligned": rep.aligned,
-            "ambiguous": rep.ambiguous, "peak_mb": _peak_mb(), "write_s": rep.write_seconds}
+            "ambiguous": rep.ambiguous, "peak_mb": _peak_mb(), "write_s": rep.write_seconds,
+            "write_cpu": rep.write_cpu_seconds, "load": os.getloadavg()[0]}
+
+
+def child_user(ko: str, en: str, url: str) -> dict[str, Any]:
+    """The import as a person runs it: import, search index, cheap checks (one service call)."""
+    from kocurate import db
+    from kocurate.services.auth import SYSTEM
+    from kocurate.services.datasets import import_dataset
+
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    t0, c0 = time.perf_counter(), _cpu_s()
+    rep = import_dataset(engine, SYSTEM, "sharegpt", ko, en, name="bench-user")
+    secs, cpu = time.perf_counter() - t0, _cpu_s() - c0
+    engine.dispose()
+    return {"seconds": secs, "cpu": cpu, "samples": rep.samples, "write_s": rep.write_seconds, "after": rep.after,
+            "peak_mb": _peak_mb(), "load": os.getloadavg()[0]}
+
+
+def index_figures(db_path: str) -> dict[str, Any]:
+    """The search index of an imported SQLite file beside the index of before, same turns, same file."""
+    import sqlite3
+
+    con = sqlite3.connect(db_path, isolation_level=None)
+
+    def size(prefix: str) -> int:
+        return int(con.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE ?",
+                               (prefix + "%",)).fetchone()[0])
+
+    n = con.execute("SELECT count(*) FROM samples").fetchone()[0]
+    out: dict[str, Any] = {"samples": n, "db_bytes_per_sample": os.path.getsize(db_path) / n,
+                           "now_bytes_per_sample": size("turns_fts") / n}
+    t0, c0 = time.perf_counter(), _cpu_s()
+    con.execute("INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')")
+    out["now_build_s"], out["now_build_cpu"] = time.perf_counter() - t0, _cpu_s() - c0
+    con.execute("CREATE VIRTUAL TABLE bench_old_fts USING fts5(text, source_text, tokenize='trigram')")
+    t0, c0 = time.perf_counter(), _cpu_s()
+    con.execute("INSERT INTO bench_old_fts(rowid, text, source_text) SELECT id, text, coalesce(source_text, '') "
+                "FROM turns ORDER BY id")
+    out["before_build_s"], out["before_build_cpu"] = time.perf_counter() - t0, _cpu_s() - c0
+    out["before_bytes_per_sample"] = size("bench_old_fts") / n
+    # the file as it was before: turns + the old index, without today's
+    out["before_db_bytes_per_sample"] = out["db_bytes_per_sample"] - out["now_bytes_per_sample"] + \
+        out["before_bytes_per_sample"]
+    con.execute("DROP TABLE bench_old_fts")
+    con.close()
+    return out
 
 
 def child_naive(ko: str, en: str, url: str) -> dict[str, Any]:
@@ -145,16 +201,23 @@ def _run_child(kind: str, ko: Path, en: Path, url: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=700_000, help="samples in the kocurate run (default 700000)")
+    ap.add_argument("--sizes", default="50000,200000,700000",
+                    help="samples in the kocurate runs, comma-separated (default 50000,200000,700000)")
+    ap.add_argument("--user", action="store_true",
+                    help="also the import as a person runs it (import + search index + cheap checks)")
+    ap.add_argument("--user-n", type=int, default=0, help="samples in the --user run (default: the largest size)")
+    ap.add_argument("--index-figures-max", type=int, default=200_000,
+                    help="measure the search index beside the earlier one at the first size up to this")
     ap.add_argument("--baseline-n", type=int, default=20_000, help="samples in the naive run (extrapolated)")
     ap.add_argument("--align-n", type=int, default=50_000, help="Korean rows in the DP check (0 = skip)")
-    ap.add_argument("--db", default=None, help="database URL for the kocurate run (default: a new SQLite file)")
+    ap.add_argument("--db", default=None, help="database URL for the kocurate run, one size only (default: a new "
+                    "SQLite file per size)")
     ap.add_argument("--workdir", default=None, help="where the files go (default: a temporary folder)")
     ap.add_argument("--child", nargs=4, metavar=("KIND", "KO", "EN", "URL"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         kind, ko, en, url = args.child
-        fn = child_kocurate if kind == "kocurate" else child_naive
+        fn = {"kocurate": child_kocurate, "naive": child_naive, "user": child_user}[kind]
         print(json.dumps(fn(ko, en, url)))
         return
 
@@ -164,16 +227,44 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     print(f"cpu cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}; files in {work}")
 
-    t0 = time.perf_counter()
-    ko, en = write_sharegpt_pair(work / "full", args.n, seed=1)
-    size_mb = (ko.stat().st_size + en.stat().st_size) / 1e6
-    print(f"generated {args.n:,} ShareGPT-shaped records (KO + EN, {size_mb:,.0f} MB) in {time.perf_counter() - t0:.1f} s")
-
-    url = args.db or f"sqlite:///{work / 'kocurate.db'}"
-    k = _run_child("kocurate", ko, en, url)
-    print(f"\nkocurate import_files   {k['samples']:>9,} samples {k['turns']:>10,} turns  {k['seconds']:7.1f} s  "
-          f"{k['samples'] / k['seconds']:>9,.0f} samples/s  CPU {k['cpu']:6.1f} s  peak {k['peak_mb']:,.0f} MB  "
-          f"(aligned {k['aligned']:,}, ambiguous {k['ambiguous']:,}; write transaction {k['write_s']:.1f} s)")
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    k: dict[str, Any] = {}
+    for i, n in enumerate(sizes):
+        t0 = time.perf_counter()
+        ko, en = write_sharegpt_pair(work / f"n{n}", n, seed=1)
+        size_mb = (ko.stat().st_size + en.stat().st_size) / 1e6
+        print(f"\ngenerated {n:,} ShareGPT-shaped records (KO + EN, {size_mb:,.0f} MB) in "
+              f"{time.perf_counter() - t0:.1f} s", flush=True)
+        url = args.db or f"sqlite:///{work / f'kocurate{n}.db'}"
+        k = _run_child("kocurate", ko, en, url)
+        print(f"kocurate import_files   {k['samples']:>9,} samples {k['turns']:>10,} turns  {k['seconds']:7.1f} s  "
+              f"CPU {k['cpu']:6.1f} s = {k['cpu'] / k['samples'] * 1e6:5.0f} µs/sample  peak {k['peak_mb']:,.0f} MB "
+              f"({k['peak_mb'] * 1024 / k['samples']:.2f} KB/sample)  write transaction {k['write_s']:.1f} s "
+              f"(CPU {k['write_cpu']:.1f} s, search index included)  load {k['load']:.1f}", flush=True)
+        if i == 0 and not args.db and n <= args.index_figures_max:
+            f = index_figures(str(work / f"kocurate{n}.db"))
+            print(f"search index at {f['samples']:,} samples: {f['now_bytes_per_sample']:,.0f} B/sample, rebuild "
+                  f"{f['now_build_s']:.1f} s (CPU {f['now_build_cpu']:.1f} s); before (own copy of the text, "
+                  f"positions): {f['before_bytes_per_sample']:,.0f} B/sample, build {f['before_build_s']:.1f} s "
+                  f"(CPU {f['before_build_cpu']:.1f} s); database file {f['db_bytes_per_sample']:,.0f} B/sample "
+                  f"(before: {f['before_db_bytes_per_sample']:,.0f})", flush=True)
+        if not args.db:
+            for p in work.glob(f"kocurate{n}.db*"):
+                p.unlink()
+        if args.user and n == max(sizes):
+            un = args.user_n or n
+            if un != n:
+                ko, en = write_sharegpt_pair(work / f"n{un}", un, seed=1)
+            u = _run_child("user", ko, en, args.db or f"sqlite:///{work / 'user.db'}")
+            after = u["after"]
+            print(f"the user's import (import + search index + cheap checks) {u['samples']:,} samples: "
+                  f"{u['seconds']:.1f} s wall, CPU {u['cpu']:.1f} s; import {u['seconds'] - sum(a.get('seconds') or 0 for a in after.values()):.1f} s "
+                  f"(search index in its write transaction), "
+                  + ", ".join(f"{step} {a.get('seconds')} s" for step, a in after.items())
+                  + f"  load {u['load']:.1f}", flush=True)
+            for p in work.glob("user.db*"):
+                p.unlink()
+    args.n = sizes[-1]
 
     bko, ben = write_sharegpt_pair(work / "baseline", args.baseline_n, seed=1)
     b = _run_child("naive", bko, ben, f"sqlite:///{work / 'naive.db'}")
@@ -183,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{rate:>9,.0f} samples/s  CPU {b['cpu']:6.1f} s  peak {b['peak_mb']:,.0f} MB (measured at {args.baseline_n:,})")
     print(f"naive, extrapolated to {args.n:,}: ~{est:,.0f} s, CPU ~{b['cpu'] * args.n / b['samples']:,.0f} s "
           f"(linear in samples); kocurate is {est / k['seconds']:.1f}x faster")
-    if args.n >= 700_000:
+    if args.n >= 700_000 and k:
         verdict = "met" if k["seconds"] < 60 and k["peak_mb"] < 2048 else "NOT met"
         print(f"target (700k samples in < 60 s, peak < 2 GB): {verdict} (wall clock; on a busy machine the CPU "
               "seconds are the steadier figure)")

@@ -115,8 +115,15 @@ def prepare(url: str, n_samples: int = 2_000, seed: int = 0) -> dict[str, Any]:
 
 
 def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds: float = 15.0, hot: int = 5,
-             max_actions: int = 200_000, seed: int = 0, backend: str = "") -> LoadResult:
-    """Drive ``threads`` annotators for ``seconds`` (and at most ``max_actions`` in all)."""
+             max_actions: int = 200_000, seed: int = 0, backend: str = "", rounds: int | None = None) -> LoadResult:
+    """Drive ``threads`` annotators for ``seconds`` (and at most ``max_actions`` in all).
+
+    With ``rounds`` each annotator instead works through exactly that many rounds (next, view, edit,
+    flags, decide), however long it takes: what was done then depends on counts, not on the speed
+    of the machine (tests). Either way every annotator starts with one collision: all read the first
+    hot sample, wait for each other, then edit it, so exactly one is acknowledged and the others
+    are refused as stale.
+    """
     users = info["users"]
     annotators = [Actor(users[f"ann{i:02d}"], f"ann{i:02d}", "annotator") for i in range(1, threads + 1)]
     ds_ids = list(info["datasets"].values())
@@ -131,6 +138,7 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
     lock = threading.Lock()
     counter = [0]
     start_gate = threading.Barrier(threads + 1)
+    collide_gate = threading.Barrier(threads)
     deadline = [0.0]
 
     def record(e: Entry) -> None:
@@ -165,7 +173,15 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
         seq = 0
         flags_now: dict[int, frozenset[str]] = {}
         start_gate.wait()
-        while time.perf_counter() < deadline[0] and counter[0] < max_actions:
+        # the collision: everyone holds the same version of one hot sample, then all save
+        seen0 = view(actor, hot_ids[0])
+        collide_gate.wait()
+        if seen0 is not None:
+            txt0 = f"수정 {actor.username} #0 충돌"
+            act("edit", actor, hot_ids[0], lambda s: review.save_edit(s, actor, hot_ids[0], seen0[1][0], txt0, seen0[0]),
+                turn=seen0[1][0], value=txt0, expected=seen0[0])
+        while (seq < rounds) if rounds is not None else (time.perf_counter() < deadline[0]
+                                                          and counter[0] < max_actions):
             seq += 1
             if rng.random() < 0.25:  # contention: everyone edits the same few samples
                 sid = rng.choice(hot_ids)
@@ -214,7 +230,7 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
     deadline[0] = t0 + seconds
     start_gate.wait()
     for w in workers:
-        w.join(timeout=seconds + 120)
+        w.join(timeout=(seconds if rounds is None else 0) + 600)
     result.seconds = time.perf_counter() - t0
     if any(w.is_alive() for w in workers):
         raise RuntimeError("annotator threads did not stop in time (a hang)")

@@ -395,6 +395,45 @@ def write_sharegpt_pair(directory: str | Path, n: int, seed: int = 0) -> tuple[P
     return ko_path, en_path
 
 
+def _hangul(rng: random.Random, n: int) -> str:
+    return "".join(chr(0xAC00 + rng.randrange(11_172)) for _ in range(n))
+
+
+def planted_pairs(n_background: int, n_pairs: int, seed: int = 0, lo: float = 0.5
+                  ) -> tuple[list[tuple[int, str]], list[tuple[int, int, float]]]:
+    """Random Korean texts (all unrelated) plus ``n_pairs`` near-duplicate pairs at known Jaccard.
+
+    Each pair is a random text and a copy with scattered syllables replaced, so many that the shingle
+    sets' Jaccard similarity lands spread over [``lo``, 1]; the exact value (``checks.dedup.jaccard`` of
+    the normalized texts) is returned. Returns (sample id, text) items and (id a, id b, J) pairs.
+    """
+    from kocurate.checks.dedup import SHINGLE, _text_for, jaccard
+
+    rng = random.Random(seed)
+    items: list[tuple[int, str]] = []
+    pairs: list[tuple[int, int, float]] = []
+    sid = 0
+    for _ in range(n_background):
+        sid += 1
+        items.append((sid, _hangul(rng, rng.randint(60, 600))))
+    for _ in range(n_pairs):
+        base = _hangul(rng, rng.randint(80, 600))
+        target = rng.uniform(lo, 1.0)
+        n_sh = len(base) - SHINGLE + 1
+        # each scattered replacement takes SHINGLE shingles out of both sets: J = (n - 5m) / (n + 5m)
+        m = round(n_sh * (1 - target) / (SHINGLE * (1 + target)))
+        chars = list(base)
+        for pos in rng.sample(range(len(chars)), min(m, len(chars))):
+            chars[pos] = chr(0xAC00 + rng.randrange(11_172))
+        copy = "".join(chars)
+        a, b = sid + 1, sid + 2
+        sid += 2
+        items += [(a, base), (b, copy)]
+        pairs.append((a, b, jaccard(_text_for(base), _text_for(copy))))
+    rng.shuffle(items)  # pairs are not neighbours in the stream
+    return items, pairs
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Fill a kocurate database with synthetic data.")
     ap.add_argument("url", help="database URL or SQLite file")

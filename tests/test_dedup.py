@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kocurate.checks.dedup import NUM_PERM, _text_for, find_groups, signatures
+from kocurate.checks.dedup import (
+    NUM_PERM,
+    _text_for,
+    bands_for,
+    candidate_probability,
+    find_groups,
+    jaccard,
+    lsh_params,
+    signatures,
+)
 from kocurate.cli import app
 from kocurate.ingest import import_files
 from kocurate.models import CheckFinding, Sample
@@ -90,3 +100,64 @@ def test_dedup_across_datasets(engine: Engine, db_url: str, tmp_path: Path, shar
     assert n_find == res["duplicates"] and n_grouped == len(got)
     with pytest.raises(Exception, match="may not"):
         svc.dedup(engine, actors["annotator"], ["a"])
+
+
+def _planted(n_background: int, n_pairs: int, seed: int = 0):  # noqa: ANN202
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import synth
+
+    return synth.planted_pairs(n_background, n_pairs, seed=seed)
+
+
+def _recall(res, pairs, lo: float, hi: float) -> tuple[int, int]:  # noqa: ANN001
+    band = [(a, b) for a, b, j in pairs if lo <= j < hi]
+    found = sum(1 for a, b in band if a in res.group_of and res.group_of.get(a) == res.group_of.get(b))
+    return found, len(band)
+
+
+def test_band_layout_for_the_threshold() -> None:
+    for t in (0.7, 0.8, 0.9):
+        b, r = bands_for(t)
+        assert b * r <= NUM_PERM and candidate_probability(t, b, r) >= 0.995
+        # one more row per band would miss the target (fewest chance candidates for the recall asked)
+        if NUM_PERM // (r + 1):
+            assert candidate_probability(t, NUM_PERM // (r + 1), r + 1) < 0.995
+    b, r = bands_for(0.8)
+    assert candidate_probability(0.9, b, r) >= 0.99 and candidate_probability(0.8, b, r) >= 0.99
+    # datasketch's layout for 0.8 (5 x 11) is what lost a sixth of the J = 0.9 pairs
+    assert lsh_params(0.8) == (5, 11) and candidate_probability(0.9, 5, 11) < 0.9
+
+
+def test_planted_pairs_recall_and_precision() -> None:
+    items, pairs = _planted(1_500, 400)
+    text = dict(items)
+    res = find_groups([(0, items[i:i + 500]) for i in range(0, len(items), 500)])
+    assert res.layout == bands_for(0.8)
+    for lo, hi in ((0.9, 1.01), (0.8, 0.9)):
+        found, n = _recall(res, pairs, lo, hi)
+        assert n >= 40 and found == n, (lo, found, n)
+    # precision: every sample marked a duplicate is truly (exactly) within the threshold of its kept one
+    wrong = [sid for sid, g in res.group_of.items() if sid != g and jaccard(_text_for(text[sid]), _text_for(text[g])) < 0.8]
+    assert wrong == []
+    below = [(a, b) for a, b, j in pairs if j < 0.75]
+    assert below and not any(res.group_of.get(a) is not None and res.group_of.get(a) == res.group_of.get(b)
+                             for a, b in below)
+    # the earlier layout and estimate-only check, same data: it misses pairs the banding finds
+    old = find_groups([(0, items)], layout=lsh_params(0.8), exact=False)
+    found_old, n_old = _recall(old, pairs, 0.8, 0.9)
+    assert found_old < 0.9 * n_old
+
+
+def test_exact_check_reads_texts_back() -> None:
+    items, pairs = _planted(100, 60, seed=3)
+    asked: list[int] = []
+    text = dict(items)
+
+    def texts_of(ids: list[int]) -> dict[int, str]:
+        asked.extend(ids)
+        return {i: text[i] for i in ids}
+
+    res = find_groups([(0, items)], texts_of=texts_of)
+    assert asked and set(asked) <= set(text)  # only candidates' texts, read back on demand
+    assert res.verified > 0 and res.edges <= res.candidates
+    assert res.group_of == find_groups([(0, items)]).group_of

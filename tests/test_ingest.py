@@ -350,3 +350,62 @@ def test_default_names() -> None:
 def test_field_limit_is_generous_for_real_data() -> None:
     # the longest real ShareGPT turn is ~100k characters; 10 MB fields are refused
     assert 200_000 < MAX_FIELD_CHARS < 10_000_000
+
+
+def test_id_join_through_the_english_file(engine: Engine, tmp_path: Path) -> None:
+    """The English side of an id join is looked up from its private file a batch at a time: every record
+    finds its own source, a later duplicate id in the English file wins, control characters and empty
+    texts survive the packing, and a missing one is unaligned."""
+    from kocurate import ingest
+
+    def conv(i: int, text: str) -> dict:
+        return {"id": f"r{i}", "conversations": [{"from": "human", "value": text}, {"from": "gpt", "value": f"{text}!"}]}
+
+    n = ingest.JOIN_BATCH + 7  # more than one lookup batch
+    ko = [conv(i, f"질문 {i}번") for i in range(n)]
+    en = [conv(i, f"question {i}") for i in range(n) if i != 5]
+    en.append(conv(3, "question 3 (second copy)"))
+    en.append({"id": "r9", "conversations": [{"from": "human", "value": "tab\tand\u0001x"}, {"from": "gpt", "value": ""}]})
+    (tmp_path / "ko.json").write_text(json.dumps(ko, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "en.json").write_text(json.dumps(en, ensure_ascii=False), encoding="utf-8")
+    rep = import_files(engine, "sharegpt", tmp_path / "ko.json", tmp_path / "en.json", name="j")
+    assert rep.samples == n and rep.unaligned == 1
+    with Session(engine) as s:
+        src = dict(s.execute(select(Sample.key, Turn.source_text).join(Turn, Turn.sample_id == Sample.id)
+                             .where(Turn.idx == 0)).all())
+        status = dict(s.execute(select(Sample.key, Sample.align_status)).all())
+    assert src["r0"] == "question 0" and src[f"r{n - 1}"] == f"question {n - 1}"
+    assert src["r3"] == "question 3 (second copy)"
+    assert src["r9"] == "tab\tand\u0001x"
+    assert src["r5"] is None and status["r5"] == "unaligned"
+
+
+def test_checks_in_worker_processes_from_a_threaded_caller(engine: Engine) -> None:
+    """A web server has threads: the check workers then come from a forkserver, and find what one process finds."""
+    import threading
+
+    from kocurate.checks import select_checks
+    from kocurate.checks.runner import auto_workers, run_dataset
+    from kocurate.models import CheckFinding
+
+    assert auto_workers(100) == 1 and auto_workers(19_999) == 1
+    ds = import_files(engine, "guanaco", DATA / "guanaco_ko.jsonl", DATA / "guanaco_en.jsonl").dataset_id
+    names = [c.name for c in select_checks(cheap_only=True)]
+
+    def findings() -> list[tuple]:
+        with Session(engine) as s:
+            return sorted(s.execute(select(CheckFinding.sample_id, CheckFinding.check, CheckFinding.turn_idx,
+                                           CheckFinding.message).where(CheckFinding.dataset_id == ds)).tuples())
+
+    one = run_dataset(engine, ds, select_checks(names), full=True, workers=1)
+    first = findings()
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        two = run_dataset(engine, ds, select_checks(names), full=True, workers=2)
+    finally:
+        stop.set()
+        t.join()
+    assert two.samples == one.samples > 0 and two.findings == one.findings
+    assert findings() == first

@@ -3,8 +3,10 @@ index maintenance on edits, keyset pages, role check."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select, text, update
 
 from kocurate.db import session_scope
 from kocurate.errors import PermissionDenied
@@ -46,13 +48,15 @@ def sids(hits: list[dict]) -> list[int]:
 @pytest.mark.parametrize("indexed", [True, False])
 def test_search_korean_english_and_short(engine: Engine, actors: dict[str, Actor], indexed: bool) -> None:
     ds, ids = make(engine)
+    sqlite = engine.dialect.name == "sqlite"
     if indexed:
         n = search.index_dataset(engine, ds)
-        assert n == (4 if engine.dialect.name == "sqlite" else 0)
+        assert n == (4 if sqlite else 0)
     a = actors["annotator"]
     with session_scope(engine) as s:
-        assert search.indexed_datasets(s) == ({ds} if indexed else set())
-        assert search.count_unindexed(s) == (0 if indexed else 1)
+        # SQLite: the insert trigger indexed the turns as they were written
+        assert search.indexed_datasets(s) == ({ds} if indexed or sqlite else set())
+        assert search.count_unindexed(s) == (0 if indexed or sqlite else 1)
         assert sids(search.search(s, a, "고양이")) == [ids[0], ids[2]]
         assert sids(search.search(s, a, "고양이 창밖")) == [ids[0]]
         assert sids(search.search(s, a, "WINDOW")) == [ids[0]]  # case-insensitive
@@ -80,7 +84,8 @@ def test_index_follows_edits_and_new_datasets(engine: Engine, actors: dict[str, 
     with session_scope(engine) as s:
         assert sids(search.search(s, a, "호랑이")) == [ids[1]]
         assert sids(search.search(s, a, "강아지는")) == []
-    # a second dataset not yet indexed is still found (substring scan) and then by the index
+    # a second dataset is found at once (SQLite: indexed by the insert trigger; PostgreSQL: the GIN
+    # indexes are current), and after a rebuild of the index
     ds2, ids2 = make(engine, "t", [("고양이 두 마리", None)])
     with session_scope(engine) as s:
         assert sids(search.search(s, a, "고양이")) == [ids[0], ids[2], ids2[0]]
@@ -94,3 +99,111 @@ def test_index_follows_edits_and_new_datasets(engine: Engine, actors: dict[str, 
 def test_search_needs_permission(engine: Engine) -> None:
     with session_scope(engine) as s, pytest.raises(PermissionDenied):
         search.search(s, Actor(5, "x", "viewer"), "고양이")
+
+
+def _fts_ok(engine: Engine) -> None:
+    """FTS5's own check of an external-content index against the turns it was built from."""
+    if engine.dialect.name == "sqlite":
+        with session_scope(engine) as s:
+            s.execute(text("INSERT INTO turns_fts(turns_fts, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_triggers_keep_the_index_in_step(engine: Engine, actors: dict[str, Actor]) -> None:
+    """Edits, source edits, deletes and inserts by any writer: search finds the new text and not the old."""
+    ds, ids = make(engine)
+    a = actors["annotator"]
+    with session_scope(engine) as s:
+        tids = {sid: s.scalar(select(Turn.id).where(Turn.sample_id == sid)) for sid in ids}
+        rv.save_edit(s, a, ids[0], tids[ids[0]], "호랑이가 창밖을 본다", 1)
+        # a writer outside the services (a script, a migration): the triggers still follow
+        s.execute(update(Turn).where(Turn.id == tids[ids[1]]).values(source_text="The wolf sleeps in the forest"))
+        s.execute(update(Turn).where(Turn.id == tids[ids[3]]).values(source_text=None, text="자바스크립트 언어"))
+    _fts_ok(engine)
+    with session_scope(engine) as s:
+        assert sids(search.search(s, a, "호랑이가")) == [ids[0]]
+        assert sids(search.search(s, a, "고양이가")) == []  # the old text is gone from the index
+        assert sids(search.search(s, a, "고양이")) == [ids[2]]
+        assert sids(search.search(s, a, "wolf", field="en")) == [ids[1]]
+        assert sids(search.search(s, a, "park")) == []
+        assert sids(search.search(s, a, "자바스크립트")) == [ids[3]]
+        assert sids(search.search(s, a, "파이썬")) == []
+        s.execute(delete(Turn).where(Turn.id == tids[ids[2]]))
+        s.execute(insert(Turn).values(sample_id=ids[2], idx=1, role="output", text="새 고양이 문장", mt_text="",
+                                      source_text=None, source_kind=None))
+    _fts_ok(engine)
+    with session_scope(engine) as s:
+        assert sids(search.search(s, a, "<script>")) == []
+        assert sids(search.search(s, a, "새 고양이")) == [ids[2]]
+    assert search.reindex(engine) == {ds: 4 if engine.dialect.name == "sqlite" else 0}
+    _fts_ok(engine)
+    with session_scope(engine) as s:
+        assert sids(search.search(s, a, "고양이")) == [ids[2]]
+
+
+def test_trigrams_in_any_order_are_not_a_hit(engine: Engine, actors: dict[str, Actor]) -> None:
+    """The SQLite index has no positions: a turn with every trigram of a word, but not the word, is no hit."""
+    ds, ids = make(engine, "g", [("abcXbcd", "bcdXabc"), ("abcd", None), ("ABCD efg", None)])
+    a = actors["annotator"]
+    with session_scope(engine) as s:
+        assert sids(search.search(s, a, "abcd")) == [ids[1], ids[2]]
+        assert sids(search.search(s, a, "abcd", field="en")) == []
+        assert sids(search.search(s, a, "bcdXa", field="ko")) == []
+        assert sids(search.search(s, a, "bcdXa", field="en")) == [ids[0]]
+        assert sids(search.search(s, a, "cd efg")) == [ids[2]]  # two words, either order in the turn
+        assert rv.next_sample(s, a, ds, rv.QueueFilter(text="abcd")) in (ids[1], ids[2])
+
+
+def test_index_keeps_no_copy_of_the_text(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 index")
+    with session_scope(engine) as s:
+        names = set(s.scalars(text("SELECT name FROM sqlite_master WHERE name LIKE 'turns_fts%'")))
+    assert "turns_fts" in names and "turns_fts_content" not in names and "turns_fts_docsize" not in names
+
+
+def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
+    """A database from before 0012 (the index with its own copy, one dataset indexed, one not) comes out
+    with every turn in the new index."""
+    from kocurate import db
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(url, "0011")
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as c:
+            c.exec_driver_sql("INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at, meta, "
+                              "n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES "
+                              "(1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 2, 2, 0, 0, 0, 1), "
+                              "(2, 'b', 'alpaca', 'fb', '[]', '2026-01-01 00:00:00', '{}', 1, 1, 0, 0, 0, 1)")
+            for sid, ds in ((1, 1), (2, 1), (3, 2)):
+                c.exec_driver_sql("INSERT INTO samples (id, dataset_id, key, position, status, version, meta, "
+                                  "align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version, created_at, "
+                                  "updated_at) VALUES (?, ?, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1, 1, 0, "
+                                  "'2026-01-01 00:00:00', '2026-01-01 00:00:00')", (sid, ds, str(sid)))
+            c.exec_driver_sql("INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES "
+                              "(1, 1, 0, 'output', '고양이가 잔다', '', 'The cat sleeps'), "
+                              "(2, 2, 0, 'output', '강아지가 뛴다', '', NULL), "
+                              "(3, 3, 0, 'output', '고양이 세 마리', '', NULL)")
+            # the old way: dataset 1 indexed after its import, dataset 2 not yet
+            c.exec_driver_sql("INSERT INTO turns_fts(rowid, text, source_text) SELECT id, text, "
+                              "coalesce(source_text, '') FROM turns WHERE sample_id IN (1, 2)")
+            c.exec_driver_sql("INSERT INTO settings (key, value, updated_at) VALUES ('search.fts', "
+                              "'{\"datasets\": [1]}', '2026-01-01 00:00:00')")
+    finally:
+        engine.dispose()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        _fts_ok(engine)
+        a = Actor(1, "ann", "annotator")
+        with session_scope(engine) as s:
+            assert search.count_unindexed(s) == 0
+            assert sids(search.search(s, a, "고양이")) == [1, 3]
+            assert sids(search.search(s, a, "cat sleeps", field="en")) == [1]
+            s.execute(update(Turn).where(Turn.id == 3).values(text="호랑이 세 마리"))
+        with session_scope(engine) as s:
+            assert sids(search.search(s, a, "고양이")) == [1]
+            assert sids(search.search(s, a, "호랑이")) == [3]
+        _fts_ok(engine)
+    finally:
+        engine.dispose()

@@ -56,8 +56,9 @@ def import_cmd(
     conversations: str = typer.Option(None, "--conversations", help="generic: column with a list of turns."),
     id_field: str = typer.Option(None, "--id-field", help="generic: the id column."),
     meta_field: list[str] = typer.Option(None, "--meta-field", help="generic: columns kept as metadata."),
-    no_index: bool = typer.Option(False, "--no-index", help="Skip building the search index (later: "
-                                                            "`kocurate search --reindex`)."),
+    no_index: bool = typer.Option(False, "--no-index", help="PostgreSQL: skip building the trigram search "
+                                  "indexes (later: `kocurate search --reindex`); SQLite indexes turns as they are "
+                                  "written."),
     file_format: str = typer.Option(None, "--format", help="Format of the Korean file when its name does not say "
                                                            "(json, jsonl, csv, tsv, parquet, hf); default: by "
                                                            "extension, else by content."),

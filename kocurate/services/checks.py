@@ -37,12 +37,12 @@ def list_checks() -> list[dict[str, Any]]:
 
 
 def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Sequence[str] | None = None,
-               full: bool = False, *, progress: Callable[[int], None] | None = None, workers: int = 1,
+               full: bool = False, *, progress: Callable[[int], None] | None = None, workers: int | None = None,
                ) -> dict[str, Any]:
     """Run checks over one dataset and store findings/pre-flags; returns a summary.
 
     Incremental by default: only samples whose version changed since their last full run. ``workers``
-    > 1 checks id ranges in that many processes. With ``only`` just those checks run, over every
+    > 1 checks id ranges in that many processes (None: one per core, at most 4, for 20,000 samples or more). With ``only`` just those checks run, over every
     sample (and the samples stay due for the next full run). Near-duplicates are grouped over the whole dataset when that
     check is named, on ``full`` runs, and when at least a tenth of the dataset was (re)checked.
     """
