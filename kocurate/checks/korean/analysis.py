@@ -200,27 +200,28 @@ def space(texts: list[str]) -> list[str]:
 
 
 def space_edits(a: str, b: str) -> Iterator[tuple[int, int, str]]:
-    """Where ``b`` differs from ``a`` only in spaces: (start, end in ``a``, "insert"|"delete").
+    """Where ``b`` differs from ``a`` only in white space: (start, end in ``a``, "insert"|"delete").
 
     Both strings have the same non-space characters (the analyser only moves spaces), so a linear
-    walk suffices (no diff algorithm); anything else stops the walk.
+    walk suffices (no diff algorithm); a run of white space against a run of white space is no edit
+    (a line break may come back as a space); anything else stops the walk.
     """
     i = j = 0
     na, nb = len(a), len(b)
     while i < na and j < nb:
-        ca, cb = a[i], b[j]
-        if ca == cb:
+        ws_a, ws_b = a[i].isspace(), b[j].isspace()
+        if ws_a or ws_b:
+            i0 = i
+            while i < na and a[i].isspace():
+                i += 1
+            while j < nb and b[j].isspace():
+                j += 1
+            if ws_a and not ws_b:
+                yield (i0, i, "delete")
+            elif ws_b and not ws_a:
+                yield (i0, i0, "insert")
+        elif a[i] == b[j]:
             i += 1
-            j += 1
-        elif ca == " " and cb != " ":
-            yield (i, i + 1, "delete")
-            i += 1
-        elif cb == " " and ca != " ":
-            yield (i, i, "insert")
-            j += 1
-        elif ca.isspace():
-            i += 1
-        elif cb.isspace():
             j += 1
         else:
             return

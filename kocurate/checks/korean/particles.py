@@ -27,8 +27,9 @@ _WORD_EXCEPTIONS = {"theme": "", "good": "x", "web": "x", "job": "x", "tab": "x"
 _PARTICLE_PAIRS = {"을": ("을", "를"), "를": ("을", "를"), "이": ("이", "가"), "가": ("이", "가"), "은": ("은", "는"),
                    "는": ("은", "는"), "과": ("과", "와"), "와": ("과", "와")}
 
+_VOWEL = re.compile(r"[AEIOU]")
 _CAND = re.compile(
-    r"(?<![A-Za-z0-9_.\-/\\@#$%&])([A-Za-z][A-Za-z]*|\d[\d,]*(?:\.\d+)?)([\"'’”`)\]]?)"
+    r"(?<![A-Za-z0-9_.,\-/\\@#$%&€£₩¥])([A-Za-z][A-Za-z]*|\d[\d,]*(?:\.\d+)?)([\"'’”`)\]]?)"
     r"(을|를|이|가|은|는|과|와|으로|로)(?=(?:[\s.,!?;:)\]\"'”’]|$)|(?:는|도|의|서|써|만)[\s.,!?]|(?:부터|에게)[\s.,!?])")
 
 
@@ -47,8 +48,8 @@ def reading_batchim(word: str) -> str | None:
             return ""  # 조
         return _UNIT[z % 4] if z % 4 else ("x")  # 십/백/천, 만/억
     if word.isupper() and 1 <= len(word) <= 6:
-        if word in _AMBIGUOUS_ACRONYMS:
-            return None
+        if word in _AMBIGUOUS_ACRONYMS or (len(word) >= 3 and _VOWEL.search(word[1:])):
+            return None  # may be read as a word (SOAP 솝, GET 겟, API)
         return _LETTER.get(word[-1], "")
     w = word.lower()
     if w in _WORD_EXCEPTIONS:
@@ -110,8 +111,35 @@ class LatinParticle(KoreanCheck):
                 right = agrees(b, particle)
                 if right is None:
                     continue
+                if m.group(2) in (")", "]") and _agrees_before_bracket(masked, m.start(1), particle):
+                    continue  # 인공 지능(AI)은: the particle goes with the word before the brackets
                 start = m.start(3)
                 out.append(self.finding(f"{word}{m.group(2)}{particle}: the particle should be {right!r} "
                                         f"(how {word!r} is read)", turn=t, span=(start, start + len(particle)),
                                         word=word, particle=particle, suggestion=right))
         return out
+
+
+_OPEN = {")": "(", "]": "["}
+
+
+def _agrees_before_bracket(text: str, word_start: int, particle: str) -> bool:
+    """The Hangul word before ``(`` / ``[`` agrees with the particle (or the brackets hold more than a word)."""
+    i = word_start - 1
+    while i >= 0 and text[i] not in "([\n":
+        i -= 1
+    if i < 1 or text[i] == "\n":
+        return False
+    j = i - 1
+    while j >= 0 and text[j] in "'\"’” ":
+        j -= 1
+    ch = text[j] if j >= 0 else ""
+    if ch.isascii() and ch.isalnum():
+        w = re.search(r"[A-Za-z0-9][A-Za-z0-9,.]*$", text[:j + 1])
+        b0 = reading_batchim(w.group(0).rstrip(",.")) if w else None
+        return b0 is None or agrees(b0, particle) is None  # Willis(2007)가: read after Willis
+    if not an.HANGUL_SYL.match(ch or " "):
+        return False
+    final = (ord(ch) - 0xAC00) % 28
+    b = "" if final == 0 else ("ㄹ" if final == 8 else "x")
+    return agrees(b, particle) is None

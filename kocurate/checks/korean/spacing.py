@@ -16,7 +16,7 @@ from ..base import Finding, SampleView, TurnView, register
 from . import analysis as an
 from .common import KoreanCheck
 
-_LONG_RUN = re.compile(r"[\uac00-\ud7a3]{9,}")
+_LONG_RUN = re.compile(r"[\uac00-\ud7a3]{8,}")
 _DETACHED = re.compile(r"[\uac00-\ud7a3] (?:[을를은는가에의과도만]|에서|에게|으로|습니다|니다|입니다|었다|았다|했다|"
                        r"하는|되는|해요|어요|아요|였다|이다)(?=[\s.,!?])")
 _HANGUL_SYL = re.compile(r"[\uac00-\ud7a3]")
@@ -27,15 +27,41 @@ def suspicious(text: str) -> bool:
     return bool(_LONG_RUN.search(text) or _DETACHED.search(text))
 
 
+# a detached bound form: a particle, the copula or a passive/adnominal ending standing alone after a space
+_BOUND = re.compile(r"(?:[은는을를에의와과도만]|으로|에서|에게|부터|까지|처럼|보다|입니다|이다|이며|된|됩니다|되었다)"
+                    r"(?=[\s,!?:;)\]]|\.\s|$)")
+_RUN = re.compile(r"[\uac00-\ud7a3]+")
+LONG_RUN = 9  # spaces are missing only in a run of this many syllables the analyser splits 3 times or more
+# (one split of a long run is usually a compound noun or 해드리겠습니다, which may be written together)
+
+
 def hangul_edits(text: str, corrected: str) -> list[tuple[int, int, str]]:
-    """The analyser's space edits that fall between two Hangul syllables of ``text``."""
+    """The analyser's space edits that mark a clear spacing error of ``text``.
+
+    The analyser's own spacing is opinionated (it joins 해야 합니다 and splits 5일간), so only two
+    kinds of its edits count: a space inserted into a long run of Hangul (words run together), and
+    a space removed before a detached particle, copula or ending (프로세스 입니다, 누락 된).
+    """
     out = []
+    inserts: dict[int, list[tuple[int, int, str]]] = {}
     for s, e, op in an.space_edits(text, corrected):
         left = text[s - 1] if s > 0 else ""
         right = text[e] if e < len(text) else ""
-        if _HANGUL_SYL.match(left or " ") and _HANGUL_SYL.match(right or " "):
+        if not (_HANGUL_SYL.match(left or " ") and _HANGUL_SYL.match(right or " ")):
+            continue
+        if op == "insert":
+            a = s
+            while a > 0 and _HANGUL_SYL.match(text[a - 1]):
+                a -= 1
+            run = _RUN.match(text, a)
+            if run and len(run.group(0)) >= LONG_RUN:
+                inserts.setdefault(a, []).append((s, e, op))
+        elif _BOUND.match(text, e):
             out.append((s, e, op))
-    return out
+    for group in inserts.values():
+        if len(group) >= 3:
+            out.extend(group)
+    return sorted(out)
 
 
 def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
@@ -55,8 +81,7 @@ class Spacing(KoreanCheck):
     description = "Spacing far from the analyser's correction (words run together, spaces inside words); suggestion"
     severity = "info"
     flag = None
-    MIN_EDITS = 3  # edits between Hangul syllables
-    MIN_RATE = 0.08  # edits per word
+    MIN_EDITS = 1  # clear spacing errors (see ``hangul_edits``)
 
     def run(self, sample: SampleView) -> list[Finding]:
         return list(self._run([sample]))
@@ -74,8 +99,7 @@ class Spacing(KoreanCheck):
             return
         for (s, t, text), corrected in zip(todo, an.space([x[2] for x in todo]), strict=True):
             edits = hangul_edits(text, corrected)
-            n_words = max(1, len(text.split()))
-            if len(edits) >= self.MIN_EDITS and len(edits) / n_words >= self.MIN_RATE:
+            if len(edits) >= self.MIN_EDITS:
                 n_ins = sum(1 for e in edits if e[2] == "insert")
                 f = self.finding(f"spacing differs from the analyser's correction in {len(edits)} places "
                                  f"({n_ins} words run together, {len(edits) - n_ins} spaces inside words)", turn=t,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..base import Finding, SampleView, TurnView, register
-from .common import ASSISTANT_ROLES, KoreanCheck
+from .common import ANY_ROLE, ASSISTANT_ROLES, KoreanCheck
 
 # (English pattern, Korean pattern for turns without a source or None, reason)
 _TASKS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
@@ -22,7 +22,8 @@ _TASKS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
                            r"eight|ten)[- ](?:letter|syllable)\b|\bsyllables?\b|\bhaiku\b|\blimerick|\bacrostic"
                            r"|\b(?:begin|begins|start|starts|starting|beginning|end|ends|ending) with (?:the )?"
                            r"(?:letter|same letter|an? [\"']?[A-Za-z][\"']?(?=[\s,.]))", re.I),
-     re.compile(r"알파벳 [\"'“]?[A-Za-z][\"'”]?(?:로|으로) 시작|하이쿠|음절 수|글자 수를 세"),
+     re.compile(r"알파벳 [\"'“]?[A-Za-z][\"'”]?(?:로|으로) 시작|하이쿠(?: ?시)?(?:를|을|로)? ?(?:작성|써|쓰|만들|생성|지어|바꾸)"
+                r"|음절 수|글자 수를 세"),
      "letter or syllable counts of English words do not carry over to Korean"),
     ("alphabetical", re.compile(r"\balphabetic(?:al)?(?:ally)?\b|\bA to Z\b|\bA-Z\b", re.I),
      re.compile(r"알파벳 ?순|알파벳순"), "alphabetical order of English words is not the order of the Korean words"),
@@ -30,7 +31,7 @@ _TASKS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
      "an anagram rearranges English letters"),
     ("palindrome", re.compile(r"\bpalindrom\w*", re.I), re.compile(r"회문|팰린드롬"),
      "a palindrome is a property of the English letters"),
-    ("case", re.compile(r"\b(?:capitali[sz]\w*|upper[- ]?case|lower[- ]?case|capital letters?)\b", re.I),
+    ("case", re.compile(r"\b(?:capitali[sz](?:e|es|ed|ing|ation)|upper[- ]?case|lower[- ]?case|capital letters?)\b", re.I),
      re.compile(r"대문자|소문자"), "Korean has no letter case"),
     ("spelling_grammar", re.compile(
         r"\b(?:correct|fix|edit|check|proofread|find|identify|spot)\b[^.\n]{0,50}\b(?:spelling|grammar|grammatical|"
@@ -41,6 +42,10 @@ _TASKS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
      "'odd one out' was read as 'odd number' (홀수)"),
 ]
 _HOLSU = re.compile(r"홀수")
+# a program that sorts, compares or changes strings works the same in Korean
+_CODE_TASK = re.compile(r"\b(?:function|string|code|program|script|regex|array|algorithm|python|java\w*|password|"
+                        r"SQL|method|class)\b|함수|코드|프로그램|문자열|스크립트|알고리즘|비밀번호|정규식", re.I)
+_CODE_OK = frozenset({"alphabetical", "anagram", "palindrome", "case", "letters"})
 _NUMBERS_TASK = re.compile(r"\b(?:odd|even) numbers?\b|\bnumbers?\b", re.I)
 _LATIN_WORDS = re.compile(r"[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){2,}")
 
@@ -58,6 +63,8 @@ class LostTask(KoreanCheck):
         for t in sample.turns:
             if t.role in ASSISTANT_ROLES or not t.text:
                 continue
+            if t.role == ANY_ROLE and len(t.source_text or t.text) > 400:
+                continue  # a turn-pair turn of unknown speaker: long ones are answers, not instructions
             hit = self._task(t)
             if hit:
                 kind, reason, span = hit
@@ -79,12 +86,14 @@ class LostTask(KoreanCheck):
                     return kind, reason, (k.start(), k.end())
                 if kind == "spelling_grammar" and _LATIN_WORDS.search(t.text):
                     continue  # the English text to correct is still there, in English
+                if kind in _CODE_OK and (_CODE_TASK.search(src) or _CODE_TASK.search(t.text)):
+                    continue
                 return kind, f"{reason} (source: {m.group(0)!r})", None
             return None
         for kind, _en, ko, reason in _TASKS:
             if ko is None:
                 continue
             k = ko.search(t.text)
-            if k:
+            if k and not (kind in _CODE_OK and _CODE_TASK.search(t.text)):
                 return kind, reason, (k.start(), k.end())
         return None
