@@ -52,6 +52,8 @@ def polite(level: str | None) -> bool | None:
 _SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
 _TRAIL = re.compile(r"[^\uac00-\ud7a3]+$")
 _WORD = re.compile(r"\S+$")
+# a line of a script: "레드: 저건 누구야?", "* CJ: ...", "[Narrator]:" (each speaker keeps their own level)
+_SPEAKER = re.compile(r"[ \t]*(?:[-*•][ \t]*)?\[?([^\s:：\]]{1,12}(?: [^\s:：\]]{1,12})?)\]?[ \t]?[:：][ \t]")
 _CLOSING_QUOTE = re.compile(r"^[\"'”’」』]")
 HANGUL_SYL = re.compile(r"[\uac00-\ud7a3]")
 _HANGUL_TAIL = re.compile(r"[\uac00-\ud7a3]+$")
@@ -78,6 +80,7 @@ class Ending:
     end: int
     word: str  # the final Hangul word (+ the sentence mark when there is one): the cache key
     level: str | None = None
+    speaker: str = ""  # the "Name:" label of a script line the sentence is on ("" = the narrator)
 
 
 def final_words(text: str) -> list[Ending]:
@@ -102,19 +105,23 @@ def final_words(text: str) -> list[Ending]:
             continue  # a quoted sentence (dialogue inside the answer) speaks its own level
         core = _HANGUL_TAIL.search(body).group(0)  # type: ignore[union-attr]  (Python입니다 -> 입니다)
         end = seg_start + w.start() + len(body)
+        line_start = masked.rfind("\n", 0, seg_start) + 1
+        sp = _SPEAKER.match(masked, line_start)
         # the analyser sees the sentence mark too: a connective ending before "." or "?" ends a sentence
         mark = tail[:1] if tail[:1] in (".", "?", "!") else ""
-        out.append(Ending(end - len(core), end, core + mark))
+        out.append(Ending(end - len(core), end, core + mark, speaker=sp.group(1) if sp else ""))
     return out
 
 
 # ---------------------------------------------------------------------------------------------
 # endings -> speech level
 
+# self-questions and headings (왜 중요한가? 무엇을 말할까?) sit in polite texts too: no level
+_NEUTRAL = {"ᆫ가", "는가", "은가", "ᆯ까", "을까", "던가", "ᆫ지", "는지"}
 _HAERA = {"다", "는다", "ᆫ다", "라", "어라", "아라", "거라", "냐", "느냐", "으냐", "니", "자", "구나", "는구나",
-          "로구나", "군", "는군", "도다", "로다", "ᆫ가", "는가", "은가", "ᆯ지어다", "려무나", "렴", "으렴",
+          "로구나", "군", "는군", "도다", "로다", "ᆯ지어다", "려무나", "렴", "으렴",
           "노라", "더라", "단다", "란다", "는단다", "대", "ᆫ대", "는대", "다니", "라니", "ᆫ다니"}
-_HAE = {"어", "아", "여", "지", "야", "게", "래", "걸", "거든", "잖아", "는데", "ᆫ데", "은데", "ᆯ까", "을까", "네",
+_HAE = {"어", "아", "여", "지", "야", "게", "래", "걸", "거든", "잖아", "는데", "ᆫ데", "은데", "네",
         "나", "ᆯ게", "을게", "ᆯ래", "을래", "어야지", "아야지", "지롱", "구먼", "거야", "ᆯ걸", "을걸", "ᆫ걸", "는걸",
         "ᆯ거야", "을거야", "려고", "고", "어서", "아서", "다고", "라고", "냐고", "자고", "ᆫ다고", "는다고", "ᆯ라",
         "더라고", "대요"}
@@ -136,6 +143,8 @@ def level_of_tokens(tokens: list[Any]) -> str | None:
             return None
     if form.endswith("요") or form == "죠":
         return "haeyo"
+    if form in _NEUTRAL:
+        return None
     if form.endswith(("니다", "니까", "시오", "ᆸ시다", "읍시다")):
         return "hapsyo"
     if form in _HAERA or (form.endswith("다") and len(form) <= 3):

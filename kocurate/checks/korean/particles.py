@@ -28,6 +28,7 @@ _PARTICLE_PAIRS = {"을": ("을", "를"), "를": ("을", "를"), "이": ("이", 
                    "는": ("은", "는"), "과": ("과", "와"), "와": ("과", "와")}
 
 _VOWEL = re.compile(r"[AEIOU]")
+_HINT = re.compile(r"[A-Za-z0-9][\"'’”`)\]]?[을를이가은는과와으로]")
 _CAND = re.compile(
     r"(?<![A-Za-z0-9_.,\-/\\@#$%&€£₩¥])([A-Za-z][A-Za-z]*|\d[\d,]*(?:\.\d+)?)([\"'’”`)\]]?)"
     r"(을|를|이|가|은|는|과|와|으로|로)(?=(?:[\s.,!?;:)\]\"'”’]|$)|(?:는|도|의|서|써|만)[\s.,!?]|(?:부터|에게)[\s.,!?])")
@@ -47,7 +48,9 @@ def reading_batchim(word: str) -> str | None:
         if z == 12:
             return ""  # 조
         return _UNIT[z % 4] if z % 4 else ("x")  # 십/백/천, 만/억
-    if word.isupper() and 1 <= len(word) <= 6:
+    if len(word) == 1:
+        return _LETTER.get(word.upper(), "")  # a variable or a grade: x 엑스, n 엔, A 에이
+    if word.isupper() and len(word) <= 6:
         if word in _AMBIGUOUS_ACRONYMS or (len(word) >= 3 and _VOWEL.search(word[1:])):
             return None  # may be read as a word (SOAP 솝, GET 겟, API)
         return _LETTER.get(word[-1], "")
@@ -98,7 +101,7 @@ class LatinParticle(KoreanCheck):
         out: list[Finding] = []
         for t in sample.turns:
             text = t.text
-            if not an.HANGUL_SYL.search(text) or not re.search(r"[A-Za-z0-9][\"'’”`)\]]?[을를이가은는과와로]", text):
+            if not an.HANGUL_SYL.search(text) or not _HINT.search(text):
                 continue
             masked = an.mask_code(text)
             for m in _CAND.finditer(masked):

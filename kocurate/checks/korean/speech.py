@@ -67,22 +67,21 @@ class SpeechLevel(KoreanCheck):
     def _sample(self, items: list[tuple[TurnView, list[an.Ending]]]) -> Iterator[Finding]:
         majority: list[tuple[TurnView, bool, dict[str, int], list[an.Ending]]] = []
         for t, es in items:
-            c = an.counts(es)
-            n_polite, n_plain = c["hapsyo"] + c["haeyo"], c["hae"] + c["haera"]
             if self.target:
-                yield from self._target(t, es, c)
-            elif n_polite and n_plain:
-                minority_polite = n_polite < n_plain
-                n_min = min(n_polite, n_plain)
-                if n_min >= self.MIN_MINORITY and n_min / (n_polite + n_plain) >= self.MIN_SHARE:
-                    keep = an.POLITE if minority_polite else {"hae", "haera"}
-                    spans = _spans(es, set(keep))
-                    yield self.finding(
-                        f"polite and plain speech mixed: {n_polite} 존댓말 and {n_plain} 반말 sentence endings "
-                        f"({_names(c)})", turn=t, span=(spans[0][0], spans[0][1]), counts=c, endings=spans,
-                        kind="mixed_in_turn")
+                yield from self._target(t, es, an.counts(es))
+                continue
+            # each speaker of a script ("레드: …") keeps their own level; the narrator is speaker ""
+            groups: dict[str, list[an.Ending]] = {}
+            for e in es:
+                groups.setdefault(e.speaker, []).append(e)
+            for speaker, ges in groups.items():
+                f = self._mixed(t, ges, speaker)
+                if f is not None:
+                    yield f
+            narrator = an.counts(groups.get("", []))
+            n_polite, n_plain = narrator["hapsyo"] + narrator["haeyo"], narrator["hae"] + narrator["haera"]
             if is_assistant(t) and n_polite + n_plain:
-                majority.append((t, n_polite >= n_plain, c, es))
+                majority.append((t, n_polite >= n_plain, narrator, groups.get("", [])))
         if not self.target and len(majority) >= 2:
             n_pol = sum(1 for _, p, _, _ in majority if p)
             if 0 < n_pol < len(majority):
@@ -96,6 +95,20 @@ class SpeechLevel(KoreanCheck):
                             f"assistant turns speak {'존댓말' if conv_polite else '반말'}", turn=t,
                             span=(spans[0][0], spans[0][1]) if spans else None, counts=c, endings=spans,
                             kind="mixed_across_turns")
+
+    def _mixed(self, t: TurnView, es: list[an.Ending], speaker: str) -> Finding | None:
+        c = an.counts(es)
+        n_polite, n_plain = c["hapsyo"] + c["haeyo"], c["hae"] + c["haera"]
+        n_min = min(n_polite, n_plain)
+        # a named speaker who switches once is already inconsistent; the narrator needs more
+        if n_min < (1 if speaker else self.MIN_MINORITY) or n_min / (n_polite + n_plain) < self.MIN_SHARE:
+            return None
+        keep = an.POLITE if n_polite < n_plain else {"hae", "haera"}
+        spans = _spans(es, set(keep))
+        who = f" ({speaker!r}'s lines)" if speaker else ""
+        return self.finding(f"polite and plain speech mixed{who}: {n_polite} 존댓말 and {n_plain} 반말 sentence "
+                            f"endings ({_names(c)})", turn=t, span=(spans[0][0], spans[0][1]), counts=c,
+                            endings=spans, kind="mixed_in_turn", speaker=speaker)
 
     def _target(self, t: TurnView, es: list[an.Ending], c: dict[str, int]) -> Iterator[Finding]:
         off = [e for e in es if e.level and e.level != self.target]
