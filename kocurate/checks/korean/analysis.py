@@ -59,13 +59,13 @@ HANGUL_SYL = re.compile(r"[\uac00-\ud7a3]")
 _HANGUL_TAIL = re.compile(r"[\uac00-\ud7a3]+$")
 
 
-def mask_code(text: str) -> str:
-    """``text`` with fenced code, inline code and URLs blanked out (same length: offsets stay true)."""
+def mask_code(text: str, fill: str = " ") -> str:
+    """``text`` with fenced code, inline code and URLs replaced by ``fill`` (same length: offsets stay true)."""
     if "`" not in text and "http" not in text and "www." not in text:
         return text
 
     def blank(m: re.Match[str]) -> str:
-        return re.sub(r"[^\n]", " ", m.group(0))
+        return re.sub(r"[^\n]", fill, m.group(0))
 
     text = tx.CODE_BLOCK.sub(blank, text)
     text = tx.INLINE_CODE.sub(blank, text)
@@ -88,6 +88,7 @@ def final_words(text: str) -> list[Ending]:
     masked = mask_code(text)
     out: list[Ending] = []
     pos = 0
+    quoted = _quote_depth(masked) if ('"' in masked or "“" in masked) else None
     n = len(masked)
     for m in _SENT_END.finditer(masked + "\n"):
         seg_start, seg_end = pos, min(m.start(), n)
@@ -105,12 +106,34 @@ def final_words(text: str) -> list[Ending]:
             continue  # a quoted sentence (dialogue inside the answer) speaks its own level
         core = _HANGUL_TAIL.search(body).group(0)  # type: ignore[union-attr]  (Python입니다 -> 입니다)
         end = seg_start + w.start() + len(body)
+        if quoted is not None and quoted(end):
+            continue  # inside a quotation that spans sentences (a quoted web page, a letter)
         line_start = masked.rfind("\n", 0, seg_start) + 1
         sp = _SPEAKER.match(masked, line_start)
         # the analyser sees the sentence mark too: a connective ending before "." or "?" ends a sentence
         mark = tail[:1] if tail[:1] in (".", "?", "!") else ""
         out.append(Ending(end - len(core), end, core + mark, speaker=sp.group(1) if sp else ""))
     return out
+
+
+def _quote_depth(text: str):  # type: ignore[no-untyped-def]
+    """A function telling whether a position is inside double quotes ("…" or “…”)."""
+    marks = [(i, ch) for i, ch in enumerate(text) if ch in '"“”']
+
+    def inside(pos: int) -> bool:
+        straight = curly = 0
+        for i, ch in marks:
+            if i >= pos:
+                break
+            if ch == '"':
+                straight ^= 1
+            elif ch == "“":
+                curly += 1
+            elif curly:
+                curly -= 1
+        return bool(straight or curly)
+
+    return inside
 
 
 # ---------------------------------------------------------------------------------------------

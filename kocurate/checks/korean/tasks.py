@@ -36,7 +36,7 @@ _TASKS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
     ("spelling_grammar", re.compile(
         r"\b(?:correct|fix|edit|check|proofread|find|identify|spot)\b[^.\n]{0,50}\b(?:spelling|grammar|grammatical|"
         r"punctuation|typos?|misspell\w*)\b|\b(?:spelling|grammatical|grammar) (?:errors?|mistakes?)\b|"
-        r"\bmisspell\w*|\bgrammatically (?:correct|incorrect)", re.I), None,
+        r"\bgrammatically (?:correct|incorrect)", re.I), None,
      "the English errors to correct do not survive translation (DeepL writes correct Korean)"),
     ("odd_one_out", re.compile(r"\bodd\s+(?:one|man|word|item)s?\s+out\b", re.I), None,
      "'odd one out' was read as 'odd number' (홀수)"),
@@ -55,8 +55,8 @@ class LostTask(KoreanCheck):
     name = "ko_lost_task"
     description = ("Task about English form (rhyme, letters, alphabetical order, anagram, palindrome, spelling, "
                    "'odd one out' → 홀수): rewrite or reject")
-    severity = "warning"
-    flag = "mistranslation"
+    severity = "error"  # precision 1.00 on the labelled set (benchmarks/korean.py)
+    flag = "low_quality"
 
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
