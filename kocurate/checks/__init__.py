@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from . import contamination, dedup, quality, translation  # noqa: F401  (registers the checks)
+from . import korean as _korean  # noqa: F401  (the deep Korean checks)
 from .base import REGISTRY, Check, Finding, RunContext, SampleView, TurnView, register, select_checks
 from .ethics import classifier as _ethics_classifier  # noqa: F401
 from .ethics import lexicon as _ethics_lexicon  # noqa: F401

@@ -81,6 +81,8 @@ class Check:
     flag: ClassVar[str | None] = None
     # cheap rule checks run right after import; heavier ones only when asked
     cheap: ClassVar[bool] = True
+    # deep checks (the Korean analyser family) run only when named or asked for with ``deep=True``
+    deep: ClassVar[bool] = False
 
     def prepare(self, ctx: RunContext) -> None:
         """Called once per run before any sample (load statistics, indexes, models)."""
@@ -114,13 +116,16 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
-def select_checks(only: Iterable[str] | None = None, *, cheap_only: bool = False) -> list[Check]:
-    """Fresh instances of the named checks (all registered ones when ``only`` is empty)."""
+def select_checks(only: Iterable[str] | None = None, *, cheap_only: bool = False, deep: bool = False) -> list[Check]:
+    """Fresh instances of the named checks (all registered ones but the deep ones when ``only`` is empty;
+    with ``deep`` those too)."""
     names = list(only or [])
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         raise KeyError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
     classes = [REGISTRY[n] for n in names] if names else list(REGISTRY.values())
+    if not names and not deep:
+        classes = [c for c in classes if not c.deep]
     if cheap_only:
         classes = [c for c in classes if c.cheap]
     return [c() for c in classes]
