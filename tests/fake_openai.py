@@ -13,6 +13,7 @@
 
 Scripted trouble, consumed one request at a time: ``fail_next(status, times)`` (429 with
 ``retry-after-ms``, 500, 503 …), ``malformed_next(times, content)``, ``slow_next(seconds, times)``;
+``hang_after(n)`` blocks requests after ``n``;
 ``gullible`` makes it obey an injection found in the data (it then answers for an id nobody asked for).
 Every request is recorded (``requests``, ``prompt_tokens``, ``completion_tokens``).
 """
@@ -66,6 +67,10 @@ class FakeOpenAI:
         self._server: ThreadingHTTPServer | None = None
         self.in_flight = 0
         self.max_in_flight = 0
+        self._hang_after: int | None = None
+        self._answered = 0
+        self._release = threading.Event()
+        self.hanging = threading.Event()
 
     # -- scripting
     def fail_next(self, status: int = 429, times: int = 1) -> None:
@@ -79,6 +84,18 @@ class FakeOpenAI:
     def slow_next(self, seconds: float, times: int = 1) -> None:
         with self._lock:
             self._script.extend([("slow", seconds)] * times)
+
+    def hang_after(self, n: int) -> None:
+        """Answer ``n`` more requests, then block every further one until ``release()`` (a crash test
+        kills the client while it waits)."""
+        with self._lock:
+            self._hang_after, self._answered = n, 0
+        self._release.clear()
+        self.hanging.clear()
+
+    def release(self) -> None:
+        self._hang_after = None
+        self._release.set()
 
     # -- figures
     @property
@@ -149,6 +166,16 @@ class FakeOpenAI:
         rec = Recorded(200, msgs.get("system", ""), msgs.get("user", ""), response_format=req.get("response_format"),
                        model=req.get("model", ""))
         rec.prompt_tokens = sum(count_tokens(m["content"]) for m in req.get("messages", [])) + 4
+        with self._lock:
+            hang = self._hang_after is not None and self._answered >= self._hang_after
+            self._answered += 1
+        if hang:
+            self.hanging.set()
+            self._release.wait(120)
+            rec.status = 499
+            with self._lock:
+                self.requests.append(rec)
+            return 503, {"error": {"message": "released", "type": "server_error"}}, {}
         with self._lock:
             action = self._script.popleft() if self._script else None
             self.requests.append(rec)
