@@ -21,6 +21,7 @@ PAGES = [
     ("pages/dashboard.py", "Dashboard", "📊", "view_own_stats"),
     ("pages/checks.py", "Checks", "🧪", "check"),
     ("pages/translate.py", "Translate", "🌐", "translate_batch"),
+    ("pages/assistant.py", "LLM assistant", ":material/smart_toy:", "translate_batch"),
     ("pages/import.py", "Import", "📥", "import"),
     ("pages/export.py", "Export", "📦", "export"),
     ("pages/admin.py", "Admin", "🔐", "users"),
