@@ -740,7 +740,8 @@ def _chunk(engine: Engine, ctx: jobs.JobContext, llm: LLM, concurrency: int, w: 
             st["unchanged"] += unchanged
             st["already_suggested"] += already
         st["turns"] += len(w.rows)
-        st["cache_hits"] += sum(1 for k in w.keys.values() if k not in costs and k in cached)
+        # turns answered without a request of their own: cached before, or the same text as another turn
+        st["cache_hits"] += len(w.keys) - len({k for k in w.keys.values() if k in costs})
         st["failed_turns"] += len(failed)
         by_id = {r.id: r for r in w.rows}
         for tid, msg in failed.items():
