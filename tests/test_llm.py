@@ -382,3 +382,47 @@ def test_evaluate_against_human_decisions(engine: Engine, actors: dict[str, Acto
     assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (2, 1, 1, 2)
     assert m["precision"] == round(2 / 3, 4) and m["recall"] == round(2 / 3, 4)
     assert ev["turns"]["n"] == 6
+
+
+def test_cancel_keeps_answers_in_flight_and_resume_pays_nothing_twice(
+        engine: Engine, actors: dict[str, Actor], server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_deepl import wait_for
+
+    from kocurate.services import jobs
+
+    seed(engine, 100, turns=2)  # 200 turns: 10 requests
+    lead = actors["lead"]
+    monkeypatch.setenv("KOCURATE_LLM_CONCURRENCY", "2")
+    server.slow_next(0.3, 10)
+    job_id = svc.start_batch(engine, lead, "grade", {}, background=None)
+    t = jobs.start_thread(engine, job_id)
+    assert wait_for(lambda: len(server.completions) >= 2, 30)
+    with session_scope(engine) as s:
+        svc.cancel_batch(s, lead, job_id)
+    t.join(30)
+    with session_scope(engine) as s:
+        assert s.get(Job, job_id).status == "cancelled"
+    first = {json.dumps({k: v for k, v in i.items() if k != "id"}, sort_keys=True)
+             for r in server.completions for i in r.items}
+    assert count(engine, LLMCache) == len(first) >= 40  # every answer that came back is kept
+    assert count(engine, LLMGrade) == 0  # the chunk was not finished: nothing half-written
+    server.reset_counts()
+    svc.resume_batch(engine, lead, job_id, background=None)
+    j = svc.run_batch(engine, job_id)
+    again = {json.dumps({k: v for k, v in i.items() if k != "id"}, sort_keys=True)
+             for r in server.completions for i in r.items}
+    assert j["status"] == "done" and not first & again and len(first | again) == 200
+    assert count(engine, LLMGrade) == 200
+
+
+def test_settings_never_show_the_key_or_url_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOCURATE_LLM_BASE_URL", "https://user:secret-pw@llm.example.com:8443/v1")
+    monkeypatch.setenv("KOCURATE_LLM_MODEL", "gpt-4o-mini")
+    monkeypatch.setenv("KOCURATE_LLM_API_KEY", "sk-very-secret")
+    monkeypatch.delenv("KOCURATE_LLM_PRICES", raising=False)
+    shown = svc.settings_summary()
+    assert shown == {"model": "gpt-4o-mini", "base_url": "https://llm.example.com:8443/v1", "concurrency": 4,
+                     "price_usd_per_million": [0.15, 0.6]}
+    from kocurate.llm import load_config
+
+    assert "sk-very-secret" not in repr(load_config())

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, and_, case, delete, distinct, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -75,12 +76,15 @@ def how_to_configure() -> str:
 
 
 def settings_summary() -> dict[str, Any] | None:
-    """What a page may show about the configuration: model and server, never the key."""
+    """What a page may show about the configuration: model and server (without any user:password in the
+    URL), never the key."""
     cfg = llm_config.load_config()
     if cfg is None:
         return None
     price = llm_config.price_for(cfg.model)
-    return {"model": cfg.model, "base_url": cfg.base_url, "concurrency": cfg.concurrency,
+    u = urlsplit(cfg.base_url)
+    shown = urlunsplit(u._replace(netloc=u.hostname + (f":{u.port}" if u.port else ""))) if u.hostname else "?"
+    return {"model": cfg.model, "base_url": shown, "concurrency": cfg.concurrency,
             "price_usd_per_million": list(price) if price else None}
 
 
@@ -294,7 +298,7 @@ def send(llm: LLM, task: str, misses: list[Item], save: Callable[[list[dict[str,
     batches = pack(misses, batch_size)
     budget_hit = False
     reserved: dict[Future[Any], float] = {}
-    fatal: BaseException | None = None
+    fatal: Exception | None = None
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as ex:
         todo = list(reversed(batches))
@@ -325,7 +329,10 @@ def send(llm: LLM, task: str, misses: list[Item], save: Callable[[list[dict[str,
                         tally.output_tokens += ans.output_tokens
                         tally.cost += ans.cost
                     errors.update(errs)
-                save(rows, tally)
+                try:
+                    save(rows, tally)
+                except Exception as exc:  # e.g. Cancelled: the answers still in flight are saved too
+                    fatal = fatal or exc
             if fatal is not None:
                 todo.clear()
     if fatal is not None:
