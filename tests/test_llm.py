@@ -426,3 +426,38 @@ def test_settings_never_show_the_key_or_url_credentials(monkeypatch: pytest.Monk
     from kocurate.llm import load_config
 
     assert "sk-very-secret" not in repr(load_config())
+
+
+def test_real_sharegpt_turns_round_trip(engine: Engine, actors: dict[str, Actor], server: FakeOpenAI,
+                                        shared_data: Any) -> None:
+    """Real DeepL turn pairs (code, URLs, Markdown, quotes, long answers), read in place: every turn
+    reaches the model intact as data, and every suggestion keeps the source's code blocks byte for byte."""
+    import re
+
+    path = shared_data / "sharegpt_deepl_ko" / "ko_shargpt_deepl_cleaned.en_ko_pairs.json"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    pairs = [p for p in json.loads(path.read_text(encoding="utf-8")) if p["input"].strip()][:300]
+    seed(engine, len(pairs), turns=1, ko=lambda i, j: pairs[i]["output"], en=lambda i, j: pairs[i]["input"])
+    lead = actors["lead"]
+    j = run_job(engine, lead, "grade", {})
+    assert j["status"] == "done" and j["result"]["failed_turns"] == 0, j["result"]["errors"][:3]
+    sent = [i for r in server.completions for i in r.items]
+    assert {(i["source"], i["target"]) for i in sent} == {(p["input"], p["output"]) for p in pairs}
+    assert all(len(r.items) <= 20 for r in server.completions)
+    j = run_job(engine, lead, "suggest", {})
+    assert j["status"] == "done" and j["result"]["failed_turns"] == 0, j["result"]["errors"][:3]
+    fence = re.compile(r"^```.*?^```", re.S | re.M)
+    with session_scope(engine) as s:
+        rows = s.execute(select(Turn.source_text, Suggestion.text).join(Suggestion, Suggestion.turn_id == Turn.id)
+                         .where(Suggestion.engine == "llm")).all()
+    assert len(rows) >= len(pairs) * 0.9
+    with_code = 0
+    for en, ko in rows:
+        blocks = fence.findall(en)
+        with_code += bool(blocks)
+        for b in blocks:
+            assert b in ko
+        for url in re.findall(r"https?://[^\s<>\"'`)\]]+", en):
+            assert url.rstrip(".,;:!?") in ko
+    assert with_code >= 5
