@@ -28,7 +28,8 @@ _SEV_ICON = {"none": "✓", "minor": "·", "major": "!", "critical": "‼"}
 
 
 def render_turn_actions(actor: Actor, sample_id: int, turn_id: int) -> None:
-    """LLM actions for one turn of the sample being reviewed (annotators and up)."""
+    """LLM actions for one turn of the sample being reviewed (annotators and up); nothing for a turn
+    without an English source it was translated from (``sample_id``: the sample on screen, a guard)."""
     if not actor.can("translate_one"):
         return
     if not svc.configured():
@@ -36,7 +37,10 @@ def render_turn_actions(actor: Actor, sample_id: int, turn_id: int) -> None:
                    "KOCURATE_LLM_API_KEY).", help=svc.how_to_configure())
         return
     with ui.session() as s:
-        grade = next((g for g in svc.turn_grades(s, sample_id) if g["turn_id"] == turn_id), None)
+        state = svc.turn_state(s, turn_id)
+    if not state["gradeable"] or state["sample_id"] != sample_id:
+        return  # no English source this turn was translated from: nothing to grade or fix against
+    grade = state["grade"]
     c1, c2, c3 = st.columns([1, 1, 3])
     if c1.button("LLM grade", key=f"llm-grade-{turn_id}", icon=":material/grading:",
                  help="Grade this turn against its English source (MQM: category × severity)"):

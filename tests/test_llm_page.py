@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from fake_deepl import wait_for
 from fake_openai import FakeOpenAI
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from streamlit.testing.v1 import AppTest
 from test_llm import count, seed, server, turn_id  # noqa: F401  (fixture)
 
@@ -86,6 +86,13 @@ def test_turn_actions_grade_and_suggest(db_url: str, engine: Engine, actors: dic
     at.button(key=f"llm-suggest-{tid}").click().run()
     assert not at.exception and count(engine, Suggestion, Suggestion.engine == "llm") == 1
     assert any("suggestion added" in c.value for c in at.caption)
+    # a turn whose English is only a reference (not its source): nothing to grade, no buttons
+    with session_scope(engine) as s:
+        s.execute(update(Turn).where(Turn.id == tid).values(source_kind="reference"))
+    at = _start(AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60), db_url,
+                actors["annotator"], monkeypatch)
+    with pytest.raises(KeyError):
+        at.button(key=f"llm-grade-{tid}")
     # without a server: no buttons, a line that says how to set it up
     monkeypatch.delenv("KOCURATE_LLM_API_KEY")
     at = _start(AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60), db_url,

@@ -64,7 +64,7 @@ MAX_ERRORS_KEPT = 50
 
 __all__ = ["CHECK", "BatchFilter", "cancel_batch", "configured", "estimate", "evaluate", "grade_turn",
            "how_to_configure", "list_batches", "resume_batch", "run_batch", "start_batch", "suggest_fix",
-           "turn_grades"]
+           "turn_grades", "turn_state"]
 
 
 def configured() -> bool:
@@ -510,6 +510,16 @@ def suggest_fix(session: Session, actor: Actor, turn_id: int) -> Suggestion | No
     return session.scalar(select(Suggestion).where(Suggestion.turn_id == r.id, Suggestion.state == "open",
                                                    Suggestion.engine == ENGINE).order_by(Suggestion.id.desc())
                           .limit(1))
+
+
+def turn_state(session: Session, turn_id: int) -> dict[str, Any]:
+    """For the review widget: whether the turn can be graded (translated from an English source) and its
+    latest grade (or None)."""
+    row = session.execute(select(Turn.sample_id, Turn.source_kind, Turn.source_text).where(Turn.id == turn_id)).first()
+    if row is None:
+        raise NotFound(f"no turn {turn_id}")
+    grade = next((g for g in turn_grades(session, row[0]) if g["turn_id"] == turn_id), None)
+    return {"sample_id": row[0], "gradeable": row[1] == "translation" and bool(row[2]), "grade": grade}
 
 
 def turn_grades(session: Session, sample_id: int) -> list[dict[str, Any]]:
