@@ -122,3 +122,16 @@ def test_kill_half_way_then_resume_pays_each_turn_once(db_url: str, engine: Engi
     assert len(first) + len(again) == 600 and count(engine, LLMGrade) == 600
     with session_scope(engine) as s:
         assert s.get(Job, job_id).result["cache_hits"] == 80  # answered before the kill, not asked again
+
+
+def test_background_job_runs_in_its_own_process(db_url: str, engine: Engine, server: FakeOpenAI) -> None:
+    from fake_deepl import wait_for
+
+    seed(engine, 30, turns=2)
+    code, out = cli(db_url, "llm", "suggest", "--yes", "--background", "--limit", "10")
+    assert code == 0 and "kocurate jobs show" in out, out
+    job_id = int(out.split("job ")[-1].split()[0])
+    assert wait_for(lambda: count(engine, Job, Job.id == job_id, Job.status == "done") == 1, 60)
+    assert count(engine, Suggestion, Suggestion.engine == "llm") == 20
+    code, out = cli(db_url, "jobs", "show", str(job_id))
+    assert code == 0 and "(llm): done 10/10" in out
