@@ -461,3 +461,40 @@ def test_real_sharegpt_turns_round_trip(engine: Engine, actors: dict[str, Actor]
         for url in re.findall(r"https?://[^\s<>\"'`)\]]+", en):
             assert url.rstrip(".,;:!?") in ko
     assert with_code >= 5
+
+
+def test_schema_mode_sends_the_schema_and_the_validator_agrees_with_it(
+        engine: Engine, actors: dict[str, Actor], server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from kocurate.llm.schema import GRADE_SCHEMA, SUGGEST_SCHEMA, SchemaError, parse_grades
+
+    seed(engine, 1, turns=1, ko=lambda i, j: "다음 중 홀수를 고르시오", en=lambda i, j: "Pick the odd one out")
+    monkeypatch.setenv("KOCURATE_LLM_JSON_MODE", "schema")
+    tid = turn_id(engine, 0, 0)
+    with session_scope(engine) as s:
+        svc.grade_turn(s, actors["annotator"], tid)
+        svc.suggest_fix(s, actors["annotator"], tid)
+    grade_req, suggest_req = server.completions
+    assert grade_req.response_format["type"] == "json_schema"
+    assert grade_req.response_format["json_schema"]["schema"] == GRADE_SCHEMA
+    assert suggest_req.response_format["json_schema"]["schema"] == SUGGEST_SCHEMA
+    monkeypatch.setenv("KOCURATE_LLM_JSON_MODE", "yes please")
+    with session_scope(engine) as s, pytest.raises(ConfigError, match="KOCURATE_LLM_JSON_MODE"):
+        svc.grade_turn(s, actors["annotator"], turn_id(engine, 0, 0))
+    # what the validator accepts is valid under the schema it sends; what the schema rejects, it rejects
+    ok = {"results": [{"id": "t1", "errors": [{"category": "accuracy", "severity": "minor", "span": "x",
+                                                "reason": "의미가 다릅니다."}]}]}
+    jsonschema.validate(ok, GRADE_SCHEMA)
+    assert parse_grades(json.dumps(ok), ["t1"])[1] == {}
+    for bad in ({"results": [{"id": "t1", "errors": [{"category": "vibes", "severity": "minor", "span": "",
+                                                      "reason": "r"}]}]},
+                {"results": [{"id": "t1", "errors": [{"category": "style", "severity": "fatal", "span": "",
+                                                      "reason": "r"}]}]},
+                {"results": [{"id": "t1"}]}, {"items": []}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, GRADE_SCHEMA)
+        try:
+            good, problems = parse_grades(json.dumps(bad), ["t1"])
+        except SchemaError:
+            continue
+        assert good == {} and "t1" in problems

@@ -9,7 +9,6 @@ resumable. The API key is never part of a message, a log line or the database.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,7 +18,7 @@ import openai
 from ..errors import KocurateError
 from . import prompts
 from .config import LLMConfig, cost
-from .schema import SchemaError
+from .schema import GRADE_SCHEMA, SUGGEST_SCHEMA, SchemaError
 
 T = TypeVar("T")
 
@@ -61,19 +60,22 @@ class LLM:
         self.model = cfg.model
         self._client = openai.OpenAI(base_url=cfg.base_url, api_key=cfg.api_key, timeout=cfg.timeout_s,
                                      max_retries=cfg.max_retries)
-        # JSON mode is widely supported (OpenAI, vLLM, Ollama, llama.cpp); KOCURATE_LLM_JSON_MODE=0 turns it off
-        self.json_mode = os.environ.get("KOCURATE_LLM_JSON_MODE", "1") != "0"
+        self.json_mode = cfg.json_mode
         self.requests = 0
 
     def close(self) -> None:
         self._client.close()
 
-    def chat(self, system: str, user: str) -> Answer:
-        """One chat-completions request; returns the text and what it cost."""
+    def chat(self, system: str, user: str, schema: dict[str, Any] | None = None, name: str = "answer") -> Answer:
+        """One chat-completions request; returns the text and what it cost. ``schema`` is sent as the
+        answer's JSON schema when KOCURATE_LLM_JSON_MODE=schema."""
         kwargs: dict[str, Any] = {"model": self.model, "temperature": 0,
                                   "messages": [{"role": "system", "content": system},
                                                {"role": "user", "content": user}]}
-        if self.json_mode:
+        if self.json_mode == "schema" and schema is not None:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": name, "schema": schema, "strict": False}}
+        elif self.json_mode != "off":
             kwargs["response_format"] = {"type": "json_object"}
         try:
             resp = self._client.chat.completions.create(**kwargs)
@@ -108,10 +110,11 @@ class LLM:
         A malformed answer is asked once more; a second one raises ``MalformedAnswer`` (what both cost is
         in its ``answer``)."""
         system, user = prompts.system_message(task), prompts.data_message(items)
+        schema = GRADE_SCHEMA if task == "grade" else SUGGEST_SCHEMA
         total = Answer("", 0, 0, 0.0, 0)
         problem = ""
         for _ in range(2):
-            a = self.chat(system, user)
+            a = self.chat(system, user, schema, f"kocurate_{task}")
             total = Answer(a.content, total.input_tokens + a.input_tokens, total.output_tokens + a.output_tokens,
                            total.cost + a.cost, total.attempts + 1)
             try:

@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import config
 from ..errors import ConfigError
 
+JSON_MODES = ("object", "schema", "off")
 HOW_TO_CONFIGURE = (
     "The LLM assistant is not configured: set KOCURATE_LLM_BASE_URL (an OpenAI-compatible server, e.g. "
     "http://127.0.0.1:8000/v1 for vLLM or http://127.0.0.1:11434/v1 for Ollama, or https://api.openai.com/v1), "
@@ -44,6 +45,9 @@ class LLMConfig:
     timeout_s: float = 120.0
     max_retries: int = 4  # the openai client's own retry loop (429, 5xx, timeouts) with back-off
     concurrency: int = 4  # requests in flight at once during a batch
+    # "object" (JSON mode: OpenAI, vLLM, Ollama, llama.cpp), "schema" (structured outputs: the answer's JSON
+    # schema is sent and the server constrains decoding to it), "off" (plain text); answers are validated anyway
+    json_mode: str = "object"
 
     def __repr__(self) -> str:  # never the key
         return f"LLMConfig(base_url={self.base_url!r}, model={self.model!r})"
@@ -62,9 +66,12 @@ def load_config() -> LLMConfig | None:
                        ("KOCURATE_LLM_BASE_URL", "KOCURATE_LLM_MODEL", "KOCURATE_LLM_API_KEY"))
     if not (url and model and key):
         return None
+    mode = os.environ.get("KOCURATE_LLM_JSON_MODE", "object").strip().lower()
+    if mode not in JSON_MODES:
+        raise ConfigError(f"KOCURATE_LLM_JSON_MODE must be one of {', '.join(JSON_MODES)} (got {mode!r})")
     return LLMConfig(url.strip(), model.strip(), key.strip(), timeout_s=_num("KOCURATE_LLM_TIMEOUT_S", 120),
                      max_retries=int(_num("KOCURATE_LLM_RETRIES", 4)),
-                     concurrency=max(1, int(_num("KOCURATE_LLM_CONCURRENCY", 4))))
+                     concurrency=max(1, int(_num("KOCURATE_LLM_CONCURRENCY", 4))), json_mode=mode)
 
 
 def configured() -> bool:

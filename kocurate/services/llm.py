@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
-from ..errors import KocurateError, NotFound
+from ..errors import ConfigError, KocurateError, NotFound
 from ..llm import CHECK, LLM, PROMPT_VERSION
 from ..llm import config as llm_config
 from ..llm.batching import (
@@ -67,20 +67,31 @@ __all__ = ["CHECK", "BatchFilter", "cancel_batch", "configured", "estimate", "ev
            "turn_grades", "turn_state"]
 
 
+def config_problem() -> str | None:
+    """None when the LLM is configured and its settings are valid; else what to do about it."""
+    try:
+        cfg = llm_config.load_config()
+        llm_config.price_table()
+    except ConfigError as exc:
+        return str(exc)
+    return None if cfg is not None else llm_config.HOW_TO_CONFIGURE
+
+
 def configured() -> bool:
-    return llm_config.configured()
+    return config_problem() is None
 
 
 def how_to_configure() -> str:
-    return llm_config.HOW_TO_CONFIGURE
+    """How to set the LLM up (or what is wrong with its settings)."""
+    return config_problem() or llm_config.HOW_TO_CONFIGURE
 
 
 def settings_summary() -> dict[str, Any] | None:
     """What a page may show about the configuration: model and server (without any user:password in the
-    URL), never the key."""
-    cfg = llm_config.load_config()
-    if cfg is None:
+    URL), never the key. None when not configured or invalid (``how_to_configure`` says why)."""
+    if config_problem() is not None:
         return None
+    cfg = llm_config.require_config()
     price = llm_config.price_for(cfg.model)
     u = urlsplit(cfg.base_url)
     shown = urlunsplit(u._replace(netloc=u.hostname + (f":{u.port}" if u.port else ""))) if u.hostname else "?"
