@@ -266,6 +266,9 @@ def test_429_and_5xx_back_off_then_fail_resumable(engine: Engine, actors: dict[s
     j = svc.run_batch(engine, job_id)
     assert j["status"] == "failed" and "unavailable" in j["message"] and KEY not in j["message"]
     assert j["done"] == 200 and j["result"]["cursor"] > 0
+    # what the unfinished chunk already paid for is counted too
+    assert j["result"]["requests"] == len(server.completions) == 11
+    assert j["result"]["input_tokens"] == server.prompt_tokens
     paid_before = {json.dumps(i, sort_keys=True) for r in server.completions for i in r.items}
     graded_before = count(engine, LLMGrade)
     assert graded_before == 200  # chunk 1 (its cached turn included); chunk 2's answers are cached only

@@ -255,7 +255,7 @@ def _one_request(llm: LLM, task: str, batch: list[Item]) -> tuple[list[dict[str,
                 ans.output_tokens += exc.answer.output_tokens
                 ans.cost += exc.answer.cost
                 ans.attempts += exc.answer.attempts
-            except RequestRejected:
+            except LLMError:
                 pass  # the first answer's good results still count; the rest stay errors
     except MalformedAnswer as exc:
         if len(batch) == 1:
@@ -298,13 +298,15 @@ def _id_of(by_id: dict[str, Item], item: Item) -> str:
 
 def send(llm: LLM, task: str, misses: list[Item], save: Callable[[list[dict[str, Any]], _Tally], None],
          *, concurrency: int = 1, budget_left: float | None = None, batch_size: int | None = None,
-         ) -> tuple[_Tally, dict[str, str], bool]:
+         tally: _Tally | None = None) -> tuple[_Tally, dict[str, str], bool]:
     """Send the items in packed requests, ``concurrency`` at a time; each answer is saved (``save``, in
-    this thread) as it arrives. Stops submitting when the next request could pass ``budget_left`` (USD).
+    this thread) as it arrives. Stops submitting when the next request's estimated cost could pass
+    ``budget_left`` (USD; the estimate errs high, so the cap holds unless a model answers at length).
 
-    Returns (what was spent, errors by cache key, whether the budget stopped it). ``LLMUnavailable`` and
-    other ``LLMError`` stop everything (after the requests in flight are saved) and are raised."""
-    tally = _Tally()
+    Returns (what was spent — also counted into ``tally`` as it happens, so a caller sees it after an
+    exception —, errors by cache key, whether the budget stopped it). ``LLMUnavailable`` and other
+    ``LLMError`` stop everything (after the requests in flight are saved) and are raised."""
+    tally = tally if tally is not None else _Tally()
     errors: dict[str, str] = {}
     batches = pack(misses, batch_size)
     budget_hit = False
@@ -742,7 +744,8 @@ def _chunk(engine: Engine, ctx: jobs.JobContext, llm: LLM, concurrency: int, w: 
     budget_left = None if budget is None else max(0.0, float(budget) - base_cost)
     tally = _Tally()
     try:
-        tally, errors, budget_hit = send(llm, w.task, misses, save, concurrency=concurrency, budget_left=budget_left)
+        _, errors, budget_hit = send(llm, w.task, misses, save, concurrency=concurrency, budget_left=budget_left,
+                                     tally=tally)
     finally:
         st["requests"] = base["requests"] + tally.requests
         st["input_tokens"] = base["input_tokens"] + tally.input_tokens
