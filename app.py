@@ -31,6 +31,7 @@ PAGES = [
     ("pages/dashboard.py", "Dashboard", ":material/bar_chart:", "view_own_stats"),
     ("pages/checks.py", "Checks", ":material/fact_check:", "check"),
     ("pages/translate.py", "Translate", ":material/translate:", "translate_batch"),
+    ("pages/assistant.py", "LLM assistant", ":material/smart_toy:", "translate_batch"),
     ("pages/import.py", "Import", ":material/upload_file:", "import"),
     ("pages/export.py", "Export", ":material/download:", "export"),
     ("pages/admin.py", "Admin", ":material/admin_panel_settings:", "users"),

@@ -179,7 +179,7 @@ def import_files(
         else:
             pairs = _pairs_by_position(ko_stream, sources, importer)
         return _import(engine, pairs, importer, report, files, fingerprint, name, kind, licence, options, user_id,
-                       progress, skip_bad, ko_path, report_path)
+                       progress, skip_bad, ko_path, report_path, actor)
     finally:
         if english is not None:
             english.close()
@@ -188,7 +188,7 @@ def import_files(
 def _import(engine: Engine, pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
             files: list[dict[str, Any]], fingerprint: str, name: str, kind: str, licence: str | None,
             options: dict[str, Any] | None, user_id: int | None, progress: Callable[[int], None] | None,
-            skip_bad: bool, ko_path: Path, report_path: str | Path | None) -> ImportReport:
+            skip_bad: bool, ko_path: Path, report_path: str | Path | None, actor: Any = None) -> ImportReport:
     sqlite = db.is_sqlite(engine)
     now_dt = utcnow()
     # SQLite stores DateTime as text in SQLAlchemy's format; PostgreSQL takes the datetime

@@ -484,4 +484,45 @@ class JobFailure(Base):
 # ---- LLM assistant (issue 18): new models below this line ----
 
 
+class LLMCache(Base):
+    """Every per-turn answer an LLM gave us, keyed by sha256(task, prompt version, model, text): never pay twice."""
+
+    __tablename__ = "llm_cache"
+    __table_args__ = (UniqueConstraint("key", name="uq_llm_cache_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(16))  # grade | suggest
+    model: Mapped[str] = mapped_column(String(128))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the validated result for one turn
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)  # this turn's share of the request
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)  # USD, from the price table at the time
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LLMGrade(Base):
+    """The latest LLM grade of a turn (also when it found nothing): what `kocurate llm evaluate` compares."""
+
+    __tablename__ = "llm_grades"
+    __table_args__ = (
+        UniqueConstraint("turn_id", name="uq_llm_grades_turn"),
+        Index("ix_llm_grades_dataset_sample", "dataset_id", "sample_id"),
+        Index("ix_llm_grades_sample", "sample_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(128))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    worst: Mapped[str] = mapped_column(String(16), default="none")  # none | minor | major | critical
+    n_errors: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # ---- corpus-scale curation (issue 17): new models below this line ----

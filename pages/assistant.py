@@ -1,0 +1,16 @@
+"""LLM assistant (leads): batch grading and fix suggestions over an OpenAI-compatible server, its jobs,
+and how its grades compare with reviewers' decisions. Widgets only: see kocurate.ui_llm."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kocurate import ui, ui_llm
+
+actor = ui.require_actor()
+st.header("LLM assistant")
+tab_batch, tab_eval = st.tabs(["Batch", "Evaluate"])
+with tab_batch:
+    ui_llm.render_batch_panel(actor)
+with tab_eval:
+    ui_llm.render_evaluation(actor)
