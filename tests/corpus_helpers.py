@@ -10,8 +10,8 @@ from kocurate.db import session_scope
 from kocurate.models import Dataset, Sample, Turn, utcnow
 
 
-def make_dataset(engine: Engine, pairs: Sequence[Sequence[tuple[str, str]]], name: str = "ds",
-                 roles: Sequence[str] = ("user", "assistant"), status: str = "new") -> tuple[int, list[int]]:
+def make_dataset(engine: Engine, pairs: Sequence[Sequence[tuple[str, str]]], name: str = "ds", status: str = "new",
+                 roles: Sequence[str] = ("user", "assistant")) -> tuple[int, list[int]]:
     """One sample per entry of ``pairs``; each entry lists its turns as (English, Korean)."""
     now = utcnow()
     with session_scope(engine) as s:
