@@ -23,6 +23,9 @@ PAGES = [
     ("pages/translate.py", "Translate", "🌐", "translate_batch"),
     ("pages/import.py", "Import", "📥", "import"),
     ("pages/export.py", "Export", "📦", "export"),
+    ("pages/bulk.py", "Bulk", ":material/select_all:", "adjudicate"),
+    ("pages/variants.py", "Variants", ":material/compare:", "adjudicate"),
+    ("pages/qa.py", "QA", ":material/fact_check:", "review"),
     ("pages/admin.py", "Admin", "🔐", "users"),
 ]
 
