@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from typing import Any
@@ -212,6 +213,7 @@ def train(engine: Engine, actor: Actor, dataset_ids: list[int] | None = None, *,
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     with session_scope(engine) as s:
         if not dataset_ids:
@@ -231,12 +233,15 @@ def train(engine: Engine, actor: Actor, dataset_ids: list[int] | None = None, *,
         return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=15,
                                               l2_regularization=1.0, random_state=seed)
 
+    # one thread: OpenMP spinning on a shared, busy server is slower than a single core (and polite)
+    limit = threadpool_limits(limits=int(os.environ.get("KOCURATE_RISK_THREADS", "1")))
     auc = None
     if min(n_pos, n_neg) >= 10:
         xa, xb, ya, yb = train_test_split(xk, yk, test_size=0.25, random_state=seed, stratify=yk)
         auc = float(roc_auc_score(yb, model().fit(xa, ya).predict_proba(xb)[:, 1]))
     clf = model().fit(xk, yk)
     scores = clf.predict_proba(x)[:, 1]
+    limit.restore_original_limits()
     from .variants import upsert_signals
 
     with session_scope(engine) as s:
