@@ -3,7 +3,8 @@
 Layout only: every count, preview and write is a call into ``kocurate.services`` (bulk, replace, tm).
 The selection can arrive in the URL from other pages: ``bulk?dataset=ID&check=NAME`` (a check's
 findings), ``&query=…`` (search results), ``&dup_group=N`` (a near-duplicate group), ``&variant=HASH``,
-``&status=…``, ``&flag=…``. Dataset text is shown as plain text only.
+``&status=…``, ``&flag=…``; ``bulk?edit=ID`` prefills fix propagation from an edit. Dataset text is shown
+as plain text only.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def selection_widgets(prefix: str) -> bulk.Selection:
     dup = ui.query_int("dup_group")
     variant = _qp("variant") or None
     if dup is not None or variant:
-        st.caption(f"Group from the link: {'near-duplicate group ' + str(dup) if dup is not None else ''}"
+        st.text(f"Group from the link: {'near-duplicate group ' + str(dup) if dup is not None else ''}"
                    f"{'variant ' + variant if variant else ''}")
     try:
         id_list = [int(x) for x in sample_ids.split(",") if x.strip()] if sample_ids.strip() else None
@@ -162,7 +163,8 @@ with tab_replace:
 
 with tab_tm:
     st.subheader("After an edit")
-    edit_id = st.number_input("Edit number (from a sample's history)", min_value=0, step=1, key="tm_edit")
+    edit_id = st.number_input("Edit number (from a sample's history; the review page links here with ?edit=ID)",
+                              min_value=0, step=1, value=ui.query_int("edit") or 0, key="tm_edit")
     if st.button("Find the same fix elsewhere", key="tm_suggest") and edit_id:
         with ui.shows_errors(), ui.session() as s:
             st.session_state["tm_offer"] = tm.suggest_from_edit(s, actor, int(edit_id)) or {}
