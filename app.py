@@ -34,6 +34,9 @@ PAGES = [
     ("pages/assistant.py", "LLM assistant", ":material/smart_toy:", "translate_batch"),
     ("pages/import.py", "Import", ":material/upload_file:", "import"),
     ("pages/export.py", "Export", ":material/download:", "export"),
+    ("pages/bulk.py", "Bulk", ":material/select_all:", "adjudicate"),
+    ("pages/variants.py", "Variants", ":material/compare:", "adjudicate"),
+    ("pages/qa.py", "QA", ":material/checklist:", "review"),
     ("pages/admin.py", "Admin", ":material/admin_panel_settings:", "users"),
 ]
 

@@ -34,7 +34,8 @@ class Base(DeclarativeBase):
 
 # Review status of a sample. "new" until someone decides.
 # "disputed": reviewers disagree under the dataset's decision rule; a lead adjudicates (issue 11)
-STATUSES = ("new", "approved", "rejected", "needs_fix", "skipped", "disputed")
+# "superseded": another translation variant of the same English source was kept (issue 17)
+STATUSES = ("new", "approved", "rejected", "needs_fix", "skipped", "disputed", "superseded")
 DECISIONS = ("approve", "reject", "needs_fix", "skip")
 DECISION_STATUS = {"approve": "approved", "reject": "rejected", "needs_fix": "needs_fix", "skip": "skipped"}
 ROLES = ("annotator", "lead", "admin")
@@ -526,3 +527,122 @@ class LLMGrade(Base):
 
 
 # ---- corpus-scale curation (issue 17): new models below this line ----
+
+
+class BulkOp(Base):
+    """One bulk operation (issue 17): an action over a selection, previewed, applied, maybe reverted.
+
+    ``state``: preview (counted, nothing changed yet) | applied | reverted | discarded. Its items
+    record each sample's version before and after, so a revert can tell what changed since."""
+
+    __tablename__ = "bulk_ops"
+    __table_args__ = (Index("ix_bulk_ops_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no FK: the log outlives datasets
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # selection, flag, reason, pattern …
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="preview")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    username: Mapped[str] = mapped_column(String(128))
+    n_selected: Mapped[int] = mapped_column(Integer, default=0)
+    n_changed: Mapped[int] = mapped_column(Integer, default=0)
+    n_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reverted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class BulkItem(Base):
+    """A sample in a bulk operation: its version/status at preview, and after the operation."""
+
+    __tablename__ = "bulk_items"
+    __table_args__ = (Index("ix_bulk_items_op_sample", "op_id", "sample_id"),
+                      Index("ix_bulk_items_sample", "sample_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    op_id: Mapped[int] = mapped_column(ForeignKey("bulk_ops.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    before_version: Mapped[int] = mapped_column(Integer)
+    before_status: Mapped[str] = mapped_column(String(16))
+    after_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "" (pending/applied) | "changed" (edited since the preview: skipped) | "unchanged" (nothing to do)
+    skipped: Mapped[str] = mapped_column(String(16), default="")
+
+
+class BulkRef(Base):
+    """A row a bulk operation touched besides the sample (a flag, finding, claim, review, edit) and its
+    state before, so that a revert can put it back."""
+
+    __tablename__ = "bulk_refs"
+    __table_args__ = (Index("ix_bulk_refs_op_kind", "op_id", "kind", "row_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    op_id: Mapped[int] = mapped_column(ForeignKey("bulk_ops.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # flag_new | flag | finding | claim_new | claim | review | edit
+    row_id: Mapped[int] = mapped_column(Integer)
+    sample_id: Mapped[int] = mapped_column(Integer)
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class TmFix(Base):
+    """A lead-kept translation-memory fix: where the English has ``en_phrase`` and the Korean says
+    ``old_ko``, it should say ``new_ko``. Re-appliable after a new import."""
+
+    __tablename__ = "tm_fixes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    en_phrase: Mapped[str] = mapped_column(Text, default="")  # "" = any English
+    old_ko: Mapped[str] = mapped_column(Text)
+    new_ko: Mapped[str] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SampleSignal(Base):
+    """Derived per-sample figures: the normalised English-source hash (translation variants) and the
+    learned risk score (most likely broken first)."""
+
+    __tablename__ = "sample_signals"
+    __table_args__ = (Index("ix_sample_signals_src_hash", "src_hash"),
+                      Index("ix_sample_signals_dataset_risk", "dataset_id", "risk"))
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(Integer)
+    src_hash: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    risk: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QaRun(Base):
+    """A seeded random QA sample of a selection, reviewed blind, for a defect-rate estimate."""
+
+    __tablename__ = "qa_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # selection, margin, confidence
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    population: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QaItem(Base):
+    __tablename__ = "qa_items"
+    __table_args__ = (Index("ix_qa_items_run_pos", "run_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("qa_runs.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)  # ok | defect
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,0 +1,233 @@
+"""Find and replace across a dataset or a selection (issue 17): literal or regular expression, on the
+Korean text or the English source, optionally one turn role only.
+
+``preview`` finds every change (a diff per turn, counts) and stores the affected samples with their
+versions as a bulk operation in state ``preview``; ``bulk.apply(op)`` (or :func:`apply`) then writes
+the replacements as ordinary edits (an ``Edit`` row each, version bump, ``ko_chars`` kept true), as one
+revertable bulk operation, skipping samples edited since the preview.
+
+Speed: SQL narrows the turns first (``LIKE`` for a literal; on SQLite a registered ``kc_regexp``
+function for a regular expression), Python's ``re`` then decides; only matching turns leave the
+database. Regular expressions use Python's syntax on both backends (on PostgreSQL the turns of the
+selection are streamed and filtered in Python, since its regex dialect differs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..errors import KocurateError
+from ..models import BulkItem, BulkOp, BulkRef, Edit, Sample, Turn, utcnow
+from . import bulk
+from . import review as rv
+from .auth import Actor
+
+SIDES = {"ko": "text", "en": "source_text"}
+PREVIEW_LIMIT = 200
+
+
+@dataclass
+class ReplaceSpec:
+    pattern: str
+    replacement: str
+    regex: bool = False
+    side: str = "ko"  # ko: the Korean text; en: the English source
+    role: str | None = None  # only turns with this role (user, assistant, instruction, output …)
+    ignore_case: bool = False
+    en_contains: str | None = None  # only turns whose English source contains this (fix propagation)
+
+    def compile(self) -> re.Pattern[str]:
+        if not self.pattern:
+            raise KocurateError("find: the pattern is empty")
+        if self.side not in SIDES:
+            raise KocurateError(f"side is one of {', '.join(SIDES)}")
+        flags = re.IGNORECASE if self.ignore_case else 0
+        try:
+            rx = re.compile(self.pattern if self.regex else re.escape(self.pattern), flags)
+        except re.error as exc:
+            raise KocurateError(f"find: not a valid regular expression ({exc})") from None
+        if self.regex:
+            try:
+                _check_template(rx, self.replacement)
+                rx.sub(self.replacement, "")  # parses the template: bad escapes fail here, not mid-way
+            except (re.error, IndexError) as exc:
+                raise KocurateError(f"replace with: {exc}") from None
+        return rx
+
+    def replace(self, rx: re.Pattern[str], text: str) -> tuple[str, int]:
+        if self.regex:
+            return rx.subn(self.replacement, text)
+        return rx.subn(lambda _m: self.replacement, text)
+
+
+def _check_template(rx: re.Pattern[str], template: str) -> None:
+    """Raise re.error when the replacement names a group the pattern lacks."""
+    for m in re.finditer(r"\\(\d+)|\\g<([^>]+)>", template):
+        ref = m.group(1) or m.group(2)
+        if ref.isdigit():
+            if int(ref) > rx.groups:
+                raise re.error(f"no group {ref}")
+        elif ref not in rx.groupindex:
+            raise re.error(f"no group named {ref!r}")
+
+
+@lru_cache(maxsize=32)
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _kc_regexp(pattern: str, value: str | None) -> int:
+    return 1 if value is not None and _rx(pattern).search(value) else 0
+
+
+def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], where: list[Any]) -> Iterator[Any]:
+    """Turns (id, sample_id, idx, role, text, version, status) that the pattern matches, by sample."""
+    col = Turn.__table__.c[SIDES[spec.side]]
+    conds = list(where)
+    if spec.role:
+        conds.append(Turn.role == spec.role)
+    if spec.en_contains:
+        conds.append(Turn.source_text.icontains(spec.en_contains, autoescape=True))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if not spec.regex:
+        conds.append(col.icontains(spec.pattern, autoescape=True) if spec.ignore_case
+                     else col.contains(spec.pattern, autoescape=True))
+    elif sqlite:
+        session.connection().connection.dbapi_connection.create_function(  # type: ignore[union-attr]
+            "kc_regexp", 2, _kc_regexp, deterministic=True)
+        conds.append(func.kc_regexp(rx.pattern if not spec.ignore_case else f"(?i){rx.pattern}", col) == 1)
+    stmt = (select(Turn.id, Turn.sample_id, Turn.idx, Turn.role, col.label("value"), Sample.version, Sample.status)
+            .join(Sample, Sample.id == Turn.sample_id).where(*conds).order_by(Turn.sample_id, Turn.idx))
+    for row in session.execute(stmt.execution_options(yield_per=5000)):
+        if row.value is not None and rx.search(row.value):
+            yield row
+
+
+def preview(session: Session, actor: Actor, sel: bulk.Selection, spec: ReplaceSpec, *, note: str | None = None,
+            limit: int = PREVIEW_LIMIT) -> dict[str, Any]:
+    """Every change the replacement would make: counts and a diff per turn (the first ``limit`` turns).
+
+    Stores the affected samples (with their versions) as a bulk operation in state ``preview``."""
+    actor.require(bulk.PERMISSION)
+    rx = spec.compile()
+    conds = bulk.conditions(session, actor, sel)
+    samples: dict[int, tuple[int, str]] = {}
+    changes: list[dict[str, Any]] = []
+    n_turns = n_occ = 0
+    for row in _matching_turns(session, spec, rx, conds):
+        new, n = spec.replace(rx, row.value)
+        if new == row.value:
+            continue
+        samples.setdefault(row.sample_id, (row.version, row.status))
+        n_turns += 1
+        n_occ += n
+        if len(changes) < limit:
+            changes.append({"sample_id": row.sample_id, "turn_id": row.id, "turn_idx": row.idx, "role": row.role,
+                            "before": row.value, "after": new, "occurrences": n,
+                            "diff": rv.diff_text(row.value, new, old_name="before", new_name="after")})
+    op = bulk.new_op(session, actor, "replace", sel, {"replace": asdict(spec)}, note)
+    if samples:
+        session.execute(insert(BulkItem.__table__), [
+            {"op_id": op.id, "sample_id": sid, "before_version": v, "before_status": st, "skipped": ""}
+            for sid, (v, st) in samples.items()])
+    op.n_selected = op.n_changed = len(samples)
+    return {"op_id": op.id, "samples": len(samples), "turns": n_turns, "occurrences": n_occ, "changes": changes,
+            "truncated": n_turns > len(changes), "selection": sel.describe(), "side": spec.side}
+
+
+def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None) -> dict[str, Any]:
+    """Write a previewed replacement as edits with history; samples edited since are skipped."""
+    actor.require(bulk.PERMISSION)
+    op = session.get(BulkOp, op_id)
+    if op is None or op.action != "replace":
+        raise KocurateError(f"no find-and-replace preview {op_id}")
+    if op.state != "preview":
+        raise KocurateError(f"bulk operation {op_id} is {op.state}; only a preview can be applied")
+    if note and note.strip():
+        op.note = note.strip()
+    spec = ReplaceSpec(**op.params["replace"])
+    rx = spec.compile()
+    live, skipped = bulk.claim_items(session, op)
+    items = BulkItem.__table__
+    versions = dict(session.execute(select(items.c.sample_id, items.c.after_version).where(
+        items.c.op_id == op_id, items.c.skipped == "")).tuples().all())
+    field = SIDES[spec.side]
+    updates, edits, delta = [], [], {}
+    where = [Turn.sample_id.in_(select(items.c.sample_id).where(items.c.op_id == op_id, items.c.skipped == ""))]
+    for row in _matching_turns(session, spec, rx, where):
+        new, _n = spec.replace(rx, row.value)
+        if new == row.value:
+            continue
+        updates.append({"tid": row.id, "val": new})
+        edits.append({"sample_id": row.sample_id, "turn_id": row.id, "field": field, "user_id": actor.id,
+                      "kind": "manual", "before": row.value, "after": new, "sample_version": versions[row.sample_id],
+                      "meta": {"bulk_op": op_id}, "created_at": op.created_at})
+        delta[row.sample_id] = delta.get(row.sample_id, 0) + len(new) - len(row.value)
+    _write(session, op_id, field, updates, edits, delta)
+    return bulk.finish(session, actor, op, live, skipped)
+
+
+def _write(session: Session, op_id: int, field: str, updates: list[dict[str, Any]], edits: list[dict[str, Any]],
+           delta: dict[int, int]) -> None:
+    turns, samples = Turn.__table__, Sample.__table__
+    if not updates:
+        return
+    now = utcnow()
+    for e in edits:
+        e["created_at"] = now
+    session.execute(update(turns).where(turns.c.id == bindparam("tid")).values({field: bindparam("val")})
+                    .execution_options(synchronize_session=False), updates)
+    if field == "text":
+        session.execute(update(samples).where(samples.c.id == bindparam("sid"))
+                        .values(ko_chars=samples.c.ko_chars + bindparam("d")),
+                        [{"sid": s, "d": d} for s, d in delta.items() if d])
+    ids = session.execute(insert(Edit.__table__).returning(Edit.id, sort_by_parameter_order=True), edits).scalars()
+    session.execute(insert(BulkRef.__table__), [
+        {"op_id": op_id, "kind": "edit", "row_id": eid, "sample_id": e["sample_id"], "before": None}
+        for eid, e in zip(ids.all(), edits, strict=True)])
+
+
+def revert_edits(session: Session, actor: Actor, op: BulkOp, live: Any) -> None:
+    """Put back the text each edit of ``op`` replaced (a ``restore`` edit each), on the ``live`` samples."""
+    refs = BulkRef.__table__
+    rows = session.execute(select(Edit.id, Edit.sample_id, Edit.turn_id, Edit.field, Edit.before, Edit.after)
+                           .where(Edit.id.in_(select(refs.c.row_id).where(refs.c.op_id == op.id,
+                                                                           refs.c.kind == "edit",
+                                                                           refs.c.sample_id.in_(live))))
+                           .order_by(Edit.id.desc())).all()
+    if not rows:
+        return
+    versions = dict(session.execute(select(Sample.id, Sample.version)
+                                    .where(Sample.id.in_({r.sample_id for r in rows}))).tuples().all())
+    by_field: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], dict[int, int]]] = {}
+    for r in rows:
+        ups, eds, delta = by_field.setdefault(r.field, ([], [], {}))
+        ups.append({"tid": r.turn_id, "val": r.before})
+        eds.append({"sample_id": r.sample_id, "turn_id": r.turn_id, "field": r.field, "user_id": actor.id,
+                    "kind": "restore", "before": r.after, "after": r.before, "sample_version": versions[r.sample_id],
+                    "meta": {"bulk_op_revert": op.id, "edit_id": r.id}})
+        delta[r.sample_id] = delta.get(r.sample_id, 0) + len(r.before) - len(r.after)
+    for field, (ups, eds, delta) in by_field.items():
+        _write(session, op.id, field, ups, eds, delta)
+
+
+def preview_count(session: Session, actor: Actor, sel: bulk.Selection, spec: ReplaceSpec) -> dict[str, int]:
+    """Counts only (samples, turns, occurrences): what "apply to N other samples" shows."""
+    actor.require(bulk.PERMISSION)
+    rx = spec.compile()
+    samples: set[int] = set()
+    turns = occ = 0
+    for row in _matching_turns(session, spec, rx, bulk.conditions(session, actor, sel)):
+        new, n = spec.replace(rx, row.value)
+        if new != row.value:
+            samples.add(row.sample_id)
+            turns += 1
+            occ += n
+    return {"samples": len(samples), "turns": turns, "occurrences": occ}
