@@ -1,0 +1,71 @@
+"""Every page opens for every role that may see it, on the demo database, with no exception.
+
+One AppTest per (role, page): the page runs as Streamlit would run it after app.py's navigation,
+with the logged-in person in the session. Pages a role may not open are not listed for it (app.py
+shows a "may not open" page instead), and their services refuse the role (tests/test_security.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from kocurate import db
+from kocurate.demo import create_demo
+from kocurate.services import users as user_service
+from kocurate.services.auth import SYSTEM, Actor
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pages() -> list[tuple[str, str, str]]:
+    """(file, title, permission) from app.py's PAGES list, read without running the app."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
+            return [(path, title, perm) for path, title, _icon, perm in ast.literal_eval(node.value)]
+    raise AssertionError("app.py has no PAGES list")
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('smoke') / 'demo.db'}"
+    create_demo(url, fresh=True)
+    db.get_engine.cache_clear()
+    return url
+
+
+def _actor(url: str, username: str) -> Actor:
+    engine = db.make_engine(url)
+    try:
+        with db.session_scope(engine) as s:
+            return next(user_service.actor_of(u) for u in user_service.list_users(s, SYSTEM)
+                        if u.username == username)
+    finally:
+        engine.dispose()
+
+
+CASES = [(role, path) for role in ("admin", "lead", "annotator") for path, _t, _p in _pages()]
+
+
+@pytest.mark.parametrize(("username", "page"), CASES, ids=[f"{r}-{Path(p).stem}" for r, p in CASES])
+def test_page_opens(username: str, page: str, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    who = _actor(demo_url, username)
+    perm = next(p for path, _t, p in _pages() if path == page)
+    if not who.can(perm):
+        pytest.skip(f"{username} does not see {page}")
+    monkeypatch.setenv("KOCURATE_DB_URL", demo_url)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / page), default_timeout=90)
+    at.session_state["actor"] = who
+    at.session_state["login_at"] = int(time.time())
+    at.run()
+    assert not at.exception, f"{page} as {username}: {[e.value for e in at.exception]}"
+    shown = " ".join(str(e.value) for e in at.error)
+    assert "Traceback" not in shown and "Error:" not in shown, shown
