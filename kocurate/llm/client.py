@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import openai
-
 from ..errors import KocurateError
 from . import prompts
 from .config import LLMConfig, cost
@@ -56,6 +54,8 @@ class LLM:
     """One model behind one OpenAI-compatible endpoint."""
 
     def __init__(self, cfg: LLMConfig) -> None:
+        import openai  # here, not at module level: it takes seconds to import and most commands never ask
+
         self.cfg = cfg
         self.model = cfg.model
         self._client = openai.OpenAI(base_url=cfg.base_url, api_key=cfg.api_key, timeout=cfg.timeout_s,
@@ -72,6 +72,8 @@ class LLM:
         kwargs: dict[str, Any] = {"model": self.model, "temperature": 0,
                                   "messages": [{"role": "system", "content": system},
                                                {"role": "user", "content": user}]}
+        import openai
+
         if self.json_mode == "schema" and schema is not None:
             kwargs["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": name, "schema": schema, "strict": False}}
