@@ -36,7 +36,7 @@ def test_import_warns_when_the_alignment_path_breaks_down(db_url: str, shared_da
     broken.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     code, out = kc(db_url, "import", "koalpaca", broken, "--source", en, "--no-checks", "--no-index")
     assert code == 0, out
-    assert "warning: alignment is unsure for" in out and "the first at record 40," in out, out  # 0-based: ko[300] inserted
+    assert "warning: alignment is unsure for" in out and "the first at record 41," in out, out  # 1-based: ko[300] inserted
 
 
 def test_small_false_alarms_seen_on_real_data() -> None:
