@@ -157,12 +157,12 @@ def test_translate_check_untranslated_includes_reference_answers_on_request(
     assert code == 0, out
     code, out = kc(db_url, "translate", "--dataset", "ka", "--include-reference")
     assert code != 0 and "needs --check" in out
-    code, out = kc(db_url, "translate", "--dataset", "ka", "--check", "untranslated")
+    code, out = kc(db_url, "translate", "--dataset", "ka", "--check", "untranslated", "--yes")
     assert code == 0, out
     with session_scope(engine) as s:
         roles = set(s.execute(select(Turn.role).join(Suggestion, Suggestion.turn_id == Turn.id)).scalars())
     assert "output" not in roles  # by default only the translated turns (instruction, input)
-    code, out = kc(db_url, "translate", "--dataset", "ka", "--check", "untranslated", "--include-reference")
+    code, out = kc(db_url, "translate", "--dataset", "ka", "--check", "untranslated", "--include-reference", "--yes")
     assert code == 0, out
     with session_scope(engine) as s:
         rows = s.execute(select(Sample.key, Turn.role).join(Turn, Turn.sample_id == Sample.id)

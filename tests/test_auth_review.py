@@ -15,20 +15,23 @@ from kocurate.services import users as user_service
 from kocurate.services.auth import SYSTEM, Actor, allowed
 
 
-def test_password_login_and_lockout(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_password_login_and_throttle(engine: Engine, actors: dict[str, Actor]) -> None:
     with session_scope(engine) as s:
-        who = user_service.authenticate(s, "annotator", "annotator-test-pw")
+        who = user_service.authenticate(s, "annotator", "annotator-test-pw", client="10.0.0.1")
     assert who == actors["annotator"]
-    for _ in range(user_service.MAX_FAILED_LOGINS):
+    for _ in range(user_service.FREE_PER_NAME):
         with pytest.raises(AuthError, match="wrong"), session_scope(engine) as s:
-            user_service.authenticate(s, "annotator", "nope-nope-nope")
-    # locked now: even the right password is refused for a while
+            user_service.authenticate(s, "annotator", "nope-nope-nope", client="10.0.0.9")
+    # an unknown client now waits, also with the right password (growing delays, no hard lock) ...
     with pytest.raises(AuthError, match="too many"), session_scope(engine) as s:
-        user_service.authenticate(s, "annotator", "annotator-test-pw")
+        user_service.authenticate(s, "annotator", "annotator-test-pw", client="10.0.0.9")
+    # ... while the client the person logged in from before still gets in
+    with session_scope(engine) as s:
+        assert user_service.authenticate(s, "annotator", "annotator-test-pw", client="10.0.0.1") == who
     with session_scope(engine) as s:
         user_service.reset_password(s, SYSTEM, "annotator", "a-new-password")
     with session_scope(engine) as s:
-        assert user_service.authenticate(s, "annotator", "a-new-password").role == "annotator"
+        assert user_service.authenticate(s, "annotator", "a-new-password", client="10.0.0.1").role == "annotator"
         with pytest.raises(AuthError):
             user_service.authenticate(s, "nobody", "whatever-pw")
 
