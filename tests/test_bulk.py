@@ -76,6 +76,7 @@ def test_revert_refuses_when_a_sample_changed_since(engine: Engine, actors: dict
         op = bulk.run(s, lead, "needs_fix", bulk.Selection(dataset_id=ds))["op_id"]
     with session_scope(engine) as s:
         rv.decide(s, actors["annotator"], ids[1], "approve")
+    after_decision = statuses(engine, ids)[ids[1]]  # disputed under the unanimous rule (lead said needs fix)
     with session_scope(engine) as s, pytest.raises(KocurateError, match=f"changed since \\({ids[1]}\\)"):
         bulk.revert(s, lead, op)
     assert statuses(engine, ids)[ids[0]] == "needs_fix"  # nothing reverted
@@ -83,7 +84,7 @@ def test_revert_refuses_when_a_sample_changed_since(engine: Engine, actors: dict
         out = bulk.revert(s, lead, op, skip_changed=True)
     assert out["reverted"] == 3 and out["left_alone"] == [ids[1]]
     st = statuses(engine, ids)
-    assert st[ids[1]] == "approved" and [st[i] for i in (ids[0], ids[2], ids[3])] == ["new"] * 3
+    assert st[ids[1]] == after_decision and [st[i] for i in (ids[0], ids[2], ids[3])] == ["new"] * 3
 
 
 def test_flags_findings_and_assign_round_trip(engine: Engine, actors: dict[str, Actor]) -> None:
