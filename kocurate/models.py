@@ -33,6 +33,8 @@ class Base(DeclarativeBase):
 
 
 # Review status of a sample. "new" until someone decides.
+# a finding in these states no longer holds: cleared by a person, or resolved by an edit (kept as history)
+CLOSED_FINDING_STATES = ("cleared", "resolved")
 # "disputed": reviewers disagree under the dataset's decision rule; a lead adjudicates (issue 11)
 # "superseded": another translation variant of the same English source was kept (issue 17)
 STATUSES = ("new", "approved", "rejected", "needs_fix", "skipped", "disputed", "superseded")

@@ -161,10 +161,11 @@ def test_model_preflags_feedback_loop(engine: Engine, db_url: str, tmp_path: Pat
         by_key.setdefault(key, []).append((fid, cat))
     assert "0" in by_key and "2" in by_key  # the two abusive answers
     assert "1" not in by_key and "3" not in by_key  # weather, Python
-    # annotators confirm one suggestion and clear another; both become training data
+    # an annotator confirms one suggestion, a lead clears another (only leads clear ethics flags they did
+    # not set); both become training data
     with db.session_scope(engine) as s:
         review.set_flag_state(s, ann, by_key["0"][0][0], "confirmed")
-        review.set_flag_state(s, ann, by_key["2"][0][0], "cleared")
+        review.set_flag_state(s, lead, by_key["2"][0][0], "cleared")
     out = tmp_path / "feedback.jsonl"
     res = CliRunner().invoke(app, ["--db", db_url, "ethics", "feedback", str(out)])
     assert res.exit_code == 0, res.output

@@ -93,6 +93,9 @@ def corpus(engine: Engine, actors: dict[str, Actor], tmp_path: Path) -> dict[str
         flag_id = s.scalar(select(Flag.id).where(Flag.sample_id == cleared))
         review.set_flag_state(s, lead, flag_id, "cleared")
         review.set_flags(s, ann, quality, {"mistranslation": "용어"})
+        # approved means reviewed: the edit and the new flag sent both back; the lead reviews them again
+        for sid in (edited, quality):
+            review.decide(s, lead, sid, "approve")
         # a contamination finding (as the checks area writes them) and a near-duplicate pair
         contaminated = s.scalar(select(Sample.id).where(Sample.dataset_id == ids["chat-a"], Sample.key == "A-0"))
         s.execute(insert(CheckFinding).values(sample_id=contaminated, dataset_id=ids["chat-a"],

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
 from ..models import (
+    CLOSED_FINDING_STATES,
     ETHICS_FLAGS,
     QUALITY_FLAGS,
     STATUSES,
@@ -204,7 +205,7 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
 
     def findings(prefixes: list[str]) -> Any:
         names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
-        return select(CheckFinding.sample_id).where(CheckFinding.state != "cleared", _or(names))
+        return select(CheckFinding.sample_id).where(CheckFinding.state.notin_(CLOSED_FINDING_STATES), _or(names))
 
     if spec.exclude_ethics:
         out["ethics_flagged"] = flagged(ETHICS_FLAGS)

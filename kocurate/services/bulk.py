@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import KocurateError, NotFound
 from ..models import (
+    CLOSED_FINDING_STATES,
     DECISION_STATUS,
     STATUSES,
     BulkItem,
@@ -126,7 +127,7 @@ def _would_change(action: str, params: dict[str, Any]) -> list[ColumnElement[boo
     if action == "remove_flag":
         return [flag_open]
     if action == "clear_findings":
-        fc = [CheckFinding.sample_id == Sample.id, CheckFinding.state != "cleared"]
+        fc = [CheckFinding.sample_id == Sample.id, CheckFinding.state.notin_(CLOSED_FINDING_STATES)]
         if params.get("check"):
             fc.append(CheckFinding.check == params["check"])
         return [exists().where(*fc)]
@@ -337,7 +338,7 @@ def _do(session: Session, actor: Actor, op: BulkOp, now: Any) -> None:
         session.execute(update(Flag.__table__).where(Flag.__table__.c.id.in_(_ref_ids(op.id, "flag")))
                         .values(state="cleared", decided_by=actor.id, updated_at=now))
     elif op.action == "clear_findings":
-        fc = [CheckFinding.state != "cleared", CheckFinding.sample_id.in_(live)]
+        fc = [CheckFinding.state.notin_(CLOSED_FINDING_STATES), CheckFinding.sample_id.in_(live)]
         if p.get("check"):
             fc.append(CheckFinding.check == p["check"])
         _refs(session, op.id, "finding", select(CheckFinding.id, CheckFinding.sample_id, CheckFinding.state)

@@ -47,7 +47,18 @@ from ..llm.batching import (
 from ..llm.client import LLMError, MalformedAnswer, RequestRejected
 from ..llm.prompts import grade_item, suggest_item, system_message
 from ..llm.schema import FINDING_SEVERITY, GradeError, parse_grades, parse_suggestions, worst
-from ..models import CheckFinding, Edit, Job, LLMCache, LLMGrade, Sample, Suggestion, Turn, utcnow
+from ..models import (
+    CLOSED_FINDING_STATES,
+    CheckFinding,
+    Edit,
+    Job,
+    LLMCache,
+    LLMGrade,
+    Sample,
+    Suggestion,
+    Turn,
+    utcnow,
+)
 from ..translate.protect import ProtectionError, protect, restore
 from . import audit, jobs
 from .auth import Actor
@@ -164,7 +175,7 @@ def _open_problems(session: Session, rows: list[_TurnRow]) -> dict[tuple[int, in
     out: dict[tuple[int, int], list[str]] = {}
     q = select(CheckFinding.sample_id, CheckFinding.turn_idx, CheckFinding.message).where(
         CheckFinding.sample_id.in_(sorted({r.sample_id for r in rows})), CheckFinding.check == CHECK,
-        CheckFinding.state != "cleared").order_by(CheckFinding.id)
+        CheckFinding.state.notin_(CLOSED_FINDING_STATES)).order_by(CheckFinding.id)
     for sid, idx, msg in session.execute(q):
         out.setdefault((sid, idx), []).append(msg)
     return out

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import KocurateError, NotFound, PermissionDenied, StaleVersion
 from ..models import (
+    CLOSED_FINDING_STATES,
     DECISION_STATUS,
     DECISIONS,
     ETHICS_FLAGS,
@@ -65,7 +66,7 @@ DECISION_RULES = ("unanimous", "majority", "any-reject")
 # quick picks offered with Reject / Needs fix (free text goes into the note)
 REASONS = ("mistranslation", "untranslated", "misaligned", "unethical", "low quality", "duplicate", "incomplete",
            "other")
-CLOSED_FINDINGS = ("cleared", "resolved")  # a finding in these states no longer puts a sample in a queue
+CLOSED_FINDINGS = CLOSED_FINDING_STATES  # a finding in these states no longer puts a sample in a queue
 
 _samples = Sample.__table__
 _turns = Turn.__table__
