@@ -225,6 +225,12 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
                 out["search"].append(timed(lambda lb=label: (  # type: ignore[func-returns-value]
                     page.get_by_role("button", name="Search", exact=True).click(),
                     page.wait_for_function(HIT_SHOWN_JS, arg=lb))))
+    except Exception:
+        shot = Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{user}.png"
+        for p in ctx.pages[-1:]:
+            p.screenshot(path=str(shot), full_page=True)
+        print(f"  failed; the page is in {shot}", file=sys.stderr)
+        raise
     finally:
         ctx.close()
     return out
