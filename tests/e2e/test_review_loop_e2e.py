@@ -100,15 +100,18 @@ def login(page: Any, app: AppServer, username: str) -> None:
     do_login(page, app.base_url, username)
 
 
+SLOW_MS = 40_000  # a cold page load on a busy 2-core machine
+
+
 def open_sample(page: Any, app: AppServer, sid: int) -> None:
     page.goto(app.url(f"?sample={sid}"))
-    page.get_by_role("heading", name=f"Sample {sid}").wait_for()
-    wait_idle(page)
+    page.get_by_role("heading", name=f"Sample {sid}").wait_for(timeout=SLOW_MS)
+    wait_idle(page, SLOW_MS)
 
 
 def current(page: Any) -> int:
     h = page.get_by_role("heading", name=re.compile(r"^Sample \d+")).first
-    h.wait_for()
+    h.wait_for(timeout=SLOW_MS)
     return int(h.inner_text().split()[1])
 
 
