@@ -72,6 +72,15 @@ def test_drafts_kept_per_user_outdated_and_cleared_by_save(engine: Engine, actor
     with session_scope(engine) as s:
         rv.save_edit(s, a, ids[0], t0.id, "초안 A\n둘째 줄", 2)
         assert s.scalar(select(func.count()).select_from(Draft)) == 0
+        # the page stashes what is on screen before moving on: text that is saved already is no draft
+        assert drafts.save_draft(s, a, ids[0], t0.id, "초안 A\n둘째 줄", 2) is False
+        assert s.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_an_adjudication_cannot_skip(engine: Engine, actors: dict[str, Actor]) -> None:
+    ds, ids = make_dataset(engine, 1)
+    with session_scope(engine) as s, pytest.raises(KocurateError, match="adjudication"):
+        rv.adjudicate(s, actors["lead"], ids[0], "skip")
 
 
 def test_drafts_are_never_exported(engine: Engine, actors: dict[str, Actor], tmp_path: Path) -> None:

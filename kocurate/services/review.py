@@ -666,6 +666,8 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
         adjudicate = actor.can("adjudicate") and row.status != "new" and decision != "skip"
     elif adjudicate:
         actor.require("adjudicate")
+        if decision == "skip":
+            raise KocurateError("an adjudication approves, rejects or asks for a fix")
     if not adjudicate:
         _check_reservation(session, actor, user_id, sample_id, ds.overlap, row.status)
     # Stale only when the text changed after what the person saw (or they decided otherwise on it): other
@@ -690,8 +692,6 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
     seen = expected_version if expected_version is not None else current
     now = utcnow()
     if adjudicate:
-        if decision == "skip":
-            raise KocurateError("an adjudication approves, rejects or asks for a fix")
         session.execute(insert(Adjudication.__table__).values(
             sample_id=sample_id, user_id=user_id, decision=decision, from_status=row.status, seen_version=seen,
             reason=reason, note=(note or None), created_at=now))
