@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import delete, select, update  # noqa: E402
 
 from kocurate import db  # noqa: E402
-from kocurate.models import Claim, Dataset, Review, Sample, User  # noqa: E402
+from kocurate.models import Claim, Dataset, Review, Sample  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -154,16 +154,17 @@ def shown_version(page: Any) -> int:
     return int(line.split(" · version ")[1].split()[0])
 
 
-def reset_queue(url: str, username: str) -> None:
-    """Give the person's decided samples back (a tiny demo queue runs dry after a few Approve & next)."""
+def reset_queue(url: str) -> None:
+    """Give the first dataset's decided samples back to the queue (a tiny demo queue runs dry after a few
+    Approve & next; both servers start from the same queue)."""
     engine = db.make_engine(url)
     try:
         with engine.begin() as c:
-            uid = c.execute(select(User.id).where(User.username == username)).scalar()
-            done = select(Review.sample_id).where(Review.user_id == uid)
-            c.execute(update(Sample).where(Sample.id.in_(done)).values(status="new"))
-            c.execute(delete(Claim).where(Claim.user_id == uid))
-            c.execute(delete(Review).where(Review.user_id == uid))
+            first = c.execute(select(Dataset.id).order_by(Dataset.id).limit(1)).scalar()
+            ids = select(Sample.id).where(Sample.dataset_id == first)
+            c.execute(delete(Review).where(Review.sample_id.in_(ids)))
+            c.execute(delete(Claim).where(Claim.sample_id.in_(ids)))
+            c.execute(update(Sample).where(Sample.dataset_id == first, Sample.status != "new").values(status="new"))
     finally:
         engine.dispose()
 
@@ -209,7 +210,7 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
                                                   page.wait_for_function(VERSION_SHOWN_JS, arg=v + 1))))
         for i in range(reps):
             if queue and i and i % max(1, queue - 2) == 0:
-                reset_queue(url, user)
+                reset_queue(url)
             prev = shown_sample(page)
             out["approve_next"].append(timed(lambda p=prev: (bar(page, "Approve & next").click(),  # type: ignore[func-returns-value]
                                                              page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
@@ -225,6 +226,12 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
                 out["search"].append(timed(lambda lb=label: (  # type: ignore[func-returns-value]
                     page.get_by_role("button", name="Search", exact=True).click(),
                     page.wait_for_function(HIT_SHOWN_JS, arg=lb))))
+    except Exception:
+        shot = Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{user}.png"
+        for p in ctx.pages[-1:]:
+            p.screenshot(path=str(shot), full_page=True)
+        print(f"  failed; the page is in {shot}", file=sys.stderr)
+        raise
     finally:
         ctx.close()
     return out
@@ -283,8 +290,11 @@ def run_db(browser: Any, name: str, url: str, users: list[tuple[str, str]], reps
     for fragments, (user, pw) in ((True, users[0]), (False, users[1])):
         print(f"  {name}: {'fragment' if fragments else 'full-page baseline'} as {user}, load {loadavg()}",
               flush=True)
+        reset_queue(url)
         with serve(url, fragments) as base:
             results[fragments] = measure(browser, base, url, user, pw, reps, queue if queue < 5000 else 0, searches)
+        print("    " + "  ".join(f"{k} p50 {statistics.median(v):.0f} p95 {pct(v, 95):.0f} ms"
+                                 for k, v in results[fragments].items() if v), flush=True)
     report(f"{name} (load average now {loadavg()})", results[True], results[False])
 
 

@@ -689,9 +689,8 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
 
 
 def render_tabs(view: dict[str, Any], read_only: bool) -> None:
-    n_open = sum(f["state"] == "open" for f in view["findings"])
-    tabs = st.tabs(["Flags", f"Checks ({n_open} open)", f"Decisions ({len(view['reviews'])})",
-                    f"History ({view['n_edits']} edits)", "Details"], key="rv-tabs")
+    # only the open tab is drawn (Flags always: its widgets hold unsaved flags); fewer elements per rerun
+    tabs = st.tabs(["Flags", "Checks", "Decisions", "History", "Details"], key="rv-tabs", on_change="rerun")
     with tabs[0]:
         st.multiselect("Ethics and quality flags", ALL_FLAGS, default=list(view["my_flags"]), disabled=read_only,
                        format_func=ui.flag_label, key=wkey(view, "flags", "all"), placeholder="none")
@@ -721,14 +720,35 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
                     except KocurateError as exc:
                         S["rv_notice"] = str(exc)
                     rerun()
-    with tabs[1]:
-        if not view["findings"]:
+    if tabs[1].open:
+        render_checks(view, tabs[1])
+    if tabs[2].open:
+        render_decisions(view, tabs[2])
+    if tabs[3].open:
+        render_history(view, tabs[3], read_only)
+    if tabs[4].open:
+        with tabs[4]:
+            st.json({"dataset": view["dataset"], "kind": view["kind"], "key": view["key"], "status": view["status"],
+                     "alignment": view["align_status"], "confidence": view["align_confidence"],
+                     "english key": view["source_key"], **(view["meta"] or {})}, expanded=True)
+
+
+def render_checks(view: dict[str, Any], tab: Any) -> None:
+    with tab:
+        n_open = sum(f["state"] == "open" for f in view["findings"])
+        st.text(f"{n_open} open finding(s)")
+        if not view["findings"] and not view["resolved_findings"]:
             st.text("No automatic check found anything on this sample.")
         for f in view["findings"]:
             where = f"turn {f['turn_idx'] + 1}" if f["turn_idx"] is not None else "sample"
-            state = f"resolved by edit (version {f['resolved_in']})" if f["state"] == "resolved" else f["state"]
-            st.text(f"{f['check']} · {f['severity']} · {where} · {state}\n{f['message']}")
-    with tabs[2]:
+            st.text(f"{f['check']} · {f['severity']} · {where} · {f['state']}\n{f['message']}")
+        for f in view["resolved_findings"]:
+            where = f"turn {f['turn_idx'] + 1}" if f["turn_idx"] is not None else "sample"
+            st.text(f"{f['check']} · {where} · resolved by edit (version {f['version']})\n{f['message']}")
+
+
+def render_decisions(view: dict[str, Any], tab: Any) -> None:
+    with tab:
         st.text(f"Rule: {view['decision_rule']} · {view['overlap']} reviewer(s) per sample")
         for r in view["reviews"]:
             extra = (f" ({r['reason']})" if r["reason"] else "") + (f" — {r['note']}" if r["note"] else "")
@@ -736,7 +756,10 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
         for a in view["adjudications"]:
             st.text(f"{a['at']} {a['user']}: {a['decision']} — adjudication (final), was {a['from_status']}"
                     + (f" · {a['note']}" if a["note"] else ""))
-    with tabs[3]:
+
+
+def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
+    with tab:
         if view["n_edits"]:
             with ui.session() as s:
                 entries = rv.history(s, actor, view["id"])
@@ -760,10 +783,6 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
                         rerun()
         else:
             st.text("No edits yet.")
-    with tabs[4]:
-        st.json({"dataset": view["dataset"], "kind": view["kind"], "key": view["key"], "status": view["status"],
-                 "alignment": view["align_status"], "confidence": view["align_confidence"],
-                 "english key": view["source_key"], **(view["meta"] or {})}, expanded=True)
 
 
 (st.fragment(workspace) if FRAGMENTS else workspace)()

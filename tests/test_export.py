@@ -88,6 +88,7 @@ def corpus(engine: Engine, actors: dict[str, Actor], tmp_path: Path) -> dict[str
         turn = s.execute(select(Turn.id, Turn.text).where(Turn.sample_id == edited, Turn.idx == 0)).one()
         version = s.scalar(select(Sample.version).where(Sample.id == edited))
         review.save_edit(s, ann, edited, turn.id, "사람이 고친 지시문입니다 ✍️", version)
+        review.decide(s, lead, edited, "approve")  # an edit sends an approved sample back for review
         review.set_flags(s, ann, flagged, {"hate": "혐오 표현"})
         review.set_flags(s, ann, cleared, {"violence": None})
         flag_id = s.scalar(select(Flag.id).where(Flag.sample_id == cleared))

@@ -51,3 +51,14 @@ def test_unknown_values_in_a_link_are_ignored(lead_page: AppTest) -> None:
     assert not at.exception
     assert at.session_state["rv_f_status"] == "new"
     assert at.session_state["rv_f_check"] == ""
+
+
+def test_job_card_links_open_the_suggestion_queue(lead_page: AppTest) -> None:
+    """The leads' job cards link to ?dataset=ID&suggestion=open and ?dataset=ID&job=JOBID."""
+    at = lead_page
+    at.query_params.update({"dataset": "2", "suggestion": "open", "job": "7"})
+    at.run()
+    assert not at.exception
+    assert at.session_state["rv_ds"] == 2
+    assert at.session_state["rv_f_sugg"] is True and at.session_state["rv_f_job"] == 7
+    assert at.session_state["rv_f_status"] == "any"  # suggestions are looked at whatever the status

@@ -72,6 +72,15 @@ def test_drafts_kept_per_user_outdated_and_cleared_by_save(engine: Engine, actor
     with session_scope(engine) as s:
         rv.save_edit(s, a, ids[0], t0.id, "초안 A\n둘째 줄", 2)
         assert s.scalar(select(func.count()).select_from(Draft)) == 0
+        # the page stashes what is on screen before moving on: text that is saved already is no draft
+        assert drafts.save_draft(s, a, ids[0], t0.id, "초안 A\n둘째 줄", 2) is False
+        assert s.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_an_adjudication_cannot_skip(engine: Engine, actors: dict[str, Actor]) -> None:
+    ds, ids = make_dataset(engine, 1)
+    with session_scope(engine) as s, pytest.raises(KocurateError, match="adjudication"):
+        rv.adjudicate(s, actors["lead"], ids[0], "skip")
 
 
 def test_drafts_are_never_exported(engine: Engine, actors: dict[str, Actor], tmp_path: Path) -> None:
@@ -327,15 +336,20 @@ def test_saving_a_turn_rechecks_the_sample(engine: Engine, actors: dict[str, Act
         assert rv.next_sample(s, a, ds, rv.QueueFilter(check="false_friends")) == sid
     with session_scope(engine) as s:
         v = rv.save_edit(s, a, sid, t.id, "어울리지 않는 것을 찾으세요.", 1)
-        found = s.scalars(select(CheckFinding).where(CheckFinding.sample_id == sid)).all()
-        assert [(f.check, f.state, f.data["resolved_in_version"]) for f in found] == [("false_friends", "resolved", 2)]
+        # closed: no open finding any more (queues, dashboards, exports see it gone) …
+        assert s.scalars(select(CheckFinding.check).where(CheckFinding.sample_id == sid)).all() == []
         assert rv.next_sample(s, a, ds, rv.QueueFilter(check="false_friends")) is None
+        # … and kept in the history of the edit that resolved it
+        meta = rv.history(s, a, sid)[-1]["meta"]
+        assert [f["check"] for f in meta["resolved_findings"]] == ["false_friends"]
         view = rv.get_sample_view(s, a, sid)
-        assert view["findings"][0]["state"] == "resolved" and view["findings"][0]["resolved_in"] == 2
-    with session_scope(engine) as s:  # the defect comes back: the same finding reopens
+        assert [(f["check"], f["turn_idx"], f["version"]) for f in view["resolved_findings"]] == [
+            ("false_friends", 0, 2)]
+    with session_scope(engine) as s:  # the defect comes back: the finding opens again
         rv.save_edit(s, a, sid, t.id, "홀수 중 하나를 밝히세요.", v)
         found = s.scalars(select(CheckFinding).where(CheckFinding.sample_id == sid)).all()
         assert [(f.check, f.state) for f in found] == [("false_friends", "open")]
+        assert [f["check"] for f in rv.history(s, a, sid)[-1]["meta"]["opened_findings"]] == ["false_friends"]
 
 
 # ------------------------------------------------------------------------ queues, sizes, settings

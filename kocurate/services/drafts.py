@@ -30,8 +30,8 @@ def _person(actor: Actor) -> int:
 
 def save_draft(session: Session, actor: Actor, sample_id: int, turn_id: int, text: str, base_version: int, *,
                field: str = "text") -> bool:
-    """Keep ``text`` as my draft of the turn, typed on ``base_version``. Text equal to what is saved
-    removes the draft instead. Returns True when a draft is kept."""
+    """Keep ``text`` as my draft of the turn, typed on ``base_version``. Text equal to what is saved now
+    removes the draft instead (also when it was typed on an older version). Returns True when kept."""
     actor.require("edit")
     user_id = _person(actor)
     if field not in FIELDS:
@@ -47,7 +47,7 @@ def save_draft(session: Session, actor: Actor, sample_id: int, turn_id: int, tex
     if row is None:
         raise NotFound(f"no turn {turn_id} in sample {sample_id}")
     where = (Draft.user_id == user_id, Draft.turn_id == turn_id, Draft.field == field)
-    if (row[0] or "") == text and int(base_version) == row.version:
+    if (row[0] or "") == text:  # the saved text already says this: nothing to keep
         session.execute(delete(Draft.__table__).where(*where))
         return False
     values = {"text": text, "base_version": int(base_version), "updated_at": utcnow()}

@@ -1,9 +1,11 @@
 """Checks follow the text: after a turn is saved, the cheap checks run again on that one sample.
 
-A finding that no longer holds is closed as ``resolved`` ("resolved by edit", kept with the version
-that resolved it, so the history stays); a new one opens; a resolved finding that comes back reopens.
-Findings a person confirmed or cleared are left as they are. Active pre-flags of a check that no
-longer finds anything on the sample are withdrawn.
+A finding that no longer holds is closed "resolved by edit": it leaves the open findings (so queues,
+dashboards and export selections that read ``check_findings`` see it gone without knowing about
+edits) and is kept in the history, in the ``meta`` of the edit that resolved it
+(``resolved_findings``; ``opened_findings`` for new ones). A new finding opens; one that comes back
+opens again. Findings a person confirmed or cleared are left as they are. Active pre-flags of a check
+that no longer finds anything on the sample are withdrawn.
 
 Uses only the checks' public API (registry, ``select_checks``, ``Check.prepare``/``run_batch`` and
 ``runner.load_batch``); prepared checks are cached per dataset for a few minutes, because some
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..models import CheckFinding, Dataset, Flag, Sample, utcnow
+from ..models import CheckFinding, Dataset, Edit, Flag, Sample, utcnow
 
 CACHE_SECONDS = 300.0
 _cache: dict[int, tuple[float, list[Any]]] = {}
@@ -94,20 +96,12 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
         if any(e.state in ("confirmed", "cleared") for e in ex):
             continue  # a person's decision on this finding stands
         open_ = [e for e in ex if e.state == "open"]
-        resolved = [e for e in ex if e.state == "resolved"]
         keep = open_[:len(fs)]
         result.kept += len(keep)
-        fs = fs[len(keep):]
-        for e in open_[len(keep):]:  # no longer holds: closed, kept in the history
-            data = {**(e.data or {}), "resolved_in_version": row.version, "resolved_at": utcnow().isoformat()}
-            session.execute(update(CheckFinding).where(CheckFinding.id == e.id).values(state="resolved", data=data))
+        for e in open_[len(keep):]:  # no longer holds: closed, kept in the edit's history
+            session.execute(delete(CheckFinding).where(CheckFinding.id == e.id))
             result.resolved.append({"check": e.check, "turn_idx": e.turn_idx, "message": e.message})
-        for e, f in zip(resolved[-len(fs):] if fs else [], fs, strict=False):  # it came back
-            session.execute(update(CheckFinding).where(CheckFinding.id == e.id).values(
-                state="open", message=f.message[:2000], severity=f.severity, data=f.data,
-                span_start=f.span[0] if f.span else None, span_end=f.span[1] if f.span else None))
-            result.opened.append({"check": f.check, "turn_idx": f.turn_idx, "message": f.message})
-        for f in fs[len(resolved):]:
+        for f in fs[len(keep):]:
             new_rows.append({"sample_id": sample_id, "dataset_id": row.dataset_id, "check": f.check,
                              "severity": f.severity, "turn_idx": f.turn_idx,
                              "span_start": f.span[0] if f.span else None, "span_end": f.span[1] if f.span else None,
@@ -115,6 +109,15 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
             result.opened.append({"check": f.check, "turn_idx": f.turn_idx, "message": f.message})
     if new_rows:
         session.execute(insert(CheckFinding), new_rows)
+    if result.resolved or result.opened:
+        last = session.execute(select(Edit.id, Edit.meta).where(Edit.sample_id == sample_id)
+                               .order_by(Edit.id.desc()).limit(1)).first()
+        if last is not None:
+            meta = dict(last.meta or {})
+            for k, found_now in (("resolved_findings", result.resolved), ("opened_findings", result.opened)):
+                if found_now:
+                    meta[k] = meta.get(k, []) + found_now
+            session.execute(update(Edit).where(Edit.id == last.id).values(meta=meta))
     # pre-flags of checks that no longer find anything here are withdrawn (runner notes start "check: ")
     gone = {e["check"] for e in result.resolved} - {f.check for f in found}
     for name in sorted(gone):

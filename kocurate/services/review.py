@@ -15,7 +15,8 @@ records the version the person saw; the sample's status follows the dataset's ``
 makes it ``disputed`` until a lead adjudicates (an ``Adjudication`` row, final). A decision repeated
 with the same version seen (a double click) is a no-op, never a second row or a false conflict. An
 edit to an approved sample sends it back for review. Saving a turn re-checks the sample
-(``recheck``) and clears the person's draft of that turn (``drafts``).
+(``recheck``: resolved findings close, kept in the edit's history) and clears the person's draft of
+that turn (``drafts``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import KocurateError, NotFound, PermissionDenied, StaleVersion
 from ..models import (
-    CLOSED_FINDING_STATES,
     DECISION_STATUS,
     DECISIONS,
     ETHICS_FLAGS,
@@ -66,7 +66,6 @@ DECISION_RULES = ("unanimous", "majority", "any-reject")
 # quick picks offered with Reject / Needs fix (free text goes into the note)
 REASONS = ("mistranslation", "untranslated", "misaligned", "unethical", "low quality", "duplicate", "incomplete",
            "other")
-CLOSED_FINDINGS = CLOSED_FINDING_STATES  # a finding in these states no longer puts a sample in a queue
 
 _samples = Sample.__table__
 _turns = Turn.__table__
@@ -109,8 +108,8 @@ def _filter_conditions(session: Session, actor: Actor, f: QueueFilter) -> list[C
         # IN (not a correlated EXISTS): the few flagged samples drive the scan (ix_flags_category_state)
         conds.append(Sample.id.in_(select(Flag.sample_id).where(Flag.category == f.flag, Flag.state != "cleared")))
     if f.check:
-        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(
-            CheckFinding.check == f.check, CheckFinding.state.notin_(CLOSED_FINDINGS))))
+        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(CheckFinding.check == f.check,
+                                                                        CheckFinding.state != "cleared")))
     if f.text and f.text.strip():
         from . import search
 
@@ -667,6 +666,8 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
         adjudicate = actor.can("adjudicate") and row.status != "new" and decision != "skip"
     elif adjudicate:
         actor.require("adjudicate")
+        if decision == "skip":
+            raise KocurateError("an adjudication approves, rejects or asks for a fix")
     if not adjudicate:
         _check_reservation(session, actor, user_id, sample_id, ds.overlap, row.status)
     # Stale only when the text changed after what the person saw (or they decided otherwise on it): other
@@ -691,8 +692,6 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
     seen = expected_version if expected_version is not None else current
     now = utcnow()
     if adjudicate:
-        if decision == "skip":
-            raise KocurateError("an adjudication approves, rejects or asks for a fix")
         session.execute(insert(Adjudication.__table__).values(
             sample_id=sample_id, user_id=user_id, decision=decision, from_status=row.status, seen_version=seen,
             reason=reason, note=(note or None), created_at=now))
@@ -716,6 +715,7 @@ def decide(session: Session, actor: Actor, sample_id: int, decision: str, *, exp
            note: str | None = None, seconds: float | None = None, reason: str | None = None,
            adjudicate: bool | None = None) -> str:
     """Approve / reject / needs_fix / skip; returns the sample's status afterwards (see ``submit_decision``)."""
+    actor.require("review")
     return submit_decision(session, actor, sample_id, decision, expected_version=expected_version, note=note,
                            reason=reason, seconds=seconds, adjudicate=adjudicate).status
 
@@ -770,9 +770,12 @@ def get_sample_view(session: Session, actor: Actor, sample_id: int) -> dict[str,
     findings = session.scalars(select(CheckFinding).where(CheckFinding.sample_id == sample_id)
                                .order_by(CheckFinding.turn_idx, CheckFinding.id)).all()
     view["findings"] = [{"id": c.id, "check": c.check, "severity": c.severity, "turn_idx": c.turn_idx,
-                         "span": (c.span_start, c.span_end), "message": c.message, "state": c.state,
-                         "resolved_in": (c.data or {}).get("resolved_in_version")}
+                         "span": (c.span_start, c.span_end), "message": c.message, "state": c.state}
                         for c in findings]
+    # findings that edits resolved live in those edits' history (recheck)
+    view["resolved_findings"] = [{**f, "version": v} for v, meta in session.execute(
+        select(Edit.sample_version, Edit.meta).where(Edit.sample_id == sample_id).order_by(Edit.id))
+        for f in (meta or {}).get("resolved_findings", [])]
     sugg = session.scalars(select(Suggestion).where(Suggestion.sample_id == sample_id, Suggestion.state == "open")
                            .order_by(Suggestion.id)).all()
     view["suggestions"] = [{"id": s.id, "turn_id": s.turn_id, "text": s.text, "engine": s.engine,
@@ -787,19 +790,28 @@ def get_sample_view(session: Session, actor: Actor, sample_id: int) -> dict[str,
     view["adjudications"] = [{"user": u or "cli", "decision": a.decision, "from_status": a.from_status,
                               "reason": a.reason, "note": a.note, "at": a.created_at.isoformat(timespec="seconds")}
                              for a, u in adjs]
-    view["claimed_by"] = list(session.scalars(
-        select(User.username).join(Claim, Claim.user_id == User.id)
-        .where(Claim.sample_id == sample_id, Claim.done.is_(False), Claim.expires_at > utcnow())))
+    # one read of the sample's live claims serves the banner, the read-only rule and "reserved for"
+    now = utcnow()
+    claims = session.execute(select(Claim.user_id, User.username, Claim.claimed_at, Claim.expires_at, Claim.done)
+                             .join(User, User.id == Claim.user_id)
+                             .where(Claim.sample_id == sample_id, or_(Claim.done.is_(True), Claim.expires_at > now))
+                             .order_by(Claim.claimed_at)).all()
+    held = [c for c in claims if not c.done and c.expires_at > now]
+    view["claimed_by"] = [c.username for c in held]
     ds = session.execute(select(Dataset.overlap, Dataset.decision_rule).where(Dataset.id == view["dataset_id"])).one()
     view["overlap"], view["decision_rule"] = ds.overlap, ds.decision_rule
-    # someone else holds it and it is not free for me: the screen opens read-only (leads may take over)
-    view["reservations"] = reservations(session, actor, sample_id)
-    mine = actor.id is not None and session.scalar(
-        select(Claim.id).where(Claim.sample_id == sample_id, Claim.user_id == actor.id, Claim.done.is_(False),
-                               Claim.expires_at > utcnow()).limit(1)) is not None
+    view["reservations"] = [{"user": c.username, "user_id": c.user_id, "since": c.claimed_at, "until": c.expires_at}
+                            for c in held if c.user_id != actor.id]
+    mine = any(c.user_id == actor.id for c in held)
     view["reserved_for_me"] = mine
-    view["read_only"] = bool(view["reservations"]) and not mine and actor.id is not None and not _still_free(
-        session, actor.id, sample_id, ds.overlap, view["status"])
+    # someone else holds it and it is not free for me (same rule as _still_free): read-only, leads take over
+    if ds.overlap <= 1 or view["status"] != "new":
+        others = len(view["reservations"])
+        limit = 1
+    else:
+        others = sum(1 for c in claims if c.user_id != actor.id)
+        limit = ds.overlap
+    view["read_only"] = bool(view["reservations"]) and not mine and actor.id is not None and others >= limit
     view["n_edits"] = session.scalar(select(func.count()).select_from(Edit).where(Edit.sample_id == sample_id)) or 0
     return view
 

@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select, update
 
 from kocurate import db
-from kocurate.models import CheckFinding, Dataset, Draft, Review, Sample, Turn, User
+from kocurate.models import CheckFinding, Dataset, Draft, Edit, Review, Sample, Turn, User
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,15 +100,18 @@ def login(page: Any, app: AppServer, username: str) -> None:
     do_login(page, app.base_url, username)
 
 
+SLOW_MS = 40_000  # a cold page load on a busy 2-core machine
+
+
 def open_sample(page: Any, app: AppServer, sid: int) -> None:
     page.goto(app.url(f"?sample={sid}"))
-    page.get_by_role("heading", name=f"Sample {sid}").wait_for()
-    wait_idle(page)
+    page.get_by_role("heading", name=f"Sample {sid}").wait_for(timeout=SLOW_MS)
+    wait_idle(page, SLOW_MS)
 
 
 def current(page: Any) -> int:
     h = page.get_by_role("heading", name=re.compile(r"^Sample \d+")).first
-    h.wait_for()
+    h.wait_for(timeout=SLOW_MS)
     return int(h.inner_text().split()[1])
 
 
@@ -247,7 +250,11 @@ def test_fixing_the_odd_one_out_closes_its_finding_on_save(page: Any, loop_app: 
     page.locator(".st-key-rv-recheck").get_by_text("resolved by edit: false_friends", exact=False).wait_for()
     assert page.get_by_text("⚠ false_friends", exact=False).count() == 0
     assert q(loop_app, select(CheckFinding.state).where(CheckFinding.sample_id == sid,
-                                                        CheckFinding.check == "false_friends")) == [("resolved",)]
+                                                        CheckFinding.check == "false_friends")) == []
+    meta = q(loop_app, select(Edit.meta).where(Edit.sample_id == sid).order_by(Edit.id.desc()))[0][0]
+    assert [f["check"] for f in meta["resolved_findings"]] == ["false_friends"]  # kept in the history
+    page.get_by_role("tab", name="Checks").click()
+    page.get_by_text("false_friends · turn 1 · resolved by edit", exact=False).wait_for()
 
 
 def test_reserved_sample_opens_read_only_with_a_banner(new_page: Any, loop_app: AppServer) -> None:
