@@ -629,3 +629,22 @@ def test_user_changes_and_logins_are_audited(engine: Engine, actors: dict[str, A
                    ("user_disabled", "admin", "newbie"), ("user_enabled", "admin", "newbie"),
                    ("password_reset", "admin", "newbie"), ("login", "newbie", None),
                    ("login_failed", "-", "newbie"), ("logout", "lead", None)]
+
+
+def test_cli_users_enable_and_end_sessions(tmp_path: Path) -> None:
+    dbfile = str(tmp_path / "k.db")
+    assert _cli("--db", dbfile, "users", "add", "ann", "--password", "ann-test-pw").returncode == 0
+    assert _cli("--db", dbfile, "users", "disable", "ann").returncode == 0
+    res = _cli("--db", dbfile, "users", "enable", "ann")
+    assert res.returncode == 0 and "ann enabled" in res.stdout
+    eng = db.make_engine(f"sqlite:///{dbfile}")
+    with eng.connect() as c:
+        gen = c.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar()
+    res = _cli("--db", dbfile, "users", "end-sessions", "ann")
+    assert res.returncode == 0, res.stderr
+    with eng.connect() as c:
+        assert c.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar() == gen + 1
+        assert c.execute(text("SELECT action FROM audit_events ORDER BY id DESC LIMIT 1")).scalar() == "logout"
+    eng.dispose()
+    res = _cli("--db", dbfile, "users", "end-sessions", "nobody")
+    assert res.returncode == 1 and "no user 'nobody'" in res.stderr and "Traceback" not in res.stderr
