@@ -219,5 +219,8 @@ def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
     env = {**os.environ, "KOCURATE_DB_URL": db_url}
     typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.port", str(port), "--server.address", host,
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           # an unexpected error shows its type only, never a traceback (paths, hosts) to the browser;
+           # the server log keeps the full traceback
+           "--client.showErrorDetails", "type"]
     raise typer.Exit(subprocess.call(cmd, env=env))
