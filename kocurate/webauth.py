@@ -16,6 +16,9 @@ import secrets
 import threading
 import time
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 COOKIE = "kocurate_session"
 SESSION_PATH = "/auth/session"
 LOGOUT_PATH = "/auth/logout"
@@ -60,3 +63,26 @@ def cookie_secure(scheme: str, forwarded_proto: str | None) -> bool:
     if os.environ.get("KOCURATE_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
         return True
     return scheme == "https" or (forwarded_proto or "").split(",")[0].strip().lower() == "https"
+
+
+def _secure(request: Request) -> bool:
+    return cookie_secure(request.url.scheme, request.headers.get("x-forwarded-proto"))
+
+
+async def session_route(request: Request) -> Response:
+    """POST /auth/session: redeem a one-time login ticket (the body) and set the HttpOnly cookie."""
+    ticket = (await request.body())[:200].decode("ascii", errors="replace")
+    token = redeem(ticket)
+    if token is None:
+        return Response("unknown or expired login ticket", status_code=400, media_type="text/plain")
+    resp = Response(status_code=204)
+    resp.set_cookie(COOKIE, token, max_age=int(session_hours() * 3600), path="/", httponly=True,
+                    secure=_secure(request), samesite="strict")
+    return resp
+
+
+async def logout_route(request: Request) -> Response:
+    """POST /auth/logout: clear the cookie (the login itself was ended server-side already)."""
+    resp = Response(status_code=204)
+    resp.delete_cookie(COOKIE, path="/", httponly=True, secure=_secure(request), samesite="strict")
+    return resp

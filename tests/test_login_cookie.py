@@ -77,3 +77,33 @@ def test_unreachable_database_shows_one_sentence_not_a_traceback(monkeypatch: py
     assert not at.exception, at.exception
     shown = " ".join(e.value for e in at.error)
     assert "cannot connect to the database" in shown and "Sup3r-s3cret-pw" not in shown
+
+
+def _post(route, body: bytes, scheme: str = "http", headers: list[tuple[bytes, bytes]] | None = None):  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from starlette.requests import Request
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": "/auth/session", "headers": headers or [], "scheme": scheme,
+             "query_string": b"", "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "root_path": ""}
+    return asyncio.run(route(Request(scope, receive)))
+
+
+def test_cookie_routes_set_httponly_strict_and_secure_over_https() -> None:
+    from kocurate import webauth
+
+    ticket = webauth.issue_ticket("1.2.3.sig")
+    plain = _post(webauth.session_route, ticket.encode())
+    cookie = plain.headers["set-cookie"]
+    assert cookie.startswith("kocurate_session=1.2.3.sig;") and "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie and "Secure" not in cookie and "Path=/" in cookie
+    assert _post(webauth.session_route, ticket.encode()).status_code == 400  # a ticket works once
+    assert _post(webauth.session_route, b"made-up").status_code == 400
+    for scheme, headers in (("https", []), ("http", [(b"x-forwarded-proto", b"https")])):
+        got = _post(webauth.session_route, webauth.issue_ticket("t").encode(), scheme, headers)
+        assert "Secure" in got.headers["set-cookie"]
+    out = _post(webauth.logout_route, b"")
+    assert out.headers["set-cookie"].startswith('kocurate_session="";') and "Max-Age=0" in out.headers["set-cookie"]

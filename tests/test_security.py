@@ -274,7 +274,8 @@ def test_per_client_and_global_throttles(engine: Engine, actors: dict[str, Actor
 
 
 def test_known_and_unknown_users_cost_the_same(engine: Engine, actors: dict[str, Actor]) -> None:
-    """Issue 20.6: one scrypt for unknown users as for known ones (it was two)."""
+    """Issue 20.6: one scrypt for unknown users as for known ones (it was two); the times themselves are
+    measured by benchmarks/security.py."""
     from kocurate.services import auth as auth_mod
 
     calls: list[int] = []
@@ -287,25 +288,18 @@ def test_known_and_unknown_users_cost_the_same(engine: Engine, actors: dict[str,
     auth_mod.hashlib.scrypt = counting  # type: ignore[assignment]
     try:
         costs = {}
-        timings: dict[str, list[float]] = {"known": [], "unknown": []}
         with Session(engine) as s:
-            for who, name in (("known", "lead"), ("unknown", "nobody-at-all")):
+            for who, name in (("known", "lead"), ("unknown", "nobody-at-all"), ("disabled", "annotator2")):
+                if who == "disabled":
+                    with db.session_scope(engine) as w:
+                        user_service.set_active(w, SYSTEM, name, False)
                 calls.clear()
-                with pytest.raises(AuthError):
+                with pytest.raises(AuthError) as err:
                     user_service.authenticate(s, name, "wrong-password", client=f"192.0.2.{len(name)}")
-                costs[who] = len(calls)
-            for _ in range(3):
-                for who, name in (("known", "lead"), ("unknown", "nobody-at-all")):
-                    t0 = time.perf_counter()
-                    with pytest.raises(AuthError):
-                        user_service.authenticate(s, name, "wrong-password", client=f"192.0.2.{len(name)}")
-                    timings[who].append(time.perf_counter() - t0)
+                costs[who] = (len(calls), str(err.value))
     finally:
         auth_mod.hashlib.scrypt = real  # type: ignore[assignment]
-    assert costs == {"known": 1, "unknown": 1}
-    # the same work either way: the medians differ by far less than one scrypt (the old gap was ~40 ms)
-    med = {k: sorted(v)[1] for k, v in timings.items()}
-    assert abs(med["known"] - med["unknown"]) < 0.5 * max(med.values()), med
+    assert costs == {k: (1, "wrong user name or password") for k in ("known", "unknown", "disabled")}
 
 
 def test_login_works_on_a_read_only_database(tmp_path: Path, sqlite_template: Path) -> None:
@@ -629,3 +623,22 @@ def test_user_changes_and_logins_are_audited(engine: Engine, actors: dict[str, A
                    ("user_disabled", "admin", "newbie"), ("user_enabled", "admin", "newbie"),
                    ("password_reset", "admin", "newbie"), ("login", "newbie", None),
                    ("login_failed", "-", "newbie"), ("logout", "lead", None)]
+
+
+def test_cli_users_enable_and_end_sessions(tmp_path: Path) -> None:
+    dbfile = str(tmp_path / "k.db")
+    assert _cli("--db", dbfile, "users", "add", "ann", "--password", "ann-test-pw").returncode == 0
+    assert _cli("--db", dbfile, "users", "disable", "ann").returncode == 0
+    res = _cli("--db", dbfile, "users", "enable", "ann")
+    assert res.returncode == 0 and "ann enabled" in res.stdout
+    eng = db.make_engine(f"sqlite:///{dbfile}")
+    with eng.connect() as c:
+        gen = c.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar()
+    res = _cli("--db", dbfile, "users", "end-sessions", "ann")
+    assert res.returncode == 0, res.stderr
+    with eng.connect() as c:
+        assert c.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar() == gen + 1
+        assert c.execute(text("SELECT action FROM audit_events ORDER BY id DESC LIMIT 1")).scalar() == "logout"
+    eng.dispose()
+    res = _cli("--db", dbfile, "users", "end-sessions", "nobody")
+    assert res.returncode == 1 and "no user 'nobody'" in res.stderr and "Traceback" not in res.stderr

@@ -234,7 +234,10 @@ def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option
 # the shipped Streamlit settings (as .streamlit/config.toml), passed as flags so that they hold whatever
 # folder `kocurate serve` is started from: no Deploy button or developer menu for the people using it
 STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false",
-                   "--client.toolbarMode", "viewer"]
+                   "--client.toolbarMode", "viewer",
+                   # an unexpected error shows its type only, never a traceback (paths, hosts) to the browser;
+                   # the server log keeps the full traceback
+                   "--client.showErrorDetails", "type"]
 
 
 # Streamlit treats an app with a pages/ folder as a v1 multipage app until app.py first calls

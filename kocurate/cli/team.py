@@ -11,7 +11,7 @@ from ..services import backup as backup_service
 from ..services import dbcopy
 from ..services.auth import SYSTEM
 from .app import app, engine, errors, fail, session, url
-from .core import db_app
+from .core import db_app, users_app
 
 
 @db_app.command("copy")
@@ -35,6 +35,27 @@ def db_copy(
         typer.echo(line)
     typer.echo(f"copied {rep.rows:,} rows in {rep.seconds:.1f} s from {rep.source} to {rep.destination}; "
                "counts verified")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user (they can log in again)."""
+    from ..services import users as user_service
+
+    with errors(), session() as s:
+        user_service.set_active(s, SYSTEM, username, True)
+    typer.echo(f"{username} enabled")
+
+
+@users_app.command("end-sessions")
+def users_end_sessions(username: str) -> None:
+    """Log a user out everywhere at once (every open tab and cookie), e.g. after a lost laptop."""
+    from ..services import users as user_service
+
+    with errors(), session() as s:
+        user = user_service.get_user(s, SYSTEM, username)
+        user_service.end_sessions(s, user_service.actor_of(user), by="cli")
+    typer.echo(f"every session of {username} has ended")
 
 
 @app.command("backup")

@@ -95,6 +95,11 @@ def list_users(session: Session, actor: Actor) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
+def get_user(session: Session, actor: Actor, username: str) -> User:
+    actor.require("users")
+    return _get(session, username)
+
+
 def _keep_an_admin(session: Session, user: User, what: str) -> None:
     if user.role == "admin" and user.active and active_admins(session) <= 1:
         raise KocurateError(f"{user.username} is the last active admin and cannot be {what}; make another user "
@@ -151,8 +156,9 @@ def reset_password(session: Session, actor: Actor, username: str, password: str 
     return password
 
 
-def end_sessions(session: Session, actor: Actor, *, reason: str = "logout") -> None:
-    """Log ``actor`` out everywhere: every login cookie of theirs stops working at once."""
+def end_sessions(session: Session, actor: Actor, *, by: str | None = None) -> None:
+    """Log ``actor`` out everywhere: every login cookie of theirs stops working at once (audited as a
+    logout; ``by`` names someone else who ended them, e.g. "cli")."""
     if actor.id is None:
         return
     user = session.get(User, actor.id)
@@ -160,7 +166,7 @@ def end_sessions(session: Session, actor: Actor, *, reason: str = "logout") -> N
         return
     user.session_generation += 1
     _changed(session, user)
-    audit.record(session, actor, reason)
+    audit.record(session, actor, "logout", by=by)
 
 
 # ------------------------------------------------------------------------------------------- login

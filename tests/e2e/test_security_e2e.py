@@ -122,7 +122,7 @@ def _change(server: AppServer, what: str, username: str) -> None:
 
 
 def _logged_out(page: object) -> None:
-    page.get_by_role("button", name="Log in").wait_for()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log in").wait_for(timeout=30_000)  # type: ignore[attr-defined]
     assert page.get_by_test_id("stSidebar").get_by_text(" · ", exact=False).count() == 0  # type: ignore[attr-defined]
 
 
@@ -159,6 +159,7 @@ def test_cookie_is_httponly_and_logout_ends_a_copied_cookie(secure_app: AppServe
 def test_open_tab_ends_on_disable_and_demotion(secure_app: AppServer, new_page, who: str, what: str) -> None:  # type: ignore[no-untyped-def]
     page = new_page()
     do_login(page, secure_app.base_url, who)
+    wait_idle(page)
     _change(secure_app, what, who)
     page.wait_for_timeout(1200)  # past the per-request check's cache
     # the next click in the open tab: the login has ended, nothing on the page can act for them any more
