@@ -523,36 +523,44 @@ TAIL_COST = 1.0  # per Korean row left unpaired at the end of the file
 BREAKDOWN_SHARE = 0.02  # more than this share of rows unsure: the import warns
 
 
-def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``a[idx]`` where ``idx`` is in range, ``_NEG`` elsewhere."""
-    ok = (idx >= 0) & (idx < len(a))
-    return np.where(ok, a[np.clip(idx, 0, len(a) - 1)], _NEG)
+def _shifted(a: np.ndarray, start: int, width: int, past_end: float = _NEG) -> np.ndarray:
+    """``a[start : start + width]`` with ``_NEG`` before the start and ``past_end`` after the end
+    (offsets are contiguous, so a slice does what fancy indexing would, at less cost per row)."""
+    out = np.full(width, _NEG)
+    lo, hi = max(0, start), min(len(a), start + width)
+    if hi > lo:
+        out[lo - start : hi - start] = a[lo:hi]
+    if past_end != _NEG and start + width > len(a):
+        out[max(0, len(a) - start) :] = past_end
+    return out
 
 
-def _forward_in(prev: np.ndarray, prev_lo: int, offs: np.ndarray) -> np.ndarray:
-    """Best score arriving at each offset in ``offs`` from the previous row's offsets.
+def _forward_in(prev: np.ndarray, prev_lo: int, lo: int, width: int) -> np.ndarray:
+    """Best score arriving at offsets ``lo .. lo + width - 1`` from the previous row's offsets.
 
     Moves: the same offset (free); a higher one (English rows dropped: ``GAP_PENALTY``); one or two
     lower (a Korean row with no partner of its own — inserted, duplicated — or two rows swapped:
     ``BACK_PENALTY`` a step).
     """
-    rel = offs - prev_lo
+    rel = lo - prev_lo
     below = np.maximum.accumulate(prev)  # below[x] = best previous score at offsets <= prev_lo + x
-    gap = np.where(rel - 1 >= 0, below[np.clip(rel - 1, 0, len(prev) - 1)], _NEG)
-    best = np.maximum(_take(prev, rel), gap - GAP_PENALTY)
+    best = np.maximum(_shifted(prev, rel, width), _shifted(below, rel - 1, width, below[-1]) - GAP_PENALTY)
     for k in range(1, BACK + 1):
-        best = np.maximum(best, _take(prev, rel + k) - k * BACK_PENALTY)
+        best = np.maximum(best, _shifted(prev, rel + k, width) - k * BACK_PENALTY)
     return best
 
 
-def _backward_in(nxt: np.ndarray, nxt_lo: int, offs: np.ndarray) -> np.ndarray:
+def _backward_in(nxt: np.ndarray, nxt_lo: int, lo: int, width: int) -> np.ndarray:
     """Best score of the rows after this one, given this row's offset (the mirror of ``_forward_in``)."""
-    rel = offs - nxt_lo
+    rel = lo - nxt_lo
     after = np.maximum.accumulate(nxt[::-1])[::-1]  # after[x] = best next score at offsets >= nxt_lo + x
-    gap = np.where(rel + 1 < len(nxt), after[np.clip(rel + 1, 0, len(nxt) - 1)], _NEG)
-    best = np.maximum(_take(nxt, rel), gap - GAP_PENALTY)
+    # offsets below the next row's beam: every next offset is higher, the best of them
+    gap = _shifted(after, rel + 1, width)
+    if rel + 1 < 0:
+        gap[: min(width, -(rel + 1))] = after[0]
+    best = np.maximum(_shifted(nxt, rel, width), gap - GAP_PENALTY)
     for k in range(1, BACK + 1):
-        best = np.maximum(best, _take(nxt, rel - k) - k * BACK_PENALTY)
+        best = np.maximum(best, _shifted(nxt, rel - k, width) - k * BACK_PENALTY)
     return best
 
 
@@ -594,11 +602,11 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
             band = _evidence_band(kcol, i, min(n, i + BLOCK), ecol, lo, band_w)
         c0 = lo - band_lo
         ev = band[i - band_i0, c0 : c0 + width]
-        offs = lo + np.arange(width)
         if i == 0:
+            offs = lo + np.arange(width)
             best_in = np.where(offs == 0, 0.0, np.where(offs > 0, -GAP_PENALTY, -BACK_PENALTY * -offs))
         else:
-            best_in = _forward_in(prev, prev_lo, offs)
+            best_in = _forward_in(prev, prev_lo, lo, width)
         cur = best_in + ev
         los.append(lo)
         evs.append(ev)
@@ -617,8 +625,7 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
     nxt_lo = 0
     for i in range(rows - 1, -1, -1):
         row_lo, ev = los[i], evs[i]
-        offs = row_lo + np.arange(len(ev))
-        b = ev.copy() if nxt is None else ev + _backward_in(nxt, nxt_lo, offs)
+        b = ev.copy() if nxt is None else ev + _backward_in(nxt, nxt_lo, row_lo, len(ev))
         total = fwd[i] + b - ev
         k = int(np.argmax(total))
         best = total[k]
