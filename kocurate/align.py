@@ -519,6 +519,7 @@ BACK = 2  # how far the offset may step back between two rows (an extra Korean r
 BACK_PENALTY = 3.0  # cost per step back: a Korean row that has no English partner of its own
 NEIGHBOUR_SLACK = 0.5  # a swap with a neighbour scoring almost as well makes both pairs unsure
 STRONG = 2.0  # own evidence that needs no agreement of the neighbours' offsets
+SHARE_MARGIN = 2.0  # two Korean rows on one English row: how much better the kept one must be
 TAIL_COST = 1.0  # per Korean row left unpaired at the end of the file
 BREAKDOWN_SHARE = 0.02  # more than this share of rows unsure: the import warns
 
@@ -590,7 +591,7 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
     evs: list[np.ndarray] = []  # per row: evidence of each offset in the beam
     fwd: list[np.ndarray] = []  # per row: best score of rows 0..i ending at this offset
     lo = -BACK
-    prev_lo, prev = 0, np.zeros(1)
+    prev_lo, prev, prev_competitive = 0, np.zeros(1), 0
     band: np.ndarray | None = None
     band_i0 = band_lo = 0
     band_w = 2 * BEAM
@@ -611,10 +612,14 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
         los.append(lo)
         evs.append(ev)
         fwd.append(cur)
-        # drop offsets that can no longer win; keep every competitive one, and room to step back
+        # drop offsets that can no longer win; keep every competitive one, and room to step back.
+        # The lowest offset the previous row found competitive stays too: one row from elsewhere
+        # that matches an English row far ahead must not drag the beam away from the path
         floor = cur.max() - 2 * GAP_PENALTY - 4.0
-        prev_lo, prev = lo, cur
-        lo = lo + int(np.argmax(cur >= floor)) - BACK
+        competitive = lo + int(np.argmax(cur >= floor))
+        next_lo = min(competitive, prev_competitive) - BACK if i else competitive - BACK
+        prev_lo, prev, prev_competitive = lo, cur, competitive
+        lo = next_lo
     # the path may end early: Korean rows past the English side's end (or its last partner) stay
     # unpaired at a small cost each, rather than crowd onto the last English rows by stepping back
     ends = np.array([f.max() for f in fwd]) - TAIL_COST * (n - 1 - np.arange(len(fwd)))
@@ -673,10 +678,11 @@ def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float
         sharing = by_en[j]
         if len(sharing) > 1:
             best = max(chosen[x][1] for x in sharing if x != i)
-            if e < best - NEIGHBOUR_SLACK:
+            if e < best - SHARE_MARGIN:
                 result[i] = Pair(None, 0.0, "unaligned")  # a row of its own, with no English partner
                 continue
-            status = "ambiguous" if e <= best + NEIGHBOUR_SLACK else status
+            if e < best + SHARE_MARGIN or e < STRONG:
+                status = "ambiguous"  # which of the two rows is the translation is not clear
         if status == "aligned":
             # swapping partners with a neighbour must do clearly worse (a swap gains, a duplicate ties)
             if swap[i] >= -NEIGHBOUR_SLACK:
@@ -688,6 +694,11 @@ def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float
                     if 0 <= x < rows and chosen[x][0] - x != d:
                         status = "ambiguous"
         result[i] = Pair(j, min(confidence_of(e), confidence_of(margin)), status)
+    # a weak pair next to a row left without a partner is unsure too: the defect may be either
+    for i, (j, e, _) in enumerate(chosen):
+        if result[i].status == "aligned" and e < STRONG and any(
+                0 <= x < rows and result[x].en_index is None for x in (i - 1, i + 1)):
+            result[i] = Pair(j, result[i].confidence, "ambiguous")
     return result
 
 
