@@ -2,10 +2,11 @@
 
     python benchmarks/accuracy.py [--baseline-rev 1c18f72] [--no-baseline] [--candidates N]
 
-The set is drawn from ``../shared/data`` (read in place, never copied): KoAlpaca v1.0 records
-168-334 (with their Alpaca English source: translated instruction/input, reference output) and
-520-1039 (no English in the excerpt), and the ShareGPT DeepL turn pairs 494-986 — the halves not
-used while the checks were tuned. ``benchmarks/labels/findings.tsv`` holds one verdict per (item,
+The set is drawn from ``../shared/data`` (read in place, never copied): the 1,040 KoAlpaca v1.0
+records (0-334 with their Alpaca English source: translated instruction/input, reference output;
+335-1039 with no English in the excerpt), the 987 ShareGPT DeepL turn pairs, and every 40th K-MHaS
+comment. ``untranslated`` was tuned on KoAlpaca 0-519 and pairs 0-493: its figures are also
+printed on the other halves alone (``held out``). ``benchmarks/labels/findings.tsv`` holds one verdict per (item,
 check) that some version of the checks raised; ``benchmarks/labels/clean.tsv`` holds turns no
 check raised anything on, each read and judged clean or given the check that should have fired.
 Only ids and verdicts are committed (``koalpaca:IDX:ROLE`` / ``pairs:IDX``), never the text.
@@ -35,6 +36,7 @@ LABELS = Path(__file__).resolve().parent / "labels"
 SKIP = {"ethics_model", "contamination", "near_duplicate", "length_ratio"}
 KOALPACA = range(0, 1040)
 PAIRS = range(0, 987)
+KMHAS_EVERY = 40  # every 40th K-MHaS comment (news comments: the ethics lexicon's ground)
 
 
 def _samples(code: Path) -> list[Any]:
@@ -55,11 +57,18 @@ def _samples(code: Path) -> list[Any]:
         p = pairs[i]
         out.append(SampleView(len(out) + 1, 2, [TurnView(0, "assistant", p["output"], p["input"], "translation")],
                               key=f"pairs:{i}", position=i, kind="generic"))
+    lines = (SHARED / "ethics/kmhas_test.txt").read_text(encoding="utf-8").splitlines()
+    for n in range(2, len(lines) + 1, KMHAS_EVERY):  # n = line number (the header is line 1)
+        body = lines[n - 1].rpartition("\t")[0].strip()
+        if len(body) >= 2 and body[0] == body[-1] == '"':
+            body = body[1:-1].replace('""', '"')
+        out.append(SampleView(len(out) + 1, 3, [TurnView(0, "output", body, None, None)], key=f"kmhas:{n}",
+                              position=n, kind="generic"))
     return out
 
 
 def item_id(key: str, role: str) -> str:
-    return key if key.startswith("pairs:") else f"{key}:{role}"
+    return key if key.startswith(("pairs:", "kmhas:")) else f"{key}:{role}"
 
 
 def emit_findings(code: Path) -> dict[str, list[str]]:
@@ -126,6 +135,11 @@ def score(fired: dict[str, list[str]], found: dict[tuple[str, str], bool],
     return out
 
 
+def _held_out(item: str) -> bool:
+    kind, idx = item.split(":")[:2]
+    return kind == "kmhas" or (kind == "koalpaca" and int(idx) >= 520) or (kind == "pairs" and int(idx) >= 494)
+
+
 def _fmt(x: float | None) -> str:
     return "   -  " if x is None else f"{x:6.3f}"
 
@@ -172,6 +186,16 @@ def main() -> None:
             line += f"   | {'':<{len('baseline ' + args.baseline_rev) + 1}}{o['raised']:>7}{_fmt(o['precision']):>8}" \
                     f"{_fmt(o['recall']):>8}"
         print(line)
+    # untranslated was tuned on KoAlpaca 0-519 and pairs 0-493: its figures on the other items alone
+    held = {k: v for k, v in found.items() if _held_out(k[0])}
+    held_missed = {k: v for k, v in missed.items() if _held_out(k)}
+    for name, fired in (("this version", now), (f"baseline {args.baseline_rev}", base)):
+        if fired is None:
+            continue
+        r = score({i: cs for i, cs in fired.items() if _held_out(i)}, held, held_missed).get("untranslated")
+        if r:
+            print(f"untranslated on held-out items only ({name}): raised {r['raised']}, precision "
+                  f"{_fmt(r['precision']).strip()}, recall {_fmt(r['recall']).strip()}")
     unl = Counter({c: r["unlabelled"] for c, r in cur.items() if r.get("unlabelled")})
     if unl:
         print(f"findings without a label (not counted): {dict(unl)}")

@@ -519,40 +519,49 @@ BACK = 2  # how far the offset may step back between two rows (an extra Korean r
 BACK_PENALTY = 3.0  # cost per step back: a Korean row that has no English partner of its own
 NEIGHBOUR_SLACK = 0.5  # a swap with a neighbour scoring almost as well makes both pairs unsure
 STRONG = 2.0  # own evidence that needs no agreement of the neighbours' offsets
+SHARE_MARGIN = 2.0  # two Korean rows on one English row: how much better the kept one must be
 TAIL_COST = 1.0  # per Korean row left unpaired at the end of the file
 BREAKDOWN_SHARE = 0.02  # more than this share of rows unsure: the import warns
 
 
-def _take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``a[idx]`` where ``idx`` is in range, ``_NEG`` elsewhere."""
-    ok = (idx >= 0) & (idx < len(a))
-    return np.where(ok, a[np.clip(idx, 0, len(a) - 1)], _NEG)
+def _shifted(a: np.ndarray, start: int, width: int, past_end: float = _NEG) -> np.ndarray:
+    """``a[start : start + width]`` with ``_NEG`` before the start and ``past_end`` after the end
+    (offsets are contiguous, so a slice does what fancy indexing would, at less cost per row)."""
+    out = np.full(width, _NEG)
+    lo, hi = max(0, start), min(len(a), start + width)
+    if hi > lo:
+        out[lo - start : hi - start] = a[lo:hi]
+    if past_end != _NEG and start + width > len(a):
+        out[max(0, len(a) - start) :] = past_end
+    return out
 
 
-def _forward_in(prev: np.ndarray, prev_lo: int, offs: np.ndarray) -> np.ndarray:
-    """Best score arriving at each offset in ``offs`` from the previous row's offsets.
+def _forward_in(prev: np.ndarray, prev_lo: int, lo: int, width: int) -> np.ndarray:
+    """Best score arriving at offsets ``lo .. lo + width - 1`` from the previous row's offsets.
 
     Moves: the same offset (free); a higher one (English rows dropped: ``GAP_PENALTY``); one or two
     lower (a Korean row with no partner of its own — inserted, duplicated — or two rows swapped:
     ``BACK_PENALTY`` a step).
     """
-    rel = offs - prev_lo
+    rel = lo - prev_lo
     below = np.maximum.accumulate(prev)  # below[x] = best previous score at offsets <= prev_lo + x
-    gap = np.where(rel - 1 >= 0, below[np.clip(rel - 1, 0, len(prev) - 1)], _NEG)
-    best = np.maximum(_take(prev, rel), gap - GAP_PENALTY)
+    best = np.maximum(_shifted(prev, rel, width), _shifted(below, rel - 1, width, below[-1]) - GAP_PENALTY)
     for k in range(1, BACK + 1):
-        best = np.maximum(best, _take(prev, rel + k) - k * BACK_PENALTY)
+        best = np.maximum(best, _shifted(prev, rel + k, width) - k * BACK_PENALTY)
     return best
 
 
-def _backward_in(nxt: np.ndarray, nxt_lo: int, offs: np.ndarray) -> np.ndarray:
+def _backward_in(nxt: np.ndarray, nxt_lo: int, lo: int, width: int) -> np.ndarray:
     """Best score of the rows after this one, given this row's offset (the mirror of ``_forward_in``)."""
-    rel = offs - nxt_lo
+    rel = lo - nxt_lo
     after = np.maximum.accumulate(nxt[::-1])[::-1]  # after[x] = best next score at offsets >= nxt_lo + x
-    gap = np.where(rel + 1 < len(nxt), after[np.clip(rel + 1, 0, len(nxt) - 1)], _NEG)
-    best = np.maximum(_take(nxt, rel), gap - GAP_PENALTY)
+    # offsets below the next row's beam: every next offset is higher, the best of them
+    gap = _shifted(after, rel + 1, width)
+    if rel + 1 < 0:
+        gap[: min(width, -(rel + 1))] = after[0]
+    best = np.maximum(_shifted(nxt, rel, width), gap - GAP_PENALTY)
     for k in range(1, BACK + 1):
-        best = np.maximum(best, _take(nxt, rel - k) - k * BACK_PENALTY)
+        best = np.maximum(best, _shifted(nxt, rel - k, width) - k * BACK_PENALTY)
     return best
 
 
@@ -582,7 +591,7 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
     evs: list[np.ndarray] = []  # per row: evidence of each offset in the beam
     fwd: list[np.ndarray] = []  # per row: best score of rows 0..i ending at this offset
     lo = -BACK
-    prev_lo, prev = 0, np.zeros(1)
+    prev_lo, prev, prev_competitive = 0, np.zeros(1), 0
     band: np.ndarray | None = None
     band_i0 = band_lo = 0
     band_w = 2 * BEAM
@@ -594,19 +603,23 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
             band = _evidence_band(kcol, i, min(n, i + BLOCK), ecol, lo, band_w)
         c0 = lo - band_lo
         ev = band[i - band_i0, c0 : c0 + width]
-        offs = lo + np.arange(width)
         if i == 0:
+            offs = lo + np.arange(width)
             best_in = np.where(offs == 0, 0.0, np.where(offs > 0, -GAP_PENALTY, -BACK_PENALTY * -offs))
         else:
-            best_in = _forward_in(prev, prev_lo, offs)
+            best_in = _forward_in(prev, prev_lo, lo, width)
         cur = best_in + ev
         los.append(lo)
         evs.append(ev)
         fwd.append(cur)
-        # drop offsets that can no longer win; keep every competitive one, and room to step back
+        # drop offsets that can no longer win; keep every competitive one, and room to step back.
+        # The lowest offset the previous row found competitive stays too: one row from elsewhere
+        # that matches an English row far ahead must not drag the beam away from the path
         floor = cur.max() - 2 * GAP_PENALTY - 4.0
-        prev_lo, prev = lo, cur
-        lo = lo + int(np.argmax(cur >= floor)) - BACK
+        competitive = lo + int(np.argmax(cur >= floor))
+        next_lo = min(competitive, prev_competitive) - BACK if i else competitive - BACK
+        prev_lo, prev, prev_competitive = lo, cur, competitive
+        lo = next_lo
     # the path may end early: Korean rows past the English side's end (or its last partner) stay
     # unpaired at a small cost each, rather than crowd onto the last English rows by stepping back
     ends = np.array([f.max() for f in fwd]) - TAIL_COST * (n - 1 - np.arange(len(fwd)))
@@ -617,8 +630,7 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
     nxt_lo = 0
     for i in range(rows - 1, -1, -1):
         row_lo, ev = los[i], evs[i]
-        offs = row_lo + np.arange(len(ev))
-        b = ev.copy() if nxt is None else ev + _backward_in(nxt, nxt_lo, offs)
+        b = ev.copy() if nxt is None else ev + _backward_in(nxt, nxt_lo, row_lo, len(ev))
         total = fwd[i] + b - ev
         k = int(np.argmax(total))
         best = total[k]
@@ -666,10 +678,11 @@ def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float
         sharing = by_en[j]
         if len(sharing) > 1:
             best = max(chosen[x][1] for x in sharing if x != i)
-            if e < best - NEIGHBOUR_SLACK:
+            if e < best - SHARE_MARGIN:
                 result[i] = Pair(None, 0.0, "unaligned")  # a row of its own, with no English partner
                 continue
-            status = "ambiguous" if e <= best + NEIGHBOUR_SLACK else status
+            if e < best + SHARE_MARGIN or e < STRONG:
+                status = "ambiguous"  # which of the two rows is the translation is not clear
         if status == "aligned":
             # swapping partners with a neighbour must do clearly worse (a swap gains, a duplicate ties)
             if swap[i] >= -NEIGHBOUR_SLACK:
@@ -681,6 +694,11 @@ def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float
                     if 0 <= x < rows and chosen[x][0] - x != d:
                         status = "ambiguous"
         result[i] = Pair(j, min(confidence_of(e), confidence_of(margin)), status)
+    # a weak pair next to a row left without a partner is unsure too: the defect may be either
+    for i, (j, e, _) in enumerate(chosen):
+        if result[i].status == "aligned" and e < STRONG and any(
+                0 <= x < rows and result[x].en_index is None for x in (i - 1, i + 1)):
+            result[i] = Pair(j, result[i].confidence, "ambiguous")
     return result
 
 

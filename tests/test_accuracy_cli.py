@@ -54,6 +54,7 @@ def test_small_false_alarms_seen_on_real_data() -> None:
     assert run("stray_chars", [("instruction", "f의 첫 10줄을 출력하세요.", "Print the first 10 lines of f.")]) == []
     assert run("stray_chars", [("output", "a디지털 시대에는", "In a digital age")])
     assert run("stray_chars", [("output", "o상완골은 팔에 있다", "The humerus is in the arm")])
+    assert run("stray_chars", [("output", "n두 번째 예제에서는 n번 실행됩니다", "In the second example it runs n times")])
     # 문제 해결 in a list of skills is no customer-service reply
     assert run("answer_mismatch", [("instruction", "이력서에 넣을 역량을 나열하세요.", None),
                                    ("output", "- 의사소통\n- 문제 해결\n- 팀워크\n- 시간 관리", None)]) == []

@@ -144,6 +144,9 @@ def _perturb(n: int, kind: str, seed: int) -> list[int | None]:
     return rows  # type: ignore[return-value]
 
 
+NEAR = 5  # rows either side of a defect that may be left unsure (where the path bends is not always exact)
+
+
 @functools.cache
 def _clean_unsure(shared: Path, corpus: str) -> frozenset[int]:
     """Rows the aligner is unsure of in the unperturbed file (weak evidence of their own)."""
@@ -157,7 +160,7 @@ def test_perturbed_files_never_misjoin_silently(shared_data: Path, corpus: str, 
     ko_cues, en_cues = _cues(shared_data, corpus)
     clean_unsure = _clean_unsure(shared_data, corpus)
     silent, far = [], []
-    for seed in range(12):
+    for seed in range(30):
         rows = _perturb(len(ko_cues), kind, seed)
         pairs = align_by_position([ko_cues[k] for k, _ in rows], en_cues)
         defects = [i for i, (k, truth) in enumerate(rows) if truth != i or k != truth]
@@ -171,12 +174,12 @@ def test_perturbed_files_never_misjoin_silently(shared_data: Path, corpus: str, 
             right = p.en_index == truth or (kind == "dup" and p.en_index == k)
             if p.status == "aligned" and not right:
                 silent.append((seed, i, truth, p))
-            if p.status != "aligned" and k not in clean_unsure and not any(abs(i - d) <= 2 for d in defects):
+            if p.status != "aligned" and k not in clean_unsure and not any(abs(i - d) <= NEAR for d in defects):
                 far.append((seed, i, p))
             if truth is None:
                 assert p.status != "aligned" or p.en_index == k  # a row from elsewhere: unpaired or unsure
     assert silent == []  # 0 silent mis-joins
-    assert far == []  # only rows next to a defect are unsure (besides those unsure in the clean file)
+    assert far == []  # only rows near a defect are unsure (besides those unsure in the clean file)
 
 
 def test_one_extra_korean_row_does_not_unpair_the_tail(shared_data: Path) -> None:

@@ -233,6 +233,10 @@ _COMMON_ACRONYMS = frozenset("ai api ui ux ok pc tv it ceo cto sql url id db os 
                              "usb faq sns seo qa hr vr ar ml nlp app web".split())
 
 
+# a one-letter name takes a particle ('f의', 'x는', 'n이'); 'n두 번째' glues the letter to a word
+_PARTICLE_HEAD = frozenset("의은는이가을를에와과로도만")
+
+
 def _named_alone(letter: str, src: str) -> bool:
     """The one-letter name occurs on its own in the source (a variable, a file, a function)."""
     return re.search(rf"(?<![\w'’]){re.escape(letter)}(?![\w'’])", src) is not None
@@ -265,9 +269,10 @@ class StrayCharacters(Check):
                 stray = low not in words and low not in _COMMON_ACRONYMS
                 if glued and len(tok) == 1 and tok.islower():
                     # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul, unless the source
-                    # names it on its own ('the first 10 lines of f' → 'f의 첫 10줄'); 'a' and 'i'
-                    # there are English words, not names
-                    stray = low in ("a", "i") or not _named_alone(low, t.source_text or "")
+                    # names it on its own and a particle follows ('the first 10 lines of f' → 'f의 첫
+                    # 10줄'; 'n두 번째' stays stray); 'a' and 'i' there are English words, not names
+                    named = m.group(2) in _PARTICLE_HEAD and _named_alone(low, t.source_text or "")
+                    stray = low in ("a", "i") or not named
                 if stray:
                     out.append(self.finding(f"stray characters {tok!r} at the start", turn=t,
                                             span=(m.start(1), m.end(1)), token=tok))
