@@ -22,22 +22,22 @@ os.umask(0o077)  # exports and reports this process writes are its owner's only
 
 st.set_page_config(page_title="kocurate", page_icon="📝", layout="wide")
 
-# page file, title, icon (Material Symbols: no emoji font needed), the permission that makes it visible.
-# The URL path is the file name (/review, /export …).
+# page file, title, icon (Material Symbols: no emoji font needed; names that do not repeat the title, whose
+# ligature text sits beside it), the permission that makes it visible. The URL path is the file name.
 PAGES = [
-    ("pages/review.py", "Review", ":material/rate_review:", "review"),
-    ("pages/search.py", "Search", ":material/search:", "search"),
+    ("pages/review.py", "Review", ":material/edit_note:", "review"),
+    ("pages/search.py", "Search", ":material/find_in_page:", "search"),
     ("pages/datasets.py", "Datasets", ":material/folder_open:", "review"),
     ("pages/dashboard.py", "Dashboard", ":material/bar_chart:", "view_own_stats"),
     ("pages/checks.py", "Checks", ":material/fact_check:", "check"),
-    ("pages/translate.py", "Translate", ":material/translate:", "translate_batch"),
+    ("pages/translate.py", "Translate", ":material/language:", "translate_batch"),
     ("pages/assistant.py", "LLM assistant", ":material/smart_toy:", "translate_batch"),
     ("pages/import.py", "Import", ":material/upload_file:", "import"),
     ("pages/export.py", "Export", ":material/download:", "export"),
     ("pages/bulk.py", "Bulk", ":material/select_all:", "adjudicate"),
     ("pages/variants.py", "Variants", ":material/compare:", "adjudicate"),
     ("pages/qa.py", "QA", ":material/checklist:", "review"),
-    ("pages/admin.py", "Admin", ":material/admin_panel_settings:", "users"),
+    ("pages/admin.py", "Admin", ":material/manage_accounts:", "users"),
 ]
 
 
@@ -49,8 +49,7 @@ def _not_allowed(title: str, role: str) -> st.Page:
     """A page this role may not open: say so and offer the way back (instead of "Page not found")."""
 
     def page() -> None:
-        st.header(title)
-        st.error(f"Your role ({role}) may not open the {title} page.", icon=":material/block:")
+        st.error(f"Your role ({role}) may not open this page.", icon=":material/block:")
         st.page_link(home, label="Back to the start page", icon=":material/arrow_back:")
 
     return st.Page(page, title=title, url_path=_url_path(path_of[title]), visibility="hidden")

@@ -141,8 +141,8 @@ def one_dataset() -> int | None:
 
 
 # ----------------------------------------------------------------------------------------------- filters
-with ui.session() as _s:
-    version = freshness.data_version(_s)
+with ui.session() as _s:  # the database too: one process may serve (or test) several
+    version = (str(ui.engine().url), *freshness.data_version(_s))
 names = dataset_choices(version)
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([3, 1.2, 1.2, 1.2])

@@ -5,6 +5,7 @@ Layout and widgets only; every action calls kocurate.services.export."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
@@ -15,6 +16,21 @@ from kocurate.errors import KocurateError
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
+from kocurate.services import freshness
+from kocurate.services.auth import Actor
+
+
+@st.cache_data(ttl=60, show_spinner="Counting what the export will write…", max_entries=32)
+def _preview(spec_json: str, actor_id: int | None, username: str, role: str, version: tuple) -> dict:
+    """The preview, cached per selection and data version (widgets elsewhere on the page rerun it)."""
+    with ui.session() as s:
+        return ex.preview_counts(s, Actor(actor_id, username, role), ex.ExportSpec.from_dict(json.loads(spec_json)))
+
+
+def _version() -> tuple:
+    with ui.session() as s:  # the database too: one process may serve (or test) several
+        return (str(ui.engine().url), *freshness.data_version(s))
+
 
 actor = ui.require_actor()
 st.header("Export")
@@ -91,8 +107,8 @@ try:
         min_chars=int(min_chars) or None, max_chars=int(max_chars) or None, mix=mix,
         total=int(total) or None, seed=int(seed), val_frac=float(val_frac), meta=meta,
         alpaca_history=alpaca_history, exclude_error_findings=exclude_errors, fill=fill)
-    with ui.session() as s:
-        preview = ex.preview_counts(s, actor, spec)
+    preview = _preview(json.dumps(spec.to_dict(), sort_keys=True), actor.id, actor.username, actor.role,
+                       _version())
 except KocurateError as exc:
     st.error(str(exc))
     st.stop()

@@ -93,6 +93,8 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppSe
     uploads.nth(1).set_input_files(str(DATA / "dolly_en.jsonl"))
     wait_idle(page)
     expect(page.get_by_label("Dataset name")).to_have_value("dolly_ko")
+    # a known file of Dolly-ko: its licence is taken, nobody is asked
+    expect(page.get_by_text("licence of this file is unknown", exact=False)).to_have_count(0)
     page.get_by_label("Dataset name").fill("dolly-ko-upload")
     before = _counts(own_app.db_url)
     page.get_by_role("button", name="Import", exact=True).click()
@@ -115,6 +117,8 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppSe
     uploads.nth(0).set_input_files(str(bad))
     wait_idle(page)
     expect(page.get_by_label("Dataset name")).to_have_value("broken_ko")
+    # not a known file of the dataset: the page asks for the licence
+    expect(page.get_by_text("licence of this file is unknown", exact=False)).to_be_visible()
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page, 30_000)
     expect(page.get_by_text("broken_ko.jsonl, line 2, field 'response': missing field", exact=False)).to_be_visible()
@@ -128,6 +132,13 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppSe
     expect(page.get_by_text("skipped 1 bad records", exact=False)).to_be_visible()
     expect(page.get_by_role("button", name="Download the skipped-records report (JSONL)")).to_be_visible()
     assert _counts(own_app.db_url) == (before[0] + 2, before[1] + 6)
+    engine = db.make_engine(own_app.db_url)
+    try:
+        with Session(engine) as s:
+            lic = dict(s.execute(select(Dataset.name, Dataset.licence)).tuples().all())
+    finally:
+        engine.dispose()
+    assert lic["dolly-ko-upload"] == "CC-BY-SA-3.0" and lic["broken_ko"] is None
 
     # the datasets page lists it with a link into the review queue
     page.goto(own_app.url("datasets"))

@@ -41,14 +41,24 @@ def test_review_link_through_login_and_no_developer_toolbar(page: Any, app_serve
     expect(page.get_by_text("Clear cache")).to_have_count(0)
     # navigation icons are Material Symbols (a font ligature), not emoji
     nav = page.get_by_test_id("stSidebarNav")
-    expect(nav.get_by_text("rate_review")).to_have_count(1)
+    expect(nav.get_by_text("edit_note")).to_have_count(1)
+
+
+def _cookie_set(page: Any) -> None:
+    """The login cookie is written by a script after the login run: wait for it before a new address."""
+    for _ in range(100):
+        if any(c["name"] == "kocurate_session" and c["value"] for c in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("no login cookie")
 
 
 def test_page_not_allowed_says_so(page: Any, login: Any, app_server: AppServer) -> None:
     login(page, "annotator")
+    _cookie_set(page)
     page.goto(app_server.url("export"))
     wait_idle(page, 30_000)
-    expect(page.get_by_text("Your role (annotator) may not open the Export page.")).to_be_visible(timeout=UI_MS)
+    expect(page.get_by_text("Your role (annotator) may not open this page.")).to_be_visible(timeout=UI_MS)
     page.get_by_text("Back to the start page").click()
     wait_idle(page, 30_000)
     expect(page.get_by_text("may not open")).to_have_count(0, timeout=UI_MS)
