@@ -43,7 +43,8 @@ def kiwi() -> Any:
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    _kiwi = Kiwi(model_type="cong")
+                    # no typo or multi-word dictionaries: not used here, and they double the start-up
+                    _kiwi = Kiwi(model_type="cong", load_typo_dict=False, load_multi_dict=False)
                     _kiwi_pid = os.getpid()
     return _kiwi
 
