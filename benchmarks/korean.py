@@ -223,11 +223,13 @@ def speed(url: str, tmp: Path, replicas: int, workers: int) -> dict[str, Any]:
                 res[label] = {"samples": r.samples, "seconds": round(r.seconds, 2),
                               "samples_per_s": round(r.samples / r.seconds, 1) if r.seconds else None,
                               "cpu_seconds": round(r.cpu_seconds, 2),
+                              "samples_per_cpu_s": round(r.samples / r.cpu_seconds, 1) if r.cpu_seconds else None,
                               "cpu_by_check": {k: round(v, 2) for k, v in sorted(r.seconds_by_check.items(),
                                                                                  key=lambda x: -x[1])[:8]},
                               "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2)}
                 print(f"  {name:<15} {label:<12} {r.samples:>7,} samples {r.seconds:7.1f}s "
-                      f"{res[label]['samples_per_s'] or 0:>8,.0f} samples/s  (cpu {r.cpu_seconds:.1f}s, "
+                      f"{res[label]['samples_per_s'] or 0:>8,.0f} samples/s wall; "
+                      f"{res[label]['samples_per_cpu_s'] or 0:>7,.0f} samples per CPU-second (cpu {r.cpu_seconds:.1f}s, "
                       f"load {load0:.1f})", flush=True)
             with Session(engine) as s:
                 views = load_batch(s, ds, 0, 2_000, True, kind)

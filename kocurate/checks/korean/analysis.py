@@ -8,6 +8,7 @@ own, about a second) and never before a fork.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,22 +23,29 @@ LEVEL_NAMES = {"hapsyo": "합쇼체", "haeyo": "해요체", "hae": "해체", "ha
 POLITE = frozenset({"hapsyo", "haeyo"})
 
 _kiwi: Any = None
+_kiwi_pid = 0
 _lock = threading.Lock()
 
 
 def kiwi() -> Any:
-    """This process's analyser ('cong' model: about 2.5x faster than 'cong-global', same endings)."""
-    global _kiwi
-    if _kiwi is None:
+    """This process's analyser ('cong' model: about 2.5x faster than 'cong-global', same endings).
+
+    One per process: an analyser inherited through fork() is not used (its worker threads did not
+    survive the fork, and a call would wait for them forever).
+    """
+    global _kiwi, _kiwi_pid
+    if _kiwi is None or _kiwi_pid != os.getpid():
         with _lock:
-            if _kiwi is None:
+            if _kiwi is None or _kiwi_pid != os.getpid():
                 import warnings
 
                 from kiwipiepy import Kiwi
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    _kiwi = Kiwi(model_type="cong")
+                    # no typo or multi-word dictionaries: not used here, and they double the start-up
+                    _kiwi = Kiwi(model_type="cong", load_typo_dict=False, load_multi_dict=False)
+                    _kiwi_pid = os.getpid()
     return _kiwi
 
 

@@ -3,8 +3,9 @@
 run (``services.korean``) offers it as a suggestion with engine "spacing" (accepted like a DeepL one).
 
 Only spaces between two Hangul syllables count: around code, Latin words, numbers and punctuation
-the analyser's opinion is noise. A cheap pre-filter picks the turns worth analysing (a run of seven
-Hangul syllables without a space, or a lone syllable that looks like a detached particle or ending).
+the analyser's opinion is noise. A cheap pre-filter finds the spots worth analysing (a detached syllable that looks like a
+particle or an ending, a long run of Hangul with a particle inside); only windows around them go to
+the analyser, so a long turn costs what its suspicious spots cost.
 """
 
 from __future__ import annotations
@@ -16,15 +17,48 @@ from ..base import Finding, SampleView, TurnView, register
 from . import analysis as an
 from .common import KoreanCheck
 
-_LONG_RUN = re.compile(r"[\uac00-\ud7a3]{7,}")
+_RUN7 = re.compile(r"[\uac00-\ud7a3]{7,}")
+# inside a long run, a particle or an ending followed by more syllables: words run together
+_RUN_TOGETHER = re.compile(r"[\uac00-\ud7a3][을를은는에의고서며면록][\uac00-\ud7a3]{2,}")
+# and the usual short ones: 만화를위한, 하고있는, 지을거야, 할수있다, 하는것
+_SHORT_RUN_TOGETHER = re.compile(r"[\uac00-\ud7a3](?:[을를](?:위한|위해|통해|가지고|사용)|고(?:있|없|싶)|을거|[할을]수[있없]|"
+                                 r"[는을]것)")
 _DETACHED = re.compile(r"[\uac00-\ud7a3]\s+(?:[을를은는가에의과도만]|에서|에게|으로|습니다|니다|입니다|었다|았다|했다|"
                        r"하는|되는|된|할|한|함|해요|어요|아요|였다|이다|당하는|당한)(?=[\s.,!?])")
 _HANGUL_SYL = re.compile(r"[\uac00-\ud7a3]")
+WINDOW = 60  # characters of context on each side of a suspicious spot that the analyser sees
+
+
+def suspicious_spots(text: str) -> list[tuple[int, int]]:
+    """Where a spacing error may be: a detached particle/ending, or words run together in a long run."""
+    spots = [(m.start(), m.end()) for m in _DETACHED.finditer(text)]
+    for m in _RUN7.finditer(text):
+        if _RUN_TOGETHER.search(m.group(0)):
+            spots.append((m.start(), m.end()))
+    spots.extend((m.start(), m.end()) for m in _SHORT_RUN_TOGETHER.finditer(text))
+    return sorted(spots)
 
 
 def suspicious(text: str) -> bool:
-    """Worth the analyser's time: a long spaceless Hangul run or a detached particle/ending."""
-    return bool(_LONG_RUN.search(text) or _DETACHED.search(text))
+    """Worth the analyser's time (see ``suspicious_spots``)."""
+    return bool(suspicious_spots(text))
+
+
+def windows(text: str, spots: list[tuple[int, int]], width: int = WINDOW) -> list[tuple[int, int]]:
+    """Merged spans of ``width`` characters around the spots, cut at white space (whole words)."""
+    out: list[tuple[int, int]] = []
+    n = len(text)
+    for a, b in spots:
+        lo, hi = max(0, a - width), min(n, b + width)
+        while lo > 0 and not text[lo - 1].isspace():
+            lo -= 1
+        while hi < n and not text[hi].isspace():
+            hi += 1
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 # a detached bound form: a particle, the copula, 하다/되다/당하다 after a noun, standing alone after a space
@@ -90,7 +124,7 @@ def _ends_in_ending(text: str, pos: int) -> bool:
 def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
     """``text`` with only these space edits applied (line breaks, code and the rest untouched)."""
     parts, pos = [], 0
-    for s, e, op in edits:
+    for s, e, op in sorted(edits):
         parts.append(text[pos:s])
         parts.append(" " if op == "insert" else "")
         pos = e
@@ -113,21 +147,31 @@ class Spacing(KoreanCheck):
         yield from self._run(samples)
 
     def _run(self, samples: list[SampleView]) -> Iterator[Finding]:
-        todo: list[tuple[SampleView, TurnView, str]] = []
+        # only windows around suspicious spots go to the analyser (a long turn costs as much as its spots)
+        todo: list[tuple[SampleView, TurnView, str, list[tuple[int, int]]]] = []
+        pieces: list[str] = []
         for s in samples:
             for t in s.turns:
-                if t.text:
-                    # code and URLs become symbols (not spaces: the analyser would join the words around them);
-                    # same length, so offsets stay those of the text
-                    masked = an.mask_code(t.text, fill="·")
-                    if suspicious(masked):
-                        todo.append((s, t, masked))
+                if not t.text:
+                    continue
+                # code and URLs become symbols (not spaces: the analyser would join the words around them);
+                # same length, so offsets stay those of the text
+                masked = an.mask_code(t.text, fill="·")
+                spots = suspicious_spots(masked)
+                if spots:
+                    wins = windows(masked, spots)
+                    todo.append((s, t, masked, wins))
+                    pieces.extend(masked[a:b] for a, b in wins)
         if not todo:
             return
-        for (s, t, masked), corrected in zip(todo, an.space([x[2] for x in todo]), strict=True):
-            edits = hangul_edits(masked, corrected)
-            text = t.text
+        corrected = iter(an.space(pieces))
+        for s, t, masked, wins in todo:
+            edits: list[tuple[int, int, str]] = []
+            for a, b in wins:
+                fixed = next(corrected)
+                edits.extend((x + a, y + a, op) for x, y, op in hangul_edits(masked[a:b], fixed))
             if len(edits) >= self.MIN_EDITS:
+                text = t.text
                 n_ins = sum(1 for e in edits if e[2] == "insert")
                 f = self.finding(f"spacing differs from the analyser's correction in {len(edits)} places "
                                  f"({n_ins} words run together, {len(edits) - n_ins} spaces inside words)", turn=t,
