@@ -88,7 +88,7 @@ def _kc_regexp(pattern: str, value: str | None) -> int:
 
 
 def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], where: list[Any]) -> Iterator[Any]:
-    """Turns (id, sample_id, idx, role, text, version, status) that the pattern matches, by sample."""
+    """Turns (id, sample_id, idx, role, text, version, status) that the pattern matches, in turn order."""
     col = Turn.__table__.c[SIDES[spec.side]]
     conds = list(where)
     if spec.role:
@@ -104,7 +104,10 @@ def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], wh
             "kc_regexp", 2, _kc_regexp, deterministic=True)
         conds.append(func.kc_regexp(rx.pattern if not spec.ignore_case else f"(?i){rx.pattern}", col) == 1)
     stmt = (select(Turn.id, Turn.sample_id, Turn.idx, Turn.role, col.label("value"), Sample.version, Sample.status)
-            .join(Sample, Sample.id == Turn.sample_id).where(*conds).order_by(Turn.sample_id, Turn.idx))
+            .join(Sample, Sample.id == Turn.sample_id).where(*conds)
+            # turn id order is the table's own order (turns are written sample by sample): a plain scan,
+            # where ORDER BY (sample_id, idx) made SQLite walk the unique index and fetch every row by rowid
+            .order_by(Turn.id))
     for row in session.execute(stmt.execution_options(yield_per=5000)):
         if row.value is not None and rx.search(row.value):
             yield row
@@ -156,7 +159,7 @@ def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None
     rx = spec.compile()
     live, skipped = bulk.claim_items(session, op)
     items = BulkItem.__table__
-    versions = dict(session.execute(select(items.c.sample_id, items.c.after_version).where(
+    versions = dict(session.execute(select(items.c.sample_id, items.c.before_version + 1).where(
         items.c.op_id == op_id, items.c.skipped == "")).tuples().all())
     field = SIDES[spec.side]
     updates, edits, delta = [], [], {}
