@@ -560,14 +560,14 @@ class BulkItem(Base):
     """A sample in a bulk operation: its version/status at preview, and after the operation."""
 
     __tablename__ = "bulk_items"
-    __table_args__ = (Index("ix_bulk_items_op_sample", "op_id", "sample_id"),
-                      Index("ix_bulk_items_sample", "sample_id"))
+    __table_args__ = (Index("ix_bulk_items_op_sample", "op_id", "sample_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     op_id: Mapped[int] = mapped_column(ForeignKey("bulk_ops.id", ondelete="CASCADE"))
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
     before_version: Mapped[int] = mapped_column(Integer)
     before_status: Mapped[str] = mapped_column(String(16))
+    # None: before_version + 1 (set explicitly only when undoing a later operation moved it)
     after_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # "" (pending/applied) | "changed" (edited since the preview: skipped) | "unchanged" (nothing to do)
     skipped: Mapped[str] = mapped_column(String(16), default="")

@@ -67,3 +67,20 @@ def test_variants_are_for_leads(engine: Engine, actors: dict[str, Actor]) -> Non
         variants.compute_hashes(engine, actors["annotator"])
     with session_scope(engine) as s, pytest.raises(PermissionDenied):
         variants.keep(s, actors["annotator"], 1)
+
+
+def test_hash_of_a_sample_whose_turns_are_not_contiguous(engine: Engine, actors: dict[str, Actor]) -> None:
+    from sqlalchemy import insert
+
+    from kocurate.models import SampleSignal, Turn
+
+    ds, ids = make_dataset(engine, [[("A first", "가")], [("B first", "나")]])
+    with session_scope(engine) as s:  # second turns written later: each sample's turns are two runs
+        s.execute(insert(Turn), [{"sample_id": sid, "idx": 1, "role": "assistant", "text": "다", "mt_text": "다",
+                                  "source_text": f"{name} second", "source_kind": "translation"}
+                                 for sid, name in zip(ids, "AB", strict=True)])
+    variants.compute_hashes(engine, actors["lead"], ds)
+    with session_scope(engine) as s:
+        got = dict(s.execute(select(SampleSignal.sample_id, SampleSignal.src_hash)).tuples().all())
+    assert got == {ids[0]: variants.source_hash(["A first", "A second"]),
+                   ids[1]: variants.source_hash(["B first", "B second"])}

@@ -49,7 +49,6 @@ def upgrade() -> None:
         sa.Column("skipped", sa.String(16), nullable=False),
     )
     op.create_index("ix_bulk_items_op_sample", "bulk_items", ["op_id", "sample_id"])
-    op.create_index("ix_bulk_items_sample", "bulk_items", ["sample_id"])
     op.create_table(
         "bulk_refs",
         sa.Column("id", sa.Integer, primary_key=True),

@@ -12,7 +12,7 @@ A bulk operation is a ``BulkOp`` row plus one ``BulkItem`` per sample it would c
 4. one ``bulk`` entry goes to the audit log.
 
 ``revert(op)`` undoes an applied operation as a whole only while none of its samples changed since
-(version still ``after_version``); otherwise it refuses and names the changed samples, unless
+(version still the one it left); otherwise it refuses and names the changed samples, unless
 ``skip_changed=True`` — then it reverts the rest and lists the samples it left alone.
 
 Leads only (permission ``adjudicate``): annotators are refused here, in the service.
@@ -236,31 +236,36 @@ def _live(op_id: int) -> Any:
     return select(_items.c.sample_id).where(_items.c.op_id == op_id, _items.c.skipped == "")
 
 
-def claim_items(session: Session, op: BulkOp) -> tuple[int, list[int]]:
-    """Skip items edited since the preview; bump the others' versions. Returns (live, skipped ids)."""
-    it = _items.alias("it")
+def _after() -> Any:
+    """An item's sample version after the operation (stored only once an undo of a later one moved it)."""
+    return func.coalesce(_items.c.after_version, _items.c.before_version + 1)
+
+
+def claim_items(session: Session, op: BulkOp, values: dict[str, Any] | None = None) -> tuple[int, list[int]]:
+    """Skip items edited since the preview; bump the others' versions (setting ``values`` on the
+    samples in the same statement). Returns (live, skipped ids). Joins (UPDATE … FROM), not
+    correlated subqueries: one pass over the operation's items at 500k samples."""
     session.execute(update(_items).where(
-        _items.c.op_id == op.id, _items.c.skipped == "",
-        ~exists().where(_samples.c.id == _items.c.sample_id, _samples.c.version == _items.c.before_version))
-        .values(skipped="changed"))
+        _items.c.op_id == op.id, _items.c.skipped == "", _samples.c.id == _items.c.sample_id,
+        _samples.c.version != _items.c.before_version).values(skipped="changed"))
     live = session.scalar(select(func.count()).select_from(_items)
                           .where(_items.c.op_id == op.id, _items.c.skipped == "")) or 0
-    bumped = session.execute(update(_samples).where(exists().where(
-        it.c.op_id == op.id, it.c.skipped == "", it.c.sample_id == _samples.c.id,
-        it.c.before_version == _samples.c.version)).values(version=_samples.c.version + 1, updated_at=utcnow()))
-    if bumped.rowcount != live:  # a concurrent writer committed between the two statements
+    bumped = session.execute(update(_samples).where(
+        _items.c.op_id == op.id, _items.c.skipped == "", _items.c.sample_id == _samples.c.id,
+        _items.c.before_version == _samples.c.version)
+        .values(version=_samples.c.version + 1, updated_at=utcnow(), **(values or {})))
+    if bumped.rowcount != live:  # PostgreSQL: a concurrent writer committed between the two statements
         raise KocurateError(f"samples changed while bulk operation {op.id} was being applied; nothing was saved, "
                             "apply it again")
-    session.execute(update(_items).where(_items.c.op_id == op.id, _items.c.skipped == "")
-                    .values(after_version=_items.c.before_version + 1))
     skipped = list(session.scalars(select(_items.c.sample_id).where(_items.c.op_id == op.id,
                                                                      _items.c.skipped == "changed")
                                    .order_by(_items.c.sample_id)))
     return live, skipped
 
 
-def finish(session: Session, actor: Actor, op: BulkOp, live: int, skipped: list[int]) -> dict[str, Any]:
-    op.state, op.applied_at = "applied", utcnow()
+def finish(session: Session, actor: Actor, op: BulkOp, live: int, skipped: list[int],
+           now: Any = None) -> dict[str, Any]:
+    op.state, op.applied_at = "applied", now or utcnow()
     op.n_changed, op.n_skipped = live, len(skipped)
     audit.record(session, actor, "bulk", dataset_id=op.dataset_id, target=f"bulk op {op.id}", op=op.id,
                  operation=op.action, changed=live, skipped=len(skipped), note=op.note,
@@ -285,9 +290,11 @@ def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None
         return replace.apply(session, actor, op_id, note=note)
     if note and note.strip():
         op.note = note.strip()
-    live, skipped = claim_items(session, op)
-    _do(session, actor, op, utcnow())
-    return finish(session, actor, op, live, skipped)
+    now = utcnow()
+    status = STATUS_ACTIONS.get(op.action)
+    live, skipped = claim_items(session, op, {"status": status} if status else None)
+    _do(session, actor, op, now)
+    return finish(session, actor, op, live, skipped, now)
 
 
 def run(session: Session, actor: Actor, action: str, sel: Selection, **kw: Any) -> dict[str, Any]:
@@ -312,9 +319,7 @@ def _ref_ids(op_id: int, kind: str) -> Any:
 
 def _do(session: Session, actor: Actor, op: BulkOp, now: Any) -> None:
     p, live = op.params, _live(op.id)
-    if op.action in STATUS_ACTIONS:
-        session.execute(update(_samples).where(_samples.c.id.in_(live))
-                        .values(status=STATUS_ACTIONS[op.action]))
+    if op.action in STATUS_ACTIONS:  # the status itself was set with the version bump
         if actor.id is not None and op.action != "supersede":  # a Review row needs a person
             decision = {v: k for k, v in DECISION_STATUS.items()}[STATUS_ACTIONS[op.action]]
             text = " — ".join(x for x in (p.get("reason"), op.note, f"bulk operation {op.id}") if x)
@@ -322,8 +327,7 @@ def _do(session: Session, actor: Actor, op: BulkOp, now: Any) -> None:
                 ["sample_id", "user_id", "decision", "note", "flags", "created_at"],
                 select(_items.c.sample_id, literal(actor.id), literal(decision), literal(text),
                        literal([], JSON), literal(now)).where(_items.c.op_id == op.id, _items.c.skipped == "")))
-            _refs(session, op.id, "review", select(Review.id, Review.sample_id, null()).where(
-                Review.user_id == actor.id, Review.created_at == now, Review.sample_id.in_(live)))
+            # a revert finds these rows by (user, time = op.applied_at, sample): no per-row bookkeeping
     elif op.action == "add_flag":
         session.execute(insert(Flag.__table__).from_select(
             ["sample_id", "category", "note", "user_id", "origin", "state", "created_at", "updated_at"],
@@ -378,9 +382,8 @@ def revert(session: Session, actor: Actor, op_id: int, *, skip_changed: bool = F
     if op.state != "applied":
         raise KocurateError(f"bulk operation {op_id} is {op.state}; only an applied operation can be reverted")
     changed = list(session.scalars(select(_items.c.sample_id).where(
-        _items.c.op_id == op_id, _items.c.skipped == "",
-        ~exists().where(_samples.c.id == _items.c.sample_id, _samples.c.version == _items.c.after_version))
-        .order_by(_items.c.sample_id)))
+        _items.c.op_id == op_id, _items.c.skipped == "", _samples.c.id == _items.c.sample_id,
+        _samples.c.version != _after()).order_by(_items.c.sample_id)))
     shown = ", ".join(str(i) for i in changed[:20]) + (" …" if len(changed) > 20 else "")
     if changed and not skip_changed:
         raise KocurateError(f"bulk operation {op_id} cannot be reverted as a whole: {len(changed):,} of its samples "
@@ -392,9 +395,12 @@ def revert(session: Session, actor: Actor, op_id: int, *, skip_changed: bool = F
     live = _live(op_id)
     n = session.scalar(select(func.count()).select_from(_items).where(_items.c.op_id == op_id,
                                                                        _items.c.skipped == "")) or 0
-    bumped = session.execute(update(_samples).where(exists().where(
-        it.c.op_id == op_id, it.c.skipped == "", it.c.sample_id == _samples.c.id,
-        it.c.after_version == _samples.c.version)).values(version=_samples.c.version + 1, updated_at=utcnow()))
+    values: dict[str, Any] = {"version": _samples.c.version + 1, "updated_at": utcnow()}
+    if op.action in STATUS_ACTIONS:
+        values["status"] = _items.c.before_status
+    bumped = session.execute(update(_samples).where(
+        _items.c.op_id == op_id, _items.c.skipped == "", _items.c.sample_id == _samples.c.id,
+        _after() == _samples.c.version).values(**values))
     if bumped.rowcount != n:
         raise KocurateError(f"samples changed while bulk operation {op_id} was being reverted; nothing was reverted")
     now = utcnow()
@@ -407,11 +413,11 @@ def revert(session: Session, actor: Actor, op_id: int, *, skip_changed: bool = F
         return (select(refs.c.before).where(refs.c.op_id == op_id, refs.c.kind == kind,
                                             refs.c.row_id == table.c.id).limit(1).scalar_subquery())
 
-    if op.action in STATUS_ACTIONS:
-        old = (select(it.c.before_status).where(it.c.op_id == op_id, it.c.sample_id == _samples.c.id)
-               .limit(1).scalar_subquery())
-        session.execute(update(_samples).where(_samples.c.id.in_(live)).values(status=old))
-        session.execute(delete(Review.__table__).where(Review.__table__.c.id.in_(ref_rows("review"))))
+    if op.action in STATUS_ACTIONS:  # statuses went back with the version bump; now the Review rows
+        rt = Review.__table__
+        if op.user_id is not None and op.applied_at is not None:
+            session.execute(delete(rt).where(rt.c.user_id == op.user_id, rt.c.created_at == op.applied_at,
+                                             rt.c.sample_id.in_(live)))
     elif op.action == "add_flag":
         session.execute(delete(Flag.__table__).where(Flag.__table__.c.id.in_(ref_rows("flag_new"))))
     elif op.action == "remove_flag":
@@ -436,11 +442,9 @@ def revert(session: Session, actor: Actor, op_id: int, *, skip_changed: bool = F
     ops = BulkOp.__table__
     session.execute(update(_items).where(
         _items.c.op_id.in_(select(ops.c.id).where(ops.c.state == "applied", ops.c.id != op_id)),
-        _items.c.skipped == "",
-        exists().where(it.c.op_id == op_id, it.c.skipped == "", it.c.sample_id == _items.c.sample_id,
-                       it.c.before_version == _items.c.after_version))
-        .values(after_version=select(_samples.c.version).where(_samples.c.id == _items.c.sample_id)
-                .scalar_subquery()))
+        _items.c.skipped == "", it.c.op_id == op_id, it.c.skipped == "", it.c.sample_id == _items.c.sample_id,
+        it.c.before_version == _after(), _samples.c.id == _items.c.sample_id)
+        .values(after_version=_samples.c.version))
     op.state, op.reverted_at = "reverted", now
     audit.record(session, actor, "bulk", dataset_id=op.dataset_id, target=f"bulk op {op_id}", revert=op_id,
                  operation=op.action, reverted=n, left_alone=len(changed), note=(note or "").strip() or None)

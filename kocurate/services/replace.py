@@ -6,9 +6,9 @@ versions as a bulk operation in state ``preview``; ``bulk.apply(op)`` (or :func:
 the replacements as ordinary edits (an ``Edit`` row each, version bump, ``ko_chars`` kept true), as one
 revertable bulk operation, skipping samples edited since the preview.
 
-Speed: SQL narrows the turns first (``LIKE`` for a literal; on SQLite a registered ``kc_regexp``
-function for a regular expression), Python's ``re`` then decides; only matching turns leave the
-database. Regular expressions use Python's syntax on both backends (on PostgreSQL the turns of the
+Speed: SQL narrows the turns first (``instr``/``strpos`` for a literal, ``LIKE`` when case-blind; on
+SQLite a registered ``kc_regexp`` function for a regular expression), Python's ``re`` then decides;
+only matching turns leave the database. Regular expressions use Python's syntax on both backends (on PostgreSQL the turns of the
 selection are streamed and filtered in Python, since its regex dialect differs).
 """
 
@@ -88,7 +88,7 @@ def _kc_regexp(pattern: str, value: str | None) -> int:
 
 
 def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], where: list[Any]) -> Iterator[Any]:
-    """Turns (id, sample_id, idx, role, text, version, status) that the pattern matches, by sample."""
+    """Turns (id, sample_id, idx, role, text, version, status) that the pattern matches, in turn order."""
     col = Turn.__table__.c[SIDES[spec.side]]
     conds = list(where)
     if spec.role:
@@ -96,15 +96,19 @@ def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], wh
     if spec.en_contains:
         conds.append(Turn.source_text.icontains(spec.en_contains, autoescape=True))
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if not spec.regex:
-        conds.append(col.icontains(spec.pattern, autoescape=True) if spec.ignore_case
-                     else col.contains(spec.pattern, autoescape=True))
+    if not spec.regex and spec.ignore_case:
+        conds.append(col.icontains(spec.pattern, autoescape=True))
+    elif not spec.regex:  # exact substring test in SQL (LIKE is case-blind for ASCII on SQLite)
+        conds.append((func.instr(col, spec.pattern) if sqlite else func.strpos(col, spec.pattern)) > 0)
     elif sqlite:
         session.connection().connection.dbapi_connection.create_function(  # type: ignore[union-attr]
             "kc_regexp", 2, _kc_regexp, deterministic=True)
         conds.append(func.kc_regexp(rx.pattern if not spec.ignore_case else f"(?i){rx.pattern}", col) == 1)
     stmt = (select(Turn.id, Turn.sample_id, Turn.idx, Turn.role, col.label("value"), Sample.version, Sample.status)
-            .join(Sample, Sample.id == Turn.sample_id).where(*conds).order_by(Turn.sample_id, Turn.idx))
+            .join(Sample, Sample.id == Turn.sample_id).where(*conds)
+            # turn id order is the table's own order (turns are written sample by sample): a plain scan,
+            # where ORDER BY (sample_id, idx) made SQLite walk the unique index and fetch every row by rowid
+            .order_by(Turn.id))
     for row in session.execute(stmt.execution_options(yield_per=5000)):
         if row.value is not None and rx.search(row.value):
             yield row
@@ -134,12 +138,23 @@ def preview(session: Session, actor: Actor, sel: bulk.Selection, spec: ReplaceSp
                             "diff": rv.diff_text(row.value, new, old_name="before", new_name="after")})
     op = bulk.new_op(session, actor, "replace", sel, {"replace": asdict(spec)}, note)
     if samples:
-        session.execute(insert(BulkItem.__table__), [
-            {"op_id": op.id, "sample_id": sid, "before_version": v, "before_status": st, "skipped": ""}
-            for sid, (v, st) in samples.items()])
+        _insert_items(session, op.id, samples)
     op.n_selected = op.n_changed = len(samples)
     return {"op_id": op.id, "samples": len(samples), "turns": n_turns, "occurrences": n_occ, "changes": changes,
             "truncated": n_turns > len(changes), "selection": sel.describe(), "side": spec.side}
+
+
+def _insert_items(session: Session, op_id: int, samples: dict[int, tuple[int, str]]) -> None:
+    """Many (sample, version, status) rows at once through the driver: ints and our own status words,
+    so the per-parameter checks of the ORM path (a third of a 700k preview) are not needed."""
+    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    sql = (f"INSERT INTO bulk_items (op_id, sample_id, before_version, before_status, skipped) "
+           f"VALUES ({mark}, {mark}, {mark}, {mark}, '')")
+    cur = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany(sql, [(op_id, sid, v, st) for sid, (v, st) in samples.items()])
+    finally:
+        cur.close()
 
 
 def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None) -> dict[str, Any]:
@@ -156,7 +171,7 @@ def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None
     rx = spec.compile()
     live, skipped = bulk.claim_items(session, op)
     items = BulkItem.__table__
-    versions = dict(session.execute(select(items.c.sample_id, items.c.after_version).where(
+    versions = dict(session.execute(select(items.c.sample_id, items.c.before_version + 1).where(
         items.c.op_id == op_id, items.c.skipped == "")).tuples().all())
     field = SIDES[spec.side]
     updates, edits, delta = [], [], {}

@@ -66,22 +66,45 @@ def compute_hashes(engine: Engine, actor: Actor, dataset_id: int | None = None,
             raise NotFound(f"no dataset {dataset_id}")
     for ds in ds_ids:
         with session_scope(engine) as s:  # one dataset per transaction: short enough, and all-or-nothing
-            stmt = (select(Turn.sample_id, Turn.source_text).join(Sample, Sample.id == Turn.sample_id)
-                    .where(Sample.dataset_id == ds).order_by(Turn.sample_id, Turn.idx))
-            batch: list[dict[str, Any]] = []
-            cur, sources = None, []
-            for sid, src in s.execute(stmt.execution_options(yield_per=BATCH)):
-                if sid != cur:
-                    if cur is not None:
-                        batch.append({"sample_id": cur, "dataset_id": ds, "src_hash": source_hash(sources)})
-                    cur, sources = sid, []
-                sources.append(src)
-                if len(batch) >= BATCH:
-                    done += _flush(s, batch, progress, done)
-                    batch = []
-            if cur is not None:
-                batch.append({"sample_id": cur, "dataset_id": ds, "src_hash": source_hash(sources)})
-            done += _flush(s, batch, progress, done)
+            done += _hash_dataset(s, ds, progress, done)
+    return done
+
+
+def _hash_dataset(s: Session, ds: int, progress: Callable[[int], None] | None, done0: int) -> int:
+    # Turn id order is the table's own order (a plain scan; ORDER BY sample_id, idx walked an index and
+    # fetched every row by rowid). Importers write a sample's turns together, so a sample is a run of
+    # consecutive rows; a sample met again later (not contiguous) is hashed again at the end, in order.
+    stmt = (select(Turn.sample_id, Turn.idx, Turn.source_text).join(Sample, Sample.id == Turn.sample_id)
+            .where(Sample.dataset_id == ds).order_by(Turn.id))
+    batch: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    late: set[int] = set()
+    cur: int | None = None
+    run: list[tuple[int, str | None]] = []
+    done = 0
+
+    def close() -> None:
+        if cur is None:
+            return
+        if cur in seen:
+            late.add(cur)
+            return
+        seen.add(cur)
+        batch.append({"sample_id": cur, "dataset_id": ds, "src_hash": source_hash([t for _, t in sorted(run)])})
+
+    for sid, idx, src in s.execute(stmt.execution_options(yield_per=BATCH)):
+        if sid != cur:
+            close()
+            cur, run = sid, []
+            if len(batch) >= BATCH:
+                done += _flush(s, batch, progress, done0 + done)
+                batch = []
+        run.append((idx, src))
+    close()
+    done += _flush(s, batch, progress, done0 + done)
+    for sid in sorted(late):
+        sources = list(s.scalars(select(Turn.source_text).where(Turn.sample_id == sid).order_by(Turn.idx)))
+        upsert_signals(s, [{"sample_id": sid, "dataset_id": ds, "src_hash": source_hash(sources)}], "src_hash")
     return done
 
 
