@@ -19,7 +19,11 @@ from kocurate.errors import KocurateError, PermissionDenied
 from kocurate.ingest import import_files
 from kocurate.models import (
     Adjudication,
+    AuditEvent,
     Base,
+    BulkItem,
+    BulkOp,
+    BulkRef,
     CheckFinding,
     Claim,
     Draft,
@@ -29,10 +33,18 @@ from kocurate.models import (
     Flag,
     GlossaryTerm,
     Job,
+    JobFailure,
+    LLMCache,
+    LLMGrade,
+    LoginAttempt,
+    QaItem,
+    QaRun,
     Review,
     Sample,
+    SampleSignal,
     Setting,
     Suggestion,
+    TmFix,
     TranslationCache,
     Turn,
     utcnow,
@@ -82,6 +94,23 @@ def _fill(url: str) -> None:
                              text=HOSTILE, base_version=sample.version, updated_at=now),
                        Adjudication(sample_id=sample.id, user_id=u.id, decision="reject", from_status="disputed",
                                     seen_version=sample.version, reason="other", note=HOSTILE, created_at=now)])
+            # one row of each newer kind of work (sessions, audit, jobs, LLM, bulk, QA, risk)
+            op = BulkOp(action="approve", username="lead", params={"note": HOSTILE})
+            qa = QaRun(dataset_ids=[sample.dataset_id], params={"margin": 0.03}, seed=1, population=1, size=1)
+            s.add_all([op, qa, LoginAttempt(at=now, client="127.0.0.1", username="ann", ok=True),
+                       AuditEvent(at=now, username="ann", action="login", details={"client": HOSTILE}),
+                       LLMCache(key=uuid.uuid4().hex, task="grade", model="m", prompt_version="v1",
+                                response={"errors": [HOSTILE]}),
+                       LLMGrade(turn_id=turn.id, sample_id=sample.id, dataset_id=sample.dataset_id, model="m",
+                                prompt_version="v1", worst="major", n_errors=1),
+                       TmFix(old_ko="홀수", new_ko="나머지와 다른 것"),
+                       SampleSignal(sample_id=sample.id, dataset_id=sample.dataset_id, src_hash="0" * 16, risk=0.5,
+                                    updated_at=now)])
+            s.flush()
+            s.add_all([JobFailure(job_id=job.id, turn_id=turn.id, sample_id=sample.id),
+                       BulkItem(op_id=op.id, sample_id=sample.id, before_version=1, before_status="new"),
+                       BulkRef(op_id=op.id, kind="flag", row_id=1, sample_id=sample.id),
+                       QaItem(run_id=qa.id, sample_id=sample.id, position=1)])
             es = EvalSet(name="kobest", kind="boolq", source_file="x.jsonl", sha256="0" * 64, n_items=1)
             s.add(es)
             s.flush()
