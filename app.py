@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kocurate import ui
 from kocurate.errors import AuthError, KocurateError
+from kocurate.i18n import N_, _
 from kocurate.services import users as user_service
 
 os.umask(0o077)  # exports and reports this process writes are its owner's only
@@ -24,20 +25,21 @@ st.set_page_config(page_title="kocurate", page_icon="📝", layout="wide")
 
 # page file, title, icon (Material Symbols: no emoji font needed; names that do not repeat the title, whose
 # ligature text sits beside it), the permission that makes it visible. The URL path is the file name.
+N_("annotator"), N_("lead"), N_("admin")  # role names, as shown
 PAGES = [
-    ("pages/review.py", "Review", ":material/edit_note:", "review"),
-    ("pages/search.py", "Search", ":material/find_in_page:", "search"),
-    ("pages/datasets.py", "Datasets", ":material/folder_open:", "review"),
-    ("pages/dashboard.py", "Dashboard", ":material/bar_chart:", "view_own_stats"),
-    ("pages/checks.py", "Checks", ":material/fact_check:", "check"),
-    ("pages/translate.py", "Translate", ":material/language:", "translate_batch"),
-    ("pages/assistant.py", "LLM assistant", ":material/smart_toy:", "translate_batch"),
-    ("pages/import.py", "Import", ":material/upload_file:", "import"),
-    ("pages/export.py", "Export", ":material/download:", "export"),
-    ("pages/bulk.py", "Bulk", ":material/select_all:", "adjudicate"),
-    ("pages/variants.py", "Variants", ":material/compare:", "adjudicate"),
-    ("pages/qa.py", "QA", ":material/checklist:", "review"),
-    ("pages/admin.py", "Admin", ":material/manage_accounts:", "users"),
+    ("pages/review.py", N_("Review"), ":material/edit_note:", "review"),
+    ("pages/search.py", N_("Search"), ":material/find_in_page:", "search"),
+    ("pages/datasets.py", N_("Datasets"), ":material/folder_open:", "review"),
+    ("pages/dashboard.py", N_("Dashboard"), ":material/bar_chart:", "view_own_stats"),
+    ("pages/checks.py", N_("Checks"), ":material/fact_check:", "check"),
+    ("pages/translate.py", N_("Translate"), ":material/language:", "translate_batch"),
+    ("pages/assistant.py", N_("LLM assistant"), ":material/smart_toy:", "translate_batch"),
+    ("pages/import.py", N_("Import"), ":material/upload_file:", "import"),
+    ("pages/export.py", N_("Export"), ":material/download:", "export"),
+    ("pages/bulk.py", N_("Bulk"), ":material/select_all:", "adjudicate"),
+    ("pages/variants.py", N_("Variants"), ":material/compare:", "adjudicate"),
+    ("pages/qa.py", N_("QA"), ":material/checklist:", "review"),
+    ("pages/admin.py", N_("Admin"), ":material/manage_accounts:", "users"),
 ]
 
 
@@ -59,16 +61,18 @@ path_of = {title: path for path, title, _, _ in PAGES}
 
 
 def login() -> None:
+    ui.language_switch(None, key="lang_login")
     st.title("kocurate")
-    st.caption("Curate Korean LLM fine-tuning data")
+    st.caption(_("Curate Korean LLM fine-tuning data"))
     if st.session_state.pop("_expired", False):
-        st.info(f"Your session ended after {ui.session_hours():g} hours; please log in again.")
+        st.info(_("Your session ended after {hours:g} hours; please log in again.").format(hours=ui.session_hours()))
     if st.session_state.pop("_ended", False):
-        st.info("Your login has ended (logged out, or the account was changed by an admin); please log in again.")
+        st.info(_("Your login has ended (logged out, or the account was changed by an admin); please log in "
+                  "again."))
     with st.form("login"):
-        username = st.text_input("User name")
-        password = st.text_input("Password", type="password")
-        if st.form_submit_button("Log in", type="primary"):
+        username = st.text_input(_("User name"))
+        password = st.text_input(_("Password"), type="password")
+        if st.form_submit_button(_("Log in"), type="primary"):
             try:
                 with ui.session() as s:
                     who = user_service.authenticate(s, username, password, client=ui.client_address())
@@ -83,25 +87,27 @@ def _database_problem(exc: Exception) -> None:
     if isinstance(exc, KocurateError):
         st.error(str(exc))
     else:
-        st.error("The database could not be reached or refused the request; nothing was saved. Try again in a "
-                 "moment; if it persists, ask an admin to check the database server (`kocurate db current`).")
+        st.error(_("The database could not be reached or refused the request; nothing was saved. Try again in "
+                   "a moment; if it persists, ask an admin to check the database server (`kocurate db current`)."))
 
 
 try:
     actor = ui.actor()
+    ui.use_language(actor)
     ui.sync_cookie()
     if actor is None:
         # every page's address leads to the login form (/review?dataset=… opens once logged in)
-        st.navigation([st.Page(login, title="Log in", icon=":material/login:", default=True)]
-                      + [st.Page(login, title="Log in", url_path=_url_path(path), visibility="hidden")
+        st.navigation([st.Page(login, title=_("Log in"), icon=":material/login:", default=True)]
+                      + [st.Page(login, title=_("Log in"), url_path=_url_path(path), visibility="hidden")
                          for path, *_ in PAGES]).run()
     else:
         with st.sidebar:
-            st.text(f"{actor.username} · {actor.role}")  # a user name is data: plain text
-            if st.button("Log out"):
+            st.text(f"{actor.username} · {_(actor.role)}")  # a user name is data: plain text
+            ui.language_switch(actor)
+            if st.button(_("Log out")):
                 ui.logout()
                 st.rerun()
-        pages = [st.Page(path, title=title, icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
+        pages = [st.Page(path, title=_(title), icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
         home = pages[0]
 
         first = next(path for path, title, icon, perm in PAGES if actor.can(perm))
@@ -112,7 +118,7 @@ try:
             runpy.run_path(str(Path(__file__).resolve().parent / first), run_name="__main__")
 
         hidden = [_not_allowed(title, actor.role) for path, title, icon, perm in PAGES if not actor.can(perm)]
-        st.navigation([st.Page(start, title="Start", url_path="start", default=True, visibility="hidden"),
+        st.navigation([st.Page(start, title=_("Start"), url_path="start", default=True, visibility="hidden"),
                        *pages, *hidden]).run()
 except (KocurateError, SQLAlchemyError) as exc:  # a page's own errors are shown by the page itself
     _database_problem(exc)

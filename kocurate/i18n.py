@@ -21,6 +21,7 @@ from __future__ import annotations
 import gettext
 import io
 import os
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,13 @@ def default_language() -> str:
 
 
 _current: ContextVar[str | None] = ContextVar("kocurate_lang", default=None)
+_resolver: list[Callable[[], str | None]] = []
+
+
+def set_resolver(resolve: Callable[[], str | None]) -> None:
+    """Where to look when this thread has no language set (the web app: the person's session), e.g. in a
+    Streamlit fragment's rerun, which may run outside the context the full run set."""
+    _resolver[:] = [resolve]
 
 
 def set_language(lang: str | None) -> str:
@@ -50,7 +58,13 @@ def set_language(lang: str | None) -> str:
 
 
 def current_language() -> str:
-    return _current.get() or default_language()
+    lang = _current.get()
+    if lang is None and _resolver:
+        try:
+            lang = _resolver[0]()
+        except Exception:  # noqa: BLE001 — outside a web session: the default
+            lang = None
+    return lang if lang in LANGUAGES else default_language()
 
 
 @lru_cache(maxsize=8)

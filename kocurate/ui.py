@@ -323,3 +323,42 @@ def query_int(name: str) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+# --------------------------------------------------------------------------------------- language
+
+def _session_language() -> str | None:
+    return st.session_state.get("lang")
+
+
+def use_language(person: Actor | None) -> str:
+    """Set this run's language: the person's stored choice, else the switch on the login page, else the
+    default (Korean). Call once per run, before anything is drawn."""
+    from . import i18n
+    from .services import prefs
+
+    i18n.set_resolver(_session_language)
+    if person is not None and st.session_state.get("_lang_of") != person.id:
+        with session() as s:
+            stored = prefs.language(s, person)
+        if stored:
+            st.session_state["lang"] = stored
+        st.session_state["_lang_of"] = person.id
+    return i18n.set_language(st.session_state.get("lang"))
+
+
+def language_switch(person: Actor | None, *, key: str = "lang_switch") -> None:
+    """한국어 | English, applied at once; stored with the person when logged in."""
+    from . import i18n
+    from .services import prefs
+
+    current = i18n.current_language()
+    choice = st.segmented_control(i18n._("Language"), options=list(i18n.LANGUAGES), default=current,
+                                  format_func=lambda code: i18n.LANGUAGES[code], key=key,
+                                  label_visibility="collapsed")
+    if choice and choice != current:
+        st.session_state["lang"] = choice
+        if person is not None:
+            with shows_errors(), session() as s:
+                prefs.set_language(s, person, choice)
+        st.rerun()

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# the web app speaks Korean by default; tests read its English strings unless a test switches (test_i18n)
+os.environ.setdefault("KOCURATE_DEFAULT_LANG", "en")
 
 from kocurate import db  # noqa: E402
 from kocurate.services import users as user_service  # noqa: E402
