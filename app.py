@@ -25,7 +25,7 @@ st.set_page_config(page_title="kocurate", page_icon="📝", layout="wide")
 
 # page file, title, icon (Material Symbols: no emoji font needed; names that do not repeat the title, whose
 # ligature text sits beside it), the permission that makes it visible. The URL path is the file name.
-N_("annotator"), N_("lead"), N_("admin")  # role names, as shown
+ROLE_NAMES = (N_("annotator"), N_("lead"), N_("admin"))  # as shown in the sidebar
 PAGES = [
     ("pages/review.py", N_("Review"), ":material/edit_note:", "review"),
     ("pages/search.py", N_("Search"), ":material/find_in_page:", "search"),
@@ -57,7 +57,7 @@ def _not_allowed(title: str, role: str) -> st.Page:
     return st.Page(page, title=title, url_path=_url_path(path_of[title]), visibility="hidden")
 
 
-path_of = {title: path for path, title, _, _ in PAGES}
+path_of = {title: path for path, title, _icon, _perm in PAGES}
 
 
 def login() -> None:
@@ -99,7 +99,7 @@ try:
         # every page's address leads to the login form (/review?dataset=… opens once logged in)
         st.navigation([st.Page(login, title=_("Log in"), icon=":material/login:", default=True)]
                       + [st.Page(login, title=_("Log in"), url_path=_url_path(path), visibility="hidden")
-                         for path, *_ in PAGES]).run()
+                         for path, *_rest in PAGES]).run()
     else:
         with st.sidebar:
             st.text(f"{actor.username} · {_(actor.role)}")  # a user name is data: plain text

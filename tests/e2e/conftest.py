@@ -1,4 +1,4 @@
-"""Browser end-to-end fixtures: the real app (``streamlit run app.py``) on a fresh demo database, and
+"""Browser end-to-end fixtures: the real app (as ``kocurate serve`` starts it) on a fresh demo database, and
 Debian chromium driven by Playwright's sync API.
 
 Reusable by every area's e2e tests:
@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, AppServer, do_login
+
+from kocurate.cli.core import streamlit_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,11 +84,9 @@ def app_server(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     except ImportError:
         pass
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # the command `kocurate serve` runs (asgi.py: the app plus the HttpOnly login-cookie routes)
+        proc = subprocess.Popen(streamlit_command(port) + ["--server.fileWatcherType", "none"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, log)
