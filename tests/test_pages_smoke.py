@@ -28,7 +28,12 @@ def _pages() -> list[tuple[str, str, str]]:
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
-            return [(path, title, perm) for path, title, _icon, perm in ast.literal_eval(node.value)]
+            rows = []
+            for item in node.value.elts:  # ("pages/x.py", N_("Title"), icon, permission)
+                path, title, _icon, perm = item.elts
+                title = title.args[0] if isinstance(title, ast.Call) else title  # N_("…") marks it for translation
+                rows.append((ast.literal_eval(path), ast.literal_eval(title), ast.literal_eval(perm)))
+            return rows
     raise AssertionError("app.py has no PAGES list")
 
 

@@ -13,7 +13,12 @@ from typer.testing import CliRunner
 from kocurate.cli import app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-_CMD = re.compile(r"`?kocurate((?: [a-z][a-z0-9_-]*)+)")
+_CMD = re.compile(r"kocurate((?: [a-z][a-z0-9_-]*)+)")
+_CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)  # commands are written as code: spans and blocks
+
+
+def _code_text() -> str:
+    return "\n".join(_CODE.findall(README.read_text(encoding="utf-8")))
 
 
 def _root() -> Any:
@@ -23,7 +28,7 @@ def _root() -> Any:
 def _named_commands() -> list[tuple[str, ...]]:
     """Command paths as the README writes them, cut where the words stop being subcommands."""
     found: set[tuple[str, ...]] = set()
-    for m in _CMD.finditer(README.read_text(encoding="utf-8")):
+    for m in _CMD.finditer(_code_text()):
         group = _root()
         path: list[str] = []
         for word in m.group(1).split():
@@ -37,7 +42,7 @@ def _named_commands() -> list[tuple[str, ...]]:
 
 
 def _all_words_after_kocurate() -> set[str]:
-    return {m.group(1).split()[0] for m in _CMD.finditer(README.read_text(encoding="utf-8"))}
+    return {m.group(1).split()[0] for m in _CMD.finditer(_code_text())}
 
 
 def test_the_readme_names_only_commands_that_exist() -> None:

@@ -51,6 +51,7 @@ WRITE_NAMES = re.compile(r"^(set_|save_|create|delete|add_|import|export|transla
 UNGUARDED_OK = {
     "jobs.create": "internal primitive: its callers (translate.start_batch …) check the role first",
     "review.release_claim": "deletes only the caller's own open claim",
+    "prefs.set_language": "changes only the caller's own language setting",
 }
 
 
@@ -470,7 +471,7 @@ def test_line_record_and_file_limits_name_the_limit(tmp_path: Path, monkeypatch:
     array = tmp_path / "records.json"
     array.write_text(f"[{good}, {long}]")
     monkeypatch.setenv("KOCURATE_MAX_RECORD_BYTES", "2000")
-    with pytest.raises(ImportFailed, match="record 1.*record limit"):
+    with pytest.raises(ImportFailed, match="record 2.*record limit"):
         list(iter_records(array))
 
     big = tmp_path / "big.jsonl"

@@ -114,7 +114,7 @@ def test_serve_ships_the_production_look() -> None:
 
     cmd = streamlit_command(8600, "127.0.0.1")
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
-    assert cmd[cmd.index("--server.port") + 1] == "8600" and cmd[cmd.index("run") + 1].endswith("app.py")
+    assert cmd[cmd.index("--server.port") + 1] == "8600" and cmd[cmd.index("run") + 1].endswith("asgi.py")
     root = Path(__file__).resolve().parents[1]
     config = tomllib.loads((root / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["toolbarMode"] == "viewer"
