@@ -21,10 +21,12 @@ from kocurate.services.auth import Actor
 
 
 @st.cache_data(ttl=60, show_spinner="Counting what the export will write…", max_entries=32)
-def _preview(spec_json: str, actor_id: int | None, username: str, role: str, version: tuple) -> dict:
+def _preview(spec_json: str, actor_id: int | None, username: str, role: str, version: tuple,
+             exact: bool | None = None) -> dict:
     """The preview, cached per selection and data version (widgets elsewhere on the page rerun it)."""
     with ui.session() as s:
-        return ex.preview_counts(s, Actor(actor_id, username, role), ex.ExportSpec.from_dict(json.loads(spec_json)))
+        return ex.preview_counts(s, Actor(actor_id, username, role), ex.ExportSpec.from_dict(json.loads(spec_json)),
+                                 exact=exact)
 
 
 def _version() -> tuple:
@@ -107,8 +109,9 @@ try:
         min_chars=int(min_chars) or None, max_chars=int(max_chars) or None, mix=mix,
         total=int(total) or None, seed=int(seed), val_frac=float(val_frac), meta=meta,
         alpaca_history=alpaca_history, exclude_error_findings=exclude_errors, fill=fill)
-    preview = _preview(json.dumps(spec.to_dict(), sort_keys=True), actor.id, actor.username, actor.role,
-                       _version())
+    spec_key = json.dumps(spec.to_dict(), sort_keys=True)
+    preview = _preview(spec_key, actor.id, actor.username, actor.role, _version(),
+                       True if st.session_state.get("ex_exact_for") == spec_key else None)
 except KocurateError as exc:
     st.error(str(exc))
     st.stop()
@@ -131,6 +134,10 @@ st.caption("Planned = what the export writes: samples the format refuses (speake
            "alpaca, …) are counted before and replaced by the next candidates."
            if preview["exact"] else "A large selection: refusals by the format other than whole datasets are "
            "known when the export runs (manifest.json has the exact figures).")
+if not preview["exact"] and st.button("Count exactly (reads every candidate: about as long as the export's "
+                                      "reading)", key="ex_exact"):
+    st.session_state["ex_exact_for"] = spec_key
+    st.rerun()
 
 # -- run -------------------------------------------------------------------------------------------------
 dl, srv = st.columns(2)

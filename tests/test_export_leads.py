@@ -158,3 +158,25 @@ def test_empty_selections_say_why(db_url: str, engine: Engine, actors: dict[str,
                                               check="contamination_kobest", severity="error", message="x"))
         p = ex.preview_counts(s, lead, ex.ExportSpec())
     assert p["total"] == 0 and "1 contaminated" in p["empty_reason"]
+
+
+def test_large_selection_preview_and_exact_on_request(db_url: str, engine: Engine, actors: dict[str, Actor],
+                                                      corpus: dict[str, Any], tmp_path: Path,  # noqa: F811
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ex, "EXACT_PREVIEW_MAX", 10)  # every selection here counts as "large"
+    lead = actors["lead"]
+    spec = ex.ExportSpec(format="alpaca")
+    with db.session_scope(engine) as s:
+        rough = ex.preview_counts(s, lead, spec)
+    with db.session_scope(engine) as s:
+        exact = ex.preview_counts(s, lead, spec, exact=True)
+    m = ex.export(engine, lead, spec, tmp_path / "a")
+    # by kind only, the multi-turn refusals are not known before; asked for, they are
+    assert not rough["exact"] and rough["total"] > m["counts"]["total"]
+    assert exact["exact"] and exact["total"] == m["counts"]["total"]
+    out = CliRunner().invoke(app, ["--db", db_url, "export", str(tmp_path / "b"), "--format", "alpaca",
+                                   "--dry-run"])
+    assert out.exit_code == 0 and "--exact counts them" in out.output
+    out = CliRunner().invoke(app, ["--db", db_url, "export", str(tmp_path / "b"), "--format", "alpaca",
+                                   "--dry-run", "--exact"])
+    assert out.exit_code == 0 and f"planned {m['counts']['total']:,} samples" in out.output, out.output

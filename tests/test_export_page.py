@@ -72,6 +72,16 @@ def test_export_page(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_
     at.multiselect(key="ex_statuses").set_value(["needs_fix"]).run()
     assert any(h.value == "Planned: 0 samples" for h in at.subheader)
     assert any("no sample of the chosen datasets has the status needs_fix" in i.value for i in at.info)
+    # a large selection (here: above a lowered threshold) counts refusals exactly on request
+    from kocurate.services import export as ex
+
+    monkeypatch.setattr(ex, "EXACT_PREVIEW_MAX", 1)
+    st.cache_data.clear()  # the page caches its preview per selection
+    at.multiselect(key="ex_statuses").set_value(["approved"]).run()
+    at.radio(key="ex_mix_mode").set_value("all eligible samples").run()
+    assert any("A large selection" in c.value for c in at.caption)
+    at.button(key="ex_exact").click().run()
+    assert not at.exception and not any("A large selection" in c.value for c in at.caption)
     # annotators may not export
     at = _page(db_url, actors["annotator"], monkeypatch)
     assert at.error and "leads and admins" in at.error[0].value

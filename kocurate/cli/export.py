@@ -53,6 +53,9 @@ def export_cmd(
                                                 help="Leave out samples with an open check finding of severity "
                                                      "error (approved or not)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would be exported."),
+    exact: bool = typer.Option(False, "--exact", help="With --dry-run: count the format's refusals by a dry "
+                                                      "conversion at any size (exact up to 50,000 samples "
+                                                      "anyway)."),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest (or the preview) as JSON."),
 ) -> None:
     """Export the curated corpus (approved samples, current text) as trainer-ready files."""
@@ -69,7 +72,7 @@ def export_cmd(
             alpaca_history=alpaca_history, fill=fill, exclude_error_findings=exclude_error_findings)
         if dry_run:
             with session() as s:
-                preview = export_service.preview_counts(s, SYSTEM, spec)
+                preview = export_service.preview_counts(s, SYSTEM, spec, exact=True if exact else None)
             if as_json:
                 typer.echo(json.dumps(preview, ensure_ascii=False, indent=2))
                 return
@@ -79,7 +82,9 @@ def export_cmd(
             if preview["empty_reason"]:
                 typer.secho(preview["empty_reason"], fg=typer.colors.YELLOW, err=True)
             typer.echo(f"planned {preview['total']:,} samples; near-duplicates to drop "
-                       f"~{preview['duplicates_estimate']:,}")
+                       f"~{preview['duplicates_estimate']:,}"
+                       + ("" if preview["exact"] else " (refusals by the format other than whole datasets are not "
+                          "counted: --exact counts them)"))
             for w in preview["warnings"]:
                 typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
             return

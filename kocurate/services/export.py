@@ -42,27 +42,28 @@ def formats() -> dict[str, str]:
 EXACT_PREVIEW_MAX = 50_000
 
 
-def preview_counts(session: Session, actor: Actor, spec: ExportSpec) -> dict[str, Any]:
+def preview_counts(session: Session, actor: Actor, spec: ExportSpec, exact: bool | None = None) -> dict[str, Any]:
     """What an export will write, per dataset: the pool, what each exclusion removes, what the format
     refuses, and the planned count (``quota``) — the number of samples the export writes.
 
     Up to ``EXACT_PREVIEW_MAX`` candidates the conversion is run dry over all of them, so refusals are
     counted before and ``quota`` equals what the export writes (``exact``: True). Beyond that only the
-    refusals known from a dataset's kind are subtracted (``exact``: False; the manifest has the figures)."""
+    refusals known from a dataset's kind are subtracted (``exact``: False; the manifest has the figures),
+    unless ``exact=True`` asks for the dry conversion at any size (about as long as the export's reading)."""
     actor.require("export")
     spec.validate()
     bind = session.get_bind()
     if session.in_transaction() or not isinstance(bind, Engine):
-        return _preview(session, spec)
+        return _preview(session, spec, exact)
     from ..exporters.runner import _snapshot
 
     # a read-only snapshot: counting (a dry conversion of up to EXACT_PREVIEW_MAX samples) never holds
     # SQLite's write lock, so annotators keep saving meanwhile
     with _snapshot(bind) as conn, Session(bind=conn) as rs:
-        return _preview(rs, spec)
+        return _preview(rs, spec, exact)
 
 
-def _preview(session: Session, spec: ExportSpec) -> dict[str, Any]:
+def _preview(session: Session, spec: ExportSpec, force_exact: bool | None = None) -> dict[str, Any]:
     import numpy as np
 
     from ..exporters.runner import candidates_for, convertible, empty_reason, simulate
@@ -72,7 +73,7 @@ def _preview(session: Session, spec: ExportSpec) -> dict[str, Any]:
     pool = sel.pool_counts(session, spec, datasets)
     conn = session.connection()
     n_pool = sum(p["after_duplicates"] for p in pool.values())
-    exact = n_pool <= EXACT_PREVIEW_MAX
+    exact = n_pool <= EXACT_PREVIEW_MAX if force_exact is None else force_exact
     if exact:
         cands, kind_refused = candidates_for(conn, spec, datasets, fmt)
         available = cands.available()

@@ -5,6 +5,13 @@ cache (sha256 over what is sent + the options): a text is paid for once, whateve
 Results are ``Suggestion`` rows shown beside the current Korean; accepting one is an edit of kind
 ``machine`` in the history. A batch with ``apply`` writes edits directly, but only on samples that
 nobody edited by hand (others get a suggestion instead).
+
+A batch job records every turn it could not translate (``JobFailure``): a job with some is "done with
+errors", one where every turn failed is "failed"; ``retry_failed`` runs only those turns as a new job
+(paid answers come from the cache). An answer that lost its markup is re-sent without it, piece by
+piece between the protected spans (``protect.rebuild``). ``max_characters`` stops a job before a
+request that would pass the budget (status "stopped", resumable). Job starts go to the audit log with
+the estimate the person confirmed.
 """
 
 from __future__ import annotations
