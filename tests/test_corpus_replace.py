@@ -88,6 +88,8 @@ def test_regex_english_side_and_role(engine: Engine, actors: dict[str, Actor]) -
             replace.preview(s, lead, bulk.Selection(dataset_id=ds), replace.ReplaceSpec("(", "x", regex=True))
         with pytest.raises(KocurateError, match="replace with"):
             replace.preview(s, lead, bulk.Selection(dataset_id=ds), replace.ReplaceSpec("a", r"\2", regex=True))
+        with pytest.raises(KocurateError, match="same text"):
+            replace.preview(s, lead, bulk.Selection(dataset_id=ds), replace.ReplaceSpec("네", "네"))
         with pytest.raises(PermissionDenied):
             replace.preview(s, actors["annotator"], bulk.Selection(dataset_id=ds), replace.ReplaceSpec("a", "b"))
 

@@ -109,8 +109,9 @@ def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], wh
             # turn id order is the table's own order (turns are written sample by sample): a plain scan,
             # where ORDER BY (sample_id, idx) made SQLite walk the unique index and fetch every row by rowid
             .order_by(Turn.id))
+    exact = not spec.regex and not spec.ignore_case  # the SQL test was already exact
     for row in session.execute(stmt.execution_options(yield_per=5000)):
-        if row.value is not None and rx.search(row.value):
+        if row.value is not None and (exact or rx.search(row.value)):
             yield row
 
 
@@ -125,10 +126,17 @@ def preview(session: Session, actor: Actor, sel: bulk.Selection, spec: ReplaceSp
     samples: dict[int, tuple[int, str]] = {}
     changes: list[dict[str, Any]] = []
     n_turns = n_occ = 0
+    literal = not spec.regex and not spec.ignore_case
+    if literal and spec.pattern == spec.replacement:
+        raise KocurateError("find and replace with are the same text: nothing would change")
     for row in _matching_turns(session, spec, rx, conds):
-        new, n = spec.replace(rx, row.value)
-        if new == row.value:
-            continue
+        if literal:  # counting is enough; the new text is built only for the turns shown
+            n = row.value.count(spec.pattern)
+            new = spec.replace(rx, row.value)[0] if len(changes) < limit else ""
+        else:
+            new, n = spec.replace(rx, row.value)
+            if new == row.value:
+                continue
         samples.setdefault(row.sample_id, (row.version, row.status))
         n_turns += 1
         n_occ += n
