@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kocurate.checks import REGISTRY, SampleView, TurnView, run_after_import, run_samples, select_checks
+from kocurate.checks import REGISTRY, SampleView, TurnView, run_samples, select_checks
 from kocurate.checks.korean import NAMES, analysis
 from kocurate.checks.korean.particles import agrees, reading_batchim
 from kocurate.checks.korean.spacing import apply_edits
@@ -42,11 +42,6 @@ def test_deep_checks_are_registered_but_not_run_by_default() -> None:
     assert [c.name for c in select_checks(["ko_particle"])] == ["ko_particle"]  # named: runs
     with pytest.raises(KeyError, match="ko_particle"):
         select_checks(["ko_nonsense"])
-
-
-def test_run_after_import_does_not_start_the_analyser() -> None:
-    assert callable(run_after_import)
-    assert all(c.cheap for c in select_checks(cheap_only=True))
 
 
 @pytest.mark.parametrize(("word", "level"), [

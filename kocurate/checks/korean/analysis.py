@@ -43,8 +43,11 @@ def kiwi() -> Any:
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    # no typo or multi-word dictionaries: not used here, and they double the start-up
-                    _kiwi = Kiwi(model_type="cong", load_typo_dict=False, load_multi_dict=False)
+                    # single-threaded (num_workers=0): a process that holds analyser threads cannot fork
+                    # safely (a forked worker's analyser would wait for them forever); the checks get their
+                    # parallelism from worker processes instead. No typo or multi-word dictionaries: not
+                    # used here, and they double the start-up.
+                    _kiwi = Kiwi(model_type="cong", num_workers=0, load_typo_dict=False, load_multi_dict=False)
                     _kiwi_pid = os.getpid()
     return _kiwi
 
@@ -201,7 +204,9 @@ class LevelCache:
             return
         if len(self.cache) + len(todo) > self.max_size:
             self.cache.clear()
-        for w, toks in zip(todo, kiwi().tokenize(todo), strict=True):
+        k = kiwi()
+        for w in todo:
+            toks = k.tokenize(w)
             lv = level_of_tokens(toks)
             if lv is None:
                 lv = next((lvl for p, lvl in _SURFACE if p.search(w)), None)
@@ -236,7 +241,8 @@ def counts(endings: list[Ending]) -> dict[str, int]:
 
 def space(texts: list[str]) -> list[str]:
     """The analyser's spacing correction (spaces inserted and removed) of each text."""
-    return list(kiwi().space(texts, reset_whitespace=True))
+    k = kiwi()
+    return [k.space(t, reset_whitespace=True) for t in texts]
 
 
 def space_edits(a: str, b: str) -> Iterator[tuple[int, int, str]]:
