@@ -52,6 +52,9 @@ def export_cmd(
     exclude_error_findings: bool = typer.Option(False, "--exclude-error-findings",
                                                 help="Leave out samples with an open check finding of severity "
                                                      "error (approved or not)."),
+    max_defect_rate: float = typer.Option(None, "--max-defect-rate",
+                                          help="Refuse to write when the latest QA estimate's upper bound (Wilson "
+                                               "95 %) is above this fraction, e.g. 0.05 (`kocurate qa sample`)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would be exported."),
     exact: bool = typer.Option(False, "--exact", help="With --dry-run: count the format's refusals by a dry "
                                                       "conversion at any size (exact up to 50,000 samples "
@@ -69,7 +72,8 @@ def export_cmd(
             exclude_checks=list(exclude_check or []), min_chars=min_chars, max_chars=max_chars,
             min_turns=min_turns, max_turns=max_turns, dedup=not keep_duplicates,
             mix=export_service.parse_mix(mix), total=total, seed=seed, val_frac=val_frac, meta=not no_meta,
-            alpaca_history=alpaca_history, fill=fill, exclude_error_findings=exclude_error_findings)
+            alpaca_history=alpaca_history, fill=fill, exclude_error_findings=exclude_error_findings,
+            max_defect_rate=max_defect_rate)
         if dry_run:
             with session() as s:
                 preview = export_service.preview_counts(s, SYSTEM, spec, exact=True if exact else None)

@@ -136,6 +136,9 @@ def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str
         "Every sample was reviewed by a person; the text is the curated Korean (edits included), not the raw "
         "machine translation.", "",
     ]
+    qa = manifest.get("qa")
+    body += ["## Quality", "", f"- QA (blind sample, Wilson 95 % interval): {qa['text']}" if qa else
+             "- no QA sample was reviewed for this selection (`kocurate qa sample`)", ""]
     if manifest["warnings"]:
         body += ["## Warnings", ""] + [f"- {w}" for w in manifest["warnings"]] + [""]
     body += ["## Sources", "", "| dataset | kind | licence | samples |", "|---|---|---|---|"]

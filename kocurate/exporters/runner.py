@@ -101,8 +101,11 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
 
 
 def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, progress: Progress | None = None,
-               overwrite: bool = False, actor: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """Export the selection to ``out_dir``; returns the manifest (also written as manifest.json)."""
+               overwrite: bool = False, actor: str | None = None, name: str | None = None,
+               qa: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Export the selection to ``out_dir``; returns the manifest (also written as manifest.json).
+
+    ``qa``: the latest QA estimate of the selection (services.qa), stated in the manifest and the card."""
     spec.validate()
     out_dir = Path(out_dir).resolve()
     check_target(out_dir, overwrite)
@@ -165,6 +168,7 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
         splits = state.close()
         splits = fmt.finish(tmp, splits)
         manifest = state.manifest(pool, cands, planned, datasets, actor, name, time.perf_counter() - started)
+        manifest["qa"] = qa
         (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")
         manifest["files"] = file_entries(tmp, splits, state.rows)
         (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")

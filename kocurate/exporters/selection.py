@@ -76,6 +76,7 @@ class ExportSpec:
     alpaca_history: bool = False
     exclude_error_findings: bool = False  # samples with an open finding of severity "error"
     fill: bool = False  # a dataset that falls short of its quota: the others top it up
+    max_defect_rate: float | None = None  # refuse unless the latest QA estimate's upper bound is at most this
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -140,6 +140,18 @@ def export(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, 
     return _recorded(engine, actor, spec, out_dir, progress, overwrite=overwrite, name=name)
 
 
+def _qa_estimate(engine: Engine, spec: ExportSpec) -> dict[str, Any] | None:
+    """The latest QA estimate of the selected datasets; with ``max_defect_rate``, refuse when it is too high."""
+    from ..exporters.selection import resolve_datasets
+    from . import qa
+
+    with session_scope(engine) as s:
+        ids = [d.id for d in resolve_datasets(s, spec)]
+        if spec.max_defect_rate is not None:
+            return qa.require_max_defect_rate(s, ids, spec.max_defect_rate)
+        return qa.latest_estimate(s, ids)
+
+
 def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, progress: Progress | None, *,
               overwrite: bool = False, name: str | None = None, download: bool = False) -> dict[str, Any]:
     spec.validate()
@@ -151,8 +163,9 @@ def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Pat
         s.flush()
         job_id = job.id
     try:
+        qa_estimate = _qa_estimate(engine, spec)
         manifest = run_export(engine, spec, out_dir, progress=progress, overwrite=overwrite, actor=actor.username,
-                              name=name)
+                              name=name, qa=qa_estimate)
     except BaseException as exc:
         with session_scope(engine) as s:
             j = s.get(Job, job_id)
