@@ -119,6 +119,6 @@ try:
 
         hidden = [_not_allowed(title, actor.role) for path, title, icon, perm in PAGES if not actor.can(perm)]
         st.navigation([st.Page(start, title=_("Start"), url_path="start", default=True, visibility="hidden"),
-                       *pages, *hidden]).run()
+                       *pages, *hidden], expanded=True).run()  # every page a role has stays in sight
 except (KocurateError, SQLAlchemyError) as exc:  # a page's own errors are shown by the page itself
     _database_problem(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +31,19 @@ def do_login(page: object, base_url: str, username: str, password: str | None = 
     sidebar = p.get_by_test_id("stSidebar")  # type: ignore[attr-defined]
     sidebar.get_by_text(f"{username} ·", exact=False).wait_for()
     wait_idle(p)
+    wait_for_login_cookie(p)
+
+
+def wait_for_login_cookie(page: object, timeout_ms: int = TIMEOUT_MS) -> None:
+    """The login cookie is set by the server (HttpOnly) when the page redeems its one-time ticket, a
+    moment after the login renders: wait for it before opening another address or tab."""
+    p = page
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if any(c["name"] == "kocurate_session" and c["value"] for c in p.context.cookies()):  # type: ignore[attr-defined]
+            return
+        p.wait_for_timeout(100)  # type: ignore[attr-defined]
+    raise AssertionError("the login cookie was never set")
 
 
 def wait_idle(page: object, timeout_ms: int = TIMEOUT_MS) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e_helpers import AppServer, wait_idle
+from e2e_helpers import AppServer, wait_for_login_cookie, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -28,6 +28,7 @@ def test_review_link_through_login_and_no_developer_toolbar(page: Any, app_serve
     page.get_by_role("button", name="Log in").click()
     page.get_by_test_id("stSidebar").get_by_text("annotator2 ·", exact=False).wait_for()
     wait_idle(page, 30_000)
+    wait_for_login_cookie(page)
     # the review page (the start page of an annotator, so its address shows as "/"), its filter kept
     assert "dataset=1" in page.url
     expect(page.get_by_role("heading", name="Queue")).to_be_visible(timeout=UI_MS)
