@@ -136,16 +136,17 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppSe
     try:
         with Session(engine) as s:
             lic = dict(s.execute(select(Dataset.name, Dataset.licence)).tuples().all())
+            new_id = s.scalar(select(Dataset.id).where(Dataset.name == "dolly-ko-upload"))
     finally:
         engine.dispose()
     assert lic["dolly-ko-upload"] == "CC-BY-SA-3.0" and lic["broken_ko"] is None
 
-    # the datasets page lists it with a link into the review queue
+    # the datasets page lists it (names in a plain-text table) with a link into the review queue
     page.goto(own_app.url("datasets"))
     wait_idle(page)
-    link = page.get_by_role("link", name="dolly-ko-upload", exact=False)
+    link = page.get_by_role("link", name=f"Review dataset {new_id}")
     expect(link).to_be_visible()
-    assert "dataset=" in (link.get_attribute("href") or "")
+    assert f"dataset={new_id}" in (link.get_attribute("href") or "")
 
 
 def test_annotator_has_no_import_page(page: Any, own_app: AppServer) -> None:
