@@ -13,14 +13,37 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import KocurateError
+from kocurate.i18n import N_, _, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
 from kocurate.services import freshness
 from kocurate.services.auth import Actor
 
+# sample status codes (values the services take) → labels shown
+STATUS_LABELS = {"new": N_("new"), "approved": N_("approved"), "rejected": N_("rejected"),
+                 "needs_fix": N_("needs fix"), "skipped": N_("skipped"), "disputed": N_("disputed"),
+                 "superseded": N_("superseded")}
+# the mix editor's modes: the option values (codes compared below) → labels shown
+MIX_MODES = {"all eligible samples": N_("all eligible samples"),
+             "shares (% of the target size)": N_("shares (% of the target size)"), "counts": N_("counts")}
+# columns of the preview table → headers shown
+PREVIEW_COLUMNS = {"name": N_("Dataset"), "kind": N_("Kind"), "licence": N_("Licence"), "pool": N_("Pool"),
+                   "ethics_flagged": N_("Ethics-flagged"), "flagged": N_("Flagged"),
+                   "contaminated": N_("Contaminated"), "error_findings": N_("Error findings"),
+                   "open_errors": N_("Open errors"), "after_duplicates": N_("After duplicates"),
+                   "refused": N_("Refused"), "planned": N_("Planned"), "validation": N_("Validation"),
+                   "note": N_("Note")}
+# columns of the recent exports table → headers shown
+RECENT_COLUMNS = {"id": N_("Job"), "status": N_("Status"), "created_at": N_("Started"), "out_dir": N_("Folder"),
+                  "total": N_("Samples"), "format": N_("Format"), "message": N_("Message")}
 
-@st.cache_data(ttl=60, show_spinner="Counting what the export will write…", max_entries=32)
+
+def _status_label(code: str) -> str:
+    return _(STATUS_LABELS[code]) if code in STATUS_LABELS else code
+
+
+@st.cache_data(ttl=60, show_spinner=_("Counting what the export will write…"), max_entries=32)
 def _preview(spec_json: str, actor_id: int | None, username: str, role: str, version: tuple,
              exact: bool | None = None) -> dict:
     """The preview, cached per selection and data version (widgets elsewhere on the page rerun it)."""
@@ -29,21 +52,26 @@ def _preview(spec_json: str, actor_id: int | None, username: str, role: str, ver
                                  exact=exact)
 
 
+def _progress_text(done: int, total: int) -> str:
+    return ngettext("{done:,} / {total:,} sample", "{done:,} / {total:,} samples", total).format(done=done,
+                                                                                               total=total)
+
+
 def _version() -> tuple:
     with ui.session() as s:  # the database too: one process may serve (or test) several
         return (str(ui.engine().url), *freshness.data_version(s))
 
 
 actor = ui.require_actor()
-st.header("Export")
+st.header(_("Export"))
 if not actor.can("export"):
-    st.error("Only leads and admins may export.")
+    st.error(_("Only leads and admins may export."))
     st.stop()
 
 with ui.session() as s:
     all_datasets = ds_service.list_datasets(s)
 if not all_datasets:
-    st.info("No datasets yet: import one first.")
+    st.info(_("No datasets yet: import one first."))
     st.stop()
 names = [d["name"] for d in all_datasets]
 formats = ex.formats()
@@ -51,37 +79,40 @@ formats = ex.formats()
 # -- selection -------------------------------------------------------------------------------------------
 left, right = st.columns(2)
 with left:
-    fmt = st.selectbox("Format", list(formats), index=list(formats).index("messages"),
+    fmt = st.selectbox(_("Format"), list(formats), index=list(formats).index("messages"),
                        format_func=lambda k: f"{k} — {formats[k]}", key="ex_format")
-    chosen = st.multiselect("Datasets (none = all)", names, key="ex_datasets")
-    statuses = st.multiselect("Statuses", list(STATUSES), default=["approved"], key="ex_statuses")
-    exclude_flags = st.multiselect("Also exclude samples flagged", list(QUALITY_FLAGS), key="ex_flags")
+    chosen = st.multiselect(_("Datasets (none = all)"), names, key="ex_datasets")
+    statuses = st.multiselect(_("Statuses"), list(STATUSES), default=["approved"], format_func=_status_label,
+                              key="ex_statuses")
+    exclude_flags = st.multiselect(_("Also exclude samples flagged"), list(QUALITY_FLAGS),
+                                   format_func=ui.flag_label, key="ex_flags")
     c1, c2 = st.columns(2)
-    min_chars = c1.number_input("Min Korean characters", min_value=0, value=0, step=10, key="ex_min")
-    max_chars = c2.number_input("Max Korean characters (0 = no limit)", min_value=0, value=0, step=100,
+    min_chars = c1.number_input(_("Min Korean characters"), min_value=0, value=0, step=10, key="ex_min")
+    max_chars = c2.number_input(_("Max Korean characters (0 = no limit)"), min_value=0, value=0, step=100,
                                 key="ex_max")
 with right:
-    exclude_ethics = st.checkbox(f"Exclude ethics-flagged samples ({', '.join(ETHICS_FLAGS)}) unless cleared",
+    exclude_ethics = st.checkbox(_("Exclude ethics-flagged samples ({flags}) unless cleared").format(
+                                     flags=", ".join(ui.flag_label(f) for f in ETHICS_FLAGS)),
                                  value=True, key="ex_ethics")
-    include_contaminated = st.checkbox("Include samples with evaluation-set contamination findings", value=False,
-                                       key="ex_contam")
-    dedup = st.checkbox("One sample per near-duplicate group", value=True, key="ex_dedup")
-    meta = st.checkbox("Provenance key 'kocurate' (dataset, key, sample id, flags)", value=True, key="ex_meta")
-    alpaca_history = st.checkbox("alpaca: keep multi-turn samples as 'history'", value=False, key="ex_hist",
+    include_contaminated = st.checkbox(_("Include samples with evaluation-set contamination findings"),
+                                       value=False, key="ex_contam")
+    dedup = st.checkbox(_("One sample per near-duplicate group"), value=True, key="ex_dedup")
+    meta = st.checkbox(_("Provenance key 'kocurate' (dataset, key, sample id, flags)"), value=True, key="ex_meta")
+    alpaca_history = st.checkbox(_("alpaca: keep multi-turn samples as 'history'"), value=False, key="ex_hist",
                                  disabled=fmt != "alpaca")
     c1, c2, c3 = st.columns(3)
-    total = c1.number_input("Target size (0 = all)", min_value=0, value=0, step=1000, key="ex_total")
-    seed = c2.number_input("Seed", min_value=0, value=0, step=1, key="ex_seed")
-    val_frac = c3.number_input("Validation fraction", min_value=0.0, max_value=0.5, value=0.0, step=0.01,
+    total = c1.number_input(_("Target size (0 = all)"), min_value=0, value=0, step=1000, key="ex_total")
+    seed = c2.number_input(_("Seed"), min_value=0, value=0, step=1, key="ex_seed")
+    val_frac = c3.number_input(_("Validation fraction"), min_value=0.0, max_value=0.5, value=0.0, step=0.01,
                                key="ex_val")
 
-    exclude_errors = st.checkbox("Exclude samples with open error findings (checks of severity error)",
+    exclude_errors = st.checkbox(_("Exclude samples with open error findings (checks of severity error)"),
                                  value=False, key="ex_errors")
 
 # -- mix: one number per dataset, shares (% of the target size) or counts --------------------------------
-st.subheader("Mix")
+st.subheader(_("Mix"))
 mix_names = chosen or names
-mode = st.radio("Per dataset", ["all eligible samples", "shares (% of the target size)", "counts"],
+mode = st.radio(_("Per dataset"), list(MIX_MODES), format_func=lambda m: _(MIX_MODES[m]),
                 horizontal=True, key="ex_mix_mode")
 mix: dict[str, float | int] = {}
 fill = False
@@ -90,17 +121,18 @@ if mode != "all eligible samples":
     for i, n in enumerate(mix_names):
         col = cols[i % len(cols)]
         if mode.startswith("shares"):
-            v = col.number_input(f"{n} (%)", min_value=0.0, max_value=100.0, value=0.0, step=5.0,
+            v = col.number_input(_("{name} (%)").format(name=n), min_value=0.0, max_value=100.0, value=0.0, step=5.0,
                                  key=f"ex_share_{n}")
             if v > 0:
                 mix[n] = float(v) / 100.0
         else:
-            v = col.number_input(f"{n} (samples)", min_value=0, value=0, step=100, key=f"ex_count_{n}")
+            v = col.number_input(_("{name} (samples)").format(name=n), min_value=0, value=0, step=100, key=f"ex_count_{n}")
             if v > 0:
                 mix[n] = int(v)
     if mode.startswith("shares"):
-        st.caption(f"Shares add up to {sum(mix.values()):.0%}; they are scaled to fill the target size.")
-    fill = st.checkbox("Top up from the other datasets when one falls short", value=False, key="ex_fill")
+        st.caption(_("Shares add up to {total:.0%}; they are scaled to fill the target size.").format(
+            total=sum(mix.values())))
+    fill = st.checkbox(_("Top up from the other datasets when one falls short"), value=False, key="ex_fill")
 
 try:
     spec = ex.ExportSpec(
@@ -117,57 +149,62 @@ except KocurateError as exc:
     st.stop()
 
 # -- preview ---------------------------------------------------------------------------------------------
-st.subheader(f"Planned: {preview['total']:,} samples"
-             + (f" (validation {preview['validation']:,})" if preview["validation"] else ""))
+st.subheader((ngettext("Planned: {n:,} sample (validation {val:,})", "Planned: {n:,} samples (validation {val:,})",
+                       preview["total"]) if preview["validation"]
+              else ngettext("Planned: {n:,} sample", "Planned: {n:,} samples", preview["total"]))
+             .format(n=preview["total"], val=preview["validation"]))
 if preview["empty_reason"]:
     st.info(preview["empty_reason"], icon=":material/block:")
 cols = ["name", "kind", "licence", "pool", "ethics_flagged", "flagged", "contaminated", "error_findings",
         "open_errors", "after_duplicates", "refused", "quota", "validation", "note"]
 table = pd.DataFrame(preview["datasets"]).rename(columns={"quota": "planned"})
 cols = [("planned" if c == "quota" else c) for c in cols]
-st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, width="stretch")
+st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, width="stretch",
+             column_config={c: _(label) for c, label in PREVIEW_COLUMNS.items() if c in table.columns})
 if preview["warnings"]:
-    st.warning("Warnings (also written into the dataset card):", icon=":material/warning:")
+    st.warning(_("Warnings (also written into the dataset card):"), icon=":material/warning:")
     for w in preview["warnings"]:
         st.text(f"• {w}")
-st.caption("Planned = what the export writes: samples the format refuses (speakerless turns, multi-turn for "
-           "alpaca, …) are counted before and replaced by the next candidates."
-           if preview["exact"] else "A large selection: refusals by the format other than whole datasets are "
-           "known when the export runs (manifest.json has the exact figures).")
-if not preview["exact"] and st.button("Count exactly (reads every candidate: about as long as the export's "
-                                      "reading)", key="ex_exact"):
+st.caption(_("Planned = what the export writes: samples the format refuses (speakerless turns, multi-turn for "
+             "alpaca, …) are counted before and replaced by the next candidates.")
+           if preview["exact"] else _("A large selection: refusals by the format other than whole datasets are "
+                                      "known when the export runs (manifest.json has the exact figures)."))
+if not preview["exact"] and st.button(_("Count exactly (reads every candidate: about as long as the export's "
+                                        "reading)"), key="ex_exact"):
     st.session_state["ex_exact_for"] = spec_key
     st.rerun()
 
 # -- run -------------------------------------------------------------------------------------------------
 dl, srv = st.columns(2)
 with dl:
-    st.markdown(f"**Download** (up to {ex.DOWNLOAD_LIMIT:,} samples): a zip with the data, manifest.json and "
-                "README.md.")
-    if st.button("Prepare download", disabled=preview["total"] > ex.DOWNLOAD_LIMIT or preview["total"] == 0,
+    st.markdown(_("**Download** (up to {limit:,} samples): a zip with the data, manifest.json and "
+                  "README.md.").format(limit=ex.DOWNLOAD_LIMIT))
+    if st.button(_("Prepare download"), disabled=preview["total"] > ex.DOWNLOAD_LIMIT or preview["total"] == 0,
                  key="ex_dl_go"):
-        bar = st.progress(0.0, text="exporting…")
+        bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             fname, data, manifest = ex.export_archive(
                 ui.engine(), actor, spec,
-                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=f"{d:,} / {n:,} samples"))
+                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
             st.session_state["ex_download"] = (fname, data, manifest["counts"]["total"])
     if "ex_download" in st.session_state:
         fname, data, n = st.session_state["ex_download"]
-        st.download_button(f"Download {fname} ({n:,} samples)", data=data, file_name=fname,
+        st.download_button(ngettext("Download {file} ({n:,} sample)", "Download {file} ({n:,} samples)", n).format(
+                               file=fname, n=n), data=data, file_name=fname,
                            mime="application/zip", key="ex_dl_btn")
 with srv:
-    st.markdown(f"**Server folder** (any size) under `{ex.export_root()}`")
-    folder = st.text_input("Folder name", value=f"{fmt}-{datetime.now():%Y%m%d-%H%M}", key="ex_folder")
-    overwrite = st.checkbox("Replace an earlier export in that folder", value=False, key="ex_overwrite")
-    if st.button("Export to the server", type="primary", disabled=preview["total"] == 0, key="ex_srv_go"):
-        bar = st.progress(0.0, text="exporting…")
+    st.markdown(_("**Server folder** (any size) under `{root}`").format(root=ex.export_root()))
+    folder = st.text_input(_("Folder name"), value=f"{fmt}-{datetime.now():%Y%m%d-%H%M}", key="ex_folder")
+    overwrite = st.checkbox(_("Replace an earlier export in that folder"), value=False, key="ex_overwrite")
+    if st.button(_("Export to the server"), type="primary", disabled=preview["total"] == 0, key="ex_srv_go"):
+        bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             manifest = ex.export(
                 ui.engine(), actor, spec, ex.server_folder(folder), overwrite=overwrite,
-                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=f"{d:,} / {n:,} samples"))
+                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
             c = manifest["counts"]
-            st.success(f"Exported {c['total']:,} samples in {manifest['seconds']} s.")
+            st.success(ngettext("Exported {n:,} sample in {seconds} s.", "Exported {n:,} samples in {seconds} s.",
+                                c["total"]).format(n=c["total"], seconds=manifest["seconds"]))
             st.code(manifest["out_dir"], language=None)
             with st.expander("manifest.json"):
                 st.json({k: manifest[k] for k in ("counts", "excluded", "refused", "repairs", "warnings", "files")})
@@ -175,5 +212,7 @@ with srv:
 with ui.session() as s:
     recent = ex.recent_exports(s, actor)
 if recent:
-    st.subheader("Recent exports")
-    st.dataframe(pd.DataFrame(recent), hide_index=True, width="stretch")
+    st.subheader(_("Recent exports"))
+    recent_table = pd.DataFrame(recent)
+    st.dataframe(recent_table, hide_index=True, width="stretch",
+                 column_config={c: _(label) for c, label in RECENT_COLUMNS.items() if c in recent_table.columns})

@@ -16,43 +16,46 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import AlreadyImported, ImportFailed, KocurateError
+from kocurate.i18n import N_, _, ngettext
 from kocurate.importers import REGISTRY
 from kocurate.ingest import default_name
 from kocurate.services import datasets as ds_service
 
 REVIEW_PAGE = "pages/review.py"
 TYPES = ["json", "jsonl", "ndjson", "csv", "tsv", "parquet", "gz"]
+# how a format finds the English source (importer.align_by) → in words
+HOW = {"id": N_("joined to the English by id"), "position": N_("aligned to the English by position, with drift repair"),
+       "inline": N_("English read from the same file"), "none": N_("no English source")}
 
 actor = ui.require_actor()
-st.header("Import")
+st.header(_("Import"))
 if not actor.can("import"):
-    st.warning("Only leads and admins import datasets.")
+    st.warning(_("Only leads and admins import datasets."))
     st.stop()
 
 kinds = sorted(REGISTRY)
-kind = st.selectbox("Format", kinds, format_func=lambda k: f"{k} — {REGISTRY[k].title}", key="imp_kind",
+kind = st.selectbox(_("Format"), kinds, format_func=lambda k: f"{k} — {REGISTRY[k].title}", key="imp_kind",
                     index=kinds.index("koalpaca") if "koalpaca" in kinds else 0)
 importer = REGISTRY[kind]
 takes_source = importer.align_by in ("id", "position")
-how = {"id": "joined to the English by id", "position": "aligned to the English by position, with drift repair",
-       "inline": "English read from the same file", "none": "no English source"}
-st.caption(f"{importer.title}: {how.get(importer.align_by, importer.align_by)}"
-           + (f"; upstream licence {importer.licence} (recorded for its published files)" if importer.licence
-              else ""))
+how = _(HOW[importer.align_by]) if importer.align_by in HOW else importer.align_by
+st.caption((_("{title}: {how}; upstream licence {licence} (recorded for its published files)") if importer.licence
+            else _("{title}: {how}")).format(title=importer.title, how=how, licence=importer.licence))
 
-ko_file = st.file_uploader("Korean file", type=TYPES, key="imp_ko")
-en_file = st.file_uploader("English source (optional)", type=TYPES, key="imp_en") if takes_source else None
+ko_file = st.file_uploader(_("Korean file"), type=TYPES, key="imp_ko")
+en_file = st.file_uploader(_("English source (optional)"), type=TYPES, key="imp_en") if takes_source else None
 
 options = None
 if kind == "generic":
-    st.caption("Generic mapping: one ROLE=COLUMN per line, in turn order (e.g. `user=question`).")
+    st.caption(_("Generic mapping: one ROLE=COLUMN per line, in turn order (e.g. `user=question`)."))
     c1, c2 = st.columns(2)
-    fields = c1.text_area("Korean turns (ROLE=COLUMN)", key="imp_map", height=100)
-    source_fields = c2.text_area("English in the same record (ROLE=COLUMN, optional)", key="imp_srcmap", height=100)
+    fields = c1.text_area(_("Korean turns (ROLE=COLUMN)"), key="imp_map", height=100)
+    source_fields = c2.text_area(_("English in the same record (ROLE=COLUMN, optional)"), key="imp_srcmap",
+                                 height=100)
     c3, c4, c5 = st.columns(3)
-    conversations = c3.text_input("…or a column with a list of turns", key="imp_conv")
-    id_field = c4.text_input("Id column (optional)", key="imp_id")
-    meta_fields = c5.text_input("Columns kept as metadata (comma-separated)", key="imp_meta")
+    conversations = c3.text_input(_("…or a column with a list of turns"), key="imp_conv")
+    id_field = c4.text_input(_("Id column (optional)"), key="imp_id")
+    meta_fields = c5.text_input(_("Columns kept as metadata (comma-separated)"), key="imp_meta")
 
     def pairs(text: str) -> list[tuple[str, str]]:
         out = []
@@ -71,20 +74,20 @@ chosen = ko_file.name if ko_file else ""
 if st.session_state.get("imp_for") != chosen:  # another file chosen: propose its name
     st.session_state["imp_for"] = chosen
     st.session_state["imp_name"] = default_name(chosen) if chosen else ""
-name = c1.text_input("Dataset name", key="imp_name")
+name = c1.text_input(_("Dataset name"), key="imp_name")
 known_licence = importer.licence_for(chosen) if chosen else None
-licence = c2.text_input("Licence (SPDX id, e.g. CC-BY-NC-4.0)", key="imp_licence",
-                        placeholder=known_licence or "unknown: please give it",
-                        help="Left empty, the upstream licence is recorded only when the file is one of that "
-                             "dataset's published files.")
+licence = c2.text_input(_("Licence (SPDX id, e.g. CC-BY-NC-4.0)"), key="imp_licence",
+                        placeholder=known_licence or _("unknown: please give it"),
+                        help=_("Left empty, the upstream licence is recorded only when the file is one of that "
+                               "dataset's published files."))
 if chosen and not licence.strip() and known_licence is None:
-    st.warning("The licence of this file is unknown (it is not a known file of this dataset): please give it. "
-               "Without one, exports warn that the licence is unknown.", icon=":material/gavel:")
-skip_bad = st.checkbox("Skip bad records (import the rest and list what was skipped)", key="imp_skip")
+    st.warning(_("The licence of this file is unknown (it is not a known file of this dataset): please give it. "
+                 "Without one, exports warn that the licence is unknown."), icon=":material/gavel:")
+skip_bad = st.checkbox(_("Skip bad records (import the rest and list what was skipped)"), key="imp_skip")
 
-if st.button("Import", type="primary", disabled=ko_file is None, key="imp_go"):
+if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"):
     status = st.empty()
-    bar = st.progress(0.0, text="reading…")
+    bar = st.progress(0.0, text=_("reading…"))
     with tempfile.TemporaryDirectory(prefix="kocurate-import-") as tmp:
         ko_path = Path(tmp) / "ko" / Path(ko_file.name).name
         ko_path.parent.mkdir()
@@ -96,7 +99,8 @@ if st.button("Import", type="primary", disabled=ko_file is None, key="imp_go"):
             en_path.write_bytes(en_file.getbuffer())
 
         def progress(n: int) -> None:
-            bar.progress(min(0.99, n / (n + 20_000)), text=f"{n:,} samples written")
+            bar.progress(min(0.99, n / (n + 20_000)),
+                         text=ngettext("{n:,} sample written", "{n:,} samples written", n).format(n=n))
 
         try:
             rep = ds_service.import_dataset(ui.engine(), actor, kind, ko_path, en_path, name=name.strip() or None,
@@ -107,26 +111,30 @@ if st.button("Import", type="primary", disabled=ko_file is None, key="imp_go"):
             status.info(str(exc))
         except ImportFailed as exc:
             bar.empty()
-            status.error(f"Refused, nothing was imported. {exc}")
-            st.caption(f"file: {exc.file} · place: {exc.where}" + (f" · field: {exc.field}" if exc.field else "")
-                       + " — fix the record, or tick “Skip bad records”.")
+            status.error(_("Refused, nothing was imported. {error}").format(error=exc))
+            st.caption((_("file: {file} · place: {place} · field: {field} — fix the record, or tick “Skip bad "
+                          "records”.") if exc.field
+                        else _("file: {file} · place: {place} — fix the record, or tick “Skip bad records”."))
+                       .format(file=exc.file, place=exc.where, field=exc.field))
         except (KocurateError, ValueError) as exc:
             bar.empty()
             status.error(str(exc))
         else:
-            bar.progress(1.0, text="done")
-            status.success(f"Imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
+            bar.progress(1.0, text=_("done"))
+            status.success(_("Imported {name} (dataset {id}): {summary}").format(
+                name=repr(rep.name), id=rep.dataset_id, summary=rep.summary()))
             if rep.skipped:
-                st.subheader(f"Skipped records ({len(rep.skipped):,})")
+                st.subheader(_("Skipped records ({n:,})").format(n=len(rep.skipped)))
                 st.dataframe(pd.DataFrame(rep.skipped), hide_index=True, width="stretch")
-                st.download_button("Download the skipped-records report (JSONL)",
+                st.download_button(_("Download the skipped-records report (JSONL)"),
                                    Path(rep.skipped_report).read_bytes() if rep.skipped_report else b"",
                                    file_name=f"{rep.name}.skipped.jsonl", mime="application/json", key="imp_dl")
             if rep.ambiguous or rep.unaligned:
-                st.caption(f"{rep.ambiguous:,} pairs were not sure enough to join silently and are marked "
-                           f"“ambiguous” for review; {rep.unaligned:,} found no English row.")
+                st.caption(_("{ambiguous:,} pairs were not sure enough to join silently and are marked "
+                             "“ambiguous” for review; {unaligned:,} found no English row.").format(
+                                 ambiguous=rep.ambiguous, unaligned=rep.unaligned))
             try:
-                st.page_link(REVIEW_PAGE, label="Review this dataset", icon=":material/rate_review:",
+                st.page_link(REVIEW_PAGE, label=_("Review this dataset"), icon=":material/rate_review:",
                              query_params={"dataset": str(rep.dataset_id)})
             except Exception:  # the page runs outside the app's navigation (bare mode)
                 pass
