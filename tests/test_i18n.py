@@ -28,10 +28,9 @@ def _extracted() -> dict[str, str]:
             str(ROOT), method_map, options_map, strip_comment_tags=True):
         if "/tests/" in f"/{filename}" or filename.startswith(("build/", ".")):
             continue
-        ids = message if isinstance(message, tuple) else (message,)
-        for mid in ids:
-            if mid:
-                found.setdefault(f"{context}\x04{mid}" if context else mid, f"{filename}:{lineno}")
+        mid = message[0] if isinstance(message, tuple) else message  # a plural entry is keyed by its singular
+        if mid:
+            found.setdefault(f"{context}\x04{mid}" if context else mid, f"{filename}:{lineno}")
     return found
 
 
