@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kocurate import ui
+from kocurate.i18n import N_, _, ngettext
 from kocurate.models import STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import search
@@ -16,31 +17,42 @@ actor = ui.require_actor()
 ui.style()
 S = st.session_state
 PAGE = 50
+FIELDS = {"both": N_("Korean + English"), "ko": N_("Korean"), "en": N_("English")}
+STATUS_LABELS = {"any": N_("any"), "new": N_("new"), "approved": N_("approved"), "rejected": N_("rejected"),
+                 "needs_fix": N_("needs fix"), "skipped": N_("skipped"), "disputed": N_("disputed"),
+                 "superseded": N_("superseded")}
 
-st.header("Search")
+
+def status_label(code: str) -> str:
+    return _(STATUS_LABELS[code]) if code in STATUS_LABELS else code
+
+
+st.header(_("Search"))
 with ui.session() as s:
     datasets = ds_service.list_datasets(s)
     unindexed = search.count_unindexed(s)
-names = {0: "all datasets", **{d["id"]: d["name"] for d in datasets}}
+names = {d["id"]: d["name"] for d in datasets}  # 0: all datasets (translated where shown)
 
 with st.form("search-form"):
-    q = st.text_input("Search Korean and English text", key="sq-q",
-                      placeholder="e.g. 고양이, def main, untranslated phrase")
+    q = st.text_input(_("Search Korean and English text"), key="sq-q",
+                      placeholder=_("e.g. 고양이, def main, untranslated phrase"))
     c1, c2, c3 = st.columns(3)
-    field = c1.radio("In", ["both", "ko", "en"], horizontal=True, key="sq-field",
-                     format_func={"both": "Korean + English", "ko": "Korean", "en": "English"}.get)
-    ds = c2.selectbox("Dataset", list(names), format_func=lambda i: names[i], key="sq-ds")
-    status = c3.selectbox("Status", ["any", *STATUSES], key="sq-status")
-    submitted = st.form_submit_button("Search", type="primary")
+    field = c1.radio(_("In"), list(FIELDS), horizontal=True, key="sq-field", format_func=lambda k: _(FIELDS[k]))
+    ds = c2.selectbox(_("Dataset"), [0, *names], format_func=lambda i: names[i] if i else _("all datasets"),
+                      key="sq-ds")
+    status = c3.selectbox(_("Status"), ["any", *STATUSES], key="sq-status", format_func=status_label)
+    submitted = st.form_submit_button(_("Search"), type="primary")
 
-st.caption("Words of 3+ characters use the trigram index; shorter words are matched by a substring scan.")
+st.caption(_("Words of 3+ characters use the trigram index; shorter words are matched by a substring scan."))
 if unindexed:
-    st.info(f"{unindexed} dataset(s) are not in the search index yet; searching them scans the text (slower). "
-            "Build the index with `kocurate search --reindex`.")
-    if actor.can("configure") and st.button("Build the search index now"):
-        with st.spinner("Indexing…"):
+    st.info(ngettext("{n} dataset is not in the search index yet; searching it scans the text (slower). Build the "
+                     "index with `kocurate search --reindex`.",
+                     "{n} datasets are not in the search index yet; searching them scans the text (slower). Build "
+                     "the index with `kocurate search --reindex`.", unindexed).format(n=unindexed))
+    if actor.can("configure") and st.button(_("Build the search index now")):
+        with st.spinner(_("Indexing…")):
             done = search.reindex(ui.engine())
-        st.toast(f"Indexed {len(done)} dataset(s)")
+        st.toast(ngettext("Indexed {n} dataset", "Indexed {n} datasets", len(done)).format(n=len(done)))
         st.rerun()
 
 
@@ -57,16 +69,18 @@ if submitted:
 hits = S.get("sq-hits")
 if hits is not None:
     if not hits:
-        st.write("No matches.")
+        st.write(_("No matches."))
     for h in hits:
         with st.container(border=True):
-            st.text(f"{h['dataset']} · sample {h['sample_id']} · key {h['key']} · turn {h['turn_idx'] + 1} "
-                    f"{h['role']} · {h['status']}")
+            # dataset name, key and role are data: plain text
+            st.text(_("{dataset} · sample {sample} · key {key} · turn {turn} {role} · {status}").format(
+                dataset=h["dataset"], sample=h["sample_id"], key=h["key"], turn=h["turn_idx"] + 1, role=h["role"],
+                status=status_label(h["status"])))
             a, b = st.columns(2)
             a.text(h["ko"] or "—")
             b.text(h["en"] or "—")
-            st.page_link("pages/review.py", label=f"Open sample {h['sample_id']} in review", icon=":material/rate_review:",
-                         query_params={"sample": str(h["sample_id"])})
-    if len(hits) >= PAGE and st.button("More results"):
+            st.page_link("pages/review.py", label=_("Open sample {sample} in review").format(sample=h["sample_id"]),
+                         icon=":material/rate_review:", query_params={"sample": str(h["sample_id"])})
+    if len(hits) >= PAGE and st.button(_("More results"), key="sq-more"):
         S["sq-hits"] = hits + run(hits[-1]["turn_id"])
         st.rerun()
