@@ -6,10 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from kocurate import ui, ui_llm
+from kocurate.i18n import _
 
 actor = ui.require_actor()
-st.header("LLM assistant")
-tab_batch, tab_eval = st.tabs(["Batch", "Evaluate"])
+st.header(_("LLM assistant"))
+tab_batch, tab_eval = st.tabs([_("Batch"), _("Evaluate")])
 with tab_batch:
     ui_llm.render_batch_panel(actor)
 with tab_eval:
