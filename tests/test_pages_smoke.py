@@ -1,4 +1,4 @@
-"""Every page opens for every role that may see it, on the demo database, with no exception.
+"""Every page opens for every role that may see it, in Korean and in English, with no exception.
 
 One AppTest per (role, page): the page runs as Streamlit would run it after app.py's navigation,
 with the logged-in person in the session. Pages a role may not open are not listed for it (app.py
@@ -55,16 +55,18 @@ def _actor(url: str, username: str) -> Actor:
         engine.dispose()
 
 
-CASES = [(role, path) for role in ("admin", "lead", "annotator") for path, _t, _p in _pages()]
+CASES = [(lang, role, path) for lang in ("ko", "en") for role in ("admin", "lead", "annotator")
+         for path, _t, _p in _pages()]
 
 
-@pytest.mark.parametrize(("username", "page"), CASES, ids=[f"{r}-{Path(p).stem}" for r, p in CASES])
-def test_page_opens(username: str, page: str, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("lang", "username", "page"), CASES, ids=[f"{lg}-{r}-{Path(p).stem}" for lg, r, p in CASES])
+def test_page_opens(lang: str, username: str, page: str, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     who = _actor(demo_url, username)
     perm = next(p for path, _t, p in _pages() if path == page)
     if not who.can(perm):
         pytest.skip(f"{username} does not see {page}")
     monkeypatch.setenv("KOCURATE_DB_URL", demo_url)
+    monkeypatch.setenv("KOCURATE_DEFAULT_LANG", lang)  # the page as a person with that language sees it
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / page), default_timeout=90)
