@@ -11,7 +11,9 @@ changed since (an edit made during the run leaves the sample due for the next on
 from __future__ import annotations
 
 import os
+import sys
 import time
+import types
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -199,6 +201,22 @@ def _worker(url: str, dataset_id: int, names: list[str], lo: int, hi: int, full:
         engine.dispose()
 
 
+@contextmanager
+def without_main_script() -> Iterator[None]:
+    """Start worker processes here. A forkserver or spawn child first re-runs the parent's ``__main__``
+    file; under Streamlit (and its AppTest) that is the page script being run, which must not run again
+    in a worker. While workers start, ``__main__`` is a bare module; a module run with ``-m`` is kept."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _run_parallel(engine: Engine, dataset_id: int, names: list[str], *, full: bool, set_checked: bool, batch: int,
                   workers: int) -> RunSummary:
     import multiprocessing
@@ -218,9 +236,12 @@ def _run_parallel(engine: Engine, dataset_id: int, names: list[str], *, full: bo
     import threading
 
     method = "fork" if threading.active_count() == 1 else "forkserver"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as ex:
-        parts = list(ex.map(_worker, *zip(*[(url, dataset_id, names, a, b, full, set_checked, batch)
-                                             for a, b in bounds], strict=True)))
+    with without_main_script():  # the workers start inside (map submits every task at once)
+        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+        results = ex.map(_worker, *zip(*[(url, dataset_id, names, a, b, full, set_checked, batch)
+                                         for a, b in bounds], strict=True))
+    with ex:
+        parts = list(results)
     for p in parts:
         summary.samples += p.samples
         summary.findings += p.findings
