@@ -212,6 +212,7 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
             if queue and i and i % max(1, queue - 2) == 0:
                 reset_queue(url)
             prev = shown_sample(page)
+            page.wait_for_timeout(750)  # the page ignores a decision sooner than 0.7 s after a sample opens
             out["approve_next"].append(timed(lambda p=prev: (bar(page, "Approve & next").click(),  # type: ignore[func-returns-value]
                                                              page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
         if searches:

@@ -46,6 +46,7 @@ FRAGMENTS = os.environ.get("KOCURATE_REVIEW_FRAGMENTS", "1") != "0"
 BAR = {"prev": ("Previous", "arrow_back"), "next": ("Next", "arrow_forward"), "save": ("Save", "save"),
        "approve": ("Approve", "check"), "approve_next": ("Approve & next", "done_all"), "reject": ("Reject", "close"),
        "needs_fix": ("Needs fix", "build"), "skip": ("Skip", "skip_next")}
+MIN_DWELL_S = 0.7  # decisions sooner than this after a sample opens are taken as a double press
 PROGRESS_REFRESH_S = 120  # the queue is counted again after this long (decisions are subtracted meanwhile)
 
 actor = ui.require_actor()
@@ -397,29 +398,21 @@ def hhmm(at: datetime | str) -> str:
 
 
 # ------------------------------------------------------------------------------ the workspace
+def load(sid: int | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The sample on screen and my drafts of it (one session)."""
+    if sid is None:
+        return None, []
+    try:
+        with ui.session() as s:
+            return rv.get_sample_view(s, actor, sid), drafts_service.my_drafts(s, actor, sid)
+    except KocurateError as exc:
+        st.error(str(exc))
+        S.pop("rv_sample", None)
+        return None, []
+
+
 def workspace() -> None:
-    sid: int | None = S.get("rv_sample")
-    view: dict[str, Any] | None = None
-    my_drafts: list[dict[str, Any]] = []
-    if sid is not None:
-        try:
-            with ui.session() as s:
-                view = rv.get_sample_view(s, actor, sid)
-                my_drafts = drafts_service.my_drafts(s, actor, sid)
-        except KocurateError as exc:
-            st.error(str(exc))
-            S.pop("rv_sample", None)
-            view = None
-    read_only = bool(view and view["read_only"])
-    if view is not None:
-        outdated = [d for d in my_drafts if d["outdated"]]
-        cf0 = S.get("rv_conflict")
-        if outdated and not (cf0 and cf0["sample"] == view["id"]):
-            mine: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
-            for d in outdated:
-                mine[d["field"]][d["turn_id"]] = d["text"]
-            conflict(view, f"Your draft was typed on version {outdated[0]['base_version']}; the sample is at version "
-                           f"{view['version']} now (someone saved in between).", mine, from_draft=True)
+    view, my_drafts = load(S.get("rv_sample"))
 
     # ------------------------------------------------------------------------------ action bar
     # The bar's place is at the top, but its buttons are drawn last: a sample's buttons exist only once
@@ -429,10 +422,14 @@ def workspace() -> None:
     bar = st.container(horizontal=True, key="rv-bar")
     clicked = next((kind for kind in BAR if S.get(f"rv-b-{kind}-{key_sid}")), None)
     if clicked is not None:
+        read_only = bool(view and view["read_only"])
         if clicked == "next":
             go_next(view)
         elif clicked == "prev":
             go_prev(view)
+        elif view is not None and clicked != "save" and time.time() - S.get("rv_opened", 0) < MIN_DWELL_S:
+            # a decision this soon after the sample opened is the second half of a double press
+            S["rv_notice"] = "That press came as the sample opened; nothing was decided. Press again to decide."
         elif view is not None and not read_only:
             if clicked == "save":
                 save(view)
@@ -444,7 +441,19 @@ def workspace() -> None:
                 save(view, clicked, then_next=not S.get("rv_pref_stay", False))
             else:
                 save(view, clicked)
-        rerun()
+        # this same run goes on with what the action left (no second rerun per click)
+        view, my_drafts = load(S.get("rv_sample"))
+        key_sid = view["id"] if view is not None else "none"
+    read_only = bool(view and view["read_only"])
+    if view is not None:
+        outdated = [d for d in my_drafts if d["outdated"]]
+        cf0 = S.get("rv_conflict")
+        if outdated and not (cf0 and cf0["sample"] == view["id"]):
+            mine: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
+            for d in outdated:
+                mine[d["field"]][d["turn_id"]] = d["text"]
+            conflict(view, f"Your draft was typed on version {outdated[0]['base_version']}; the sample is at version "
+                           f"{view['version']} now (someone saved in between).", mine, from_draft=True)
     render_sample(view, my_drafts, read_only)
     with bar:
         for kind, (label, icon) in BAR.items():

@@ -61,6 +61,7 @@ def test_disputed_sample_offers_the_lead_a_final_decision(demo: dict[str, Any]) 
     out = texts(at)
     assert "status disputed" in out and "Your decision settles it (adjudication, final)" in out
     assert "annotator: reject (misaligned) · annotator2: approve" in out
+    at.session_state["rv_opened"] = time.time() - 5  # looked at it for a while (not a double press)
     at.button(key=f"rv-b-approve-{sid}").click().run()
     assert not at.exception
     with db.session_scope(eng) as s:
@@ -92,9 +93,21 @@ def test_reject_takes_a_reason_and_moves_on(demo: dict[str, Any]) -> None:
     at.button_group(key=f"rv-reason-{ids[2]}").set_value("duplicate")
     at.text_input(key=f"rv-reason-note-{ids[2]}").set_value("same as key 1")
     at.run()
+    at.session_state["rv_opened"] = time.time() - 5
     at.button(key=f"rv-b-reject-{ids[2]}").click().run()
     assert not at.exception
     with db.session_scope(eng) as s:
         r = s.scalars(select(Review).where(Review.sample_id == ids[2])).one()
     assert (r.decision, r.reason, r.note) == ("reject", "duplicate", "same as key 1")
     assert at.session_state["rv_sample"] != ids[2]  # moved on to the next sample
+
+
+def test_a_decision_as_the_sample_opens_is_a_double_press(demo: dict[str, Any]) -> None:
+    eng, who, ids = demo["engine"], demo["who"], demo["ids"]
+    at = page_as(who["annotator"], ids[3])
+    at.session_state["rv_opened"] = time.time()  # it just opened
+    at.button(key=f"rv-b-approve_next-{ids[3]}").click().run()
+    assert not at.exception
+    assert "nothing was decided" in "\n".join(i.value for i in at.info)
+    with db.session_scope(eng) as s:
+        assert s.scalar(select(Sample.status).where(Sample.id == ids[3])) == "new"

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from e2e_helpers import CHROMIUM, AppServer, wait_idle
 from playwright.sync_api import expect
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from kocurate import db
 from kocurate.errors import KocurateError
-from kocurate.models import CheckFinding, Dataset, Draft, Edit, Review, Sample, Turn, User
+from kocurate.models import CheckFinding, Claim, Dataset, Draft, Edit, Review, Sample, Turn, User
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +99,12 @@ def login(page: Any, app: AppServer, username: str) -> None:
     from e2e_helpers import do_login
 
     do_login(page, app.base_url, username)
+    # the login cookie is written by a script in the page: a new page load before it lands logs out
+    deadline = time.monotonic() + 30
+    while not any(c["name"] == "kocurate_session" for c in page.context.cookies()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the login cookie never arrived")
+        page.wait_for_timeout(100)
 
 
 SLOW_MS = 40_000  # a cold page load on a busy 2-core machine
@@ -289,6 +295,15 @@ def test_reserved_sample_opens_read_only_with_a_banner(new_page: Any, loop_app: 
 
 @pytest.mark.parametrize("how", ["double_click", "shortcut_twice"])
 def test_double_approve_and_next_never_approves_an_unseen_sample(page: Any, loop_app: AppServer, how: str) -> None:
+    ids = ids_of(loop_app, "demo-koalpaca-v11")  # a fresh queue for each variant (this module's own database)
+    engine = db.make_engine(loop_app.db_url)
+    try:
+        with engine.begin() as c:
+            c.execute(delete(Review).where(Review.sample_id.in_(ids)))
+            c.execute(delete(Claim).where(Claim.sample_id.in_(ids)))
+            c.execute(update(Sample).where(Sample.id.in_(ids)).values(status="new"))
+    finally:
+        engine.dispose()
     login(page, loop_app, "annotator")
     box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Dataset")
     box.click()
@@ -297,6 +312,7 @@ def test_double_approve_and_next_never_approves_an_unseen_sample(page: Any, loop
     page.get_by_role("button", name=re.compile("Start reviewing")).click()
     first = current(page)
     wait_idle(page)
+    page.wait_for_timeout(800)  # a person looks at the sample before deciding
     if how == "double_click":
         bar_button(page, "Approve & next").dblclick()
     else:
@@ -314,3 +330,9 @@ def test_double_approve_and_next_never_approves_an_unseen_sample(page: Any, loop
     mine = q(loop_app, select(Review.sample_id).join(User, User.id == Review.user_id)
              .where(User.username == "annotator", Review.sample_id.in_([first, second])))
     assert mine == [(first,)]
+    # a deliberate press on the sample now on screen does decide it
+    page.wait_for_timeout(800)
+    bar_button(page, "Approve & next").click()
+    expect(page.get_by_role("heading", name=f"Sample {second}")).to_have_count(0)
+    wait_idle(page)
+    assert status(loop_app, second) == "approved"
