@@ -23,11 +23,12 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from kocurate import config, ui
+from kocurate import config, ui, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
 from kocurate.services import datasets as ds_service
 from kocurate.services import drafts as drafts_service
+from kocurate.services import llm as llm_service
 from kocurate.services import review as rv
 
 try:  # re-translation arrives with the DeepL area; the page works without it
@@ -50,6 +51,7 @@ MIN_DWELL_S = 0.7  # decisions sooner than this after a sample opens are taken a
 PROGRESS_REFRESH_S = 120  # the queue is counted again after this long (decisions are subtracted meanwhile)
 
 actor = ui.require_actor()
+llm_on = llm_service.configured()  # LLM actions appear only when the team has set an endpoint
 ui.style()
 ui.commit_text_on_shortcuts([v.split("+")[-1] for v in SHORTCUTS.values()])
 S = st.session_state
@@ -667,6 +669,8 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                     except KocurateError as exc:
                         S["rv_notice"] = str(exc)
                     rerun()
+                if llm_on and not read_only:  # grade / suggest a fix with the team's LLM (issue 18)
+                    ui_llm.render_turn_actions(actor, view["id"], t["id"])
             if t["diff"]:
                 with st.expander("Changes against the machine translation"):
                     st.code(t["diff"], language="diff")

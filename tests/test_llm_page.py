@@ -100,3 +100,34 @@ def test_turn_actions_grade_and_suggest(db_url: str, engine: Engine, actors: dic
     assert any("not configured" in c.value for c in at.caption)
     with pytest.raises(KeyError):
         at.button(key=f"llm-grade-{tid}")
+
+
+REVIEW = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
+
+
+def test_review_page_grades_a_turn_with_the_llm(db_url: str, engine: Engine, actors: dict[str, Actor],
+                                                server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The Review page carries the LLM actions per turn when an endpoint is set (issue 18 wiring)."""
+    seed(engine, 2, turns=2)
+    first = turn_id(engine, 0, 0)
+    with session_scope(engine) as s:
+        sid = s.scalar(select(Turn.sample_id).where(Turn.id == first))
+    at = AppTest.from_file(REVIEW, default_timeout=60)
+    at.query_params["sample"] = str(sid)
+    at = _start(at, db_url, actors["annotator"], monkeypatch)
+    assert not at.exception, at.exception
+    grade = [b for b in at.button if b.key == f"llm-grade-{first}"]
+    assert grade, [b.key for b in at.button]
+    grade[0].click().run()
+    assert not at.exception
+    assert count(engine, LLMGrade) >= 1
+
+
+def test_review_page_has_no_llm_actions_without_an_endpoint(db_url: str, engine: Engine, actors: dict[str, Actor],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KOCURATE_LLM_BASE_URL", raising=False)
+    seed(engine, 1, turns=2)
+    at = AppTest.from_file(REVIEW, default_timeout=60)
+    at = _start(at, db_url, actors["annotator"], monkeypatch)
+    assert not at.exception
+    assert not [b for b in at.button if (b.key or "").startswith("llm-")]
