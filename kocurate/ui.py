@@ -29,14 +29,20 @@ import streamlit.components.v1 as components
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from . import config, db, webauth
+from . import config, db, i18n, webauth
 from .errors import KocurateError
+from .i18n import N_
 from .models import Setting, utcnow
 from .services import users as user_service
 from .services.auth import Actor
 
 COOKIE = webauth.COOKIE
 SECRET_KEY = "ui.secret"
+# quality flags' names on screen (the ethics flags show their AIHub Korean names, models.FLAG_LABELS_KO)
+QUALITY_FLAG_LABELS = {"mistranslation": N_("mistranslation"), "untranslated": N_("untranslated"),
+                       "truncated": N_("truncated"), "code_broken": N_("code broken"), "misaligned": N_("misaligned"),
+                       "low_quality": N_("low quality"), "duplicate": N_("duplicate"), "pii": N_("pii"),
+                       "other": N_("other")}
 
 
 @st.cache_resource
@@ -223,7 +229,7 @@ def sync_cookie() -> None:
 def require_actor() -> Actor:
     a = actor()
     if a is None:
-        st.warning("Please log in.")
+        st.warning(i18n._("Please log in."))
         st.stop()
     return a
 
@@ -314,7 +320,10 @@ def flag_label(category: str) -> str:
     from .models import FLAG_LABELS_KO
 
     ko = FLAG_LABELS_KO.get(category)
-    return f"{ko} ({category})" if ko else category.replace("_", " ")
+    if ko:
+        return f"{ko} ({category})"
+    label = QUALITY_FLAG_LABELS.get(category)
+    return i18n._(label) if label else category.replace("_", " ")
 
 
 def query_int(name: str) -> int | None:

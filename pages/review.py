@@ -25,6 +25,7 @@ from streamlit.errors import StreamlitAPIException
 
 from kocurate import config, ui, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
+from kocurate.i18n import N_, _, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
 from kocurate.services import datasets as ds_service
 from kocurate.services import drafts as drafts_service
@@ -44,11 +45,35 @@ ALL_FLAGS = list(ETHICS_FLAGS + QUALITY_FLAGS)
 SHORTCUTS = {"save": "Alt+S", "approve": "Alt+A", "approve_next": "Alt+Enter", "reject": "Alt+X",
              "needs_fix": "Alt+F", "skip": "Alt+K", "next": "Alt+N", "prev": "Alt+P"}
 FRAGMENTS = os.environ.get("KOCURATE_REVIEW_FRAGMENTS", "1") != "0"
-BAR = {"prev": ("Previous", "arrow_back"), "next": ("Next", "arrow_forward"), "save": ("Save", "save"),
-       "approve": ("Approve", "check"), "approve_next": ("Approve & next", "done_all"), "reject": ("Reject", "close"),
-       "needs_fix": ("Needs fix", "build"), "skip": ("Skip", "skip_next")}
+BAR = {"prev": (N_("Previous"), "arrow_back"), "next": (N_("Next"), "arrow_forward"), "save": (N_("Save"), "save"),
+       "approve": (N_("Approve"), "check"), "approve_next": (N_("Approve & next"), "done_all"),
+       "reject": (N_("Reject"), "close"), "needs_fix": (N_("Needs fix"), "build"), "skip": (N_("Skip"), "skip_next")}
+# what a code is called on screen (the codes stay the options and what the services get)
+SHORTCUT_NAMES = {"save": N_("save"), "approve": N_("approve"), "approve_next": N_("approve next"),
+                  "reject": N_("reject"), "needs_fix": N_("needs fix"), "skip": N_("skip"), "next": N_("next"),
+                  "prev": N_("prev")}
+STATUS_LABELS = {"new": N_("new"), "approved": N_("approved"), "rejected": N_("rejected"), "needs_fix": N_("needs fix"),
+                 "skipped": N_("skipped"), "disputed": N_("disputed"), "superseded": N_("superseded"), "any": N_("any")}
+DECISION_LABELS = {"approve": N_("approve"), "reject": N_("reject"), "needs_fix": N_("needs fix"), "skip": N_("skip")}
+REASON_LABELS = {"mistranslation": N_("mistranslation"), "untranslated": N_("untranslated"),
+                 "misaligned": N_("misaligned"), "unethical": N_("unethical"), "low quality": N_("low quality"),
+                 "duplicate": N_("duplicate"), "incomplete": N_("incomplete"), "other": N_("other")}
+RULE_LABELS = {"unanimous": N_("unanimous"), "majority": N_("majority"), "any-reject": N_("any-reject")}
+SOURCE_LABELS = {"any": N_("any"), "with": N_("with"), "without": N_("without")}
+FIELD_LABELS = {"text": N_("Korean"), "source_text": N_("English")}
+SEVERITY_LABELS = {"info": N_("info"), "warning": N_("warning"), "error": N_("error")}
+STATE_LABELS = {"open": N_("open"), "active": N_("active"), "confirmed": N_("confirmed"), "cleared": N_("cleared"),
+                "resolved": N_("resolved")}  # flags' and findings' states
+EDIT_KINDS = {"manual": N_("manual"), "machine": N_("machine"), "restore": N_("restore")}
+ORIGIN_LABELS = {"annotator": N_("annotator"), "check": N_("check"), "model": N_("model")}  # who set a flag
 MIN_DWELL_S = 0.7  # decisions sooner than this after a sample opens are taken as a double press
 PROGRESS_REFRESH_S = 120  # the queue is counted again after this long (decisions are subtracted meanwhile)
+
+
+def lbl(labels: dict[str, str], code: str | None) -> str:
+    """A code's name in the reader's language (an unknown code as it is)."""
+    return _(labels[code]) if code in labels else str(code)
+
 
 actor = ui.require_actor()
 llm_on = llm_service.configured()  # LLM actions appear only when the team has set an endpoint
@@ -92,9 +117,10 @@ if sid0 is not None:
 
 datasets = dataset_list(config.db_url())
 if not datasets:
-    st.info("No datasets yet. A lead imports one (Import page or `kocurate import`).")
+    st.info(_("No datasets yet. A lead imports one (Import page or `kocurate import`)."))
     st.stop()
-ds_names = {d["id"]: f"{d['name']} · {d['new']} new of {d['samples']}" for d in datasets}
+ds_names = {d["id"]: _("{name} · {new} new of {samples}").format(name=d["name"], new=d["new"], samples=d["samples"])
+            for d in datasets}
 # Links from the dashboard, the checks page and job cards open a queue:
 # ?dataset=ID&status=…&flag=…&check=…&suggestion=open&job=JOBID
 _link = {k: st.query_params.get(k) for k in ("dataset", "status", "flag", "check", "suggestion", "job")}
@@ -130,30 +156,31 @@ if actor.can("adjudicate"):
 if S.get("rv_f_status") not in (None, *status_choices):
     S["rv_f_status"] = "new"
 with st.sidebar:
-    st.subheader("Queue")
-    ds_id = st.selectbox("Dataset", list(ds_names), format_func=lambda i: ds_names[i], key="rv_ds")
-    status = st.selectbox("Status", status_choices, key="rv_f_status",
-                          format_func=lambda x: "disputed (adjudicate)" if x == "disputed" else x)
-    flag = st.selectbox("Flag", ["", *ALL_FLAGS], format_func=lambda c: ui.flag_label(c) if c else "any",
+    st.subheader(_("Queue"))
+    ds_id = st.selectbox(_("Dataset"), list(ds_names), format_func=lambda i: ds_names[i], key="rv_ds")
+    status = st.selectbox(_("Status"), status_choices, key="rv_f_status",
+                          format_func=lambda x: _("disputed (adjudicate)") if x == "disputed" else lbl(STATUS_LABELS, x))
+    flag = st.selectbox(_("Flag"), ["", *ALL_FLAGS], format_func=lambda c: ui.flag_label(c) if c else _("any"),
                         key="rv_f_flag")
     if CHECKS:
-        check = st.selectbox("Automatic check", ["", *sorted(CHECKS)], key="rv_f_check",
-                             format_func=lambda c: c.replace("_", " ") if c else "any")
+        check = st.selectbox(_("Automatic check"), ["", *sorted(CHECKS)], key="rv_f_check",
+                             format_func=lambda c: c.replace("_", " ") if c else _("any"))
     else:
-        check = st.text_input("Automatic check (name)", key="rv_f_check")
-    text_q = st.text_input("Text contains", key="rv_f_text")
+        check = st.text_input(_("Automatic check (name)"), key="rv_f_check")
+    text_q = st.text_input(_("Text contains"), key="rv_f_text")
     c1, c2 = st.columns(2)
-    min_len = c1.number_input("Min chars", min_value=0, value=0, step=100, key="rv_f_min")
-    max_len = c2.number_input("Max chars (0 = ∞)", min_value=0, value=0, step=100, key="rv_f_max")
-    has_source = st.selectbox("English source", ["any", "with", "without"], key="rv_f_src")
-    max_conf = st.slider("Max alignment confidence", 0.0, 1.0, 1.0, 0.05, key="rv_f_conf")
-    sugg = st.toggle("Has an open suggestion", key="rv_f_sugg")
+    min_len = c1.number_input(_("Min chars"), min_value=0, value=0, step=100, key="rv_f_min")
+    max_len = c2.number_input(_("Max chars (0 = ∞)"), min_value=0, value=0, step=100, key="rv_f_max")
+    has_source = st.selectbox(_("English source"), ["any", "with", "without"], key="rv_f_src",
+                              format_func=lambda x: lbl(SOURCE_LABELS, x))
+    max_conf = st.slider(_("Max alignment confidence"), 0.0, 1.0, 1.0, 0.05, key="rv_f_conf")
+    sugg = st.toggle(_("Has an open suggestion"), key="rv_f_sugg")
     S.setdefault("rv_f_job", 0)
-    job = st.number_input("Suggestions of DeepL job (0 = any)", min_value=0, step=1, key="rv_f_job")
-    mine = st.toggle("Assigned to me", key="rv_f_mine")
+    job = st.number_input(_("Suggestions of DeepL job (0 = any)"), min_value=0, step=1, key="rv_f_job")
+    mine = st.toggle(_("Assigned to me"), key="rv_f_mine")
     with ui.session() as s:
         prefs = rv.get_prefs(s, actor) if actor.id is not None else dict(rv.PREF_DEFAULTS)
-    stay = st.toggle("Stay on the sample after Reject / Needs fix", value=bool(prefs["stay_after_decision"]),
+    stay = st.toggle(_("Stay on the sample after Reject / Needs fix"), value=bool(prefs["stay_after_decision"]),
                      key="rv_pref_stay")
     if stay != prefs["stay_after_decision"] and actor.id is not None:
         with ui.shows_errors(), ui.session() as s:
@@ -162,11 +189,13 @@ with st.sidebar:
         current = next(d for d in datasets if d["id"] == ds_id)
         with ui.session() as s:
             rule_now = ds_service.get_dataset(s, ds_id).decision_rule
-        k = st.number_input("Annotators per sample (overlap)", 1, rv.MAX_OVERLAP, value=current["overlap"], key="rv_k")
-        rule = st.selectbox("Decision rule", rv.DECISION_RULES, index=rv.DECISION_RULES.index(rule_now),
-                            key="rv_rule", help="How the decisions of the overlapping reviewers settle a sample; "
-                                                "a disagreement makes it disputed until a lead adjudicates.")
-        if (k != current["overlap"] or rule != rule_now) and st.button("Apply queue settings", key="rv_set_k"):
+        k = st.number_input(_("Annotators per sample (overlap)"), 1, rv.MAX_OVERLAP, value=current["overlap"],
+                            key="rv_k")
+        rule = st.selectbox(_("Decision rule"), rv.DECISION_RULES, index=rv.DECISION_RULES.index(rule_now),
+                            key="rv_rule", format_func=lambda x: lbl(RULE_LABELS, x),
+                            help=_("How the decisions of the overlapping reviewers settle a sample; "
+                                   "a disagreement makes it disputed until a lead adjudicates."))
+        if (k != current["overlap"] or rule != rule_now) and st.button(_("Apply queue settings"), key="rv_set_k"):
             with ui.shows_errors(), ui.session() as s:
                 rv.set_overlap(s, actor, ds_id, int(k))
                 rv.set_decision_rule(s, actor, ds_id, rule)
@@ -174,9 +203,12 @@ with st.sidebar:
             st.rerun()
     if actor.can("view_stats"):
         pend = pending_drafts(config.db_url(), actor).get(ds_id)
-        st.text(f"Unsaved drafts here: {pend['drafts']} by {pend['people']} people" if pend
-                else "Unsaved drafts here: none")
-    st.caption("Shortcuts: " + " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in SHORTCUTS.items()))
+        st.text(ngettext("Unsaved drafts here: {drafts} by {people} person",
+                         "Unsaved drafts here: {drafts} by {people} people", pend["people"]).format(
+                    drafts=pend["drafts"], people=pend["people"]) if pend
+                else _("Unsaved drafts here: none"))
+    st.caption(_("Shortcuts: {keys}").format(keys=" · ".join(f"{_(SHORTCUT_NAMES[k])} {v}"
+                                                             for k, v in SHORTCUTS.items())))
 
 filters = rv.QueueFilter(
     status=None if status == "any" else status, flag=flag or None, check=(check or "").strip() or None,
@@ -281,7 +313,7 @@ def go_next(view: dict[str, Any] | None) -> None:
         S["rv_notice"] = str(exc)
         return
     if nxt is None or (view is not None and nxt == view["id"]):
-        S["rv_notice"] = "The queue is empty for this filter."
+        S["rv_notice"] = _("The queue is empty for this filter.")
         return
     open_sample(view, nxt)
 
@@ -294,7 +326,7 @@ def go_prev(view: dict[str, Any] | None) -> None:
         with ui.session() as s:
             prev = rv.neighbor(s, actor, ds_id, view["id"] if view else 0, "prev", rv.QueueFilter(status=None))
     if prev is None:
-        S["rv_notice"] = "No earlier sample."
+        S["rv_notice"] = _("No earlier sample.")
         return
     open_sample(view, prev, remember=False)
 
@@ -311,7 +343,7 @@ def progress_line() -> str | None:
         q = {"key": queue_key, "total": max(n, (q or {}).get("total", 0)) if q and q["key"] == queue_key else n,
              "left": n, "at": time.time()}
         S["rv_progress"] = q
-    return f"{q['left']:,} of {q['total']:,} left in this queue"
+    return _("{left:,} of {total:,} left in this queue").format(left=q["left"], total=q["total"])
 
 
 def decided_one() -> None:
@@ -353,9 +385,10 @@ def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool =
     if res is not None:
         if not res.repeated:
             decided_one()
-            st.toast(f"Sample {view['id']}: {res.status}" + (" (adjudicated)" if res.adjudicated else ""))
+            st.toast((_("Sample {id}: {status} (adjudicated)") if res.adjudicated else _("Sample {id}: {status}"))
+                     .format(id=view["id"], status=lbl(STATUS_LABELS, res.status)))
     elif has_changes(p):
-        st.toast("Saved")
+        st.toast(_("Saved"))
     if then_next:
         go_next(view)
 
@@ -378,7 +411,8 @@ def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
         return
     S.pop("rv_conflict", None)
     S["rv_nonce"] = S.get("rv_nonce", 0) + 1  # widgets show what is saved now
-    st.toast("Your changes were applied" + (f" · sample {res.status}" if res is not None else ""))
+    st.toast(_("Your changes were applied · sample {status}").format(status=lbl(STATUS_LABELS, res.status))
+             if res is not None else _("Your changes were applied"))
     if res is not None and not res.repeated:
         decided_one()
     if cf.get("then_next"):
@@ -431,7 +465,7 @@ def workspace() -> None:
             go_prev(view)
         elif view is not None and clicked != "save" and time.time() - S.get("rv_opened", 0) < MIN_DWELL_S:
             # a decision this soon after the sample opened is the second half of a double press
-            S["rv_notice"] = "That press came as the sample opened; nothing was decided. Press again to decide."
+            S["rv_notice"] = _("That press came as the sample opened; nothing was decided. Press again to decide.")
         elif view is not None and not read_only:
             if clicked == "save":
                 save(view)
@@ -454,16 +488,17 @@ def workspace() -> None:
             mine: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
             for d in outdated:
                 mine[d["field"]][d["turn_id"]] = d["text"]
-            conflict(view, f"Your draft was typed on version {outdated[0]['base_version']}; the sample is at version "
-                           f"{view['version']} now (someone saved in between).", mine, from_draft=True)
+            conflict(view, _("Your draft was typed on version {base}; the sample is at version {version} now "
+                             "(someone saved in between).").format(base=outdated[0]["base_version"],
+                                                                   version=view["version"]), mine, from_draft=True)
     render_sample(view, my_drafts, read_only)
     with bar:
         for kind, (label, icon) in BAR.items():
             if view is None and kind not in ("prev", "next"):
                 continue
             if kind == "next" and view is None:
-                label = "Start reviewing"
-            st.button(label, icon=f":material/{icon}:", shortcut=SHORTCUTS[kind], key=f"rv-b-{kind}-{key_sid}",
+                label = N_("Start reviewing")
+            st.button(_(label), icon=f":material/{icon}:", shortcut=SHORTCUTS[kind], key=f"rv-b-{kind}-{key_sid}",
                       disabled=(view is None and kind == "prev") or (read_only and kind not in ("prev", "next")),
                       type="primary" if kind == "approve_next" or (view is None and kind == "next") else "secondary")
 
@@ -473,36 +508,40 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
     if notice:
         st.info(notice)
     if view is None:
-        st.header("Review")
-        st.write("Pick a dataset and a filter in the sidebar, then **Start reviewing**: each sample is reserved "
-                 "for you while you work on it.")
+        st.header(_("Review"))
+        st.write(_("Pick a dataset and a filter in the sidebar, then **Start reviewing**: each sample is reserved "
+                   "for you while you work on it."))
         return
     line = progress_line()
     if line:
         st.text(line)
 
     # ------------------------------------------------------------------------------ the sample
-    st.header(f"Sample {view['id']}")
-    status_line = (f"{view['dataset']} · key {view['key']} · status {view['status']} · version {view['version']}"
-                   f" · {len(view['turns'])} turns")
+    st.header(_("Sample {id}").format(id=view["id"]))
+    n_turns = len(view["turns"])
+    status_line = (_("{dataset} · key {key} · status {status} · version {version}").format(
+        dataset=view["dataset"], key=view["key"], status=lbl(STATUS_LABELS, view["status"]), version=view["version"])
+        + " · " + ngettext("{n} turn", "{n} turns", n_turns).format(n=n_turns))
     if view["claimed_by"]:
-        status_line += " · reserved for " + ", ".join(view["claimed_by"])
+        status_line += " · " + _("reserved for {names}").format(names=", ".join(view["claimed_by"]))
     st.text(status_line)  # names and keys are data: plain text
     with st.container(key="rv-decision-reason"):
         r1, r2 = st.columns([3, 2])
-        r1.pills("Reason (Reject / Needs fix)", rv.REASONS, key=f"rv-reason-{view['id']}", disabled=read_only)
-        r2.text_input("Reason note", key=f"rv-reason-note-{view['id']}", disabled=read_only,
-                      placeholder="optional, stored with the decision")
+        r1.pills(_("Reason (Reject / Needs fix)"), rv.REASONS, key=f"rv-reason-{view['id']}", disabled=read_only,
+                 format_func=lambda x: lbl(REASON_LABELS, x))
+        r2.text_input(_("Reason note"), key=f"rv-reason-note-{view['id']}", disabled=read_only,
+                      placeholder=_("optional, stored with the decision"))
 
     if read_only:
         with st.container(border=True, key="rv-reserved"):
-            who = "; ".join(f"{r['user']} since {hhmm(r['since'])} until {hhmm(r['until'])}"
+            who = "; ".join(_("{user} since {start} until {end}").format(user=r["user"], start=hhmm(r["since"]),
+                                                                         end=hhmm(r["until"]))
                             for r in view["reservations"])
-            st.warning("Read-only: this sample is reserved for someone else.")
-            st.text(f"Reserved for {who} (UTC).")
+            st.warning(_("Read-only: this sample is reserved for someone else."))
+            st.text(_("Reserved for {who} (UTC).").format(who=who))
             expired = all(r["until"] <= utcnow() for r in view["reservations"])
             if actor.can("adjudicate") or expired:
-                if st.button("Take over", key=f"rv-takeover-{view['id']}", icon=":material/lock_open:"):
+                if st.button(_("Take over"), key=f"rv-takeover-{view['id']}", icon=":material/lock_open:"):
                     try:
                         with ui.session() as s:
                             rv.take_over(s, actor, view["id"])
@@ -510,13 +549,15 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
                         S["rv_notice"] = str(exc)
                     rerun()
             else:
-                st.text("A lead can take it over; anyone can once the reservation expires.")
+                st.text(_("A lead can take it over; anyone can once the reservation expires."))
     if view["status"] == "disputed":
-        votes = " · ".join(f"{r['user']}: {r['decision']}" + (f" ({r['reason']})" if r["reason"] else "")
+        votes = " · ".join(f"{r['user']}: {lbl(DECISION_LABELS, r['decision'])}"
+                           + (f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "")
                            for r in view["reviews"])
-        st.warning("Disputed: the reviewers disagree under the rule "
-                   f"'{view['decision_rule']}'." + (" Your decision settles it (adjudication, final)."
-                                                    if actor.can("adjudicate") else " A lead adjudicates."))
+        st.warning(_("Disputed: the reviewers disagree under the rule '{rule}'.").format(
+            rule=lbl(RULE_LABELS, view["decision_rule"])) + " "
+            + (_("Your decision settles it (adjudication, final).") if actor.can("adjudicate")
+               else _("A lead adjudicates.")))
         st.text(votes)
 
     rc = S.get("rv_recheck")
@@ -526,11 +567,12 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
         before = {tuple(x) for x in rc["before"]}
         gone = sorted(before - after, key=str)
         new = sorted(after - before, key=str)
-        where = lambda c, t: f"{c} (turn {t + 1})" if t is not None else c  # noqa: E731
+        where = lambda c, t: _("{check} (turn {n})").format(check=c, n=t + 1) if t is not None else c  # noqa: E731
+        resolved = (_("resolved by edit: {checks}").format(checks=", ".join(where(c, t) for c, t in gone)) if gone
+                    else _("nothing resolved"))
+        added = _("new: {checks}").format(checks=", ".join(where(c, t) for c, t in new)) if new else _("no new findings")
         with st.container(key="rv-recheck"):
-            st.success("Checks re-run on your edit: " + (
-                "resolved by edit: " + ", ".join(where(c, t) for c, t in gone) if gone else "nothing resolved")
-                + ("; new: " + ", ".join(where(c, t) for c, t in new) if new else "; no new findings"))
+            st.success(_("Checks re-run on your edit: {resolved}; {added}").format(resolved=resolved, added=added))
 
     cf = S.get("rv_conflict")
     if cf and cf["sample"] == view["id"]:
@@ -539,14 +581,16 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
     fresh = {(d["turn_id"], d["field"]): d for d in my_drafts if not d["outdated"]}
     if fresh:
         with st.container(border=True, key="rv-draft"):
-            st.warning("Draft — not saved: " + ", ".join(
-                f"turn {d['turn_idx'] + 1} {'Korean' if d['field'] == 'text' else 'English'}" for d in fresh.values())
-                + ". Keep it (saves it) or discard it (back to the saved text).")
+            st.warning(_("Draft — not saved: {fields}. Keep it (saves it) or discard it (back to the saved text).")
+                       .format(fields=", ".join(_("turn {n} {field}").format(n=d["turn_idx"] + 1,
+                                                                             field=lbl(FIELD_LABELS, d["field"]))
+                                                for d in fresh.values())))
             a, b = st.columns(2)
-            if a.button("Keep draft (save)", key=f"rv-draft-save-{view['id']}", icon=":material/save:", disabled=read_only):
+            if a.button(_("Keep draft (save)"), key=f"rv-draft-save-{view['id']}", icon=":material/save:",
+                        disabled=read_only):
                 save(view)
                 rerun()
-            if b.button("Discard draft", key=f"rv-draft-discard-{view['id']}"):
+            if b.button(_("Discard draft"), key=f"rv-draft-discard-{view['id']}"):
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
                 S["rv_nonce"] = S.get("rv_nonce", 0) + 1
@@ -566,41 +610,44 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
     changes = has_changes(mine)
     with st.container(border=True, key="rv-conflict"):
         if changes:
-            st.error("Conflict: someone else saved this sample first. Nothing was overwritten; your changes are kept "
-                     "here until you re-apply or discard them.")
+            st.error(_("Conflict: someone else saved this sample first. Nothing was overwritten; your changes are kept "
+                       "here until you re-apply or discard them."))
         else:
-            st.error("Conflict: someone else saved this sample first. Nothing was overwritten; look at their version "
-                     "before you decide again.")
+            st.error(_("Conflict: someone else saved this sample first. Nothing was overwritten; look at their "
+                       "version before you decide again."))
         st.text(cf["message"])
         if cf.get("decision"):
-            st.text(f"Your decision, not recorded yet: {cf['decision']}"
-                    + (f" ({cf['reason']})" if cf.get("reason") else "") + (f" — {cf['note']}" if cf.get("note") else ""))
+            st.text(_("Your decision, not recorded yet: {decision}").format(decision=lbl(DECISION_LABELS, cf["decision"]))
+                    + (f" ({lbl(REASON_LABELS, cf['reason'])})" if cf.get("reason") else "")
+                    + (f" — {cf['note']}" if cf.get("note") else ""))
         theirs = {t["id"]: t for t in view["turns"]}
         for field in ("text", "source_text"):
             for turn_id, mine_text in mine[field].items():
                 cur = theirs.get(turn_id, {}).get(field) or ""
-                st.text(f"Turn {theirs.get(turn_id, {}).get('idx', 0) + 1} · "
-                        f"{'Korean' if field == 'text' else 'English'}")
+                st.text(_("Turn {n} · {field}").format(n=theirs.get(turn_id, {}).get("idx", 0) + 1,
+                                                       field=lbl(FIELD_LABELS, field)))
                 a, b = st.columns(2)
                 with a:
-                    st.text("Their saved text")
+                    st.text(_("Their saved text"))
                     ui.plain(cur, key=f"cf-theirs-{turn_id}-{field}", height=ui.text_height(cur, mine_text))
                 with b:
-                    st.text("Your unsaved text")
+                    st.text(_("Your unsaved text"))
                     ui.plain(mine_text, key=f"cf-mine-{turn_id}-{field}", height=ui.text_height(cur, mine_text))
-                st.code(rv.diff_text(cur, mine_text, old_name="theirs", new_name="yours") or "(identical)",
+                st.code(rv.diff_text(cur, mine_text, old_name=_("theirs"), new_name=_("yours")) or _("(identical)"),
                         language="diff")
         if mine["flags"] is not None:
-            st.text("Your unsaved flags: " + (", ".join(ui.flag_label(c) for c in mine["flags"]) or "none"))
-        what = "changes" if changes else "decision"
+            st.text(_("Your unsaved flags: {flags}").format(
+                flags=", ".join(ui.flag_label(c) for c in mine["flags"]) or _("none")))
         if changes and cf.get("decision"):
-            what = f"changes and the {cf['decision'].replace('_', ' ')}"
+            apply_label = _("Re-apply my changes and the {decision} on top of theirs").format(
+                decision=lbl(DECISION_LABELS, cf["decision"]))
+        else:
+            apply_label = _("Re-apply my changes on top of theirs") if changes else _("Re-apply my decision on top of theirs")
         x, y = st.columns(2)
-        if x.button(f"Re-apply my {what} on top of theirs", type="primary", key="rv-cf-apply",
-                    disabled=view["read_only"]):
+        if x.button(apply_label, type="primary", key="rv-cf-apply", disabled=view["read_only"]):
             reapply(view, cf)
             rerun()
-        if y.button(f"Discard my {'changes' if changes else 'decision'}", key="rv-cf-discard"):
+        if y.button(_("Discard my changes") if changes else _("Discard my decision"), key="rv-cf-discard"):
             if cf.get("from_draft") or changes:
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
@@ -610,14 +657,14 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
 
 
 def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, Any]], read_only: bool) -> None:
-    edit_en = st.toggle("Edit the English source too", key="rv-edit-en", disabled=read_only)
+    edit_en = st.toggle(_("Edit the English source too"), key="rv-edit-en", disabled=read_only)
     suggestions: dict[int, list[dict[str, Any]]] = {}
     for sg in view["suggestions"]:
         suggestions.setdefault(sg["turn_id"], []).append(sg)
     can_retranslate = (tr is not None and actor.can("translate_one") and not read_only
                        and getattr(tr, "deepl_configured", lambda: False)())
     if can_retranslate and any(t["source_text"] for t in view["turns"]) and st.button(
-            "Re-translate all turns", key="rv-rt-all", icon=":material/translate:"):
+            _("Re-translate all turns"), key="rv-rt-all", icon=":material/translate:"):
         try:
             with ui.session() as s:
                 tr.retranslate_sample(s, actor, view["id"])
@@ -629,13 +676,13 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
         with st.container(border=True, key=f"{'code' if code else 'turn'}-{t['id']}"):
             head = f"#{t['idx'] + 1} · {t['role']}"
             if t["source_kind"] == "reference":
-                head += " · English shown for reference (the Korean was not translated from it)"
+                head += " · " + _("English shown for reference (the Korean was not translated from it)")
             if t["edited"]:
-                head += " · edited"
+                head += " · " + _("edited")
             st.text(head)
             for f in view["findings"]:
                 if f["turn_idx"] == t["idx"] and f["state"] == "open":
-                    st.text(f"⚠ {f['check']} ({f['severity']}): {f['message']}")
+                    st.text(f"⚠ {f['check']} ({lbl(SEVERITY_LABELS, f['severity'])}): {f['message']}")
             ko_draft, en_draft = fresh.get((t["id"], "text")), fresh.get((t["id"], "source_text"))
             ko_value = ko_draft["text"] if ko_draft else t["text"]
             en_value = en_draft["text"] if en_draft else (t["source_text"] or "")
@@ -644,25 +691,25 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
             with en_col:
                 if edit_en or en_draft:
                     k = wkey(view, "en", t["id"])
-                    st.text_area("English" + (" — draft, not saved" if en_draft else ""), value=en_value, key=k,
+                    st.text_area(_("English — draft, not saved") if en_draft else _("English"), value=en_value, key=k,
                                  height=height, disabled=read_only, on_change=on_type,
                                  args=(view["id"], t["id"], "source_text", k, view["version"]))
                 else:
-                    ui.plain(t["source_text"] if t["source_text"] is not None else "(no English source)",
-                             key=f"rv-src-{t['id']}-v{view['version']}", height=height, label="English")
+                    ui.plain(t["source_text"] if t["source_text"] is not None else _("(no English source)"),
+                             key=f"rv-src-{t['id']}-v{view['version']}", height=height, label=_("English"))
             with ko_col:
                 k = wkey(view, "ko", t["id"])
-                st.text_area("Korean", value=ko_value, key=k, height=height, disabled=read_only,
+                st.text_area(_("Korean"), value=ko_value, key=k, height=height, disabled=read_only,
                              on_change=on_type, args=(view["id"], t["id"], "text", k, view["version"]))
                 if ko_draft:
-                    st.text("draft — not saved")
-                    with st.expander("Draft against the saved text"):
-                        st.code(rv.diff_text(t["text"], ko_draft["text"], old_name="saved", new_name="draft"),
+                    st.text(_("draft — not saved"))
+                    with st.expander(_("Draft against the saved text")):
+                        st.code(rv.diff_text(t["text"], ko_draft["text"], old_name=_("saved"), new_name=_("draft")),
                                 language="diff")
                 for sg in suggestions.get(t["id"], []):
                     render_suggestion(view, t, sg, read_only)
                 if can_retranslate and t["source_text"] and st.button(
-                        "Re-translate", key=f"rv-rt-{t['id']}", icon=":material/translate:"):
+                        _("Re-translate"), key=f"rv-rt-{t['id']}", icon=":material/translate:"):
                     try:
                         with ui.session() as s:
                             tr.retranslate_turn(s, actor, t["id"])
@@ -672,20 +719,21 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                 if llm_on and not read_only:  # grade / suggest a fix with the team's LLM (issue 18)
                     ui_llm.render_turn_actions(actor, view["id"], t["id"])
             if t["diff"]:
-                with st.expander("Changes against the machine translation"):
+                with st.expander(_("Changes against the machine translation")):
                     st.code(t["diff"], language="diff")
 
 
 def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any], read_only: bool) -> None:
-    ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]), label=f"Suggestion ({sg['engine']})")
-    sg_diff = rv.diff_text(t["text"], sg["text"], old_name="current", new_name="suggestion")
+    ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]),
+             label=_("Suggestion ({engine})").format(engine=sg["engine"]))
+    sg_diff = rv.diff_text(t["text"], sg["text"], old_name=_("current"), new_name=_("suggestion"))
     if sg_diff:
-        with st.expander("Suggestion against the current text"):
+        with st.expander(_("Suggestion against the current text")):
             st.code(sg_diff, language="diff")
     if tr is None or read_only:
         return
     a, b = st.columns(2)
-    if a.button("Use suggestion", key=f"rv-sg-ok-{sg['id']}"):
+    if a.button(_("Use suggestion"), key=f"rv-sg-ok-{sg['id']}"):
         p = pending(view)
         try:
             with ui.session() as s:
@@ -695,7 +743,7 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
         except KocurateError as exc:
             S["rv_notice"] = str(exc)
         rerun()
-    if b.button("Dismiss", key=f"rv-sg-no-{sg['id']}"):
+    if b.button(_("Dismiss"), key=f"rv-sg-no-{sg['id']}"):
         with ui.shows_errors(), ui.session() as s:
             tr.reject_suggestion(s, actor, sg["id"])
         rerun()
@@ -703,30 +751,32 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
 
 def render_tabs(view: dict[str, Any], read_only: bool) -> None:
     # only the open tab is drawn (Flags always: its widgets hold unsaved flags); fewer elements per rerun
-    tabs = st.tabs(["Flags", "Checks", "Decisions", "History", "Details"], key="rv-tabs", on_change="rerun")
+    tabs = st.tabs([_("Flags"), _("Checks"), _("Decisions"), _("History"), _("Details")], key="rv-tabs",
+                   on_change="rerun")
     with tabs[0]:
-        st.multiselect("Ethics and quality flags", ALL_FLAGS, default=list(view["my_flags"]), disabled=read_only,
-                       format_func=ui.flag_label, key=wkey(view, "flags", "all"), placeholder="none")
+        st.multiselect(_("Ethics and quality flags"), ALL_FLAGS, default=list(view["my_flags"]), disabled=read_only,
+                       format_func=ui.flag_label, key=wkey(view, "flags", "all"), placeholder=_("none"))
         for c in S.get(wkey(view, "flags", "all"), []):
-            st.text_input(f"Note · {ui.flag_label(c)}", value=view["my_flags"].get(c) or "", key=wkey(view, "note", c),
+            st.text_input(_("Note · {flag}").format(flag=ui.flag_label(c)), value=view["my_flags"].get(c) or "", key=wkey(view, "note", c),
                           on_change="ignore", disabled=read_only)
         others = [f for f in view["flags"] if not f["mine"]]
         if others:
-            st.text("Other flags")
+            st.text(_("Other flags"))
         for f in others:
-            who = f["user"] or f["origin"]
-            st.text(f"{ui.flag_label(f['category'])} · {who} · {f['state']}" + (f" · {f['note']}" if f["note"] else ""))
+            who = f["user"] or lbl(ORIGIN_LABELS, f["origin"])
+            st.text(f"{ui.flag_label(f['category'])} · {who} · {lbl(STATE_LABELS, f['state'])}"
+                    + (f" · {f['note']}" if f["note"] else ""))
             if f["state"] == "cleared" or read_only:
                 continue
             may_clear = f["category"] not in ETHICS_FLAGS or actor.can("adjudicate")
-            buttons = [("Confirm", "confirmed")] if f["origin"] != "annotator" and f["state"] == "active" else []
+            buttons = [(N_("Confirm"), "confirmed")] if f["origin"] != "annotator" and f["state"] == "active" else []
             if may_clear and (f["origin"] != "annotator" or actor.can("adjudicate")):
-                buttons.append(("Clear", "cleared"))
+                buttons.append((N_("Clear"), "cleared"))
             if not buttons:
                 continue
             cols = st.columns(len(buttons))
             for col, (label, state) in zip(cols, buttons, strict=True):
-                if col.button(label, key=f"rv-fs-{f['id']}-{state}"):
+                if col.button(_(label), key=f"rv-fs-{f['id']}-{state}"):
                     try:
                         with ui.session() as s:
                             rv.set_flag_state(s, actor, f["id"], state)
@@ -741,34 +791,42 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
         render_history(view, tabs[3], read_only)
     if tabs[4].open:
         with tabs[4]:
-            st.json({"dataset": view["dataset"], "kind": view["kind"], "key": view["key"], "status": view["status"],
-                     "alignment": view["align_status"], "confidence": view["align_confidence"],
-                     "english key": view["source_key"], **(view["meta"] or {})}, expanded=True)
+            st.json({_("dataset"): view["dataset"], _("kind"): view["kind"], _("key"): view["key"],
+                     _("status"): view["status"], _("alignment"): view["align_status"],
+                     _("confidence"): view["align_confidence"], _("english key"): view["source_key"],
+                     **(view["meta"] or {})}, expanded=True)
 
 
 def render_checks(view: dict[str, Any], tab: Any) -> None:
     with tab:
         n_open = sum(f["state"] == "open" for f in view["findings"])
-        st.text(f"{n_open} open finding(s)")
+        st.text(ngettext("{n} open finding", "{n} open findings", n_open).format(n=n_open))
         if not view["findings"] and not view["resolved_findings"]:
-            st.text("No automatic check found anything on this sample.")
+            st.text(_("No automatic check found anything on this sample."))
         for f in view["findings"]:
-            where = f"turn {f['turn_idx'] + 1}" if f["turn_idx"] is not None else "sample"
-            st.text(f"{f['check']} · {f['severity']} · {where} · {f['state']}\n{f['message']}")
+            where = _("turn {n}").format(n=f["turn_idx"] + 1) if f["turn_idx"] is not None else _("sample")
+            st.text(f"{f['check']} · {lbl(SEVERITY_LABELS, f['severity'])} · {where} · {lbl(STATE_LABELS, f['state'])}"
+                    f"\n{f['message']}")
         for f in view["resolved_findings"]:
-            where = f"turn {f['turn_idx'] + 1}" if f["turn_idx"] is not None else "sample"
-            st.text(f"{f['check']} · {where} · resolved by edit (version {f['version']})\n{f['message']}")
+            where = _("turn {n}").format(n=f["turn_idx"] + 1) if f["turn_idx"] is not None else _("sample")
+            st.text(_("{check} · {where} · resolved by edit (version {version})").format(
+                check=f["check"], where=where, version=f["version"]) + f"\n{f['message']}")
 
 
 def render_decisions(view: dict[str, Any], tab: Any) -> None:
     with tab:
-        st.text(f"Rule: {view['decision_rule']} · {view['overlap']} reviewer(s) per sample")
+        st.text(ngettext("Rule: {rule} · {n} reviewer per sample", "Rule: {rule} · {n} reviewers per sample",
+                         view["overlap"]).format(rule=lbl(RULE_LABELS, view["decision_rule"]), n=view["overlap"]))
         for r in view["reviews"]:
-            extra = (f" ({r['reason']})" if r["reason"] else "") + (f" — {r['note']}" if r["note"] else "")
-            st.text(f"{r['at']} {r['user']}: {r['decision']}{extra} · on version {r['seen_version']}")
+            extra = ((f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "")
+                     + (f" — {r['note']}" if r["note"] else ""))
+            st.text(_("{at} {user}: {decision}{extra} · on version {version}").format(
+                at=r["at"], user=r["user"], decision=lbl(DECISION_LABELS, r["decision"]), extra=extra,
+                version=r["seen_version"]))
         for a in view["adjudications"]:
-            st.text(f"{a['at']} {a['user']}: {a['decision']} — adjudication (final), was {a['from_status']}"
-                    + (f" · {a['note']}" if a["note"] else ""))
+            st.text(_("{at} {user}: {decision} — adjudication (final), was {status}").format(
+                at=a["at"], user=a["user"], decision=lbl(DECISION_LABELS, a["decision"]),
+                status=lbl(STATUS_LABELS, a["from_status"])) + (f" · {a['note']}" if a["note"] else ""))
 
 
 def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
@@ -777,14 +835,16 @@ def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
             with ui.session() as s:
                 entries = rv.history(s, actor, view["id"])
             for e in reversed(entries):
-                what = "Korean" if e["field"] == "text" else "English"
-                st.text(f"v{e['version']} · {e['at']} · {e['user']} · turn {e['turn_idx'] + 1} {what} · {e['kind']}")
-                st.code(rv.diff_text(e["before"], e["after"], old_name="before", new_name="after"), language="diff")
+                st.text(_("v{version} · {at} · {user} · turn {n} {field} · {kind}").format(
+                    version=e["version"], at=e["at"], user=e["user"], n=e["turn_idx"] + 1,
+                    field=lbl(FIELD_LABELS, e["field"]), kind=lbl(EDIT_KINDS, e["kind"])))
+                st.code(rv.diff_text(e["before"], e["after"], old_name=_("before"), new_name=_("after")),
+                        language="diff")
                 if read_only:
                     continue
                 a, b = st.columns(2)
-                for col, label, which in ((a, "Restore after", "after"), (b, "Restore before", "before")):
-                    if col.button(label, key=f"rv-rs-{e['id']}-{which}"):
+                for col, label, which in ((a, N_("Restore after"), "after"), (b, N_("Restore before"), "before")):
+                    if col.button(_(label), key=f"rv-rs-{e['id']}-{which}"):
                         p = pending(view)
                         try:
                             with ui.session() as s:
@@ -795,7 +855,7 @@ def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
                             S["rv_notice"] = str(exc)
                         rerun()
         else:
-            st.text("No edits yet.")
+            st.text(_("No edits yet."))
 
 
 (st.fragment(workspace) if FRAGMENTS else workspace)()
