@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import CHROMIUM, AppServer, do_login, wait_idle
+from e2e_helpers import CHROMIUM, AppServer, do_login, served, wait_idle
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
@@ -48,36 +42,8 @@ def export_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppSe
         s.execute(update(Sample).where(Sample.dataset_id == dolly, Sample.key == "0").values(status="rejected"))
     engine.dispose()
     data_dir = folder / "data"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {**os.environ, "KOCURATE_DB_URL": url, "KOCURATE_SECRET": "e2e-secret", "PYTHONUNBUFFERED": "1",
-           "KOCURATE_DATA_DIR": str(data_dir)}
-    log = folder / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text(errors="replace")[-3000:]) from None
-                time.sleep(0.3)
-        yield AppServer(base, url, port), data_dir
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with served(url, folder, {"KOCURATE_DATA_DIR": str(data_dir)}) as app:
+        yield app, data_dir
 
 
 def _open_export(page: Any, app: AppServer, user: str) -> None:

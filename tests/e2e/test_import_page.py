@@ -6,18 +6,12 @@ Runs its own app on its own demo database (an import adds a dataset, which other
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import CHROMIUM, AppServer, do_login, wait_idle
+from e2e_helpers import CHROMIUM, AppServer, do_login, served, wait_idle
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,35 +33,8 @@ def own_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     folder = tmp_path_factory.mktemp("import-e2e")
     url = f"sqlite:///{folder / 'app.db'}"
     create_demo(url)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**os.environ, "KOCURATE_DB_URL": url, "KOCURATE_SECRET": "e2e-secret", "PYTHONUNBUFFERED": "1"}
-    log = folder / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text(errors="replace")[-3000:]) from None
-                time.sleep(0.3)
-        yield AppServer(base, url, port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with served(url, folder) as app:
+        yield app
 
 
 def _counts(url: str) -> tuple[int, int]:

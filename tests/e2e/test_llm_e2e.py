@@ -6,18 +6,12 @@ Runs its own app (the shared one has no LLM configured), on a small database of 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import AppServer, do_login, wait_idle
+from e2e_helpers import AppServer, do_login, served, wait_idle
 from fake_openai import FakeOpenAI
 from playwright.sync_api import expect
 from sqlalchemy import func, insert, select
@@ -62,38 +56,13 @@ def llm_app(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterat
     url = f"sqlite:///{tmp / 'app.db'}"
     _seed(url)
     fake = FakeOpenAI("e2e-llm-key").start()
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        port = int(so.getsockname()[1])
-    env = {**os.environ, "KOCURATE_DB_URL": url, "KOCURATE_SECRET": "e2e-secret", "PYTHONUNBUFFERED": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "KOCURATE_LLM_BASE_URL": fake.url,
-           "KOCURATE_LLM_MODEL": "gpt-4o-mini", "KOCURATE_LLM_API_KEY": "e2e-llm-key", "KOCURATE_LLM_RETRIES": "0"}
-    log = tmp / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    env = {"KOCURATE_LLM_BASE_URL": fake.url, "KOCURATE_LLM_MODEL": "gpt-4o-mini",
+           "KOCURATE_LLM_API_KEY": "e2e-llm-key", "KOCURATE_LLM_RETRIES": "0"}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        yield AppServer(base, url, port)
+        with served(url, tmp, env) as app:
+            yield app
     finally:
         fake.stop()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _count(url: str, model: Any, *where: Any) -> int:

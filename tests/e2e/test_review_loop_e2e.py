@@ -7,19 +7,14 @@ sample that was not on screen yet."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import CHROMIUM, AppServer, wait_idle
+from e2e_helpers import CHROMIUM, AppServer, served, wait_idle
 from playwright.sync_api import expect
 from sqlalchemy import delete, func, select, update
 
@@ -45,37 +40,8 @@ def loop_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     with engine.begin() as c:
         c.execute(update(Dataset).where(Dataset.name == "demo-dolly-ko").values(overlap=2))
     engine.dispose()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {**os.environ, "KOCURATE_DB_URL": url, "KOCURATE_SECRET": "e2e-secret", "PYTHONUNBUFFERED": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    env.pop("DEEPL_AUTH_KEY", None)
-    log = folder / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text(errors="replace")[-3000:]) from None
-                time.sleep(0.3)
-        yield AppServer(base, url, port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with served(url, folder, drop=("DEEPL_AUTH_KEY",)) as app:
+        yield app
 
 
 def q(app: AppServer, stmt: Any) -> list[Any]:
@@ -217,6 +183,7 @@ def test_split_decision_is_disputed_and_not_exported_until_a_lead_adjudicates(
         login(lead, loop_app, "lead")
         open_sample(lead, loop_app, sid)
         lead.get_by_text("Your decision settles it (adjudication, final)", exact=False).wait_for()
+        lead.wait_for_timeout(900)  # a decision within 0.7 s of opening is taken as a double press (MIN_DWELL_S)
         bar_button(lead, "Approve").first.click()
         lead.get_by_text("status approved", exact=False).wait_for()
         assert status(loop_app, sid) == "approved"
