@@ -39,6 +39,8 @@ def _switch(new_page: Any, app_server: AppServer) -> None:
     expect(nav.get_by_text("검색", exact=True)).to_be_visible()
     expect(sidebar.get_by_role("button", name="로그아웃")).to_be_visible()
     expect(sidebar.get_by_text("annotator · 검수자")).to_be_visible()
+    # the Review page itself speaks Korean: its queue panel and the sample's action bar
+    expect(page.get_by_role("heading", name="작업 대기열")).to_be_visible(timeout=UI_MS)
     # the choice is the person's: another tab (a new session) opens in Korean too
     other = page.context.new_page()
     other.goto(app_server.url("review"))
