@@ -81,6 +81,7 @@ def test_unreachable_database_shows_one_sentence_not_a_traceback(monkeypatch: py
 
 def _post(route, body: bytes, scheme: str = "http", headers: list[tuple[bytes, bytes]] | None = None):  # type: ignore[no-untyped-def]
     import asyncio
+    import concurrent.futures
 
     from starlette.requests import Request
 
@@ -89,7 +90,9 @@ def _post(route, body: bytes, scheme: str = "http", headers: list[tuple[bytes, b
 
     scope = {"type": "http", "method": "POST", "path": "/auth/session", "headers": headers or [], "scheme": scheme,
              "query_string": b"", "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "root_path": ""}
-    return asyncio.run(route(Request(scope, receive)))
+    # a thread of its own: the browser tests' Playwright keeps an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, route(Request(scope, receive))).result()
 
 
 def test_cookie_routes_set_httponly_strict_and_secure_over_https() -> None:
