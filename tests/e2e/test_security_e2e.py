@@ -7,20 +7,14 @@ its own copy of the demo database (these tests disable and demote accounts).
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from e2e_helpers import AppServer, do_login, wait_idle
+from e2e_helpers import AppServer, do_login, served, wait_idle
 from sqlalchemy import text
 
 from kocurate import db
@@ -29,26 +23,6 @@ from kocurate.services.auth import SYSTEM
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited early:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"the app did not become healthy:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 class _Pixel(BaseHTTPRequestHandler):
@@ -90,25 +64,8 @@ def secure_app(e2e_db: str, pixel: str, tmp_path_factory: pytest.TempPathFactory
                   {"n": f"![ds]({pixel}/dataset.gif)"})
         user_service.create_user(s, SYSTEM, f"![u]({pixel}/user.gif)", "annotator", "markdown-user-pw")
     eng.dispose()
-    port = _free_port()
-    log = folder / "streamlit.log"
-    env = {**os.environ, "KOCURATE_DB_URL": url, "KOCURATE_SECRET": "sec-e2e-secret",
-           "KOCURATE_SESSION_CHECK_SECONDS": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "asgi.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, proc, log)
-        yield AppServer(base, url, port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with served(url, folder, {"KOCURATE_SECRET": "sec-e2e-secret", "KOCURATE_SESSION_CHECK_SECONDS": "1"}) as app:
+        yield app
 
 
 def _change(server: AppServer, what: str, username: str) -> None:
