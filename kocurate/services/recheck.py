@@ -90,7 +90,7 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
     ex_by_key: dict[tuple[str, int | None], list[Any]] = {}
     for e in existing:
         ex_by_key.setdefault((e.check, e.turn_idx), []).append(e)
-    new_rows = []
+    new_rows, gone_ids = [], []
     for key in sorted(set(by_key) | set(ex_by_key), key=lambda k: (k[0], -1 if k[1] is None else k[1])):
         ex, fs = ex_by_key.get(key, []), list(by_key.get(key, []))
         if any(e.state in ("confirmed", "cleared") for e in ex):
@@ -99,7 +99,7 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
         keep = open_[:len(fs)]
         result.kept += len(keep)
         for e in open_[len(keep):]:  # no longer holds: closed, kept in the edit's history
-            session.execute(delete(CheckFinding).where(CheckFinding.id == e.id))
+            gone_ids.append(e.id)
             result.resolved.append({"check": e.check, "turn_idx": e.turn_idx, "message": e.message})
         for f in fs[len(keep):]:
             new_rows.append({"sample_id": sample_id, "dataset_id": row.dataset_id, "check": f.check,
@@ -107,6 +107,8 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
                              "span_start": f.span[0] if f.span else None, "span_end": f.span[1] if f.span else None,
                              "message": f.message[:2000], "data": f.data, "state": "open", "created_at": utcnow()})
             result.opened.append({"check": f.check, "turn_idx": f.turn_idx, "message": f.message})
+    if gone_ids:  # one statement for the sample, not one per finding
+        session.execute(delete(CheckFinding).where(CheckFinding.id.in_(gone_ids)))
     if new_rows:
         session.execute(insert(CheckFinding), new_rows)
     if result.resolved or result.opened:
