@@ -648,3 +648,15 @@ class QaItem(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# ── guide (issue 21 A): guidelines, comments, mentions ──
+
+
+# ── gold (issue 21 B): gold samples, quality ratings ──
+
+
+# ── curate (issues 16/17 remainder) ──
+
+
+# ── speed (issues 11/19) ──
