@@ -39,7 +39,7 @@ PAGES = [
     ("pages/bulk.py", N_("Bulk"), ":material/select_all:", "adjudicate"),
     ("pages/variants.py", N_("Variants"), ":material/compare:", "adjudicate"),
     ("pages/qa.py", N_("QA"), ":material/checklist:", "review"),
-    ("pages/inbox.py", N_("Inbox"), ":material/inbox:", "review"),
+    ("pages/inbox.py", N_("Inbox"), ":material/mail:", "review"),
     ("pages/guidelines.py", N_("Guidelines"), ":material/menu_book:", "review"),
     ("pages/admin.py", N_("Admin"), ":material/manage_accounts:", "users"),
 ]
