@@ -53,7 +53,7 @@ try:
     if len(unread_items) == PAGE and st.button(_("More unread"), key="ib-more-unread"):
         S["ib_unread_before"] = unread_items[-1].id
         st.rerun()
-    with st.expander(_("Read"), expanded=not n_unread, key="ib-read"):
+    with st.expander(_("Already read"), expanded=not n_unread, key="ib-read"):
         read_items = entries(False, S.get("ib_read_before"))
         if not read_items and not n_unread:
             st.text(_("Nothing here yet: when someone mentions you (@{name}) or replies in your thread, it shows "
