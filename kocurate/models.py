@@ -675,10 +675,12 @@ class GuidelineRead(Base):
     """A user confirmed having read one version of a scope's guidelines."""
 
     __tablename__ = "guideline_reads"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "version", name="uq_guideline_reads"),)
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    scope: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # one-column key: `db copy` pages by it
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
     read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

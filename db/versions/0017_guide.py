@@ -35,10 +35,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "guideline_reads",
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("scope", sa.Integer, primary_key=True),
-        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("scope", sa.Integer, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
         sa.Column("read_at", sa.DateTime, nullable=False),
+        sa.UniqueConstraint("user_id", "scope", "version", name="uq_guideline_reads"),
     )
     op.create_table(
         "comments",

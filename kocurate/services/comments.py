@@ -293,6 +293,7 @@ def mark_sample_read(session: Session, actor: Actor, sample_id: int) -> int:
     """Opening a sample's comments reads my inbox items about it."""
     if actor.id is None:
         return 0
-    return int(session.execute(update(InboxItem).where(
-        InboxItem.user_id == actor.id, InboxItem.sample_id == sample_id, InboxItem.read_at.is_(None))
-        .values(read_at=utcnow())).rowcount or 0)
+    mine = (InboxItem.user_id == actor.id, InboxItem.sample_id == sample_id, InboxItem.read_at.is_(None))
+    if session.scalar(select(InboxItem.id).where(*mine).limit(1)) is None:
+        return 0  # a read first: no write (and no write lock) on every rerun of the History tab
+    return int(session.execute(update(InboxItem).where(*mine).values(read_at=utcnow())).rowcount or 0)

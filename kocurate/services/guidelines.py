@@ -178,7 +178,8 @@ def confirm_read(session: Session, actor: Actor, scope: int, version: int) -> No
         return
     if session.scalar(select(Guideline.id).where(Guideline.scope == scope, Guideline.version == version)) is None:
         raise NotFound(f"no guidelines version {version}")
-    if session.get(GuidelineRead, (actor.id, scope, version)) is None:
+    if session.scalar(select(GuidelineRead.id).where(GuidelineRead.user_id == actor.id, GuidelineRead.scope == scope,
+                                                     GuidelineRead.version == version)) is None:
         session.add(GuidelineRead(user_id=actor.id, scope=scope, version=version))
         audit.record(session, actor, "guidelines_read", dataset_id=scope or None, target=f"v{version}")
 
