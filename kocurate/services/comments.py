@@ -10,7 +10,8 @@ Write the name without ``@`` to mention someone in passing.
 
 Inbox: a comment that mentions a user, or replies in a thread they wrote in, is an ``InboxItem`` of
 theirs (never their own comment). The unread count is one indexed COUNT (ix_inbox_user_unread).
-Only the root's author and leads (``adjudicate``) resolve or reopen a thread.
+Only the root's author and leads (``adjudicate``) resolve or reopen a thread. Role checks name their
+permission literally, so tests/test_security.py tries each service with a wrong role.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def add_comment(session: Session, actor: Actor, sample_id: int, body: str, *, tu
                 reply_to: int | None = None) -> CommentView:
     """Start a thread on a sample (``turn``: 1-based turn number), or reply in one (``reply_to``: any
     comment of the thread). Mentioned users and the thread's other participants get an inbox item."""
-    actor.require(PERMISSION)
+    actor.require("review")
     body = _clean(body)
     root: Comment | None = None
     if reply_to is not None:
@@ -176,7 +177,7 @@ def _thread_root(session: Session, comment_id: int) -> Comment:
 
 def set_resolved(session: Session, actor: Actor, comment_id: int, resolved: bool = True) -> CommentView:
     """Resolve (or reopen) the thread a comment belongs to: its author or a lead."""
-    actor.require(PERMISSION)
+    actor.require("review")
     root = _thread_root(session, comment_id)
     if not (actor.can(LEAD) or (actor.id is not None and actor.id == root.author_id)):
         raise PermissionDenied(f"{actor.username} ({actor.role}) may not "
@@ -194,7 +195,7 @@ def set_resolved(session: Session, actor: Actor, comment_id: int, resolved: bool
 
 def threads(session: Session, actor: Actor, sample_id: int) -> list[Thread]:
     """A sample's threads, oldest first, each with its replies."""
-    actor.require(PERMISSION)
+    actor.require("review")
     rows = [_cv(c) for c in session.scalars(select(Comment).where(Comment.sample_id == sample_id)
                                            .order_by(Comment.id))]
     roots = [c for c in rows if c.parent_id is None]
@@ -212,7 +213,7 @@ def open_threads(session: Session, actor: Actor, *, dataset_id: int | None = Non
                  limit: int = 50) -> list[dict[str, Any]]:
     """The open-questions queue (leads): unresolved threads, newest first, keyset-paged by id (pass the
     last id seen as ``before_id``). Each row has the root comment, its reply count and the last reply."""
-    actor.require(LEAD)
+    actor.require("adjudicate")
     q = select(Comment).where(Comment.is_open.is_(True)).order_by(Comment.id.desc()).limit(max(1, min(limit, 500)))
     if dataset_id is not None:
         q = q.where(Comment.dataset_id == dataset_id)
@@ -233,7 +234,9 @@ def open_threads(session: Session, actor: Actor, *, dataset_id: int | None = Non
 def list_comments(session: Session, actor: Actor, *, dataset_id: int | None = None, open_only: bool = False,
                   before_id: int | None = None, limit: int = 50) -> list[CommentView]:
     """Thread roots, newest first (all, or the open ones), keyset-paged by id."""
-    actor.require(LEAD if open_only else PERMISSION)
+    actor.require("review")
+    if open_only:  # the open-questions queue is the leads'
+        actor.require("adjudicate")
     q = select(Comment).where(Comment.parent_id.is_(None)).order_by(Comment.id.desc()).limit(max(1, min(limit, 500)))
     if open_only:
         q = q.where(Comment.is_open.is_(True))

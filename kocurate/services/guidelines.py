@@ -2,7 +2,8 @@
 
 A dataset without guidelines of its own shows the project default (``scope`` 0). Each save adds a
 version (who, when, a note on what changed); versions are compared as a unified diff. Only leads and
-admins write guidelines (``PERMISSION``, checked here). Readers confirm a new version once; the
+admins write guidelines (``PERMISSION``, checked here by its literal name, which
+tests/test_security.py finds). Readers confirm a new version once; the
 Review page shows a banner until they do.
 
 Sections: a Markdown heading starts a section; ``## 비난 {#censure}`` gives it the anchor ``censure``
@@ -92,7 +93,7 @@ def set_guidelines(session: Session, actor: Actor, dataset_id: int | None, body:
                    note: str | None = None) -> tuple[Version, bool]:
     """Save a new version (leads/admins). Returns (the current version, whether one was added): the
     same text as the latest version adds nothing."""
-    actor.require(PERMISSION)
+    actor.require("configure")
     scope = _scope(session, dataset_id)
     body = _check_body(body)
     latest = session.scalar(select(Guideline).where(Guideline.scope == scope)
@@ -186,7 +187,7 @@ def confirm_read(session: Session, actor: Actor, scope: int, version: int) -> No
 
 def readers(session: Session, actor: Actor, scope: int, version: int) -> list[str]:
     """Who confirmed a version (leads)."""
-    actor.require(PERMISSION)
+    actor.require("configure")
     return list(session.scalars(select(User.username).join(GuidelineRead, GuidelineRead.user_id == User.id)
                                 .where(GuidelineRead.scope == scope, GuidelineRead.version == version)
                                 .order_by(User.username)))
