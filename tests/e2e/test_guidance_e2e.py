@@ -80,6 +80,8 @@ def test_guidelines_comment_mention_inbox_resolve(new_page: Callable[[], Any], g
     # the flags' guideline help shows each category's definition
     ann.get_by_role("button", name=re.compile("Guideline: flag definitions")).click()
     expect(ann.get_by_text("근거 없이 깎아내리거나", exact=False).first).to_be_visible()
+    link = ann.get_by_role("link", name="guideline", exact=True).first  # 비난's section on the guidelines page
+    expect(link).to_have_attribute("href", re.compile(r"guidelines\?dataset=\d+#censure$"))
     ann.keyboard.press("Escape")
 
     # a question with a mention, from the sample's History tab
