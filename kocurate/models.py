@@ -691,7 +691,8 @@ class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (Index("ix_comments_sample", "sample_id", "id"),
                       Index("ix_comments_parent", "parent_id", "id"),
-                      Index("ix_comments_open", "is_open", "dataset_id", "id"))
+                      Index("ix_comments_open", "is_open", "dataset_id", "id"),
+                      Index("ix_comments_open_all", "is_open", "id"))  # the queue over all datasets
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))

@@ -61,6 +61,7 @@ def upgrade() -> None:
     op.create_index("ix_comments_sample", "comments", ["sample_id", "id"])
     op.create_index("ix_comments_parent", "comments", ["parent_id", "id"])
     op.create_index("ix_comments_open", "comments", ["is_open", "dataset_id", "id"])
+    op.create_index("ix_comments_open_all", "comments", ["is_open", "id"])
     op.create_table(
         "inbox_items",
         sa.Column("id", sa.Integer, primary_key=True),
