@@ -57,7 +57,7 @@ def build(url: str, n_users: int, n_comments: int) -> None:
         uids = list(s.scalars(select(User.id).where(User.username.like("u%"))))
         cids = list(s.scalars(select(Comment.id)))
     rows = [{"user_id": u, "comment_id": c, "sample_id": sids[k % len(sids)], "kind": "mention",
-             "read_at": now if k % 2 else None, "created_at": now}
+             "unread": not k % 2, "read_at": now if k % 2 else None, "created_at": now}
             for u in uids for k, c in enumerate(cids)]
     with db.session_scope(engine) as s:
         for i in range(0, len(rows), 50_000):
@@ -94,8 +94,14 @@ def main() -> None:
         sid = s.scalar(select(Comment.sample_id))
         if url.startswith("sqlite"):
             plan = s.execute(text("EXPLAIN QUERY PLAN SELECT count(*) FROM inbox_items "
-                                  "WHERE user_id = :u AND read_at IS NULL"), {"u": lead.id}).all()
+                                  "WHERE user_id = :u AND unread = 1"), {"u": lead.id}).all()
             print("plan of the count:", " | ".join(str(r[-1]) for r in plan))
+        else:
+            for label, sql in (("count", "SELECT count(*) FROM inbox_items WHERE user_id = :u AND unread"),
+                               ("inbox page", "SELECT id FROM inbox_items WHERE user_id = :u AND unread "
+                                              "ORDER BY id DESC LIMIT 30")):
+                plan = s.execute(text("EXPLAIN " + sql), {"u": lead.id}).scalars().all()
+                print(f"plan of the {label}:", plan[0].strip(), "|", (plan[1].strip() if len(plan) > 1 else ""))
         n_unread = cm.unread_count(s, lead)
 
     def session_call(fn: Callable[..., object]) -> Callable[[], object]:

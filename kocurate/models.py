@@ -714,13 +714,15 @@ class InboxItem(Base):
 
     __tablename__ = "inbox_items"
     __table_args__ = (UniqueConstraint("user_id", "comment_id", name="uq_inbox_user_comment"),
-                      Index("ix_inbox_user_unread", "user_id", "read_at", "id"))
+                      Index("ix_inbox_user_unread", "user_id", "unread", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     sample_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))  # mention | reply
+    # a boolean, not "read_at IS NULL": an equality lets PostgreSQL walk the index in id order
+    unread: Mapped[bool] = mapped_column(Boolean, default=True)
     read_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -69,11 +69,12 @@ def upgrade() -> None:
         sa.Column("comment_id", sa.Integer, sa.ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
         sa.Column("sample_id", sa.Integer, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("unread", sa.Boolean, nullable=False),
         sa.Column("read_at", sa.DateTime, nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("user_id", "comment_id", name="uq_inbox_user_comment"),
     )
-    op.create_index("ix_inbox_user_unread", "inbox_items", ["user_id", "read_at", "id"])
+    op.create_index("ix_inbox_user_unread", "inbox_items", ["user_id", "unread", "id"])
 
 
 def downgrade() -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, true, update
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound, PermissionDenied
@@ -157,7 +157,7 @@ def add_comment(session: Session, actor: Actor, sample_id: int, body: str, *, tu
             notify.setdefault(uid, "reply")
     notify.pop(actor.id, None)  # type: ignore[arg-type]
     for uid, kind in notify.items():
-        session.add(InboxItem(user_id=uid, comment_id=c.id, sample_id=sample_id, kind=kind))
+        session.add(InboxItem(user_id=uid, comment_id=c.id, sample_id=sample_id, kind=kind, unread=True))
     audit.record(session, actor, "comment", dataset_id=smp.dataset_id, target=f"sample {sample_id}",
                  comment=c.id, thread=root.id if root else c.id, turn=turn_idx + 1 if turn_idx is not None else None,
                  mentions=sorted(mentions) or None)
@@ -204,7 +204,7 @@ def threads(session: Session, actor: Actor, sample_id: int) -> list[Thread]:
 
 def count_on_sample(session: Session, sample_id: int) -> tuple[int, int]:
     """(threads, open threads) on a sample."""
-    row = session.execute(select(func.count(), func.count(case((Comment.is_open.is_(True), 1)))).where(
+    row = session.execute(select(func.count(), func.count(case((Comment.is_open == true(), 1)))).where(
         Comment.sample_id == sample_id, Comment.parent_id.is_(None))).one()
     return int(row[0]), int(row[1])
 
@@ -214,7 +214,7 @@ def open_threads(session: Session, actor: Actor, *, dataset_id: int | None = Non
     """The open-questions queue (leads): unresolved threads, newest first, keyset-paged by id (pass the
     last id seen as ``before_id``). Each row has the root comment, its reply count and the last reply."""
     actor.require("adjudicate")
-    q = select(Comment).where(Comment.is_open.is_(True)).order_by(Comment.id.desc()).limit(max(1, min(limit, 500)))
+    q = select(Comment).where(Comment.is_open == true()).order_by(Comment.id.desc()).limit(max(1, min(limit, 500)))
     if dataset_id is not None:
         q = q.where(Comment.dataset_id == dataset_id)
     if before_id is not None:
@@ -239,7 +239,7 @@ def list_comments(session: Session, actor: Actor, *, dataset_id: int | None = No
         actor.require("adjudicate")
     q = select(Comment).where(Comment.parent_id.is_(None)).order_by(Comment.id.desc()).limit(max(1, min(limit, 500)))
     if open_only:
-        q = q.where(Comment.is_open.is_(True))
+        q = q.where(Comment.is_open == true())
     if dataset_id is not None:
         q = q.where(Comment.dataset_id == dataset_id)
     if before_id is not None:
@@ -262,7 +262,7 @@ def unread_count(session: Session, actor: Actor) -> int:
     if actor.id is None:
         return 0
     return int(session.scalar(select(func.count()).select_from(InboxItem).where(
-        InboxItem.user_id == actor.id, InboxItem.read_at.is_(None))) or 0)
+        InboxItem.user_id == actor.id, InboxItem.unread == true())) or 0)
 
 
 def inbox(session: Session, actor: Actor, *, unread: bool, before_id: int | None = None,
@@ -272,11 +272,11 @@ def inbox(session: Session, actor: Actor, *, unread: bool, before_id: int | None
         return []
     q = (select(InboxItem, Comment).join(Comment, Comment.id == InboxItem.comment_id)
          .where(InboxItem.user_id == actor.id,
-                InboxItem.read_at.is_(None) if unread else InboxItem.read_at.is_not(None))
+                InboxItem.unread == bool(unread))
          .order_by(InboxItem.id.desc()).limit(max(1, min(limit, 500))))
     if before_id is not None:
         q = q.where(InboxItem.id < before_id)
-    return [InboxEntry(i.id, i.kind, i.read_at is not None, _cv(c)) for i, c in session.execute(q).all()]
+    return [InboxEntry(i.id, i.kind, not i.unread, _cv(c)) for i, c in session.execute(q).all()]
 
 
 def mark_read(session: Session, actor: Actor, item_ids: list[int] | None = None, *, read: bool = True) -> int:
@@ -288,15 +288,16 @@ def mark_read(session: Session, actor: Actor, item_ids: list[int] | None = None,
         if not item_ids:
             return 0
         q = q.where(InboxItem.id.in_(item_ids))
-    q = q.where(InboxItem.read_at.is_(None)) if read else q.where(InboxItem.read_at.is_not(None))
-    return int(session.execute(q.values(read_at=utcnow() if read else None)).rowcount or 0)
+    q = q.where(InboxItem.unread == read)
+    return int(session.execute(q.values(unread=not read, read_at=utcnow() if read else None)).rowcount or 0)
 
 
 def mark_sample_read(session: Session, actor: Actor, sample_id: int) -> int:
     """Opening a sample's comments reads my inbox items about it."""
     if actor.id is None:
         return 0
-    mine = (InboxItem.user_id == actor.id, InboxItem.sample_id == sample_id, InboxItem.read_at.is_(None))
+    mine = (InboxItem.user_id == actor.id, InboxItem.unread == true(), InboxItem.sample_id == sample_id)
     if session.scalar(select(InboxItem.id).where(*mine).limit(1)) is None:
         return 0  # a read first: no write (and no write lock) on every rerun of the History tab
-    return int(session.execute(update(InboxItem).where(*mine).values(read_at=utcnow())).rowcount or 0)
+    return int(session.execute(update(InboxItem).where(*mine).values(unread=False, read_at=utcnow())).rowcount
+               or 0)

@@ -119,4 +119,4 @@ def test_guidelines_comment_mention_inbox_resolve(new_page: Callable[[], Any], g
         (False, "lead")]
     lead_id = q(guide_app, select(User.id).where(User.username == "lead"))[0][0]
     # opening the sample's comments read the lead's inbox item
-    assert q(guide_app, select(InboxItem.read_at.is_not(None)).where(InboxItem.user_id == lead_id)) == [(True,)]
+    assert q(guide_app, select(InboxItem.unread).where(InboxItem.user_id == lead_id)) == [(False,)]
