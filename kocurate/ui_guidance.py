@@ -124,6 +124,7 @@ def sample_comments(actor: Actor, sample_id: int, n_turns: int, read_only: bool 
         st.error(str(exc))
         return
     n_open = sum(t.root.is_open for t in threads)
+    nonce = st.session_state.get("_gd_cm_nonce", 0)
     st.text(ngettext("{n} comment thread", "{n} comment threads", len(threads)).format(n=len(threads))
             + " · " + _("{n} open").format(n=n_open))
     for t in threads:
@@ -135,8 +136,8 @@ def sample_comments(actor: Actor, sample_id: int, n_turns: int, read_only: bool 
                 st.caption("↳ " + _comment_line(r))
                 st.text(r.body)
             may_resolve = actor.can(cm.LEAD) or (actor.id is not None and actor.username == t.root.author)
-            with st.form(f"cm-reply-{t.root.id}", clear_on_submit=True, border=False):
-                text = st.text_input(_("Reply"), key=f"cm-reply-text-{t.root.id}",
+            with st.form(f"cm-reply-{t.root.id}", border=False):
+                text = st.text_input(_("Reply"), key=f"cm-reply-text-{t.root.id}-{nonce}",
                                      placeholder=_("plain text; @name mentions someone"))
                 c1, c2 = st.columns(2)
                 send = c1.form_submit_button(_("Reply"), icon=":material/reply:")
@@ -147,8 +148,9 @@ def sample_comments(actor: Actor, sample_id: int, n_turns: int, read_only: bool 
                 _write(lambda s, body=text, rid=t.root.id: cm.add_comment(s, actor, sample_id, body, reply_to=rid))
             elif flip:
                 _write(lambda s, rid=t.root.id, open_=t.root.is_open: cm.set_resolved(s, actor, rid, open_))
-    with st.form(f"cm-new-{sample_id}", clear_on_submit=True):
-        body = st.text_area(_("New comment or question"), key=f"cm-new-text-{sample_id}", height=80,
+    # typed text stays when a comment is refused (an unknown @name); a saved one clears the box (new key)
+    with st.form(f"cm-new-{sample_id}"):
+        body = st.text_area(_("New comment or question"), key=f"cm-new-text-{sample_id}-{nonce}", height=80,
                             placeholder=_("plain text; @name mentions someone (they see it in their inbox)"))
         turn = st.selectbox(_("About"), [0, *range(1, n_turns + 1)], key=f"cm-new-turn-{sample_id}",
                             format_func=lambda n: _("the whole sample") if n == 0 else _("turn {n}").format(n=n))
@@ -164,6 +166,7 @@ def _write(action: Any) -> None:
         st.error(str(exc))
         return
     forget_inbox_count()
+    st.session_state["_gd_cm_nonce"] = st.session_state.get("_gd_cm_nonce", 0) + 1
     st.rerun(scope="fragment") if _in_fragment() else st.rerun()
 
 

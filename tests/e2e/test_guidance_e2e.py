@@ -88,7 +88,12 @@ def test_guidelines_comment_mention_inbox_resolve(new_page: Callable[[], Any], g
     ann.get_by_role("tab", name="History").click()
     wait_idle(ann)
     text = "이건 비난인가요, 혐오인가요? @lead 확인 부탁드려요 <b>x</b>"
-    ann.get_by_role("textbox", name="New comment or question").fill(text)
+    box = ann.get_by_role("textbox", name="New comment or question")
+    box.fill(text.replace("@lead", "@laed"))  # a typo: refused with the name, the text kept
+    ann.get_by_role("button", name="Comment").click()
+    expect(ann.get_by_text("no active user named @laed", exact=False)).to_be_visible(timeout=SLOW_MS)
+    expect(box).to_have_value(text.replace("@lead", "@laed"))
+    box.fill(text)
     ann.get_by_role("button", name="Comment").click()
     thread = ann.locator("[class*='st-key-cm-thread-']")
     expect(thread).to_have_count(1, timeout=SLOW_MS)
