@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from kocurate import ui
+from kocurate import ui, ui_guidance
 from kocurate.errors import AuthError, KocurateError
 from kocurate.i18n import N_, _
 from kocurate.services import users as user_service
@@ -39,6 +39,8 @@ PAGES = [
     ("pages/bulk.py", N_("Bulk"), ":material/select_all:", "adjudicate"),
     ("pages/variants.py", N_("Variants"), ":material/compare:", "adjudicate"),
     ("pages/qa.py", N_("QA"), ":material/checklist:", "review"),
+    ("pages/inbox.py", N_("Inbox"), ":material/mail:", "review"),
+    ("pages/guidelines.py", N_("Guidelines"), ":material/menu_book:", "review"),
     ("pages/admin.py", N_("Admin"), ":material/manage_accounts:", "users"),
 ]
 
@@ -104,6 +106,7 @@ try:
         with st.sidebar:
             st.text(f"{actor.username} · {_(actor.role)}")  # a user name is data: plain text
             ui.language_switch(actor)
+            ui_guidance.inbox_badge(actor)  # unread mentions and replies (one cached COUNT)
             if st.button(_("Log out")):
                 ui.logout()
                 st.rerun()

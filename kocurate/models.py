@@ -653,6 +653,80 @@ class QaItem(Base):
 # ── guide (issue 21 A): guidelines, comments, mentions ──
 
 
+class Guideline(Base):
+    """One version of the annotation guidelines (Markdown, written by leads) of a dataset, or of the
+    whole project (``dataset_id`` NULL, ``scope`` 0). Versions are never changed, only added."""
+
+    __tablename__ = "guidelines"
+    __table_args__ = (UniqueConstraint("scope", "version", name="uq_guidelines_scope_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[int] = mapped_column(Integer)  # the dataset id, or 0 for the project default
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True)
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # what changed, in the author's words
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_by_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GuidelineRead(Base):
+    """A user confirmed having read one version of a scope's guidelines."""
+
+    __tablename__ = "guideline_reads"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "version", name="uq_guideline_reads"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # one-column key: `db copy` pages by it
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Comment(Base):
+    """A plain-text comment on a sample (optionally one turn). A thread is a root comment
+    (``parent_id`` NULL) and its replies; only the root carries the open/resolved state."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_sample", "sample_id", "id"),
+                      Index("ix_comments_parent", "parent_id", "id"),
+                      Index("ix_comments_open", "is_open", "dataset_id", "id"),
+                      Index("ix_comments_open_all", "is_open", "id"))  # the queue over all datasets
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(Integer)  # the sample's, for the open-questions queue
+    turn_idx: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # user names, as resolved
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False)  # True only on an unresolved root
+    resolved_by_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class InboxItem(Base):
+    """A comment that concerns a user: it mentions them, or replies in a thread they took part in."""
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (UniqueConstraint("user_id", "comment_id", name="uq_inbox_user_comment"),
+                      Index("ix_inbox_user_unread", "user_id", "unread", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    sample_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # mention | reply
+    # a boolean, not "read_at IS NULL": an equality lets PostgreSQL walk the index in id order
+    unread: Mapped[bool] = mapped_column(Boolean, default=True)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # ── gold (issue 21 B): gold samples, quality ratings ──
 
 

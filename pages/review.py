@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from kocurate import config, ui, ui_llm
+from kocurate import config, ui, ui_guidance, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
 from kocurate.i18n import N_, _, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
@@ -217,6 +217,7 @@ filters = rv.QueueFilter(
     max_confidence=None if max_conf >= 1.0 else float(max_conf), mine=mine, suggestion="open" if sugg else None,
     job=int(job) or None)
 queue_key = repr((ds_id, filters))
+ui_guidance.guidelines_panel(actor, ds_id)  # issue 21: the guidelines (banner until a new version is read)
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -756,6 +757,7 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
     with tabs[0]:
         st.multiselect(_("Ethics and quality flags"), ALL_FLAGS, default=list(view["my_flags"]), disabled=read_only,
                        format_func=ui.flag_label, key=wkey(view, "flags", "all"), placeholder=_("none"))
+        ui_guidance.flag_help(view["dataset_id"])  # each AIHub category's definition in the guidelines
         for c in S.get(wkey(view, "flags", "all"), []):
             st.text_input(_("Note · {flag}").format(flag=ui.flag_label(c)), value=view["my_flags"].get(c) or "", key=wkey(view, "note", c),
                           on_change="ignore", disabled=read_only)
@@ -831,6 +833,7 @@ def render_decisions(view: dict[str, Any], tab: Any) -> None:
 
 def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
     with tab:
+        ui_guidance.sample_comments(actor, view["id"], len(view["turns"]), read_only)  # threads (issue 21)
         if view["n_edits"]:
             with ui.session() as s:
                 entries = rv.history(s, actor, view["id"])

@@ -115,6 +115,14 @@ def _fill(url: str) -> None:
             s.add(es)
             s.flush()
             s.add(EvalItem(eval_set_id=es.id, field="question", text=HOSTILE))
+            # guidance (issue 21 A): a guidelines version read by ann, a thread with a reply, an inbox item
+            from kocurate.services import comments, guidelines
+
+            ann = users.actor_of(u)
+            guidelines.set_guidelines(s, SYSTEM, None, "# 규칙\n" + HOSTILE)
+            guidelines.confirm_read(s, ann, 0, 1)
+            root = comments.add_comment(s, ann, sample.id, HOSTILE)
+            comments.add_comment(s, SYSTEM, sample.id, "답 " + HOSTILE, reply_to=root.id)
     finally:
         eng.dispose()
 

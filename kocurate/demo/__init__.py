@@ -18,6 +18,7 @@ from ..errors import AlreadyImported
 from ..models import User
 from ..services import checks as check_service
 from ..services import datasets as ds_service
+from ..services import guidelines as guidelines_service
 from ..services import users as user_service
 from ..services.auth import SYSTEM
 
@@ -57,6 +58,8 @@ def create_demo(url: str | None = None, fresh: bool = False) -> dict[str, Any]:
         for username, role, password in DEMO_USERS:
             if session.scalar(select(User.id).where(User.username == username)) is None:
                 user_service.create_user(session, SYSTEM, username, role, password)
+        if guidelines_service.install_default(session, SYSTEM):  # the shipped Korean project guidelines
+            lines.append("  project guidelines: the kocurate default (kocurate guidelines show)")
     lines.append("accounts (demo only; change them with `kocurate users reset-password`):")
     lines += [f"  {u:<11} role {r:<9} password {p}" for u, r, p in DEMO_USERS]
     return {"url": url, "message": "\n".join(lines)}

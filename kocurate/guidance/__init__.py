@@ -1,0 +1,1 @@
+"""Shipped guidance texts (the default project guidelines)."""
