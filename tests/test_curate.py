@@ -195,3 +195,31 @@ def test_span_context_and_marking() -> None:
     assert uc.in_context("ab\ncd", (3, 4)) == "ab⏎[[c]]d"
     assert uc.valid_span(t, (0, 999)) is None and uc.valid_span(t, (None, None)) is None
     assert uc.valid_span("", (0, 0)) is None
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+def test_cli_queue_order_and_export_best(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kocurate.cli import app
+
+    ds, ids = make_dataset(engine, *simple(4, status="approved"))
+    set_risk(engine, ds, {ids[0]: 0.9, ids[1]: 0.1, ids[2]: 0.3})
+
+    def run(*args: str) -> object:
+        return CliRunner().invoke(app, ["--db", db_url, *args])
+
+    res = run("queue-order", "ds")
+    assert res.exit_code == 0 and "ds: queue order id; 3 of 4 samples have a risk score" in res.output, res.output
+    res = run("queue-order", "ds", "--set", "risk")
+    assert res.exit_code == 0 and "queue order risk" in res.output, res.output
+    res = run("queue-order", "ds", "--set", "best")
+    assert res.exit_code == 1 and "unknown queue order 'best'" in res.output
+    res = run("export", str(tmp_path / "out"), "--best", "2", "--by", "risk")
+    assert res.exit_code == 0, res.output
+    got = {json.loads(line)["kocurate"]["sample_id"]
+           for p in (tmp_path / "out" / "data").glob("*.jsonl") for line in p.read_text(encoding="utf-8").splitlines()}
+    assert got == {ids[1], ids[2]}
+    res = run("export", str(tmp_path / "out2"), "--best", "2", "--by", "stars")
+    assert res.exit_code == 1 and "unknown ranking 'stars'" in res.output
