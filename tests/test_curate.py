@@ -223,3 +223,37 @@ def test_cli_queue_order_and_export_best(db_url: str, engine: Engine, tmp_path: 
     assert got == {ids[1], ids[2]}
     res = run("export", str(tmp_path / "out2"), "--best", "2", "--by", "stars")
     assert res.exit_code == 1 and "unknown ranking 'stars'" in res.output
+
+
+# ------------------------------------------------------------------------------------ replace preview speed paths
+
+def test_required_literal_of_a_regex() -> None:
+    from kocurate.services.replace import ReplaceSpec, required_literal
+
+    assert required_literal(r"기계 학습(을|은|이)?") == "기계 학습"
+    assert required_literal(r"\d+ 개의 (사과|배)") == " 개의 "
+    assert required_literal(r"사과|배") is None  # alternation at the top: no literal every match has
+    assert required_literal(r"(?i)python") is None and required_literal(r"[a-z]+") is None
+    assert ReplaceSpec("abc", "x").required_literal() == "abc"
+    assert ReplaceSpec("abc", "x", ignore_case=True).required_literal() is None
+
+
+def test_rare_phrase_preview_through_the_search_index_matches_the_scan(engine: Engine,
+                                                                       actors: dict[str, Actor]) -> None:
+    from kocurate.services import bulk, replace
+
+    pairs = [[(f"Question {i}", f"질문 {i} 입니다"), (f"Answer {i}", "틀린 번역 문구가 있다" if i in (3, 40) else f"답 {i}")]
+             for i in range(60)]
+    make_dataset(engine, pairs)
+    lead = actors["lead"]
+    with session_scope(engine) as s:
+        if engine.dialect.name == "sqlite":
+            assert replace._fts_narrows(s, "틀린 번역")  # rare: the index drives
+            assert not replace._fts_narrows(s, "입니다")  # in every sample: the plain scan
+        for spec in (replace.ReplaceSpec("틀린 번역", "바른 번역"),
+                     replace.ReplaceSpec(r"틀린 (번역|말) 문구", r"바른 \1 문구", regex=True)):
+            p = replace.preview(s, lead, bulk.Selection(), spec)
+            assert (p["samples"], p["turns"], p["occurrences"]) == (2, 2, 2)
+            assert p["changes"][0]["after"] == "바른 번역 문구가 있다"
+        p = replace.preview(s, lead, bulk.Selection(), replace.ReplaceSpec(r"\d+ 입니다", "번 입니다", regex=True))
+        assert p["samples"] == 60
