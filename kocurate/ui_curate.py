@@ -15,6 +15,7 @@ Widgets and calls into ``kocurate.services`` only. Dataset text is shown as plai
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -110,12 +111,22 @@ def _use_fix(actor: Actor, fix_id: int, turn_id: int, version: int) -> None:
         st.session_state["rv_notice"] = str(exc)
 
 
+def _sample_offers(actor: Actor, view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sample's offers, read once per sample version (and again after a minute: new kept fixes)."""
+    key = (view["id"], view["version"], int(time.time() // 60))
+    memo = st.session_state.get("rv_tm_offers")
+    if not memo or memo[0] != key:
+        with ui.session() as s:
+            memo = (key, tm.offers_for_sample(s, actor, view["id"]))
+        st.session_state["rv_tm_offers"] = memo
+    return memo[1]
+
+
 def render_fix_offers(actor: Actor, view: dict[str, Any], turn: dict[str, Any], read_only: bool) -> None:
     """Lead-kept fixes (translation memory) that apply to this turn: old → new, one click applies."""
     if read_only or not actor.can("edit"):
         return
-    with ui.session() as s:
-        offers = [o for o in tm.offers_for_sample(s, actor, view["id"]) if o["turn_id"] == turn["id"]]
+    offers = [o for o in _sample_offers(actor, view) if o["turn_id"] == turn["id"]]
     for o in offers:
         with st.container(border=True, key=f"rv-tm-{view['id']}-{turn['id']}-{o['fix_id']}"):
             st.text(ngettext("Kept fix {id}: {old} → {new} ({n} place)", "Kept fix {id}: {old} → {new} ({n} places)",
