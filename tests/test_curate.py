@@ -190,7 +190,8 @@ def test_span_context_and_marking() -> None:
     t = "가" * 30 + "Python는" + "나" * 30
     sp = uc.valid_span(t, (36, 37))
     assert sp == (36, 37)
-    assert uc.in_context(t, sp, width=4) == "…가Python[[는]]나나나나…"
+    assert uc.in_context(t, sp, width=4) == "…thon[[는]]나나나나…"
+    assert uc.in_context(t, sp, width=8) == "…가가Python[[는]]나나나나나나나나…"
     assert uc.marked("ab\ncd", (3, 4)) == "ab\n[[c]]d"
     assert uc.in_context("ab\ncd", (3, 4)) == "ab⏎[[c]]d"
     assert uc.valid_span(t, (0, 999)) is None and uc.valid_span(t, (None, None)) is None
