@@ -17,6 +17,7 @@ Figures, each beside a named baseline or target measured in the same run:
 - variant grouping (hash every sample + count groups)        vs  the 2-minute target
 - defects among the first 1,000 by risk                      vs  1,000 in seeded random order
 - QA interval coverage of the planted rate (100 seeded runs)  vs  the 93/100 target
+- the review queue's "next" in risk order (ms per claim)      vs  the id-ordered queue
 
     python benchmarks/triage.py                  # 700k samples, SQLite file in a temp dir
     python benchmarks/triage.py --n 50000        # quicker
@@ -39,11 +40,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from sqlalchemy import Engine, func, insert, select, update  # noqa: E402
+from sqlalchemy import Engine, delete, func, insert, select, update  # noqa: E402
 
 from kocurate import db  # noqa: E402
 from kocurate.db import session_scope  # noqa: E402
-from kocurate.models import CheckFinding, Dataset, QaItem, Sample, Turn, User, utcnow  # noqa: E402
+from kocurate.models import CheckFinding, Claim, Dataset, QaItem, Sample, Turn, User, utcnow  # noqa: E402
 from kocurate.services import bulk, qa, replace, risk, variants  # noqa: E402
 from kocurate.services import review as rv  # noqa: E402
 from kocurate.services.auth import hash_password  # noqa: E402
@@ -189,6 +190,23 @@ def main() -> None:
     lift = risk_hits / max(1, rand_hits)
     results["lift"] = lift
 
+    # -- the review queue in risk order: ms per "next" (claim), beside the id-ordered queue (same run)
+    def walk(order: str, calls: int = 200) -> float:
+        with session_scope(engine) as s:
+            s.execute(delete(Claim).where(Claim.user_id == lead.id))
+        after = None
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            with session_scope(engine) as s:
+                after = rv.next_sample(s, lead, ds["big"], rv.QueueFilter(status="new"), after=after, order=order)
+        return (time.perf_counter() - t0) / calls * 1000
+
+    t_next_id = walk("id")
+    t_next_risk = walk("risk")
+    with session_scope(engine) as s:
+        s.execute(delete(Claim).where(Claim.user_id == lead.id))
+    print(f"  queue 'next': risk order {t_next_risk:.1f} ms per call, id order {t_next_id:.1f} ms (200 calls each)")
+
     # -- QA coverage of the planted rate
     print(f"QA sampling: {args.qa_runs} seeded runs at ±3 % / 95 % over 'big'")
     with session_scope(engine) as s:
@@ -273,6 +291,8 @@ def main() -> None:
           f"({sm['samples_in_groups']:,} samples) (target < {TARGETS['variants']:.0f} s)")
     print(f"risk ordering: {risk_hits} defects in the first 1,000 by risk vs {rand_hits} in 1,000 random "
           f"(baseline) = {lift:.1f}× (target ≥ {TARGETS['lift']:.0f}×); train+score {t_train:.1f} s")
+    print(f"review queue next (claim) in risk order: {t_next_risk:.1f} ms per call | baseline id order "
+          f"{t_next_id:.1f} ms")
     print(f"QA: Wilson 95 % interval covered the planted rate in {covered}/{args.qa_runs} seeded runs "
           f"(target ≥ {TARGETS['coverage']}); mean width {100 * float(np.mean(widths)):.2f} points")
     print(f"load average at end: {os.getloadavg()}")

@@ -731,6 +731,9 @@ class InboxItem(Base):
 
 
 # ── curate (issues 16/17 remainder) ──
+# risk-ordered review queues: the keyset (risk DESC, sample id) of one dataset as one index walk
+Index("ix_sample_signals_dataset_risk_desc", SampleSignal.dataset_id, SampleSignal.risk.desc(),
+      SampleSignal.sample_id)
 
 
 # ── speed (issues 11/19) ──

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from kocurate import ui
+from kocurate import ui, ui_curate
 from kocurate.i18n import N_, _, ngettext
 from kocurate.services import checks as svc
 from kocurate.services import datasets as dataset_service
@@ -109,6 +109,8 @@ if running:
 progress_line.caption(ngettext("{checked:,} of {samples:,} sample checked at its current version",
                                "{checked:,} of {samples:,} samples checked at their current version",
                                progress["samples"]).format(checked=progress["checked"], samples=progress["samples"]))
+
+ui_curate.render_korean_run(actor, ds_id)  # the deep Korean run as a background job
 
 st.subheader(_("Hits per check"))
 hits = sorted((r for r in summary if r["samples"]), key=lambda r: (-r["samples"], r["check"]))

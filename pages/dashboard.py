@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from kocurate import ui
+from kocurate import ui, ui_curate
 from kocurate.i18n import N_, _, ngettext
 from kocurate.models import STATUSES
 from kocurate.services import datasets as dataset_service
@@ -327,6 +327,7 @@ with tabs[1]:
                      hover_data=["approved", "rejected", "needs_fix", "decided"], labels=labels()),
               "approval-category", _("Approval rate per source category"))
     link(_("Review rejected samples"), dataset=one_dataset(), status="rejected")
+    ui_curate.render_dataset_quality(actor, one_dataset())  # speech level, check precision, chrF++
 
 # ----------------------------------------------------------------------------------------------- translation
 with tabs[2]:

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from kocurate import config, ui, ui_guidance, ui_llm
+from kocurate import config, ui, ui_curate, ui_guidance, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
 from kocurate.i18n import N_, _, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
@@ -201,6 +201,7 @@ with st.sidebar:
                 rv.set_decision_rule(s, actor, ds_id, rule)
             dataset_list.clear()
             st.rerun()
+    ui_curate.render_queue_order(actor, ds_id)  # leads: most likely broken first
     if actor.can("view_stats"):
         pend = pending_drafts(config.db_url(), actor).get(ds_id)
         st.text(ngettext("Unsaved drafts here: {drafts} by {people} person",
@@ -684,6 +685,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
             for f in view["findings"]:
                 if f["turn_idx"] == t["idx"] and f["state"] == "open":
                     st.text(f"⚠ {f['check']} ({lbl(SEVERITY_LABELS, f['severity'])}): {f['message']}")
+            ui_curate.render_turn_findings(view, t)  # each finding at its place; a click focuses it
             ko_draft, en_draft = fresh.get((t["id"], "text")), fresh.get((t["id"], "source_text"))
             ko_value = ko_draft["text"] if ko_draft else t["text"]
             en_value = en_draft["text"] if en_draft else (t["source_text"] or "")
@@ -709,6 +711,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                                 language="diff")
                 for sg in suggestions.get(t["id"], []):
                     render_suggestion(view, t, sg, read_only)
+                ui_curate.render_fix_offers(actor, view, t, read_only)  # lead-kept fixes, one click
                 if can_retranslate and t["source_text"] and st.button(
                         _("Re-translate"), key=f"rv-rt-{t['id']}", icon=":material/translate:"):
                     try:

@@ -23,11 +23,16 @@ Rules (the manifest records their effect):
 - Refused samples (see ``base``) are replaced by the dataset's next candidates, so quotas hold.
 - Validation: ``round(val_frac * total written)``, split over datasets by largest remainder.
 - ``exclude_error_findings``: samples with an open check finding of severity "error" are left out.
+- ``best`` N ``best_by`` KEY: "the best N" — the target is N (as ``total``) and each dataset's
+  candidates are taken in the order of a ranking key (:data:`RANKINGS`; ``risk``: the learned risk,
+  lowest first) instead of the seeded priority; samples without a score come after every scored one
+  (among themselves in seeded order). The written files keep the seeded shuffle.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,6 +50,7 @@ from ..models import (
     Dataset,
     Flag,
     Sample,
+    SampleSignal,
 )
 
 PAGE = 50_000
@@ -77,6 +83,8 @@ class ExportSpec:
     exclude_error_findings: bool = False  # samples with an open finding of severity "error"
     fill: bool = False  # a dataset that falls short of its quota: the others top it up
     max_defect_rate: float | None = None  # refuse unless the latest QA estimate's upper bound is at most this
+    best: int | None = None  # "the best N": the target size, taken in ``best_by`` order
+    best_by: str = "risk"  # a key of RANKINGS (lower is better)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,6 +113,15 @@ class ExportSpec:
                 raise KocurateError(f"mix share of {name!r} must be in (0, 1], got {v}")
             if isinstance(v, int) and v < 0:
                 raise KocurateError(f"mix count of {name!r} must be positive, got {v}")
+        if self.best is not None:
+            if self.best < 1:
+                raise KocurateError("--best must be at least 1")
+            if self.best_by not in RANKINGS:
+                raise KocurateError(f"unknown ranking {self.best_by!r} for --best; one of "
+                                    f"{', '.join(sorted(RANKINGS))}")
+            if self.total is not None and self.total != self.best:
+                raise KocurateError("--best N is the target size: give --best or --total, not both")
+            self.total = self.best
         if shares and self.total is None:
             raise KocurateError("a mix with shares needs a target size (--total)")
 
@@ -284,6 +301,50 @@ def duplicate_loss(session: Session, spec: ExportSpec, datasets: list[DatasetInf
     return int(members or 0) - int(groups or 0)
 
 
+# -- rankings ("the best N") ----------------------------------------------------------------------------
+
+# name -> fn(conn, dataset id, candidate ids) -> one float per id, lower is better, NaN for "no score".
+# "risk" is the learned risk; another key (e.g. a mean rating) registers itself with register_ranking.
+RankKey = Callable[[Connection, int, np.ndarray], np.ndarray]
+RANKINGS: dict[str, RankKey] = {}
+
+
+def register_ranking(name: str) -> Callable[[RankKey], RankKey]:
+    def deco(fn: RankKey) -> RankKey:
+        RANKINGS[name] = fn
+        return fn
+
+    return deco
+
+
+@register_ranking("risk")
+def risk_key(conn: Connection, dataset_id: int, ids: np.ndarray) -> np.ndarray:
+    """The learned risk of each candidate (``sample_signals.risk``), NaN where none was scored."""
+    rows = conn.execute(select(SampleSignal.sample_id, SampleSignal.risk).where(
+        SampleSignal.dataset_id == dataset_id, SampleSignal.risk.is_not(None))).all()
+    out = np.full(len(ids), np.nan)
+    if not rows or not len(ids):
+        return out
+    sid = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    risk = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+    order = np.argsort(sid)
+    sid, risk = sid[order], risk[order]
+    pos = np.clip(np.searchsorted(sid, ids), 0, len(sid) - 1)
+    hit = sid[pos] == ids
+    out[hit] = risk[pos[hit]]
+    return out
+
+
+def _ranked_order(conn: Connection, spec: ExportSpec, dataset_id: int, ids: np.ndarray,
+                  prios: np.ndarray) -> np.ndarray:
+    """Candidate order: by the ranking key when ``best`` is asked for, else by seeded priority."""
+    if spec.best is None:
+        return np.lexsort((ids, prios))
+    key = RANKINGS[spec.best_by](conn, dataset_id, ids)
+    unscored = np.isnan(key)
+    return np.lexsort((ids, prios, np.where(unscored, 0.0, key), unscored))
+
+
 # -- candidates ----------------------------------------------------------------------------------------
 
 @dataclass
@@ -396,8 +457,8 @@ def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[Datase
                 lost = np.isin(ids[d.id], losers)
                 dropped[d.id] = int(lost.sum())
                 ids[d.id], prios[d.id] = ids[d.id][~lost], prios[d.id][~lost]
-    for d in datasets:  # priority order, ties by id
-        order = np.lexsort((ids[d.id], prios[d.id]))
+    for d in datasets:  # priority order (or the ranking of "the best N"), ties by id
+        order = _ranked_order(conn, spec, d.id, ids[d.id], prios[d.id])
         ids[d.id], prios[d.id] = ids[d.id][order], prios[d.id][order]
     return Candidates(ids, prios, dropped, pool)
 

@@ -12,6 +12,7 @@ Writes need the "check" permission (leads). Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -162,3 +163,64 @@ def _put(session: Session, key: str, value: dict[str, Any]) -> None:
         session.add(Setting(key=key, value=value, updated_at=utcnow()))
     else:
         row.value, row.updated_at = value, utcnow()
+
+
+# ---------------------------------------------------------------------------------------------
+# as a background job (the Checks page's "Run the Korean checks"; progress survives page reloads)
+
+JOB_KIND = "korean_checks"
+JOB_MIN_PARALLEL = 2_000  # samples from which the job analyses in worker processes
+
+
+def start_korean_job(session: Session, actor: Actor, dataset_ref: int | str,
+                     only: Sequence[str] | None = None, *, workers: int | None = None) -> int:
+    """Queue a deep Korean run over a dataset; start it with ``jobs.start_thread`` / ``start_process``.
+
+    ``workers`` None: one process below ``JOB_MIN_PARALLEL`` samples (a worker's analyser takes about a
+    CPU-second to start), else one per core (at most 4)."""
+    actor.require("check")
+    from . import jobs
+
+    names = list(only or [])
+    unknown = [n for n in names if n not in korean_checks.NAMES]
+    if unknown:
+        raise KocurateError(f"unknown Korean check(s): {', '.join(unknown)}; "
+                            f"known: {', '.join(korean_checks.NAMES)}")
+    ds = get_dataset(session, dataset_ref)
+    total = session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == ds.id)) or 0
+    if workers is None:
+        workers = 1 if total < JOB_MIN_PARALLEL else max(1, min(os.cpu_count() or 1, 4))
+    return jobs.create(session, actor, JOB_KIND,
+                       {"dataset_id": ds.id, "only": names, "workers": max(1, int(workers)),
+                        "actor": {"id": actor.id, "username": actor.username, "role": actor.role}},
+                       total=total)
+
+
+def latest_korean_job(session: Session, dataset_id: int) -> dict[str, Any] | None:
+    """The newest deep Korean job of a dataset (for the Checks page), or None."""
+    from . import jobs
+
+    return next((j for j in jobs.list_jobs(session, kind=JOB_KIND, limit=20)
+                 if j["params"].get("dataset_id") == dataset_id), None)
+
+
+def _register_job() -> None:
+    from . import jobs
+
+    @jobs.register(JOB_KIND, permission="check")
+    def _korean_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
+        a = ctx.params.get("actor") or {}
+        actor = Actor(a.get("id"), a.get("username", "cli"), a.get("role", "lead"))
+        # the deep run replaces its open findings as a whole: a resumed job simply runs again
+        out = run_korean_checks(engine, actor, ctx.params["dataset_id"], ctx.params.get("only") or None,
+                                workers=int(ctx.params.get("workers") or 2),
+                                progress=lambda n: ctx.progress(n))
+        ctx.done = out["samples"]
+        return {"samples": out["samples"], "findings": out["findings"], "by_check": out["by_check"],
+                "suggestions": out.get("suggestions", 0), "seconds": out["seconds"],
+                "dominant": (out.get("speech_levels") or {}).get("dominant"),
+                "_message": f"analysed {out['samples']:,} samples: {out['findings']:,} findings, "
+                            f"{out.get('suggestions', 0):,} spacing suggestions"}
+
+
+_register_job()

@@ -8,7 +8,11 @@ revertable bulk operation, skipping samples edited since the preview.
 
 Speed: SQL narrows the turns first (``instr``/``strpos`` for a literal, ``LIKE`` when case-blind; on
 SQLite a registered ``kc_regexp`` function for a regular expression), Python's ``re`` then decides;
-only matching turns leave the database. Regular expressions use Python's syntax on both backends (on PostgreSQL the turns of the
+only matching turns leave the database. A regular expression's required literal (the plain characters
+every match contains, e.g. ``기계 학습`` of ``기계 학습(을|은)?``) is tested with ``instr``/``strpos``
+first, so the Python function only sees candidate turns; on SQLite a literal of 3+ characters is
+first looked up in the search index (``turns_fts`` trigrams) when that narrows it (``FTS_MAX_SHARE``).
+Rows are read through Core (no ORM row objects). Regular expressions use Python's syntax on both backends (on PostgreSQL the turns of the
 selection are streamed and filtered in Python, since its regex dialect differs).
 """
 
@@ -20,7 +24,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, column, func, insert, select, table, text, update
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError
@@ -61,6 +65,12 @@ class ReplaceSpec:
                 raise KocurateError(f"replace with: {exc}") from None
         return rx
 
+    def required_literal(self) -> str | None:
+        """Characters every match contains, in a row (case-sensitive only), or None."""
+        if self.ignore_case:
+            return None
+        return self.pattern if not self.regex else required_literal(self.pattern)
+
     def replace(self, rx: re.Pattern[str], text: str) -> tuple[str, int]:
         if self.regex:
             return rx.subn(self.replacement, text)
@@ -76,6 +86,32 @@ def _check_template(rx: re.Pattern[str], template: str) -> None:
                 raise re.error(f"no group {ref}")
         elif ref not in rx.groupindex:
             raise re.error(f"no group named {ref!r}")
+
+
+def required_literal(pattern: str) -> str | None:
+    """The longest run of plain characters in the top-level sequence of a regular expression (every
+    match contains it), or None (alternation at the top, case-blind flags, nothing literal)."""
+    try:
+        from re import _constants as sc
+        from re import _parser as sp
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_constants as sc  # type: ignore[no-redef]
+        import sre_parse as sp  # type: ignore[no-redef]
+    try:
+        parsed = sp.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    best, run = "", []
+    for op, arg in [*parsed, (None, None)]:
+        if op is sc.LITERAL:
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return best or None
 
 
 @lru_cache(maxsize=32)
@@ -96,11 +132,15 @@ def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], wh
     if spec.en_contains:
         conds.append(Turn.source_text.icontains(spec.en_contains, autoescape=True))
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if not spec.regex and spec.ignore_case:
+    lit = spec.required_literal()
+    if lit and sqlite and len(lit) >= 3 and _fts_narrows(session, lit):
+        conds.append(Turn.id.in_(select(_FTS.c.rowid).where(
+            text("turns_fts MATCH :m").bindparams(m=_fts_query(lit)))))
+    if lit:  # exact substring test in SQL (LIKE is case-blind for ASCII on SQLite)
+        conds.append((func.instr(col, lit) if sqlite else func.strpos(col, lit)) > 0)
+    elif not spec.regex:
         conds.append(col.icontains(spec.pattern, autoescape=True))
-    elif not spec.regex:  # exact substring test in SQL (LIKE is case-blind for ASCII on SQLite)
-        conds.append((func.instr(col, spec.pattern) if sqlite else func.strpos(col, spec.pattern)) > 0)
-    elif sqlite:
+    if spec.regex and sqlite:
         session.connection().connection.dbapi_connection.create_function(  # type: ignore[union-attr]
             "kc_regexp", 2, _kc_regexp, deterministic=True)
         conds.append(func.kc_regexp(rx.pattern if not spec.ignore_case else f"(?i){rx.pattern}", col) == 1)
@@ -109,10 +149,43 @@ def _matching_turns(session: Session, spec: ReplaceSpec, rx: re.Pattern[str], wh
             # turn id order is the table's own order (turns are written sample by sample): a plain scan,
             # where ORDER BY (sample_id, idx) made SQLite walk the unique index and fetch every row by rowid
             .order_by(Turn.id))
-    exact = not spec.regex and not spec.ignore_case  # the SQL test was already exact
-    for row in session.execute(stmt.execution_options(yield_per=5000)):
+    # the SQL test was already exact for a case-sensitive literal and (SQLite) for a regex
+    exact = (not spec.regex and not spec.ignore_case) or (spec.regex and sqlite)
+    # Core rows, not ORM rows: a third of a common phrase's preview went into building ORM rows
+    for row in session.connection().execute(stmt.execution_options(yield_per=5000)):
         if row.value is not None and (exact or rx.search(row.value)):
             yield row
+
+
+_FTS = table("turns_fts", column("rowid"))
+FTS_MAX_SHARE = 0.05  # the index is used when its rarest trigram is in at most this share of turns
+
+
+def _fts_query(lit: str) -> str:
+    """Every trigram of the literal, ANDed (a detail='none' index knows neither positions nor columns:
+    candidates only, the exact test follows)."""
+    grams = dict.fromkeys(lit[i:i + 3] for i in range(len(lit) - 2))
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+
+
+def _fts_narrows(session: Session, lit: str) -> bool:
+    """Whether the trigram index narrows the scan: it exists, and the literal's rarest trigram (a
+    bounded count) is in at most ``FTS_MAX_SHARE`` of the turns. A common phrase is read faster by
+    the plain scan in table order than by fetching a third of the turns by id."""
+    from . import search
+
+    if not search._fts_exists(session):
+        return False
+    turns = session.scalar(select(func.max(Turn.id))) or 0
+    cap = int(turns * FTS_MAX_SHARE) + 1
+    grams = list(dict.fromkeys(lit[i:i + 3] for i in range(len(lit) - 2)))[:4]
+    for g in grams:
+        q = '"' + g.replace('"', '""') + '"'
+        n = session.scalar(select(func.count()).select_from(
+            select(_FTS.c.rowid).where(text("turns_fts MATCH :m").bindparams(m=q)).limit(cap).subquery()))
+        if (n or 0) < cap:
+            return True
+    return False
 
 
 def preview(session: Session, actor: Actor, sel: bulk.Selection, spec: ReplaceSpec, *, note: str | None = None,

@@ -183,11 +183,13 @@ def _dataset_overlap(session: Session, dataset_id: int) -> int:
 
 
 def next_sample(session: Session, actor: Actor, dataset_id: int, filters: QueueFilter | None = None, *,
-                after: int | None = None) -> int | None:
+                after: int | None = None, order: str | None = None) -> int | None:
     """Claim and return the next sample of the queue, or None when the queue is empty.
 
     Without ``after`` the person's own open claim in this queue comes first (work resumes where it
     stopped); with ``after`` (the sample on screen) the queue moves on by id (keyset) and wraps around.
+    ``order`` "risk" hands out the highest learned risk first (default: the dataset's setting,
+    :mod:`kocurate.services.queue_order`).
     """
     actor.require("review")
     user_id = _need_person(actor)
@@ -205,6 +207,14 @@ def next_sample(session: Session, actor: Actor, dataset_id: int, filters: QueueF
             return mine
     avail = _available(actor, overlap, f.status)
     pg = session.get_bind().dialect.name == "postgresql"
+    from . import queue_order
+
+    if queue_order.resolve(session, dataset_id, order) == "risk":
+        sid = queue_order.next_by_risk(session, dataset_id, [*base, *avail], after, lock=pg,
+                                       free=lambda i: _still_free(session, user_id, i, overlap, f.status))
+        if sid is not None:
+            _upsert_claim(session, user_id, sid)
+        return sid
     starts = [after or 0] + ([0] if after else [])
     for start in starts:
         cursor = start

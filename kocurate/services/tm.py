@@ -187,3 +187,46 @@ def apply_fixes(session: Session, actor: Actor, dataset_id: int, *, dry_run: boo
         res = replace.apply(session, actor, p["op_id"])
         out.append({"fix": fix["id"], "samples": res["changed"], "op_id": res["op_id"]})
     return out
+
+
+# ----------------------------------------------------------------------- offers on the review page
+
+def offers_for_sample(session: Session, actor: Actor, sample_id: int) -> list[dict[str, Any]]:
+    """The active lead-kept fixes that apply to this sample, one per (fix, turn): what the review page
+    offers as a one-click suggestion. ``after`` is the turn's text with the fix applied."""
+    actor.require("review")
+    fixes = list_fixes(session, actor, active_only=True)
+    if not fixes:
+        return []
+    turns = session.execute(select(Turn.id, Turn.idx, Turn.role, Turn.text, Turn.source_text)
+                            .where(Turn.sample_id == sample_id).order_by(Turn.idx)).all()
+    out = []
+    for fix in fixes:
+        phrase = (fix["en_phrase"] or "").lower()
+        for t in turns:
+            text = t.text or ""
+            if fix["old"] not in text or (fix["role"] and t.role != fix["role"]):
+                continue
+            if phrase and phrase not in (t.source_text or "").lower():
+                continue
+            out.append({"fix_id": fix["id"], "turn_id": t.id, "turn_idx": t.idx, "old": fix["old"],
+                        "new": fix["new"], "en_phrase": fix["en_phrase"], "note": fix["note"],
+                        "occurrences": text.count(fix["old"]), "after": text.replace(fix["old"], fix["new"])})
+    return out
+
+
+def use_fix(session: Session, actor: Actor, fix_id: int, turn_id: int, expected_version: int) -> int:
+    """Apply one kept fix to one turn as an ordinary edit (history, stale-version check); returns the
+    new sample version."""
+    from .review import save_edit
+
+    fix = session.get(TmFix, fix_id)
+    if fix is None or not fix.active:
+        raise NotFound(f"no active fix {fix_id}")
+    row = session.execute(select(Turn.sample_id, Turn.text).where(Turn.id == turn_id)).first()
+    if row is None:
+        raise NotFound(f"no turn {turn_id}")
+    if fix.old_ko not in (row.text or ""):
+        raise KocurateError(f"fix {fix_id} no longer applies: the turn does not contain {fix.old_ko!r}")
+    return save_edit(session, actor, row.sample_id, turn_id, row.text.replace(fix.old_ko, fix.new_ko),
+                     expected_version, meta={"tm_fix": fix_id})
