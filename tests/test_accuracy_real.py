@@ -1,0 +1,49 @@
+"""Accuracy on real excerpts (issue 12, round 3): true hits that must still fire and near misses that must not.
+
+The real data is read in place from ``../shared/data`` (skipped when absent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kocurate.checks import SampleView, TurnView, select_checks
+from kocurate.checks.translation import _EN_SCALE, _EN_SCALED, _KO_SCALE, _KO_SCALED, _numbers
+
+
+def _pairs(shared_data: Path) -> list[dict[str, str]]:
+    path = shared_data / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _numbers_fire(ko: str, en: str) -> bool:
+    s = SampleView(1, 1, [TurnView(0, "assistant", ko, en, "translation")])
+    return bool(select_checks(["numbers"])[0].run(s))
+
+
+def test_korean_number_words_add_up_and_particles_are_not_numbers() -> None:
+    ko = lambda t: _numbers(t, _KO_SCALE, _KO_SCALED)  # noqa: E731
+    assert ko("총 27억 5천만 달러를") == _numbers("$2.75 billion", _EN_SCALE, _EN_SCALED) == {"2750000000"}
+    assert ko("1조 2천억 원") == {"1200000000000"}
+    assert ko("3백만 명") == {"3000000"}
+    assert ko("5천 명과 3만 명") == {"5000", "30000"}  # two numbers, not one sum
+    assert ko("MOV AX, 7조차도") == {"7"}  # 조차 = "even", a particle
+    assert ko("2조각") == {"2"} and ko("5만큼") == {"5"}
+    # a number written plainly elsewhere in the text still counts
+    assert _numbers("$500 million of https://x.org/redeem-about-500-million", _EN_SCALE, _EN_SCALED) == {
+        "500000000", "500"}
+
+
+def test_numbers_real_pairs_no_false_alarm_on_number_words_true_hits_still_fire(shared_data: Path) -> None:
+    pairs = _pairs(shared_data)
+    # near misses: "27억 5천만 달러" for "$2.75 billion" (pairs 201, 203); "7조차도" for "MOV AX, 7" (pair 25)
+    quiet = [i for i, p in enumerate(pairs) if "27억 5천만" in p["output"] or "7조차도" in p["output"]]
+    assert len(quiet) == 3, quiet
+    for i in quiet:
+        assert not _numbers_fire(pairs[i]["output"], pairs[i]["input"]), i
+    # true hits, read and labelled by hand (benchmarks/labels/findings.tsv): numbers dropped or changed
+    for i in (175, 197, 200, 333, 398, 651, 875, 894):
+        assert _numbers_fire(pairs[i]["output"], pairs[i]["input"]), i
+    # a changed number inside a compound Korean number still fires
+    assert _numbers_fire("총 27억 5천만 달러를 투입했습니다.", "injecting a total of $2.75 billion") is False
+    assert _numbers_fire("총 27억 3천만 달러를 투입했습니다.", "injecting a total of $2.75 billion")
