@@ -47,3 +47,28 @@ def test_numbers_real_pairs_no_false_alarm_on_number_words_true_hits_still_fire(
     # a changed number inside a compound Korean number still fires
     assert _numbers_fire("총 27억 5천만 달러를 투입했습니다.", "injecting a total of $2.75 billion") is False
     assert _numbers_fire("총 27억 3천만 달러를 투입했습니다.", "injecting a total of $2.75 billion")
+
+
+def _answer_fires(instruction: str, inp: str, answer: str, kind: str | None) -> bool:
+    s = SampleView(1, 1, [TurnView(0, "instruction", instruction, None, None),
+                          TurnView(1, "input", inp, None, None),
+                          TurnView(2, "output", answer, answer if kind else None, kind)])
+    return any(f.turn_idx == 2 for f in select_checks(["untranslated"])[0].run(s))
+
+
+def test_untranslated_english_word_lists_and_no_output_answers(shared_data: Path) -> None:
+    ko = json.loads((shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json").read_text(encoding="utf-8"))
+    en = json.loads((shared_data / "alpaca_en/alpaca_data.first335.json").read_text(encoding="utf-8"))
+    # true hits: "<nooutput> This type of instruction…", camping items, "express regret, make amends",
+    # random words, "Label1: Character data"; under koalpaca (reference), generic (none), alpaca (translation)
+    for i in (8, 12, 14, 19, 22, 32, 107, 133):
+        for kind in ("reference", None, "translation"):
+            assert _answer_fires(ko[i]["instruction"], ko[i]["input"], en[i]["output"], kind), (i, kind)
+    # near misses: a list of country names, a title, French the instruction asked for, code, one word
+    for i in (94, 181, 95, 146, 5):
+        assert not _answer_fires(ko[i]["instruction"], ko[i]["input"], en[i]["output"], "reference"), i
+    # the Korean answers ChatGPT wrote: at most 1 % fire (5 of 1,040 when this test was written)
+    fired = sum(_answer_fires(r["instruction"], r["input"], r["output"], None) for r in ko)
+    assert fired <= 10, fired
+    # a few package names in lower case are names, not prose
+    assert not _answer_fires("라이브러리를 나열하세요.", "", "numpy, pandas, matplotlib", None)

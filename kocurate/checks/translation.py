@@ -111,6 +111,25 @@ def english_sentences(text: str) -> list[re.Match[str]]:
     return out
 
 
+_NO_OUTPUT = re.compile(r"<\s*no\s*output\s*>", re.I)  # Alpaca's marker for a task a model cannot do
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def english_word_list(prose: str) -> re.Match[str] | None:
+    """A turn without Hangul that lists English common words (not names or titles): a phrase with a
+    lower-case content word after another word ("Sleeping bags", "express regret"), or four lower-case
+    words and up ("heroic, audacious, bold, daring"). Names and titles are capitalized; code is gone."""
+    if tx.HANGUL.search(prose):
+        return None
+    lower = [w for w in _WORD.findall(prose) if w.islower() and len(w) >= 3 and w not in _FUNCTION]
+    phrase = re.search(r"[A-Za-z][A-Za-z'’-]* (?:[a-z]+ )*[a-z]{3,}\b", prose)
+    if phrase and phrase.group(0).split()[-1] not in _FUNCTION:
+        return re.search(r"\S[\s\S]*\S", prose)
+    if len(lower) >= 4:
+        return re.search(r"\S[\s\S]*\S", prose)
+    return None
+
+
 @register
 class Untranslated(Check):
     name = "untranslated"
@@ -127,8 +146,11 @@ class Untranslated(Check):
         for t in sample.turns:
             if not t.text or t.role == "system" or not tx.LATIN.search(t.text):
                 continue  # no Latin letter at all: Korean (or digits and symbols)
-            prose = _prose(t.text, t.source_text)
+            prose = _prose(_NO_OUTPUT.sub(" ", t.text), t.source_text)
             runs = english_sentences(prose)
+            if not runs and (t.role in ANSWER_ROLES or not t.translated):
+                listed = english_word_list(prose)  # an answer that lists English words
+                runs = [listed] if listed else []
             if not runs:
                 continue
             ratio, n = tx.hangul_ratio(prose)
