@@ -72,3 +72,19 @@ def test_untranslated_english_word_lists_and_no_output_answers(shared_data: Path
     assert fired <= 10, fired
     # a few package names in lower case are names, not prose
     assert not _answer_fires("라이브러리를 나열하세요.", "", "numpy, pandas, matplotlib", None)
+
+
+def _lexicon(text: str) -> list[str]:
+    s = SampleView(1, 1, [TurnView(0, "output", text, None, None)])
+    return [f.message for f in select_checks(["ethics_lexicon"])[0].run(s)]
+
+
+def test_lexicon_knows_group_slurs_mined_from_kmhas_and_spares_look_alikes() -> None:
+    # slurs that K-MHaS comments use (mined from its lines outside the benchmark's every-40th items)
+    for text in ("이 쪽발이 놈들은 믿을 수 없다", "좌빨들이 또 난리다", "대깨문 수준 봐라", "조센징이라고 부르다니",
+                 "빨갱이 소리 좀 그만해", "토착왜구 척결", "짱꼴라들 때문에"):
+        assert any(m.startswith("hate") for m in _lexicon(text)), text
+    # look-alikes that are other words: spaced apart or parts of neutral words
+    for text in ("왜 놈은 안 와?", "좌측 빨간 버튼을 누르세요", "토착 식물과 왜구의 침입", "문재인 대통령의 재앙 대비",
+                 "수꼬리 부분", "홍어회를 먹었다"):
+        assert not _lexicon(text), text
