@@ -174,6 +174,9 @@ def print_table(now: dict[str, Any], prev: dict[str, Any] | None, prev_rev: str,
                 return len(set(t["english_answers"][name]) & set(defects)) / len(defects)
 
             row(f"untranslated recall, {name}, {part} (n={len(defects)})", recall(now), recall(prev), ">= 97 %")
+    for name in RELATIONS:  # the misses, to read (ids of the English Alpaca outputs)
+        missed = sorted(i for i, d in labels.items() if d and i not in set(now["english_answers"][name]))
+        print(f"  untranslated misses, {name}: {', '.join(f'alpaca:{i}' for i in missed) or 'none'}")
     for name in RELATIONS:
         n = now["korean_answers_n"]
         # every finding on these answers counts as a false alarm (an upper bound: a few quote English)
