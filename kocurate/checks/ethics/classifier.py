@@ -20,7 +20,8 @@ Leads train it on labelled data they have (``kocurate ethics train``):
   mappings and the values that mean "unethical" (``--text-col``, ``--label-col``, ``--map``, ``--positive``
   of ``kocurate ethics evaluate``). A positive value with no category counts for the binary figures only.
 
-Korean text is noisy (spacing, elongation, jamo), which character n-grams tolerate well; every
+Korean text is noisy (spacing, elongation, jamo), which character n-grams tolerate well (of the
+syllables and of the jamo they decompose into, so ``ㅅㅂ`` and ``씨ㅂ`` share features with ``씨발``); every
 category gets its own decision threshold, tuned on a slice of the training data, and a binary
 "any category vs none" head gates the decision (the task kocohub and the curse data label best):
 no category is suggested unless the gate fires, which keeps plain instructions from being flagged.
