@@ -88,3 +88,17 @@ def test_lexicon_knows_group_slurs_mined_from_kmhas_and_spares_look_alikes() -> 
     for text in ("왜 놈은 안 와?", "좌측 빨간 버튼을 누르세요", "토착 식물과 왜구의 침입", "문재인 대통령의 재앙 대비",
                  "수꼬리 부분", "홍어회를 먹었다"):
         assert not _lexicon(text), text
+
+
+def test_ethics_model_rebuilds_the_same_from_the_same_rows(shared_data: Path) -> None:
+    """benchmarks/ethics.py --save rebuilds the model instead of shipping it: training must be deterministic."""
+    from kocurate.checks.ethics import classifier
+
+    rows = classifier.read_many([shared_data / "ethics/curse_detection_dataset.txt"])[::6]
+    train, test = classifier.split(rows, 0.2, seed=0)
+    a, b = classifier.train(train, seed=0), classifier.train(train, seed=0)
+    texts = [e.text for e in test] + ["ㅅㅂ 진짜", "씨ㅂ 뭐야", "좋은 아침입니다"]
+    assert a.predict_proba(texts) == b.predict_proba(texts)
+    assert (a.any_threshold, a.flag_threshold, a.thresholds) == (b.any_threshold, b.flag_threshold, b.thresholds)
+    # the jamo view: a disguised curse shares features with the plain one
+    assert "jamo" in dict(a.vectorizer.transformer_list)
