@@ -8,8 +8,7 @@ by file and by label, seed 0), trains ``classifier.train`` on the 80 % only and 
 (the model never sees a reported row; its thresholds are chosen on a slice of the 80 %). The run is
 deterministic (fixed seeds), so ``--save`` rebuilds the same model for ``kocurate ethics use``; its size
 is printed. Also a per-source threshold study: the binary F1 each source would get at other thresholds
-of the gate (a study only: at run time the source of a text is unknown; the model uses one threshold,
-chosen on a slice of the 80 % for the best worst-source F1).
+of the gate (a study only: at run time the source of a text is unknown, the model uses one threshold).
 """
 
 from __future__ import annotations

@@ -344,31 +344,6 @@ def _best_threshold(y: Sequence[int], p: Sequence[float]) -> float:
     return best
 
 
-def _fairest_threshold(val: Sequence[Example], y: Sequence[int], p: Sequence[float]) -> float:
-    """The gate's default threshold: the one whose worst F1 over the source files is best.
-
-    Sources label "unethical" differently (kocohub counts mild offence, K-MHaS only hate speech), and
-    the F1-best threshold over all rows served the largest source at the others' cost (kocohub 0.63 at
-    0.45, 0.74 at 0.35 on the held-out rows). One source (or sources with < 20 positives): F1-best."""
-    by_src: dict[str, list[int]] = {}
-    for i, e in enumerate(val):
-        by_src.setdefault(e.source, []).append(i)
-    groups = [idx for idx in by_src.values() if sum(y[i] for i in idx) >= 20]
-    if len(groups) < 2:
-        return _best_threshold(y, p)
-
-    def worst(th: float) -> float:
-        f1s = []
-        for idx in groups:
-            tp = sum(1 for i in idx if y[i] and p[i] >= th)
-            fp = sum(1 for i in idx if not y[i] and p[i] >= th)
-            fn = sum(1 for i in idx if y[i] and p[i] < th)
-            f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-        return min(f1s)
-
-    return max((x / 100 for x in range(15, 86, 5)), key=lambda th: (worst(th), -abs(th - 0.5)))
-
-
 GATE_PRECISION = 0.92  # aimed at on the held-back slice, so that new data still sees >= 0.90
 
 
@@ -440,7 +415,7 @@ def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> E
     if xv is not None:
         yv_any = [1 if e.labels else 0 for e in val]
         pv = any_model.predict_proba(xv)[:, 1].tolist()
-        any_th = _fairest_threshold(val, yv_any, pv)
+        any_th = _best_threshold(yv_any, pv)
         flag_th = calibrate_gate(yv_any, pv, any_th)
     import sklearn
 
