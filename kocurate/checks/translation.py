@@ -111,6 +111,25 @@ def english_sentences(text: str) -> list[re.Match[str]]:
     return out
 
 
+_NO_OUTPUT = re.compile(r"<\s*no\s*output\s*>", re.I)  # Alpaca's marker for a task a model cannot do
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def english_word_list(prose: str) -> re.Match[str] | None:
+    """A turn without Hangul that lists English common words (not names or titles): a phrase with a
+    lower-case content word after another word ("Sleeping bags", "express regret"), or four lower-case
+    words and up ("heroic, audacious, bold, daring"). Names and titles are capitalized; code is gone."""
+    if tx.HANGUL.search(prose):
+        return None
+    lower = [w for w in _WORD.findall(prose) if w.islower() and len(w) >= 3 and w not in _FUNCTION]
+    phrase = re.search(r"[A-Za-z][A-Za-z'’-]* (?:[a-z]+ )*[a-z]{3,}\b", prose)
+    if phrase and phrase.group(0).split()[-1] not in _FUNCTION:
+        return re.search(r"\S[\s\S]*\S", prose)
+    if len(lower) >= 4:
+        return re.search(r"\S[\s\S]*\S", prose)
+    return None
+
+
 @register
 class Untranslated(Check):
     name = "untranslated"
@@ -127,8 +146,11 @@ class Untranslated(Check):
         for t in sample.turns:
             if not t.text or t.role == "system" or not tx.LATIN.search(t.text):
                 continue  # no Latin letter at all: Korean (or digits and symbols)
-            prose = _prose(t.text, t.source_text)
+            prose = _prose(_NO_OUTPUT.sub(" ", t.text), t.source_text)
             runs = english_sentences(prose)
+            if not runs and (t.role in ANSWER_ROLES or not t.translated):
+                listed = english_word_list(prose)  # an answer that lists English words
+                runs = [listed] if listed else []
             if not runs:
                 continue
             ratio, n = tx.hangul_ratio(prose)
@@ -298,23 +320,52 @@ def _multiset_diff(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     return sorted((ca - cb).elements()), sorted((cb - ca).elements())
 
 
-_KO_SCALE = {"천": 10**3, "만": 10**4, "억": 10**8, "조": 10**12}
+_KO_SCALE = {"십": 10, "백": 10**2, "천": 10**3, "만": 10**4, "억": 10**8, "조": 10**12}
 _EN_SCALE = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_KO_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?(천|만|억|조)")
+# a number with Korean scale words, "27억", "5천만", "3백만"; 조 before 차/각/건 and 만 before 큼 are
+# particles or other words ("7조차도" = even 7, "5만큼"), not 10^12 or 10^4
+_KO_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?((?:[십백천](?:만|억|조(?![차각건]))?)|만(?!큼)|억|조(?![차각건]))")
 _EN_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?(thousand|million|billion|trillion)\b", re.I)
 
 
+def _scale(word: str, scale: dict[str, int]) -> int:
+    """10^n of a scale word; Korean ones stack: 천만 = 10^3 * 10^4."""
+    if word.lower() in scale:
+        return scale[word.lower()]
+    value = 1
+    for ch in word:
+        value *= scale[ch]
+    return value
+
+
+def _norm_float(value: float) -> str:
+    return tx.norm_number(f"{value:.0f}" if value == int(value) else str(value))
+
+
 def _numbers(text: str, scale: dict[str, int], scaled: re.Pattern[str]) -> set[str]:
-    """Normalized numbers of a text; "138억" and "13.8 billion" both become 13800000000."""
-    out = {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(text)}
+    """Normalized numbers of a text; "138억" and "13.8 billion" both become 13800000000, and the parts of
+    a Korean compound number add up: "27억 5천만" is 2750000000 (as "2.75 billion")."""
+    out: set[str] = set()
+    plain, pos = [], 0  # the text outside scaled numbers, whose digits count as they are
+    total: float | None = None
+    last_unit, last_end = 0, -1
     for m in scaled.finditer(text):
         try:
-            value = float(m.group(1).replace(",", "")) * scale[m.group(2).lower()]
-        except ValueError:
+            unit = _scale(m.group(2), scale)
+            value = float(m.group(1).replace(",", "")) * unit
+        except (ValueError, KeyError):
             continue
-        out.discard(tx.norm_number(m.group(1)))
-        out.add(tx.norm_number(f"{value:.0f}" if value == int(value) else str(value)))
-    return out
+        plain.append(text[pos:m.start()])
+        pos = m.end()
+        if total is not None and unit < last_unit and not text[last_end:m.start()].strip():
+            out.discard(_norm_float(total))
+            total += value  # the next part of "27억 5천만"
+        else:
+            total = value
+        last_unit, last_end = unit, m.end()
+        out.add(_norm_float(total))
+    plain.append(text[pos:])
+    return out | {tx.norm_number(n) for n in tx.NUMBER_ANY.findall(" ".join(plain))}
 
 
 @register
