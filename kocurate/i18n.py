@@ -124,3 +124,66 @@ def message(exc: BaseException) -> str:
         except (KeyError, IndexError, ValueError):
             return str(exc)
     return str(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# messages stored as data (check findings): a message id and its parameters, rendered when read
+
+
+def part(msgid: str, **params: Any) -> dict[str, Any]:
+    """A message kept as id + parameters (JSON-safe), to be rendered in the reader's language later.
+
+    ``msgid`` must be marked where it is written (``part(N_("…"), n=3)``); a parameter may itself be a
+    ``part`` or a list of parts (joined with ", ")."""
+    return {"id": msgid, "params": params}
+
+
+def render(spec: Any, lang: str | None = None) -> str:
+    """A :func:`part` in ``lang`` (default: the current language); English is the msgid filled in."""
+    t = translations(lang or current_language())
+
+    def fill(v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("id"), str):
+            return render(v, lang)
+        if isinstance(v, list) and v and all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in v):
+            return ", ".join(render(x, lang) for x in v)
+        return v
+
+    params = {k: fill(v) for k, v in (spec.get("params") or {}).items()}
+    return t.gettext(spec["id"]).format(**params)
+
+
+def finding_message(message: str, data: Any = None) -> str:
+    """A check finding's message in the current language: from the message id its check stored in
+    ``data["i18n"]``; rows written before checks stored one keep their English ``message``."""
+    spec = data.get("i18n") if isinstance(data, dict) else None
+    if isinstance(spec, dict) and isinstance(spec.get("id"), str):
+        try:
+            return render(spec)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            pass
+    return message
+
+
+def check_label(name: str) -> str:
+    """A check's short name for people (its registry ``label``), in the current language; unknown
+    names (a check that is gone, an LLM judge) stay as they are."""
+    from .checks.base import REGISTRY
+
+    cls = REGISTRY.get(name)
+    label = getattr(cls, "label", "") if cls is not None else ""
+    return _(label) if label else name
+
+
+def check_description(name: str) -> str:
+    """A check's description in the current language (empty for an unknown name)."""
+    from .checks.base import REGISTRY
+
+    cls = REGISTRY.get(name)
+    return _(cls.description) if cls is not None and cls.description else ""
+
+
+def finding_text(finding: Any) -> str:
+    """The message of a finding as services return it (a dict with ``message`` and ``data`` or ``i18n``)."""
+    data = finding.get("data") if isinstance(finding.get("data"), dict) else {"i18n": finding.get("i18n")}
+    return finding_message(finding.get("message") or "", data)
