@@ -187,3 +187,9 @@ def finding_text(finding: Any) -> str:
     """The message of a finding as services return it (a dict with ``message`` and ``data`` or ``i18n``)."""
     data = finding.get("data") if isinstance(finding.get("data"), dict) else {"i18n": finding.get("i18n")}
     return finding_message(finding.get("message") or "", data)
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """``gettext`` of one given language, whatever the current one (files written in a chosen language,
+    e.g. the dataset card); unknown languages read as English."""
+    return translations(lang if lang in LANGUAGES else SOURCE_LANGUAGE).gettext

@@ -13,7 +13,7 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import KocurateError
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import LANGUAGES, N_, _, current_language, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
@@ -175,6 +175,10 @@ if not preview["exact"] and st.button(_("Count exactly (reads every candidate: a
     st.rerun()
 
 # -- run -------------------------------------------------------------------------------------------------
+# the card's headings in the reader's language unless chosen otherwise (the data is never translated)
+langs = list(LANGUAGES)
+card_lang = st.selectbox(_("Language of the dataset card (README.md)"), langs, format_func=LANGUAGES.__getitem__,
+                         index=langs.index(current_language()), key="ex_card_lang")
 dl, srv = st.columns(2)
 with dl:
     st.markdown(_("**Download** (up to {limit:,} samples): a zip with the data, manifest.json and "
@@ -184,7 +188,7 @@ with dl:
         bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             fname, data, manifest = ex.export_archive(
-                ui.engine(), actor, spec,
+                ui.engine(), actor, spec, card_lang=card_lang,
                 progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
             st.session_state["ex_download"] = (fname, data, manifest["counts"]["total"])
     if "ex_download" in st.session_state:
@@ -200,7 +204,7 @@ with srv:
         bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             manifest = ex.export(
-                ui.engine(), actor, spec, ex.server_folder(folder), overwrite=overwrite,
+                ui.engine(), actor, spec, ex.server_folder(folder), overwrite=overwrite, card_lang=card_lang,
                 progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
             c = manifest["counts"]
             st.success(ngettext("Exported {n:,} sample in {seconds} s.", "Exported {n:,} samples in {seconds} s.",

@@ -102,10 +102,11 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
 
 def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, progress: Progress | None = None,
                overwrite: bool = False, actor: str | None = None, name: str | None = None,
-               qa: dict[str, Any] | None = None) -> dict[str, Any]:
+               qa: dict[str, Any] | None = None, card_lang: str = "en") -> dict[str, Any]:
     """Export the selection to ``out_dir``; returns the manifest (also written as manifest.json).
 
-    ``qa``: the latest QA estimate of the selection (services.qa), stated in the manifest and the card."""
+    ``qa``: the latest QA estimate of the selection (services.qa), stated in the manifest and the card.
+    ``card_lang``: the language of the card's headings and fixed texts (``en``, ``ko``)."""
     spec.validate()
     out_dir = Path(out_dir).resolve()
     check_target(out_dir, overwrite)
@@ -169,9 +170,10 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
         splits = fmt.finish(tmp, splits)
         manifest = state.manifest(pool, cands, planned, datasets, actor, name, time.perf_counter() - started)
         manifest["qa"] = qa
-        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")
+        manifest["card_lang"] = card_lang
+        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8")
         manifest["files"] = file_entries(tmp, splits, state.rows)
-        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")
+        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8")
         manifest["files"] = file_entries(tmp, splits, state.rows)  # the card's own hash, final
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if out_dir.exists():

@@ -21,6 +21,7 @@ from ..exporters import FORMATS, REFUSALS, get_format
 from ..exporters import selection as sel
 from ..exporters.manifest import licence_warnings
 from ..exporters.runner import Progress, run_export
+from ..i18n import LANGUAGES
 from ..models import Job, utcnow
 from .auth import Actor
 
@@ -131,13 +132,14 @@ def _preview(session: Session, spec: ExportSpec, force_exact: bool | None = None
 
 
 def export(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, progress: Progress | None = None,
-           *, overwrite: bool = False, name: str | None = None) -> dict[str, Any]:
+           *, overwrite: bool = False, name: str | None = None, card_lang: str = "en") -> dict[str, Any]:
     """Export the selection into ``out_dir`` (data files, manifest.json, README.md); returns the manifest.
+    ``card_lang``: the language of the dataset card README.md (``en``, ``ko``).
 
     Streams: memory stays flat at any size. ``progress(done, total)`` is called per chunk. The
     export is recorded as a Job (kind "export") for the page's history."""
     actor.require("export")
-    return _recorded(engine, actor, spec, out_dir, progress, overwrite=overwrite, name=name)
+    return _recorded(engine, actor, spec, out_dir, progress, overwrite=overwrite, name=name, card_lang=card_lang)
 
 
 def _qa_estimate(engine: Engine, spec: ExportSpec) -> dict[str, Any] | None:
@@ -153,8 +155,11 @@ def _qa_estimate(engine: Engine, spec: ExportSpec) -> dict[str, Any] | None:
 
 
 def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, progress: Progress | None, *,
-              overwrite: bool = False, name: str | None = None, download: bool = False) -> dict[str, Any]:
+              overwrite: bool = False, name: str | None = None, download: bool = False,
+              card_lang: str = "en") -> dict[str, Any]:
     spec.validate()
+    if card_lang not in LANGUAGES:
+        raise KocurateError(f"unknown card language {card_lang!r}; one of {', '.join(LANGUAGES)}")
     with session_scope(engine) as s:
         job = Job(kind="export", status="running",
                   params={"spec": spec.to_dict(), "out_dir": "(download)" if download else str(out_dir)},
@@ -165,7 +170,7 @@ def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Pat
     try:
         qa_estimate = _qa_estimate(engine, spec)
         manifest = run_export(engine, spec, out_dir, progress=progress, overwrite=overwrite, actor=actor.username,
-                              name=name, qa=qa_estimate)
+                              name=name, qa=qa_estimate, card_lang=card_lang)
     except BaseException as exc:
         with session_scope(engine) as s:
             j = s.get(Job, job_id)
@@ -191,7 +196,7 @@ def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Pat
 
 
 def export_archive(engine: Engine, actor: Actor, spec: ExportSpec, progress: Progress | None = None,
-                   *, limit: int = DOWNLOAD_LIMIT) -> tuple[str, bytes, dict[str, Any]]:
+                   *, limit: int = DOWNLOAD_LIMIT, card_lang: str = "en") -> tuple[str, bytes, dict[str, Any]]:
     """A small selection as a zip (data, manifest, card) for a browser download: (file name, bytes, manifest).
 
     Refuses selections above ``limit`` samples: those go to a server folder (``export``)."""
@@ -203,7 +208,7 @@ def export_archive(engine: Engine, actor: Actor, spec: ExportSpec, progress: Pro
                             "export to a server folder instead")
     with tempfile.TemporaryDirectory(prefix="kocurate-export-") as tmp:
         folder = Path(tmp) / "export"
-        manifest = _recorded(engine, actor, spec, folder, progress, download=True)
+        manifest = _recorded(engine, actor, spec, folder, progress, download=True, card_lang=card_lang)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(p for p in folder.rglob("*") if p.is_file()):
