@@ -56,7 +56,7 @@ if lead:
     all_checks = [c["name"] for c in svc.list_checks()]
     with st.form("ck_run"):
         only = st.multiselect(_("Only these checks (empty: all)"), all_checks, key="ck_only",
-                              format_func=check_label)
+                              format_func=check_label, placeholder=_("All checks"))
         full = st.checkbox(_("Re-check every sample (not only those changed since the last run)"), key="ck_full")
         background = st.checkbox(_("Run in the background (progress survives a page reload)"), key="ck_bg")
         run = st.form_submit_button(_("Run checks"), type="primary", key="ck_run_go")

@@ -81,11 +81,11 @@ left, right = st.columns(2)
 with left:
     fmt = st.selectbox(_("Format"), list(formats), index=list(formats).index("messages"),
                        format_func=lambda k: f"{k} — {formats[k]}", key="ex_format")
-    chosen = st.multiselect(_("Datasets (none = all)"), names, key="ex_datasets")
+    chosen = st.multiselect(_("Datasets (none = all)"), names, key="ex_datasets", placeholder=_("All datasets"))
     statuses = st.multiselect(_("Statuses"), list(STATUSES), default=["approved"], format_func=_status_label,
-                              key="ex_statuses")
+                              key="ex_statuses", placeholder=_("Choose options"))
     exclude_flags = st.multiselect(_("Also exclude samples flagged"), list(QUALITY_FLAGS),
-                                   format_func=ui.flag_label, key="ex_flags")
+                                   format_func=ui.flag_label, key="ex_flags", placeholder=_("Choose options"))
     c1, c2 = st.columns(2)
     min_chars = c1.number_input(_("Min Korean characters"), min_value=0, value=0, step=10, key="ex_min")
     max_chars = c2.number_input(_("Max Korean characters (0 = no limit)"), min_value=0, value=0, step=100,
