@@ -193,3 +193,37 @@ def translator(lang: str) -> Callable[[str], str]:
     """``gettext`` of one given language, whatever the current one (files written in a chosen language,
     e.g. the dataset card); unknown languages read as English."""
     return translations(lang if lang in LANGUAGES else SOURCE_LANGUAGE).gettext
+
+
+class Text(str):
+    """English text that remembers its message id and parameters: what a service builds for people
+    (export warnings) reads as plain English in JSON and the CLI, and :func:`text` shows it in another
+    language. ``Text(N_("{n:,} samples planned"), n=5)``."""
+
+    spec: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Text:
+        spec = part(msgid, **params)
+        obj = super().__new__(cls, render(spec, SOURCE_LANGUAGE))
+        obj.spec = spec
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle/copy (Streamlit caches) keep the id, not re-render
+        return (_text_from, (str(self), self.spec))
+
+
+def _text_from(english: str, spec: dict[str, Any]) -> Text:
+    obj = str.__new__(Text, english)
+    obj.spec = spec
+    return obj
+
+
+def text(value: str, lang: str | None = None) -> str:
+    """A :class:`Text` in ``lang`` (default: the current language); any other string as it is."""
+    spec = getattr(value, "spec", None)
+    if isinstance(spec, dict):
+        try:
+            return render(spec, lang)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            pass
+    return str(value)

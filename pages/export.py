@@ -13,7 +13,7 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import KocurateError
-from kocurate.i18n import LANGUAGES, N_, _, current_language, ngettext
+from kocurate.i18n import LANGUAGES, N_, _, current_language, ngettext, text
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
@@ -164,7 +164,7 @@ st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, wi
 if preview["warnings"]:
     st.warning(_("Warnings (also written into the dataset card):"), icon=":material/warning:")
     for w in preview["warnings"]:
-        st.text(f"• {w}")
+        st.text(f"• {text(w)}")  # a service's warning, in the reader's language
 st.caption(_("Planned = what the export writes: samples the format refuses (speakerless turns, multi-turn for "
              "alpaca, …) are counted before and replaced by the next candidates.")
            if preview["exact"] else _("A large selection: refusals by the format other than whole datasets are "

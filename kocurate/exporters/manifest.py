@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..i18n import translator
+from ..i18n import N_, Text, text, translator
 from .base import REFUSALS, REPAIRS, sha256_file
 
 MANIFEST = "manifest.json"
@@ -38,18 +38,21 @@ def licence_warnings(licences: dict[str, str | None]) -> list[str]:
     def names(d: Iterable[str]) -> str:
         return ", ".join(sorted(d))
 
+    # Text: English here and in manifest.json, the reader's language on the page and a Korean card
     if nc:
-        out.append(f"non-commercial source(s) mixed in ({names(f'{n}: {lic}' for n, lic in nc.items())}): "
-                   "the whole corpus may be used for non-commercial purposes only")
+        out.append(Text(N_("non-commercial source(s) mixed in ({sources}): the whole corpus may be used for "
+                           "non-commercial purposes only"), sources=names(f"{n}: {lic}" for n, lic in nc.items())))
     if sa:
-        out.append(f"share-alike source(s) mixed in ({names(f'{n}: {lic}' for n, lic in sa.items())}): "
-                   "the corpus must be shared under the same licence"
-                   + ("; share-alike and non-commercial terms may be incompatible" if nc else ""))
+        out.append(Text(N_("share-alike source(s) mixed in ({sources}): the corpus must be shared under the same "
+                           "licence; share-alike and non-commercial terms may be incompatible") if nc else
+                        N_("share-alike source(s) mixed in ({sources}): the corpus must be shared under the same "
+                           "licence"), sources=names(f"{n}: {lic}" for n, lic in sa.items())))
     if nd:
-        out.append(f"no-derivatives source(s) ({names(f'{n}: {lic}' for n, lic in nd.items())}): "
-                   "a translation is a derivative")
+        out.append(Text(N_("no-derivatives source(s) ({sources}): a translation is a derivative"),
+                        sources=names(f"{n}: {lic}" for n, lic in nd.items())))
     if unknown:
-        out.append(f"no licence stated for {names(unknown)}: check the source's terms before use")
+        out.append(Text(N_("no licence stated for {names}: check the source's terms before use"),
+                        names=names(unknown)))
     return out
 
 
@@ -146,7 +149,7 @@ def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str
              "- " + _("QA (blind sample, Wilson 95 % interval): {result}").format(result=qa["text"]) if qa else
              "- " + _("no QA sample was reviewed for this selection (`kocurate qa sample`)"), ""]
     if manifest["warnings"]:
-        body += ["## " + _("Warnings"), ""] + [f"- {w}" for w in manifest["warnings"]] + [""]
+        body += ["## " + _("Warnings"), ""] + [f"- {text(w, lang)}" for w in manifest["warnings"]] + [""]
     body += ["## " + _("Sources"), "",
              "| {} | {} | {} | {} |".format(_("dataset"), _("kind"), _("licence"), _("samples")), "|---|---|---|---|"]
     kinds = {d["name"]: d["kind"] for d in manifest["selection"]["datasets"]}

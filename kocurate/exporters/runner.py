@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from .. import __version__, db
 from ..errors import KocurateError
+from ..i18n import N_, Text
 from . import selection as sel
 from .base import REFUSALS, REPAIRS, Refused, SplitWriter, dumps_line, to_chat
 from .manifest import CARD, MANIFEST, card, file_entries, licence_warnings
@@ -538,8 +539,10 @@ class _Writing:
             if got < p["quota"]:
                 entry["shortfall"] = p["quota"] - got
                 refused = sum(self.refused_by_dataset[d.id].values())
-                warnings.append(f"{d.name}: {got:,} samples exported of the {p['quota']:,} planned "
-                                f"({p['available']:,} eligible, {refused:,} refused by the format)")
+                warnings.append(Text(N_("{name}: {got:,} samples exported of the {planned:,} planned "
+                                        "({eligible:,} eligible, {refused:,} refused by the format)"),
+                                     name=d.name, got=got, planned=p["quota"], eligible=p["available"],
+                                     refused=refused))
             by_dataset[d.name] = entry
         excluded = {"duplicates": sum(cands.duplicates_dropped.values())}
         for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings"):
@@ -547,7 +550,8 @@ class _Writing:
         contributing = {d.name: d.licence for d in datasets if self.accepted[d.id] > 0}
         warnings = licence_warnings(contributing) + sel.mix_warnings(spec, datasets, planned) + warnings
         if spec.total is not None and sum(self.accepted.values()) != spec.total:
-            warnings.append(f"exported {sum(self.accepted.values()):,} samples for a target of {spec.total:,}")
+            warnings.append(Text(N_("exported {n:,} samples for a target of {total:,}"),
+                                 n=sum(self.accepted.values()), total=spec.total))
         return {
             "kocurate_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -21,7 +21,7 @@ from ..exporters import FORMATS, REFUSALS, get_format
 from ..exporters import selection as sel
 from ..exporters.manifest import licence_warnings
 from ..exporters.runner import Progress, run_export
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, N_, Text
 from ..models import Job, utcnow
 from .auth import Actor
 
@@ -103,18 +103,19 @@ def _preview(session: Session, spec: ExportSpec, force_exact: bool | None = None
                      "note": "; ".join(why) + (" — export it with the pairs format" if d.id in kind_refused
                                                and kind_refused[d.id][0] == "no_role" else "")})
         if got[d.id] < asked[d.id] and not spec.fill:
-            warnings.append(f"{d.name}: {got[d.id]:,} planned of the {asked[d.id]:,} asked (no more eligible "
-                            "samples); --fill / “Top up from the other datasets” gives the rest to the others")
+            warnings.append(Text(N_("{name}: {got:,} planned of the {asked:,} asked (no more eligible samples); "
+                                    "--fill / “Top up from the other datasets” gives the rest to the others"),
+                                 name=d.name, got=got[d.id], asked=asked[d.id]))
     warnings = licence_warnings({d.name: d.licence for d in datasets if got[d.id] > 0}) \
         + sel.mix_warnings(spec, datasets, planned) + warnings
     n_errors = sum(errors.values())
     if n_errors and not spec.exclude_error_findings:
-        warnings.append(f"{n_errors:,} selected samples are approved but have open error findings (checks of "
-                        "severity error); exclude them with “Exclude samples with open error findings” "
-                        "(--exclude-error-findings)")
+        warnings.append(Text(N_("{n:,} selected samples are approved but have open error findings (checks of "
+                                "severity error); exclude them with “Exclude samples with open error findings” "
+                                "(--exclude-error-findings)"), n=n_errors))
     total = sum(got.values())
     if spec.total is not None and total != spec.total and total:
-        warnings.append(f"{total:,} samples planned for a target of {spec.total:,}")
+        warnings.append(Text(N_("{n:,} samples planned for a target of {total:,}"), n=total, total=spec.total))
     out = {"datasets": rows, "total": total, "exact": exact,
            "validation": sum(r["validation"] for r in rows),
            "duplicates_estimate": sel.duplicate_loss(session, spec, datasets),
