@@ -23,6 +23,14 @@ from kocurate.services import jobs
 JOB_STATUS = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
               "cancelled": N_("cancelled"), "stopped": N_("stopped")}
 EVALSET_KINDS = {"kobest": "KoBEST", "korquad": "KorQuAD"}  # names of benchmarks, not translated
+SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "error": N_("error")}
+FAMILIES = {"translation": N_("translation"), "quality": N_("quality"), "ethics": N_("ethics"),
+            "contamination": N_("contamination"), "dedup": N_("near-duplicates")}
+
+
+def shown(codes: dict[str, str], code: str) -> str:
+    """A code (severity, family) as people read it; unknown codes as they are."""
+    return _(codes[code]) if code in codes else code
 
 
 def review_url(dataset_id: int, check: str) -> str:
@@ -117,7 +125,8 @@ quiet = sorted(r["check"] for r in summary if not r["samples"])
 if hits:
     st.dataframe(
         [{"label": check_label(r["check"]), "check": r["check"], "samples": r["samples"], "errors": r["errors"],
-          "open": r["open"], "severity": r["severity"], "family": r["family"], "review": review_url(ds_id, r["check"]),
+          "open": r["open"], "severity": shown(SEVERITIES, r["severity"]), "family": shown(FAMILIES, r["family"]),
+          "review": review_url(ds_id, r["check"]),
           "description": check_description(r["check"]) or r["description"]} for r in hits],
         hide_index=True, width="stretch", key="ck_table",
         column_config={"label": _("check"), "check": _("identifier"), "errors": _("errors"), "open": _("open"),

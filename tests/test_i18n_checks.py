@@ -164,14 +164,15 @@ def test_review_page_shows_findings_in_the_readers_language(demo: dict[str, Any]
         assert "phone number" not in out and "Personal data" not in out
 
 
-@pytest.mark.parametrize(("lang", "label", "description"), [
-    ("ko", "개인정보", "개인정보: 한국 전화번호, 주민등록번호, 이메일 주소, 카드 번호"),
+@pytest.mark.parametrize(("lang", "label", "description", "family"), [
+    ("ko", "개인정보", "개인정보: 한국 전화번호, 주민등록번호, 이메일 주소, 카드 번호", "품질"),
     ("en", "Personal data", "Personal data: Korean phone numbers, resident registration numbers, e-mail "
-                            "addresses, card numbers"),
+                            "addresses, card numbers", "quality"),
 ])
 def test_checks_page_names_and_describes_checks_in_the_readers_language(
-        demo: dict[str, Any], lang: str, label: str, description: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        demo: dict[str, Any], lang: str, label: str, description: str, family: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     at = _open("checks.py", demo["lead"], lang, monkeypatch, dataset=demo["ds"])
     table = at.dataframe[0].value
     row = table[table["check"] == "pii"].iloc[0]  # the identifier stays (links, CLI)
-    assert row["label"] == label and row["description"] == description
+    assert row["label"] == label and row["description"] == description and row["family"] == family
