@@ -311,7 +311,8 @@ with tabs[1]:
         chart(px.bar(shown(pdf, "state"), y="what", x="n", color="state", orientation="h", labels=labels(),
                      color_discrete_map={value(k): v for k, v in colours.items()}),
               "preflags", _("Pre-flags: confirmed vs cleared (precision of each check in practice)"))
-        st.dataframe(shown(frame(pre["checks"] + pre["flags"]), "origin"), hide_index=True,
+        named = [{**r, "check": check_label(r["check"])} for r in pre["checks"]]  # names people read
+        st.dataframe(shown(frame(named + pre["flags"]), "origin"), hide_index=True,
                      column_config=columns("check", "category", "origin", "open", "confirmed", "cleared", "active",
                                            "precision"))
         link(_("Review open check findings"), dataset=one_dataset(), status="new",
