@@ -153,8 +153,9 @@ def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str
     body += ["## " + _("Sources"), "",
              "| {} | {} | {} | {} |".format(_("dataset"), _("kind"), _("licence"), _("samples")), "|---|---|---|---|"]
     kinds = {d["name"]: d["kind"] for d in manifest["selection"]["datasets"]}
+    none_stated = _("none stated")
     for name, c in sorted(contributing.items()):
-        body.append(f"| {_cell(name)} | {kinds.get(name, '')} | {licences.get(name) or _('none stated')} | "
+        body.append(f"| {_cell(name)} | {kinds.get(name, '')} | {licences.get(name) or none_stated} | "
                     f"{c['total']:,} |")
     body += ["", "## " + _("Loading"), ""]
     if builder:
