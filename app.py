@@ -96,6 +96,7 @@ def _database_problem(exc: Exception) -> None:
 try:
     actor = ui.actor()
     ui.use_language(actor)
+    ui.style()  # layout rules every page needs (long Korean labels wrap)
     ui.sync_cookie()
     if actor is None:
         # every page's address leads to the login form (/review?dataset=… opens once logged in)

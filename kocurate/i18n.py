@@ -124,3 +124,106 @@ def message(exc: BaseException) -> str:
         except (KeyError, IndexError, ValueError):
             return str(exc)
     return str(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# messages stored as data (check findings): a message id and its parameters, rendered when read
+
+
+def part(msgid: str, **params: Any) -> dict[str, Any]:
+    """A message kept as id + parameters (JSON-safe), to be rendered in the reader's language later.
+
+    ``msgid`` must be marked where it is written (``part(N_("…"), n=3)``); a parameter may itself be a
+    ``part`` or a list of parts (joined with ", ")."""
+    return {"id": msgid, "params": params}
+
+
+def render(spec: Any, lang: str | None = None) -> str:
+    """A :func:`part` in ``lang`` (default: the current language); English is the msgid filled in."""
+    t = translations(lang or current_language())
+
+    def fill(v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("id"), str):
+            return render(v, lang)
+        if isinstance(v, list) and v and all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in v):
+            return ", ".join(render(x, lang) for x in v)
+        return v
+
+    params = {k: fill(v) for k, v in (spec.get("params") or {}).items()}
+    return t.gettext(spec["id"]).format(**params)
+
+
+def finding_message(message: str, data: Any = None) -> str:
+    """A check finding's message in the current language: from the message id its check stored in
+    ``data["i18n"]``; rows written before checks stored one keep their English ``message``."""
+    spec = data.get("i18n") if isinstance(data, dict) else None
+    if isinstance(spec, dict) and isinstance(spec.get("id"), str):
+        try:
+            return render(spec)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            pass
+    return message
+
+
+def check_label(name: str) -> str:
+    """A check's short name for people (its registry ``label``), in the current language; unknown
+    names (a check that is gone, an LLM judge) stay as they are."""
+    from .checks.base import REGISTRY
+
+    cls = REGISTRY.get(name)
+    label = getattr(cls, "label", "") if cls is not None else ""
+    return _(label) if label else name
+
+
+def check_description(name: str) -> str:
+    """A check's description in the current language (empty for an unknown name)."""
+    from .checks.base import REGISTRY
+
+    cls = REGISTRY.get(name)
+    return _(cls.description) if cls is not None and cls.description else ""
+
+
+def finding_text(finding: Any) -> str:
+    """The message of a finding as services return it (a dict with ``message`` and ``data`` or ``i18n``)."""
+    data = finding.get("data") if isinstance(finding.get("data"), dict) else {"i18n": finding.get("i18n")}
+    return finding_message(finding.get("message") or "", data)
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """``gettext`` of one given language, whatever the current one (files written in a chosen language,
+    e.g. the dataset card); unknown languages read as English."""
+    return translations(lang if lang in LANGUAGES else SOURCE_LANGUAGE).gettext
+
+
+class Text(str):
+    """English text that remembers its message id and parameters: what a service builds for people
+    (export warnings) reads as plain English in JSON and the CLI, and :func:`text` shows it in another
+    language. ``Text(N_("{n:,} samples planned"), n=5)``."""
+
+    spec: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Text:
+        spec = part(msgid, **params)
+        obj = super().__new__(cls, render(spec, SOURCE_LANGUAGE))
+        obj.spec = spec
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle/copy (Streamlit caches) keep the id, not re-render
+        return (_text_from, (str(self), self.spec))
+
+
+def _text_from(english: str, spec: dict[str, Any]) -> Text:
+    obj = str.__new__(Text, english)
+    obj.spec = spec
+    return obj
+
+
+def text(value: str, lang: str | None = None) -> str:
+    """A :class:`Text` in ``lang`` (default: the current language); any other string as it is."""
+    spec = getattr(value, "spec", None)
+    if isinstance(spec, dict):
+        try:
+            return render(spec, lang)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            pass
+    return str(value)

@@ -266,12 +266,18 @@ STYLE = """
 /* the review action bar stays on screen while the turns scroll */
 .st-key-rv-bar { position: sticky; top: 3.75rem; z-index: 990; background: var(--st-background-color, #fff);
   padding: 0.35rem 0; border-bottom: 1px solid rgba(128, 128, 128, 0.25); }
+/* long labels (Korean runs longer than English, lists of flags) wrap instead of ending in "…" */
+[data-testid="stCheckbox"] [data-testid="stWidgetLabel"] *,
+[data-testid="stRadio"] [data-testid="stWidgetLabel"] * {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere; }
+/* pills and segmented controls wrap onto more rows instead of scrolling sideways out of their column */
+[data-testid="stButtonGroup"] > div:last-child { flex-wrap: wrap; overflow-x: visible; row-gap: 0.4rem; }
 </style>
 """
 
 
 def style() -> None:
-    """Static page CSS (our own markup only; never dataset text)."""
+    """Static page CSS (our own markup only; never dataset text); app.py adds it to every page."""
     st.html(STYLE)
 
 

@@ -24,7 +24,7 @@ from . import ui
 from .checks.korean.analysis import LEVEL_NAMES, LEVELS
 from .errors import KocurateError, StaleVersion
 from .exporters.selection import RANKINGS
-from .i18n import N_, _, ngettext
+from .i18n import N_, _, check_label, finding_text, ngettext
 from .services import jobs, korean, queue_order, risk, tm
 from .services.auth import Actor
 
@@ -79,18 +79,18 @@ def render_turn_findings(view: dict[str, Any], turn: dict[str, Any]) -> None:
              and (sp := valid_span(text, f.get("span"))) is not None]
     if not found:
         return
-    lines = [f"[{i}] {f['check']}: {in_context(text, sp)}" for i, (f, sp) in enumerate(found, 1)]
+    lines = [f"[{i}] {check_label(f['check'])}: {in_context(text, sp)}" for i, (f, sp) in enumerate(found, 1)]
     st.text("\n".join(lines))
     key = f"rv-focus-{view['id']}-{turn['id']}"
     pick = st.pills(_("Show a finding at its place"), list(range(1, len(found) + 1)), key=key,
-                    format_func=lambda i: f"{i} · {found[i - 1][0]['check']}", label_visibility="collapsed")
+                    format_func=lambda i: f"{i} · {check_label(found[i - 1][0]['check'])}", label_visibility="collapsed")
     if not pick:
         return
     f, sp = found[int(pick) - 1]
     sev = _(_SEVERITY[f["severity"]]) if f["severity"] in _SEVERITY else f["severity"]
     with st.container(border=True, key=f"rv-focused-{view['id']}-{turn['id']}"):
         st.text(_("{check} ({severity}) at characters {start}–{end}: {message}").format(
-            check=f["check"], severity=sev, start=sp[0], end=sp[1], message=f["message"]))
+            check=check_label(f["check"]), severity=sev, start=sp[0], end=sp[1], message=finding_text(f)))
         ui.plain(marked(text, sp), key=f"{key}-text-v{view['version']}", height=ui.text_height(text),
                  label=_("The turn, the finding marked [[…]]"))
         if f["check"] == "ko_spacing":

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from kocurate import ui
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import N_, _, check_label, ngettext
 from kocurate.services import bulk, replace, tm
 from kocurate.services import datasets as dataset_service
 from kocurate.services import review as rv
@@ -77,6 +77,8 @@ def selection_widgets(prefix: str) -> bulk.Selection:
                         index=(1 + rv.ALL_FLAGS.index(_qp("flag"))) if _qp("flag") in rv.ALL_FLAGS else 0)
     c4, c5, c6 = st.columns(3)
     check = c4.text_input(_("Check (open findings of)"), value=_qp("check"), key=f"{prefix}_check")
+    if check_label(check.strip()) != check.strip():  # a known check: its name as people read it
+        c4.caption(check_label(check.strip()))
     query = c5.text_input(_("Text search"), value=_qp("query"), key=f"{prefix}_query")
     sample_ids = c6.text_input(_("Sample ids (comma-separated)"), value=_qp("ids"), key=f"{prefix}_ids")
     dup = ui.query_int("dup_group")

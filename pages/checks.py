@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from kocurate import ui, ui_curate
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import N_, _, check_description, check_label, ngettext
 from kocurate.services import checks as svc
 from kocurate.services import datasets as dataset_service
 from kocurate.services import jobs
@@ -23,6 +23,14 @@ from kocurate.services import jobs
 JOB_STATUS = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
               "cancelled": N_("cancelled"), "stopped": N_("stopped")}
 EVALSET_KINDS = {"kobest": "KoBEST", "korquad": "KorQuAD"}  # names of benchmarks, not translated
+SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "error": N_("error")}
+FAMILIES = {"translation": N_("translation"), "quality": N_("quality"), "ethics": N_("ethics"),
+            "contamination": N_("contamination"), "dedup": N_("near-duplicates")}
+
+
+def shown(codes: dict[str, str], code: str) -> str:
+    """A code (severity, family) as people read it; unknown codes as they are."""
+    return _(codes[code]) if code in codes else code
 
 
 def review_url(dataset_id: int, check: str) -> str:
@@ -55,7 +63,8 @@ progress_line = st.empty()  # filled at the end: a run on this page changes it
 if lead:
     all_checks = [c["name"] for c in svc.list_checks()]
     with st.form("ck_run"):
-        only = st.multiselect(_("Only these checks (empty: all)"), all_checks, key="ck_only")
+        only = st.multiselect(_("Only these checks (empty: all)"), all_checks, key="ck_only",
+                              format_func=check_label, placeholder=_("All checks"))
         full = st.checkbox(_("Re-check every sample (not only those changed since the last run)"), key="ck_full")
         background = st.checkbox(_("Run in the background (progress survives a page reload)"), key="ck_bg")
         run = st.form_submit_button(_("Run checks"), type="primary", key="ck_run_go")
@@ -117,19 +126,20 @@ hits = sorted((r for r in summary if r["samples"]), key=lambda r: (-r["samples"]
 quiet = sorted(r["check"] for r in summary if not r["samples"])
 if hits:
     st.dataframe(
-        [{"check": r["check"], "samples": r["samples"], "errors": r["errors"], "open": r["open"],
-          "severity": r["severity"], "family": r["family"], "review": review_url(ds_id, r["check"]),
-          "description": r["description"]} for r in hits],
+        [{"label": check_label(r["check"]), "check": r["check"], "samples": r["samples"], "errors": r["errors"],
+          "open": r["open"], "severity": shown(SEVERITIES, r["severity"]), "family": shown(FAMILIES, r["family"]),
+          "review": review_url(ds_id, r["check"]),
+          "description": check_description(r["check"]) or r["description"]} for r in hits],
         hide_index=True, width="stretch", key="ck_table",
-        column_config={"check": _("check"), "errors": _("errors"), "open": _("open"), "severity": _("severity"),
-                       "family": _("family"), "description": _("what it looks for"),
+        column_config={"label": _("check"), "check": _("identifier"), "errors": _("errors"), "open": _("open"),
+                       "severity": _("severity"), "family": _("family"), "description": _("what it looks for"),
                        "samples": st.column_config.NumberColumn(_("samples hit"), format="%d"),
                        "review": st.column_config.LinkColumn(_("review"), display_text=_("review these"))})
 else:
     st.info(_("No check has hits on this dataset yet. Run the checks above.") if lead
             else _("No check has hits on this dataset yet."))
 if quiet:
-    st.caption(_("No hits ({n}): {checks}").format(n=len(quiet), checks=", ".join(quiet)))
+    st.caption(_("No hits ({n}): {checks}").format(n=len(quiet), checks=", ".join(check_label(c) for c in quiet)))
 
 if lead:
     st.subheader(_("Evaluation sets (contamination)"))

@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from kocurate import ui, ui_curate
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import N_, _, check_label, ngettext
 from kocurate.models import STATUSES
 from kocurate.services import datasets as dataset_service
 from kocurate.services import freshness, stats
@@ -277,15 +277,15 @@ with tabs[1]:
         st.info(_("No check findings yet."))
     else:
         z = chk.pivot_table(index="dataset", columns="check", values="rate", aggfunc="sum").fillna(0)
-        fig = go.Figure(go.Heatmap(z=z.values * 100, x=list(z.columns), y=list(z.index), colorscale="Reds",
+        fig = go.Figure(go.Heatmap(z=z.values * 100, x=[check_label(c) for c in z.columns], y=list(z.index), colorscale="Reds",
                                    colorbar={"title": _("% samples")},
                                    hovertemplate=_("%{y} · %{x}: %{z:.2f}% of samples") + "<extra></extra>"))
         chart(fig, "check-heatmap", _("Automatic check hit rates (share of samples with a finding)"))
         pick = st.selectbox(_("Open a check's findings"), chk.to_dict("records"), key="check-link",
-                            format_func=lambda r: f"{r['dataset']} · {r['check']} ("
+                            format_func=lambda r: f"{r['dataset']} · {check_label(r['check'])} ("
                             + ngettext("{n:,} sample", "{n:,} samples", r["samples_hit"]).format(n=r["samples_hit"])
                             + ")")
-        link(_("Review {dataset} · {what}").format(dataset=pick["dataset"], what=pick["check"]),
+        link(_("Review {dataset} · {what}").format(dataset=pick["dataset"], what=check_label(pick["check"])),
              dataset=pick["dataset_id"], check=pick["check"])
     fl = frame(data["flags"], columns=["category", "group", "origin", "state", "n"])
     if fl.empty:
@@ -300,7 +300,7 @@ with tabs[1]:
                            format_func=ui.flag_label)
         link(_("Review samples flagged {flag}").format(flag=ui.flag_label(cat)), dataset=one_dataset(), flag=cat)
     pre = data["preflags"]
-    rows = [{"what": _("check: {name}").format(name=r["check"]), "state": s, "n": r[s], "precision": r["precision"]}
+    rows = [{"what": _("check: {name}").format(name=check_label(r["check"])), "state": s, "n": r[s], "precision": r["precision"]}
             for r in pre["checks"] for s in ("confirmed", "cleared", "open")]
     rows += [{"what": f"{value(r['origin'])}: {ui.flag_label(r['category'])}", "state": s, "n": r[s],
               "precision": r["precision"]}
@@ -311,7 +311,8 @@ with tabs[1]:
         chart(px.bar(shown(pdf, "state"), y="what", x="n", color="state", orientation="h", labels=labels(),
                      color_discrete_map={value(k): v for k, v in colours.items()}),
               "preflags", _("Pre-flags: confirmed vs cleared (precision of each check in practice)"))
-        st.dataframe(shown(frame(pre["checks"] + pre["flags"]), "origin"), hide_index=True,
+        named = [{**r, "check": check_label(r["check"])} for r in pre["checks"]]  # names people read
+        st.dataframe(shown(frame(named + pre["flags"]), "origin"), hide_index=True,
                      column_config=columns("check", "category", "origin", "open", "confirmed", "cleared", "active",
                                            "precision"))
         link(_("Review open check findings"), dataset=one_dataset(), status="new",

@@ -13,7 +13,7 @@ import streamlit as st
 
 from kocurate import ui, ui_curate
 from kocurate.errors import KocurateError
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import LANGUAGES, N_, _, current_language, ngettext, text
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
@@ -81,11 +81,11 @@ left, right = st.columns(2)
 with left:
     fmt = st.selectbox(_("Format"), list(formats), index=list(formats).index("messages"),
                        format_func=lambda k: f"{k} — {formats[k]}", key="ex_format")
-    chosen = st.multiselect(_("Datasets (none = all)"), names, key="ex_datasets")
+    chosen = st.multiselect(_("Datasets (none = all)"), names, key="ex_datasets", placeholder=_("All datasets"))
     statuses = st.multiselect(_("Statuses"), list(STATUSES), default=["approved"], format_func=_status_label,
-                              key="ex_statuses")
+                              key="ex_statuses", placeholder=_("Choose options"))
     exclude_flags = st.multiselect(_("Also exclude samples flagged"), list(QUALITY_FLAGS),
-                                   format_func=ui.flag_label, key="ex_flags")
+                                   format_func=ui.flag_label, key="ex_flags", placeholder=_("Choose options"))
     c1, c2 = st.columns(2)
     min_chars = c1.number_input(_("Min Korean characters"), min_value=0, value=0, step=10, key="ex_min")
     max_chars = c2.number_input(_("Max Korean characters (0 = no limit)"), min_value=0, value=0, step=100,
@@ -165,7 +165,7 @@ st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, wi
 if preview["warnings"]:
     st.warning(_("Warnings (also written into the dataset card):"), icon=":material/warning:")
     for w in preview["warnings"]:
-        st.text(f"• {w}")
+        st.text(f"• {text(w)}")  # a service's warning, in the reader's language
 st.caption(_("Planned = what the export writes: samples the format refuses (speakerless turns, multi-turn for "
              "alpaca, …) are counted before and replaced by the next candidates.")
            if preview["exact"] else _("A large selection: refusals by the format other than whole datasets are "
@@ -176,6 +176,10 @@ if not preview["exact"] and st.button(_("Count exactly (reads every candidate: a
     st.rerun()
 
 # -- run -------------------------------------------------------------------------------------------------
+# the card's headings in the reader's language unless chosen otherwise (the data is never translated)
+langs = list(LANGUAGES)
+card_lang = st.selectbox(_("Language of the dataset card (README.md)"), langs, format_func=LANGUAGES.__getitem__,
+                         index=langs.index(current_language()), key="ex_card_lang")
 dl, srv = st.columns(2)
 with dl:
     st.markdown(_("**Download** (up to {limit:,} samples): a zip with the data, manifest.json and "
@@ -185,7 +189,7 @@ with dl:
         bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             fname, data, manifest = ex.export_archive(
-                ui.engine(), actor, spec,
+                ui.engine(), actor, spec, card_lang=card_lang,
                 progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
             st.session_state["ex_download"] = (fname, data, manifest["counts"]["total"])
     if "ex_download" in st.session_state:
@@ -201,7 +205,7 @@ with srv:
         bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             manifest = ex.export(
-                ui.engine(), actor, spec, ex.server_folder(folder), overwrite=overwrite,
+                ui.engine(), actor, spec, ex.server_folder(folder), overwrite=overwrite, card_lang=card_lang,
                 progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
             c = manifest["counts"]
             st.success(ngettext("Exported {n:,} sample in {seconds} s.", "Exported {n:,} samples in {seconds} s.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kocurate import ui
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import N_, _, check_label, ngettext
 from kocurate.services import bulk, qa, risk
 from kocurate.services import datasets as dataset_service
 
@@ -113,7 +113,8 @@ if lead:
                 prec = risk.check_precision(s, actor, rd)
                 top = risk.ranked(s, actor, bulk.Selection(dataset_id=rd, status="new"), limit=20)
             st.subheader(_("Check precision (edited or rejected vs approved unchanged)"))
-            st.dataframe([{**r, "precision": None if r["precision"] is None else round(r["precision"], 3)}
+            st.dataframe([{**r, "check": check_label(r["check"]),
+                           "precision": None if r["precision"] is None else round(r["precision"], 3)}
                           for r in prec], hide_index=True,
                          column_config={"check": _("Check"), "samples": _("Samples"), "decided": _("Decided"),
                                         "true_positive": _("True positives"), "false_positive": _("False positives"),

@@ -25,7 +25,7 @@ from streamlit.errors import StreamlitAPIException
 
 from kocurate import config, ui, ui_curate, ui_guidance, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import N_, _, check_label, finding_text, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
 from kocurate.services import datasets as ds_service
 from kocurate.services import drafts as drafts_service
@@ -164,7 +164,7 @@ with st.sidebar:
                         key="rv_f_flag")
     if CHECKS:
         check = st.selectbox(_("Automatic check"), ["", *sorted(CHECKS)], key="rv_f_check",
-                             format_func=lambda c: c.replace("_", " ") if c else _("any"))
+                             format_func=lambda c: check_label(c) if c else _("any"))
     else:
         check = st.text_input(_("Automatic check (name)"), key="rv_f_check")
     text_q = st.text_input(_("Text contains"), key="rv_f_text")
@@ -569,7 +569,8 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
         before = {tuple(x) for x in rc["before"]}
         gone = sorted(before - after, key=str)
         new = sorted(after - before, key=str)
-        where = lambda c, t: _("{check} (turn {n})").format(check=c, n=t + 1) if t is not None else c  # noqa: E731
+        where = lambda c, t: (_("{check} (turn {n})").format(check=check_label(c), n=t + 1)  # noqa: E731
+                              if t is not None else check_label(c))
         resolved = (_("resolved by edit: {checks}").format(checks=", ".join(where(c, t) for c, t in gone)) if gone
                     else _("nothing resolved"))
         added = _("new: {checks}").format(checks=", ".join(where(c, t) for c, t in new)) if new else _("no new findings")
@@ -684,7 +685,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
             st.text(head)
             for f in view["findings"]:
                 if f["turn_idx"] == t["idx"] and f["state"] == "open":
-                    st.text(f"⚠ {f['check']} ({lbl(SEVERITY_LABELS, f['severity'])}): {f['message']}")
+                    st.text(f"⚠ {check_label(f['check'])} ({lbl(SEVERITY_LABELS, f['severity'])}): {finding_text(f)}")
             ui_curate.render_turn_findings(view, t)  # each finding at its place; a click focuses it
             ko_draft, en_draft = fresh.get((t["id"], "text")), fresh.get((t["id"], "source_text"))
             ko_value = ko_draft["text"] if ko_draft else t["text"]
@@ -810,12 +811,12 @@ def render_checks(view: dict[str, Any], tab: Any) -> None:
             st.text(_("No automatic check found anything on this sample."))
         for f in view["findings"]:
             where = _("turn {n}").format(n=f["turn_idx"] + 1) if f["turn_idx"] is not None else _("sample")
-            st.text(f"{f['check']} · {lbl(SEVERITY_LABELS, f['severity'])} · {where} · {lbl(STATE_LABELS, f['state'])}"
-                    f"\n{f['message']}")
+            st.text(f"{check_label(f['check'])} · {lbl(SEVERITY_LABELS, f['severity'])} · {where} · "
+                    f"{lbl(STATE_LABELS, f['state'])}\n{finding_text(f)}")
         for f in view["resolved_findings"]:
             where = _("turn {n}").format(n=f["turn_idx"] + 1) if f["turn_idx"] is not None else _("sample")
             st.text(_("{check} · {where} · resolved by edit (version {version})").format(
-                check=f["check"], where=where, version=f["version"]) + f"\n{f['message']}")
+                check=check_label(f["check"]), where=where, version=f["version"]) + f"\n{finding_text(f)}")
 
 
 def render_decisions(view: dict[str, Any], tab: Any) -> None:

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from ..i18n import SOURCE_LANGUAGE, part, render
+
 SEVERITIES = ("info", "warning", "error")
 
 
@@ -73,8 +75,9 @@ class RunContext:
 class Check:
     """Base class: subclasses set the class attributes and implement ``run``."""
 
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # the identifier (CLI, links, the database); never translated
+    label: ClassVar[str] = ""  # a short name for people, marked N_() and shown with _()
+    description: ClassVar[str] = ""  # marked N_(), shown with _() (kocurate.i18n.check_description)
     severity: ClassVar[str] = "warning"
     family: ClassVar[str] = "translation"  # translation | quality | ethics | contamination | dedup
     # the Flag category an error-level finding suggests (None: finding only)
@@ -98,9 +101,17 @@ class Check:
                 yield f
 
     def finding(self, message: str, *, turn: TurnView | None = None, span: tuple[int, int] | None = None,
-                severity: str | None = None, flag: str | None | bool = True, **data: Any) -> Finding:
+                severity: str | None = None, flag: str | None | bool = True, params: dict[str, Any] | None = None,
+                **data: Any) -> Finding:
+        """A finding of this check. With ``params`` (``{}`` for a fixed text), ``message`` is a message id
+        marked ``N_()`` with ``{name}`` fields: the stored ``message`` is its English text, and
+        ``data["i18n"]`` keeps id + params so pages show it in the reader's language."""
         sev = severity or self.severity
         cat = (self.flag if sev == "error" else None) if flag is True else (flag or None)
+        if params is not None:
+            spec = part(message, **params)
+            message = render(spec, SOURCE_LANGUAGE)
+            data = {**data, "i18n": spec}
         return Finding(self.name, message, sev, turn.idx if turn else None, span, data, cat)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ..errors import ImportFailed
+from ..i18n import N_
 from ..models import EvalItem, EvalSet
 from .base import Check, Finding, RunContext, SampleView, register
 
@@ -170,7 +171,8 @@ def build_index(session) -> EvalIndex:  # type: ignore[no-untyped-def]
 @register
 class Contamination(Check):
     name = "contamination"
-    description = "Sample contains a passage, question or answer of an evaluation set (KoBEST, KorQuAD)"
+    label = N_("Evaluation-set contamination")
+    description = N_("Sample contains a passage, question or answer of an evaluation set (KoBEST, KorQuAD)")
     severity = "error"
     family = "contamination"
     flag = "other"
@@ -205,7 +207,8 @@ class Contamination(Check):
                 fields = Counter(f for f, _, _ in items)
                 best = max(items, key=lambda x: x[1])
                 out.append(self.finding(
-                    f"contains {', '.join(f'{n} {f}(s)' for f, n in fields.items())} of evaluation set {set_name!r}, "
-                    f"e.g. {best[2][:50]!r} ({best[1]:.0%} of its n-grams)", turn=t, eval_set=set_name,
+                    N_("contains {fields} of evaluation set {name!r}, e.g. {text!r} ({share:.0%} of its n-grams)"),
+                    params={"fields": ", ".join(f"{n} {f}(s)" for f, n in fields.items()), "name": set_name,
+                            "text": best[2][:50], "share": best[1]}, turn=t, eval_set=set_name,
                     fields=dict(fields)))
         return out

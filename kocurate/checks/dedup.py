@@ -24,6 +24,7 @@ from datasketch import MinHashLSH
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..i18n import N_, SOURCE_LANGUAGE, part, render
 from ..models import CheckFinding, Sample, Turn, utcnow
 from .base import Check, Finding, SampleView, register
 from .contamination import normalize
@@ -328,12 +329,16 @@ def dedup_datasets(engine: Engine, dataset_ids: list[int], *, threshold: float =
             chunk = dup_ids[i:i + 5_000]
             ds_of.update(conn.execute(select(Sample.id, Sample.dataset_id).where(Sample.id.in_(chunk))).all())
         now = utcnow()
-        findings = [{"sample_id": sid, "dataset_id": ds_of[sid], "check": NearDuplicate.name, "severity": "warning",
-                     "turn_idx": None, "span_start": None, "span_end": None,
-                     "message": f"near-duplicate of sample {res.group_of[sid]} (similarity "
-                                f"{res.similarity.get(sid, threshold):.2f}); that one is kept",
-                     "data": {"group": res.group_of[sid], "similarity": round(res.similarity.get(sid, 0.0), 3)},
-                     "state": "open", "created_at": now} for sid in dup_ids]
+        msgid = N_("near-duplicate of sample {kept} (similarity {similarity:.2f}); that one is kept")
+        findings = []
+        for sid in dup_ids:
+            spec = part(msgid, kept=res.group_of[sid], similarity=res.similarity.get(sid, threshold))
+            findings.append({"sample_id": sid, "dataset_id": ds_of[sid], "check": NearDuplicate.name,
+                             "severity": "warning", "turn_idx": None, "span_start": None, "span_end": None,
+                             "message": render(spec, SOURCE_LANGUAGE),
+                             "data": {"group": res.group_of[sid],
+                                      "similarity": round(res.similarity.get(sid, 0.0), 3), "i18n": spec},
+                             "state": "open", "created_at": now})
         for i in range(0, len(findings), 10_000):
             conn.execute(insert(CheckFinding), findings[i:i + 10_000])
     res.seconds += time.perf_counter() - t
@@ -345,7 +350,8 @@ class NearDuplicate(Check):
     """Registered so it is listed and selectable; it runs over whole datasets (``dedup_datasets``)."""
 
     name = "near_duplicate"
-    description = "Near-duplicate samples within and across datasets (MinHash/LSH over Korean character shingles)"
+    label = N_("Near-duplicate")
+    description = N_("Near-duplicate samples within and across datasets (MinHash/LSH over Korean character shingles)")
     severity = "warning"
     family = "dedup"
     flag = None

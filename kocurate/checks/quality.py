@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..i18n import N_
 from .base import Check, Finding, SampleView, register
 
 ANSWER_ROLES = frozenset({"output", "response", "assistant"})
@@ -13,7 +14,8 @@ QUESTION_ROLES = frozenset({"instruction", "input", "context", "user"})
 @register
 class EmptyAnswer(Check):
     name = "empty_answer"
-    description = "Empty or trivially short answer (nothing, or only punctuation, under a real prompt)"
+    label = N_("Empty answer")
+    description = N_("Empty or trivially short answer (nothing, or only punctuation, under a real prompt)")
     severity = "error"
     family = "quality"
     flag = "low_quality"
@@ -26,10 +28,11 @@ class EmptyAnswer(Check):
                 continue
             s = t.text.strip()
             if not s:
-                out.append(self.finding("empty answer", turn=t))
+                out.append(self.finding(N_("empty answer"), params={}, turn=t))
             elif len(s) <= 3 and q_len >= 40 and not any(ch.isalnum() for ch in s):
                 # "12", "존", "분노" can be whole answers; a lone "." or "-" never is
-                out.append(self.finding(f"answer {s!r} (no letter or digit) to a {q_len}-character prompt", turn=t,
+                out.append(self.finding(N_("answer {answer!r} (no letter or digit) to a {n}-character prompt"),
+                                        params={"answer": s, "n": q_len}, turn=t,
                                         severity="warning"))
         return out
 
@@ -46,7 +49,8 @@ _REFUSAL = re.compile(
 @register
 class Refusal(Check):
     name = "refusal"
-    description = "Refusals and AI boilerplate in either language ('As an AI language model', 'AI 언어 모델로서')"
+    label = N_("Refusal or AI boilerplate")
+    description = N_("Refusals and AI boilerplate in either language ('As an AI language model', 'AI 언어 모델로서')")
     severity = "warning"
     family = "quality"
     flag = "low_quality"
@@ -58,7 +62,7 @@ class Refusal(Check):
                 continue
             m = _REFUSAL.search(t.text)
             if m:
-                out.append(self.finding(f"refusal or AI boilerplate: {m.group(0)!r}", turn=t, span=(m.start(), m.end())))
+                out.append(self.finding(N_("refusal or AI boilerplate: {text!r}"), params={"text": m.group(0)}, turn=t, span=(m.start(), m.end())))
         return out
 
 
@@ -92,7 +96,8 @@ _STOP = _bigrams(_STOP_WORDS)
 @register
 class AnswerMismatch(Check):
     name = "answer_mismatch"
-    description = "Answer shares nothing with its instruction and reads as a reply to something else (e.g. customer service)"
+    label = N_("Answer off the instruction")
+    description = N_("Answer shares nothing with its instruction and reads as a reply to something else (e.g. customer service)")
     severity = "error"
     family = "quality"
     flag = "misaligned"
@@ -107,8 +112,8 @@ class AnswerMismatch(Check):
             return []
         m = _SERVICE.search(a.text)
         if m and not _SERVICE_TOPIC.search(q):
-            return [self.finding(f"the answer shares no word with the instruction and reads as a customer-service "
-                                 f"reply ({m.group(0)!r})", turn=a, span=(m.start(), m.end()))]
+            return [self.finding(N_("the answer shares no word with the instruction and reads as a customer-service "
+                                    "reply ({text!r})"), params={"text": m.group(0)}, turn=a, span=(m.start(), m.end()))]
         return []
 
 
@@ -127,7 +132,8 @@ _DEBRIS_HINT = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00c2\u00
 @register
 class EncodingDebris(Check):
     name = "encoding"
-    description = "Encoding debris: replacement characters, control characters, mojibake (UTF-8 read as Latin-1)"
+    label = N_("Encoding debris")
+    description = N_("Encoding debris: replacement characters, control characters, mojibake (UTF-8 read as Latin-1)")
     severity = "error"
     family = "quality"
     flag = "other"
@@ -139,7 +145,8 @@ class EncodingDebris(Check):
                 continue
             m = _DEBRIS.search(t.text)
             if m:
-                out.append(self.finding(f"encoding debris {m.group(0)!r} at {m.start()}", turn=t,
+                out.append(self.finding(N_("encoding debris {text!r} at {at}"), params={"text": m.group(0), "at": m.start()},
+                                        turn=t,
                                         span=(m.start(), m.end())))
         return out
 
@@ -174,7 +181,8 @@ def _luhn(digits: str) -> bool:
 @register
 class Pii(Check):
     name = "pii"
-    description = "Personal data: Korean phone numbers, resident registration numbers, e-mail addresses, card numbers"
+    label = N_("Personal data")
+    description = N_("Personal data: Korean phone numbers, resident registration numbers, e-mail addresses, card numbers")
     severity = "warning"
     family = "quality"
     flag = "pii"
@@ -186,18 +194,18 @@ class Pii(Check):
             if not _HAS_DIGIT_OR_AT.search(s):
                 continue
             for m in _RRN.finditer(s):
-                out.append(self.finding("resident registration number", turn=t, span=(m.start(), m.end()),
+                out.append(self.finding(N_("resident registration number"), params={}, turn=t, span=(m.start(), m.end()),
                                         severity="error", kind="rrn"))
             for m in _PHONE.finditer(s):
-                out.append(self.finding(f"phone number {m.group(0)!r}", turn=t, span=(m.start(), m.end()), kind="phone"))
+                out.append(self.finding(N_("phone number {text!r}"), params={"text": m.group(0)}, turn=t, span=(m.start(), m.end()), kind="phone"))
             for m in _CARD.finditer(s):
                 digits = re.sub(r"\D", "", m.group(0))
                 if _luhn(digits) and len(set(digits)) > 2:
-                    out.append(self.finding("card number", turn=t, span=(m.start(), m.end()), severity="error",
+                    out.append(self.finding(N_("card number"), params={}, turn=t, span=(m.start(), m.end()), severity="error",
                                             kind="card"))
             if "@" in s:
                 for m in _EMAIL.finditer(s):
                     if not _EXAMPLE_MAIL.search(m.group(0)):
-                        out.append(self.finding(f"e-mail address {m.group(0)!r}", turn=t, span=(m.start(), m.end()),
+                        out.append(self.finding(N_("e-mail address {text!r}"), params={"text": m.group(0)}, turn=t, span=(m.start(), m.end()),
                                                 kind="email"))
         return out

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from .. import align
+from ..i18n import N_, part
 from ..models import Sample, Turn
 from . import text as tx
 from .base import Check, Finding, RunContext, SampleView, TurnView, register
@@ -133,7 +134,8 @@ def english_word_list(prose: str) -> re.Match[str] | None:
 @register
 class Untranslated(Check):
     name = "untranslated"
-    description = ("Korean turn is (partly) still English: English sentences in an answer whatever its source, "
+    label = N_("Untranslated English")
+    description = N_("Korean turn is (partly) still English: English sentences in an answer whatever its source, "
                    "or left over from the translated English; not names, titles, code, LaTeX, music, a language asked for")
     severity = "error"
     family = "translation"
@@ -176,8 +178,9 @@ class Untranslated(Check):
             if ratio < 0.15:
                 # the turn is English, not Korean
                 sev = "error" if t.translated else "warning"
-                out.append(self.finding(f"not Korean: {ratio:.0%} Hangul among {n} letters, English sentences "
-                                        f"({en_words} words)", turn=t, span=(0, len(t.text)), severity=sev,
+                out.append(self.finding(N_("not Korean: {ratio:.0%} Hangul among {n} letters, English sentences "
+                                           "({words} words)"), params={"ratio": ratio, "n": n, "words": en_words},
+                                        turn=t, span=(0, len(t.text)), severity=sev,
                                         flag=self.flag, hangul_ratio=round(ratio, 3)))
                 continue
             # Korean with English inside: a whole English sentence, not a short gloss in quotes or brackets
@@ -185,7 +188,7 @@ class Untranslated(Check):
             if long_runs:
                 m = long_runs[0]
                 start = t.text.find(m.group(0))
-                out.append(self.finding(f"English left untranslated: {m.group(0)[:80]!r}", turn=t, severity="warning",
+                out.append(self.finding(N_("English left untranslated: {text!r}"), params={"text": m.group(0)[:80]}, turn=t, severity="warning",
                                         flag=self.flag, span=(start, start + len(m.group(0))) if start >= 0 else span))
         return out
 
@@ -219,7 +222,8 @@ _CONNECTIVE_END = re.compile(r"[을를이가은는와과에의로며고서도면
 @register
 class Truncated(Check):
     name = "truncated"
-    description = "Korean turn much shorter than its English source, or it stops mid-sentence"
+    label = N_("Truncated translation")
+    description = N_("Korean turn much shorter than its English source, or it stops mid-sentence")
     severity = "error"
     family = "translation"
     flag = "truncated"
@@ -234,13 +238,14 @@ class Truncated(Check):
             if e >= 80:
                 r = (k + 4) / (align.KO_EN_LENGTH_RATIO * e + 4)
                 if r < 0.4:
-                    out.append(self.finding(f"Korean has {k} characters for {e} in English (expected about "
-                                            f"{int(align.KO_EN_LENGTH_RATIO * e)})", turn=t, ratio=round(r, 3)))
+                    out.append(self.finding(N_("Korean has {ko} characters for {en} in English (expected about {expected})"),
+                                            params={"ko": k, "en": e, "expected": int(align.KO_EN_LENGTH_RATIO * e)},
+                                            turn=t, ratio=round(r, 3)))
                     continue
             if k > 20 and _TERMINAL.search(src) and _CONNECTIVE_END.search(t.text) and not t.text.rstrip().endswith(
                     ("다", "요")):
-                out.append(self.finding("ends mid-sentence (a particle or connective ending, no final verb)",
-                                        turn=t, severity="warning", span=(max(0, len(t.text) - 10), len(t.text))))
+                out.append(self.finding(N_("ends mid-sentence (a particle or connective ending, no final verb)"),
+                                        params={}, turn=t, severity="warning", span=(max(0, len(t.text) - 10), len(t.text))))
         return out
 
 
@@ -271,7 +276,8 @@ def _src_words(src: str) -> frozenset[str]:
 @register
 class StrayCharacters(Check):
     name = "stray_chars"
-    description = "Stray Latin fragments glued to the start or end of a Korean turn ('n Java에서', 'rm자,', '코드D')"
+    label = N_("Stray characters")
+    description = N_("Stray Latin fragments glued to the start or end of a Korean turn ('n Java에서', 'rm자,', '코드D')")
     severity = "error"
     family = "translation"
     flag = "mistranslation"
@@ -296,14 +302,14 @@ class StrayCharacters(Check):
                     named = m.group(2) in _PARTICLE_HEAD and _named_alone(low, t.source_text or "")
                     stray = low in ("a", "i") or not named
                 if stray:
-                    out.append(self.finding(f"stray characters {tok!r} at the start", turn=t,
+                    out.append(self.finding(N_("stray characters {token!r} at the start"), params={"token": tok}, turn=t,
                                             span=(m.start(1), m.end(1)), token=tok))
             m = _TRAIL.search(t.text)
             if m:
                 words = words if words is not None else _src_words(t.source_text or "")
                 tok = m.group(2)
                 if tok.lower() not in words:
-                    out.append(self.finding(f"stray characters {tok!r} at the end", turn=t,
+                    out.append(self.finding(N_("stray characters {token!r} at the end"), params={"token": tok}, turn=t,
                                             span=(m.start(2), m.end(2)), token=tok))
         return out
 
@@ -371,7 +377,8 @@ def _numbers(text: str, scale: dict[str, int], scaled: re.Pattern[str]) -> set[s
 @register
 class Numbers(Check):
     name = "numbers"
-    description = "Numbers in the Korean differ from the English (changed, dropped or invented)"
+    label = N_("Numbers differ")
+    description = N_("Numbers in the Korean differ from the English (changed, dropped or invented)")
     severity = "warning"
     family = "translation"
     flag = "mistranslation"
@@ -397,7 +404,8 @@ class Numbers(Check):
             # that was replaced by another one, or a dropped long number, is worth a look
             big_missing = [n for n in missing if len(n.replace(".", "")) >= 3]
             if (missing and extra) or big_missing:
-                out.append(self.finding(f"numbers differ: missing {missing[:5]}, added {extra[:5]}", turn=t,
+                out.append(self.finding(N_("numbers differ: missing {missing}, added {added}"),
+                                        params={"missing": str(missing[:5]), "added": str(extra[:5])}, turn=t,
                                         missing=missing[:20], added=extra[:20]))
         return out
 
@@ -409,7 +417,8 @@ def _urls(s: str) -> list[str]:
 @register
 class Urls(Check):
     name = "urls"
-    description = "URLs or e-mail addresses in the Korean differ from the English"
+    label = N_("URLs differ")
+    description = N_("URLs or e-mail addresses in the Korean differ from the English")
     severity = "error"
     family = "translation"
     flag = "mistranslation"
@@ -424,7 +433,8 @@ class Urls(Check):
                 continue
             missing, extra = _multiset_diff(_urls(src), _urls(t.text))
             if missing or extra:
-                out.append(self.finding(f"URLs/e-mails differ: missing {missing[:3]}, added {extra[:3]}", turn=t,
+                out.append(self.finding(N_("URLs/e-mails differ: missing {missing}, added {added}"),
+                                        params={"missing": str(missing[:3]), "added": str(extra[:3])}, turn=t,
                                         missing=missing[:10], added=extra[:10]))
         return out
 
@@ -432,7 +442,8 @@ class Urls(Check):
 @register
 class Placeholders(Check):
     name = "placeholders"
-    description = "Placeholders ({name}, %s, {{var}}, <tag>) in the Korean differ from the English"
+    label = N_("Placeholders differ")
+    description = N_("Placeholders ({name}, %s, {{var}}, <tag>) in the Korean differ from the English")
     severity = "error"
     family = "translation"
     flag = "code_broken"
@@ -447,7 +458,8 @@ class Placeholders(Check):
                 continue
             missing, extra = _multiset_diff(tx.PLACEHOLDER.findall(src), tx.PLACEHOLDER.findall(t.text))
             if missing:  # DeepL dropped or translated one ('{객체}' for '{object}')
-                out.append(self.finding(f"placeholders changed: missing {missing[:5]}, found {extra[:5]}", turn=t,
+                out.append(self.finding(N_("placeholders changed: missing {missing}, found {added}"),
+                                        params={"missing": str(missing[:5]), "added": str(extra[:5])}, turn=t,
                                         missing=missing[:10], added=extra[:10]))
         return out
 
@@ -455,7 +467,8 @@ class Placeholders(Check):
 @register
 class CodeBlocks(Check):
     name = "code_blocks"
-    description = "Fenced code blocks in the Korean differ in number from the English"
+    label = N_("Code blocks differ")
+    description = N_("Fenced code blocks in the Korean differ in number from the English")
     severity = "error"
     family = "translation"
     flag = "code_broken"
@@ -467,7 +480,8 @@ class CodeBlocks(Check):
                 continue
             a, b = (t.source_text or "").count("```"), t.text.count("```")
             if a != b:
-                out.append(self.finding(f"{b} code fences in Korean, {a} in English", turn=t, en=a, ko=b))
+                out.append(self.finding(N_("{ko} code fences in Korean, {en} in English"), params={"ko": b, "en": a},
+                                        turn=t, en=a, ko=b))
         return out
 
 
@@ -513,7 +527,8 @@ def _code_hangul(line: str) -> re.Match[str] | None:
 @register
 class CodeIdentifiers(Check):
     name = "code_identifiers"
-    description = "Identifiers or keywords translated inside code ('계승 = 1', '반환 계승')"
+    label = N_("Translated code")
+    description = N_("Identifiers or keywords translated inside code ('계승 = 1', '반환 계승')")
     severity = "error"
     family = "translation"
     flag = "code_broken"
@@ -535,8 +550,8 @@ class CodeIdentifiers(Check):
                     bad.append((off, line))
             if bad:
                 off, line = bad[0]
-                out.append(self.finding(f"Korean inside code on {len(bad)} line(s), e.g. {line.strip()[:60]!r}",
-                                        turn=t, span=(off, off + len(line)), lines=[b[1].strip()[:80] for b in bad[:5]]))
+                out.append(self.finding(N_("Korean inside code on {n} line(s), e.g. {line!r}"),
+                                        params={"n": len(bad), "line": line.strip()[:60]}, turn=t, span=(off, off + len(line)), lines=[b[1].strip()[:80] for b in bad[:5]]))
         return out
 
 
@@ -551,7 +566,8 @@ _TABLE = re.compile(r"^\s*\|.*\|\s*$", re.M)
 @register
 class MarkdownStructure(Check):
     name = "markdown"
-    description = "List items, headings or table rows differ in number between Korean and English"
+    label = N_("Markdown structure")
+    description = N_("List items, headings or table rows differ in number between Korean and English")
     severity = "warning"
     family = "translation"
     flag = None
@@ -565,12 +581,14 @@ class MarkdownStructure(Check):
             if "\n" not in src:
                 continue
             diffs = []
-            for label, pat in (("list items", _LIST), ("headings", _HEAD), ("table rows", _TABLE)):
+            for label, pat in ((N_("list items {ko} vs {en}"), _LIST), (N_("headings {ko} vs {en}"), _HEAD),
+                               (N_("table rows {ko} vs {en}"), _TABLE)):
                 a, b = len(pat.findall(src)), len(pat.findall(t.text))
                 if a != b and abs(a - b) > max(1, 0.2 * max(a, b)):
-                    diffs.append(f"{label} {b} vs {a}")
+                    diffs.append(part(label, ko=b, en=a))
             if diffs:
-                out.append(self.finding("Markdown structure differs (Korean vs English): " + ", ".join(diffs), turn=t))
+                out.append(self.finding(N_("Markdown structure differs (Korean vs English): {diffs}"),
+                                        params={"diffs": diffs}, turn=t))
         return out
 
 
@@ -588,7 +606,8 @@ def _compress_ratio(s: str) -> float:
 @register
 class Repetition(Check):
     name = "repetition"
-    description = "Repeated phrases or a generation loop not present in the source"
+    label = N_("Repetition")
+    description = N_("Repeated phrases or a generation loop not present in the source")
     severity = "warning"
     family = "translation"
     flag = "low_quality"
@@ -605,8 +624,12 @@ class Repetition(Check):
                 continue  # the English repeats itself just as much (tables, code)
             sents = Counter(s.strip() for s in _SENT_SPLIT.split(t.text) if len(s.strip()) >= 10)
             top = sents.most_common(1)
-            what = f" ({top[0][1]}x {top[0][0][:50]!r})" if top and top[0][1] >= 3 else ""
-            out.append(self.finding(f"text repeats itself (compresses to {r:.0%}){what}", turn=t,
+            if top and top[0][1] >= 3:
+                msg, params = N_("text repeats itself (compresses to {ratio:.0%}) ({n}x {text!r})"), {
+                    "ratio": r, "n": top[0][1], "text": top[0][0][:50]}
+            else:
+                msg, params = N_("text repeats itself (compresses to {ratio:.0%})"), {"ratio": r}
+            out.append(self.finding(msg, params=params, turn=t,
                                     compress_ratio=round(r, 3)))
         return out
 
@@ -618,7 +641,8 @@ class Repetition(Check):
 @register
 class LengthRatio(Check):
     name = "length_ratio"
-    description = "Korean/English length ratio far from what is usual in this dataset"
+    label = N_("Length ratio")
+    description = N_("Korean/English length ratio far from what is usual in this dataset")
     severity = "warning"
     family = "translation"
     flag = None
@@ -653,8 +677,8 @@ class LengthRatio(Check):
                 continue
             x = math.log((len(t.text) + 4) / (len(t.source_text or "") + 4))
             if abs(x - self.center) > self.spread:
-                out.append(self.finding(f"length ratio {math.exp(x):.2f} (usual here {math.exp(self.center):.2f})",
-                                        turn=t, ratio=round(math.exp(x), 3)))
+                out.append(self.finding(N_("length ratio {ratio:.2f} (usual here {usual:.2f})"),
+                                        params={"ratio": math.exp(x), "usual": math.exp(self.center)}, turn=t, ratio=round(math.exp(x), 3)))
         return out
 
 
@@ -665,7 +689,8 @@ class LengthRatio(Check):
 @register
 class Misaligned(Check):
     name = "misaligned"
-    description = "Korean turn does not match its English turn (aligner cues); names a neighbour it fits better"
+    label = N_("Misaligned turn")
+    description = N_("Korean turn does not match its English turn (aligner cues); names a neighbour it fits better")
     severity = "error"
     family = "translation"
     flag = "misaligned"
@@ -700,14 +725,16 @@ class Misaligned(Check):
                 if e2 >= ev + 3.0 and (best is None or e2 > best[0]):
                     best = (e2, where)
             if best is not None:
-                yield self.finding(f"Korean turn fits the English of {best[1]} better than its own "
-                                   f"(evidence {ev:.1f} vs {best[0]:.1f})", turn=t, evidence=round(ev, 2),
+                yield self.finding(N_("Korean turn fits the English of {other} better than its own "
+                                      "(evidence {ev:.1f} vs {better:.1f})"),
+                                   params={"other": best[1], "ev": ev, "better": best[0]}, turn=t, evidence=round(ev, 2),
                                    better=best[1])
             elif ev <= self.ERROR_BELOW:
-                yield self.finding(f"Korean turn does not match its English (evidence {ev:.1f})", turn=t,
+                yield self.finding(N_("Korean turn does not match its English (evidence {ev:.1f})"), params={"ev": ev},
+                                   turn=t,
                                    evidence=round(ev, 2))
             else:
-                yield self.finding(f"weak match with its English (evidence {ev:.1f})", turn=t, severity="warning",
+                yield self.finding(N_("weak match with its English (evidence {ev:.1f})"), params={"ev": ev}, turn=t, severity="warning",
                                    evidence=round(ev, 2))
 
     def _candidates(self, samples: list[SampleView], i: int, t: TurnView) -> Iterator[tuple[str, str]]:
@@ -731,26 +758,28 @@ class Misaligned(Check):
 #  English pattern that would make the Korean right, why)
 FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None, str]] = [
     (re.compile(r"\bodd\s+(?:one|man|word|item|number)s?\s+out\b", re.I), re.compile(r"홀수"), None,
-     "'odd one out' (the item that does not belong) read as 'odd number' (홀수)"),
+     N_("'odd one out' (the item that does not belong) read as 'odd number' ('홀수')")),
     (re.compile(r"\bmore\b", re.I), re.compile(r"광석"), re.compile(r"\bores?\b|\bmineral", re.I),
-     "'more' read as 'ore' (광석)"),
+     N_("'more' read as 'ore' ('광석')")),
     (re.compile(r"\bperplexity\b", re.I), re.compile(r"당혹"), None,
-     "'perplexity' (the text-predictability measure) rendered as embarrassment (당혹감)"),
+     N_("'perplexity' (the text-predictability measure) rendered as embarrassment ('당혹감')")),
     (re.compile(r"\bburstiness\b", re.I), re.compile(r"폭발|파열"), None,
-     "'burstiness' (variation in sentence length) rendered as explosion (폭발성)"),
+     N_("'burstiness' (variation in sentence length) rendered as explosion ('폭발성')")),
     (re.compile(r"\babduct", re.I), re.compile(r"납치"), re.compile(r"\bkidnap", re.I),
-     "'abduct' (anatomy: move away from the midline, 외전) rendered as kidnapping (납치)"),
-    (re.compile(r"\bwildfly\b", re.I), re.compile(r"야생화"), None, "product name WildFly translated (야생화)"),
-    (re.compile(r"\bRussell\b"), re.compile(r"우리를 판매"), None, "the name Russell read as 'Russ sell' (우리를 판매)"),
+     N_("'abduct' (anatomy: move away from the midline, '외전') rendered as kidnapping ('납치')")),
+    (re.compile(r"\bwildfly\b", re.I), re.compile(r"야생화"), None, N_("product name WildFly translated ('야생화')")),
+    (re.compile(r"\bRussell\b"), re.compile(r"우리를 판매"), None,
+     N_("the name Russell read as 'Russ sell' ('우리를 판매')")),
     (re.compile(r"\bpython\b", re.I), re.compile(r"비단뱀"), re.compile(r"\bsnake", re.I),
-     "the Python language rendered as the snake (비단뱀)"),
+     N_("the Python language rendered as the snake ('비단뱀')")),
 ]
 
 
 @register
 class FalseFriends(Check):
     name = "false_friends"
-    description = "Known DeepL misreadings ('odd one out' → 홀수, 'more' → 광석, 'abduct' → 납치 …)"
+    label = N_("DeepL misreading")
+    description = N_("Known DeepL misreadings ('odd one out' → 홀수, 'more' → 광석, 'abduct' → 납치 …)")
     severity = "error"
     family = "translation"
     flag = "mistranslation"
@@ -764,7 +793,7 @@ class FalseFriends(Check):
             for en_pat, ko_pat, ok_pat, why in FALSE_FRIENDS:
                 m = ko_pat.search(t.text)
                 if m and en_pat.search(src) and not (ok_pat and ok_pat.search(src)):
-                    out.append(self.finding(why, turn=t, span=(m.start(), m.end())))
+                    out.append(self.finding(why, params={}, turn=t, span=(m.start(), m.end())))
         return out
 
 
@@ -778,7 +807,8 @@ _NO_ERROR_KO = re.compile(r"오류(?:가|는)? 없|틀린 (?:곳|부분|단어|�
 @register
 class TaskLost(Check):
     name = "task_lost"
-    description = "Spelling/grammar task whose deliberate English errors did not survive translation"
+    label = N_("Error-correction task lost")
+    description = N_("Spelling/grammar task whose deliberate English errors did not survive translation")
     severity = "warning"
     family = "translation"
     flag = "mistranslation"
@@ -798,11 +828,11 @@ class TaskLost(Check):
             return []
         no_err = _NO_ERROR_KO.search(outp.text or "")
         sev = "error" if no_err else "warning"
-        msg = (f"the English input has deliberate errors ({', '.join(wrong[:5])}) that the Korean input no "
-               "longer shows: the task is lost in translation")
-        if no_err:
-            msg += "; the Korean answer even says there is no error"
-        return [self.finding(msg, turn=inp, severity=sev, wrong_words=wrong[:10])]
+        msg = (N_("the English input has deliberate errors ({words}) that the Korean input no longer shows: "
+                  "the task is lost in translation; the Korean answer even says there is no error") if no_err
+               else N_("the English input has deliberate errors ({words}) that the Korean input no longer "
+                       "shows: the task is lost in translation"))
+        return [self.finding(msg, params={"words": ", ".join(wrong[:5])}, turn=inp, severity=sev, wrong_words=wrong[:10])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -819,7 +849,8 @@ _KO_NEGATED_END = re.compile(r"(?:수 없|않|없|못하|못합|아닙|아니)(?
 @register
 class Negation(Check):
     name = "negation"
-    description = "Meaning inverted: a short Korean sentence ends negated where the English has no negation"
+    label = N_("Negation inverted")
+    description = N_("Meaning inverted: a short Korean sentence ends negated where the English has no negation")
     severity = "error"
     family = "translation"
     flag = "mistranslation"
@@ -834,6 +865,6 @@ class Negation(Check):
                 continue
             m = _KO_NEGATED_END.search(t.text.strip())
             if m:
-                out.append(self.finding(f"the Korean is negated ({m.group(0).strip()!r}), the English is not: "
-                                        "meaning inverted?", turn=t, span=(m.start(), m.end())))
+                out.append(self.finding(N_("the Korean is negated ({ending!r}), the English is not: meaning inverted?"),
+                                        params={"ending": m.group(0).strip()}, turn=t, span=(m.start(), m.end())))
         return out

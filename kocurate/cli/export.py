@@ -47,6 +47,8 @@ def export_cmd(
                                         help="alpaca: write multi-turn samples with 'history' instead of refusing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier export in OUT_DIR."),
     name: str = typer.Option(None, "--name", help="Title of the dataset card."),
+    card_lang: str = typer.Option("en", "--card-lang", help="Language of the dataset card's headings and fixed "
+                                                            "texts: en or ko (the data is never translated)."),
     fill: bool = typer.Option(False, "--fill", help="A dataset short of its quota: top it up from the others "
                                                     "(in proportion to their quotas)."),
     exclude_error_findings: bool = typer.Option(False, "--exclude-error-findings",
@@ -102,6 +104,7 @@ def export_cmd(
                       transient=True, disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task("export", total=None)
             manifest = export_service.export(eng, SYSTEM, spec, out_dir, overwrite=overwrite, name=name,
+                                             card_lang=card_lang,
                                              progress=lambda done, n: bar.update(task, completed=done, total=n))
     if as_json:
         typer.echo(json.dumps(manifest, ensure_ascii=False, indent=2))

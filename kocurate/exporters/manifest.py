@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, Text, text, translator
 from .base import REFUSALS, REPAIRS, sha256_file
 
 MANIFEST = "manifest.json"
@@ -37,18 +38,21 @@ def licence_warnings(licences: dict[str, str | None]) -> list[str]:
     def names(d: Iterable[str]) -> str:
         return ", ".join(sorted(d))
 
+    # Text: English here and in manifest.json, the reader's language on the page and a Korean card
     if nc:
-        out.append(f"non-commercial source(s) mixed in ({names(f'{n}: {lic}' for n, lic in nc.items())}): "
-                   "the whole corpus may be used for non-commercial purposes only")
+        out.append(Text(N_("non-commercial source(s) mixed in ({sources}): the whole corpus may be used for "
+                           "non-commercial purposes only"), sources=names(f"{n}: {lic}" for n, lic in nc.items())))
     if sa:
-        out.append(f"share-alike source(s) mixed in ({names(f'{n}: {lic}' for n, lic in sa.items())}): "
-                   "the corpus must be shared under the same licence"
-                   + ("; share-alike and non-commercial terms may be incompatible" if nc else ""))
+        out.append(Text(N_("share-alike source(s) mixed in ({sources}): the corpus must be shared under the same "
+                           "licence; share-alike and non-commercial terms may be incompatible") if nc else
+                        N_("share-alike source(s) mixed in ({sources}): the corpus must be shared under the same "
+                           "licence"), sources=names(f"{n}: {lic}" for n, lic in sa.items())))
     if nd:
-        out.append(f"no-derivatives source(s) ({names(f'{n}: {lic}' for n, lic in nd.items())}): "
-                   "a translation is a derivative")
+        out.append(Text(N_("no-derivatives source(s) ({sources}): a translation is a derivative"),
+                        sources=names(f"{n}: {lic}" for n, lic in nd.items())))
     if unknown:
-        out.append(f"no licence stated for {names(unknown)}: check the source's terms before use")
+        out.append(Text(N_("no licence stated for {names}: check the source's terms before use"),
+                        names=names(unknown)))
     return out
 
 
@@ -104,8 +108,10 @@ def _features_yaml(features: dict[str, Any], indent: int) -> list[str]:
     return lines
 
 
-def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str | None) -> str:
-    """The dataset card: YAML front matter + a short human description."""
+def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str | None, lang: str = "en") -> str:
+    """The dataset card: YAML front matter + a short human description, whose headings and fixed texts are
+    in ``lang`` (``ko``/``en``, from the catalog of that language whatever the UI's); data stays as it is."""
+    _ = translator(lang)  # noqa: N806 — the card's language, not the reader's: extracted like any _()
     counts = manifest["counts"]
     total = counts["total"]
     contributing = {n: c for n, c in counts["by_dataset"].items() if c["total"] > 0}
@@ -128,25 +134,30 @@ def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str
     if features and builder:
         y += ["dataset_info:", "  features:"] + _features_yaml(features, 2)
     y.append("---")
+    splits = ", ".join(f"{s} {n:,}" for s, n in counts["splits"].items())
     body = [
         f"# {manifest.get('name') or 'kocurate export'}", "",
-        f"Korean fine-tuning data curated with kocurate {manifest['kocurate_version']} and exported on "
-        f"{manifest['created_at']}: {total:,} samples "
-        f"({', '.join(f'{s} {n:,}' for s, n in counts['splits'].items())}), format `{manifest['format']}`.",
-        "Every sample was reviewed by a person; the text is the curated Korean (edits included), not the raw "
-        "machine translation.", "",
+        _("Korean fine-tuning data curated with kocurate {version} and exported on {when}: {total:,} samples "
+          "({splits}), format `{format}`.").format(version=manifest["kocurate_version"],
+                                                    when=manifest["created_at"], total=total, splits=splits,
+                                                    format=manifest["format"]),
+        _("Every sample was reviewed by a person; the text is the curated Korean (edits included), not the raw "
+          "machine translation."), "",
     ]
     qa = manifest.get("qa")
-    body += ["## Quality", "", f"- QA (blind sample, Wilson 95 % interval): {qa['text']}" if qa else
-             "- no QA sample was reviewed for this selection (`kocurate qa sample`)", ""]
+    body += ["## " + _("Quality"), "",
+             "- " + _("QA (blind sample, Wilson 95 % interval): {result}").format(result=qa["text"]) if qa else
+             "- " + _("no QA sample was reviewed for this selection (`kocurate qa sample`)"), ""]
     if manifest["warnings"]:
-        body += ["## Warnings", ""] + [f"- {w}" for w in manifest["warnings"]] + [""]
-    body += ["## Sources", "", "| dataset | kind | licence | samples |", "|---|---|---|---|"]
+        body += ["## " + _("Warnings"), ""] + [f"- {text(w, lang)}" for w in manifest["warnings"]] + [""]
+    body += ["## " + _("Sources"), "",
+             "| {} | {} | {} | {} |".format(_("dataset"), _("kind"), _("licence"), _("samples")), "|---|---|---|---|"]
     kinds = {d["name"]: d["kind"] for d in manifest["selection"]["datasets"]}
+    none_stated = _("none stated")
     for name, c in sorted(contributing.items()):
-        body.append(f"| {_cell(name)} | {kinds.get(name, '')} | {licences.get(name) or 'none stated'} | "
+        body.append(f"| {_cell(name)} | {kinds.get(name, '')} | {licences.get(name) or none_stated} | "
                     f"{c['total']:,} |")
-    body += ["", "## Loading", ""]
+    body += ["", "## " + _("Loading"), ""]
     if builder:
         body += ["```python", "from datasets import load_dataset", "ds = load_dataset(\"path/to/this/folder\")",
                  "```"]
@@ -154,14 +165,15 @@ def card(manifest: dict[str, Any], features: dict[str, Any] | None, builder: str
         body += ["```python", "from datasets import load_from_disk", "ds = load_from_disk(\"path/to/this/folder\")",
                  "```"]
     spec = manifest["selection"]["spec"]
-    body += ["", "## Selection", "",
-             f"- statuses: {', '.join(spec['statuses'])}; seed {spec['seed']}; "
-             f"validation fraction {spec['val_frac']}",
-             f"- excluded: {', '.join(f'{k} {v:,}' for k, v in manifest['excluded'].items() if v) or 'nothing'}",
-             f"- refused by the format: "
-             f"{', '.join(f'{k} {v:,}' for k, v in manifest['refused'].items() if v) or 'none'}",
-             "", "`manifest.json` lists the exact selection, counts per dataset/status/flag and the sha256 of "
-             "every file.", ""]
+    excluded = ", ".join(f"{k} {v:,}" for k, v in manifest["excluded"].items() if v)
+    refused = ", ".join(f"{k} {v:,}" for k, v in manifest["refused"].items() if v)
+    body += ["", "## " + _("Selection"), "",
+             "- " + _("statuses: {statuses}; seed {seed}; validation fraction {val_frac}").format(
+                 statuses=", ".join(spec["statuses"]), seed=spec["seed"], val_frac=spec["val_frac"]),
+             "- " + _("excluded: {what}").format(what=excluded or _("nothing")),
+             "- " + _("refused by the format: {what}").format(what=refused or _("none")),
+             "", _("`manifest.json` lists the exact selection, counts per dataset/status/flag and the sha256 of "
+                   "every file."), ""]
     return "\n".join(y + body)
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from .. import __version__, db
 from ..errors import KocurateError
+from ..i18n import N_, Text
 from . import selection as sel
 from .base import REFUSALS, REPAIRS, Refused, SplitWriter, dumps_line, to_chat
 from .manifest import CARD, MANIFEST, card, file_entries, licence_warnings
@@ -102,10 +103,11 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
 
 def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, progress: Progress | None = None,
                overwrite: bool = False, actor: str | None = None, name: str | None = None,
-               qa: dict[str, Any] | None = None) -> dict[str, Any]:
+               qa: dict[str, Any] | None = None, card_lang: str = "en") -> dict[str, Any]:
     """Export the selection to ``out_dir``; returns the manifest (also written as manifest.json).
 
-    ``qa``: the latest QA estimate of the selection (services.qa), stated in the manifest and the card."""
+    ``qa``: the latest QA estimate of the selection (services.qa), stated in the manifest and the card.
+    ``card_lang``: the language of the card's headings and fixed texts (``en``, ``ko``)."""
     spec.validate()
     out_dir = Path(out_dir).resolve()
     check_target(out_dir, overwrite)
@@ -169,9 +171,10 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
         splits = fmt.finish(tmp, splits)
         manifest = state.manifest(pool, cands, planned, datasets, actor, name, time.perf_counter() - started)
         manifest["qa"] = qa
-        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")
+        manifest["card_lang"] = card_lang
+        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8")
         manifest["files"] = file_entries(tmp, splits, state.rows)
-        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder), encoding="utf-8")
+        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8")
         manifest["files"] = file_entries(tmp, splits, state.rows)  # the card's own hash, final
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if out_dir.exists():
@@ -536,8 +539,10 @@ class _Writing:
             if got < p["quota"]:
                 entry["shortfall"] = p["quota"] - got
                 refused = sum(self.refused_by_dataset[d.id].values())
-                warnings.append(f"{d.name}: {got:,} samples exported of the {p['quota']:,} planned "
-                                f"({p['available']:,} eligible, {refused:,} refused by the format)")
+                warnings.append(Text(N_("{name}: {got:,} samples exported of the {planned:,} planned "
+                                        "({eligible:,} eligible, {refused:,} refused by the format)"),
+                                     name=d.name, got=got, planned=p["quota"], eligible=p["available"],
+                                     refused=refused))
             by_dataset[d.name] = entry
         excluded = {"duplicates": sum(cands.duplicates_dropped.values())}
         for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings"):
@@ -545,7 +550,8 @@ class _Writing:
         contributing = {d.name: d.licence for d in datasets if self.accepted[d.id] > 0}
         warnings = licence_warnings(contributing) + sel.mix_warnings(spec, datasets, planned) + warnings
         if spec.total is not None and sum(self.accepted.values()) != spec.total:
-            warnings.append(f"exported {sum(self.accepted.values()):,} samples for a target of {spec.total:,}")
+            warnings.append(Text(N_("exported {n:,} samples for a target of {total:,}"),
+                                 n=sum(self.accepted.values()), total=spec.total))
         return {
             "kocurate_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

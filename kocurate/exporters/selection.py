@@ -41,6 +41,7 @@ from sqlalchemy import ColumnElement, Connection, case, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_, Text
 from ..models import (
     CLOSED_FINDING_STATES,
     ETHICS_FLAGS,
@@ -522,8 +523,9 @@ def mix_warnings(spec: ExportSpec, datasets: list[DatasetInfo], planned: dict[in
         if isinstance(asked, float):
             got = planned[d.id]["quota"] / spec.total
             if abs(got - asked) * spec.total > 1:
-                out.append(f"mix: {d.name} gets {got:.1%} of the target (asked {asked:.1%}): shares are scaled "
-                           "to fill the target after the fixed counts")
+                out.append(Text(N_("mix: {name} gets {got:.1%} of the target (asked {asked:.1%}): shares are "
+                                   "scaled to fill the target after the fixed counts"), name=d.name, got=got,
+                                asked=asked))
     return out
 
 

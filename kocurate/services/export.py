@@ -21,6 +21,7 @@ from ..exporters import FORMATS, REFUSALS, get_format
 from ..exporters import selection as sel
 from ..exporters.manifest import licence_warnings
 from ..exporters.runner import Progress, run_export
+from ..i18n import LANGUAGES, N_, Text
 from ..models import Job, utcnow
 from .auth import Actor
 
@@ -102,18 +103,19 @@ def _preview(session: Session, spec: ExportSpec, force_exact: bool | None = None
                      "note": "; ".join(why) + (" — export it with the pairs format" if d.id in kind_refused
                                                and kind_refused[d.id][0] == "no_role" else "")})
         if got[d.id] < asked[d.id] and not spec.fill:
-            warnings.append(f"{d.name}: {got[d.id]:,} planned of the {asked[d.id]:,} asked (no more eligible "
-                            "samples); --fill / “Top up from the other datasets” gives the rest to the others")
+            warnings.append(Text(N_("{name}: {got:,} planned of the {asked:,} asked (no more eligible samples); "
+                                    "--fill / “Top up from the other datasets” gives the rest to the others"),
+                                 name=d.name, got=got[d.id], asked=asked[d.id]))
     warnings = licence_warnings({d.name: d.licence for d in datasets if got[d.id] > 0}) \
         + sel.mix_warnings(spec, datasets, planned) + warnings
     n_errors = sum(errors.values())
     if n_errors and not spec.exclude_error_findings:
-        warnings.append(f"{n_errors:,} selected samples are approved but have open error findings (checks of "
-                        "severity error); exclude them with “Exclude samples with open error findings” "
-                        "(--exclude-error-findings)")
+        warnings.append(Text(N_("{n:,} selected samples are approved but have open error findings (checks of "
+                                "severity error); exclude them with “Exclude samples with open error findings” "
+                                "(--exclude-error-findings)"), n=n_errors))
     total = sum(got.values())
     if spec.total is not None and total != spec.total and total:
-        warnings.append(f"{total:,} samples planned for a target of {spec.total:,}")
+        warnings.append(Text(N_("{n:,} samples planned for a target of {total:,}"), n=total, total=spec.total))
     out = {"datasets": rows, "total": total, "exact": exact,
            "validation": sum(r["validation"] for r in rows),
            "duplicates_estimate": sel.duplicate_loss(session, spec, datasets),
@@ -131,13 +133,14 @@ def _preview(session: Session, spec: ExportSpec, force_exact: bool | None = None
 
 
 def export(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, progress: Progress | None = None,
-           *, overwrite: bool = False, name: str | None = None) -> dict[str, Any]:
+           *, overwrite: bool = False, name: str | None = None, card_lang: str = "en") -> dict[str, Any]:
     """Export the selection into ``out_dir`` (data files, manifest.json, README.md); returns the manifest.
+    ``card_lang``: the language of the dataset card README.md (``en``, ``ko``).
 
     Streams: memory stays flat at any size. ``progress(done, total)`` is called per chunk. The
     export is recorded as a Job (kind "export") for the page's history."""
     actor.require("export")
-    return _recorded(engine, actor, spec, out_dir, progress, overwrite=overwrite, name=name)
+    return _recorded(engine, actor, spec, out_dir, progress, overwrite=overwrite, name=name, card_lang=card_lang)
 
 
 def _qa_estimate(engine: Engine, spec: ExportSpec) -> dict[str, Any] | None:
@@ -153,8 +156,11 @@ def _qa_estimate(engine: Engine, spec: ExportSpec) -> dict[str, Any] | None:
 
 
 def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Path, progress: Progress | None, *,
-              overwrite: bool = False, name: str | None = None, download: bool = False) -> dict[str, Any]:
+              overwrite: bool = False, name: str | None = None, download: bool = False,
+              card_lang: str = "en") -> dict[str, Any]:
     spec.validate()
+    if card_lang not in LANGUAGES:
+        raise KocurateError(f"unknown card language {card_lang!r}; one of {', '.join(LANGUAGES)}")
     with session_scope(engine) as s:
         job = Job(kind="export", status="running",
                   params={"spec": spec.to_dict(), "out_dir": "(download)" if download else str(out_dir)},
@@ -165,7 +171,7 @@ def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Pat
     try:
         qa_estimate = _qa_estimate(engine, spec)
         manifest = run_export(engine, spec, out_dir, progress=progress, overwrite=overwrite, actor=actor.username,
-                              name=name, qa=qa_estimate)
+                              name=name, qa=qa_estimate, card_lang=card_lang)
     except BaseException as exc:
         with session_scope(engine) as s:
             j = s.get(Job, job_id)
@@ -191,7 +197,7 @@ def _recorded(engine: Engine, actor: Actor, spec: ExportSpec, out_dir: str | Pat
 
 
 def export_archive(engine: Engine, actor: Actor, spec: ExportSpec, progress: Progress | None = None,
-                   *, limit: int = DOWNLOAD_LIMIT) -> tuple[str, bytes, dict[str, Any]]:
+                   *, limit: int = DOWNLOAD_LIMIT, card_lang: str = "en") -> tuple[str, bytes, dict[str, Any]]:
     """A small selection as a zip (data, manifest, card) for a browser download: (file name, bytes, manifest).
 
     Refuses selections above ``limit`` samples: those go to a server folder (``export``)."""
@@ -203,7 +209,7 @@ def export_archive(engine: Engine, actor: Actor, spec: ExportSpec, progress: Pro
                             "export to a server folder instead")
     with tempfile.TemporaryDirectory(prefix="kocurate-export-") as tmp:
         folder = Path(tmp) / "export"
-        manifest = _recorded(engine, actor, spec, folder, progress, download=True)
+        manifest = _recorded(engine, actor, spec, folder, progress, download=True, card_lang=card_lang)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(p for p in folder.rglob("*") if p.is_file()):

@@ -100,7 +100,8 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
         result.kept += len(keep)
         for e in open_[len(keep):]:  # no longer holds: closed, kept in the edit's history
             gone_ids.append(e.id)
-            result.resolved.append({"check": e.check, "turn_idx": e.turn_idx, "message": e.message})
+            result.resolved.append({"check": e.check, "turn_idx": e.turn_idx, "message": e.message,
+                                    "i18n": (e.data or {}).get("i18n")})  # shown in the reader's language
         for f in fs[len(keep):]:
             new_rows.append({"sample_id": sample_id, "dataset_id": row.dataset_id, "check": f.check,
                              "severity": f.severity, "turn_idx": f.turn_idx,

@@ -780,7 +780,8 @@ def get_sample_view(session: Session, actor: Actor, sample_id: int) -> dict[str,
     findings = session.scalars(select(CheckFinding).where(CheckFinding.sample_id == sample_id)
                                .order_by(CheckFinding.turn_idx, CheckFinding.id)).all()
     view["findings"] = [{"id": c.id, "check": c.check, "severity": c.severity, "turn_idx": c.turn_idx,
-                         "span": (c.span_start, c.span_end), "message": c.message, "state": c.state}
+                         "span": (c.span_start, c.span_end), "message": c.message, "state": c.state,
+                         "data": c.data}
                         for c in findings]
     # findings that edits resolved live in those edits' history (recheck)
     view["resolved_findings"] = [{**f, "version": v} for v, meta in session.execute(

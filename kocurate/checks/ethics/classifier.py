@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ImportFailed, KocurateError
+from ...i18n import N_
 from ...models import ETHICS_FLAGS
 from ..base import Check, Finding, RunContext, SampleView, register
 
@@ -560,7 +561,8 @@ def configured_model_path(session: Any) -> str | None:
 @register
 class EthicsModelCheck(Check):
     name = "ethics_model"
-    description = "Pre-flags ethics categories with the trained classifier (`kocurate ethics train`), when configured"
+    label = N_("Ethics classifier")
+    description = N_("Pre-flags ethics categories with the trained classifier (`kocurate ethics train`), when configured")
     severity = "warning"
     family = "ethics"
     categories = ETHICS_FLAGS
@@ -596,6 +598,6 @@ class EthicsModelCheck(Check):
                 if (s.id, cat) in done:
                     continue
                 done.add((s.id, cat))
-                f = self.finding(f"{cat} (classifier)", turn=t, flag=cat, category=cat)
+                f = self.finding(N_("{category} (classifier)"), params={"category": cat}, turn=t, flag=cat, category=cat)
                 f.sample_id = s.id
                 yield f

@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ...i18n import N_
 from ...models import ETHICS_FLAGS
 from ..base import Check, Finding, SampleView, TurnView, register
 
@@ -239,7 +240,8 @@ def load_lexicon(path: str | None = None, allow_path: str | None = None) -> Lexi
 @register
 class EthicsLexicon(Check):
     name = "ethics_lexicon"
-    description = "Pre-flags the seven ethics categories from a shipped word list (spacing/jamo/digit/keyboard obfuscation undone)"
+    label = N_("Ethics word list")
+    description = N_("Pre-flags the seven ethics categories from a shipped word list (spacing/jamo/digit/keyboard obfuscation undone)")
     severity = "warning"
     family = "ethics"
     categories = ETHICS_FLAGS
@@ -297,7 +299,8 @@ class EthicsLexicon(Check):
                 if (s.id, cat) in done:
                     continue
                 done.add((s.id, cat))
-                f = self.finding(f"{cat}: {term!r}" + ("" if span else " (disguised)"), turn=t, span=span, flag=cat,
+                f = self.finding(N_("{category}: {term!r}") if span else N_("{category}: {term!r} (disguised)"),
+                                 params={"category": cat, "term": term}, turn=t, span=span, flag=cat,
                                  category=cat, term=term)
                 f.sample_id = s.id
                 yield f

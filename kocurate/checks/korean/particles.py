@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ...i18n import N_
 from ..base import Finding, SampleView, register
 from . import analysis as an
 from .common import KoreanCheck
@@ -93,7 +94,8 @@ def agrees(batchim: str, particle: str) -> str | None:
 @register
 class LatinParticle(KoreanCheck):
     name = "ko_particle"
-    description = "Particle after a Latin word or number that does not agree with its reading (Python는, 3를)"
+    label = N_("Particle agreement")
+    description = N_("Particle after a Latin word or number that does not agree with its reading (Python는, 3를)")
     severity = "error"  # precision 1.00 on the labelled set, but on 5 findings only (benchmarks/korean.py)
     flag = "low_quality"
 
@@ -117,8 +119,9 @@ class LatinParticle(KoreanCheck):
                 if m.group(2) in (")", "]") and _agrees_before_bracket(masked, m.start(1), particle):
                     continue  # 인공 지능(AI)은: the particle goes with the word before the brackets
                 start = m.start(3)
-                out.append(self.finding(f"{word}{m.group(2)}{particle}: the particle should be {right!r} "
-                                        f"(how {word!r} is read)", turn=t, span=(start, start + len(particle)),
+                out.append(self.finding(N_("{text}: the particle should be {right!r} (how {word!r} is read)"),
+                                        params={"text": f"{word}{m.group(2)}{particle}", "right": right, "word": word},
+                                        turn=t, span=(start, start + len(particle)),
                                         word=word, particle=particle, suggestion=right))
         return out
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from ...i18n import N_, part
 from ..base import Finding, SampleView, register
 from . import analysis as an
 from .common import KoreanCheck
@@ -27,7 +28,8 @@ _LIST_MARK = re.compile(r"(?:^|\n)\s*$")
 @register
 class LeftoverScript(KoreanCheck):
     name = "ko_script"
-    description = ("Leftover scripts: Hanja/Chinese or kana not in the English source, full-width Latin, "
+    label = N_("Leftover scripts")
+    description = N_("Leftover scripts: Hanja/Chinese or kana not in the English source, full-width Latin, "
                    "jamo fragments (ㅋㅋ-style aside)")
     severity = "warning"
     flag = "mistranslation"
@@ -40,22 +42,23 @@ class LeftoverScript(KoreanCheck):
                 continue
             src = t.source_text or ""
             masked = an.mask_code(text)
-            for pat, kind, what in ((_HAN, "hanja", "Hanja/Chinese"), (_KANA, "kana", "Japanese kana")):
+            for pat, kind, what in ((_HAN, "hanja", N_("Hanja/Chinese")), (_KANA, "kana", N_("Japanese kana"))):
                 for m in pat.finditer(masked):
                     if m.group(0) in src:
                         continue  # the source has it too (a name, a quote, a translation task)
                     if t.source_text is None and kind == "hanja" and _gloss(masked, m):
                         continue  # 한자(漢字): a gloss in parentheses, a Korean writer's habit
-                    out.append(self.finding(f"{what} {m.group(0)!r} not in the English source", turn=t,
+                    out.append(self.finding(N_("{what} {text!r} not in the English source"),
+                                            params={"what": part(what), "text": m.group(0)}, turn=t,
                                             span=(m.start(), m.end()), kind=kind))
                     break
             m = _FULLWIDTH.search(masked)
             if m and m.group(0) not in src:
-                out.append(self.finding(f"full-width characters {m.group(0)!r}", turn=t, span=(m.start(), m.end()),
+                out.append(self.finding(N_("full-width characters {text!r}"), params={"text": m.group(0)}, turn=t, span=(m.start(), m.end()),
                                         kind="fullwidth"))
             m = _CONJOINING.search(masked)
             if m:
-                out.append(self.finding("decomposed Hangul (conjoining jamo): the text is not NFC", turn=t,
+                out.append(self.finding(N_("decomposed Hangul (conjoining jamo): the text is not NFC"), params={}, turn=t,
                                         span=(m.start(), m.end()), kind="conjoining_jamo"))
             if _JAMO.search(masked) and not _ABOUT_HANGUL.search(masked) and not _ABOUT_HANGUL.search(src):
                 for m in _JAMO.finditer(masked):
@@ -64,7 +67,7 @@ class LeftoverScript(KoreanCheck):
                         continue
                     if _LIST_MARK.search(masked[:m.start()]) and masked[m.end():m.end() + 1] in (".", ")"):
                         continue  # ㄱ. ㄴ. ㄷ. as list markers
-                    out.append(self.finding(f"jamo fragment {frag!r}", turn=t, span=(m.start(), m.end()),
+                    out.append(self.finding(N_("jamo fragment {text!r}"), params={"text": frag}, turn=t, span=(m.start(), m.end()),
                                             kind="jamo"))
                     break
         return out

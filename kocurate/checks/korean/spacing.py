@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ...i18n import N_
 from ..base import Finding, SampleView, TurnView, register
 from . import analysis as an
 from .common import KoreanCheck
@@ -135,7 +136,8 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 @register
 class Spacing(KoreanCheck):
     name = "ko_spacing"
-    description = "Spacing far from the analyser's correction (words run together, spaces inside words); suggestion"
+    label = N_("Word spacing")
+    description = N_("Spacing far from the analyser's correction (words run together, spaces inside words); suggestion")
     severity = "warning"
     flag = None
     MIN_EDITS = 1  # clear spacing errors (see ``hangul_edits``)
@@ -173,8 +175,9 @@ class Spacing(KoreanCheck):
             if len(edits) >= self.MIN_EDITS:
                 text = t.text
                 n_ins = sum(1 for e in edits if e[2] == "insert")
-                f = self.finding(f"spacing differs from the analyser's correction in {len(edits)} places "
-                                 f"({n_ins} words run together, {len(edits) - n_ins} spaces inside words)", turn=t,
+                f = self.finding(N_("spacing differs from the analyser's correction in {n} places "
+                                    "({joined} words run together, {inside} spaces inside words)"),
+                                 params={"n": len(edits), "joined": n_ins, "inside": len(edits) - n_ins}, turn=t,
                                  span=(edits[0][0], edits[0][1]), edits=[list(e) for e in edits[:50]],
                                  suggestion=apply_edits(text, edits), n_edits=len(edits))
                 f.sample_id = s.id

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ...i18n import N_
 from ...models import Setting
 from ..base import Finding, RunContext, SampleView, TurnView, register
 from . import analysis as an
@@ -26,7 +27,8 @@ def _spans(endings: list[an.Ending], keep: set[str], limit: int = 20) -> list[li
 @register
 class SpeechLevel(KoreanCheck):
     name = "ko_speech_level"
-    description = ("Speech level (합쇼체/해요체/해체/해라체) of the assistant's sentence endings: polite and plain "
+    label = N_("Speech level")
+    description = N_("Speech level (합쇼체/해요체/해체/해라체) of the assistant's sentence endings: polite and plain "
                    "mixed in a turn or across turns, or not the dataset's target level")
     severity = "warning"
     flag = None
@@ -90,9 +92,11 @@ class SpeechLevel(KoreanCheck):
                     if p != conv_polite:
                         keep = an.POLITE if p else {"hae", "haera"}
                         spans = _spans(es, set(keep))
-                        yield self.finding(
-                            f"this assistant turn speaks {'존댓말' if p else '반말'} ({_names(c)}); the other "
-                            f"assistant turns speak {'존댓말' if conv_polite else '반말'}", turn=t,
+                        msg = (N_("this assistant turn speaks polite speech ({levels}); the other assistant "
+                                  "turns speak plain speech") if p else
+                               N_("this assistant turn speaks plain speech ({levels}); the other assistant "
+                                  "turns speak polite speech"))
+                        yield self.finding(msg, params={"levels": _names(c)}, turn=t,
                             span=(spans[0][0], spans[0][1]) if spans else None, counts=c, endings=spans,
                             kind="mixed_across_turns")
 
@@ -105,9 +109,11 @@ class SpeechLevel(KoreanCheck):
             return None
         keep = an.POLITE if n_polite < n_plain else {"hae", "haera"}
         spans = _spans(es, set(keep))
-        who = f" ({speaker!r}'s lines)" if speaker else ""
-        return self.finding(f"polite and plain speech mixed{who}: {n_polite} 존댓말 and {n_plain} 반말 sentence "
-                            f"endings ({_names(c)})", turn=t, span=(spans[0][0], spans[0][1]), counts=c,
+        msg = (N_("polite and plain speech mixed ({speaker!r}'s lines): {polite} polite and {plain} plain "
+                  "sentence endings ({levels})") if speaker else
+               N_("polite and plain speech mixed: {polite} polite and {plain} plain sentence endings ({levels})"))
+        return self.finding(msg, params={"speaker": speaker, "polite": n_polite, "plain": n_plain,
+                                         "levels": _names(c)}, turn=t, span=(spans[0][0], spans[0][1]), counts=c,
                             endings=spans, kind="mixed_in_turn", speaker=speaker)
 
     def _target(self, t: TurnView, es: list[an.Ending], c: dict[str, int]) -> Iterator[Finding]:
@@ -117,8 +123,8 @@ class SpeechLevel(KoreanCheck):
         politeness_differs = any(an.polite(e.level) != an.polite(self.target) for e in off)
         spans = [[e.start, e.end, e.level] for e in off][:20]
         target = an.LEVEL_NAMES[self.target or ""]
-        yield self.finding(f"{len(off)} sentence ending(s) not in the target level {target} ({_names(c)})",
-                           turn=t, span=(off[0].start, off[0].end), severity="warning" if politeness_differs else "info",
+        yield self.finding(N_("{n} sentence ending(s) not in the target level {target} ({levels})"),
+                           params={"n": len(off), "target": target, "levels": _names(c)}, turn=t, span=(off[0].start, off[0].end), severity="warning" if politeness_differs else "info",
                            counts=c, endings=spans, target=self.target, kind="off_target")
 
 

@@ -7,16 +7,18 @@ one, else from the Korean instruction; the verdict is always "rewrite or reject"
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from ...i18n import N_, SOURCE_LANGUAGE, part, render
 from ..base import Finding, SampleView, TurnView, register
 from .common import ANY_ROLE, ASSISTANT_ROLES, KoreanCheck
 
 # (English pattern, Korean pattern for turns without a source or None, reason)
 _TASKS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
     ("rhyme", re.compile(r"\brhym(?:e|es|ed|ing)\b", re.I), re.compile(r"운율|라임|각운|운을 맞"),
-     "rhymes are English sounds: the Korean words do not rhyme"),
+     N_("rhymes are English sounds: the Korean words do not rhyme")),
     ("alliteration", re.compile(r"\balliterat\w*|\btongue[- ]twister", re.I), re.compile(r"두운|잰말"),
-     "alliteration is made of English sounds"),
+     N_("alliteration is made of English sounds")),
     ("letters", re.compile(r"\b(?:how many|number of|count(?:s|ing)? (?:the )?)\s*(?:letters|characters|vowels|"
                            r"consonants|syllables)\b|\b\d+[- ](?:letter|syllable)s?\b|\b(?:five|four|three|six|seven|"
                            r"eight|ten)[- ](?:letter|syllable)\b|\bsyllables?\b|\bhaiku\b|\blimerick|\bacrostic"
@@ -24,22 +26,22 @@ _TASKS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
                            r"(?:letter|same letter|an? [\"']?[A-Za-z][\"']?(?=[\s,.]))", re.I),
      re.compile(r"알파벳 [\"'“]?[A-Za-z][\"'”]?(?:로|으로) 시작|하이쿠(?: ?시)?(?:를|을|로)? ?(?:작성|써|쓰|만들|생성|지어|바꾸)"
                 r"|음절 수|글자 수를 세"),
-     "letter or syllable counts of English words do not carry over to Korean"),
+     N_("letter or syllable counts of English words do not carry over to Korean")),
     ("alphabetical", re.compile(r"\balphabetic(?:al)?(?:ally)?\b|\bA to Z\b|\bA-Z\b", re.I),
-     re.compile(r"알파벳 ?순|알파벳순"), "alphabetical order of English words is not the order of the Korean words"),
+     re.compile(r"알파벳 ?순|알파벳순"), N_("alphabetical order of English words is not the order of the Korean words")),
     ("anagram", re.compile(r"\banagrams?\b", re.I), re.compile(r"애너그램|아나그램|철자 바꾸기"),
-     "an anagram rearranges English letters"),
+     N_("an anagram rearranges English letters")),
     ("palindrome", re.compile(r"\bpalindrom\w*", re.I), re.compile(r"회문|팰린드롬"),
-     "a palindrome is a property of the English letters"),
+     N_("a palindrome is a property of the English letters")),
     ("case", re.compile(r"\b(?:capitali[sz](?:e|es|ed|ing|ation)|upper[- ]?case|lower[- ]?case|capital letters?)\b", re.I),
-     re.compile(r"대문자|소문자"), "Korean has no letter case"),
+     re.compile(r"대문자|소문자"), N_("Korean has no letter case")),
     ("spelling_grammar", re.compile(
         r"\b(?:correct|fix|edit|check|proofread|find|identify|spot)\b[^.\n]{0,50}\b(?:spelling|grammar|grammatical|"
         r"punctuation|typos?|misspell\w*)\b|\b(?:spelling|grammatical|grammar) (?:errors?|mistakes?)\b|"
         r"\bgrammatically (?:correct|incorrect)", re.I), None,
-     "the English errors to correct do not survive translation (DeepL writes correct Korean)"),
+     N_("the English errors to correct do not survive translation (DeepL writes correct Korean)")),
     ("odd_one_out", re.compile(r"\bodd\s+(?:one|man|word|item)s?\s+out\b", re.I), None,
-     "'odd one out' was read as 'odd number' (홀수)"),
+     N_("'odd one out' was read as 'odd number' ('홀수')")),
 ]
 _HOLSU = re.compile(r"홀수")
 # a program that sorts, compares or changes strings works the same in Korean
@@ -53,7 +55,8 @@ _LATIN_WORDS = re.compile(r"[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){2,}")
 @register
 class LostTask(KoreanCheck):
     name = "ko_lost_task"
-    description = ("Task about English form (rhyme, letters, alphabetical order, anagram, palindrome, spelling, "
+    label = N_("Task lost in translation")
+    description = N_("Task about English form (rhyme, letters, alphabetical order, anagram, palindrome, spelling, "
                    "'odd one out' → 홀수): rewrite or reject")
     severity = "error"  # precision 1.00 on the labelled set (benchmarks/korean.py)
     flag = "low_quality"
@@ -67,12 +70,14 @@ class LostTask(KoreanCheck):
                 continue  # a turn-pair turn of unknown speaker: long ones are answers, not instructions
             hit = self._task(t)
             if hit:
-                kind, reason, span = hit
-                out.append(self.finding(f"rewrite or reject: {reason}", turn=t, span=span, kind=kind, reason=reason,
-                                        action="rewrite or reject"))
+                kind, why, span = hit
+                reason = render(why, SOURCE_LANGUAGE)
+                out.append(self.finding(N_("rewrite or reject: {reason}"), params={"reason": why}, turn=t, span=span,
+                                        kind=kind, reason=reason, action="rewrite or reject"))
         return out
 
-    def _task(self, t: TurnView) -> tuple[str, str, tuple[int, int] | None] | None:
+    def _task(self, t: TurnView) -> tuple[str, dict[str, Any], tuple[int, int] | None] | None:
+        """(kind, the reason as a message part, span) of a task about English form, or None."""
         src = t.source_text or ""
         if src and t.source_kind == "translation":
             for kind, en, _ko, reason in _TASKS:
@@ -83,17 +88,17 @@ class LostTask(KoreanCheck):
                     k = _HOLSU.search(t.text)
                     if k is None or _NUMBERS_TASK.search(src[:m.start()] + src[m.end():]):
                         continue  # translated right, or the items really are numbers
-                    return kind, reason, (k.start(), k.end())
+                    return kind, part(reason), (k.start(), k.end())
                 if kind == "spelling_grammar" and _LATIN_WORDS.search(t.text):
                     continue  # the English text to correct is still there, in English
                 if kind in _CODE_OK and (_CODE_TASK.search(src) or _CODE_TASK.search(t.text)):
                     continue
-                return kind, f"{reason} (source: {m.group(0)!r})", None
+                return kind, part(N_("{reason} (source: {text!r})"), reason=part(reason), text=m.group(0)), None
             return None
         for kind, _en, ko, reason in _TASKS:
             if ko is None:
                 continue
             k = ko.search(t.text)
             if k and not (kind in _CODE_OK and _CODE_TASK.search(t.text)):
-                return kind, reason, (k.start(), k.end())
+                return kind, part(reason), (k.start(), k.end())
         return None

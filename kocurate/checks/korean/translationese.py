@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from ...i18n import N_, part
 from ..base import Finding, SampleView, register
 from . import analysis as an
 from .common import KoreanCheck
@@ -26,6 +27,9 @@ _DOUBLE_PASSIVE = re.compile(
     r"|(?:보여|쓰여|잊혀|읽혀|씌여|놓여|믿겨|짜여)(?:지|져|진|집)")
 _CHAIN = re.compile(r"(?:는|은|던|할|한) 것(?:은|이)\s[^.!?\n]{1,80}?것(?:이다|입니다|이에요|이죠|이라는)")
 _WORDS = re.compile(r"\S+")
+# feature kinds as a finding names them (the English is the kind itself, as the finding said before)
+FEATURE_NAMES = {"pronoun": N_("pronoun"), "he": N_("he"), "double_passive": N_("double_passive"),
+                 "nominalisation": N_("nominalisation"), "calque": N_("calque")}
 WEIGHTS = {"pronoun": 1.0, "he": 0.5, "double_passive": 2.0, "nominalisation": 1.5, "calque": 1.0}
 
 
@@ -74,7 +78,8 @@ def flagged(sc: float, feats: list[tuple[int, int, str, str]], threshold: float,
 @register
 class Translationese(KoreanCheck):
     name = "ko_translationese"
-    description = ("Translationese score per turn: pronouns Korean drops (당신/그것/그들/그녀), double passives, "
+    label = N_("Translationese")
+    description = N_("Translationese score per turn: pronouns Korean drops (당신/그것/그들/그녀), double passives, "
                    "것-chains, curated calques")
     severity = "info"
     flag = None
@@ -91,8 +96,10 @@ class Translationese(KoreanCheck):
                 kinds: dict[str, int] = {}
                 for _, _, k, _ in feats:
                     kinds[k] = kinds.get(k, 0) + 1
-                what = ", ".join(f"{k} {n}" for k, n in kinds.items())
-                out.append(self.finding(f"reads like a literal translation (score {sc:.1f}: {what})", turn=t,
+                what = [part(N_("{feature} {n}"), feature=part(FEATURE_NAMES.get(k, k)), n=n)
+                        for k, n in kinds.items()]
+                out.append(self.finding(N_("reads like a literal translation (score {score:.1f}: {what})"),
+                                        params={"score": sc, "what": what}, turn=t,
                                         span=(feats[0][0], feats[0][1]), score=round(sc, 2),
                                         features=[list(f) for f in feats[:30]]))
         return out
