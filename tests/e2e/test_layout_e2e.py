@@ -163,6 +163,7 @@ def test_review_reason_pills_wrap(lead_page: Any, korean_app: AppServer) -> None
     box = lead_page.locator(".st-key-rv-decision-reason")
     box.wait_for()
     pills = box.locator('[data-testid="stButtonGroup"] button')
+    pills.nth(3).wait_for(timeout=60_000)  # the pills render after the container on a busy machine
     assert pills.count() >= 4
     column = box.locator('[data-testid="stColumn"]').first.bounding_box()
     tops = set()
