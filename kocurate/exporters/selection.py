@@ -23,6 +23,10 @@ Rules (the manifest records their effect):
 - Refused samples (see ``base``) are replaced by the dataset's next candidates, so quotas hold.
 - Validation: ``round(val_frac * total written)``, split over datasets by largest remainder.
 - ``exclude_error_findings``: samples with an open check finding of severity "error" are left out.
+- Gold samples (issue 21 B) are left out unless ``include_gold``.
+- ``best_rated``: only the N eligible samples with the highest mean quality rating (all criteria and
+  raters); equal means go to the lower learned risk (``sample_risk``; unscored after scored), then the
+  lower id. Unrated samples are not candidates then. The mix and quotas apply to what is left.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from ..models import (
     CheckFinding,
     Dataset,
     Flag,
+    GoldSample,
     Sample,
 )
 
@@ -77,6 +82,8 @@ class ExportSpec:
     exclude_error_findings: bool = False  # samples with an open finding of severity "error"
     fill: bool = False  # a dataset that falls short of its quota: the others top it up
     max_defect_rate: float | None = None  # refuse unless the latest QA estimate's upper bound is at most this
+    include_gold: bool = False  # gold samples (annotator measurement) are left out unless asked
+    best_rated: int | None = None  # only the N best samples by mean quality rating (then low risk)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +114,8 @@ class ExportSpec:
                 raise KocurateError(f"mix count of {name!r} must be positive, got {v}")
         if shares and self.total is None:
             raise KocurateError("a mix with shares needs a target size (--total)")
+        if self.best_rated is not None and self.best_rated < 1:
+            raise KocurateError("--best-rated must be at least 1")
 
 
 def parse_mix_value(text: str) -> float | int:
@@ -218,6 +227,8 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
         out["check_findings"] = findings(spec.exclude_checks)
     if spec.exclude_error_findings:
         out["error_findings"] = open_error_findings()
+    if not spec.include_gold:
+        out["gold"] = select(GoldSample.sample_id)
     return out
 
 
@@ -396,10 +407,26 @@ def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[Datase
                 lost = np.isin(ids[d.id], losers)
                 dropped[d.id] = int(lost.sum())
                 ids[d.id], prios[d.id] = ids[d.id][~lost], prios[d.id][~lost]
+    if spec.best_rated and datasets:
+        _keep_best_rated(conn, spec.best_rated, datasets, ids, prios, pool)
     for d in datasets:  # priority order, ties by id
         order = np.lexsort((ids[d.id], prios[d.id]))
         ids[d.id], prios[d.id] = ids[d.id][order], prios[d.id][order]
     return Candidates(ids, prios, dropped, pool)
+
+
+def _keep_best_rated(conn: Connection, n: int, datasets: list[DatasetInfo], ids: dict[int, np.ndarray],
+                     prios: dict[int, np.ndarray], pool: dict[int, dict[str, int]]) -> None:
+    """Keep only the ``n`` best-rated eligible candidates (see the module docstring)."""
+    from ..services import ratings
+
+    ranked = np.array(ratings.best_rated(conn, [d.id for d in datasets]), dtype=np.int64)
+    eligible = np.concatenate([ids[d.id] for d in datasets])
+    best = np.sort(ranked[np.isin(ranked, eligible)][:n])
+    for d in datasets:
+        keep = np.isin(ids[d.id], best)
+        pool[d.id]["not_best_rated"] = int((~keep).sum())
+        ids[d.id], prios[d.id] = ids[d.id][keep], prios[d.id][keep]
 
 
 # -- quotas --------------------------------------------------------------------------------------------

@@ -291,20 +291,23 @@ def rater_counts(session: Session, actor: Actor, dataset_id: int | None = None) 
 
 # ------------------------------------------------------------------------------------ export helpers
 
-def sample_means(conn: Any, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Mean score per criterion and number of raters of each sample among ``ids`` (export provenance)."""
-    if not ids:
-        return {}
+def sample_means(conn: Any, dataset_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Per rated sample of these datasets: mean score per criterion and the number of raters (export
+    provenance). Two GROUP BYs over the ratings' (dataset, criterion, sample) index; rated samples
+    are the few a team rated, not the whole corpus."""
     t = QualityRating.__table__
+    ds = [int(d) for d in dataset_ids]
     out: dict[int, dict[str, Any]] = {}
-    q = (select(t.c.sample_id, t.c.criterion, func.avg(t.c.score), func.count())
-         .where(t.c.sample_id.in_([int(i) for i in ids])).group_by(t.c.sample_id, t.c.criterion))
-    for sid, crit, mean, _n in conn.execute(q):
-        out.setdefault(sid, {})[crit] = round(float(mean), 2)
+    if not ds:
+        return out
+    q = (select(t.c.sample_id, t.c.criterion, func.avg(t.c.score))
+         .where(t.c.dataset_id.in_(ds)).group_by(t.c.sample_id, t.c.criterion))
+    for sid, crit, mean in conn.execute(q):
+        out.setdefault(int(sid), {})[crit] = round(float(mean), 2)
     q2 = (select(t.c.sample_id, func.count(func.distinct(t.c.user_id)))
-          .where(t.c.sample_id.in_([int(i) for i in ids])).group_by(t.c.sample_id))
+          .where(t.c.dataset_id.in_(ds)).group_by(t.c.sample_id))
     for sid, n in conn.execute(q2):
-        out.setdefault(sid, {})["n_raters"] = int(n)
+        out.setdefault(int(sid), {})["n_raters"] = int(n)
     return out
 
 
@@ -314,8 +317,9 @@ def any_ratings(conn: Any, dataset_ids: Sequence[int]) -> bool:
     return conn.execute(select(t.c.id).where(t.c.dataset_id.in_(list(dataset_ids))).limit(1)).first() is not None
 
 
-def best_rated(conn: Any, dataset_ids: Sequence[int], n: int) -> list[int]:
-    """The ``n`` rated samples with the highest mean rating (mean over all criteria and raters).
+def best_rated(conn: Any, dataset_ids: Sequence[int], n: int | None = None) -> list[int]:
+    """The ``n`` (None: all) rated samples by mean rating, best first (mean over all criteria and
+    raters).
 
     Ties, and the choice between equally rated samples, go to the lower learned risk
     (``sample_signals.risk``; unscored samples after scored ones), then the lower id. Unrated samples
@@ -326,6 +330,7 @@ def best_rated(conn: Any, dataset_ids: Sequence[int], n: int) -> list[int]:
          .select_from(t.outerjoin(sig, sig.c.sample_id == t.c.sample_id))
          .where(t.c.dataset_id.in_(list(dataset_ids)))
          .group_by(t.c.sample_id, sig.c.risk)
-         .order_by(func.avg(t.c.score).desc(), func.coalesce(sig.c.risk, 2.0).asc(), t.c.sample_id)
-         .limit(int(n)))
+         .order_by(func.avg(t.c.score).desc(), func.coalesce(sig.c.risk, 2.0).asc(), t.c.sample_id))
+    if n is not None:
+        q = q.limit(int(n))
     return [int(r[0]) for r in conn.execute(q)]
