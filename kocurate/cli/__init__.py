@@ -8,7 +8,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from . import checks, core, corpus, export, korean, llm, review, stats, team, translate  # noqa: E402,F401
+from . import checks, core, corpus, export, gold, korean, llm, review, stats, team, translate  # noqa: E402,F401
 from .app import app  # noqa: E402
 
 

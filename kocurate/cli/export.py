@@ -55,6 +55,9 @@ def export_cmd(
     max_defect_rate: float = typer.Option(None, "--max-defect-rate",
                                           help="Refuse to write when the latest QA estimate's upper bound (Wilson "
                                                "95 %) is above this fraction, e.g. 0.05 (`kocurate qa sample`)."),
+    include_gold: bool = typer.Option(False, "--include-gold", help="Keep gold samples (left out by default)."),
+    best_rated: int = typer.Option(None, "--best-rated", help="Only the N samples with the best mean quality "
+                                                              "rating (ties: lower learned risk first)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would be exported."),
     exact: bool = typer.Option(False, "--exact", help="With --dry-run: count the format's refusals by a dry "
                                                       "conversion at any size (exact up to 50,000 samples "
@@ -73,7 +76,7 @@ def export_cmd(
             min_turns=min_turns, max_turns=max_turns, dedup=not keep_duplicates,
             mix=export_service.parse_mix(mix), total=total, seed=seed, val_frac=val_frac, meta=not no_meta,
             alpaca_history=alpaca_history, fill=fill, exclude_error_findings=exclude_error_findings,
-            max_defect_rate=max_defect_rate)
+            max_defect_rate=max_defect_rate, include_gold=include_gold, best_rated=best_rated)
         if dry_run:
             with session() as s:
                 preview = export_service.preview_counts(s, SYSTEM, spec, exact=True if exact else None)
