@@ -194,7 +194,7 @@ def render_gold_accuracy(actor: Actor, dataset_id: int | None) -> None:
                           _("flags below 100%"): ", ".join(wrong) or "-",
                           _("text similarity"): "-" if r["text_similarity"] is None else f"{r['text_similarity']:.2f}",
                           _("below the bar"): _("yes") if r["below_bar"] else ""})
-        st.dataframe(pd.DataFrame(table), hide_index=True)
+        st.table(pd.DataFrame(table).set_index(_("annotator")))  # a small HTML table (plain text cells)
         if waiting is not None:
             st.text(_("Samples waiting for a second review (bar): {n}").format(n=waiting))
         else:
@@ -216,11 +216,11 @@ def render_ratings_agreement(actor: Actor, dataset_id: int | None) -> None:
         def f(x: float | None) -> str:
             return "-" if x is None else f"{x:.3f}"
 
-        st.dataframe(pd.DataFrame([{
+        st.table(pd.DataFrame([{
             _("criterion"): _crit(r["criterion"]), _("ratings"): r["ratings"], _("samples"): r["samples"],
             _("raters"): r["raters"], _("mean"): f(r["mean"]), _("weighted kappa"): f(r["kappa"]),
             _("alpha (ordinal)"): f(r["alpha_ordinal"]), _("alpha (interval)"): f(r["alpha_interval"])}
-            for r in rows]), hide_index=True)
+            for r in rows]).set_index(_("criterion")))
         st.caption(_("Weighted kappa: quadratic weights, per pair of raters on the samples both rated, averaged "
                      "over pairs. Krippendorff's alpha: all raters, missing ratings allowed."))
 

@@ -86,18 +86,18 @@ def test_dashboard_gold_accuracy_and_ratings_agreement(demo: dict[str, Any]) -> 
             ratings.rate(s, who["annotator2"], sid, {c: y for c in ratings.CRITERIA})
     at = page_as("dashboard.py", who["lead"])
     assert not at.exception
-    frames = [d.value for d in at.dataframe]
+    frames = [d.value for d in at.table]
     acc = next(f for f in frames if "decision accuracy" in f.columns)
-    rows = {r["annotator"]: r for r in acc.to_dict("records")}
+    rows = acc.to_dict("index")
     assert rows["annotator"]["decision accuracy"] == "100%" and rows["annotator2"]["decision accuracy"] == "0%"
     assert rows["annotator"]["95% interval"] == "21–100%"
     agr = next(f for f in frames if "weighted kappa" in f.columns)
-    flu = agr[agr["criterion"] == "fluency"].iloc[0]
+    flu = agr.loc["fluency"]
     assert flu["ratings"] == 8 and flu["alpha (interval)"] != "-" and flu["weighted kappa"] != "-"
     # annotators see their own statistics only
     own = page_as("dashboard.py", who["annotator"])
     assert not own.exception
-    assert not [d for d in own.dataframe if "decision accuracy" in d.value.columns]
+    assert not [d for d in own.table if "decision accuracy" in d.value.columns]
 
 
 def test_export_page_offers_gold_and_best_rated(demo: dict[str, Any]) -> None:
