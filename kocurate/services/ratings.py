@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
 from ..models import Dataset, QualityRating, Sample, SampleSignal, Setting, User, utcnow
@@ -212,33 +212,28 @@ def my_ratings(session: Session, actor: Actor, sample_id: int) -> dict[str, int]
 
 # ---------------------------------------------------------------------------------------- agreement
 
-def _pair_tables(session: Session, dataset_ids: list[int], criterion: str) -> dict[tuple[int, int], list[list[float]]]:
-    a, b = aliased(QualityRating), aliased(QualityRating)
-    q = (select(a.user_id, b.user_id, a.score, b.score, func.count())
-         .join(b, and_(b.sample_id == a.sample_id, b.criterion == a.criterion, b.user_id > a.user_id))
-         .where(a.dataset_id.in_(dataset_ids), a.criterion == criterion)
-         .group_by(a.user_id, b.user_id, a.score, b.score))
-    tables: dict[tuple[int, int], list[list[float]]] = {}
-    for ua, ub, sa, sb, n in session.execute(q):
-        t = tables.setdefault((ua, ub), [[0.0] * 5 for _ in SCALE])
-        t[sa - 1][sb - 1] += n
-    return tables
-
-
-def _coincidence_sql(session: Session, dataset_ids: list[int], criterion: str) -> dict[tuple[float, float], float]:
-    m = (select(QualityRating.sample_id, func.count().label("m"))
-         .where(QualityRating.dataset_id.in_(dataset_ids), QualityRating.criterion == criterion)
-         .group_by(QualityRating.sample_id).having(func.count() > 1).subquery())
-    a, b = aliased(QualityRating), aliased(QualityRating)
-    q = (select(a.score, b.score, m.c.m, func.count())
-         .join(m, m.c.sample_id == a.sample_id)
-         .join(b, and_(b.sample_id == a.sample_id, b.criterion == a.criterion, b.user_id != a.user_id))
-         .where(a.criterion == criterion)
-         .group_by(a.score, b.score, m.c.m))
-    o: dict[tuple[float, float], float] = defaultdict(float)
-    for sa, sb, mu, n in session.execute(q):
-        o[(float(sa), float(sb))] += n / (mu - 1)
-    return dict(o)
+def _pairs(session: Session, dataset_ids: list[int]
+           ) -> tuple[dict[str, dict[tuple[int, int], list[list[float]]]], dict[str, dict[tuple[float, float], float]]]:
+    """One GROUP BY over the self-join of ratings on (sample, criterion): per criterion, each pair of
+    raters' 5×5 table (kappa) and the coincidence matrix (alpha; pairs weighted 1/(m_u − 1))."""
+    t = QualityRating.__table__
+    m = (select(t.c.sample_id, t.c.criterion, func.count().label("m"))
+         .where(t.c.dataset_id.in_(dataset_ids))
+         .group_by(t.c.sample_id, t.c.criterion).having(func.count() > 1).subquery())
+    a, b = t.alias("a"), t.alias("b")
+    q = (select(a.c.criterion, a.c.user_id, b.c.user_id, a.c.score, b.c.score, m.c.m, func.count())
+         .select_from(a.join(m, and_(m.c.sample_id == a.c.sample_id, m.c.criterion == a.c.criterion))
+                      .join(b, and_(b.c.sample_id == a.c.sample_id, b.c.criterion == a.c.criterion,
+                                    b.c.user_id != a.c.user_id)))
+         .group_by(a.c.criterion, a.c.user_id, b.c.user_id, a.c.score, b.c.score, m.c.m))
+    tables: dict[str, dict[tuple[int, int], list[list[float]]]] = defaultdict(dict)
+    coinc: dict[str, dict[tuple[float, float], float]] = defaultdict(lambda: defaultdict(float))
+    for crit, ua, ub, sa, sb, mu, n in session.execute(q):
+        coinc[crit][(float(sa), float(sb))] += n / (mu - 1)
+        if ua < ub:
+            tab = tables[crit].setdefault((ua, ub), [[0.0] * len(SCALE) for _ in SCALE])
+            tab[sa - 1][sb - 1] += n
+    return tables, {c: dict(o) for c, o in coinc.items()}
 
 
 def _dataset_ids(session: Session, dataset_id: int | None) -> list[int]:
@@ -264,14 +259,13 @@ def summary(session: Session, actor: Actor, dataset_id: int | None = None) -> li
         if crit in base:
             base[crit].update(ratings=int(n), samples=int(ns), raters=int(nr),
                               mean=round(float(mean), 3) if mean is not None else None)
+    tables, coinc = _pairs(session, ids)
     for crit, row in base.items():
-        if row["ratings"] == 0:
-            continue
-        kappas = [k for t in _pair_tables(session, ids, crit).values()
+        kappas = [k for t in tables.get(crit, {}).values()
                   if sum(map(sum, t)) >= 2 and (k := weighted_kappa(t)) is not None]
         row["kappa_pairs"] = len(kappas)
         row["kappa"] = round(sum(kappas) / len(kappas), 3) if kappas else None
-        o = _coincidence_sql(session, ids, crit)
+        o = coinc.get(crit)
         for level in ("ordinal", "interval"):
             a = alpha_from_coincidence(o, level) if o else None
             row[f"alpha_{level}"] = round(a, 3) if a is not None else None
