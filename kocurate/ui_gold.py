@@ -195,6 +195,11 @@ def render_gold_accuracy(actor: Actor, dataset_id: int | None) -> None:
                           _("text similarity"): "-" if r["text_similarity"] is None else f"{r['text_similarity']:.2f}",
                           _("below the bar"): _("yes") if r["below_bar"] else ""})
         st.table(pd.DataFrame(table).set_index(_("annotator")))  # a small HTML table (plain text cells)
+        per_flag = [{_("annotator"): r["user"], _("flag"): ui.flag_label(c), _("answers"): v["answers"],
+                     _("accuracy"): _pct(v["accuracy"]), _("95% interval"): _ci(v["ci"])}
+                    for r in rows for c, v in r["flags"].items()]
+        with st.expander(_("Accuracy per flag category"), key="db-gold-flags"):
+            st.table(pd.DataFrame(per_flag))
         if waiting is not None:
             st.text(_("Samples waiting for a second review (bar): {n}").format(n=waiting))
         else:

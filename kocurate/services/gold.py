@@ -294,6 +294,7 @@ def record_answer(session: Session, actor: Actor, sample_id: int, decision: str)
             created_at=utcnow()))
     # the next annotator sees the gold sample as the lead marked it
     session.execute(delete(ft).where(own))
+    restored = False
     for t in turns:
         base = g.base_texts.get(str(t.idx))
         if base is not None and base != t.text:
@@ -304,6 +305,11 @@ def record_answer(session: Session, actor: Actor, sample_id: int, decision: str)
             session.execute(insert(Edit.__table__).values(
                 sample_id=sample_id, turn_id=t.id, field="text", user_id=user_id, kind="restore", before=t.text,
                 after=base, sample_version=version, meta={"gold": True}, created_at=utcnow()))
+            restored = True
+    if restored:  # findings follow the text (as after any edit)
+        from . import recheck
+
+        recheck.recheck_sample(session, sample_id)
     return done is None and decision != "skip"
 
 
