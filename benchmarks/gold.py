@@ -6,7 +6,7 @@ its own transaction as the app does, p50/p95 beside a named baseline measured in
 - next_sample on the main queue, 500 gold samples mixed at 5 %      vs  the same queue before any gold
   (the queue as it was: no gold exclusion, no per-person counter)
 - submit_decision with a gold bar set (second-review gate)          vs  the same without a bar
-- ratings.summary (kappa + alpha per criterion, SQL aggregates)    vs  the same figures from every
+- ratings.summary (kappa + alpha per criterion: counts in SQL, pairs in numpy) vs  the same figures from every
   rating row read into Python (the naive way)
 
     python benchmarks/gold.py                  # SQLite file in a temp dir, 700k samples

@@ -214,26 +214,50 @@ def my_ratings(session: Session, actor: Actor, sample_id: int) -> dict[str, int]
 
 def _pairs(session: Session, dataset_ids: list[int]
            ) -> tuple[dict[str, dict[tuple[int, int], list[list[float]]]], dict[str, dict[tuple[float, float], float]]]:
-    """One GROUP BY over the self-join of ratings on (sample, criterion): per criterion, each pair of
-    raters' 5×5 table (kappa) and the coincidence matrix (alpha; pairs weighted 1/(m_u − 1))."""
+    """Per criterion: each pair of raters' 5×5 table (kappa) and the coincidence matrix (alpha; pairs
+    weighted 1/(m_u − 1)). One indexed read of (sample, rater, score) per criterion, in sample order
+    (``ix_quality_ratings_dataset_crit``), paired in numpy: a SQL self-join with GROUP BY measured
+    slower on SQLite (benchmarks/gold.py)."""
+    import numpy as np
+
     t = QualityRating.__table__
-    m = (select(t.c.sample_id, t.c.criterion, func.count().label("m"))
-         .where(t.c.dataset_id.in_(dataset_ids))
-         .group_by(t.c.sample_id, t.c.criterion).having(func.count() > 1).subquery())
-    a, b = t.alias("a"), t.alias("b")
-    q = (select(a.c.criterion, a.c.user_id, b.c.user_id, a.c.score, b.c.score, m.c.m, func.count())
-         .select_from(a.join(m, and_(m.c.sample_id == a.c.sample_id, m.c.criterion == a.c.criterion))
-                      .join(b, and_(b.c.sample_id == a.c.sample_id, b.c.criterion == a.c.criterion,
-                                    b.c.user_id != a.c.user_id)))
-         .group_by(a.c.criterion, a.c.user_id, b.c.user_id, a.c.score, b.c.score, m.c.m))
-    tables: dict[str, dict[tuple[int, int], list[list[float]]]] = defaultdict(dict)
-    coinc: dict[str, dict[tuple[float, float], float]] = defaultdict(lambda: defaultdict(float))
-    for crit, ua, ub, sa, sb, mu, n in session.execute(q):
-        coinc[crit][(float(sa), float(sb))] += n / (mu - 1)
-        if ua < ub:
-            tab = tables[crit].setdefault((ua, ub), [[0.0] * len(SCALE) for _ in SCALE])
-            tab[sa - 1][sb - 1] += n
-    return tables, {c: dict(o) for c, o in coinc.items()}
+    tables: dict[str, dict[tuple[int, int], list[list[float]]]] = {}
+    coinc: dict[str, dict[tuple[float, float], float]] = {}
+    k = len(SCALE)
+    for crit in CRITERIA:
+        # plain tuples: numpy would probe each Row object as a mapping (10x slower)
+        rows = [(a, b, c) for a, b, c in session.execute(
+            select(t.c.sample_id, t.c.user_id, t.c.score)
+            .where(t.c.dataset_id.in_(dataset_ids), t.c.criterion == crit))]
+        if len(rows) < 2:
+            continue
+        arr = np.array(rows, dtype=np.int64)
+        arr = arr[np.lexsort((arr[:, 1], arr[:, 0]))]  # by sample, then rater
+        sid, uid, sc = arr[:, 0], arr[:, 1], arr[:, 2] - SCALE[0]
+        _u, counts = np.unique(sid, return_counts=True)
+        m = np.repeat(counts, counts)  # raters of each row's sample
+        o = np.zeros((k, k))
+        pa: list[np.ndarray] = []
+        for step in range(1, int(counts.max())):
+            i = np.arange(len(sid) - step)
+            j = i + step
+            same = sid[i] == sid[j]
+            i, j = i[same], j[same]
+            if not len(i):
+                continue
+            w = 1.0 / (m[i] - 1)
+            np.add.at(o, (sc[i], sc[j]), w)
+            np.add.at(o, (sc[j], sc[i]), w)
+            pa.append(np.stack([uid[i], uid[j], sc[i], sc[j]], axis=1))  # uid[i] < uid[j]
+        coinc[crit] = {(float(SCALE[a]), float(SCALE[b])): float(o[a, b])
+                       for a in range(k) for b in range(k) if o[a, b]}
+        if pa:
+            p = np.concatenate(pa)
+            pairs, inv = np.unique(p[:, :2], axis=0, return_inverse=True)
+            tab = np.zeros((len(pairs), k, k))
+            np.add.at(tab, (inv.reshape(-1), p[:, 2], p[:, 3]), 1.0)
+            tables[crit] = {(int(a), int(b)): tab[n].tolist() for n, (a, b) in enumerate(pairs)}
+    return tables, coinc
 
 
 def _dataset_ids(session: Session, dataset_id: int | None) -> list[int]:
