@@ -730,6 +730,74 @@ class InboxItem(Base):
 # ── gold (issue 21 B): gold samples, quality ratings ──
 
 
+class GoldSample(Base):
+    """A sample a lead marked gold: the expected decision, flags and (optionally) text per turn.
+
+    Gold samples are handed to annotators among their queue without being marked; their answers are
+    scored (``GoldAnswer``) and never change the sample's status nor count in agreement figures."""
+
+    __tablename__ = "gold_samples"
+    __table_args__ = (Index("ix_gold_samples_dataset", "dataset_id", "sample_id"),)
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)  # expected flag categories
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # turn idx (str) -> expected text
+    # the Korean text when marked: an annotator's edits on a gold sample are scored, then put back
+    base_texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class GoldAnswer(Base):
+    """One person's scored answer on one gold sample (the first answer counts)."""
+
+    __tablename__ = "gold_answers"
+    __table_args__ = (UniqueConstraint("sample_id", "user_id", name="uq_gold_answer_sample_user"),
+                      Index("ix_gold_answers_dataset_user", "dataset_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("gold_samples.sample_id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    decision_ok: Mapped[bool] = mapped_column(Boolean)
+    flag_scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # category -> matched (bool)
+    text_similarity: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0..1, when text expected
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SecondReview(Base):
+    """A sample decided by someone below the dataset's gold bar: it needs one more reviewer (at or
+    above the bar) before it settles; the row goes when it settles."""
+
+    __tablename__ = "second_reviews"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QualityRating(Base):
+    """A 1–5 score on one criterion of AIHub's sentence-generation rubric, per sample per reviewer."""
+
+    __tablename__ = "quality_ratings"
+    __table_args__ = (UniqueConstraint("sample_id", "user_id", "criterion", name="uq_rating_sample_user_crit"),
+                      Index("ix_quality_ratings_dataset_crit", "dataset_id", "criterion", "sample_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    criterion: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # ── curate (issues 16/17 remainder) ──
 # risk-ordered review queues: the keyset (risk DESC, sample id) of one dataset as one index walk
 Index("ix_sample_signals_dataset_risk_desc", SampleSignal.dataset_id, SampleSignal.risk.desc(),

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from kocurate import ui, ui_curate
+from kocurate import ui, ui_curate, ui_gold
 from kocurate.i18n import N_, _, check_label, ngettext
 from kocurate.models import STATUSES
 from kocurate.services import datasets as dataset_service
@@ -461,3 +461,9 @@ with tabs[5]:
     if len(dis) == page_size and b2.button(_("Next page"), key="dis-next"):
         st.session_state[f"dis-after-{on}"] = dis[-1]["sample_id"]
         st.rerun()
+
+# ----------------------------------------------------------------------------- gold and ratings (issue 21 B)
+with tabs[4]:
+    ui_gold.render_gold_accuracy(actor, one_dataset())
+with tabs[5]:
+    ui_gold.render_ratings_agreement(actor, one_dataset())

@@ -11,7 +11,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from kocurate import ui, ui_curate
+from kocurate import ui, ui_curate, ui_gold
 from kocurate.errors import KocurateError
 from kocurate.i18n import LANGUAGES, N_, _, current_language, ngettext, text
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
@@ -109,6 +109,7 @@ with right:
     exclude_errors = st.checkbox(_("Exclude samples with open error findings (checks of severity error)"),
                                  value=False, key="ex_errors")
     best = ui_curate.export_best_option(int(total))  # "the best N" by risk
+    include_gold, best_rated = ui_gold.export_options()
 
 # -- mix: one number per dataset, shares (% of the target size) or counts --------------------------------
 st.subheader(_("Mix"))
@@ -141,7 +142,8 @@ try:
         exclude_flags=exclude_flags, include_contaminated=include_contaminated, dedup=dedup,
         min_chars=int(min_chars) or None, max_chars=int(max_chars) or None, mix=mix,
         total=int(total) or None, seed=int(seed), val_frac=float(val_frac), meta=meta,
-        alpaca_history=alpaca_history, exclude_error_findings=exclude_errors, fill=fill, **best)
+        alpaca_history=alpaca_history, exclude_error_findings=exclude_errors, fill=fill,
+        include_gold=include_gold, best_rated=best_rated, **best)
     spec_key = json.dumps(spec.to_dict(), sort_keys=True)
     preview = _preview(spec_key, actor.id, actor.username, actor.role, _version(),
                        True if st.session_state.get("ex_exact_for") == spec_key else None)

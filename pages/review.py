@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from kocurate import config, ui, ui_curate, ui_guidance, ui_llm
+from kocurate import config, ui, ui_curate, ui_gold, ui_guidance, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
 from kocurate.i18n import N_, _, check_label, finding_text, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
@@ -210,6 +210,7 @@ with st.sidebar:
                 else _("Unsaved drafts here: none"))
     st.caption(_("Shortcuts: {keys}").format(keys=" · ".join(f"{_(SHORTCUT_NAMES[k])} {v}"
                                                              for k, v in SHORTCUTS.items())))
+    st.caption(ui_gold.shortcut_hint())
 
 filters = rv.QueueFilter(
     status=None if status == "any" else status, flag=flag or None, check=(check or "").strip() or None,
@@ -533,6 +534,7 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
                  format_func=lambda x: lbl(REASON_LABELS, x))
         r2.text_input(_("Reason note"), key=f"rv-reason-note-{view['id']}", disabled=read_only,
                       placeholder=_("optional, stored with the decision"))
+    ui_gold.render_review_panel(actor, view, read_only)  # quality ratings; gold control for leads
 
     if read_only:
         with st.container(border=True, key="rv-reserved"):

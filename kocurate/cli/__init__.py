@@ -8,7 +8,21 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from . import checks, core, corpus, curate, export, guidance, korean, llm, review, stats, team, translate  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    checks,
+    core,
+    corpus,
+    curate,
+    export,
+    gold,
+    guidance,
+    korean,
+    llm,
+    review,
+    stats,
+    team,
+    translate,
+)
 from .app import app  # noqa: E402
 
 

@@ -60,6 +60,9 @@ def export_cmd(
     best: int = typer.Option(None, "--best", help="Export the best N samples (the target size; see --by)."),
     best_by: str = typer.Option("risk", "--by", help="Ranking of --best: risk (lowest learned risk first; "
                                                      "`kocurate risk train`), unscored samples last."),
+    include_gold: bool = typer.Option(False, "--include-gold", help="Keep gold samples (left out by default)."),
+    best_rated: int = typer.Option(None, "--best-rated", help="Only the N samples with the best mean quality "
+                                                              "rating (ties: lower learned risk first)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would be exported."),
     exact: bool = typer.Option(False, "--exact", help="With --dry-run: count the format's refusals by a dry "
                                                       "conversion at any size (exact up to 50,000 samples "
@@ -78,7 +81,8 @@ def export_cmd(
             min_turns=min_turns, max_turns=max_turns, dedup=not keep_duplicates,
             mix=export_service.parse_mix(mix), total=total, seed=seed, val_frac=val_frac, meta=not no_meta,
             alpaca_history=alpaca_history, fill=fill, exclude_error_findings=exclude_error_findings,
-            max_defect_rate=max_defect_rate, best=best, best_by=best_by)
+            max_defect_rate=max_defect_rate, best=best, best_by=best_by, include_gold=include_gold,
+            best_rated=best_rated)
         if dry_run:
             with session() as s:
                 preview = export_service.preview_counts(s, SYSTEM, spec, exact=True if exact else None)

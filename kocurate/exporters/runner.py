@@ -124,6 +124,8 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
             pool = cands.pool
             planned = sel.plan(spec, datasets, cands.available())
             state = _Writing(spec, fmt, tmp, datasets, planned)
+            if spec.meta:  # quality ratings for the provenance (read before the reader thread starts)
+                state.ratings = _ratings(conn, datasets)
             for d, (reason, n) in kind_refused.items():
                 state.refused[reason] += n
                 state.refused_by_dataset[d][reason] += n
@@ -186,6 +188,13 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
         raise
     manifest["out_dir"] = str(out_dir)
     return manifest
+
+
+def _ratings(conn: Any, datasets: list[sel.DatasetInfo]) -> dict[int, dict[str, Any]]:
+    from ..services import ratings
+
+    ids = [d.id for d in datasets]
+    return ratings.sample_means(conn, ids) if ids and ratings.any_ratings(conn, ids) else {}
 
 
 def candidates_for(conn: Any, spec: sel.ExportSpec, datasets: list[sel.DatasetInfo], fmt: Any
@@ -454,6 +463,7 @@ class _Writing:
         self.rows: dict[str, int] = {}
         self.buckets: _Buckets | None = None
         self.samples_sha256 = ""
+        self.ratings: dict[int, dict[str, Any]] = {}
         self._writer("train")
         if spec.val_frac > 0:
             self._writer("validation")
@@ -480,6 +490,8 @@ class _Writing:
                 fl = sorted(flags.get(sid, ()))
                 meta = ({"dataset": self.names[d], "key": key, "sample_id": sid, "status": status, "flags": fl}
                         if self.spec.meta else None)
+                if meta is not None and sid in self.ratings:
+                    meta["ratings"] = self.ratings[sid]  # mean per criterion, n_raters
                 rec, chat = _convert(self.fmt, turns.get(sid, []), meta)
                 payload = dumps_line(rec)
             except Refused as exc:

@@ -27,6 +27,10 @@ Rules (the manifest records their effect):
   candidates are taken in the order of a ranking key (:data:`RANKINGS`; ``risk``: the learned risk,
   lowest first) instead of the seeded priority; samples without a score come after every scored one
   (among themselves in seeded order). The written files keep the seeded shuffle.
+- Gold samples (issue 21 B) are left out unless ``include_gold``.
+- ``best_rated``: only the N eligible samples with the highest mean quality rating (all criteria and
+  raters); equal means go to the lower learned risk (``sample_risk``; unscored after scored), then the
+  lower id. Unrated samples are not candidates then. The mix and quotas apply to what is left.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from ..models import (
     CheckFinding,
     Dataset,
     Flag,
+    GoldSample,
     Sample,
     SampleSignal,
 )
@@ -86,6 +91,8 @@ class ExportSpec:
     max_defect_rate: float | None = None  # refuse unless the latest QA estimate's upper bound is at most this
     best: int | None = None  # "the best N": the target size, taken in ``best_by`` order
     best_by: str = "risk"  # a key of RANKINGS (lower is better)
+    include_gold: bool = False  # gold samples (annotator measurement) are left out unless asked
+    best_rated: int | None = None  # only the N best samples by mean quality rating (then low risk)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +132,8 @@ class ExportSpec:
             self.total = self.best
         if shares and self.total is None:
             raise KocurateError("a mix with shares needs a target size (--total)")
+        if self.best_rated is not None and self.best_rated < 1:
+            raise KocurateError("--best-rated must be at least 1")
 
 
 def parse_mix_value(text: str) -> float | int:
@@ -236,6 +245,8 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
         out["check_findings"] = findings(spec.exclude_checks)
     if spec.exclude_error_findings:
         out["error_findings"] = open_error_findings()
+    if not spec.include_gold:
+        out["gold"] = select(GoldSample.sample_id)
     return out
 
 
@@ -458,10 +469,26 @@ def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[Datase
                 lost = np.isin(ids[d.id], losers)
                 dropped[d.id] = int(lost.sum())
                 ids[d.id], prios[d.id] = ids[d.id][~lost], prios[d.id][~lost]
+    if spec.best_rated and datasets:
+        _keep_best_rated(conn, spec.best_rated, datasets, ids, prios, pool)
     for d in datasets:  # priority order (or the ranking of "the best N"), ties by id
         order = _ranked_order(conn, spec, d.id, ids[d.id], prios[d.id])
         ids[d.id], prios[d.id] = ids[d.id][order], prios[d.id][order]
     return Candidates(ids, prios, dropped, pool)
+
+
+def _keep_best_rated(conn: Connection, n: int, datasets: list[DatasetInfo], ids: dict[int, np.ndarray],
+                     prios: dict[int, np.ndarray], pool: dict[int, dict[str, int]]) -> None:
+    """Keep only the ``n`` best-rated eligible candidates (see the module docstring)."""
+    from ..services import ratings
+
+    ranked = np.array(ratings.best_rated(conn, [d.id for d in datasets]), dtype=np.int64)
+    eligible = np.concatenate([ids[d.id] for d in datasets])
+    best = np.sort(ranked[np.isin(ranked, eligible)][:n])
+    for d in datasets:
+        keep = np.isin(ids[d.id], best)
+        pool[d.id]["not_best_rated"] = int((~keep).sum())
+        ids[d.id], prios[d.id] = ids[d.id][keep], prios[d.id][keep]
 
 
 # -- quotas --------------------------------------------------------------------------------------------

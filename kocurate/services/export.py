@@ -75,6 +75,7 @@ def _preview(session: Session, spec: ExportSpec, force_exact: bool | None = None
     conn = session.connection()
     n_pool = sum(p["after_duplicates"] for p in pool.values())
     exact = n_pool <= EXACT_PREVIEW_MAX if force_exact is None else force_exact
+    exact = exact or bool(spec.best_rated)  # the best-rated cut is known from the candidates only
     if exact:
         cands, kind_refused = candidates_for(conn, spec, datasets, fmt)
         available = cands.available()

@@ -48,13 +48,14 @@ from ..models import (
     Flag,
     Review,
     Sample,
+    SecondReview,
     Setting,
     Suggestion,
     Turn,
     User,
     utcnow,
 )
-from . import audit
+from . import audit, gold
 from .auth import Actor
 
 ALL_FLAGS = ETHICS_FLAGS + QUALITY_FLAGS
@@ -156,7 +157,8 @@ def _available(actor: Actor, overlap: int, status: str | None) -> list[ColumnEle
                 .where(Claim.sample_id == Sample.id, Claim.user_id != actor.id,
                        or_(Claim.done.is_(True), Claim.expires_at > now))
                 .scalar_subquery())
-        conds.append(held < overlap)
+        # a sample waiting for a second review under the gold bar takes one more person
+        conds.append(or_(held < overlap, Sample.id.in_(select(SecondReview.sample_id))))
     return conds
 
 
@@ -198,14 +200,23 @@ def next_sample(session: Session, actor: Actor, dataset_id: int, filters: QueueF
         raise PermissionDenied("the queue of disputed samples is for leads (adjudication)")
     overlap = _dataset_overlap(session, dataset_id)
     base = [Sample.dataset_id == dataset_id, *_filter_conditions(session, actor, f)]
+    mix = f.status == "new" and not f.mine  # gold samples are mixed into the main queue only
     if after is None:
+        gid = gold.held_gold(session, user_id, dataset_id) if mix else None
+        if gid is not None:
+            _upsert_claim(session, user_id, gid)
+            return gid
         # driven by my few open claims (ix_claims_user_expires), not by a scan of the queue
         mine = session.scalar(select(Sample.id).where(*base, Sample.id.in_(_my_open_claims(actor)))
                               .order_by(Sample.id).limit(1))
         if mine is not None:
             _upsert_claim(session, user_id, mine)
             return mine
-    avail = _available(actor, overlap, f.status)
+    gid = gold.mix_pick(session, user_id, dataset_id) if mix else None
+    if gid is not None:
+        _upsert_claim(session, user_id, gid)
+        return gid
+    avail = [*_available(actor, overlap, f.status), Sample.id.not_in(gold.gold_ids(dataset_id))]
     pg = session.get_bind().dialect.name == "postgresql"
     from . import queue_order
 
@@ -241,7 +252,7 @@ def _still_free(session: Session, user_id: int, sample_id: int, overlap: int, st
         limit = 1
     else:
         cond = or_(Claim.done.is_(True), Claim.expires_at > now)
-        limit = overlap
+        limit = overlap + (1 if session.get(SecondReview, sample_id) is not None else 0)
     held = session.scalar(select(func.count()).select_from(Claim).where(
         Claim.sample_id == sample_id, Claim.user_id != user_id, cond)) or 0
     return held < limit
@@ -359,7 +370,8 @@ def queue_size(session: Session, actor: Actor, dataset_id: int, filters: QueueFi
     actor.require("review")
     f = filters or QueueFilter()
     overlap = _dataset_overlap(session, dataset_id)
-    conds = [Sample.dataset_id == dataset_id, *_filter_conditions(session, actor, f)]
+    conds = [Sample.dataset_id == dataset_id, *_filter_conditions(session, actor, f),
+             Sample.id.not_in(gold.gold_ids(dataset_id))]
     if actor.id is not None:
         conds += _available(actor, overlap, f.status)
     return int(session.scalar(select(func.count()).select_from(Sample).where(*conds)) or 0)
@@ -489,7 +501,7 @@ def _back_to_review(session: Session, sample_id: int) -> None:
     """Approved means reviewed: changed text goes back to the queue and needs new decisions (the
     earlier ones were on other text; ``_settle`` ignores them)."""
     status = session.scalar(select(_samples.c.status).where(_samples.c.id == sample_id))
-    if status in ("approved", "disputed"):
+    if status in ("approved", "disputed") and not gold.is_gold(session, sample_id):
         session.execute(update(_samples).where(_samples.c.id == sample_id).values(status="new"))
         session.execute(delete(_claims).where(_claims.c.sample_id == sample_id, _claims.c.done.is_(True)))
 
@@ -623,6 +635,8 @@ def _settle(session: Session, sample_id: int, overlap: int, rule: str, last_deci
             votes[uid] = dec
     if len(votes) < max(1, overlap):
         return "skipped" if overlap <= 1 and last_decision == "skip" and not votes else "new"
+    if gold.second_review_gate(session, sample_id, set(votes), overlap):
+        return "new"  # someone below the gold bar decided: one more reviewer at or above it first
     counts = Counter(votes.values())
     if rule == "any-reject" and counts.get("reject"):
         return "rejected"
@@ -678,6 +692,11 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
         actor.require("adjudicate")
         if decision == "skip":
             raise KocurateError("an adjudication approves, rejects or asks for a fix")
+    if not adjudicate and gold.is_gold(session, sample_id):
+        # scored against the expected answer; the gold sample's status and the reviews stay as they are
+        gold.record_answer(session, actor, sample_id, decision)
+        _upsert_claim(session, user_id, sample_id, done=True)
+        return DecisionResult(sample_id, row.status)
     if not adjudicate:
         _check_reservation(session, actor, user_id, sample_id, ds.overlap, row.status)
     # Stale only when the text changed after what the person saw (or they decided otherwise on it): other
@@ -807,6 +826,8 @@ def get_sample_view(session: Session, actor: Actor, sample_id: int) -> dict[str,
                              .join(User, User.id == Claim.user_id)
                              .where(Claim.sample_id == sample_id, or_(Claim.done.is_(True), Claim.expires_at > now))
                              .order_by(Claim.claimed_at)).all()
+    if gold.is_gold(session, sample_id):  # everyone may hold a gold sample: nobody else's hold is shown
+        claims = [c for c in claims if c.user_id == actor.id]
     held = [c for c in claims if not c.done and c.expires_at > now]
     view["claimed_by"] = [c.username for c in held]
     ds = session.execute(select(Dataset.overlap, Dataset.decision_rule).where(Dataset.id == view["dataset_id"])).one()
