@@ -14,6 +14,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from kocurate import db, ui
+from kocurate.i18n import check_label
 from kocurate.models import Edit, Turn
 from kocurate.services import korean, queue_order, tm
 from kocurate.services import users as user_service
@@ -63,13 +64,13 @@ def test_review_shows_each_finding_at_its_place_and_a_click_focuses_it(site: dic
     at = page("review.py", site["who"]["annotator"], sample=sid)
     assert not at.exception
     out = texts(at)
-    assert "ko_particle: Python[[는]] 프로그래밍 언어 입니다." in out
-    assert "ko_spacing: " in out and "[[" in out
+    assert f"{check_label('ko_particle')}: Python[[는]] 프로그래밍 언어 입니다." in out
+    assert f"{check_label('ko_spacing')}: " in out and "[[" in out
     assert not [t for t in at.text_area if "[[" in (t.value or "")]  # nothing focused yet
     with db.session_scope(eng) as s:
         t0 = s.scalar(select(Turn.id).where(Turn.sample_id == sid, Turn.idx == 0))
     turn0 = at.pills(key=f"rv-focus-{sid}-{t0}")
-    spacing_at = next(i for i, o in enumerate(turn0.options, 1) if "ko_spacing" in o)
+    spacing_at = next(i for i, o in enumerate(turn0.options, 1) if check_label("ko_spacing") in o)
     turn0.set_value(spacing_at).run()
     assert not at.exception
     focused = [t.value for t in at.text_area if "[[" in (t.value or "")]

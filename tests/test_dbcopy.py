@@ -123,6 +123,18 @@ def _fill(url: str) -> None:
             guidelines.confirm_read(s, ann, 0, 1)
             root = comments.add_comment(s, ann, sample.id, HOSTILE)
             comments.add_comment(s, SYSTEM, sample.id, "답 " + HOSTILE, reply_to=root.id)
+            # gold and ratings (issue 21 B): a gold sample answered by ann, a second review, a rating
+            from kocurate.models import GoldAnswer, GoldSample, QualityRating, SecondReview
+
+            s.add(GoldSample(sample_id=sample.id, dataset_id=sample.dataset_id, decision="reject",
+                             flags=["hate"], texts={"0": HOSTILE}))
+            s.flush()
+            s.add_all([GoldAnswer(sample_id=sample.id, dataset_id=sample.dataset_id, user_id=u.id,
+                                  decision="approve", flags=[], decision_ok=False, flag_scores={"hate": False},
+                                  text_similarity=0.5),
+                       SecondReview(sample_id=sample.id, dataset_id=sample.dataset_id, user_id=u.id),
+                       QualityRating(sample_id=sample.id, dataset_id=sample.dataset_id, user_id=u.id,
+                                     criterion="fluency", score=4)])
     finally:
         eng.dispose()
 
