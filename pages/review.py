@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from kocurate import config, ui, ui_llm
+from kocurate import config, ui, ui_llm, ui_speed
 from kocurate.errors import KocurateError, StaleVersion
 from kocurate.i18n import N_, _, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
@@ -858,4 +858,4 @@ def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
             st.text(_("No edits yet."))
 
 
-(st.fragment(workspace) if FRAGMENTS else workspace)()
+(st.fragment(ui_speed.timed_fn("fragment", workspace)) if FRAGMENTS else workspace)()
