@@ -2,7 +2,8 @@
 
 Off unless ``KOCURATE_TIMING_LOG`` names a file: then every timed run (a whole page run of
 ``app.py``, the Review page's fragment) appends one tab-separated line: end time (Unix seconds),
-label, wall milliseconds, CPU milliseconds of the thread that ran it. Streamlit runs each browser
+label, wall milliseconds, CPU milliseconds of the thread that ran it (and, under
+``KOCURATE_TIMING_PROFILE``, a cProfile file per run in that folder). Streamlit runs each browser
 session's script in a thread of its own, so the CPU figure holds however busy the machine is; the
 benchmark sums the lines written during one click beside the time the browser saw.
 """
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 LOG_ENV = "KOCURATE_TIMING_LOG"
+PROFILE_ENV = "KOCURATE_TIMING_PROFILE"  # a folder: also a cProfile file per timed run (where the time goes)
 _lock = threading.Lock()
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,11 +44,23 @@ def timed(label: str) -> Iterator[None]:
     if not enabled():
         yield
         return
+    folder = os.environ.get(PROFILE_ENV)
+    prof = None
+    if folder:
+        import cProfile
+
+        prof = cProfile.Profile()
     t0, c0 = time.perf_counter(), time.thread_time()
     try:
+        if prof is not None:
+            prof.enable()
         yield
     finally:
+        if prof is not None:
+            prof.disable()
         _write(label, time.perf_counter() - t0, time.thread_time() - c0)
+        if prof is not None:
+            prof.dump_stats(os.path.join(folder, f"{label}-{time.time():.6f}.prof"))
 
 
 def timed_fn(label: str, fn: F) -> F:

@@ -447,8 +447,20 @@ def load(sid: int | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         return None, []
 
 
+def shown_view() -> dict[str, Any] | None:
+    """Next / Previous need only what the screen showed (id, version, dataset, typed text): the
+    sample is then loaded once, after the move, instead of before and after it."""
+    sid, seen = S.get("rv_sample"), S.get("rv_seen")
+    if sid is None or not seen or seen["sample"] != sid or "dataset_id" not in seen:
+        return None
+    if not any(S.get(f"rv-b-{kind}-{sid}") for kind in ("next", "prev")):
+        return None
+    return {"id": sid, "version": seen["version"], "dataset_id": seen["dataset_id"], "read_only": False}
+
+
 def workspace() -> None:
-    view, my_drafts = load(S.get("rv_sample"))
+    view = shown_view()
+    view, my_drafts = (view, []) if view is not None else load(S.get("rv_sample"))
 
     # ------------------------------------------------------------------------------ action bar
     # The bar's place is at the top, but its buttons are drawn last: a sample's buttons exist only once
@@ -597,7 +609,7 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
                 rerun()
 
     # what the widgets below show: edits are measured (and versions checked) against the saved text
-    S["rv_seen"] = {"sample": view["id"], "version": view["version"],
+    S["rv_seen"] = {"sample": view["id"], "version": view["version"], "dataset_id": view["dataset_id"],
                     "text": {t["id"]: t["text"] for t in view["turns"]},
                     "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
                     "flags": dict(view["my_flags"])}
