@@ -51,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import delete, select, update  # noqa: E402
+from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from kocurate import db, ui_speed  # noqa: E402
 from kocurate.models import Claim, Dataset, Review, Sample  # noqa: E402
@@ -366,6 +366,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reps", type=int, default=20, help="clicks per action and server (default 20)")
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--big-url", help="use this synth-made database (its first dataset's reviews are reset) "
+                    "instead of generating --n samples")
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} not found (apt-get install chromium)")
@@ -390,15 +392,22 @@ def main(argv: list[str] | None = None) -> None:
                 from benchmarks import synth
                 from kocurate.services import search
 
-                url = f"sqlite:///{Path(tmp) / 'big.db'}"
-                t0 = time.perf_counter()
-                info = synth.populate(url, args.n)
-                eng = db.make_engine(url)
-                search.reindex(eng)
-                eng.dispose()
-                print(f"  synthetic database: {info['samples']:,} samples, {info['turns']:,} turns "
-                      f"({time.perf_counter() - t0:.0f} s)")
-                run_db(browser, f"{args.n:,}-sample database", url,
+                url = args.big_url or f"sqlite:///{Path(tmp) / 'big.db'}"
+                if args.big_url:  # made earlier by synth (e.g. benchmarks/dashboard.py --db): reused
+                    eng = db.make_engine(url)
+                    with eng.connect() as c:
+                        n = c.scalar(select(func.count()).select_from(Sample)) or 0
+                    eng.dispose()
+                else:
+                    t0 = time.perf_counter()
+                    info = synth.populate(url, args.n)
+                    eng = db.make_engine(url)
+                    search.reindex(eng)
+                    eng.dispose()
+                    n = info["samples"]
+                    print(f"  synthetic database: {info['samples']:,} samples, {info['turns']:,} turns "
+                          f"({time.perf_counter() - t0:.0f} s)")
+                run_db(browser, f"{n:,}-sample database", url,
                        [("ann01", synth.PASSWORD), ("ann02", synth.PASSWORD)], args.reps)
         finally:
             browser.close()
