@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from kocurate import ui, ui_guidance
+from kocurate import ui, ui_guidance, ui_speed
 from kocurate.errors import AuthError, KocurateError
 from kocurate.i18n import N_, _
 from kocurate.services import users as user_service
@@ -100,9 +100,10 @@ try:
     ui.sync_cookie()
     if actor is None:
         # every page's address leads to the login form (/review?dataset=… opens once logged in)
-        st.navigation([st.Page(login, title=_("Log in"), icon=":material/login:", default=True)]
-                      + [st.Page(login, title=_("Log in"), url_path=_url_path(path), visibility="hidden")
-                         for path, *_rest in PAGES]).run()
+        nav = st.navigation([st.Page(login, title=_("Log in"), icon=":material/login:", default=True)]
+                            + [st.Page(login, title=_("Log in"), url_path=_url_path(path), visibility="hidden")
+                               for path, *_rest in PAGES])
+        ui_speed.timed_fn("page", nav.run)()  # timed only under KOCURATE_TIMING_LOG (benchmarks/ui.py)
     else:
         with st.sidebar:
             st.text(f"{actor.username} · {_(actor.role)}")  # a user name is data: plain text
@@ -122,7 +123,8 @@ try:
             runpy.run_path(str(Path(__file__).resolve().parent / first), run_name="__main__")
 
         hidden = [_not_allowed(title, actor.role) for path, title, icon, perm in PAGES if not actor.can(perm)]
-        st.navigation([st.Page(start, title=_("Start"), url_path="start", default=True, visibility="hidden"),
-                       *pages, *hidden], expanded=True).run()  # every page a role has stays in sight
+        nav = st.navigation([st.Page(start, title=_("Start"), url_path="start", default=True, visibility="hidden"),
+                             *pages, *hidden], expanded=True)  # every page a role has stays in sight
+        ui_speed.timed_fn("page", nav.run)()
 except (KocurateError, SQLAlchemyError) as exc:  # a page's own errors are shown by the page itself
     _database_problem(exc)

@@ -7,16 +7,19 @@ The routes set and clear the HttpOnly login cookie (see kocurate.webauth).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
 from starlette.routing import Route
 
-from kocurate import webauth
+from kocurate import ui_speed, webauth
 
 os.umask(0o077)  # files this process creates (exports, reports) are its owner's only
 
 webauth.ROUTES_ACTIVE = True
+# the pages' imports load while the server starts answering, so the first login does not wait for them
+threading.Thread(target=ui_speed.warm_up, name="kocurate-warm-up", daemon=True).start()
 app = st.App(str(Path(__file__).resolve().parent / "app.py"), routes=[
     Route(webauth.SESSION_PATH, webauth.session_route, methods=["POST"]),
     Route(webauth.LOGOUT_PATH, webauth.logout_route, methods=["POST"]),

@@ -10,6 +10,12 @@ what ``pages/dashboard.py`` runs), warm, best of ``--repeat``. The baseline
     python benchmarks/dashboard.py                      # temporary SQLite file
     python benchmarks/dashboard.py --url postgresql+psycopg://postgres@127.0.0.1:55445/bench
     python benchmarks/dashboard.py --db /tmp/k.db --samples 700000 --reviews 200000
+    python benchmarks/dashboard.py --samples 2000000 --reviews 500000 --replicate 10   # issue 19 scale
+
+``--replicate K`` (SQLite) is the fast bulk path to large sizes: ``synth.populate`` fills 1/K of the
+samples and reviews, then the database copies its samples, turns, reviews, flags and findings K - 1
+times into itself (``INSERT … SELECT`` with shifted ids and keys, the search index's triggers off
+meanwhile: the dashboard does not read it). The distributions stay those of the generated part.
 """
 
 from __future__ import annotations
@@ -74,6 +80,41 @@ def naive_pandas(engine: Any) -> dict[str, Any]:
     return out
 
 
+def replicate(engine: Any, k: int) -> None:
+    """Copy samples (and their turns, reviews, flags, findings) k - 1 times, ids and keys shifted."""
+    if not str(engine.url).startswith("sqlite"):
+        raise SystemExit("--replicate is for SQLite")
+    from kocurate.models import Base
+
+    def cols(table: str) -> list[str]:
+        return [c.name for c in Base.metadata.tables[table].columns]
+
+    shift = {"samples": {"id": "id + :s", "key": "key || :suffix"}, "turns": {"id": "id + :t", "sample_id": "sample_id + :s"},
+             "reviews": {"id": "id + :r", "sample_id": "sample_id + :s"},
+             "flags": {"id": "id + :f", "sample_id": "sample_id + :s"},
+             "check_findings": {"id": "id + :c", "sample_id": "sample_id + :s"}}
+    with engine.begin() as c:
+        top = {t: c.scalar(text(f"SELECT coalesce(max(id), 0) FROM {t}")) for t in shift}
+        triggers = c.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                  "AND name LIKE 'turns_fts_%'")).all()
+        for name, _sql in triggers:
+            c.execute(text(f"DROP TRIGGER {name}"))
+        c.exec_driver_sql("PRAGMA cache_size = -524288")
+        for i in range(1, k):
+            params = {"s": top["samples"] * i, "t": top["turns"] * i, "r": top["reviews"] * i,
+                      "f": top["flags"] * i, "c": top["check_findings"] * i, "suffix": f"~{i}"}
+            for table, exprs in shift.items():
+                names = cols(table)
+                sel = ", ".join(exprs.get(n, f'"{n}"') for n in names)
+                c.execute(text(f"INSERT INTO {table} ({', '.join(chr(34) + n + chr(34) for n in names)}) "
+                               f"SELECT {sel} FROM {table} WHERE id <= :top ORDER BY id"),
+                          {**params, "top": top[table]})
+        for _name, sql in triggers:  # the index no longer covers the copies: the dashboard never reads it
+            c.execute(text(sql))
+        c.execute(text("UPDATE datasets SET n_samples = (SELECT count(*) FROM samples "
+                       "WHERE samples.dataset_id = datasets.id)"))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", help="database URL (default: a SQLite file, see --db)")
@@ -82,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reviews", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--replicate", type=int, default=1,
+                    help="generate 1/K of the data, then copy it K-1 times inside SQLite (fast bulk path)")
     args = ap.parse_args(argv)
     tmp = None
     if args.url:
@@ -97,9 +140,14 @@ def main(argv: list[str] | None = None) -> None:
         from synth import populate
 
         t = time.perf_counter()
-        info = populate(url, args.samples, reviews=args.reviews)
+        k = max(1, args.replicate)
+        info = populate(url, args.samples // k, reviews=args.reviews // k)
         print(f"populate: {info['samples']} samples, {info['turns']} turns, {info['reviews']} reviews, "
               f"{info['flags']} flags, {info['findings']} findings in {time.perf_counter() - t:.1f} s")
+        if k > 1:
+            t = time.perf_counter()
+            replicate(engine, k)
+            print(f"replicated x{k} inside the database in {time.perf_counter() - t:.1f} s", flush=True)
         if not url.startswith("sqlite"):
             # what autovacuum does after a bulk load: planner statistics and the visibility map
             # (index-only scans); without them PostgreSQL plans the aggregates blind

@@ -67,7 +67,7 @@ def child_kocurate(ko: str, en: str, url: str) -> dict[str, Any]:
     engine.dispose()
     return {"seconds": secs, "cpu": cpu, "samples": rep.samples, "turns": rep.turns, "aligned": rep.aligned,
             "ambiguous": rep.ambiguous, "peak_mb": _peak_mb(), "write_s": rep.write_seconds,
-            "write_cpu": rep.write_cpu_seconds, "load": os.getloadavg()[0]}
+            "write_cpu": rep.write_cpu_seconds, "phases": rep.phases, "load": os.getloadavg()[0]}
 
 
 def child_user(ko: str, en: str, url: str) -> dict[str, Any]:
@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> None:
               f"CPU {k['cpu']:6.1f} s = {k['cpu'] / k['samples'] * 1e6:5.0f} µs/sample  peak {k['peak_mb']:,.0f} MB "
               f"({k['peak_mb'] * 1024 / k['samples']:.2f} KB/sample)  write transaction {k['write_s']:.1f} s "
               f"(CPU {k['write_cpu']:.1f} s, search index included)  load {k['load']:.1f}", flush=True)
+        for phase, cpu in k.get("phases", {}).items():  # where the CPU goes, per sample: linear or not
+            print(f"    {phase:<42} CPU {cpu:6.1f} s = {cpu / k['samples'] * 1e6:5.1f} µs/sample", flush=True)
         if i == 0 and not args.db and n <= args.index_figures_max:
             f = index_figures(str(work / f"kocurate{n}.db"))
             print(f"search index at {f['samples']:,} samples: {f['now_bytes_per_sample']:,.0f} B/sample, rebuild "

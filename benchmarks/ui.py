@@ -11,6 +11,13 @@ page without the fragment, as the page worked before) — and drives Debian chro
   next version, idle;
 - search: the Search page, a query submitted → its first hit shown, idle.
 
+Beside each browser figure, the server's own time for the same click: the script runs it caused
+(the page run, or the Review page's fragment run), wall and CPU milliseconds of the thread that ran
+them (``kocurate.ui_speed``, ``KOCURATE_TIMING_LOG``): the CPU figure holds however busy the machine
+is, and browser minus server wall is transport and the browser's rendering. The framework's floor is
+measured in the same run: a bare fragment with six text areas and a Next button
+(``benchmarks/ui_floor_app.py``, no database), clicked the same way.
+
 Databases: the bundled demo, and ``--n`` synthetic samples (``benchmarks/synth.py``, 200k by default).
 Targets (issue 11, idle 2-core machine, 200k): Next / Approve & next p95 < 300 ms, Save p95 < 250 ms,
 login < 1 s. The load average is printed before and after: on a busy machine the figures are not
@@ -40,12 +47,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import delete, select, update  # noqa: E402
+from sqlalchemy import delete, func, select, update  # noqa: E402
 
-from kocurate import db  # noqa: E402
+from kocurate import db, ui_speed  # noqa: E402
 from kocurate.models import Claim, Dataset, Review, Sample  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,16 +108,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Clock:
+    """Browser time of one action beside the server's time for it (the script runs logged meanwhile)."""
+
+    def __init__(self, timing_log: str) -> None:
+        self.log = timing_log
+        self.offset = ui_speed.read_log(timing_log)[1]
+        self.server: dict[str, list[tuple[float, float]]] = {}
+
+    def __call__(self, action: str, page: Any, fn: Callable[[], Any]) -> float:
+        self.offset = ui_speed.read_log(self.log, self.offset)[1]  # runs before the click are not its own
+        ms = timed(fn)
+        page.wait_for_timeout(50)  # the run's own line is written as it ends
+        rows, self.offset = ui_speed.read_log(self.log, self.offset)
+        self.server.setdefault(action, []).append((sum(r[2] for r in rows), sum(r[3] for r in rows)))
+        return ms
+
+
 @contextmanager
-def serve(url: str, fragments: bool) -> Iterator[str]:
-    """``kocurate --db URL serve`` in its own process group (stopped with everything it started)."""
+def serve(url: str, fragments: bool, *, floor: bool = False) -> Iterator[tuple[str, str]]:
+    """``kocurate --db URL serve`` (or the floor app under ``streamlit run``) in its own process group
+    (stopped with everything it started); yields its address and its timing log."""
     port = free_port()
+    timing = str(Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{port}.timing")
+    Path(timing).write_text("")
     env = {**os.environ, "KOCURATE_REVIEW_FRAGMENTS": "1" if fragments else "0", "KOCURATE_SECRET": "bench-secret",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "PYTHONUNBUFFERED": "1"}
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "PYTHONUNBUFFERED": "1",
+           ui_speed.LOG_ENV: timing, "KOCURATE_DEFAULT_LANG": "en"}  # the waits below read English labels
     log = open(Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-c", "from kocurate.cli import app; app()", "--db", url, "serve",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    cmd = ([sys.executable, "-m", "streamlit", "run", str(HERE / "ui_floor_app.py"), "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"] if floor else
+           [sys.executable, "-c", "from kocurate.cli import app; app()", "--db", url, "serve", "--port", str(port)])
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -122,7 +152,7 @@ def serve(url: str, fragments: bool) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"kocurate serve did not start (log: {log.name})") from None
                 time.sleep(0.3)
-        yield base
+        yield base, timing
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -173,8 +203,27 @@ def bar(page: Any, name: str) -> Any:
     return page.locator(".st-key-rv-bar").get_by_role("button", name=re.compile("^" + re.escape(name)))
 
 
+def measure_floor(browser: Any, base: str, clock: Clock, reps: int) -> dict[str, list[float]]:
+    """The bare fragment: click Next → the next heading shown, idle (as for the Review page)."""
+    out: dict[str, list[float]] = {"next": []}
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto(base + "/")
+        shown_sample(page)
+        wait_idle(page)
+        for _ in range(reps):
+            prev = shown_sample(page)
+            out["next"].append(clock("next", page, lambda p=prev: (  # type: ignore[func-returns-value]
+                bar(page, "Next").click(), page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
+    finally:
+        ctx.close()
+    return out
+
+
 def measure(browser: Any, base: str, url: str, user: str, password: str, reps: int, queue: int,
-            searches: list[tuple[str, str]]) -> dict[str, list[float]]:
+            searches: list[tuple[str, str]], clock: Clock) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"login": [], "next": [], "approve_next": [], "save": [], "search": []}
     ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
     ctx.set_default_timeout(TIMEOUT_MS)
@@ -186,12 +235,11 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
             page.get_by_role("textbox", name="User name").fill(user)
             page.get_by_role("textbox", name="Password").fill(password)
             wait_idle(page)
-            t0 = time.perf_counter()
-            page.get_by_role("button", name="Log in").click()
-            page.get_by_test_id("stSidebar").get_by_text(f"{user} ·", exact=False).wait_for()
-            page.get_by_role("button", name=re.compile("Start reviewing")).wait_for()
-            page.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS)
-            out["login"].append((time.perf_counter() - t0) * 1000)
+            out["login"].append(clock("login", page, lambda p=page: (  # type: ignore[func-returns-value]
+                p.get_by_role("button", name="Log in").click(),
+                p.get_by_test_id("stSidebar").get_by_text(f"{user} ·", exact=False).wait_for(),
+                p.get_by_role("button", name=re.compile("Start reviewing")).wait_for(),
+                p.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS))))
             if len(out["login"]) < 3:
                 page.close()
         page.get_by_role("button", name=re.compile("Start reviewing")).click()
@@ -199,21 +247,21 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
         wait_idle(page)
         for _ in range(reps):
             prev = shown_sample(page)
-            out["next"].append(timed(lambda p=prev: (bar(page, "Next").click(),  # type: ignore[func-returns-value]
+            out["next"].append(clock("next", page, lambda p=prev: (bar(page, "Next").click(),  # type: ignore[func-returns-value]
                                                      page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
         for i in range(reps):
             v = shown_version(page)
             page.get_by_role("textbox", name="Korean").first.fill(f"벤치마크 수정 {i} {time.time()}")
             page.get_by_role("heading", name=re.compile(r"^Sample")).first.click()  # leave the field: a draft
             wait_idle(page)
-            out["save"].append(timed(lambda v=v: (bar(page, "Save").click(),  # type: ignore[func-returns-value]
+            out["save"].append(clock("save", page, lambda v=v: (bar(page, "Save").click(),  # type: ignore[func-returns-value]
                                                   page.wait_for_function(VERSION_SHOWN_JS, arg=v + 1))))
         for i in range(reps):
             if queue and i and i % max(1, queue - 2) == 0:
                 reset_queue(url)
             prev = shown_sample(page)
             page.wait_for_timeout(750)  # the page ignores a decision sooner than 0.7 s after a sample opens
-            out["approve_next"].append(timed(lambda p=prev: (bar(page, "Approve & next").click(),  # type: ignore[func-returns-value]
+            out["approve_next"].append(clock("approve_next", page, lambda p=prev: (bar(page, "Approve & next").click(),  # type: ignore[func-returns-value]
                                                              page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
         if searches:
             page.get_by_test_id("stSidebarNav").get_by_text("Search").click()
@@ -224,7 +272,7 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
                 query, label = searches[i % len(searches)]
                 box.fill(query)
                 wait_idle(page)
-                out["search"].append(timed(lambda lb=label: (  # type: ignore[func-returns-value]
+                out["search"].append(clock("search", page, lambda lb=label: (  # type: ignore[func-returns-value]
                     page.get_by_role("button", name="Search", exact=True).click(),
                     page.wait_for_function(HIT_SHOWN_JS, arg=lb))))
     except Exception:
@@ -267,36 +315,49 @@ def first_dataset_size(url: str) -> int:
         engine.dispose()
 
 
-def report(db_name: str, ours: dict[str, list[float]], base: dict[str, list[float]]) -> None:
+def _p(values: list[float]) -> str:
+    return f"{statistics.median(values):5.0f} /{pct(values, 95):5.0f}" if values else "    - /    -"
+
+
+def report(db_name: str, runs: dict[str, tuple[dict[str, list[float]], Clock]]) -> None:
+    """p50 / p95 per action: browser (click → shown, idle), server wall and server CPU of that click."""
     targets = {"next": 300, "approve_next": 300, "save": 250, "login": 1000}
     print(f"\n== {db_name}")
-    print(f"{'action':<14} {'fragment p50':>13} {'p95':>8}   {'full-page baseline p50':>23} {'p95':>8}   target p95")
+    print("ms, p50 / p95     " + "".join(f"{name + ' browser':>18} {'server wall':>13} {'server CPU':>13}   "
+                                         for name in runs) + "target p95")
     for k in ("next", "approve_next", "save", "search", "login"):
-        a, b = ours.get(k) or [], base.get(k) or []
-        if not a:
+        cells, n = "", 0
+        for out, clock in runs.values():
+            srv = clock.server.get(k, [])
+            cells += f"{_p(out.get(k, [])):>18} {_p([w for w, _c in srv]):>13} {_p([c for _w, c in srv]):>13}   "
+            n = max(n, len(out.get(k, [])))
+        if not n:
             continue
+        ours = runs["fragment"][0].get(k) or []
         t = targets.get(k)
-        verdict = "" if t is None else f"< {t} ms: {'OK' if pct(a, 95) < t else 'MISSED'}"
-        bp50 = f"{statistics.median(b):8.0f} ms" if b else "       -   "
-        bp95 = f"{pct(b, 95):6.0f} ms" if b else "     -   "
-        print(f"{k:<14} {statistics.median(a):10.0f} ms {pct(a, 95):6.0f} ms   {bp50:>23} {bp95:>8}   {verdict}"
-              f"   (n={len(a)})")
+        verdict = "" if t is None or not ours else f"< {t}: {'OK' if pct(ours, 95) < t else 'MISSED'}"
+        print(f"{k:<17}{cells}{verdict}  (n={n})")
 
 
 def run_db(browser: Any, name: str, url: str, users: list[tuple[str, str]], reps: int) -> None:
     searches = search_plan(url)
     queue = first_dataset_size(url)
-    results: dict[bool, dict[str, list[float]]] = {}
-    # alternate the two servers so that a change of machine load hits both alike
-    for fragments, (user, pw) in ((True, users[0]), (False, users[1])):
-        print(f"  {name}: {'fragment' if fragments else 'full-page baseline'} as {user}, load {loadavg()}",
-              flush=True)
+    runs: dict[str, tuple[dict[str, list[float]], Clock]] = {}
+    # alternate the servers so that a change of machine load hits them alike
+    for label, fragments, (user, pw) in (("fragment", True, users[0]), ("baseline", False, users[1])):
+        print(f"  {name}: {label} as {user}, load {loadavg()}", flush=True)
         reset_queue(url)
-        with serve(url, fragments) as base:
-            results[fragments] = measure(browser, base, url, user, pw, reps, queue if queue < 5000 else 0, searches)
+        with serve(url, fragments) as (base, timing):
+            clock = Clock(timing)
+            out = measure(browser, base, url, user, pw, reps, queue if queue < 5000 else 0, searches, clock)
+        runs[label] = (out, clock)
         print("    " + "  ".join(f"{k} p50 {statistics.median(v):.0f} p95 {pct(v, 95):.0f} ms"
-                                 for k, v in results[fragments].items() if v), flush=True)
-    report(f"{name} (load average now {loadavg()})", results[True], results[False])
+                                 for k, v in out.items() if v), flush=True)
+    print(f"  floor (bare fragment, six text areas), load {loadavg()}", flush=True)
+    with serve(url, True, floor=True) as (base, timing):
+        clock = Clock(timing)
+        runs["floor"] = (measure_floor(browser, base, clock, reps), clock)
+    report(f"{name} (load average now {loadavg()})", runs)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -305,6 +366,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reps", type=int, default=20, help="clicks per action and server (default 20)")
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--big-url", help="use this synth-made database (its first dataset's reviews are reset) "
+                    "instead of generating --n samples")
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} not found (apt-get install chromium)")
@@ -329,15 +392,22 @@ def main(argv: list[str] | None = None) -> None:
                 from benchmarks import synth
                 from kocurate.services import search
 
-                url = f"sqlite:///{Path(tmp) / 'big.db'}"
-                t0 = time.perf_counter()
-                info = synth.populate(url, args.n)
-                eng = db.make_engine(url)
-                search.reindex(eng)
-                eng.dispose()
-                print(f"  synthetic database: {info['samples']:,} samples, {info['turns']:,} turns "
-                      f"({time.perf_counter() - t0:.0f} s)")
-                run_db(browser, f"{args.n:,}-sample database", url,
+                url = args.big_url or f"sqlite:///{Path(tmp) / 'big.db'}"
+                if args.big_url:  # made earlier by synth (e.g. benchmarks/dashboard.py --db): reused
+                    eng = db.make_engine(url)
+                    with eng.connect() as c:
+                        n = c.scalar(select(func.count()).select_from(Sample)) or 0
+                    eng.dispose()
+                else:
+                    t0 = time.perf_counter()
+                    info = synth.populate(url, args.n)
+                    eng = db.make_engine(url)
+                    search.reindex(eng)
+                    eng.dispose()
+                    n = info["samples"]
+                    print(f"  synthetic database: {info['samples']:,} samples, {info['turns']:,} turns "
+                          f"({time.perf_counter() - t0:.0f} s)")
+                run_db(browser, f"{n:,}-sample database", url,
                        [("ann01", synth.PASSWORD), ("ann02", synth.PASSWORD)], args.reps)
         finally:
             browser.close()

@@ -59,6 +59,8 @@ class ImportReport:
     write_cpu_seconds: float = 0.0  # CPU time of this process in it (SQLite's copy and search index included)
     # what ran after the import (search index, cheap checks): step -> figures
     after: dict[str, Any] = field(default_factory=dict)
+    # CPU seconds of this process per phase of the import (benchmarks/ingest.py prints them)
+    phases: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         parts = [f"{self.samples:,} samples, {self.turns:,} turns"]
@@ -167,7 +169,9 @@ def import_files(
         if src is not None:
             en_stream = _collect(importer.read(src, source=True), skip_bad, report.skipped, "en")
             if importer.align_by == "id":
+                c0 = time.process_time()
                 english = _EnglishById.fill(en_stream)
+                report.phases["english side (parse, id store)"] = time.process_time() - c0
             else:  # position alignment needs the cues of every record at once
                 sources = [_Source(s.key, tuple(t.role for t in s.turns), tuple(t.text for t in s.turns),
                                    s.meta.get("category")) for s in en_stream]
@@ -198,7 +202,9 @@ def _import(engine: Engine, pairs: Iterator[Pairing], importer: Importer, report
     if sqlite:
         # everything is read, checked and aligned into a private SQLite file first; the write
         # lock is then held only for a copy done inside SQLite (seconds), not for the parsing
+        c0 = time.process_time()
         spool = _Spool.fill(batches)
+        report.phases["korean side (parse, join, align, spool)"] = time.process_time() - c0
         if report.samples == 0:
             spool.close()
             raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
@@ -222,7 +228,7 @@ def _import(engine: Engine, pairs: Iterator[Pairing], importer: Importer, report
                     session.flush()
                     report.dataset_id = ds.id
                     if spool is not None:
-                        spool.copy(session.connection(), ds.id)
+                        spool.copy(session.connection(), ds.id, report.phases)
                     else:
                         _write(session, ds.id, batches)
                     if report.samples == 0:
@@ -558,16 +564,17 @@ class _Spool:
         except Exception:  # noqa: BLE001 - the connection may be gone; closing it drops the attachment too
             conn.invalidate()
 
-    def copy(self, conn: Connection, dataset_id: int) -> None:
+    def copy(self, conn: Connection, dataset_id: int, phases: dict[str, float] | None = None) -> None:
         raw = conn.connection.driver_connection  # type: ignore[union-attr]
         cache = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute(f"PRAGMA cache_size = -{COPY_CACHE_KIB}")
         try:
-            self._copy(conn, dataset_id)
+            self._copy(conn, dataset_id, {} if phases is None else phases)
         finally:
             raw.execute(f"PRAGMA cache_size = {int(cache)}")  # the connection goes back to the pool
 
-    def _copy(self, conn: Connection, dataset_id: int) -> None:
+    def _copy(self, conn: Connection, dataset_id: int, phases: dict[str, float]) -> None:
+        c0 = time.process_time()
         offset = conn.scalar(select(func.max(Sample.id))) or 0
         extra_s = _defaults(Sample.__table__, _SAMPLE_COLS)
         extra_t = _defaults(Turn.__table__, _TURN_COLS)
@@ -575,13 +582,36 @@ class _Spool:
         s_sel = ", ".join(["id + ?", "?", *_SAMPLE_COLS[2:], *["?"] * len(extra_s)])
         conn.exec_driver_sql(f"INSERT INTO samples ({s_cols}) SELECT {s_sel} FROM kc_spool.s ORDER BY id",
                              (offset, dataset_id, *extra_s.values()))
+        phases["copy samples (+ indexes)"] = time.process_time() - c0
+        c0 = time.process_time()
         t_cols = ", ".join(f'"{c}"' for c in (*_TURN_COLS, *extra_t))
         t_sel = ", ".join(["sample_id + ?", *_TURN_COLS[1:], *["?"] * len(extra_t)])
+        automerge = _fts_automerge(conn)
+        if automerge is not None:
+            # the search index's segments are not merged while its triggers take the bulk of rows:
+            # FTS5's incremental merging made the index cost per turn grow with the dataset (40 µs
+            # per sample at 200k vs 28 at 50k); its crisis merges still bound the segment count.
+            # The setting is restored in the same transaction (so a rollback restores it too).
+            conn.exec_driver_sql("INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', 0)")
         conn.exec_driver_sql(f"INSERT INTO turns ({t_cols}) SELECT {t_sel} FROM kc_spool.t ORDER BY rowid",
                              (offset, *extra_t.values()))
+        if automerge is not None:
+            conn.exec_driver_sql("INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', ?)", (automerge,))
+        phases["copy turns (+ index, search index)"] = time.process_time() - c0
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+FTS_AUTOMERGE_DEFAULT = 4  # SQLite's default for an FTS5 table that never set it
+
+
+def _fts_automerge(conn: Connection) -> int | None:
+    """The search index's automerge setting, or None where there is no such index (yet)."""
+    if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts_config'").first() is None:
+        return None
+    row = conn.exec_driver_sql("SELECT v FROM turns_fts_config WHERE k = 'automerge'").first()
+    return int(row[0]) if row is not None else FTS_AUTOMERGE_DEFAULT
 
 
 def _defaults(table: Any, columns: tuple[str, ...]) -> dict[str, Any]:

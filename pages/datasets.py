@@ -37,7 +37,7 @@ st.dataframe(frame[shown], hide_index=True, width="stretch",
 
 st.subheader(_("Review"))
 for r in rows:
-    done = r["samples"] - r.get("new", 0)
+    done = r["decided"]  # "disputed" is not decided yet (waits for a lead)
     name_col, link_col = st.columns([4, 1], vertical_alignment="center")
     name_col.text(_("{name} — {done} of {total} decided").format(  # the name as plain text
         name=r["name"], done=f"{done:,}", total=f"{r['samples']:,}"))

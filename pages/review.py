@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from kocurate import config, ui, ui_curate, ui_gold, ui_guidance, ui_llm
+from kocurate import config, ui, ui_curate, ui_gold, ui_guidance, ui_llm, ui_speed
 from kocurate.errors import KocurateError, StaleVersion
 from kocurate.i18n import N_, _, check_label, finding_text, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
@@ -450,8 +450,20 @@ def load(sid: int | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         return None, []
 
 
+def shown_view() -> dict[str, Any] | None:
+    """Next / Previous need only what the screen showed (id, version, dataset, typed text): the
+    sample is then loaded once, after the move, instead of before and after it."""
+    sid, seen = S.get("rv_sample"), S.get("rv_seen")
+    if sid is None or not seen or seen["sample"] != sid or "dataset_id" not in seen:
+        return None
+    if not any(S.get(f"rv-b-{kind}-{sid}") for kind in ("next", "prev")):
+        return None
+    return {"id": sid, "version": seen["version"], "dataset_id": seen["dataset_id"], "read_only": False}
+
+
 def workspace() -> None:
-    view, my_drafts = load(S.get("rv_sample"))
+    view = shown_view()
+    view, my_drafts = (view, []) if view is not None else load(S.get("rv_sample"))
 
     # ------------------------------------------------------------------------------ action bar
     # The bar's place is at the top, but its buttons are drawn last: a sample's buttons exist only once
@@ -602,7 +614,7 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
                 rerun()
 
     # what the widgets below show: edits are measured (and versions checked) against the saved text
-    S["rv_seen"] = {"sample": view["id"], "version": view["version"],
+    S["rv_seen"] = {"sample": view["id"], "version": view["version"], "dataset_id": view["dataset_id"],
                     "text": {t["id"]: t["text"] for t in view["turns"]},
                     "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
                     "flags": dict(view["my_flags"])}
@@ -867,4 +879,4 @@ def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
             st.text(_("No edits yet."))
 
 
-(st.fragment(workspace) if FRAGMENTS else workspace)()
+(st.fragment(ui_speed.timed_fn("fragment", workspace)) if FRAGMENTS else workspace)()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from datasketch import MinHashLSH
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -92,6 +91,10 @@ def signatures(texts: list[str], num_perm: int = NUM_PERM) -> np.ndarray:
 
 def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     """(bands, rows) that datasketch's MinHashLSH chooses for this threshold (the earlier layout)."""
+    # imported here: datasketch pulls in scipy (about 1 s), which every page that lists the checks
+    # (the Review page's first run, so the first login) paid for a layout only benchmarks ask about
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 

@@ -41,12 +41,14 @@ class RunSummary:
     seconds_by_check: dict[str, float] = field(default_factory=dict)  # CPU seconds per check
     seconds_store: float = 0.0
     cpu_seconds: float = 0.0  # CPU seconds of the run (all worker processes together)
+    workers: int = 1  # processes that checked
 
     def as_dict(self) -> dict[str, Any]:
         return {"dataset_id": self.dataset_id, "checks": self.checks, "samples": self.samples,
                 "findings": self.findings, "flags": self.flags, "seconds": round(self.seconds, 3),
                 "by_check": self.by_check, "seconds_by_check": {k: round(v, 3) for k, v in self.seconds_by_check.items()},
                 "seconds_store": round(self.seconds_store, 3), "cpu_seconds": round(self.cpu_seconds, 3),
+                "workers": self.workers,
                 "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None}
 
 
@@ -135,8 +137,10 @@ def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: b
                     q = q.where(Sample.checked_version != Sample.version)
                 workers = auto_workers(s.scalar(q) or 0)
     if workers > 1:
-        return _run_parallel(engine, dataset_id, [c.name for c in checks], full=full, set_checked=set_checked,
-                             batch=batch, workers=workers)
+        summary = _run_parallel(engine, dataset_id, [c.name for c in checks], full=full,
+                                set_checked=set_checked, batch=batch, workers=workers)
+        summary.workers = workers
+        return summary
     return _run_range(engine, dataset_id, checks, full=full, set_checked=set_checked, batch=batch,
                       progress=progress)
 

@@ -36,14 +36,17 @@ def check_cmd(
     only: list[str] = typer.Option(None, "--only", help="Run only this check (repeatable) over every sample; see "
                                                       "`kocurate checks list`."),
     full: bool = typer.Option(False, "--full", help="Re-check every sample, not only those changed since the last run."),
-    workers: int = typer.Option(1, "--workers", "-j", help="Processes to check with (id ranges in parallel)."),
+    workers: int = typer.Option(0, "--workers", "-j", help="Processes to check with (id ranges in parallel); "
+                                "0 (the default): one per core, at most 4, when 20,000 or more samples are due, "
+                                "else one."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run the automatic checks over a dataset and store findings and pre-flags (incremental)."""
     eng = engine()
     with errors(), _progress_bar("checked") as bar:
         task = bar.add_task("check", total=None)
-        summary = svc.run_checks(eng, SYSTEM, dataset, only=only or None, full=full, workers=max(1, workers),
+        summary = svc.run_checks(eng, SYSTEM, dataset, only=only or None, full=full,
+                                 workers=workers if workers > 0 else None,
                                  progress=lambda n: bar.update(task, completed=n))
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))

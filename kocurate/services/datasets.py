@@ -16,6 +16,10 @@ from ..ingest import ImportReport, default_name, import_files
 from ..models import STATUSES, Dataset, Sample, Turn
 from .auth import Actor
 
+# Statuses with no final outcome yet: "new" waits for reviews, "disputed" for a lead's adjudication.
+# Every "decided"/"in progress" figure (Datasets page, Dashboard) counts from this one tuple.
+UNDECIDED = ("new", "disputed")
+
 MAX_NAME = 128
 # path separators (names become report file names) and the characters that make Markdown or HTML of
 # a name (links, images, tags, code, tables, formulas)
@@ -92,11 +96,13 @@ def list_datasets(session: Session) -> list[dict[str, Any]]:
     out = []
     for ds in session.scalars(select(Dataset).order_by(Dataset.id)):
         by_status = {s: counts.get(ds.id, {}).get(s, 0) for s in STATUSES}
+        undecided = sum(by_status[s] for s in UNDECIDED)
         out.append({
             "id": ds.id, "name": ds.name, "kind": ds.kind, "licence": ds.licence, "samples": ds.n_samples,
             "turns": ds.n_turns, "aligned": ds.n_aligned, "ambiguous": ds.n_ambiguous, "unaligned": ds.n_unaligned,
             "imported_at": ds.imported_at.isoformat(timespec="seconds"), "files": [f["name"] for f in ds.source_files],
             "overlap": ds.overlap, **by_status,
+            "decided": sum(by_status.values()) - undecided, "in_progress": undecided,
         })
     return out
 

@@ -66,6 +66,7 @@ from ..models import (
     User,
 )
 from .auth import Actor
+from .datasets import UNDECIDED
 
 DEFAULT_TARGET = 150_000  # approved samples the corpus should reach
 PACE_DAYS = 7  # "current pace" = reviews per day over the last week
@@ -338,7 +339,8 @@ def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, 
 
     Pace = reviews per day and approvals per day over the ``pace_days`` days ending ``today``
     (default: the filter's ``until``, else the current UTC day). Remaining work = undecided
-    samples ("new") times each dataset's overlap (reviews each sample still needs).
+    samples ("new") times each dataset's overlap (reviews each sample still needs), plus one
+    adjudication per "disputed" sample; a disputed sample is not done.
     """
     _lead(actor)
     status = _status if _status is not None else status_counts(session, actor, f)
@@ -350,6 +352,7 @@ def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, 
             new_by_ds[r["dataset_id"]] += r["n"]
     overlap = dict(session.execute(select(Dataset.id, Dataset.overlap)).all())
     remaining_reviews = sum(n * max(1, overlap.get(d, 1) or 1) for d, n in new_by_ds.items())
+    remaining_reviews += by_status.get("disputed", 0)  # one adjudication each
 
     end = today or f.until or datetime.now(UTC).date()
     start = end - timedelta(days=pace_days - 1)
@@ -365,7 +368,7 @@ def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, 
     return {
         "samples": total,
         "by_status": {s: by_status.get(s, 0) for s in STATUSES},
-        "done_share": _rate(total - by_status.get("new", 0), total),
+        "done_share": _rate(total - sum(by_status.get(s, 0) for s in UNDECIDED), total),
         "target": target,
         "approved": approved,
         "to_target": to_target,

@@ -1,0 +1,110 @@
+"""Server-side timing of the web app's script runs, for ``benchmarks/ui.py`` (issue 11).
+
+Off unless ``KOCURATE_TIMING_LOG`` names a file: then every timed run (a whole page run of
+``app.py``, the Review page's fragment) appends one tab-separated line: end time (Unix seconds),
+label, wall milliseconds, CPU milliseconds of the thread that ran it (and, under
+``KOCURATE_TIMING_PROFILE``, a cProfile file per run in that folder). Streamlit runs each browser
+session's script in a thread of its own, so the CPU figure holds however busy the machine is; the
+benchmark sums the lines written during one click beside the time the browser saw.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+LOG_ENV = "KOCURATE_TIMING_LOG"
+PROFILE_ENV = "KOCURATE_TIMING_PROFILE"  # a folder: also a cProfile file per timed run (where the time goes)
+_lock = threading.Lock()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def enabled() -> bool:
+    return bool(os.environ.get(LOG_ENV))
+
+
+def _write(label: str, wall_s: float, cpu_s: float) -> None:
+    path = os.environ.get(LOG_ENV)
+    if not path:
+        return
+    line = f"{time.time():.6f}\t{label}\t{wall_s * 1000:.2f}\t{cpu_s * 1000:.2f}\n"
+    with _lock, open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+
+
+@contextmanager
+def timed(label: str) -> Iterator[None]:
+    """Time the block (also when it ends by st.rerun / st.stop, which raise)."""
+    if not enabled():
+        yield
+        return
+    folder = os.environ.get(PROFILE_ENV)
+    prof = None
+    if folder:
+        import cProfile
+
+        prof = cProfile.Profile()
+    t0, c0 = time.perf_counter(), time.thread_time()
+    try:
+        if prof is not None:
+            prof.enable()
+        yield
+    finally:
+        if prof is not None:
+            prof.disable()
+        _write(label, time.perf_counter() - t0, time.thread_time() - c0)
+        if prof is not None:
+            prof.dump_stats(os.path.join(folder, f"{label}-{time.time():.6f}.prof"))
+
+
+def timed_fn(label: str, fn: F) -> F:
+    """``fn`` timed on every call (the same function when timing is off, so that nothing changes)."""
+    if not enabled():
+        return fn
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with timed(label):
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+# what the first page runs import: paid at server start in the background, not by the first login
+# (the Review page's first run took 0.8 s CPU of imports, most of the 1.3 s login the issue measured)
+WARM_MODULES = ("kocurate.ui", "kocurate.ui_llm", "kocurate.services.review", "kocurate.services.drafts",
+                "kocurate.services.datasets", "kocurate.services.search", "kocurate.services.stats",
+                "kocurate.services.translate", "kocurate.checks", "pandas", "plotly.express")
+
+
+def warm_up() -> list[str]:
+    """Import what the pages need; returns the modules that could not be imported (never raises)."""
+    missing = []
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an optional area not installed: its page says so itself
+            missing.append(name)
+    return missing
+
+
+def read_log(path: str, offset: int = 0) -> tuple[list[tuple[float, str, float, float]], int]:
+    """Lines written since ``offset`` (bytes) as (end time, label, wall ms, CPU ms), and the new offset."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except FileNotFoundError:
+        return [], offset
+    complete = data[: data.rfind("\n") + 1]  # a line being written is read next time
+    rows = []
+    for line in complete.splitlines():
+        at, label, wall, cpu = line.split("\t")
+        rows.append((float(at), label, float(wall), float(cpu)))
+    return rows, offset + len(complete.encode("utf-8"))
