@@ -121,6 +121,7 @@ def _save_settings(session: Session, actor: Actor, dataset_id: int, **values: An
 
 def set_rate(session: Session, actor: Actor, dataset_id: int, rate: float) -> dict[str, Any]:
     """Leads: the share of an annotator's queue that is gold (0 switches mixing off; at most 0.5)."""
+    actor.require("configure")
     try:
         rate = float(rate)
     except (TypeError, ValueError):
@@ -134,6 +135,7 @@ def set_bar(session: Session, actor: Actor, dataset_id: int, min_accuracy: float
             min_answers: int = 10) -> dict[str, Any]:
     """Leads: annotators with at least ``min_answers`` gold answers and decision accuracy under
     ``min_accuracy`` get a second review of their decisions (None removes the bar)."""
+    actor.require("configure")
     if min_accuracy is not None and not 0.0 < float(min_accuracy) <= 1.0:
         raise KocurateError(f"bar: minimum accuracy is a share in (0, 1], got {min_accuracy}")
     if int(min_answers) < 1:

@@ -220,6 +220,7 @@ def use_fix(session: Session, actor: Actor, fix_id: int, turn_id: int, expected_
     new sample version."""
     from .review import save_edit
 
+    actor.require("edit")
     fix = session.get(TmFix, fix_id)
     if fix is None or not fix.active:
         raise NotFound(f"no active fix {fix_id}")
