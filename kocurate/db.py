@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -225,6 +225,42 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_only(engine: Engine, *, jit: bool = True) -> Iterator[Connection]:
+    """A connection in one read-only transaction: a consistent snapshot that takes no write lock.
+
+    SQLite: a deferred BEGIN (the engine's "begin" hook reads ``info["write"]``), a WAL reader
+    that never holds up anyone's save. PostgreSQL: REPEATABLE READ, one snapshot for every
+    statement; ``jit=False`` turns JIT off for big aggregates (it costs ~0.1 s each, saves nothing).
+    The transaction is rolled back, never committed. Only then is the write flag cleared: the
+    connection goes back to the pool, and one left "read-only" would begin a later write with a
+    deferred BEGIN and fail with "database is locked" instead of waiting for the lock.
+    """
+    conn = engine.connect()
+    try:
+        if is_sqlite(engine):
+            conn.info["write"] = False  # info outlives the checkout: cleared below
+        else:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        conn.begin()
+        if not jit and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL jit = off")
+        yield conn
+    finally:
+        try:
+            conn.rollback()
+        finally:
+            conn.info.pop("write", None)
+            conn.close()
+
+
+@contextmanager
+def read_session(engine: Engine, *, jit: bool = True) -> Iterator[Session]:
+    """A read-only ORM session over :func:`read_only` (rolled back, never committed)."""
+    with read_only(engine, jit=jit) as conn, Session(bind=conn) as session:
+        yield session
 
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]

@@ -24,10 +24,10 @@ from datasketch import MinHashLSH
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..db import read_session
 from ..models import CheckFinding, Sample, Turn, utcnow
 from .base import Check, Finding, SampleView, register
 from .contamination import normalize
-from .runner import read_session
 
 NUM_PERM = 64
 SHINGLE = 5

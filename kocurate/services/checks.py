@@ -19,7 +19,8 @@ from ..checks import REGISTRY, select_checks
 from ..checks.contamination import read_evalset
 from ..checks.dedup import dedup_datasets
 from ..checks.ethics import classifier
-from ..checks.runner import read_session, run_dataset
+from ..checks.runner import run_dataset
+from ..db import read_session
 from ..errors import KocurateError, NotFound
 from ..models import CheckFinding, Dataset, EvalItem, EvalSet, Flag, Sample, Setting, Turn, utcnow
 from .auth import Actor

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from .. import config
-from ..db import session_scope
+from ..db import read_session, session_scope
 from ..errors import KocurateError
 from ..exporters import FORMATS, REFUSALS, get_format
 from ..exporters import selection as sel
@@ -55,11 +55,9 @@ def preview_counts(session: Session, actor: Actor, spec: ExportSpec, exact: bool
     bind = session.get_bind()
     if session.in_transaction() or not isinstance(bind, Engine):
         return _preview(session, spec, exact)
-    from ..exporters.runner import _snapshot
-
     # a read-only snapshot: counting (a dry conversion of up to EXACT_PREVIEW_MAX samples) never holds
     # SQLite's write lock, so annotators keep saving meanwhile
-    with _snapshot(bind) as conn, Session(bind=conn) as rs:
+    with read_session(bind) as rs:
         return _preview(rs, spec, exact)
 
 

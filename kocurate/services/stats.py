@@ -48,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from .. import db
 from ..errors import PermissionDenied
 from ..models import (
     DECISIONS,
@@ -93,23 +94,9 @@ class StatsFilter:
 
 @contextmanager
 def snapshot(engine: Engine) -> Iterator[Session]:
-    """A read-only session for the statistics (rolled back, never committed).
-
-    On SQLite the app begins every transaction with BEGIN IMMEDIATE (the write lock); a dashboard
-    load takes a plain BEGIN instead, a WAL reader that never holds up anyone's save. On PostgreSQL
-    the transaction runs without JIT.
-    """
-    with engine.connect() as conn:
-        conn.info["write"] = False  # read by kocurate.db's "begin" hook; info outlives the checkout
-        try:
-            if conn.dialect.name == "postgresql":
-                # JIT compiling costs ~0.1 s per big aggregate here and saves nothing on these queries
-                conn.exec_driver_sql("SET LOCAL jit = off")
-            with Session(bind=conn) as session:
-                yield session
-                session.rollback()
-        finally:
-            conn.info.pop("write", None)
+    """A read-only session for the statistics: :func:`kocurate.db.read_session` without JIT."""
+    with db.read_session(engine, jit=False) as session:
+        yield session
 
 
 # --------------------------------------------------------------------------------------------- scope

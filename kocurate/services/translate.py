@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from .. import db
 from ..db import session_scope
 from ..errors import KocurateError, NotFound, StaleVersion
 from ..models import CheckFinding, Dataset, Edit, Flag, Sample, Suggestion, Turn, utcnow
@@ -249,17 +250,8 @@ def _reading(session: Session) -> Iterator[Session]:
     if session.in_transaction():
         yield session
         return
-    bind = session.get_bind()
-    with bind.connect() as conn:
-        conn.info["write"] = False  # SQLite: plain BEGIN (no write lock); ignored elsewhere
-        try:
-            with Session(bind=conn) as rs:
-                yield rs
-                rs.rollback()
-        finally:
-            # info outlives the checkout: a pooled connection left "read-only" would later begin a
-            # write with a deferred BEGIN and fail with "database is locked" instead of waiting
-            conn.info.pop("write", None)
+    with db.read_session(session.get_bind()) as rs:
+        yield rs
 
 
 @dataclass
