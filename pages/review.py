@@ -31,6 +31,7 @@ from kocurate.services import datasets as ds_service
 from kocurate.services import drafts as drafts_service
 from kocurate.services import llm as llm_service
 from kocurate.services import review as rv
+from kocurate.services.filters import LINK_FIELDS
 
 try:  # re-translation arrives with the DeepL area; the page works without it
     from kocurate.services import translate as tr
@@ -123,7 +124,7 @@ ds_names = {d["id"]: _("{name} · {new} new of {samples}").format(name=d["name"]
             for d in datasets}
 # Links from the dashboard, the checks page and job cards open a queue:
 # ?dataset=ID&status=…&flag=…&check=…&suggestion=open&job=JOBID
-_link = {k: st.query_params.get(k) for k in ("dataset", "status", "flag", "check", "suggestion", "job")}
+_link = {k: st.query_params.get(k) for k in LINK_FIELDS}
 if any(_link.values()) and S.get("rv_link_applied") != _link:
     S["rv_link_applied"] = _link
     if (_link["dataset"] or "").isdigit() and int(_link["dataset"]) in ds_names:

@@ -38,7 +38,6 @@ from ..models import (
     DECISIONS,
     ETHICS_FLAGS,
     QUALITY_FLAGS,
-    STATUSES,
     Adjudication,
     CheckFinding,
     Claim,
@@ -56,6 +55,7 @@ from ..models import (
 )
 from . import audit
 from .auth import Actor
+from .filters import SampleFilter
 
 ALL_FLAGS = ETHICS_FLAGS + QUALITY_FLAGS
 EDIT_FIELDS = ("text", "source_text")
@@ -78,62 +78,16 @@ def claim_ttl() -> timedelta:
 
 
 @dataclass
-class QueueFilter:
-    """Which samples a queue hands out. ``status=None`` means any status."""
+class QueueFilter(SampleFilter):
+    """Which samples a queue hands out (new ones unless ``status`` says otherwise; None: any)."""
 
     status: str | None = "new"
-    flag: str | None = None  # a flag category that is not cleared
-    check: str | None = None  # an open finding of this automatic check
-    text: str | None = None  # Korean or English text contains this (search index)
-    min_len: int | None = None  # Korean characters
-    max_len: int | None = None
-    has_source: bool | None = None  # has an English source
-    max_confidence: float | None = None  # alignment confidence at most this
-    mine: bool = False  # only samples claimed by me (assigned to me)
-    suggestion: str | None = None  # "open": has an open machine suggestion
-    job: int | None = None  # has a suggestion made by this (DeepL batch) job
 
 
 # --------------------------------------------------------------------------------------------- queue
 
 def _filter_conditions(session: Session, actor: Actor, f: QueueFilter) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = []
-    if f.status:
-        if f.status not in STATUSES:
-            raise KocurateError(f"unknown status {f.status!r}; one of {', '.join(STATUSES)}")
-        conds.append(Sample.status == f.status)
-    if f.flag:
-        if f.flag not in ALL_FLAGS:
-            raise KocurateError(f"unknown flag {f.flag!r}")
-        # IN (not a correlated EXISTS): the few flagged samples drive the scan (ix_flags_category_state)
-        conds.append(Sample.id.in_(select(Flag.sample_id).where(Flag.category == f.flag, Flag.state != "cleared")))
-    if f.check:
-        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(CheckFinding.check == f.check,
-                                                                        CheckFinding.state != "cleared")))
-    if f.text and f.text.strip():
-        from . import search
-
-        conds.append(Sample.id.in_(search.matching_samples(session, f.text)))
-    if f.min_len is not None:
-        conds.append(Sample.ko_chars >= f.min_len)
-    if f.max_len is not None:
-        conds.append(Sample.ko_chars <= f.max_len)
-    if f.has_source is True:
-        conds.append(Sample.en_chars > 0)
-    elif f.has_source is False:
-        conds.append(Sample.en_chars == 0)
-    if f.max_confidence is not None:
-        conds.append(Sample.align_confidence <= f.max_confidence)
-    if f.mine:
-        conds.append(Sample.id.in_(_my_open_claims(actor)))
-    if f.suggestion:
-        if f.suggestion not in ("open", "accepted", "rejected"):
-            raise KocurateError(f"suggestion filter is open, accepted or rejected, not {f.suggestion!r}")
-        conds.append(Sample.id.in_(select(Suggestion.sample_id).where(Suggestion.state == f.suggestion)))
-    if f.job is not None:
-        # ix_suggestions_job: the job's few suggestions drive the scan
-        conds.append(Sample.id.in_(select(Suggestion.sample_id).where(Suggestion.job_id == int(f.job))))
-    return conds
+    return f.conditions(session, actor)
 
 
 def _my_open_claims(actor: Actor) -> Any:

@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import (
     Engine,
@@ -66,7 +65,9 @@ from ..models import (
     Turn,
     User,
 )
+from . import filters
 from .auth import Actor
+from .filters import SampleFilter
 
 DEFAULT_TARGET = 150_000  # approved samples the corpus should reach
 PACE_DAYS = 7  # "current pace" = reviews per day over the last week
@@ -211,9 +212,7 @@ def _rate(num: int, den: int) -> float | None:
 def review_link(dataset: int | None = None, *, status: str | None = None, flag: str | None = None,
                 check: str | None = None, sample: int | None = None) -> str:
     """URL of the review queue filtered like a chart's bar, e.g. ``/review?dataset=3&check=untranslated``."""
-    params = {k: v for k, v in (("dataset", dataset), ("status", status), ("flag", flag), ("check", check),
-                                ("sample", sample)) if v is not None}
-    return "/review" + (f"?{urlencode(params)}" if params else "")
+    return filters.review_link(SampleFilter(dataset=dataset, status=status, flag=flag, check=check), sample)
 
 
 # --------------------------------------------------------------------------------------------- kappa

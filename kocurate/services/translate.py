@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
@@ -28,7 +28,16 @@ from sqlalchemy.orm import Session
 from .. import db
 from ..db import session_scope
 from ..errors import KocurateError, NotFound, StaleVersion
-from ..models import CheckFinding, Dataset, Edit, Flag, Sample, Suggestion, Turn, utcnow
+from ..models import (
+    CLOSED_FINDING_STATES,
+    CheckFinding,
+    Dataset,
+    Edit,
+    Sample,
+    Suggestion,
+    Turn,
+    utcnow,
+)
 from ..translate import glossary as gl
 from ..translate.client import DeepL, TranslateError, load_config, require_config
 from ..translate.core import (
@@ -52,6 +61,7 @@ from ..translate.protect import (
 )
 from . import jobs
 from .auth import Actor
+from .filters import SampleFilter, resolve_dataset
 
 ENGINE = "deepl"
 JOB_KIND = "translate"
@@ -103,54 +113,21 @@ def _deepl() -> DeepL:
 # --------------------------------------------------------------------------------------------- filters
 
 @dataclass
-class BatchFilter:
+class BatchFilter(SampleFilter):
     """Which samples a batch re-translates (only turns with an English source of kind "translation")."""
 
-    dataset: int | str | None = None  # id or name
-    check: str | None = None  # samples with a finding of this check
-    flag: str | None = None  # samples with a flag of this category not cleared
-    status: str | None = None
     limit: int | None = None  # at most this many samples
-    sample_ids: list[int] | None = None
     # also the "reference" turns (an answer written in Korean beside an English one, e.g. KoAlpaca
-    # outputs) that have a finding of ``check`` — an answer left in English, re-translated from the English
+    # outputs) that have an open finding of ``check`` — an answer left in English, re-translated from the English
     include_reference: bool | None = None
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> BatchFilter:
-        d = d or {}
-        return cls(**{f.name: d.get(f.name) for f in fields(cls)})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
 
 
 def _dataset_id(session: Session, ref: int | str | None) -> int | None:
-    if ref in (None, ""):
-        return None
-    if str(ref).isdigit():
-        ds = session.get(Dataset, int(ref))
-    else:
-        ds = session.scalar(select(Dataset).where(Dataset.name == str(ref)))
-    if ds is None:
-        raise NotFound(f"no dataset {ref!r}")
-    return ds.id
+    return resolve_dataset(session, ref)
 
 
 def _conditions(session: Session, f: BatchFilter) -> list[Any]:
-    conds: list[Any] = []
-    ds = _dataset_id(session, f.dataset)
-    if ds is not None:
-        conds.append(Sample.dataset_id == ds)
-    if f.status:
-        conds.append(Sample.status == f.status)
-    if f.check:
-        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(CheckFinding.check == f.check)))
-    if f.flag:
-        conds.append(Sample.id.in_(select(Flag.sample_id).where(Flag.category == f.flag, Flag.state != "cleared")))
-    if f.sample_ids:
-        conds.append(Sample.id.in_([int(i) for i in f.sample_ids]))
-    return conds
+    return f.conditions(session)
 
 
 def _count_samples(session: Session, f: BatchFilter) -> int:
@@ -167,7 +144,8 @@ def _turn_rows(session: Session, sample_ids: list[int], f: BatchFilter | None = 
     kind = Turn.source_kind == "translation"
     if f is not None and f.include_reference and f.check:
         flagged = select(CheckFinding.id).where(CheckFinding.sample_id == Turn.sample_id,
-                                                CheckFinding.turn_idx == Turn.idx, CheckFinding.check == f.check)
+                                                CheckFinding.turn_idx == Turn.idx, CheckFinding.check == f.check,
+                                                CheckFinding.state.notin_(CLOSED_FINDING_STATES))
         kind = or_(kind, and_(Turn.source_kind == "reference", flagged.exists()))
     q = (select(Turn.id, Turn.sample_id, Turn.idx, Turn.text, Turn.source_text)
          .where(Turn.sample_id.in_(sample_ids), Turn.source_text.is_not(None), kind)
