@@ -47,3 +47,11 @@ class StaleVersion(KocurateError):
 
 class ConfigError(KocurateError):
     pass
+
+
+class UnknownName(KocurateError, LookupError):
+    """A name no registry entry has (an import kind, a check, an export format, a job kind)."""
+
+    def __init__(self, what: str, name: str, choices: list[str]) -> None:
+        self.what, self.name, self.choices = what, name, choices
+        super().__init__(f"unknown {what} {name!r}; one of: {', '.join(choices)}")

@@ -17,8 +17,8 @@ import streamlit as st
 from kocurate import ui
 from kocurate.errors import AlreadyImported, ImportFailed, KocurateError
 from kocurate.i18n import N_, _, ngettext
-from kocurate.importers import REGISTRY
 from kocurate.ingest import default_name
+from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
 
 REVIEW_PAGE = "pages/review.py"
@@ -33,6 +33,7 @@ if not actor.can("import"):
     st.warning(_("Only leads and admins import datasets."))
     st.stop()
 
+REGISTRY = catalog.import_kinds()
 kinds = sorted(REGISTRY)
 kind = st.selectbox(_("Format"), kinds, format_func=lambda k: f"{k} — {REGISTRY[k].title}", key="imp_kind",
                     index=kinds.index("koalpaca") if "koalpaca" in kinds else 0)

@@ -27,6 +27,7 @@ from kocurate import config, ui, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
 from kocurate.i18n import N_, _, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
+from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
 from kocurate.services import drafts as drafts_service
 from kocurate.services import llm as llm_service
@@ -37,10 +38,7 @@ try:  # re-translation arrives with the DeepL area; the page works without it
     from kocurate.services import translate as tr
 except ImportError:  # pragma: no cover - depends on what is installed
     tr = None  # type: ignore[assignment]
-try:  # the checks area names its checks; without it, type a name
-    from kocurate.checks import REGISTRY as CHECKS
-except ImportError:  # pragma: no cover
-    CHECKS = {}
+CHECKS = catalog.checks()
 
 ALL_FLAGS = list(ETHICS_FLAGS + QUALITY_FLAGS)
 SHORTCUTS = {"save": "Alt+S", "approve": "Alt+A", "approve_next": "Alt+Enter", "reject": "Alt+X",

@@ -13,10 +13,10 @@ import typer
 from .. import align as aligner
 from .. import db, paths
 from ..errors import AlreadyImported
-from ..importers import REGISTRY
 from ..services import datasets as ds_service
 from ..services import users as user_service
 from ..services.auth import SYSTEM
+from ..services.catalog import import_kinds
 from .app import app, engine, errors, fail, session, url
 
 db_app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
@@ -24,6 +24,7 @@ users_app = typer.Typer(help="Users and roles (annotator, lead, admin).", no_arg
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
+REGISTRY = import_kinds()
 KINDS_HELP = ", ".join(f"{k} ({c.title})" for k, c in sorted(REGISTRY.items()))
 
 

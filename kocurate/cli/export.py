@@ -8,10 +8,12 @@ from pathlib import Path
 
 import typer
 
-from ..exporters import FORMATS
 from ..services import export as export_service
 from ..services.auth import SYSTEM
+from ..services.catalog import export_formats
 from .app import app, engine, errors, fail, session
+
+FORMATS = export_formats()
 
 
 @app.command("export")

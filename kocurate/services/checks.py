@@ -51,10 +51,7 @@ def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Seque
     with read_session(engine) as s:
         ds = get_dataset(s, dataset_ref)
         ds_id, ds_name = ds.id, ds.name
-    try:
-        checks = select_checks(only)
-    except KeyError as exc:
-        raise KocurateError(str(exc.args[0])) from exc
+    checks = select_checks(only)
     per_sample = [c for c in checks if not getattr(c, "corpus", False)]
     corpus = [c for c in checks if getattr(c, "corpus", False)]
     if per_sample:
