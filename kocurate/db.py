@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from . import config, paths
 from .errors import KocurateError
@@ -209,10 +209,6 @@ def make_engine(url: str | None = None) -> Engine:
 def get_engine(url: str | None = None) -> Engine:
     """A shared engine per URL (the app and the CLI reuse one pool)."""
     return make_engine(url)
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -32,12 +32,9 @@ from kocurate.services import datasets as ds_service
 from kocurate.services import drafts as drafts_service
 from kocurate.services import llm as llm_service
 from kocurate.services import review as rv
+from kocurate.services import translate as tr
 from kocurate.services.filters import LINK_FIELDS
 
-try:  # re-translation arrives with the DeepL area; the page works without it
-    from kocurate.services import translate as tr
-except ImportError:  # pragma: no cover - depends on what is installed
-    tr = None  # type: ignore[assignment]
 CHECKS = catalog.checks()
 
 ALL_FLAGS = list(ETHICS_FLAGS + QUALITY_FLAGS)
@@ -660,8 +657,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
     suggestions: dict[int, list[dict[str, Any]]] = {}
     for sg in view["suggestions"]:
         suggestions.setdefault(sg["turn_id"], []).append(sg)
-    can_retranslate = (tr is not None and actor.can("translate_one") and not read_only
-                       and getattr(tr, "deepl_configured", lambda: False)())
+    can_retranslate = actor.can("translate_one") and not read_only and tr.deepl_configured()
     if can_retranslate and any(t["source_text"] for t in view["turns"]) and st.button(
             _("Re-translate all turns"), key="rv-rt-all", icon=":material/translate:"):
         try:
@@ -729,7 +725,7 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
     if sg_diff:
         with st.expander(_("Suggestion against the current text")):
             st.code(sg_diff, language="diff")
-    if tr is None or read_only:
+    if read_only:
         return
     a, b = st.columns(2)
     if a.button(_("Use suggestion"), key=f"rv-sg-ok-{sg['id']}"):

@@ -7,12 +7,10 @@ import re
 HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 LATIN = re.compile(r"[A-Za-z]")
 LATIN_RUN = re.compile(r"[A-Za-z]+")  # Latin words (cheaper to count than letters)
-FENCE = re.compile(r"```")
 CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
 URL = re.compile(r"https?://[^\s)\]>\"'`]+|www\.[^\s)\]>\"'`]+")
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,24}\b(?![.\w-]*\d)")  # ends in a letter TLD
-NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 NUMBER_ANY = re.compile(r"\d+(?:[.,]\d+)*")
 PLACEHOLDER = re.compile(r"\{\{\s*[\w.]+\s*\}\}|\{[A-Za-z_][\w.]*\}|%(?:\(\w+\))?[sdif]|\$\{\w+\}|<[A-Za-z_][\w-]*>|\[\[\w+\]\]")
 

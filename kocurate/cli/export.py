@@ -1,4 +1,4 @@
-"""CLI commands of the export area: ``kocurate export OUT_DIR …`` (registered on the shared app)."""
+"""CLI command ``kocurate export OUT_DIR …`` (registered on the shared app)."""
 
 from __future__ import annotations
 

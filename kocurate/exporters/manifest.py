@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .base import REFUSALS, REPAIRS, sha256_file
+from .base import sha256_file
 
 MANIFEST = "manifest.json"
 CARD = "README.md"
@@ -169,5 +169,3 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def describe_rules() -> dict[str, dict[str, str]]:
-    return {"refusals": dict(REFUSALS), "repairs": dict(REPAIRS)}

@@ -56,7 +56,7 @@ class CopyReport:
     tables: list[TableCount] = field(default_factory=list)
     sequences_reset: list[str] = field(default_factory=list)
     not_copied: list[str] = field(default_factory=list)  # tables outside the schema (search indexes…)
-    search_index: int | None = None  # turns put into the destination's search index (None: no search area)
+    search_index: int | None = None  # turns put into the destination's search index
     seconds: float = 0.0
 
     @property
@@ -216,10 +216,8 @@ def _pg_copy(dc: Connection, table: Table, rows: list[Any]) -> None:
 
 def _rebuild_search_index(engine: Engine) -> int | None:
     """The copied ``settings`` say which datasets the source had indexed; make that true here."""
-    try:
-        from . import search
-    except ImportError:
-        return None
+    from . import search
+
     return sum(search.reindex(engine).values())
 
 

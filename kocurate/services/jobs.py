@@ -94,11 +94,6 @@ class JobContext:
         if n == 0:
             raise Cancelled()
 
-    def cancelled(self) -> bool:
-        with session_scope(self.engine) as s:
-            return s.scalar(select(Job.status).where(Job.id == self.job_id)) != "running"
-
-
 def create(session: Session, actor: Actor, kind: str, params: dict[str, Any], total: int = 0) -> int:
     job = Job(kind=kind, status="queued", params=params, total=total, created_by=actor.id, result={})
     session.add(job)

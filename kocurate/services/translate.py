@@ -16,10 +16,11 @@ the estimate the person confirmed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
@@ -89,10 +90,8 @@ def how_to_configure() -> str:
 
 def check_names() -> list[str]:
     """Names of the automatic checks (for the batch filter)."""
-    try:
-        from ..checks import REGISTRY
-    except ImportError:  # the checks area is optional
-        return []
+    from ..checks import REGISTRY
+
     return sorted(REGISTRY)
 
 
@@ -547,7 +546,7 @@ def _estimate(session: Session, f: BatchFilter) -> dict[str, Any]:
              .where(Turn.source_text.is_not(None), Turn.source_kind == "translation", *_conditions(session, f)))
         turns, chars = session.execute(q).one()
         if f.limit and n_samples:
-            total = _count_samples(session, BatchFilter(**{**asdict(f), "limit": None}))
+            total = _count_samples(session, dataclasses.replace(f, limit=None))
             turns, chars = int(turns * n_samples / max(total, 1)), int(chars * n_samples / max(total, 1))
         out.update(turns=int(turns), texts=int(turns), characters=int(chars), cached_characters=None,
                    requests=-(-int(turns) // MAX_TEXTS))
