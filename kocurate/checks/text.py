@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+from ..hangul import JAMO, SYLLABLES
+
+HANGUL = re.compile(r"[" + SYLLABLES + JAMO + r"]")
 LATIN = re.compile(r"[A-Za-z]")
 LATIN_RUN = re.compile(r"[A-Za-z]+")  # Latin words (cheaper to count than letters)
 CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
@@ -35,7 +37,7 @@ def hangul_ratio(text: str) -> tuple[float, int]:
     return (h / n if n else 1.0), n
 
 
-HANGUL_RUN = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]+")
+HANGUL_RUN = re.compile(r"[" + SYLLABLES + JAMO + r"]+")
 LATIN_RUNS = re.compile(r"[A-Za-z]+")
 
 
