@@ -1,4 +1,6 @@
-"""Engine factory and session helpers for SQLite (WAL) and PostgreSQL."""
+"""Engine factory and session helpers for SQLite (WAL) and PostgreSQL.
+
+``DatabaseUnavailable`` and ``InvalidText`` live in ``kocurate.errors`` (importable from here too)."""
 
 from __future__ import annotations
 
@@ -14,25 +16,9 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session
 
 from . import config, paths
-from .errors import KocurateError
+from .errors import DatabaseUnavailable, InvalidText
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-class DatabaseUnavailable(KocurateError):
-    """The database refused the work for a reason the user can act on (read-only, full, busy, corrupt, down).
-
-    Raised in place of the driver's error so that pages and the CLI show one plain sentence; the
-    transaction has been rolled back, so nothing was half-written.
-    """
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason  # read_only | full | busy | corrupt | unreachable
-
-
-class InvalidText(KocurateError):
-    """Text the database cannot store as given (a NUL character, an unpaired surrogate); nothing was saved."""
 
 
 _NUL_MESSAGE = "text contains a NUL character (\\x00), which the database cannot store; nothing was saved"

@@ -13,7 +13,7 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import KocurateError
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import N_, _, message, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
@@ -145,7 +145,7 @@ try:
     preview = _preview(spec_key, actor.id, actor.username, actor.role, _version(),
                        True if st.session_state.get("ex_exact_for") == spec_key else None)
 except KocurateError as exc:
-    st.error(str(exc))
+    st.error(message(exc))
     st.stop()
 
 # -- preview ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from streamlit.errors import StreamlitAPIException
 
 from kocurate import config, ui, ui_llm
 from kocurate.errors import KocurateError, StaleVersion
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import N_, _, message, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
 from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
@@ -108,7 +108,7 @@ if sid0 is not None:
                 rv.claim(s, actor, sid0)  # best effort: a deep link reserves the sample when it is free
             brief = rv.sample_brief(s, actor, sid0)
     except KocurateError as exc:
-        st.error(str(exc))
+        st.error(message(exc))
         S.pop("rv_sample", None)
 
 datasets = dataset_list(config.db_url())
@@ -274,7 +274,7 @@ def stash_drafts(view: dict[str, Any] | None) -> None:
                 for turn_id, value in p[field].items():
                     drafts_service.save_draft(s, actor, view["id"], turn_id, value, p["version"], field=field)
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
 
 
 def on_type(sample_id: int, turn_id: int, field: str, key: str, version: int) -> None:
@@ -286,7 +286,7 @@ def on_type(sample_id: int, turn_id: int, field: str, key: str, version: int) ->
         with ui.session() as s:
             drafts_service.save_draft(s, actor, sample_id, turn_id, value, version, field=field)
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
 
 
 def open_sample(view: dict[str, Any] | None, new_sid: int, *, remember: bool = True) -> None:
@@ -306,7 +306,7 @@ def go_next(view: dict[str, Any] | None) -> None:
         with ui.session() as s:
             nxt = rv.next_sample(s, actor, ds_id, filters, after=after)
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
         return
     if nxt is None or (view is not None and nxt == view["id"]):
         S["rv_notice"] = _("The queue is empty for this filter.")
@@ -372,11 +372,11 @@ def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool =
                                          reason=reason, note=note)
     except StaleVersion as exc:
         S.pop("rv_recheck", None)
-        conflict(view, str(exc), p, decision=decision, reason=reason, note=note, then_next=then_next)
+        conflict(view, message(exc), p, decision=decision, reason=reason, note=note, then_next=then_next)
         return
     except KocurateError as exc:
         S.pop("rv_recheck", None)
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
         return
     if res is not None:
         if not res.repeated:
@@ -400,10 +400,10 @@ def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
                                          reason=cf.get("reason"), note=cf.get("note"))
             drafts_service.discard(s, actor, view["id"])
     except StaleVersion as exc:
-        conflict(view, str(exc), cf["mine"], **{k: cf.get(k) for k in ("decision", "reason", "note", "then_next")})
+        conflict(view, message(exc), cf["mine"], **{k: cf.get(k) for k in ("decision", "reason", "note", "then_next")})
         return
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
         return
     S.pop("rv_conflict", None)
     S["rv_nonce"] = S.get("rv_nonce", 0) + 1  # widgets show what is saved now
@@ -438,7 +438,7 @@ def load(sid: int | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         with ui.session() as s:
             return rv.get_sample_view(s, actor, sid), drafts_service.my_drafts(s, actor, sid)
     except KocurateError as exc:
-        st.error(str(exc))
+        st.error(message(exc))
         S.pop("rv_sample", None)
         return None, []
 
@@ -542,7 +542,7 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
                         with ui.session() as s:
                             rv.take_over(s, actor, view["id"])
                     except KocurateError as exc:
-                        S["rv_notice"] = str(exc)
+                        S["rv_notice"] = message(exc)
                     rerun()
             else:
                 st.text(_("A lead can take it over; anyone can once the reservation expires."))
@@ -664,7 +664,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
             with ui.session() as s:
                 tr.retranslate_sample(s, actor, view["id"])
         except KocurateError as exc:
-            S["rv_notice"] = str(exc)
+            S["rv_notice"] = message(exc)
         rerun()
     for t in view["turns"]:
         code = ui.has_code(t["text"]) or ui.has_code(t["source_text"])
@@ -709,7 +709,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                         with ui.session() as s:
                             tr.retranslate_turn(s, actor, t["id"])
                     except KocurateError as exc:
-                        S["rv_notice"] = str(exc)
+                        S["rv_notice"] = message(exc)
                     rerun()
                 if llm_on and not read_only:  # grade / suggest a fix with the team's LLM (issue 18)
                     ui_llm.render_turn_actions(actor, view["id"], t["id"])
@@ -734,9 +734,9 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
             with ui.session() as s:
                 tr.accept_suggestion(s, actor, sg["id"], p["version"] or view["version"])
         except StaleVersion as exc:
-            conflict(view, str(exc), p)
+            conflict(view, message(exc), p)
         except KocurateError as exc:
-            S["rv_notice"] = str(exc)
+            S["rv_notice"] = message(exc)
         rerun()
     if b.button(_("Dismiss"), key=f"rv-sg-no-{sg['id']}"):
         with ui.shows_errors(), ui.session() as s:
@@ -776,7 +776,7 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
                         with ui.session() as s:
                             rv.set_flag_state(s, actor, f["id"], state)
                     except KocurateError as exc:
-                        S["rv_notice"] = str(exc)
+                        S["rv_notice"] = message(exc)
                     rerun()
     if tabs[1].open:
         render_checks(view, tabs[1])
@@ -845,9 +845,9 @@ def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
                             with ui.session() as s:
                                 rv.restore(s, actor, e["id"], p["version"] or view["version"], which=which)
                         except StaleVersion as exc:
-                            conflict(view, str(exc), p)
+                            conflict(view, message(exc), p)
                         except KocurateError as exc:
-                            S["rv_notice"] = str(exc)
+                            S["rv_notice"] = message(exc)
                         rerun()
         else:
             st.text(_("No edits yet."))

@@ -28,7 +28,7 @@ def main() -> None:
         # printed here and ended with sys.exit: a typer.Exit raised outside typer's own main would
         # print a traceback after the message
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
 
 
 __all__ = ["app", "main"]
