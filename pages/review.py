@@ -34,6 +34,7 @@ from kocurate.services import llm as llm_service
 from kocurate.services import review as rv
 from kocurate.services import translate as tr
 from kocurate.services.filters import LINK_FIELDS
+from kocurate.unsaved import UnsavedEdits
 
 CHECKS = catalog.checks()
 
@@ -76,6 +77,7 @@ llm_on = llm_service.configured()  # LLM actions appear only when the team has s
 ui.style()
 ui.commit_text_on_shortcuts([v.split("+")[-1] for v in SHORTCUTS.values()])
 S = st.session_state
+edits = UnsavedEdits(S)  # unsaved texts and flags of the sample on screen
 
 
 @st.cache_data(ttl=20, show_spinner=False)
@@ -217,34 +219,14 @@ queue_key = repr((ds_id, filters))
 
 # ------------------------------------------------------------------------------------- helpers
 def wkey(view: dict[str, Any], kind: str, item: int | str, version: int | None = None) -> str:
-    """Widget key: tied to the sample version the widget showed (and a nonce bumped by Discard)."""
-    v = view["version"] if version is None else version
-    return f"rv-{kind}-{view['id']}-{item}-v{v}-n{S.get('rv_nonce', 0)}"
+    return edits.key(view, kind, item, version)
 
 
 def pending(view: dict[str, Any] | None) -> dict[str, Any]:
-    """What the person changed on screen (against the saved text the screen showed), not saved yet."""
-    out: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
-    seen = S.get("rv_seen")
-    if view is None or not seen or seen["sample"] != view["id"]:
-        return out
-    v = seen["version"]
-    out["version"] = v
-    for field, kind in (("text", "ko"), ("source_text", "en")):
-        for turn_id, shown in seen[field].items():
-            typed = S.get(wkey(view, kind, turn_id, v))
-            if typed is not None and typed.replace("\r\n", "\n") != (shown or ""):
-                out[field][turn_id] = typed
-    chosen = S.get(wkey(view, "flags", "all", v))
-    if chosen is not None:
-        flags = {c: (S.get(wkey(view, "note", c, v)) or None) for c in chosen}
-        if flags != seen["flags"]:
-            out["flags"] = flags
-    return out
+    return edits.pending(view)
 
 
-def has_changes(p: dict[str, Any]) -> bool:
-    return bool(p["text"] or p["source_text"] or p["flags"] is not None)
+has_changes = UnsavedEdits.has_changes
 
 
 def apply(s: Any, view: dict[str, Any], p: dict[str, Any], version: int) -> int:
@@ -406,7 +388,7 @@ def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
         S["rv_notice"] = message(exc)
         return
     S.pop("rv_conflict", None)
-    S["rv_nonce"] = S.get("rv_nonce", 0) + 1  # widgets show what is saved now
+    edits.reset_widgets()  # widgets show what is saved now
     st.toast(_("Your changes were applied · sample {status}").format(status=lbl(STATUS_LABELS, res.status))
              if res is not None else _("Your changes were applied"))
     if res is not None and not res.repeated:
@@ -589,14 +571,11 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
             if b.button(_("Discard draft"), key=f"rv-draft-discard-{view['id']}"):
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
-                S["rv_nonce"] = S.get("rv_nonce", 0) + 1
+                edits.reset_widgets()
                 rerun()
 
     # what the widgets below show: edits are measured (and versions checked) against the saved text
-    S["rv_seen"] = {"sample": view["id"], "version": view["version"],
-                    "text": {t["id"]: t["text"] for t in view["turns"]},
-                    "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
-                    "flags": dict(view["my_flags"])}
+    edits.show(view)
     render_turns(view, fresh, read_only)
     render_tabs(view, read_only)
 
@@ -648,7 +627,7 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
             S.pop("rv_conflict", None)
-            S["rv_nonce"] = S.get("rv_nonce", 0) + 1
+            edits.reset_widgets()
             rerun()
 
 
