@@ -8,7 +8,21 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from . import checks, core, corpus, export, korean, llm, review, stats, team, translate  # noqa: E402,F401
+from . import (  # noqa: E402,F401 — each module registers its commands
+    backup,
+    checks,
+    corpus,
+    datasets,
+    db,
+    export,
+    korean,
+    llm,
+    review,
+    serve,
+    stats,
+    translate,
+    users,
+)
 from .app import app  # noqa: E402
 
 

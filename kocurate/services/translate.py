@@ -40,8 +40,7 @@ from ..models import (
     utcnow,
 )
 from ..translate import glossary as gl
-from ..translate.client import DeepL, TranslateError, load_config, require_config
-from ..translate.core import (
+from ..translate.batching import (
     MAX_TEXTS,
     Item,
     cache_get,
@@ -51,6 +50,7 @@ from ..translate.core import (
     pack,
     send_batches,
 )
+from ..translate.client import DeepL, TranslateError, load_config, require_config
 from ..translate.protect import (
     Protected,
     ProtectionError,

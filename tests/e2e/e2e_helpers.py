@@ -73,7 +73,7 @@ def served(db_url: str, folder: Path, env: dict[str, str] | None = None, *,
 
     ``env`` adds variables to this process's environment, ``drop`` removes some; the log is
     ``folder/streamlit.log`` and its tail is raised when the server does not come up."""
-    from kocurate.cli.core import streamlit_command
+    from kocurate.cli.serve import streamlit_command
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
