@@ -26,14 +26,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +43,7 @@ from sqlalchemy import delete, select, update  # noqa: E402
 
 from kocurate import db  # noqa: E402
 from kocurate.models import Claim, Dataset, Review, Sample  # noqa: E402
+from kocurate.testing import served  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -94,42 +91,16 @@ def loadavg() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} CPUs)"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve(url: str, fragments: bool) -> Iterator[str]:
-    """``kocurate --db URL serve`` in its own process group (stopped with everything it started)."""
-    port = free_port()
-    env = {**os.environ, "KOCURATE_REVIEW_FRAGMENTS": "1" if fragments else "0", "KOCURATE_SECRET": "bench-secret",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "PYTHONUNBUFFERED": "1"}
-    log = open(Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{port}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-c", "from kocurate.cli import app; app()", "--db", url, "serve",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"kocurate serve did not start (log: {log.name})") from None
-                time.sleep(0.3)
-        yield base
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    """The app as ``kocurate serve`` starts it (kocurate.testing.served, the e2e tests' helper)."""
+    folder = Path(tempfile.mkdtemp(prefix="kocurate-ui-bench-"))
+    # the clicks find English labels (the app speaks Korean by default)
+    env = {"KOCURATE_REVIEW_FRAGMENTS": "1" if fragments else "0", "KOCURATE_SECRET": "bench-secret",
+           "KOCURATE_DEFAULT_LANG": "en",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    with served(url, folder, env, timeout=120) as app:
+        yield app.base_url
 
 
 def timed(fn: Callable[[], Any]) -> float:
