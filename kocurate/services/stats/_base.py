@@ -8,26 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    Select,
-    case,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import Engine, Select, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ... import db
 from ...errors import PermissionDenied
-from ...models import (
-    Dataset,
-    Sample,
-    User,
-)
+from ...models import Dataset, Sample, User
 from .. import filters
 from ..auth import Actor
 from ..filters import SampleFilter

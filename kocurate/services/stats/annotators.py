@@ -25,12 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from ...agreement import FleissSums, cohen_kappa, fleiss_kappa_sums
-from ...models import (
-    DECISIONS,
-    Flag,
-    Review,
-    Sample,
-)
+from ...models import DECISIONS, Flag, Review, Sample
 from ..auth import Actor
 from ._base import StatsFilter, _dated, _in_datasets, _is_pg, _lead, _own, _rate, _usernames, review_link
 from .progress import _activity

@@ -6,19 +6,10 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    case,
-    func,
-    select,
-)
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ...models import (
-    STATUSES,
-    Dataset,
-    Review,
-    Sample,
-)
+from ...models import STATUSES, Dataset, Review, Sample
 from ..auth import Actor
 from ._base import (
     DEFAULT_TARGET,

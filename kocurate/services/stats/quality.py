@@ -6,22 +6,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import (
-    distinct,
-    func,
-    select,
-)
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from ...models import (
-    ETHICS_FLAGS,
-    QUALITY_FLAGS,
-    STATUSES,
-    CheckFinding,
-    Dataset,
-    Flag,
-    Sample,
-)
+from ...models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, CheckFinding, Dataset, Flag, Sample
 from ..auth import Actor
 from ._base import DECIDED, StatsFilter, _dataset_names, _dated, _in_datasets, _lead, _rate
 from .progress import status_counts

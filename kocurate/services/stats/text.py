@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import (
-    case,
-    func,
-    literal,
-    select,
-)
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from ...models import Sample

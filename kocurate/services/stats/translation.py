@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    any_,
-    func,
-    select,
-)
+from sqlalchemy import any_, func, select
 from sqlalchemy.orm import Session
 
-from ...models import (
-    Edit,
-    Sample,
-    Suggestion,
-    TranslationCache,
-    Turn,
-)
+from ...models import Edit, Sample, Suggestion, TranslationCache, Turn
 from ..auth import Actor
 from ._base import (
     DISTANCE_EDGES,
