@@ -55,6 +55,7 @@ from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from kocurate import db, ui_speed  # noqa: E402
 from kocurate.models import Claim, Dataset, Review, Sample  # noqa: E402
+from kocurate.testing import served  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -135,6 +136,10 @@ def serve(url: str, fragments: bool, *, floor: bool = False) -> Iterator[tuple[s
     env = {**os.environ, "KOCURATE_REVIEW_FRAGMENTS": "1" if fragments else "0", "KOCURATE_SECRET": "bench-secret",
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "PYTHONUNBUFFERED": "1",
            ui_speed.LOG_ENV: timing, "KOCURATE_DEFAULT_LANG": "en"}  # the waits below read English labels
+    if not floor:  # the app as `kocurate serve` starts it (kocurate.testing.served, the e2e tests' helper)
+        with served(url, Path(tempfile.mkdtemp(prefix="kocurate-ui-bench-")), env, timeout=120) as app:
+            yield app.base_url, timing
+        return
     log = open(Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{port}.log", "wb")  # noqa: SIM115
     cmd = ([sys.executable, "-m", "streamlit", "run", str(HERE / "ui_floor_app.py"), "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false"] if floor else

@@ -26,13 +26,15 @@ from functools import partial
 
 import numpy as np
 
+from .hangul import SYLLABLES
+
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_']+")
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+")  # anchored: no quadratic scan of long fields
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_HANGUL = re.compile(r"[" + SYLLABLES + r"]")
 _EN_WORD = re.compile(r"[a-z]+")
-_KO_WORD = re.compile(r"[\uac00-\ud7a3]+")
+_KO_WORD = re.compile(r"[" + SYLLABLES + r"]+")
 
 # Korean text is about 0.45x the characters of its English source (DeepL, measured on the seed data)
 KO_EN_LENGTH_RATIO = 0.45
@@ -113,13 +115,13 @@ _KO_COUNTERS = (
     "통",
 )
 _KO_SPELLED = re.compile(
-    r"(?<![\uac00-\ud7a3])("
+    r"(?<![" + SYLLABLES + r"])("
     + "|".join(sorted(_KO_NATIVE, key=len, reverse=True))
     + r")\s?("
     + "|".join(sorted(_KO_COUNTERS, key=len, reverse=True))
     + r")"
 )
-_KO_ALONE = re.compile(r"(?<![\uac00-\ud7a3])(하나|둘|셋|넷)(?:[를은는가의로와도]|씩)?(?![\uac00-\ud7a3])")
+_KO_ALONE = re.compile(r"(?<![" + SYLLABLES + r"])(하나|둘|셋|넷)(?:[를은는가의로와도]|씩)?(?![" + SYLLABLES + r"])")
 # particles that may follow a one-syllable noun (시를, 책은, 물과 …): anything else is another word
 _PARTICLES = frozenset(
     "을 를 은 는 이 가 의 로 와 과 도 에 만 나 이나 으로 에서 에게 처럼 보다 까지 부터 입니다 이다".split()

@@ -648,5 +648,3 @@ def _source_texts(s: NormSample, en: _Source | None, importer: Importer) -> list
     return [by_role.get(t.role) for t in s.turns]
 
 
-def dataset_count(session: Session) -> int:
-    return session.scalar(select(func.count(Dataset.id))) or 0

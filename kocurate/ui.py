@@ -319,7 +319,7 @@ def shows_errors() -> Iterator[None]:
     try:
         yield
     except KocurateError as exc:
-        st.error(str(exc))
+        st.error(i18n.message(exc))
 
 
 def flag_label(category: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -17,7 +16,7 @@ from kocurate import ui, ui_curate
 from kocurate.i18n import N_, _, check_description, check_label, ngettext
 from kocurate.services import checks as svc
 from kocurate.services import datasets as dataset_service
-from kocurate.services import jobs
+from kocurate.services import filters, jobs
 
 # job states as shown (the job keeps the code)
 JOB_STATUS = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed"),
@@ -35,7 +34,7 @@ def shown(codes: dict[str, str], code: str) -> str:
 
 def review_url(dataset_id: int, check: str) -> str:
     """The review queue filtered by one check (``review?dataset=ID&check=NAME``), relative to the app."""
-    return "review?" + urlencode({"dataset": dataset_id, "check": check})
+    return filters.review_link(filters.SampleFilter(dataset=dataset_id, check=check), prefix="review")
 
 
 actor = ui.require_actor()

@@ -13,7 +13,7 @@ import streamlit as st
 
 from kocurate import ui, ui_curate, ui_gold
 from kocurate.errors import KocurateError
-from kocurate.i18n import LANGUAGES, N_, _, current_language, ngettext, text
+from kocurate.i18n import LANGUAGES, N_, _, current_language, message, ngettext, text
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
@@ -148,7 +148,7 @@ try:
     preview = _preview(spec_key, actor.id, actor.username, actor.role, _version(),
                        True if st.session_state.get("ex_exact_for") == spec_key else None)
 except KocurateError as exc:
-    st.error(str(exc))
+    st.error(message(exc))
     st.stop()
 
 # -- preview ---------------------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import AlreadyImported, ImportFailed, KocurateError
-from kocurate.i18n import N_, _, ngettext
-from kocurate.importers import REGISTRY
+from kocurate.i18n import N_, _, message, ngettext
 from kocurate.ingest import default_name
+from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
 
 REVIEW_PAGE = "pages/review.py"
@@ -33,6 +33,7 @@ if not actor.can("import"):
     st.warning(_("Only leads and admins import datasets."))
     st.stop()
 
+REGISTRY = catalog.import_kinds()
 kinds = sorted(REGISTRY)
 kind = st.selectbox(_("Format"), kinds, format_func=lambda k: f"{k} — {REGISTRY[k].title}", key="imp_kind",
                     index=kinds.index("koalpaca") if "koalpaca" in kinds else 0)
@@ -108,7 +109,7 @@ if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"
                                             report_path=Path(tmp) / "skipped.jsonl", progress=progress)
         except AlreadyImported as exc:
             bar.empty()
-            status.info(str(exc))
+            status.info(message(exc))
         except ImportFailed as exc:
             bar.empty()
             status.error(_("Refused, nothing was imported. {error}").format(error=exc))
@@ -118,7 +119,7 @@ if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"
                        .format(file=exc.file, place=exc.where, field=exc.field))
         except (KocurateError, ValueError) as exc:
             bar.empty()
-            status.error(str(exc))
+            status.error(message(exc))
         else:
             bar.progress(1.0, text=_("done"))
             status.success(_("Imported {name} (dataset {id}): {summary}").format(

@@ -25,21 +25,18 @@ from streamlit.errors import StreamlitAPIException
 
 from kocurate import config, ui, ui_curate, ui_gold, ui_guidance, ui_llm, ui_speed
 from kocurate.errors import KocurateError, StaleVersion
-from kocurate.i18n import N_, _, check_label, finding_text, ngettext
+from kocurate.i18n import N_, _, check_label, finding_text, message, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
+from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
 from kocurate.services import drafts as drafts_service
 from kocurate.services import llm as llm_service
 from kocurate.services import review as rv
+from kocurate.services import translate as tr
+from kocurate.services.filters import LINK_FIELDS
+from kocurate.unsaved import UnsavedEdits
 
-try:  # re-translation arrives with the DeepL area; the page works without it
-    from kocurate.services import translate as tr
-except ImportError:  # pragma: no cover - depends on what is installed
-    tr = None  # type: ignore[assignment]
-try:  # the checks area names its checks; without it, type a name
-    from kocurate.checks import REGISTRY as CHECKS
-except ImportError:  # pragma: no cover
-    CHECKS = {}
+CHECKS = catalog.checks()
 
 ALL_FLAGS = list(ETHICS_FLAGS + QUALITY_FLAGS)
 SHORTCUTS = {"save": "Alt+S", "approve": "Alt+A", "approve_next": "Alt+Enter", "reject": "Alt+X",
@@ -80,6 +77,7 @@ llm_on = llm_service.configured()  # LLM actions appear only when the team has s
 ui.style()
 ui.commit_text_on_shortcuts([v.split("+")[-1] for v in SHORTCUTS.values()])
 S = st.session_state
+edits = UnsavedEdits(S)  # unsaved texts and flags of the sample on screen
 
 
 @st.cache_data(ttl=20, show_spinner=False)
@@ -112,7 +110,7 @@ if sid0 is not None:
                 rv.claim(s, actor, sid0)  # best effort: a deep link reserves the sample when it is free
             brief = rv.sample_brief(s, actor, sid0)
     except KocurateError as exc:
-        st.error(str(exc))
+        st.error(message(exc))
         S.pop("rv_sample", None)
 
 datasets = dataset_list(config.db_url())
@@ -123,7 +121,7 @@ ds_names = {d["id"]: _("{name} · {new} new of {samples}").format(name=d["name"]
             for d in datasets}
 # Links from the dashboard, the checks page and job cards open a queue:
 # ?dataset=ID&status=…&flag=…&check=…&suggestion=open&job=JOBID
-_link = {k: st.query_params.get(k) for k in ("dataset", "status", "flag", "check", "suggestion", "job")}
+_link = {k: st.query_params.get(k) for k in LINK_FIELDS}
 if any(_link.values()) and S.get("rv_link_applied") != _link:
     S["rv_link_applied"] = _link
     if (_link["dataset"] or "").isdigit() and int(_link["dataset"]) in ds_names:
@@ -224,34 +222,14 @@ ui_guidance.guidelines_panel(actor, ds_id)  # issue 21: the guidelines (banner u
 
 # ------------------------------------------------------------------------------------- helpers
 def wkey(view: dict[str, Any], kind: str, item: int | str, version: int | None = None) -> str:
-    """Widget key: tied to the sample version the widget showed (and a nonce bumped by Discard)."""
-    v = view["version"] if version is None else version
-    return f"rv-{kind}-{view['id']}-{item}-v{v}-n{S.get('rv_nonce', 0)}"
+    return edits.key(view, kind, item, version)
 
 
 def pending(view: dict[str, Any] | None) -> dict[str, Any]:
-    """What the person changed on screen (against the saved text the screen showed), not saved yet."""
-    out: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
-    seen = S.get("rv_seen")
-    if view is None or not seen or seen["sample"] != view["id"]:
-        return out
-    v = seen["version"]
-    out["version"] = v
-    for field, kind in (("text", "ko"), ("source_text", "en")):
-        for turn_id, shown in seen[field].items():
-            typed = S.get(wkey(view, kind, turn_id, v))
-            if typed is not None and typed.replace("\r\n", "\n") != (shown or ""):
-                out[field][turn_id] = typed
-    chosen = S.get(wkey(view, "flags", "all", v))
-    if chosen is not None:
-        flags = {c: (S.get(wkey(view, "note", c, v)) or None) for c in chosen}
-        if flags != seen["flags"]:
-            out["flags"] = flags
-    return out
+    return edits.pending(view)
 
 
-def has_changes(p: dict[str, Any]) -> bool:
-    return bool(p["text"] or p["source_text"] or p["flags"] is not None)
+has_changes = UnsavedEdits.has_changes
 
 
 def apply(s: Any, view: dict[str, Any], p: dict[str, Any], version: int) -> int:
@@ -281,7 +259,7 @@ def stash_drafts(view: dict[str, Any] | None) -> None:
                 for turn_id, value in p[field].items():
                     drafts_service.save_draft(s, actor, view["id"], turn_id, value, p["version"], field=field)
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
 
 
 def on_type(sample_id: int, turn_id: int, field: str, key: str, version: int) -> None:
@@ -293,7 +271,7 @@ def on_type(sample_id: int, turn_id: int, field: str, key: str, version: int) ->
         with ui.session() as s:
             drafts_service.save_draft(s, actor, sample_id, turn_id, value, version, field=field)
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
 
 
 def open_sample(view: dict[str, Any] | None, new_sid: int, *, remember: bool = True) -> None:
@@ -313,7 +291,7 @@ def go_next(view: dict[str, Any] | None) -> None:
         with ui.session() as s:
             nxt = rv.next_sample(s, actor, ds_id, filters, after=after)
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
         return
     if nxt is None or (view is not None and nxt == view["id"]):
         S["rv_notice"] = _("The queue is empty for this filter.")
@@ -379,11 +357,11 @@ def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool =
                                          reason=reason, note=note)
     except StaleVersion as exc:
         S.pop("rv_recheck", None)
-        conflict(view, str(exc), p, decision=decision, reason=reason, note=note, then_next=then_next)
+        conflict(view, message(exc), p, decision=decision, reason=reason, note=note, then_next=then_next)
         return
     except KocurateError as exc:
         S.pop("rv_recheck", None)
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
         return
     if res is not None:
         if not res.repeated:
@@ -407,13 +385,13 @@ def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
                                          reason=cf.get("reason"), note=cf.get("note"))
             drafts_service.discard(s, actor, view["id"])
     except StaleVersion as exc:
-        conflict(view, str(exc), cf["mine"], **{k: cf.get(k) for k in ("decision", "reason", "note", "then_next")})
+        conflict(view, message(exc), cf["mine"], **{k: cf.get(k) for k in ("decision", "reason", "note", "then_next")})
         return
     except KocurateError as exc:
-        S["rv_notice"] = str(exc)
+        S["rv_notice"] = message(exc)
         return
     S.pop("rv_conflict", None)
-    S["rv_nonce"] = S.get("rv_nonce", 0) + 1  # widgets show what is saved now
+    edits.reset_widgets()  # widgets show what is saved now
     st.toast(_("Your changes were applied · sample {status}").format(status=lbl(STATUS_LABELS, res.status))
              if res is not None else _("Your changes were applied"))
     if res is not None and not res.repeated:
@@ -445,7 +423,7 @@ def load(sid: int | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         with ui.session() as s:
             return rv.get_sample_view(s, actor, sid), drafts_service.my_drafts(s, actor, sid)
     except KocurateError as exc:
-        st.error(str(exc))
+        st.error(message(exc))
         S.pop("rv_sample", None)
         return None, []
 
@@ -562,7 +540,7 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
                         with ui.session() as s:
                             rv.take_over(s, actor, view["id"])
                     except KocurateError as exc:
-                        S["rv_notice"] = str(exc)
+                        S["rv_notice"] = message(exc)
                     rerun()
             else:
                 st.text(_("A lead can take it over; anyone can once the reservation expires."))
@@ -610,14 +588,11 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
             if b.button(_("Discard draft"), key=f"rv-draft-discard-{view['id']}"):
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
-                S["rv_nonce"] = S.get("rv_nonce", 0) + 1
+                edits.reset_widgets()
                 rerun()
 
     # what the widgets below show: edits are measured (and versions checked) against the saved text
-    S["rv_seen"] = {"sample": view["id"], "version": view["version"], "dataset_id": view["dataset_id"],
-                    "text": {t["id"]: t["text"] for t in view["turns"]},
-                    "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
-                    "flags": dict(view["my_flags"])}
+    edits.show(view)
     render_turns(view, fresh, read_only)
     render_tabs(view, read_only)
 
@@ -669,7 +644,7 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
             S.pop("rv_conflict", None)
-            S["rv_nonce"] = S.get("rv_nonce", 0) + 1
+            edits.reset_widgets()
             rerun()
 
 
@@ -678,15 +653,14 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
     suggestions: dict[int, list[dict[str, Any]]] = {}
     for sg in view["suggestions"]:
         suggestions.setdefault(sg["turn_id"], []).append(sg)
-    can_retranslate = (tr is not None and actor.can("translate_one") and not read_only
-                       and getattr(tr, "deepl_configured", lambda: False)())
+    can_retranslate = actor.can("translate_one") and not read_only and tr.deepl_configured()
     if can_retranslate and any(t["source_text"] for t in view["turns"]) and st.button(
             _("Re-translate all turns"), key="rv-rt-all", icon=":material/translate:"):
         try:
             with ui.session() as s:
                 tr.retranslate_sample(s, actor, view["id"])
         except KocurateError as exc:
-            S["rv_notice"] = str(exc)
+            S["rv_notice"] = message(exc)
         rerun()
     for t in view["turns"]:
         code = ui.has_code(t["text"]) or ui.has_code(t["source_text"])
@@ -733,7 +707,7 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                         with ui.session() as s:
                             tr.retranslate_turn(s, actor, t["id"])
                     except KocurateError as exc:
-                        S["rv_notice"] = str(exc)
+                        S["rv_notice"] = message(exc)
                     rerun()
                 if llm_on and not read_only:  # grade / suggest a fix with the team's LLM (issue 18)
                     ui_llm.render_turn_actions(actor, view["id"], t["id"])
@@ -749,7 +723,7 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
     if sg_diff:
         with st.expander(_("Suggestion against the current text")):
             st.code(sg_diff, language="diff")
-    if tr is None or read_only:
+    if read_only:
         return
     a, b = st.columns(2)
     if a.button(_("Use suggestion"), key=f"rv-sg-ok-{sg['id']}"):
@@ -758,9 +732,9 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
             with ui.session() as s:
                 tr.accept_suggestion(s, actor, sg["id"], p["version"] or view["version"])
         except StaleVersion as exc:
-            conflict(view, str(exc), p)
+            conflict(view, message(exc), p)
         except KocurateError as exc:
-            S["rv_notice"] = str(exc)
+            S["rv_notice"] = message(exc)
         rerun()
     if b.button(_("Dismiss"), key=f"rv-sg-no-{sg['id']}"):
         with ui.shows_errors(), ui.session() as s:
@@ -801,7 +775,7 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
                         with ui.session() as s:
                             rv.set_flag_state(s, actor, f["id"], state)
                     except KocurateError as exc:
-                        S["rv_notice"] = str(exc)
+                        S["rv_notice"] = message(exc)
                     rerun()
     if tabs[1].open:
         render_checks(view, tabs[1])
@@ -871,9 +845,9 @@ def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
                             with ui.session() as s:
                                 rv.restore(s, actor, e["id"], p["version"] or view["version"], which=which)
                         except StaleVersion as exc:
-                            conflict(view, str(exc), p)
+                            conflict(view, message(exc), p)
                         except KocurateError as exc:
-                            S["rv_notice"] = str(exc)
+                            S["rv_notice"] = message(exc)
                         rerun()
         else:
             st.text(_("No edits yet."))

@@ -13,6 +13,7 @@ from kocurate.checks.korean import NAMES, analysis
 from kocurate.checks.korean.particles import agrees, reading_batchim
 from kocurate.checks.korean.spacing import apply_edits
 from kocurate.checks.korean.translationese import calques, score
+from kocurate.errors import UnknownName
 
 
 def _sample(*turns: tuple[str, str] | tuple[str, str, str]) -> SampleView:
@@ -40,7 +41,7 @@ def test_deep_checks_are_registered_but_not_run_by_default() -> None:
     assert not {c.name for c in select_checks(cheap_only=True)} & set(NAMES)  # so does an import
     assert set(NAMES) <= {c.name for c in select_checks(deep=True)}
     assert [c.name for c in select_checks(["ko_particle"])] == ["ko_particle"]  # named: runs
-    with pytest.raises(KeyError, match="ko_particle"):
+    with pytest.raises(UnknownName, match="ko_particle"):
         select_checks(["ko_nonsense"])
 
 

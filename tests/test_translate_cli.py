@@ -110,7 +110,7 @@ def test_serve_ships_the_production_look() -> None:
     """`kocurate serve` passes toolbarMode=viewer itself (any folder); the repo's config says the same."""
     import tomllib
 
-    from kocurate.cli.core import streamlit_command
+    from kocurate.cli.serve import streamlit_command
 
     cmd = streamlit_command(8600, "127.0.0.1")
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"

@@ -9,7 +9,7 @@ from fake_deepl import _translate_markup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kocurate.translate.core import MAX_BODY, Item, pack, request_bytes
+from kocurate.translate.batching import MAX_BODY, Item, pack, request_bytes
 from kocurate.translate.protect import ProtectionError, billable_chars, protect, restore
 
 DOC = """# How to use `requests`

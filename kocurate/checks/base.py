@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from ..errors import KocurateError
 from ..i18n import SOURCE_LANGUAGE, part, render
+from ..registry import Registry
 
 SEVERITIES = ("info", "warning", "error")
 
@@ -115,25 +117,20 @@ class Check:
         return Finding(self.name, message, sev, turn.idx if turn else None, span, data, cat)
 
 
-REGISTRY: dict[str, type[Check]] = {}
+REGISTRY: Registry[type[Check]] = Registry("check")
 
 
 def register(cls: type[Check]) -> type[Check]:
-    if not cls.name or cls.name in REGISTRY:
-        raise ValueError(f"check {cls.__name__} needs a unique name (got {cls.name!r})")
     if cls.severity not in SEVERITIES:
-        raise ValueError(f"check {cls.name}: unknown severity {cls.severity!r}")
-    REGISTRY[cls.name] = cls
-    return cls
+        raise KocurateError(f"check {cls.name}: unknown severity {cls.severity!r}")
+    return REGISTRY.register(cls.name, cls)
 
 
 def select_checks(only: Iterable[str] | None = None, *, cheap_only: bool = False, deep: bool = False) -> list[Check]:
     """Fresh instances of the named checks (all registered ones but the deep ones when ``only`` is empty;
     with ``deep`` those too)."""
     names = list(only or [])
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown:
-        raise KeyError(f"unknown check(s): {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
+    REGISTRY.require(names)
     classes = [REGISTRY[n] for n in names] if names else list(REGISTRY.values())
     if not names and not deep:
         classes = [c for c in classes if not c.deep]

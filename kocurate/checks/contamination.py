@@ -186,9 +186,6 @@ class Contamination(Check):
             ctx.stats["evalindex"] = build_index(ctx.session) if ctx.session is not None else EvalIndex()
         self.idx = ctx.stats["evalindex"]
 
-    def use_index(self, idx: EvalIndex) -> None:
-        self.idx = idx
-
     def run(self, sample: SampleView) -> list[Finding]:
         if self.idx is None or not self.idx.keys:
             return []

@@ -23,11 +23,11 @@ import numpy as np
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from ..db import read_session
 from ..i18n import N_, SOURCE_LANGUAGE, part, render
 from ..models import CheckFinding, Sample, Turn, utcnow
 from .base import Check, Finding, SampleView, register
 from .contamination import normalize
-from .runner import read_session
 
 NUM_PERM = 64
 SHINGLE = 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..hangul import SYLLABLES
 from ..i18n import N_
 from .base import Check, Finding, SampleView, register
 
@@ -69,7 +70,7 @@ class Refusal(Check):
 # ---------------------------------------------------------------------------------------------
 # instruction and answer that do not match
 
-_CONTENT = re.compile(r"[\uac00-\ud7a3]{2,}|[A-Za-z]{3,}|\d+")
+_CONTENT = re.compile(r"[" + SYLLABLES + r"]{2,}|[A-Za-z]{3,}|\d+")
 _STOP_WORDS = ("합니다 습니다 입니다 있습니다 하세요 하십시오 다음 문장 것을 있는 하는 에서 으로 그리고 대한 위해 이를 주세요 "
                "하기 같은 있다 없습니다 드립니다 것입니다 하겠습니다")
 # the register of a customer-service reply (KoAlpaca v1.0 rows 70-78 carry such replies under

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..db import read_session
 from ..models import CheckFinding, Dataset, Flag, Sample, Turn, utcnow
 from .base import REGISTRY, Check, Finding, RunContext, SampleView, TurnView
 
@@ -50,22 +51,6 @@ class RunSummary:
                 "seconds_store": round(self.seconds_store, 3), "cpu_seconds": round(self.cpu_seconds, 3),
                 "workers": self.workers,
                 "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None}
-
-
-@contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    """A read-only session: on SQLite a deferred BEGIN (a WAL snapshot that takes no write lock), so
-    checks compute while annotators keep saving; only ``_store`` takes the write lock, briefly."""
-    conn = engine.connect()
-    if conn.dialect.name == "sqlite":
-        conn.info["write"] = False
-    try:
-        with Session(bind=conn) as s:
-            yield s
-            s.rollback()
-    finally:
-        conn.info.pop("write", None)
-        conn.close()
 
 
 def categories_of(check: Check) -> set[str]:

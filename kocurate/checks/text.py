@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
-HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+from ..hangul import JAMO, SYLLABLES
+
+HANGUL = re.compile(r"[" + SYLLABLES + JAMO + r"]")
 LATIN = re.compile(r"[A-Za-z]")
 LATIN_RUN = re.compile(r"[A-Za-z]+")  # Latin words (cheaper to count than letters)
-FENCE = re.compile(r"```")
 CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
 URL = re.compile(r"https?://[^\s)\]>\"'`]+|www\.[^\s)\]>\"'`]+")
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,24}\b(?![.\w-]*\d)")  # ends in a letter TLD
-NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 NUMBER_ANY = re.compile(r"\d+(?:[.,]\d+)*")
 PLACEHOLDER = re.compile(r"\{\{\s*[\w.]+\s*\}\}|\{[A-Za-z_][\w.]*\}|%(?:\(\w+\))?[sdif]|\$\{\w+\}|<[A-Za-z_][\w-]*>|\[\[\w+\]\]")
 
@@ -37,7 +37,7 @@ def hangul_ratio(text: str) -> tuple[float, int]:
     return (h / n if n else 1.0), n
 
 
-HANGUL_RUN = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]+")
+HANGUL_RUN = re.compile(r"[" + SYLLABLES + JAMO + r"]+")
 LATIN_RUNS = re.compile(r"[A-Za-z]+")
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from .. import align
+from ..hangul import SYLLABLES
 from ..i18n import N_, part
 from ..models import Sample, Turn
 from . import text as tx
@@ -252,8 +253,8 @@ class Truncated(Check):
 # ---------------------------------------------------------------------------------------------
 # stray leading / trailing characters (DeepL glues fragments of the source to the output)
 
-_LEAD = re.compile(r"^\s*([A-Za-z]{1,3})(?:([\uac00-\ud7a3])|\s+(?=\S))")
-_TRAIL = re.compile(r"([\uac00-\ud7a3])([A-Za-z]{1,2})\s*$")
+_LEAD = re.compile(r"^\s*([A-Za-z]{1,3})(?:([" + SYLLABLES + r"])|\s+(?=\S))")
+_TRAIL = re.compile(r"([" + SYLLABLES + r"])([A-Za-z]{1,2})\s*$")
 _WORDS = re.compile(r"[A-Za-z]+")
 # short Latin tokens that commonly open a Korean sentence without being in the English
 _COMMON_ACRONYMS = frozenset("ai api ui ux ok pc tv it ceo cto sql url id db os pr css js kb mb gb tb cpu gpu "
@@ -494,7 +495,7 @@ _CODE_LINE = re.compile(
 )
 _STRINGS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`")
 _COMMENT = re.compile(r"(?:#|//|--|/\*).*$")
-_KO_KEYWORD = re.compile(r"^\s*(?:반환|인쇄|만약|동안|정의|가져오기)\b|^\s*[\uac00-\ud7a3_][\w]*\s*[-+*/]?=(?!=)")
+_KO_KEYWORD = re.compile(r"^\s*(?:반환|인쇄|만약|동안|정의|가져오기)\b|^\s*[" + SYLLABLES + r"_][\w]*\s*[-+*/]?=(?!=)")
 
 
 def _code_lines(text: str) -> list[tuple[int, str]]:

@@ -8,20 +8,23 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from . import (  # noqa: E402,F401
+from . import (  # noqa: E402,F401 — each module registers its commands
+    backup,
     checks,
-    core,
     corpus,
     curate,
+    datasets,
+    db,
     export,
     gold,
     guidance,
     korean,
     llm,
     review,
+    serve,
     stats,
-    team,
     translate,
+    users,
 )
 from .app import app  # noqa: E402
 
@@ -42,7 +45,7 @@ def main() -> None:
         # printed here and ended with sys.exit: a typer.Exit raised outside typer's own main would
         # print a traceback after the message
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
 
 
 __all__ = ["app", "main"]

@@ -57,8 +57,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """Turn domain errors into a one-line message and exit code 1 (no traceback)."""
+    """Turn domain errors into a one-line message and the error's exit code (no traceback)."""
     try:
         yield
     except KocurateError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)

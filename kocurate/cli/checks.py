@@ -1,4 +1,4 @@
-"""CLI commands of the checks area: check, checks list, dedup, ethics train/evaluate, evalsets add/list."""
+"""CLI commands of the automatic checks: check, checks list, dedup, ethics train/evaluate, evalsets add/list."""
 
 from __future__ import annotations
 

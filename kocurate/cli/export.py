@@ -1,4 +1,4 @@
-"""CLI commands of the export area: ``kocurate export OUT_DIR …`` (registered on the shared app)."""
+"""CLI command ``kocurate export OUT_DIR …`` (registered on the shared app)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from pathlib import Path
 
 import typer
 
-from ..exporters import FORMATS
 from ..services import export as export_service
 from ..services.auth import SYSTEM
+from ..services.catalog import export_formats
 from .app import app, engine, errors, fail, session
+
+FORMATS = export_formats()
 
 
 @app.command("export")

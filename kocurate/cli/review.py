@@ -1,4 +1,4 @@
-"""CLI commands of the review area: search (and its index), overlap, decision rule, disputed samples, pending
+"""CLI commands around review: search (and its index), overlap, decision rule, disputed samples, pending
 drafts, edit history, queue counts."""
 
 from __future__ import annotations

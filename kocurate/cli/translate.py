@@ -247,6 +247,8 @@ def glossary_sync(force: bool = typer.Option(False, "--force", help="Re-create i
 @jobs_app.command("run")
 def jobs_run(job_id: int = typer.Argument(...)) -> None:
     """Run a queued (or crashed) job in this process."""
+    from ..services import job_kinds  # noqa: F401 — registers every job kind
+
     with errors():
         j = job_service.run(engine(), job_id)
     typer.echo(f"job {j['id']}: {j['status']} — {j['message'] or ''}")

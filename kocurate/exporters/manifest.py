@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import N_, Text, text, translator
-from .base import REFUSALS, REPAIRS, sha256_file
+from .base import sha256_file
 
 MANIFEST = "manifest.json"
 CARD = "README.md"
@@ -181,5 +181,3 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def describe_rules() -> dict[str, dict[str, str]]:
-    return {"refusals": dict(REFUSALS), "repairs": dict(REPAIRS)}

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..registry import Registry
 from .base import ExportFormat
 
-FORMATS: dict[str, type[ExportFormat]] = {}
+FORMATS: Registry[type[ExportFormat]] = Registry("export format")
 
 
 def register(cls: type[ExportFormat]) -> type[ExportFormat]:
-    FORMATS[cls.name] = cls
-    return cls
+    return FORMATS.register(cls.name, cls)
 
 
 def get_format(name: str, options: dict[str, Any] | None = None) -> ExportFormat:
-    if name not in FORMATS:
-        raise KeyError(f"unknown export format {name!r}; one of: {', '.join(sorted(FORMATS))}")
+    """An export format by name; an unknown name raises UnknownName listing the formats."""
     return FORMATS[name](options)

@@ -117,7 +117,7 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
     tmp = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
     (tmp / "data").mkdir(parents=True)
     try:
-        with _snapshot(engine) as conn:
+        with db.read_only(engine) as conn:
             session = Session(bind=conn)
             datasets = sel.resolve_datasets(session, spec)
             cands, kind_refused = candidates_for(conn, spec, datasets, fmt)
@@ -326,30 +326,6 @@ def empty_reason(spec: sel.ExportSpec, datasets: list[sel.DatasetInfo], pool: di
             parts.append(f"{n:,} refused by {fmt_name}: {REFUSALS.get(reason, reason)}")
     return f"nothing to export: of {n_pool:,} samples with status {statuses}, " + ("; ".join(parts) or
                                                                                  "none is left after the filters")
-
-
-class _snapshot:  # noqa: N801 — a context manager used like a function
-    """A read-only transaction: one consistent snapshot, no write lock (SQLite: plain BEGIN)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        conn = self.engine.connect()
-        if db.is_sqlite(self.engine):
-            conn.info["write"] = False  # the engine's begin hook then issues a deferred BEGIN
-        else:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        self.conn = conn
-        conn.begin()
-        return conn
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self.conn.rollback()
-        finally:
-            self.conn.info.pop("write", None)
-            self.conn.close()
 
 
 def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int]]], sources: bool = False

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import ImportFailed
+from ..registry import Registry
 from .readers import iter_records
 
 # NUL (PostgreSQL cannot store it) and lone surrogates (\\ud800 escapes: not encodable as UTF-8)
@@ -37,12 +38,11 @@ class NormSample:
     sources: list[str | None] | None = None
 
 
-REGISTRY: dict[str, type[Importer]] = {}
+REGISTRY: Registry[type[Importer]] = Registry("import kind")
 
 
 def register(cls: type[Importer]) -> type[Importer]:
-    REGISTRY[cls.kind] = cls
-    return cls
+    return REGISTRY.register(cls.kind, cls)
 
 
 class Importer:

@@ -43,7 +43,7 @@ class Actor:
 
     def require(self, action: str) -> None:
         if not self.can(action):
-            raise PermissionDenied(f"{self.username} ({self.role}) may not {action.replace('_', ' ')}")
+            raise PermissionDenied(msgid="{username} ({role}) may not {action}", username=self.username, role=self.role, action=action.replace('_', ' '))
 
 
 # The CLI runs with the rights of whoever can open the database file: an admin.

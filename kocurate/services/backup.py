@@ -319,6 +319,3 @@ def _restore_pg(url: URL, path: Path) -> BackupReport:
     return BackupReport(str(path), "postgresql", path.stat().st_size, revision, counts)
 
 
-def describe(report: BackupReport) -> dict[str, Any]:
-    return {"path": report.path, "backend": report.backend, "bytes": report.bytes, "revision": report.revision,
-            "counts": report.counts, "kept_copy": report.kept_copy}

@@ -1,4 +1,4 @@
-"""Use cases of the checks area: run checks, list them, summarize findings, reference sets, ethics model.
+"""Use cases of the automatic checks: run checks, list them, summarize findings, reference sets, ethics model.
 
 Long jobs take an ``Engine`` (they commit batch by batch); the rest take a ``Session`` and never
 commit. Writes require the "check" permission (leads), reference sets "evalsets".
@@ -19,7 +19,8 @@ from ..checks import REGISTRY, select_checks
 from ..checks.contamination import read_evalset
 from ..checks.dedup import dedup_datasets
 from ..checks.ethics import classifier
-from ..checks.runner import read_session, run_dataset
+from ..checks.runner import run_dataset
+from ..db import read_session
 from ..errors import KocurateError, NotFound
 from ..models import CheckFinding, Dataset, EvalItem, EvalSet, Flag, Sample, Setting, Turn, utcnow
 from .auth import Actor
@@ -50,10 +51,7 @@ def run_checks(engine: Engine, actor: Actor, dataset_ref: int | str, only: Seque
     with read_session(engine) as s:
         ds = get_dataset(s, dataset_ref)
         ds_id, ds_name = ds.id, ds.name
-    try:
-        checks = select_checks(only)
-    except KeyError as exc:
-        raise KocurateError(str(exc.args[0])) from exc
+    checks = select_checks(only)
     per_sample = [c for c in checks if not getattr(c, "corpus", False)]
     corpus = [c for c in checks if getattr(c, "corpus", False)]
     if per_sample:
@@ -122,14 +120,6 @@ def check_progress(session: Session, dataset_id: int) -> dict[str, Any]:
     cheap = meta.get("cheap_checks") if isinstance(meta, dict) else None
     return {"samples": int(total or 0), "checked": int(done or 0),
             "after_import": dict(cheap) if isinstance(cheap, dict) else None}
-
-
-def sample_findings(session: Session, sample_id: int) -> list[dict[str, Any]]:
-    """Findings of one sample, for the review view's badges."""
-    rows = session.scalars(select(CheckFinding).where(CheckFinding.sample_id == sample_id).order_by(CheckFinding.id))
-    return [{"id": f.id, "check": f.check, "severity": f.severity, "turn_idx": f.turn_idx,
-             "span": (f.span_start, f.span_end) if f.span_start is not None else None, "message": f.message,
-             "state": f.state, "data": f.data} for f in rows]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,14 +39,13 @@ def validate_name(name: str) -> str:
     """The name, stripped, or InvalidName saying what is wrong with it."""
     clean = name.strip()
     if not clean or clean in (".", ".."):
-        raise InvalidName(f"dataset name {name!r} is empty; give one with --name")
+        raise InvalidName(msgid="dataset name {name!r} is empty; give one with --name", name=name)
     if len(clean) > MAX_NAME:
-        raise InvalidName(f"dataset name is {len(clean)} characters long; at most {MAX_NAME}")
+        raise InvalidName(msgid="dataset name is {clean} characters long; at most {max_name}", clean=len(clean), max_name=MAX_NAME)
     bad = sorted({ch for ch in clean if _bad_char(ch)})
     if bad:
         shown = " ".join(repr(ch) for ch in bad)
-        raise InvalidName(f"dataset name {name!r} contains {shown}: a name may not hold path separators, "
-                          f"control characters or the markup characters {' '.join(NAME_FORBIDDEN)}")
+        raise InvalidName(msgid="dataset name {name!r} contains {shown}: a name may not hold path separators, control characters or the markup characters {name_forbidden}", name=name, shown=shown, name_forbidden=' '.join(NAME_FORBIDDEN))
     return clean
 
 
@@ -112,7 +111,7 @@ def get_dataset(session: Session, ref: int | str) -> Dataset:
     if ds is None:
         ds = session.scalar(select(Dataset).where(Dataset.name == str(ref)))
     if ds is None:
-        raise NotFound(f"no dataset {ref!r}")
+        raise NotFound(msgid="no dataset {ref!r}", ref=ref)
     return ds
 
 
@@ -120,7 +119,7 @@ def sample_view(session: Session, sample_id: int) -> dict[str, Any]:
     """A sample with its turns side by side (English source | Korean), as plain data."""
     s = session.get(Sample, sample_id)
     if s is None:
-        raise NotFound(f"no sample {sample_id}")
+        raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
     ds = session.get(Dataset, s.dataset_id)
     turns = session.scalars(select(Turn).where(Turn.sample_id == s.id).order_by(Turn.idx)).all()
     return {

@@ -56,7 +56,7 @@ class CopyReport:
     tables: list[TableCount] = field(default_factory=list)
     sequences_reset: list[str] = field(default_factory=list)
     not_copied: list[str] = field(default_factory=list)  # tables outside the schema (search indexes…)
-    search_index: int | None = None  # turns put into the destination's search index (None: no search area)
+    search_index: int | None = None  # turns put into the destination's search index
     seconds: float = 0.0
 
     @property
@@ -121,7 +121,7 @@ def copy_database(src_url: str, dst_url: str, actor: Actor, *, batch: int = BATC
         known = {t.name for t in _tables()} | {"alembic_version"}
         report.not_copied = sorted(n for n in inspect(src_engine).get_table_names()
                                    if n not in known and not n.startswith("sqlite_"))
-        with _snapshot(src_engine) as sc, dst_engine.connect() as dc, dc.begin():
+        with db.read_only(src_engine) as sc, dst_engine.connect() as dc, dc.begin():
             for table in _tables():
                 n = dc.execute(select(func.count()).select_from(table)).scalar() or 0
                 if n:
@@ -146,28 +146,6 @@ def copy_database(src_url: str, dst_url: str, actor: Actor, *, batch: int = BATC
         dst_engine.dispose()
     report.seconds = time.perf_counter() - start
     return report
-
-
-class _snapshot:
-    """A read-only connection that sees one consistent state of the source for the whole copy."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def __enter__(self) -> Connection:
-        conn = self.engine.connect()
-        if conn.dialect.name == "sqlite":
-            conn.info["write"] = False  # a deferred BEGIN: a WAL read snapshot that blocks no writer
-        else:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        self.conn = conn
-        conn.begin()
-        return conn
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.info.pop("write", None)
-        self.conn.rollback()
-        self.conn.close()
 
 
 def _batches(sc: Connection, table: Table, batch: int) -> Iterator[list[Any]]:
@@ -238,10 +216,8 @@ def _pg_copy(dc: Connection, table: Table, rows: list[Any]) -> None:
 
 def _rebuild_search_index(engine: Engine) -> int | None:
     """The copied ``settings`` say which datasets the source had indexed; make that true here."""
-    try:
-        from . import search
-    except ImportError:
-        return None
+    from . import search
+
     return sum(search.reindex(engine).values())
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from .. import config
-from ..db import session_scope
+from ..db import read_session, session_scope
 from ..errors import KocurateError
 from ..exporters import FORMATS, REFUSALS, get_format
 from ..exporters import selection as sel
@@ -56,11 +56,9 @@ def preview_counts(session: Session, actor: Actor, spec: ExportSpec, exact: bool
     bind = session.get_bind()
     if session.in_transaction() or not isinstance(bind, Engine):
         return _preview(session, spec, exact)
-    from ..exporters.runner import _snapshot
-
     # a read-only snapshot: counting (a dry conversion of up to EXACT_PREVIEW_MAX samples) never holds
     # SQLite's write lock, so annotators keep saving meanwhile
-    with _snapshot(bind) as conn, Session(bind=conn) as rs:
+    with read_session(bind) as rs:
         return _preview(rs, spec, exact)
 
 
@@ -206,8 +204,7 @@ def export_archive(engine: Engine, actor: Actor, spec: ExportSpec, progress: Pro
     with Session(engine) as s:
         planned = preview_counts(s, actor, spec)["total"]
     if planned > limit:
-        raise KocurateError(f"{planned:,} samples is too many for a download (limit {limit:,}); "
-                            "export to a server folder instead")
+        raise KocurateError(msgid="{planned:,} samples is too many for a download (limit {limit:,}); export to a server folder instead", planned=planned, limit=limit)
     with tempfile.TemporaryDirectory(prefix="kocurate-export-") as tmp:
         folder = Path(tmp) / "export"
         manifest = _recorded(engine, actor, spec, folder, progress, download=True, card_lang=card_lang)
@@ -227,7 +224,7 @@ def export_root() -> Path:
 def server_folder(name: str) -> Path:
     """A folder under ``export_root()`` named by the user (no paths, no traversal)."""
     if not _NAME.match(name or "") or ".." in name:
-        raise KocurateError("folder name: letters, digits, '.', '_' and '-' only (no slashes)")
+        raise KocurateError(msgid="folder name: letters, digits, '.', '_' and '-' only (no slashes)")
     return export_root() / name
 
 

@@ -34,15 +34,17 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
-from ..errors import KocurateError, NotFound
+from ..errors import KocurateError, NotFound, UnknownName
 from ..models import Job, utcnow
+from ..registry import Registry
 from .auth import Actor
 
 STALE_AFTER = timedelta(minutes=2)  # no heartbeat from a worker on another host
 STUCK_AFTER = timedelta(minutes=30)  # no heartbeat from a live pid on this host
 FINAL = ("done", "failed", "cancelled", "stopped")
 
-_REGISTRY: dict[str, tuple[Callable[[Engine, JobContext], dict[str, Any] | None], str]] = {}
+# kind → (the function that runs it, the permission that guards cancel/resume)
+KINDS: Registry[tuple[Callable[[Engine, JobContext], dict[str, Any] | None], str]] = Registry("job kind")
 
 
 class JobError(KocurateError):
@@ -62,15 +64,10 @@ def register(kind: str, permission: str = "configure") -> Callable[[Callable[...
     """Register the function that runs jobs of ``kind``; ``permission`` guards cancel/resume."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _REGISTRY[kind] = (fn, permission)
+        KINDS.register(kind, (fn, permission))
         return fn
 
     return deco
-
-
-def _load_kinds() -> None:
-    # job kinds register themselves on import; import the known ones lazily (no import cycles)
-    from . import translate  # noqa: F401
 
 
 @dataclass
@@ -96,11 +93,6 @@ class JobContext:
             n = s.execute(update(Job).where(Job.id == self.job_id, Job.status == "running").values(**values)).rowcount
         if n == 0:
             raise Cancelled()
-
-    def cancelled(self) -> bool:
-        with session_scope(self.engine) as s:
-            return s.scalar(select(Job.status).where(Job.id == self.job_id)) != "running"
-
 
 def create(session: Session, actor: Actor, kind: str, params: dict[str, Any], total: int = 0) -> int:
     job = Job(kind=kind, status="queued", params=params, total=total, created_by=actor.id, result={})
@@ -165,11 +157,10 @@ def _claim(engine: Engine, job_id: int) -> Job:
 
 def run(engine: Engine, job_id: int) -> dict[str, Any]:
     """Run a queued (or dead) job to its end in this thread; returns the job as a dict."""
-    _load_kinds()
     job = _claim(engine, job_id)
-    entry = _REGISTRY.get(job.kind)
+    entry = KINDS.get(job.kind)
     if entry is None:
-        _finish(engine, job_id, "failed", f"unknown job kind {job.kind!r}")
+        _finish(engine, job_id, "failed", str(UnknownName("job kind", job.kind, sorted(KINDS))))
         return get_dict(engine, job_id)
     ctx = JobContext(engine, job_id, dict(job.params or {}), dict(job.result or {}), job.done, job.total)
     try:
@@ -222,8 +213,7 @@ def start_process(db_url: str, job_id: int, env: dict[str, str] | None = None) -
 
 
 def _require(actor: Actor, kind: str) -> None:
-    _load_kinds()
-    actor.require(_REGISTRY.get(kind, (None, "configure"))[1])
+    actor.require(KINDS.get(kind, (None, "configure"))[1])
 
 
 def cancel(session: Session, actor: Actor, job_id: int) -> None:

@@ -23,7 +23,8 @@ from ..checks import korean as korean_checks
 from ..checks import select_checks
 from ..checks.korean import analysis as an
 from ..checks.korean.common import ASSISTANT_ROLES, LEVELS_KEY, TARGET_KEY
-from ..checks.runner import read_session, run_dataset
+from ..checks.runner import run_dataset
+from ..db import read_session
 from ..errors import KocurateError
 from ..models import CheckFinding, Sample, Setting, Suggestion, Turn, utcnow
 from . import audit

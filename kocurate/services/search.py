@@ -93,10 +93,6 @@ def reindex(engine: Engine) -> dict[int, int]:
         return {d: int(counts.get(d, 0)) for d in s.scalars(select(Dataset.id).order_by(Dataset.id))}
 
 
-def forget_dataset(session: Session, dataset_id: int) -> None:
-    """Nothing to do any more: a dataset's turns leave the index with their DELETE trigger (kept for callers)."""
-
-
 # the statements of migration 0012 (there for every database at head; here for one made without it)
 FTS_DDL = [
     "DROP TRIGGER IF EXISTS turns_fts_au", "DROP TRIGGER IF EXISTS turns_fts_ad", "DROP TABLE IF EXISTS turns_fts",

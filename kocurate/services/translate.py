@@ -16,21 +16,31 @@ the estimate the person confirmed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from .. import db
 from ..db import session_scope
 from ..errors import KocurateError, NotFound, StaleVersion
-from ..models import CheckFinding, Dataset, Edit, Flag, Sample, Suggestion, Turn, utcnow
+from ..models import (
+    CLOSED_FINDING_STATES,
+    CheckFinding,
+    Dataset,
+    Edit,
+    Sample,
+    Suggestion,
+    Turn,
+    utcnow,
+)
 from ..translate import glossary as gl
-from ..translate.client import DeepL, TranslateError, load_config, require_config
-from ..translate.core import (
+from ..translate.batching import (
     MAX_TEXTS,
     Item,
     cache_get,
@@ -40,6 +50,7 @@ from ..translate.core import (
     pack,
     send_batches,
 )
+from ..translate.client import DeepL, TranslateError, load_config, require_config
 from ..translate.protect import (
     Protected,
     ProtectionError,
@@ -51,6 +62,7 @@ from ..translate.protect import (
 )
 from . import jobs
 from .auth import Actor
+from .filters import SampleFilter, resolve_dataset
 
 ENGINE = "deepl"
 JOB_KIND = "translate"
@@ -78,10 +90,8 @@ def how_to_configure() -> str:
 
 def check_names() -> list[str]:
     """Names of the automatic checks (for the batch filter)."""
-    try:
-        from ..checks import REGISTRY
-    except ImportError:  # the checks area is optional
-        return []
+    from ..checks import REGISTRY
+
     return sorted(REGISTRY)
 
 
@@ -102,54 +112,21 @@ def _deepl() -> DeepL:
 # --------------------------------------------------------------------------------------------- filters
 
 @dataclass
-class BatchFilter:
+class BatchFilter(SampleFilter):
     """Which samples a batch re-translates (only turns with an English source of kind "translation")."""
 
-    dataset: int | str | None = None  # id or name
-    check: str | None = None  # samples with a finding of this check
-    flag: str | None = None  # samples with a flag of this category not cleared
-    status: str | None = None
     limit: int | None = None  # at most this many samples
-    sample_ids: list[int] | None = None
     # also the "reference" turns (an answer written in Korean beside an English one, e.g. KoAlpaca
-    # outputs) that have a finding of ``check`` — an answer left in English, re-translated from the English
+    # outputs) that have an open finding of ``check`` — an answer left in English, re-translated from the English
     include_reference: bool | None = None
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> BatchFilter:
-        d = d or {}
-        return cls(**{f.name: d.get(f.name) for f in fields(cls)})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
 
 
 def _dataset_id(session: Session, ref: int | str | None) -> int | None:
-    if ref in (None, ""):
-        return None
-    if str(ref).isdigit():
-        ds = session.get(Dataset, int(ref))
-    else:
-        ds = session.scalar(select(Dataset).where(Dataset.name == str(ref)))
-    if ds is None:
-        raise NotFound(f"no dataset {ref!r}")
-    return ds.id
+    return resolve_dataset(session, ref)
 
 
 def _conditions(session: Session, f: BatchFilter) -> list[Any]:
-    conds: list[Any] = []
-    ds = _dataset_id(session, f.dataset)
-    if ds is not None:
-        conds.append(Sample.dataset_id == ds)
-    if f.status:
-        conds.append(Sample.status == f.status)
-    if f.check:
-        conds.append(Sample.id.in_(select(CheckFinding.sample_id).where(CheckFinding.check == f.check)))
-    if f.flag:
-        conds.append(Sample.id.in_(select(Flag.sample_id).where(Flag.category == f.flag, Flag.state != "cleared")))
-    if f.sample_ids:
-        conds.append(Sample.id.in_([int(i) for i in f.sample_ids]))
-    return conds
+    return f.conditions(session)
 
 
 def _count_samples(session: Session, f: BatchFilter) -> int:
@@ -166,7 +143,8 @@ def _turn_rows(session: Session, sample_ids: list[int], f: BatchFilter | None = 
     kind = Turn.source_kind == "translation"
     if f is not None and f.include_reference and f.check:
         flagged = select(CheckFinding.id).where(CheckFinding.sample_id == Turn.sample_id,
-                                                CheckFinding.turn_idx == Turn.idx, CheckFinding.check == f.check)
+                                                CheckFinding.turn_idx == Turn.idx, CheckFinding.check == f.check,
+                                                CheckFinding.state.notin_(CLOSED_FINDING_STATES))
         kind = or_(kind, and_(Turn.source_kind == "reference", flagged.exists()))
     q = (select(Turn.id, Turn.sample_id, Turn.idx, Turn.text, Turn.source_text)
          .where(Turn.sample_id.in_(sample_ids), Turn.source_text.is_not(None), kind)
@@ -249,17 +227,8 @@ def _reading(session: Session) -> Iterator[Session]:
     if session.in_transaction():
         yield session
         return
-    bind = session.get_bind()
-    with bind.connect() as conn:
-        conn.info["write"] = False  # SQLite: plain BEGIN (no write lock); ignored elsewhere
-        try:
-            with Session(bind=conn) as rs:
-                yield rs
-                rs.rollback()
-        finally:
-            # info outlives the checkout: a pooled connection left "read-only" would later begin a
-            # write with a deferred BEGIN and fail with "database is locked" instead of waiting
-            conn.info.pop("write", None)
+    with db.read_session(session.get_bind()) as rs:
+        yield rs
 
 
 @dataclass
@@ -386,8 +355,7 @@ def _run_small(session: Session, actor: Actor, job: _Job) -> list[Suggestion]:
             client()  # the glossary state decides the options
             batches, too_big = pack(list(misses.values()))
             if too_big:
-                raise KocurateError(f"a text is too long for one DeepL request ({len(too_big[0].xml):,} characters); "
-                                    "the current Korean is kept: split the turn or fix it by hand")
+                raise KocurateError(msgid="a text is too long for one DeepL request ({xml:,} characters); the current Korean is kept: split the turn or fix it by hand", xml=len(too_big[0].xml))
             send_batches(client(), batches, make_options(client.state, context), save,
                          rejected=lambda it, msg: rejected.__setitem__(it.key, msg))
         results = _translate_all(client, make_options(client.state, context), wanted, cached, save, lookup, rejected)
@@ -438,9 +406,9 @@ def retranslate_turn(session: Session, actor: Actor, turn_id: int) -> Suggestion
     with _reading(session) as rs:
         turn = rs.get(Turn, turn_id)
         if turn is None:
-            raise NotFound(f"no turn {turn_id}")
+            raise NotFound(msgid="no turn {turn_id}", turn_id=turn_id)
         if not turn.source_text:
-            raise KocurateError("this turn has no English source to translate from")
+            raise KocurateError(msgid="this turn has no English source to translate from")
         job = _Job(_read_turns(rs, [turn], with_context=True),
                    rs.scalar(select(Sample.version).where(Sample.id == turn.sample_id)) or 0,
                    gl.terms(rs), gl.synced_state(rs))
@@ -454,11 +422,11 @@ def retranslate_sample(session: Session, actor: Actor, sample_id: int) -> list[S
     with _reading(session) as rs:
         version = rs.scalar(select(Sample.version).where(Sample.id == sample_id))
         if version is None:
-            raise NotFound(f"no sample {sample_id}")
+            raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
         turns = [t for t in rs.scalars(select(Turn).where(Turn.sample_id == sample_id).order_by(Turn.idx))
                  if t.source_text]
         if not turns:
-            raise KocurateError("this sample has no English source to translate from")
+            raise KocurateError(msgid="this sample has no English source to translate from")
         job = _Job(_read_turns(rs, turns, with_context=False), version, gl.terms(rs), gl.synced_state(rs))
     return _run_small(session, actor, job)
 
@@ -483,9 +451,9 @@ def accept_suggestion(session: Session, actor: Actor, suggestion_id: int, expect
     actor.require("translate_one")
     sug = session.get(Suggestion, suggestion_id)
     if sug is None:
-        raise NotFound(f"no suggestion {suggestion_id}")
+        raise NotFound(msgid="no suggestion {suggestion_id}", suggestion_id=suggestion_id)
     if sug.state != "open":
-        raise KocurateError(f"suggestion {suggestion_id} is already {sug.state}")
+        raise KocurateError(msgid="suggestion {suggestion_id} is already {state}", suggestion_id=suggestion_id, state=sug.state)
     version = save_edit(session, actor, sug.sample_id, sug.turn_id, sug.text, expected_version, kind="machine",
                         meta={"engine": sug.engine, "options": sug.options, "suggestion_id": sug.id,
                               "job_id": sug.job_id})
@@ -498,9 +466,9 @@ def reject_suggestion(session: Session, actor: Actor, suggestion_id: int) -> Non
     actor.require("translate_one")
     sug = session.get(Suggestion, suggestion_id)
     if sug is None:
-        raise NotFound(f"no suggestion {suggestion_id}")
+        raise NotFound(msgid="no suggestion {suggestion_id}", suggestion_id=suggestion_id)
     if sug.state != "open":
-        raise KocurateError(f"suggestion {suggestion_id} is already {sug.state}")
+        raise KocurateError(msgid="suggestion {suggestion_id} is already {state}", suggestion_id=suggestion_id, state=sug.state)
     sug.state = "rejected"
     session.flush()
 
@@ -577,7 +545,7 @@ def _estimate(session: Session, f: BatchFilter) -> dict[str, Any]:
              .where(Turn.source_text.is_not(None), Turn.source_kind == "translation", *_conditions(session, f)))
         turns, chars = session.execute(q).one()
         if f.limit and n_samples:
-            total = _count_samples(session, BatchFilter(**{**asdict(f), "limit": None}))
+            total = _count_samples(session, dataclasses.replace(f, limit=None))
             turns, chars = int(turns * n_samples / max(total, 1)), int(chars * n_samples / max(total, 1))
         out.update(turns=int(turns), texts=int(turns), characters=int(chars), cached_characters=None,
                    requests=-(-int(turns) // MAX_TEXTS))
@@ -597,12 +565,12 @@ def start_batch(engine: Engine, actor: Actor, filters: BatchFilter | dict[str, A
     actor.require("translate_batch")
     require_config()
     if max_characters is not None and max_characters < 1:
-        raise KocurateError("the character budget must be at least 1")
+        raise KocurateError(msgid="the character budget must be at least 1")
     f = filters if isinstance(filters, BatchFilter) else BatchFilter.from_dict(filters)
     with session_scope(engine) as s:
         total = _count_samples(s, f)
         if total == 0:
-            raise KocurateError("no sample matches these filters: nothing to translate")
+            raise KocurateError(msgid="no sample matches these filters: nothing to translate")
         job_id = jobs.create(s, actor, JOB_KIND, {
             "filters": f.to_dict(), "apply": bool(apply), "max_characters": max_characters,
             "actor": {"id": actor.id, "username": actor.username, "role": actor.role}}, total=total)
@@ -679,15 +647,15 @@ def retry_failed(engine: Engine, actor: Actor, job_id: int, *, background: str |
     with session_scope(engine) as s:
         job = s.get(Job, job_id)
         if job is None or job.kind != JOB_KIND:
-            raise NotFound(f"no batch translation job {job_id}")
+            raise NotFound(msgid="no batch translation job {job_id}", job_id=job_id)
         if job.status in ("queued", "running") and not jobs.is_dead(job):
-            raise KocurateError(f"job {job_id} is still {job.status}; retry its failed turns when it has ended")
+            raise KocurateError(msgid="job {job_id} is still {status}; retry its failed turns when it has ended", job_id=job_id, status=job.status)
         n_samples, chars = s.execute(
             select(func.count(func.distinct(JobFailure.sample_id)), func.coalesce(func.sum(func.length(Turn.source_text)), 0))
             .join(Turn, Turn.id == JobFailure.turn_id)
             .where(JobFailure.job_id == job_id, JobFailure.state == "open")).one()
         if not n_samples:
-            raise KocurateError(f"job {job_id} has no failed turns left to retry")
+            raise KocurateError(msgid="job {job_id} has no failed turns left to retry", job_id=job_id)
         params = dict(job.params or {})
         new_id = jobs.create(s, actor, JOB_KIND, {
             "filters": params.get("filters") or {}, "apply": bool(params.get("apply")), "retry_of": job_id,

@@ -3,6 +3,7 @@
 The use cases (one turn, one sample, batch jobs) live in ``kocurate.services.translate``.
 """
 
+from .batching import BASE_OPTIONS, MAX_BODY, MAX_TEXTS, cache_key, make_options, pack
 from .client import (
     AuthFailed,
     DeepL,
@@ -14,7 +15,6 @@ from .client import (
     load_config,
     require_config,
 )
-from .core import BASE_OPTIONS, MAX_BODY, MAX_TEXTS, cache_key, make_options, pack
 from .protect import Protected, ProtectionError, protect, restore
 
 __all__ = [

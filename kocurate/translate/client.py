@@ -164,14 +164,6 @@ class DeepL:
         with _mapped():
             return self._client.create_glossary(name, "EN", "KO", entries).glossary_id
 
-    def glossary_exists(self, glossary_id: str) -> bool:
-        try:
-            with _mapped():
-                self._client.get_glossary(glossary_id)
-            return True
-        except RequestRejected:
-            return False
-
     def glossary_entries(self, glossary_id: str) -> dict[str, str]:
         with _mapped():
             return self._client.get_glossary_entries(glossary_id)

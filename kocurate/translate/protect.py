@@ -41,7 +41,7 @@ _INLINE = re.compile(
     r"(?P<code>(?P<ticks>`+)(?:(?!(?P=ticks)).)+?(?P=ticks))"  # `code`, ``co`de``
     r"|(?P<mdlink>\]\((?:[^()\s]|\([^()\s]*\))+\))"  # the "](target)" of a Markdown link
     r"|(?P<url>(?:https?|ftp)://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}]|www\.[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}])"
-    r"|(?P<email>[\w.+-]+@[\w-]+\.[\w.-]+\w)"
+    r"|(?P<email>(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+\w)"  # starts a run: linear on long words
     r"|(?P<raw><(?P<rawname>script|style|code|pre|kbd|samp|math|svg)\b[^<>]*>.*?</(?P=rawname)\s*>)"  # with content
     r"|(?P<tag></?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>)"  # <tag>, </tag>, <br/>, <a href=…>
     r"|(?P<brace>\{\{?[^{}\s]{0,64}\}\}?)"  # {name}, {0}, {}, {{var}}

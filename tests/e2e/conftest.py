@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, AppServer, do_login
 
-from kocurate.cli.core import streamlit_command
+from kocurate.cli.serve import streamlit_command
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -74,7 +74,7 @@ def test_kocurate_serve_from_another_folder(page: Any, app_server: AppServer, tm
     import time
     import urllib.request
 
-    from kocurate.cli.core import streamlit_command
+    from kocurate.cli.serve import streamlit_command
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

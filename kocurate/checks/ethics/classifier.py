@@ -35,7 +35,7 @@ import json
 import pickle
 import random
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -532,10 +532,6 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"any of {','.join(r['categories']) or '-'} vs none [{src}]: P {r['precision']:.3f}  "
                      f"R {r['recall']:.3f}  F1 {r['f1']:.3f}  n={r['support']}")
     return "\n".join(lines)
-
-
-def texts_of(examples: Iterable[Example]) -> list[str]:
-    return [e.text for e in examples]
 
 
 # ---------------------------------------------------------------------------------------------

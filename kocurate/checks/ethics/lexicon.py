@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ...hangul import SYLLABLE_BASE, SYLLABLES, is_syllable
 from ...i18n import N_
 from ...models import ETHICS_FLAGS
 from ..base import Check, Finding, SampleView, TurnView, register
@@ -50,20 +51,20 @@ _DIGIT_SOUND = {"8": "팔", "2": "이", "5": "오", "9": "구"}
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _HAS_FULLWIDTH = re.compile(r"[\uff01-\uff5e]")
 _JAMO_RUN = re.compile(r"[\u3131-\u3163]{2,}")
-_SPACED = re.compile(r"(?<![\uac00-\ud7a3])[\uac00-\ud7a3](?:[\s.,*_~\-+!/|]+[\uac00-\ud7a3])+(?![\uac00-\ud7a3])")
-_INNER_NOISE = re.compile(r"(?<=[\uac00-\ud7a3])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[\uac00-\ud7a3])")
-_DIGIT_AFTER = re.compile(r"(?<=[\uac00-\ud7a3])[8259](?![\d])")
+_SPACED = re.compile(r"(?<![" + SYLLABLES + r"])[" + SYLLABLES + r"](?:[\s.,*_~\-+!/|]+[" + SYLLABLES + r"])+(?![" + SYLLABLES + r"])")
+_INNER_NOISE = re.compile(r"(?<=[" + SYLLABLES + r"])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[" + SYLLABLES + r"])")
+_DIGIT_AFTER = re.compile(r"(?<=[" + SYLLABLES + r"])[8259](?![\d])")
 # Hangul typed on an English keyboard is mostly consonant keys: a token without a, e, o (the
 # commonest English vowels) is worth converting; nearly every English word has one of them
 _LATIN_TOKEN = re.compile(r"\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
-_SUSPECT = re.compile(r"[\u3131-\u3163]{2}|(?<![\uac00-\ud7a3])[\uac00-\ud7a3][\s.,*_~\-+!/|]+[\uac00-\ud7a3](?![\uac00-\ud7a3])"
-                      r"|[\uac00-\ud7a3][0-9*._~!@#$%^&+|/\\-]{1,2}[\uac00-\ud7a3]|[\uac00-\ud7a3][8259](?!\d)"
+_SUSPECT = re.compile(r"[\u3131-\u3163]{2}|(?<![" + SYLLABLES + r"])[" + SYLLABLES + r"][\s.,*_~\-+!/|]+[" + SYLLABLES + r"](?![" + SYLLABLES + r"])"
+                      r"|[" + SYLLABLES + r"][0-9*._~!@#$%^&+|/\\-]{1,2}[" + SYLLABLES + r"]|[" + SYLLABLES + r"][8259](?!\d)"
                       r"|\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
 
 
 def _is_hangul(term: str) -> bool:
     """A term of Hangul syllables (the tokenizer judges those; jamo slang such as ㅅㅂ stands alone)."""
-    return any("\uac00" <= c <= "\ud7a3" for c in term)
+    return any(is_syllable(c) for c in term)
 
 
 def compose_jamo(seq: str) -> str:
@@ -83,7 +84,7 @@ def compose_jamo(seq: str) -> str:
             if j < n and seq[j] in _JONG and seq[j] != " " and not (j + 1 < n and seq[j + 1] in _JUNG):
                 final = _JONG.index(seq[j])
                 j += 1
-            out.append(chr(0xAC00 + (_CHO.index(c) * 21 + _JUNG.index(v)) * 28 + final))
+            out.append(chr(SYLLABLE_BASE + (_CHO.index(c) * 21 + _JUNG.index(v)) * 28 + final))
             i = j
         else:
             out.append(c)
@@ -101,7 +102,7 @@ def keyboard_to_hangul(token: str) -> str | None:
             return None
         jamo.append(j)
     s = compose_jamo("".join(jamo))
-    return s if all("\uac00" <= c <= "\ud7a3" for c in s) else None
+    return s if all(is_syllable(c) for c in s) else None
 
 
 def normalized_forms(text: str) -> list[str]:
@@ -113,7 +114,7 @@ def normalized_forms(text: str) -> list[str]:
     if not _SUSPECT.search(base):
         return forms  # nothing that looks disguised: the text as written is all there is
     t = _JAMO_RUN.sub(lambda m: compose_jamo(m.group(0)), base)
-    t = _SPACED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
+    t = _SPACED.sub(lambda m: re.sub(r"[^" + SYLLABLES + r"]", "", m.group(0)), t)
     t = _INNER_NOISE.sub("", t)
     if t != base:
         forms.append(t)

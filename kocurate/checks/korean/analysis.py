@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ...hangul import SYLLABLES
 from .. import text as tx
 
 # speech levels, politest first; "polite" = 합쇼체 and 해요체 (존댓말), "plain" = 해체 and 해라체 (반말)
@@ -61,13 +62,13 @@ def polite(level: str | None) -> bool | None:
 
 # a sentence ends at . ! ? … (and runs of them) before white space, or at a line break
 _SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
-_TRAIL = re.compile(r"[^\uac00-\ud7a3]+$")
+_TRAIL = re.compile(r"[^" + SYLLABLES + r"]+$")
 _WORD = re.compile(r"\S+$")
 # a line of a script: "레드: 저건 누구야?", "* CJ: ...", "[Narrator]:" (each speaker keeps their own level)
 _SPEAKER = re.compile(r"[ \t]*(?:[-*•][ \t]*)?\[?([^\s:：\]]{1,12}(?: [^\s:：\]]{1,12})?)\]?[ \t]?[:：][ \t]")
 _CLOSING_QUOTE = re.compile(r"^[\"'”’」』]")
-HANGUL_SYL = re.compile(r"[\uac00-\ud7a3]")
-_HANGUL_TAIL = re.compile(r"[\uac00-\ud7a3]+$")
+HANGUL_SYL = re.compile(r"[" + SYLLABLES + r"]")
+_HANGUL_TAIL = re.compile(r"[" + SYLLABLES + r"]+$")
 
 
 def mask_code(text: str, fill: str = " ") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ...hangul import SYLLABLE_BASE
 from ...i18n import N_
 from ..base import Finding, SampleView, register
 from . import analysis as an
@@ -146,6 +147,6 @@ def _agrees_before_bracket(text: str, word_start: int, particle: str) -> bool:
         return b0 is None or agrees(b0, particle) is None  # Willis(2007)가: read after Willis
     if not an.HANGUL_SYL.match(ch or " "):
         return False
-    final = (ord(ch) - 0xAC00) % 28
+    final = (ord(ch) - SYLLABLE_BASE) % 28
     b = "" if final == 0 else ("ㄹ" if final == 8 else "x")
     return agrees(b, particle) is None

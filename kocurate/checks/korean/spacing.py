@@ -13,20 +13,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ...hangul import SYLLABLES
 from ...i18n import N_
 from ..base import Finding, SampleView, TurnView, register
 from . import analysis as an
 from .common import KoreanCheck
 
-_RUN7 = re.compile(r"[\uac00-\ud7a3]{7,}")
+_RUN7 = re.compile(r"[" + SYLLABLES + r"]{7,}")
 # inside a long run, a particle or an ending followed by more syllables: words run together
-_RUN_TOGETHER = re.compile(r"[\uac00-\ud7a3][을를은는에의고서며면록][\uac00-\ud7a3]{2,}")
+_RUN_TOGETHER = re.compile(r"[" + SYLLABLES + r"][을를은는에의고서며면록][" + SYLLABLES + r"]{2,}")
 # and the usual short ones: 만화를위한, 하고있는, 지을거야, 할수있다, 하는것
-_SHORT_RUN_TOGETHER = re.compile(r"[\uac00-\ud7a3](?:[을를](?:위한|위해|통해|가지고|사용)|고(?:있|없|싶)|을거|[할을]수[있없]|"
+_SHORT_RUN_TOGETHER = re.compile(r"[" + SYLLABLES + r"](?:[을를](?:위한|위해|통해|가지고|사용)|고(?:있|없|싶)|을거|[할을]수[있없]|"
                                  r"[는을]것)")
-_DETACHED = re.compile(r"[\uac00-\ud7a3]\s+(?:[을를은는가에의과도만]|에서|에게|으로|습니다|니다|입니다|었다|았다|했다|"
+_DETACHED = re.compile(r"[" + SYLLABLES + r"]\s+(?:[을를은는가에의과도만]|에서|에게|으로|습니다|니다|입니다|었다|았다|했다|"
                        r"하는|되는|된|할|한|함|해요|어요|아요|였다|이다|당하는|당한)(?=[\s.,!?])")
-_HANGUL_SYL = re.compile(r"[\uac00-\ud7a3]")
+_HANGUL_SYL = re.compile(r"[" + SYLLABLES + r"]")
 WINDOW = 60  # characters of context on each side of a suspicious spot that the analyser sees
 
 

@@ -13,16 +13,17 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from ...hangul import SYLLABLES
 from ...i18n import N_, part
 from ..base import Finding, SampleView, register
 from . import analysis as an
 from .common import KoreanCheck
 
-_PRONOUN = re.compile(r"(?<![가-힣])(?:당신|그것|그들|그녀)(?=[가-힣]{0,3}(?:[\s.,!?]|$))")
+_PRONOUN = re.compile(r"(?<![" + SYLLABLES + r"])(?:당신|그것|그들|그녀)(?=[" + SYLLABLES + r"]{0,3}(?:[\s.,!?]|$))")
 # "he" as a word of its own (그 as a determiner is followed by a space): half a point, Korean fiction uses it too
-_HE = re.compile(r"(?<![가-힣])그(?:는|의|를|가|에게)(?=[\s.,!?]|$)")
+_HE = re.compile(r"(?<![" + SYLLABLES + r"])그(?:는|의|를|가|에게)(?=[\s.,!?]|$)")
 _DOUBLE_PASSIVE = re.compile(
-    r"되어(?:지|져|진|집)|(?<![가-힣])돼(?:져|진|집)|(?:보여|쓰여|불려|잊혀|읽혀|놓여|씌여|닫혀|열려|나뉘어|믿겨|"
+    r"되어(?:지|져|진|집)|(?<![" + SYLLABLES + r"])돼(?:져|진|집)|(?:보여|쓰여|불려|잊혀|읽혀|놓여|씌여|닫혀|열려|나뉘어|믿겨|"
     r"짜여|꺾여|섞여|쌓여|바뀌어|주어|알려|만들어|느껴|여겨|지켜)지게\s?(?:되|된|될|됩|돼|됐)"
     r"|(?:보여|쓰여|잊혀|읽혀|씌여|놓여|믿겨|짜여)(?:지|져|진|집)")
 _CHAIN = re.compile(r"(?:는|은|던|할|한) 것(?:은|이)\s[^.!?\n]{1,80}?것(?:이다|입니다|이에요|이죠|이라는)")

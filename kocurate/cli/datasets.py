@@ -1,29 +1,21 @@
-"""Core commands: import, datasets, show, db, users, demo, serve."""
+"""CLI commands ``import``, ``datasets`` and ``show``: datasets in, and a look at one sample."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import typer
 
 from .. import align as aligner
-from .. import db, paths
 from ..errors import AlreadyImported
-from ..importers import REGISTRY
 from ..services import datasets as ds_service
-from ..services import users as user_service
 from ..services.auth import SYSTEM
-from .app import app, engine, errors, fail, session, url
+from ..services.catalog import import_kinds
+from .app import app, engine, errors, fail, session
 
-db_app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
-users_app = typer.Typer(help="Users and roles (annotator, lead, admin).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(users_app, name="users")
-
+REGISTRY = import_kinds()
 KINDS_HELP = ", ".join(f"{k} ({c.title})" for k, c in sorted(REGISTRY.items()))
 
 
@@ -148,118 +140,3 @@ def show_cmd(sample_id: int = typer.Argument(..., help="Sample id."),
         if t["source_text"] is not None:
             typer.echo(f"EN: {t['source_text']}")
         typer.echo(f"KO: {t['text']}")
-
-
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply migrations (a new database is created at the head revision)."""
-    with errors():
-        rev = db.upgrade(url(), revision)
-    typer.echo(f"database at revision {rev}: {db.display_url(url())}")  # never the password
-
-
-@db_app.command("current")
-def db_current() -> None:
-    """Print the database's revision and the head revision."""
-    with errors():
-        typer.echo(f"current {db.current_revision(url())}  head {db.head_revision()}")
-
-
-@users_app.command("add")
-def users_add(username: str = typer.Argument(...),
-              role: str = typer.Option("annotator", "--role", "-r", help="annotator, lead or admin."),
-              password: str = typer.Option(None, "--password", help="Default: generated and printed once.")) -> None:
-    """Create a user; prints the password."""
-    with errors(), session() as s:
-        user, pw = user_service.create_user(s, SYSTEM, username, role, password)
-        typer.echo(f"created {user.username} ({user.role}); password: {pw}")
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List users and roles."""
-    with errors(), session() as s:
-        for u in user_service.list_users(s, SYSTEM):
-            typer.echo(f"{u.username:<24} {u.role:<10} {'active' if u.active else 'disabled'}")
-
-
-@users_app.command("set-role")
-def users_set_role(username: str, role: str) -> None:
-    """Change a user's role."""
-    with errors(), session() as s:
-        user_service.set_role(s, SYSTEM, username, role)
-    typer.echo(f"{username} is now {role}")
-
-
-@users_app.command("reset-password")
-def users_reset_password(username: str, password: str = typer.Option(None, "--password")) -> None:
-    """Set a new password (generated when not given) and unlock the account."""
-    with errors(), session() as s:
-        pw = user_service.reset_password(s, SYSTEM, username, password)
-    typer.echo(f"new password for {username}: {pw}")
-
-
-@users_app.command("disable")
-def users_disable(username: str) -> None:
-    """Disable a user (they can no longer log in)."""
-    with errors(), session() as s:
-        user_service.set_active(s, SYSTEM, username, False)
-    typer.echo(f"{username} disabled")
-
-
-@app.command("demo")
-def demo_cmd(
-    port: int = typer.Option(8501, "--port", help="Port of the web app."),
-    no_serve: bool = typer.Option(False, "--no-serve", help="Only create the demo database."),
-    fresh: bool = typer.Option(False, "--fresh", help="Delete an existing demo database first."),
-) -> None:
-    """Create a demo database from the bundled demo set (all five dataset kinds) and start the app."""
-    from ..demo import create_demo
-
-    with errors():
-        info = create_demo(url(), fresh=fresh)
-    typer.echo(info["message"])
-    if not no_serve:
-        _serve(port, url())
-
-
-@app.command("serve")
-def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
-    """Start the web app (Streamlit, with the HttpOnly login-cookie routes) on the chosen database."""
-    with errors():
-        engine()  # bring the schema to head before the app opens it
-    _serve(port, url(), host)
-
-
-# the shipped Streamlit settings (as .streamlit/config.toml), passed as flags so that they hold whatever
-# folder `kocurate serve` is started from: no Deploy button or developer menu for the people using it
-STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false",
-                   "--client.toolbarMode", "viewer",
-                   # an unexpected error shows its type only, never a traceback (paths, hosts) to the browser;
-                   # the server log keeps the full traceback
-                   "--client.showErrorDetails", "type"]
-
-
-# Streamlit treats an app with a pages/ folder as a v1 multipage app until app.py first calls
-# st.navigation: the very first request of a fresh server at /review would run pages/review.py
-# without app.py (no login, the wrong menu). The launcher says "navigation app" before it starts.
-_LAUNCH = ("import sys\n"
-           "from streamlit.runtime.pages_manager import PagesManager\n"
-           "PagesManager.uses_pages_directory = False  # app.py navigates with st.navigation\n"
-           "from streamlit.web.cli import main\n"
-           "sys.argv = ['streamlit', *sys.argv[1:]]\n"
-           "main()\n")
-
-
-def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
-    # asgi.py: the Streamlit app (app.py) plus the routes that set the HttpOnly login cookie
-    app_py = paths.asgi_script()
-    return [sys.executable, "-c", _LAUNCH, "run", str(app_py), "--server.port", str(port), "--server.address",
-            host, *STREAMLIT_FLAGS]
-
-
-def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
-    env = {**os.environ, "KOCURATE_DB_URL": db_url}
-    typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
-    cmd = streamlit_command(port, host)
-    raise typer.Exit(subprocess.call(cmd, env=env))

@@ -1,61 +1,16 @@
-"""CLI commands of the team area: `db copy`, `backup`, `restore`."""
+"""CLI commands ``backup``, ``restore`` and ``audit``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from .. import config
 from ..services import backup as backup_service
-from ..services import dbcopy
 from ..services.auth import SYSTEM
 from .app import app, engine, errors, fail, session, url
-from .core import db_app, users_app
-
-
-@db_app.command("copy")
-def db_copy(
-    src: str = typer.Argument(..., help="Source database URL or SQLite file."),
-    dst: str = typer.Argument(..., help="Destination database URL (an empty database; created at the head "
-                                        "revision), e.g. postgresql+psycopg://user:pw@host/kocurate."),
-    batch: int = typer.Option(dbcopy.BATCH, "--batch", help="Rows per batch."),
-) -> None:
-    """Copy a whole database (e.g. SQLite → PostgreSQL); row counts are verified for every table."""
-    last: dict[str, int] = {}
-
-    def progress(table: str, done: int, total: int) -> None:
-        if done == total or done - last.get(table, 0) >= 200_000:
-            last[table] = done
-            typer.echo(f"  {table}: {done:,}/{total:,}", err=True)
-
-    with errors():
-        rep = dbcopy.copy_database(src, dst, SYSTEM, batch=batch, progress=progress)
-    for line in rep.lines():
-        typer.echo(line)
-    typer.echo(f"copied {rep.rows:,} rows in {rep.seconds:.1f} s from {rep.source} to {rep.destination}; "
-               "counts verified")
-
-
-@users_app.command("enable")
-def users_enable(username: str) -> None:
-    """Enable a disabled user (they can log in again)."""
-    from ..services import users as user_service
-
-    with errors(), session() as s:
-        user_service.set_active(s, SYSTEM, username, True)
-    typer.echo(f"{username} enabled")
-
-
-@users_app.command("end-sessions")
-def users_end_sessions(username: str) -> None:
-    """Log a user out everywhere at once (every open tab and cookie), e.g. after a lost laptop."""
-    from ..services import users as user_service
-
-    with errors(), session() as s:
-        user = user_service.get_user(s, SYSTEM, username)
-        user_service.end_sessions(s, user_service.actor_of(user), by="cli")
-    typer.echo(f"every session of {username} has ended")
 
 
 @app.command("backup")
@@ -110,7 +65,6 @@ def audit_cmd(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """The audit log: logins, role changes, imports, exports, paid jobs, bulk operations, restores."""
-    import json
     from datetime import datetime
 
     from ..services import audit as audit_service

@@ -1,0 +1,72 @@
+"""One errors module: an error raised in a service reaches a page in the person's language (its
+message id) and the CLI as one line with the error's exit code."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from kocurate import db, errors, i18n, ui
+from kocurate.cli import app
+from kocurate.demo import create_demo
+from kocurate.errors import KocurateError, NotFound, UnknownName
+from kocurate.services import users
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
+MISSING = 987654
+
+
+def test_message_ids_format_to_the_english_sentence() -> None:
+    exc = NotFound(msgid="no sample {sample_id}", sample_id=MISSING)
+    assert str(exc) == f"no sample {MISSING}" and exc.params == {"sample_id": MISSING}
+    with _english():
+        assert i18n.message(exc) == f"no sample {MISSING}"
+    assert str(UnknownName("check", "x", ["a", "b"])) == "unknown check 'x'; one of: a, b"
+    assert str(KocurateError("plain")) == "plain" and KocurateError("plain").msgid is None
+    # every user-facing class knows its exit code (the CLI uses it)
+    for cls in (KocurateError, NotFound, errors.PermissionDenied, errors.Conflict, errors.UsageError,
+                errors.ConfigError, errors.DatabaseUnavailable, errors.StaleVersion):
+        assert isinstance(cls.exit_code, int) and cls.exit_code > 0
+
+
+class _english:
+    def __enter__(self) -> None:
+        i18n.set_language("en")
+
+    def __exit__(self, *exc: object) -> None:
+        i18n.set_language(None)
+
+
+def test_a_service_error_shows_in_korean_on_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'errors.db'}"
+    monkeypatch.setenv("KOCURATE_DB_URL", url)
+    monkeypatch.setenv("KOCURATE_DEFAULT_LANG", "ko")
+    ui.engine.clear()
+    create_demo(url)
+    with db.session_scope(db.get_engine(url)) as s:
+        lead = users.authenticate(s, "lead", "lead-demo-pw")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["actor"] = lead
+    at.session_state["login_at"] = time.time()
+    at.query_params["sample"] = str(MISSING)  # a deep link to a sample that does not exist
+    at.run()
+    assert not at.exception
+    shown = [e.value for e in at.error]
+    # rv.sample_brief raised NotFound(msgid="no sample {sample_id}"): the page shows the catalog's Korean
+    assert f"샘플 {MISSING}이(가) 없습니다" in shown, shown
+
+
+def test_the_cli_exits_with_the_errors_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    db.upgrade(url)
+    runner = CliRunner()
+    res = runner.invoke(app, ["--db", url, "show", str(MISSING)])
+    assert res.exit_code == NotFound.exit_code and f"no sample {MISSING}" in res.output
+    assert "Traceback" not in res.output
+    monkeypatch.setattr(NotFound, "exit_code", 3)  # a class with a code of its own: the CLI follows
+    res = runner.invoke(app, ["--db", url, "show", str(MISSING)])
+    assert res.exit_code == 3 and f"no sample {MISSING}" in res.output
