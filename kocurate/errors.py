@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from .i18n import N_
+
 
 class KocurateError(Exception):
     """Base for errors a user should see as a plain message.
@@ -101,7 +103,7 @@ class UnknownName(UsageError, LookupError):
 
     def __init__(self, what: str, name: str, choices: list[str]) -> None:
         self.what, self.name, self.choices = what, name, choices
-        super().__init__(msgid="unknown {what} {name!r}; one of: {choices}", what=what, name=name,
+        super().__init__(msgid=N_("unknown {what} {name!r}; one of: {choices}"), what=what, name=name,
                          choices=", ".join(choices))
 
 

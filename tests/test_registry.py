@@ -40,7 +40,7 @@ def test_every_registry_has_the_one_shape() -> None:
         get_importer("nope")
     with pytest.raises(UnknownName, match="messages"):
         get_format("nope")
-    assert set(job_kinds.KINDS) == set(catalog.job_kind_names()) == {"translate", "llm", "checks"}
+    assert set(job_kinds.KINDS) == set(catalog.job_kind_names()) == {"translate", "llm", "checks", "korean_checks"}
 
 
 def test_a_module_imported_again_may_register_its_own_entries() -> None:
@@ -57,4 +57,4 @@ def test_a_job_of_an_unknown_kind_fails_naming_the_kinds(engine: Engine) -> None
         job_id = jobs.create(s, SYSTEM, "nonsense", {}, 1)
     done = jobs.run(engine, job_id)
     assert done["status"] == "failed"
-    assert "unknown job kind 'nonsense'; one of: checks, llm, translate" in done["message"]
+    assert "unknown job kind 'nonsense'; one of: checks, korean_checks, llm, translate" in done["message"]

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from ..errors import PermissionDenied
+from ..i18n import N_
 
 # what each role may do; a lead may do all an annotator may, an admin all a lead may
 PERMISSIONS: dict[str, set[str]] = {
@@ -43,7 +44,7 @@ class Actor:
 
     def require(self, action: str) -> None:
         if not self.can(action):
-            raise PermissionDenied(msgid="{username} ({role}) may not {action}", username=self.username, role=self.role, action=action.replace('_', ' '))
+            raise PermissionDenied(msgid=N_("{username} ({role}) may not {action}"), username=self.username, role=self.role, action=action.replace('_', ' '))
 
 
 # The CLI runs with the rights of whoever can open the database file: an admin.

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import (
     CLOSED_FINDING_STATES,
     DECISION_STATUS,
@@ -97,7 +98,7 @@ class Selection:
 def conditions(session: Session, actor: Actor, sel: Selection) -> list[ColumnElement[bool]]:
     """SQL conditions on ``Sample`` for a selection (the review queue's own filter, plus groups/ids)."""
     if sel.status and sel.status not in STATUSES:
-        raise KocurateError(msgid="unknown status {status!r}; one of {statuses}", status=sel.status, statuses=', '.join(STATUSES))
+        raise KocurateError(msgid=N_("unknown status {status!r}; one of {statuses}"), status=sel.status, statuses=', '.join(STATUSES))
     f = rv.QueueFilter(status=sel.status, flag=sel.flag, check=sel.check, text=sel.query,
                        max_confidence=sel.max_confidence)
     conds = rv._filter_conditions(session, actor, f)
@@ -140,24 +141,24 @@ def _would_change(action: str, params: dict[str, Any]) -> list[ColumnElement[boo
 def _check_params(session: Session, action: str, reason: str | None, flag: str | None, assignee: str | None,
                   check: str | None) -> dict[str, Any]:
     if action not in ACTIONS or action == "replace":
-        raise KocurateError(msgid="unknown bulk action {action!r}; one of {choices}", action=action, choices=', '.join(a for a in ACTIONS if a != 'replace'))
+        raise KocurateError(msgid=N_("unknown bulk action {action!r}; one of {choices}"), action=action, choices=', '.join(a for a in ACTIONS if a != 'replace'))
     params: dict[str, Any] = {}
     if action == "reject":
         if not (reason or "").strip():
-            raise KocurateError(msgid="reject needs a reason")
+            raise KocurateError(msgid=N_("reject needs a reason"))
         params["reason"] = reason.strip()  # type: ignore[union-attr]
     if action in ("add_flag", "remove_flag"):
         if flag not in rv.ALL_FLAGS:
-            raise KocurateError(msgid="{action} needs a flag, one of {all_flags}", action=action, all_flags=', '.join(rv.ALL_FLAGS))
+            raise KocurateError(msgid=N_("{action} needs a flag, one of {all_flags}"), action=action, all_flags=', '.join(rv.ALL_FLAGS))
         params["flag"] = flag
     if action == "clear_findings" and check:
         params["check"] = check
     if action == "assign":
         if not assignee:
-            raise KocurateError(msgid="assign needs a person (user name)")
+            raise KocurateError(msgid=N_("assign needs a person (user name)"))
         uid = session.scalar(select(User.id).where(User.username == assignee, User.active.is_(True)))
         if uid is None:
-            raise NotFound(msgid="no active user {assignee!r}", assignee=assignee)
+            raise NotFound(msgid=N_("no active user {assignee!r}"), assignee=assignee)
         params["user_id"], params["user"] = uid, assignee
     return params
 
@@ -218,7 +219,7 @@ def discard(session: Session, actor: Actor, op_id: int) -> None:
     actor.require(PERMISSION)
     op = _get(session, op_id)
     if op.state != "preview":
-        raise KocurateError(msgid="bulk operation {op_id} is {state}, not a preview", op_id=op_id, state=op.state)
+        raise KocurateError(msgid=N_("bulk operation {op_id} is {state}, not a preview"), op_id=op_id, state=op.state)
     session.execute(delete(_items).where(_items.c.op_id == op_id))
     op.state = "discarded"
 
@@ -226,7 +227,7 @@ def discard(session: Session, actor: Actor, op_id: int) -> None:
 def _get(session: Session, op_id: int) -> BulkOp:
     op = session.get(BulkOp, op_id)
     if op is None:
-        raise NotFound(msgid="no bulk operation {op_id}", op_id=op_id)
+        raise NotFound(msgid=N_("no bulk operation {op_id}"), op_id=op_id)
     return op
 
 
@@ -255,7 +256,7 @@ def claim_items(session: Session, op: BulkOp, values: dict[str, Any] | None = No
         _items.c.before_version == _samples.c.version)
         .values(version=_samples.c.version + 1, updated_at=utcnow(), **(values or {})))
     if bumped.rowcount != live:  # PostgreSQL: a concurrent writer committed between the two statements
-        raise KocurateError(msgid="samples changed while bulk operation {id} was being applied; nothing was saved, apply it again", id=op.id)
+        raise KocurateError(msgid=N_("samples changed while bulk operation {id} was being applied; nothing was saved, apply it again"), id=op.id)
     skipped = list(session.scalars(select(_items.c.sample_id).where(_items.c.op_id == op.id,
                                                                      _items.c.skipped == "changed")
                                    .order_by(_items.c.sample_id)))
@@ -282,7 +283,7 @@ def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None
     actor.require(PERMISSION)
     op = _get(session, op_id)
     if op.state != "preview":
-        raise KocurateError(msgid="bulk operation {op_id} is {state}; only a preview can be applied", op_id=op_id, state=op.state)
+        raise KocurateError(msgid=N_("bulk operation {op_id} is {state}; only a preview can be applied"), op_id=op_id, state=op.state)
     if op.action == "replace":
         from . import replace
 
@@ -365,7 +366,7 @@ def _do(session: Session, actor: Actor, op: BulkOp, now: Any) -> None:
             Claim.user_id == uid, Claim.claimed_at == now, Claim.sample_id.in_(live),
             Claim.id.not_in(_ref_ids(op.id, "claim"))))
     else:
-        raise KocurateError(msgid="bulk action {action!r} cannot be applied here", action=op.action)
+        raise KocurateError(msgid=N_("bulk action {action!r} cannot be applied here"), action=op.action)
 
 
 # ------------------------------------------------------------------------------------------- revert
@@ -379,13 +380,13 @@ def revert(session: Session, actor: Actor, op_id: int, *, skip_changed: bool = F
     actor.require(PERMISSION)
     op = _get(session, op_id)
     if op.state != "applied":
-        raise KocurateError(msgid="bulk operation {op_id} is {state}; only an applied operation can be reverted", op_id=op_id, state=op.state)
+        raise KocurateError(msgid=N_("bulk operation {op_id} is {state}; only an applied operation can be reverted"), op_id=op_id, state=op.state)
     changed = list(session.scalars(select(_items.c.sample_id).where(
         _items.c.op_id == op_id, _items.c.skipped == "", _samples.c.id == _items.c.sample_id,
         _samples.c.version != _after()).order_by(_items.c.sample_id)))
     shown = ", ".join(str(i) for i in changed[:20]) + (" …" if len(changed) > 20 else "")
     if changed and not skip_changed:
-        raise KocurateError(msgid="bulk operation {op_id} cannot be reverted as a whole: {changed:,} of its samples changed since ({shown}); nothing was reverted (revert the rest with --skip-changed)", op_id=op_id, changed=len(changed), shown=shown)
+        raise KocurateError(msgid=N_("bulk operation {op_id} cannot be reverted as a whole: {changed:,} of its samples changed since ({shown}); nothing was reverted (revert the rest with --skip-changed)"), op_id=op_id, changed=len(changed), shown=shown)
     if changed:
         session.execute(update(_items).where(_items.c.op_id == op_id, _items.c.skipped == "",
                                              _items.c.sample_id.in_(changed)).values(skipped="changed_after"))
@@ -400,7 +401,7 @@ def revert(session: Session, actor: Actor, op_id: int, *, skip_changed: bool = F
         _items.c.op_id == op_id, _items.c.skipped == "", _items.c.sample_id == _samples.c.id,
         _after() == _samples.c.version).values(**values))
     if bumped.rowcount != n:
-        raise KocurateError(msgid="samples changed while bulk operation {op_id} was being reverted; nothing was reverted", op_id=op_id)
+        raise KocurateError(msgid=N_("samples changed while bulk operation {op_id} was being reverted; nothing was reverted"), op_id=op_id)
     now = utcnow()
     refs = BulkRef.__table__
 

@@ -25,6 +25,7 @@ from sqlalchemy import case, func, select, true, update
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound, PermissionDenied
+from ..i18n import N_
 from ..models import Comment, InboxItem, Sample, Turn, User, utcnow
 from . import audit
 from .auth import Actor
@@ -133,7 +134,7 @@ def add_comment(session: Session, actor: Actor, sample_id: int, body: str, *, tu
     else:
         smp = session.get(Sample, sample_id)
         if smp is None:
-            raise NotFound(f"no sample {sample_id}")
+            raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
         turn_idx = None
         if turn is not None:
             n = int(session.scalar(select(func.count()).select_from(Turn).where(Turn.sample_id == sample_id)) or 0)

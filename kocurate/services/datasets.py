@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..ingest import ImportReport, default_name, import_files
 from ..models import STATUSES, Dataset, Sample, Turn
 from .auth import Actor
@@ -39,13 +40,13 @@ def validate_name(name: str) -> str:
     """The name, stripped, or InvalidName saying what is wrong with it."""
     clean = name.strip()
     if not clean or clean in (".", ".."):
-        raise InvalidName(msgid="dataset name {name!r} is empty; give one with --name", name=name)
+        raise InvalidName(msgid=N_("dataset name {name!r} is empty; give one with --name"), name=name)
     if len(clean) > MAX_NAME:
-        raise InvalidName(msgid="dataset name is {clean} characters long; at most {max_name}", clean=len(clean), max_name=MAX_NAME)
+        raise InvalidName(msgid=N_("dataset name is {clean} characters long; at most {max_name}"), clean=len(clean), max_name=MAX_NAME)
     bad = sorted({ch for ch in clean if _bad_char(ch)})
     if bad:
         shown = " ".join(repr(ch) for ch in bad)
-        raise InvalidName(msgid="dataset name {name!r} contains {shown}: a name may not hold path separators, control characters or the markup characters {name_forbidden}", name=name, shown=shown, name_forbidden=' '.join(NAME_FORBIDDEN))
+        raise InvalidName(msgid=N_("dataset name {name!r} contains {shown}: a name may not hold path separators, control characters or the markup characters {name_forbidden}"), name=name, shown=shown, name_forbidden=' '.join(NAME_FORBIDDEN))
     return clean
 
 
@@ -111,7 +112,7 @@ def get_dataset(session: Session, ref: int | str) -> Dataset:
     if ds is None:
         ds = session.scalar(select(Dataset).where(Dataset.name == str(ref)))
     if ds is None:
-        raise NotFound(msgid="no dataset {ref!r}", ref=ref)
+        raise NotFound(msgid=N_("no dataset {ref!r}"), ref=ref)
     return ds
 
 
@@ -119,7 +120,7 @@ def sample_view(session: Session, sample_id: int) -> dict[str, Any]:
     """A sample with its turns side by side (English source | Korean), as plain data."""
     s = session.get(Sample, sample_id)
     if s is None:
-        raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
+        raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     ds = session.get(Dataset, s.dataset_id)
     turns = session.scalars(select(Turn).where(Turn.sample_id == s.id).order_by(Turn.idx)).all()
     return {

@@ -204,7 +204,7 @@ def export_archive(engine: Engine, actor: Actor, spec: ExportSpec, progress: Pro
     with Session(engine) as s:
         planned = preview_counts(s, actor, spec)["total"]
     if planned > limit:
-        raise KocurateError(msgid="{planned:,} samples is too many for a download (limit {limit:,}); export to a server folder instead", planned=planned, limit=limit)
+        raise KocurateError(msgid=N_("{planned:,} samples is too many for a download (limit {limit:,}); export to a server folder instead"), planned=planned, limit=limit)
     with tempfile.TemporaryDirectory(prefix="kocurate-export-") as tmp:
         folder = Path(tmp) / "export"
         manifest = _recorded(engine, actor, spec, folder, progress, download=True, card_lang=card_lang)
@@ -224,7 +224,7 @@ def export_root() -> Path:
 def server_folder(name: str) -> Path:
     """A folder under ``export_root()`` named by the user (no paths, no traversal)."""
     if not _NAME.match(name or "") or ".." in name:
-        raise KocurateError(msgid="folder name: letters, digits, '.', '_' and '-' only (no slashes)")
+        raise KocurateError(msgid=N_("folder name: letters, digits, '.', '_' and '-' only (no slashes)"))
     return export_root() / name
 
 

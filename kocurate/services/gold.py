@@ -37,6 +37,7 @@ from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import (
     DECISIONS,
     ETHICS_FLAGS,
@@ -160,7 +161,7 @@ def mark(session: Session, actor: Actor, sample_id: int, decision: str, flags: l
         raise KocurateError(f"unknown flag {bad[0]!r}; one of {', '.join(ALL_FLAGS)}")
     sample = session.get(SampleModel, sample_id)
     if sample is None:
-        raise NotFound(f"no sample {sample_id}")
+        raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     turns = {t.idx: t.text for t in session.scalars(select(Turn).where(Turn.sample_id == sample_id))}
     clean: dict[str, str] = {}
     for idx, text in (texts or {}).items():

@@ -25,6 +25,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import Dataset, QualityRating, Sample, SampleSignal, Setting, User, utcnow
 from . import audit
 from .auth import Actor
@@ -182,7 +183,7 @@ def rate(session: Session, actor: Actor, sample_id: int, scores: dict[str, int |
         raise KocurateError("ratings are given by a logged-in person")
     ds_id = session.scalar(select(Sample.dataset_id).where(Sample.id == sample_id))
     if ds_id is None:
-        raise NotFound(f"no sample {sample_id}")
+        raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     if not enabled(session, ds_id):
         raise KocurateError("quality ratings are not switched on for this dataset (a lead can: "
                             "kocurate ratings enable)")

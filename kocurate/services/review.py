@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import KocurateError, NotFound, PermissionDenied, StaleVersion
+from ..i18n import N_
 from ..models import (
     DECISION_STATUS,
     DECISIONS,
@@ -118,7 +119,7 @@ def _available(actor: Actor, overlap: int, status: str | None) -> list[ColumnEle
 
 def _need_person(actor: Actor) -> int:
     if actor.id is None:
-        raise KocurateError(msgid="this action needs a logged-in person (the CLI cannot claim or decide)")
+        raise KocurateError(msgid=N_("this action needs a logged-in person (the CLI cannot claim or decide)"))
     return actor.id
 
 
@@ -134,7 +135,7 @@ def _upsert_claim(session: Session, user_id: int, sample_id: int, *, done: bool 
 def _dataset_overlap(session: Session, dataset_id: int) -> int:
     overlap = session.scalar(select(Dataset.overlap).where(Dataset.id == dataset_id))
     if overlap is None:
-        raise NotFound(msgid="no dataset {dataset_id}", dataset_id=dataset_id)
+        raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     return overlap
 
 
@@ -151,7 +152,7 @@ def next_sample(session: Session, actor: Actor, dataset_id: int, filters: QueueF
     user_id = _need_person(actor)
     f = filters or QueueFilter()
     if f.status == "disputed" and not actor.can("adjudicate"):
-        raise PermissionDenied(msgid="the queue of disputed samples is for leads (adjudication)")
+        raise PermissionDenied(msgid=N_("the queue of disputed samples is for leads (adjudication)"))
     overlap = _dataset_overlap(session, dataset_id)
     base = [Sample.dataset_id == dataset_id, *_filter_conditions(session, actor, f)]
     mix = f.status == "new" and not f.mine  # gold samples are mixed into the main queue only
@@ -221,7 +222,7 @@ def claim(session: Session, actor: Actor, sample_id: int) -> bool:
         q = q.with_for_update(of=Sample)
     row = session.execute(q).first()
     if row is None:
-        raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
+        raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     overlap = _dataset_overlap(session, row.dataset_id)
     if not _still_free(session, user_id, sample_id, overlap, row.status):
         return False
@@ -254,7 +255,7 @@ def take_over(session: Session, actor: Actor, sample_id: int) -> None:
     if not actor.can("adjudicate"):
         held = reservations(session, actor, sample_id)
         who = ", ".join(f"{r['user']} until {r['until']:%H:%M}" for r in held)
-        raise PermissionDenied(msgid="sample {sample_id} is reserved ({who}); a lead can take it over", sample_id=sample_id, who=who)
+        raise PermissionDenied(msgid=N_("sample {sample_id} is reserved ({who}); a lead can take it over"), sample_id=sample_id, who=who)
     now = utcnow()
     taken = [r["user"] for r in reservations(session, actor, sample_id)]
     session.execute(update(_claims).where(_claims.c.sample_id == sample_id, _claims.c.user_id != user_id,
@@ -291,10 +292,10 @@ def set_overlap(session: Session, actor: Actor, dataset_id: int, k: int) -> int:
     """Leads: k annotators review each sample of the dataset (agreement)."""
     actor.require("configure")
     if not 1 <= int(k) <= MAX_OVERLAP:
-        raise KocurateError(msgid="overlap is 1 to {max_overlap} annotators per sample", max_overlap=MAX_OVERLAP)
+        raise KocurateError(msgid=N_("overlap is 1 to {max_overlap} annotators per sample"), max_overlap=MAX_OVERLAP)
     ds = session.get(Dataset, dataset_id)
     if ds is None:
-        raise NotFound(msgid="no dataset {dataset_id}", dataset_id=dataset_id)
+        raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     ds.overlap = int(k)
     session.flush()
     return ds.overlap
@@ -304,10 +305,10 @@ def set_decision_rule(session: Session, actor: Actor, dataset_id: int, rule: str
     """Leads: how overlapping decisions settle a sample (unanimous, majority, any-reject)."""
     actor.require("configure")
     if rule not in DECISION_RULES:
-        raise KocurateError(msgid="decision rule is one of {decision_rules}, not {rule!r}", decision_rules=', '.join(DECISION_RULES), rule=rule)
+        raise KocurateError(msgid=N_("decision rule is one of {decision_rules}, not {rule!r}"), decision_rules=', '.join(DECISION_RULES), rule=rule)
     ds = session.get(Dataset, dataset_id)
     if ds is None:
-        raise NotFound(msgid="no dataset {dataset_id}", dataset_id=dataset_id)
+        raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     if ds.decision_rule != rule:
         audit.record(session, actor, "settings", dataset_id=dataset_id, target="decision_rule",
                      before=ds.decision_rule, after=rule)
@@ -350,7 +351,7 @@ def set_prefs(session: Session, actor: Actor, **prefs: Any) -> dict[str, Any]:
     actor.require("review")
     bad = sorted(set(prefs) - set(PREF_DEFAULTS))
     if bad:
-        raise KocurateError(msgid="unknown review setting(s) {bad}; one of {pref_defaults}", bad=', '.join(bad), pref_defaults=', '.join(PREF_DEFAULTS))
+        raise KocurateError(msgid=N_("unknown review setting(s) {bad}; one of {pref_defaults}"), bad=', '.join(bad), pref_defaults=', '.join(PREF_DEFAULTS))
     row = session.get(Setting, _pref_key(actor))
     value = {**(dict(row.value) if row else {}), **prefs}
     if row is None:
@@ -368,7 +369,7 @@ def _current(session: Session, sample_id: int) -> dict[str, Any]:
     """What the sample looks like now (for the conflict view)."""
     row = session.execute(select(_samples.c.version, _samples.c.status).where(_samples.c.id == sample_id)).first()
     if row is None:
-        raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
+        raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     turns = session.execute(select(_turns.c.id, _turns.c.idx, _turns.c.role, _turns.c.text, _turns.c.source_text)
                             .where(_turns.c.sample_id == sample_id).order_by(_turns.c.idx)).all()
     last = session.execute(select(Edit.user_id, Edit.created_at, User.username)
@@ -410,16 +411,16 @@ def save_edit(session: Session, actor: Actor, sample_id: int, turn_id: int, text
     """
     actor.require("edit")
     if field not in EDIT_FIELDS:
-        raise KocurateError(msgid="field is one of {edit_fields}", edit_fields=', '.join(EDIT_FIELDS))
+        raise KocurateError(msgid=N_("field is one of {edit_fields}"), edit_fields=', '.join(EDIT_FIELDS))
     if kind not in EDIT_KINDS:
-        raise KocurateError(msgid="kind is one of {edit_kinds}", edit_kinds=', '.join(EDIT_KINDS))
+        raise KocurateError(msgid=N_("kind is one of {edit_kinds}"), edit_kinds=', '.join(EDIT_KINDS))
     if text is None:
-        raise KocurateError(msgid="text is required")
+        raise KocurateError(msgid=N_("text is required"))
     text = text.replace("\r\n", "\n")
     col = _turns.c[field]
     row = session.execute(select(col, _turns.c.sample_id).where(_turns.c.id == turn_id)).first()
     if row is None or row.sample_id != sample_id:
-        raise NotFound(msgid="no turn {turn_id} in sample {sample_id}", turn_id=turn_id, sample_id=sample_id)
+        raise NotFound(msgid=N_("no turn {turn_id} in sample {sample_id}"), turn_id=turn_id, sample_id=sample_id)
     if row[0] == text:
         version = session.scalar(select(_samples.c.version).where(_samples.c.id == sample_id))
         if version != expected_version:
@@ -478,9 +479,9 @@ def restore(session: Session, actor: Actor, edit_id: int, expected_version: int,
     actor.require("edit")
     edit = session.get(Edit, edit_id)
     if edit is None:
-        raise NotFound(msgid="no edit {edit_id}", edit_id=edit_id)
+        raise NotFound(msgid=N_("no edit {edit_id}"), edit_id=edit_id)
     if which not in ("before", "after"):
-        raise KocurateError(msgid="which is 'before' or 'after'")
+        raise KocurateError(msgid=N_("which is 'before' or 'after'"))
     text = edit.after if which == "after" else edit.before
     return save_edit(session, actor, edit.sample_id, edit.turn_id, text, expected_version, field=edit.field,
                      kind="restore", meta={"edit_id": edit_id, "which": which})
@@ -494,7 +495,7 @@ def set_flags(session: Session, actor: Actor, sample_id: int, flags: dict[str, s
     actor.require("flag")
     bad = sorted(set(flags) - set(ALL_FLAGS))
     if bad:
-        raise KocurateError(msgid="unknown flag(s) {bad}; one of {all_flags}", bad=', '.join(bad), all_flags=', '.join(ALL_FLAGS))
+        raise KocurateError(msgid=N_("unknown flag(s) {bad}; one of {all_flags}"), bad=', '.join(bad), all_flags=', '.join(ALL_FLAGS))
     clean = {c: (n.strip() or None) if isinstance(n, str) else None for c, n in flags.items()}
     mine = Flag.__table__
     own = and_(mine.c.sample_id == sample_id, mine.c.origin == "annotator",
@@ -503,7 +504,7 @@ def set_flags(session: Session, actor: Actor, sample_id: int, flags: dict[str, s
     if current == clean:
         version = session.scalar(select(_samples.c.version).where(_samples.c.id == sample_id))
         if version is None:
-            raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
+            raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
         if expected_version is not None and version != expected_version:
             _bump(session, sample_id, expected_version, "flags")
         return int(version)
@@ -521,13 +522,13 @@ def set_flag_state(session: Session, actor: Actor, flag_id: int, state: str) -> 
     """Confirm or clear a flag (typically a check's or model's pre-flag); returns the new version."""
     actor.require("flag")
     if state not in FLAG_STATES:
-        raise KocurateError(msgid="state is one of {flag_states}", flag_states=', '.join(FLAG_STATES))
+        raise KocurateError(msgid=N_("state is one of {flag_states}"), flag_states=', '.join(FLAG_STATES))
     flag = session.get(Flag, flag_id)
     if flag is None:
-        raise NotFound(msgid="no flag {flag_id}", flag_id=flag_id)
+        raise NotFound(msgid=N_("no flag {flag_id}"), flag_id=flag_id)
     if (state == "cleared" and flag.category in ETHICS_FLAGS and flag.state != "cleared"
             and not actor.can("adjudicate") and not (flag.user_id is not None and flag.user_id == actor.id)):
-        raise PermissionDenied(msgid="only a lead or the person who set it may clear the ethics flag {category} on sample {sample_id}", category=flag.category, sample_id=flag.sample_id)
+        raise PermissionDenied(msgid=N_("only a lead or the person who set it may clear the ethics flag {category} on sample {sample_id}"), category=flag.category, sample_id=flag.sample_id)
     flag.state = state
     flag.decided_by = actor.id
     flag.updated_at = utcnow()
@@ -548,7 +549,7 @@ class DecisionResult:
 def _normalize_decision(decision: str) -> str:
     decision = {"approved": "approve", "rejected": "reject", "skipped": "skip"}.get(decision, decision)
     if decision not in DECISIONS:
-        raise KocurateError(msgid="decision is one of {decisions}", decisions=', '.join(DECISIONS))
+        raise KocurateError(msgid=N_("decision is one of {decisions}"), decisions=', '.join(DECISIONS))
     return decision
 
 
@@ -612,7 +613,7 @@ def _check_reservation(session: Session, actor: Actor, user_id: int, sample_id: 
     if mine is None and not _still_free(session, user_id, sample_id, overlap, status):
         held = reservations(session, actor, sample_id)
         who = ", ".join(r["user"] for r in held) or f"{overlap} other reviewer(s)"
-        raise PermissionDenied(msgid="sample {sample_id} is reserved for {who}; deciding it needs a lead", sample_id=sample_id, who=who)
+        raise PermissionDenied(msgid=N_("sample {sample_id} is reserved for {who}; deciding it needs a lead"), sample_id=sample_id, who=who)
 
 
 def submit_decision(session: Session, actor: Actor, sample_id: int, decision: str, *,
@@ -630,11 +631,11 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
     decision = _normalize_decision(decision)
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > 64:
-        raise KocurateError(msgid="reason: at most 64 characters (put longer text in the note)")
+        raise KocurateError(msgid=N_("reason: at most 64 characters (put longer text in the note)"))
     row = session.execute(select(_samples.c.dataset_id, _samples.c.status, _samples.c.version)
                           .where(_samples.c.id == sample_id)).first()
     if row is None:
-        raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
+        raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     prior = _already_decided(session, user_id, sample_id, expected_version) if expected_version is not None else None
     if prior == decision:
         return DecisionResult(sample_id, row.status, repeated=True)
@@ -644,7 +645,7 @@ def submit_decision(session: Session, actor: Actor, sample_id: int, decision: st
     elif adjudicate:
         actor.require("adjudicate")
         if decision == "skip":
-            raise KocurateError(msgid="an adjudication approves, rejects or asks for a fix")
+            raise KocurateError(msgid=N_("an adjudication approves, rejects or asks for a fix"))
     if not adjudicate and gold.is_gold(session, sample_id):
         # scored against the expected answer; the gold sample's status and the reviews stay as they are
         gold.record_answer(session, actor, sample_id, decision)
@@ -807,7 +808,7 @@ def sample_brief(session: Session, actor: Actor, sample_id: int) -> dict[str, An
     row = session.execute(select(_samples.c.id, _samples.c.dataset_id, _samples.c.status, _samples.c.version)
                           .where(_samples.c.id == sample_id)).first()
     if row is None:
-        raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
+        raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     return dict(row._mapping)
 
 

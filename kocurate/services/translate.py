@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from .. import db
 from ..db import session_scope
 from ..errors import KocurateError, NotFound, StaleVersion
+from ..i18n import N_
 from ..models import (
     CLOSED_FINDING_STATES,
     CheckFinding,
@@ -355,7 +356,7 @@ def _run_small(session: Session, actor: Actor, job: _Job) -> list[Suggestion]:
             client()  # the glossary state decides the options
             batches, too_big = pack(list(misses.values()))
             if too_big:
-                raise KocurateError(msgid="a text is too long for one DeepL request ({xml:,} characters); the current Korean is kept: split the turn or fix it by hand", xml=len(too_big[0].xml))
+                raise KocurateError(msgid=N_("a text is too long for one DeepL request ({xml:,} characters); the current Korean is kept: split the turn or fix it by hand"), xml=len(too_big[0].xml))
             send_batches(client(), batches, make_options(client.state, context), save,
                          rejected=lambda it, msg: rejected.__setitem__(it.key, msg))
         results = _translate_all(client, make_options(client.state, context), wanted, cached, save, lookup, rejected)
@@ -406,9 +407,9 @@ def retranslate_turn(session: Session, actor: Actor, turn_id: int) -> Suggestion
     with _reading(session) as rs:
         turn = rs.get(Turn, turn_id)
         if turn is None:
-            raise NotFound(msgid="no turn {turn_id}", turn_id=turn_id)
+            raise NotFound(msgid=N_("no turn {turn_id}"), turn_id=turn_id)
         if not turn.source_text:
-            raise KocurateError(msgid="this turn has no English source to translate from")
+            raise KocurateError(msgid=N_("this turn has no English source to translate from"))
         job = _Job(_read_turns(rs, [turn], with_context=True),
                    rs.scalar(select(Sample.version).where(Sample.id == turn.sample_id)) or 0,
                    gl.terms(rs), gl.synced_state(rs))
@@ -422,11 +423,11 @@ def retranslate_sample(session: Session, actor: Actor, sample_id: int) -> list[S
     with _reading(session) as rs:
         version = rs.scalar(select(Sample.version).where(Sample.id == sample_id))
         if version is None:
-            raise NotFound(msgid="no sample {sample_id}", sample_id=sample_id)
+            raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
         turns = [t for t in rs.scalars(select(Turn).where(Turn.sample_id == sample_id).order_by(Turn.idx))
                  if t.source_text]
         if not turns:
-            raise KocurateError(msgid="this sample has no English source to translate from")
+            raise KocurateError(msgid=N_("this sample has no English source to translate from"))
         job = _Job(_read_turns(rs, turns, with_context=False), version, gl.terms(rs), gl.synced_state(rs))
     return _run_small(session, actor, job)
 
@@ -451,9 +452,9 @@ def accept_suggestion(session: Session, actor: Actor, suggestion_id: int, expect
     actor.require("translate_one")
     sug = session.get(Suggestion, suggestion_id)
     if sug is None:
-        raise NotFound(msgid="no suggestion {suggestion_id}", suggestion_id=suggestion_id)
+        raise NotFound(msgid=N_("no suggestion {suggestion_id}"), suggestion_id=suggestion_id)
     if sug.state != "open":
-        raise KocurateError(msgid="suggestion {suggestion_id} is already {state}", suggestion_id=suggestion_id, state=sug.state)
+        raise KocurateError(msgid=N_("suggestion {suggestion_id} is already {state}"), suggestion_id=suggestion_id, state=sug.state)
     version = save_edit(session, actor, sug.sample_id, sug.turn_id, sug.text, expected_version, kind="machine",
                         meta={"engine": sug.engine, "options": sug.options, "suggestion_id": sug.id,
                               "job_id": sug.job_id})
@@ -466,9 +467,9 @@ def reject_suggestion(session: Session, actor: Actor, suggestion_id: int) -> Non
     actor.require("translate_one")
     sug = session.get(Suggestion, suggestion_id)
     if sug is None:
-        raise NotFound(msgid="no suggestion {suggestion_id}", suggestion_id=suggestion_id)
+        raise NotFound(msgid=N_("no suggestion {suggestion_id}"), suggestion_id=suggestion_id)
     if sug.state != "open":
-        raise KocurateError(msgid="suggestion {suggestion_id} is already {state}", suggestion_id=suggestion_id, state=sug.state)
+        raise KocurateError(msgid=N_("suggestion {suggestion_id} is already {state}"), suggestion_id=suggestion_id, state=sug.state)
     sug.state = "rejected"
     session.flush()
 
@@ -565,12 +566,12 @@ def start_batch(engine: Engine, actor: Actor, filters: BatchFilter | dict[str, A
     actor.require("translate_batch")
     require_config()
     if max_characters is not None and max_characters < 1:
-        raise KocurateError(msgid="the character budget must be at least 1")
+        raise KocurateError(msgid=N_("the character budget must be at least 1"))
     f = filters if isinstance(filters, BatchFilter) else BatchFilter.from_dict(filters)
     with session_scope(engine) as s:
         total = _count_samples(s, f)
         if total == 0:
-            raise KocurateError(msgid="no sample matches these filters: nothing to translate")
+            raise KocurateError(msgid=N_("no sample matches these filters: nothing to translate"))
         job_id = jobs.create(s, actor, JOB_KIND, {
             "filters": f.to_dict(), "apply": bool(apply), "max_characters": max_characters,
             "actor": {"id": actor.id, "username": actor.username, "role": actor.role}}, total=total)
@@ -647,15 +648,15 @@ def retry_failed(engine: Engine, actor: Actor, job_id: int, *, background: str |
     with session_scope(engine) as s:
         job = s.get(Job, job_id)
         if job is None or job.kind != JOB_KIND:
-            raise NotFound(msgid="no batch translation job {job_id}", job_id=job_id)
+            raise NotFound(msgid=N_("no batch translation job {job_id}"), job_id=job_id)
         if job.status in ("queued", "running") and not jobs.is_dead(job):
-            raise KocurateError(msgid="job {job_id} is still {status}; retry its failed turns when it has ended", job_id=job_id, status=job.status)
+            raise KocurateError(msgid=N_("job {job_id} is still {status}; retry its failed turns when it has ended"), job_id=job_id, status=job.status)
         n_samples, chars = s.execute(
             select(func.count(func.distinct(JobFailure.sample_id)), func.coalesce(func.sum(func.length(Turn.source_text)), 0))
             .join(Turn, Turn.id == JobFailure.turn_id)
             .where(JobFailure.job_id == job_id, JobFailure.state == "open")).one()
         if not n_samples:
-            raise KocurateError(msgid="job {job_id} has no failed turns left to retry", job_id=job_id)
+            raise KocurateError(msgid=N_("job {job_id} has no failed turns left to retry"), job_id=job_id)
         params = dict(job.params or {})
         new_id = jobs.create(s, actor, JOB_KIND, {
             "filters": params.get("filters") or {}, "apply": bool(params.get("apply")), "retry_of": job_id,

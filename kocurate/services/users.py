@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..db import DatabaseUnavailable
 from ..errors import AuthError, KocurateError, NotFound
+from ..i18n import N_
 from ..models import ROLES, LoginAttempt, User, utcnow
 from . import audit
 from .auth import Actor, hash_password, new_password, verify_password
@@ -73,16 +74,16 @@ def create_user(session: Session, actor: Actor, username: str, role: str = "anno
     actor.require("users")
     username = username.strip()
     if not username or len(username) > 64:
-        raise KocurateError(msgid="a user name is 1 to 64 characters")
+        raise KocurateError(msgid=N_("a user name is 1 to 64 characters"))
     if any(ord(c) < 32 or c in "\x7f\u2028\u2029" for c in username):
-        raise KocurateError(msgid="a user name may not contain control characters (tabs, newlines)")
+        raise KocurateError(msgid=N_("a user name may not contain control characters (tabs, newlines)"))
     if role not in ROLES:
-        raise KocurateError(msgid="unknown role {role!r}; one of {roles}", role=role, roles=', '.join(ROLES))
+        raise KocurateError(msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=', '.join(ROLES))
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise KocurateError(msgid="user {username!r} exists already", username=username)
+        raise KocurateError(msgid=N_("user {username!r} exists already"), username=username)
     password = password or new_password()
     if len(password) < 8:
-        raise KocurateError(msgid="a password has at least 8 characters")
+        raise KocurateError(msgid=N_("a password has at least 8 characters"))
     user = User(username=username, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
@@ -102,14 +103,14 @@ def get_user(session: Session, actor: Actor, username: str) -> User:
 
 def _keep_an_admin(session: Session, user: User, what: str) -> None:
     if user.role == "admin" and user.active and active_admins(session) <= 1:
-        raise KocurateError(msgid="{username} is the last active admin and cannot be {what}; make another user admin first", username=user.username, what=what)
+        raise KocurateError(msgid=N_("{username} is the last active admin and cannot be {what}; make another user admin first"), username=user.username, what=what)
 
 
 def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
     """Change a role. A demotion ends the user's logins at once; the last active admin stays admin."""
     actor.require("users")
     if role not in ROLES:
-        raise KocurateError(msgid="unknown role {role!r}; one of {roles}", role=role, roles=', '.join(ROLES))
+        raise KocurateError(msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=', '.join(ROLES))
     user = _get(session, username)
     if user.role == role:
         return user
@@ -145,7 +146,7 @@ def reset_password(session: Session, actor: Actor, username: str, password: str 
     user = _get(session, username)
     password = password or new_password()
     if len(password) < 8:
-        raise KocurateError(msgid="a password has at least 8 characters")
+        raise KocurateError(msgid=N_("a password has at least 8 characters"))
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -244,7 +245,7 @@ def authenticate(session: Session, username: str, password: str, *, client: str 
     client, name = (client or "-")[:64], _norm(username)
     wait = wait_seconds(session, username, client, now)
     if wait > 0:
-        raise AuthError(msgid="too many failed logins from here or for this user name; wait {wait:.0f} s and try again", wait=wait)
+        raise AuthError(msgid=N_("too many failed logins from here or for this user name; wait {wait:.0f} s and try again"), wait=wait)
     user = session.scalar(select(User).where(User.username == username.strip()))
     ok = verify_password(password, user.password_hash if user is not None else _DUMMY_HASH)  # one scrypt always
     ok = ok and user is not None and user.active
@@ -318,5 +319,5 @@ def forget_cached(user_id: int | None = None) -> None:
 def _get(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(msgid="no user {username!r}", username=username)
+        raise NotFound(msgid=N_("no user {username!r}"), username=username)
     return user
