@@ -23,8 +23,9 @@ os.umask(0o077)  # exports and reports this process writes are its owner's only
 
 st.set_page_config(page_title="kocurate", page_icon="📝", layout="wide")
 
-# page file, title, icon (Material Symbols: no emoji font needed; names that do not repeat the title, whose
-# ligature text sits beside it), the permission that makes it visible. The URL path is the file name.
+# page file, title, icon (Material Symbols: no emoji font needed; names that do not repeat the
+# title, whose ligature text sits beside it), the permission that makes it visible. The URL path is
+# the file name.
 ROLE_NAMES = (N_("annotator"), N_("lead"), N_("admin"))  # as shown in the sidebar
 PAGES = [
     ("pages/review.py", N_("Review"), ":material/edit_note:", "review"),
@@ -50,7 +51,8 @@ def _url_path(path: str) -> str:
 
 
 def _not_allowed(title: str, role: str) -> st.Page:
-    """A page this role may not open: say so and offer the way back (instead of "Page not found")."""
+    """A page this role may not open: say so and offer the way back (instead of "Page not
+    found")."""
 
     def page() -> None:
         st.error(f"Your role ({role}) may not open this page.", icon=":material/block:")
@@ -67,17 +69,27 @@ def login() -> None:
     st.title("kocurate")
     st.caption(_("Curate Korean LLM fine-tuning data"))
     if st.session_state.pop("_expired", False):
-        st.info(_("Your session ended after {hours:g} hours; please log in again.").format(hours=ui.session_hours()))
+        st.info(
+            _("Your session ended after {hours:g} hours; please log in again.").format(
+                hours=ui.session_hours()
+            )
+        )
     if st.session_state.pop("_ended", False):
-        st.info(_("Your login has ended (logged out, or the account was changed by an admin); please log in "
-                  "again."))
+        st.info(
+            _(
+                "Your login has ended (logged out, or the account was changed by an admin); please"
+                " log in again."
+            )
+        )
     with st.form("login"):
         username = st.text_input(_("User name"))
         password = st.text_input(_("Password"), type="password")
         if st.form_submit_button(_("Log in"), type="primary"):
             try:
                 with ui.session() as s:
-                    who = user_service.authenticate(s, username, password, client=ui.client_address())
+                    who = user_service.authenticate(
+                        s, username, password, client=ui.client_address()
+                    )
                 ui.login_as(who)
                 st.rerun()
             except AuthError as exc:
@@ -89,8 +101,13 @@ def _database_problem(exc: Exception) -> None:
     if isinstance(exc, KocurateError):
         st.error(str(exc))
     else:
-        st.error(_("The database could not be reached or refused the request; nothing was saved. Try again in "
-                   "a moment; if it persists, ask an admin to check the database server (`kocurate db current`)."))
+        st.error(
+            _(
+                "The database could not be reached or refused the request; nothing was saved. Try"
+                " again in a moment; if it persists, ask an admin to check the database server"
+                " (`kocurate db current`)."
+            )
+        )
 
 
 try:
@@ -100,10 +117,16 @@ try:
     ui.sync_cookie()
     if actor is None:
         # every page's address leads to the login form (/review?dataset=… opens once logged in)
-        nav = st.navigation([st.Page(login, title=_("Log in"), icon=":material/login:", default=True)]
-                            + [st.Page(login, title=_("Log in"), url_path=_url_path(path), visibility="hidden")
-                               for path, *_rest in PAGES])
-        ui_speed.timed_fn("page", nav.run)()  # timed only under KOCURATE_TIMING_LOG (benchmarks/ui.py)
+        nav = st.navigation(
+            [st.Page(login, title=_("Log in"), icon=":material/login:", default=True)]
+            + [
+                st.Page(login, title=_("Log in"), url_path=_url_path(path), visibility="hidden")
+                for path, *_rest in PAGES
+            ]
+        )
+        ui_speed.timed_fn(
+            "page", nav.run
+        )()  # timed only under KOCURATE_TIMING_LOG (benchmarks/ui.py)
     else:
         with st.sidebar:
             st.text(f"{actor.username} · {_(actor.role)}")  # a user name is data: plain text
@@ -112,19 +135,36 @@ try:
             if st.button(_("Log out")):
                 ui.logout()
                 st.rerun()
-        pages = [st.Page(path, title=_(title), icon=icon) for path, title, icon, perm in PAGES if actor.can(perm)]
+        pages = [
+            st.Page(path, title=_(title), icon=icon)
+            for path, title, icon, perm in PAGES
+            if actor.can(perm)
+        ]
         home = pages[0]
 
         first = next(path for path, title, icon, perm in PAGES if actor.can(perm))
 
         def start() -> None:
-            # "/" shows the first page; that page keeps its own address too (/review is the review page for
-            # everyone). Run in place, not switched to: a switch would drop the login cookie being written.
+            # "/" shows the first page; that page keeps its own address too (/review is the review
+            # page for everyone). Run in place, not switched to: a switch would drop the login
+            # cookie being written.
             runpy.run_path(str(Path(__file__).resolve().parent / first), run_name="__main__")
 
-        hidden = [_not_allowed(title, actor.role) for path, title, icon, perm in PAGES if not actor.can(perm)]
-        nav = st.navigation([st.Page(start, title=_("Start"), url_path="start", default=True, visibility="hidden"),
-                             *pages, *hidden], expanded=True)  # every page a role has stays in sight
+        hidden = [
+            _not_allowed(title, actor.role)
+            for path, title, icon, perm in PAGES
+            if not actor.can(perm)
+        ]
+        nav = st.navigation(
+            [
+                st.Page(
+                    start, title=_("Start"), url_path="start", default=True, visibility="hidden"
+                ),
+                *pages,
+                *hidden,
+            ],
+            expanded=True,
+        )  # every page a role has stays in sight
         ui_speed.timed_fn("page", nav.run)()
 except (KocurateError, SQLAlchemyError) as exc:  # a page's own errors are shown by the page itself
     _database_problem(exc)

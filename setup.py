@@ -1,9 +1,10 @@
-"""Build hooks: ship the web app and migrations inside the wheel, and compile the translation catalogs.
+"""Build hooks: ship the web app and migrations inside the wheel, and compile the translation
+catalogs.
 
 ``app.py``, ``pages/`` and ``db/`` stay at the repository's top level (where people edit them);
 ``kocurate.paths`` finds the bundled copy in an installed wheel and the top level in a checkout.
-Catalogs (``kocurate/locale/*/LC_MESSAGES/kocurate.po``) are compiled to ``.mo`` in the wheel; a checkout
-compiles them in memory on first use (``kocurate.i18n``).
+Catalogs (``kocurate/locale/*/LC_MESSAGES/kocurate.po``) are compiled to ``.mo`` in the wheel; a
+checkout compiles them in memory on first use (``kocurate.i18n``).
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ class BuildWithWeb(build_py):
         for name in WEB:
             src = ROOT / name
             if src.is_dir():
-                shutil.copytree(src, target / name, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                shutil.copytree(
+                    src,
+                    target / name,
+                    dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                )
             else:
                 shutil.copy2(src, target / name)
-
 
     def _compile_catalogs(self) -> None:
         from babel.messages.mofile import write_mo

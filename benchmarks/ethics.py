@@ -1,14 +1,16 @@
-"""Benchmark: the ethics classifier on held-out real data, per source, per category, and the pre-flag gate.
+"""Benchmark: the ethics classifier on held-out real data, per source, per category, and the
+pre-flag gate.
 
     python benchmarks/ethics.py [--save MODEL.pkl]
 
 Reads the three labelled files of ``../shared/data/ethics/`` in place (kocohub train TSV, the curse
-detection text|label file, K-MHaS), splits them once with ``classifier.split`` (20 % held out, stratified
-by file and by label, seed 0), trains ``classifier.train`` on the 80 % only and reports on the 20 %
-(the model never sees a reported row; its thresholds are chosen on a slice of the 80 %). The run is
-deterministic (fixed seeds), so ``--save`` rebuilds the same model for ``kocurate ethics use``; its size
-is printed. Also a per-source threshold study: the binary F1 each source would get at other thresholds
-of the gate (a study only: at run time the source of a text is unknown, the model uses one threshold).
+detection text|label file, K-MHaS), splits them once with ``classifier.split`` (20 % held out,
+stratified by file and by label, seed 0), trains ``classifier.train`` on the 80 % only and reports
+on the 20 % (the model never sees a reported row; its thresholds are chosen on a slice of the 80 %).
+The run is deterministic (fixed seeds), so ``--save`` rebuilds the same model for ``kocurate ethics
+use``; its size is printed. Also a per-source threshold study: the binary F1 each source would get
+at other thresholds of the gate (a study only: at run time the source of a text is unknown, the
+model uses one threshold).
 """
 
 from __future__ import annotations
@@ -25,12 +27,30 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "ethics"
 FILES = ("kocohub_labeled_train.tsv", "curse_detection_dataset.txt", "kmhas_test.txt")
 # the figures of the previous round (char_wb 1-4 TF-IDF, same split) and the goals of issue 12
-BEFORE = {"binary": 0.754, "curse_detection_dataset.txt": 0.743, "kmhas_test.txt": 0.771,
-          "kocohub_labeled_train.tsv": 0.703, "hate": 0.714, "abuse": 0.679, "discrimination": 0.626,
-          "censure": 0.225, "gate_p": 0.916, "gate_r": 0.506}
-GOAL = {"binary": ">= 0.80", "curse_detection_dataset.txt": ">= 0.80", "kmhas_test.txt": ">= 0.80",
-        "kocohub_labeled_train.tsv": ">= 0.80", "hate": ">= 0.65", "abuse": ">= 0.65", "discrimination": ">= 0.65",
-        "censure": "-", "gate_p": ">= 0.90", "gate_r": ">= 0.50"}
+BEFORE = {
+    "binary": 0.754,
+    "curse_detection_dataset.txt": 0.743,
+    "kmhas_test.txt": 0.771,
+    "kocohub_labeled_train.tsv": 0.703,
+    "hate": 0.714,
+    "abuse": 0.679,
+    "discrimination": 0.626,
+    "censure": 0.225,
+    "gate_p": 0.916,
+    "gate_r": 0.506,
+}
+GOAL = {
+    "binary": ">= 0.80",
+    "curse_detection_dataset.txt": ">= 0.80",
+    "kmhas_test.txt": ">= 0.80",
+    "kocohub_labeled_train.tsv": ">= 0.80",
+    "hate": ">= 0.65",
+    "abuse": ">= 0.65",
+    "discrimination": ">= 0.65",
+    "censure": "-",
+    "gate_p": ">= 0.90",
+    "gate_r": ">= 0.50",
+}
 
 
 def run(save: Path | None = None) -> dict[str, Any]:
@@ -44,14 +64,22 @@ def run(save: Path | None = None) -> dict[str, Any]:
     model = classifier.train(train, seed=0)
     seconds = time.perf_counter() - t0
     rep = classifier.evaluate(model, test)
-    out: dict[str, Any] = {"train": len(train), "test": len(test), "seconds": seconds,
-                           "binary": rep["binary"]["f1"], "report": rep}
+    out: dict[str, Any] = {
+        "train": len(train),
+        "test": len(test),
+        "seconds": seconds,
+        "binary": rep["binary"]["f1"],
+        "report": rep,
+    }
     for src, r in rep["binary_by_source"].items():
         out[src] = r["f1"]
     for cat, r in rep["categories"].items():
         out[cat] = r["f1"]
     if "preflag_gate" in rep:
-        out["gate_p"], out["gate_r"] = rep["preflag_gate"]["precision"], rep["preflag_gate"]["recall"]
+        out["gate_p"], out["gate_r"] = (
+            rep["preflag_gate"]["precision"],
+            rep["preflag_gate"]["recall"],
+        )
     # per-source threshold study on the held-out rows
     texts = [e.text for e in test]
     x = model.vectorizer.transform(texts)
@@ -78,18 +106,35 @@ def run(save: Path | None = None) -> dict[str, Any]:
 
 
 def print_report(r: dict[str, Any]) -> None:
-    print(f"ethics classifier: trained on {r['train']:,} rows ({r['seconds']:.0f}s), reported on the held-out "
-          f"{r['test']:,} (20 %, never trained on); model {r['model_bytes'] / 1e6:.1f} MB (pickle)")
+    print(
+        f"ethics classifier: trained on {r['train']:,} rows ({r['seconds']:.0f}s), reported on the"
+        f" held-out {r['test']:,} (20 %, never trained on); model {r['model_bytes'] / 1e6:.1f} MB"
+        " (pickle)"
+    )
     print(f"  {'measure (F1 unless said)':<44}{'before':>8}{'now':>8}   goal")
-    names = {"binary": "binary, all held-out rows", "curse_detection_dataset.txt": "binary, curse detection",
-             "kmhas_test.txt": "binary, K-MHaS", "kocohub_labeled_train.tsv": "binary, kocohub",
-             "hate": "category hate", "abuse": "category abuse", "discrimination": "category discrimination",
-             "censure": "category censure", "gate_p": "pre-flag gate precision", "gate_r": "pre-flag gate recall"}
+    names = {
+        "binary": "binary, all held-out rows",
+        "curse_detection_dataset.txt": "binary, curse detection",
+        "kmhas_test.txt": "binary, K-MHaS",
+        "kocohub_labeled_train.tsv": "binary, kocohub",
+        "hate": "category hate",
+        "abuse": "category abuse",
+        "discrimination": "category discrimination",
+        "censure": "category censure",
+        "gate_p": "pre-flag gate precision",
+        "gate_r": "pre-flag gate recall",
+    }
     for key, label in names.items():
         now = r.get(key)
-        print(f"  {label:<44}{BEFORE[key]:>8.3f}{'-' if now is None else format(now, '.3f'):>8}   {GOAL[key]}")
+        print(
+            f"  {label:<44}{BEFORE[key]:>8.3f}{'-' if now is None else format(now, '.3f'):>8}  "
+            f" {GOAL[key]}"
+        )
     ths = list(next(iter(r["study"].values())))
-    print(f"  threshold study (binary F1 per source at gate thresholds; the model uses {r['threshold']}):")
+    print(
+        "  threshold study (binary F1 per source at gate thresholds; the model uses"
+        f" {r['threshold']}):"
+    )
     print("    " + f"{'source':<30}" + "".join(f"{t:>6}" for t in ths))
     for src, row in r["study"].items():
         print("    " + f"{src:<30}" + "".join(f"{row[t]:>6.3f}" for t in ths))
@@ -97,7 +142,9 @@ def print_report(r: dict[str, Any]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--save", type=Path, help="Also write the trained model here (for `kocurate ethics use`).")
+    ap.add_argument(
+        "--save", type=Path, help="Also write the trained model here (for `kocurate ethics use`)."
+    )
     args = ap.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"real data excerpts not found at {SHARED}: nothing to measure")

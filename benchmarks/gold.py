@@ -3,10 +3,12 @@
 Fills a database with ``benchmarks/synth.py`` (700k samples by default), then measures, each call in
 its own transaction as the app does, p50/p95 beside a named baseline measured in the same run:
 
-- next_sample on the main queue, 500 gold samples mixed at 5 %      vs  the same queue before any gold
+- next_sample on the main queue, 500 gold samples mixed at 5 %      vs  the same queue before any
+gold
   (the queue as it was: no gold exclusion, no per-person counter)
 - submit_decision with a gold bar set (second-review gate)          vs  the same without a bar
-- ratings.summary (kappa + alpha per criterion: counts in SQL, pairs in numpy) vs  the same figures from every
+- ratings.summary (kappa + alpha per criterion: counts in SQL, pairs in numpy) vs  the same figures
+from every
   rating row read into Python (the naive way)
 
     python benchmarks/gold.py                  # SQLite file in a temp dir, 700k samples
@@ -56,8 +58,11 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def report(name: str, ours: list[float], base: list[float], base_name: str) -> None:
-    print(f"{name:<44} p50 {statistics.median(ours):7.2f} ms  p95 {pct(ours, 95):7.2f} ms   |  "
-          f"baseline ({base_name}): p50 {statistics.median(base):7.2f} ms  p95 {pct(base, 95):7.2f} ms")
+    print(
+        f"{name:<44} p50 {statistics.median(ours):7.2f} ms  p95 {pct(ours, 95):7.2f} ms   | "
+        f" baseline ({base_name}): p50 {statistics.median(base):7.2f} ms  p95"
+        f" {pct(base, 95):7.2f} ms"
+    )
 
 
 def queue_walk(engine: Engine, actors: list[Any], ds: int, reps: int) -> list[float]:
@@ -91,8 +96,14 @@ def decide_walk(engine: Engine, actors: list[Any], ds: int, reps: int) -> list[f
 def naive_summary(engine: Engine, ds: int) -> dict[str, Any]:
     """Every rating row into Python, then the same kappa/alpha (the baseline)."""
     with Session(engine) as s:
-        rows = s.execute(select(QualityRating.criterion, QualityRating.sample_id, QualityRating.user_id,
-                                QualityRating.score).where(QualityRating.dataset_id == ds)).all()
+        rows = s.execute(
+            select(
+                QualityRating.criterion,
+                QualityRating.sample_id,
+                QualityRating.user_id,
+                QualityRating.score,
+            ).where(QualityRating.dataset_id == ds)
+        ).all()
     out = {}
     for crit in ratings.CRITERIA:
         units: dict[int, dict[int, int]] = defaultdict(dict)
@@ -111,7 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=700_000, help="samples (default 700000)")
     ap.add_argument("--reps", type=int, default=200, help="measurements per operation")
     ap.add_argument("--gold", type=int, default=500, help="gold samples in the big dataset")
-    ap.add_argument("--rated", type=int, default=20_000, help="samples rated by 3 people on 4 criteria")
+    ap.add_argument(
+        "--rated", type=int, default=20_000, help="samples rated by 3 people on 4 criteria"
+    )
     args = ap.parse_args(argv)
     tmp = None
     url = args.url
@@ -128,14 +141,22 @@ def main(argv: list[str] | None = None) -> None:
     with Session(engine) as s:
         ds = s.scalar(select(Dataset.id).order_by(Dataset.id).limit(1))
         n_ds = s.scalar(select(Dataset.n_samples).where(Dataset.id == ds))
-        users = list(s.scalars(select(User).where(User.role == "annotator").order_by(User.id).limit(10)))
+        users = list(
+            s.scalars(select(User).where(User.role == "annotator").order_by(User.id).limit(10))
+        )
     actors = [actor_of(u) for u in users]
     print(f"big dataset {ds}: {n_ds:,} samples; {len(actors)} annotators; reps {args.reps}")
 
     base_next = queue_walk(engine, actors[:5], ds, args.reps)
     with session_scope(engine) as s:  # gold: spread over the dataset, expected approve
-        ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds, Sample.status == "new")
-                             .order_by(Sample.id.desc()).limit(args.gold)))
+        ids = list(
+            s.scalars(
+                select(Sample.id)
+                .where(Sample.dataset_id == ds, Sample.status == "new")
+                .order_by(Sample.id.desc())
+                .limit(args.gold)
+            )
+        )
         for sid in ids:
             gold.mark(s, SYSTEM, sid, "approve")
         gold.set_rate(s, SYSTEM, ds, 0.05)
@@ -151,14 +172,31 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(3)
     with session_scope(engine) as s:
         ratings.set_enabled(s, SYSTEM, ds, True)
-        rated = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds).order_by(Sample.id)
-                               .limit(args.rated)))
+        rated = list(
+            s.scalars(
+                select(Sample.id)
+                .where(Sample.dataset_id == ds)
+                .order_by(Sample.id)
+                .limit(args.rated)
+            )
+        )
         now = utcnow()
-        rows = [{"sample_id": sid, "dataset_id": ds, "user_id": a.id, "criterion": c,
-                 "score": max(1, min(5, base + rng.choice((-1, 0, 0, 1)))), "updated_at": now}
-                for sid in rated for base in (rng.randint(1, 5),) for a in actors[:3] for c in ratings.CRITERIA]
+        rows = [
+            {
+                "sample_id": sid,
+                "dataset_id": ds,
+                "user_id": a.id,
+                "criterion": c,
+                "score": max(1, min(5, base + rng.choice((-1, 0, 0, 1)))),
+                "updated_at": now,
+            }
+            for sid in rated
+            for base in (rng.randint(1, 5),)
+            for a in actors[:3]
+            for c in ratings.CRITERIA
+        ]
         for i in range(0, len(rows), 10_000):
-            s.execute(insert(QualityRating), rows[i:i + 10_000])
+            s.execute(insert(QualityRating), rows[i : i + 10_000])
     print(f"ratings: {len(rows):,} rows ({len(rated):,} samples x 3 raters x 4 criteria)")
     lead = SYSTEM
     ours_sum, base_sum = [], []
@@ -170,7 +208,12 @@ def main(argv: list[str] | None = None) -> None:
         base_sum.append(ms)
     for row in summ:
         assert abs((row["alpha_ordinal"] or 0) - round(naive[row["criterion"]] or 0, 3)) < 2e-3
-    report("ratings.summary (kappa + alpha, 4 criteria)", ours_sum, base_sum, "all rows into Python, alpha only")
+    report(
+        "ratings.summary (kappa + alpha, 4 criteria)",
+        ours_sum,
+        base_sum,
+        "all rows into Python, alpha only",
+    )
     print(f"load average after: {os.getloadavg()}")
     engine.dispose()
     if tmp:

@@ -1,4 +1,5 @@
-"""Load: N simulated annotators claim, edit, flag and decide at once; nothing may be lost or doubled.
+"""Load: N simulated annotators claim, edit, flag and decide at once; nothing may be lost or
+doubled.
 
 Each annotator is a thread with its own short transactions (one per action, as a Streamlit rerun
 does) through the real review services (kocurate.services.review) on a real database file / server.
@@ -83,11 +84,20 @@ class LoadResult:
         for e in self.entries:
             by_kind[e.kind].append(e.seconds)
         out: dict[str, Any] = {
-            "backend": self.backend, "threads": self.threads, "seconds": round(self.seconds, 1),
-            "actions": len(lat), "actions_per_s": round(len(lat) / self.seconds, 1) if self.seconds else 0,
+            "backend": self.backend,
+            "threads": self.threads,
+            "seconds": round(self.seconds, 1),
+            "actions": len(lat),
+            "actions_per_s": round(len(lat) / self.seconds, 1) if self.seconds else 0,
             "acknowledged": sum(1 for e in self.entries if e.ok and e.kind != "view"),
-            "refused_stale": sum(1 for e in self.entries if not e.ok and (e.error or "").startswith("StaleVersion")),
-            "failed": sum(1 for e in self.entries if not e.ok and not (e.error or "").startswith("StaleVersion")),
+            "refused_stale": sum(
+                1 for e in self.entries if not e.ok and (e.error or "").startswith("StaleVersion")
+            ),
+            "failed": sum(
+                1
+                for e in self.entries
+                if not e.ok and not (e.error or "").startswith("StaleVersion")
+            ),
             "locked": sum(1 for e in self.entries if "locked" in (e.error or "").lower()),
         }
         out.update(_pcts(lat, "ms"))
@@ -103,8 +113,13 @@ def _pcts(values: list[float], unit: str) -> dict[str, float]:
     def q(p: float) -> float:
         return round(v[min(len(v) - 1, int(p * len(v)))] * 1000, 1)
 
-    return {f"p50_{unit}": q(0.50), f"p95_{unit}": q(0.95), f"p99_{unit}": q(0.99),
-            f"max_{unit}": round(v[-1] * 1000, 1), f"mean_{unit}": round(statistics.fmean(v) * 1000, 1)}
+    return {
+        f"p50_{unit}": q(0.50),
+        f"p95_{unit}": q(0.95),
+        f"p99_{unit}": q(0.99),
+        f"max_{unit}": round(v[-1] * 1000, 1),
+        f"mean_{unit}": round(statistics.fmean(v) * 1000, 1),
+    }
 
 
 def prepare(url: str, n_samples: int = 2_000, seed: int = 0) -> dict[str, Any]:
@@ -114,8 +129,18 @@ def prepare(url: str, n_samples: int = 2_000, seed: int = 0) -> dict[str, Any]:
     return synth.populate(url, n_samples, flagged_frac=0.0, seed=seed)
 
 
-def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds: float = 15.0, hot: int = 5,
-             max_actions: int = 200_000, seed: int = 0, backend: str = "", rounds: int | None = None) -> LoadResult:
+def run_load(
+    engine: Engine,
+    info: dict[str, Any],
+    *,
+    threads: int = 20,
+    seconds: float = 15.0,
+    hot: int = 5,
+    max_actions: int = 200_000,
+    seed: int = 0,
+    backend: str = "",
+    rounds: int | None = None,
+) -> LoadResult:
     """Drive ``threads`` annotators for ``seconds`` (and at most ``max_actions`` in all).
 
     With ``rounds`` each annotator instead works through exactly that many rounds (next, view, edit,
@@ -125,16 +150,28 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
     are refused as stale.
     """
     users = info["users"]
-    annotators = [Actor(users[f"ann{i:02d}"], f"ann{i:02d}", "annotator") for i in range(1, threads + 1)]
+    annotators = [
+        Actor(users[f"ann{i:02d}"], f"ann{i:02d}", "annotator") for i in range(1, threads + 1)
+    ]
     ds_ids = list(info["datasets"].values())
     queue_ds, hot_ds = ds_ids[:3], ds_ids[3]  # the hot samples sit in a dataset nobody queues
     with Session(engine) as s:
-        hot_ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == hot_ds).order_by(Sample.id).limit(hot)))
+        hot_ids = list(
+            s.scalars(
+                select(Sample.id).where(Sample.dataset_id == hot_ds).order_by(Sample.id).limit(hot)
+            )
+        )
         base_edit = s.scalar(select(func.max(Edit.id))) or 0
         base_review = s.scalar(select(func.max(Review.id))) or 0
         initial = dict(s.execute(select(Sample.id, Sample.version)).all())
-    result = LoadResult(backend or engine.dialect.name, threads, 0.0, base_edit_id=base_edit,
-                        base_review_id=base_review, initial_versions=initial)
+    result = LoadResult(
+        backend or engine.dialect.name,
+        threads,
+        0.0,
+        base_edit_id=base_edit,
+        base_review_id=base_review,
+        initial_versions=initial,
+    )
     lock = threading.Lock()
     counter = [0]
     start_gate = threading.Barrier(threads + 1)
@@ -153,18 +190,38 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
                 res = fn(s)
             e = Entry(kind, actor.id, sample, True, time.perf_counter() - t0, result=res, **kw)  # type: ignore[arg-type]
         except StaleVersion as exc:
-            e = Entry(kind, actor.id, sample, False, time.perf_counter() - t0,  # type: ignore[arg-type]
-                      error=f"StaleVersion: {exc} (now v{exc.current_version})", **kw)
+            e = Entry(
+                kind,
+                actor.id,
+                sample,
+                False,
+                time.perf_counter() - t0,  # type: ignore[arg-type]
+                error=f"StaleVersion: {exc} (now v{exc.current_version})",
+                **kw,
+            )
         except Exception as exc:  # anything else is a failure the verification reports
-            e = Entry(kind, actor.id, sample, False, time.perf_counter() - t0,  # type: ignore[arg-type]
-                      error=f"{type(exc).__name__}: {exc}", **kw)
+            e = Entry(
+                kind,
+                actor.id,
+                sample,
+                False,
+                time.perf_counter() - t0,  # type: ignore[arg-type]
+                error=f"{type(exc).__name__}: {exc}",
+                **kw,
+            )
         record(e)
         return e
 
     def view(actor: Actor, sid: int) -> tuple[int, list[int]] | None:
-        e = act("view", actor, sid, lambda s: (s.scalar(select(Sample.version).where(Sample.id == sid)),
-                                               list(s.scalars(select(Turn.id).where(Turn.sample_id == sid)
-                                                              .order_by(Turn.idx)))))
+        e = act(
+            "view",
+            actor,
+            sid,
+            lambda s: (
+                s.scalar(select(Sample.version).where(Sample.id == sid)),
+                list(s.scalars(select(Turn.id).where(Turn.sample_id == sid).order_by(Turn.idx))),
+            ),
+        )
         return e.result if e.ok else None
 
     def annotator(actor: Actor, idx: int) -> None:
@@ -178,10 +235,20 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
         collide_gate.wait()
         if seen0 is not None:
             txt0 = f"수정 {actor.username} #0 충돌"
-            act("edit", actor, hot_ids[0], lambda s: review.save_edit(s, actor, hot_ids[0], seen0[1][0], txt0, seen0[0]),
-                turn=seen0[1][0], value=txt0, expected=seen0[0])
-        while (seq < rounds) if rounds is not None else (time.perf_counter() < deadline[0]
-                                                          and counter[0] < max_actions):
+            act(
+                "edit",
+                actor,
+                hot_ids[0],
+                lambda s: review.save_edit(s, actor, hot_ids[0], seen0[1][0], txt0, seen0[0]),
+                turn=seen0[1][0],
+                value=txt0,
+                expected=seen0[0],
+            )
+        while (
+            (seq < rounds)
+            if rounds is not None
+            else (time.perf_counter() < deadline[0] and counter[0] < max_actions)
+        ):
             seq += 1
             if rng.random() < 0.25:  # contention: everyone edits the same few samples
                 sid = rng.choice(hot_ids)
@@ -201,8 +268,17 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
             for _ in range(rng.choice((1, 1, 2))):
                 tid = rng.choice(turn_ids)
                 txt = f"수정 {actor.username} #{seq}.{rng.randrange(10**9)} \u200b'; --"
-                e = act("edit", actor, sid, lambda s, sid=sid, tid=tid, txt=txt, v=version:
-                        review.save_edit(s, actor, sid, tid, txt, v), turn=tid, value=txt, expected=version)
+                e = act(
+                    "edit",
+                    actor,
+                    sid,
+                    lambda s, sid=sid, tid=tid, txt=txt, v=version: review.save_edit(
+                        s, actor, sid, tid, txt, v
+                    ),
+                    turn=tid,
+                    value=txt,
+                    expected=version,
+                )
                 if not e.ok:
                     break
                 version = e.result
@@ -212,18 +288,36 @@ def run_load(engine: Engine, info: dict[str, Any], *, threads: int = 20, seconds
                     new = frozenset(rng.sample(FLAG_CHOICES, rng.choice((1, 2))))
                     if new == old:
                         new = frozenset() if old else frozenset({"other"})
-                    e = act("flags", actor, sid, lambda s, sid=sid, new=new, v=version:
-                            review.set_flags(s, actor, sid, {c: f"note {c}" for c in new}, v),
-                            value=new, expected=version)
+                    e = act(
+                        "flags",
+                        actor,
+                        sid,
+                        lambda s, sid=sid, new=new, v=version: review.set_flags(
+                            s, actor, sid, {c: f"note {c}" for c in new}, v
+                        ),
+                        value=new,
+                        expected=version,
+                    )
                     if e.ok:
                         flags_now[sid] = new
                         version = e.result
                 if sid not in hot_ids:
                     d = rng.choice(DECISIONS)
-                    act("decide", actor, sid, lambda s, sid=sid, d=d, v=version:
-                        review.decide(s, actor, sid, d, expected_version=v, seconds=1.0), value=d, expected=version)
+                    act(
+                        "decide",
+                        actor,
+                        sid,
+                        lambda s, sid=sid, d=d, v=version: review.decide(
+                            s, actor, sid, d, expected_version=v, seconds=1.0
+                        ),
+                        value=d,
+                        expected=version,
+                    )
 
-    workers = [threading.Thread(target=annotator, args=(a, i), daemon=True) for i, a in enumerate(annotators)]
+    workers = [
+        threading.Thread(target=annotator, args=(a, i), daemon=True)
+        for i, a in enumerate(annotators)
+    ]
     for w in workers:
         w.start()
     t0 = time.perf_counter()
@@ -242,8 +336,10 @@ def verify(engine: Engine, res: LoadResult) -> list[str]:
     problems: list[str] = []
     fails = [e for e in res.entries if not e.ok and not (e.error or "").startswith("StaleVersion")]
     for e in fails[:10]:
-        problems.append(f"{e.kind} by user {e.user} on sample {e.sample} failed without a reason a person can act "
-                        f"on: {e.error}")
+        problems.append(
+            f"{e.kind} by user {e.user} on sample {e.sample} failed without a reason a person can"
+            f" act on: {e.error}"
+        )
     if len(fails) > 10:
         problems.append(f"… {len(fails) - 10} more failures")
     locked = [e for e in res.entries if "locked" in (e.error or "").lower()]
@@ -256,16 +352,23 @@ def verify(engine: Engine, res: LoadResult) -> list[str]:
     acked = [e for e in res.entries if e.ok]
     edits_ok = [e for e in acked if e.kind == "edit"]
     with Session(engine) as s:
-        rows = s.execute(select(Edit.id, Edit.sample_id, Edit.turn_id, Edit.user_id, Edit.after, Edit.sample_version)
-                         .where(Edit.id > res.base_edit_id)).all()
+        rows = s.execute(
+            select(
+                Edit.id, Edit.sample_id, Edit.turn_id, Edit.user_id, Edit.after, Edit.sample_version
+            ).where(Edit.id > res.base_edit_id)
+        ).all()
         got = Counter((r.sample_id, r.turn_id, r.user_id, r.after) for r in rows)
         want = Counter((e.sample, e.turn, e.user, e.value) for e in edits_ok)
         lost = want - got
         extra = got - want
         if lost:
-            problems.append(f"{sum(lost.values())} acknowledged edits are not in the database (lost writes)")
+            problems.append(
+                f"{sum(lost.values())} acknowledged edits are not in the database (lost writes)"
+            )
         if extra:
-            problems.append(f"{sum(extra.values())} edits are in the database that nobody was told of")
+            problems.append(
+                f"{sum(extra.values())} edits are in the database that nobody was told of"
+            )
         dup = [k for k, n in got.items() if n > 1]
         if dup:
             problems.append(f"{len(dup)} edits were written twice")
@@ -283,11 +386,18 @@ def verify(engine: Engine, res: LoadResult) -> list[str]:
             elif e.kind == "decide":
                 bumps[e.sample] += 1  # type: ignore[index]
         touched = list(bumps)
-        final = dict(s.execute(select(Sample.id, Sample.version).where(Sample.id.in_(touched))).all()) if touched else {}
+        final = (
+            dict(s.execute(select(Sample.id, Sample.version).where(Sample.id.in_(touched))).all())
+            if touched
+            else {}
+        )
         for sid, n in bumps.items():
             if final.get(sid, 0) - res.initial_versions.get(sid, 1) != n:
-                problems.append(f"sample {sid}: version moved {final.get(sid, 0) - res.initial_versions.get(sid, 1)} "
-                                f"times but {n} writes were acknowledged")
+                problems.append(
+                    f"sample {sid}: version moved"
+                    f" {final.get(sid, 0) - res.initial_versions.get(sid, 1)} times but {n} writes"
+                    " were acknowledged"
+                )
         for sid, vs in given.items():
             if len(vs) != len(set(vs)):
                 problems.append(f"sample {sid}: one version was acknowledged to two writers")
@@ -313,29 +423,47 @@ def verify(engine: Engine, res: LoadResult) -> list[str]:
         if last_flags:
             have: dict[tuple[int, int], set[str]] = defaultdict(set)
             sids = sorted({k[0] for k in last_flags})
-            for sid, uid, cat in s.execute(select(Flag.sample_id, Flag.user_id, Flag.category)
-                                           .where(Flag.sample_id.in_(sids), Flag.origin == "annotator")):
+            for sid, uid, cat in s.execute(
+                select(Flag.sample_id, Flag.user_id, Flag.category).where(
+                    Flag.sample_id.in_(sids), Flag.origin == "annotator"
+                )
+            ):
                 have[(sid, uid)].add(cat)
             bad = [k for k, e in last_flags.items() if have.get(k, set()) != set(e.value)]
             if bad:
                 problems.append(f"{len(bad)} people's flags are not their last acknowledged set")
 
         # decisions: one Review row each; the status follows the last one
-        reviews = Counter(s.execute(select(Review.sample_id, Review.user_id, Review.decision)
-                                    .where(Review.id > res.base_review_id)).all())
+        reviews = Counter(
+            s.execute(
+                select(Review.sample_id, Review.user_id, Review.decision).where(
+                    Review.id > res.base_review_id
+                )
+            ).all()
+        )
         want_rev = Counter((e.sample, e.user, e.value) for e in acked if e.kind == "decide")
         if reviews != want_rev:
-            problems.append(f"reviews: {sum((want_rev - reviews).values())} acknowledged decisions missing, "
-                            f"{sum((reviews - want_rev).values())} unacknowledged present")
+            problems.append(
+                f"reviews: {sum((want_rev - reviews).values())} acknowledged decisions missing, "
+                f"{sum((reviews - want_rev).values())} unacknowledged present"
+            )
         last_dec: dict[int, Entry] = {}
         for e in acked:
             if e.kind == "decide":
                 last_dec[e.sample] = e  # type: ignore[index]  # (one decider per sample: overlap 1)
         if last_dec:
-            status = dict(s.execute(select(Sample.id, Sample.status).where(Sample.id.in_(list(last_dec)))).all())
-            wrong = [sid for sid, e in last_dec.items() if status.get(sid) != DECISION_STATUS[e.value]]
+            status = dict(
+                s.execute(
+                    select(Sample.id, Sample.status).where(Sample.id.in_(list(last_dec)))
+                ).all()
+            )
+            wrong = [
+                sid for sid, e in last_dec.items() if status.get(sid) != DECISION_STATUS[e.value]
+            ]
             if wrong:
-                problems.append(f"{len(wrong)} samples' status is not their last acknowledged decision")
+                problems.append(
+                    f"{len(wrong)} samples' status is not their last acknowledged decision"
+                )
 
         # no sample handed to two annotators (overlap 1)
         holders: dict[int, set[int]] = defaultdict(set)
@@ -344,15 +472,20 @@ def verify(engine: Engine, res: LoadResult) -> list[str]:
                 holders[e.result].add(e.user)
         shared = [sid for sid, us in holders.items() if len(us) > 1]
         if shared:
-            problems.append(f"{len(shared)} samples were handed to two annotators at once, e.g. {shared[:3]}")
-        done_claims = s.scalar(select(func.count()).select_from(Claim).where(Claim.done.is_(True))) or 0
+            problems.append(
+                f"{len(shared)} samples were handed to two annotators at once, e.g. {shared[:3]}"
+            )
+        done_claims = (
+            s.scalar(select(func.count()).select_from(Claim).where(Claim.done.is_(True))) or 0
+        )
         if done_claims < len(want_rev):
             problems.append("a decided sample's claim is not marked done")
     return problems
 
 
 def naive_sqlite_engine(path: Path) -> Engine:
-    """SQLite as create_engine opens it by default: the baseline (no WAL, deferred BEGIN, 5 s timeout)."""
+    """SQLite as create_engine opens it by default: the baseline (no WAL, deferred BEGIN, 5 s
+    timeout)."""
     return create_engine(f"sqlite:///{path}")
 
 
@@ -361,7 +494,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=20)
     ap.add_argument("--samples", type=int, default=20_000)
-    ap.add_argument("--pg", help="PostgreSQL server URL (a database kc_load_<pid> is created there and dropped)")
+    ap.add_argument(
+        "--pg", help="PostgreSQL server URL (a database kc_load_<pid> is created there and dropped)"
+    )
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
     out: list[dict[str, Any]] = []
@@ -370,7 +505,9 @@ def main(argv: list[str] | None = None) -> None:
         base_path = Path(tmp) / "naive.db"
         info = prepare(f"sqlite:///{base_path}", args.samples)
         eng = naive_sqlite_engine(base_path)
-        res = run_load(eng, info, threads=args.threads, seconds=args.seconds, backend="sqlite-naive (baseline)")
+        res = run_load(
+            eng, info, threads=args.threads, seconds=args.seconds, backend="sqlite-naive (baseline)"
+        )
         out.append({**res.figures(), "problems": verify(eng, res)})
         eng.dispose()
         # kocurate's SQLite engine
@@ -378,7 +515,9 @@ def main(argv: list[str] | None = None) -> None:
         url = f"sqlite:///{path}"
         info = prepare(url, args.samples)
         eng = db.make_engine(url)
-        res = run_load(eng, info, threads=args.threads, seconds=args.seconds, backend="sqlite (kocurate)")
+        res = run_load(
+            eng, info, threads=args.threads, seconds=args.seconds, backend="sqlite (kocurate)"
+        )
         out.append({**res.figures(), "problems": verify(eng, res)})
         eng.dispose()
     if args.pg:
@@ -394,7 +533,13 @@ def main(argv: list[str] | None = None) -> None:
             url = f"{args.pg.rpartition('/')[0]}/{name}"
             info = prepare(url, args.samples)
             eng = db.make_engine(url)
-            res = run_load(eng, info, threads=args.threads, seconds=args.seconds, backend="postgresql (kocurate)")
+            res = run_load(
+                eng,
+                info,
+                threads=args.threads,
+                seconds=args.seconds,
+                backend="postgresql (kocurate)",
+            )
             out.append({**res.figures(), "problems": verify(eng, res)})
             eng.dispose()
         finally:
@@ -405,15 +550,31 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return
     print(f"{args.threads} annotators, {args.seconds:.0f} s each run, {args.samples:,} samples")
-    print(f"{'backend':<26} {'actions/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'acked':>7} {'stale':>6} "
-          f"{'failed':>6} {'locked':>6}  lost/duplicated writes")
+    print(
+        f"{'backend':<26} {'actions/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'acked':>7}"
+        f" {'stale':>6} {'failed':>6} {'locked':>6}  lost/duplicated writes"
+    )
     for f in out:
-        print(f"{f['backend']:<26} {f['actions_per_s']:>9} {f.get('p50_ms', 0):>7} {f.get('p95_ms', 0):>7} "
-              f"{f.get('p99_ms', 0):>7} {f['acknowledged']:>7} {f['refused_stale']:>6} {f['failed']:>6} "
-              f"{f['locked']:>6}  {'none' if not f['problems'] else '; '.join(p.splitlines()[0][:150] for p in f['problems'][:3])}")
+        print(
+            f"{f['backend']:<26} {f['actions_per_s']:>9} {f.get('p50_ms', 0):>7}"
+            f" {f.get('p95_ms', 0):>7} "
+            f"{f.get('p99_ms', 0):>7} {f['acknowledged']:>7} {f['refused_stale']:>6}"
+            f" {f['failed']:>6} "
+            f"{f['locked']:>6} "
+            + " "
+            + (
+                "none"
+                if not f["problems"]
+                else "; ".join(p.splitlines()[0][:150] for p in f["problems"][:3])
+            )
+        )
     for f in out:
-        print(f"  {f['backend']}: " + ", ".join(f"{k} n={v['n']} p95={v.get('p95_ms')} ms"
-                                                for k, v in f["per_action"].items()))
+        print(
+            f"  {f['backend']}: "
+            + ", ".join(
+                f"{k} n={v['n']} p95={v.get('p95_ms')} ms" for k, v in f["per_action"].items()
+            )
+        )
 
 
 if __name__ == "__main__":

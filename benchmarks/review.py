@@ -6,7 +6,8 @@ and prints p50/p95 beside a named naive baseline measured in the same run:
 
 - next_sample (claims, keyset by id)      vs  OFFSET pagination to the person's position
 - get_sample_view (open a sample)         vs  (no baseline: one sample, indexed)
-- save_edit (conditional version UPDATE)  vs  ORM read-modify-write of the whole sample (no race safety)
+- save_edit (conditional version UPDATE)  vs  ORM read-modify-write of the whole sample (no race
+safety)
 - search (FTS5 trigram / pg_trgm)         vs  LIKE '%q%' scan over turns
 
 Targets (issue 3): next_sample and save_edit p95 < 100 ms, search p95 < 300 ms.
@@ -44,7 +45,14 @@ from kocurate.services import search  # noqa: E402
 from kocurate.services.users import actor_of  # noqa: E402
 
 RARE = "희귀한벤치단어"
-QUERIES = ["고양이와 개를", "파이썬에서 리스트를", "Korean cuisine", "프랑스어로", RARE, "존재하지않는문장입니다"]
+QUERIES = [
+    "고양이와 개를",
+    "파이썬에서 리스트를",
+    "Korean cuisine",
+    "프랑스어로",
+    RARE,
+    "존재하지않는문장입니다",
+]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -58,14 +66,18 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - t0) * 1000, out
 
 
-def report(name: str, ours: list[float], baseline: list[float] | None, base_name: str, target: float | None) -> None:
+def report(
+    name: str, ours: list[float], baseline: list[float] | None, base_name: str, target: float | None
+) -> None:
     line = f"{name:<16} p50 {statistics.median(ours):7.2f} ms  p95 {pct(ours, 95):7.2f} ms"
     if target is not None:
         line += f"  (target p95 < {target:.0f} ms: {'OK' if pct(ours, 95) < target else 'MISSED'})"
     print(line)
     if baseline:
-        print(f"{'  baseline':<16} p50 {statistics.median(baseline):7.2f} ms  p95 {pct(baseline, 95):7.2f} ms"
-              f"  [{base_name}]")
+        print(
+            f"{'  baseline':<16} p50 {statistics.median(baseline):7.2f} ms  p95"
+            f" {pct(baseline, 95):7.2f} ms  [{base_name}]"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,8 +115,10 @@ def main(argv: list[str] | None = None) -> None:
     if not todo:
         print("search index: already built (--reuse)")
     else:
-            print(f"search index: {time.perf_counter() - t0:.1f} s for {n_turns:,} turns "
-              f"({'FTS5 trigram' if sqlite else 'pg_trgm GIN indexes built'})")
+        print(
+            f"search index: {time.perf_counter() - t0:.1f} s for {n_turns:,} turns "
+            f"({'FTS5 trigram' if sqlite else 'pg_trgm GIN indexes built'})"
+        )
     with session_scope(engine) as s:  # a rare word, written through the app's own save path
         rng = random.Random(1)
         ids = [rng.randrange(1, args.n) for _ in range(5)]
@@ -119,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"(database left at {tmp}; delete it when done)")
 
 
-def measure(engine: Engine, datasets: list[int], users: list[User], reps: int, sqlite: bool) -> None:
+def measure(
+    engine: Engine, datasets: list[int], users: list[User], reps: int, sqlite: bool
+) -> None:
     rng = random.Random(7)
     big = datasets[0]
     actors = [actor_of(u) for u in users]
@@ -133,24 +149,39 @@ def measure(engine: Engine, datasets: list[int], users: list[User], reps: int, s
             ms, sid = timed(lambda s=s, a=a: rv.next_sample(s, a, big, after=last[a.id]))
         last[a.id] = sid
         ours.append(ms)
-    # baseline: OFFSET pagination to where the person stands in the queue (position grows with work done)
+    # baseline: OFFSET pagination to where the person stands in the queue (position grows with work
+    # done)
     base: list[float] = []
     with Session(engine) as s:
-        n_new = s.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == big,
-                                                                        Sample.status == "new")) or 1
+        n_new = (
+            s.scalar(
+                select(func.count())
+                .select_from(Sample)
+                .where(Sample.dataset_id == big, Sample.status == "new")
+            )
+            or 1
+        )
     for _ in range(max(20, reps // 5)):
         pos = rng.randrange(n_new)
         with Session(engine) as s:
-            ms, _ = timed(lambda s=s, pos=pos: s.scalar(
-                select(Sample.id).where(Sample.dataset_id == big, Sample.status == "new")
-                .order_by(Sample.id).offset(pos).limit(1)))
+            ms, _ = timed(
+                lambda s=s, pos=pos: s.scalar(
+                    select(Sample.id)
+                    .where(Sample.dataset_id == big, Sample.status == "new")
+                    .order_by(Sample.id)
+                    .offset(pos)
+                    .limit(1)
+                )
+            )
         base.append(ms)
     report("next_sample", ours, base, "OFFSET pagination", 100)
 
     # filtered queues (indexes + EXISTS)
-    for label, f in (("next flag=hate", rv.QueueFilter(flag="hate")),
-                     ("next check", rv.QueueFilter(check="untranslated")),
-                     ("next len<200", rv.QueueFilter(max_len=200))):
+    for label, f in (
+        ("next flag=hate", rv.QueueFilter(flag="hate")),
+        ("next check", rv.QueueFilter(check="untranslated")),
+        ("next len<200", rv.QueueFilter(max_len=200)),
+    ):
         vals = []
         for i in range(max(10, reps // 10)):
             a = actors[i % len(actors)]
@@ -174,19 +205,26 @@ def measure(engine: Engine, datasets: list[int], users: list[User], reps: int, s
         view_ms.append(ms)
         t = view["turns"][rng.randrange(len(view["turns"]))]
         with session_scope(engine) as s:
-            ms, _ = timed(lambda s=s, a=a, sid=sid, t=t, v=view["version"]: rv.save_edit(
-                s, a, sid, t["id"], t["text"] + " (수정)", v))
+            ms, _ = timed(
+                lambda s=s, a=a, sid=sid, t=t, v=view["version"]: rv.save_edit(
+                    s, a, sid, t["id"], t["text"] + " (수정)", v
+                )
+            )
         save_ms.append(ms)
     naive: list[float] = []
     for _ in range(max(20, reps // 5)):
         sid = rng.randrange(1, max_id)
         with session_scope(engine) as s:
+
             def rewrite(s: Session = s, sid: int = sid) -> None:
-                sample = s.scalar(select(Sample).options(selectinload(Sample.turns)).where(Sample.id == sid))
+                sample = s.scalar(
+                    select(Sample).options(selectinload(Sample.turns)).where(Sample.id == sid)
+                )
                 for t in sample.turns:  # rewrites every turn; version compared in Python (racy)
                     t.text = t.text + " "
                 sample.version += 1
                 s.flush()
+
             ms, _ = timed(rewrite)
         naive.append(ms)
     report("get_sample_view", view_ms, None, "", None)
@@ -200,8 +238,11 @@ def measure(engine: Engine, datasets: list[int], users: list[User], reps: int, s
     for r in range(rounds):
         for q in QUERIES:
             # every other round within one dataset and status (the search page's filters)
-            kw: dict[str, Any] = {"dataset_id": datasets[1 + r % (len(datasets) - 1)], "status": "new"} if r % 2 \
+            kw: dict[str, Any] = (
+                {"dataset_id": datasets[1 + r % (len(datasets) - 1)], "status": "new"}
+                if r % 2
                 else {}
+            )
             with Session(engine) as s:
                 ms, hits = timed(lambda s=s, q=q, kw=kw: search.search(s, a, q, limit=50, **kw))
             ours.append(ms)
@@ -211,9 +252,14 @@ def measure(engine: Engine, datasets: list[int], users: list[User], reps: int, s
         for q in QUERIES:
             with Session(engine) as s:
                 pattern = "%" + q + "%"
-                ms, _ = timed(lambda s=s, p=pattern: s.execute(
-                    select(Turn.id).where((Turn.text.like(p)) | (Turn.source_text.like(p)))
-                    .order_by(Turn.id).limit(50)).all())
+                ms, _ = timed(
+                    lambda s=s, p=pattern: s.execute(
+                        select(Turn.id)
+                        .where((Turn.text.like(p)) | (Turn.source_text.like(p)))
+                        .order_by(Turn.id)
+                        .limit(50)
+                    ).all()
+                )
             base.append(ms)
     report("search", ours, base, "LIKE '%q%' scan over turns", 300)
     for q, vals in per_query.items():
@@ -223,7 +269,9 @@ def measure(engine: Engine, datasets: list[int], users: list[User], reps: int, s
     print(f"  rare word found in {len(hits)} turn(s) after edits (index kept in sync), {ms:.1f} ms")
     if sqlite:
         with Session(engine) as s:
-            size = s.execute(text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")).scalar()
+            size = s.execute(
+                text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+            ).scalar()
         print(f"database file: {size / 1e9:.2f} GB (includes the FTS index)")
 
 

@@ -1,5 +1,5 @@
-"""Security costs: login answer times (known vs unknown users), the per-request session check, and the
-memory a gzip bomb takes to refuse.
+"""Security costs: login answer times (known vs unknown users), the per-request session check, and
+the memory a gzip bomb takes to refuse.
 
 Figures, each beside a named baseline measured in the same run:
 
@@ -54,16 +54,23 @@ def login_figures(engine, tries: int) -> None:  # type: ignore[no-untyped-def]
         i[0] += 1
         with Session(engine) as s:
             try:  # a new client address each time: the throttle is not what is measured here
-                user_service.authenticate(s, name, "wrong-password", client=f"198.51.{i[0] // 250}.{i[0] % 250}")
+                user_service.authenticate(
+                    s, name, "wrong-password", client=f"198.51.{i[0] // 250}.{i[0] % 250}"
+                )
             except AuthError:
                 pass
 
-    # the throttle would answer most of these tries without a password check: measure the check itself
-    user_service.FREE_PER_NAME = user_service.FREE_PER_CLIENT = user_service.GLOBAL_PER_MINUTE = 10**9
+    # the throttle would answer most of these tries without a password check: measure the check
+    # itself
+    user_service.FREE_PER_NAME = user_service.FREE_PER_CLIENT = user_service.GLOBAL_PER_MINUTE = (
+        10**9
+    )
     counter = [0]
     times: dict[str, list[float]] = {"bench-user": [], "nobody-here": []}
-    for i in range(tries):  # interleaved, the order alternating: drift in machine load hits both alike
-        for name in (("bench-user", "nobody-here") if i % 2 else ("nobody-here", "bench-user")):
+    for i in range(
+        tries
+    ):  # interleaved, the order alternating: drift in machine load hits both alike
+        for name in ("bench-user", "nobody-here") if i % 2 else ("nobody-here", "bench-user"):
             t0 = time.perf_counter()
             attempt(name, counter)
             times[name].append(time.perf_counter() - t0)
@@ -81,10 +88,14 @@ def login_figures(engine, tries: int) -> None:  # type: ignore[no-untyped-def]
     old_known = _median(lambda: old(True), tries)
     old_unknown = _median(lambda: old(False), tries)
     print(f"login (failed), median of {tries}:")
-    print(f"  kocurate     known {known * 1000:7.1f} ms   unknown {unknown * 1000:7.1f} ms   "
-          f"gap {abs(unknown - known) * 1000:6.1f} ms")
-    print(f"  old login    known {old_known * 1000:7.1f} ms   unknown {old_unknown * 1000:7.1f} ms   "
-          f"gap {abs(old_unknown - old_known) * 1000:6.1f} ms")
+    print(
+        f"  kocurate     known {known * 1000:7.1f} ms   unknown {unknown * 1000:7.1f} ms   "
+        f"gap {abs(unknown - known) * 1000:6.1f} ms"
+    )
+    print(
+        f"  old login    known {old_known * 1000:7.1f} ms   unknown {old_unknown * 1000:7.1f} ms   "
+        f"gap {abs(old_unknown - old_known) * 1000:6.1f} ms"
+    )
 
 
 def session_figures(engine, n: int = 2000) -> None:  # type: ignore[no-untyped-def]
@@ -102,8 +113,15 @@ def session_figures(engine, n: int = 2000) -> None:  # type: ignore[no-untyped-d
     t0 = time.perf_counter()
     for _ in range(n):
         with db.session_scope(engine) as s:
-            s.execute(select(User.username, User.role, User.active, User.session_generation,
-                             User.password_hash).where(User.id == uid)).first()
+            s.execute(
+                select(
+                    User.username,
+                    User.role,
+                    User.active,
+                    User.session_generation,
+                    User.password_hash,
+                ).where(User.id == uid)
+            ).first()
     uncached = (time.perf_counter() - t0) / n
     print(f"session check per request ({n} requests):")
     print(f"  kocurate (cached {user_service.check_seconds():g} s)  {cached * 1e6:8.1f} µs")
@@ -135,7 +153,10 @@ def bomb_figures(folder: Path, mb: int) -> None:
     tracemalloc.stop()
     print(f"gzip bomb: {bomb.stat().st_size / 1024:.0f} KB expanding to {mb} MB:")
     print(f"  kocurate  peak {ours[0] / 2**20:8.1f} MB in {ours[1]:5.2f} s  ({said}…)")
-    print(f"  naive     peak {naive[0] / 2**20:8.1f} MB in {naive[1]:5.2f} s  (gzip readline of the whole line)")
+    print(
+        f"  naive     peak {naive[0] / 2**20:8.1f} MB in {naive[1]:5.2f} s  (gzip readline of the"
+        " whole line)"
+    )
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """Review page speed in a real browser: click → next sample fully rendered, p50/p95.
 
-Starts ``kocurate serve`` twice per database — the Review page as shipped (sample view and action bar
-in one ``st.fragment``) and the full-page-rerun baseline (``KOCURATE_REVIEW_FRAGMENTS=0``, the same
-page without the fragment, as the page worked before) — and drives Debian chromium with Playwright:
+Starts ``kocurate serve`` twice per database — the Review page as shipped (sample view and action
+bar in one ``st.fragment``) and the full-page-rerun baseline (``KOCURATE_REVIEW_FRAGMENTS=0``, the
+same page without the fragment, as the page worked before) — and drives Debian chromium with
+Playwright:
 
 - login: click "Log in" → the Review page rendered (sidebar shows the user, script idle);
 - Next, Approve & next: click → the heading shows another sample, its buttons are drawn, no stale
@@ -18,10 +19,10 @@ is, and browser minus server wall is transport and the browser's rendering. The 
 measured in the same run: a bare fragment with six text areas and a Next button
 (``benchmarks/ui_floor_app.py``, no database), clicked the same way.
 
-Databases: the bundled demo, and ``--n`` synthetic samples (``benchmarks/synth.py``, 200k by default).
-Targets (issue 11, idle 2-core machine, 200k): Next / Approve & next p95 < 300 ms, Save p95 < 250 ms,
-login < 1 s. The load average is printed before and after: on a busy machine the figures are not
-comparable with the targets, only with the baseline of the same run.
+Databases: the bundled demo, and ``--n`` synthetic samples (``benchmarks/synth.py``, 200k by
+default). Targets (issue 11, idle 2-core machine, 200k): Next / Approve & next p95 < 300 ms, Save
+p95 < 250 ms, login < 1 s. The load average is printed before and after: on a busy machine the
+figures are not comparable with the targets, only with the baseline of the same run.
 
     python benchmarks/ui.py                      # demo + 200k, 20 clicks per action
     python benchmarks/ui.py --n 20000 --reps 10  # quicker
@@ -58,8 +59,15 @@ from kocurate.models import Claim, Dataset, Review, Sample  # noqa: E402
 from kocurate.testing import served  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 30_000
 
 # idle: no script running, nothing stale on screen
@@ -69,7 +77,8 @@ IDLE_JS = """() => {
   return !document.querySelector('.stApp [data-stale="true"]');
 }"""
 SAMPLE_SHOWN_JS = """(prev) => {
-  const h = [...document.querySelectorAll('h2')].map(e => e.innerText.match(/^Sample (\\d+)/)).find(Boolean);
+  const h = [...document.querySelectorAll('h2')]
+    .map(e => e.innerText.match(/^Sample (\\d+)/)).find(Boolean);
   if (!h || Number(h[1]) === prev) return false;
   const bar = document.querySelector('.st-key-rv-bar');
   if (!bar || !bar.innerText.includes('Approve & next')) return false;
@@ -78,7 +87,8 @@ SAMPLE_SHOWN_JS = """(prev) => {
   return !document.querySelector('.stApp [data-stale="true"]');
 }"""
 VERSION_SHOWN_JS = """(v) => {
-  const t = [...document.querySelectorAll('[data-testid="stText"]')].some(e => e.innerText.includes(' · version ' + v + ' · '));
+  const t = [...document.querySelectorAll('[data-testid="stText"]')]
+    .some(e => e.innerText.includes(' · version ' + v + ' · '));
   if (!t) return false;
   const w = document.querySelector('[data-testid="stStatusWidget"]');
   if (w && w.innerText.includes('Running')) return false;
@@ -110,7 +120,8 @@ def free_port() -> int:
 
 
 class Clock:
-    """Browser time of one action beside the server's time for it (the script runs logged meanwhile)."""
+    """Browser time of one action beside the server's time for it (the script runs logged
+    meanwhile)."""
 
     def __init__(self, timing_log: str) -> None:
         self.log = timing_log
@@ -118,33 +129,72 @@ class Clock:
         self.server: dict[str, list[tuple[float, float]]] = {}
 
     def __call__(self, action: str, page: Any, fn: Callable[[], Any]) -> float:
-        self.offset = ui_speed.read_log(self.log, self.offset)[1]  # runs before the click are not its own
+        self.offset = ui_speed.read_log(self.log, self.offset)[
+            1
+        ]  # runs before the click are not its own
         ms = timed(fn)
         page.wait_for_timeout(50)  # the run's own line is written as it ends
         rows, self.offset = ui_speed.read_log(self.log, self.offset)
-        self.server.setdefault(action, []).append((sum(r[2] for r in rows), sum(r[3] for r in rows)))
+        self.server.setdefault(action, []).append(
+            (sum(r[2] for r in rows), sum(r[3] for r in rows))
+        )
         return ms
 
 
 @contextmanager
 def serve(url: str, fragments: bool, *, floor: bool = False) -> Iterator[tuple[str, str]]:
-    """``kocurate --db URL serve`` (or the floor app under ``streamlit run``) in its own process group
-    (stopped with everything it started); yields its address and its timing log."""
+    """``kocurate --db URL serve`` (or the floor app under ``streamlit run``) in its own process
+    group (stopped with everything it started); yields its address and its timing log."""
     port = free_port()
     timing = str(Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{port}.timing")
     Path(timing).write_text("")
-    env = {**os.environ, "KOCURATE_REVIEW_FRAGMENTS": "1" if fragments else "0", "KOCURATE_SECRET": "bench-secret",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "PYTHONUNBUFFERED": "1",
-           ui_speed.LOG_ENV: timing, "KOCURATE_DEFAULT_LANG": "en"}  # the waits below read English labels
-    if not floor:  # the app as `kocurate serve` starts it (kocurate.testing.served, the e2e tests' helper)
-        with served(url, Path(tempfile.mkdtemp(prefix="kocurate-ui-bench-")), env, timeout=120) as app:
+    env = {
+        **os.environ,
+        "KOCURATE_REVIEW_FRAGMENTS": "1" if fragments else "0",
+        "KOCURATE_SECRET": "bench-secret",
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "PYTHONUNBUFFERED": "1",
+        ui_speed.LOG_ENV: timing,
+        "KOCURATE_DEFAULT_LANG": "en",
+    }  # the waits below read English labels
+    if (
+        not floor
+    ):  # the app as `kocurate serve` starts it (kocurate.testing.served, the e2e tests' helper)
+        with served(
+            url, Path(tempfile.mkdtemp(prefix="kocurate-ui-bench-")), env, timeout=120
+        ) as app:
             yield app.base_url, timing
         return
     log = open(Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{port}.log", "wb")  # noqa: SIM115
-    cmd = ([sys.executable, "-m", "streamlit", "run", str(HERE / "ui_floor_app.py"), "--server.port", str(port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"] if floor else
-           [sys.executable, "-c", "from kocurate.cli import app; app()", "--db", url, "serve", "--port", str(port)])
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    cmd = (
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(HERE / "ui_floor_app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        if floor
+        else [
+            sys.executable,
+            "-c",
+            "from kocurate.cli import app; app()",
+            "--db",
+            url,
+            "serve",
+            "--port",
+            str(port),
+        ]
+    )
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -190,8 +240,8 @@ def shown_version(page: Any) -> int:
 
 
 def reset_queue(url: str) -> None:
-    """Give the first dataset's decided samples back to the queue (a tiny demo queue runs dry after a few
-    Approve & next; both servers start from the same queue)."""
+    """Give the first dataset's decided samples back to the queue (a tiny demo queue runs dry after
+    a few Approve & next; both servers start from the same queue)."""
     engine = db.make_engine(url)
     try:
         with engine.begin() as c:
@@ -199,13 +249,19 @@ def reset_queue(url: str) -> None:
             ids = select(Sample.id).where(Sample.dataset_id == first)
             c.execute(delete(Review).where(Review.sample_id.in_(ids)))
             c.execute(delete(Claim).where(Claim.sample_id.in_(ids)))
-            c.execute(update(Sample).where(Sample.dataset_id == first, Sample.status != "new").values(status="new"))
+            c.execute(
+                update(Sample)
+                .where(Sample.dataset_id == first, Sample.status != "new")
+                .values(status="new")
+            )
     finally:
         engine.dispose()
 
 
 def bar(page: Any, name: str) -> Any:
-    return page.locator(".st-key-rv-bar").get_by_role("button", name=re.compile("^" + re.escape(name)))
+    return page.locator(".st-key-rv-bar").get_by_role(
+        "button", name=re.compile("^" + re.escape(name))
+    )
 
 
 def measure_floor(browser: Any, base: str, clock: Clock, reps: int) -> dict[str, list[float]]:
@@ -220,16 +276,39 @@ def measure_floor(browser: Any, base: str, clock: Clock, reps: int) -> dict[str,
         wait_idle(page)
         for _ in range(reps):
             prev = shown_sample(page)
-            out["next"].append(clock("next", page, lambda p=prev: (  # type: ignore[func-returns-value]
-                bar(page, "Next").click(), page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
+            out["next"].append(
+                clock(
+                    "next",
+                    page,
+                    lambda p=prev: (  # type: ignore[func-returns-value]
+                        bar(page, "Next").click(),
+                        page.wait_for_function(SAMPLE_SHOWN_JS, arg=p),
+                    ),
+                )
+            )
     finally:
         ctx.close()
     return out
 
 
-def measure(browser: Any, base: str, url: str, user: str, password: str, reps: int, queue: int,
-            searches: list[tuple[str, str]], clock: Clock) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"login": [], "next": [], "approve_next": [], "save": [], "search": []}
+def measure(
+    browser: Any,
+    base: str,
+    url: str,
+    user: str,
+    password: str,
+    reps: int,
+    queue: int,
+    searches: list[tuple[str, str]],
+    clock: Clock,
+) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {
+        "login": [],
+        "next": [],
+        "approve_next": [],
+        "save": [],
+        "search": [],
+    }
     ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
@@ -240,11 +319,20 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
             page.get_by_role("textbox", name="User name").fill(user)
             page.get_by_role("textbox", name="Password").fill(password)
             wait_idle(page)
-            out["login"].append(clock("login", page, lambda p=page: (  # type: ignore[func-returns-value]
-                p.get_by_role("button", name="Log in").click(),
-                p.get_by_test_id("stSidebar").get_by_text(f"{user} ·", exact=False).wait_for(),
-                p.get_by_role("button", name=re.compile("Start reviewing")).wait_for(),
-                p.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS))))
+            out["login"].append(
+                clock(
+                    "login",
+                    page,
+                    lambda p=page: (  # type: ignore[func-returns-value]
+                        p.get_by_role("button", name="Log in").click(),
+                        p.get_by_test_id("stSidebar")
+                        .get_by_text(f"{user} ·", exact=False)
+                        .wait_for(),
+                        p.get_by_role("button", name=re.compile("Start reviewing")).wait_for(),
+                        p.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS),
+                    ),
+                )
+            )
             if len(out["login"]) < 3:
                 page.close()
         page.get_by_role("button", name=re.compile("Start reviewing")).click()
@@ -252,22 +340,52 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
         wait_idle(page)
         for _ in range(reps):
             prev = shown_sample(page)
-            out["next"].append(clock("next", page, lambda p=prev: (bar(page, "Next").click(),  # type: ignore[func-returns-value]
-                                                     page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
+            out["next"].append(
+                clock(
+                    "next",
+                    page,
+                    lambda p=prev: (
+                        bar(page, "Next").click(),  # type: ignore[func-returns-value]
+                        page.wait_for_function(SAMPLE_SHOWN_JS, arg=p),
+                    ),
+                )
+            )
         for i in range(reps):
             v = shown_version(page)
-            page.get_by_role("textbox", name="Korean").first.fill(f"벤치마크 수정 {i} {time.time()}")
-            page.get_by_role("heading", name=re.compile(r"^Sample")).first.click()  # leave the field: a draft
+            page.get_by_role("textbox", name="Korean").first.fill(
+                f"벤치마크 수정 {i} {time.time()}"
+            )
+            page.get_by_role(
+                "heading", name=re.compile(r"^Sample")
+            ).first.click()  # leave the field: a draft
             wait_idle(page)
-            out["save"].append(clock("save", page, lambda v=v: (bar(page, "Save").click(),  # type: ignore[func-returns-value]
-                                                  page.wait_for_function(VERSION_SHOWN_JS, arg=v + 1))))
+            out["save"].append(
+                clock(
+                    "save",
+                    page,
+                    lambda v=v: (
+                        bar(page, "Save").click(),  # type: ignore[func-returns-value]
+                        page.wait_for_function(VERSION_SHOWN_JS, arg=v + 1),
+                    ),
+                )
+            )
         for i in range(reps):
             if queue and i and i % max(1, queue - 2) == 0:
                 reset_queue(url)
             prev = shown_sample(page)
-            page.wait_for_timeout(750)  # the page ignores a decision sooner than 0.7 s after a sample opens
-            out["approve_next"].append(clock("approve_next", page, lambda p=prev: (bar(page, "Approve & next").click(),  # type: ignore[func-returns-value]
-                                                             page.wait_for_function(SAMPLE_SHOWN_JS, arg=p))))
+            page.wait_for_timeout(
+                750
+            )  # the page ignores a decision sooner than 0.7 s after a sample opens
+            out["approve_next"].append(
+                clock(
+                    "approve_next",
+                    page,
+                    lambda p=prev: (
+                        bar(page, "Approve & next").click(),  # type: ignore[func-returns-value]
+                        page.wait_for_function(SAMPLE_SHOWN_JS, arg=p),
+                    ),
+                )
+            )
         if searches:
             page.get_by_test_id("stSidebarNav").get_by_text("Search").click()
             page.get_by_role("heading", name="Search").wait_for()
@@ -277,9 +395,16 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
                 query, label = searches[i % len(searches)]
                 box.fill(query)
                 wait_idle(page)
-                out["search"].append(clock("search", page, lambda lb=label: (  # type: ignore[func-returns-value]
-                    page.get_by_role("button", name="Search", exact=True).click(),
-                    page.wait_for_function(HIT_SHOWN_JS, arg=lb))))
+                out["search"].append(
+                    clock(
+                        "search",
+                        page,
+                        lambda lb=label: (  # type: ignore[func-returns-value]
+                            page.get_by_role("button", name="Search", exact=True).click(),
+                            page.wait_for_function(HIT_SHOWN_JS, arg=lb),
+                        ),
+                    )
+                )
     except Exception:
         shot = Path(tempfile.gettempdir()) / f"kocurate-ui-bench-{user}.png"
         for p in ctx.pages[-1:]:
@@ -292,7 +417,8 @@ def measure(browser: Any, base: str, url: str, user: str, password: str, reps: i
 
 
 def search_plan(url: str) -> list[tuple[str, str]]:
-    """Queries whose first hits differ, with the link label of that first hit (what 'shown' means)."""
+    """Queries whose first hits differ, with the link label of that first hit (what 'shown'
+    means)."""
     from kocurate.services import search
     from kocurate.services.auth import SYSTEM
 
@@ -325,22 +451,33 @@ def _p(values: list[float]) -> str:
 
 
 def report(db_name: str, runs: dict[str, tuple[dict[str, list[float]], Clock]]) -> None:
-    """p50 / p95 per action: browser (click → shown, idle), server wall and server CPU of that click."""
+    """p50 / p95 per action: browser (click → shown, idle), server wall and server CPU of that
+    click."""
     targets = {"next": 300, "approve_next": 300, "save": 250, "login": 1000}
     print(f"\n== {db_name}")
-    print("ms, p50 / p95     " + "".join(f"{name + ' browser':>18} {'server wall':>13} {'server CPU':>13}   "
-                                         for name in runs) + "target p95")
+    print(
+        "ms, p50 / p95     "
+        + "".join(
+            f"{name + ' browser':>18} {'server wall':>13} {'server CPU':>13}   " for name in runs
+        )
+        + "target p95"
+    )
     for k in ("next", "approve_next", "save", "search", "login"):
         cells, n = "", 0
         for out, clock in runs.values():
             srv = clock.server.get(k, [])
-            cells += f"{_p(out.get(k, [])):>18} {_p([w for w, _c in srv]):>13} {_p([c for _w, c in srv]):>13}   "
+            cells += (
+                f"{_p(out.get(k, [])):>18} {_p([w for w, _c in srv]):>13}"
+                f" {_p([c for _w, c in srv]):>13}   "
+            )
             n = max(n, len(out.get(k, [])))
         if not n:
             continue
         ours = runs["fragment"][0].get(k) or []
         t = targets.get(k)
-        verdict = "" if t is None or not ours else f"< {t}: {'OK' if pct(ours, 95) < t else 'MISSED'}"
+        verdict = (
+            "" if t is None or not ours else f"< {t}: {'OK' if pct(ours, 95) < t else 'MISSED'}"
+        )
         print(f"{k:<17}{cells}{verdict}  (n={n})")
 
 
@@ -349,15 +486,27 @@ def run_db(browser: Any, name: str, url: str, users: list[tuple[str, str]], reps
     queue = first_dataset_size(url)
     runs: dict[str, tuple[dict[str, list[float]], Clock]] = {}
     # alternate the servers so that a change of machine load hits them alike
-    for label, fragments, (user, pw) in (("fragment", True, users[0]), ("baseline", False, users[1])):
+    for label, fragments, (user, pw) in (
+        ("fragment", True, users[0]),
+        ("baseline", False, users[1]),
+    ):
         print(f"  {name}: {label} as {user}, load {loadavg()}", flush=True)
         reset_queue(url)
         with serve(url, fragments) as (base, timing):
             clock = Clock(timing)
-            out = measure(browser, base, url, user, pw, reps, queue if queue < 5000 else 0, searches, clock)
+            out = measure(
+                browser, base, url, user, pw, reps, queue if queue < 5000 else 0, searches, clock
+            )
         runs[label] = (out, clock)
-        print("    " + "  ".join(f"{k} p50 {statistics.median(v):.0f} p95 {pct(v, 95):.0f} ms"
-                                 for k, v in out.items() if v), flush=True)
+        print(
+            "    "
+            + "  ".join(
+                f"{k} p50 {statistics.median(v):.0f} p95 {pct(v, 95):.0f} ms"
+                for k, v in out.items()
+                if v
+            ),
+            flush=True,
+        )
     print(f"  floor (bare fragment, six text areas), load {loadavg()}", flush=True)
     with serve(url, True, floor=True) as (base, timing):
         clock = Clock(timing)
@@ -367,12 +516,24 @@ def run_db(browser: Any, name: str, url: str, users: list[tuple[str, str]], reps
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=200_000, help="synthetic samples for the big database (default 200000)")
-    ap.add_argument("--reps", type=int, default=20, help="clicks per action and server (default 20)")
+    ap.add_argument(
+        "--n",
+        type=int,
+        default=200_000,
+        help="synthetic samples for the big database (default 200000)",
+    )
+    ap.add_argument(
+        "--reps", type=int, default=20, help="clicks per action and server (default 20)"
+    )
     ap.add_argument("--skip-demo", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
-    ap.add_argument("--big-url", help="use this synth-made database (its first dataset's reviews are reset) "
-                    "instead of generating --n samples")
+    ap.add_argument(
+        "--big-url",
+        help=(
+            "use this synth-made database (its first dataset's reviews are reset) "
+            "instead of generating --n samples"
+        ),
+    )
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} not found (apt-get install chromium)")
@@ -391,14 +552,21 @@ def main(argv: list[str] | None = None) -> None:
                 eng = db.make_engine(url)
                 search.reindex(eng)
                 eng.dispose()
-                run_db(browser, "demo database", url, [("annotator", "annotator-demo-pw"),
-                                                        ("annotator2", "annotator2-demo-pw")], args.reps)
+                run_db(
+                    browser,
+                    "demo database",
+                    url,
+                    [("annotator", "annotator-demo-pw"), ("annotator2", "annotator2-demo-pw")],
+                    args.reps,
+                )
             if not args.skip_big:
                 from benchmarks import synth
                 from kocurate.services import search
 
                 url = args.big_url or f"sqlite:///{Path(tmp) / 'big.db'}"
-                if args.big_url:  # made earlier by synth (e.g. benchmarks/dashboard.py --db): reused
+                if (
+                    args.big_url
+                ):  # made earlier by synth (e.g. benchmarks/dashboard.py --db): reused
                     eng = db.make_engine(url)
                     with eng.connect() as c:
                         n = c.scalar(select(func.count()).select_from(Sample)) or 0
@@ -410,10 +578,17 @@ def main(argv: list[str] | None = None) -> None:
                     search.reindex(eng)
                     eng.dispose()
                     n = info["samples"]
-                    print(f"  synthetic database: {info['samples']:,} samples, {info['turns']:,} turns "
-                          f"({time.perf_counter() - t0:.0f} s)")
-                run_db(browser, f"{n:,}-sample database", url,
-                       [("ann01", synth.PASSWORD), ("ann02", synth.PASSWORD)], args.reps)
+                    print(
+                        f"  synthetic database: {info['samples']:,} samples, {info['turns']:,}"
+                        f" turns ({time.perf_counter() - t0:.0f} s)"
+                    )
+                run_db(
+                    browser,
+                    f"{n:,}-sample database",
+                    url,
+                    [("ann01", synth.PASSWORD), ("ann02", synth.PASSWORD)],
+                    args.reps,
+                )
         finally:
             browser.close()
     print(f"\nload average at the end: {loadavg()}")

@@ -46,7 +46,8 @@ class FleissSums:
 
 
 def fleiss_kappa_sums(s: FleissSums) -> dict[str, Any]:
-    """Fleiss' kappa (generalised to a varying number of raters per item: P_i = sum n_ij(n_ij-1)/(n(n-1)))."""
+    """Fleiss' kappa (generalised to a varying number of raters per item: P_i = sum
+    n_ij(n_ij-1)/(n(n-1)))."""
     n_items = sum(c for n, c in s.items.items() if n >= 2)
     ratings = sum(s.totals.values())
     if n_items == 0 or ratings == 0:
@@ -67,5 +68,3 @@ def fleiss_kappa(counts: Sequence[Sequence[int]]) -> float | None:
         for j, c in enumerate(row):
             s.totals[str(j)] += c
     return fleiss_kappa_sums(s)["kappa"]
-
-

@@ -31,7 +31,9 @@ from .hangul import SYLLABLES
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_']+")
-_URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+")  # anchored: no quadratic scan of long fields
+_URL = re.compile(
+    r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+"
+)  # anchored: no quadratic scan of long fields
 _HANGUL = re.compile(r"[" + SYLLABLES + r"]")
 _EN_WORD = re.compile(r"[a-z]+")
 _KO_WORD = re.compile(r"[" + SYLLABLES + r"]+")
@@ -115,94 +117,123 @@ _KO_COUNTERS = (
     "통",
 )
 _KO_SPELLED = re.compile(
-    r"(?<![" + SYLLABLES + r"])("
+    r"(?<!["
+    + SYLLABLES
+    + r"])("
     + "|".join(sorted(_KO_NATIVE, key=len, reverse=True))
     + r")\s?("
     + "|".join(sorted(_KO_COUNTERS, key=len, reverse=True))
     + r")"
 )
-_KO_ALONE = re.compile(r"(?<![" + SYLLABLES + r"])(하나|둘|셋|넷)(?:[를은는가의로와도]|씩)?(?![" + SYLLABLES + r"])")
+_KO_ALONE = re.compile(
+    r"(?<![" + SYLLABLES + r"])(하나|둘|셋|넷)(?:[를은는가의로와도]|씩)?(?![" + SYLLABLES + r"])"
+)
 # particles that may follow a one-syllable noun (시를, 책은, 물과 …): anything else is another word
 _PARTICLES = frozenset(
-    "을 를 은 는 이 가 의 로 와 과 도 에 만 나 이나 으로 에서 에게 처럼 보다 까지 부터 입니다 이다".split()
+    """을 를 은 는 이 가 의 로 와 과 도 에 만 나 이나 으로 에서 에게
+    처럼 보다 까지 부터 입니다 이다""".split()
 )
 
-# English lemma | Korean stems (a Korean word starting with the stem counts), frequent in instruction data
+# English lemma | Korean stems (a Korean word starting with the stem counts), frequent in
+# instruction data
 _LEXICON = """
-explain|설명; describe|설명,묘사,서술; description|설명,묘사; list|목록,나열,리스트; summarize|요약; summary|요약; translate|번역
-translation|번역; sentence|문장; paragraph|단락,문단; word|단어; phrase|문구,구문,표현; text|텍스트,글,본문; story|이야기,스토리
-poem|시; poetry|시; song|노래,곡; lyric|가사; essay|에세이,수필; article|기사,아티클; letter|편지; email|이메일; tweet|트윗
-headline|헤드라인,제목; title|제목,타이틀; slogan|슬로건; question|질문,문제; answer|답변,대답,정답,답; example|예시,예를,사례
-reason|이유; difference|차이; different|다른,다양한; advantage|장점,이점; disadvantage|단점; benefit|이점,혜택,장점; tip|팁,요령
-idea|아이디어; way|방법,방식; method|방법; step|단계; process|프로세스,과정; plan|계획; strategy|전략; tactic|전술
-recipe|레시피,요리법; ingredient|재료; food|음식,식품; meal|식사; breakfast|아침; restaurant|레스토랑,식당; health|건강
-healthy|건강; exercise|운동; sleep|수면,잠; water|물; energy|에너지; environment|환경; climate|기후; pollution|오염
-technology|기술,테크놀로지; computer|컴퓨터; internet|인터넷; data|데이터; program|프로그램; programming|프로그래밍; code|코드
-function|함수,기능; algorithm|알고리즘; software|소프트웨어; website|웹사이트; web|웹; app|앱; application|애플리케이션,어플리케이션,응용
-phone|전화,휴대폰,폰; company|회사,기업; business|비즈니스,사업,기업; product|제품,상품; customer|고객; market|시장,마켓
-marketing|마케팅; price|가격; money|돈; cost|비용; job|직업,일자리; work|일,작업,업무; employee|직원; school|학교; student|학생
-teacher|교사,선생; education|교육; book|책,도서; movie|영화; film|영화; music|음악; game|게임,경기; sport|스포츠; team|팀
-person|사람; people|사람; child|아이,어린이,자녀; family|가족; friend|친구; animal|동물; dog|개,강아지; cat|고양이; bird|새
-fish|물고기,생선; plant|식물; tree|나무; flower|꽃; fruit|과일; apple|사과; car|자동차,차; city|도시; country|국가,나라
-world|세계,세상; history|역사; science|과학; scientific|과학; math|수학; mathematics|수학; number|숫자,수; equation|방정식
-color|색,색상; red|빨간,빨강; blue|파란,파랑; green|녹색,초록; time|시간; day|날,일; year|년,연도,해; month|월,달; week|주
-morning|아침; night|밤; summer|여름; winter|겨울; spring|봄; autumn|가을; fall|가을; weather|날씨; rain|비; sun|태양,해
-moon|달; star|별; sea|바다; ocean|바다,해양; river|강; mountain|산; house|집,주택; home|집,가정; room|방; government|정부
-law|법; president|대통령; war|전쟁; peace|평화; language|언어; english|영어; french|프랑스; spanish|스페인; chinese|중국
-korean|한국; japanese|일본; german|독일; grammar|문법; spelling|철자; verb|동사; noun|명사; adjective|형용사; adverb|부사
-synonym|동의어; antonym|반의어; metaphor|은유; simile|직유; character|캐릭터,등장인물,인물,문자; hero|영웅; dragon|용; robot|로봇
-artificial|인공; intelligence|지능; machine|기계,머신; learning|학습,러닝; model|모델; network|네트워크,신경망; neural|신경
-virus|바이러스; disease|질병; doctor|의사; hospital|병원; medicine|약,의학; stress|스트레스; happiness|행복; happy|행복
-love|사랑; fear|두려움,공포; anger|분노; sad|슬픈,슬픔; positive|긍정; negative|부정; sentiment|감정,감성; emotion|감정
-opinion|의견; fact|사실; formal|공식,격식; informal|비공식,비격식; short|짧은,짧게; long|긴,길게; simple|간단,단순; complex|복잡
-important|중요; main|주요,주된; best|최고; new|새로운; old|오래된,늙은; first|첫,처음; last|마지막; odd|홀수,이상한; type|유형,종류
-kind|종류; category|카테고리,범주; classify|분류; classification|분류; categorize|분류; genre|장르; event|이벤트,행사
-party|파티; birthday|생일; holiday|휴일,명절; travel|여행; trip|여행; vacation|휴가; hotel|호텔; flight|항공편,비행
-airport|공항; train|기차,열차,훈련; bus|버스; bicycle|자전거; road|도로,길; map|지도; population|인구; capital|수도,자본
-generate|생성; create|만들,작성,생성; write|작성,쓰세요,쓰기,써; compose|작성,작곡; rewrite|재작성,바꿔,바꾸; edit|편집,수정
-identify|식별,찾으,찾아,찾기,찾는,확인,밝히; find|찾으,찾아,찾기,찾는; search|검색; name|이름,명명; suggest|제안; propose|제안
-recommend|추천; make|만들; design|디자인,설계; provide|제공; give|제공,주세요,알려; compare|비교; contrast|대조; convert|변환
-change|변경,바꾸; construct|구성,작성,만들; analyze|분석; analysis|분석; evaluate|평가; assess|평가; calculate|계산
-compute|계산; determine|결정,판단,확인; predict|예측; brainstorm|브레인스토밍; develop|개발; outline|개요,개략; tell|알려
-choose|선택,고르; select|선택; rank|순위; sort|정렬; arrange|배열,정렬; combine|결합,합치; paraphrase|바꿔,바꾸,의역
-correct|수정,올바른,교정; complete|완성,완료; fill|채우; insert|삽입; replace|대체,바꾸; delete|삭제; remove|제거; add|추가,더하
-count|개수; estimate|추정,추산; measure|측정; check|확인,검사; verify|확인,검증; detect|감지,탐지; extract|추출; imagine|상상
-reverse|반대,뒤집; opposite|반대; convince|설득; persuasive|설득; argument|주장,논거; conclusion|결론
-introduction|소개,서론; dialogue|대화; conversation|대화; interview|인터뷰,면접; speech|연설; presentation|프레젠테이션,발표
-report|보고서,보고; research|연구,조사; study|연구,공부; survey|설문; experiment|실험; theory|이론; concept|개념
-definition|정의; define|정의; meaning|의미,뜻; mean|의미,평균,뜻; idiom|관용구,숙어; proverb|속담; quote|인용; joke|농담
-riddle|수수께끼; puzzle|퍼즐; problem|문제; solution|해결,솔루션; solve|해결,풀어,풀이; issue|문제,이슈; risk|위험; danger|위험
-safety|안전; security|보안; privacy|개인정보,프라이버시; social|소셜,사회; media|미디어; online|온라인; digital|디지털
-video|동영상,비디오,영상; image|이미지; photo|사진; picture|그림,사진; camera|카메라; table|표,테이블; chart|차트; graph|그래프
-database|데이터베이스; query|쿼리; sql|sql; python|파이썬; java|자바; javascript|자바스크립트; html|html; string|문자열
-array|배열; variable|변수; loop|루프,반복; class|클래스,수업; object|객체,개체,물체; file|파일; user|사용자; service|서비스
-system|시스템; device|장치,기기; battery|배터리; electricity|전기; solar|태양; renewable|재생; oil|석유,기름; gas|가스
-carbon|탄소; emission|배출; global|글로벌,세계; warming|온난화; economy|경제; economic|경제; finance|금융,재무
-financial|금융,재정; bank|은행; investment|투자; invest|투자; stock|주식; tax|세금; budget|예산; sale|판매; sell|판매
-buy|구매; shop|쇼핑,가게,상점; shopping|쇼핑; store|매장,상점,저장; brand|브랜드; advertisement|광고; ad|광고; campaign|캠페인
-review|리뷰,검토; rating|평점,등급; feedback|피드백; goal|목표; success|성공; successful|성공; failure|실패; leadership|리더십
-leader|리더,지도자; manager|관리자,매니저; meeting|회의; project|프로젝트; task|작업,과제; schedule|일정; deadline|마감; habit|습관
-routine|루틴,일과; mind|마음; brain|뇌; body|몸,신체; heart|심장,마음; blood|혈액,피; diet|식단,다이어트; vegetable|채소,야채
-meat|고기; coffee|커피; tea|차; wine|와인; chocolate|초콜릿; pizza|피자; bread|빵; cake|케이크; sandwich|샌드위치; salad|샐러드
-soup|수프; rice|쌀,밥; egg|달걀,계란; milk|우유; sugar|설탕; salt|소금; kitchen|주방,부엌; cook|요리; cooking|요리; dish|요리,접시
-dinner|저녁; lunch|점심; vegan|비건; vegetarian|채식; planet|행성; earth|지구; space|우주,공간; universe|우주; galaxy|은하
-physics|물리; chemistry|화학; biology|생물; gravity|중력; atom|원자; cell|세포; dna|dna; gene|유전자; evolution|진화
-species|종; ecosystem|생태계; forest|숲; desert|사막; island|섬; lake|호수; beach|해변; park|공원; garden|정원; farm|농장
-village|마을; street|거리; building|건물; bridge|다리; museum|박물관; library|도서관; church|교회; art|예술,미술
-artist|예술가,화가; painting|그림,회화; paint|그리,그려,칠; draw|그리,그려; dance|춤,댄스; singer|가수; band|밴드; instrument|악기
-piano|피아노; guitar|기타; novel|소설; author|작가,저자; writer|작가; poet|시인; personality|성격; king|왕; queen|여왕
-prince|왕자; princess|공주; god|신; religion|종교; culture|문화; tradition|전통; festival|축제; olympic|올림픽
-football|축구; soccer|축구; basketball|농구; baseball|야구; tennis|테니스; golf|골프; swimming|수영; running|달리기
-player|선수,플레이어; coach|코치; match|경기,일치; win|이기,승리; lose|패배; score|점수; rule|규칙; police|경찰; crime|범죄
-court|법원; judge|판사; election|선거; vote|투표; democracy|민주주의; citizen|시민; right|권리,오른; freedom|자유
-equality|평등; gender|성별; woman|여성,여자; man|남성,남자; girl|소녀; boy|소년; baby|아기; parent|부모; mother|어머니,엄마
-father|아버지,아빠; university|대학; college|대학; degree|학위; exam|시험; test|테스트,시험; grade|성적,등급; homework|숙제
-lesson|수업,교훈; course|과정,코스; skill|기술,스킬; knowledge|지식; experience|경험; career|경력,커리어; resume|이력서
-salary|급여,연봉; hour|시간; minute|분; second|초; percent|퍼센트,%; average|평균; total|총,합계; sum|합; square|정사각형,제곱
-circle|원; triangle|삼각형; area|면적,지역; volume|부피,볼륨; length|길이; width|너비; height|높이; weight|무게,체중
-distance|거리; speed|속도; temperature|온도,기온; fahrenheit|화씨; kilometer|킬로미터; meter|미터; mile|마일; dollar|달러
-euro|유로; prime|소수; even|짝수; fraction|분수; decimal|소수; probability|확률; statistic|통계; formula|공식
-value|값,가치; result|결과; output|출력,결과; input|입력; given|주어진; following|다음; below|아래; above|위
+explain|설명; describe|설명,묘사,서술; description|설명,묘사; list|목록,나열,리스트; summarize|요약
+summary|요약; translate|번역; translation|번역; sentence|문장; paragraph|단락,문단; word|단어
+phrase|문구,구문,표현; text|텍스트,글,본문; story|이야기,스토리; poem|시; poetry|시; song|노래,곡
+lyric|가사; essay|에세이,수필; article|기사,아티클; letter|편지; email|이메일; tweet|트윗
+headline|헤드라인,제목; title|제목,타이틀; slogan|슬로건; question|질문,문제
+answer|답변,대답,정답,답; example|예시,예를,사례; reason|이유; difference|차이
+different|다른,다양한; advantage|장점,이점; disadvantage|단점; benefit|이점,혜택,장점; tip|팁,요령
+idea|아이디어; way|방법,방식; method|방법; step|단계; process|프로세스,과정; plan|계획
+strategy|전략; tactic|전술; recipe|레시피,요리법; ingredient|재료; food|음식,식품; meal|식사
+breakfast|아침; restaurant|레스토랑,식당; health|건강; healthy|건강; exercise|운동; sleep|수면,잠
+water|물; energy|에너지; environment|환경; climate|기후; pollution|오염; technology|기술,테크놀로지
+computer|컴퓨터; internet|인터넷; data|데이터; program|프로그램; programming|프로그래밍; code|코드
+function|함수,기능; algorithm|알고리즘; software|소프트웨어; website|웹사이트; web|웹; app|앱
+application|애플리케이션,어플리케이션,응용; phone|전화,휴대폰,폰; company|회사,기업
+business|비즈니스,사업,기업; product|제품,상품; customer|고객; market|시장,마켓; marketing|마케팅
+price|가격; money|돈; cost|비용; job|직업,일자리; work|일,작업,업무; employee|직원; school|학교
+student|학생; teacher|교사,선생; education|교육; book|책,도서; movie|영화; film|영화; music|음악
+game|게임,경기; sport|스포츠; team|팀; person|사람; people|사람; child|아이,어린이,자녀; family|가족
+friend|친구; animal|동물; dog|개,강아지; cat|고양이; bird|새; fish|물고기,생선; plant|식물
+tree|나무; flower|꽃; fruit|과일; apple|사과; car|자동차,차; city|도시; country|국가,나라
+world|세계,세상; history|역사; science|과학; scientific|과학; math|수학; mathematics|수학
+number|숫자,수; equation|방정식; color|색,색상; red|빨간,빨강; blue|파란,파랑; green|녹색,초록
+time|시간; day|날,일; year|년,연도,해; month|월,달; week|주; morning|아침; night|밤; summer|여름
+winter|겨울; spring|봄; autumn|가을; fall|가을; weather|날씨; rain|비; sun|태양,해; moon|달; star|별
+sea|바다; ocean|바다,해양; river|강; mountain|산; house|집,주택; home|집,가정; room|방
+government|정부; law|법; president|대통령; war|전쟁; peace|평화; language|언어; english|영어
+french|프랑스; spanish|스페인; chinese|중국; korean|한국; japanese|일본; german|독일; grammar|문법
+spelling|철자; verb|동사; noun|명사; adjective|형용사; adverb|부사; synonym|동의어; antonym|반의어
+metaphor|은유; simile|직유; character|캐릭터,등장인물,인물,문자; hero|영웅; dragon|용; robot|로봇
+artificial|인공; intelligence|지능; machine|기계,머신; learning|학습,러닝; model|모델
+network|네트워크,신경망; neural|신경; virus|바이러스; disease|질병; doctor|의사; hospital|병원
+medicine|약,의학; stress|스트레스; happiness|행복; happy|행복; love|사랑; fear|두려움,공포
+anger|분노; sad|슬픈,슬픔; positive|긍정; negative|부정; sentiment|감정,감성; emotion|감정
+opinion|의견; fact|사실; formal|공식,격식; informal|비공식,비격식; short|짧은,짧게; long|긴,길게
+simple|간단,단순; complex|복잡; important|중요; main|주요,주된; best|최고; new|새로운
+old|오래된,늙은; first|첫,처음; last|마지막; odd|홀수,이상한; type|유형,종류; kind|종류
+category|카테고리,범주; classify|분류; classification|분류; categorize|분류; genre|장르
+event|이벤트,행사; party|파티; birthday|생일; holiday|휴일,명절; travel|여행; trip|여행
+vacation|휴가; hotel|호텔; flight|항공편,비행; airport|공항; train|기차,열차,훈련; bus|버스
+bicycle|자전거; road|도로,길; map|지도; population|인구; capital|수도,자본; generate|생성
+create|만들,작성,생성; write|작성,쓰세요,쓰기,써; compose|작성,작곡; rewrite|재작성,바꿔,바꾸
+edit|편집,수정; identify|식별,찾으,찾아,찾기,찾는,확인,밝히; find|찾으,찾아,찾기,찾는; search|검색
+name|이름,명명; suggest|제안; propose|제안; recommend|추천; make|만들; design|디자인,설계
+provide|제공; give|제공,주세요,알려; compare|비교; contrast|대조; convert|변환; change|변경,바꾸
+construct|구성,작성,만들; analyze|분석; analysis|분석; evaluate|평가; assess|평가; calculate|계산
+compute|계산; determine|결정,판단,확인; predict|예측; brainstorm|브레인스토밍; develop|개발
+outline|개요,개략; tell|알려; choose|선택,고르; select|선택; rank|순위; sort|정렬; arrange|배열,정렬
+combine|결합,합치; paraphrase|바꿔,바꾸,의역; correct|수정,올바른,교정; complete|완성,완료
+fill|채우; insert|삽입; replace|대체,바꾸; delete|삭제; remove|제거; add|추가,더하; count|개수
+estimate|추정,추산; measure|측정; check|확인,검사; verify|확인,검증; detect|감지,탐지; extract|추출
+imagine|상상; reverse|반대,뒤집; opposite|반대; convince|설득; persuasive|설득; argument|주장,논거
+conclusion|결론; introduction|소개,서론; dialogue|대화; conversation|대화; interview|인터뷰,면접
+speech|연설; presentation|프레젠테이션,발표; report|보고서,보고; research|연구,조사; study|연구,공부
+survey|설문; experiment|실험; theory|이론; concept|개념; definition|정의; define|정의
+meaning|의미,뜻; mean|의미,평균,뜻; idiom|관용구,숙어; proverb|속담; quote|인용; joke|농담
+riddle|수수께끼; puzzle|퍼즐; problem|문제; solution|해결,솔루션; solve|해결,풀어,풀이
+issue|문제,이슈; risk|위험; danger|위험; safety|안전; security|보안; privacy|개인정보,프라이버시
+social|소셜,사회; media|미디어; online|온라인; digital|디지털; video|동영상,비디오,영상
+image|이미지; photo|사진; picture|그림,사진; camera|카메라; table|표,테이블; chart|차트
+graph|그래프; database|데이터베이스; query|쿼리; sql|sql; python|파이썬; java|자바
+javascript|자바스크립트; html|html; string|문자열; array|배열; variable|변수; loop|루프,반복
+class|클래스,수업; object|객체,개체,물체; file|파일; user|사용자; service|서비스; system|시스템
+device|장치,기기; battery|배터리; electricity|전기; solar|태양; renewable|재생; oil|석유,기름
+gas|가스; carbon|탄소; emission|배출; global|글로벌,세계; warming|온난화; economy|경제
+economic|경제; finance|금융,재무; financial|금융,재정; bank|은행; investment|투자; invest|투자
+stock|주식; tax|세금; budget|예산; sale|판매; sell|판매; buy|구매; shop|쇼핑,가게,상점
+shopping|쇼핑; store|매장,상점,저장; brand|브랜드; advertisement|광고; ad|광고; campaign|캠페인
+review|리뷰,검토; rating|평점,등급; feedback|피드백; goal|목표; success|성공; successful|성공
+failure|실패; leadership|리더십; leader|리더,지도자; manager|관리자,매니저; meeting|회의
+project|프로젝트; task|작업,과제; schedule|일정; deadline|마감; habit|습관; routine|루틴,일과
+mind|마음; brain|뇌; body|몸,신체; heart|심장,마음; blood|혈액,피; diet|식단,다이어트
+vegetable|채소,야채; meat|고기; coffee|커피; tea|차; wine|와인; chocolate|초콜릿; pizza|피자
+bread|빵; cake|케이크; sandwich|샌드위치; salad|샐러드; soup|수프; rice|쌀,밥; egg|달걀,계란
+milk|우유; sugar|설탕; salt|소금; kitchen|주방,부엌; cook|요리; cooking|요리; dish|요리,접시
+dinner|저녁; lunch|점심; vegan|비건; vegetarian|채식; planet|행성; earth|지구; space|우주,공간
+universe|우주; galaxy|은하; physics|물리; chemistry|화학; biology|생물; gravity|중력; atom|원자
+cell|세포; dna|dna; gene|유전자; evolution|진화; species|종; ecosystem|생태계; forest|숲
+desert|사막; island|섬; lake|호수; beach|해변; park|공원; garden|정원; farm|농장; village|마을
+street|거리; building|건물; bridge|다리; museum|박물관; library|도서관; church|교회; art|예술,미술
+artist|예술가,화가; painting|그림,회화; paint|그리,그려,칠; draw|그리,그려; dance|춤,댄스
+singer|가수; band|밴드; instrument|악기; piano|피아노; guitar|기타; novel|소설; author|작가,저자
+writer|작가; poet|시인; personality|성격; king|왕; queen|여왕; prince|왕자; princess|공주; god|신
+religion|종교; culture|문화; tradition|전통; festival|축제; olympic|올림픽; football|축구
+soccer|축구; basketball|농구; baseball|야구; tennis|테니스; golf|골프; swimming|수영; running|달리기
+player|선수,플레이어; coach|코치; match|경기,일치; win|이기,승리; lose|패배; score|점수; rule|규칙
+police|경찰; crime|범죄; court|법원; judge|판사; election|선거; vote|투표; democracy|민주주의
+citizen|시민; right|권리,오른; freedom|자유; equality|평등; gender|성별; woman|여성,여자
+man|남성,남자; girl|소녀; boy|소년; baby|아기; parent|부모; mother|어머니,엄마; father|아버지,아빠
+university|대학; college|대학; degree|학위; exam|시험; test|테스트,시험; grade|성적,등급
+homework|숙제; lesson|수업,교훈; course|과정,코스; skill|기술,스킬; knowledge|지식; experience|경험
+career|경력,커리어; resume|이력서; salary|급여,연봉; hour|시간; minute|분; second|초
+percent|퍼센트,%; average|평균; total|총,합계; sum|합; square|정사각형,제곱; circle|원
+triangle|삼각형; area|면적,지역; volume|부피,볼륨; length|길이; width|너비; height|높이
+weight|무게,체중; distance|거리; speed|속도; temperature|온도,기온; fahrenheit|화씨
+kilometer|킬로미터; meter|미터; mile|마일; dollar|달러; euro|유로; prime|소수; even|짝수
+fraction|분수; decimal|소수; probability|확률; statistic|통계; formula|공식; value|값,가치
+result|결과; output|출력,결과; input|입력; given|주어진; following|다음; below|아래; above|위
 statement|진술,명제; true|참,사실; false|거짓
 """
 
@@ -383,7 +414,10 @@ def quick_evidence(ko: str, en: str) -> float:
         if kn == en_:
             e += 1.5
         else:  # a number spelled out on one side ("three" / 세 가지) still agrees
-            e += 3.0 * _jaccard(kn | (spelled_numbers(ko) & en_), en_ | (spelled_numbers(en) & kn)) - 1.5
+            e += (
+                3.0 * _jaccard(kn | (spelled_numbers(ko) & en_), en_ | (spelled_numbers(en) & kn))
+                - 1.5
+            )
     return e
 
 
@@ -433,7 +467,11 @@ class _Columns:
         n = len(cs)
         nf = max((len(c.lengths) for c in cs), default=1) or 1
         masks = partial(_masks, cs)
-        self.nums, self.spelled, self.urls = masks("nums", 64), masks("spelled", 64), masks("urls", 64)
+        self.nums, self.spelled, self.urls = (
+            masks("nums", 64),
+            masks("spelled", 64),
+            masks("urls", 64),
+        )
         self.words, self.concepts = masks("words", 128), masks("concepts", 128)
         self.n_nums = np.array([len(c.nums) for c in cs], dtype=np.int32)
         self.n_words = np.array([len(c.words) for c in cs], dtype=np.int32)
@@ -502,7 +540,9 @@ def _evidence_band(k: _Columns, i0: int, i1: int, e: _Columns, lo: int, width: i
         dev = np.abs(np.log((kl + 4) / (KO_EN_LENGTH_RATIO * el + 4)))
         term = np.maximum(-2.0, 1.0 - 2.5 * dev)
         diff = np.abs(kc - ec)
-        term += np.where((kc > 0) | (ec > 0), np.where(diff == 0, 0.4, np.where(diff == 1, -0.1, -0.6)), 0.0)
+        term += np.where(
+            (kc > 0) | (ec > 0), np.where(diff == 0, 0.4, np.where(diff == 1, -0.1, -0.6)), 0.0
+        )
         in_both = (f < k.nf[r]) & (f < e.nf[idx])
         length_ev += np.where(
             in_both, np.where((kl == 0) | (el == 0), np.where(kl == el, 0.5, -3.0), term), 0.0
@@ -511,7 +551,9 @@ def _evidence_band(k: _Columns, i0: int, i1: int, e: _Columns, lo: int, width: i
     ev += np.where(e.questions[idx] == kk(k.questions), 0.2, -0.6)
     kl_, el_ = kk(k.lines), e.lines[idx]
     ev += np.where(
-        (kl_ > 0) | (el_ > 0), np.where(kl_ == el_, 0.4, -0.3 * np.minimum(np.abs(kl_ - el_), 3)), 0.0
+        (kl_ > 0) | (el_ > 0),
+        np.where(kl_ == el_, 0.4, -0.3 * np.minimum(np.abs(kl_ - el_), 3)),
+        0.0,
     )
     return np.where(valid, ev, _NEG / 4)
 
@@ -547,16 +589,21 @@ def _forward_in(prev: np.ndarray, prev_lo: int, lo: int, width: int) -> np.ndarr
     """
     rel = lo - prev_lo
     below = np.maximum.accumulate(prev)  # below[x] = best previous score at offsets <= prev_lo + x
-    best = np.maximum(_shifted(prev, rel, width), _shifted(below, rel - 1, width, below[-1]) - GAP_PENALTY)
+    best = np.maximum(
+        _shifted(prev, rel, width), _shifted(below, rel - 1, width, below[-1]) - GAP_PENALTY
+    )
     for k in range(1, BACK + 1):
         best = np.maximum(best, _shifted(prev, rel + k, width) - k * BACK_PENALTY)
     return best
 
 
 def _backward_in(nxt: np.ndarray, nxt_lo: int, lo: int, width: int) -> np.ndarray:
-    """Best score of the rows after this one, given this row's offset (the mirror of ``_forward_in``)."""
+    """Best score of the rows after this one, given this row's offset (the mirror of
+    ``_forward_in``)."""
     rel = lo - nxt_lo
-    after = np.maximum.accumulate(nxt[::-1])[::-1]  # after[x] = best next score at offsets >= nxt_lo + x
+    after = np.maximum.accumulate(nxt[::-1])[
+        ::-1
+    ]  # after[x] = best next score at offsets >= nxt_lo + x
     # offsets below the next row's beam: every next offset is higher, the best of them
     gap = _shifted(after, rel + 1, width)
     if rel + 1 < 0:
@@ -600,14 +647,21 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
     for i in range(n):
         if i + lo >= m:
             break  # no English row left for this one: the rest stays unpaired
-        if band is None or i - band_i0 >= len(band) or lo < band_lo or lo + width > band_lo + band_w:
+        if (
+            band is None
+            or i - band_i0 >= len(band)
+            or lo < band_lo
+            or lo + width > band_lo + band_w
+        ):
             band_i0, band_lo = i, lo
             band = _evidence_band(kcol, i, min(n, i + BLOCK), ecol, lo, band_w)
         c0 = lo - band_lo
         ev = band[i - band_i0, c0 : c0 + width]
         if i == 0:
             offs = lo + np.arange(width)
-            best_in = np.where(offs == 0, 0.0, np.where(offs > 0, -GAP_PENALTY, -BACK_PENALTY * -offs))
+            best_in = np.where(
+                offs == 0, 0.0, np.where(offs > 0, -GAP_PENALTY, -BACK_PENALTY * -offs)
+            )
         else:
             best_in = _forward_in(prev, prev_lo, lo, width)
         cur = best_in + ev
@@ -644,8 +698,11 @@ def align_by_position(ko: Sequence[Cues], en: Sequence[Cues]) -> list[Pair]:
     return _verify(kcol, ecol, chosen, n)
 
 
-def _swap_gain(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float]]) -> np.ndarray:
-    """Per row: how much better it and a neighbour on the same offset would do with their partners swapped.
+def _swap_gain(
+    kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float]]
+) -> np.ndarray:
+    """Per row: how much better it and a neighbour on the same offset would do with their partners
+    swapped.
 
     A duplicated row ties (the same text against both partners); two swapped rows gain. Scored run
     by run of rows on one offset (few runs: one per defect), three offsets at a time.
@@ -659,16 +716,23 @@ def _swap_gain(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, fl
         while b < rows and chosen[b][0] - b == d:
             b += 1
         if b - a >= 2:
-            band = _evidence_band(kcol, a, b, ecol, d - 1, 3)  # ev(i, i+d-1), ev(i, i+d), ev(i, i+d+1)
-            gain = (band[:-1, 2] + band[1:, 0]) - (band[:-1, 1] + band[1:, 1])  # rows x and x+1 swapped
+            band = _evidence_band(
+                kcol, a, b, ecol, d - 1, 3
+            )  # ev(i, i+d-1), ev(i, i+d), ev(i, i+d+1)
+            gain = (band[:-1, 2] + band[1:, 0]) - (
+                band[:-1, 1] + band[1:, 1]
+            )  # rows x and x+1 swapped
             out[a : b - 1] = np.maximum(out[a : b - 1], gain)
             out[a + 1 : b] = np.maximum(out[a + 1 : b], gain)
         a = b
     return out
 
 
-def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float]], n: int) -> list[Pair]:
-    """Statuses from each row's own evidence, its margin and its neighbours (see ``align_by_position``)."""
+def _verify(
+    kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float]], n: int
+) -> list[Pair]:
+    """Statuses from each row's own evidence, its margin and its neighbours (see
+    ``align_by_position``)."""
     rows = len(chosen)
     result: list[Pair] = [Pair(None, 0.0, "unaligned")] * n
     by_en: dict[int, list[int]] = {}
@@ -681,12 +745,15 @@ def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float
         if len(sharing) > 1:
             best = max(chosen[x][1] for x in sharing if x != i)
             if e < best - SHARE_MARGIN:
-                result[i] = Pair(None, 0.0, "unaligned")  # a row of its own, with no English partner
+                result[i] = Pair(
+                    None, 0.0, "unaligned"
+                )  # a row of its own, with no English partner
                 continue
             if e < best + SHARE_MARGIN or e < STRONG:
                 status = "ambiguous"  # which of the two rows is the translation is not clear
         if status == "aligned":
-            # swapping partners with a neighbour must do clearly worse (a swap gains, a duplicate ties)
+            # swapping partners with a neighbour must do clearly worse (a swap gains, a duplicate
+            # ties)
             if swap[i] >= -NEIGHBOUR_SLACK:
                 status = "ambiguous"
             elif e < STRONG:
@@ -698,14 +765,18 @@ def _verify(kcol: _Columns, ecol: _Columns, chosen: list[tuple[int, float, float
         result[i] = Pair(j, min(confidence_of(e), confidence_of(margin)), status)
     # a weak pair next to a row left without a partner is unsure too: the defect may be either
     for i, (j, e, _) in enumerate(chosen):
-        if result[i].status == "aligned" and e < STRONG and any(
-                0 <= x < rows and result[x].en_index is None for x in (i - 1, i + 1)):
+        if (
+            result[i].status == "aligned"
+            and e < STRONG
+            and any(0 <= x < rows and result[x].en_index is None for x in (i - 1, i + 1))
+        ):
             result[i] = Pair(j, result[i].confidence, "ambiguous")
     return result
 
 
 def breakdown(statuses: Sequence[str]) -> tuple[float, int | None]:
-    """Share of rows not "aligned" (ambiguous or unpaired) and the first such row (0-based), if any."""
+    """Share of rows not "aligned" (ambiguous or unpaired) and the first such row (0-based), if
+    any."""
     if not statuses:
         return 0.0, None
     unsure = [i for i, s in enumerate(statuses) if s not in ("aligned", "id")]
@@ -713,13 +784,17 @@ def breakdown(statuses: Sequence[str]) -> tuple[float, int | None]:
 
 
 def breakdown_warning(samples: int, unsure: int, first_row: str | None) -> str | None:
-    """The import's warning when the alignment path breaks down (more than ``BREAKDOWN_SHARE`` unsure)."""
+    """The import's warning when the alignment path breaks down (more than ``BREAKDOWN_SHARE``
+    unsure)."""
     if samples <= 0 or unsure / samples <= BREAKDOWN_SHARE:
         return None
     where = f"; the first at {first_row}" if first_row else ""
-    return (f"warning: alignment is unsure for {unsure:,} of {samples:,} rows ({unsure / samples:.1%}){where}. "
-            "Rows may be inserted, duplicated, swapped or missing in one file; review the ambiguous and "
-            "unaligned samples (`kocurate datasets`) or check the files.")
+    return (
+        f"warning: alignment is unsure for {unsure:,} of {samples:,} rows"
+        f" ({unsure / samples:.1%}){where}. Rows may be inserted, duplicated, swapped or missing in"
+        " one file; review the ambiguous and unaligned samples (`kocurate datasets`) or check the"
+        " files."
+    )
 
 
 def pair_confidence(ko_fields: Sequence[str], en_fields: Sequence[str]) -> float:

@@ -23,7 +23,8 @@ def _secret(name: str) -> str | None:
 
 
 def db_url(explicit: str | None = None) -> str:
-    """Database URL: explicit value, then KOCURATE_DB_URL, then a SQLite file in the working directory."""
+    """Database URL: explicit value, then KOCURATE_DB_URL, then a SQLite file in the working
+    directory."""
     if explicit:
         return explicit if "://" in explicit else f"sqlite:///{Path(explicit).resolve()}"
     url = _secret("KOCURATE_DB_URL")

@@ -1,6 +1,7 @@
 """Engine factory and session helpers for SQLite (WAL) and PostgreSQL.
 
-``DatabaseUnavailable`` and ``InvalidText`` live in ``kocurate.errors`` (importable from here too)."""
+``DatabaseUnavailable`` and ``InvalidText`` live in ``kocurate.errors`` (importable from here too).
+"""
 
 from __future__ import annotations
 
@@ -21,34 +22,69 @@ from .errors import DatabaseUnavailable, InvalidText
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-_NUL_MESSAGE = "text contains a NUL character (\\x00), which the database cannot store; nothing was saved"
-_SURROGATE_MESSAGE = ("text contains an unpaired surrogate (an invalid \\uD800-\\uDFFF escape), which is not "
-                      "valid Unicode; nothing was saved")
+_NUL_MESSAGE = (
+    "text contains a NUL character (\\x00), which the database cannot store; nothing was saved"
+)
+_SURROGATE_MESSAGE = (
+    "text contains an unpaired surrogate (an invalid \\uD800-\\uDFFF escape), which is not "
+    "valid Unicode; nothing was saved"
+)
 
 
 # SQLite result code names (sqlite3.Error.sqlite_errorname) → (reason, sentence)
 _SQLITE_ERRORS = {
-    "SQLITE_READONLY": ("read_only", "database is read-only ({where}): nothing was saved; check the file's and its "
-                                     "folder's permissions, or open a writable copy"),
-    "SQLITE_FULL": ("full", "database or disk is full ({where}): nothing was saved; free some space and retry"),
-    "SQLITE_BUSY": ("busy", "database is busy ({where}): another writer held it for over "
-                            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; nothing was saved, try again"),
+    "SQLITE_READONLY": (
+        "read_only",
+        (
+            "database is read-only ({where}): nothing was saved; check the file's and its "
+            "folder's permissions, or open a writable copy"
+        ),
+    ),
+    "SQLITE_FULL": (
+        "full",
+        "database or disk is full ({where}): nothing was saved; free some space and retry",
+    ),
+    "SQLITE_BUSY": (
+        "busy",
+        (
+            "database is busy ({where}): another writer held it for over "
+            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; nothing was saved, try again"
+        ),
+    ),
     "SQLITE_LOCKED": ("busy", "database is busy ({where}): nothing was saved, try again"),
-    "SQLITE_CORRUPT": ("corrupt", "database file is corrupt ({where}): restore it from a backup (kocurate restore)"),
+    "SQLITE_CORRUPT": (
+        "corrupt",
+        "database file is corrupt ({where}): restore it from a backup (kocurate restore)",
+    ),
     "SQLITE_NOTADB": ("corrupt", "file is not a kocurate database ({where})"),
-    "SQLITE_CANTOPEN": ("unreachable", "cannot open the database file ({where}): check that its folder exists and "
-                                       "is writable"),
-    "SQLITE_IOERR": ("full", "database input/output error ({where}): the disk may be full or failing; nothing was "
-                             "saved"),
+    "SQLITE_CANTOPEN": (
+        "unreachable",
+        "cannot open the database file ({where}): check that its folder exists and is writable",
+    ),
+    "SQLITE_IOERR": (
+        "full",
+        "database input/output error ({where}): the disk may be full or failing; nothing was saved",
+    ),
 }
 # PostgreSQL SQLSTATE → (reason, sentence)
 _PG_ERRORS = {
-    "25006": ("read_only", "database is read-only ({where}): the server refuses writes (a standby, or "
-                           "default_transaction_read_only); nothing was saved"),
-    "53100": ("full", "database disk is full ({where}): nothing was saved; free space on the server and retry"),
+    "25006": (
+        "read_only",
+        (
+            "database is read-only ({where}): the server refuses writes (a standby, or "
+            "default_transaction_read_only); nothing was saved"
+        ),
+    ),
+    "53100": (
+        "full",
+        "database disk is full ({where}): nothing was saved; free space on the server and retry",
+    ),
     "53200": ("full", "database server is out of memory ({where}): nothing was saved; retry"),
     "53300": ("busy", "database server has too many connections ({where}): retry in a moment"),
-    "57P03": ("unreachable", "database server is starting up or shutting down ({where}): retry in a moment"),
+    "57P03": (
+        "unreachable",
+        "database server is starting up or shutting down ({where}): retry in a moment",
+    ),
 }
 
 
@@ -93,15 +129,24 @@ def _translate_error(ctx: ExceptionContext) -> None:
     if sqlstate in _PG_ERRORS:
         reason, text = _PG_ERRORS[sqlstate]
         raise DatabaseUnavailable(text.format(where=where), reason) from orig
-    if ctx.connection is None and engine is not None and not engine.url.drivername.startswith("sqlite") \
-            and type(orig).__name__ == "OperationalError" and sqlstate is None:
-        # connecting failed (server down, wrong host or port): the driver's first line names host and port
+    if (
+        ctx.connection is None
+        and engine is not None
+        and not engine.url.drivername.startswith("sqlite")
+        and type(orig).__name__ == "OperationalError"
+        and sqlstate is None
+    ):
+        # connecting failed (server down, wrong host or port): the driver's first line names host
+        # and port
         first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-        raise DatabaseUnavailable(f"cannot connect to the database ({where}): {first}", "unreachable") from orig
+        raise DatabaseUnavailable(
+            f"cannot connect to the database ({where}): {first}", "unreachable"
+        ) from orig
 
 
 def _has_nul(params: Any, depth: int = 0) -> bool:
-    """Whether any text among DBAPI parameters (a row, or many rows; dicts or sequences) holds a NUL."""
+    """Whether any text among DBAPI parameters (a row, or many rows; dicts or sequences) holds a
+    NUL."""
     if isinstance(params, str):
         return "\x00" in params
     if depth > 2 or params is None:
@@ -126,9 +171,9 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 
 
 def _create_private(url: str) -> None:
-    """Create a new SQLite database file readable by its owner only (0600) before SQLite does with the
-    umask's mode: it holds password hashes and the login key. SQLite gives its -wal and -shm files the
-    database file's mode."""
+    """Create a new SQLite database file readable by its owner only (0600) before SQLite does with
+    the umask's mode: it holds password hashes and the login key. SQLite gives its -wal and -shm
+    files the database file's mode."""
     u = make_url(url)
     database = u.database or ""
     if not database or database == ":memory:" or u.query.get("mode") or "mode=" in database:
@@ -151,15 +196,21 @@ def make_engine(url: str | None = None) -> Engine:
     url = config.db_url(url)
     if is_sqlite(url):
         _create_private(url)
-        # Connections are cheap; a pool as large as the busiest team keeps threads from queueing on the
-        # pool instead of on SQLite's own (fair, 30 s) busy handler.
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                               pool_size=_pool_size(10), max_overflow=40, pool_timeout=60)
+        # Connections are cheap; a pool as large as the busiest team keeps threads from queueing on
+        # the pool instead of on SQLite's own (fair, 30 s) busy handler.
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=_pool_size(10),
+            max_overflow=40,
+            pool_timeout=60,
+        )
         event.listen(engine, "handle_error", _translate_error)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-            # Let SQLAlchemy, not pysqlite, decide when transactions begin (so BEGIN IMMEDIATE works)
+            # Let SQLAlchemy, not pysqlite, decide when transactions begin (so BEGIN IMMEDIATE
+            # works)
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -184,7 +235,12 @@ def make_engine(url: str | None = None) -> Engine:
     # PostgreSQL: a pool per process (the app serves every annotator from one); pre-ping drops
     # connections the server closed, recycle bounds their age behind proxies (pgbouncer, cloud LBs).
     engine = create_engine(
-        url, pool_pre_ping=True, pool_size=_pool_size(10), max_overflow=30, pool_timeout=60, pool_recycle=1800,
+        url,
+        pool_pre_ping=True,
+        pool_size=_pool_size(10),
+        max_overflow=30,
+        pool_timeout=60,
+        pool_recycle=1800,
         connect_args={"application_name": "kocurate", "connect_timeout": 10},
     )
     event.listen(engine, "handle_error", _translate_error)

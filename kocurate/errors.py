@@ -40,7 +40,9 @@ class KocurateError(Exception):
 
     exit_code: ClassVar[int] = 1
 
-    def __init__(self, message: str | None = None, *args: Any, msgid: str | None = None, **params: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *args: Any, msgid: str | None = None, **params: Any
+    ) -> None:
         self.msgid = msgid
         self.params = params
         if message is None:
@@ -60,14 +62,12 @@ class PermissionDenied(KocurateError):
     """The user's role may not do this (checked in the service layer, not only in the UI)."""
 
 
-
 class AuthError(PermissionDenied):
     pass
 
 
 class Conflict(KocurateError):
     """Someone else changed or created it first."""
-
 
 
 class AlreadyImported(Conflict):
@@ -88,7 +88,9 @@ class ImportFailed(UsageError):
 class StaleVersion(Conflict):
     """A save based on an old version: someone else saved first. Carries their text."""
 
-    def __init__(self, message: str, current_version: int, current: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, current_version: int, current: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.current_version = current_version
         self.current = current or {}
@@ -103,17 +105,21 @@ class UnknownName(UsageError, LookupError):
 
     def __init__(self, what: str, name: str, choices: list[str]) -> None:
         self.what, self.name, self.choices = what, name, choices
-        super().__init__(msgid=N_("unknown {what} {name!r}; one of: {choices}"), what=what, name=name,
-                         choices=", ".join(choices))
+        super().__init__(
+            msgid=N_("unknown {what} {name!r}; one of: {choices}"),
+            what=what,
+            name=name,
+            choices=", ".join(choices),
+        )
 
 
 class DatabaseUnavailable(KocurateError):
-    """The database refused the work for a reason the user can act on (read-only, full, busy, corrupt, down).
+    """The database refused the work for a reason the user can act on (read-only, full, busy,
+    corrupt, down).
 
     Raised in place of the driver's error so that pages and the CLI show one plain sentence; the
     transaction has been rolled back, so nothing was half-written.
     """
-
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
@@ -121,4 +127,5 @@ class DatabaseUnavailable(KocurateError):
 
 
 class InvalidText(UsageError):
-    """Text the database cannot store as given (a NUL character, an unpaired surrogate); nothing was saved."""
+    """Text the database cannot store as given (a NUL character, an unpaired surrogate); nothing was
+    saved."""

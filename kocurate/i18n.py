@@ -1,19 +1,22 @@
-"""The web app's languages: gettext catalogs managed with Babel, Korean by default, English one click away.
+"""The web app's languages: gettext catalogs managed with Babel, Korean by default, English one
+click away.
 
-Strings a person reads in the web app are written in English in the code and wrapped: ``_("Approve")``,
-``ngettext("{n} sample", "{n} samples", n).format(n=n)``, and ``N_("…")`` for module-level constants
-that are translated later with ``_(constant)``. The catalogs live in ``kocurate/locale/<lang>/LC_MESSAGES/
-kocurate.po``; a wheel ships them compiled (``setup.py``), a checkout compiles them in memory on first use.
+Strings a person reads in the web app are written in English in the code and wrapped:
+``_("Approve")``, ``ngettext("{n} sample", "{n} samples", n).format(n=n)``, and ``N_("…")`` for
+module-level constants that are translated later with ``_(constant)``. The catalogs live in
+``kocurate/locale/<lang>/LC_MESSAGES/ kocurate.po``; a wheel ships them compiled (``setup.py``), a
+checkout compiles them in memory on first use.
 
-The language is chosen per person (``users.lang``; the login page has a switch) and set for the running
-script with :func:`set_language`. It lives in a context variable, so each Streamlit session's script
-thread has its own. The CLI stays English. Service errors carry a message id (see ``kocurate.errors``),
-so pages show them with :func:`message`.
+The language is chosen per person (``users.lang``; the login page has a switch) and set for the
+running script with :func:`set_language`. It lives in a context variable, so each Streamlit
+session's script thread has its own. The CLI stays English. Service errors carry a message id (see
+``kocurate.errors``), so pages show them with :func:`message`.
 
-Adding a language: ``pybabel init -i kocurate/locale/kocurate.pot -d kocurate/locale -D kocurate -l ja``,
-translate the ``.po`` file, add the code to ``LANGUAGES``; ``pybabel extract -F babel.cfg -k N_ -o
-kocurate/locale/kocurate.pot .`` and ``pybabel update -i kocurate/locale/kocurate.pot -d kocurate/locale
--D kocurate`` after adding strings (``tests/test_i18n.py`` fails while a Korean msgid is untranslated).
+Adding a language: ``pybabel init -i kocurate/locale/kocurate.pot -d kocurate/locale -D kocurate -l
+ja``, translate the ``.po`` file, add the code to ``LANGUAGES``; ``pybabel extract -F babel.cfg -k
+N_ -o kocurate/locale/kocurate.pot .`` and ``pybabel update -i kocurate/locale/kocurate.pot -d
+kocurate/locale -D kocurate`` after adding strings (``tests/test_i18n.py`` fails while a Korean
+msgid is untranslated).
 """
 
 from __future__ import annotations
@@ -45,8 +48,8 @@ _resolver: list[Callable[[], str | None]] = []
 
 
 def set_resolver(resolve: Callable[[], str | None]) -> None:
-    """Where to look when this thread has no language set (the web app: the person's session), e.g. in a
-    Streamlit fragment's rerun, which may run outside the context the full run set."""
+    """Where to look when this thread has no language set (the web app: the person's session), e.g.
+    in a Streamlit fragment's rerun, which may run outside the context the full run set."""
     _resolver[:] = [resolve]
 
 
@@ -69,7 +72,8 @@ def current_language() -> str:
 
 @lru_cache(maxsize=8)
 def translations(lang: str) -> gettext.NullTranslations:
-    """The catalog of ``lang``: the compiled ``.mo`` when newer than its ``.po``, else compiled in memory."""
+    """The catalog of ``lang``: the compiled ``.mo`` when newer than its ``.po``, else compiled in
+    memory."""
     if lang == SOURCE_LANGUAGE:
         return gettext.NullTranslations()
     folder = LOCALE_DIR / lang / "LC_MESSAGES"
@@ -133,19 +137,24 @@ def message(exc: BaseException) -> str:
 def part(msgid: str, **params: Any) -> dict[str, Any]:
     """A message kept as id + parameters (JSON-safe), to be rendered in the reader's language later.
 
-    ``msgid`` must be marked where it is written (``part(N_("…"), n=3)``); a parameter may itself be a
-    ``part`` or a list of parts (joined with ", ")."""
+    ``msgid`` must be marked where it is written (``part(N_("…"), n=3)``); a parameter may itself be
+    a ``part`` or a list of parts (joined with ", ")."""
     return {"id": msgid, "params": params}
 
 
 def render(spec: Any, lang: str | None = None) -> str:
-    """A :func:`part` in ``lang`` (default: the current language); English is the msgid filled in."""
+    """A :func:`part` in ``lang`` (default: the current language); English is the msgid filled
+    in."""
     t = translations(lang or current_language())
 
     def fill(v: Any) -> Any:
         if isinstance(v, dict) and isinstance(v.get("id"), str):
             return render(v, lang)
-        if isinstance(v, list) and v and all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in v):
+        if (
+            isinstance(v, list)
+            and v
+            and all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in v)
+        ):
             return ", ".join(render(x, lang) for x in v)
         return v
 
@@ -184,21 +193,26 @@ def check_description(name: str) -> str:
 
 
 def finding_text(finding: Any) -> str:
-    """The message of a finding as services return it (a dict with ``message`` and ``data`` or ``i18n``)."""
-    data = finding.get("data") if isinstance(finding.get("data"), dict) else {"i18n": finding.get("i18n")}
+    """The message of a finding as services return it (a dict with ``message`` and ``data`` or
+    ``i18n``)."""
+    data = (
+        finding.get("data")
+        if isinstance(finding.get("data"), dict)
+        else {"i18n": finding.get("i18n")}
+    )
     return finding_message(finding.get("message") or "", data)
 
 
 def translator(lang: str) -> Callable[[str], str]:
-    """``gettext`` of one given language, whatever the current one (files written in a chosen language,
-    e.g. the dataset card); unknown languages read as English."""
+    """``gettext`` of one given language, whatever the current one (files written in a chosen
+    language, e.g. the dataset card); unknown languages read as English."""
     return translations(lang if lang in LANGUAGES else SOURCE_LANGUAGE).gettext
 
 
 class Text(str):
     """English text that remembers its message id and parameters: what a service builds for people
-    (export warnings) reads as plain English in JSON and the CLI, and :func:`text` shows it in another
-    language. ``Text(N_("{n:,} samples planned"), n=5)``."""
+    (export warnings) reads as plain English in JSON and the CLI, and :func:`text` shows it in
+    another language. ``Text(N_("{n:,} samples planned"), n=5)``."""
 
     spec: dict[str, Any]
 
@@ -208,7 +222,9 @@ class Text(str):
         obj.spec = spec
         return obj
 
-    def __reduce__(self) -> tuple[Any, ...]:  # pickle/copy (Streamlit caches) keep the id, not re-render
+    def __reduce__(
+        self,
+    ) -> tuple[Any, ...]:  # pickle/copy (Streamlit caches) keep the id, not re-render
         return (_text_from, (str(self), self.spec))
 
 

@@ -4,9 +4,9 @@ Atomic (a failure leaves no rows), idempotent (the same files twice → "already
 streamed (the Korean side is never held whole; for an id join the English side goes to a private
 SQLite file indexed by id and is looked up a batch of keys at a time, so memory stays flat however
 large the files; position alignment holds the cues of both sides), and written with bulk inserts
-(plain-tuple executemany; on SQLite a private spool file copied in with INSERT … SELECT, so the single
-write lock is held for seconds, not for the whole parse, with a page cache large enough for the
-indexes that take rows in key order rather than id order, and the search index filled by its
+(plain-tuple executemany; on SQLite a private spool file copied in with INSERT … SELECT, so the
+single write lock is held for seconds, not for the whole parse, with a page cache large enough for
+the indexes that take rows in key order rather than id order, and the search index filled by its
 triggers in the same pass).
 """
 
@@ -52,11 +52,17 @@ class ImportReport:
     ambiguous: int = 0
     unaligned: int = 0
     no_source: int = 0
-    first_unsure: str | None = None  # place of the first ambiguous or unaligned record (the import's warning)
+    first_unsure: str | None = (
+        None  # place of the first ambiguous or unaligned record (the import's warning)
+    )
     skipped: list[dict[str, Any]] = field(default_factory=list)
     skipped_report: str | None = None
-    write_seconds: float = 0.0  # time inside the write transaction (SQLite: how long the write lock was held)
-    write_cpu_seconds: float = 0.0  # CPU time of this process in it (SQLite's copy and search index included)
+    write_seconds: float = (
+        0.0  # time inside the write transaction (SQLite: how long the write lock was held)
+    )
+    write_cpu_seconds: float = (
+        0.0  # CPU time of this process in it (SQLite's copy and search index included)
+    )
     # what ran after the import (search index, cheap checks): step -> figures
     after: dict[str, Any] = field(default_factory=dict)
     # CPU seconds of this process per phase of the import (benchmarks/ingest.py prints them)
@@ -65,7 +71,10 @@ class ImportReport:
     def summary(self) -> str:
         parts = [f"{self.samples:,} samples, {self.turns:,} turns"]
         if self.aligned or self.ambiguous or self.unaligned:
-            parts.append(f"aligned {self.aligned:,}, ambiguous {self.ambiguous:,}, unaligned {self.unaligned:,}")
+            parts.append(
+                f"aligned {self.aligned:,}, ambiguous {self.ambiguous:,}, unaligned"
+                f" {self.unaligned:,}"
+            )
         if self.skipped:
             parts.append(f"skipped {len(self.skipped):,} bad records")
         return "; ".join(parts)
@@ -89,7 +98,8 @@ _FORMAT_SUFFIXES = (".gz", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parqu
 
 
 def default_name(path: str | Path) -> str:
-    """The file name without its format suffixes: ``KoAlpaca_v1.1.first2.jsonl.gz`` → ``KoAlpaca_v1.1.first2``."""
+    """The file name without its format suffixes: ``KoAlpaca_v1.1.first2.jsonl.gz`` →
+    ``KoAlpaca_v1.1.first2``."""
     name = Path(path).name
     for _ in range(2):
         for suf in _FORMAT_SUFFIXES:
@@ -100,7 +110,11 @@ def default_name(path: str | Path) -> str:
 
 
 def _file_entry(role: str, path: Path) -> dict[str, Any]:
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+    size = (
+        sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        if path.is_dir()
+        else path.stat().st_size
+    )
     return {"role": role, "name": path.name, "sha256": sha256_file(path), "bytes": size}
 
 
@@ -112,14 +126,25 @@ class _Source:
     category: str | None = None
 
 
-def _collect(stream: Iterator[NormSample | ImportFailed], skip_bad: bool, skipped: list[dict[str, Any]],
-             side: str) -> Iterator[NormSample]:
+def _collect(
+    stream: Iterator[NormSample | ImportFailed],
+    skip_bad: bool,
+    skipped: list[dict[str, Any]],
+    side: str,
+) -> Iterator[NormSample]:
     for item in stream:
         if isinstance(item, ImportFailed):
             if not skip_bad:
                 raise item
-            skipped.append({"side": side, "file": item.file, "where": item.where, "field": item.field,
-                            "reason": item.reason})
+            skipped.append(
+                {
+                    "side": side,
+                    "file": item.file,
+                    "where": item.where,
+                    "field": item.field,
+                    "reason": item.reason,
+                }
+            )
             continue
         yield item
 
@@ -139,7 +164,8 @@ def import_files(
     progress: Callable[[int], None] | None = None,
     actor: Any = None,
 ) -> ImportReport:
-    """Import one dataset. Raises ImportFailed (place named) or AlreadyImported; writes nothing then."""
+    """Import one dataset. Raises ImportFailed (place named) or AlreadyImported; writes nothing
+    then."""
     importer = get_importer(kind, options)
     ko_path = Path(ko_path)
     src = Path(source_path) if source_path else None
@@ -157,10 +183,15 @@ def import_files(
     with Session(engine) as probe:
         existing = probe.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
         if existing is not None:
-            raise AlreadyImported(f"already imported as dataset {existing.name!r} (id {existing.id}); nothing changed",
-                                  existing.id)
+            raise AlreadyImported(
+                f"already imported as dataset {existing.name!r} (id {existing.id}); nothing"
+                " changed",
+                existing.id,
+            )
         if probe.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
-            raise KocurateError(f"a dataset named {name!r} exists already; choose another with --name")
+            raise KocurateError(
+                f"a dataset named {name!r} exists already; choose another with --name"
+            )
 
     report = ImportReport(name=name, kind=kind)
     sources: list[_Source] = []
@@ -173,26 +204,65 @@ def import_files(
                 english = _EnglishById.fill(en_stream)
                 report.phases["english side (parse, id store)"] = time.process_time() - c0
             else:  # position alignment needs the cues of every record at once
-                sources = [_Source(s.key, tuple(t.role for t in s.turns), tuple(t.text for t in s.turns),
-                                   s.meta.get("category")) for s in en_stream]
+                sources = [
+                    _Source(
+                        s.key,
+                        tuple(t.role for t in s.turns),
+                        tuple(t.text for t in s.turns),
+                        s.meta.get("category"),
+                    )
+                    for s in en_stream
+                ]
         ko_stream = _collect(importer.read(ko_path), skip_bad, report.skipped, "ko")
         if src is None:
-            pairs = ((s, None, None, "inline" if s.sources is not None else "none") for s in ko_stream)
+            pairs = (
+                (s, None, None, "inline" if s.sources is not None else "none") for s in ko_stream
+            )
         elif english is not None:
             pairs = _pairs_by_id(ko_stream, english)
         else:
             pairs = _pairs_by_position(ko_stream, sources, importer)
-        return _import(engine, pairs, importer, report, files, fingerprint, name, kind, licence, options, user_id,
-                       progress, skip_bad, ko_path, report_path, actor)
+        return _import(
+            engine,
+            pairs,
+            importer,
+            report,
+            files,
+            fingerprint,
+            name,
+            kind,
+            licence,
+            options,
+            user_id,
+            progress,
+            skip_bad,
+            ko_path,
+            report_path,
+            actor,
+        )
     finally:
         if english is not None:
             english.close()
 
 
-def _import(engine: Engine, pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
-            files: list[dict[str, Any]], fingerprint: str, name: str, kind: str, licence: str | None,
-            options: dict[str, Any] | None, user_id: int | None, progress: Callable[[int], None] | None,
-            skip_bad: bool, ko_path: Path, report_path: str | Path | None, actor: Any = None) -> ImportReport:
+def _import(
+    engine: Engine,
+    pairs: Iterator[Pairing],
+    importer: Importer,
+    report: ImportReport,
+    files: list[dict[str, Any]],
+    fingerprint: str,
+    name: str,
+    kind: str,
+    licence: str | None,
+    options: dict[str, Any] | None,
+    user_id: int | None,
+    progress: Callable[[int], None] | None,
+    skip_bad: bool,
+    ko_path: Path,
+    report_path: str | Path | None,
+    actor: Any = None,
+) -> ImportReport:
     sqlite = db.is_sqlite(engine)
     now_dt = utcnow()
     # SQLite stores DateTime as text in SQLAlchemy's format; PostgreSQL takes the datetime
@@ -215,15 +285,25 @@ def _import(engine: Engine, pairs: Iterator[Pairing], importer: Importer, report
             try:
                 t_write, c_write = time.perf_counter(), time.process_time()
                 with Session(bind=conn) as session, session.begin():
-                    ds = Dataset(name=name, kind=kind, licence=licence or importer.licence_for(ko_path),
-                                 source_files=files,
-                                 fingerprint=fingerprint, imported_at=now_dt, imported_by=user_id,
-                                 meta={"options": options or {}, "title": importer.title})
-                    # the same files may have come in meanwhile (the checks above ran before the parse)
+                    ds = Dataset(
+                        name=name,
+                        kind=kind,
+                        licence=licence or importer.licence_for(ko_path),
+                        source_files=files,
+                        fingerprint=fingerprint,
+                        imported_at=now_dt,
+                        imported_by=user_id,
+                        meta={"options": options or {}, "title": importer.title},
+                    )
+                    # the same files may have come in meanwhile (the checks above ran before the
+                    # parse)
                     twin = session.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
                     if twin is not None:
-                        raise AlreadyImported(f"already imported as dataset {twin.name!r} (id {twin.id}); "
-                                              "nothing changed", twin.id)
+                        raise AlreadyImported(
+                            f"already imported as dataset {twin.name!r} (id {twin.id}); "
+                            "nothing changed",
+                            twin.id,
+                        )
                     session.add(ds)
                     session.flush()
                     report.dataset_id = ds.id
@@ -234,15 +314,28 @@ def _import(engine: Engine, pairs: Iterator[Pairing], importer: Importer, report
                     if report.samples == 0:
                         raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
                     ds.n_samples, ds.n_turns = report.samples, report.turns
-                    ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = report.aligned, report.ambiguous, report.unaligned
+                    ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = (
+                        report.aligned,
+                        report.ambiguous,
+                        report.unaligned,
+                    )
                     if report.skipped:
                         ds.meta = {**ds.meta, "skipped": len(report.skipped)}
                     if actor is not None:  # the audit event commits with the import, or not at all
                         from .services import audit
 
-                        audit.record(session, actor, "import", dataset_id=ds.id, target=name, kind=kind,
-                                     files=[f["name"] for f in files], samples=report.samples,
-                                     licence=ds.licence, skipped=len(report.skipped) or None)
+                        audit.record(
+                            session,
+                            actor,
+                            "import",
+                            dataset_id=ds.id,
+                            target=name,
+                            kind=kind,
+                            files=[f["name"] for f in files],
+                            samples=report.samples,
+                            licence=ds.licence,
+                            skipped=len(report.skipped) or None,
+                        )
                 report.write_seconds = time.perf_counter() - t_write
                 report.write_cpu_seconds = time.process_time() - c_write
             finally:
@@ -256,10 +349,19 @@ def _import(engine: Engine, pairs: Iterator[Pairing], importer: Importer, report
     return report
 
 
-def _write_report(rows: list[dict[str, Any]], report_path: str | Path | None, ko_path: Path, name: str) -> Path:
-    """The skipped-records report: where asked, else beside the Korean file, else in the data folder."""
-    targets = [Path(report_path)] if report_path else [ko_path.with_name(f"{name}.skipped.jsonl"),
-                                                        config.data_dir() / f"{name}.skipped.jsonl"]
+def _write_report(
+    rows: list[dict[str, Any]], report_path: str | Path | None, ko_path: Path, name: str
+) -> Path:
+    """The skipped-records report: where asked, else beside the Korean file, else in the data
+    folder."""
+    targets = (
+        [Path(report_path)]
+        if report_path
+        else [
+            ko_path.with_name(f"{name}.skipped.jsonl"),
+            config.data_dir() / f"{name}.skipped.jsonl",
+        ]
+    )
     for i, out in enumerate(targets):
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +399,10 @@ class _EnglishById:
             con = store.con
             con.execute("PRAGMA journal_mode=OFF")
             con.execute("PRAGMA synchronous=OFF")
-            con.execute("CREATE TABLE e (key TEXT NOT NULL, n INTEGER NOT NULL, v TEXT NOT NULL, category TEXT)")
+            con.execute(
+                "CREATE TABLE e (key TEXT NOT NULL, n INTEGER NOT NULL, v TEXT NOT NULL, category"
+                " TEXT)"
+            )
             con.execute("BEGIN")
             while True:
                 rows = [(s.key, *_pack(s)) for s in itertools.islice(records, BATCH)]
@@ -315,7 +420,9 @@ class _EnglishById:
         out: dict[str, _Source] = {}
         rows = self.con.execute(
             "SELECT key, n, v, category FROM e WHERE rowid IN (SELECT max(rowid) FROM e "
-            "WHERE key IN (SELECT value FROM json_each(?)) GROUP BY key)", (json.dumps(keys),))
+            "WHERE key IN (SELECT value FROM json_each(?)) GROUP BY key)",
+            (json.dumps(keys),),
+        )
         for key, n, v, category in rows:
             if n < 0:  # stored as JSON (a text held the separator)
                 roles, texts = json.loads(v)
@@ -362,9 +469,18 @@ def _id_allocator(conn: Connection) -> Callable[[int], list[int]]:
     """Sample ids for a batch: from the sequence on PostgreSQL; on SQLite after the largest id
     (the import holds SQLite's write lock from its first statement, so no one else writes)."""
     if conn.dialect.name == "postgresql":
+
         def pg(n: int) -> list[int]:
-            return list(conn.execute(text("SELECT nextval(pg_get_serial_sequence('samples', 'id')) "
-                                          "FROM generate_series(1, :n)"), {"n": n}).scalars())
+            return list(
+                conn.execute(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('samples', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": n},
+                ).scalars()
+            )
+
         return pg
     state = {"next": (conn.scalar(select(func.max(Sample.id))) or 0) + 1}
 
@@ -372,6 +488,7 @@ def _id_allocator(conn: Connection) -> Callable[[int], list[int]]:
         start = state["next"]
         state["next"] = start + n
         return list(range(start, start + n))
+
     return sqlite
 
 
@@ -387,7 +504,9 @@ def _turn_confidence(s: NormSample, en: _Source) -> float:
     return aligner.confidence_of(min(evs)) if evs else 1.0  # the weakest turn decides
 
 
-def _pairs_by_position(ko_stream: Iterator[NormSample], sources: list[_Source], importer: Importer) -> Iterator[Pairing]:
+def _pairs_by_position(
+    ko_stream: Iterator[NormSample], sources: list[_Source], importer: Importer
+) -> Iterator[Pairing]:
     # The aligner needs cues of both sides; the Korean side is kept as parsed samples only for
     # the length of this call (position-aligned datasets are small: KoAlpaca 50k, Dolly 15k).
     ko = list(ko_stream)
@@ -395,7 +514,9 @@ def _pairs_by_position(ko_stream: Iterator[NormSample], sources: list[_Source], 
     def fields(roles: tuple[str, ...] | list[str], texts: tuple[str, ...] | list[str]) -> list[str]:
         return [t for r, t in zip(roles, texts, strict=False) if importer.is_translated(r)]
 
-    ko_cues = [aligner.cues(fields([t.role for t in s.turns], [t.text for t in s.turns])) for s in ko]
+    ko_cues = [
+        aligner.cues(fields([t.role for t in s.turns], [t.text for t in s.turns])) for s in ko
+    ]
     en_cues = [aligner.cues(fields(s.roles, s.texts)) for s in sources]
     result = aligner.align_by_position(ko_cues, en_cues)
     for s, pair in zip(ko, result, strict=True):
@@ -410,9 +531,25 @@ def _pairs_by_position(ko_stream: Iterator[NormSample], sources: list[_Source], 
         yield s, en, pair.confidence, status
 
 
-_SAMPLE_COLS = ("id", "dataset_id", "key", "position", "status", "version", "meta", "align_status",
-                "align_confidence", "source_key", "n_turns", "ko_chars", "en_chars", "dup_keep", "checked_version",
-                "created_at", "updated_at")
+_SAMPLE_COLS = (
+    "id",
+    "dataset_id",
+    "key",
+    "position",
+    "status",
+    "version",
+    "meta",
+    "align_status",
+    "align_confidence",
+    "source_key",
+    "n_turns",
+    "ko_chars",
+    "en_chars",
+    "dup_keep",
+    "checked_version",
+    "created_at",
+    "updated_at",
+)
 _TURN_COLS = ("sample_id", "idx", "role", "text", "mt_text", "source_text", "source_kind")
 
 
@@ -430,7 +567,9 @@ class _BulkInsert:
         cols = ", ".join('"' + n + '"' for n in names)
         self.sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join([mark] * len(names))})"
         # PostgreSQL: COPY is an order of magnitude faster than executemany of INSERTs
-        self.copy_sql = f"COPY {table.name} ({cols}) FROM STDIN" if conn.dialect.name == "postgresql" else None
+        self.copy_sql = (
+            f"COPY {table.name} ({cols}) FROM STDIN" if conn.dialect.name == "postgresql" else None
+        )
 
     def __call__(self, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -454,9 +593,16 @@ class _BulkInsert:
 Batch = tuple[list[list[Any]], list[list[tuple[Any, ...]]]]  # sample rows, turn rows per sample
 
 
-def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport, now: Any,
-             progress: Callable[[int], None] | None, skip_bad: bool) -> Iterator[Batch]:
-    """Rows ready for the database, in batches; sample id and dataset id are filled in when written."""
+def _prepare(
+    pairs: Iterator[Pairing],
+    importer: Importer,
+    report: ImportReport,
+    now: Any,
+    progress: Callable[[int], None] | None,
+    skip_bad: bool,
+) -> Iterator[Batch]:
+    """Rows ready for the database, in batches; sample id and dataset id are filled in when
+    written."""
     sample_rows: list[list[Any]] = []
     turn_rows: list[list[tuple[Any, ...]]] = []
     seen: set[str] = set()
@@ -467,8 +613,15 @@ def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
             bad = ImportFailed(report.name, s.place, "id", f"duplicate key {s.key!r}")
             if not skip_bad:
                 raise bad
-            report.skipped.append({"side": "ko", "file": bad.file, "where": bad.where, "field": "id",
-                                   "reason": bad.reason})
+            report.skipped.append(
+                {
+                    "side": "ko",
+                    "file": bad.file,
+                    "where": bad.where,
+                    "field": "id",
+                    "reason": bad.reason,
+                }
+            )
             continue
         seen.add(s.key)
         en_texts = _source_texts(s, en, importer)
@@ -480,7 +633,9 @@ def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
             if src_text is not None:
                 kind = translated.get(t.role)
                 if kind is None:
-                    kind = translated[t.role] = "translation" if importer.is_translated(t.role) else "reference"
+                    kind = translated[t.role] = (
+                        "translation" if importer.is_translated(t.role) else "reference"
+                    )
                 en_chars += len(src_text)
             ko_chars += len(t.text)
             turns.append((idx, t.role, t.text, t.text, src_text, kind))
@@ -497,10 +652,27 @@ def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
             report.first_unsure = f"{s.place} (key {s.key})"
         else:
             report.no_source += 1
-        sample_rows.append([
-            0, 0, s.key, s.position, "new", 1, dumps(s.meta, ensure_ascii=False) if s.meta else "{}",
-            status, conf, en.key if en is not None else None, len(turns), ko_chars, en_chars, True, 0, now, now,
-        ])
+        sample_rows.append(
+            [
+                0,
+                0,
+                s.key,
+                s.position,
+                "new",
+                1,
+                dumps(s.meta, ensure_ascii=False) if s.meta else "{}",
+                status,
+                conf,
+                en.key if en is not None else None,
+                len(turns),
+                ko_chars,
+                en_chars,
+                True,
+                0,
+                now,
+                now,
+            ]
+        )
         turn_rows.append(turns)
         report.samples += 1
         report.turns += len(turns)
@@ -516,7 +688,8 @@ def _prepare(pairs: Iterator[Pairing], importer: Importer, report: ImportReport,
 
 
 class _Spool:
-    """The prepared rows of a SQLite import in a private SQLite file, copied in with INSERT … SELECT.
+    """The prepared rows of a SQLite import in a private SQLite file, copied in with INSERT …
+    SELECT.
 
     Sample ids in the spool are 1..n; the copy shifts them past the largest id in the database
     (under the write lock, so nobody else takes them) and fills in the dataset id.
@@ -543,8 +716,13 @@ class _Spool:
                 n = 0
                 for sample_rows, turn_rows in batches:
                     ids = range(n + 1, n + 1 + len(sample_rows))
-                    con.executemany(s_sql, [(i, *r[2:]) for i, r in zip(ids, sample_rows, strict=True)])
-                    con.executemany(t_sql, [(i, *t) for i, turns in zip(ids, turn_rows, strict=True) for t in turns])
+                    con.executemany(
+                        s_sql, [(i, *r[2:]) for i, r in zip(ids, sample_rows, strict=True)]
+                    )
+                    con.executemany(
+                        t_sql,
+                        [(i, *t) for i, turns in zip(ids, turn_rows, strict=True) for t in turns],
+                    )
                     n += len(sample_rows)
                 con.execute("COMMIT")
             finally:
@@ -556,7 +734,9 @@ class _Spool:
 
     def attach(self, conn: Connection) -> None:
         # outside any transaction (SQLite refuses ATTACH inside one): straight to the driver
-        conn.connection.driver_connection.execute("ATTACH DATABASE ? AS kc_spool", (str(self.path),))  # type: ignore[union-attr]
+        conn.connection.driver_connection.execute(
+            "ATTACH DATABASE ? AS kc_spool", (str(self.path),)
+        )  # type: ignore[union-attr]
 
     def detach(self, conn: Connection) -> None:
         try:
@@ -564,7 +744,9 @@ class _Spool:
         except Exception:  # noqa: BLE001 - the connection may be gone; closing it drops the attachment too
             conn.invalidate()
 
-    def copy(self, conn: Connection, dataset_id: int, phases: dict[str, float] | None = None) -> None:
+    def copy(
+        self, conn: Connection, dataset_id: int, phases: dict[str, float] | None = None
+    ) -> None:
         raw = conn.connection.driver_connection  # type: ignore[union-attr]
         cache = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute(f"PRAGMA cache_size = -{COPY_CACHE_KIB}")
@@ -580,8 +762,10 @@ class _Spool:
         extra_t = _defaults(Turn.__table__, _TURN_COLS)
         s_cols = ", ".join(f'"{c}"' for c in (*_SAMPLE_COLS, *extra_s))
         s_sel = ", ".join(["id + ?", "?", *_SAMPLE_COLS[2:], *["?"] * len(extra_s)])
-        conn.exec_driver_sql(f"INSERT INTO samples ({s_cols}) SELECT {s_sel} FROM kc_spool.s ORDER BY id",
-                             (offset, dataset_id, *extra_s.values()))
+        conn.exec_driver_sql(
+            f"INSERT INTO samples ({s_cols}) SELECT {s_sel} FROM kc_spool.s ORDER BY id",
+            (offset, dataset_id, *extra_s.values()),
+        )
         phases["copy samples (+ indexes)"] = time.process_time() - c0
         c0 = time.process_time()
         t_cols = ", ".join(f'"{c}"' for c in (*_TURN_COLS, *extra_t))
@@ -593,10 +777,14 @@ class _Spool:
             # per sample at 200k vs 28 at 50k); its crisis merges still bound the segment count.
             # The setting is restored in the same transaction (so a rollback restores it too).
             conn.exec_driver_sql("INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', 0)")
-        conn.exec_driver_sql(f"INSERT INTO turns ({t_cols}) SELECT {t_sel} FROM kc_spool.t ORDER BY rowid",
-                             (offset, *extra_t.values()))
+        conn.exec_driver_sql(
+            f"INSERT INTO turns ({t_cols}) SELECT {t_sel} FROM kc_spool.t ORDER BY rowid",
+            (offset, *extra_t.values()),
+        )
         if automerge is not None:
-            conn.exec_driver_sql("INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', ?)", (automerge,))
+            conn.exec_driver_sql(
+                "INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', ?)", (automerge,)
+            )
         phases["copy turns (+ index, search index)"] = time.process_time() - c0
 
     def close(self) -> None:
@@ -608,7 +796,10 @@ FTS_AUTOMERGE_DEFAULT = 4  # SQLite's default for an FTS5 table that never set i
 
 def _fts_automerge(conn: Connection) -> int | None:
     """The search index's automerge setting, or None where there is no such index (yet)."""
-    if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts_config'").first() is None:
+    if (
+        conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts_config'").first()
+        is None
+    ):
         return None
     row = conn.exec_driver_sql("SELECT v FROM turns_fts_config WHERE k = 'automerge'").first()
     return int(row[0]) if row is not None else FTS_AUTOMERGE_DEFAULT
@@ -616,8 +807,14 @@ def _fts_automerge(conn: Connection) -> int | None:
 
 def _defaults(table: Any, columns: tuple[str, ...]) -> dict[str, Any]:
     """Plain Python-side defaults of columns we do not fill (added by later migrations)."""
-    return {c.name: c.default.arg for c in table.columns
-            if c.name not in columns and not c.primary_key and c.default is not None and c.default.is_scalar}
+    return {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.name not in columns
+        and not c.primary_key
+        and c.default is not None
+        and c.default.is_scalar
+    }
 
 
 def _write(session: Session, dataset_id: int, batches: Iterator[Batch]) -> None:
@@ -646,5 +843,3 @@ def _source_texts(s: NormSample, en: _Source | None, importer: Importer) -> list
         return [en.texts[i] if i < len(en.texts) else None for i in range(n)]
     by_role = dict(zip(en.roles, en.texts, strict=False))
     return [by_role.get(t.role) for t in s.turns]
-
-

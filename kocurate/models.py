@@ -33,13 +33,19 @@ class Base(DeclarativeBase):
 
 
 # Review status of a sample. "new" until someone decides.
-# a finding in these states no longer holds: cleared by a person, or resolved by an edit (kept as history)
+# a finding in these states no longer holds: cleared by a person, or resolved by an edit (kept as
+# history)
 CLOSED_FINDING_STATES = ("cleared", "resolved")
 # "disputed": reviewers disagree under the dataset's decision rule; a lead adjudicates (issue 11)
 # "superseded": another translation variant of the same English source was kept (issue 17)
 STATUSES = ("new", "approved", "rejected", "needs_fix", "skipped", "disputed", "superseded")
 DECISIONS = ("approve", "reject", "needs_fix", "skip")
-DECISION_STATUS = {"approve": "approved", "reject": "rejected", "needs_fix": "needs_fix", "skip": "skipped"}
+DECISION_STATUS = {
+    "approve": "approved",
+    "reject": "rejected",
+    "needs_fix": "needs_fix",
+    "skip": "skipped",
+}
 ROLES = ("annotator", "lead", "admin")
 
 ETHICS_FLAGS = ("censure", "hate", "discrimination", "sexual", "abuse", "violence", "crime")
@@ -77,9 +83,12 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    # part of every login cookie: raising it (logout, disable, demotion, new password) ends every login
+    # part of every login cookie: raising it (logout, disable, demotion, new password) ends every
+    # login
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)  # web app language; None: the default
+    lang: Mapped[str | None] = mapped_column(
+        String(8), nullable=True
+    )  # web app language; None: the default
 
 
 class Dataset(Base):
@@ -103,7 +112,9 @@ class Dataset(Base):
     # k annotators per sample (agreement); 1 = each sample reviewed once.
     overlap: Mapped[int] = mapped_column(Integer, default=1)
     # how overlapping decisions settle the status: unanimous | majority | any-reject (issue 11)
-    decision_rule: Mapped[str] = mapped_column(String(16), default="unanimous", server_default="unanimous")
+    decision_rule: Mapped[str] = mapped_column(
+        String(16), default="unanimous", server_default="unanimous"
+    )
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -127,7 +138,9 @@ class Sample(Base):
     # marked for review), "unaligned" (no English found), "none" (no English source exists)
     align_status: Mapped[str] = mapped_column(String(16), default="none")
     align_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
-    source_key: Mapped[str | None] = mapped_column(String(128), nullable=True)  # key of the English record
+    source_key: Mapped[str | None] = mapped_column(
+        String(128), nullable=True
+    )  # key of the English record
     n_turns: Mapped[int] = mapped_column(Integer, default=0)
     ko_chars: Mapped[int] = mapped_column(Integer, default=0)
     en_chars: Mapped[int] = mapped_column(Integer, default=0)
@@ -161,7 +174,8 @@ class Turn(Base):
     mt_text: Mapped[str] = mapped_column(Text)  # the original machine translation, never changed
     source_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # English
     # "translation": text was machine-translated from source_text; "reference": the English is
-    # shown for context only (e.g. KoAlpaca v1.0 outputs were regenerated in Korean); None: no source
+    # shown for context only (e.g. KoAlpaca v1.0 outputs were regenerated in Korean); None: no
+    # source
     source_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     sample: Mapped[Sample] = relationship(back_populates="turns")
@@ -171,7 +185,10 @@ class Edit(Base):
     """Append-only history of every change to a turn's text or source."""
 
     __tablename__ = "edits"
-    __table_args__ = (Index("ix_edits_sample", "sample_id", "id"), Index("ix_edits_user_time", "user_id", "created_at"))
+    __table_args__ = (
+        Index("ix_edits_sample", "sample_id", "id"),
+        Index("ix_edits_user_time", "user_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
@@ -190,7 +207,10 @@ class Flag(Base):
     """An ethics or quality flag on a sample, set by a person or suggested by a check/model."""
 
     __tablename__ = "flags"
-    __table_args__ = (Index("ix_flags_sample", "sample_id"), Index("ix_flags_category_state", "category", "state"))
+    __table_args__ = (
+        Index("ix_flags_sample", "sample_id"),
+        Index("ix_flags_category_state", "category", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
@@ -226,8 +246,12 @@ class Review(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # time spent on the sample
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)  # categories set at decision time
-    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)  # quick pick (reject / needs fix)
-    seen_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # sample version on screen
+    reason: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # quick pick (reject / needs fix)
+    seen_version: Mapped[int | None] = mapped_column(
+        Integer, nullable=True
+    )  # sample version on screen
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -257,7 +281,9 @@ class CheckFinding(Base):
         Index("ix_findings_check_sample", "check", "sample_id"),
         Index("ix_findings_sample", "sample_id"),
         Index("ix_findings_dataset_check", "dataset_id", "check"),
-        Index("ix_findings_severity_state", "severity", "state", "sample_id"),  # issue 13: open errors
+        Index(
+            "ix_findings_severity_state", "severity", "state", "sample_id"
+        ),  # issue 13: open errors
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -275,14 +301,17 @@ class CheckFinding(Base):
 
 
 class Job(Base):
-    """A long task (import, check run, batch translation, export) with progress that survives reloads."""
+    """A long task (import, check run, batch translation, export) with progress that survives
+    reloads."""
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_kind_status", "kind", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|failed|cancelled
+    status: Mapped[str] = mapped_column(
+        String(16), default="queued"
+    )  # queued|running|done|failed|cancelled
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -381,8 +410,8 @@ class Setting(Base):
 class Draft(Base):
     """Unsaved text a person typed into a turn, kept server-side until saved or discarded.
 
-    One per (user, turn, field); ``base_version`` is the sample version the text was typed on (a draft
-    on an older version opens in the conflict view). Never read by exporters.
+    One per (user, turn, field); ``base_version`` is the sample version the text was typed on (a
+    draft on an older version opens in the conflict view). Never read by exporters.
     """
 
     __tablename__ = "drafts"
@@ -404,8 +433,8 @@ class Draft(Base):
 
 
 class Adjudication(Base):
-    """A lead's final decision on a sample (a disputed one, typically); kept apart from ``reviews`` so
-    agreement figures only ever see each person's own decision."""
+    """A lead's final decision on a sample (a disputed one, typically); kept apart from ``reviews``
+    so agreement figures only ever see each person's own decision."""
 
     __tablename__ = "adjudications"
     __table_args__ = (Index("ix_adjudications_sample", "sample_id", "id"),)
@@ -425,13 +454,16 @@ class Adjudication(Base):
 
 
 class LoginAttempt(Base):
-    """One password login attempt: the throttle counts recent failures per client, per typed user name
-    (whether or not such a user exists) and overall; successes mark a client as known for a user."""
+    """One password login attempt: the throttle counts recent failures per client, per typed user
+    name (whether or not such a user exists) and overall; successes mark a client as known for a
+    user."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_client", "client", "at"),
-                      Index("ix_login_attempts_username", "username", "at"),
-                      Index("ix_login_attempts_at", "at"))
+    __table_args__ = (
+        Index("ix_login_attempts_client", "client", "at"),
+        Index("ix_login_attempts_username", "username", "at"),
+        Index("ix_login_attempts_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -444,17 +476,29 @@ class LoginAttempt(Base):
 
 
 class AuditEvent(Base):
-    """Who did what, when, on which dataset: logins, role changes, imports, exports, paid jobs, bulk work."""
+    """Who did what, when, on which dataset: logins, role changes, imports, exports, paid jobs, bulk
+    work."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_at", "at"), Index("ix_audit_events_action", "action", "id"))
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_action", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    username: Mapped[str] = mapped_column(String(128))  # kept as written, also after the user is gone
-    action: Mapped[str] = mapped_column(String(64))  # e.g. login, login_failed, role_change, import, export
-    dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no FK: survives dataset deletion
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    username: Mapped[str] = mapped_column(
+        String(128)
+    )  # kept as written, also after the user is gone
+    action: Mapped[str] = mapped_column(
+        String(64)
+    )  # e.g. login, login_failed, role_change, import, export
+    dataset_id: Mapped[int | None] = mapped_column(
+        Integer, nullable=True
+    )  # no FK: survives dataset deletion
     target: Mapped[str | None] = mapped_column(String(512), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -488,7 +532,8 @@ class JobFailure(Base):
 
 
 class LLMCache(Base):
-    """Every per-turn answer an LLM gave us, keyed by sha256(task, prompt version, model, text): never pay twice."""
+    """Every per-turn answer an LLM gave us, keyed by sha256(task, prompt version, model, text):
+    never pay twice."""
 
     __tablename__ = "llm_cache"
     __table_args__ = (UniqueConstraint("key", name="uq_llm_cache_key"),)
@@ -498,15 +543,20 @@ class LLMCache(Base):
     task: Mapped[str] = mapped_column(String(16))  # grade | suggest
     model: Mapped[str] = mapped_column(String(128))
     prompt_version: Mapped[str] = mapped_column(String(32))
-    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the validated result for one turn
-    input_tokens: Mapped[int] = mapped_column(Integer, default=0)  # this turn's share of the request
+    response: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # the validated result for one turn
+    input_tokens: Mapped[int] = mapped_column(
+        Integer, default=0
+    )  # this turn's share of the request
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)  # USD, from the price table at the time
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LLMGrade(Base):
-    """The latest LLM grade of a turn (also when it found nothing): what `kocurate llm evaluate` compares."""
+    """The latest LLM grade of a turn (also when it found nothing): what `kocurate llm evaluate`
+    compares."""
 
     __tablename__ = "llm_grades"
     __table_args__ = (
@@ -521,7 +571,9 @@ class LLMGrade(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     model: Mapped[str] = mapped_column(String(128))
     prompt_version: Mapped[str] = mapped_column(String(32))
-    worst: Mapped[str] = mapped_column(String(16), default="none")  # none | minor | major | critical
+    worst: Mapped[str] = mapped_column(
+        String(16), default="none"
+    )  # none | minor | major | critical
     n_errors: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -532,7 +584,8 @@ class LLMGrade(Base):
 
 
 class BulkOp(Base):
-    """One bulk operation (issue 17): an action over a selection, previewed, applied, maybe reverted.
+    """One bulk operation (issue 17): an action over a selection, previewed, applied, maybe
+    reverted.
 
     ``state``: preview (counted, nothing changed yet) | applied | reverted | discarded. Its items
     record each sample's version before and after, so a revert can tell what changed since."""
@@ -542,11 +595,17 @@ class BulkOp(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action: Mapped[str] = mapped_column(String(32))
-    dataset_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no FK: the log outlives datasets
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # selection, flag, reason, pattern …
+    dataset_id: Mapped[int | None] = mapped_column(
+        Integer, nullable=True
+    )  # no FK: the log outlives datasets
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # selection, flag, reason, pattern …
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="preview")
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     username: Mapped[str] = mapped_column(String(128))
     n_selected: Mapped[int] = mapped_column(Integer, default=0)
     n_changed: Mapped[int] = mapped_column(Integer, default=0)
@@ -569,20 +628,23 @@ class BulkItem(Base):
     before_status: Mapped[str] = mapped_column(String(16))
     # None: before_version + 1 (set explicitly only when undoing a later operation moved it)
     after_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # "" (pending/applied) | "changed" (edited since the preview: skipped) | "unchanged" (nothing to do)
+    # "" (pending/applied) | "changed" (edited since the preview: skipped) | "unchanged" (nothing to
+    # do)
     skipped: Mapped[str] = mapped_column(String(16), default="")
 
 
 class BulkRef(Base):
-    """A row a bulk operation touched besides the sample (a flag, finding, claim, review, edit) and its
-    state before, so that a revert can put it back."""
+    """A row a bulk operation touched besides the sample (a flag, finding, claim, review, edit) and
+    its state before, so that a revert can put it back."""
 
     __tablename__ = "bulk_refs"
     __table_args__ = (Index("ix_bulk_refs_op_kind", "op_id", "kind", "row_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     op_id: Mapped[int] = mapped_column(ForeignKey("bulk_ops.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # flag_new | flag | finding | claim_new | claim | review | edit
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # flag_new | flag | finding | claim_new | claim | review | edit
     row_id: Mapped[int] = mapped_column(Integer)
     sample_id: Mapped[int] = mapped_column(Integer)
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -601,7 +663,9 @@ class TmFix(Base):
     role: Mapped[str | None] = mapped_column(String(16), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -610,10 +674,14 @@ class SampleSignal(Base):
     learned risk score (most likely broken first)."""
 
     __tablename__ = "sample_signals"
-    __table_args__ = (Index("ix_sample_signals_src_hash", "src_hash"),
-                      Index("ix_sample_signals_dataset_risk", "dataset_id", "risk"))
+    __table_args__ = (
+        Index("ix_sample_signals_src_hash", "src_hash"),
+        Index("ix_sample_signals_dataset_risk", "dataset_id", "risk"),
+    )
 
-    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(
+        ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True
+    )
     dataset_id: Mapped[int] = mapped_column(Integer)
     src_hash: Mapped[str | None] = mapped_column(String(40), nullable=True)
     risk: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -627,12 +695,16 @@ class QaRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # selection, margin, confidence
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # selection, margin, confidence
     seed: Mapped[int] = mapped_column(Integer, default=0)
     population: Mapped[int] = mapped_column(Integer, default=0)
     size: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -645,7 +717,9 @@ class QaItem(Base):
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)  # ok | defect
-    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reviewer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -662,11 +736,17 @@ class Guideline(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[int] = mapped_column(Integer)  # the dataset id, or 0 for the project default
-    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True)
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True
+    )
     version: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # what changed, in the author's words
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    note: Mapped[str | None] = mapped_column(
+        Text, nullable=True
+    )  # what changed, in the author's words
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     created_by_name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -689,17 +769,23 @@ class Comment(Base):
     (``parent_id`` NULL) and its replies; only the root carries the open/resolved state."""
 
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_sample", "sample_id", "id"),
-                      Index("ix_comments_parent", "parent_id", "id"),
-                      Index("ix_comments_open", "is_open", "dataset_id", "id"),
-                      Index("ix_comments_open_all", "is_open", "id"))  # the queue over all datasets
+    __table_args__ = (
+        Index("ix_comments_sample", "sample_id", "id"),
+        Index("ix_comments_parent", "parent_id", "id"),
+        Index("ix_comments_open", "is_open", "dataset_id", "id"),
+        Index("ix_comments_open_all", "is_open", "id"),
+    )  # the queue over all datasets
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
     dataset_id: Mapped[int] = mapped_column(Integer)  # the sample's, for the open-questions queue
     turn_idx: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), nullable=True)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), nullable=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     author_name: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # user names, as resolved
@@ -710,11 +796,14 @@ class Comment(Base):
 
 
 class InboxItem(Base):
-    """A comment that concerns a user: it mentions them, or replies in a thread they took part in."""
+    """A comment that concerns a user: it mentions them, or replies in a thread they took part
+    in."""
 
     __tablename__ = "inbox_items"
-    __table_args__ = (UniqueConstraint("user_id", "comment_id", name="uq_inbox_user_comment"),
-                      Index("ix_inbox_user_unread", "user_id", "unread", "id"))
+    __table_args__ = (
+        UniqueConstraint("user_id", "comment_id", name="uq_inbox_user_comment"),
+        Index("ix_inbox_user_unread", "user_id", "unread", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -739,15 +828,21 @@ class GoldSample(Base):
     __tablename__ = "gold_samples"
     __table_args__ = (Index("ix_gold_samples_dataset", "dataset_id", "sample_id"),)
 
-    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(
+        ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True
+    )
     dataset_id: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(16))
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)  # expected flag categories
-    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # turn idx (str) -> expected text
+    texts: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # turn idx (str) -> expected text
     # the Korean text when marked: an annotator's edits on a gold sample are scored, then put back
     base_texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -755,8 +850,10 @@ class GoldAnswer(Base):
     """One person's scored answer on one gold sample (the first answer counts)."""
 
     __tablename__ = "gold_answers"
-    __table_args__ = (UniqueConstraint("sample_id", "user_id", name="uq_gold_answer_sample_user"),
-                      Index("ix_gold_answers_dataset_user", "dataset_id", "user_id"))
+    __table_args__ = (
+        UniqueConstraint("sample_id", "user_id", name="uq_gold_answer_sample_user"),
+        Index("ix_gold_answers_dataset_user", "dataset_id", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("gold_samples.sample_id", ondelete="CASCADE"))
@@ -765,8 +862,12 @@ class GoldAnswer(Base):
     decision: Mapped[str] = mapped_column(String(16))
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     decision_ok: Mapped[bool] = mapped_column(Boolean)
-    flag_scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # category -> matched (bool)
-    text_similarity: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0..1, when text expected
+    flag_scores: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # category -> matched (bool)
+    text_similarity: Mapped[float | None] = mapped_column(
+        Float, nullable=True
+    )  # 0..1, when text expected
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -776,18 +877,25 @@ class SecondReview(Base):
 
     __tablename__ = "second_reviews"
 
-    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(
+        ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True
+    )
     dataset_id: Mapped[int] = mapped_column(Integer, index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class QualityRating(Base):
-    """A 1–5 score on one criterion of AIHub's sentence-generation rubric, per sample per reviewer."""
+    """A 1–5 score on one criterion of AIHub's sentence-generation rubric, per sample per
+    reviewer."""
 
     __tablename__ = "quality_ratings"
-    __table_args__ = (UniqueConstraint("sample_id", "user_id", "criterion", name="uq_rating_sample_user_crit"),
-                      Index("ix_quality_ratings_dataset_crit", "dataset_id", "criterion", "sample_id"))
+    __table_args__ = (
+        UniqueConstraint("sample_id", "user_id", "criterion", name="uq_rating_sample_user_crit"),
+        Index("ix_quality_ratings_dataset_crit", "dataset_id", "criterion", "sample_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
@@ -800,8 +908,12 @@ class QualityRating(Base):
 
 # ── curate (issues 16/17 remainder) ──
 # risk-ordered review queues: the keyset (risk DESC, sample id) of one dataset as one index walk
-Index("ix_sample_signals_dataset_risk_desc", SampleSignal.dataset_id, SampleSignal.risk.desc(),
-      SampleSignal.sample_id)
+Index(
+    "ix_sample_signals_dataset_risk_desc",
+    SampleSignal.dataset_id,
+    SampleSignal.risk.desc(),
+    SampleSignal.sample_id,
+)
 
 
 # ── speed (issues 11/19) ──

@@ -1,8 +1,9 @@
 """Where the web app (``app.py``, ``pages/``) and the migrations (``db/``) live.
 
-The repository keeps them (and ``asgi.py``) at the top level (the source of truth). A built wheel carries copies inside
-the package as ``kocurate/_web/`` (see ``setup.py``), so an installed kocurate can ``serve``, ``demo``
-and ``db upgrade`` without the source tree; an editable install or a checkout uses the top level.
+The repository keeps them (and ``asgi.py``) at the top level (the source of truth). A built wheel
+carries copies inside the package as ``kocurate/_web/`` (see ``setup.py``), so an installed kocurate
+can ``serve``, ``demo`` and ``db upgrade`` without the source tree; an editable install or a
+checkout uses the top level.
 """
 
 from __future__ import annotations

@@ -35,8 +35,10 @@ class Registry(Mapping[str, T], Generic[T]):
             raise KocurateError(f"a {self.what} needs a name ({value!r})")
         old = self._entries.get(name)
         if old is not None and old is not value and _origin(old) != _origin(value):
-            raise KocurateError(f"{self.what} {name!r} is registered twice ({_origin(old)[1]} and "
-                                f"{_origin(value)[1]})")
+            raise KocurateError(
+                f"{self.what} {name!r} is registered twice ({_origin(old)[1]} and "
+                f"{_origin(value)[1]})"
+            )
         self._entries[name] = value
         return value
 

@@ -35,9 +35,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(db_url: str, folder: Path, env: dict[str, str] | None = None, *,
-           drop: tuple[str, ...] = (), timeout: float = 60) -> Iterator[AppServer]:
-    """The app as ``kocurate serve`` starts it (asgi.py through its launcher) on ``db_url``, for the block.
+def served(
+    db_url: str,
+    folder: Path,
+    env: dict[str, str] | None = None,
+    *,
+    drop: tuple[str, ...] = (),
+    timeout: float = 60,
+) -> Iterator[AppServer]:
+    """The app as ``kocurate serve`` starts it (asgi.py through its launcher) on ``db_url``, for the
+    block.
 
     ``env`` adds variables to this process's environment, ``drop`` removes some; the log is
     ``folder/streamlit.log`` and its tail is raised when the server does not come up within
@@ -45,14 +52,25 @@ def served(db_url: str, folder: Path, env: dict[str, str] | None = None, *,
     from .cli.serve import streamlit_command
 
     port = free_port()
-    full = {**os.environ, "KOCURATE_DB_URL": db_url, "KOCURATE_SECRET": "e2e-secret", "PYTHONUNBUFFERED": "1",
-            **(env or {})}
+    full = {
+        **os.environ,
+        "KOCURATE_DB_URL": db_url,
+        "KOCURATE_SECRET": "e2e-secret",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
     for name in drop:
         full.pop(name, None)
     log = folder / "streamlit.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(streamlit_command(port) + ["--server.fileWatcherType", "none"], cwd=ROOT,
-                                env=full, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            streamlit_command(port) + ["--server.fileWatcherType", "none"],
+            cwd=ROOT,
+            env=full,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -38,11 +38,19 @@ from .services.auth import Actor
 
 COOKIE = webauth.COOKIE
 SECRET_KEY = "ui.secret"
-# quality flags' names on screen (the ethics flags show their AIHub Korean names, models.FLAG_LABELS_KO)
-QUALITY_FLAG_LABELS = {"mistranslation": N_("mistranslation"), "untranslated": N_("untranslated"),
-                       "truncated": N_("truncated"), "code_broken": N_("code broken"), "misaligned": N_("misaligned"),
-                       "low_quality": N_("low quality"), "duplicate": N_("duplicate"), "pii": N_("pii"),
-                       "other": N_("other")}
+# quality flags' names on screen (the ethics flags show their AIHub Korean names,
+# models.FLAG_LABELS_KO)
+QUALITY_FLAG_LABELS = {
+    "mistranslation": N_("mistranslation"),
+    "untranslated": N_("untranslated"),
+    "truncated": N_("truncated"),
+    "code_broken": N_("code broken"),
+    "misaligned": N_("misaligned"),
+    "low_quality": N_("low quality"),
+    "duplicate": N_("duplicate"),
+    "pii": N_("pii"),
+    "other": N_("other"),
+}
 
 
 @st.cache_resource
@@ -64,6 +72,7 @@ def session_hours() -> float:
 
 # ------------------------------------------------------------------------------------------ login
 
+
 def _secret() -> bytes:
     env = os.environ.get("KOCURATE_SECRET")
     if env:
@@ -73,8 +82,8 @@ def _secret() -> bytes:
 
 @st.cache_resource
 def _db_secret() -> bytes:
-    # cached: callers sign inside their own SQLite session, and a second session opened from the same
-    # thread would wait on the first one's write lock (a self-deadlock until the busy timeout)
+    # cached: callers sign inside their own SQLite session, and a second session opened from the
+    # same thread would wait on the first one's write lock (a self-deadlock until the busy timeout)
     with session() as s:
         row = s.get(Setting, SECRET_KEY)
         if row is None:
@@ -84,7 +93,8 @@ def _db_secret() -> bytes:
 
 
 def _sign(user_id: int, login_at: int, generation: int, password_hash: str) -> str:
-    msg = f"{user_id}.{login_at}.{generation}.{hashlib.sha256(password_hash.encode()).hexdigest()[:16]}".encode()
+    pw = hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+    msg = f"{user_id}.{login_at}.{generation}.{pw}".encode()
     return hmac.new(_secret(), msg, hashlib.sha256).hexdigest()
 
 
@@ -101,7 +111,8 @@ def _token(actor: Actor, login_at: int) -> str | None:
 
 
 def _actor_from_token(token: str) -> tuple[Actor, int] | None:
-    """The person a token stands for now (current role), with its login time; None when it has ended."""
+    """The person a token stands for now (current role), with its login time; None when it has
+    ended."""
     try:
         uid_s, at_s, gen_s, sig = token.split(".")
         uid, at, gen = int(uid_s), int(at_s), int(gen_s)
@@ -120,27 +131,36 @@ def _actor_from_token(token: str) -> tuple[Actor, int] | None:
 
 
 def client_address() -> str:
-    """The browser's address, for the login throttle. Behind a reverse proxy set KOCURATE_TRUSTED_PROXY=1
-    (then the last X-Forwarded-For entry, the one the proxy added, counts)."""
+    """The browser's address, for the login throttle. Behind a reverse proxy set
+    KOCURATE_TRUSTED_PROXY=1 (then the last X-Forwarded-For entry, the one the proxy added,
+    counts)."""
     addr = ""
     if os.environ.get("KOCURATE_TRUSTED_PROXY", "").lower() in ("1", "true", "yes"):
         fwd = (st.context.headers or {}).get("X-Forwarded-For") or ""
         addr = fwd.split(",")[-1].strip() if isinstance(fwd, str) else ""
     ip = st.context.ip_address
-    return (addr or (ip if isinstance(ip, str) else "") or "-")[:64]  # not a str: no browser (AppTest)
+    return (addr or (ip if isinstance(ip, str) else "") or "-")[
+        :64
+    ]  # not a str: no browser (AppTest)
 
 
 def _script_cookie(value: str, max_age: int) -> None:
     # fallback without the auth routes (bare `streamlit run app.py`): a script writes the cookie
-    js = (f"document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(value)} + "
-          f"'; path=/; max-age={max_age}; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' : '');")
+    js = (
+        f"document.cookie = {json.dumps(COOKIE)} + '=' + {json.dumps(value)} + '; path=/;"
+        f" max-age={max_age}; SameSite=Strict' + (location.protocol === 'https:' ? '; Secure' :"
+        " '');"
+    )
     components.html(f"<script>try {{ window.parent.{js} }} catch (e) {{ {js} }}</script>", height=0)
 
 
 def _post(path: str, body: str = "") -> None:
     # a same-origin POST from the page itself: the browser stores the Set-Cookie of its answer
-    st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
-            f"body: {json.dumps(body)}}});</script>", unsafe_allow_javascript=True)
+    st.html(
+        f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+        f"body: {json.dumps(body)}}});</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def login_as(actor: Actor) -> None:
@@ -156,7 +176,8 @@ def login_as(actor: Actor) -> None:
 
 
 def logout() -> None:
-    """End this login everywhere: every session of this user (other tabs, copied cookies) ends too."""
+    """End this login everywhere: every session of this user (other tabs, copied cookies) ends
+    too."""
     a: Actor | None = st.session_state.get("actor")
     if a is not None and a.id is not None:
         try:
@@ -176,8 +197,8 @@ def _forget() -> None:
 
 
 def actor() -> Actor | None:
-    """The logged-in person, re-checked on every run (active, role, session generation); else from the
-    browser's login cookie (once per browser session)."""
+    """The logged-in person, re-checked on every run (active, role, session generation); else from
+    the browser's login cookie (once per browser session)."""
     a: Actor | None = st.session_state.get("actor")
     if a is not None:
         if time.time() - st.session_state.get("login_at", 0) > session_hours() * 3600:
@@ -236,10 +257,20 @@ def require_actor() -> Actor:
 
 # ----------------------------------------------------------------------------------------- output
 
-def plain(text: str | None, *, key: str | None = None, height: int | None = None, label: str | None = None) -> None:
-    """Show dataset text as plain text (no HTML, no Markdown, no LaTeX); ``label`` is our own words."""
-    st.text_area(label or " ", value=text or "", disabled=True, key=key, height=height,
-                 label_visibility="visible" if label else "collapsed")
+
+def plain(
+    text: str | None, *, key: str | None = None, height: int | None = None, label: str | None = None
+) -> None:
+    """Show dataset text as plain text (no HTML, no Markdown, no LaTeX); ``label`` is our own
+    words."""
+    st.text_area(
+        label or " ",
+        value=text or "",
+        disabled=True,
+        key=key,
+        height=height,
+        label_visibility="visible" if label else "collapsed",
+    )
 
 
 def text_height(*texts: str | None, min_px: int = 90, max_px: int = 560) -> int:
@@ -247,9 +278,15 @@ def text_height(*texts: str | None, min_px: int = 90, max_px: int = 560) -> int:
     longest = 0
     for t in texts:
         if t:
-            # wrapped lines in a half-width column: ~55 Latin characters per line, Hangul about twice as wide
-            longest = max(longest, sum(1 + int(sum(1.0 if ord(ch) < 0x1100 else 1.9 for ch in line) // 55)
-                                       for line in t.split("\n")))
+            # wrapped lines in a half-width column: ~55 Latin characters per line, Hangul about
+            # twice as wide
+            longest = max(
+                longest,
+                sum(
+                    1 + int(sum(1.0 if ord(ch) < 0x1100 else 1.9 for ch in line) // 55)
+                    for line in t.split("\n")
+                ),
+            )
     return max(min_px, min(max_px, 25 * longest + 40))
 
 
@@ -260,18 +297,23 @@ def has_code(text: str | None) -> bool:
 STYLE = """
 <style>
 /* turns that contain code are shown in monospace */
-[class*="st-key-code-"] textarea { font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.85rem; }
+[class*="st-key-code-"] textarea {
+  font-family: "Source Code Pro", ui-monospace, monospace; font-size: 0.85rem; }
 /* read-only dataset text stays readable (not greyed out) */
-.stTextArea textarea:disabled { color: inherit; -webkit-text-fill-color: inherit; opacity: 1; cursor: text; }
+.stTextArea textarea:disabled {
+  color: inherit; -webkit-text-fill-color: inherit; opacity: 1; cursor: text; }
 /* the review action bar stays on screen while the turns scroll */
-.st-key-rv-bar { position: sticky; top: 3.75rem; z-index: 990; background: var(--st-background-color, #fff);
+.st-key-rv-bar {
+  position: sticky; top: 3.75rem; z-index: 990; background: var(--st-background-color, #fff);
   padding: 0.35rem 0; border-bottom: 1px solid rgba(128, 128, 128, 0.25); }
 /* long labels (Korean runs longer than English, lists of flags) wrap instead of ending in "…" */
 [data-testid="stCheckbox"] [data-testid="stWidgetLabel"] *,
 [data-testid="stRadio"] [data-testid="stWidgetLabel"] * {
   white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere; }
-/* pills and segmented controls wrap onto more rows instead of scrolling sideways out of their column */
-[data-testid="stButtonGroup"] > div:last-child { flex-wrap: wrap; overflow-x: visible; row-gap: 0.4rem; }
+/* pills and segmented controls wrap onto more rows instead of scrolling sideways out of their
+   column */
+[data-testid="stButtonGroup"] > div:last-child {
+  flex-wrap: wrap; overflow-x: visible; row-gap: 0.4rem; }
 </style>
 """
 
@@ -342,13 +384,14 @@ def query_int(name: str) -> int | None:
 
 # --------------------------------------------------------------------------------------- language
 
+
 def _session_language() -> str | None:
     return st.session_state.get("lang")
 
 
 def use_language(person: Actor | None) -> str:
-    """Set this run's language: the person's stored choice, else the switch on the login page, else the
-    default (Korean). Call once per run, before anything is drawn."""
+    """Set this run's language: the person's stored choice, else the switch on the login page, else
+    the default (Korean). Call once per run, before anything is drawn."""
     from . import i18n
     from .services import prefs
 
@@ -368,9 +411,14 @@ def language_switch(person: Actor | None, *, key: str = "lang_switch") -> None:
     from .services import prefs
 
     current = i18n.current_language()
-    choice = st.segmented_control(i18n._("Language"), options=list(i18n.LANGUAGES), default=current,
-                                  format_func=lambda code: i18n.LANGUAGES[code], key=key,
-                                  label_visibility="collapsed")
+    choice = st.segmented_control(
+        i18n._("Language"),
+        options=list(i18n.LANGUAGES),
+        default=current,
+        format_func=lambda code: i18n.LANGUAGES[code],
+        key=key,
+        label_visibility="collapsed",
+    )
     if choice and choice != current:
         st.session_state["lang"] = choice
         if person is not None:

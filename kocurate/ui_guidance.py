@@ -1,5 +1,5 @@
-"""Streamlit pieces of team guidance (issue 21 A): the guidelines panel and banner on the Review page,
-the flag definitions, a sample's comment threads, the inbox count in the sidebar.
+"""Streamlit pieces of team guidance (issue 21 A): the guidelines panel and banner on the Review
+page, the flag definitions, a sample's comment threads, the inbox count in the sidebar.
 
 Render functions take plain values and call kocurate.services. Guidelines are written by leads and
 render as Markdown (``st.markdown`` without unsafe HTML); comments are data and show as plain text.
@@ -28,6 +28,7 @@ REVIEW_PAGE = "pages/review.py"
 
 # ------------------------------------------------------------------------------ guidelines
 
+
 def render_sections(sections: list[gl.Section], *, key: str) -> None:
     """Headings with their anchors (``#censure`` links here), each section's Markdown below it."""
     for sec in sections:
@@ -42,17 +43,22 @@ def render_sections(sections: list[gl.Section], *, key: str) -> None:
 
 def guidelines_view(body: str, *, key: str) -> None:
     """A filter box and the sections that match it (heading or text)."""
-    q = st.text_input(_("Search the guidelines"), key=f"{key}-q", placeholder=_("e.g. 혐오, code, reject"))
+    q = st.text_input(
+        _("Search the guidelines"), key=f"{key}-q", placeholder=_("e.g. 혐오, code, reject")
+    )
     found = gl.search(body, q or "")
     if q and not found:
         st.info(_("No section mentions '{query}'.").format(query=q))
     elif q:
-        st.caption(ngettext("{n} section matches", "{n} sections match", len(found)).format(n=len(found)))
+        st.caption(
+            ngettext("{n} section matches", "{n} sections match", len(found)).format(n=len(found))
+        )
     render_sections(found, key=key)
 
 
 def guidelines_panel(actor: Actor, dataset_id: int | None) -> None:
-    """The Review page's guidelines: a banner until this version is confirmed, then a collapsible panel."""
+    """The Review page's guidelines: a banner until this version is confirmed, then a collapsible
+    panel."""
     try:
         with ui.session() as s:
             v = gl.effective(s, dataset_id)
@@ -64,12 +70,17 @@ def guidelines_panel(actor: Actor, dataset_id: int | None) -> None:
         return
     if todo is not None:
         with st.container(border=True, key="gd-banner"):
-            st.warning(_("The guidelines have a new version ({version}, by {author} on {date}). Please read "
-                         "them (panel below) and confirm.").format(version=v.version, author=v.author,
-                                                                   date=f"{v.at:%Y-%m-%d}"))
+            st.warning(
+                _(
+                    "The guidelines have a new version ({version}, by {author} on {date}). Please"
+                    " read them (panel below) and confirm."
+                ).format(version=v.version, author=v.author, date=f"{v.at:%Y-%m-%d}")
+            )
             if v.note:
                 st.text(_("What changed: {note}").format(note=v.note))
-            if st.button(_("I have read it"), key=f"gd-read-{v.scope}-{v.version}", icon=":material/done:"):
+            if st.button(
+                _("I have read it"), key=f"gd-read-{v.scope}-{v.version}", icon=":material/done:"
+            ):
                 with ui.shows_errors(), ui.session() as s:
                     gl.confirm_read(s, actor, v.scope, v.version)
                 st.rerun()
@@ -77,13 +88,17 @@ def guidelines_panel(actor: Actor, dataset_id: int | None) -> None:
     label = _("Guidelines ({where}, version {version})").format(where=where, version=v.version)
     with st.expander(label, expanded=todo is not None, icon=":material/menu_book:", key="gd-panel"):
         guidelines_view(v.body, key="gd")
-        page_link(GUIDELINES_PAGE, _("Open the guidelines page (history, changes)"), ":material/open_in_new:",
-                  {"dataset": str(dataset_id)} if dataset_id is not None else None)
+        page_link(
+            GUIDELINES_PAGE,
+            _("Open the guidelines page (history, changes)"),
+            ":material/open_in_new:",
+            {"dataset": str(dataset_id)} if dataset_id is not None else None,
+        )
 
 
 def flag_help(dataset_id: int | None) -> None:
-    """A small "guideline" popover beside the flags: each AIHub category's definition, with a link to
-    its section on the guidelines page (``guidelines?dataset=ID#censure``)."""
+    """A small "guideline" popover beside the flags: each AIHub category's definition, with a link
+    to its section on the guidelines page (``guidelines?dataset=ID#censure``)."""
     try:
         with ui.session() as s:
             v = gl.effective(s, dataset_id)
@@ -103,6 +118,7 @@ def flag_help(dataset_id: int | None) -> None:
 
 
 # ------------------------------------------------------------------------------ comments
+
 
 def _when(c: cm.CommentView) -> str:
     return f"{c.at:%Y-%m-%d %H:%M}"
@@ -125,35 +141,69 @@ def sample_comments(actor: Actor, sample_id: int, n_turns: int, read_only: bool 
         return
     n_open = sum(t.root.is_open for t in threads)
     nonce = st.session_state.get("_gd_cm_nonce", 0)
-    st.text(ngettext("{n} comment thread", "{n} comment threads", len(threads)).format(n=len(threads))
-            + " · " + _("{n} open").format(n=n_open))
+    st.text(
+        ngettext("{n} comment thread", "{n} comment threads", len(threads)).format(n=len(threads))
+        + " · "
+        + _("{n} open").format(n=n_open)
+    )
     for t in threads:
         with st.container(border=True, key=f"cm-thread-{t.root.id}"):
-            state = _("open") if t.root.is_open else _("resolved by {user}").format(user=t.root.resolved_by)
+            state = (
+                _("open")
+                if t.root.is_open
+                else _("resolved by {user}").format(user=t.root.resolved_by)
+            )
             st.caption(f"{_comment_line(t.root)} · {state}")
             st.text(t.root.body)  # comments are data: never Markdown
             for r in t.replies:
                 st.caption("↳ " + _comment_line(r))
                 st.text(r.body)
-            may_resolve = actor.can(cm.LEAD) or (actor.id is not None and actor.username == t.root.author)
+            may_resolve = actor.can(cm.LEAD) or (
+                actor.id is not None and actor.username == t.root.author
+            )
             with st.form(f"cm-reply-{t.root.id}", border=False):
-                text = st.text_input(_("Reply"), key=f"cm-reply-text-{t.root.id}-{nonce}",
-                                     placeholder=_("plain text; @name mentions someone"))
+                text = st.text_input(
+                    _("Reply"),
+                    key=f"cm-reply-text-{t.root.id}-{nonce}",
+                    placeholder=_("plain text; @name mentions someone"),
+                )
                 c1, c2 = st.columns(2)
                 send = c1.form_submit_button(_("Reply"), icon=":material/reply:")
-                flip = (c2.form_submit_button(_("Resolve") if t.root.is_open else _("Reopen"),
-                                              icon=":material/task_alt:" if t.root.is_open else ":material/undo:")
-                        if may_resolve else False)
+                flip = (
+                    c2.form_submit_button(
+                        _("Resolve") if t.root.is_open else _("Reopen"),
+                        icon=":material/task_alt:" if t.root.is_open else ":material/undo:",
+                    )
+                    if may_resolve
+                    else False
+                )
             if send and (text or "").strip():
-                _write(lambda s, body=text, rid=t.root.id: cm.add_comment(s, actor, sample_id, body, reply_to=rid))
+                _write(
+                    lambda s, body=text, rid=t.root.id: cm.add_comment(
+                        s, actor, sample_id, body, reply_to=rid
+                    )
+                )
             elif flip:
-                _write(lambda s, rid=t.root.id, open_=t.root.is_open: cm.set_resolved(s, actor, rid, open_))
-    # typed text stays when a comment is refused (an unknown @name); a saved one clears the box (new key)
+                _write(
+                    lambda s, rid=t.root.id, open_=t.root.is_open: cm.set_resolved(
+                        s, actor, rid, open_
+                    )
+                )
+    # typed text stays when a comment is refused (an unknown @name); a saved one clears the box (new
+    # key)
     with st.form(f"cm-new-{sample_id}"):
-        body = st.text_area(_("New comment or question"), key=f"cm-new-text-{sample_id}-{nonce}", height=80,
-                            placeholder=_("plain text; @name mentions someone (they see it in their inbox)"))
-        turn = st.selectbox(_("About"), [0, *range(1, n_turns + 1)], key=f"cm-new-turn-{sample_id}",
-                            format_func=lambda n: _("the whole sample") if n == 0 else _("turn {n}").format(n=n))
+        body = st.text_area(
+            _("New comment or question"),
+            key=f"cm-new-text-{sample_id}-{nonce}",
+            height=80,
+            placeholder=_("plain text; @name mentions someone (they see it in their inbox)"),
+        )
+        turn = st.selectbox(
+            _("About"),
+            [0, *range(1, n_turns + 1)],
+            key=f"cm-new-turn-{sample_id}",
+            format_func=lambda n: _("the whole sample") if n == 0 else _("turn {n}").format(n=n),
+        )
         if st.form_submit_button(_("Comment"), icon=":material/add_comment:", type="primary"):
             _write(lambda s: cm.add_comment(s, actor, sample_id, body or "", turn=turn or None))
 
@@ -181,6 +231,7 @@ def _in_fragment() -> bool:
 
 
 # ------------------------------------------------------------------------------ inbox count
+
 
 def forget_inbox_count() -> None:
     st.session_state.pop("_gd_inbox", None)
@@ -215,8 +266,12 @@ def comment_row(c: cm.CommentView, *, key: str) -> None:
     """One comment as plain text with a link to its sample on the Review page."""
     st.caption(f"{_comment_line(c)} · " + _("sample {id}").format(id=c.sample_id))
     st.text(c.body)
-    page_link(REVIEW_PAGE, _("Open sample {id}").format(id=c.sample_id), ":material/link:",
-              {"sample": str(c.sample_id)})
+    page_link(
+        REVIEW_PAGE,
+        _("Open sample {id}").format(id=c.sample_id),
+        ":material/link:",
+        {"sample": str(c.sample_id)},
+    )
 
 
 def page_link(page: str, label: str, icon: str, query: dict[str, str] | None) -> None:

@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 LOG_ENV = "KOCURATE_TIMING_LOG"
-PROFILE_ENV = "KOCURATE_TIMING_PROFILE"  # a folder: also a cProfile file per timed run (where the time goes)
+PROFILE_ENV = (  # a folder: also a cProfile file per timed run (where the time goes)
+    "KOCURATE_TIMING_PROFILE"
+)
 _lock = threading.Lock()
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,7 +66,8 @@ def timed(label: str) -> Iterator[None]:
 
 
 def timed_fn(label: str, fn: F) -> F:
-    """``fn`` timed on every call (the same function when timing is off, so that nothing changes)."""
+    """``fn`` timed on every call (the same function when timing is off, so that nothing
+    changes)."""
     if not enabled():
         return fn
 
@@ -77,10 +80,21 @@ def timed_fn(label: str, fn: F) -> F:
 
 
 # what the first page runs import: paid at server start in the background, not by the first login
-# (the Review page's first run took 0.8 s CPU of imports, most of the 1.3 s login the issue measured)
-WARM_MODULES = ("kocurate.ui", "kocurate.ui_llm", "kocurate.services.review", "kocurate.services.drafts",
-                "kocurate.services.datasets", "kocurate.services.search", "kocurate.services.stats",
-                "kocurate.services.translate", "kocurate.checks", "pandas", "plotly.express")
+# (the Review page's first run took 0.8 s CPU of imports, most of the 1.3 s login the issue
+# measured)
+WARM_MODULES = (
+    "kocurate.ui",
+    "kocurate.ui_llm",
+    "kocurate.services.review",
+    "kocurate.services.drafts",
+    "kocurate.services.datasets",
+    "kocurate.services.search",
+    "kocurate.services.stats",
+    "kocurate.services.translate",
+    "kocurate.checks",
+    "pandas",
+    "plotly.express",
+)
 
 
 def warm_up() -> list[str]:
@@ -95,7 +109,8 @@ def warm_up() -> list[str]:
 
 
 def read_log(path: str, offset: int = 0) -> tuple[list[tuple[float, str, float, float]], int]:
-    """Lines written since ``offset`` (bytes) as (end time, label, wall ms, CPU ms), and the new offset."""
+    """Lines written since ``offset`` (bytes) as (end time, label, wall ms, CPU ms), and the new
+    offset."""
     try:
         with open(path, encoding="utf-8") as fh:
             fh.seek(offset)

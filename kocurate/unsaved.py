@@ -23,18 +23,23 @@ class UnsavedEdits:
     def __init__(self, state: MutableMapping[str, Any]) -> None:
         self.state = state
 
-    def key(self, view: dict[str, Any], kind: str, item: int | str, version: int | None = None) -> str:
+    def key(
+        self, view: dict[str, Any], kind: str, item: int | str, version: int | None = None
+    ) -> str:
         """Widget key: tied to the sample version the widget showed (and the nonce)."""
         v = view["version"] if version is None else version
         return f"rv-{kind}-{view['id']}-{item}-v{v}-n{self.state.get(NONCE, 0)}"
 
     def show(self, view: dict[str, Any]) -> None:
         """Remember what the widgets are about to show: edits are measured against it."""
-        self.state[SEEN] = {"sample": view["id"], "version": view["version"],
-                            "dataset_id": view.get("dataset_id"),
-                            "text": {t["id"]: t["text"] for t in view["turns"]},
-                            "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
-                            "flags": dict(view["my_flags"])}
+        self.state[SEEN] = {
+            "sample": view["id"],
+            "version": view["version"],
+            "dataset_id": view.get("dataset_id"),
+            "text": {t["id"]: t["text"] for t in view["turns"]},
+            "source_text": {t["id"]: t["source_text"] for t in view["turns"]},
+            "flags": dict(view["my_flags"]),
+        }
 
     def reset_widgets(self) -> None:
         """New widget keys: the widgets show the saved state again."""
@@ -56,7 +61,7 @@ class UnsavedEdits:
                     out[field][turn_id] = typed
         chosen = self.state.get(self.key(view, "flags", "all", v))
         if chosen is not None:
-            flags = {c: (self.state.get(self.key(view, "note", c, v)) or None) for c in chosen}
+            flags = {c: self.state.get(self.key(view, "note", c, v)) or None for c in chosen}
             if flags != seen["flags"]:
                 out["flags"] = flags
         return out

@@ -59,7 +59,8 @@ def redeem(ticket: str) -> str | None:
 
 
 def cookie_secure(scheme: str, forwarded_proto: str | None) -> bool:
-    """Secure cookies over HTTPS (directly, or behind a TLS proxy that says so); KOCURATE_COOKIE_SECURE=1 forces."""
+    """Secure cookies over HTTPS (directly, or behind a TLS proxy that says so);
+    KOCURATE_COOKIE_SECURE=1 forces."""
     if os.environ.get("KOCURATE_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
         return True
     return scheme == "https" or (forwarded_proto or "").split(",")[0].strip().lower() == "https"
@@ -76,8 +77,15 @@ async def session_route(request: Request) -> Response:
     if token is None:
         return Response("unknown or expired login ticket", status_code=400, media_type="text/plain")
     resp = Response(status_code=204)
-    resp.set_cookie(COOKIE, token, max_age=int(session_hours() * 3600), path="/", httponly=True,
-                    secure=_secure(request), samesite="strict")
+    resp.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(session_hours() * 3600),
+        path="/",
+        httponly=True,
+        secure=_secure(request),
+        samesite="strict",
+    )
     return resp
 
 

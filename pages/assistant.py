@@ -1,5 +1,5 @@
-"""LLM assistant (leads): batch grading and fix suggestions over an OpenAI-compatible server, its jobs,
-and how its grades compare with reviewers' decisions. Widgets only: see kocurate.ui_llm."""
+"""LLM assistant (leads): batch grading and fix suggestions over an OpenAI-compatible server, its
+jobs, and how its grades compare with reviewers' decisions. Widgets only: see kocurate.ui_llm."""
 
 from __future__ import annotations
 

@@ -21,22 +21,48 @@ from kocurate.services import freshness
 from kocurate.services.auth import Actor
 
 # sample status codes (values the services take) → labels shown
-STATUS_LABELS = {"new": N_("new"), "approved": N_("approved"), "rejected": N_("rejected"),
-                 "needs_fix": N_("needs fix"), "skipped": N_("skipped"), "disputed": N_("disputed"),
-                 "superseded": N_("superseded")}
+STATUS_LABELS = {
+    "new": N_("new"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "needs_fix": N_("needs fix"),
+    "skipped": N_("skipped"),
+    "disputed": N_("disputed"),
+    "superseded": N_("superseded"),
+}
 # the mix editor's modes: the option values (codes compared below) → labels shown
-MIX_MODES = {"all eligible samples": N_("all eligible samples"),
-             "shares (% of the target size)": N_("shares (% of the target size)"), "counts": N_("counts")}
+MIX_MODES = {
+    "all eligible samples": N_("all eligible samples"),
+    "shares (% of the target size)": N_("shares (% of the target size)"),
+    "counts": N_("counts"),
+}
 # columns of the preview table → headers shown
-PREVIEW_COLUMNS = {"name": N_("Dataset"), "kind": N_("Kind"), "licence": N_("Licence"), "pool": N_("Pool"),
-                   "ethics_flagged": N_("Ethics-flagged"), "flagged": N_("Flagged"),
-                   "contaminated": N_("Contaminated"), "error_findings": N_("Error findings"),
-                   "open_errors": N_("Open errors"), "after_duplicates": N_("After duplicates"),
-                   "refused": N_("Refused"), "planned": N_("Planned"), "validation": N_("Validation"),
-                   "note": N_("Note")}
+PREVIEW_COLUMNS = {
+    "name": N_("Dataset"),
+    "kind": N_("Kind"),
+    "licence": N_("Licence"),
+    "pool": N_("Pool"),
+    "ethics_flagged": N_("Ethics-flagged"),
+    "flagged": N_("Flagged"),
+    "contaminated": N_("Contaminated"),
+    "error_findings": N_("Error findings"),
+    "open_errors": N_("Open errors"),
+    "after_duplicates": N_("After duplicates"),
+    "refused": N_("Refused"),
+    "planned": N_("Planned"),
+    "validation": N_("Validation"),
+    "note": N_("Note"),
+}
 # columns of the recent exports table → headers shown
-RECENT_COLUMNS = {"id": N_("Job"), "status": N_("Status"), "created_at": N_("Started"), "out_dir": N_("Folder"),
-                  "total": N_("Samples"), "format": N_("Format"), "message": N_("Message")}
+RECENT_COLUMNS = {
+    "id": N_("Job"),
+    "status": N_("Status"),
+    "created_at": N_("Started"),
+    "out_dir": N_("Folder"),
+    "total": N_("Samples"),
+    "format": N_("Format"),
+    "message": N_("Message"),
+}
 
 
 def _status_label(code: str) -> str:
@@ -44,17 +70,29 @@ def _status_label(code: str) -> str:
 
 
 @st.cache_data(ttl=60, show_spinner=_("Counting what the export will write…"), max_entries=32)
-def _preview(spec_json: str, actor_id: int | None, username: str, role: str, version: tuple,
-             exact: bool | None = None) -> dict:
-    """The preview, cached per selection and data version (widgets elsewhere on the page rerun it)."""
+def _preview(
+    spec_json: str,
+    actor_id: int | None,
+    username: str,
+    role: str,
+    version: tuple,
+    exact: bool | None = None,
+) -> dict:
+    """The preview, cached per selection and data version (widgets elsewhere on the page rerun
+    it)."""
     with ui.session() as s:
-        return ex.preview_counts(s, Actor(actor_id, username, role), ex.ExportSpec.from_dict(json.loads(spec_json)),
-                                 exact=exact)
+        return ex.preview_counts(
+            s,
+            Actor(actor_id, username, role),
+            ex.ExportSpec.from_dict(json.loads(spec_json)),
+            exact=exact,
+        )
 
 
 def _progress_text(done: int, total: int) -> str:
-    return ngettext("{done:,} / {total:,} sample", "{done:,} / {total:,} samples", total).format(done=done,
-                                                                                               total=total)
+    return ngettext("{done:,} / {total:,} sample", "{done:,} / {total:,} samples", total).format(
+        done=done, total=total
+    )
 
 
 def _version() -> tuple:
@@ -76,46 +114,93 @@ if not all_datasets:
 names = [d["name"] for d in all_datasets]
 formats = ex.formats()
 
-# -- selection -------------------------------------------------------------------------------------------
+# -- selection
+# -------------------------------------------------------------------------------------------
 left, right = st.columns(2)
 with left:
-    fmt = st.selectbox(_("Format"), list(formats), index=list(formats).index("messages"),
-                       format_func=lambda k: f"{k} — {formats[k]}", key="ex_format")
-    chosen = st.multiselect(_("Datasets (none = all)"), names, key="ex_datasets", placeholder=_("All datasets"))
-    statuses = st.multiselect(_("Statuses"), list(STATUSES), default=["approved"], format_func=_status_label,
-                              key="ex_statuses", placeholder=_("Choose options"))
-    exclude_flags = st.multiselect(_("Also exclude samples flagged"), list(QUALITY_FLAGS),
-                                   format_func=ui.flag_label, key="ex_flags", placeholder=_("Choose options"))
+    fmt = st.selectbox(
+        _("Format"),
+        list(formats),
+        index=list(formats).index("messages"),
+        format_func=lambda k: f"{k} — {formats[k]}",
+        key="ex_format",
+    )
+    chosen = st.multiselect(
+        _("Datasets (none = all)"), names, key="ex_datasets", placeholder=_("All datasets")
+    )
+    statuses = st.multiselect(
+        _("Statuses"),
+        list(STATUSES),
+        default=["approved"],
+        format_func=_status_label,
+        key="ex_statuses",
+        placeholder=_("Choose options"),
+    )
+    exclude_flags = st.multiselect(
+        _("Also exclude samples flagged"),
+        list(QUALITY_FLAGS),
+        format_func=ui.flag_label,
+        key="ex_flags",
+        placeholder=_("Choose options"),
+    )
     c1, c2 = st.columns(2)
-    min_chars = c1.number_input(_("Min Korean characters"), min_value=0, value=0, step=10, key="ex_min")
-    max_chars = c2.number_input(_("Max Korean characters (0 = no limit)"), min_value=0, value=0, step=100,
-                                key="ex_max")
+    min_chars = c1.number_input(
+        _("Min Korean characters"), min_value=0, value=0, step=10, key="ex_min"
+    )
+    max_chars = c2.number_input(
+        _("Max Korean characters (0 = no limit)"), min_value=0, value=0, step=100, key="ex_max"
+    )
 with right:
-    exclude_ethics = st.checkbox(_("Exclude ethics-flagged samples ({flags}) unless cleared").format(
-                                     flags=", ".join(ui.flag_label(f) for f in ETHICS_FLAGS)),
-                                 value=True, key="ex_ethics")
-    include_contaminated = st.checkbox(_("Include samples with evaluation-set contamination findings"),
-                                       value=False, key="ex_contam")
+    exclude_ethics = st.checkbox(
+        _("Exclude ethics-flagged samples ({flags}) unless cleared").format(
+            flags=", ".join(ui.flag_label(f) for f in ETHICS_FLAGS)
+        ),
+        value=True,
+        key="ex_ethics",
+    )
+    include_contaminated = st.checkbox(
+        _("Include samples with evaluation-set contamination findings"),
+        value=False,
+        key="ex_contam",
+    )
     dedup = st.checkbox(_("One sample per near-duplicate group"), value=True, key="ex_dedup")
-    meta = st.checkbox(_("Provenance key 'kocurate' (dataset, key, sample id, flags)"), value=True, key="ex_meta")
-    alpaca_history = st.checkbox(_("alpaca: keep multi-turn samples as 'history'"), value=False, key="ex_hist",
-                                 disabled=fmt != "alpaca")
+    meta = st.checkbox(
+        _("Provenance key 'kocurate' (dataset, key, sample id, flags)"), value=True, key="ex_meta"
+    )
+    alpaca_history = st.checkbox(
+        _("alpaca: keep multi-turn samples as 'history'"),
+        value=False,
+        key="ex_hist",
+        disabled=fmt != "alpaca",
+    )
     c1, c2, c3 = st.columns(3)
-    total = c1.number_input(_("Target size (0 = all)"), min_value=0, value=0, step=1000, key="ex_total")
+    total = c1.number_input(
+        _("Target size (0 = all)"), min_value=0, value=0, step=1000, key="ex_total"
+    )
     seed = c2.number_input(_("Seed"), min_value=0, value=0, step=1, key="ex_seed")
-    val_frac = c3.number_input(_("Validation fraction"), min_value=0.0, max_value=0.5, value=0.0, step=0.01,
-                               key="ex_val")
+    val_frac = c3.number_input(
+        _("Validation fraction"), min_value=0.0, max_value=0.5, value=0.0, step=0.01, key="ex_val"
+    )
 
-    exclude_errors = st.checkbox(_("Exclude samples with open error findings (checks of severity error)"),
-                                 value=False, key="ex_errors")
+    exclude_errors = st.checkbox(
+        _("Exclude samples with open error findings (checks of severity error)"),
+        value=False,
+        key="ex_errors",
+    )
     best = ui_curate.export_best_option(int(total))  # "the best N" by risk
     include_gold, best_rated = ui_gold.export_options()
 
-# -- mix: one number per dataset, shares (% of the target size) or counts --------------------------------
+# -- mix: one number per dataset, shares (% of the target size) or counts
+# --------------------------------
 st.subheader(_("Mix"))
 mix_names = chosen or names
-mode = st.radio(_("Per dataset"), list(MIX_MODES), format_func=lambda m: _(MIX_MODES[m]),
-                horizontal=True, key="ex_mix_mode")
+mode = st.radio(
+    _("Per dataset"),
+    list(MIX_MODES),
+    format_func=lambda m: _(MIX_MODES[m]),
+    horizontal=True,
+    key="ex_mix_mode",
+)
 mix: dict[str, float | int] = {}
 fill = False
 if mode != "all eligible samples":
@@ -123,103 +208,228 @@ if mode != "all eligible samples":
     for i, n in enumerate(mix_names):
         col = cols[i % len(cols)]
         if mode.startswith("shares"):
-            v = col.number_input(_("{name} (%)").format(name=n), min_value=0.0, max_value=100.0, value=0.0, step=5.0,
-                                 key=f"ex_share_{n}")
+            v = col.number_input(
+                _("{name} (%)").format(name=n),
+                min_value=0.0,
+                max_value=100.0,
+                value=0.0,
+                step=5.0,
+                key=f"ex_share_{n}",
+            )
             if v > 0:
                 mix[n] = float(v) / 100.0
         else:
-            v = col.number_input(_("{name} (samples)").format(name=n), min_value=0, value=0, step=100, key=f"ex_count_{n}")
+            v = col.number_input(
+                _("{name} (samples)").format(name=n),
+                min_value=0,
+                value=0,
+                step=100,
+                key=f"ex_count_{n}",
+            )
             if v > 0:
                 mix[n] = int(v)
     if mode.startswith("shares"):
-        st.caption(_("Shares add up to {total:.0%}; they are scaled to fill the target size.").format(
-            total=sum(mix.values())))
-    fill = st.checkbox(_("Top up from the other datasets when one falls short"), value=False, key="ex_fill")
+        st.caption(
+            _("Shares add up to {total:.0%}; they are scaled to fill the target size.").format(
+                total=sum(mix.values())
+            )
+        )
+    fill = st.checkbox(
+        _("Top up from the other datasets when one falls short"), value=False, key="ex_fill"
+    )
 
 try:
     spec = ex.ExportSpec(
-        format=fmt, datasets=chosen or None, statuses=statuses, exclude_ethics=exclude_ethics,
-        exclude_flags=exclude_flags, include_contaminated=include_contaminated, dedup=dedup,
-        min_chars=int(min_chars) or None, max_chars=int(max_chars) or None, mix=mix,
-        total=int(total) or None, seed=int(seed), val_frac=float(val_frac), meta=meta,
-        alpaca_history=alpaca_history, exclude_error_findings=exclude_errors, fill=fill,
-        include_gold=include_gold, best_rated=best_rated, **best)
+        format=fmt,
+        datasets=chosen or None,
+        statuses=statuses,
+        exclude_ethics=exclude_ethics,
+        exclude_flags=exclude_flags,
+        include_contaminated=include_contaminated,
+        dedup=dedup,
+        min_chars=int(min_chars) or None,
+        max_chars=int(max_chars) or None,
+        mix=mix,
+        total=int(total) or None,
+        seed=int(seed),
+        val_frac=float(val_frac),
+        meta=meta,
+        alpaca_history=alpaca_history,
+        exclude_error_findings=exclude_errors,
+        fill=fill,
+        include_gold=include_gold,
+        best_rated=best_rated,
+        **best,
+    )
     spec_key = json.dumps(spec.to_dict(), sort_keys=True)
-    preview = _preview(spec_key, actor.id, actor.username, actor.role, _version(),
-                       True if st.session_state.get("ex_exact_for") == spec_key else None)
+    preview = _preview(
+        spec_key,
+        actor.id,
+        actor.username,
+        actor.role,
+        _version(),
+        True if st.session_state.get("ex_exact_for") == spec_key else None,
+    )
 except KocurateError as exc:
     st.error(message(exc))
     st.stop()
 
-# -- preview ---------------------------------------------------------------------------------------------
-st.subheader((ngettext("Planned: {n:,} sample (validation {val:,})", "Planned: {n:,} samples (validation {val:,})",
-                       preview["total"]) if preview["validation"]
-              else ngettext("Planned: {n:,} sample", "Planned: {n:,} samples", preview["total"]))
-             .format(n=preview["total"], val=preview["validation"]))
+# -- preview
+# ---------------------------------------------------------------------------------------------
+st.subheader(
+    (
+        ngettext(
+            "Planned: {n:,} sample (validation {val:,})",
+            "Planned: {n:,} samples (validation {val:,})",
+            preview["total"],
+        )
+        if preview["validation"]
+        else ngettext("Planned: {n:,} sample", "Planned: {n:,} samples", preview["total"])
+    ).format(n=preview["total"], val=preview["validation"])
+)
 if preview["empty_reason"]:
     st.info(preview["empty_reason"], icon=":material/block:")
-cols = ["name", "kind", "licence", "pool", "ethics_flagged", "flagged", "contaminated", "error_findings",
-        "open_errors", "after_duplicates", "refused", "quota", "validation", "note"]
+cols = [
+    "name",
+    "kind",
+    "licence",
+    "pool",
+    "ethics_flagged",
+    "flagged",
+    "contaminated",
+    "error_findings",
+    "open_errors",
+    "after_duplicates",
+    "refused",
+    "quota",
+    "validation",
+    "note",
+]
 table = pd.DataFrame(preview["datasets"]).rename(columns={"quota": "planned"})
 cols = [("planned" if c == "quota" else c) for c in cols]
-st.dataframe(table[[c for c in cols if c in table.columns]], hide_index=True, width="stretch",
-             column_config={c: _(label) for c, label in PREVIEW_COLUMNS.items() if c in table.columns})
+st.dataframe(
+    table[[c for c in cols if c in table.columns]],
+    hide_index=True,
+    width="stretch",
+    column_config={c: _(label) for c, label in PREVIEW_COLUMNS.items() if c in table.columns},
+)
 if preview["warnings"]:
     st.warning(_("Warnings (also written into the dataset card):"), icon=":material/warning:")
     for w in preview["warnings"]:
         st.text(f"• {text(w)}")  # a service's warning, in the reader's language
-st.caption(_("Planned = what the export writes: samples the format refuses (speakerless turns, multi-turn for "
-             "alpaca, …) are counted before and replaced by the next candidates.")
-           if preview["exact"] else _("A large selection: refusals by the format other than whole datasets are "
-                                      "known when the export runs (manifest.json has the exact figures)."))
-if not preview["exact"] and st.button(_("Count exactly (reads every candidate: about as long as the export's "
-                                        "reading)"), key="ex_exact"):
+st.caption(
+    _(
+        "Planned = what the export writes: samples the format refuses (speakerless turns,"
+        " multi-turn for alpaca, …) are counted before and replaced by the next candidates."
+    )
+    if preview["exact"]
+    else _(
+        "A large selection: refusals by the format other than whole datasets are "
+        "known when the export runs (manifest.json has the exact figures)."
+    )
+)
+if not preview["exact"] and st.button(
+    _("Count exactly (reads every candidate: about as long as the export's reading)"),
+    key="ex_exact",
+):
     st.session_state["ex_exact_for"] = spec_key
     st.rerun()
 
-# -- run -------------------------------------------------------------------------------------------------
-# the card's headings in the reader's language unless chosen otherwise (the data is never translated)
+# -- run
+# -------------------------------------------------------------------------------------------------
+# the card's headings in the reader's language unless chosen otherwise (the data is never
+# translated)
 langs = list(LANGUAGES)
-card_lang = st.selectbox(_("Language of the dataset card (README.md)"), langs, format_func=LANGUAGES.__getitem__,
-                         index=langs.index(current_language()), key="ex_card_lang")
+card_lang = st.selectbox(
+    _("Language of the dataset card (README.md)"),
+    langs,
+    format_func=LANGUAGES.__getitem__,
+    index=langs.index(current_language()),
+    key="ex_card_lang",
+)
 dl, srv = st.columns(2)
 with dl:
-    st.markdown(_("**Download** (up to {limit:,} samples): a zip with the data, manifest.json and "
-                  "README.md.").format(limit=ex.DOWNLOAD_LIMIT))
-    if st.button(_("Prepare download"), disabled=preview["total"] > ex.DOWNLOAD_LIMIT or preview["total"] == 0,
-                 key="ex_dl_go"):
+    st.markdown(
+        _(
+            "**Download** (up to {limit:,} samples): a zip with the data, manifest.json and "
+            "README.md."
+        ).format(limit=ex.DOWNLOAD_LIMIT)
+    )
+    if st.button(
+        _("Prepare download"),
+        disabled=preview["total"] > ex.DOWNLOAD_LIMIT or preview["total"] == 0,
+        key="ex_dl_go",
+    ):
         bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             fname, data, manifest = ex.export_archive(
-                ui.engine(), actor, spec, card_lang=card_lang,
-                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
+                ui.engine(),
+                actor,
+                spec,
+                card_lang=card_lang,
+                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)),
+            )
             st.session_state["ex_download"] = (fname, data, manifest["counts"]["total"])
     if "ex_download" in st.session_state:
         fname, data, n = st.session_state["ex_download"]
-        st.download_button(ngettext("Download {file} ({n:,} sample)", "Download {file} ({n:,} samples)", n).format(
-                               file=fname, n=n), data=data, file_name=fname,
-                           mime="application/zip", key="ex_dl_btn")
+        st.download_button(
+            ngettext("Download {file} ({n:,} sample)", "Download {file} ({n:,} samples)", n).format(
+                file=fname, n=n
+            ),
+            data=data,
+            file_name=fname,
+            mime="application/zip",
+            key="ex_dl_btn",
+        )
 with srv:
     st.markdown(_("**Server folder** (any size) under `{root}`").format(root=ex.export_root()))
-    folder = st.text_input(_("Folder name"), value=f"{fmt}-{datetime.now():%Y%m%d-%H%M}", key="ex_folder")
-    overwrite = st.checkbox(_("Replace an earlier export in that folder"), value=False, key="ex_overwrite")
-    if st.button(_("Export to the server"), type="primary", disabled=preview["total"] == 0, key="ex_srv_go"):
+    folder = st.text_input(
+        _("Folder name"), value=f"{fmt}-{datetime.now():%Y%m%d-%H%M}", key="ex_folder"
+    )
+    overwrite = st.checkbox(
+        _("Replace an earlier export in that folder"), value=False, key="ex_overwrite"
+    )
+    if st.button(
+        _("Export to the server"), type="primary", disabled=preview["total"] == 0, key="ex_srv_go"
+    ):
         bar = st.progress(0.0, text=_("exporting…"))
         with ui.shows_errors():
             manifest = ex.export(
-                ui.engine(), actor, spec, ex.server_folder(folder), overwrite=overwrite, card_lang=card_lang,
-                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)))
+                ui.engine(),
+                actor,
+                spec,
+                ex.server_folder(folder),
+                overwrite=overwrite,
+                card_lang=card_lang,
+                progress=lambda d, n: bar.progress(d / n if n else 1.0, text=_progress_text(d, n)),
+            )
             c = manifest["counts"]
-            st.success(ngettext("Exported {n:,} sample in {seconds} s.", "Exported {n:,} samples in {seconds} s.",
-                                c["total"]).format(n=c["total"], seconds=manifest["seconds"]))
+            st.success(
+                ngettext(
+                    "Exported {n:,} sample in {seconds} s.",
+                    "Exported {n:,} samples in {seconds} s.",
+                    c["total"],
+                ).format(n=c["total"], seconds=manifest["seconds"])
+            )
             st.code(manifest["out_dir"], language=None)
             with st.expander("manifest.json"):
-                st.json({k: manifest[k] for k in ("counts", "excluded", "refused", "repairs", "warnings", "files")})
+                st.json(
+                    {
+                        k: manifest[k]
+                        for k in ("counts", "excluded", "refused", "repairs", "warnings", "files")
+                    }
+                )
 
 with ui.session() as s:
     recent = ex.recent_exports(s, actor)
 if recent:
     st.subheader(_("Recent exports"))
     recent_table = pd.DataFrame(recent)
-    st.dataframe(recent_table, hide_index=True, width="stretch",
-                 column_config={c: _(label) for c, label in RECENT_COLUMNS.items() if c in recent_table.columns})
+    st.dataframe(
+        recent_table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            c: _(label) for c, label in RECENT_COLUMNS.items() if c in recent_table.columns
+        },
+    )

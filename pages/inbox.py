@@ -1,4 +1,5 @@
-"""Inbox: mentions of me and replies in threads I wrote in (unread first); for leads, the open questions.
+"""Inbox: mentions of me and replies in threads I wrote in (unread first); for leads, the open
+questions.
 
 Layout and widgets only; every action calls kocurate.services.comments. Comments show as plain text.
 """
@@ -31,7 +32,9 @@ def show(items: list[cm.InboxEntry], *, unread: bool) -> None:
         with st.container(border=True, key=f"ib-{e.id}"):
             st.caption(KIND_LABELS.get(e.kind, e.kind))
             ui_guidance.comment_row(e.comment, key=f"ib-row-{e.id}")
-            if unread and st.button(_("Mark read"), key=f"ib-read-{e.id}", icon=":material/drafts:"):
+            if unread and st.button(
+                _("Mark read"), key=f"ib-read-{e.id}", icon=":material/drafts:"
+            ):
                 with ui.shows_errors(), ui.session() as s:
                     cm.mark_read(s, actor, [e.id])
                 ui_guidance.forget_inbox_count()
@@ -56,8 +59,12 @@ try:
     with st.expander(_("Already read"), expanded=not n_unread, key="ib-read"):
         read_items = entries(False, S.get("ib_read_before"))
         if not read_items and not n_unread:
-            st.text(_("Nothing here yet: when someone mentions you (@{name}) or replies in your thread, it shows "
-                      "here.").format(name=actor.username))
+            st.text(
+                _(
+                    "Nothing here yet: when someone mentions you (@{name}) or replies in your"
+                    " thread, it shows here."
+                ).format(name=actor.username)
+            )
         show(read_items, unread=False)
         if len(read_items) == PAGE and st.button(_("More"), key="ib-more-read"):
             S["ib_read_before"] = read_items[-1].id
@@ -68,12 +75,18 @@ try:
         st.subheader(_("Open questions"))
         with ui.session() as s:
             datasets = {d["id"]: d["name"] for d in ds_service.list_datasets(s)}
-        ds = st.selectbox(_("Dataset"), [0, *datasets], key="ib-oq-ds",
-                          format_func=lambda i: _("all datasets") if i == 0 else datasets[i])
+        ds = st.selectbox(
+            _("Dataset"),
+            [0, *datasets],
+            key="ib-oq-ds",
+            format_func=lambda i: _("all datasets") if i == 0 else datasets[i],
+        )
         if S.get("ib_oq_for") != ds:
             S["ib_oq_for"], S["ib_oq_before"] = ds, None
         with ui.session() as s:
-            rows = cm.open_threads(s, actor, dataset_id=ds or None, before_id=S.get("ib_oq_before"), limit=PAGE)
+            rows = cm.open_threads(
+                s, actor, dataset_id=ds or None, before_id=S.get("ib_oq_before"), limit=PAGE
+            )
         if not rows:
             st.text(_("No open questions."))
         for r in rows:
@@ -82,8 +95,13 @@ try:
                 ui_guidance.comment_row(root, key=f"oq-row-{root.id}")
                 if r["replies"]:
                     last = r["last"]
-                    st.caption(ngettext("{n} reply, the last by {user}", "{n} replies, the last by {user}",
-                                        r["replies"]).format(n=r["replies"], user=last.author if last else "?"))
+                    st.caption(
+                        ngettext(
+                            "{n} reply, the last by {user}",
+                            "{n} replies, the last by {user}",
+                            r["replies"],
+                        ).format(n=r["replies"], user=last.author if last else "?")
+                    )
                 if st.button(_("Resolve"), key=f"oq-resolve-{root.id}", icon=":material/task_alt:"):
                     with ui.shows_errors(), ui.session() as s:
                         cm.set_resolved(s, actor, root.id)

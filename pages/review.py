@@ -10,7 +10,8 @@ that off: the full-page-rerun baseline of ``benchmarks/ui.py``).
 Never lose typed work: text a person types is stored as a server-side draft when the browser sends
 it (on leaving the field) and before every navigation; it comes back over the saved text, marked
 "draft — not saved". Buttons carry the sample in their key, so a late second click of "Approve &
-next" can only ever act on the sample whose buttons were on screen; decisions carry the version seen.
+next" can only ever act on the sample whose buttons were on screen; decisions carry the version
+seen.
 """
 
 from __future__ import annotations
@@ -39,32 +40,89 @@ from kocurate.unsaved import UnsavedEdits
 CHECKS = catalog.checks()
 
 ALL_FLAGS = list(ETHICS_FLAGS + QUALITY_FLAGS)
-SHORTCUTS = {"save": "Alt+S", "approve": "Alt+A", "approve_next": "Alt+Enter", "reject": "Alt+X",
-             "needs_fix": "Alt+F", "skip": "Alt+K", "next": "Alt+N", "prev": "Alt+P"}
+SHORTCUTS = {
+    "save": "Alt+S",
+    "approve": "Alt+A",
+    "approve_next": "Alt+Enter",
+    "reject": "Alt+X",
+    "needs_fix": "Alt+F",
+    "skip": "Alt+K",
+    "next": "Alt+N",
+    "prev": "Alt+P",
+}
 FRAGMENTS = os.environ.get("KOCURATE_REVIEW_FRAGMENTS", "1") != "0"
-BAR = {"prev": (N_("Previous"), "arrow_back"), "next": (N_("Next"), "arrow_forward"), "save": (N_("Save"), "save"),
-       "approve": (N_("Approve"), "check"), "approve_next": (N_("Approve & next"), "done_all"),
-       "reject": (N_("Reject"), "close"), "needs_fix": (N_("Needs fix"), "build"), "skip": (N_("Skip"), "skip_next")}
+BAR = {
+    "prev": (N_("Previous"), "arrow_back"),
+    "next": (N_("Next"), "arrow_forward"),
+    "save": (N_("Save"), "save"),
+    "approve": (N_("Approve"), "check"),
+    "approve_next": (N_("Approve & next"), "done_all"),
+    "reject": (N_("Reject"), "close"),
+    "needs_fix": (N_("Needs fix"), "build"),
+    "skip": (N_("Skip"), "skip_next"),
+}
 # what a code is called on screen (the codes stay the options and what the services get)
-SHORTCUT_NAMES = {"save": N_("save"), "approve": N_("approve"), "approve_next": N_("approve next"),
-                  "reject": N_("reject"), "needs_fix": N_("needs fix"), "skip": N_("skip"), "next": N_("next"),
-                  "prev": N_("prev")}
-STATUS_LABELS = {"new": N_("new"), "approved": N_("approved"), "rejected": N_("rejected"), "needs_fix": N_("needs fix"),
-                 "skipped": N_("skipped"), "disputed": N_("disputed"), "superseded": N_("superseded"), "any": N_("any")}
-DECISION_LABELS = {"approve": N_("approve"), "reject": N_("reject"), "needs_fix": N_("needs fix"), "skip": N_("skip")}
-REASON_LABELS = {"mistranslation": N_("mistranslation"), "untranslated": N_("untranslated"),
-                 "misaligned": N_("misaligned"), "unethical": N_("unethical"), "low quality": N_("low quality"),
-                 "duplicate": N_("duplicate"), "incomplete": N_("incomplete"), "other": N_("other")}
-RULE_LABELS = {"unanimous": N_("unanimous"), "majority": N_("majority"), "any-reject": N_("any-reject")}
+SHORTCUT_NAMES = {
+    "save": N_("save"),
+    "approve": N_("approve"),
+    "approve_next": N_("approve next"),
+    "reject": N_("reject"),
+    "needs_fix": N_("needs fix"),
+    "skip": N_("skip"),
+    "next": N_("next"),
+    "prev": N_("prev"),
+}
+STATUS_LABELS = {
+    "new": N_("new"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "needs_fix": N_("needs fix"),
+    "skipped": N_("skipped"),
+    "disputed": N_("disputed"),
+    "superseded": N_("superseded"),
+    "any": N_("any"),
+}
+DECISION_LABELS = {
+    "approve": N_("approve"),
+    "reject": N_("reject"),
+    "needs_fix": N_("needs fix"),
+    "skip": N_("skip"),
+}
+REASON_LABELS = {
+    "mistranslation": N_("mistranslation"),
+    "untranslated": N_("untranslated"),
+    "misaligned": N_("misaligned"),
+    "unethical": N_("unethical"),
+    "low quality": N_("low quality"),
+    "duplicate": N_("duplicate"),
+    "incomplete": N_("incomplete"),
+    "other": N_("other"),
+}
+RULE_LABELS = {
+    "unanimous": N_("unanimous"),
+    "majority": N_("majority"),
+    "any-reject": N_("any-reject"),
+}
 SOURCE_LABELS = {"any": N_("any"), "with": N_("with"), "without": N_("without")}
 FIELD_LABELS = {"text": N_("Korean"), "source_text": N_("English")}
 SEVERITY_LABELS = {"info": N_("info"), "warning": N_("warning"), "error": N_("error")}
-STATE_LABELS = {"open": N_("open"), "active": N_("active"), "confirmed": N_("confirmed"), "cleared": N_("cleared"),
-                "resolved": N_("resolved")}  # flags' and findings' states
+STATE_LABELS = {
+    "open": N_("open"),
+    "active": N_("active"),
+    "confirmed": N_("confirmed"),
+    "cleared": N_("cleared"),
+    "resolved": N_("resolved"),
+}  # flags' and findings' states
 EDIT_KINDS = {"manual": N_("manual"), "machine": N_("machine"), "restore": N_("restore")}
-ORIGIN_LABELS = {"annotator": N_("annotator"), "check": N_("check"), "model": N_("model")}  # who set a flag
+ORIGIN_LABELS = {
+    "annotator": N_("annotator"),
+    "check": N_("check"),
+    "model": N_("model"),
+}  # who set a flag
 MIN_DWELL_S = 0.7  # decisions sooner than this after a sample opens are taken as a double press
-PROGRESS_REFRESH_S = 120  # the queue is counted again after this long (decisions are subtracted meanwhile)
+PROGRESS_REFRESH_S = (
+    120  # the queue is counted again after this long (decisions are subtracted meanwhile)
+)
 
 
 def lbl(labels: dict[str, str], code: str | None) -> str:
@@ -101,13 +159,17 @@ if linked is not None and linked != S.get("rv_sample"):
     S["rv_linked"] = True
 sid0: int | None = S.get("rv_sample")
 if linked is None and sid0 is not None:
-    st.query_params["sample"] = str(sid0)  # back from another page: keep the URL a working deep link
+    st.query_params["sample"] = str(
+        sid0
+    )  # back from another page: keep the URL a working deep link
 brief: dict[str, Any] | None = None
 if sid0 is not None:
     try:
         with ui.session() as s:
             if S.pop("rv_linked", False):
-                rv.claim(s, actor, sid0)  # best effort: a deep link reserves the sample when it is free
+                rv.claim(
+                    s, actor, sid0
+                )  # best effort: a deep link reserves the sample when it is free
             brief = rv.sample_brief(s, actor, sid0)
     except KocurateError as exc:
         st.error(message(exc))
@@ -117,8 +179,14 @@ datasets = dataset_list(config.db_url())
 if not datasets:
     st.info(_("No datasets yet. A lead imports one (Import page or `kocurate import`)."))
     st.stop()
-ds_names = {d["id"]: _("{name} · {new} new of {samples}").format(name=d["name"], new=d["new"], samples=d["samples"])
-            for d in datasets}
+ds_names = {
+    d["id"]: (
+        _("{name} · {new} new of {samples}").format(
+            name=d["name"], new=d["new"], samples=d["samples"]
+        )
+    )
+    for d in datasets
+}
 # Links from the dashboard, the checks page and job cards open a queue:
 # ?dataset=ID&status=…&flag=…&check=…&suggestion=open&job=JOBID
 _link = {k: st.query_params.get(k) for k in LINK_FIELDS}
@@ -142,7 +210,9 @@ if any(_link.values()) and S.get("rv_link_applied") != _link:
         if not _link["status"]:
             S["rv_f_status"] = "any"
 if brief is not None and S.get("rv_ds_synced") != brief["id"]:
-    S["rv_ds"] = brief["dataset_id"]  # the queue follows a newly opened sample (links, search results)
+    S["rv_ds"] = brief[
+        "dataset_id"
+    ]  # the queue follows a newly opened sample (links, search results)
     S["rv_ds_synced"] = brief["id"]
 if S.get("rv_ds") not in ds_names:
     S.pop("rv_ds", None)
@@ -155,31 +225,58 @@ if S.get("rv_f_status") not in (None, *status_choices):
     S["rv_f_status"] = "new"
 with st.sidebar:
     st.subheader(_("Queue"))
-    ds_id = st.selectbox(_("Dataset"), list(ds_names), format_func=lambda i: ds_names[i], key="rv_ds")
-    status = st.selectbox(_("Status"), status_choices, key="rv_f_status",
-                          format_func=lambda x: _("disputed (adjudicate)") if x == "disputed" else lbl(STATUS_LABELS, x))
-    flag = st.selectbox(_("Flag"), ["", *ALL_FLAGS], format_func=lambda c: ui.flag_label(c) if c else _("any"),
-                        key="rv_f_flag")
+    ds_id = st.selectbox(
+        _("Dataset"), list(ds_names), format_func=lambda i: ds_names[i], key="rv_ds"
+    )
+    status = st.selectbox(
+        _("Status"),
+        status_choices,
+        key="rv_f_status",
+        format_func=lambda x: (
+            _("disputed (adjudicate)") if x == "disputed" else lbl(STATUS_LABELS, x)
+        ),
+    )
+    flag = st.selectbox(
+        _("Flag"),
+        ["", *ALL_FLAGS],
+        format_func=lambda c: ui.flag_label(c) if c else _("any"),
+        key="rv_f_flag",
+    )
     if CHECKS:
-        check = st.selectbox(_("Automatic check"), ["", *sorted(CHECKS)], key="rv_f_check",
-                             format_func=lambda c: check_label(c) if c else _("any"))
+        check = st.selectbox(
+            _("Automatic check"),
+            ["", *sorted(CHECKS)],
+            key="rv_f_check",
+            format_func=lambda c: check_label(c) if c else _("any"),
+        )
     else:
         check = st.text_input(_("Automatic check (name)"), key="rv_f_check")
     text_q = st.text_input(_("Text contains"), key="rv_f_text")
     c1, c2 = st.columns(2)
     min_len = c1.number_input(_("Min chars"), min_value=0, value=0, step=100, key="rv_f_min")
-    max_len = c2.number_input(_("Max chars (0 = ∞)"), min_value=0, value=0, step=100, key="rv_f_max")
-    has_source = st.selectbox(_("English source"), ["any", "with", "without"], key="rv_f_src",
-                              format_func=lambda x: lbl(SOURCE_LABELS, x))
+    max_len = c2.number_input(
+        _("Max chars (0 = ∞)"), min_value=0, value=0, step=100, key="rv_f_max"
+    )
+    has_source = st.selectbox(
+        _("English source"),
+        ["any", "with", "without"],
+        key="rv_f_src",
+        format_func=lambda x: lbl(SOURCE_LABELS, x),
+    )
     max_conf = st.slider(_("Max alignment confidence"), 0.0, 1.0, 1.0, 0.05, key="rv_f_conf")
     sugg = st.toggle(_("Has an open suggestion"), key="rv_f_sugg")
     S.setdefault("rv_f_job", 0)
-    job = st.number_input(_("Suggestions of DeepL job (0 = any)"), min_value=0, step=1, key="rv_f_job")
+    job = st.number_input(
+        _("Suggestions of DeepL job (0 = any)"), min_value=0, step=1, key="rv_f_job"
+    )
     mine = st.toggle(_("Assigned to me"), key="rv_f_mine")
     with ui.session() as s:
         prefs = rv.get_prefs(s, actor) if actor.id is not None else dict(rv.PREF_DEFAULTS)
-    stay = st.toggle(_("Stay on the sample after Reject / Needs fix"), value=bool(prefs["stay_after_decision"]),
-                     key="rv_pref_stay")
+    stay = st.toggle(
+        _("Stay on the sample after Reject / Needs fix"),
+        value=bool(prefs["stay_after_decision"]),
+        key="rv_pref_stay",
+    )
     if stay != prefs["stay_after_decision"] and actor.id is not None:
         with ui.shows_errors(), ui.session() as s:
             rv.set_prefs(s, actor, stay_after_decision=bool(stay))
@@ -187,13 +284,27 @@ with st.sidebar:
         current = next(d for d in datasets if d["id"] == ds_id)
         with ui.session() as s:
             rule_now = ds_service.get_dataset(s, ds_id).decision_rule
-        k = st.number_input(_("Annotators per sample (overlap)"), 1, rv.MAX_OVERLAP, value=current["overlap"],
-                            key="rv_k")
-        rule = st.selectbox(_("Decision rule"), rv.DECISION_RULES, index=rv.DECISION_RULES.index(rule_now),
-                            key="rv_rule", format_func=lambda x: lbl(RULE_LABELS, x),
-                            help=_("How the decisions of the overlapping reviewers settle a sample; "
-                                   "a disagreement makes it disputed until a lead adjudicates."))
-        if (k != current["overlap"] or rule != rule_now) and st.button(_("Apply queue settings"), key="rv_set_k"):
+        k = st.number_input(
+            _("Annotators per sample (overlap)"),
+            1,
+            rv.MAX_OVERLAP,
+            value=current["overlap"],
+            key="rv_k",
+        )
+        rule = st.selectbox(
+            _("Decision rule"),
+            rv.DECISION_RULES,
+            index=rv.DECISION_RULES.index(rule_now),
+            key="rv_rule",
+            format_func=lambda x: lbl(RULE_LABELS, x),
+            help=_(
+                "How the decisions of the overlapping reviewers settle a sample; "
+                "a disagreement makes it disputed until a lead adjudicates."
+            ),
+        )
+        if (k != current["overlap"] or rule != rule_now) and st.button(
+            _("Apply queue settings"), key="rv_set_k"
+        ):
             with ui.shows_errors(), ui.session() as s:
                 rv.set_overlap(s, actor, ds_id, int(k))
                 rv.set_decision_rule(s, actor, ds_id, rule)
@@ -202,22 +313,39 @@ with st.sidebar:
     ui_curate.render_queue_order(actor, ds_id)  # leads: most likely broken first
     if actor.can("view_stats"):
         pend = pending_drafts(config.db_url(), actor).get(ds_id)
-        st.text(ngettext("Unsaved drafts here: {drafts} by {people} person",
-                         "Unsaved drafts here: {drafts} by {people} people", pend["people"]).format(
-                    drafts=pend["drafts"], people=pend["people"]) if pend
-                else _("Unsaved drafts here: none"))
-    st.caption(_("Shortcuts: {keys}").format(keys=" · ".join(f"{_(SHORTCUT_NAMES[k])} {v}"
-                                                             for k, v in SHORTCUTS.items())))
+        st.text(
+            ngettext(
+                "Unsaved drafts here: {drafts} by {people} person",
+                "Unsaved drafts here: {drafts} by {people} people",
+                pend["people"],
+            ).format(drafts=pend["drafts"], people=pend["people"])
+            if pend
+            else _("Unsaved drafts here: none")
+        )
+    st.caption(
+        _("Shortcuts: {keys}").format(
+            keys=" · ".join(f"{_(SHORTCUT_NAMES[k])} {v}" for k, v in SHORTCUTS.items())
+        )
+    )
     st.caption(ui_gold.shortcut_hint())
 
 filters = rv.QueueFilter(
-    status=None if status == "any" else status, flag=flag or None, check=(check or "").strip() or None,
-    text=text_q.strip() or None, min_len=int(min_len) or None, max_len=int(max_len) or None,
+    status=None if status == "any" else status,
+    flag=flag or None,
+    check=(check or "").strip() or None,
+    text=text_q.strip() or None,
+    min_len=int(min_len) or None,
+    max_len=int(max_len) or None,
     has_source={"any": None, "with": True, "without": False}[has_source],
-    max_confidence=None if max_conf >= 1.0 else float(max_conf), mine=mine, suggestion="open" if sugg else None,
-    job=int(job) or None)
+    max_confidence=None if max_conf >= 1.0 else float(max_conf),
+    mine=mine,
+    suggestion="open" if sugg else None,
+    job=int(job) or None,
+)
 queue_key = repr((ds_id, filters))
-ui_guidance.guidelines_panel(actor, ds_id)  # issue 21: the guidelines (banner until a new version is read)
+ui_guidance.guidelines_panel(
+    actor, ds_id
+)  # issue 21: the guidelines (banner until a new version is read)
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -237,7 +365,9 @@ def apply(s: Any, view: dict[str, Any], p: dict[str, Any], version: int) -> int:
     edited = False
     for field in ("text", "source_text"):
         for turn_id, value in p[field].items():
-            version = rv.save_edit(s, actor, view["id"], turn_id, value, version, field=field, recheck=False)
+            version = rv.save_edit(
+                s, actor, view["id"], turn_id, value, version, field=field, recheck=False
+            )
             edited = True
     if edited:
         from kocurate.services import recheck
@@ -257,7 +387,9 @@ def stash_drafts(view: dict[str, Any] | None) -> None:
         with ui.session() as s:
             for field in ("text", "source_text"):
                 for turn_id, value in p[field].items():
-                    drafts_service.save_draft(s, actor, view["id"], turn_id, value, p["version"], field=field)
+                    drafts_service.save_draft(
+                        s, actor, view["id"], turn_id, value, p["version"], field=field
+                    )
     except KocurateError as exc:
         S["rv_notice"] = message(exc)
 
@@ -305,7 +437,9 @@ def go_prev(view: dict[str, Any] | None) -> None:
         prev = trail.pop()
     else:
         with ui.session() as s:
-            prev = rv.neighbor(s, actor, ds_id, view["id"] if view else 0, "prev", rv.QueueFilter(status=None))
+            prev = rv.neighbor(
+                s, actor, ds_id, view["id"] if view else 0, "prev", rv.QueueFilter(status=None)
+            )
     if prev is None:
         S["rv_notice"] = _("No earlier sample.")
         return
@@ -321,8 +455,12 @@ def progress_line() -> str | None:
                 n = rv.queue_size(s, actor, ds_id, filters)
         except KocurateError:
             return None
-        q = {"key": queue_key, "total": max(n, (q or {}).get("total", 0)) if q and q["key"] == queue_key else n,
-             "left": n, "at": time.time()}
+        q = {
+            "key": queue_key,
+            "total": max(n, (q or {}).get("total", 0)) if q and q["key"] == queue_key else n,
+            "left": n,
+            "at": time.time(),
+        }
         S["rv_progress"] = q
     return _("{left:,} of {total:,} left in this queue").format(left=q["left"], total=q["total"])
 
@@ -338,26 +476,44 @@ def conflict(view: dict[str, Any], message: str, p: dict[str, Any], **intent: An
 
 
 def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool = False) -> None:
-    """Save what is typed (and flags), then record the decision on the version that was on screen."""
+    """Save what is typed (and flags), then record the decision on the version that was on
+    screen."""
     p = pending(view)
     base = p["version"] or view["version"]
     reason = S.get(f"rv-reason-{view['id']}") if decision in ("reject", "needs_fix") else None
-    note = (S.get(f"rv-reason-note-{view['id']}") or "").strip() or None if decision in ("reject", "needs_fix") \
+    note = (
+        (S.get(f"rv-reason-note-{view['id']}") or "").strip() or None
+        if decision in ("reject", "needs_fix")
         else None
+    )
     if p["text"] or p["source_text"]:
-        S["rv_recheck"] = {"sample": view["id"],
-                           "before": [(f["check"], f["turn_idx"]) for f in view["findings"] if f["state"] == "open"]}
+        S["rv_recheck"] = {
+            "sample": view["id"],
+            "before": [
+                (f["check"], f["turn_idx"]) for f in view["findings"] if f["state"] == "open"
+            ],
+        }
     res = None
     try:
         with ui.session() as s:
             version = apply(s, view, p, base)
             if decision:
                 seconds = time.time() - S.get("rv_opened", time.time())
-                res = rv.submit_decision(s, actor, view["id"], decision, expected_version=version, seconds=seconds,
-                                         reason=reason, note=note)
+                res = rv.submit_decision(
+                    s,
+                    actor,
+                    view["id"],
+                    decision,
+                    expected_version=version,
+                    seconds=seconds,
+                    reason=reason,
+                    note=note,
+                )
     except StaleVersion as exc:
         S.pop("rv_recheck", None)
-        conflict(view, message(exc), p, decision=decision, reason=reason, note=note, then_next=then_next)
+        conflict(
+            view, message(exc), p, decision=decision, reason=reason, note=note, then_next=then_next
+        )
         return
     except KocurateError as exc:
         S.pop("rv_recheck", None)
@@ -366,8 +522,13 @@ def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool =
     if res is not None:
         if not res.repeated:
             decided_one()
-            st.toast((_("Sample {id}: {status} (adjudicated)") if res.adjudicated else _("Sample {id}: {status}"))
-                     .format(id=view["id"], status=lbl(STATUS_LABELS, res.status)))
+            st.toast(
+                (
+                    _("Sample {id}: {status} (adjudicated)")
+                    if res.adjudicated
+                    else _("Sample {id}: {status}")
+                ).format(id=view["id"], status=lbl(STATUS_LABELS, res.status))
+            )
     elif has_changes(p):
         st.toast(_("Saved"))
     if then_next:
@@ -375,25 +536,43 @@ def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool =
 
 
 def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
-    """The whole intent on top of the version now on screen: the edits, the flags and the decision."""
+    """The whole intent on top of the version now on screen: the edits, the flags and the
+    decision."""
     try:
         with ui.session() as s:
             version = apply(s, view, cf["mine"], view["version"])
             res = None
             if cf.get("decision"):
-                res = rv.submit_decision(s, actor, view["id"], cf["decision"], expected_version=version,
-                                         reason=cf.get("reason"), note=cf.get("note"))
+                res = rv.submit_decision(
+                    s,
+                    actor,
+                    view["id"],
+                    cf["decision"],
+                    expected_version=version,
+                    reason=cf.get("reason"),
+                    note=cf.get("note"),
+                )
             drafts_service.discard(s, actor, view["id"])
     except StaleVersion as exc:
-        conflict(view, message(exc), cf["mine"], **{k: cf.get(k) for k in ("decision", "reason", "note", "then_next")})
+        conflict(
+            view,
+            message(exc),
+            cf["mine"],
+            **{k: cf.get(k) for k in ("decision", "reason", "note", "then_next")},
+        )
         return
     except KocurateError as exc:
         S["rv_notice"] = message(exc)
         return
     S.pop("rv_conflict", None)
     edits.reset_widgets()  # widgets show what is saved now
-    st.toast(_("Your changes were applied · sample {status}").format(status=lbl(STATUS_LABELS, res.status))
-             if res is not None else _("Your changes were applied"))
+    st.toast(
+        _("Your changes were applied · sample {status}").format(
+            status=lbl(STATUS_LABELS, res.status)
+        )
+        if res is not None
+        else _("Your changes were applied")
+    )
     if res is not None and not res.repeated:
         decided_one()
     if cf.get("then_next"):
@@ -401,7 +580,8 @@ def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
 
 
 def rerun() -> NoReturn:
-    """Rerun the fragment only (the sidebar and page around it stay); a full run when called outside one."""
+    """Rerun the fragment only (the sidebar and page around it stay); a full run when called outside
+    one."""
     if FRAGMENTS:
         try:
             st.rerun(scope="fragment")
@@ -436,7 +616,12 @@ def shown_view() -> dict[str, Any] | None:
         return None
     if not any(S.get(f"rv-b-{kind}-{sid}") for kind in ("next", "prev")):
         return None
-    return {"id": sid, "version": seen["version"], "dataset_id": seen["dataset_id"], "read_only": False}
+    return {
+        "id": sid,
+        "version": seen["version"],
+        "dataset_id": seen["dataset_id"],
+        "read_only": False,
+    }
 
 
 def workspace() -> None:
@@ -444,9 +629,9 @@ def workspace() -> None:
     view, my_drafts = (view, []) if view is not None else load(S.get("rv_sample"))
 
     # ------------------------------------------------------------------------------ action bar
-    # The bar's place is at the top, but its buttons are drawn last: a sample's buttons exist only once
-    # the sample itself is on screen. Every key carries the sample id, so a late second click (the old
-    # sample's button, still in the browser) matches nothing on the next sample.
+    # The bar's place is at the top, but its buttons are drawn last: a sample's buttons exist only
+    # once the sample itself is on screen. Every key carries the sample id, so a late second click
+    # (the old sample's button, still in the browser) matches nothing on the next sample.
     key_sid = view["id"] if view is not None else "none"
     bar = st.container(horizontal=True, key="rv-bar")
     clicked = next((kind for kind in BAR if S.get(f"rv-b-{kind}-{key_sid}")), None)
@@ -456,9 +641,15 @@ def workspace() -> None:
             go_next(view)
         elif clicked == "prev":
             go_prev(view)
-        elif view is not None and clicked != "save" and time.time() - S.get("rv_opened", 0) < MIN_DWELL_S:
+        elif (
+            view is not None
+            and clicked != "save"
+            and time.time() - S.get("rv_opened", 0) < MIN_DWELL_S
+        ):
             # a decision this soon after the sample opened is the second half of a double press
-            S["rv_notice"] = _("That press came as the sample opened; nothing was decided. Press again to decide.")
+            S["rv_notice"] = _(
+                "That press came as the sample opened; nothing was decided. Press again to decide."
+            )
         elif view is not None and not read_only:
             if clicked == "save":
                 save(view)
@@ -481,9 +672,15 @@ def workspace() -> None:
             mine: dict[str, Any] = {"text": {}, "source_text": {}, "flags": None, "version": None}
             for d in outdated:
                 mine[d["field"]][d["turn_id"]] = d["text"]
-            conflict(view, _("Your draft was typed on version {base}; the sample is at version {version} now "
-                             "(someone saved in between).").format(base=outdated[0]["base_version"],
-                                                                   version=view["version"]), mine, from_draft=True)
+            conflict(
+                view,
+                _(
+                    "Your draft was typed on version {base}; the sample is at version {version} now"
+                    " (someone saved in between)."
+                ).format(base=outdated[0]["base_version"], version=view["version"]),
+                mine,
+                from_draft=True,
+            )
     render_sample(view, my_drafts, read_only)
     with bar:
         for kind, (label, icon) in BAR.items():
@@ -491,19 +688,35 @@ def workspace() -> None:
                 continue
             if kind == "next" and view is None:
                 label = N_("Start reviewing")
-            st.button(_(label), icon=f":material/{icon}:", shortcut=SHORTCUTS[kind], key=f"rv-b-{kind}-{key_sid}",
-                      disabled=(view is None and kind == "prev") or (read_only and kind not in ("prev", "next")),
-                      type="primary" if kind == "approve_next" or (view is None and kind == "next") else "secondary")
+            st.button(
+                _(label),
+                icon=f":material/{icon}:",
+                shortcut=SHORTCUTS[kind],
+                key=f"rv-b-{kind}-{key_sid}",
+                disabled=(view is None and kind == "prev")
+                or (read_only and kind not in ("prev", "next")),
+                type=(
+                    "primary"
+                    if kind == "approve_next" or (view is None and kind == "next")
+                    else "secondary"
+                ),
+            )
 
 
-def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], read_only: bool) -> None:
+def render_sample(
+    view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], read_only: bool
+) -> None:
     notice = S.pop("rv_notice", None)
     if notice:
         st.info(notice)
     if view is None:
         st.header(_("Review"))
-        st.write(_("Pick a dataset and a filter in the sidebar, then **Start reviewing**: each sample is reserved "
-                   "for you while you work on it."))
+        st.write(
+            _(
+                "Pick a dataset and a filter in the sidebar, then **Start reviewing**: each sample"
+                " is reserved for you while you work on it."
+            )
+        )
         return
     line = progress_line()
     if line:
@@ -512,30 +725,51 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
     # ------------------------------------------------------------------------------ the sample
     st.header(_("Sample {id}").format(id=view["id"]))
     n_turns = len(view["turns"])
-    status_line = (_("{dataset} · key {key} · status {status} · version {version}").format(
-        dataset=view["dataset"], key=view["key"], status=lbl(STATUS_LABELS, view["status"]), version=view["version"])
-        + " · " + ngettext("{n} turn", "{n} turns", n_turns).format(n=n_turns))
+    status_line = (
+        _("{dataset} · key {key} · status {status} · version {version}").format(
+            dataset=view["dataset"],
+            key=view["key"],
+            status=lbl(STATUS_LABELS, view["status"]),
+            version=view["version"],
+        )
+        + " · "
+        + ngettext("{n} turn", "{n} turns", n_turns).format(n=n_turns)
+    )
     if view["claimed_by"]:
         status_line += " · " + _("reserved for {names}").format(names=", ".join(view["claimed_by"]))
     st.text(status_line)  # names and keys are data: plain text
     with st.container(key="rv-decision-reason"):
         r1, r2 = st.columns([3, 2])
-        r1.pills(_("Reason (Reject / Needs fix)"), rv.REASONS, key=f"rv-reason-{view['id']}", disabled=read_only,
-                 format_func=lambda x: lbl(REASON_LABELS, x))
-        r2.text_input(_("Reason note"), key=f"rv-reason-note-{view['id']}", disabled=read_only,
-                      placeholder=_("optional, stored with the decision"))
+        r1.pills(
+            _("Reason (Reject / Needs fix)"),
+            rv.REASONS,
+            key=f"rv-reason-{view['id']}",
+            disabled=read_only,
+            format_func=lambda x: lbl(REASON_LABELS, x),
+        )
+        r2.text_input(
+            _("Reason note"),
+            key=f"rv-reason-note-{view['id']}",
+            disabled=read_only,
+            placeholder=_("optional, stored with the decision"),
+        )
     ui_gold.render_review_panel(actor, view, read_only)  # quality ratings; gold control for leads
 
     if read_only:
         with st.container(border=True, key="rv-reserved"):
-            who = "; ".join(_("{user} since {start} until {end}").format(user=r["user"], start=hhmm(r["since"]),
-                                                                         end=hhmm(r["until"]))
-                            for r in view["reservations"])
+            who = "; ".join(
+                _("{user} since {start} until {end}").format(
+                    user=r["user"], start=hhmm(r["since"]), end=hhmm(r["until"])
+                )
+                for r in view["reservations"]
+            )
             st.warning(_("Read-only: this sample is reserved for someone else."))
             st.text(_("Reserved for {who} (UTC).").format(who=who))
             expired = all(r["until"] <= utcnow() for r in view["reservations"])
             if actor.can("adjudicate") or expired:
-                if st.button(_("Take over"), key=f"rv-takeover-{view['id']}", icon=":material/lock_open:"):
+                if st.button(
+                    _("Take over"), key=f"rv-takeover-{view['id']}", icon=":material/lock_open:"
+                ):
                     try:
                         with ui.session() as s:
                             rv.take_over(s, actor, view["id"])
@@ -545,13 +779,22 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
             else:
                 st.text(_("A lead can take it over; anyone can once the reservation expires."))
     if view["status"] == "disputed":
-        votes = " · ".join(f"{r['user']}: {lbl(DECISION_LABELS, r['decision'])}"
-                           + (f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "")
-                           for r in view["reviews"])
-        st.warning(_("Disputed: the reviewers disagree under the rule '{rule}'.").format(
-            rule=lbl(RULE_LABELS, view["decision_rule"])) + " "
-            + (_("Your decision settles it (adjudication, final).") if actor.can("adjudicate")
-               else _("A lead adjudicates.")))
+        votes = " · ".join(
+            f"{r['user']}: {lbl(DECISION_LABELS, r['decision'])}"
+            + (f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "")
+            for r in view["reviews"]
+        )
+        st.warning(
+            _("Disputed: the reviewers disagree under the rule '{rule}'.").format(
+                rule=lbl(RULE_LABELS, view["decision_rule"])
+            )
+            + " "
+            + (
+                _("Your decision settles it (adjudication, final).")
+                if actor.can("adjudicate")
+                else _("A lead adjudicates.")
+            )
+        )
         st.text(votes)
 
     rc = S.get("rv_recheck")
@@ -561,13 +804,28 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
         before = {tuple(x) for x in rc["before"]}
         gone = sorted(before - after, key=str)
         new = sorted(after - before, key=str)
-        where = lambda c, t: (_("{check} (turn {n})").format(check=check_label(c), n=t + 1)  # noqa: E731
-                              if t is not None else check_label(c))
-        resolved = (_("resolved by edit: {checks}").format(checks=", ".join(where(c, t) for c, t in gone)) if gone
-                    else _("nothing resolved"))
-        added = _("new: {checks}").format(checks=", ".join(where(c, t) for c, t in new)) if new else _("no new findings")
+
+        def where(c: str, t: int | None) -> str:
+            if t is None:
+                return check_label(c)
+            return _("{check} (turn {n})").format(check=check_label(c), n=t + 1)
+
+        resolved = (
+            _("resolved by edit: {checks}").format(checks=", ".join(where(c, t) for c, t in gone))
+            if gone
+            else _("nothing resolved")
+        )
+        added = (
+            _("new: {checks}").format(checks=", ".join(where(c, t) for c, t in new))
+            if new
+            else _("no new findings")
+        )
         with st.container(key="rv-recheck"):
-            st.success(_("Checks re-run on your edit: {resolved}; {added}").format(resolved=resolved, added=added))
+            st.success(
+                _("Checks re-run on your edit: {resolved}; {added}").format(
+                    resolved=resolved, added=added
+                )
+            )
 
     cf = S.get("rv_conflict")
     if cf and cf["sample"] == view["id"]:
@@ -576,13 +834,26 @@ def render_sample(view: dict[str, Any] | None, my_drafts: list[dict[str, Any]], 
     fresh = {(d["turn_id"], d["field"]): d for d in my_drafts if not d["outdated"]}
     if fresh:
         with st.container(border=True, key="rv-draft"):
-            st.warning(_("Draft — not saved: {fields}. Keep it (saves it) or discard it (back to the saved text).")
-                       .format(fields=", ".join(_("turn {n} {field}").format(n=d["turn_idx"] + 1,
-                                                                             field=lbl(FIELD_LABELS, d["field"]))
-                                                for d in fresh.values())))
+            st.warning(
+                _(
+                    "Draft — not saved: {fields}. Keep it (saves it) or discard it (back to the"
+                    " saved text)."
+                ).format(
+                    fields=", ".join(
+                        _("turn {n} {field}").format(
+                            n=d["turn_idx"] + 1, field=lbl(FIELD_LABELS, d["field"])
+                        )
+                        for d in fresh.values()
+                    )
+                )
+            )
             a, b = st.columns(2)
-            if a.button(_("Keep draft (save)"), key=f"rv-draft-save-{view['id']}", icon=":material/save:",
-                        disabled=read_only):
+            if a.button(
+                _("Keep draft (save)"),
+                key=f"rv-draft-save-{view['id']}",
+                icon=":material/save:",
+                disabled=read_only,
+            ):
                 save(view)
                 rerun()
             if b.button(_("Discard draft"), key=f"rv-draft-discard-{view['id']}"):
@@ -602,44 +873,80 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
     changes = has_changes(mine)
     with st.container(border=True, key="rv-conflict"):
         if changes:
-            st.error(_("Conflict: someone else saved this sample first. Nothing was overwritten; your changes are kept "
-                       "here until you re-apply or discard them."))
+            st.error(
+                _(
+                    "Conflict: someone else saved this sample first. Nothing was overwritten; your"
+                    " changes are kept here until you re-apply or discard them."
+                )
+            )
         else:
-            st.error(_("Conflict: someone else saved this sample first. Nothing was overwritten; look at their "
-                       "version before you decide again."))
+            st.error(
+                _(
+                    "Conflict: someone else saved this sample first. Nothing was overwritten; look"
+                    " at their version before you decide again."
+                )
+            )
         st.text(cf["message"])
         if cf.get("decision"):
-            st.text(_("Your decision, not recorded yet: {decision}").format(decision=lbl(DECISION_LABELS, cf["decision"]))
-                    + (f" ({lbl(REASON_LABELS, cf['reason'])})" if cf.get("reason") else "")
-                    + (f" — {cf['note']}" if cf.get("note") else ""))
+            st.text(
+                _("Your decision, not recorded yet: {decision}").format(
+                    decision=lbl(DECISION_LABELS, cf["decision"])
+                )
+                + (f" ({lbl(REASON_LABELS, cf['reason'])})" if cf.get("reason") else "")
+                + (f" — {cf['note']}" if cf.get("note") else "")
+            )
         theirs = {t["id"]: t for t in view["turns"]}
         for field in ("text", "source_text"):
             for turn_id, mine_text in mine[field].items():
                 cur = theirs.get(turn_id, {}).get(field) or ""
-                st.text(_("Turn {n} · {field}").format(n=theirs.get(turn_id, {}).get("idx", 0) + 1,
-                                                       field=lbl(FIELD_LABELS, field)))
+                st.text(
+                    _("Turn {n} · {field}").format(
+                        n=theirs.get(turn_id, {}).get("idx", 0) + 1, field=lbl(FIELD_LABELS, field)
+                    )
+                )
                 a, b = st.columns(2)
                 with a:
                     st.text(_("Their saved text"))
-                    ui.plain(cur, key=f"cf-theirs-{turn_id}-{field}", height=ui.text_height(cur, mine_text))
+                    ui.plain(
+                        cur,
+                        key=f"cf-theirs-{turn_id}-{field}",
+                        height=ui.text_height(cur, mine_text),
+                    )
                 with b:
                     st.text(_("Your unsaved text"))
-                    ui.plain(mine_text, key=f"cf-mine-{turn_id}-{field}", height=ui.text_height(cur, mine_text))
-                st.code(rv.diff_text(cur, mine_text, old_name=_("theirs"), new_name=_("yours")) or _("(identical)"),
-                        language="diff")
+                    ui.plain(
+                        mine_text,
+                        key=f"cf-mine-{turn_id}-{field}",
+                        height=ui.text_height(cur, mine_text),
+                    )
+                st.code(
+                    rv.diff_text(cur, mine_text, old_name=_("theirs"), new_name=_("yours"))
+                    or _("(identical)"),
+                    language="diff",
+                )
         if mine["flags"] is not None:
-            st.text(_("Your unsaved flags: {flags}").format(
-                flags=", ".join(ui.flag_label(c) for c in mine["flags"]) or _("none")))
+            st.text(
+                _("Your unsaved flags: {flags}").format(
+                    flags=", ".join(ui.flag_label(c) for c in mine["flags"]) or _("none")
+                )
+            )
         if changes and cf.get("decision"):
             apply_label = _("Re-apply my changes and the {decision} on top of theirs").format(
-                decision=lbl(DECISION_LABELS, cf["decision"]))
+                decision=lbl(DECISION_LABELS, cf["decision"])
+            )
         else:
-            apply_label = _("Re-apply my changes on top of theirs") if changes else _("Re-apply my decision on top of theirs")
+            apply_label = (
+                _("Re-apply my changes on top of theirs")
+                if changes
+                else _("Re-apply my decision on top of theirs")
+            )
         x, y = st.columns(2)
         if x.button(apply_label, type="primary", key="rv-cf-apply", disabled=view["read_only"]):
             reapply(view, cf)
             rerun()
-        if y.button(_("Discard my changes") if changes else _("Discard my decision"), key="rv-cf-discard"):
+        if y.button(
+            _("Discard my changes") if changes else _("Discard my decision"), key="rv-cf-discard"
+        ):
             if cf.get("from_draft") or changes:
                 with ui.session() as s:
                     drafts_service.discard(s, actor, view["id"])
@@ -648,14 +955,19 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
             rerun()
 
 
-def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, Any]], read_only: bool) -> None:
+def render_turns(
+    view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, Any]], read_only: bool
+) -> None:
     edit_en = st.toggle(_("Edit the English source too"), key="rv-edit-en", disabled=read_only)
     suggestions: dict[int, list[dict[str, Any]]] = {}
     for sg in view["suggestions"]:
         suggestions.setdefault(sg["turn_id"], []).append(sg)
     can_retranslate = actor.can("translate_one") and not read_only and tr.deepl_configured()
-    if can_retranslate and any(t["source_text"] for t in view["turns"]) and st.button(
-            _("Re-translate all turns"), key="rv-rt-all", icon=":material/translate:"):
+    if (
+        can_retranslate
+        and any(t["source_text"] for t in view["turns"])
+        and st.button(_("Re-translate all turns"), key="rv-rt-all", icon=":material/translate:")
+    ):
         try:
             with ui.session() as s:
                 tr.retranslate_sample(s, actor, view["id"])
@@ -667,13 +979,18 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
         with st.container(border=True, key=f"{'code' if code else 'turn'}-{t['id']}"):
             head = f"#{t['idx'] + 1} · {t['role']}"
             if t["source_kind"] == "reference":
-                head += " · " + _("English shown for reference (the Korean was not translated from it)")
+                head += " · " + _(
+                    "English shown for reference (the Korean was not translated from it)"
+                )
             if t["edited"]:
                 head += " · " + _("edited")
             st.text(head)
             for f in view["findings"]:
                 if f["turn_idx"] == t["idx"] and f["state"] == "open":
-                    st.text(f"⚠ {check_label(f['check'])} ({lbl(SEVERITY_LABELS, f['severity'])}): {finding_text(f)}")
+                    st.text(
+                        f"⚠ {check_label(f['check'])} ({lbl(SEVERITY_LABELS, f['severity'])}):"
+                        f" {finding_text(f)}"
+                    )
             ui_curate.render_turn_findings(view, t)  # each finding at its place; a click focuses it
             ko_draft, en_draft = fresh.get((t["id"], "text")), fresh.get((t["id"], "source_text"))
             ko_value = ko_draft["text"] if ko_draft else t["text"]
@@ -683,26 +1000,59 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
             with en_col:
                 if edit_en or en_draft:
                     k = wkey(view, "en", t["id"])
-                    st.text_area(_("English — draft, not saved") if en_draft else _("English"), value=en_value, key=k,
-                                 height=height, disabled=read_only, on_change=on_type,
-                                 args=(view["id"], t["id"], "source_text", k, view["version"]))
+                    st.text_area(
+                        _("English — draft, not saved") if en_draft else _("English"),
+                        value=en_value,
+                        key=k,
+                        height=height,
+                        disabled=read_only,
+                        on_change=on_type,
+                        args=(view["id"], t["id"], "source_text", k, view["version"]),
+                    )
                 else:
-                    ui.plain(t["source_text"] if t["source_text"] is not None else _("(no English source)"),
-                             key=f"rv-src-{t['id']}-v{view['version']}", height=height, label=_("English"))
+                    ui.plain(
+                        (
+                            t["source_text"]
+                            if t["source_text"] is not None
+                            else _("(no English source)")
+                        ),
+                        key=f"rv-src-{t['id']}-v{view['version']}",
+                        height=height,
+                        label=_("English"),
+                    )
             with ko_col:
                 k = wkey(view, "ko", t["id"])
-                st.text_area(_("Korean"), value=ko_value, key=k, height=height, disabled=read_only,
-                             on_change=on_type, args=(view["id"], t["id"], "text", k, view["version"]))
+                st.text_area(
+                    _("Korean"),
+                    value=ko_value,
+                    key=k,
+                    height=height,
+                    disabled=read_only,
+                    on_change=on_type,
+                    args=(view["id"], t["id"], "text", k, view["version"]),
+                )
                 if ko_draft:
                     st.text(_("draft — not saved"))
                     with st.expander(_("Draft against the saved text")):
-                        st.code(rv.diff_text(t["text"], ko_draft["text"], old_name=_("saved"), new_name=_("draft")),
-                                language="diff")
+                        st.code(
+                            rv.diff_text(
+                                t["text"],
+                                ko_draft["text"],
+                                old_name=_("saved"),
+                                new_name=_("draft"),
+                            ),
+                            language="diff",
+                        )
                 for sg in suggestions.get(t["id"], []):
                     render_suggestion(view, t, sg, read_only)
                 ui_curate.render_fix_offers(actor, view, t, read_only)  # lead-kept fixes, one click
-                if can_retranslate and t["source_text"] and st.button(
-                        _("Re-translate"), key=f"rv-rt-{t['id']}", icon=":material/translate:"):
+                if (
+                    can_retranslate
+                    and t["source_text"]
+                    and st.button(
+                        _("Re-translate"), key=f"rv-rt-{t['id']}", icon=":material/translate:"
+                    )
+                ):
                     try:
                         with ui.session() as s:
                             tr.retranslate_turn(s, actor, t["id"])
@@ -716,9 +1066,15 @@ def render_turns(view: dict[str, Any], fresh: dict[tuple[int, str], dict[str, An
                     st.code(t["diff"], language="diff")
 
 
-def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any], read_only: bool) -> None:
-    ui.plain(sg["text"], key=f"rv-sg-{sg['id']}", height=ui.text_height(sg["text"]),
-             label=_("Suggestion ({engine})").format(engine=sg["engine"]))
+def render_suggestion(
+    view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any], read_only: bool
+) -> None:
+    ui.plain(
+        sg["text"],
+        key=f"rv-sg-{sg['id']}",
+        height=ui.text_height(sg["text"]),
+        label=_("Suggestion ({engine})").format(engine=sg["engine"]),
+    )
     sg_diff = rv.diff_text(t["text"], sg["text"], old_name=_("current"), new_name=_("suggestion"))
     if sg_diff:
         with st.expander(_("Suggestion against the current text")):
@@ -743,27 +1099,51 @@ def render_suggestion(view: dict[str, Any], t: dict[str, Any], sg: dict[str, Any
 
 
 def render_tabs(view: dict[str, Any], read_only: bool) -> None:
-    # only the open tab is drawn (Flags always: its widgets hold unsaved flags); fewer elements per rerun
-    tabs = st.tabs([_("Flags"), _("Checks"), _("Decisions"), _("History"), _("Details")], key="rv-tabs",
-                   on_change="rerun")
+    # only the open tab is drawn (Flags always: its widgets hold unsaved flags); fewer elements per
+    # rerun
+    tabs = st.tabs(
+        [_("Flags"), _("Checks"), _("Decisions"), _("History"), _("Details")],
+        key="rv-tabs",
+        on_change="rerun",
+    )
     with tabs[0]:
-        st.multiselect(_("Ethics and quality flags"), ALL_FLAGS, default=list(view["my_flags"]), disabled=read_only,
-                       format_func=ui.flag_label, key=wkey(view, "flags", "all"), placeholder=_("none"))
-        ui_guidance.flag_help(view["dataset_id"])  # each AIHub category's definition in the guidelines
+        st.multiselect(
+            _("Ethics and quality flags"),
+            ALL_FLAGS,
+            default=list(view["my_flags"]),
+            disabled=read_only,
+            format_func=ui.flag_label,
+            key=wkey(view, "flags", "all"),
+            placeholder=_("none"),
+        )
+        ui_guidance.flag_help(
+            view["dataset_id"]
+        )  # each AIHub category's definition in the guidelines
         for c in S.get(wkey(view, "flags", "all"), []):
-            st.text_input(_("Note · {flag}").format(flag=ui.flag_label(c)), value=view["my_flags"].get(c) or "", key=wkey(view, "note", c),
-                          on_change="ignore", disabled=read_only)
+            st.text_input(
+                _("Note · {flag}").format(flag=ui.flag_label(c)),
+                value=view["my_flags"].get(c) or "",
+                key=wkey(view, "note", c),
+                on_change="ignore",
+                disabled=read_only,
+            )
         others = [f for f in view["flags"] if not f["mine"]]
         if others:
             st.text(_("Other flags"))
         for f in others:
             who = f["user"] or lbl(ORIGIN_LABELS, f["origin"])
-            st.text(f"{ui.flag_label(f['category'])} · {who} · {lbl(STATE_LABELS, f['state'])}"
-                    + (f" · {f['note']}" if f["note"] else ""))
+            st.text(
+                f"{ui.flag_label(f['category'])} · {who} · {lbl(STATE_LABELS, f['state'])}"
+                + (f" · {f['note']}" if f["note"] else "")
+            )
             if f["state"] == "cleared" or read_only:
                 continue
             may_clear = f["category"] not in ETHICS_FLAGS or actor.can("adjudicate")
-            buttons = [(N_("Confirm"), "confirmed")] if f["origin"] != "annotator" and f["state"] == "active" else []
+            buttons = (
+                [(N_("Confirm"), "confirmed")]
+                if f["origin"] != "annotator" and f["state"] == "active"
+                else []
+            )
             if may_clear and (f["origin"] != "annotator" or actor.can("adjudicate")):
                 buttons.append((N_("Clear"), "cleared"))
             if not buttons:
@@ -785,10 +1165,19 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
         render_history(view, tabs[3], read_only)
     if tabs[4].open:
         with tabs[4]:
-            st.json({_("dataset"): view["dataset"], _("kind"): view["kind"], _("key"): view["key"],
-                     _("status"): view["status"], _("alignment"): view["align_status"],
-                     _("confidence"): view["align_confidence"], _("english key"): view["source_key"],
-                     **(view["meta"] or {})}, expanded=True)
+            st.json(
+                {
+                    _("dataset"): view["dataset"],
+                    _("kind"): view["kind"],
+                    _("key"): view["key"],
+                    _("status"): view["status"],
+                    _("alignment"): view["align_status"],
+                    _("confidence"): view["align_confidence"],
+                    _("english key"): view["source_key"],
+                    **(view["meta"] or {}),
+                },
+                expanded=True,
+            )
 
 
 def render_checks(view: dict[str, Any], tab: Any) -> None:
@@ -798,52 +1187,102 @@ def render_checks(view: dict[str, Any], tab: Any) -> None:
         if not view["findings"] and not view["resolved_findings"]:
             st.text(_("No automatic check found anything on this sample."))
         for f in view["findings"]:
-            where = _("turn {n}").format(n=f["turn_idx"] + 1) if f["turn_idx"] is not None else _("sample")
-            st.text(f"{check_label(f['check'])} · {lbl(SEVERITY_LABELS, f['severity'])} · {where} · "
-                    f"{lbl(STATE_LABELS, f['state'])}\n{finding_text(f)}")
+            where = (
+                _("turn {n}").format(n=f["turn_idx"] + 1)
+                if f["turn_idx"] is not None
+                else _("sample")
+            )
+            st.text(
+                f"{check_label(f['check'])} · {lbl(SEVERITY_LABELS, f['severity'])} · {where} · "
+                f"{lbl(STATE_LABELS, f['state'])}\n{finding_text(f)}"
+            )
         for f in view["resolved_findings"]:
-            where = _("turn {n}").format(n=f["turn_idx"] + 1) if f["turn_idx"] is not None else _("sample")
-            st.text(_("{check} · {where} · resolved by edit (version {version})").format(
-                check=check_label(f["check"]), where=where, version=f["version"]) + f"\n{finding_text(f)}")
+            where = (
+                _("turn {n}").format(n=f["turn_idx"] + 1)
+                if f["turn_idx"] is not None
+                else _("sample")
+            )
+            st.text(
+                _("{check} · {where} · resolved by edit (version {version})").format(
+                    check=check_label(f["check"]), where=where, version=f["version"]
+                )
+                + f"\n{finding_text(f)}"
+            )
 
 
 def render_decisions(view: dict[str, Any], tab: Any) -> None:
     with tab:
-        st.text(ngettext("Rule: {rule} · {n} reviewer per sample", "Rule: {rule} · {n} reviewers per sample",
-                         view["overlap"]).format(rule=lbl(RULE_LABELS, view["decision_rule"]), n=view["overlap"]))
+        st.text(
+            ngettext(
+                "Rule: {rule} · {n} reviewer per sample",
+                "Rule: {rule} · {n} reviewers per sample",
+                view["overlap"],
+            ).format(rule=lbl(RULE_LABELS, view["decision_rule"]), n=view["overlap"])
+        )
         for r in view["reviews"]:
-            extra = ((f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "")
-                     + (f" — {r['note']}" if r["note"] else ""))
-            st.text(_("{at} {user}: {decision}{extra} · on version {version}").format(
-                at=r["at"], user=r["user"], decision=lbl(DECISION_LABELS, r["decision"]), extra=extra,
-                version=r["seen_version"]))
+            extra = (f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "") + (
+                f" — {r['note']}" if r["note"] else ""
+            )
+            st.text(
+                _("{at} {user}: {decision}{extra} · on version {version}").format(
+                    at=r["at"],
+                    user=r["user"],
+                    decision=lbl(DECISION_LABELS, r["decision"]),
+                    extra=extra,
+                    version=r["seen_version"],
+                )
+            )
         for a in view["adjudications"]:
-            st.text(_("{at} {user}: {decision} — adjudication (final), was {status}").format(
-                at=a["at"], user=a["user"], decision=lbl(DECISION_LABELS, a["decision"]),
-                status=lbl(STATUS_LABELS, a["from_status"])) + (f" · {a['note']}" if a["note"] else ""))
+            st.text(
+                _("{at} {user}: {decision} — adjudication (final), was {status}").format(
+                    at=a["at"],
+                    user=a["user"],
+                    decision=lbl(DECISION_LABELS, a["decision"]),
+                    status=lbl(STATUS_LABELS, a["from_status"]),
+                )
+                + (f" · {a['note']}" if a["note"] else "")
+            )
 
 
 def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
     with tab:
-        ui_guidance.sample_comments(actor, view["id"], len(view["turns"]), read_only)  # threads (issue 21)
+        ui_guidance.sample_comments(
+            actor, view["id"], len(view["turns"]), read_only
+        )  # threads (issue 21)
         if view["n_edits"]:
             with ui.session() as s:
                 entries = rv.history(s, actor, view["id"])
             for e in reversed(entries):
-                st.text(_("v{version} · {at} · {user} · turn {n} {field} · {kind}").format(
-                    version=e["version"], at=e["at"], user=e["user"], n=e["turn_idx"] + 1,
-                    field=lbl(FIELD_LABELS, e["field"]), kind=lbl(EDIT_KINDS, e["kind"])))
-                st.code(rv.diff_text(e["before"], e["after"], old_name=_("before"), new_name=_("after")),
-                        language="diff")
+                st.text(
+                    _("v{version} · {at} · {user} · turn {n} {field} · {kind}").format(
+                        version=e["version"],
+                        at=e["at"],
+                        user=e["user"],
+                        n=e["turn_idx"] + 1,
+                        field=lbl(FIELD_LABELS, e["field"]),
+                        kind=lbl(EDIT_KINDS, e["kind"]),
+                    )
+                )
+                st.code(
+                    rv.diff_text(
+                        e["before"], e["after"], old_name=_("before"), new_name=_("after")
+                    ),
+                    language="diff",
+                )
                 if read_only:
                     continue
                 a, b = st.columns(2)
-                for col, label, which in ((a, N_("Restore after"), "after"), (b, N_("Restore before"), "before")):
+                for col, label, which in (
+                    (a, N_("Restore after"), "after"),
+                    (b, N_("Restore before"), "before"),
+                ):
                     if col.button(_(label), key=f"rv-rs-{e['id']}-{which}"):
                         p = pending(view)
                         try:
                             with ui.session() as s:
-                                rv.restore(s, actor, e["id"], p["version"] or view["version"], which=which)
+                                rv.restore(
+                                    s, actor, e["id"], p["version"] or view["version"], which=which
+                                )
                         except StaleVersion as exc:
                             conflict(view, message(exc), p)
                         except KocurateError as exc:

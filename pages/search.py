@@ -18,9 +18,16 @@ ui.style()
 S = st.session_state
 PAGE = 50
 FIELDS = {"both": N_("Korean + English"), "ko": N_("Korean"), "en": N_("English")}
-STATUS_LABELS = {"any": N_("any"), "new": N_("new"), "approved": N_("approved"), "rejected": N_("rejected"),
-                 "needs_fix": N_("needs fix"), "skipped": N_("skipped"), "disputed": N_("disputed"),
-                 "superseded": N_("superseded")}
+STATUS_LABELS = {
+    "any": N_("any"),
+    "new": N_("new"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "needs_fix": N_("needs fix"),
+    "skipped": N_("skipped"),
+    "disputed": N_("disputed"),
+    "superseded": N_("superseded"),
+}
 
 
 def status_label(code: str) -> str:
@@ -34,32 +41,63 @@ with ui.session() as s:
 names = {d["id"]: d["name"] for d in datasets}  # 0: all datasets (translated where shown)
 
 with st.form("search-form"):
-    q = st.text_input(_("Search Korean and English text"), key="sq-q",
-                      placeholder=_("e.g. 고양이, def main, untranslated phrase"))
+    q = st.text_input(
+        _("Search Korean and English text"),
+        key="sq-q",
+        placeholder=_("e.g. 고양이, def main, untranslated phrase"),
+    )
     c1, c2, c3 = st.columns(3)
-    field = c1.radio(_("In"), list(FIELDS), horizontal=True, key="sq-field", format_func=lambda k: _(FIELDS[k]))
-    ds = c2.selectbox(_("Dataset"), [0, *names], format_func=lambda i: names[i] if i else _("all datasets"),
-                      key="sq-ds")
-    status = c3.selectbox(_("Status"), ["any", *STATUSES], key="sq-status", format_func=status_label)
+    field = c1.radio(
+        _("In"), list(FIELDS), horizontal=True, key="sq-field", format_func=lambda k: _(FIELDS[k])
+    )
+    ds = c2.selectbox(
+        _("Dataset"),
+        [0, *names],
+        format_func=lambda i: names[i] if i else _("all datasets"),
+        key="sq-ds",
+    )
+    status = c3.selectbox(
+        _("Status"), ["any", *STATUSES], key="sq-status", format_func=status_label
+    )
     submitted = st.form_submit_button(_("Search"), type="primary")
 
-st.caption(_("Words of 3+ characters use the trigram index; shorter words are matched by a substring scan."))
+st.caption(
+    _(
+        "Words of 3+ characters use the trigram index; shorter words are matched by a substring"
+        " scan."
+    )
+)
 if unindexed:
-    st.info(ngettext("{n} dataset is not in the search index yet; searching it scans the text (slower). Build the "
-                     "index with `kocurate search --reindex`.",
-                     "{n} datasets are not in the search index yet; searching them scans the text (slower). Build "
-                     "the index with `kocurate search --reindex`.", unindexed).format(n=unindexed))
+    st.info(
+        ngettext(
+            "{n} dataset is not in the search index yet; searching it scans the text (slower)."
+            " Build the index with `kocurate search --reindex`.",
+            "{n} datasets are not in the search index yet; searching them scans the text (slower)."
+            " Build the index with `kocurate search --reindex`.",
+            unindexed,
+        ).format(n=unindexed)
+    )
     if actor.can("configure") and st.button(_("Build the search index now")):
         with st.spinner(_("Indexing…")):
             done = search.reindex(ui.engine())
-        st.toast(ngettext("Indexed {n} dataset", "Indexed {n} datasets", len(done)).format(n=len(done)))
+        st.toast(
+            ngettext("Indexed {n} dataset", "Indexed {n} datasets", len(done)).format(n=len(done))
+        )
         st.rerun()
 
 
 def run(after: int | None) -> list[dict]:
     with ui.session() as s, ui.shows_errors():
-        return search.search(s, actor, q, dataset_id=ds or None, field=field,
-                             status=None if status == "any" else status, limit=PAGE, after=after)
+        return search.search(
+            s,
+            actor,
+            q,
+            dataset_id=ds or None,
+            field=field,
+            status=None if status == "any" else status,
+            limit=PAGE,
+            after=after,
+        )
     return []
 
 
@@ -73,14 +111,25 @@ if hits is not None:
     for h in hits:
         with st.container(border=True):
             # dataset name, key and role are data: plain text
-            st.text(_("{dataset} · sample {sample} · key {key} · turn {turn} {role} · {status}").format(
-                dataset=h["dataset"], sample=h["sample_id"], key=h["key"], turn=h["turn_idx"] + 1, role=h["role"],
-                status=status_label(h["status"])))
+            st.text(
+                _("{dataset} · sample {sample} · key {key} · turn {turn} {role} · {status}").format(
+                    dataset=h["dataset"],
+                    sample=h["sample_id"],
+                    key=h["key"],
+                    turn=h["turn_idx"] + 1,
+                    role=h["role"],
+                    status=status_label(h["status"]),
+                )
+            )
             a, b = st.columns(2)
             a.text(h["ko"] or "—")
             b.text(h["en"] or "—")
-            st.page_link("pages/review.py", label=_("Open sample {sample} in review").format(sample=h["sample_id"]),
-                         icon=":material/rate_review:", query_params={"sample": str(h["sample_id"])})
+            st.page_link(
+                "pages/review.py",
+                label=_("Open sample {sample} in review").format(sample=h["sample_id"]),
+                icon=":material/rate_review:",
+                query_params={"sample": str(h["sample_id"])},
+            )
     if len(hits) >= PAGE and st.button(_("More results"), key="sq-more"):
         S["sq-hits"] = hits + run(hits[-1]["turn_id"])
         st.rerun()

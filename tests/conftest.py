@@ -1,4 +1,5 @@
-"""Shared fixtures: a real migrated database (SQLite file; PostgreSQL too when configured), users, data.
+"""Shared fixtures: a real migrated database (SQLite file; PostgreSQL too when configured), users,
+data.
 
 Database tests take the ``db_url`` fixture. It runs on SQLite always and also on PostgreSQL when
 ``KOCURATE_TEST_PG_URL`` points at a server (``.ci/run`` starts one): each test gets a fresh
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-# the web app speaks Korean by default; tests read its English strings unless a test switches (test_i18n)
+# the web app speaks Korean by default; tests read its English strings unless a test switches
+# (test_i18n)
 os.environ.setdefault("KOCURATE_DEFAULT_LANG", "en")
 
 from kocurate import db  # noqa: E402
@@ -28,14 +30,18 @@ from kocurate.services.auth import SYSTEM, Actor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-PG_URL = os.environ.get("KOCURATE_TEST_PG_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+PG_URL = os.environ.get(
+    "KOCURATE_TEST_PG_URL"
+)  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 BACKENDS = ["sqlite", "pg"] if PG_URL else ["sqlite"]
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED.is_dir():
-        pytest.skip(f"real data excerpts not found at {SHARED} (clone outside the kocurate workspace)")
+        pytest.skip(
+            f"real data excerpts not found at {SHARED} (clone outside the kocurate workspace)"
+        )
     return SHARED
 
 
@@ -109,8 +115,12 @@ def actors(engine: Engine) -> dict[str, Actor]:
     """admin, lead, annotator, annotator2 as Actors (passwords: NAME-test-pw)."""
     out: dict[str, Actor] = {}
     with db.session_scope(engine) as s:
-        for name, role in (("admin", "admin"), ("lead", "lead"), ("annotator", "annotator"),
-                           ("annotator2", "annotator")):
+        for name, role in (
+            ("admin", "admin"),
+            ("lead", "lead"),
+            ("annotator", "annotator"),
+            ("annotator2", "annotator"),
+        ):
             user, _ = user_service.create_user(s, SYSTEM, name, role, f"{name}-test-pw")
             s.flush()
             out[name] = user_service.actor_of(user)

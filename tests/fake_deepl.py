@@ -1,27 +1,30 @@
-"""A faithful local fake of the DeepL API (v2) for tests and benchmarks: a real HTTP server on 127.0.0.1.
+"""A faithful local fake of the DeepL API (v2) for tests and benchmarks: a real HTTP server on
+127.0.0.1.
 
 Implements what kocurate and the official ``deepl`` client use:
 
-* ``POST /v2/translate`` with a JSON body (what deepl-python sends) or a form body (``text`` repeated):
-  ``text`` list, ``source_lang``/``target_lang``, ``tag_handling`` (xml/html: tags and the content of
-  ``ignore_tags`` are returned byte for byte, only text between tags is translated), ``glossary_id``
-  (entries applied, language pair checked), ``context`` (not billed), ``show_billed_characters``.
-  Limits as the real service: more than 50 texts → 400, a body over 128 KiB → 413, ``formality``
-  for a target without formality (KO) → 400, malformed XML with tag_handling → 400.
+* ``POST /v2/translate`` with a JSON body (what deepl-python sends) or a form body (``text``
+repeated):
+  ``text`` list, ``source_lang``/``target_lang``, ``tag_handling`` (xml/html: tags and the content
+  of ``ignore_tags`` are returned byte for byte, only text between tags is translated),
+  ``glossary_id`` (entries applied, language pair checked), ``context`` (not billed),
+  ``show_billed_characters``. Limits as the real service: more than 50 texts → 400, a body over 128
+  KiB → 413, ``formality`` for a target without formality (KO) → 400, malformed XML with
+  tag_handling → 400.
 * ``GET /v2/usage`` (character_count / character_limit; a request that would pass the limit → 456).
 * ``/v2/glossaries``: create (JSON, TSV or CSV entries), list, get, entries (TSV), delete.
 * Auth: ``Authorization: DeepL-Auth-Key KEY``; an unknown key → 403.
 * Error injection: ``fail_next(status, times, path)`` (429, 500, 503, 456, 403 …), ``hang_after(n)``
   (the n+1-th translate request blocks until ``release()``), ``mangle_placeholders``, and
-  ``answer_mode`` for broken answers to /v2/translate (billed as normal): ``"malformed"`` (a body that
-  is not JSON), ``"no_billed"`` (no ``billed_characters``), ``"no_translations"`` (the key missing),
-  ``"no_text"`` (translations without ``text``), ``"drop_markup"`` (every tag removed from the answer,
-  as DeepL's own API mock does with markup it does not know); ``reject_plain`` answers 400 to
-  requests without ``tag_handling``.
+  ``answer_mode`` for broken answers to /v2/translate (billed as normal): ``"malformed"`` (a body
+  that is not JSON), ``"no_billed"`` (no ``billed_characters``), ``"no_translations"`` (the key
+  missing), ``"no_text"`` (translations without ``text``), ``"drop_markup"`` (every tag removed from
+  the answer, as DeepL's own API mock does with markup it does not know); ``reject_plain`` answers
+  400 to requests without ``tag_handling``.
 
-The "translation" is deterministic fake Korean: each Latin letter becomes a Hangul syllable, glossary
-terms become their Korean target. Every request is recorded, and ``billed[text]`` counts how many times
-each text (with its context, if any) was billed, so tests can assert "billed once".
+The "translation" is deterministic fake Korean: each Latin letter becomes a Hangul syllable,
+glossary terms become their Korean target. Every request is recorded, and ``billed[text]`` counts
+how many times each text (with its context, if any) was billed, so tests can assert "billed once".
 """
 
 from __future__ import annotations
@@ -42,7 +45,21 @@ from urllib.parse import parse_qs, urlparse
 
 MAX_TEXTS = 50
 MAX_BODY = 128 * 1024
-NO_FORMALITY = {"KO", "EN", "EN-GB", "EN-US", "ZH", "ZH-HANS", "ZH-HANT", "AR", "DA", "EL", "FI", "HU", "ID"}
+NO_FORMALITY = {
+    "KO",
+    "EN",
+    "EN-GB",
+    "EN-US",
+    "ZH",
+    "ZH-HANS",
+    "ZH-HANT",
+    "AR",
+    "DA",
+    "EL",
+    "FI",
+    "HU",
+    "ID",
+}
 
 _TAG = re.compile(r"<!--.*?-->|<[^<>]*>", re.S)
 _ENTITY = re.compile(r"&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
@@ -80,7 +97,9 @@ class FakeDeepL:
         self.glossaries: dict[str, dict[str, Any]] = {}
         self.mangle_placeholders = False
         self.answer_mode: str | None = None
-        self.reject_plain = False  # 400 for requests without tag_handling (a fallback that fails too)
+        self.reject_plain = (
+            False  # 400 for requests without tag_handling (a fallback that fails too)
+        )
         self._failures: list[tuple[int, str]] = []
         self._hang_after: int | None = None
         self._release = threading.Event()
@@ -97,7 +116,9 @@ class FakeDeepL:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -117,7 +138,8 @@ class FakeDeepL:
             self._failures += [(status, path)] * times
 
     def hang_after(self, n: int) -> None:
-        """The translate request after the first ``n`` successful ones blocks until ``release()``."""
+        """The translate request after the first ``n`` successful ones blocks until
+        ``release()``."""
         self._hang_after = n
         self._release.clear()
         self.hanging.clear()
@@ -139,7 +161,9 @@ class FakeDeepL:
         return sum(r.billed for r in self.requests)
 
     # -- the API ---------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, bytes]:
         rec = Recorded(method, path, 0, len(body))
         status, ctype, payload = self._dispatch(method, path, headers, body, rec)
         rec.status = status
@@ -147,20 +171,27 @@ class FakeDeepL:
             self.requests.append(rec)
         return status, ctype, payload
 
-    def _dispatch(self, method: str, path: str, headers: dict[str, str], body: bytes,
-                  rec: Recorded) -> tuple[int, str, bytes]:
+    def _dispatch(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, rec: Recorded
+    ) -> tuple[int, str, bytes]:
         with self._lock:
             for k, (status, p) in enumerate(self._failures):
                 if path.startswith(p):
                     del self._failures[k]
                     return _err(status, f"injected {status}")
         auth = headers.get("authorization", "")
-        if not auth.startswith("DeepL-Auth-Key ") or auth.removeprefix("DeepL-Auth-Key ") not in self.keys:
+        if (
+            not auth.startswith("DeepL-Auth-Key ")
+            or auth.removeprefix("DeepL-Auth-Key ") not in self.keys
+        ):
             return _err(403, "Wrong endpoint or invalid auth key")
         if path == "/v2/translate" and method == "POST":
             return self._translate(headers, body, rec)
         if path == "/v2/usage" and method == "GET":
-            return _json(200, {"character_count": self.character_count, "character_limit": self.character_limit})
+            return _json(
+                200,
+                {"character_count": self.character_count, "character_limit": self.character_limit},
+            )
         if path.startswith("/v2/glossaries"):
             return self._glossaries(method, path, headers, body)
         return _err(404, "Not found")
@@ -170,11 +201,15 @@ class FakeDeepL:
         if "application/json" in ctype:
             return json.loads(body.decode("utf-8")) if body else {}
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-        out: dict[str, Any] = {k: (v if k in ("text", "ignore_tags", "splitting_tags", "non_splitting_tags")
-                                   else v[-1]) for k, v in form.items()}
+        out: dict[str, Any] = {
+            k: v if k in ("text", "ignore_tags", "splitting_tags", "non_splitting_tags") else v[-1]
+            for k, v in form.items()
+        }
         return out
 
-    def _translate(self, headers: dict[str, str], body: bytes, rec: Recorded) -> tuple[int, str, bytes]:
+    def _translate(
+        self, headers: dict[str, str], body: bytes, rec: Recorded
+    ) -> tuple[int, str, bytes]:
         if len(body) > MAX_BODY:
             return _err(413, "Request Entity Too Large")
         try:
@@ -196,8 +231,12 @@ class FakeDeepL:
         if params.get("formality") not in (None, "default") and target in NO_FORMALITY:
             return _err(400, "'formality' is not supported for given 'target_lang'.")
         instr = params.get("custom_instructions")
-        if instr is not None and (not isinstance(instr, list) or len(instr) > 10 or any(len(str(i)) > 300 for i in instr)):
-            return _err(400, "custom_instructions: at most 10 instructions of at most 300 characters")
+        if instr is not None and (
+            not isinstance(instr, list) or len(instr) > 10 or any(len(str(i)) > 300 for i in instr)
+        ):
+            return _err(
+                400, "custom_instructions: at most 10 instructions of at most 300 characters"
+            )
         source = str(params.get("source_lang", "")).upper() or None
         entries: dict[str, str] = {}
         if params.get("glossary_id"):
@@ -205,8 +244,13 @@ class FakeDeepL:
             if g is None:
                 return _err(400, "Glossary not found")
             if source is None:
-                return _err(400, "Use of a glossary requires the 'source_lang' parameter to be specified.")
-            if (g["source_lang"].upper(), g["target_lang"].upper()) != (source, target.split("-")[0]):
+                return _err(
+                    400, "Use of a glossary requires the 'source_lang' parameter to be specified."
+                )
+            if (g["source_lang"].upper(), g["target_lang"].upper()) != (
+                source,
+                target.split("-")[0],
+            ):
                 return _err(400, "Language pair of the glossary does not match the request")
             entries = g["entries"]
         tag_handling = params.get("tag_handling")
@@ -218,7 +262,9 @@ class FakeDeepL:
         for text in texts:
             if tag_handling in ("xml", "html"):
                 try:
-                    translated, chars = _translate_markup(text, entries, ignore, self.mangle_placeholders)
+                    translated, chars = _translate_markup(
+                        text, entries, ignore, self.mangle_placeholders
+                    )
                 except ValueError as exc:
                     return _err(400, f"Tag handling parsing failed: {exc}")
             else:
@@ -256,7 +302,9 @@ class FakeDeepL:
             return _json(200, {"result": translations})
         return _json(200, {"translations": translations})
 
-    def _glossaries(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+    def _glossaries(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, bytes]:
         parts = path.strip("/").split("/")  # v2, glossaries, [id], [entries]
         if len(parts) == 2:
             if method == "GET":
@@ -271,9 +319,14 @@ class FakeDeepL:
                 if not p.get("name") or not entries:
                     return _err(400, "Invalid glossary")
                 gid = str(uuid.uuid4())
-                g = {"glossary_id": gid, "name": p["name"], "source_lang": str(p["source_lang"]).lower(),
-                     "target_lang": str(p["target_lang"]).lower(), "entries": entries,
-                     "creation_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"}
+                g = {
+                    "glossary_id": gid,
+                    "name": p["name"],
+                    "source_lang": str(p["source_lang"]).lower(),
+                    "target_lang": str(p["target_lang"]).lower(),
+                    "entries": entries,
+                    "creation_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z",
+                }
                 self.glossaries[gid] = g
                 return _json(201, _ginfo(g))
             return _err(405, "Method not allowed")
@@ -307,7 +360,7 @@ def _apply_glossary(text: str, entries: dict[str, str]) -> list[tuple[str, bool]
     lower = {k.lower(): v for k, v in entries.items()}
     out, pos = [], 0
     for m in pat.finditer(text):
-        out.append((text[pos:m.start()], False))
+        out.append((text[pos : m.start()], False))
         out.append((lower[m.group(0).lower()], True))
         pos = m.end()
     out.append((text[pos:], False))
@@ -315,21 +368,25 @@ def _apply_glossary(text: str, entries: dict[str, str]) -> list[tuple[str, bool]
 
 
 def _translate_plain(text: str, entries: dict[str, str]) -> str:
-    return "".join(seg if is_term else fake_korean(seg) for seg, is_term in _apply_glossary(text, entries))
+    return "".join(
+        seg if is_term else fake_korean(seg) for seg, is_term in _apply_glossary(text, entries)
+    )
 
 
 def _translate_text_node(text: str, entries: dict[str, str]) -> str:
     # entities (&amp;) pass unchanged; letters around them are translated
     out, pos = [], 0
     for m in _ENTITY.finditer(text):
-        out.append(_translate_plain(text[pos:m.start()], entries))
+        out.append(_translate_plain(text[pos : m.start()], entries))
         out.append(m.group(0))
         pos = m.end()
     out.append(_translate_plain(text[pos:], entries))
     return "".join(out)
 
 
-def _translate_markup(text: str, entries: dict[str, str], ignore: set[str], mangle: bool) -> tuple[str, int]:
+def _translate_markup(
+    text: str, entries: dict[str, str], ignore: set[str], mangle: bool
+) -> tuple[str, int]:
     """Translate the text between tags; tags (and content of ignore_tags) come back unchanged."""
     out: list[str] = []
     stack: list[str] = []
@@ -337,7 +394,7 @@ def _translate_markup(text: str, entries: dict[str, str], ignore: set[str], mang
     pos = 0
     ignoring = 0
     for m in _TAG.finditer(text):
-        node = text[pos:m.start()]
+        node = text[pos : m.start()]
         if "<" in node or ">" in node:
             raise ValueError("unescaped < or > in text")
         chars += len(_ENTITY.sub("_", node))
@@ -392,8 +449,15 @@ def _parse_entries(raw: str, fmt: str) -> dict[str, str]:
 
 
 def _ginfo(g: dict[str, Any]) -> dict[str, Any]:
-    return {"glossary_id": g["glossary_id"], "name": g["name"], "ready": True, "source_lang": g["source_lang"],
-            "target_lang": g["target_lang"], "creation_time": g["creation_time"], "entry_count": len(g["entries"])}
+    return {
+        "glossary_id": g["glossary_id"],
+        "name": g["name"],
+        "ready": True,
+        "source_lang": g["source_lang"],
+        "target_lang": g["target_lang"],
+        "creation_time": g["creation_time"],
+        "entry_count": len(g["entries"]),
+    }
 
 
 def _json(status: int, obj: Any) -> tuple[int, str, bytes]:
@@ -407,7 +471,9 @@ def _err(status: int, message: str) -> tuple[int, str, bytes]:
 class _Handler(BaseHTTPRequestHandler):
     server_state: FakeDeepL
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
+    disable_nagle_algorithm = (
+        True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
+    )
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass

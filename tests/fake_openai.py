@@ -5,17 +5,18 @@
 
 * it reads the items from the fenced data document of the user message (``kocurate.llm.prompts``);
 * **grade**: an item whose target contains a key of ``grades`` gets those errors; otherwise English
-  words of the source left in the target give an ``untranslated``/major error, ``홀수`` a ``task_lost``/
-  critical one, anything else none;
-* **suggest**: the ``source_xml`` comes back with its Latin letters turned into Hangul (tags kept), so a
+  words of the source left in the target give an ``untranslated``/major error, ``홀수`` a
+  ``task_lost``/ critical one, anything else none;
+* **suggest**: the ``source_xml`` comes back with its Latin letters turned into Hangul (tags kept),
+so a
   protected span survives unless ``mangle_placeholders`` drops one;
 * usage: tokens counted with a crude word/punctuation tokenizer, deterministic.
 
 Scripted trouble, consumed one request at a time: ``fail_next(status, times)`` (429 with
 ``retry-after-ms``, 500, 503 …), ``malformed_next(times, content)``, ``slow_next(seconds, times)``;
 ``hang_after(n)`` blocks requests after ``n``;
-``gullible`` makes it obey an injection found in the data (it then answers for an id nobody asked for).
-Every request is recorded (``requests``, ``prompt_tokens``, ``completion_tokens``).
+``gullible`` makes it obey an injection found in the data (it then answers for an id nobody asked
+for). Every request is recorded (``requests``, ``prompt_tokens``, ``completion_tokens``).
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ class FakeOpenAI:
             self._script.extend([("slow", seconds)] * times)
 
     def hang_after(self, n: int) -> None:
-        """Answer ``n`` more requests, then block every further one until ``release()`` (a crash test
-        kills the client while it waits)."""
+        """Answer ``n`` more requests, then block every further one until ``release()`` (a crash
+        test kills the client while it waits)."""
         with self._lock:
             self._hang_after, self._answered = n, 0
         self._release.clear()
@@ -125,7 +126,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms stalls
+            disable_nagle_algorithm = (
+                True  # headers and body go out in separate writes: no 40 ms stalls
+            )
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -133,7 +136,9 @@ class FakeOpenAI:
             def do_POST(self) -> None:  # noqa: N802
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n)
-                status, payload, headers = fake.handle(self.path, self.headers.get("Authorization", ""), body)
+                status, payload, headers = fake.handle(
+                    self.path, self.headers.get("Authorization", ""), body
+                )
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 try:
                     self.send_response(status)
@@ -161,11 +166,20 @@ class FakeOpenAI:
         if path.rstrip("/") != "/v1/chat/completions":
             return 404, {"error": {"message": f"no route {path}", "type": "not_found"}}, {}
         if auth != f"Bearer {self.api_key}":
-            return 401, {"error": {"message": "invalid api key", "type": "invalid_request_error"}}, {}
+            return (
+                401,
+                {"error": {"message": "invalid api key", "type": "invalid_request_error"}},
+                {},
+            )
         req = json.loads(body)
         msgs = {m["role"]: m["content"] for m in req.get("messages", [])}
-        rec = Recorded(200, msgs.get("system", ""), msgs.get("user", ""), response_format=req.get("response_format"),
-                       model=req.get("model", ""))
+        rec = Recorded(
+            200,
+            msgs.get("system", ""),
+            msgs.get("user", ""),
+            response_format=req.get("response_format"),
+            model=req.get("model", ""),
+        )
         rec.prompt_tokens = sum(count_tokens(m["content"]) for m in req.get("messages", [])) + 4
         with self._lock:
             hang = self._hang_after is not None and self._answered >= self._hang_after
@@ -185,31 +199,64 @@ class FakeOpenAI:
         try:
             if action and action[0] == "fail":
                 rec.status, rec.prompt_tokens = action[1], 0
-                return action[1], {"error": {"message": f"scripted {action[1]}", "type": "server_error"}}, \
-                    {"retry-after-ms": "5"}
+                return (
+                    action[1],
+                    {"error": {"message": f"scripted {action[1]}", "type": "server_error"}},
+                    {"retry-after-ms": "5"},
+                )
             if action and action[0] == "slow":
                 time.sleep(action[1])
             try:
                 rec.items = read_data(rec.user)
             except (ValueError, KeyError) as exc:
                 rec.status = 400
-                return 400, {"error": {"message": f"bad data message: {exc}", "type": "invalid_request_error"}}, {}
+                return (
+                    400,
+                    {
+                        "error": {
+                            "message": f"bad data message: {exc}",
+                            "type": "invalid_request_error",
+                        }
+                    },
+                    {},
+                )
             if action and action[0] == "malformed":
                 content = action[1]
             elif any("source_xml" in i for i in rec.items):
-                content = json.dumps({"results": [self._suggest(i) for i in rec.items]}, ensure_ascii=False)
+                content = json.dumps(
+                    {"results": [self._suggest(i) for i in rec.items]}, ensure_ascii=False
+                )
             else:
-                content = json.dumps({"results": [self._grade(i) for i in rec.items]}, ensure_ascii=False)
-            if self.gullible and any(INJECTION in json.dumps(i, ensure_ascii=False) for i in rec.items):
+                content = json.dumps(
+                    {"results": [self._grade(i) for i in rec.items]}, ensure_ascii=False
+                )
+            if self.gullible and any(
+                INJECTION in json.dumps(i, ensure_ascii=False) for i in rec.items
+            ):
                 content = json.dumps({"results": [{"id": "pwned", "errors": []}]})
             rec.completion_tokens = count_tokens(content)
-            return 200, {
-                "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
-                "model": rec.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": rec.prompt_tokens, "completion_tokens": rec.completion_tokens,
-                          "total_tokens": rec.prompt_tokens + rec.completion_tokens}}, {}
+            return (
+                200,
+                {
+                    "id": f"chatcmpl-{len(self.requests)}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": rec.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": rec.prompt_tokens,
+                        "completion_tokens": rec.completion_tokens,
+                        "total_tokens": rec.prompt_tokens + rec.completion_tokens,
+                    },
+                },
+                {},
+            )
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -223,18 +270,30 @@ class FakeOpenAI:
         if not errors:
             m = _ENGLISH_RUN.search(target)
             if m and m.group(0) in source:
-                errors.append({"category": "untranslated", "severity": "major", "span": m.group(0),
-                               "reason": "영어 원문이 번역되지 않고 남아 있습니다."})
+                errors.append(
+                    {
+                        "category": "untranslated",
+                        "severity": "major",
+                        "span": m.group(0),
+                        "reason": "영어 원문이 번역되지 않고 남아 있습니다.",
+                    }
+                )
             if "홀수" in target:
-                errors.append({"category": "task_lost", "severity": "critical", "span": "홀수",
-                               "reason": "'odd one out'을 '홀수'로 옮겨 문제가 성립하지 않습니다."})
+                errors.append(
+                    {
+                        "category": "task_lost",
+                        "severity": "critical",
+                        "span": "홀수",
+                        "reason": "'odd one out'을 '홀수'로 옮겨 문제가 성립하지 않습니다.",
+                    }
+                )
         return {"id": item["id"], "errors": errors}
 
     def _suggest(self, item: dict[str, Any]) -> dict[str, Any]:
         xml = item.get("source_xml", "")
         parts, pos = [], 0
         for m in _TAG.finditer(xml):
-            parts.append(fake_korean(xml[pos:m.start()]))
+            parts.append(fake_korean(xml[pos : m.start()]))
             parts.append(m.group(0))
             pos = m.end()
         parts.append(fake_korean(xml[pos:]))

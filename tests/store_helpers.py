@@ -15,8 +15,11 @@ DATA = Path(__file__).resolve().parent / "data"
 def counts(engine: Engine) -> tuple[int, int, int]:
     """(datasets, samples, turns) in the database."""
     with Session(engine) as s:
-        return (s.scalar(select(func.count(Dataset.id))) or 0, s.scalar(select(func.count(Sample.id))) or 0,
-                s.scalar(select(func.count(Turn.id))) or 0)
+        return (
+            s.scalar(select(func.count(Dataset.id))) or 0,
+            s.scalar(select(func.count(Sample.id))) or 0,
+            s.scalar(select(func.count(Turn.id))) or 0,
+        )
 
 
 def sample(engine: Engine, dataset_id: int, key: str) -> tuple[Sample, list[Turn]]:

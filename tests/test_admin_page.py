@@ -1,5 +1,7 @@
-"""The Admin page (Streamlit AppTest): confirmations and toasts for role changes and disabling, the last
-admin kept, the audit log tab with filters and keyset paging; names shown as plain text (issue 13.5, 20.10)."""
+"""The Admin page (Streamlit AppTest): confirmations and toasts for role changes and disabling, the
+last admin kept, the audit log tab with filters and keyset paging; names shown as plain text (issue
+13.5, 20.10).
+"""
 
 from __future__ import annotations
 
@@ -33,13 +35,27 @@ def _role(engine, name: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _all_markdown(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "success", "warning", "info", "error",
-                                                 "toast", "title", "header", "subheader")
-                    for e in getattr(at, kind, []))
+    return " ".join(
+        str(e.value)
+        for kind in (
+            "markdown",
+            "caption",
+            "success",
+            "warning",
+            "info",
+            "error",
+            "toast",
+            "title",
+            "header",
+            "subheader",
+        )
+        for e in getattr(at, kind, [])
+    )
 
 
-def test_role_change_asks_first_then_toasts_and_audits(db_url: str, engine, actors: dict[str, Actor],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_role_change_asks_first_then_toasts_and_audits(
+    db_url: str, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with db.session_scope(engine) as s:
         user_service.create_user(s, SYSTEM, EVIL, "annotator", "evil-test-pw-1")
     at = _page(db_url, actors["admin"], monkeypatch)
@@ -61,7 +77,9 @@ def test_role_change_asks_first_then_toasts_and_audits(db_url: str, engine, acto
     assert any("Disable annotator?" in t.value for t in at.text)
     at.button(key="adm-no").click().run()
     with db.session_scope(engine) as s:
-        assert next(u for u in user_service.list_users(s, SYSTEM) if u.username == "annotator").active
+        assert next(
+            u for u in user_service.list_users(s, SYSTEM) if u.username == "annotator"
+        ).active
 
     # the audit tab lists the role change; filters and paging work
     table = at.dataframe[-1].value
@@ -73,8 +91,9 @@ def test_role_change_asks_first_then_toasts_and_audits(db_url: str, engine, acto
     assert "evil.example" not in _all_markdown(at)
 
 
-def test_audit_log_pages_older_by_keyset(db_url: str, engine, actors: dict[str, Actor],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_log_pages_older_by_keyset(
+    db_url: str, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kocurate.services import audit
 
     with db.session_scope(engine) as s:
@@ -92,8 +111,9 @@ def test_audit_log_pages_older_by_keyset(db_url: str, engine, actors: dict[str, 
     assert list(at.dataframe[-1].value["target"]) == first
 
 
-def test_last_admin_demotion_is_refused_on_the_page(db_url: str, engine, actors: dict[str, Actor],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_last_admin_demotion_is_refused_on_the_page(
+    db_url: str, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = Actor(actors["admin"].id, "admin", "admin")
     at = _page(db_url, other, monkeypatch)
     at.selectbox(key="adm-who").set_value("admin")

@@ -9,7 +9,8 @@ from kocurate import agreement
 
 
 def test_cohen_kappa_textbook() -> None:
-    # 50 items, both yes 20, A yes/B no 5, A no/B yes 10, both no 15: po = 0.7, pe = 0.5, kappa = 0.4
+    # 50 items, both yes 20, A yes/B no 5, A no/B yes 10, both no 15: po = 0.7, pe = 0.5, kappa =
+    # 0.4
     t = {("yes", "yes"): 20, ("yes", "no"): 5, ("no", "yes"): 10, ("no", "no"): 15}
     assert agreement.cohen_kappa(t) == pytest.approx(0.4)
     assert agreement.cohen_kappa({("a", "a"): 3, ("b", "b"): 2}) == pytest.approx(1.0)
@@ -18,9 +19,20 @@ def test_cohen_kappa_textbook() -> None:
 
 
 def test_fleiss_kappa_textbook() -> None:
-    # Fleiss' kappa worked example: 10 subjects, 14 raters each, 5 categories; P = 0.378, Pe = 0.213, kappa = 0.210
-    m = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-         [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    # Fleiss' kappa worked example: 10 subjects, 14 raters each, 5 categories; P = 0.378, Pe =
+    # 0.213, kappa = 0.210
+    m = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     assert round(agreement.fleiss_kappa(m), 3) == 0.210
     s = agreement.FleissSums()
     for row in m:

@@ -1,4 +1,5 @@
-"""Alignment by position with drift repair, on the real excerpts with rows deleted as upstream did."""
+"""Alignment by position with drift repair, on the real excerpts with rows deleted as upstream
+did."""
 
 from __future__ import annotations
 
@@ -9,18 +10,34 @@ from pathlib import Path
 
 import pytest
 
-from kocurate.align import Cues, align_by_position, concepts, cues, evidence, pair_confidence, spelled_numbers
+from kocurate.align import (
+    Cues,
+    align_by_position,
+    concepts,
+    cues,
+    evidence,
+    pair_confidence,
+    spelled_numbers,
+)
 
 
 def _alpaca(shared: Path) -> tuple[list[list[str]], list[list[str]]]:
     en = json.loads((shared / "alpaca_en/alpaca_data.first335.json").read_text(encoding="utf-8"))
-    ko = json.loads((shared / "koalpaca_v1.0/ko_alpaca_data.first1040.json").read_text(encoding="utf-8"))
+    ko = json.loads(
+        (shared / "koalpaca_v1.0/ko_alpaca_data.first1040.json").read_text(encoding="utf-8")
+    )
     # instruction and input were translated; outputs were regenerated in Korean upstream
-    return [[r["instruction"], r["input"]] for r in ko], [[r["instruction"], r["input"]] for r in en]
+    return [[r["instruction"], r["input"]] for r in ko], [
+        [r["instruction"], r["input"]] for r in en
+    ]
 
 
 def _pairs(shared: Path) -> tuple[list[list[str]], list[list[str]]]:
-    rows = json.loads((shared / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json").read_text(encoding="utf-8"))
+    rows = json.loads(
+        (shared / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json").read_text(
+            encoding="utf-8"
+        )
+    )
     return [[r["output"]] for r in rows], [[r["input"]] for r in rows]
 
 
@@ -50,7 +67,8 @@ def test_real_alpaca_rows_align_to_the_same_koalpaca_rows(shared_data: Path) -> 
     ko, en = _alpaca(shared_data)
     pairs = align_by_position([cues(f) for f in ko], [cues(f) for f in en])
     assert len(pairs) == 1040
-    # the excerpts are the first 335 English rows and the first 1,040 Korean rows: identity, then no English left
+    # the excerpts are the first 335 English rows and the first 1,040 Korean rows: identity, then no
+    # English left
     assert [p.en_index for p in pairs[:335]] == list(range(335))
     assert all(p.status == "aligned" for p in pairs[:335])
     assert all(p.en_index is None and p.status == "unaligned" for p in pairs[335:])
@@ -59,16 +77,23 @@ def test_real_alpaca_rows_align_to_the_same_koalpaca_rows(shared_data: Path) -> 
 
 @pytest.mark.parametrize("corpus", ["alpaca", "pairs"])
 @pytest.mark.parametrize("seed", range(6))
-def test_rows_deleted_from_the_korean_side_are_repaired_or_flagged(shared_data: Path, corpus: str, seed: int) -> None:
+def test_rows_deleted_from_the_korean_side_are_repaired_or_flagged(
+    shared_data: Path, corpus: str, seed: int
+) -> None:
     ko_cues, en_cues = _cues(shared_data, corpus)
     keep = _delete(len(ko_cues), seed)
     assert 0.8 * len(ko_cues) < len(keep) < 0.95 * len(ko_cues)
     pairs = align_by_position([ko_cues[i] for i in keep], en_cues)
     correct = sum(1 for k, p in zip(keep, pairs, strict=True) if p.en_index == k)
-    misjoined = [(k, p.en_index) for k, p in zip(keep, pairs, strict=True) if p.status == "aligned" and p.en_index != k]
+    misjoined = [
+        (k, p.en_index)
+        for k, p in zip(keep, pairs, strict=True)
+        if p.status == "aligned" and p.en_index != k
+    ]
     flagged = sum(1 for p in pairs if p.status != "aligned")
     assert correct / len(keep) >= 0.99
-    # what is wrong is flagged for review, not joined silently (1 in ~17,000 slipped through in 20 seeds)
+    # what is wrong is flagged for review, not joined silently (1 in ~17,000 slipped through in 20
+    # seeds)
     assert len(misjoined) <= 1, misjoined
     assert flagged / len(keep) < 0.1  # and review is not flooded
 
@@ -112,25 +137,48 @@ def test_cues_that_survive_translation() -> None:
     # 시 inside another word (시간, 시작) is not "poem"; a counter after a number is not a word
     assert "시" not in concepts("시간이 없어요. 시작하세요")[0]
     assert "년" not in concepts("2000년에")[0]
-    right = evidence(cues(["자율 주행 자동차에 대한 아이디어를 제안하십시오."]),
-                     cues(["Propose an idea for a self-driving car."]))
-    wrong = evidence(cues(["자율 주행 자동차에 대한 아이디어를 제안하십시오."]),
-                     cues(["Explain the concept of a linear regression model using simple language."]))
+    right = evidence(
+        cues(["자율 주행 자동차에 대한 아이디어를 제안하십시오."]),
+        cues(["Propose an idea for a self-driving car."]),
+    )
+    wrong = evidence(
+        cues(["자율 주행 자동차에 대한 아이디어를 제안하십시오."]),
+        cues(["Explain the concept of a linear regression model using simple language."]),
+    )
     assert right > 2.0 > wrong
-    assert pair_confidence(["How to tell if a customer segment is well segmented? In 3 bullet points."],
-                           ["고객 세그먼트가 잘 세분화되었는지 어떻게 알 수 있을까요? 세 가지로 요약할 수 있습니다."]) < 1
-    assert pair_confidence(["고객 세그먼트가 잘 세분화되었는지 어떻게 알 수 있을까요? 세 가지로 요약할 수 있습니다."],
-                           ["How to tell if a customer segment is well segmented? In 3 bullet points."]) > 0.5
+    assert (
+        pair_confidence(
+            ["How to tell if a customer segment is well segmented? In 3 bullet points."],
+            [
+                "고객 세그먼트가 잘 세분화되었는지 어떻게 알 수 있을까요? 세 가지로 요약할 수 "
+                "있습니다."
+            ],
+        )
+        < 1
+    )
+    assert (
+        pair_confidence(
+            [
+                "고객 세그먼트가 잘 세분화되었는지 어떻게 알 수 있을까요? 세 가지로 요약할 수 "
+                "있습니다."
+            ],
+            ["How to tell if a customer segment is well segmented? In 3 bullet points."],
+        )
+        > 0.5
+    )
 
 
 def _perturb(n: int, kind: str, seed: int) -> list[int | None]:
-    """The English row each Korean row translates after a seeded defect (None: a row with no partner).
+    """The English row each Korean row translates after a seeded defect (None: a row with no
+    partner).
 
     ~1 % of the rows get the defect: ``insert`` a Korean row taken from elsewhere in the file,
     ``dup`` a row repeated, ``swap`` two neighbours exchanged, ``delete`` a row dropped.
     """
     rng = random.Random(seed)
-    rows: list[tuple[int, int | None]] = [(i, i) for i in range(n)]  # (Korean row used, true English row)
+    rows: list[tuple[int, int | None]] = [
+        (i, i) for i in range(n)
+    ]  # (Korean row used, true English row)
     for _ in range(max(1, n // 100)):
         i = rng.randrange(1, len(rows) - 2)
         if kind == "insert":
@@ -144,7 +192,8 @@ def _perturb(n: int, kind: str, seed: int) -> list[int | None]:
     return rows  # type: ignore[return-value]
 
 
-NEAR = 5  # rows either side of a defect that may be left unsure (where the path bends is not always exact)
+# rows either side of a defect that may be left unsure (where the path bends is not always exact)
+NEAR = 5
 
 
 @functools.cache
@@ -164,7 +213,9 @@ def test_perturbed_files_never_misjoin_silently(shared_data: Path, corpus: str, 
         rows = _perturb(len(ko_cues), kind, seed)
         pairs = align_by_position([ko_cues[k] for k, _ in rows], en_cues)
         defects = [i for i, (k, truth) in enumerate(rows) if truth != i or k != truth]
-        if kind == "delete":  # every row after a deletion moves: the defect is where the offset changes
+        if (
+            kind == "delete"
+        ):  # every row after a deletion moves: the defect is where the offset changes
             defects = [i for i in range(len(rows)) if i == 0 or rows[i][1] - rows[i - 1][1] != 1]
         elif kind == "dup":
             defects = [i for i in range(1, len(rows)) if rows[i][0] == rows[i - 1][0]]
@@ -174,10 +225,16 @@ def test_perturbed_files_never_misjoin_silently(shared_data: Path, corpus: str, 
             right = p.en_index == truth or (kind == "dup" and p.en_index == k)
             if p.status == "aligned" and not right:
                 silent.append((seed, i, truth, p))
-            if p.status != "aligned" and k not in clean_unsure and not any(abs(i - d) <= NEAR for d in defects):
+            if (
+                p.status != "aligned"
+                and k not in clean_unsure
+                and not any(abs(i - d) <= NEAR for d in defects)
+            ):
                 far.append((seed, i, p))
             if truth is None:
-                assert p.status != "aligned" or p.en_index == k  # a row from elsewhere: unpaired or unsure
+                assert (
+                    p.status != "aligned" or p.en_index == k
+                )  # a row from elsewhere: unpaired or unsure
     assert silent == []  # 0 silent mis-joins
     assert far == []  # only rows near a defect are unsure (besides those unsure in the clean file)
 

@@ -25,8 +25,18 @@ def test_events_commit_with_the_work_and_page_by_id(engine, actors) -> None:
         rest = audit.events(s, actors["admin"], action="export", before_id=first[-1].id)
         assert [e.details["rows"] for e in rest] == [1, 0]
         assert audit.events(s, actors["admin"], action="import") == []
-        assert len(audit.events(s, actors["admin"], action="export", since=utcnow() - timedelta(minutes=5))) == 5
-        assert audit.events(s, actors["admin"], action="export", since=utcnow() + timedelta(minutes=5)) == []
+        assert (
+            len(
+                audit.events(
+                    s, actors["admin"], action="export", since=utcnow() - timedelta(minutes=5)
+                )
+            )
+            == 5
+        )
+        assert (
+            audit.events(s, actors["admin"], action="export", since=utcnow() + timedelta(minutes=5))
+            == []
+        )
         assert first[0].as_dict()["user"] == "lead"
 
 

@@ -27,11 +27,16 @@ def test_password_login_and_throttle(engine: Engine, actors: dict[str, Actor]) -
         user_service.authenticate(s, "annotator", "annotator-test-pw", client="10.0.0.9")
     # ... while the client the person logged in from before still gets in
     with session_scope(engine) as s:
-        assert user_service.authenticate(s, "annotator", "annotator-test-pw", client="10.0.0.1") == who
+        assert (
+            user_service.authenticate(s, "annotator", "annotator-test-pw", client="10.0.0.1") == who
+        )
     with session_scope(engine) as s:
         user_service.reset_password(s, SYSTEM, "annotator", "a-new-password")
     with session_scope(engine) as s:
-        assert user_service.authenticate(s, "annotator", "a-new-password", client="10.0.0.1").role == "annotator"
+        assert (
+            user_service.authenticate(s, "annotator", "a-new-password", client="10.0.0.1").role
+            == "annotator"
+        )
         with pytest.raises(AuthError):
             user_service.authenticate(s, "nobody", "whatever-pw")
 
@@ -47,12 +52,18 @@ def test_role_matrix() -> None:
     for action in ("review", "edit", "flag", "search", "translate_one"):
         assert all(allowed(r, action) for r in ("annotator", "lead", "admin"))
     for action in ("import", "export", "translate_batch", "configure", "adjudicate"):
-        assert not allowed("annotator", action) and allowed("lead", action) and allowed("admin", action)
+        assert (
+            not allowed("annotator", action)
+            and allowed("lead", action)
+            and allowed("admin", action)
+        )
     assert not allowed("lead", "users") and allowed("admin", "users")
     assert not allowed("viewer", "review")
 
 
-def test_only_admins_manage_users_and_only_leads_configure(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_only_admins_manage_users_and_only_leads_configure(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
     with session_scope(engine) as s:
         for name in ("annotator", "lead"):
             with pytest.raises(PermissionDenied):
@@ -61,7 +72,9 @@ def test_only_admins_manage_users_and_only_leads_configure(engine: Engine, actor
                 user_service.set_role(s, actors[name], "annotator", "admin")
         user, pw = user_service.create_user(s, actors["admin"], "newbie")
         assert len(pw) >= 12 and user.role == "annotator"
-        assert s.scalar(select(User.password_hash).where(User.username == "newbie")).startswith("scrypt$")
+        assert s.scalar(select(User.password_hash).where(User.username == "newbie")).startswith(
+            "scrypt$"
+        )
         with pytest.raises(KocurateError):
             user_service.create_user(s, actors["admin"], "newbie")
         with pytest.raises(PermissionDenied):

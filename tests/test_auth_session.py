@@ -1,4 +1,5 @@
-"""The login cookie of the web app: signed, bound to the password, ends after KOCURATE_SESSION_HOURS."""
+"""The login cookie of the web app: signed, bound to the password, ends after
+KOCURATE_SESSION_HOURS."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ def app_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ui.engine.clear()
 
 
-def test_token_round_trip_tamper_expiry_and_reset(app_env: None, engine, actors: dict[str, Actor],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_round_trip_tamper_expiry_and_reset(
+    app_env: None, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     who = actors["annotator"]
     now = int(time.time())
     token = ui._token(who, now)
@@ -33,7 +35,9 @@ def test_token_round_trip_tamper_expiry_and_reset(app_env: None, engine, actors:
     got = ui._actor_from_token(token)
     assert got == (who, now)
     uid, at, gen, sig = token.split(".")
-    assert ui._actor_from_token(f"{actors['admin'].id}.{at}.{gen}.{sig}") is None  # another user's id
+    assert (
+        ui._actor_from_token(f"{actors['admin'].id}.{at}.{gen}.{sig}") is None
+    )  # another user's id
     assert ui._actor_from_token(f"{uid}.{int(at) + 1}.{gen}.{sig}") is None  # a later login time
     assert ui._actor_from_token(f"{uid}.{at}.{int(gen) + 1}.{sig}") is None  # another generation
     assert ui._actor_from_token("garbage") is None
@@ -64,15 +68,17 @@ def test_role_comes_from_the_database(app_env: None, engine, actors: dict[str, A
 
 
 def _ui_state(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """ui's Streamlit session state as a plain dict (the functions under test only read and write keys)."""
+    """ui's Streamlit session state as a plain dict (the functions under test only read and write
+    keys)."""
     state: dict = {}
     monkeypatch.setattr(ui.st, "session_state", state)
     return state
 
 
 @pytest.mark.parametrize("change", ["logout", "disable", "demote", "password"])
-def test_every_session_of_the_user_ends_at_once(app_env: None, engine, actors: dict[str, Actor],
-                                                monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+def test_every_session_of_the_user_ends_at_once(
+    app_env: None, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
     """Issue 20.1 / 20.5: an open tab and a cookie copied before the change both stop working."""
     who = actors["lead"]
     copied = ui._token(who, int(time.time()))  # e.g. a cookie copied from the browser
@@ -95,9 +101,9 @@ def test_every_session_of_the_user_ends_at_once(app_env: None, engine, actors: d
     assert ui._actor_from_token(copied or "") is None
 
 
-def test_changes_in_another_process_are_seen_within_the_check_interval(app_env: None, engine,
-                                                                        actors: dict[str, Actor],
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_changes_in_another_process_are_seen_within_the_check_interval(
+    app_env: None, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The per-request check is cached for KOCURATE_SESSION_CHECK_SECONDS, not for hours."""
     monkeypatch.setenv("KOCURATE_SESSION_CHECK_SECONDS", "0.5")
     who = actors["annotator"]
@@ -105,14 +111,18 @@ def test_changes_in_another_process_are_seen_within_the_check_interval(app_env: 
     ui.login_as(who)
     assert ui.actor() == who
     with engine.begin() as c:  # another app process disables the account (no cache of ours is told)
-        c.execute(User.__table__.update().where(User.id == who.id).values(active=False,
-                                                                           session_generation=User.session_generation + 1))
+        c.execute(
+            User.__table__.update()
+            .where(User.id == who.id)
+            .values(active=False, session_generation=User.session_generation + 1)
+        )
     time.sleep(0.6)
     assert ui.actor() is None
 
 
-def test_promotion_keeps_the_session_and_shows_the_new_role(app_env: None, engine, actors: dict[str, Actor],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_promotion_keeps_the_session_and_shows_the_new_role(
+    app_env: None, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _ui_state(monkeypatch)
     ui.login_as(actors["annotator2"])
     with session_scope(engine) as s:

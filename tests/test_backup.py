@@ -1,4 +1,5 @@
-"""`kocurate backup` / `restore`: SQLite online backup API while people write; pg_dump/pg_restore."""
+"""`kocurate backup` / `restore`: SQLite online backup API while people write;
+pg_dump/pg_restore."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ DEMO = Path(__file__).resolve().parents[1] / "kocurate" / "demo"
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
     with engine.connect() as c:
-        return (c.execute(select(func.count()).select_from(Dataset)).scalar(),
-                c.execute(select(func.count()).select_from(Sample)).scalar(),
-                c.execute(select(func.count()).select_from(Turn)).scalar())
+        return (
+            c.execute(select(func.count()).select_from(Dataset)).scalar(),
+            c.execute(select(func.count()).select_from(Sample)).scalar(),
+            c.execute(select(func.count()).select_from(Turn)).scalar(),
+        )
 
 
 def _texts(engine: Engine) -> list[str]:
@@ -38,10 +41,14 @@ def _texts(engine: Engine) -> list[str]:
 def test_backup_change_restore(engine: Engine, db_url: str, actors: dict, tmp_path: Path) -> None:
     if db_url.startswith("postgresql") and shutil.which("pg_dump") is None:
         pytest.skip("pg_dump not installed")
-    import_files(engine, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg")
+    import_files(
+        engine, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg"
+    )
     with db.session_scope(engine) as s:
-        s.execute(text("UPDATE turns SET text = :t WHERE id = (SELECT min(id) FROM turns)"),
-                  {"t": "백업 전 \u200b<b>x</b> '; --"})
+        s.execute(
+            text("UPDATE turns SET text = :t WHERE id = (SELECT min(id) FROM turns)"),
+            {"t": "백업 전 \u200b<b>x</b> '; --"},
+        )
     want, texts = _counts(engine), _texts(engine)
     out = tmp_path / ("b.db" if db_url.startswith("sqlite") else "b.dump")
     rep = backup_service.backup(engine, SYSTEM, out)
@@ -54,8 +61,12 @@ def test_backup_change_restore(engine: Engine, db_url: str, actors: dict, tmp_pa
     # the team keeps working: a new dataset, an edit, a deletion
     import_files(engine, "koalpaca", DEMO / "koalpaca_ko.json", DEMO / "alpaca_en.json", name="ka")
     with db.session_scope(engine) as s:
-        s.execute(text("UPDATE turns SET text = 'changed' WHERE id = (SELECT max(id) FROM turns WHERE sample_id = "
-                       "(SELECT min(id) FROM samples))"))
+        s.execute(
+            text(
+                "UPDATE turns SET text = 'changed' WHERE id = (SELECT max(id) FROM turns WHERE"
+                " sample_id = (SELECT min(id) FROM samples))"
+            )
+        )
     assert _counts(engine) != want
 
     with pytest.raises(PermissionDenied):
@@ -106,15 +117,23 @@ def test_sqlite_backup_while_writers_write(tmp_path: Path, sqlite_template: Path
     for r in reps:
         con = sqlite3.connect(r.path)
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one self-contained file
+        assert (
+            con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        )  # one self-contained file
         keys = sorted(int(k[1:]) for (k,) in con.execute("SELECT key FROM settings"))
         con.close()
-        assert keys == list(range(len(keys)))  # a prefix of the commits: nothing torn, nothing missing
+        assert keys == list(
+            range(len(keys))
+        )  # a prefix of the commits: nothing torn, nothing missing
     eng.dispose()
 
 
-def test_restore_refuses_bad_files_and_changes_nothing(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    import_files(engine, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg")
+def test_restore_refuses_bad_files_and_changes_nothing(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    import_files(
+        engine, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg"
+    )
     want = _counts(engine)
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 20)
@@ -147,10 +166,14 @@ def test_backup_refusals(engine: Engine, actors: dict, tmp_path: Path) -> None:
 
 
 def test_pg_guidance_hides_the_password() -> None:
-    g = backup_service.pg_guidance("postgresql+psycopg://kc:s3cret-pw@db.example:5433/kocurate", "/b/k.dump")
+    g = backup_service.pg_guidance(
+        "postgresql+psycopg://kc:s3cret-pw@db.example:5433/kocurate", "/b/k.dump"
+    )
     assert "s3cret-pw" not in g and "pg_dump" in g and "pg_restore" in g and "-p 5433" in g
     env = backup_service._pg_env(backup_service._url("postgresql+psycopg://kc:s3cret-pw@h:5433/k"))
-    assert env["PGPASSWORD"] == "s3cret-pw" and env["PGDATABASE"] == "k"  # via the environment, not argv
+    assert (
+        env["PGPASSWORD"] == "s3cret-pw" and env["PGDATABASE"] == "k"
+    )  # via the environment, not argv
 
 
 def test_cli_backup_restore(tmp_path: Path, sqlite_template: Path) -> None:
@@ -175,8 +198,9 @@ def test_cli_backup_restore(tmp_path: Path, sqlite_template: Path) -> None:
     eng.dispose()
 
 
-def test_cli_backup_on_postgresql_without_pg_dump_gives_the_commands(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_backup_on_postgresql_without_pg_dump_gives_the_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump anywhere
     url = "postgresql+psycopg://kc:s3cret-pw@127.0.0.1:1/kocurate"
     res = CliRunner().invoke(app, ["--db", url, "backup", str(tmp_path / "k.dump")])
@@ -188,9 +212,11 @@ def test_cli_backup_on_postgresql_without_pg_dump_gives_the_commands(tmp_path: P
 # ------------------------------------------------------------------ issue 20.13 / 20.15
 
 
-def test_pg_backup_report_counts_what_is_in_the_dump(engine: Engine, db_url: str, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """A user added while pg_dump runs is not in the dump, so the report must not count it either."""
+def test_pg_backup_report_counts_what_is_in_the_dump(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user added while pg_dump runs is not in the dump, so the report must not count it
+    either."""
     if not db_url.startswith("postgresql") or shutil.which("pg_dump") is None:
         pytest.skip("PostgreSQL with pg_dump only")
     from kocurate.services import users as user_service
@@ -242,11 +268,24 @@ def test_cli_creates_private_files(tmp_path: Path) -> None:
     code = "import sys; from kocurate.cli import main; sys.argv[0] = 'kocurate'; main()"
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", code, "--db", str(tmp_path / "k.db"), *args],
-                              capture_output=True, text=True, timeout=300, env={**os.environ}, check=False)
+        return subprocess.run(
+            [sys.executable, "-c", code, "--db", str(tmp_path / "k.db"), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ},
+            check=False,
+        )
 
-    res = cli("import", "sharegpt", str(DEMO / "sharegpt_ko.json"), "--source", str(DEMO / "sharegpt_en.json"),
-              "--no-index", "--no-checks")
+    res = cli(
+        "import",
+        "sharegpt",
+        str(DEMO / "sharegpt_ko.json"),
+        "--source",
+        str(DEMO / "sharegpt_en.json"),
+        "--no-index",
+        "--no-checks",
+    )
     assert res.returncode == 0, res.stderr
     with db.session_scope(db.make_engine(f"sqlite:///{tmp_path / 'k.db'}")) as s:
         s.execute(text("UPDATE samples SET status = 'approved'"))
@@ -254,7 +293,11 @@ def test_cli_creates_private_files(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     res = cli("backup", str(tmp_path / "k.backup.db"))
     assert res.returncode == 0, res.stderr
-    files = [tmp_path / "k.db", tmp_path / "k.backup.db", *(p for p in (tmp_path / "out").rglob("*") if p.is_file())]
+    files = [
+        tmp_path / "k.db",
+        tmp_path / "k.backup.db",
+        *(p for p in (tmp_path / "out").rglob("*") if p.is_file()),
+    ]
     assert len(files) > 3
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f"{f} is {oct(f.stat().st_mode)}"

@@ -1,5 +1,7 @@
-"""Evaluation-set contamination: KoBEST (five TSV tasks, CRLF / no final newline) and KorQuAD are read
-into EvalSet/EvalItem; samples with their passages, questions or answers planted are flagged, others not."""
+"""Evaluation-set contamination: KoBEST (five TSV tasks, CRLF / no final newline) and KorQuAD are
+read into EvalSet/EvalItem; samples with their passages, questions or answers planted are flagged,
+others not.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ def test_read_kobest_and_korquad(shared_data: Path) -> None:
         assert not any(t.endswith("\r") or "\r" in t for _, t in items)
     wic = list(read_evalset("kobest_wic", shared_data / "kobest/WiC_dev.tsv"))
     assert "[" not in wic[0][1]  # the target-word brackets are dropped
-    kq = list(read_evalset("korquad", shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json"))
+    kq = list(
+        read_evalset("korquad", shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json")
+    )
     assert sum(1 for f, _ in kq if f == "question") == 413
     assert normalize("  1989년 2월, 15일!! ") == normalize("1989년2월15일")
 
@@ -53,36 +57,80 @@ def _first_row(path: Path) -> dict[str, str]:
         return next(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def test_planted_items_are_flagged(engine: Engine, db_url: str, tmp_path: Path, shared_data: Path,
-                                   actors: dict[str, Actor]) -> None:
+def test_planted_items_are_flagged(
+    engine: Engine, db_url: str, tmp_path: Path, shared_data: Path, actors: dict[str, Actor]
+) -> None:
     lead = actors["lead"]
     runner = CliRunner()
     for task in TASKS:
-        res = runner.invoke(app, ["--db", db_url, "evalsets", "add", "kobest", str(shared_data / f"kobest/{task}_dev.tsv"),
-                                  "--name", f"kobest-{task.lower()}"])
+        res = runner.invoke(
+            app,
+            [
+                "--db",
+                db_url,
+                "evalsets",
+                "add",
+                "kobest",
+                str(shared_data / f"kobest/{task}_dev.tsv"),
+                "--name",
+                f"kobest-{task.lower()}",
+            ],
+        )
         assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["--db", db_url, "evalsets", "add", "korquad",
-                              str(shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json"), "--name", "korquad"])
+    res = runner.invoke(
+        app,
+        [
+            "--db",
+            db_url,
+            "evalsets",
+            "add",
+            "korquad",
+            str(shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json"),
+            "--name",
+            "korquad",
+        ],
+    )
     assert res.exit_code == 0 and "413 question" in res.output, res.output
     res = runner.invoke(app, ["--db", db_url, "evalsets", "list"])
     assert "kobest-boolq" in res.output and "korquad" in res.output
     with pytest.raises(PermissionDenied), db.session_scope(engine) as s:
-        svc.add_evalset(s, actors["annotator"], "korquad",
-                        shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json", "again")
+        svc.add_evalset(
+            s,
+            actors["annotator"],
+            "korquad",
+            shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json",
+            "again",
+        )
 
     boolq = _first_row(shared_data / "kobest/BoolQ_dev.tsv")
     hella = _first_row(shared_data / "kobest/HellaSwag_dev.tsv")
-    kq = json.loads((shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json").read_text(encoding="utf-8"))
+    kq = json.loads(
+        (shared_data / "korquad/KorQuAD_v1.0_dev.first10articles.json").read_text(encoding="utf-8")
+    )
     para = kq["data"][1]["paragraphs"][0]
     question = para["qas"][0]["question"]
-    clean = json.loads((shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json").read_text(encoding="utf-8"))[:40]
+    clean = json.loads(
+        (shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json").read_text(encoding="utf-8")
+    )[:40]
     # re-spaced and re-punctuated, inside other text: still the same passage
     respaced = boolq["Text"].replace(" ", "  ").replace(".", " .").replace(",", "")
     planted = [
-        {"instruction": "다음 글을 읽고 질문에 답하세요.", "input": respaced, "output": "네, 그렇습니다."},
-        {"instruction": "다음 문단을 요약하세요.", "input": "", "output": "요약: " + para["context"][:400]},
+        {
+            "instruction": "다음 글을 읽고 질문에 답하세요.",
+            "input": respaced,
+            "output": "네, 그렇습니다.",
+        },
+        {
+            "instruction": "다음 문단을 요약하세요.",
+            "input": "",
+            "output": "요약: " + para["context"][:400],
+        },
         {"instruction": question, "input": "", "output": "잘 모르겠습니다."},
-        {"instruction": "다음 상황 뒤에 이어질 문장을 고르세요.", "input": hella["context"], "output": hella["choice1"]},
+        {
+            "instruction": "다음 상황 뒤에 이어질 문장을 고르세요.",
+            "input": hella["context"],
+            "output": hella["choice1"],
+        },
     ]
     path = tmp_path / "mix.json"
     path.write_text(json.dumps(clean + planted, ensure_ascii=False), encoding="utf-8")
@@ -90,9 +138,11 @@ def test_planted_items_are_flagged(engine: Engine, db_url: str, tmp_path: Path, 
     summary = svc.run_checks(engine, lead, "mix", only=["contamination"])
     assert summary["samples"] == 44
     with Session(engine) as s:
-        rows = s.execute(select(Sample.key, CheckFinding.message, CheckFinding.data)
-                         .join(Sample, Sample.id == CheckFinding.sample_id)
-                         .where(CheckFinding.dataset_id == ds, CheckFinding.check == "contamination")).all()
+        rows = s.execute(
+            select(Sample.key, CheckFinding.message, CheckFinding.data)
+            .join(Sample, Sample.id == CheckFinding.sample_id)
+            .where(CheckFinding.dataset_id == ds, CheckFinding.check == "contamination")
+        ).all()
         flagged = {k for k, _, _ in rows}
         assert flagged == {"40", "41", "42", "43"}, rows
         sets = {k: d["eval_set"] for k, _, d in rows}

@@ -20,8 +20,13 @@ from tests.corpus_helpers import make_dataset
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 
 
-def _page(name: str, db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch,
-          params: dict[str, str] | None = None) -> AppTest:
+def _page(
+    name: str,
+    db_url: str,
+    actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    params: dict[str, str] | None = None,
+) -> AppTest:
     monkeypatch.setenv("KOCURATE_DB_URL", db_url)
     st.cache_resource.clear()
     at = AppTest.from_file(str(PAGES / name), default_timeout=60)
@@ -33,11 +38,14 @@ def _page(name: str, db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_bulk_page_preview_apply_and_revert(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bulk_page_preview_apply_and_revert(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pairs = [[("Hi <b>there</b>", f"<b>안녕</b> {i}")] for i in range(5)]
     ds, ids = make_dataset(engine, pairs)
-    at = _page("bulk.py", db_url, actors["lead"], monkeypatch, {"dataset": str(ds), "status": "new"})
+    at = _page(
+        "bulk.py", db_url, actors["lead"], monkeypatch, {"dataset": str(ds), "status": "new"}
+    )
     assert not at.exception, at.exception
     at.button(key="ba_preview").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -52,10 +60,14 @@ def test_bulk_page_preview_apply_and_revert(db_url: str, engine: Engine, actors:
     at.text_input(key="rp_find").input("안녕")
     at.text_input(key="rp_repl").input("반가워")
     at.button(key="rp_preview").click().run()
-    assert not at.exception and any("5 occurrences in 5 turns of 5 samples" in t.value for t in at.text)
+    assert not at.exception and any(
+        "5 occurrences in 5 turns of 5 samples" in t.value for t in at.text
+    )
     assert "+<b>반가워</b> 0" in at.code[0].value
     at.button(key="rp_apply").click().run()
-    assert not at.exception and "bulk operation 2 (replace): 5 samples changed" in at.success[1].value
+    assert (
+        not at.exception and "bulk operation 2 (replace): 5 samples changed" in at.success[1].value
+    )
     at.selectbox(key="op_revert_id").select(2)
     at.button(key="op_revert").click().run()
     assert not at.exception and "reverted on 5 samples" in at.success[-1].value
@@ -64,15 +76,19 @@ def test_bulk_page_preview_apply_and_revert(db_url: str, engine: Engine, actors:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_variants_and_qa_pages(db_url: str, engine: Engine, actors: dict[str, Actor],
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_variants_and_qa_pages(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     pairs = [[("Same source", "번역 하나")], [("Same  SOURCE", "번역 둘")], [("Other", "기타")]]
     ds, ids = make_dataset(engine, pairs, status="approved")
     variants.compute_hashes(engine, actors["lead"])
     at = _page("variants.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception, at.exception
     assert "1 variant groups" in at.caption[0].value
-    assert [t.value for t in at.text_area if t.key.startswith("va_ko_")] == ["[user] 번역 하나", "[user] 번역 둘"]
+    assert [t.value for t in at.text_area if t.key.startswith("va_ko_")] == [
+        "[user] 번역 하나",
+        "[user] 번역 둘",
+    ]
     at.button(key=f"va_keep_{ids[1]}").click().run()
     assert not at.exception and "1 samples changed" in at.success[0].value
     with session_scope(engine) as s:
@@ -90,4 +106,6 @@ def test_variants_and_qa_pages(db_url: str, engine: Engine, actors: dict[str, Ac
         assert sorted(s.scalars(select(QaItem.verdict))) == ["defect", "ok"]
     lead = _page("qa.py", db_url, actors["lead"], monkeypatch)
     assert not lead.exception, lead.exception
-    assert lead.dataframe[0].value["estimate"].tolist()[0].startswith("estimated defect rate 50.0 %")
+    assert (
+        lead.dataframe[0].value["estimate"].tolist()[0].startswith("estimated defect rate 50.0 %")
+    )

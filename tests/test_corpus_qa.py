@@ -1,4 +1,5 @@
-"""QA sampling (issue 17): sample size, seeded draw, blind queue, Wilson interval, the export guard."""
+"""QA sampling (issue 17): sample size, seeded draw, blind queue, Wilson interval, the export
+guard."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ def test_blind_queue_verdicts_estimate_and_guard(engine: Engine, actors: dict[st
     ds, ids = make_dataset(engine, *simple(60, status="approved"))
     lead, ann, ann2 = actors["lead"], actors["annotator"], actors["annotator2"]
     with session_scope(engine) as s:
-        s.add(CheckFinding(sample_id=ids[0], dataset_id=ds, check="untranslated", message="x", data={}))
+        s.add(
+            CheckFinding(
+                sample_id=ids[0], dataset_id=ds, check="untranslated", message="x", data={}
+            )
+        )
         with pytest.raises(PermissionDenied):
             qa.create_run(s, ann, bulk.Selection(dataset_id=ds))
         with pytest.raises(KocurateError, match="no QA estimate"):
@@ -50,15 +55,23 @@ def test_blind_queue_verdicts_estimate_and_guard(engine: Engine, actors: dict[st
         again = qa.create_run(s, lead, bulk.Selection(dataset_id=ds), margin=0.1, seed=7)
     assert run["population"] == 60 and run["size"] == qa.sample_size(0.1, population=60) == 38
     with session_scope(engine) as s:
-        order = lambda r: list(s.scalars(select(QaItem.sample_id).where(QaItem.run_id == r)  # noqa: E731
-                                         .order_by(QaItem.position)))
+
+        def order(r: int) -> list[int]:
+            q = select(QaItem.sample_id).where(QaItem.run_id == r).order_by(QaItem.position)
+            return list(s.scalars(q))
+
         assert order(run["run_id"]) == order(again["run_id"])  # seeded: the same sample
     seen = []
     with session_scope(engine) as s:
         first = qa.next_item(s, ann, run["run_id"])
         other = qa.next_item(s, ann2, run["run_id"])
         assert first is not None and other is not None and first["item_id"] != other["item_id"]
-        assert set(first) == {"item_id", "position", "left", "turns"}  # blind: no findings, flags, status
+        assert set(first) == {
+            "item_id",
+            "position",
+            "left",
+            "turns",
+        }  # blind: no findings, flags, status
         assert qa.next_item(s, ann, run["run_id"])["item_id"] == first["item_id"]  # resumes its own
         with pytest.raises(KocurateError, match="another reviewer"):
             qa.record(s, ann2, first["item_id"], "ok")

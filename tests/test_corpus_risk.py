@@ -1,4 +1,5 @@
-"""Learned risk (issue 17): check precision, chrF++, the risk model ordering planted defects first."""
+"""Learned risk (issue 17): check precision, chrF++, the risk model ordering planted defects
+first."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from tests.corpus_helpers import make_dataset
 
 
 def test_chrf_pp_basics() -> None:
-    assert risk.chrf_pp("고양이가 매트 위에 앉았다.", "고양이가 매트 위에 앉았다.") == pytest.approx(100.0)
+    assert risk.chrf_pp(
+        "고양이가 매트 위에 앉았다.", "고양이가 매트 위에 앉았다."
+    ) == pytest.approx(100.0)
     assert risk.chrf_pp("abc", "xyz") == 0.0
     near = risk.chrf_pp("고양이가 매트 위에 앉았다.", "고양이가 매트 위에 앉아 있다.")
     far = risk.chrf_pp("개가 뛰었다.", "고양이가 매트 위에 앉아 있다.")
@@ -33,16 +36,45 @@ def planted(engine: Engine, n: int = 600, seed: int = 3) -> tuple[int, list[int]
         rows = []
         for sid in ids:
             if rng.random() < (0.7 if sid in broken else 0.05):
-                rows.append({"sample_id": sid, "dataset_id": ds, "check": "untranslated", "message": "", "data": {},
-                             "severity": "warning", "state": "open", "created_at": utcnow()})
+                rows.append(
+                    {
+                        "sample_id": sid,
+                        "dataset_id": ds,
+                        "check": "untranslated",
+                        "message": "",
+                        "data": {},
+                        "severity": "warning",
+                        "state": "open",
+                        "created_at": utcnow(),
+                    }
+                )
             if rng.random() < 0.3:
-                rows.append({"sample_id": sid, "dataset_id": ds, "check": "length_ratio", "message": "", "data": {},
-                             "severity": "warning", "state": "open", "created_at": utcnow()})
+                rows.append(
+                    {
+                        "sample_id": sid,
+                        "dataset_id": ds,
+                        "check": "length_ratio",
+                        "message": "",
+                        "data": {},
+                        "severity": "warning",
+                        "state": "open",
+                        "created_at": utcnow(),
+                    }
+                )
         s.execute(insert(CheckFinding), rows)
-        decided = ids[: n // 2]  # the first half was reviewed: broken ones rejected, others approved
-        s.execute(update(Sample).where(Sample.id.in_([i for i in decided if i in broken])).values(status="rejected"))
-        s.execute(update(Sample).where(Sample.id.in_([i for i in decided if i not in broken]))
-                  .values(status="approved"))
+        decided = ids[
+            : n // 2
+        ]  # the first half was reviewed: broken ones rejected, others approved
+        s.execute(
+            update(Sample)
+            .where(Sample.id.in_([i for i in decided if i in broken]))
+            .values(status="rejected")
+        )
+        s.execute(
+            update(Sample)
+            .where(Sample.id.in_([i for i in decided if i not in broken]))
+            .values(status="approved")
+        )
         # one approved sample was edited first: it counts as broken
         s.execute(update(Turn).where(Turn.sample_id == decided[0]).values(text="고친 문장"))
     return ds, ids, broken
@@ -69,14 +101,22 @@ def test_precision_model_and_ordering(engine: Engine, actors: dict[str, Actor]) 
         best = risk.best_n(s, lead, undecided, 30)
         assert len([i for i in best if i in broken]) < hits
         # the ORDER BY terms the review queue can use on any Sample query
-        queue = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds, Sample.status == "new")
-                               .order_by(*risk.most_likely_broken_first()).limit(30)))
+        queue = list(
+            s.scalars(
+                select(Sample.id)
+                .where(Sample.dataset_id == ds, Sample.status == "new")
+                .order_by(*risk.most_likely_broken_first())
+                .limit(30)
+            )
+        )
         assert queue == top
     with session_scope(engine) as s:
         assert risk.model_info(s)["broken"] == info["broken"]
 
 
-def test_model_needs_decisions_and_chrf_per_dataset(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_model_needs_decisions_and_chrf_per_dataset(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
     ds, ids = make_dataset(engine, [[("Hi", "안녕")], [("Bye", "잘 가")]], status="approved")
     with pytest.raises(KocurateError, match="needs at least"):
         risk.train(engine, actors["lead"], [ds])

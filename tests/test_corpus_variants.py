@@ -1,4 +1,5 @@
-"""Translation variants (issue 17): grouping by English source hash, keep one, superseded stay out of exports."""
+"""Translation variants (issue 17): grouping by English source hash, keep one, superseded stay out
+of exports."""
 
 from __future__ import annotations
 
@@ -16,15 +17,23 @@ from kocurate.services import export as ex
 from kocurate.services.auth import Actor
 from tests.corpus_helpers import make_dataset
 
-ALPACA_A = [[("Name three fruits.", "과일 세 가지를 말하세요."), ("Apple, pear, plum.", "사과, 배, 자두.")],
-            [("What is 2+2?", "2+2는?"), ("4", "4")]]
-ALPACA_B = [[("Name  three FRUITS.", "세 가지 과일의 이름을 대세요."), ("Apple, pear, plum.", "사과, 배, 자두요.")],
-            [("Say hello.", "안녕이라고 말하세요."), ("Hello!", "안녕!")],
-            [("Say hello.", "인사하세요."), ("Hello!", "안녕하세요!")]]
+ALPACA_A = [
+    [("Name three fruits.", "과일 세 가지를 말하세요."), ("Apple, pear, plum.", "사과, 배, 자두.")],
+    [("What is 2+2?", "2+2는?"), ("4", "4")],
+]
+ALPACA_B = [
+    [
+        ("Name  three FRUITS.", "세 가지 과일의 이름을 대세요."),
+        ("Apple, pear, plum.", "사과, 배, 자두요."),
+    ],
+    [("Say hello.", "안녕이라고 말하세요."), ("Hello!", "안녕!")],
+    [("Say hello.", "인사하세요."), ("Hello!", "안녕하세요!")],
+]
 
 
-def test_variant_groups_keep_one_and_export_leaves_superseded_out(engine: Engine, actors: dict[str, Actor],
-                                                                  tmp_path: Path) -> None:
+def test_variant_groups_keep_one_and_export_leaves_superseded_out(
+    engine: Engine, actors: dict[str, Actor], tmp_path: Path
+) -> None:
     lead = actors["lead"]
     da, a = make_dataset(engine, ALPACA_A, name="alpaca-a", status="approved")
     db_, b = make_dataset(engine, ALPACA_B, name="alpaca-b", status="approved")
@@ -33,7 +42,10 @@ def test_variant_groups_keep_one_and_export_leaves_superseded_out(engine: Engine
         assert variants.summary(s, lead) == {"groups": 2, "samples_in_groups": 4, "hashed": 5}
         groups = variants.list_groups(s, lead)
         by_size = {g["datasets"]: g for g in groups}
-        assert set(by_size) == {1, 2}  # one group across datasets (case/space-normalised), one inside alpaca-b
+        assert set(by_size) == {
+            1,
+            2,
+        }  # one group across datasets (case/space-normalised), one inside alpaca-b
         view = variants.group_view(s, lead, by_size[2]["hash"])
         assert [v["sample_id"] for v in view] == [a[0], b[0]]
         assert view[1]["turns"][0]["ko"] == "세 가지 과일의 이름을 대세요."
@@ -50,9 +62,16 @@ def test_variant_groups_keep_one_and_export_leaves_superseded_out(engine: Engine
     assert st[a[0]] == "superseded" and st[b[0]] == "approved" and st[b[1]] == "superseded"
     # the existing exporter takes status "approved" only: superseded variants are not written
     m = ex.export(engine, lead, ex.ExportSpec(), tmp_path / "out")
-    lines = [json.loads(x) for x in (tmp_path / "out" / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = [
+        json.loads(x)
+        for x in (
+            (tmp_path / "out" / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+        )
+    ]
     contents = {msg["content"] for rec in lines for msg in rec["messages"]}
-    assert "세 가지 과일의 이름을 대세요." in contents and "과일 세 가지를 말하세요." not in contents
+    assert (
+        "세 가지 과일의 이름을 대세요." in contents and "과일 세 가지를 말하세요." not in contents
+    )
     assert "안녕이라고 말하세요." not in contents and "인사하세요." in contents
     assert len(lines) == m["counts"]["total"] == 3
     with session_scope(engine) as s:  # and the whole choice can be undone
@@ -69,18 +88,34 @@ def test_variants_are_for_leads(engine: Engine, actors: dict[str, Actor]) -> Non
         variants.keep(s, actors["annotator"], 1)
 
 
-def test_hash_of_a_sample_whose_turns_are_not_contiguous(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_hash_of_a_sample_whose_turns_are_not_contiguous(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
     from sqlalchemy import insert
 
     from kocurate.models import SampleSignal, Turn
 
     ds, ids = make_dataset(engine, [[("A first", "가")], [("B first", "나")]])
     with session_scope(engine) as s:  # second turns written later: each sample's turns are two runs
-        s.execute(insert(Turn), [{"sample_id": sid, "idx": 1, "role": "assistant", "text": "다", "mt_text": "다",
-                                  "source_text": f"{name} second", "source_kind": "translation"}
-                                 for sid, name in zip(ids, "AB", strict=True)])
+        s.execute(
+            insert(Turn),
+            [
+                {
+                    "sample_id": sid,
+                    "idx": 1,
+                    "role": "assistant",
+                    "text": "다",
+                    "mt_text": "다",
+                    "source_text": f"{name} second",
+                    "source_kind": "translation",
+                }
+                for sid, name in zip(ids, "AB", strict=True)
+            ],
+        )
     variants.compute_hashes(engine, actors["lead"], ds)
     with session_scope(engine) as s:
         got = dict(s.execute(select(SampleSignal.sample_id, SampleSignal.src_hash)).tuples().all())
-    assert got == {ids[0]: variants.source_hash(["A first", "A second"]),
-                   ids[1]: variants.source_hash(["B first", "B second"])}
+    assert got == {
+        ids[0]: variants.source_hash(["A first", "A second"]),
+        ids[1]: variants.source_hash(["B first", "B second"]),
+    }

@@ -22,9 +22,13 @@ from kocurate.services.auth import SYSTEM
 from tests.corpus_helpers import make_dataset
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
-KO = [[("Tell me about Python.", "Python는 프로그래밍 언어 입니다."),
-       ("It is popular.", "도커는 애플리케이션을 관리하는 프로세스 입니다. 설치가 간단합니다.")],
-      [("Hi", "안녕하세요."), ("Hello!", "안녕하세요! 무엇을 도와드릴까요?")]]
+KO = [
+    [
+        ("Tell me about Python.", "Python는 프로그래밍 언어 입니다."),
+        ("It is popular.", "도커는 애플리케이션을 관리하는 프로세스 입니다. 설치가 간단합니다."),
+    ],
+    [("Hi", "안녕하세요."), ("Hello!", "안녕하세요! 무엇을 도와드릴까요?")],
+]
 
 
 @pytest.fixture
@@ -55,10 +59,14 @@ def page(name: str, actor: Any, **query: Any) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join([t.value for t in at.text] + [e.value for e in at.error] + [s.value for s in at.success])
+    return "\n".join(
+        [t.value for t in at.text] + [e.value for e in at.error] + [s.value for s in at.success]
+    )
 
 
-def test_review_shows_each_finding_at_its_place_and_a_click_focuses_it(site: dict[str, Any]) -> None:
+def test_review_shows_each_finding_at_its_place_and_a_click_focuses_it(
+    site: dict[str, Any],
+) -> None:
     eng, sid = site["engine"], site["ids"][0]
     korean.run_korean_checks(eng, site["who"]["lead"], site["ds"], workers=1)
     at = page("review.py", site["who"]["annotator"], sample=sid)
@@ -90,7 +98,10 @@ def test_review_offers_a_kept_fix_in_one_click(site: dict[str, Any]) -> None:
     next(b for b in at.button if b.label == "Apply the fix").click().run()
     assert not at.exception
     with db.session_scope(eng) as s:
-        assert s.scalar(select(Turn.text).where(Turn.sample_id == sid, Turn.idx == 0)) == "Python는 프로그래밍언어 입니다."
+        assert (
+            s.scalar(select(Turn.text).where(Turn.sample_id == sid, Turn.idx == 0))
+            == "Python는 프로그래밍언어 입니다."
+        )
         assert s.scalar(select(Edit.meta).where(Edit.sample_id == sid)) == {"tm_fix": fix}
 
 

@@ -22,7 +22,9 @@ from kocurate.services.auth import Actor
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "dashboard.py")
 
 
-def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch, at: AppTest | None = None) -> AppTest:
+def _page(
+    db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch, at: AppTest | None = None
+) -> AppTest:
     monkeypatch.setenv("KOCURATE_DB_URL", db_url)
     if at is None:
         st.cache_resource.clear()  # ui.engine() is cached per process
@@ -42,8 +44,9 @@ def _figures(at: AppTest) -> dict[str, dict]:
     return out
 
 
-def test_dashboard_empty_then_live(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dashboard_empty_then_live(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     lead = actors["lead"]
     at = _page(db_url, lead, monkeypatch)
     assert not at.exception, at.exception

@@ -1,5 +1,7 @@
-"""kocurate.db.read_only / read_session: one snapshot, no write lock, and a pooled connection that is
-writable again afterwards (the write flag is cleared after the rollback, even when the body fails)."""
+"""kocurate.db.read_only / read_session: one snapshot, no write lock, and a pooled connection that
+is writable again afterwards (the write flag is cleared after the rollback, even when the body
+fails).
+"""
 
 from __future__ import annotations
 
@@ -70,7 +72,9 @@ def test_sqlite_snapshot_takes_no_write_lock(table: Engine) -> None:
     try:
         with db.read_only(table) as conn:
             _count(conn)
-            with other.connect() as w:  # BEGIN IMMEDIATE would wait 30 s if the reader held the lock
+            with (
+                other.connect() as w
+            ):  # BEGIN IMMEDIATE would wait 30 s if the reader held the lock
                 w.connection.dbapi_connection.execute("PRAGMA busy_timeout=100")
                 with w.begin():
                     w.execute(text("INSERT INTO snap_probe VALUES (5)"))

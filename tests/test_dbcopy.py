@@ -1,4 +1,5 @@
-"""`kocurate db copy`: every table moves with verified counts, text byte for byte, sequences past the ids."""
+"""`kocurate db copy`: every table moves with verified counts, text byte for byte, sequences past
+the ids."""
 
 from __future__ import annotations
 
@@ -54,68 +55,172 @@ from kocurate.services.auth import SYSTEM, Actor
 
 PG_URL = os.environ.get("KOCURATE_TEST_PG_URL")
 DEMO = Path(__file__).resolve().parents[1] / "kocurate" / "demo"
-HOSTILE = "안녕\u202e\u200b<script>alert(1)</script>'; DROP TABLE samples;-- \U0001f600 e\u0301 \t\r\n"
+HOSTILE = (
+    "안녕\u202e\u200b<script>alert(1)</script>'; DROP TABLE samples;-- \U0001f600 e\u0301 \t\r\n"
+)
 
 
 def _fill(url: str) -> None:
     """A source with rows in every table: imported data plus one row of each kind of work."""
     eng = db.make_engine(url)
     try:
-        import_files(eng, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg")
+        import_files(
+            eng, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg"
+        )
         import_files(eng, "koalpaca", DEMO / "koalpaca_ko.json", DEMO / "alpaca_en.json", name="ka")
         from kocurate.services import users
 
         with db.session_scope(eng) as s:
             u, _ = users.create_user(s, SYSTEM, "ann", "annotator", "ann-password")
             sample = s.scalars(select(Sample).order_by(Sample.id)).first()
-            turn = s.scalars(select(Turn).where(Turn.sample_id == sample.id).order_by(Turn.idx)).first()
+            turn = s.scalars(
+                select(Turn).where(Turn.sample_id == sample.id).order_by(Turn.idx)
+            ).first()
             before = turn.text
             turn.text = HOSTILE
             sample.version += 1
             sample.meta = {"url": "https://x", "nested": {"a": [1, 2.5, None, True, "한"]}}
             now = utcnow()
-            job = Job(kind="import", status="done", params={"k": "한국어"}, result={"n": 1}, created_by=u.id)
-            s.add_all([
-                Edit(sample_id=sample.id, turn_id=turn.id, user_id=u.id, before=before, after=HOSTILE,
-                     sample_version=sample.version, meta={"why": "test"}),
-                Flag(sample_id=sample.id, category="hate", note=HOSTILE, user_id=u.id),
-                Review(sample_id=sample.id, user_id=u.id, decision="approve", seconds=1.5, flags=["hate"]),
-                Claim(sample_id=sample.id, user_id=u.id, expires_at=now + timedelta(minutes=5)),
-                CheckFinding(sample_id=sample.id, dataset_id=sample.dataset_id, check="rule", message=HOSTILE,
-                             span_start=0, span_end=3, data={"x": 1}),
-                job,
-                TranslationCache(key=uuid.uuid4().hex, source="hello", target="안녕", options={"formality": "less"}),
-                GlossaryTerm(source_term="LLM", target_term="거대 언어 모델"),
-                Setting(key="team.test", value={"a": 1}),
-            ])
+            job = Job(
+                kind="import",
+                status="done",
+                params={"k": "한국어"},
+                result={"n": 1},
+                created_by=u.id,
+            )
+            s.add_all(
+                [
+                    Edit(
+                        sample_id=sample.id,
+                        turn_id=turn.id,
+                        user_id=u.id,
+                        before=before,
+                        after=HOSTILE,
+                        sample_version=sample.version,
+                        meta={"why": "test"},
+                    ),
+                    Flag(sample_id=sample.id, category="hate", note=HOSTILE, user_id=u.id),
+                    Review(
+                        sample_id=sample.id,
+                        user_id=u.id,
+                        decision="approve",
+                        seconds=1.5,
+                        flags=["hate"],
+                    ),
+                    Claim(sample_id=sample.id, user_id=u.id, expires_at=now + timedelta(minutes=5)),
+                    CheckFinding(
+                        sample_id=sample.id,
+                        dataset_id=sample.dataset_id,
+                        check="rule",
+                        message=HOSTILE,
+                        span_start=0,
+                        span_end=3,
+                        data={"x": 1},
+                    ),
+                    job,
+                    TranslationCache(
+                        key=uuid.uuid4().hex,
+                        source="hello",
+                        target="안녕",
+                        options={"formality": "less"},
+                    ),
+                    GlossaryTerm(source_term="LLM", target_term="거대 언어 모델"),
+                    Setting(key="team.test", value={"a": 1}),
+                ]
+            )
             s.flush()
-            s.add(Suggestion(sample_id=sample.id, turn_id=turn.id, text="제안", job_id=job.id, created_by=u.id))
-            s.add_all([Draft(user_id=u.id, dataset_id=sample.dataset_id, sample_id=sample.id, turn_id=turn.id,
-                             text=HOSTILE, base_version=sample.version, updated_at=now),
-                       Adjudication(sample_id=sample.id, user_id=u.id, decision="reject", from_status="disputed",
-                                    seen_version=sample.version, reason="other", note=HOSTILE, created_at=now)])
+            s.add(
+                Suggestion(
+                    sample_id=sample.id,
+                    turn_id=turn.id,
+                    text="제안",
+                    job_id=job.id,
+                    created_by=u.id,
+                )
+            )
+            s.add_all(
+                [
+                    Draft(
+                        user_id=u.id,
+                        dataset_id=sample.dataset_id,
+                        sample_id=sample.id,
+                        turn_id=turn.id,
+                        text=HOSTILE,
+                        base_version=sample.version,
+                        updated_at=now,
+                    ),
+                    Adjudication(
+                        sample_id=sample.id,
+                        user_id=u.id,
+                        decision="reject",
+                        from_status="disputed",
+                        seen_version=sample.version,
+                        reason="other",
+                        note=HOSTILE,
+                        created_at=now,
+                    ),
+                ]
+            )
             # one row of each newer kind of work (sessions, audit, jobs, LLM, bulk, QA, risk)
             op = BulkOp(action="approve", username="lead", params={"note": HOSTILE})
-            qa = QaRun(dataset_ids=[sample.dataset_id], params={"margin": 0.03}, seed=1, population=1, size=1)
-            s.add_all([op, qa, LoginAttempt(at=now, client="127.0.0.1", username="ann", ok=True),
-                       AuditEvent(at=now, username="ann", action="login", details={"client": HOSTILE}),
-                       LLMCache(key=uuid.uuid4().hex, task="grade", model="m", prompt_version="v1",
-                                response={"errors": [HOSTILE]}),
-                       LLMGrade(turn_id=turn.id, sample_id=sample.id, dataset_id=sample.dataset_id, model="m",
-                                prompt_version="v1", worst="major", n_errors=1),
-                       TmFix(old_ko="홀수", new_ko="나머지와 다른 것"),
-                       SampleSignal(sample_id=sample.id, dataset_id=sample.dataset_id, src_hash="0" * 16, risk=0.5,
-                                    updated_at=now)])
+            qa = QaRun(
+                dataset_ids=[sample.dataset_id],
+                params={"margin": 0.03},
+                seed=1,
+                population=1,
+                size=1,
+            )
+            s.add_all(
+                [
+                    op,
+                    qa,
+                    LoginAttempt(at=now, client="127.0.0.1", username="ann", ok=True),
+                    AuditEvent(at=now, username="ann", action="login", details={"client": HOSTILE}),
+                    LLMCache(
+                        key=uuid.uuid4().hex,
+                        task="grade",
+                        model="m",
+                        prompt_version="v1",
+                        response={"errors": [HOSTILE]},
+                    ),
+                    LLMGrade(
+                        turn_id=turn.id,
+                        sample_id=sample.id,
+                        dataset_id=sample.dataset_id,
+                        model="m",
+                        prompt_version="v1",
+                        worst="major",
+                        n_errors=1,
+                    ),
+                    TmFix(old_ko="홀수", new_ko="나머지와 다른 것"),
+                    SampleSignal(
+                        sample_id=sample.id,
+                        dataset_id=sample.dataset_id,
+                        src_hash="0" * 16,
+                        risk=0.5,
+                        updated_at=now,
+                    ),
+                ]
+            )
             s.flush()
-            s.add_all([JobFailure(job_id=job.id, turn_id=turn.id, sample_id=sample.id),
-                       BulkItem(op_id=op.id, sample_id=sample.id, before_version=1, before_status="new"),
-                       BulkRef(op_id=op.id, kind="flag", row_id=1, sample_id=sample.id),
-                       QaItem(run_id=qa.id, sample_id=sample.id, position=1)])
-            es = EvalSet(name="kobest", kind="boolq", source_file="x.jsonl", sha256="0" * 64, n_items=1)
+            s.add_all(
+                [
+                    JobFailure(job_id=job.id, turn_id=turn.id, sample_id=sample.id),
+                    BulkItem(
+                        op_id=op.id, sample_id=sample.id, before_version=1, before_status="new"
+                    ),
+                    BulkRef(op_id=op.id, kind="flag", row_id=1, sample_id=sample.id),
+                    QaItem(run_id=qa.id, sample_id=sample.id, position=1),
+                ]
+            )
+            es = EvalSet(
+                name="kobest", kind="boolq", source_file="x.jsonl", sha256="0" * 64, n_items=1
+            )
             s.add(es)
             s.flush()
             s.add(EvalItem(eval_set_id=es.id, field="question", text=HOSTILE))
-            # guidance (issue 21 A): a guidelines version read by ann, a thread with a reply, an inbox item
+            # guidance (issue 21 A): a guidelines version read by ann, a thread with a reply, an
+            # inbox item
             from kocurate.services import comments, guidelines
 
             ann = users.actor_of(u)
@@ -123,18 +228,42 @@ def _fill(url: str) -> None:
             guidelines.confirm_read(s, ann, 0, 1)
             root = comments.add_comment(s, ann, sample.id, HOSTILE)
             comments.add_comment(s, SYSTEM, sample.id, "답 " + HOSTILE, reply_to=root.id)
-            # gold and ratings (issue 21 B): a gold sample answered by ann, a second review, a rating
+            # gold and ratings (issue 21 B): a gold sample answered by ann, a second review, a
+            # rating
             from kocurate.models import GoldAnswer, GoldSample, QualityRating, SecondReview
 
-            s.add(GoldSample(sample_id=sample.id, dataset_id=sample.dataset_id, decision="reject",
-                             flags=["hate"], texts={"0": HOSTILE}))
+            s.add(
+                GoldSample(
+                    sample_id=sample.id,
+                    dataset_id=sample.dataset_id,
+                    decision="reject",
+                    flags=["hate"],
+                    texts={"0": HOSTILE},
+                )
+            )
             s.flush()
-            s.add_all([GoldAnswer(sample_id=sample.id, dataset_id=sample.dataset_id, user_id=u.id,
-                                  decision="approve", flags=[], decision_ok=False, flag_scores={"hate": False},
-                                  text_similarity=0.5),
-                       SecondReview(sample_id=sample.id, dataset_id=sample.dataset_id, user_id=u.id),
-                       QualityRating(sample_id=sample.id, dataset_id=sample.dataset_id, user_id=u.id,
-                                     criterion="fluency", score=4)])
+            s.add_all(
+                [
+                    GoldAnswer(
+                        sample_id=sample.id,
+                        dataset_id=sample.dataset_id,
+                        user_id=u.id,
+                        decision="approve",
+                        flags=[],
+                        decision_ok=False,
+                        flag_scores={"hate": False},
+                        text_similarity=0.5,
+                    ),
+                    SecondReview(sample_id=sample.id, dataset_id=sample.dataset_id, user_id=u.id),
+                    QualityRating(
+                        sample_id=sample.id,
+                        dataset_id=sample.dataset_id,
+                        user_id=u.id,
+                        criterion="fluency",
+                        score=4,
+                    ),
+                ]
+            )
     finally:
         eng.dispose()
 
@@ -144,8 +273,10 @@ def _dump(url: str) -> dict[str, list[tuple]]:
     eng = db.make_engine(url)
     try:
         with eng.connect() as c:
-            return {t.name: [tuple(r) for r in c.execute(select(t).order_by(*t.primary_key.columns))]
-                    for t in Base.metadata.sorted_tables}
+            return {
+                t.name: [tuple(r) for r in c.execute(select(t).order_by(*t.primary_key.columns))]
+                for t in Base.metadata.sorted_tables
+            }
     finally:
         eng.dispose()
 
@@ -178,13 +309,19 @@ def source(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 def _check_copy(src: str, dst: str, rep: dbcopy.CopyReport) -> None:
-    assert rep.verified and {t.table for t in rep.tables} == {t.name for t in Base.metadata.sorted_tables}
+    assert rep.verified and {t.table for t in rep.tables} == {
+        t.name for t in Base.metadata.sorted_tables
+    }
     assert all(t.source > 0 for t in rep.tables), [t.table for t in rep.tables if t.source == 0]
     a, b = _dump(src), _dump(dst)
     for table in a:
-        assert _data(a, table) == _data(b, table), table  # every value: text byte for byte, JSON, datetimes
+        assert _data(a, table) == _data(b, table), (
+            table
+        )  # every value: text byte for byte, JSON, datetimes
     assert db.current_revision(dst) == db.head_revision()
-    if rep.search_index is not None:  # the destination's search index was rebuilt: searching finds the text
+    if (
+        rep.search_index is not None
+    ):  # the destination's search index was rebuilt: searching finds the text
         from kocurate.services import search
 
         eng = db.make_engine(dst)
@@ -216,7 +353,9 @@ def _new_rows_get_fresh_ids(dst: str) -> None:
 
 def test_copy_sqlite_to_sqlite(source: str, tmp_path: Path) -> None:
     dst = f"sqlite:///{tmp_path / 'dst.db'}"
-    rep = dbcopy.copy_database(source, dst, SYSTEM, batch=7)  # small batches: the keyset paging is exercised
+    rep = dbcopy.copy_database(
+        source, dst, SYSTEM, batch=7
+    )  # small batches: the keyset paging is exercised
     _check_copy(source, dst, rep)
     _new_rows_get_fresh_ids(dst)
 
@@ -228,7 +367,11 @@ def test_copy_sqlite_to_pg_and_back(source: str, pg_empty: str, tmp_path: Path) 
     # plain indexes dropped for the bulk load are back
     eng = db.make_engine(pg_empty)
     with eng.connect() as c:
-        names = set(c.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")).scalars())
+        names = set(
+            c.execute(
+                text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+            ).scalars()
+        )
     eng.dispose()
     assert {"ix_turns_sample_id", "ix_samples_dataset_status_id", "ix_edits_sample"} <= names
     _new_rows_get_fresh_ids(pg_empty)
@@ -262,7 +405,9 @@ def test_failed_copy_leaves_destination_empty(source: str, pg_empty: str) -> Non
     with eng.connect() as c:
         for t in Base.metadata.sorted_tables:
             assert c.execute(select(func.count()).select_from(t)).scalar() == 0, t.name
-        n = c.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_turns_sample_id'")).scalar()
+        n = c.execute(
+            text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_turns_sample_id'")
+        ).scalar()
     eng.dispose()
     assert n == 1  # the index drop was rolled back with everything else
 
@@ -273,7 +418,9 @@ def test_refusals(source: str, tmp_path: Path, sqlite_template: Path) -> None:
     with pytest.raises(KocurateError, match="same database"):
         dbcopy.copy_database(source, source, SYSTEM)
     with pytest.raises(KocurateError, match="no database at"):
-        dbcopy.copy_database(f"sqlite:///{tmp_path / 'missing.db'}", f"sqlite:///{tmp_path / 'y.db'}", SYSTEM)
+        dbcopy.copy_database(
+            f"sqlite:///{tmp_path / 'missing.db'}", f"sqlite:///{tmp_path / 'y.db'}", SYSTEM
+        )
     old = tmp_path / "old.db"
     db.upgrade(f"sqlite:///{old}", "0001")
     with pytest.raises(KocurateError, match="revision 0001"):

@@ -28,8 +28,16 @@ def test_message_ids_format_to_the_english_sentence() -> None:
     assert str(UnknownName("check", "x", ["a", "b"])) == "unknown check 'x'; one of: a, b"
     assert str(KocurateError("plain")) == "plain" and KocurateError("plain").msgid is None
     # every user-facing class knows its exit code (the CLI uses it)
-    for cls in (KocurateError, NotFound, errors.PermissionDenied, errors.Conflict, errors.UsageError,
-                errors.ConfigError, errors.DatabaseUnavailable, errors.StaleVersion):
+    for cls in (
+        KocurateError,
+        NotFound,
+        errors.PermissionDenied,
+        errors.Conflict,
+        errors.UsageError,
+        errors.ConfigError,
+        errors.DatabaseUnavailable,
+        errors.StaleVersion,
+    ):
         assert isinstance(cls.exit_code, int) and cls.exit_code > 0
 
 
@@ -41,7 +49,9 @@ class _english:
         i18n.set_language(None)
 
 
-def test_a_service_error_shows_in_korean_on_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_service_error_shows_in_korean_on_a_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'errors.db'}"
     monkeypatch.setenv("KOCURATE_DB_URL", url)
     monkeypatch.setenv("KOCURATE_DEFAULT_LANG", "ko")
@@ -56,11 +66,14 @@ def test_a_service_error_shows_in_korean_on_a_page(tmp_path: Path, monkeypatch: 
     at.run()
     assert not at.exception
     shown = [e.value for e in at.error]
-    # rv.sample_brief raised NotFound(msgid="no sample {sample_id}"): the page shows the catalog's Korean
+    # rv.sample_brief raised NotFound(msgid="no sample {sample_id}"): the page shows the catalog's
+    # Korean
     assert f"샘플 {MISSING}이(가) 없습니다" in shown, shown
 
 
-def test_the_cli_exits_with_the_errors_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_exits_with_the_errors_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     db.upgrade(url)
     runner = CliRunner()

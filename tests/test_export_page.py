@@ -1,4 +1,5 @@
-"""The Export page (Streamlit AppTest): preview, licence warnings, server export, download, roles."""
+"""The Export page (Streamlit AppTest): preview, licence warnings, server export, download,
+roles."""
 
 from __future__ import annotations
 
@@ -29,8 +30,13 @@ def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest
     return at.run()
 
 
-def test_export_page(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path,
-                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_page(
+    db_url: str,
+    engine: Engine,
+    actors: dict[str, Actor],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for kind, ko, en, name in DEMO_SETS:
         import_files(engine, kind, HERE / ko, HERE / en if en else None, name=name)
     with db.session_scope(engine) as s:
@@ -67,11 +73,15 @@ def test_export_page(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_
     assert not at.exception and at.subheader[0].value == "Mix"
     assert any(h.value == "Planned: 2 samples" for h in at.subheader)
     at.number_input(key="ex_count_demo-guanaco-ko").set_value(50).run()  # more than it has
-    assert any("demo-guanaco-ko:" in t.value and "planned of the 50 asked" in t.value for t in at.text)
+    assert any(
+        "demo-guanaco-ko:" in t.value and "planned of the 50 asked" in t.value for t in at.text
+    )
     # nothing approved in a selection: the reason, not a disabled button alone
     at.multiselect(key="ex_statuses").set_value(["needs_fix"]).run()
     assert any(h.value == "Planned: 0 samples" for h in at.subheader)
-    assert any("no sample of the chosen datasets has the status needs_fix" in i.value for i in at.info)
+    assert any(
+        "no sample of the chosen datasets has the status needs_fix" in i.value for i in at.info
+    )
     # a large selection (here: above a lowered threshold) counts refusals exactly on request
     from kocurate.services import export as ex
 

@@ -1,4 +1,5 @@
-"""The export states the selection's QA estimate (manifest and card) and refuses above --max-defect-rate."""
+"""The export states the selection's QA estimate (manifest and card) and refuses above
+--max-defect-rate."""
 
 from __future__ import annotations
 
@@ -19,11 +20,15 @@ from tests.corpus_helpers import make_dataset, simple
 
 
 def test_export_carries_the_qa_estimate_and_guards_the_defect_rate(
-        db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path) -> None:
+    db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path
+) -> None:
     ds, _ids = make_dataset(engine, *simple(40, status="approved"))
     lead, ann = actors["lead"], actors["annotator"]
     m = ex.export(engine, lead, ex.ExportSpec(), tmp_path / "before")
-    assert m["qa"] is None and "no QA sample was reviewed" in (tmp_path / "before" / "README.md").read_text()
+    assert (
+        m["qa"] is None
+        and "no QA sample was reviewed" in (tmp_path / "before" / "README.md").read_text()
+    )
     with pytest.raises(KocurateError, match="no QA estimate"):
         ex.export(engine, lead, ex.ExportSpec(max_defect_rate=0.5), tmp_path / "refused")
     assert not (tmp_path / "refused").exists()
@@ -36,7 +41,16 @@ def test_export_carries_the_qa_estimate_and_guards_the_defect_rate(
         text = qa.estimate(s, run["run_id"])["text"]
     m = ex.export(engine, lead, ex.ExportSpec(max_defect_rate=0.6), tmp_path / "after")
     assert m["qa"]["text"] == text and text in (tmp_path / "after" / "README.md").read_text()
-    assert json.loads((tmp_path / "after" / "manifest.json").read_text())["qa"]["run_id"] == run["run_id"]
-    res = CliRunner().invoke(app, ["--db", db_url, "export", str(tmp_path / "cli"), "--max-defect-rate", "0.05"])
-    assert res.exit_code != 0 and "above --max-defect-rate 5.0 %" in res.output and "Traceback" not in res.output
+    assert (
+        json.loads((tmp_path / "after" / "manifest.json").read_text())["qa"]["run_id"]
+        == run["run_id"]
+    )
+    res = CliRunner().invoke(
+        app, ["--db", db_url, "export", str(tmp_path / "cli"), "--max-defect-rate", "0.05"]
+    )
+    assert (
+        res.exit_code != 0
+        and "above --max-defect-rate 5.0 %" in res.output
+        and "Traceback" not in res.output
+    )
     assert not (tmp_path / "cli").exists()

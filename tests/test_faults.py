@@ -44,8 +44,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 # A real kocurate job in a child process that SIGKILLs itself (no cleanup, no atexit, no rollback)
-# right after its ``progress`` callback has been called AT times: a deterministic point in the middle
-# of the job, whatever the machine's speed.
+# right after its ``progress`` callback has been called AT times: a deterministic point in the
+# middle of the job, whatever the machine's speed.
 _DIE = """
 import os, signal, sys
 from pathlib import Path
@@ -69,7 +69,8 @@ if what == "import" and url.startswith("sqlite"):
             armed[0] = True
     @event.listens_for(eng, "connect")
     def _handler(dbapi_conn, _rec):
-        dbapi_conn.set_progress_handler(lambda: armed[0] and os.kill(os.getpid(), signal.SIGKILL), 200)
+        dbapi_conn.set_progress_handler(
+            lambda: armed[0] and os.kill(os.getpid(), signal.SIGKILL), 200)
 if what == "import":
     from kocurate.ingest import import_files
     import_files(eng, "sharegpt", args[0], args[1], name="big", progress=progress)
@@ -84,14 +85,23 @@ print("finished without being killed")
 
 
 def _die_at(url: str, what: str, at: int, *args: str) -> None:
-    res = subprocess.run([sys.executable, "-c", _DIE, url, what, str(at), *args], capture_output=True, text=True,
-                         check=False, timeout=240)
-    assert res.returncode == -signal.SIGKILL, f"{what} was not killed: rc {res.returncode}\n{res.stdout}{res.stderr}"
+    res = subprocess.run(
+        [sys.executable, "-c", _DIE, url, what, str(at), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert res.returncode == -signal.SIGKILL, (
+        f"{what} was not killed: rc {res.returncode}\n{res.stdout}{res.stderr}"
+    )
 
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
     with engine.connect() as c:
-        return tuple(c.execute(select(func.count()).select_from(m)).scalar() for m in (Dataset, Sample, Turn))
+        return tuple(
+            c.execute(select(func.count()).select_from(m)).scalar() for m in (Dataset, Sample, Turn)
+        )
 
 
 def _integrity(url: str) -> None:
@@ -101,10 +111,12 @@ def _integrity(url: str) -> None:
         con.close()
 
 
-def test_import_killed_midway_writes_nothing_and_reruns(db_url: str, engine: Engine, pair: tuple[Path, Path]) -> None:
+def test_import_killed_midway_writes_nothing_and_reruns(
+    db_url: str, engine: Engine, pair: tuple[Path, Path]
+) -> None:
     ko, en = pair
-    # PostgreSQL: killed after the first 2,000 samples went into the transaction; SQLite: killed in the
-    # middle of the INSERT ... SELECT that copies the spooled rows in
+    # PostgreSQL: killed after the first 2,000 samples went into the transaction; SQLite: killed in
+    # the middle of the INSERT ... SELECT that copies the spooled rows in
     _die_at(db_url, "import", 1 if db_url.startswith("postgresql") else 10**9, str(ko), str(en))
     assert _counts(engine) == (0, 0, 0)  # atomic: not one row of the killed import
     _integrity(db_url)
@@ -114,20 +126,27 @@ def test_import_killed_midway_writes_nothing_and_reruns(db_url: str, engine: Eng
         import_files(engine, "sharegpt", ko, en, name="big")
 
 
-def test_export_killed_midway_leaves_no_half_file(db_url: str, engine: Engine, pair: tuple[Path, Path],
-                                                  tmp_path: Path) -> None:
+def test_export_killed_midway_leaves_no_half_file(
+    db_url: str, engine: Engine, pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     ko, en = pair
     import_files(engine, "sharegpt", ko, en, name="big")
     with engine.begin() as c:
         c.execute(text("UPDATE samples SET status = 'approved'"))
     out = tmp_path / "export"
     _die_at(db_url, "export", 2, str(out))
-    assert not out.exists()  # nothing under the final name: the partial folder is renamed only when complete
+    assert (
+        not out.exists()
+    )  # nothing under the final name: the partial folder is renamed only when complete
     partial = list(tmp_path.glob(".export.partial-*"))
-    assert partial and (partial[0] / "data").is_dir()  # it had begun writing (beside the target, not in it)
+    assert (
+        partial and (partial[0] / "data").is_dir()
+    )  # it had begun writing (beside the target, not in it)
     with Session(engine) as s:
         jobs = s.scalars(select(Job).where(Job.kind == "export")).all()
-    assert jobs and all(j.status != "done" for j in jobs)  # the killed export is not recorded as done
+    assert jobs and all(
+        j.status != "done" for j in jobs
+    )  # the killed export is not recorded as done
     from kocurate.services import export
 
     export.export(engine, SYSTEM, export.ExportSpec(format="sharegpt"), out)  # run again: complete
@@ -143,12 +162,23 @@ def test_export_killed_midway_leaves_no_half_file(db_url: str, engine: Engine, p
 
 def _findings(engine: Engine) -> list[tuple]:
     with engine.connect() as c:
-        return sorted(c.execute(select(CheckFinding.sample_id, CheckFinding.check, CheckFinding.turn_idx,
-                                       CheckFinding.span_start, CheckFinding.span_end, CheckFinding.message)).all())
+        return sorted(
+            c.execute(
+                select(
+                    CheckFinding.sample_id,
+                    CheckFinding.check,
+                    CheckFinding.turn_idx,
+                    CheckFinding.span_start,
+                    CheckFinding.span_end,
+                    CheckFinding.message,
+                )
+            ).all()
+        )
 
 
-def test_check_run_killed_midway_resumes_to_the_full_result(db_url: str, engine: Engine,
-                                                            pair: tuple[Path, Path]) -> None:
+def test_check_run_killed_midway_resumes_to_the_full_result(
+    db_url: str, engine: Engine, pair: tuple[Path, Path]
+) -> None:
     ko, en = pair
     import_files(engine, "sharegpt", ko, en, name="big")
     with engine.begin() as c:  # some samples the checks will find something in
@@ -161,11 +191,20 @@ def test_check_run_killed_midway_resumes_to_the_full_result(db_url: str, engine:
     _integrity(db_url)
     from kocurate.services import checks as check_service
 
-    check_service.run_checks(engine, SYSTEM, "big")  # incremental: picks up where the killed run stopped
+    check_service.run_checks(
+        engine, SYSTEM, "big"
+    )  # incremental: picks up where the killed run stopped
     with engine.connect() as c:
-        assert c.execute(text("SELECT count(*) FROM samples WHERE checked_version <> version")).scalar() == 0
+        assert (
+            c.execute(
+                text("SELECT count(*) FROM samples WHERE checked_version <> version")
+            ).scalar()
+            == 0
+        )
     resumed = _findings(engine)
-    check_service.run_checks(engine, SYSTEM, "big", full=True)  # the reference: one uninterrupted full run
+    check_service.run_checks(
+        engine, SYSTEM, "big", full=True
+    )  # the reference: one uninterrupted full run
     assert _findings(engine) == resumed
     assert resumed  # the doctored samples were found
 
@@ -200,7 +239,9 @@ def test_read_only_sqlite_database_says_so(tmp_path: Path, sqlite_template: Path
     ro.dispose()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions (mode=ro is tested above)")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root ignores file permissions (mode=ro is tested above)"
+)
 def test_chmod_read_only_file_says_so(tmp_path: Path, sqlite_template: Path) -> None:
     path = tmp_path / "ro.db"
     path.write_bytes(sqlite_template.read_bytes())
@@ -216,14 +257,28 @@ def test_cli_on_read_only_database_prints_one_line(tmp_path: Path, sqlite_templa
     path = tmp_path / "ro.db"
     path.write_bytes(sqlite_template.read_bytes())
     url = f"sqlite:///file:{path}?mode=ro&uri=true"
-    res = subprocess.run([sys.executable, "-c", "from kocurate.cli import main; main()", "--db", url,
-                          "import", "sharegpt", str(DEMO / "sharegpt_ko.json")], capture_output=True, text=True,
-                         check=False)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kocurate.cli import main; main()",
+            "--db",
+            url,
+            "import",
+            "sharegpt",
+            str(DEMO / "sharegpt_ko.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 1
     assert "database is read-only" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_full_disk_rolls_back_and_says_so(tmp_path: Path, sqlite_template: Path, pair: tuple[Path, Path]) -> None:
+def test_full_disk_rolls_back_and_says_so(
+    tmp_path: Path, sqlite_template: Path, pair: tuple[Path, Path]
+) -> None:
     """SQLITE_FULL (the disk, or the database's page limit) mid-import: a clear error, no rows."""
     path = tmp_path / "full.db"
     path.write_bytes(sqlite_template.read_bytes())
@@ -232,7 +287,9 @@ def test_full_disk_rolls_back_and_says_so(tmp_path: Path, sqlite_template: Path,
 
     @event.listens_for(eng, "connect")
     def _limit(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
-            dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 4}")  # a few pages of room, then the disk is "full"
+        dbapi_conn.execute(
+            f"PRAGMA max_page_count = {pages + 4}"
+        )  # a few pages of room, then the disk is "full"
 
     ko, en = pair
     with pytest.raises(DatabaseUnavailable, match="disk is full") as exc:
@@ -254,4 +311,3 @@ def test_corrupt_database_file_is_named(tmp_path: Path) -> None:
             c.execute(text("SELECT 1 FROM samples"))
     assert str(path) in str(exc.value) and exc.value.reason == "corrupt"
     eng.dispose()
-

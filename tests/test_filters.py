@@ -21,8 +21,14 @@ def world(engine: Engine) -> tuple[int, list[int]]:
     ds, ids = make_dataset(engine, 10, name="filter-ds")
     make_dataset(engine, 4, name="other-ds")  # must never leak into a dataset's selection
     with session_scope(engine) as s:
-        for sid, state in zip(ids[:5], ("open", "confirmed", "cleared", "resolved", "open"), strict=True):
-            s.add(CheckFinding(sample_id=sid, dataset_id=ds, check="untranslated", state=state, message="m"))
+        for sid, state in zip(
+            ids[:5], ("open", "confirmed", "cleared", "resolved", "open"), strict=True
+        ):
+            s.add(
+                CheckFinding(
+                    sample_id=sid, dataset_id=ds, check="untranslated", state=state, message="m"
+                )
+            )
         for sid, state in ((ids[0], "open"), (ids[6], "cleared"), (ids[7], "open")):
             s.add(Flag(sample_id=sid, user_id=None, category="hate", state=state))
     return ds, ids
@@ -42,15 +48,23 @@ CASES = [
 
 
 @pytest.mark.parametrize(("kw", "expected"), CASES)
-def test_same_filter_same_samples_everywhere(engine: Engine, actors: dict[str, Actor], world, kw, expected) -> None:
+def test_same_filter_same_samples_everywhere(
+    engine: Engine, actors: dict[str, Actor], world, kw, expected
+) -> None:
     ds, ids = world
     want = {ids[i] for i in expected}
     lead = actors["lead"]
     with session_scope(engine) as s:
         # the review queue (any status) — what a lead can still be handed
         assert rv.queue_size(s, lead, ds, rv.QueueFilter(status=None, **kw)) == len(want)
-        queue = set(s.scalars(select(Sample.id).where(
-            Sample.dataset_id == ds, *rv._filter_conditions(s, lead, rv.QueueFilter(status=None, **kw)))))
+        queue = set(
+            s.scalars(
+                select(Sample.id).where(
+                    Sample.dataset_id == ds,
+                    *rv._filter_conditions(s, lead, rv.QueueFilter(status=None, **kw)),
+                )
+            )
+        )
         # a DeepL batch, the dataset given by name and resolved once
         batch_filter = tr.BatchFilter(dataset="filter-ds", **kw)
         batch = set(s.scalars(select(Sample.id).where(*tr._conditions(s, batch_filter))))
@@ -60,8 +74,9 @@ def test_same_filter_same_samples_everywhere(engine: Engine, actors: dict[str, A
         chosen = set(s.scalars(select(Sample.id).where(*bulk.conditions(s, lead, sel))))
         # a link to the Review page carries the filter and comes back as the same filter
         f = filters.SampleFilter(dataset=ds, **kw)
-        back = filters.SampleFilter.from_link(dict(
-            p.split("=") for p in filters.review_link(f).partition("?")[2].split("&") if p))
+        back = filters.SampleFilter.from_link(
+            dict(p.split("=") for p in filters.review_link(f).partition("?")[2].split("&") if p)
+        )
         linked = set(s.scalars(select(Sample.id).where(*back.conditions(s))))
     assert queue == batch == chosen == linked == want
 
@@ -83,5 +98,8 @@ def test_job_parameters_round_trip_and_bad_values_are_named(engine: Engine, worl
 
 def test_review_link_keeps_the_old_shape() -> None:
     f = filters.SampleFilter(dataset=3, status="new", flag="hate", check="untranslated", job=7)
-    assert filters.review_link(f, sample=5) == "/review?dataset=3&status=new&flag=hate&check=untranslated&job=7&sample=5"
+    assert (
+        filters.review_link(f, sample=5)
+        == "/review?dataset=3&status=new&flag=hate&check=untranslated&job=7&sample=5"
+    )
     assert filters.SampleFilter.from_link({"job": "x", "status": ""}) == filters.SampleFilter()

@@ -1,5 +1,5 @@
-"""Gold samples (issue 21 B) on real databases: roles, mixing into queues unmarked, scoring, accuracy
-with Wilson intervals, the bar that sends an annotator's decisions to a second review."""
+"""Gold samples (issue 21 B) on real databases: roles, mixing into queues unmarked, scoring,
+accuracy with Wilson intervals, the bar that sends an annotator's decisions to a second review."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def test_score_decision_and_flags() -> None:
     assert flags["hate"] is True and flags["censure"] is False and flags["mistranslation"] is False
     assert flags["violence"] is True  # not expected, not given: a match
     assert "untranslated" not in flags  # quality categories only when expected or given
-    assert gold.text_similarity("abc", "abc") == 1.0 and 0 < gold.text_similarity("abcd", "abxd") < 1
+    assert (
+        gold.text_similarity("abc", "abc") == 1.0 and 0 < gold.text_similarity("abcd", "abxd") < 1
+    )
 
 
 def test_roles_annotators_cannot_mark_or_see_gold(engine: Engine, actors: dict[str, Actor]) -> None:
@@ -62,15 +64,27 @@ def test_roles_annotators_cannot_mark_or_see_gold(engine: Engine, actors: dict[s
             gold.mark(s, lead, ids[1], "skip")
     with session_scope(engine) as s:
         g = gold.get(s, lead, ids[0])
-        assert g is not None and g["decision"] == "reject" and g["flags"] == ["hate"] and g["texts"] == {1: "정답 텍스트"}
-        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "gold_mark")) == 1
+        assert (
+            g is not None
+            and g["decision"] == "reject"
+            and g["flags"] == ["hate"]
+            and g["texts"] == {1: "정답 텍스트"}
+        )
+        assert (
+            s.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "gold_mark")
+            )
+            == 1
+        )
         # the annotator's view of the sample says nothing about gold
         view = rv.get_sample_view(s, a, ids[0])
         assert "gold" not in repr(sorted(view)).lower()
         assert all("gold" not in str(k).lower() for k in view)
 
 
-def test_gold_mixed_into_queue_scored_and_status_untouched(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_gold_mixed_into_queue_scored_and_status_untouched(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
     ds, ids = make_dataset(engine, 10)
     a, b, lead = actors["annotator"], actors["annotator2"], actors["lead"]
     with session_scope(engine) as s:
@@ -101,7 +115,9 @@ def test_gold_mixed_into_queue_scored_and_status_untouched(engine: Engine, actor
         assert ans.decision_ok is True and ans.flags == ["censure", "hate"]
         assert ans.flag_scores["hate"] is True and ans.flag_scores["censure"] is False
         assert 0.8 < (ans.text_similarity or 0) < 1.0
-        assert s.scalar(select(func.count()).select_from(Review)) == 0  # not a review: no agreement figure
+        assert (
+            s.scalar(select(func.count()).select_from(Review)) == 0
+        )  # not a review: no agreement figure
         # the annotator's flags and edit are gone: the next annotator sees the gold sample as marked
         assert s.scalar(select(func.count()).select_from(Flag).where(Flag.sample_id == ids[9])) == 0
         assert s.scalar(select(Turn.text).where(Turn.id == t1.id)) == "한국어 문장 9-1"
@@ -124,7 +140,9 @@ def test_gold_mixed_into_queue_scored_and_status_untouched(engine: Engine, actor
         assert 0.0 < lo < 1.0 and hi == pytest.approx(1.0)
 
 
-def test_gold_never_in_the_plain_queue_and_rate_zero_switches_off(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_gold_never_in_the_plain_queue_and_rate_zero_switches_off(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
     ds, ids = make_dataset(engine, 3)
     a, lead = actors["annotator"], actors["lead"]
     with session_scope(engine) as s:
@@ -157,7 +175,9 @@ def test_bar_sends_decisions_to_a_second_review(engine: Engine, actors: dict[str
         rep = {r["user"]: r for r in gold.report(s, lead, ds)}
         assert rep["annotator"]["below_bar"] is True and rep["annotator2"]["below_bar"] is False
         assert rv.claim(s, a, ids[0])
-        assert rv.submit_decision(s, a, ids[0], "approve").status == "new"  # waits for a second reviewer
+        assert (
+            rv.submit_decision(s, a, ids[0], "approve").status == "new"
+        )  # waits for a second reviewer
         assert gold.waiting_second_review(s, lead, ds) == 1
     with session_scope(engine) as s:
         assert rv.next_sample(s, b, ds) == ids[0]  # in other people's queue
@@ -172,14 +192,18 @@ def test_bar_sends_decisions_to_a_second_review(engine: Engine, actors: dict[str
         assert rv.submit_decision(s, a, ids[2], "approve").status == "approved"
 
 
-def test_bar_with_overlap_two_needs_a_third_reviewer(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_bar_with_overlap_two_needs_a_third_reviewer(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
     ds, ids = make_dataset(engine, 4, overlap=2)
     a, b, lead = actors["annotator"], actors["annotator2"], actors["lead"]
     from kocurate.services import users as user_service
     from kocurate.services.auth import SYSTEM
 
     with session_scope(engine) as s:
-        user, _pw = user_service.create_user(s, SYSTEM, "annotator3", "annotator", "annotator3-test-pw")
+        user, _pw = user_service.create_user(
+            s, SYSTEM, "annotator3", "annotator", "annotator3-test-pw"
+        )
         s.flush()
         c = user_service.actor_of(user)
         gold.mark(s, lead, ids[3], "reject")

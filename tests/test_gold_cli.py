@@ -1,5 +1,5 @@
-"""CLI of issue 21 B: `kocurate gold add/remove/list/report/rate/bar`, `kocurate ratings enable/summary`,
-`kocurate export --include-gold / --best-rated`."""
+"""CLI of issue 21 B: `kocurate gold add/remove/list/report/rate/bar`, `kocurate ratings
+enable/summary`, `kocurate export --include-gold / --best-rated`."""
 
 from __future__ import annotations
 
@@ -25,10 +25,26 @@ def run(db_url: str, *args: str) -> tuple[int, str]:
 
 def test_cli_gold(db_url: str, engine: Engine, actors: dict[str, Actor]) -> None:
     ds, ids = make_dataset(engine, 4, name="cligold")
-    code, out = run(db_url, "gold", "add", str(ids[0]), "--decision", "reject", "--flag", "혐오",
-                    "--flag", "mistranslation", "--text", "2=고친 답")
-    assert code == 0 and "gold: reject" in out and "hate, mistranslation" in out and "turn(s) 2" in out
-    code, out = run(db_url, "gold", "add", str(ids[1]), "--decision", "approve", "--flag", "아름다움")
+    code, out = run(
+        db_url,
+        "gold",
+        "add",
+        str(ids[0]),
+        "--decision",
+        "reject",
+        "--flag",
+        "혐오",
+        "--flag",
+        "mistranslation",
+        "--text",
+        "2=고친 답",
+    )
+    assert (
+        code == 0 and "gold: reject" in out and "hate, mistranslation" in out and "turn(s) 2" in out
+    )
+    code, out = run(
+        db_url, "gold", "add", str(ids[1]), "--decision", "approve", "--flag", "아름다움"
+    )
     assert code == 1 and "unknown flag" in out and "Traceback" not in out
     code, out = run(db_url, "gold", "add", str(ids[1]), "--decision", "approve", "--text", "x=y")
     assert code == 1 and "TURN=TEXT" in out
@@ -56,7 +72,9 @@ def test_cli_gold(db_url: str, engine: Engine, actors: dict[str, Actor]) -> None
     assert code == 0 and "no longer gold" in out
 
 
-def test_cli_ratings_and_export(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path) -> None:
+def test_cli_ratings_and_export(
+    db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path
+) -> None:
     ds, ids = make_dataset(engine, 4, name="clirate")
     code, out = run(db_url, "ratings", "enable", "clirate")
     assert code == 0 and "on" in out
@@ -72,9 +90,13 @@ def test_cli_ratings_and_export(db_url: str, engine: Engine, actors: dict[str, A
     code, out = run(db_url, "ratings", "summary", "--json")
     rows = {r["criterion"]: r for r in json.loads(out)}
     assert rows["fluency"]["ratings"] == 6 and rows["fluency"]["alpha_interval"] is not None
-    code, out = run(db_url, "export", str(tmp_path / "best"), "--dataset", "clirate", "--best-rated", "1")
+    code, out = run(
+        db_url, "export", str(tmp_path / "best"), "--dataset", "clirate", "--best-rated", "1"
+    )
     assert code == 0, out
-    rows_out = [json.loads(x) for x in (tmp_path / "best" / "data" / "train.jsonl").read_text().splitlines()]
+    rows_out = [
+        json.loads(x) for x in (tmp_path / "best" / "data" / "train.jsonl").read_text().splitlines()
+    ]
     assert [r["kocurate"]["sample_id"] for r in rows_out] == [ids[0]]
     assert rows_out[0]["kocurate"]["ratings"]["n_raters"] == 2
     code, out = run(db_url, "export", str(tmp_path / "g"), "--dataset", "clirate", "--include-gold")

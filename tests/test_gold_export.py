@@ -20,7 +20,10 @@ from kocurate.services.auth import Actor
 
 
 def _rows(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in (out / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(x)
+        for x in (out / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
 
 
 def _ids(out: Path) -> list[int]:
@@ -41,13 +44,19 @@ def rated(engine: Engine, actors: dict[str, Actor]) -> tuple[int, list[int]]:
             ratings.rate(s, a, ids[i], {c: x for c in ratings.CRITERIA})
             ratings.rate(s, b, ids[i], {"grammaticality": y, "fluency": y})
         now = utcnow()
-        s.execute(insert(SampleSignal), [{"sample_id": ids[2], "dataset_id": ds, "risk": 0.9, "updated_at": now},
-                                         {"sample_id": ids[3], "dataset_id": ds, "risk": 0.1, "updated_at": now}])
+        s.execute(
+            insert(SampleSignal),
+            [
+                {"sample_id": ids[2], "dataset_id": ds, "risk": 0.9, "updated_at": now},
+                {"sample_id": ids[3], "dataset_id": ds, "risk": 0.1, "updated_at": now},
+            ],
+        )
     return ds, ids
 
 
-def test_gold_left_out_unless_asked(engine: Engine, actors: dict[str, Actor], rated: tuple[int, list[int]],
-                                    tmp_path: Path) -> None:
+def test_gold_left_out_unless_asked(
+    engine: Engine, actors: dict[str, Actor], rated: tuple[int, list[int]], tmp_path: Path
+) -> None:
     _ds, ids = rated
     lead = actors["lead"]
     m = ex.export(engine, lead, ex.ExportSpec(datasets=["rated"]), tmp_path / "plain")
@@ -60,31 +69,43 @@ def test_gold_left_out_unless_asked(engine: Engine, actors: dict[str, Actor], ra
     assert _ids(tmp_path / "with") == ids
 
 
-def test_ratings_in_provenance(engine: Engine, actors: dict[str, Actor], rated: tuple[int, list[int]],
-                               tmp_path: Path) -> None:
+def test_ratings_in_provenance(
+    engine: Engine, actors: dict[str, Actor], rated: tuple[int, list[int]], tmp_path: Path
+) -> None:
     _ds, ids = rated
     ex.export(engine, actors["lead"], ex.ExportSpec(datasets=["rated"]), tmp_path / "o")
     prov = {r["kocurate"]["sample_id"]: r["kocurate"] for r in _rows(tmp_path / "o")}
-    assert prov[ids[4]]["ratings"] == {"grammaticality": 2.5, "factuality": 2.0, "fluency": 2.5,
-                                       "diversity": 2.0, "n_raters": 2}
+    assert prov[ids[4]]["ratings"] == {
+        "grammaticality": 2.5,
+        "factuality": 2.0,
+        "fluency": 2.5,
+        "diversity": 2.0,
+        "n_raters": 2,
+    }
     assert "ratings" not in prov[ids[6]]  # unrated
-    ex.export(engine, actors["lead"], ex.ExportSpec(datasets=["rated"], meta=False), tmp_path / "nometa")
+    ex.export(
+        engine, actors["lead"], ex.ExportSpec(datasets=["rated"], meta=False), tmp_path / "nometa"
+    )
     assert all("kocurate" not in r for r in _rows(tmp_path / "nometa"))
 
 
-def test_best_n_by_rating_then_low_risk(engine: Engine, actors: dict[str, Actor], rated: tuple[int, list[int]],
-                                        tmp_path: Path) -> None:
+def test_best_n_by_rating_then_low_risk(
+    engine: Engine, actors: dict[str, Actor], rated: tuple[int, list[int]], tmp_path: Path
+) -> None:
     _ds, ids = rated
     lead = actors["lead"]
-    # means: 1 -> 5, 2 -> 4 (risk .9), 3 -> 4 (risk .1), 4 -> 2.33, 5 -> 1; best 2: sample 1, then the
-    # safer of the two 4s
+    # means: 1 -> 5, 2 -> 4 (risk .9), 3 -> 4 (risk .1), 4 -> 2.33, 5 -> 1; best 2: sample 1, then
+    # the safer of the two 4s
     spec = ex.ExportSpec(datasets=["rated"], best_rated=2)
     with session_scope(engine) as s:
         p = ex.preview_counts(s, lead, spec)
     assert p["total"] == 2
     m = ex.export(engine, lead, spec, tmp_path / "best")
     assert _ids(tmp_path / "best") == [ids[1], ids[3]]
-    assert m["selection"]["spec"]["best_rated"] == 2 and m["selection"]["spec"]["include_gold"] is False
+    assert (
+        m["selection"]["spec"]["best_rated"] == 2
+        and m["selection"]["spec"]["include_gold"] is False
+    )
     ex.export(engine, lead, ex.ExportSpec(datasets=["rated"], best_rated=50), tmp_path / "all")
     assert _ids(tmp_path / "all") == ids[1:6]  # only rated samples; gold never (not asked)
     with pytest.raises(KocurateError, match="best-rated"):

@@ -28,7 +28,9 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     create_demo(url)
     eng = db.get_engine(url)
     with db.session_scope(eng) as s:
-        who = {n: users.authenticate(s, n, f"{n}-demo-pw") for n in ("lead", "annotator", "annotator2")}
+        who = {
+            n: users.authenticate(s, n, f"{n}-demo-pw") for n in ("lead", "annotator", "annotator2")
+        }
         ds = s.scalar(select(Dataset.id).where(Dataset.name == "demo-dolly-ko"))
         ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds).order_by(Sample.id)))
         ratings.set_enabled(s, who["lead"], ds, True)
@@ -48,13 +50,21 @@ def test_review_ratings_typed_as_digits(demo: dict[str, Any]) -> None:
     eng, who, sid = demo["engine"], demo["who"], demo["ids"][0]
     at = page_as("review.py", who["annotator"], sid)
     assert not at.exception
-    assert not [e for e in at.expander if "Gold" in e.label]  # annotators never see the gold control
+    assert not [
+        e for e in at.expander if "Gold" in e.label
+    ]  # annotators never see the gold control
     assert any("Alt+R" in c.value for c in at.caption)
     at.text_input(key=f"rt-{sid}-none").set_value("4-5").run()
     assert not at.exception
     with db.session_scope(eng) as s:
-        got = {c: v for c, v in s.execute(select(QualityRating.criterion, QualityRating.score)
-                                          .where(QualityRating.sample_id == sid))}
+        got = {
+            c: v
+            for c, v in s.execute(
+                select(QualityRating.criterion, QualityRating.score).where(
+                    QualityRating.sample_id == sid
+                )
+            )
+        }
     assert got == {"grammaticality": 4, "fluency": 5}
     at.text_input(key=f"rt-{sid}-4-5").set_value("47").run()
     assert any("factuality must be a digit 1-5" in e.value for e in at.error)
@@ -89,7 +99,10 @@ def test_dashboard_gold_accuracy_and_ratings_agreement(demo: dict[str, Any]) -> 
     frames = [d.value for d in at.table]
     acc = next(f for f in frames if "decision accuracy" in f.columns)
     rows = acc.to_dict("index")
-    assert rows["annotator"]["decision accuracy"] == "100%" and rows["annotator2"]["decision accuracy"] == "0%"
+    assert (
+        rows["annotator"]["decision accuracy"] == "100%"
+        and rows["annotator2"]["decision accuracy"] == "0%"
+    )
     assert rows["annotator"]["95% interval"] == "21–100%"
     agr = next(f for f in frames if "weighted kappa" in f.columns)
     flu = agr.loc["fluency"]

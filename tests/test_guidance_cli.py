@@ -1,4 +1,5 @@
-"""CLI of team guidance: `kocurate guidelines set/show/history/diff`, `kocurate comments list/add/resolve`."""
+"""CLI of team guidance: `kocurate guidelines set/show/history/diff`, `kocurate comments
+list/add/resolve`."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ def run(db_url: str, *args: str) -> tuple[int, str]:
     return res.exit_code, res.output
 
 
-def test_cli_guidelines(db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path) -> None:
-    import_files(engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko")
+def test_cli_guidelines(
+    db_url: str, engine: Engine, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    import_files(
+        engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko"
+    )
     f = tmp_path / "g.md"
     f.write_text("# 규칙\n\n## 비난 {#censure}\n깎아내림\n", encoding="utf-8")
     code, out = run(db_url, "guidelines", "show")
@@ -47,7 +52,13 @@ def test_cli_guidelines(db_url: str, engine: Engine, actors: dict[str, Actor], t
     code, out = run(db_url, "guidelines", "show", "--section", "nope")
     assert code == 1 and "censure" in out
     code, out = run(db_url, "guidelines", "history", "--diff")
-    assert code == 0 and "v2" in out and "lead" in out and "first" in out and "+근거 없이 깎아내림" in out
+    assert (
+        code == 0
+        and "v2" in out
+        and "lead" in out
+        and "first" in out
+        and "+근거 없이 깎아내림" in out
+    )
     code, out = run(db_url, "guidelines", "diff", "2", "--against", "1")
     assert code == 0 and "-깎아내림" in out
     bad = tmp_path / "bad.md"
@@ -59,10 +70,16 @@ def test_cli_guidelines(db_url: str, engine: Engine, actors: dict[str, Actor], t
 
 
 def test_cli_comments(db_url: str, engine: Engine, actors: dict[str, Actor]) -> None:
-    rep = import_files(engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko")
+    rep = import_files(
+        engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko"
+    )
     with session_scope(engine) as s:
-        sid = s.scalar(select(Sample.id).where(Sample.dataset_id == rep.dataset_id).order_by(Sample.id))
-    code, out = run(db_url, "comments", "add", str(sid), "비난인가요? @lead", "--turn", "1", "--as", "annotator")
+        sid = s.scalar(
+            select(Sample.id).where(Sample.dataset_id == rep.dataset_id).order_by(Sample.id)
+        )
+    code, out = run(
+        db_url, "comments", "add", str(sid), "비난인가요? @lead", "--turn", "1", "--as", "annotator"
+    )
     assert code == 0 and "mentions @lead" in out
     cid = int(out.split()[1])
     code, out = run(db_url, "comments", "add", str(sid), "hi @ghost")
@@ -71,7 +88,9 @@ def test_cli_comments(db_url: str, engine: Engine, actors: dict[str, Actor]) -> 
     assert code == 0 and f"#{cid} sample {sid} turn 1 · annotator" in out and "비난인가요?" in out
     code, out = run(db_url, "comments", "list", "--open", "--as", "annotator")
     assert code == 1 and "may not adjudicate" in out
-    code, out = run(db_url, "comments", "add", "0", "네, 비난입니다", "--reply-to", str(cid), "--as", "lead")
+    code, out = run(
+        db_url, "comments", "add", "0", "네, 비난입니다", "--reply-to", str(cid), "--as", "lead"
+    )
     assert code == 0 and f"thread {cid}" in out
     code, out = run(db_url, "comments", "list", "--sample", str(sid), "--json")
     rows = [json.loads(line) for line in out.splitlines()]
@@ -85,7 +104,9 @@ def test_cli_comments(db_url: str, engine: Engine, actors: dict[str, Actor]) -> 
     code, out = run(db_url, "comments", "resolve", str(cid), "--reopen")
     assert code == 0 and "reopened" in out
     with session_scope(engine) as s:
-        assert cm.unread_count(s, actors["lead"]) == 1 and cm.unread_count(s, actors["annotator"]) == 1
+        assert (
+            cm.unread_count(s, actors["lead"]) == 1 and cm.unread_count(s, actors["annotator"]) == 1
+        )
 
 
 def test_demo_installs_the_default_guidelines(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
-"""The Guidelines and Inbox pages (Streamlit AppTest) over a real database: leads write versions with a
-preview, annotators only read; the inbox lists mentions unread first, marks them read, and shows
-comments as plain text; leads see the open questions."""
+"""The Guidelines and Inbox pages (Streamlit AppTest) over a real database: leads write versions
+with a preview, annotators only read; the inbox lists mentions unread first, marks them read, and
+shows comments as plain text; leads see the open questions."""
 
 from __future__ import annotations
 
@@ -23,8 +23,13 @@ from kocurate.services.auth import Actor
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 
 
-def _page(name: str, db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch,
-          params: dict[str, str] | None = None) -> AppTest:
+def _page(
+    name: str,
+    db_url: str,
+    actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    params: dict[str, str] | None = None,
+) -> AppTest:
     monkeypatch.setenv("KOCURATE_DB_URL", db_url)
     st.cache_resource.clear()
     at = AppTest.from_file(str(PAGES / name), default_timeout=60)
@@ -36,9 +41,12 @@ def _page(name: str, db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_guidelines_page_edit_preview_history(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    rep = import_files(engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko")
+def test_guidelines_page_edit_preview_history(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rep = import_files(
+        engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko"
+    )
     at = _page("guidelines.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception, at.exception
     at.button(key="gd-default").click().run()
@@ -46,9 +54,13 @@ def test_guidelines_page_edit_preview_history(db_url: str, engine: Engine, actor
     with session_scope(engine) as s:
         assert gl.latest(s, None).body == gl.default_text()  # type: ignore[union-attr]
     # a dataset's own guidelines, from a link
-    at = _page("guidelines.py", db_url, actors["lead"], monkeypatch, {"dataset": str(rep.dataset_id)})
+    at = _page(
+        "guidelines.py", db_url, actors["lead"], monkeypatch, {"dataset": str(rep.dataset_id)}
+    )
     assert any("no guidelines of its own" in i.value for i in at.info)
-    at.text_area(key=f"gd-edit-{rep.dataset_id}-0").input("# 데이터셋 규칙\n\n## 코드 {#code}\n식별자는 그대로\n").run()
+    at.text_area(key=f"gd-edit-{rep.dataset_id}-0").input(
+        "# 데이터셋 규칙\n\n## 코드 {#code}\n식별자는 그대로\n"
+    ).run()
     at.text_input(key=f"gd-note-{rep.dataset_id}").input("first").run()
     assert any(h.value == "코드" for h in at.subheader)  # the preview
     at.button(key="gd-save").click().run()
@@ -56,11 +68,15 @@ def test_guidelines_page_edit_preview_history(db_url: str, engine: Engine, actor
     with session_scope(engine) as s:
         v = gl.latest(s, rep.dataset_id)
         assert v is not None and v.note == "first" and v.author == "lead"
-    at.text_area(key=f"gd-edit-{rep.dataset_id}-1").input("# 데이터셋 규칙\n\n## 코드 {#code}\n식별자는 원문 그대로\n").run()
+    at.text_area(key=f"gd-edit-{rep.dataset_id}-1").input(
+        "# 데이터셋 규칙\n\n## 코드 {#code}\n식별자는 원문 그대로\n"
+    ).run()
     at.button(key="gd-save").click().run()
     assert any("Saved as version 2" in x.value for x in at.success)
     at.selectbox(key="gd-diff-v").select(2).run()
-    assert any("+식별자는 원문 그대로" in c.value for c in at.code)  # the history's diff of version 2
+    assert any(
+        "+식별자는 원문 그대로" in c.value for c in at.code
+    )  # the history's diff of version 2
     at.text_input(key="gdp-q").input("식별자").run()
     assert not at.exception
 
@@ -74,12 +90,18 @@ def test_guidelines_page_edit_preview_history(db_url: str, engine: Engine, actor
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_inbox_page_unread_first_mark_read_and_open_questions(db_url: str, engine: Engine,
-                                                             actors: dict[str, Actor],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    rep = import_files(engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko")
+def test_inbox_page_unread_first_mark_read_and_open_questions(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rep = import_files(
+        engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko"
+    )
     with session_scope(engine) as s:
-        sids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == rep.dataset_id).order_by(Sample.id)))
+        sids = list(
+            s.scalars(
+                select(Sample.id).where(Sample.dataset_id == rep.dataset_id).order_by(Sample.id)
+            )
+        )
         first = cm.add_comment(s, actors["annotator"], sids[0], "old question @lead")
         cm.add_comment(s, actors["annotator"], sids[1], "<script>alert(1)</script> **bold** @lead")
         cm.mark_read(s, actors["lead"], [cm.inbox(s, actors["lead"], unread=True)[-1].id])

@@ -25,10 +25,13 @@ def _extracted() -> dict[str, str]:
         method_map, options_map = parse_mapping_cfg(fh)
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
-            str(ROOT), method_map, options_map, strip_comment_tags=True):
+        str(ROOT), method_map, options_map, strip_comment_tags=True
+    ):
         if "/tests/" in f"/{filename}" or filename.startswith(("build/", ".")):
             continue
-        mid = message[0] if isinstance(message, tuple) else message  # a plural entry is keyed by its singular
+        mid = (
+            message[0] if isinstance(message, tuple) else message
+        )  # a plural entry is keyed by its singular
         if mid:
             found.setdefault(f"{context}\x04{mid}" if context else mid, f"{filename}:{lineno}")
     return found
@@ -59,11 +62,15 @@ def test_every_wrapped_string_has_a_korean_translation() -> None:
     missing = []
     for mid, where in sorted(_extracted().items(), key=lambda kv: kv[1]):
         m = have.get(mid)
-        strings = m.string if m is not None and isinstance(m.string, tuple) else (m.string if m else "",)
+        strings = (
+            m.string if m is not None and isinstance(m.string, tuple) else (m.string if m else "",)
+        )
         if m is None or m.fuzzy or not all(strings):
             missing.append(f"{where}: {mid!r}")
-    assert not missing, ("strings without a Korean translation (run pybabel extract/update, then translate "
-                         "kocurate/locale/ko/LC_MESSAGES/kocurate.po):\n" + "\n".join(missing[:50]))
+    assert not missing, (
+        "strings without a Korean translation (run pybabel extract/update, then translate "
+        "kocurate/locale/ko/LC_MESSAGES/kocurate.po):\n" + "\n".join(missing[:50])
+    )
 
 
 def test_placeholders_survive_translation() -> None:
@@ -86,7 +93,16 @@ def test_korean_catalog_has_korean_plural_rules() -> None:
 def test_glossary_terms_are_used_consistently() -> None:
     """A short msgid that is exactly a glossary term must translate to the glossary's Korean."""
     terms = {en.lower(): ko for en, ko in _glossary()}
-    assert {"review", "approve", "reject", "needs fix", "skip", "draft", "conflict", "reserved"} <= set(terms)
+    assert {
+        "review",
+        "approve",
+        "reject",
+        "needs fix",
+        "skip",
+        "draft",
+        "conflict",
+        "reserved",
+    } <= set(terms)
     wrong = []
     for m in _catalog():
         if m.id and isinstance(m.id, str) and m.string and m.id.lower() in terms:
@@ -97,11 +113,15 @@ def test_glossary_terms_are_used_consistently() -> None:
 
 def test_language_switch_and_fallbacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     po = tmp_path / "x.po"
-    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n"Plural-Forms: '
-                  'nplurals=1; plural=0;\\n"\n\nmsgid "Approve"\nmsgstr "승인"\n\n#, fuzzy\nmsgid "Skip"\n'
-                  'msgstr "건너"\n', encoding="utf-8")
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n"Plural-Forms: '
+        'nplurals=1; plural=0;\\n"\n\nmsgid "Approve"\nmsgstr "승인"\n\n#, fuzzy\nmsgid "Skip"\n'
+        'msgstr "건너"\n',
+        encoding="utf-8",
+    )
     import gettext
     import io
+
     t = gettext.GNUTranslations(io.BytesIO(i18n.compile_po(po)))
     assert t.gettext("Approve") == "승인"
     assert t.gettext("Skip") == "Skip"  # fuzzy entries are not used, as with msgfmt

@@ -1,4 +1,5 @@
-"""Every importer on the real excerpts (../shared/data) and on our own small fixtures (tests/data)."""
+"""Every importer on the real excerpts (../shared/data) and on our own small fixtures
+(tests/data)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,38 @@ from kocurate.ingest import import_files
 
 
 def test_koalpaca_v10_with_alpaca_source(engine: Engine, shared_data: Path) -> None:
-    rep = import_files(engine, "koalpaca", shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json",
-                       shared_data / "alpaca_en/alpaca_data.first335.json")
+    rep = import_files(
+        engine,
+        "koalpaca",
+        shared_data / "koalpaca_v1.0/ko_alpaca_data.first1040.json",
+        shared_data / "alpaca_en/alpaca_data.first335.json",
+    )
     # the English excerpt holds the first 335 rows: those align, the other 705 Korean rows find none
-    assert (rep.samples, rep.turns, rep.aligned, rep.ambiguous, rep.unaligned) == (1040, 3120, 335, 0, 705)
+    assert (rep.samples, rep.turns, rep.aligned, rep.ambiguous, rep.unaligned) == (
+        1040,
+        3120,
+        335,
+        0,
+        705,
+    )
     assert counts(engine) == (1, 1040, 3120)
     smp, turns = sample(engine, rep.dataset_id, "5")
     assert [t.role for t in turns] == ["instruction", "input", "output"]
     assert turns[0].text == turns[0].mt_text == "홀수 중 하나를 밝히세요."
-    assert turns[0].source_text == "Identify the odd one out." and turns[0].source_kind == "translation"
-    assert turns[1].text == "트위터, 인스타그램, 텔레그램" and turns[1].source_text == "Twitter, Instagram, Telegram"
+    assert (
+        turns[0].source_text == "Identify the odd one out."
+        and turns[0].source_kind == "translation"
+    )
+    assert (
+        turns[1].text == "트위터, 인스타그램, 텔레그램"
+        and turns[1].source_text == "Twitter, Instagram, Telegram"
+    )
     # outputs were regenerated in Korean upstream: the English output is reference only
-    assert turns[2].text == "텔레그램입니다." and turns[2].source_text == "Telegram" and turns[2].source_kind == "reference"
+    assert (
+        turns[2].text == "텔레그램입니다."
+        and turns[2].source_text == "Telegram"
+        and turns[2].source_kind == "reference"
+    )
     assert (smp.align_status, smp.source_key, smp.position) == ("aligned", "5", 5)
     smp, turns = sample(engine, rep.dataset_id, "17")
     assert "반환 계승" in turns[1].text and "return factorial" in (turns[1].source_text or "")
@@ -35,21 +56,34 @@ def test_koalpaca_v10_with_alpaca_source(engine: Engine, shared_data: Path) -> N
 
 
 def test_kovicuna_with_sharegpt_source_joined_by_id(engine: Engine, shared_data: Path) -> None:
-    rep = import_files(engine, "sharegpt", shared_data / "sharegpt_deepl_ko/kovicuna_style_QWJhYvA_0_i6IyJda_0.json",
-                       shared_data / "sharegpt_en/sharegpt_V3_first5.json")
+    rep = import_files(
+        engine,
+        "sharegpt",
+        shared_data / "sharegpt_deepl_ko/kovicuna_style_QWJhYvA_0_i6IyJda_0.json",
+        shared_data / "sharegpt_en/sharegpt_V3_first5.json",
+    )
     assert (rep.samples, rep.turns, rep.unaligned) == (2, 14, 0)
-    en = {r["id"]: r for r in json.loads((shared_data / "sharegpt_en/sharegpt_V3_first5.json").read_text())}
+    en = {
+        r["id"]: r
+        for r in json.loads((shared_data / "sharegpt_en/sharegpt_V3_first5.json").read_text())
+    }
     smp, turns = sample(engine, rep.dataset_id, "QWJhYvA_0")
     assert [t.role for t in turns] == ["user", "assistant"] * 6
     assert turns[0].source_text == en["QWJhYvA_0"]["conversations"][0]["value"]
-    assert turns[0].text.startswith("고객을 위해 이러한 전략과 전술을 구현하는 성장 마케팅 대행사와 관련하여 Jeff Walker의")
+    assert turns[0].text.startswith(
+        "고객을 위해 이러한 전략과 전술을 구현하는 성장 마케팅 대행사와 관련하여 Jeff Walker의"
+    )
     assert all(t.source_kind == "translation" for t in turns)
-    # real defect: Korean human turn 6 starts with the tail of the previous answer → marked for review
+    # real defect: Korean human turn 6 starts with the tail of the previous answer → marked for
+    # review
     assert turns[6].text.startswith("에서 희소성과 긴급성이")
     assert smp.align_status == "ambiguous"
     smp, turns = sample(engine, rep.dataset_id, "i6IyJda_0")
     assert smp.align_status == "id" and len(turns) == 2
-    assert turns[0].source_text == "How to tell if a customer segment is well segmented? In 3 bullet points."
+    assert (
+        turns[0].source_text
+        == "How to tell if a customer segment is well segmented? In 3 bullet points."
+    )
 
 
 def test_sharegpt_english_only_first_turn_gpt(engine: Engine, shared_data: Path) -> None:
@@ -75,16 +109,29 @@ def test_turn_pairs_inline_source(engine: Engine, shared_data: Path) -> None:
 
 
 def test_dolly_english_only(engine: Engine, shared_data: Path) -> None:
-    rep = import_files(engine, "dolly", shared_data / "dolly_en/databricks-dolly-15k.first12.jsonl", name="dolly-en")
+    rep = import_files(
+        engine,
+        "dolly",
+        shared_data / "dolly_en/databricks-dolly-15k.first12.jsonl",
+        name="dolly-en",
+    )
     assert (rep.samples, rep.turns, rep.no_source) == (12, 36, 12)
     smp, turns = sample(engine, rep.dataset_id, "1")
     assert [t.role for t in turns] == ["instruction", "context", "response"]
-    assert turns[0].text == "Which is a species of fish? Tope or Rope" and turns[1].text == "" and turns[2].text == "Tope"
+    assert (
+        turns[0].text == "Which is a species of fish? Tope or Rope"
+        and turns[1].text == ""
+        and turns[2].text == "Tope"
+    )
     assert smp.meta == {"category": "classification"} and smp.align_status == "none"
 
 
 def test_koalpaca_v11_no_source(engine: Engine, shared_data: Path) -> None:
-    rep = import_files(engine, "koalpaca_v11", shared_data / "koalpaca_v1.1/KoAlpaca_v1.1.first2.reconstructed.jsonl")
+    rep = import_files(
+        engine,
+        "koalpaca_v11",
+        shared_data / "koalpaca_v1.1/KoAlpaca_v1.1.first2.reconstructed.jsonl",
+    )
     assert (rep.samples, rep.turns) == (2, 4)
     assert rep.name == "KoAlpaca_v1.1.first2.reconstructed"
     smp, turns = sample(engine, rep.dataset_id, "0")
@@ -118,7 +165,9 @@ def test_same_files_twice_is_a_no_op(engine: Engine) -> None:
     import_files(engine, "dolly", DATA / "dolly_ko.jsonl", DATA / "dolly_en.jsonl")
     before = counts(engine)
     with pytest.raises(AlreadyImported) as exc:
-        import_files(engine, "dolly", DATA / "dolly_ko.jsonl", DATA / "dolly_en.jsonl", name="another-name")
+        import_files(
+            engine, "dolly", DATA / "dolly_ko.jsonl", DATA / "dolly_en.jsonl", name="another-name"
+        )
     assert "already imported" in str(exc.value) and exc.value.dataset_id > 0
     assert counts(engine) == before
 
@@ -132,24 +181,39 @@ def test_real_excerpt_twice_is_a_no_op(engine: Engine, shared_data: Path) -> Non
     assert counts(engine) == before == (1, 2, 4)
 
 
-# -- issue 13: types, numbering, licences, audit -------------------------------------------------------
+# -- issue 13: types, numbering, licences, audit
+# -------------------------------------------------------
 
-@pytest.mark.parametrize("value,words", [(42, "got a number (42)"), (True, "got true/false (true)"),
-                                         (1.5, "got a number (1.5)")])
-def test_numbers_where_text_belongs_are_refused(engine: Engine, tmp_path: Path, value: object, words: str) -> None:
+
+@pytest.mark.parametrize(
+    "value,words",
+    [(42, "got a number (42)"), (True, "got true/false (true)"), (1.5, "got a number (1.5)")],
+)
+def test_numbers_where_text_belongs_are_refused(
+    engine: Engine, tmp_path: Path, value: object, words: str
+) -> None:
     from kocurate.errors import ImportFailed
 
-    rows = [{"instruction": "지시", "input": "", "output": "출력"}, {"instruction": "지시 2", "input": "", "output": value}]
+    rows = [
+        {"instruction": "지시", "input": "", "output": "출력"},
+        {"instruction": "지시 2", "input": "", "output": value},
+    ]
     path = tmp_path / "ko_alpaca_data.json"
-    path.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]", encoding="utf-8")
+    path.write_text(
+        "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]",
+        encoding="utf-8",
+    )
     with pytest.raises(ImportFailed) as exc:
         import_files(engine, "koalpaca", path)
     # records and lines counted from 1 alike: the second record starts on line 3 of this file
-    assert str(exc.value).startswith("ko_alpaca_data.json, record 2, line 3, field 'output': expected text, "
-                                     + words), str(exc.value)
+    assert str(exc.value).startswith(
+        "ko_alpaca_data.json, record 2, line 3, field 'output': expected text, " + words
+    ), str(exc.value)
     assert counts(engine) == (0, 0, 0)
     jl = tmp_path / "kin.jsonl"
-    jl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    jl.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     with pytest.raises(ImportFailed, match="^kin.jsonl, line 2, field 'output'"):
         import_files(engine, "koalpaca", jl)
 
@@ -171,13 +235,22 @@ def test_licence_only_for_known_files(engine: Engine, tmp_path: Path, actors: di
     lead = actors["lead"]
     ds_service.import_dataset(engine, lead, "koalpaca", known, index=False, checks=False)
     ds_service.import_dataset(engine, lead, "koalpaca", other, index=False, checks=False)
-    ds_service.import_dataset(engine, lead, "koalpaca", given, licence="CC0-1.0", index=False, checks=False)
+    ds_service.import_dataset(
+        engine, lead, "koalpaca", given, licence="CC0-1.0", index=False, checks=False
+    )
     with session_scope(engine) as s:
         lic = dict(s.execute(select(Dataset.name, Dataset.licence)).tuples().all())
-        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.id)))
+        events = list(
+            s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.id)
+            )
+        )
     assert lic == {"ko_alpaca_data": "CC-BY-NC-4.0", "my_own_data": None, "given": "CC0-1.0"}
     assert [(e.username, e.target, e.details["samples"]) for e in events] == [
-        ("lead", "ko_alpaca_data", 1), ("lead", "my_own_data", 1), ("lead", "given", 1)]
+        ("lead", "ko_alpaca_data", 1),
+        ("lead", "my_own_data", 1),
+        ("lead", "given", 1),
+    ]
     assert events[0].dataset_id and events[0].details["licence"] == "CC-BY-NC-4.0"
 
 
@@ -187,7 +260,11 @@ def test_cli_import_asks_for_an_unknown_licence(db_url: str, tmp_path: Path) -> 
     from kocurate.cli import app
 
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps([{"instruction": "지시", "input": "", "output": "출력"}], ensure_ascii=False),
-                    encoding="utf-8")
-    out = CliRunner().invoke(app, ["--db", db_url, "import", "koalpaca", str(path), "--no-index", "--no-checks"])
+    path.write_text(
+        json.dumps([{"instruction": "지시", "input": "", "output": "출력"}], ensure_ascii=False),
+        encoding="utf-8",
+    )
+    out = CliRunner().invoke(
+        app, ["--db", db_url, "import", "koalpaca", str(path), "--no-index", "--no-checks"]
+    )
     assert out.exit_code == 0 and "licence unknown" in out.output and "--licence" in out.output

@@ -1,4 +1,5 @@
-"""Ingest: atomic, idempotent, bad input refused with its place named (or skipped with a report), formats."""
+"""Ingest: atomic, idempotent, bad input refused with its place named (or skipped with a report),
+formats."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from kocurate.importers.base import MAX_FIELD_CHARS
 from kocurate.ingest import default_name, import_files
 from kocurate.models import Dataset, Sample, Turn
 
-GOOD = {"instruction": "양파는 어떤 식물 부위인가요?", "output": "양파는 식물의 줄기 부분입니다.", "url": "https://kin.naver.com/1"}
+GOOD = {
+    "instruction": "양파는 어떤 식물 부위인가요?",
+    "output": "양파는 식물의 줄기 부분입니다.",
+    "url": "https://kin.naver.com/1",
+}
 
 
 def write_jsonl(path: Path, lines: list[str | bytes]) -> Path:
@@ -29,8 +34,12 @@ def write_jsonl(path: Path, lines: list[str | bytes]) -> Path:
 
 
 def good_lines(n: int, start: int = 0) -> list[str]:
-    return [json.dumps({**GOOD, "instruction": f"질문 {i}번: {GOOD['instruction']}"}, ensure_ascii=False)
-            for i in range(start, start + n)]
+    return [
+        json.dumps(
+            {**GOOD, "instruction": f"질문 {i}번: {GOOD['instruction']}"}, ensure_ascii=False
+        )
+        for i in range(start, start + n)
+    ]
 
 
 @pytest.fixture
@@ -42,24 +51,63 @@ def seeded(engine: Engine) -> tuple[int, int, int]:
 
 # (case, file lines, where, field, words of the reason)
 BAD_JSONL = [
-    ("invalid JSON", good_lines(2) + ['{"instruction": "질문", "output": }'], "line 3", None, "invalid JSON"),
-    ("missing field", good_lines(1) + ['{"instruction": "질문만 있고 답이 없습니다"}'], "line 2", "output", "missing field"),
-    ("wrong type", good_lines(1) + ['{"instruction": "질문", "output": ["목록", "은 안 됩니다"]}'], "line 2", "output",
-     "expected text, got list"),
-    ("non-UTF-8 byte", good_lines(2) + [b'{"instruction": "\xed\x95\x9c\xff", "output": "x"}'], "line 3", None,
-     "not UTF-8"),
-    ("10 MB field", good_lines(1) + [json.dumps({"instruction": "긴 답", "output": "가" * 10_000_000})], "line 2",
-     "output", "too long"),
-    ("NUL character", good_lines(1) + ['{"instruction": "널\\u0000문자", "output": "x"}'], "line 2", "instruction",
-     "NUL"),
+    (
+        "invalid JSON",
+        good_lines(2) + ['{"instruction": "질문", "output": }'],
+        "line 3",
+        None,
+        "invalid JSON",
+    ),
+    (
+        "missing field",
+        good_lines(1) + ['{"instruction": "질문만 있고 답이 없습니다"}'],
+        "line 2",
+        "output",
+        "missing field",
+    ),
+    (
+        "wrong type",
+        good_lines(1) + ['{"instruction": "질문", "output": ["목록", "은 안 됩니다"]}'],
+        "line 2",
+        "output",
+        "expected text, got list",
+    ),
+    (
+        "non-UTF-8 byte",
+        good_lines(2) + [b'{"instruction": "\xed\x95\x9c\xff", "output": "x"}'],
+        "line 3",
+        None,
+        "not UTF-8",
+    ),
+    (
+        "10 MB field",
+        good_lines(1) + [json.dumps({"instruction": "긴 답", "output": "가" * 10_000_000})],
+        "line 2",
+        "output",
+        "too long",
+    ),
+    (
+        "NUL character",
+        good_lines(1) + ['{"instruction": "널\\u0000문자", "output": "x"}'],
+        "line 2",
+        "instruction",
+        "NUL",
+    ),
     ("not an object", good_lines(3) + ['["a", "list"]'], "line 4", None, "expected a JSON object"),
 ]
 
 
 @pytest.mark.parametrize("case,lines,where,field,reason", BAD_JSONL, ids=[c[0] for c in BAD_JSONL])
 def test_bad_jsonl_is_refused_with_its_place_and_nothing_changes(
-        engine: Engine, seeded: tuple[int, int, int], tmp_path: Path, case: str, lines: list, where: str,
-        field: str | None, reason: str) -> None:
+    engine: Engine,
+    seeded: tuple[int, int, int],
+    tmp_path: Path,
+    case: str,
+    lines: list,
+    where: str,
+    field: str | None,
+    reason: str,
+) -> None:
     path = write_jsonl(tmp_path / "kin.jsonl", lines)
     with pytest.raises(ImportFailed) as exc:
         import_files(engine, "koalpaca_v11", path)
@@ -72,31 +120,76 @@ def test_bad_jsonl_is_refused_with_its_place_and_nothing_changes(
     assert counts(engine) == seeded
 
 
-def test_empty_file_is_refused(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
-    for name, content in (("empty.jsonl", b""), ("empty.json", b""), ("blank.json", b"  \n "), ("none.json", b"[]")):
+def test_empty_file_is_refused(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path
+) -> None:
+    for name, content in (
+        ("empty.jsonl", b""),
+        ("empty.json", b""),
+        ("blank.json", b"  \n "),
+        ("none.json", b"[]"),
+    ):
         (tmp_path / name).write_bytes(content)
         with pytest.raises(ImportFailed) as exc:
             import_files(engine, "koalpaca", tmp_path / name)
-        assert str(exc.value).startswith(f"{name}, ") and ("empty" in str(exc.value) or "no records" in str(exc.value))
+        assert str(exc.value).startswith(f"{name}, ") and (
+            "empty" in str(exc.value) or "no records" in str(exc.value)
+        )
     assert counts(engine) == seeded
 
 
 BAD_JSON_ARRAY = [
-    ("missing field", '[{"instruction": "a", "input": "", "output": "b"},\n {"input": "", "output": "c"}]',
-     "record 2, line 2", "instruction", "missing field"),
-    ("wrong type", '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "c", "output": {"x": 1}}\n]',
-     "record 2, line 3", "output", "expected text, got dict"),
-    ("a number", '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "c", "output": 42}\n]',
-     "record 2, line 3", "output", "expected text, got a number (42)"),
-    ("truncated", '[{"instruction": "a", "input": "", "output": "b"},\n {"instruction": "c", "out', "record 2, line 2",
-     None, "invalid JSON"),
+    (
+        "missing field",
+        '[{"instruction": "a", "input": "", "output": "b"},\n {"input": "", "output": "c"}]',
+        "record 2, line 2",
+        "instruction",
+        "missing field",
+    ),
+    (
+        "wrong type",
+        (
+            '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "c", "output":'
+            ' {"x": 1}}\n]'
+        ),
+        "record 2, line 3",
+        "output",
+        "expected text, got dict",
+    ),
+    (
+        "a number",
+        (
+            '[\n{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "c", "output":'
+            " 42}\n]"
+        ),
+        "record 2, line 3",
+        "output",
+        "expected text, got a number (42)",
+    ),
+    (
+        "truncated",
+        '[{"instruction": "a", "input": "", "output": "b"},\n {"instruction": "c", "out',
+        "record 2, line 2",
+        None,
+        "invalid JSON",
+    ),
     ("not an array", '"just a string"', "line 1", None, "expected '[' or '{'"),
 ]
 
 
-@pytest.mark.parametrize("case,text,where,field,reason", BAD_JSON_ARRAY, ids=[c[0] for c in BAD_JSON_ARRAY])
-def test_bad_json_array_is_refused(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path, case: str,
-                                  text: str, where: str, field: str | None, reason: str) -> None:
+@pytest.mark.parametrize(
+    "case,text,where,field,reason", BAD_JSON_ARRAY, ids=[c[0] for c in BAD_JSON_ARRAY]
+)
+def test_bad_json_array_is_refused(
+    engine: Engine,
+    seeded: tuple[int, int, int],
+    tmp_path: Path,
+    case: str,
+    text: str,
+    where: str,
+    field: str | None,
+    reason: str,
+) -> None:
     path = tmp_path / "ko_alpaca.json"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ImportFailed) as exc:
@@ -106,18 +199,27 @@ def test_bad_json_array_is_refused(engine: Engine, seeded: tuple[int, int, int],
     assert counts(engine) == seeded
 
 
-def test_non_utf8_in_json_array_names_the_line(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+def test_non_utf8_in_json_array_names_the_line(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path
+) -> None:
     path = tmp_path / "latin1.json"
-    path.write_bytes(b'[{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "caf'
-                     + b"\xe9" + b'", "input": "", "output": "c"}]')
+    path.write_bytes(
+        b'[{"instruction": "a", "input": "", "output": "b"},\n{"instruction": "caf'
+        + b"\xe9"
+        + b'", "input": "", "output": "c"}]'
+    )
     with pytest.raises(ImportFailed) as exc:
         import_files(engine, "koalpaca", path)
-    assert str(exc.value).startswith("latin1.json, line 2") and "not UTF-8 (byte 0xe9" in str(exc.value)
+    assert str(exc.value).startswith("latin1.json, line 2") and "not UTF-8 (byte 0xe9" in str(
+        exc.value
+    )
     assert counts(engine) == seeded
 
 
 @pytest.mark.parametrize("suffix,where", [(".json", "record 1, line 1"), (".jsonl", "line 1")])
-def test_deeply_nested_json_is_refused(engine: Engine, tmp_path: Path, suffix: str, where: str) -> None:
+def test_deeply_nested_json_is_refused(
+    engine: Engine, tmp_path: Path, suffix: str, where: str
+) -> None:
     path = tmp_path / f"deep{suffix}"
     path.write_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n")
     with pytest.raises(ImportFailed) as exc:
@@ -136,9 +238,14 @@ def test_truncated_or_corrupt_gzip_is_refused(engine: Engine, tmp_path: Path, bl
     assert counts(engine) == (0, 0, 0)
 
 
-def test_failure_half_way_leaves_no_rows(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+def test_failure_half_way_leaves_no_rows(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path
+) -> None:
     # 5,000 good records are written in batches before line 5,001 fails: all of it is rolled back
-    path = write_jsonl(tmp_path / "big.jsonl", good_lines(5000) + ['{"instruction": "끝", "output": "답", "url": {"a": 1}}'])
+    path = write_jsonl(
+        tmp_path / "big.jsonl",
+        good_lines(5000) + ['{"instruction": "끝", "output": "답", "url": {"a": 1}}'],
+    )
     with pytest.raises(ImportFailed) as exc:
         import_files(engine, "koalpaca_v11", path)
     assert str(exc.value).startswith("big.jsonl, line 5001, field 'url'")
@@ -148,48 +255,88 @@ def test_failure_half_way_leaves_no_rows(engine: Engine, seeded: tuple[int, int,
     # the fixed file imports (nothing of the failed attempt is in the way)
     write_jsonl(path, good_lines(5001))
     rep = import_files(engine, "koalpaca_v11", path)
-    assert rep.samples == 5001 and counts(engine) == (seeded[0] + 1, seeded[1] + 5001, seeded[2] + 10002)
+    assert rep.samples == 5001 and counts(engine) == (
+        seeded[0] + 1,
+        seeded[1] + 5001,
+        seeded[2] + 10002,
+    )
 
 
-def test_database_failure_while_writing_rolls_everything_back(engine: Engine, seeded: tuple[int, int, int],
-                                                              tmp_path: Path) -> None:
-    # a trigger makes the database itself refuse the very last turn, after 5,000 samples were written
+def test_database_failure_while_writing_rolls_everything_back(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path
+) -> None:
+    # a trigger makes the database itself refuse the very last turn, after 5,000 samples were
+    # written
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON turns WHEN NEW.text = '폭발' "
-                                 "BEGIN SELECT RAISE(ABORT, 'boom'); END")
+            conn.exec_driver_sql(
+                "CREATE TRIGGER boom BEFORE INSERT ON turns WHEN NEW.text = '폭발' "
+                "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+            )
         else:
-            conn.exec_driver_sql("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.text = '폭발' THEN "
-                                 "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
-            conn.exec_driver_sql("CREATE TRIGGER boom BEFORE INSERT ON turns FOR EACH ROW EXECUTE FUNCTION boom()")
-    path = write_jsonl(tmp_path / "boom.jsonl", good_lines(5000) + [json.dumps({"instruction": "마지막", "output": "폭발"},
-                                                                               ensure_ascii=False)])
+            conn.exec_driver_sql(
+                "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.text = '폭발' THEN "
+                "RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER boom BEFORE INSERT ON turns FOR EACH ROW EXECUTE FUNCTION boom()"
+            )
+    path = write_jsonl(
+        tmp_path / "boom.jsonl",
+        good_lines(5000)
+        + [json.dumps({"instruction": "마지막", "output": "폭발"}, ensure_ascii=False)],
+    )
     with pytest.raises(Exception, match="boom"):
         import_files(engine, "koalpaca_v11", path)
     assert counts(engine) == seeded
 
 
-def test_bad_english_source_is_refused_too(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
-    en = write_jsonl(tmp_path / "dolly_en.jsonl", [(DATA / "dolly_en.jsonl").read_text().splitlines()[0],
-                                                   '{"instruction": "x", "context": "", "category": "open_qa"}'])
+def test_bad_english_source_is_refused_too(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path
+) -> None:
+    en = write_jsonl(
+        tmp_path / "dolly_en.jsonl",
+        [
+            (DATA / "dolly_en.jsonl").read_text().splitlines()[0],
+            '{"instruction": "x", "context": "", "category": "open_qa"}',
+        ],
+    )
     with pytest.raises(ImportFailed) as exc:
         import_files(engine, "dolly", DATA / "dolly_ko.jsonl", en)
     assert str(exc.value) == "dolly_en.jsonl, line 2, field 'response': missing field"
     assert counts(engine) == seeded
 
 
-def test_skip_bad_imports_the_rest_and_writes_a_report(engine: Engine, seeded: tuple[int, int, int],
-                                                      tmp_path: Path) -> None:
-    lines = good_lines(2) + ['{"instruction": "질문", "output": }'] + good_lines(2, 2) + [
-        '{"instruction": "답 없음"}', b'{"instruction": "\xff", "output": "x"}'] + good_lines(1, 4)
+def test_skip_bad_imports_the_rest_and_writes_a_report(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path
+) -> None:
+    lines = (
+        good_lines(2)
+        + ['{"instruction": "질문", "output": }']
+        + good_lines(2, 2)
+        + ['{"instruction": "답 없음"}', b'{"instruction": "\xff", "output": "x"}']
+        + good_lines(1, 4)
+    )
     path = write_jsonl(tmp_path / "kin.jsonl", lines)
     rep = import_files(engine, "koalpaca_v11", path, skip_bad=True)
     assert (rep.samples, rep.turns) == (5, 10)
-    assert [(r["where"], r["field"]) for r in rep.skipped] == [("line 3", None), ("line 6", "output"), ("line 7", None)]
-    report = [json.loads(line) for line in Path(rep.skipped_report).read_text(encoding="utf-8").splitlines()]
+    assert [(r["where"], r["field"]) for r in rep.skipped] == [
+        ("line 3", None),
+        ("line 6", "output"),
+        ("line 7", None),
+    ]
+    report = [
+        json.loads(line)
+        for line in Path(rep.skipped_report).read_text(encoding="utf-8").splitlines()
+    ]
     assert report == rep.skipped and Path(rep.skipped_report) == tmp_path / "kin.skipped.jsonl"
-    assert report[1] == {"side": "ko", "file": "kin.jsonl", "where": "line 6", "field": "output",
-                         "reason": "missing field"}
+    assert report[1] == {
+        "side": "ko",
+        "file": "kin.jsonl",
+        "where": "line 6",
+        "field": "output",
+        "reason": "missing field",
+    }
     assert counts(engine) == (seeded[0] + 1, seeded[1] + 5, seeded[2] + 10)
     # keys keep the record's place in the file: the record after the bad line 3 is record 3
     smp, turns = sample(engine, rep.dataset_id, "3")
@@ -200,29 +347,39 @@ def test_skip_bad_imports_the_rest_and_writes_a_report(engine: Engine, seeded: t
 
 def test_skip_bad_with_an_explicit_report_path(engine: Engine, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "kin.jsonl", good_lines(2) + ['{"output": "x"}'])
-    rep = import_files(engine, "koalpaca_v11", path, skip_bad=True, report_path=tmp_path / "out" / "r.jsonl")
+    rep = import_files(
+        engine, "koalpaca_v11", path, skip_bad=True, report_path=tmp_path / "out" / "r.jsonl"
+    )
     assert rep.samples == 2 and rep.skipped_report == str(tmp_path / "out" / "r.jsonl")
     assert "missing field" in (tmp_path / "out" / "r.jsonl").read_text(encoding="utf-8")
 
 
-def test_all_bad_with_skip_bad_is_still_refused(engine: Engine, seeded: tuple[int, int, int], tmp_path: Path) -> None:
+def test_all_bad_with_skip_bad_is_still_refused(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path
+) -> None:
     path = write_jsonl(tmp_path / "kin.jsonl", ['{"output": "x"}', '{"output": "y"}'])
     with pytest.raises(ImportFailed, match="no valid records"):
         import_files(engine, "koalpaca_v11", path, skip_bad=True)
     assert counts(engine) == seeded
 
 
-@pytest.mark.parametrize("turn,field,reason", [
-    ({"from": "bot", "value": "안녕"}, "conversations[1].from", "unknown role 'bot'"),
-    ({"value": "안녕"}, "conversations[1].from", "missing or not text"),
-    ({"from": "gpt", "value": ["목록"]}, "conversations[1].value", "expected text, got list"),
-    ({"from": "gpt", "value": "널\x00"}, "conversations[1].value", "NUL"),
-    ({"from": "gpt", "value": "가" * 1_000_001}, "conversations[1].value", "too long"),
-])
-def test_bad_conversation_turn_names_the_turn(engine: Engine, tmp_path: Path, turn: dict, field: str,
-                                              reason: str) -> None:
-    rows = [{"id": "ok", "conversations": [{"from": "human", "value": "질문"}]},
-            {"id": "bad", "conversations": [{"from": "human", "value": "질문"}, turn]}]
+@pytest.mark.parametrize(
+    "turn,field,reason",
+    [
+        ({"from": "bot", "value": "안녕"}, "conversations[1].from", "unknown role 'bot'"),
+        ({"value": "안녕"}, "conversations[1].from", "missing or not text"),
+        ({"from": "gpt", "value": ["목록"]}, "conversations[1].value", "expected text, got list"),
+        ({"from": "gpt", "value": "널\x00"}, "conversations[1].value", "NUL"),
+        ({"from": "gpt", "value": "가" * 1_000_001}, "conversations[1].value", "too long"),
+    ],
+)
+def test_bad_conversation_turn_names_the_turn(
+    engine: Engine, tmp_path: Path, turn: dict, field: str, reason: str
+) -> None:
+    rows = [
+        {"id": "ok", "conversations": [{"from": "human", "value": "질문"}]},
+        {"id": "bad", "conversations": [{"from": "human", "value": "질문"}, turn]},
+    ]
     path = tmp_path / "conv.json"
     path.write_text(json.dumps(rows, ensure_ascii=False, indent=0), encoding="utf-8")
     with pytest.raises(ImportFailed) as exc:
@@ -233,8 +390,10 @@ def test_bad_conversation_turn_names_the_turn(engine: Engine, tmp_path: Path, tu
 
 
 def test_duplicate_ids_are_refused(engine: Engine, tmp_path: Path) -> None:
-    rows = [{"id": "a1", "conversations": [{"from": "human", "value": "안녕"}]},
-            {"id": "a1", "conversations": [{"from": "gpt", "value": "네"}]}]
+    rows = [
+        {"id": "a1", "conversations": [{"from": "human", "value": "안녕"}]},
+        {"id": "a1", "conversations": [{"from": "gpt", "value": "네"}]},
+    ]
     path = tmp_path / "dup.json"
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ImportFailed, match="duplicate key 'a1'"):
@@ -242,7 +401,9 @@ def test_duplicate_ids_are_refused(engine: Engine, tmp_path: Path) -> None:
     assert counts(engine) == (0, 0, 0)
 
 
-def test_same_content_under_another_name_is_already_imported(engine: Engine, tmp_path: Path) -> None:
+def test_same_content_under_another_name_is_already_imported(
+    engine: Engine, tmp_path: Path
+) -> None:
     a = write_jsonl(tmp_path / "a.jsonl", good_lines(3))
     b = tmp_path / "b.jsonl"
     b.write_bytes(a.read_bytes())
@@ -255,16 +416,33 @@ def test_same_content_under_another_name_is_already_imported(engine: Engine, tmp
 # --- formats --------------------------------------------------------------------------------------
 
 ALPACA_ROWS = [
-    {"instruction": "건강을 유지하기 위한 세 가지 팁을 알려주세요.", "input": "", "output": "아침을 먹고, 잘 자고, 운동하세요."},
-    {"instruction": "다음 문장을 요약하세요.", "input": "첫 줄\n둘째 줄, 쉼표 포함", "output": "요약: \"인용\""},
+    {
+        "instruction": "건강을 유지하기 위한 세 가지 팁을 알려주세요.",
+        "input": "",
+        "output": "아침을 먹고, 잘 자고, 운동하세요.",
+    },
+    {
+        "instruction": "다음 문장을 요약하세요.",
+        "input": "첫 줄\n둘째 줄, 쉼표 포함",
+        "output": '요약: "인용"',
+    },
 ]
 
 
 def check_alpaca(engine: Engine, dataset_id: int) -> None:
     with Session(engine) as s:
-        texts = [(t.role, t.text) for t in s.scalars(
-            select(Turn).join(Sample).where(Sample.dataset_id == dataset_id).order_by(Sample.position, Turn.idx))]
-    assert texts == [(role, r[role]) for r in ALPACA_ROWS for role in ("instruction", "input", "output")]
+        texts = [
+            (t.role, t.text)
+            for t in s.scalars(
+                select(Turn)
+                .join(Sample)
+                .where(Sample.dataset_id == dataset_id)
+                .order_by(Sample.position, Turn.idx)
+            )
+        ]
+    assert texts == [
+        (role, r[role]) for r in ALPACA_ROWS for role in ("instruction", "input", "output")
+    ]
 
 
 def test_json_array_with_bom_and_crlf(engine: Engine, tmp_path: Path) -> None:
@@ -278,8 +456,11 @@ def test_json_array_with_bom_and_crlf(engine: Engine, tmp_path: Path) -> None:
 
 def test_jsonl_with_bom_and_crlf(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "crlf.jsonl"
-    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(json.dumps(r, ensure_ascii=False) for r in ALPACA_ROWS).encode()
-                     + b"\r\n\r\n")
+    path.write_bytes(
+        b"\xef\xbb\xbf"
+        + "\r\n".join(json.dumps(r, ensure_ascii=False) for r in ALPACA_ROWS).encode()
+        + b"\r\n\r\n"
+    )
     rep = import_files(engine, "koalpaca", path)
     assert rep.samples == 2
     check_alpaca(engine, rep.dataset_id)
@@ -342,7 +523,10 @@ def test_saved_hf_dataset(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_default_names() -> None:
-    assert default_name("KoAlpaca_v1.1.first2.reconstructed.jsonl") == "KoAlpaca_v1.1.first2.reconstructed"
+    assert (
+        default_name("KoAlpaca_v1.1.first2.reconstructed.jsonl")
+        == "KoAlpaca_v1.1.first2.reconstructed"
+    )
     assert default_name("/x/ko_alpaca_data.json.gz") == "ko_alpaca_data"
     assert default_name("data.csv") == "data" and default_name("folder") == "folder"
 
@@ -353,26 +537,45 @@ def test_field_limit_is_generous_for_real_data() -> None:
 
 
 def test_id_join_through_the_english_file(engine: Engine, tmp_path: Path) -> None:
-    """The English side of an id join is looked up from its private file a batch at a time: every record
-    finds its own source, a later duplicate id in the English file wins, control characters and empty
-    texts survive the packing, and a missing one is unaligned."""
+    """The English side of an id join is looked up from its private file a batch at a time: every
+    record finds its own source, a later duplicate id in the English file wins, control characters
+    and empty texts survive the packing, and a missing one is unaligned."""
     from kocurate import ingest
 
     def conv(i: int, text: str) -> dict:
-        return {"id": f"r{i}", "conversations": [{"from": "human", "value": text}, {"from": "gpt", "value": f"{text}!"}]}
+        return {
+            "id": f"r{i}",
+            "conversations": [
+                {"from": "human", "value": text},
+                {"from": "gpt", "value": f"{text}!"},
+            ],
+        }
 
     n = ingest.JOIN_BATCH + 7  # more than one lookup batch
     ko = [conv(i, f"질문 {i}번") for i in range(n)]
     en = [conv(i, f"question {i}") for i in range(n) if i != 5]
     en.append(conv(3, "question 3 (second copy)"))
-    en.append({"id": "r9", "conversations": [{"from": "human", "value": "tab\tand\u0001x"}, {"from": "gpt", "value": ""}]})
+    en.append(
+        {
+            "id": "r9",
+            "conversations": [
+                {"from": "human", "value": "tab\tand\u0001x"},
+                {"from": "gpt", "value": ""},
+            ],
+        }
+    )
     (tmp_path / "ko.json").write_text(json.dumps(ko, ensure_ascii=False), encoding="utf-8")
     (tmp_path / "en.json").write_text(json.dumps(en, ensure_ascii=False), encoding="utf-8")
     rep = import_files(engine, "sharegpt", tmp_path / "ko.json", tmp_path / "en.json", name="j")
     assert rep.samples == n and rep.unaligned == 1
     with Session(engine) as s:
-        src = dict(s.execute(select(Sample.key, Turn.source_text).join(Turn, Turn.sample_id == Sample.id)
-                             .where(Turn.idx == 0)).all())
+        src = dict(
+            s.execute(
+                select(Sample.key, Turn.source_text)
+                .join(Turn, Turn.sample_id == Sample.id)
+                .where(Turn.idx == 0)
+            ).all()
+        )
         status = dict(s.execute(select(Sample.key, Sample.align_status)).all())
     assert src["r0"] == "question 0" and src[f"r{n - 1}"] == f"question {n - 1}"
     assert src["r3"] == "question 3 (second copy)"
@@ -381,7 +584,8 @@ def test_id_join_through_the_english_file(engine: Engine, tmp_path: Path) -> Non
 
 
 def test_checks_in_worker_processes_from_a_threaded_caller(engine: Engine) -> None:
-    """A web server has threads: the check workers then come from a forkserver, and find what one process finds."""
+    """A web server has threads: the check workers then come from a forkserver, and find what one
+    process finds."""
     import threading
 
     from kocurate.checks import select_checks
@@ -389,13 +593,23 @@ def test_checks_in_worker_processes_from_a_threaded_caller(engine: Engine) -> No
     from kocurate.models import CheckFinding
 
     assert auto_workers(100) == 1 and auto_workers(19_999) == 1
-    ds = import_files(engine, "guanaco", DATA / "guanaco_ko.jsonl", DATA / "guanaco_en.jsonl").dataset_id
+    ds = import_files(
+        engine, "guanaco", DATA / "guanaco_ko.jsonl", DATA / "guanaco_en.jsonl"
+    ).dataset_id
     names = [c.name for c in select_checks(cheap_only=True)]
 
     def findings() -> list[tuple]:
         with Session(engine) as s:
-            return sorted(s.execute(select(CheckFinding.sample_id, CheckFinding.check, CheckFinding.turn_idx,
-                                           CheckFinding.message).where(CheckFinding.dataset_id == ds)).tuples())
+            return sorted(
+                s.execute(
+                    select(
+                        CheckFinding.sample_id,
+                        CheckFinding.check,
+                        CheckFinding.turn_idx,
+                        CheckFinding.message,
+                    ).where(CheckFinding.dataset_id == ds)
+                ).tuples()
+            )
 
     one = run_dataset(engine, ds, select_checks(names), full=True, workers=1)
     first = findings()

@@ -33,8 +33,13 @@ def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest
     return _start(AppTest.from_file(PAGE, default_timeout=60), db_url, actor, monkeypatch)
 
 
-def test_page_estimate_confirm_start_progress(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                              server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_page_estimate_confirm_start_progress(
+    db_url: str,
+    engine: Engine,
+    actors: dict[str, Actor],
+    server: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # noqa: F811
     seed(engine, 12, turns=2)
     at = _page(db_url, actors["lead"], monkeypatch)
     assert not at.exception
@@ -47,15 +52,21 @@ def test_page_estimate_confirm_start_progress(db_url: str, engine: Engine, actor
     assert not at.exception and "started" in at.success[0].value
     assert wait_for(lambda: count(engine, LLMGrade) == 24)
     at = _page(db_url, actors["lead"], monkeypatch)  # a reload: progress comes from the Job row
-    assert wait_for(lambda: any("grade · done · 12/12 samples" in m.value
-                                for m in _page(db_url, actors["lead"], monkeypatch).markdown), 30)
+    assert wait_for(
+        lambda: any(
+            "grade · done · 12/12 samples" in m.value
+            for m in _page(db_url, actors["lead"], monkeypatch).markdown
+        ),
+        30,
+    )
     assert "test-llm-key" not in str([c.value for c in at.caption])
     at.tabs[1].run()
     assert not at.exception
 
 
-def test_page_without_configuration_and_for_annotators(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_page_without_configuration_and_for_annotators(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("KOCURATE_LLM_BASE_URL", raising=False)
     at = _page(db_url, actors["lead"], monkeypatch)
     assert any("KOCURATE_LLM_BASE_URL" in w.value for w in at.warning)
@@ -70,18 +81,36 @@ def _turn_widget(sample_id: int, turn_id: int) -> None:
     ui_llm.render_turn_actions(ui.require_actor(), sample_id, turn_id)
 
 
-def test_turn_actions_grade_and_suggest(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                        server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    seed(engine, 1, turns=1, ko=lambda i, j: "다음 중 홀수를 고르시오", en=lambda i, j: "Pick the odd one out")
+def test_turn_actions_grade_and_suggest(
+    db_url: str,
+    engine: Engine,
+    actors: dict[str, Actor],
+    server: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # noqa: F811
+    seed(
+        engine,
+        1,
+        turns=1,
+        ko=lambda i, j: "다음 중 홀수를 고르시오",
+        en=lambda i, j: "Pick the odd one out",
+    )
     tid = turn_id(engine, 0, 0)
     with session_scope(engine) as s:
         sid = s.scalar(select(Turn.sample_id).where(Turn.id == tid))
-    at = _start(AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60), db_url,
-                actors["annotator"], monkeypatch)
+    at = _start(
+        AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60),
+        db_url,
+        actors["annotator"],
+        monkeypatch,
+    )
     assert not at.exception
     at.button(key=f"llm-grade-{tid}").click().run()
     assert not at.exception
-    assert count(engine, CheckFinding, CheckFinding.check == CHECK, CheckFinding.severity == "error") == 1
+    assert (
+        count(engine, CheckFinding, CheckFinding.check == CHECK, CheckFinding.severity == "error")
+        == 1
+    )
     assert any("critical" in c.value for c in at.caption)
     at.button(key=f"llm-suggest-{tid}").click().run()
     assert not at.exception and count(engine, Suggestion, Suggestion.engine == "llm") == 1
@@ -89,14 +118,22 @@ def test_turn_actions_grade_and_suggest(db_url: str, engine: Engine, actors: dic
     # a turn whose English is only a reference (not its source): nothing to grade, no buttons
     with session_scope(engine) as s:
         s.execute(update(Turn).where(Turn.id == tid).values(source_kind="reference"))
-    at = _start(AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60), db_url,
-                actors["annotator"], monkeypatch)
+    at = _start(
+        AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60),
+        db_url,
+        actors["annotator"],
+        monkeypatch,
+    )
     with pytest.raises(KeyError):
         at.button(key=f"llm-grade-{tid}")
     # without a server: no buttons, a line that says how to set it up
     monkeypatch.delenv("KOCURATE_LLM_API_KEY")
-    at = _start(AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60), db_url,
-                actors["annotator"], monkeypatch)
+    at = _start(
+        AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60),
+        db_url,
+        actors["annotator"],
+        monkeypatch,
+    )
     assert any("not configured" in c.value for c in at.caption)
     with pytest.raises(KeyError):
         at.button(key=f"llm-grade-{tid}")
@@ -105,9 +142,15 @@ def test_turn_actions_grade_and_suggest(db_url: str, engine: Engine, actors: dic
 REVIEW = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
 
 
-def test_review_page_grades_a_turn_with_the_llm(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                                server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    """The Review page carries the LLM actions per turn when an endpoint is set (issue 18 wiring)."""
+def test_review_page_grades_a_turn_with_the_llm(
+    db_url: str,
+    engine: Engine,
+    actors: dict[str, Actor],
+    server: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # noqa: F811
+    """The Review page carries the LLM actions per turn when an endpoint is set (issue 18
+    wiring)."""
     seed(engine, 2, turns=2)
     first = turn_id(engine, 0, 0)
     with session_scope(engine) as s:
@@ -123,8 +166,9 @@ def test_review_page_grades_a_turn_with_the_llm(db_url: str, engine: Engine, act
     assert count(engine, LLMGrade) >= 1
 
 
-def test_review_page_has_no_llm_actions_without_an_endpoint(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_page_has_no_llm_actions_without_an_endpoint(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("KOCURATE_LLM_BASE_URL", raising=False)
     seed(engine, 1, turns=2)
     at = AppTest.from_file(REVIEW, default_timeout=60)

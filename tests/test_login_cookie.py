@@ -1,4 +1,5 @@
-"""The login cookie is signed and read back without a database self-deadlock (no KOCURATE_SECRET set)."""
+"""The login cookie is signed and read back without a database self-deadlock (no KOCURATE_SECRET
+set)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 from kocurate import db
 
 
-def test_token_round_trip_without_env_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_round_trip_without_env_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'cookie.db'}"
     monkeypatch.setenv("KOCURATE_DB_URL", url)
     monkeypatch.delenv("KOCURATE_SECRET", raising=False)
@@ -27,7 +30,8 @@ def test_token_round_trip_without_env_secret(tmp_path: Path, monkeypatch: pytest
     now = int(time.time())
     token = ui._token(actor, now)
     assert token is not None
-    ui._db_secret.clear()  # a new process: the secret is read from the database again, inside no other session
+    # a new process: the secret is read from the database again, inside no other session
+    ui._db_secret.clear()
     t0 = time.monotonic()
     got = ui._actor_from_token(token)
     assert time.monotonic() - t0 < 10, "reading the cookie waited on our own write lock"
@@ -54,8 +58,9 @@ def _login(at, username: str, password: str):  # type: ignore[no-untyped-def]
     return at.button[0].click().run()
 
 
-def test_login_page_works_on_a_read_only_database(tmp_path: Path, sqlite_template: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_page_works_on_a_read_only_database(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 20.8: logging in needs no write; the app opens (no traceback)."""
     from kocurate.services import users
     from kocurate.services.auth import SYSTEM
@@ -66,20 +71,33 @@ def test_login_page_works_on_a_read_only_database(tmp_path: Path, sqlite_templat
     with db.session_scope(rw) as s:
         users.create_user(s, SYSTEM, "reader", "lead", "reader-test-pw")
     rw.dispose()
-    at = _login(_app(f"sqlite:///file:{path}?mode=ro&uri=true", monkeypatch), "reader", "reader-test-pw")
+    at = _login(
+        _app(f"sqlite:///file:{path}?mode=ro&uri=true", monkeypatch), "reader", "reader-test-pw"
+    )
     assert not at.exception, at.exception
-    assert any(t.value == "reader · lead" for t in at.sidebar.text), [t.value for t in at.sidebar.text]
+    assert any(t.value == "reader · lead" for t in at.sidebar.text), [
+        t.value for t in at.sidebar.text
+    ]
 
 
-def test_unreachable_database_shows_one_sentence_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20.11: the page says what is wrong and shows no traceback (no paths, host or user names)."""
-    at = _login(_app("postgresql+psycopg://kocurate:Sup3r-s3cret-pw@127.0.0.1:1/kocurate", monkeypatch), "x", "y")
+def test_unreachable_database_shows_one_sentence_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 20.11: the page says what is wrong and shows no traceback (no paths, host or user
+    names)."""
+    at = _login(
+        _app("postgresql+psycopg://kocurate:Sup3r-s3cret-pw@127.0.0.1:1/kocurate", monkeypatch),
+        "x",
+        "y",
+    )
     assert not at.exception, at.exception
     shown = " ".join(e.value for e in at.error)
     assert "cannot connect to the database" in shown and "Sup3r-s3cret-pw" not in shown
 
 
-def _post(route, body: bytes, scheme: str = "http", headers: list[tuple[bytes, bytes]] | None = None):  # type: ignore[no-untyped-def]
+def _post(
+    route, body: bytes, scheme: str = "http", headers: list[tuple[bytes, bytes]] | None = None
+):  # type: ignore[no-untyped-def]
     import asyncio
     import concurrent.futures
 
@@ -88,8 +106,17 @@ def _post(route, body: bytes, scheme: str = "http", headers: list[tuple[bytes, b
     async def receive() -> dict:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    scope = {"type": "http", "method": "POST", "path": "/auth/session", "headers": headers or [], "scheme": scheme,
-             "query_string": b"", "server": ("127.0.0.1", 8501), "client": ("127.0.0.1", 5000), "root_path": ""}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/auth/session",
+        "headers": headers or [],
+        "scheme": scheme,
+        "query_string": b"",
+        "server": ("127.0.0.1", 8501),
+        "client": ("127.0.0.1", 5000),
+        "root_path": "",
+    }
     # a thread of its own: the browser tests' Playwright keeps an event loop running in this one
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, route(Request(scope, receive))).result()
@@ -109,4 +136,7 @@ def test_cookie_routes_set_httponly_strict_and_secure_over_https() -> None:
         got = _post(webauth.session_route, webauth.issue_ticket("t").encode(), scheme, headers)
         assert "Secure" in got.headers["set-cookie"]
     out = _post(webauth.logout_route, b"")
-    assert out.headers["set-cookie"].startswith('kocurate_session="";') and "Max-Age=0" in out.headers["set-cookie"]
+    assert (
+        out.headers["set-cookie"].startswith('kocurate_session="";')
+        and "Max-Age=0" in out.headers["set-cookie"]
+    )

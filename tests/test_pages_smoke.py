@@ -27,12 +27,18 @@ def _pages() -> list[tuple[str, str, str]]:
     """(file, title, permission) from app.py's PAGES list, read without running the app."""
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "PAGES" for t in node.targets
+        ):
             rows = []
             for item in node.value.elts:  # ("pages/x.py", N_("Title"), icon, permission)
                 path, title, _icon, perm = item.elts
-                title = title.args[0] if isinstance(title, ast.Call) else title  # N_("…") marks it for translation
-                rows.append((ast.literal_eval(path), ast.literal_eval(title), ast.literal_eval(perm)))
+                title = (
+                    title.args[0] if isinstance(title, ast.Call) else title
+                )  # N_("…") marks it for translation
+                rows.append(
+                    (ast.literal_eval(path), ast.literal_eval(title), ast.literal_eval(perm))
+                )
             return rows
     raise AssertionError("app.py has no PAGES list")
 
@@ -49,24 +55,37 @@ def _actor(url: str, username: str) -> Actor:
     engine = db.make_engine(url)
     try:
         with db.session_scope(engine) as s:
-            return next(user_service.actor_of(u) for u in user_service.list_users(s, SYSTEM)
-                        if u.username == username)
+            return next(
+                user_service.actor_of(u)
+                for u in user_service.list_users(s, SYSTEM)
+                if u.username == username
+            )
     finally:
         engine.dispose()
 
 
-CASES = [(lang, role, path) for lang in ("ko", "en") for role in ("admin", "lead", "annotator")
-         for path, _t, _p in _pages()]
+CASES = [
+    (lang, role, path)
+    for lang in ("ko", "en")
+    for role in ("admin", "lead", "annotator")
+    for path, _t, _p in _pages()
+]
 
 
-@pytest.mark.parametrize(("lang", "username", "page"), CASES, ids=[f"{lg}-{r}-{Path(p).stem}" for lg, r, p in CASES])
-def test_page_opens(lang: str, username: str, page: str, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("lang", "username", "page"), CASES, ids=[f"{lg}-{r}-{Path(p).stem}" for lg, r, p in CASES]
+)
+def test_page_opens(
+    lang: str, username: str, page: str, demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     who = _actor(demo_url, username)
     perm = next(p for path, _t, p in _pages() if path == page)
     if not who.can(perm):
         pytest.skip(f"{username} does not see {page}")
     monkeypatch.setenv("KOCURATE_DB_URL", demo_url)
-    monkeypatch.setenv("KOCURATE_DEFAULT_LANG", lang)  # the page as a person with that language sees it
+    monkeypatch.setenv(
+        "KOCURATE_DEFAULT_LANG", lang
+    )  # the page as a person with that language sees it
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / page), default_timeout=90)

@@ -1,4 +1,5 @@
-"""The schema on both backends: migrations from empty, down and up again, equal to the models; error messages."""
+"""The schema on both backends: migrations from empty, down and up again, equal to the models; error
+messages."""
 
 from __future__ import annotations
 
@@ -41,15 +42,20 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _model_diffs(url: str) -> list:
-    """What the migrated schema lacks compared with kocurate.models (extra indexes of the DB are fine)."""
+    """What the migrated schema lacks compared with kocurate.models (extra indexes of the DB are
+    fine)."""
     eng = db.make_engine(url)
     try:
         with eng.connect() as conn:
+
             def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-                # objects only the database has (search indexes, FTS tables) are the owners' business
+                # objects only the database has (search indexes, FTS tables) are the owners'
+                # business
                 return not (reflected and compare_to is None)
 
-            ctx = MigrationContext.configure(conn, opts={"include_object": include, "compare_type": True})
+            ctx = MigrationContext.configure(
+                conn, opts={"include_object": include, "compare_type": True}
+            )
             diffs = compare_metadata(ctx, Base.metadata)
     finally:
         eng.dispose()
@@ -91,11 +97,18 @@ def test_pg_template_and_per_test_database(db_url: str, engine) -> None:  # type
     assert db.current_revision(db_url) == db.head_revision()
     with engine.begin() as c:
         assert c.execute(text("SELECT count(*) FROM samples")).scalar() == 0
-        c.execute(text("INSERT INTO settings(key, value, updated_at) VALUES ('isolation', '{}', '2026-01-01')"))
+        c.execute(
+            text(
+                "INSERT INTO settings(key, value, updated_at) VALUES ('isolation', '{}',"
+                " '2026-01-01')"
+            )
+        )
     if db_url.startswith("postgresql"):
         with engine.connect() as c:
             assert c.execute(text("SELECT current_database()")).scalar().startswith("kc_test_")
-            assert c.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() in (0, 1)
+            assert c.execute(
+                text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
+            ).scalar() in (0, 1)
 
 
 def test_pg_unreachable_is_one_sentence_without_password() -> None:
@@ -114,4 +127,8 @@ def test_pg_read_only_transaction_is_named(db_url: str, engine) -> None:  # type
     with pytest.raises(DatabaseUnavailable, match="read-only"):
         with db.session_scope(engine) as s:
             s.execute(text("SET TRANSACTION READ ONLY"))
-            s.execute(text("INSERT INTO settings(key, value, updated_at) VALUES ('x', '{}', '2026-01-01')"))
+            s.execute(
+                text(
+                    "INSERT INTO settings(key, value, updated_at) VALUES ('x', '{}', '2026-01-01')"
+                )
+            )

@@ -1,4 +1,5 @@
-"""Every `kocurate …` command the README names exists and answers --help (docs and CLI stay in step)."""
+"""Every `kocurate …` command the README names exists and answers --help (docs and CLI stay in
+step)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def _named_commands() -> list[tuple[str, ...]]:
         group = _root()
         path: list[str] = []
         for word in m.group(1).split():
-            if word not in getattr(group, "commands", {}):  # typer vendors its own click: duck-type groups
+            if word not in getattr(
+                group, "commands", {}
+            ):  # typer vendors its own click: duck-type groups
                 break
             group = group.commands[word]
             path.append(word)

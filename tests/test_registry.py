@@ -25,14 +25,23 @@ def test_register_refuses_a_second_entry_and_names_the_choices() -> None:
     with pytest.raises(UnknownName, match="unknown colour 'green'; one of: blue, red") as info:
         reg["green"]  # noqa: B018
     assert info.value.choices == ["blue", "red"] and not isinstance(info.value, KeyError)
-    assert reg.get("green") is None and "red" in reg and sorted(reg) == ["blue", "red"] and len(reg) == 2
+    assert (
+        reg.get("green") is None
+        and "red" in reg
+        and sorted(reg) == ["blue", "red"]
+        and len(reg) == 2
+    )
     with pytest.raises(KocurateError, match="needs a name"):
         reg.register("", 4)
 
 
 def test_every_registry_has_the_one_shape() -> None:
-    for reg, what in ((catalog.import_kinds(), "import kind"), (catalog.checks(), "check"),
-                      (catalog.export_formats(), "export format"), (jobs.KINDS, "job kind")):
+    for reg, what in (
+        (catalog.import_kinds(), "import kind"),
+        (catalog.checks(), "check"),
+        (catalog.export_formats(), "export format"),
+        (jobs.KINDS, "job kind"),
+    ):
         assert isinstance(reg, Registry) and reg.what == what and len(reg) > 0
         with pytest.raises(UnknownName, match=f"unknown {what} 'nope'; one of: "):
             reg["nope"]  # noqa: B018
@@ -40,7 +49,11 @@ def test_every_registry_has_the_one_shape() -> None:
         get_importer("nope")
     with pytest.raises(UnknownName, match="messages"):
         get_format("nope")
-    assert set(job_kinds.KINDS) == set(catalog.job_kind_names()) == {"translate", "llm", "checks", "korean_checks"}
+    assert (
+        set(job_kinds.KINDS)
+        == set(catalog.job_kind_names())
+        == {"translate", "llm", "checks", "korean_checks"}
+    )
 
 
 def test_a_module_imported_again_may_register_its_own_entries() -> None:
@@ -57,4 +70,7 @@ def test_a_job_of_an_unknown_kind_fails_naming_the_kinds(engine: Engine) -> None
         job_id = jobs.create(s, SYSTEM, "nonsense", {}, 1)
     done = jobs.run(engine, job_id)
     assert done["status"] == "failed"
-    assert "unknown job kind 'nonsense'; one of: checks, korean_checks, llm, translate" in done["message"]
+    assert (
+        "unknown job kind 'nonsense'; one of: checks, korean_checks, llm, translate"
+        in done["message"]
+    )

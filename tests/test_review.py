@@ -1,4 +1,5 @@
-"""Review service: queues and claims, edits with history and optimistic concurrency, flags, decisions."""
+"""Review service: queues and claims, edits with history and optimistic concurrency, flags,
+decisions."""
 
 from __future__ import annotations
 
@@ -27,23 +28,66 @@ from kocurate.services import review as rv
 from kocurate.services.auth import SYSTEM, Actor
 
 
-def make_dataset(engine: Engine, n: int = 10, name: str = "ds", *, overlap: int = 1) -> tuple[int, list[int]]:
+def make_dataset(
+    engine: Engine, n: int = 10, name: str = "ds", *, overlap: int = 1
+) -> tuple[int, list[int]]:
     """A dataset of n two-turn samples (user/assistant), inserted directly."""
     now = utcnow()
     with session_scope(engine) as s:
-        ds = Dataset(name=name, kind="sharegpt", fingerprint=name, source_files=[], overlap=overlap, imported_at=now)
+        ds = Dataset(
+            name=name,
+            kind="sharegpt",
+            fingerprint=name,
+            source_files=[],
+            overlap=overlap,
+            imported_at=now,
+        )
         s.add(ds)
         s.flush()
         conn = s.connection()
-        ids = conn.execute(insert(Sample).returning(Sample.id, sort_by_parameter_order=True), [
-            {"dataset_id": ds.id, "key": f"k{i}", "position": i, "status": "new", "version": 1, "meta": {"i": i},
-             "align_status": "aligned", "align_confidence": 0.4 + i / (2 * n), "n_turns": 2, "ko_chars": 10 + i,
-             "en_chars": 0 if i % 5 == 4 else 20, "dup_keep": True, "checked_version": 0, "created_at": now,
-             "updated_at": now} for i in range(n)]).scalars().all()
-        conn.execute(insert(Turn), [
-            {"sample_id": sid, "idx": j, "role": ("user", "assistant")[j], "text": f"한국어 문장 {i}-{j}",
-             "mt_text": f"한국어 문장 {i}-{j}", "source_text": f"English sentence {i}-{j}", "source_kind": "translation"}
-            for i, sid in enumerate(ids) for j in range(2)])
+        ids = (
+            conn.execute(
+                insert(Sample).returning(Sample.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "dataset_id": ds.id,
+                        "key": f"k{i}",
+                        "position": i,
+                        "status": "new",
+                        "version": 1,
+                        "meta": {"i": i},
+                        "align_status": "aligned",
+                        "align_confidence": 0.4 + i / (2 * n),
+                        "n_turns": 2,
+                        "ko_chars": 10 + i,
+                        "en_chars": 0 if i % 5 == 4 else 20,
+                        "dup_keep": True,
+                        "checked_version": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in range(n)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            insert(Turn),
+            [
+                {
+                    "sample_id": sid,
+                    "idx": j,
+                    "role": ("user", "assistant")[j],
+                    "text": f"한국어 문장 {i}-{j}",
+                    "mt_text": f"한국어 문장 {i}-{j}",
+                    "source_text": f"English sentence {i}-{j}",
+                    "source_kind": "translation",
+                }
+                for i, sid in enumerate(ids)
+                for j in range(2)
+            ],
+        )
         return ds.id, list(ids)
 
 
@@ -74,7 +118,11 @@ def test_claims_expire_and_release(engine: Engine, actors: dict[str, Actor]) -> 
         assert rv.next_sample(s, b, ds) == ids[1]
         assert rv.claim(s, b, ids[0]) is False
     with session_scope(engine) as s:  # a's claim runs out
-        s.execute(update(Claim).where(Claim.user_id == a.id).values(expires_at=utcnow() - timedelta(seconds=1)))
+        s.execute(
+            update(Claim)
+            .where(Claim.user_id == a.id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
     with session_scope(engine) as s:
         assert rv.claim(s, b, ids[0]) is True
         rv.release_claim(s, b, ids[0])
@@ -88,7 +136,11 @@ def test_queue_filters(engine: Engine, actors: dict[str, Actor]) -> None:
         s.add(Flag(sample_id=ids[3], category="hate", origin="check", state="active"))
         s.add(Flag(sample_id=ids[4], category="hate", origin="check", state="cleared"))
         s.add(CheckFinding(sample_id=ids[6], dataset_id=ds, check="untranslated", message="m"))
-        s.execute(update(Turn).where(Turn.sample_id == ids[7], Turn.idx == 1).values(text="고양이가 좋아요"))
+        s.execute(
+            update(Turn)
+            .where(Turn.sample_id == ids[7], Turn.idx == 1)
+            .values(text="고양이가 좋아요")
+        )
 
     def nxt(**kw: object) -> int | None:
         with session_scope(engine) as s:
@@ -159,7 +211,9 @@ def test_overlap_k_annotators(engine: Engine, actors: dict[str, Actor]) -> None:
         assert rv.next_sample(s, lead, ds) == ids[1]  # a third person does not
     with session_scope(engine) as s:
         assert rv.decide(s, a, ids[0], "approve") == "new"  # one of two decisions: still open
-        assert rv.decide(s, b, ids[0], "reject") == "disputed"  # unanimous (the default): a split is disputed
+        assert (
+            rv.decide(s, b, ids[0], "reject") == "disputed"
+        )  # unanimous (the default): a split is disputed
         assert rv.next_sample(s, a, ds, after=ids[0]) == ids[1]  # the lead holds it, but k=2
 
 
@@ -176,12 +230,17 @@ def test_save_edit_history_restore(engine: Engine, actors: dict[str, Actor]) -> 
         h = rv.history(s, a, ids[0])
         assert [(e["field"], e["before"], e["after"], e["version"], e["user"]) for e in h] == [
             ("text", "한국어 문장 0-1", "고친 문장", 2, "annotator"),
-            ("source_text", "English sentence 0-1", "Fixed English", 3, "annotator")]
+            ("source_text", "English sentence 0-1", "Fixed English", 3, "annotator"),
+        ]
         v4 = rv.restore(s, a, h[0]["id"], v3, which="before")
         view = rv.get_sample_view(s, a, ids[0])
     assert v4 == 4 and view["version"] == 4
     turn = view["turns"][1]
-    assert turn["text"] == "한국어 문장 0-1" and turn["source_text"] == "Fixed English" and turn["diff"] == ""
+    assert (
+        turn["text"] == "한국어 문장 0-1"
+        and turn["source_text"] == "Fixed English"
+        and turn["diff"] == ""
+    )
     with session_scope(engine) as s:
         assert rv.history(s, a, ids[0])[-1]["kind"] == "restore"
         assert s.scalar(select(Sample.ko_chars).where(Sample.id == ids[0])) == 10
@@ -230,9 +289,13 @@ def test_flags_replace_own_set_and_pre_flags(engine: Engine, actors: dict[str, A
         pre = Flag(sample_id=sid, category="violence", origin="check", state="active")
         s.add(pre)
         s.flush()
-        v = rv.set_flags(s, a, sid, {"hate": "slur in turn 2", "mistranslation": None}, expected_version=1)
+        v = rv.set_flags(
+            s, a, sid, {"hate": "slur in turn 2", "mistranslation": None}, expected_version=1
+        )
         v = rv.set_flags(s, b, sid, {"pii": ""}, expected_version=v)
-        assert rv.set_flags(s, a, sid, {"hate": "slur in turn 2", "mistranslation": None}) == v  # no change
+        assert (
+            rv.set_flags(s, a, sid, {"hate": "slur in turn 2", "mistranslation": None}) == v
+        )  # no change
         v = rv.set_flags(s, a, sid, {"hate": "slur in turn 2"}, expected_version=v)
         with pytest.raises(StaleVersion):
             rv.set_flags(s, a, sid, {"crime": None}, expected_version=1)
@@ -248,16 +311,27 @@ def test_flags_replace_own_set_and_pre_flags(engine: Engine, actors: dict[str, A
     assert view["version"] == v == 6
     assert view["my_flags"] == {"hate": "slur in turn 2"}
     got = {(f["category"], f["origin"], f["state"], f["user"]) for f in view["flags"]}
-    assert got == {("hate", "annotator", "active", "annotator"), ("pii", "annotator", "active", "annotator2"),
-                   ("violence", "check", "cleared", None)}
+    assert got == {
+        ("hate", "annotator", "active", "annotator"),
+        ("pii", "annotator", "active", "annotator2"),
+        ("violence", "check", "cleared", None),
+    }
 
 
 def test_decide_and_view(engine: Engine, actors: dict[str, Actor]) -> None:
     ds, ids = make_dataset(engine, 4)
     a = actors["annotator"]
     with session_scope(engine) as s:
-        s.add(CheckFinding(sample_id=ids[0], dataset_id=ds, check="untranslated", severity="error", turn_idx=1,
-                           message="English left"))
+        s.add(
+            CheckFinding(
+                sample_id=ids[0],
+                dataset_id=ds,
+                check="untranslated",
+                severity="error",
+                turn_idx=1,
+                message="English left",
+            )
+        )
         t = turns_of(s, ids[0])[1]
         s.add(Suggestion(sample_id=ids[0], turn_id=t.id, text="새 번역", based_on_version=1))
         s.add(Flag(sample_id=ids[0], category="crime", origin="model", state="active"))
@@ -265,9 +339,14 @@ def test_decide_and_view(engine: Engine, actors: dict[str, Actor]) -> None:
         assert rv.next_sample(s, a, ds) == ids[0]
         view = rv.get_sample_view(s, a, ids[0])
         assert view["claimed_by"] == ["annotator"]
-        assert view["findings"][0]["check"] == "untranslated" and view["findings"][0]["turn_idx"] == 1
+        assert (
+            view["findings"][0]["check"] == "untranslated" and view["findings"][0]["turn_idx"] == 1
+        )
         assert view["suggestions"][0]["text"] == "새 번역"
-        assert rv.decide(s, a, ids[0], "approve", expected_version=1, note="ok", seconds=12.5) == "approved"
+        assert (
+            rv.decide(s, a, ids[0], "approve", expected_version=1, note="ok", seconds=12.5)
+            == "approved"
+        )
         with pytest.raises(StaleVersion):
             rv.decide(s, a, ids[0], "reject", expected_version=1)
         assert rv.decide(s, a, ids[1], "needs_fix") == "needs_fix"
@@ -287,21 +366,28 @@ def test_roles(engine: Engine, actors: dict[str, Actor]) -> None:
     nobody = Actor(999, "ghost", "viewer")
     with session_scope(engine) as s:
         t = turns_of(s, ids[0])[0]
-        for call in (lambda: rv.next_sample(s, nobody, ds), lambda: rv.save_edit(s, nobody, ids[0], t.id, "x", 1),
-                     lambda: rv.set_flags(s, nobody, ids[0], {}), lambda: rv.decide(s, nobody, ids[0], "approve"),
-                     lambda: rv.get_sample_view(s, nobody, ids[0]), lambda: rv.history(s, nobody, ids[0])):
+        for call in (
+            lambda: rv.next_sample(s, nobody, ds),
+            lambda: rv.save_edit(s, nobody, ids[0], t.id, "x", 1),
+            lambda: rv.set_flags(s, nobody, ids[0], {}),
+            lambda: rv.decide(s, nobody, ids[0], "approve"),
+            lambda: rv.get_sample_view(s, nobody, ids[0]),
+            lambda: rv.history(s, nobody, ids[0]),
+        ):
             with pytest.raises(PermissionDenied):
                 call()
         with pytest.raises(KocurateError):
             rv.decide(s, SYSTEM, ids[0], "approve")  # the CLI is nobody's review
         # annotators may not import, export or translate in batch
-        assert not actors["annotator"].can("export") and not actors["annotator"].can("translate_batch")
+        assert not actors["annotator"].can("export") and not actors["annotator"].can(
+            "translate_batch"
+        )
         assert actors["lead"].can("export") and actors["admin"].can("users")
 
 
 def test_concurrent_writes_lose_nothing(engine: Engine, actors: dict[str, Actor]) -> None:
-    """8 threads edit, flag and decide one sample at once: every write either lands (one version each)
-    or raises StaleVersion; the history accounts for every landed edit."""
+    """8 threads edit, flag and decide one sample at once: every write either lands (one version
+    each) or raises StaleVersion; the history accounts for every landed edit."""
     ds, ids = make_dataset(engine, 1)
     sid = ids[0]
     with Session(engine) as s:
@@ -339,7 +425,9 @@ def test_concurrent_writes_lose_nothing(engine: Engine, actors: dict[str, Actor]
         t.join()
     assert not errors
     with Session(engine) as s:
-        edits = [e.after for e in s.scalars(select(Edit).where(Edit.sample_id == sid).order_by(Edit.id))]
+        edits = [
+            e.after for e in s.scalars(select(Edit).where(Edit.sample_id == sid).order_by(Edit.id))
+        ]
         version = s.scalar(select(Sample.version).where(Sample.id == sid))
         final = s.scalar(select(Turn.text).where(Turn.id == turn_id))
         n_flags = s.scalar(select(func.count()).select_from(Flag).where(Flag.sample_id == sid))

@@ -1,4 +1,5 @@
-"""CLI of the review area: search (and --reindex), overlap, decision rule, disputed, drafts, history, counts."""
+"""CLI of the review area: search (and --reindex), overlap, decision rule, disputed, drafts,
+history, counts."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def run(db_url: str, *args: str) -> tuple[int, str]:
     return res.exit_code, res.output
 
 
-def test_cli_search_overlap_history_counts(db_url: str, engine: Engine, actors: dict[str, Actor]) -> None:
+def test_cli_search_overlap_history_counts(
+    db_url: str, engine: Engine, actors: dict[str, Actor]
+) -> None:
     ds, ids = make_dataset(engine, 3, name="clids")
     with session_scope(engine) as s:
         tid = s.scalar(select(Turn.id).where(Turn.sample_id == ids[1], Turn.idx == 0))
@@ -41,7 +44,6 @@ def test_cli_search_overlap_history_counts(db_url: str, engine: Engine, actors: 
     assert code == 0 and "annotator" in out and "+호랑이 번역" in out
     code, out = run(db_url, "review", "counts", "clids")
     assert code == 0 and "new" in out and "3" in out
-
 
 
 def test_cli_rule_disputed_drafts(db_url: str, engine: Engine, actors: dict[str, Actor]) -> None:

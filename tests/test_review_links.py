@@ -31,7 +31,9 @@ def lead_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 def test_query_params_set_the_queue_once(lead_page: AppTest) -> None:
     at = lead_page
-    at.query_params.update({"dataset": "3", "status": "any", "check": "stray_chars", "flag": "hate"})
+    at.query_params.update(
+        {"dataset": "3", "status": "any", "check": "stray_chars", "flag": "hate"}
+    )
     at.run()
     assert not at.exception
     assert at.session_state["rv_ds"] == 3

@@ -1,5 +1,7 @@
-"""The Review page script (Streamlit AppTest, no browser): disputed samples tell a lead the decision is
-final, reserved samples open read-only, drafts come back marked, Reject takes a reason and moves on."""
+"""The Review page script (Streamlit AppTest, no browser): disputed samples tell a lead the decision
+is final, reserved samples open read-only, drafts come back marked, Reject takes a reason and moves
+on.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     create_demo(url)
     eng = db.get_engine(url)
     with db.session_scope(eng) as s:
-        who = {n: users.authenticate(s, n, f"{n}-demo-pw") for n in ("lead", "annotator", "annotator2")}
+        who = {
+            n: users.authenticate(s, n, f"{n}-demo-pw") for n in ("lead", "annotator", "annotator2")
+        }
         ds = s.scalar(select(Dataset.id).where(Dataset.name == "demo-dolly-ko"))
         ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds).order_by(Sample.id)))
     return {"engine": eng, "who": who, "ids": ids, "ds": ds}
@@ -44,7 +48,9 @@ def page_as(actor: Any, sample: int | None = None) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join([t.value for t in at.text] + [w.value for w in at.warning] + [e.value for e in at.error])
+    return "\n".join(
+        [t.value for t in at.text] + [w.value for w in at.warning] + [e.value for e in at.error]
+    )
 
 
 def test_disputed_sample_offers_the_lead_a_final_decision(demo: dict[str, Any]) -> None:

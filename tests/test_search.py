@@ -1,5 +1,5 @@
-"""Search: Korean substrings via the trigram index (SQLite FTS5 / PostgreSQL pg_trgm), short-query fallback,
-index maintenance on edits, keyset pages, role check."""
+"""Search: Korean substrings via the trigram index (SQLite FTS5 / PostgreSQL pg_trgm), short-query
+fallback, index maintenance on edits, keyset pages, role check."""
 
 from __future__ import annotations
 
@@ -23,21 +23,56 @@ TEXTS = [
 ]
 
 
-def make(engine: Engine, name: str = "s", texts: list[tuple[str, str | None]] = TEXTS) -> tuple[int, list[int]]:
+def make(
+    engine: Engine, name: str = "s", texts: list[tuple[str, str | None]] = TEXTS
+) -> tuple[int, list[int]]:
     now = utcnow()
     with session_scope(engine) as s:
         ds = Dataset(name=name, kind="alpaca", fingerprint=name, source_files=[], imported_at=now)
         s.add(ds)
         s.flush()
         conn = s.connection()
-        ids = conn.execute(insert(Sample).returning(Sample.id, sort_by_parameter_order=True), [
-            {"dataset_id": ds.id, "key": str(i), "position": i, "status": "new", "version": 1, "meta": {},
-             "align_status": "aligned", "n_turns": 1, "ko_chars": len(ko), "en_chars": len(en or ""),
-             "dup_keep": True, "checked_version": 0, "created_at": now, "updated_at": now}
-            for i, (ko, en) in enumerate(texts)]).scalars().all()
-        conn.execute(insert(Turn), [{"sample_id": sid, "idx": 0, "role": "output", "text": ko, "mt_text": ko,
-                                     "source_text": en, "source_kind": "translation" if en else None}
-                                    for sid, (ko, en) in zip(ids, texts, strict=True)])
+        ids = (
+            conn.execute(
+                insert(Sample).returning(Sample.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "dataset_id": ds.id,
+                        "key": str(i),
+                        "position": i,
+                        "status": "new",
+                        "version": 1,
+                        "meta": {},
+                        "align_status": "aligned",
+                        "n_turns": 1,
+                        "ko_chars": len(ko),
+                        "en_chars": len(en or ""),
+                        "dup_keep": True,
+                        "checked_version": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i, (ko, en) in enumerate(texts)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            insert(Turn),
+            [
+                {
+                    "sample_id": sid,
+                    "idx": 0,
+                    "role": "output",
+                    "text": ko,
+                    "mt_text": ko,
+                    "source_text": en,
+                    "source_kind": "translation" if en else None,
+                }
+                for sid, (ko, en) in zip(ids, texts, strict=True)
+            ],
+        )
         return ds.id, list(ids)
 
 
@@ -46,7 +81,9 @@ def sids(hits: list[dict]) -> list[int]:
 
 
 @pytest.mark.parametrize("indexed", [True, False])
-def test_search_korean_english_and_short(engine: Engine, actors: dict[str, Actor], indexed: bool) -> None:
+def test_search_korean_english_and_short(
+    engine: Engine, actors: dict[str, Actor], indexed: bool
+) -> None:
     ds, ids = make(engine)
     sqlite = engine.dialect.name == "sqlite"
     if indexed:
@@ -109,15 +146,24 @@ def _fts_ok(engine: Engine) -> None:
 
 
 def test_triggers_keep_the_index_in_step(engine: Engine, actors: dict[str, Actor]) -> None:
-    """Edits, source edits, deletes and inserts by any writer: search finds the new text and not the old."""
+    """Edits, source edits, deletes and inserts by any writer: search finds the new text and not the
+    old."""
     ds, ids = make(engine)
     a = actors["annotator"]
     with session_scope(engine) as s:
         tids = {sid: s.scalar(select(Turn.id).where(Turn.sample_id == sid)) for sid in ids}
         rv.save_edit(s, a, ids[0], tids[ids[0]], "호랑이가 창밖을 본다", 1)
         # a writer outside the services (a script, a migration): the triggers still follow
-        s.execute(update(Turn).where(Turn.id == tids[ids[1]]).values(source_text="The wolf sleeps in the forest"))
-        s.execute(update(Turn).where(Turn.id == tids[ids[3]]).values(source_text=None, text="자바스크립트 언어"))
+        s.execute(
+            update(Turn)
+            .where(Turn.id == tids[ids[1]])
+            .values(source_text="The wolf sleeps in the forest")
+        )
+        s.execute(
+            update(Turn)
+            .where(Turn.id == tids[ids[3]])
+            .values(source_text=None, text="자바스크립트 언어")
+        )
     _fts_ok(engine)
     with session_scope(engine) as s:
         assert sids(search.search(s, a, "호랑이가")) == [ids[0]]
@@ -128,8 +174,17 @@ def test_triggers_keep_the_index_in_step(engine: Engine, actors: dict[str, Actor
         assert sids(search.search(s, a, "자바스크립트")) == [ids[3]]
         assert sids(search.search(s, a, "파이썬")) == []
         s.execute(delete(Turn).where(Turn.id == tids[ids[2]]))
-        s.execute(insert(Turn).values(sample_id=ids[2], idx=1, role="output", text="새 고양이 문장", mt_text="",
-                                      source_text=None, source_kind=None))
+        s.execute(
+            insert(Turn).values(
+                sample_id=ids[2],
+                idx=1,
+                role="output",
+                text="새 고양이 문장",
+                mt_text="",
+                source_text=None,
+                source_kind=None,
+            )
+        )
     _fts_ok(engine)
     with session_scope(engine) as s:
         assert sids(search.search(s, a, "<script>")) == []
@@ -141,7 +196,8 @@ def test_triggers_keep_the_index_in_step(engine: Engine, actors: dict[str, Actor
 
 
 def test_trigrams_in_any_order_are_not_a_hit(engine: Engine, actors: dict[str, Actor]) -> None:
-    """The SQLite index has no positions: a turn with every trigram of a word, but not the word, is no hit."""
+    """The SQLite index has no positions: a turn with every trigram of a word, but not the word, is
+    no hit."""
     ds, ids = make(engine, "g", [("abcXbcd", "bcdXabc"), ("abcd", None), ("ABCD efg", None)])
     a = actors["annotator"]
     with session_scope(engine) as s:
@@ -149,7 +205,9 @@ def test_trigrams_in_any_order_are_not_a_hit(engine: Engine, actors: dict[str, A
         assert sids(search.search(s, a, "abcd", field="en")) == []
         assert sids(search.search(s, a, "bcdXa", field="ko")) == []
         assert sids(search.search(s, a, "bcdXa", field="en")) == [ids[0]]
-        assert sids(search.search(s, a, "cd efg")) == [ids[2]]  # two words, either order in the turn
+        assert sids(search.search(s, a, "cd efg")) == [
+            ids[2]
+        ]  # two words, either order in the turn
         assert rv.next_sample(s, a, ds, rv.QueueFilter(text="abcd")) in (ids[1], ids[2])
 
 
@@ -158,12 +216,16 @@ def test_index_keeps_no_copy_of_the_text(engine: Engine) -> None:
         pytest.skip("SQLite's FTS5 index")
     with session_scope(engine) as s:
         names = set(s.scalars(text("SELECT name FROM sqlite_master WHERE name LIKE 'turns_fts%'")))
-    assert "turns_fts" in names and "turns_fts_content" not in names and "turns_fts_docsize" not in names
+    assert (
+        "turns_fts" in names
+        and "turns_fts_content" not in names
+        and "turns_fts_docsize" not in names
+    )
 
 
 def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
-    """A database from before 0012 (the index with its own copy, one dataset indexed, one not) comes out
-    with every turn in the new index."""
+    """A database from before 0012 (the index with its own copy, one dataset indexed, one not) comes
+    out with every turn in the new index."""
     from kocurate import db
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
@@ -171,24 +233,35 @@ def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
     engine = db.make_engine(url)
     try:
         with engine.begin() as c:
-            c.exec_driver_sql("INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at, meta, "
-                              "n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES "
-                              "(1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 2, 2, 0, 0, 0, 1), "
-                              "(2, 'b', 'alpaca', 'fb', '[]', '2026-01-01 00:00:00', '{}', 1, 1, 0, 0, 0, 1)")
+            c.exec_driver_sql(
+                "INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at,"
+                " meta, n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES"
+                " (1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 2, 2, 0, 0, 0, 1),"
+                " (2, 'b', 'alpaca', 'fb', '[]', '2026-01-01 00:00:00', '{}', 1, 1, 0, 0, 0, 1)"
+            )
             for sid, ds in ((1, 1), (2, 1), (3, 2)):
-                c.exec_driver_sql("INSERT INTO samples (id, dataset_id, key, position, status, version, meta, "
-                                  "align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version, created_at, "
-                                  "updated_at) VALUES (?, ?, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1, 1, 0, "
-                                  "'2026-01-01 00:00:00', '2026-01-01 00:00:00')", (sid, ds, str(sid)))
-            c.exec_driver_sql("INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES "
-                              "(1, 1, 0, 'output', '고양이가 잔다', '', 'The cat sleeps'), "
-                              "(2, 2, 0, 'output', '강아지가 뛴다', '', NULL), "
-                              "(3, 3, 0, 'output', '고양이 세 마리', '', NULL)")
+                c.exec_driver_sql(
+                    "INSERT INTO samples (id, dataset_id, key, position, status, version, meta,"
+                    " align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version,"
+                    " created_at, updated_at) VALUES (?, ?, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1,"
+                    " 1, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                    (sid, ds, str(sid)),
+                )
+            c.exec_driver_sql(
+                "INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES "
+                "(1, 1, 0, 'output', '고양이가 잔다', '', 'The cat sleeps'), "
+                "(2, 2, 0, 'output', '강아지가 뛴다', '', NULL), "
+                "(3, 3, 0, 'output', '고양이 세 마리', '', NULL)"
+            )
             # the old way: dataset 1 indexed after its import, dataset 2 not yet
-            c.exec_driver_sql("INSERT INTO turns_fts(rowid, text, source_text) SELECT id, text, "
-                              "coalesce(source_text, '') FROM turns WHERE sample_id IN (1, 2)")
-            c.exec_driver_sql("INSERT INTO settings (key, value, updated_at) VALUES ('search.fts', "
-                              "'{\"datasets\": [1]}', '2026-01-01 00:00:00')")
+            c.exec_driver_sql(
+                "INSERT INTO turns_fts(rowid, text, source_text) SELECT id, text, "
+                "coalesce(source_text, '') FROM turns WHERE sample_id IN (1, 2)"
+            )
+            c.exec_driver_sql(
+                "INSERT INTO settings (key, value, updated_at) VALUES ('search.fts', "
+                "'{\"datasets\": [1]}', '2026-01-01 00:00:00')"
+            )
     finally:
         engine.dispose()
     db.upgrade(url)

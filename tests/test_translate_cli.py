@@ -1,4 +1,5 @@
-"""`kocurate translate` / `glossary` / `jobs` from the command line, and a batch job killed half-way."""
+"""`kocurate translate` / `glossary` / `jobs` from the command line, and a batch job killed
+half-way."""
 
 from __future__ import annotations
 
@@ -37,16 +38,32 @@ def cli(db_url: str, *args: str) -> tuple[int, str]:
     return res.exit_code, res.output
 
 
-def test_kill_half_way_then_resume_bills_each_text_once(db_url: str, engine: Engine, server: FakeDeepL,
-                                                        tmp_path: Path) -> None:
+def test_kill_half_way_then_resume_bills_each_text_once(
+    db_url: str, engine: Engine, server: FakeDeepL, tmp_path: Path
+) -> None:
     seed(engine, 160)  # 320 texts: 7 requests
     server.hang_after(3)  # the 4th request hangs: the process is killed while it waits
     env = {**os.environ, "KOCURATE_DEEPL_BACKOFF_S": "0.01"}
-    proc = subprocess.Popen([sys.executable, "-c", "from kocurate.cli import main; main()", "--db", db_url,
-                             "translate", "--dataset", "ds", "--yes"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from kocurate.cli import main; main()",
+            "--db",
+            db_url,
+            "translate",
+            "--dataset",
+            "ds",
+            "--yes",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
-        assert server.hanging.wait(60), proc.stderr.read().decode() if proc.poll() is not None else "no hang"
+        assert server.hanging.wait(60), (
+            proc.stderr.read().decode() if proc.poll() is not None else "no hang"
+        )
         proc.kill()
         proc.wait(30)
     finally:
@@ -72,7 +89,9 @@ def test_kill_half_way_then_resume_bills_each_text_once(db_url: str, engine: Eng
         assert s.get(Job, job_id).status == "done"
 
 
-def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server: FakeDeepL, tmp_path: Path) -> None:
+def test_estimate_glossary_and_jobs_commands(
+    db_url: str, engine: Engine, server: FakeDeepL, tmp_path: Path
+) -> None:
     seed(engine, 5, texts=lambda i, j: f"The tokenizer splits text {i}.")
     code, out = cli(db_url, "translate", "--dataset", "ds", "--estimate")
     assert code == 0, out
@@ -87,7 +106,9 @@ def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server
     assert cli(db_url, "glossary", "export", str(csv_out))[0] == 0
     assert "tokenizer,토크나이저" in csv_out.read_text(encoding="utf-8")
     # in the background: `kocurate jobs run 1` in its own process
-    code, out = cli(db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply", "--background", "--yes")
+    code, out = cli(
+        db_url, "translate", "--dataset", "ds", "--limit", "3", "--apply", "--background", "--yes"
+    )
     assert code == 0 and "job 1 started" in out, out
     assert wait_for(lambda: count(engine, Job, Job.status == "done") == 1, timeout=60)
     with session_scope(engine) as s:
@@ -99,7 +120,9 @@ def test_estimate_glossary_and_jobs_commands(db_url: str, engine: Engine, server
     assert code == 0 and "3/3" in out
 
 
-def test_cli_without_key_explains(db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_without_key_explains(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
     seed(engine, 1)
     code, out = cli(db_url, "translate", "--dataset", "ds")
@@ -107,14 +130,17 @@ def test_cli_without_key_explains(db_url: str, engine: Engine, monkeypatch: pyte
 
 
 def test_serve_ships_the_production_look() -> None:
-    """`kocurate serve` passes toolbarMode=viewer itself (any folder); the repo's config says the same."""
+    """`kocurate serve` passes toolbarMode=viewer itself (any folder); the repo's config says the
+    same."""
     import tomllib
 
     from kocurate.cli.serve import streamlit_command
 
     cmd = streamlit_command(8600, "127.0.0.1")
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
-    assert cmd[cmd.index("--server.port") + 1] == "8600" and cmd[cmd.index("run") + 1].endswith("asgi.py")
+    assert cmd[cmd.index("--server.port") + 1] == "8600" and cmd[cmd.index("run") + 1].endswith(
+        "asgi.py"
+    )
     root = Path(__file__).resolve().parents[1]
     config = tomllib.loads((root / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["toolbarMode"] == "viewer"

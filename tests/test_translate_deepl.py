@@ -12,12 +12,25 @@ from sqlalchemy import Engine, func, insert, select
 
 from kocurate.db import session_scope
 from kocurate.errors import ConfigError, PermissionDenied, StaleVersion
-from kocurate.models import Dataset, Edit, Job, Sample, Setting, Suggestion, TranslationCache, Turn, utcnow
+from kocurate.models import (
+    Dataset,
+    Edit,
+    Job,
+    Sample,
+    Setting,
+    Suggestion,
+    TranslationCache,
+    Turn,
+    utcnow,
+)
 from kocurate.services import jobs
 from kocurate.services import translate as tr
 from kocurate.services.auth import SYSTEM, Actor
 
-CODE = "Here is code:\n```python\ndef add(a, b):\n    return a + b  # sum\n```\nCall `add(1, 2)` with {name} and %s."
+CODE = (
+    "Here is code:\n```python\ndef add(a, b):\n    return a + b  # sum\n```\nCall `add(1, 2)` with"
+    " {name} and %s."
+)
 
 
 @pytest.fixture
@@ -32,18 +45,46 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDeepL]:
 
 
 def seed(engine: Engine, n: int, texts: Any = None, name: str = "ds", turns: int = 2) -> int:
-    """A dataset of ``n`` samples with ``turns`` turns each, English sources of kind "translation"."""
+    """A dataset of ``n`` samples with ``turns`` turns each, English sources of kind
+    "translation"."""
     texts = texts or (lambda i, j: f"Sample {i} turn {j}: please explain item number {i * 10 + j}.")
     with session_scope(engine) as s:
         ds = Dataset(name=name, kind="sharegpt", fingerprint=name, n_samples=n)
         s.add(ds)
         s.flush()
-        s.execute(insert(Sample), [{"dataset_id": ds.id, "key": str(i), "position": i, "n_turns": turns,
-                                    "created_at": utcnow(), "updated_at": utcnow()} for i in range(n)])
-        ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds.id).order_by(Sample.id)))
-        s.execute(insert(Turn), [{"sample_id": sid, "idx": j, "role": "user" if j % 2 == 0 else "assistant",
-                                  "text": f"번역 {i}-{j}", "mt_text": f"번역 {i}-{j}", "source_text": texts(i, j),
-                                  "source_kind": "translation"} for i, sid in enumerate(ids) for j in range(turns)])
+        s.execute(
+            insert(Sample),
+            [
+                {
+                    "dataset_id": ds.id,
+                    "key": str(i),
+                    "position": i,
+                    "n_turns": turns,
+                    "created_at": utcnow(),
+                    "updated_at": utcnow(),
+                }
+                for i in range(n)
+            ],
+        )
+        ids = list(
+            s.scalars(select(Sample.id).where(Sample.dataset_id == ds.id).order_by(Sample.id))
+        )
+        s.execute(
+            insert(Turn),
+            [
+                {
+                    "sample_id": sid,
+                    "idx": j,
+                    "role": "user" if j % 2 == 0 else "assistant",
+                    "text": f"번역 {i}-{j}",
+                    "mt_text": f"번역 {i}-{j}",
+                    "source_text": texts(i, j),
+                    "source_kind": "translation",
+                }
+                for i, sid in enumerate(ids)
+                for j in range(turns)
+            ],
+        )
         return ds.id
 
 
@@ -57,7 +98,9 @@ def assert_billed_once(srv: FakeDeepL) -> None:
     assert max(srv.billed.values()) == 1, [t for t, n in srv.billed.items() if n > 1][:3]
 
 
-def test_not_configured_says_how(engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_not_configured_says_how(
+    engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
     seed(engine, 1)
     assert not tr.deepl_configured()
@@ -79,7 +122,9 @@ def test_not_configured_says_how(engine: Engine, actors: dict[str, Actor], monke
         tr.start_batch(engine, ann, {})
 
 
-def test_turn_suggestion_accept_and_cache(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
+def test_turn_suggestion_accept_and_cache(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     seed(engine, 2, texts=lambda i, j: CODE if j == 1 else f"Question {i}")
     ann = actors["annotator"]
     with session_scope(engine) as s:
@@ -99,7 +144,11 @@ def test_turn_suggestion_accept_and_cache(engine: Engine, actors: dict[str, Acto
     assert "def add" not in "".join(req.texts)  # code is never sent nor billed
     with session_scope(engine) as s:
         view = tr.open_suggestions(s, sample_id)
-        assert [v["id"] for v in view] == [sug_id] and view[0]["current"] == "번역 0-1" and "+++ DeepL" in view[0]["diff"]
+        assert (
+            [v["id"] for v in view] == [sug_id]
+            and view[0]["current"] == "번역 0-1"
+            and "+++ DeepL" in view[0]["diff"]
+        )
         version = s.get(Sample, sample_id).version
         with pytest.raises(StaleVersion):
             tr.accept_suggestion(s, ann, sug_id, version + 5)
@@ -127,16 +176,23 @@ def test_turn_suggestion_accept_and_cache(engine: Engine, actors: dict[str, Acto
     assert_billed_once(server)
     for secret in ("test-key",):  # the key is stored nowhere
         with session_scope(engine) as s:
-            blobs = [str(o) for o in s.scalars(select(Suggestion.options))] + \
-                    [str(v) for v in s.scalars(select(Setting.value))] + [str(m) for m in s.scalars(select(Edit.meta))]
+            blobs = (
+                [str(o) for o in s.scalars(select(Suggestion.options))]
+                + [str(v) for v in s.scalars(select(Setting.value))]
+                + [str(m) for m in s.scalars(select(Edit.meta))]
+            )
         assert not any(secret in b for b in blobs)
 
 
-def test_glossary_csv_sync_and_use(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
+def test_glossary_csv_sync_and_use(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     seed(engine, 3, texts=lambda i, j: f"The perplexity of model {i} is low, said the Tokenizer.")
     lead = actors["lead"]
     with session_scope(engine) as s:
-        out = tr.glossary_import(s, lead, "source,target,note\nperplexity,퍼플렉서티,metric\ntokenizer,토크나이저,\n")
+        out = tr.glossary_import(
+            s, lead, "source,target,note\nperplexity,퍼플렉서티,metric\ntokenizer,토크나이저,\n"
+        )
         assert out == {"added": 2, "updated": 0, "removed": 0}
         csv_text = tr.glossary_export(s, lead)
         assert "perplexity,퍼플렉서티,metric" in csv_text
@@ -145,8 +201,11 @@ def test_glossary_csv_sync_and_use(engine: Engine, actors: dict[str, Actor], ser
     job = tr.start_batch(engine, lead, {"dataset": "ds"}, background=None)
     assert tr.run_batch(engine, job)["status"] == "done"
     assert len(server.glossaries) == 1
-    (gid, g), = server.glossaries.items()
-    assert g["entries"] == {"perplexity": "퍼플렉서티", "tokenizer": "토크나이저"} and g["target_lang"] == "ko"
+    ((gid, g),) = server.glossaries.items()
+    assert (
+        g["entries"] == {"perplexity": "퍼플렉서티", "tokenizer": "토크나이저"}
+        and g["target_lang"] == "ko"
+    )
     assert all(r.params.get("glossary_id") == gid for r in server.ok_translate_requests)
     with session_scope(engine) as s:
         texts = list(s.scalars(select(Suggestion.text)))
@@ -161,9 +220,17 @@ def test_glossary_csv_sync_and_use(engine: Engine, actors: dict[str, Actor], ser
     assert list(server.glossaries) == [state["id"]]
 
 
-def test_batch_respects_limits_and_estimate(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
+def test_batch_respects_limits_and_estimate(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     big = "A long paragraph about databases and indexes. " * 700  # ~32 KB each: four fill a request
-    seed(engine, 70, texts=lambda i, j: big + str(i) if (i % 10 == 0 and j == 0) else f"Text {i}.{j} about cats.")
+    seed(
+        engine,
+        70,
+        texts=lambda i, j: (
+            big + str(i) if (i % 10 == 0 and j == 0) else f"Text {i}.{j} about cats."
+        ),
+    )
     lead = actors["lead"]
     with session_scope(engine) as s:
         est = tr.estimate(s, lead, {"dataset": "ds"})
@@ -190,7 +257,9 @@ def test_batch_respects_limits_and_estimate(engine: Engine, actors: dict[str, Ac
     assert len(server.translate_requests) == len(reqs) and count(engine, Suggestion) == 140
 
 
-def test_429_and_5xx_are_retried(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
+def test_429_and_5xx_are_retried(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     seed(engine, 60)
     server.fail_next(429, 2)
     server.fail_next(500, 1)
@@ -204,8 +273,9 @@ def test_429_and_5xx_are_retried(engine: Engine, actors: dict[str, Actor], serve
     assert count(engine, Suggestion) == 120
 
 
-def test_persistent_5xx_stops_resumable(engine: Engine, actors: dict[str, Actor], server: FakeDeepL,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_persistent_5xx_stops_resumable(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(deepl.http_client, "max_network_retries", 2)
     seed(engine, 30)
     server.fail_next(503, 3)
@@ -217,15 +287,22 @@ def test_persistent_5xx_stops_resumable(engine: Engine, actors: dict[str, Actor]
     assert_billed_once(server)
 
 
-def test_quota_exceeded_stops_then_resume_bills_once(engine: Engine, actors: dict[str, Actor],
-                                                     server: FakeDeepL) -> None:
+def test_quota_exceeded_stops_then_resume_bills_once(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     seed(engine, 600)  # 1200 texts, 2 chunks of 500 samples
     with session_scope(engine) as s:
         est = tr.estimate(s, actors["lead"], {})
-    server.character_limit = est["characters"] * 92 // 100  # runs out in the second chunk (texts 1001-1200)
+    server.character_limit = (
+        est["characters"] * 92 // 100
+    )  # runs out in the second chunk (texts 1001-1200)
     lead = actors["lead"]
     j = tr.run_batch(engine, tr.start_batch(engine, lead, {}, background=None))
-    assert j["status"] == "failed" and "quota exceeded" in j["message"].lower() and "456" in j["message"]
+    assert (
+        j["status"] == "failed"
+        and "quota exceeded" in j["message"].lower()
+        and "456" in j["message"]
+    )
     assert 500 <= j["done"] < 600
     billed_before = server.total_billed
     assert count(engine, TranslationCache) == sum(server.billed.values())  # every paid answer kept
@@ -237,12 +314,15 @@ def test_quota_exceeded_stops_then_resume_bills_once(engine: Engine, actors: dic
     assert server.total_billed == est["characters"] > billed_before
     assert count(engine, Suggestion) == 1200
     with session_scope(engine) as s:
-        dup = s.execute(select(Suggestion.turn_id).group_by(Suggestion.turn_id).having(func.count() > 1)).all()
+        dup = s.execute(
+            select(Suggestion.turn_id).group_by(Suggestion.turn_id).having(func.count() > 1)
+        ).all()
     assert dup == []
 
 
-def test_bad_key_stops_with_clear_message(engine: Engine, actors: dict[str, Actor], server: FakeDeepL,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_key_stops_with_clear_message(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed(engine, 5)
     monkeypatch.setenv("DEEPL_AUTH_KEY", "wrong-key")
     j = tr.run_batch(engine, tr.start_batch(engine, actors["lead"], {}, background=None))
@@ -255,7 +335,9 @@ def test_bad_key_stops_with_clear_message(engine: Engine, actors: dict[str, Acto
     assert j["status"] == "done" and count(engine, Suggestion) == 10
 
 
-def test_apply_skips_hand_edited_samples(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
+def test_apply_skips_hand_edited_samples(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     from kocurate.services.review import save_edit
 
     seed(engine, 4)
@@ -267,30 +349,51 @@ def test_apply_skips_hand_edited_samples(engine: Engine, actors: dict[str, Actor
     assert j["status"] == "done" and j["result"]["applied"] == 6 and j["result"]["kept_manual"] == 2
     with session_scope(engine) as s:
         assert s.get(Turn, first.id).text == "사람이 고친 번역"
-        assert s.scalar(select(func.count()).select_from(Suggestion).where(
-            Suggestion.sample_id == first.sample_id, Suggestion.state == "open")) == 2
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Suggestion)
+                .where(Suggestion.sample_id == first.sample_id, Suggestion.state == "open")
+            )
+            == 2
+        )
         machine = s.scalars(select(Edit).where(Edit.kind == "machine")).all()
-        assert len(machine) == 6 and all(e.meta["job_id"] == j["id"] and e.meta["engine"] == "deepl" for e in machine)
+        assert len(machine) == 6 and all(
+            e.meta["job_id"] == j["id"] and e.meta["engine"] == "deepl" for e in machine
+        )
         assert all(s.get(Turn, e.turn_id).text == e.after for e in machine)
 
 
-def test_changed_placeholder_is_retried_without_markup(engine: Engine, actors: dict[str, Actor],
-                                                       server: FakeDeepL) -> None:
-    seed(engine, 3, texts=lambda i, j: "Use `pip install x` now." if i == 1 else f"Plain text {i} {j}.")
+def test_changed_placeholder_is_retried_without_markup(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
+    seed(
+        engine,
+        3,
+        texts=lambda i, j: "Use `pip install x` now." if i == 1 else f"Plain text {i} {j}.",
+    )
     server.mangle_placeholders = True  # the server drops placeholder tags
     j = tr.run_batch(engine, tr.start_batch(engine, actors["lead"], {}, background=None))
-    # the two turns whose placeholder was lost are re-sent in pieces, the span kept here byte for byte
+    # the two turns whose placeholder was lost are re-sent in pieces, the span kept here byte for
+    # byte
     assert j["status"] == "done" and j["state"] == "done" and j["result"]["failed_turns"] == 0
     assert j["result"]["fallback_turns"] == 2
     with session_scope(engine) as s:
-        texts = list(s.scalars(select(Suggestion.text).join(Sample, Sample.id == Suggestion.sample_id)
-                               .where(Sample.key == "1")))
+        texts = list(
+            s.scalars(
+                select(Suggestion.text)
+                .join(Sample, Sample.id == Suggestion.sample_id)
+                .where(Sample.key == "1")
+            )
+        )
     assert texts == [f"{fake_korean('Use')} `pip install x` {fake_korean('now')}."] * 2
     assert count(engine, Suggestion) == 6
     assert_billed_once(server)
 
 
-def test_cancel_keeps_paid_work_and_resumes(engine: Engine, actors: dict[str, Actor], server: FakeDeepL) -> None:
+def test_cancel_keeps_paid_work_and_resumes(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     seed(engine, 100)  # 200 texts: 4 requests
     lead = actors["lead"]
     server.hang_after(1)
@@ -299,10 +402,19 @@ def test_cancel_keeps_paid_work_and_resumes(engine: Engine, actors: dict[str, Ac
     with session_scope(engine) as s:
         assert jobs.get(s, job)["status"] == "running"
         jobs.cancel(s, lead, job)
-    server.release()  # the hung request fails (503); the client's retry succeeds; then the job stops
-    assert wait_for(lambda: jobs.get_dict(engine, job)["result"].get("requests", 0) >= 2 and
-                    jobs.get_dict(engine, job)["status"] == "cancelled")
-    assert wait_for(lambda: not any(t.name == f"kocurate-job-{job}" for t in __import__("threading").enumerate()))
+    # the hung request fails (503); the client's retry succeeds; then the job stops
+    server.release()
+    assert wait_for(
+        lambda: (
+            jobs.get_dict(engine, job)["result"].get("requests", 0) >= 2
+            and jobs.get_dict(engine, job)["status"] == "cancelled"
+        )
+    )
+    assert wait_for(
+        lambda: (
+            not any(t.name == f"kocurate-job-{job}" for t in __import__("threading").enumerate())
+        )
+    )
     assert count(engine, Suggestion) == 0  # the chunk did not finish
     j = tr.run_batch(engine, tr.resume_batch(engine, lead, job, background=None))
     assert j["status"] == "done" and count(engine, Suggestion) == 200
@@ -361,8 +473,9 @@ def test_config_free_key_and_secret_never_in_repr(monkeypatch: pytest.MonkeyPatc
     assert DeepLConfig("abc-secret").effective_url == PRO_API
 
 
-def test_estimate_in_sql_for_large_selections(engine: Engine, actors: dict[str, Actor], server: FakeDeepL,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_estimate_in_sql_for_large_selections(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed(engine, 10)
     with session_scope(engine) as s:
         exact = tr.estimate(s, actors["lead"], {"dataset": "ds"})
@@ -371,13 +484,17 @@ def test_estimate_in_sql_for_large_selections(engine: Engine, actors: dict[str, 
         half = tr.estimate(s, actors["lead"], {"dataset": "ds", "limit": 8})
     assert exact["exact"] and not approx["exact"]
     assert approx["turns"] == exact["turns"] == 20
-    assert approx["characters"] == sum(len(f"Sample {i} turn {j}: please explain item number {i * 10 + j}.")
-                                       for i in range(10) for j in range(2))
+    assert approx["characters"] == sum(
+        len(f"Sample {i} turn {j}: please explain item number {i * 10 + j}.")
+        for i in range(10)
+        for j in range(2)
+    )
     assert half["samples"] == 8 and half["turns"] == 16 and half["requests"] == 1
 
 
-def test_no_write_lock_held_while_deepl_answers(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                                server: FakeDeepL) -> None:
+def test_no_write_lock_held_while_deepl_answers(
+    db_url: str, engine: Engine, actors: dict[str, Actor], server: FakeDeepL
+) -> None:
     import sqlite3
     import threading
 
@@ -423,25 +540,47 @@ def test_dead_worker_detection() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     now = utcnow()
-    cases = [({"host": "other-host", "pid": 1}, now, False),
-             ({"host": "other-host", "pid": 1}, now - timedelta(minutes=3), True),
-             ({"host": socket.gethostname(), "pid": gone.pid}, now, True),  # process gone
-             ({"host": socket.gethostname(), "pid": 1}, now - timedelta(minutes=3), False),  # alive, slow
-             ({"host": socket.gethostname(), "pid": 1}, now - timedelta(hours=1), True)]  # alive but stuck
+    cases = [
+        ({"host": "other-host", "pid": 1}, now, False),
+        ({"host": "other-host", "pid": 1}, now - timedelta(minutes=3), True),
+        ({"host": socket.gethostname(), "pid": gone.pid}, now, True),  # process gone
+        (
+            {"host": socket.gethostname(), "pid": 1},
+            now - timedelta(minutes=3),
+            False,
+        ),  # alive, slow
+        ({"host": socket.gethostname(), "pid": 1}, now - timedelta(hours=1), True),
+    ]  # alive but stuck
     for worker, beat, dead in cases:
-        job = Job(kind="translate", status="running", result={"_worker": worker}, heartbeat_at=beat, updated_at=beat)
+        job = Job(
+            kind="translate",
+            status="running",
+            result={"_worker": worker},
+            heartbeat_at=beat,
+            updated_at=beat,
+        )
         assert jobs.is_dead(job) is dead, worker
 
 
-def test_custom_instructions_are_sent_and_keyed(engine: Engine, actors: dict[str, Actor], server: FakeDeepL,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_custom_instructions_are_sent_and_keyed(
+    engine: Engine, actors: dict[str, Actor], server: FakeDeepL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed(engine, 1)
-    monkeypatch.setenv("KOCURATE_DEEPL_INSTRUCTIONS", "Keep code identifiers in English\n\nUse the 합니다 style\n")
+    monkeypatch.setenv(
+        "KOCURATE_DEEPL_INSTRUCTIONS", "Keep code identifiers in English\n\nUse the 합니다 style\n"
+    )
     with session_scope(engine) as s:
         tr.retranslate_sample(s, actors["annotator"], 1)
     assert server.ok_translate_requests[-1].params["custom_instructions"] == [
-        "Keep code identifiers in English", "Use the 합니다 style"]
+        "Keep code identifiers in English",
+        "Use the 합니다 style",
+    ]
     monkeypatch.delenv("KOCURATE_DEEPL_INSTRUCTIONS")
-    with session_scope(engine) as s:  # other instructions, another translation: not served from the cache
+    with session_scope(
+        engine
+    ) as s:  # other instructions, another translation: not served from the cache
         tr.retranslate_sample(s, actors["annotator"], 1)
-    assert len(server.ok_translate_requests) == 2 and "custom_instructions" not in server.ok_translate_requests[-1].params
+    assert (
+        len(server.ok_translate_requests) == 2
+        and "custom_instructions" not in server.ok_translate_requests[-1].params
+    )

@@ -1,4 +1,5 @@
-"""The Translate page (Streamlit AppTest): estimate, start a job, progress from the Job row, glossary."""
+"""The Translate page (Streamlit AppTest): estimate, start a job, progress from the Job row,
+glossary."""
 
 from __future__ import annotations
 
@@ -28,8 +29,13 @@ def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest
     return at.run()
 
 
-def test_page_estimate_start_progress_glossary(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                               server: FakeDeepL, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_page_estimate_start_progress_glossary(
+    db_url: str,
+    engine: Engine,
+    actors: dict[str, Actor],
+    server: FakeDeepL,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # noqa: F811
     seed(engine, 12)
     at = _page(db_url, actors["lead"], monkeypatch)
     assert not at.exception
@@ -45,10 +51,14 @@ def test_page_estimate_start_progress_glossary(db_url: str, engine: Engine, acto
     assert wait_for(lambda: count(engine, Suggestion) == 24)
     at = _page(db_url, actors["lead"], monkeypatch)  # a reload: progress comes from the Job row
     assert any("**Job 1** · 12/12 samples" in m.value for m in at.markdown)
-    assert any("Filters: all samples" in c.value for c in at.caption)  # filters in words, not a dict
+    assert any(
+        "Filters: all samples" in c.value for c in at.caption
+    )  # filters in words, not a dict
     assert not any("{" in c.value for c in at.caption)
     # the card links to the review queue of its open suggestions, with the count
-    assert any("Review 24 open suggestions in ds: review?dataset=1&job=1" in c.value for c in at.caption)
+    assert any(
+        "Review 24 open suggestions in ds: review?dataset=1&job=1" in c.value for c in at.caption
+    )
     assert any(m.value == "24" for m in at.metric)  # suggestions on the card
     with pytest.raises(KeyError):
         at.button(key="tr-cancel-1")  # a finished job offers no cancel
@@ -56,8 +66,9 @@ def test_page_estimate_start_progress_glossary(db_url: str, engine: Engine, acto
     assert not at.exception and count(engine, GlossaryTerm) == 0
 
 
-def test_page_for_annotator_and_without_key(db_url: str, engine: Engine, actors: dict[str, Actor],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_page_for_annotator_and_without_key(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
     at = _page(db_url, actors["lead"], monkeypatch)
     assert any("DEEPL_AUTH_KEY" in w.value for w in at.warning)

@@ -50,10 +50,20 @@ def test_translation_keeps_code_and_placeholders_byte_for_byte() -> None:
     p = protect(DOC)
     out = restore(fake(p.xml), p)
     assert out != DOC
-    block = DOC[DOC.index("```python"):DOC.index("```\n", DOC.index("```python") + 3) + 4]
+    block = DOC[DOC.index("```python") : DOC.index("```\n", DOC.index("```python") + 3) + 4]
     assert block in out
-    for span in ("`requests.get(url)`", "https://docs.python-requests.org/en/latest/", "%s", "{name}", "<b>", "</b>",
-                 "<br/>", "``a `tick` inside``", "|:-----------|-----------:|", "](https://example.com/page_(1))"):
+    for span in (
+        "`requests.get(url)`",
+        "https://docs.python-requests.org/en/latest/",
+        "%s",
+        "{name}",
+        "<b>",
+        "</b>",
+        "<br/>",
+        "``a `tick` inside``",
+        "|:-----------|-----------:|",
+        "](https://example.com/page_(1))",
+    ):
         assert span in out, span
     # Markdown structure: the same line prefixes, the same number of lines
     src_lines, out_lines = DOC.splitlines(), out.splitlines()
@@ -95,8 +105,10 @@ def test_billable_chars_excludes_markup() -> None:
     assert billable_chars(p.xml) == _translate_markup(p.xml, {}, set(), False)[1]
 
 
-_alphabet = st.sampled_from(list("ab Z1.,#-*>|`{}%s<>/&\"'\n\t:()[]~_=") + ["```", "http://a.b/c", "\r\n", "한국",
-                                                                          "\x01", "    ", "- ", "1. "])
+_alphabet = st.sampled_from(
+    list("ab Z1.,#-*>|`{}%s<>/&\"'\n\t:()[]~_=")
+    + ["```", "http://a.b/c", "\r\n", "한국", "\x01", "    ", "- ", "1. "]
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -115,11 +127,20 @@ def test_pack_respects_both_limits() -> None:
     items = [Item(str(i), "<l>" + ("word " * (i % 7 * 3000 + 1)) + "</l>") for i in range(300)]
     batches, too_big = pack(items)
     assert not too_big
-    assert [it.key for b in batches for it in b] == [it.key for it in items]  # order kept, nothing lost
+    assert [it.key for b in batches for it in b] == [
+        it.key for it in items
+    ]  # order kept, nothing lost
     for b in batches:
         assert len(b) <= 50
-        body = json.dumps({"text": [it.xml for it in b], "target_lang": "KO", "source_lang": "EN",
-                           "tag_handling": "xml", "show_billed_characters": True})
+        body = json.dumps(
+            {
+                "text": [it.xml for it in b],
+                "target_lang": "KO",
+                "source_lang": "EN",
+                "tag_handling": "xml",
+                "show_billed_characters": True,
+            }
+        )
         assert len(body.encode()) <= MAX_BODY
     assert any(len(b) < 50 for b in batches)  # the byte limit cut some requests short
     small = [Item(str(i), "<l>short text</l>") for i in range(120)]
@@ -132,30 +153,61 @@ def test_pack_respects_both_limits() -> None:
 
 
 def test_math_and_money() -> None:
-    text = "The area is $\\pi r^2$ and costs $5 and $10.\n$$\n\\frac{a}{b} = c\n$$\n$$x^2$$\nAfter the math.\n"
+    text = (
+        "The area is $\\pi r^2$ and costs $5 and $10.\n$$\n\\frac{a}{b} = c\n$$\n$$x^2$$\nAfter the"
+        " math.\n"
+    )
     p = protect(text)
     assert p.spans == ["$\\pi r^2$"]  # "$5 and $10" is money, not math: it stays translatable
     out = restore(fake(p.xml), p)
-    assert "$$\n\\frac{a}{b} = c\n$$\n$$x^2$$\n" in out and "$\\pi r^2$" in out and "After" not in out
+    assert (
+        "$$\n\\frac{a}{b} = c\n$$\n$$x^2$$\n" in out and "$\\pi r^2$" in out and "After" not in out
+    )
 
 
 def test_unfenced_code_is_kept_and_prose_is_not() -> None:
-    # the demo's planted defect: Alpaca answers carry unfenced code whose identifiers DeepL translated
-    code = ("def add(a, b):\n    return a + b\n\nprint(add(1, 2))\nint main() {\n    printf(\"hi\");\n    return 0;\n}\n"
-            "for i in range(3):\n    total += i\nconst x = f(y);\nSELECT name FROM users;\n")
+    # the demo's planted defect: Alpaca answers carry unfenced code whose identifiers DeepL
+    # translated
+    code = (
+        'def add(a, b):\n    return a + b\n\nprint(add(1, 2))\nint main() {\n    printf("hi");\n   '
+        " return 0;\n}\nfor i in range(3):\n    total += i\nconst x = f(y);\nSELECT name FROM"
+        " users;\n"
+    )
     p = protect(code + "This adds two numbers.\n")
     assert p.xml == "<l>This adds two numbers.</l>"
     assert restore(fake(p.xml), p).startswith(code)
-    prose = ["Return the book to the library.", "If you want, I can help:", "for all of us in town:", "Print the page.",
-             "Import duties apply.", "Class is at 9.", "Let me explain.", "return to sender", "while you wait:",
-             "He said (quietly) that it works.", "Say hello (twice)", "To be, or not to be; that is the question."]
+    prose = [
+        "Return the book to the library.",
+        "If you want, I can help:",
+        "for all of us in town:",
+        "Print the page.",
+        "Import duties apply.",
+        "Class is at 9.",
+        "Let me explain.",
+        "return to sender",
+        "while you wait:",
+        "He said (quietly) that it works.",
+        "Say hello (twice)",
+        "To be, or not to be; that is the question.",
+    ]
     for line in prose:
         assert not protect(line).empty, line
 
 
 def test_script_and_code_elements_keep_their_content() -> None:
-    text = "<script>alert(1)</script> [link](javascript:alert(2)) and <code>x = 1</code> in <b>bold</b> text"
+    text = (
+        "<script>alert(1)</script> [link](javascript:alert(2)) and <code>x = 1</code> in"
+        " <b>bold</b> text"
+    )
     p = protect(text)
-    assert "<script>alert(1)</script>" in p.spans and "<code>x = 1</code>" in p.spans and "alert" not in p.xml
+    assert (
+        "<script>alert(1)</script>" in p.spans
+        and "<code>x = 1</code>" in p.spans
+        and "alert" not in p.xml
+    )
     out = restore(fake(p.xml), p)
-    assert "<script>alert(1)</script>" in out and "](javascript:alert(2))" in out and "<code>x = 1</code>" in out
+    assert (
+        "<script>alert(1)</script>" in out
+        and "](javascript:alert(2))" in out
+        and "<code>x = 1</code>" in out
+    )

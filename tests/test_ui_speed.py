@@ -1,4 +1,5 @@
-"""Server-side timing for benchmarks/ui.py: off by default, one line per timed run when on (issue 11)."""
+"""Server-side timing for benchmarks/ui.py: off by default, one line per timed run when on (issue
+11)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def test_off_by_default_changes_nothing(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_each_run_logged_also_when_it_ends_by_an_exception(monkeypatch: pytest.MonkeyPatch,
-                                                            tmp_path: Path) -> None:
+def test_each_run_logged_also_when_it_ends_by_an_exception(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     log = tmp_path / "timing.log"
     monkeypatch.setenv(ui_speed.LOG_ENV, str(log))
     timed_busy = ui_speed.timed_fn("fragment", busy)

@@ -6,9 +6,15 @@ from typing import Any
 
 from kocurate.unsaved import UnsavedEdits
 
-VIEW: dict[str, Any] = {"id": 7, "version": 3, "my_flags": {"hate": None},
-                        "turns": [{"id": 1, "text": "안녕", "source_text": "Hi"},
-                                  {"id": 2, "text": "잘 가", "source_text": None}]}
+VIEW: dict[str, Any] = {
+    "id": 7,
+    "version": 3,
+    "my_flags": {"hate": None},
+    "turns": [
+        {"id": 1, "text": "안녕", "source_text": "Hi"},
+        {"id": 2, "text": "잘 가", "source_text": None},
+    ],
+}
 
 
 def test_nothing_pending_until_the_screen_showed_this_sample() -> None:

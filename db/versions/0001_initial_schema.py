@@ -161,8 +161,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("dataset_id", "key", name="uq_sample_dataset_key"),
     )
     with op.batch_alter_table("samples", schema=None) as batch_op:
-        batch_op.create_index("ix_samples_dataset_align", ["dataset_id", "align_status"], unique=False)
-        batch_op.create_index("ix_samples_dataset_status_id", ["dataset_id", "status", "id"], unique=False)
+        batch_op.create_index(
+            "ix_samples_dataset_align", ["dataset_id", "align_status"], unique=False
+        )
+        batch_op.create_index(
+            "ix_samples_dataset_status_id", ["dataset_id", "status", "id"], unique=False
+        )
         batch_op.create_index("ix_samples_dup_group", ["dup_group"], unique=False)
 
     op.create_table(

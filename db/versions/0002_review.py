@@ -20,14 +20,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SQLITE_UP = [
-    "CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5(text, source_text, tokenize='trigram')",
-    "CREATE TRIGGER IF NOT EXISTS turns_fts_au AFTER UPDATE OF text, source_text ON turns BEGIN "
-    "UPDATE turns_fts SET text = new.text, source_text = coalesce(new.source_text, '') WHERE rowid = new.id; END",
-    "CREATE TRIGGER IF NOT EXISTS turns_fts_ad AFTER DELETE ON turns BEGIN "
-    "DELETE FROM turns_fts WHERE rowid = old.id; END",
+    (
+        "CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5(text, source_text,"
+        " tokenize='trigram')"
+    ),
+    (
+        "CREATE TRIGGER IF NOT EXISTS turns_fts_au AFTER UPDATE OF text, source_text ON turns BEGIN"
+        " UPDATE turns_fts SET text = new.text, source_text = coalesce(new.source_text, '') WHERE"
+        " rowid = new.id; END"
+    ),
+    (
+        "CREATE TRIGGER IF NOT EXISTS turns_fts_ad AFTER DELETE ON turns BEGIN "
+        "DELETE FROM turns_fts WHERE rowid = old.id; END"
+    ),
 ]
-SQLITE_DOWN = ["DROP TRIGGER IF EXISTS turns_fts_ad", "DROP TRIGGER IF EXISTS turns_fts_au",
-               "DROP TABLE IF EXISTS turns_fts", "DELETE FROM settings WHERE key = 'search.fts'"]
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS turns_fts_ad",
+    "DROP TRIGGER IF EXISTS turns_fts_au",
+    "DROP TABLE IF EXISTS turns_fts",
+    "DELETE FROM settings WHERE key = 'search.fts'",
+]
 # The GIN trigram indexes themselves are built by search.index_dataset after an import: kept up to
 # date row by row they made a bulk import 2.6x slower (100k synthetic samples: 88 s with them,
 # 34 s without + 37 s to build them afterwards).

@@ -24,10 +24,22 @@ depends_on: str | Sequence[str] | None = None
 # filtered figure stays index-only too.
 INDEXES = [
     ("ix_samples_text_stats", "samples", ["dataset_id", "n_turns", "ko_chars", "en_chars"]),
-    ("ix_reviews_sample_user", "reviews", ["sample_id", "user_id", "id", "decision", "created_at", "seconds"]),
+    (
+        "ix_reviews_sample_user",
+        "reviews",
+        ["sample_id", "user_id", "id", "decision", "created_at", "seconds"],
+    ),
     ("ix_reviews_user_seconds", "reviews", ["user_id", "seconds", "created_at", "sample_id"]),
-    ("ix_reviews_user_decision", "reviews", ["user_id", "decision", "seconds", "created_at", "sample_id"]),
-    ("ix_reviews_time_decision", "reviews", ["created_at", "decision", "user_id", "sample_id", "seconds"]),
+    (
+        "ix_reviews_user_decision",
+        "reviews",
+        ["user_id", "decision", "seconds", "created_at", "sample_id"],
+    ),
+    (
+        "ix_reviews_time_decision",
+        "reviews",
+        ["created_at", "decision", "user_id", "sample_id", "seconds"],
+    ),
 ]
 
 

@@ -26,10 +26,21 @@ def upgrade() -> None:
     op.create_table(
         "drafts",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("turn_id", sa.Integer, sa.ForeignKey("turns.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "dataset_id",
+            sa.Integer,
+            sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "turn_id", sa.Integer, sa.ForeignKey("turns.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("field", sa.String(16), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("base_version", sa.Integer, nullable=False),
@@ -41,7 +52,9 @@ def upgrade() -> None:
     op.create_table(
         "adjudications",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
         sa.Column("decision", sa.String(16), nullable=False),
         sa.Column("from_status", sa.String(16), nullable=False),
@@ -52,11 +65,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_adjudications_sample", "adjudications", ["sample_id", "id"])
     with op.batch_alter_table("datasets") as batch_op:
-        batch_op.add_column(sa.Column("decision_rule", sa.String(16), nullable=False, server_default="unanimous"))
+        batch_op.add_column(
+            sa.Column("decision_rule", sa.String(16), nullable=False, server_default="unanimous")
+        )
     with op.batch_alter_table("reviews") as batch_op:
         batch_op.add_column(sa.Column("reason", sa.String(64), nullable=True))
         batch_op.add_column(sa.Column("seen_version", sa.Integer, nullable=True))
-        batch_op.create_index("ux_reviews_seen", ["sample_id", "user_id", "seen_version"], unique=True)
+        batch_op.create_index(
+            "ux_reviews_seen", ["sample_id", "user_id", "seen_version"], unique=True
+        )
     with op.batch_alter_table("suggestions") as batch_op:
         batch_op.create_index("ix_suggestions_job", ["job_id"])
 

@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("session_generation", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("session_generation", sa.Integer(), nullable=False, server_default="0")
+        )
     op.create_table(
         "login_attempts",
         sa.Column("id", sa.Integer(), primary_key=True),

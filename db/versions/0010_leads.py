@@ -20,7 +20,9 @@ def upgrade() -> None:
         "audit_events",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("at", sa.DateTime, nullable=False),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("username", sa.String(128), nullable=False),
         sa.Column("action", sa.String(64), nullable=False),
         sa.Column("dataset_id", sa.Integer, nullable=True),
@@ -33,9 +35,15 @@ def upgrade() -> None:
     op.create_table(
         "job_failures",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("turn_id", sa.Integer, sa.ForeignKey("turns.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "turn_id", sa.Integer, sa.ForeignKey("turns.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("error", sa.Text, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
@@ -43,7 +51,9 @@ def upgrade() -> None:
     op.create_index("ix_job_failures_job_state", "job_failures", ["job_id", "state", "turn_id"])
     # open suggestions per job (the job card's review link); open error findings (export warning)
     op.create_index("ix_suggestions_job_state", "suggestions", ["job_id", "state"])
-    op.create_index("ix_findings_severity_state", "check_findings", ["severity", "state", "sample_id"])
+    op.create_index(
+        "ix_findings_severity_state", "check_findings", ["severity", "state", "sample_id"]
+    )
 
 
 def downgrade() -> None:

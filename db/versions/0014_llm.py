@@ -33,9 +33,21 @@ def upgrade() -> None:
     op.create_table(
         "llm_grades",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("turn_id", sa.Integer(), sa.ForeignKey("turns.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("sample_id", sa.Integer(), sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("dataset_id", sa.Integer(), sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "turn_id", sa.Integer(), sa.ForeignKey("turns.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "sample_id",
+            sa.Integer(),
+            sa.ForeignKey("samples.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "dataset_id",
+            sa.Integer(),
+            sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("model", sa.String(128), nullable=False),
         sa.Column("prompt_version", sa.String(32), nullable=False),
         sa.Column("worst", sa.String(16), nullable=False),

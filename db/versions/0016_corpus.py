@@ -1,8 +1,9 @@
 """corpus: schema changes for issue 17 (bulk operations, translation memory, variants, QA, risk).
 
-New tables only (no ALTER of the large samples table): bulk_ops/bulk_items/bulk_refs (revertable bulk
-operations), tm_fixes (lead-kept fixes), sample_signals (source hash for variants, learned risk),
-qa_runs/qa_items (blind QA samples). The "superseded" status needs no schema change (a string column).
+New tables only (no ALTER of the large samples table): bulk_ops/bulk_items/bulk_refs (revertable
+bulk operations), tm_fixes (lead-kept fixes), sample_signals (source hash for variants, learned
+risk), qa_runs/qa_items (blind QA samples). The "superseded" status needs no schema change (a string
+column).
 
 Revision ID: 0016
 Revises: 0015
@@ -28,7 +29,9 @@ def upgrade() -> None:
         sa.Column("params", sa.JSON, nullable=False),
         sa.Column("note", sa.Text, nullable=True),
         sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("username", sa.String(128), nullable=False),
         sa.Column("n_selected", sa.Integer, nullable=False),
         sa.Column("n_changed", sa.Integer, nullable=False),
@@ -41,8 +44,12 @@ def upgrade() -> None:
     op.create_table(
         "bulk_items",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("op_id", sa.Integer, sa.ForeignKey("bulk_ops.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "op_id", sa.Integer, sa.ForeignKey("bulk_ops.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("before_version", sa.Integer, nullable=False),
         sa.Column("before_status", sa.String(16), nullable=False),
         sa.Column("after_version", sa.Integer, nullable=True),
@@ -52,7 +59,9 @@ def upgrade() -> None:
     op.create_table(
         "bulk_refs",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("op_id", sa.Integer, sa.ForeignKey("bulk_ops.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "op_id", sa.Integer, sa.ForeignKey("bulk_ops.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("row_id", sa.Integer, nullable=False),
         sa.Column("sample_id", sa.Integer, nullable=False),
@@ -68,12 +77,19 @@ def upgrade() -> None:
         sa.Column("role", sa.String(16), nullable=True),
         sa.Column("note", sa.Text, nullable=True),
         sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
     op.create_table(
         "sample_signals",
-        sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "sample_id",
+            sa.Integer,
+            sa.ForeignKey("samples.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("dataset_id", sa.Integer, nullable=False),
         sa.Column("src_hash", sa.String(40), nullable=True),
         sa.Column("risk", sa.Float, nullable=True),
@@ -90,17 +106,25 @@ def upgrade() -> None:
         sa.Column("population", sa.Integer, nullable=False),
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("note", sa.Text, nullable=True),
-        sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
     op.create_table(
         "qa_items",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("run_id", sa.Integer, sa.ForeignKey("qa_runs.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "run_id", sa.Integer, sa.ForeignKey("qa_runs.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("verdict", sa.String(16), nullable=True),
-        sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "reviewer_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("note", sa.Text, nullable=True),
         sa.Column("decided_at", sa.DateTime, nullable=True),
     )
@@ -108,5 +132,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("qa_items", "qa_runs", "sample_signals", "tm_fixes", "bulk_refs", "bulk_items", "bulk_ops"):
+    for name in (
+        "qa_items",
+        "qa_runs",
+        "sample_signals",
+        "tm_fixes",
+        "bulk_refs",
+        "bulk_items",
+        "bulk_ops",
+    ):
         op.drop_table(name)

@@ -24,11 +24,18 @@ def upgrade() -> None:
         "guidelines",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("scope", sa.Integer, nullable=False),
-        sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=True),
+        sa.Column(
+            "dataset_id",
+            sa.Integer,
+            sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("note", sa.Text, nullable=True),
-        sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("created_by_name", sa.String(64), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("scope", "version", name="uq_guidelines_scope_version"),
@@ -36,7 +43,9 @@ def upgrade() -> None:
     op.create_table(
         "guideline_reads",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("scope", sa.Integer, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("read_at", sa.DateTime, nullable=False),
@@ -45,11 +54,17 @@ def upgrade() -> None:
     op.create_table(
         "comments",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "sample_id", sa.Integer, sa.ForeignKey("samples.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("dataset_id", sa.Integer, nullable=False),
         sa.Column("turn_idx", sa.Integer, nullable=True),
-        sa.Column("parent_id", sa.Integer, sa.ForeignKey("comments.id", ondelete="CASCADE"), nullable=True),
-        sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "parent_id", sa.Integer, sa.ForeignKey("comments.id", ondelete="CASCADE"), nullable=True
+        ),
+        sa.Column(
+            "author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+        ),
         sa.Column("author_name", sa.String(64), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("mentions", sa.JSON, nullable=False),
@@ -65,8 +80,15 @@ def upgrade() -> None:
     op.create_table(
         "inbox_items",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("comment_id", sa.Integer, sa.ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "comment_id",
+            sa.Integer,
+            sa.ForeignKey("comments.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("sample_id", sa.Integer, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("unread", sa.Boolean, nullable=False),

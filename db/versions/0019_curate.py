@@ -18,8 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_sample_signals_dataset_risk_desc", "sample_signals",
-                    ["dataset_id", sa.text("risk DESC"), "sample_id"])
+    op.create_index(
+        "ix_sample_signals_dataset_risk_desc",
+        "sample_signals",
+        ["dataset_id", sa.text("risk DESC"), "sample_id"],
+    )
 
 
 def downgrade() -> None:

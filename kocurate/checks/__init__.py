@@ -11,28 +11,64 @@ from sqlalchemy.orm import Session
 
 from . import contamination, dedup, quality, translation  # noqa: F401  (registers the checks)
 from . import korean as _korean  # noqa: F401  (the deep Korean checks)
-from .base import REGISTRY, Check, Finding, RunContext, SampleView, TurnView, register, select_checks
+from .base import (
+    REGISTRY,
+    Check,
+    Finding,
+    RunContext,
+    SampleView,
+    TurnView,
+    register,
+    select_checks,
+)
 from .ethics import classifier as _ethics_classifier  # noqa: F401
 from .ethics import lexicon as _ethics_lexicon  # noqa: F401
 from .runner import RunSummary, run_dataset, run_samples
 
-__all__ = ["REGISTRY", "Check", "Finding", "RunContext", "RunSummary", "SampleView", "TurnView", "register",
-           "run_after_import", "run_dataset", "run_samples", "select_checks"]
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "Finding",
+    "RunContext",
+    "RunSummary",
+    "SampleView",
+    "TurnView",
+    "register",
+    "run_after_import",
+    "run_dataset",
+    "run_samples",
+    "select_checks",
+]
 
 
 def run_after_import(engine: Engine, dataset_id: int | None = None) -> dict[int, dict]:
-    """Cheap rule checks over one dataset (or all), right after an import. Returns summaries by dataset id."""
+    """Cheap rule checks over one dataset (or all), right after an import. Returns summaries by
+    dataset id."""
     from ..models import Dataset
 
     with Session(engine) as s:
-        ids = [dataset_id] if dataset_id is not None else list(s.scalars(select(Dataset.id).order_by(Dataset.id)))
+        ids = (
+            [dataset_id]
+            if dataset_id is not None
+            else list(s.scalars(select(Dataset.id).order_by(Dataset.id)))
+        )
     out = {}
     for ds_id in ids:
         # checked_version is left alone: the full run (with the heavier checks) is still due
-        out[ds_id] = run_dataset(engine, ds_id, select_checks(cheap_only=True), set_checked=False).as_dict()
-        with Session(engine) as s, s.begin():  # so `checks summary` can say the cheap checks did run
+        out[ds_id] = run_dataset(
+            engine, ds_id, select_checks(cheap_only=True), set_checked=False
+        ).as_dict()
+        with (
+            Session(engine) as s,
+            s.begin(),
+        ):  # so `checks summary` can say the cheap checks did run
             ds = s.get(Dataset, ds_id)
             if ds is not None:
-                ds.meta = {**(ds.meta or {}), "cheap_checks": {"samples": out[ds_id].get("samples", 0),
-                                                               "findings": out[ds_id].get("findings", 0)}}
+                ds.meta = {
+                    **(ds.meta or {}),
+                    "cheap_checks": {
+                        "samples": out[ds_id].get("samples", 0),
+                        "findings": out[ds_id].get("findings", 0),
+                    },
+                }
     return out

@@ -102,12 +102,20 @@ class Check:
                 f.sample_id = s.id
                 yield f
 
-    def finding(self, message: str, *, turn: TurnView | None = None, span: tuple[int, int] | None = None,
-                severity: str | None = None, flag: str | None | bool = True, params: dict[str, Any] | None = None,
-                **data: Any) -> Finding:
-        """A finding of this check. With ``params`` (``{}`` for a fixed text), ``message`` is a message id
-        marked ``N_()`` with ``{name}`` fields: the stored ``message`` is its English text, and
-        ``data["i18n"]`` keeps id + params so pages show it in the reader's language."""
+    def finding(
+        self,
+        message: str,
+        *,
+        turn: TurnView | None = None,
+        span: tuple[int, int] | None = None,
+        severity: str | None = None,
+        flag: str | None | bool = True,
+        params: dict[str, Any] | None = None,
+        **data: Any,
+    ) -> Finding:
+        """A finding of this check. With ``params`` (``{}`` for a fixed text), ``message`` is a
+        message id marked ``N_()`` with ``{name}`` fields: the stored ``message`` is its English
+        text, and ``data["i18n"]`` keeps id + params so pages show it in the reader's language."""
         sev = severity or self.severity
         cat = (self.flag if sev == "error" else None) if flag is True else (flag or None)
         if params is not None:
@@ -126,9 +134,11 @@ def register(cls: type[Check]) -> type[Check]:
     return REGISTRY.register(cls.name, cls)
 
 
-def select_checks(only: Iterable[str] | None = None, *, cheap_only: bool = False, deep: bool = False) -> list[Check]:
-    """Fresh instances of the named checks (all registered ones but the deep ones when ``only`` is empty;
-    with ``deep`` those too)."""
+def select_checks(
+    only: Iterable[str] | None = None, *, cheap_only: bool = False, deep: bool = False
+) -> list[Check]:
+    """Fresh instances of the named checks (all registered ones but the deep ones when ``only`` is
+    empty; with ``deep`` those too)."""
     names = list(only or [])
     REGISTRY.require(names)
     classes = [REGISTRY[n] for n in names] if names else list(REGISTRY.values())

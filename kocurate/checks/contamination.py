@@ -1,4 +1,5 @@
-"""Evaluation-set contamination: training samples that contain KoBEST / KorQuAD passages, questions, answers.
+"""Evaluation-set contamination: training samples that contain KoBEST / KorQuAD passages, questions,
+answers.
 
 Reference sets are read into ``EvalSet``/``EvalItem`` rows (``read_evalset``). Matching is by
 character n-grams over a normalized form (NFKC, lower case, whitespace and punctuation removed), so
@@ -31,14 +32,27 @@ MATCH_FRACTION = 0.6
 PROBE_STRIDE = MIN_CHARS - N + 1  # = the fewest n-grams an indexed item has
 _NOISE = re.compile(r"[\W_]+", re.U)
 
-KINDS = ("kobest_boolq", "kobest_copa", "kobest_hellaswag", "kobest_sentineg", "kobest_wic", "korquad", "kobest")
+KINDS = (
+    "kobest_boolq",
+    "kobest_copa",
+    "kobest_hellaswag",
+    "kobest_sentineg",
+    "kobest_wic",
+    "korquad",
+    "kobest",
+)
 
 # KoBEST TSV columns that hold text worth indexing, per task: column -> item field
 KOBEST_COLUMNS: dict[str, dict[str, str]] = {
     "boolq": {"Text": "passage", "Question": "question"},
     "copa": {"sentence": "sentence", "1": "choice", "2": "choice"},
-    "hellaswag": {"context": "passage", "choice1": "choice", "choice2": "choice", "choice3": "choice",
-                  "choice4": "choice"},
+    "hellaswag": {
+        "context": "passage",
+        "choice1": "choice",
+        "choice2": "choice",
+        "choice3": "choice",
+        "choice4": "choice",
+    },
     "sentineg": {"Text": "sentence"},
     "wic": {"SENTENCE1": "sentence", "SENTENCE2": "sentence"},
 }
@@ -49,7 +63,7 @@ def normalize(text: str) -> str:
 
 
 def ngrams(norm: str) -> set[int]:
-    return {hash(norm[i:i + N]) for i in range(len(norm) - N + 1)}
+    return {hash(norm[i : i + N]) for i in range(len(norm) - N + 1)}
 
 
 def _kobest_task(kind: str, path: Path, header: list[str]) -> str:
@@ -62,7 +76,9 @@ def _kobest_task(kind: str, path: Path, header: list[str]) -> str:
     for task, cols in KOBEST_COLUMNS.items():  # guess from the header
         if set(cols) <= set(header):
             return task
-    raise ImportFailed(path.name, "header", None, f"cannot tell which KoBEST task this is: {header}")
+    raise ImportFailed(
+        path.name, "header", None, f"cannot tell which KoBEST task this is: {header}"
+    )
 
 
 def read_evalset(kind: str, path: str | Path) -> Iterator[tuple[str, str]]:
@@ -79,7 +95,9 @@ def read_evalset(kind: str, path: str | Path) -> Iterator[tuple[str, str]]:
         for a_i, art in enumerate(articles):
             for p_i, para in enumerate(art.get("paragraphs", [])):
                 if "context" not in para:
-                    raise ImportFailed(p.name, f"data[{a_i}].paragraphs[{p_i}]", "context", "missing")
+                    raise ImportFailed(
+                        p.name, f"data[{a_i}].paragraphs[{p_i}]", "context", "missing"
+                    )
                 yield "passage", para["context"]
                 for qa in para.get("qas", []):
                     yield "question", qa.get("question", "")
@@ -87,7 +105,9 @@ def read_evalset(kind: str, path: str | Path) -> Iterator[tuple[str, str]]:
                         yield "answer", ans.get("text", "")
         return
     if not kind.startswith("kobest"):
-        raise ImportFailed(p.name, "file", None, f"unknown evaluation-set kind {kind!r}; known: {', '.join(KINDS)}")
+        raise ImportFailed(
+            p.name, "file", None, f"unknown evaluation-set kind {kind!r}; known: {', '.join(KINDS)}"
+        )
     # CRLF line ends and a missing final newline are both fine for the csv module
     text = p.read_text(encoding="utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -98,12 +118,16 @@ def read_evalset(kind: str, path: str | Path) -> Iterator[tuple[str, str]]:
     cols = KOBEST_COLUMNS[_kobest_task(kind, p, header)]
     where = {c: header.index(c) for c in cols if c in header}
     if not where:
-        raise ImportFailed(p.name, "line 1", None, f"none of the columns {list(cols)} in the header")
+        raise ImportFailed(
+            p.name, "line 1", None, f"none of the columns {list(cols)} in the header"
+        )
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) < len(header):
-            raise ImportFailed(p.name, f"line {line_no}", None, f"{len(row)} columns, expected {len(header)}")
+            raise ImportFailed(
+                p.name, f"line {line_no}", None, f"{len(row)} columns, expected {len(header)}"
+            )
         for col, i in where.items():
             value = row[i].replace("[", "").replace("]", "") if cols[col] == "sentence" else row[i]
             yield cols[col], value.strip()
@@ -114,7 +138,9 @@ class EvalIndex:
 
     def __init__(self) -> None:
         self.index: dict[int, list[int]] = defaultdict(list)
-        self.items: dict[int, tuple[str, str, int, str]] = {}  # id -> (set name, field, n-grams, preview)
+        self.items: dict[
+            int, tuple[str, str, int, str]
+        ] = {}  # id -> (set name, field, n-grams, preview)
         self.keys: frozenset[int] = frozenset()
 
     def add(self, item_id: int, set_name: str, field: str, text: str) -> bool:
@@ -136,7 +162,9 @@ class EvalIndex:
         # every indexed item has >= PROBE_STRIDE n-grams, so one of them starts at a multiple of the
         # stride whenever the item is in the text: a strided probe rejects clean text exactly
         keys = self.keys
-        if not any(hash(norm[i:i + N]) in keys for i in range(0, len(norm) - N + 1, PROBE_STRIDE)):
+        if not any(
+            hash(norm[i : i + N]) in keys for i in range(0, len(norm) - N + 1, PROBE_STRIDE)
+        ):
             return []
         hits = ngrams(norm) & keys
         if not hits:
@@ -157,8 +185,12 @@ def build_index(session) -> EvalIndex:  # type: ignore[no-untyped-def]
     names = dict(session.execute(select(EvalSet.id, EvalSet.name)).all())
     last = 0
     while True:  # keyset pages: a full KorQuAD + KoBEST is ~100k items
-        rows = session.execute(select(EvalItem.id, EvalItem.eval_set_id, EvalItem.field, EvalItem.text)
-                               .where(EvalItem.id > last).order_by(EvalItem.id).limit(20_000)).all()
+        rows = session.execute(
+            select(EvalItem.id, EvalItem.eval_set_id, EvalItem.field, EvalItem.text)
+            .where(EvalItem.id > last)
+            .order_by(EvalItem.id)
+            .limit(20_000)
+        ).all()
         if not rows:
             break
         for item_id, set_id, field, text in rows:
@@ -172,7 +204,9 @@ def build_index(session) -> EvalIndex:  # type: ignore[no-untyped-def]
 class Contamination(Check):
     name = "contamination"
     label = N_("Evaluation-set contamination")
-    description = N_("Sample contains a passage, question or answer of an evaluation set (KoBEST, KorQuAD)")
+    description = N_(
+        "Sample contains a passage, question or answer of an evaluation set (KoBEST, KorQuAD)"
+    )
     severity = "error"
     family = "contamination"
     flag = "other"
@@ -183,7 +217,9 @@ class Contamination(Check):
 
     def prepare(self, ctx: RunContext) -> None:
         if "evalindex" not in ctx.stats:
-            ctx.stats["evalindex"] = build_index(ctx.session) if ctx.session is not None else EvalIndex()
+            ctx.stats["evalindex"] = (
+                build_index(ctx.session) if ctx.session is not None else EvalIndex()
+            )
         self.idx = ctx.stats["evalindex"]
 
     def run(self, sample: SampleView) -> list[Finding]:
@@ -203,9 +239,21 @@ class Contamination(Check):
             for set_name, items in by_set.items():
                 fields = Counter(f for f, _, _ in items)
                 best = max(items, key=lambda x: x[1])
-                out.append(self.finding(
-                    N_("contains {fields} of evaluation set {name!r}, e.g. {text!r} ({share:.0%} of its n-grams)"),
-                    params={"fields": ", ".join(f"{n} {f}(s)" for f, n in fields.items()), "name": set_name,
-                            "text": best[2][:50], "share": best[1]}, turn=t, eval_set=set_name,
-                    fields=dict(fields)))
+                out.append(
+                    self.finding(
+                        N_(
+                            "contains {fields} of evaluation set {name!r}, e.g. {text!r}"
+                            " ({share:.0%} of its n-grams)"
+                        ),
+                        params={
+                            "fields": ", ".join(f"{n} {f}(s)" for f, n in fields.items()),
+                            "name": set_name,
+                            "text": best[2][:50],
+                            "share": best[1],
+                        },
+                        turn=t,
+                        eval_set=set_name,
+                        fields=dict(fields),
+                    )
+                )
         return out

@@ -1,4 +1,5 @@
-"""Near-duplicates within and across datasets: MinHash over Korean character shingles, banded LSH, exact check.
+"""Near-duplicates within and across datasets: MinHash over Korean character shingles, banded LSH,
+exact check.
 
 Each sample's Korean text (all turns, normalized: no whitespace/punctuation, lower case) is cut into
 ``SHINGLE``-character shingles. Signatures are computed for a whole batch at once with numpy
@@ -41,7 +42,9 @@ CANDIDATE_P = 0.995  # the band layout makes a pair at exactly the threshold a c
 _MAX_PERM = 256
 _rng = np.random.RandomState(42)
 # odd multipliers: x -> a*x + b (mod 2^32) is a permutation of the 32-bit shingle hashes
-_A = (_rng.randint(0, 2**31, size=_MAX_PERM, dtype=np.int64).astype(np.uint32) << np.uint32(1)) | np.uint32(1)
+_A = (
+    _rng.randint(0, 2**31, size=_MAX_PERM, dtype=np.int64).astype(np.uint32) << np.uint32(1)
+) | np.uint32(1)
 _B = _rng.randint(0, 2**31, size=_MAX_PERM, dtype=np.int64).astype(np.uint32)
 _P = np.uint64(1_000_003)
 
@@ -49,7 +52,7 @@ _P = np.uint64(1_000_003)
 def _text_for(text: str) -> str:
     t = normalize(text)
     if len(t) > MAX_CHARS:
-        t = t[: MAX_CHARS // 2] + t[-MAX_CHARS // 2:]
+        t = t[: MAX_CHARS // 2] + t[-MAX_CHARS // 2 :]
     return t
 
 
@@ -74,7 +77,7 @@ def signatures(texts: list[str], num_perm: int = NUM_PERM) -> np.ndarray:
     m = len(codes) - SHINGLE + 1
     h = np.zeros(m, dtype=np.uint64)
     for k in range(SHINGLE):  # polynomial rolling hash, wrapping mod 2^64
-        h = h * _P + codes[k:k + m]
+        h = h * _P + codes[k : k + m]
     starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
     n_sh = lens - SHINGLE + 1  # shingles per text (>= 1 thanks to the padding)
     owner = np.repeat(np.arange(n), lens)[:m]
@@ -90,7 +93,8 @@ def signatures(texts: list[str], num_perm: int = NUM_PERM) -> np.ndarray:
 
 
 def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
-    """(bands, rows) that datasketch's MinHashLSH chooses for this threshold (the earlier layout)."""
+    """(bands, rows) that datasketch's MinHashLSH chooses for this threshold (the earlier
+    layout)."""
     # imported here: datasketch pulls in scipy (about 1 s), which every page that lists the checks
     # (the Review page's first run, so the first login) paid for a layout only benchmarks ask about
     from datasketch import MinHashLSH
@@ -101,12 +105,14 @@ def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
 
 def candidate_probability(j: float, bands: int, rows: int) -> float:
     """The chance that a pair of Jaccard similarity ``j`` shares at least one band."""
-    return 1.0 - (1.0 - j ** rows) ** bands
+    return 1.0 - (1.0 - j**rows) ** bands
 
 
-def bands_for(threshold: float, num_perm: int = NUM_PERM, target: float = CANDIDATE_P) -> tuple[int, int]:
-    """(bands, rows) for ``threshold``: the most rows per band (fewest chance candidates) such that a pair
-    at exactly the threshold is a candidate with probability >= ``target``."""
+def bands_for(
+    threshold: float, num_perm: int = NUM_PERM, target: float = CANDIDATE_P
+) -> tuple[int, int]:
+    """(bands, rows) for ``threshold``: the most rows per band (fewest chance candidates) such that
+    a pair at exactly the threshold is a candidate with probability >= ``target``."""
     best = (num_perm, 1)
     for rows in range(1, num_perm + 1):
         bands = num_perm // rows
@@ -119,7 +125,7 @@ def bands_for(threshold: float, num_perm: int = NUM_PERM, target: float = CANDID
 def shingles(text: str) -> set[str]:
     """The shingle set of a normalized text (as the signatures see it: short texts padded)."""
     t = text if len(text) >= SHINGLE else text.ljust(SHINGLE, "\0")
-    return {t[i:i + SHINGLE] for i in range(len(t) - SHINGLE + 1)}
+    return {t[i : i + SHINGLE] for i in range(len(t) - SHINGLE + 1)}
 
 
 def jaccard(a: str, b: str) -> float:
@@ -142,30 +148,47 @@ class DedupResult:
     verified: int = 0  # of those, pairs given the exact check
     edges: int = 0  # pairs kept
     group_of: dict[int, int] = field(default_factory=dict)  # sample id -> group id (kept sample id)
-    similarity: dict[int, float] = field(default_factory=dict)  # sample id -> similarity to its group's keeper
+    similarity: dict[int, float] = field(
+        default_factory=dict
+    )  # sample id -> similarity to its group's keeper
 
     def as_dict(self) -> dict[str, Any]:
-        return {"samples": self.samples, "groups": self.groups, "duplicates": self.duplicates,
-                "seconds": round(self.seconds, 2), "seconds_signatures": round(self.seconds_signatures, 2),
-                "seconds_lsh": round(self.seconds_lsh, 2), "seconds_exact": round(self.seconds_exact, 2),
-                "bands": self.layout[0], "rows": self.layout[1], "candidates": self.candidates,
-                "verified": self.verified,
-                "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None}
+        return {
+            "samples": self.samples,
+            "groups": self.groups,
+            "duplicates": self.duplicates,
+            "seconds": round(self.seconds, 2),
+            "seconds_signatures": round(self.seconds_signatures, 2),
+            "seconds_lsh": round(self.seconds_lsh, 2),
+            "seconds_exact": round(self.seconds_exact, 2),
+            "bands": self.layout[0],
+            "rows": self.layout[1],
+            "candidates": self.candidates,
+            "verified": self.verified,
+            "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None,
+        }
 
 
 TextsOf = Callable[[list[int]], dict[int, str]]
 
 
-def find_groups(items: Iterable[tuple[int, list[tuple[int, str]]]], *, threshold: float = THRESHOLD,
-                texts_of: TextsOf | None = None, num_perm: int = NUM_PERM, layout: tuple[int, int] | None = None,
-                exact: bool = True) -> DedupResult:
+def find_groups(
+    items: Iterable[tuple[int, list[tuple[int, str]]]],
+    *,
+    threshold: float = THRESHOLD,
+    texts_of: TextsOf | None = None,
+    num_perm: int = NUM_PERM,
+    layout: tuple[int, int] | None = None,
+    exact: bool = True,
+) -> DedupResult:
     """Group near-duplicates among ``items``: batches of (sample id, text), in any order.
 
     ``texts_of(ids)`` gives the raw texts of samples again for the exact check (read back from the
-    database, so that 700k texts are not held); without it the texts of ``items`` are kept in memory.
-    ``layout`` (bands, rows) overrides ``bands_for``; ``exact=False`` keeps candidates on their estimate
-    alone (the earlier behaviour; benchmarks compare both). Banding is done with numpy over all
-    signatures at once (datasketch's ``MinHashLSH`` goes key by key in Python: about 10 s per 50k).
+    database, so that 700k texts are not held); without it the texts of ``items`` are kept in
+    memory. ``layout`` (bands, rows) overrides ``bands_for``; ``exact=False`` keeps candidates on
+    their estimate alone (the earlier behaviour; benchmarks compare both). Banding is done with
+    numpy over all signatures at once (datasketch's ``MinHashLSH`` goes key by key in Python: about
+    10 s per 50k).
     """
     res = DedupResult()
     t0 = time.perf_counter()
@@ -189,10 +212,12 @@ def find_groups(items: Iterable[tuple[int, list[tuple[int, str]]]], *, threshold
     bands, rows = layout or bands_for(threshold, num_perm)
     res.layout = (bands, rows)
     floor = threshold - SLACK if exact else threshold
-    coef = np.random.RandomState(7).randint(1, 2**62, size=rows, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+    coef = np.random.RandomState(7).randint(1, 2**62, size=rows, dtype=np.int64).astype(
+        np.uint64
+    ) | np.uint64(1)
     pair_parts: list[np.ndarray] = []
     for band in range(bands):
-        block = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+        block = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
         key = (block * coef[None, :]).sum(axis=1)  # wraps mod 2^64: a hash of the band
         order = np.argsort(key, kind="stable")
         ks = key[order]
@@ -200,12 +225,18 @@ def find_groups(items: Iterable[tuple[int, list[tuple[int, str]]]], *, threshold
         if len(same) == 0:
             continue
         # each member of a bucket is compared with the bucket's first member (rows are id-ordered)
-        heads = np.maximum.accumulate(np.where(np.concatenate(([True], ks[1:] != ks[:-1])), np.arange(len(ks)), 0))
+        heads = np.maximum.accumulate(
+            np.where(np.concatenate(([True], ks[1:] != ks[:-1])), np.arange(len(ks)), 0)
+        )
         a, b = order[heads[same]], order[same]
         est = (sig[a] == sig[b]).sum(axis=1)
         ok = est >= floor * num_perm
         pair_parts.append(np.stack([a[ok], b[ok], est[ok]], axis=1))
-    pairs = np.unique(np.concatenate(pair_parts), axis=0) if pair_parts else np.zeros((0, 3), dtype=np.int64)
+    pairs = (
+        np.unique(np.concatenate(pair_parts), axis=0)
+        if pair_parts
+        else np.zeros((0, 3), dtype=np.int64)
+    )
     res.candidates = len(pairs)
     sims = pairs[:, 2] / num_perm if len(pairs) else np.zeros(0)
     if exact and len(pairs):
@@ -266,36 +297,53 @@ def _texts_for(wanted: list[int], texts_of: TextsOf | None, kept: dict[int, str]
     """Normalized texts of the samples a check needs, read back in chunks."""
     out: dict[int, str] = {}
     for i in range(0, len(wanted), 5_000):
-        chunk = wanted[i:i + 5_000]
+        chunk = wanted[i : i + 5_000]
         raw = texts_of(chunk) if texts_of is not None else {k: kept[k] for k in chunk if k in kept}
         out.update((k, _text_for(v)) for k, v in raw.items())
     return out
 
 
-def _stream_texts(engine: Engine, dataset_ids: list[int], batch: int) -> Iterator[tuple[int, list[tuple[int, str]]]]:
+def _stream_texts(
+    engine: Engine, dataset_ids: list[int], batch: int
+) -> Iterator[tuple[int, list[tuple[int, str]]]]:
     """Keyset batches of (sample id, Korean text of all turns), dataset by dataset (index order)."""
     for ds in dataset_ids:
         last = 0
         while True:
             with read_session(engine) as s:
-                ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds, Sample.id > last)
-                                     .order_by(Sample.id).limit(batch)))
+                ids = list(
+                    s.scalars(
+                        select(Sample.id)
+                        .where(Sample.dataset_id == ds, Sample.id > last)
+                        .order_by(Sample.id)
+                        .limit(batch)
+                    )
+                )
                 if not ids:
                     break
                 wanted = set(ids)
                 texts: dict[int, list[str]] = {}
-                for sid, text in s.execute(select(Turn.sample_id, Turn.text)
-                                           .where(Turn.sample_id.between(ids[0], ids[-1]))
-                                           .order_by(Turn.sample_id, Turn.idx)):
+                for sid, text in s.execute(
+                    select(Turn.sample_id, Turn.text)
+                    .where(Turn.sample_id.between(ids[0], ids[-1]))
+                    .order_by(Turn.sample_id, Turn.idx)
+                ):
                     if sid in wanted:
                         texts.setdefault(sid, []).append(text or "")
             last = ids[-1]
             yield last, [(i, "\n".join(texts.get(i, []))) for i in ids]
 
 
-def dedup_datasets(engine: Engine, dataset_ids: list[int], *, threshold: float = THRESHOLD, batch: int = BATCH,
-                   progress: Callable[[int], None] | None = None) -> DedupResult:
-    """Group near-duplicates across ``dataset_ids``; store dup_group/dup_keep and findings. Replaces earlier runs."""
+def dedup_datasets(
+    engine: Engine,
+    dataset_ids: list[int],
+    *,
+    threshold: float = THRESHOLD,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> DedupResult:
+    """Group near-duplicates across ``dataset_ids``; store dup_group/dup_keep and findings. Replaces
+    earlier runs."""
 
     def stream() -> Iterator[tuple[int, list[tuple[int, str]]]]:
         n = 0
@@ -308,8 +356,11 @@ def dedup_datasets(engine: Engine, dataset_ids: list[int], *, threshold: float =
     def texts_of(ids: list[int]) -> dict[int, str]:
         texts: dict[int, list[str]] = {}
         with read_session(engine) as s:
-            for sid, text in s.execute(select(Turn.sample_id, Turn.text).where(Turn.sample_id.in_(ids))
-                                       .order_by(Turn.sample_id, Turn.idx)):
+            for sid, text in s.execute(
+                select(Turn.sample_id, Turn.text)
+                .where(Turn.sample_id.in_(ids))
+                .order_by(Turn.sample_id, Turn.idx)
+            ):
                 texts.setdefault(sid, []).append(text or "")
         return {i: "\n".join(t) for i, t in texts.items()}
 
@@ -317,44 +368,80 @@ def dedup_datasets(engine: Engine, dataset_ids: list[int], *, threshold: float =
     t = time.perf_counter()
     with Session(engine) as s, s.begin():
         conn = s.connection()
-        conn.execute(update(Sample).where(Sample.dataset_id.in_(dataset_ids), Sample.dup_group.is_not(None))
-                     .values(dup_group=None, dup_keep=True).execution_options(synchronize_session=False))
-        conn.execute(delete(CheckFinding).where(CheckFinding.dataset_id.in_(dataset_ids),
-                                                CheckFinding.check == NearDuplicate.name, CheckFinding.state == "open"))
+        conn.execute(
+            update(Sample)
+            .where(Sample.dataset_id.in_(dataset_ids), Sample.dup_group.is_not(None))
+            .values(dup_group=None, dup_keep=True)
+            .execution_options(synchronize_session=False)
+        )
+        conn.execute(
+            delete(CheckFinding).where(
+                CheckFinding.dataset_id.in_(dataset_ids),
+                CheckFinding.check == NearDuplicate.name,
+                CheckFinding.state == "open",
+            )
+        )
         rows = [{"sid": sid, "g": g, "k": sid == g} for sid, g in res.group_of.items()]
         for i in range(0, len(rows), 10_000):
-            conn.execute(update(Sample).where(Sample.id == bindparam("sid"))
-                         .values(dup_group=bindparam("g"), dup_keep=bindparam("k"))
-                         .execution_options(synchronize_session=False), rows[i:i + 10_000])
+            conn.execute(
+                update(Sample)
+                .where(Sample.id == bindparam("sid"))
+                .values(dup_group=bindparam("g"), dup_keep=bindparam("k"))
+                .execution_options(synchronize_session=False),
+                rows[i : i + 10_000],
+            )
         dup_ids = sorted(sid for sid, g in res.group_of.items() if sid != g)
         ds_of: dict[int, int] = {}
         for i in range(0, len(dup_ids), 5_000):
-            chunk = dup_ids[i:i + 5_000]
-            ds_of.update(conn.execute(select(Sample.id, Sample.dataset_id).where(Sample.id.in_(chunk))).all())
+            chunk = dup_ids[i : i + 5_000]
+            ds_of.update(
+                conn.execute(select(Sample.id, Sample.dataset_id).where(Sample.id.in_(chunk))).all()
+            )
         now = utcnow()
-        msgid = N_("near-duplicate of sample {kept} (similarity {similarity:.2f}); that one is kept")
+        msgid = N_(
+            "near-duplicate of sample {kept} (similarity {similarity:.2f}); that one is kept"
+        )
         findings = []
         for sid in dup_ids:
-            spec = part(msgid, kept=res.group_of[sid], similarity=res.similarity.get(sid, threshold))
-            findings.append({"sample_id": sid, "dataset_id": ds_of[sid], "check": NearDuplicate.name,
-                             "severity": "warning", "turn_idx": None, "span_start": None, "span_end": None,
-                             "message": render(spec, SOURCE_LANGUAGE),
-                             "data": {"group": res.group_of[sid],
-                                      "similarity": round(res.similarity.get(sid, 0.0), 3), "i18n": spec},
-                             "state": "open", "created_at": now})
+            spec = part(
+                msgid, kept=res.group_of[sid], similarity=res.similarity.get(sid, threshold)
+            )
+            findings.append(
+                {
+                    "sample_id": sid,
+                    "dataset_id": ds_of[sid],
+                    "check": NearDuplicate.name,
+                    "severity": "warning",
+                    "turn_idx": None,
+                    "span_start": None,
+                    "span_end": None,
+                    "message": render(spec, SOURCE_LANGUAGE),
+                    "data": {
+                        "group": res.group_of[sid],
+                        "similarity": round(res.similarity.get(sid, 0.0), 3),
+                        "i18n": spec,
+                    },
+                    "state": "open",
+                    "created_at": now,
+                }
+            )
         for i in range(0, len(findings), 10_000):
-            conn.execute(insert(CheckFinding), findings[i:i + 10_000])
+            conn.execute(insert(CheckFinding), findings[i : i + 10_000])
     res.seconds += time.perf_counter() - t
     return res
 
 
 @register
 class NearDuplicate(Check):
-    """Registered so it is listed and selectable; it runs over whole datasets (``dedup_datasets``)."""
+    """Registered so it is listed and selectable; it runs over whole datasets
+    (``dedup_datasets``)."""
 
     name = "near_duplicate"
     label = N_("Near-duplicate")
-    description = N_("Near-duplicate samples within and across datasets (MinHash/LSH over Korean character shingles)")
+    description = N_(
+        "Near-duplicate samples within and across datasets (MinHash/LSH over Korean character"
+        " shingles)"
+    )
     severity = "warning"
     family = "dedup"
     flag = None

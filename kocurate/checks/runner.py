@@ -45,12 +45,20 @@ class RunSummary:
     workers: int = 1  # processes that checked
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dataset_id": self.dataset_id, "checks": self.checks, "samples": self.samples,
-                "findings": self.findings, "flags": self.flags, "seconds": round(self.seconds, 3),
-                "by_check": self.by_check, "seconds_by_check": {k: round(v, 3) for k, v in self.seconds_by_check.items()},
-                "seconds_store": round(self.seconds_store, 3), "cpu_seconds": round(self.cpu_seconds, 3),
-                "workers": self.workers,
-                "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None}
+        return {
+            "dataset_id": self.dataset_id,
+            "checks": self.checks,
+            "samples": self.samples,
+            "findings": self.findings,
+            "flags": self.flags,
+            "seconds": round(self.seconds, 3),
+            "by_check": self.by_check,
+            "seconds_by_check": {k: round(v, 3) for k, v in self.seconds_by_check.items()},
+            "seconds_store": round(self.seconds_store, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "workers": self.workers,
+            "samples_per_s": round(self.samples / self.seconds, 1) if self.seconds else None,
+        }
 
 
 def categories_of(check: Check) -> set[str]:
@@ -60,11 +68,25 @@ def categories_of(check: Check) -> set[str]:
     return {check.flag} if check.flag else set()
 
 
-def load_batch(session: Session, dataset_id: int, last_id: int, limit: int, full: bool,
-               kind: str = "", max_id: int | None = None) -> list[SampleView]:
-    """The next ``limit`` samples of a dataset after ``last_id`` (only unchecked ones unless ``full``)."""
-    q = (select(Sample.id, Sample.version, Sample.key, Sample.position, Sample.align_status, Sample.align_confidence)
-         .where(Sample.dataset_id == dataset_id, Sample.id > last_id))
+def load_batch(
+    session: Session,
+    dataset_id: int,
+    last_id: int,
+    limit: int,
+    full: bool,
+    kind: str = "",
+    max_id: int | None = None,
+) -> list[SampleView]:
+    """The next ``limit`` samples of a dataset after ``last_id`` (only unchecked ones unless
+    ``full``)."""
+    q = select(
+        Sample.id,
+        Sample.version,
+        Sample.key,
+        Sample.position,
+        Sample.align_status,
+        Sample.align_confidence,
+    ).where(Sample.dataset_id == dataset_id, Sample.id > last_id)
     if max_id is not None:
         q = q.where(Sample.id <= max_id)
     if not full:
@@ -74,15 +96,21 @@ def load_batch(session: Session, dataset_id: int, last_id: int, limit: int, full
     rows = conn.execute(q.order_by(Sample.id).limit(limit)).all()
     if not rows:
         return []
-    views = {r[0]: SampleView(r[0], dataset_id, [], r[1], r[2], r[3], r[4], r[5], kind) for r in rows}
+    views = {
+        r[0]: SampleView(r[0], dataset_id, [], r[1], r[2], r[3], r[4], r[5], kind) for r in rows
+    }
     ids = [r[0] for r in rows]
     # contiguous ids (a full run): one index range; scattered ones (an incremental run after a few
     # edits): the ids themselves, so a batch never reads the turns of samples it skips
-    where = (Turn.sample_id.between(ids[0], ids[-1]) if ids[-1] - ids[0] < 4 * len(ids)
-             else Turn.sample_id.in_(ids))
+    where = (
+        Turn.sample_id.between(ids[0], ids[-1])
+        if ids[-1] - ids[0] < 4 * len(ids)
+        else Turn.sample_id.in_(ids)
+    )
     turns = conn.execute(
         select(Turn.sample_id, Turn.idx, Turn.role, Turn.text, Turn.source_text, Turn.source_kind)
-        .where(where).order_by(Turn.sample_id, Turn.idx)
+        .where(where)
+        .order_by(Turn.sample_id, Turn.idx)
     )
     get = views.get
     for sid, idx, role, text, src, kind_ in turns:
@@ -103,9 +131,17 @@ def auto_workers(n_samples: int) -> int:
     return max(1, min(os.cpu_count() or 1, AUTO_MAX_WORKERS, n_samples // (AUTO_MIN_SAMPLES // 2)))
 
 
-def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: bool = False,
-                set_checked: bool = True, batch: int = BATCH, progress: Callable[[int], None] | None = None,
-                workers: int | None = None) -> RunSummary:
+def run_dataset(
+    engine: Engine,
+    dataset_id: int,
+    checks: list[Check],
+    *,
+    full: bool = False,
+    set_checked: bool = True,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> RunSummary:
     """Run ``checks`` over one dataset and store what they find (see the module docstring).
 
     ``workers`` > 1 splits the dataset's id range between that many processes (the checks are
@@ -122,16 +158,40 @@ def run_dataset(engine: Engine, dataset_id: int, checks: list[Check], *, full: b
                     q = q.where(Sample.checked_version != Sample.version)
                 workers = auto_workers(s.scalar(q) or 0)
     if workers > 1:
-        summary = _run_parallel(engine, dataset_id, [c.name for c in checks], full=full,
-                                set_checked=set_checked, batch=batch, workers=workers)
+        summary = _run_parallel(
+            engine,
+            dataset_id,
+            [c.name for c in checks],
+            full=full,
+            set_checked=set_checked,
+            batch=batch,
+            workers=workers,
+        )
         summary.workers = workers
         return summary
-    return _run_range(engine, dataset_id, checks, full=full, set_checked=set_checked, batch=batch,
-                      progress=progress)
+    return _run_range(
+        engine,
+        dataset_id,
+        checks,
+        full=full,
+        set_checked=set_checked,
+        batch=batch,
+        progress=progress,
+    )
 
 
-def _run_range(engine: Engine, dataset_id: int, checks: list[Check], *, full: bool, set_checked: bool, batch: int,
-               progress: Callable[[int], None] | None = None, lo: int = 0, hi: int | None = None) -> RunSummary:
+def _run_range(
+    engine: Engine,
+    dataset_id: int,
+    checks: list[Check],
+    *,
+    full: bool,
+    set_checked: bool,
+    batch: int,
+    progress: Callable[[int], None] | None = None,
+    lo: int = 0,
+    hi: int | None = None,
+) -> RunSummary:
     names = [c.name for c in checks]
     summary = RunSummary(dataset_id, names)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -156,14 +216,19 @@ def _run_range(engine: Engine, dataset_id: int, checks: list[Check], *, full: bo
             # CPU time of this process: per-check figures stay meaningful on a busy machine
             t = time.process_time()
             found.extend(c.run_batch(views))
-            summary.seconds_by_check[c.name] = summary.seconds_by_check.get(c.name, 0.0) + time.process_time() - t
+            summary.seconds_by_check[c.name] = (
+                summary.seconds_by_check.get(c.name, 0.0) + time.process_time() - t
+            )
         t = time.perf_counter()
         with Session(engine) as s, s.begin():
             nf, nfl = _store(s, dataset_id, views, found, names, cats)
             if set_checked:
-                s.connection().execute(update(Sample).where(Sample.id == bindparam("sid"))
-                                       .values(checked_version=bindparam("v")),
-                                       [{"sid": v.id, "v": v.version} for v in views])
+                s.connection().execute(
+                    update(Sample)
+                    .where(Sample.id == bindparam("sid"))
+                    .values(checked_version=bindparam("v")),
+                    [{"sid": v.id, "v": v.version} for v in views],
+                )
         summary.seconds_store += time.perf_counter() - t
         summary.samples += len(views)
         summary.findings += nf
@@ -177,26 +242,48 @@ def _run_range(engine: Engine, dataset_id: int, checks: list[Check], *, full: bo
     return summary
 
 
-def _worker(url: str, dataset_id: int, names: list[str], lo: int, hi: int, full: bool, set_checked: bool,
-            batch: int) -> RunSummary:
+def _worker(
+    url: str,
+    dataset_id: int,
+    names: list[str],
+    lo: int,
+    hi: int,
+    full: bool,
+    set_checked: bool,
+    batch: int,
+) -> RunSummary:
     from ..db import make_engine
     from .base import select_checks
 
     engine = make_engine(url)
     try:
-        return _run_range(engine, dataset_id, select_checks(names), full=full, set_checked=set_checked, batch=batch,
-                          lo=lo, hi=hi)
+        return _run_range(
+            engine,
+            dataset_id,
+            select_checks(names),
+            full=full,
+            set_checked=set_checked,
+            batch=batch,
+            lo=lo,
+            hi=hi,
+        )
     finally:
         engine.dispose()
 
 
 @contextmanager
 def without_main_script() -> Iterator[None]:
-    """Start worker processes here. A forkserver or spawn child first re-runs the parent's ``__main__``
-    file; under Streamlit (and its AppTest) that is the page script being run, which must not run again
-    in a worker. While workers start, ``__main__`` is a bare module; a module run with ``-m`` is kept."""
+    """Start worker processes here. A forkserver or spawn child first re-runs the parent's
+    ``__main__`` file; under Streamlit (and its AppTest) that is the page script being run, which
+    must not run again in a worker. While workers start, ``__main__`` is a bare module; a module run
+    with ``-m`` is kept.
+    """
     main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+    if (
+        main is None
+        or getattr(main, "__spec__", None) is not None
+        or not getattr(main, "__file__", None)
+    ):
         yield
         return
     sys.modules["__main__"] = types.ModuleType("__main__")
@@ -206,14 +293,24 @@ def without_main_script() -> Iterator[None]:
         sys.modules["__main__"] = main
 
 
-def _run_parallel(engine: Engine, dataset_id: int, names: list[str], *, full: bool, set_checked: bool, batch: int,
-                  workers: int) -> RunSummary:
+def _run_parallel(
+    engine: Engine,
+    dataset_id: int,
+    names: list[str],
+    *,
+    full: bool,
+    set_checked: bool,
+    batch: int,
+    workers: int,
+) -> RunSummary:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     t0 = time.perf_counter()
     with read_session(engine) as s:
-        lo, hi = s.execute(select(func.min(Sample.id), func.max(Sample.id)).where(Sample.dataset_id == dataset_id)).one()
+        lo, hi = s.execute(
+            select(func.min(Sample.id), func.max(Sample.id)).where(Sample.dataset_id == dataset_id)
+        ).one()
     summary = RunSummary(dataset_id, names)
     if lo is None:
         return summary
@@ -227,8 +324,13 @@ def _run_parallel(engine: Engine, dataset_id: int, names: list[str], *, full: bo
     method = "fork" if threading.active_count() == 1 else "forkserver"
     with without_main_script():  # the workers start inside (map submits every task at once)
         ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-        results = ex.map(_worker, *zip(*[(url, dataset_id, names, a, b, full, set_checked, batch)
-                                         for a, b in bounds], strict=True))
+        results = ex.map(
+            _worker,
+            *zip(
+                *[(url, dataset_id, names, a, b, full, set_checked, batch) for a, b in bounds],
+                strict=True,
+            ),
+        )
     with ex:
         parts = list(results)
     for p in parts:
@@ -245,29 +347,58 @@ def _run_parallel(engine: Engine, dataset_id: int, names: list[str], *, full: bo
     return summary
 
 
-def _store(s: Session, dataset_id: int, views: list[SampleView], found: list[Finding], names: list[str],
-           cats: set[str]) -> tuple[int, int]:
+def _store(
+    s: Session,
+    dataset_id: int,
+    views: list[SampleView],
+    found: list[Finding],
+    names: list[str],
+    cats: set[str],
+) -> tuple[int, int]:
     ids = [v.id for v in views]
     lo, hi = ids[0], ids[-1]
     conn = s.connection()
     idset = set(ids)
     # findings a person already confirmed or cleared stay, and are not raised again
-    kept = {(sid, chk, ti) for sid, chk, ti in conn.execute(
-        select(CheckFinding.sample_id, CheckFinding.check, CheckFinding.turn_idx)
-        .where(CheckFinding.sample_id.between(lo, hi), CheckFinding.check.in_(names), CheckFinding.state != "open"))
-        if sid in idset}
-    conn.execute(delete(CheckFinding).where(CheckFinding.sample_id.in_(ids), CheckFinding.check.in_(names),
-                                            CheckFinding.state == "open"))
+    kept = {
+        (sid, chk, ti)
+        for sid, chk, ti in conn.execute(
+            select(CheckFinding.sample_id, CheckFinding.check, CheckFinding.turn_idx).where(
+                CheckFinding.sample_id.between(lo, hi),
+                CheckFinding.check.in_(names),
+                CheckFinding.state != "open",
+            )
+        )
+        if sid in idset
+    }
+    conn.execute(
+        delete(CheckFinding).where(
+            CheckFinding.sample_id.in_(ids),
+            CheckFinding.check.in_(names),
+            CheckFinding.state == "open",
+        )
+    )
     now = utcnow()
     rows = []
     suggest: dict[int, dict[str, Finding]] = defaultdict(dict)
     for f in found:
         if (f.sample_id, f.check, f.turn_idx) in kept:
             continue
-        rows.append({"sample_id": f.sample_id, "dataset_id": dataset_id, "check": f.check, "severity": f.severity,
-                     "turn_idx": f.turn_idx, "span_start": f.span[0] if f.span else None,
-                     "span_end": f.span[1] if f.span else None, "message": f.message[:2000], "data": f.data,
-                     "state": "open", "created_at": now})
+        rows.append(
+            {
+                "sample_id": f.sample_id,
+                "dataset_id": dataset_id,
+                "check": f.check,
+                "severity": f.severity,
+                "turn_idx": f.turn_idx,
+                "span_start": f.span[0] if f.span else None,
+                "span_end": f.span[1] if f.span else None,
+                "message": f.message[:2000],
+                "data": f.data,
+                "state": "open",
+                "created_at": now,
+            }
+        )
         if f.flag and f.flag not in suggest[f.sample_id]:  # type: ignore[index]
             suggest[f.sample_id][f.flag] = f  # type: ignore[index]
     if rows:
@@ -276,27 +407,51 @@ def _store(s: Session, dataset_id: int, views: list[SampleView], found: list[Fin
         return len(rows), 0
     # pre-flags: replace this run's active suggestions; never re-suggest what a person decided
     # (only those this run's checks made: a pre-flag's note starts with the name of its check)
-    conn.execute(delete(Flag).where(Flag.sample_id.in_(ids), Flag.origin.in_(("check", "model")),
-                                    Flag.state == "active", Flag.category.in_(sorted(cats)),
-                                    or_(*(Flag.note.startswith(f"{n}: ", autoescape=True) for n in names))))
+    conn.execute(
+        delete(Flag).where(
+            Flag.sample_id.in_(ids),
+            Flag.origin.in_(("check", "model")),
+            Flag.state == "active",
+            Flag.category.in_(sorted(cats)),
+            or_(*(Flag.note.startswith(f"{n}: ", autoescape=True) for n in names)),
+        )
+    )
     if not suggest:
         return len(rows), 0
-    taken = {(sid, cat) for sid, cat in conn.execute(
-        select(Flag.sample_id, Flag.category).where(Flag.sample_id.in_(list(suggest)), Flag.category.in_(sorted(cats))))}
+    taken = {
+        (sid, cat)
+        for sid, cat in conn.execute(
+            select(Flag.sample_id, Flag.category).where(
+                Flag.sample_id.in_(list(suggest)), Flag.category.in_(sorted(cats))
+            )
+        )
+    }
     flags = []
     for sid, by_cat in suggest.items():
         for cat, f in by_cat.items():
             if (sid, cat) in taken:
                 continue
-            flags.append({"sample_id": sid, "category": cat, "note": f"{f.check}: {f.message}"[:1000],
-                          "turn_idx": f.turn_idx, "user_id": None, "origin": "model" if f.check.endswith("_model")
-                          else "check", "state": "active", "created_at": now, "updated_at": now})
+            flags.append(
+                {
+                    "sample_id": sid,
+                    "category": cat,
+                    "note": f"{f.check}: {f.message}"[:1000],
+                    "turn_idx": f.turn_idx,
+                    "user_id": None,
+                    "origin": "model" if f.check.endswith("_model") else "check",
+                    "state": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
     if flags:
         conn.execute(insert(Flag), flags)
     return len(rows), len(flags)
 
 
-def run_samples(samples: list[SampleView], checks: list[Check], ctx: RunContext | None = None) -> list[Finding]:
+def run_samples(
+    samples: list[SampleView], checks: list[Check], ctx: RunContext | None = None
+) -> list[Finding]:
     """Run checks over in-memory samples (tests, previews): no database writes."""
     ctx = ctx or RunContext()
     for c in checks:

@@ -1,4 +1,5 @@
-"""Small text helpers shared by the checks (precompiled patterns; nothing here touches the database)."""
+"""Small text helpers shared by the checks (precompiled patterns; nothing here touches the
+database)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ LATIN_RUN = re.compile(r"[A-Za-z]+")  # Latin words (cheaper to count than lette
 CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
 INLINE_CODE = re.compile(r"`[^`\n]+`")
 URL = re.compile(r"https?://[^\s)\]>\"'`]+|www\.[^\s)\]>\"'`]+")
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,24}\b(?![.\w-]*\d)")  # ends in a letter TLD
+EMAIL = re.compile(
+    r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,24}\b(?![.\w-]*\d)"
+)  # ends in a letter TLD
 NUMBER_ANY = re.compile(r"\d+(?:[.,]\d+)*")
-PLACEHOLDER = re.compile(r"\{\{\s*[\w.]+\s*\}\}|\{[A-Za-z_][\w.]*\}|%(?:\(\w+\))?[sdif]|\$\{\w+\}|<[A-Za-z_][\w-]*>|\[\[\w+\]\]")
+PLACEHOLDER = re.compile(
+    r"\{\{\s*[\w.]+\s*\}\}|\{[A-Za-z_][\w.]*\}|%(?:\(\w+\))?[sdif]|\$\{\w+\}|<[A-Za-z_][\w-]*>|\[\[\w+\]\]"
+)
 
 
 def strip_code(text: str) -> str:

@@ -27,44 +27,73 @@ from .base import Check, Finding, RunContext, SampleView, TurnView, register
 # untranslated / partly untranslated
 
 _EN_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,;:]+[A-Za-z][A-Za-z'’-]*){5,}[.!?]?")
-_CODEISH = re.compile(r"[=;{}()<>/\\_]|\b(?:def|return|import|class|function|var|const|public|void)\b")
+_CODEISH = re.compile(
+    r"[=;{}()<>/\\_]|\b(?:def|return|import|class|function|var|const|public|void)\b"
+)
 ANSWER_ROLES = frozenset({"output", "response", "assistant", "gpt", "bot", "model"})
-QUESTION_ROLES = frozenset({"instruction", "input", "context", "user", "human", "prompt", "question"})
+QUESTION_ROLES = frozenset(
+    {"instruction", "input", "context", "user", "human", "prompt", "question"}
+)
 # a run of Latin words (with the punctuation of a sentence between them), no Hangul inside
 _LATIN_SENT = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ \t,;:\-–—\"“”]+[A-Za-z][A-Za-z'’-]*)+[.!?]?")
 # English words that make a run a sentence rather than a name, a title or a term: lower-case
 # function words and frequent verbs (a list of names or titles has none, or only inside Title Case)
-_FUNCTION = frozenset("""the a an is are was were be been being am do does did have has had will would can could
-should may might must shall to of in on at for with from by about as into than then that this these those there
-here it its it's i'm i you he she we they me him her us them my your our their what which who whom whose when
-where why how not no yes and or but if so because while very also just only all some any each every more most
-other such please let let's here's there's i'll you'll we'll don't doesn't didn't can't won't isn't aren't
-wasn't weren't""".split())
+_FUNCTION = frozenset(
+    """the a an is are was were be been being am do does did have has had will would can could
+should may might must shall to of in on at for with from by about as into than then that
+this these those there here it its it's i'm i you he she we they me him her us them my
+your our their what which who whom whose when where why how not no yes and or but if so
+because while very also just only all some any each every more most other such please
+let let's here's there's i'll you'll we'll don't doesn't didn't can't won't isn't aren't
+wasn't weren't""".split()
+)
 # LaTeX, ABC music notation, markup: not prose in any language
-_LATEX = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|\\\[.*?\\\]|\\\(.*?\\\)|\\begin\{(\w+\*?)\}.*?\\end\{\1\}"
-                    r"|\\[A-Za-z]+(?:\{[^}\n]*\})*", re.S)
-_ABC_LINE = re.compile(r"^\s*(?:[A-Za-z]:[^\n]*|[|:\[\]A-Ga-gzZxX0-9,'/^_=<>(){}\s.~-]*\|[|:\[\]A-Ga-gzZxX0-9,'/^_=<>(){}\s.~-]*)$")
+_LATEX = re.compile(
+    r"\$\$.*?\$\$|\$[^$\n]+\$|\\\[.*?\\\]|\\\(.*?\\\)|\\begin\{(\w+\*?)\}.*?\\end\{\1\}"
+    r"|\\[A-Za-z]+(?:\{[^}\n]*\})*",
+    re.S,
+)
+_ABC_LINE = re.compile(
+    r"^\s*(?:[A-Za-z]:[^\n]*|[|:\[\]A-Ga-gzZxX0-9,'/^_=<>(){}\s.~-]*\|[|:\[\]A-Ga-gzZxX0-9,'/^_=<>(){}\s.~-]*)$"
+)
 _CODE_SYMBOLS = re.compile(r"[=;{}()<>\[\]#$&|*/\\]")
-_CODE_START = re.compile(r"^\s*(?:def |class |return\b|for .+ in |if .+:|elif |else:|while |import |from \S+ import|"
-                         r"print\(|#include|public |private |static |const |let |var |function\b|SELECT |"
-                         r"INSERT |UPDATE |CREATE |FROM |WHERE |ORDER BY |GROUP BY |(?:LEFT |INNER )?JOIN |LIMIT |VALUES |"
-                         r"(?:\$ )?(?:sudo|cargo|npm|pip|git|cd|mkdir|docker|curl|wget|apt-get|brew|yarn) |<\w|\w+\(.*\)\s*[;{]?$|[\w.\[\]]+\s*[-+*/]?=\s*\S)")
+_CODE_START = re.compile(
+    r"^\s*(?:def |class |return\b|for .+ in |if .+:|elif |else:|while |import |from \S+ import|"
+    r"print\(|#include|public |private |static |const |let |var |function\b|SELECT |"
+    r"INSERT |UPDATE |CREATE |FROM |WHERE |ORDER BY |GROUP BY |(?:LEFT |INNER )?JOIN |LIMIT"
+    r" |VALUES |"
+    r"(?:\$ )?(?:sudo|cargo|npm|pip|git|cd|mkdir|docker|curl|wget|apt-get|brew|yarn)"
+    r" |<\w|\w+\(.*\)\s*[;{]?$|[\w.\[\]]+\s*[-+*/]?=\s*\S)"
+)
 # the instruction asks for another language: 영어로, 프랑스어로 번역, in French, into English …
-_LANGS_KO = "영어|영문|프랑스어|불어|스페인어|독일어|이탈리아어|포르투갈어|라틴어|네덜란드어|스웨덴어|러시아어|에스페란토"
-_LANGS_EN = ("English|French|Spanish|German|Italian|Portuguese|Latin|Dutch|Swedish|Russian|Esperanto|Pig Latin")
-_ASKS_LANGUAGE = re.compile(rf"(?:{_LANGS_KO})\s?(?:로|으로|번역|문장|단어|가사|시|철자|속담|관용구|표현|이름|제목|원문)"
-                            rf"|(?:in|into|to|from) (?:{_LANGS_EN})\b|\b(?:{_LANGS_EN}) (?:translation|word|phrase|sentence)"
-                            r"|가사|lyrics|영어\s?(?:번역|문장)", re.I)
-_PLAIN_WORD = re.compile(r"[A-Za-z][a-z'’-]*")  # a word as prose writes it (not ACRONYM, not CamelCase)
+_LANGS_KO = (
+    "영어|영문|프랑스어|불어|스페인어|독일어|이탈리아어|포르투갈어|라틴어"
+    "|네덜란드어|스웨덴어|러시아어|에스페란토"
+)
+_LANGS_EN = (
+    "English|French|Spanish|German|Italian|Portuguese|Latin|Dutch|Swedish|Russian|Esperanto|Pig"
+    " Latin"
+)
+_ASKS_LANGUAGE = re.compile(
+    rf"(?:{_LANGS_KO})\s?(?:로|으로|번역|문장|단어|가사|시|철자|속담|관용구|표현|이름|제목|원문)"
+    rf"|(?:in|into|to|from) (?:{_LANGS_EN})\b|\b(?:{_LANGS_EN})"
+    r" (?:translation|word|phrase|sentence)"
+    r"|가사|lyrics|영어\s?(?:번역|문장)",
+    re.I,
+)
+_PLAIN_WORD = re.compile(
+    r"[A-Za-z][a-z'’-]*"
+)  # a word as prose writes it (not ACRONYM, not CamelCase)
 _CODE_EDGE = frozenset("_=[]{}<>$\\.")
-# an input that is English words to work on ("take", "happy, sad"): a short English answer is the task
+# an input that is English words to work on ("take", "happy, sad"): a short English answer is the
+# task
 _ENGLISH_MATERIAL = re.compile(r"[A-Za-z][A-Za-z'’ ,;.!?-]*")
 _QUOTED = re.compile(r"[\"“”'‘’「」『』]")
 
 
 def _prose(text: str, source: str | None) -> str:
-    """The part of a turn that should be Korean prose: no code (fenced, inline or unfenced lines), no
-    URLs or e-mails, no LaTeX, no music notation, no line copied unchanged from the source."""
+    """The part of a turn that should be Korean prose: no code (fenced, inline or unfenced lines),
+    no URLs or e-mails, no LaTeX, no music notation, no line copied unchanged from the source."""
     text = tx.strip_code(text)
     if "$" in text or "\\" in text:
         text = _LATEX.sub(" ", text)
@@ -77,21 +106,27 @@ def _prose(text: str, source: str | None) -> str:
         symbols = len(_CODE_SYMBOLS.findall(bare))
         if bare in src_lines and symbols >= max(2, len(bare) // 30) and not english_sentences(bare):
             continue  # code or a formula kept as it was in the English
-        if not tx.HANGUL.search(bare) and (_CODE_START.search(line) or line.startswith(("    ", "\t"))
-                                            or symbols >= max(2, len(bare) // 12) or _ABC_LINE.match(bare)):
+        if not tx.HANGUL.search(bare) and (
+            _CODE_START.search(line)
+            or line.startswith(("    ", "\t"))
+            or symbols >= max(2, len(bare) // 12)
+            or _ABC_LINE.match(bare)
+        ):
             continue  # unfenced code, a formula or a line of notes
         keep.append(line)
     return "\n".join(keep)
 
 
 def _title_like(words: list[str]) -> bool:
-    """Title Case (every word of four letters or more capitalized): a title or a name, not a sentence."""
+    """Title Case (every word of four letters or more capitalized): a title or a name, not a
+    sentence."""
     long = [w for w in words if len(w) >= 4]
     return len(long) >= 2 and all(w[0].isupper() for w in long)
 
 
 def english_sentences(text: str) -> list[re.Match[str]]:
-    """Runs of English prose in ``text``: two words or more, with a function word, not in Title Case."""
+    """Runs of English prose in ``text``: two words or more, with a function word, not in Title
+    Case."""
     out = []
     for m in _LATIN_SENT.finditer(text):
         words = re.findall(r"[A-Za-z][A-Za-z'’-]*", m.group(0))
@@ -99,28 +134,33 @@ def english_sentences(text: str) -> list[re.Match[str]]:
             continue
         plain = [w for w in words if _PLAIN_WORD.fullmatch(w)]
         if len(plain) < 2 or 2 * len(plain) < len(words):
-            continue  # acronyms, CamelCase, NAMES IN CAPITALS: "a GLB PARTNERS, LP", "A SeatExtended"
+            # acronyms, CamelCase, NAMES IN CAPITALS: "a GLB PARTNERS, LP", "A SeatExtended"
+            continue
         low = [w.lower().replace("’", "'") for w in words]
         if not any(w in _FUNCTION for w in low):
             continue  # names, titles, terms: "Django, Flask", "Deoxyribonucleic acid"
         if _title_like(words):
             continue  # "The Lord of the Rings", "Internet of Things"
-        before = text[m.start() - 1:m.start()] if m.start() else ""
-        after = text[m.end():m.end() + 1]
+        before = text[m.start() - 1 : m.start()] if m.start() else ""
+        after = text[m.end() : m.end() + 1]
         if before in _CODE_EDGE or after in _CODE_EDGE:
             continue  # part of code: "[x for x in arr if x > 0]", "cargo new my_project"
         out.append(m)
     return out
 
 
-_NO_OUTPUT = re.compile(r"<\s*no\s*output\s*>", re.I)  # Alpaca's marker for a task a model cannot do
+_NO_OUTPUT = re.compile(
+    r"<\s*no\s*output\s*>", re.I
+)  # Alpaca's marker for a task a model cannot do
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
 def english_word_list(prose: str) -> re.Match[str] | None:
     """A turn without Hangul that lists English common words (not names or titles): a phrase with a
-    lower-case content word after another word ("Sleeping bags", "express regret"), or four lower-case
-    words and up ("heroic, audacious, bold, daring"). Names and titles are capitalized; code is gone."""
+    lower-case content word after another word ("Sleeping bags", "express regret"), or four
+    lower-case words and up ("heroic, audacious, bold, daring"). Names and titles are capitalized;
+    code is gone.
+    """
     if tx.HANGUL.search(prose):
         return None
     lower = [w for w in _WORD.findall(prose) if w.islower() and len(w) >= 3 and w not in _FUNCTION]
@@ -136,15 +176,20 @@ def english_word_list(prose: str) -> re.Match[str] | None:
 class Untranslated(Check):
     name = "untranslated"
     label = N_("Untranslated English")
-    description = N_("Korean turn is (partly) still English: English sentences in an answer whatever its source, "
-                   "or left over from the translated English; not names, titles, code, LaTeX, music, a language asked for")
+    description = N_(
+        "Korean turn is (partly) still English: English sentences in an answer whatever its source,"
+        " or left over from the translated English; not names, titles, code, LaTeX, music, a"
+        " language asked for"
+    )
     severity = "error"
     family = "translation"
     flag = "untranslated"
 
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
-        asked: bool | None = None  # the instruction asks for another language (computed when needed)
+        asked: bool | None = (
+            None  # the instruction asks for another language (computed when needed)
+        )
         words_in = 0  # English words given as input material
         for t in sample.turns:
             if not t.text or t.role == "system" or not tx.LATIN.search(t.text):
@@ -160,13 +205,24 @@ class Untranslated(Check):
             en_words = sum(len(m.group(0).split()) for m in runs)
             if t.role in ANSWER_ROLES or not t.translated:
                 if asked is None:
-                    q = " ".join(f"{x.text} {x.source_text or ''}" for x in sample.turns if x.role in QUESTION_ROLES)
+                    q = " ".join(
+                        f"{x.text} {x.source_text or ''}"
+                        for x in sample.turns
+                        if x.role in QUESTION_ROLES
+                    )
                     # or it gives English material to work on (a verb to inflect, a word to define)
-                    material = [x.text for x in sample.turns if x.role in ("input", "context") and x.text.strip()]
+                    material = [
+                        x.text
+                        for x in sample.turns
+                        if x.role in ("input", "context") and x.text.strip()
+                    ]
                     asked = _ASKS_LANGUAGE.search(q) is not None
-                    words_in = sum(len(m.split()) for m in material if _ENGLISH_MATERIAL.fullmatch(m.strip()))
+                    words_in = sum(
+                        len(m.split()) for m in material if _ENGLISH_MATERIAL.fullmatch(m.strip())
+                    )
                 if words_in and len(t.text.split()) <= 3 * words_in + 3:
-                    continue  # a short English answer about English words given as input (take → had taken)
+                    # a short English answer about English words given as input (take → had taken)
+                    continue
                 if asked:
                     continue  # an answer in the language the instruction asked for
                 if t.role not in ANSWER_ROLES and not t.translated:
@@ -179,18 +235,37 @@ class Untranslated(Check):
             if ratio < 0.15:
                 # the turn is English, not Korean
                 sev = "error" if t.translated else "warning"
-                out.append(self.finding(N_("not Korean: {ratio:.0%} Hangul among {n} letters, English sentences "
-                                           "({words} words)"), params={"ratio": ratio, "n": n, "words": en_words},
-                                        turn=t, span=(0, len(t.text)), severity=sev,
-                                        flag=self.flag, hangul_ratio=round(ratio, 3)))
+                out.append(
+                    self.finding(
+                        N_(
+                            "not Korean: {ratio:.0%} Hangul among {n} letters, English sentences "
+                            "({words} words)"
+                        ),
+                        params={"ratio": ratio, "n": n, "words": en_words},
+                        turn=t,
+                        span=(0, len(t.text)),
+                        severity=sev,
+                        flag=self.flag,
+                        hangul_ratio=round(ratio, 3),
+                    )
+                )
                 continue
-            # Korean with English inside: a whole English sentence, not a short gloss in quotes or brackets
+            # Korean with English inside: a whole English sentence, not a short gloss in quotes or
+            # brackets
             long_runs = [m for m in runs if self._sentence(prose, m)]
             if long_runs:
                 m = long_runs[0]
                 start = t.text.find(m.group(0))
-                out.append(self.finding(N_("English left untranslated: {text!r}"), params={"text": m.group(0)[:80]}, turn=t, severity="warning",
-                                        flag=self.flag, span=(start, start + len(m.group(0))) if start >= 0 else span))
+                out.append(
+                    self.finding(
+                        N_("English left untranslated: {text!r}"),
+                        params={"text": m.group(0)[:80]},
+                        turn=t,
+                        severity="warning",
+                        flag=self.flag,
+                        span=(start, start + len(m.group(0))) if start >= 0 else span,
+                    )
+                )
         return out
 
     @staticmethod
@@ -198,8 +273,8 @@ class Untranslated(Check):
         """A run that is a sentence of its own: six words or more, or three and up filling its line
         or ending in sentence punctuation, and not a gloss in brackets or quotes."""
         words = m.group(0).split()
-        before = text[max(0, m.start() - 1):m.start()]
-        after = text[m.end():m.end() + 1]
+        before = text[max(0, m.start() - 1) : m.start()]
+        after = text[m.end() : m.end() + 1]
         if before in "(（[" and before and after in ")）]" and after:
             return False
         if before and after and _QUOTED.match(before) and _QUOTED.match(after) and len(words) < 8:
@@ -208,7 +283,7 @@ class Untranslated(Check):
             return True
         line_start = text.rfind("\n", 0, m.start()) + 1
         line_end = text.find("\n", m.end())
-        line = text[line_start:line_end if line_end >= 0 else len(text)]
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
         fills_line = not tx.HANGUL.search(line)
         return len(words) >= 3 and (fills_line or m.group(0).rstrip().endswith((".", "!", "?")))
 
@@ -239,14 +314,37 @@ class Truncated(Check):
             if e >= 80:
                 r = (k + 4) / (align.KO_EN_LENGTH_RATIO * e + 4)
                 if r < 0.4:
-                    out.append(self.finding(N_("Korean has {ko} characters for {en} in English (expected about {expected})"),
-                                            params={"ko": k, "en": e, "expected": int(align.KO_EN_LENGTH_RATIO * e)},
-                                            turn=t, ratio=round(r, 3)))
+                    out.append(
+                        self.finding(
+                            N_(
+                                "Korean has {ko} characters for {en} in English (expected about"
+                                " {expected})"
+                            ),
+                            params={
+                                "ko": k,
+                                "en": e,
+                                "expected": int(align.KO_EN_LENGTH_RATIO * e),
+                            },
+                            turn=t,
+                            ratio=round(r, 3),
+                        )
+                    )
                     continue
-            if k > 20 and _TERMINAL.search(src) and _CONNECTIVE_END.search(t.text) and not t.text.rstrip().endswith(
-                    ("다", "요")):
-                out.append(self.finding(N_("ends mid-sentence (a particle or connective ending, no final verb)"),
-                                        params={}, turn=t, severity="warning", span=(max(0, len(t.text) - 10), len(t.text))))
+            if (
+                k > 20
+                and _TERMINAL.search(src)
+                and _CONNECTIVE_END.search(t.text)
+                and not t.text.rstrip().endswith(("다", "요"))
+            ):
+                out.append(
+                    self.finding(
+                        N_("ends mid-sentence (a particle or connective ending, no final verb)"),
+                        params={},
+                        turn=t,
+                        severity="warning",
+                        span=(max(0, len(t.text) - 10), len(t.text)),
+                    )
+                )
         return out
 
 
@@ -257,8 +355,10 @@ _LEAD = re.compile(r"^\s*([A-Za-z]{1,3})(?:([" + SYLLABLES + r"])|\s+(?=\S))")
 _TRAIL = re.compile(r"([" + SYLLABLES + r"])([A-Za-z]{1,2})\s*$")
 _WORDS = re.compile(r"[A-Za-z]+")
 # short Latin tokens that commonly open a Korean sentence without being in the English
-_COMMON_ACRONYMS = frozenset("ai api ui ux ok pc tv it ceo cto sql url id db os pr css js kb mb gb tb cpu gpu "
-                             "usb faq sns seo qa hr vr ar ml nlp app web".split())
+_COMMON_ACRONYMS = frozenset(
+    "ai api ui ux ok pc tv it ceo cto sql url id db os pr css js kb mb gb tb cpu gpu "
+    "usb faq sns seo qa hr vr ar ml nlp app web".split()
+)
 
 
 # a one-letter name takes a particle ('f의', 'x는', 'n이'); 'n두 번째' glues the letter to a word
@@ -278,7 +378,10 @@ def _src_words(src: str) -> frozenset[str]:
 class StrayCharacters(Check):
     name = "stray_chars"
     label = N_("Stray characters")
-    description = N_("Stray Latin fragments glued to the start or end of a Korean turn ('n Java에서', 'rm자,', '코드D')")
+    description = N_(
+        "Stray Latin fragments glued to the start or end of a Korean turn ('n Java에서', 'rm자,',"
+        " '코드D')"
+    )
     severity = "error"
     family = "translation"
     flag = "mistranslation"
@@ -297,21 +400,36 @@ class StrayCharacters(Check):
                 low = tok.lower()
                 stray = low not in words and low not in _COMMON_ACRONYMS
                 if glued and len(tok) == 1 and tok.islower():
-                    # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul, unless the source
-                    # names it on its own and a particle follows ('the first 10 lines of f' → 'f의 첫
-                    # 10줄'; 'n두 번째' stays stray); 'a' and 'i' there are English words, not names
+                    # 'a디지털', 'o상완골': a lone lower-case letter glued to Hangul, unless the
+                    # source names it on its own and a particle follows ('the first 10 lines of f' →
+                    # 'f의 첫 10줄'; 'n두 번째' stays stray); 'a' and 'i' there are English words,
+                    # not names
                     named = m.group(2) in _PARTICLE_HEAD and _named_alone(low, t.source_text or "")
                     stray = low in ("a", "i") or not named
                 if stray:
-                    out.append(self.finding(N_("stray characters {token!r} at the start"), params={"token": tok}, turn=t,
-                                            span=(m.start(1), m.end(1)), token=tok))
+                    out.append(
+                        self.finding(
+                            N_("stray characters {token!r} at the start"),
+                            params={"token": tok},
+                            turn=t,
+                            span=(m.start(1), m.end(1)),
+                            token=tok,
+                        )
+                    )
             m = _TRAIL.search(t.text)
             if m:
                 words = words if words is not None else _src_words(t.source_text or "")
                 tok = m.group(2)
                 if tok.lower() not in words:
-                    out.append(self.finding(N_("stray characters {token!r} at the end"), params={"token": tok}, turn=t,
-                                            span=(m.start(2), m.end(2)), token=tok))
+                    out.append(
+                        self.finding(
+                            N_("stray characters {token!r} at the end"),
+                            params={"token": tok},
+                            turn=t,
+                            span=(m.start(2), m.end(2)),
+                            token=tok,
+                        )
+                    )
         return out
 
 
@@ -329,9 +447,11 @@ def _multiset_diff(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
 
 _KO_SCALE = {"십": 10, "백": 10**2, "천": 10**3, "만": 10**4, "억": 10**8, "조": 10**12}
 _EN_SCALE = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-# a number with Korean scale words, "27억", "5천만", "3백만"; 조 before 차/각/건 and 만 before 큼 are
-# particles or other words ("7조차도" = even 7, "5만큼"), not 10^12 or 10^4
-_KO_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?((?:[십백천](?:만|억|조(?![차각건]))?)|만(?!큼)|억|조(?![차각건]))")
+# a number with Korean scale words, "27억", "5천만", "3백만"; 조 before 차/각/건 and 만 before 큼
+# are particles or other words ("7조차도" = even 7, "5만큼"), not 10^12 or 10^4
+_KO_SCALED = re.compile(
+    r"(\d+(?:[.,]\d+)*)\s?((?:[십백천](?:만|억|조(?![차각건]))?)|만(?!큼)|억|조(?![차각건]))"
+)
 _EN_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?(thousand|million|billion|trillion)\b", re.I)
 
 
@@ -350,8 +470,8 @@ def _norm_float(value: float) -> str:
 
 
 def _numbers(text: str, scale: dict[str, int], scaled: re.Pattern[str]) -> set[str]:
-    """Normalized numbers of a text; "138억" and "13.8 billion" both become 13800000000, and the parts of
-    a Korean compound number add up: "27억 5천만" is 2750000000 (as "2.75 billion")."""
+    """Normalized numbers of a text; "138억" and "13.8 billion" both become 13800000000, and the
+    parts of a Korean compound number add up: "27억 5천만" is 2750000000 (as "2.75 billion")."""
     out: set[str] = set()
     plain, pos = [], 0  # the text outside scaled numbers, whose digits count as they are
     total: float | None = None
@@ -362,9 +482,9 @@ def _numbers(text: str, scale: dict[str, int], scaled: re.Pattern[str]) -> set[s
             value = float(m.group(1).replace(",", "")) * unit
         except (ValueError, KeyError):
             continue
-        plain.append(text[pos:m.start()])
+        plain.append(text[pos : m.start()])
         pos = m.end()
-        if total is not None and unit < last_unit and not text[last_end:m.start()].strip():
+        if total is not None and unit < last_unit and not text[last_end : m.start()].strip():
             out.discard(_norm_float(total))
             total += value  # the next part of "27억 5천만"
         else:
@@ -405,14 +525,22 @@ class Numbers(Check):
             # that was replaced by another one, or a dropped long number, is worth a look
             big_missing = [n for n in missing if len(n.replace(".", "")) >= 3]
             if (missing and extra) or big_missing:
-                out.append(self.finding(N_("numbers differ: missing {missing}, added {added}"),
-                                        params={"missing": str(missing[:5]), "added": str(extra[:5])}, turn=t,
-                                        missing=missing[:20], added=extra[:20]))
+                out.append(
+                    self.finding(
+                        N_("numbers differ: missing {missing}, added {added}"),
+                        params={"missing": str(missing[:5]), "added": str(extra[:5])},
+                        turn=t,
+                        missing=missing[:20],
+                        added=extra[:20],
+                    )
+                )
         return out
 
 
 def _urls(s: str) -> list[str]:
-    return [u.rstrip(".,;:!?") for u in tx.URL.findall(s)] + [e.lower() for e in tx.EMAIL.findall(s)]
+    return [u.rstrip(".,;:!?") for u in tx.URL.findall(s)] + [
+        e.lower() for e in tx.EMAIL.findall(s)
+    ]
 
 
 @register
@@ -430,13 +558,25 @@ class Urls(Check):
             if not t.translated:
                 continue
             src = t.source_text or ""
-            if "http" not in src and "www." not in src and "@" not in src and "http" not in t.text and "@" not in t.text:
+            if (
+                "http" not in src
+                and "www." not in src
+                and "@" not in src
+                and "http" not in t.text
+                and "@" not in t.text
+            ):
                 continue
             missing, extra = _multiset_diff(_urls(src), _urls(t.text))
             if missing or extra:
-                out.append(self.finding(N_("URLs/e-mails differ: missing {missing}, added {added}"),
-                                        params={"missing": str(missing[:3]), "added": str(extra[:3])}, turn=t,
-                                        missing=missing[:10], added=extra[:10]))
+                out.append(
+                    self.finding(
+                        N_("URLs/e-mails differ: missing {missing}, added {added}"),
+                        params={"missing": str(missing[:3]), "added": str(extra[:3])},
+                        turn=t,
+                        missing=missing[:10],
+                        added=extra[:10],
+                    )
+                )
         return out
 
 
@@ -444,7 +584,9 @@ class Urls(Check):
 class Placeholders(Check):
     name = "placeholders"
     label = N_("Placeholders differ")
-    description = N_("Placeholders ({name}, %s, {{var}}, <tag>) in the Korean differ from the English")
+    description = N_(
+        "Placeholders ({name}, %s, {{var}}, <tag>) in the Korean differ from the English"
+    )
     severity = "error"
     family = "translation"
     flag = "code_broken"
@@ -457,11 +599,19 @@ class Placeholders(Check):
             src = t.source_text or ""
             if not any(c in src for c in "{%<[$"):
                 continue
-            missing, extra = _multiset_diff(tx.PLACEHOLDER.findall(src), tx.PLACEHOLDER.findall(t.text))
+            missing, extra = _multiset_diff(
+                tx.PLACEHOLDER.findall(src), tx.PLACEHOLDER.findall(t.text)
+            )
             if missing:  # DeepL dropped or translated one ('{객체}' for '{object}')
-                out.append(self.finding(N_("placeholders changed: missing {missing}, found {added}"),
-                                        params={"missing": str(missing[:5]), "added": str(extra[:5])}, turn=t,
-                                        missing=missing[:10], added=extra[:10]))
+                out.append(
+                    self.finding(
+                        N_("placeholders changed: missing {missing}, found {added}"),
+                        params={"missing": str(missing[:5]), "added": str(extra[:5])},
+                        turn=t,
+                        missing=missing[:10],
+                        added=extra[:10],
+                    )
+                )
         return out
 
 
@@ -481,8 +631,15 @@ class CodeBlocks(Check):
                 continue
             a, b = (t.source_text or "").count("```"), t.text.count("```")
             if a != b:
-                out.append(self.finding(N_("{ko} code fences in Korean, {en} in English"), params={"ko": b, "en": a},
-                                        turn=t, en=a, ko=b))
+                out.append(
+                    self.finding(
+                        N_("{ko} code fences in Korean, {en} in English"),
+                        params={"ko": b, "en": a},
+                        turn=t,
+                        en=a,
+                        ko=b,
+                    )
+                )
         return out
 
 
@@ -490,12 +647,16 @@ class CodeBlocks(Check):
 # code identifiers translated inside code
 
 _CODE_LINE = re.compile(
-    r"^\s*(?:def |class |return\b|for .+ in |if .+:|elif |else:|while |import |from \S+ import|print\(|"
-    r"#include|public |private |static |const |let |var |function\b|[\w.\[\]]+\s*[-+*/]?=\s*\S)|[;{}]\s*$"
+    r"^\s*(?:def |class |return\b|for .+ in |if .+:|elif |else:|while |import |from \S+"
+    r" import|print\(|"
+    r"#include|public |private |static |const |let |var"
+    r" |function\b|[\w.\[\]]+\s*[-+*/]?=\s*\S)|[;{}]\s*$"
 )
 _STRINGS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`")
 _COMMENT = re.compile(r"(?:#|//|--|/\*).*$")
-_KO_KEYWORD = re.compile(r"^\s*(?:반환|인쇄|만약|동안|정의|가져오기)\b|^\s*[" + SYLLABLES + r"_][\w]*\s*[-+*/]?=(?!=)")
+_KO_KEYWORD = re.compile(
+    r"^\s*(?:반환|인쇄|만약|동안|정의|가져오기)\b|^\s*[" + SYLLABLES + r"_][\w]*\s*[-+*/]?=(?!=)"
+)
 
 
 def _code_lines(text: str) -> list[tuple[int, str]]:
@@ -551,8 +712,15 @@ class CodeIdentifiers(Check):
                     bad.append((off, line))
             if bad:
                 off, line = bad[0]
-                out.append(self.finding(N_("Korean inside code on {n} line(s), e.g. {line!r}"),
-                                        params={"n": len(bad), "line": line.strip()[:60]}, turn=t, span=(off, off + len(line)), lines=[b[1].strip()[:80] for b in bad[:5]]))
+                out.append(
+                    self.finding(
+                        N_("Korean inside code on {n} line(s), e.g. {line!r}"),
+                        params={"n": len(bad), "line": line.strip()[:60]},
+                        turn=t,
+                        span=(off, off + len(line)),
+                        lines=[b[1].strip()[:80] for b in bad[:5]],
+                    )
+                )
         return out
 
 
@@ -568,7 +736,9 @@ _TABLE = re.compile(r"^\s*\|.*\|\s*$", re.M)
 class MarkdownStructure(Check):
     name = "markdown"
     label = N_("Markdown structure")
-    description = N_("List items, headings or table rows differ in number between Korean and English")
+    description = N_(
+        "List items, headings or table rows differ in number between Korean and English"
+    )
     severity = "warning"
     family = "translation"
     flag = None
@@ -582,14 +752,22 @@ class MarkdownStructure(Check):
             if "\n" not in src:
                 continue
             diffs = []
-            for label, pat in ((N_("list items {ko} vs {en}"), _LIST), (N_("headings {ko} vs {en}"), _HEAD),
-                               (N_("table rows {ko} vs {en}"), _TABLE)):
+            for label, pat in (
+                (N_("list items {ko} vs {en}"), _LIST),
+                (N_("headings {ko} vs {en}"), _HEAD),
+                (N_("table rows {ko} vs {en}"), _TABLE),
+            ):
                 a, b = len(pat.findall(src)), len(pat.findall(t.text))
                 if a != b and abs(a - b) > max(1, 0.2 * max(a, b)):
                     diffs.append(part(label, ko=b, en=a))
             if diffs:
-                out.append(self.finding(N_("Markdown structure differs (Korean vs English): {diffs}"),
-                                        params={"diffs": diffs}, turn=t))
+                out.append(
+                    self.finding(
+                        N_("Markdown structure differs (Korean vs English): {diffs}"),
+                        params={"diffs": diffs},
+                        turn=t,
+                    )
+                )
         return out
 
 
@@ -626,12 +804,13 @@ class Repetition(Check):
             sents = Counter(s.strip() for s in _SENT_SPLIT.split(t.text) if len(s.strip()) >= 10)
             top = sents.most_common(1)
             if top and top[0][1] >= 3:
-                msg, params = N_("text repeats itself (compresses to {ratio:.0%}) ({n}x {text!r})"), {
-                    "ratio": r, "n": top[0][1], "text": top[0][0][:50]}
+                msg, params = (
+                    N_("text repeats itself (compresses to {ratio:.0%}) ({n}x {text!r})"),
+                    {"ratio": r, "n": top[0][1], "text": top[0][0][:50]},
+                )
             else:
                 msg, params = N_("text repeats itself (compresses to {ratio:.0%})"), {"ratio": r}
-            out.append(self.finding(msg, params=params, turn=t,
-                                    compress_ratio=round(r, 3)))
+            out.append(self.finding(msg, params=params, turn=t, compress_ratio=round(r, 3)))
         return out
 
 
@@ -658,11 +837,14 @@ class LengthRatio(Check):
         key = f"length_ratio:{ctx.dataset_id}"
         if key not in ctx.stats:
             rows = ctx.session.execute(
-                select(Turn.text, Turn.source_text).join(Sample, Sample.id == Turn.sample_id)
+                select(Turn.text, Turn.source_text)
+                .join(Sample, Sample.id == Turn.sample_id)
                 .where(Sample.dataset_id == ctx.dataset_id, Turn.source_kind == "translation")
                 .limit(self.SAMPLE)
             ).all()
-            logs = sorted(math.log((len(a) + 4) / (len(b) + 4)) for a, b in rows if b and len(b) >= 40)
+            logs = sorted(
+                math.log((len(a) + 4) / (len(b) + 4)) for a, b in rows if b and len(b) >= 40
+            )
             if len(logs) >= 50:
                 med = logs[len(logs) // 2]
                 mad = sorted(abs(x - med) for x in logs)[len(logs) // 2]
@@ -678,8 +860,14 @@ class LengthRatio(Check):
                 continue
             x = math.log((len(t.text) + 4) / (len(t.source_text or "") + 4))
             if abs(x - self.center) > self.spread:
-                out.append(self.finding(N_("length ratio {ratio:.2f} (usual here {usual:.2f})"),
-                                        params={"ratio": math.exp(x), "usual": math.exp(self.center)}, turn=t, ratio=round(math.exp(x), 3)))
+                out.append(
+                    self.finding(
+                        N_("length ratio {ratio:.2f} (usual here {usual:.2f})"),
+                        params={"ratio": math.exp(x), "usual": math.exp(self.center)},
+                        turn=t,
+                        ratio=round(math.exp(x), 3),
+                    )
+                )
         return out
 
 
@@ -691,7 +879,10 @@ class LengthRatio(Check):
 class Misaligned(Check):
     name = "misaligned"
     label = N_("Misaligned turn")
-    description = N_("Korean turn does not match its English turn (aligner cues); names a neighbour it fits better")
+    description = N_(
+        "Korean turn does not match its English turn (aligner cues); names a neighbour it fits"
+        " better"
+    )
     severity = "error"
     family = "translation"
     flag = "misaligned"
@@ -726,19 +917,35 @@ class Misaligned(Check):
                 if e2 >= ev + 3.0 and (best is None or e2 > best[0]):
                     best = (e2, where)
             if best is not None:
-                yield self.finding(N_("Korean turn fits the English of {other} better than its own "
-                                      "(evidence {ev:.1f} vs {better:.1f})"),
-                                   params={"other": best[1], "ev": ev, "better": best[0]}, turn=t, evidence=round(ev, 2),
-                                   better=best[1])
+                yield self.finding(
+                    N_(
+                        "Korean turn fits the English of {other} better than its own "
+                        "(evidence {ev:.1f} vs {better:.1f})"
+                    ),
+                    params={"other": best[1], "ev": ev, "better": best[0]},
+                    turn=t,
+                    evidence=round(ev, 2),
+                    better=best[1],
+                )
             elif ev <= self.ERROR_BELOW:
-                yield self.finding(N_("Korean turn does not match its English (evidence {ev:.1f})"), params={"ev": ev},
-                                   turn=t,
-                                   evidence=round(ev, 2))
+                yield self.finding(
+                    N_("Korean turn does not match its English (evidence {ev:.1f})"),
+                    params={"ev": ev},
+                    turn=t,
+                    evidence=round(ev, 2),
+                )
             else:
-                yield self.finding(N_("weak match with its English (evidence {ev:.1f})"), params={"ev": ev}, turn=t, severity="warning",
-                                   evidence=round(ev, 2))
+                yield self.finding(
+                    N_("weak match with its English (evidence {ev:.1f})"),
+                    params={"ev": ev},
+                    turn=t,
+                    severity="warning",
+                    evidence=round(ev, 2),
+                )
 
-    def _candidates(self, samples: list[SampleView], i: int, t: TurnView) -> Iterator[tuple[str, str]]:
+    def _candidates(
+        self, samples: list[SampleView], i: int, t: TurnView
+    ) -> Iterator[tuple[str, str]]:
         s = samples[i]
         for o in s.turns:
             if o.idx != t.idx and o.translated and abs(o.idx - t.idx) <= 2 and o.source_text:
@@ -758,21 +965,56 @@ class Misaligned(Check):
 # (English pattern that must be in the source, Korean rendering that betrays the misreading,
 #  English pattern that would make the Korean right, why)
 FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None, str]] = [
-    (re.compile(r"\bodd\s+(?:one|man|word|item|number)s?\s+out\b", re.I), re.compile(r"홀수"), None,
-     N_("'odd one out' (the item that does not belong) read as 'odd number' ('홀수')")),
-    (re.compile(r"\bmore\b", re.I), re.compile(r"광석"), re.compile(r"\bores?\b|\bmineral", re.I),
-     N_("'more' read as 'ore' ('광석')")),
-    (re.compile(r"\bperplexity\b", re.I), re.compile(r"당혹"), None,
-     N_("'perplexity' (the text-predictability measure) rendered as embarrassment ('당혹감')")),
-    (re.compile(r"\bburstiness\b", re.I), re.compile(r"폭발|파열"), None,
-     N_("'burstiness' (variation in sentence length) rendered as explosion ('폭발성')")),
-    (re.compile(r"\babduct", re.I), re.compile(r"납치"), re.compile(r"\bkidnap", re.I),
-     N_("'abduct' (anatomy: move away from the midline, '외전') rendered as kidnapping ('납치')")),
-    (re.compile(r"\bwildfly\b", re.I), re.compile(r"야생화"), None, N_("product name WildFly translated ('야생화')")),
-    (re.compile(r"\bRussell\b"), re.compile(r"우리를 판매"), None,
-     N_("the name Russell read as 'Russ sell' ('우리를 판매')")),
-    (re.compile(r"\bpython\b", re.I), re.compile(r"비단뱀"), re.compile(r"\bsnake", re.I),
-     N_("the Python language rendered as the snake ('비단뱀')")),
+    (
+        re.compile(r"\bodd\s+(?:one|man|word|item|number)s?\s+out\b", re.I),
+        re.compile(r"홀수"),
+        None,
+        N_("'odd one out' (the item that does not belong) read as 'odd number' ('홀수')"),
+    ),
+    (
+        re.compile(r"\bmore\b", re.I),
+        re.compile(r"광석"),
+        re.compile(r"\bores?\b|\bmineral", re.I),
+        N_("'more' read as 'ore' ('광석')"),
+    ),
+    (
+        re.compile(r"\bperplexity\b", re.I),
+        re.compile(r"당혹"),
+        None,
+        N_("'perplexity' (the text-predictability measure) rendered as embarrassment ('당혹감')"),
+    ),
+    (
+        re.compile(r"\bburstiness\b", re.I),
+        re.compile(r"폭발|파열"),
+        None,
+        N_("'burstiness' (variation in sentence length) rendered as explosion ('폭발성')"),
+    ),
+    (
+        re.compile(r"\babduct", re.I),
+        re.compile(r"납치"),
+        re.compile(r"\bkidnap", re.I),
+        N_(
+            "'abduct' (anatomy: move away from the midline, '외전') rendered as kidnapping ('납치')"
+        ),
+    ),
+    (
+        re.compile(r"\bwildfly\b", re.I),
+        re.compile(r"야생화"),
+        None,
+        N_("product name WildFly translated ('야생화')"),
+    ),
+    (
+        re.compile(r"\bRussell\b"),
+        re.compile(r"우리를 판매"),
+        None,
+        N_("the name Russell read as 'Russ sell' ('우리를 판매')"),
+    ),
+    (
+        re.compile(r"\bpython\b", re.I),
+        re.compile(r"비단뱀"),
+        re.compile(r"\bsnake", re.I),
+        N_("the Python language rendered as the snake ('비단뱀')"),
+    ),
 ]
 
 
@@ -780,7 +1022,9 @@ FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | No
 class FalseFriends(Check):
     name = "false_friends"
     label = N_("DeepL misreading")
-    description = N_("Known DeepL misreadings ('odd one out' → 홀수, 'more' → 광석, 'abduct' → 납치 …)")
+    description = N_(
+        "Known DeepL misreadings ('odd one out' → 홀수, 'more' → 광석, 'abduct' → 납치 …)"
+    )
     severity = "error"
     family = "translation"
     flag = "mistranslation"
@@ -801,24 +1045,42 @@ class FalseFriends(Check):
 # ---------------------------------------------------------------------------------------------
 # a task that does not survive translation: "fix the spelling" of an input DeepL already fixed
 
-_SPELL_TASK = re.compile(r"\b(?:spell\w*|misspell\w*|typos?|grammar|grammatical|mistakes?|errors?|proofread)\b", re.I)
-_NO_ERROR_KO = re.compile(r"오류(?:가|는)? 없|틀린 (?:곳|부분|단어|철자)(?:이|은)? 없|문제(?:가|는)? 없|정확합니다|올바릅니다|올바른 문장")
+_SPELL_TASK = re.compile(
+    r"\b(?:spell\w*|misspell\w*|typos?|grammar|grammatical|mistakes?|errors?|proofread)\b", re.I
+)
+_NO_ERROR_KO = re.compile(
+    r"오류(?:가|는)? 없|틀린 (?:곳|부분|단어|철자)(?:이|은)? 없|문제(?:가|는)?"
+    r" 없|정확합니다|올바릅니다|올바른 문장"
+)
 
 
 @register
 class TaskLost(Check):
     name = "task_lost"
     label = N_("Error-correction task lost")
-    description = N_("Spelling/grammar task whose deliberate English errors did not survive translation")
+    description = N_(
+        "Spelling/grammar task whose deliberate English errors did not survive translation"
+    )
     severity = "warning"
     family = "translation"
     flag = "mistranslation"
 
     def run(self, sample: SampleView) -> list[Finding]:
-        instr = next((t for t in sample.turns if t.role in ("instruction", "user") and t.source_text), None)
-        inp = next((t for t in sample.turns if t.role in ("input", "context") and t.source_text), None)
-        outp = next((t for t in sample.turns if t.role in ("output", "response") and t.source_text), None)
-        if instr is None or inp is None or outp is None or not _SPELL_TASK.search(instr.source_text or ""):
+        instr = next(
+            (t for t in sample.turns if t.role in ("instruction", "user") and t.source_text), None
+        )
+        inp = next(
+            (t for t in sample.turns if t.role in ("input", "context") and t.source_text), None
+        )
+        outp = next(
+            (t for t in sample.turns if t.role in ("output", "response") and t.source_text), None
+        )
+        if (
+            instr is None
+            or inp is None
+            or outp is None
+            or not _SPELL_TASK.search(instr.source_text or "")
+        ):
             return []
         en_in, en_out = inp.source_text or "", outp.source_text or ""
         if difflib.SequenceMatcher(None, en_in.lower(), en_out.lower()).quick_ratio() < 0.6:
@@ -829,11 +1091,27 @@ class TaskLost(Check):
             return []
         no_err = _NO_ERROR_KO.search(outp.text or "")
         sev = "error" if no_err else "warning"
-        msg = (N_("the English input has deliberate errors ({words}) that the Korean input no longer shows: "
-                  "the task is lost in translation; the Korean answer even says there is no error") if no_err
-               else N_("the English input has deliberate errors ({words}) that the Korean input no longer "
-                       "shows: the task is lost in translation"))
-        return [self.finding(msg, params={"words": ", ".join(wrong[:5])}, turn=inp, severity=sev, wrong_words=wrong[:10])]
+        msg = (
+            N_(
+                "the English input has deliberate errors ({words}) that the Korean input no longer"
+                " shows: the task is lost in translation; the Korean answer even says there is no"
+                " error"
+            )
+            if no_err
+            else N_(
+                "the English input has deliberate errors ({words}) that the Korean input no longer "
+                "shows: the task is lost in translation"
+            )
+        )
+        return [
+            self.finding(
+                msg,
+                params={"words": ", ".join(wrong[:5])},
+                turn=inp,
+                severity=sev,
+                wrong_words=wrong[:10],
+            )
+        ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -842,16 +1120,21 @@ class TaskLost(Check):
 _EN_NEGATION = re.compile(
     r"\b(?:not|no|never|none|nothing|nobody|neither|nor|without|cannot|unable|inability|disagree|dont|doesnt|cant|"
     r"wont|lack\w*|fail\w*|error\w*|wrong|impossible|refuse\w*|stop|avoid\w*|prevent\w*|except|only)\b|n['’]t\b",
-    re.I)
+    re.I,
+)
 # a Korean sentence that ends negated (declarative: Korean asks "…없나요?" idiomatically)
-_KO_NEGATED_END = re.compile(r"(?:수 없|않|없|못하|못합|아닙|아니)(?:습니다|어요|아요|다|음|요|니다)?[.!]?\s*$")
+_KO_NEGATED_END = re.compile(
+    r"(?:수 없|않|없|못하|못합|아닙|아니)(?:습니다|어요|아요|다|음|요|니다)?[.!]?\s*$"
+)
 
 
 @register
 class Negation(Check):
     name = "negation"
     label = N_("Negation inverted")
-    description = N_("Meaning inverted: a short Korean sentence ends negated where the English has no negation")
+    description = N_(
+        "Meaning inverted: a short Korean sentence ends negated where the English has no negation"
+    )
     severity = "error"
     family = "translation"
     flag = "mistranslation"
@@ -866,6 +1149,15 @@ class Negation(Check):
                 continue
             m = _KO_NEGATED_END.search(t.text.strip())
             if m:
-                out.append(self.finding(N_("the Korean is negated ({ending!r}), the English is not: meaning inverted?"),
-                                        params={"ending": m.group(0).strip()}, turn=t, span=(m.start(), m.end())))
+                out.append(
+                    self.finding(
+                        N_(
+                            "the Korean is negated ({ending!r}), the English is not: meaning"
+                            " inverted?"
+                        ),
+                        params={"ending": m.group(0).strip()},
+                        turn=t,
+                        span=(m.start(), m.end()),
+                    )
+                )
         return out

@@ -36,12 +36,14 @@ def main() -> None:
 
     from ..errors import KocurateError
 
-    # files the CLI creates (databases, backups, exports, reports) hold password hashes and unreviewed
-    # data: readable by the owner only
+    # files the CLI creates (databases, backups, exports, reports) hold password hashes and
+    # unreviewed data: readable by the owner only
     os.umask(0o077)
     try:
         app()
-    except KocurateError as exc:  # e.g. a corrupt or read-only database outside a command's own errors()
+    except (
+        KocurateError
+    ) as exc:  # e.g. a corrupt or read-only database outside a command's own errors()
         # printed here and ended with sys.exit: a typer.Exit raised outside typer's own main would
         # print a traceback after the message
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

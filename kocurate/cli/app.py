@@ -26,8 +26,11 @@ _state: dict[str, Any] = {"db": None}
 
 @app.callback()
 def _root(
-    db_url: str = typer.Option(None, "--db", help="Database URL or SQLite file (default: $KOCURATE_DB_URL, "
-                                                "else ./kocurate.db)."),
+    db_url: str = typer.Option(
+        None,
+        "--db",
+        help="Database URL or SQLite file (default: $KOCURATE_DB_URL, else ./kocurate.db).",
+    ),
 ) -> None:
     _state["db"] = db_url
 

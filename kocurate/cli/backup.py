@@ -15,8 +15,13 @@ from .app import app, engine, errors, fail, session, url
 
 @app.command("backup")
 def backup_cmd(
-    path: Path = typer.Argument(..., help="Backup file to write (SQLite: a database file; PostgreSQL: a pg_dump "
-                                          "custom-format archive)."),
+    path: Path = typer.Argument(
+        ...,
+        help=(
+            "Backup file to write (SQLite: a database file; PostgreSQL: a pg_dump "
+            "custom-format archive)."
+        ),
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
 ) -> None:
     """Back up the whole database while people keep working (SQLite online backup API; pg_dump)."""
@@ -24,7 +29,9 @@ def backup_cmd(
     with errors():
         if u.startswith("postgresql") and not _has("pg_dump"):
             typer.echo(backup_service.pg_guidance(u, path))
-            fail("pg_dump is not installed here (apt-get install postgresql-client); commands above")
+            fail(
+                "pg_dump is not installed here (apt-get install postgresql-client); commands above"
+            )
         rep = backup_service.backup(u, SYSTEM, path, overwrite=overwrite)
     typer.echo(f"backup written: {rep.summary()}")
 
@@ -33,13 +40,18 @@ def backup_cmd(
 def restore_cmd(
     path: Path = typer.Argument(..., help="A backup written by `kocurate backup`."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    keep_current: bool = typer.Option(True, "--keep-current/--no-keep-current",
-                                      help="SQLite: keep the current database as NAME.before-restore-TIME.db."),
+    keep_current: bool = typer.Option(
+        True,
+        "--keep-current/--no-keep-current",
+        help="SQLite: keep the current database as NAME.before-restore-TIME.db.",
+    ),
 ) -> None:
     """Replace the database's content by a backup (then upgrade it to the current schema)."""
     u = url()
-    if not yes and not typer.confirm(f"replace everything in {backup_service._url(u).render_as_string()} "
-                                     f"by {path}?", default=False):
+    if not yes and not typer.confirm(
+        f"replace everything in {backup_service._url(u).render_as_string()} by {path}?",
+        default=False,
+    ):
         fail("restore cancelled")
     with errors():
         rep = backup_service.restore(engine(upgrade=False), SYSTEM, path, keep_current=keep_current)
@@ -56,15 +68,22 @@ def _has(tool: str) -> bool:
 
 @app.command("audit")
 def audit_cmd(
-    since: str = typer.Option(None, "--since", help="Only events at or after this time (ISO date or date-time, "
-                                                   "UTC), e.g. 2026-11-01."),
-    action: str = typer.Option(None, "--action", help="Only this action (login, role_change, import, export, "
-                                                     "job_start, bulk, restore, …)."),
+    since: str = typer.Option(
+        None,
+        "--since",
+        help="Only events at or after this time (ISO date or date-time, UTC), e.g. 2026-11-01.",
+    ),
+    action: str = typer.Option(
+        None,
+        "--action",
+        help="Only this action (login, role_change, import, export, job_start, bulk, restore, …).",
+    ),
     user: str = typer.Option(None, "--user", help="Only this user's events."),
     limit: int = typer.Option(200, "--limit", help="At most this many events, newest first."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
-    """The audit log: logins, role changes, imports, exports, paid jobs, bulk operations, restores."""
+    """The audit log: logins, role changes, imports, exports, paid jobs, bulk operations,
+    restores."""
     from datetime import datetime
 
     from ..services import audit as audit_service
@@ -74,9 +93,14 @@ def audit_cmd(
         try:
             when = datetime.fromisoformat(since)
         except ValueError:
-            fail(f"--since {since!r} is not an ISO date or date-time (e.g. 2026-11-01 or 2026-11-01T09:30)")
+            fail(
+                f"--since {since!r} is not an ISO date or date-time (e.g. 2026-11-01 or"
+                " 2026-11-01T09:30)"
+            )
     with errors(), session() as s:
-        rows = audit_service.events(s, SYSTEM, since=when, action=action, username=user, limit=limit)
+        rows = audit_service.events(
+            s, SYSTEM, since=when, action=action, username=user, limit=limit
+        )
     for e in rows:
         if as_json:
             typer.echo(json.dumps(e.as_dict(), ensure_ascii=False))
@@ -84,6 +108,9 @@ def audit_cmd(
             where = f" dataset {e.dataset_id}" if e.dataset_id is not None else ""
             what = f" {e.target}" if e.target else ""
             extra = " ".join(f"{k}={v}" for k, v in e.details.items())
-            typer.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.username:<12} {e.action:<12}{where}{what}  {extra}".rstrip())
+            typer.echo(
+                f"{e.at:%Y-%m-%d %H:%M:%S}  {e.username:<12} {e.action:<12}"
+                f"{where}{what}  {extra}".rstrip()
+            )
     if not rows and not as_json:
         typer.echo("no audit events match")

@@ -31,8 +31,13 @@ def db_current() -> None:
 @db_app.command("copy")
 def db_copy(
     src: str = typer.Argument(..., help="Source database URL or SQLite file."),
-    dst: str = typer.Argument(..., help="Destination database URL (an empty database; created at the head "
-                                        "revision), e.g. postgresql+psycopg://user:pw@host/kocurate."),
+    dst: str = typer.Argument(
+        ...,
+        help=(
+            "Destination database URL (an empty database; created at the head "
+            "revision), e.g. postgresql+psycopg://user:pw@host/kocurate."
+        ),
+    ),
     batch: int = typer.Option(dbcopy.BATCH, "--batch", help="Rows per batch."),
 ) -> None:
     """Copy a whole database (e.g. SQLite → PostgreSQL); row counts are verified for every table."""
@@ -47,5 +52,7 @@ def db_copy(
         rep = dbcopy.copy_database(src, dst, SYSTEM, batch=batch, progress=progress)
     for line in rep.lines():
         typer.echo(line)
-    typer.echo(f"copied {rep.rows:,} rows in {rep.seconds:.1f} s from {rep.source} to {rep.destination}; "
-               "counts verified")
+    typer.echo(
+        f"copied {rep.rows:,} rows in {rep.seconds:.1f} s from {rep.source} to {rep.destination}; "
+        "counts verified"
+    )

@@ -18,7 +18,8 @@ def demo_cmd(
     no_serve: bool = typer.Option(False, "--no-serve", help="Only create the demo database."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete an existing demo database first."),
 ) -> None:
-    """Create a demo database from the bundled demo set (all five dataset kinds) and start the app."""
+    """Create a demo database from the bundled demo set (all five dataset kinds) and start the
+    app."""
     from ..demo import create_demo
 
     with errors():
@@ -29,38 +30,61 @@ def demo_cmd(
 
 
 @app.command("serve")
-def serve_cmd(port: int = typer.Option(8501, "--port"), host: str = typer.Option("127.0.0.1", "--host")) -> None:
-    """Start the web app (Streamlit, with the HttpOnly login-cookie routes) on the chosen database."""
+def serve_cmd(
+    port: int = typer.Option(8501, "--port"), host: str = typer.Option("127.0.0.1", "--host")
+) -> None:
+    """Start the web app (Streamlit, with the HttpOnly login-cookie routes) on the chosen
+    database."""
     with errors():
         engine()  # bring the schema to head before the app opens it
     _serve(port, url(), host)
 
 
-# the shipped Streamlit settings (as .streamlit/config.toml), passed as flags so that they hold whatever
-# folder `kocurate serve` is started from: no Deploy button or developer menu for the people using it
-STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false",
-                   "--client.toolbarMode", "viewer",
-                   # an unexpected error shows its type only, never a traceback (paths, hosts) to the browser;
-                   # the server log keeps the full traceback
-                   "--client.showErrorDetails", "type"]
+# the shipped Streamlit settings (as .streamlit/config.toml), passed as flags so that they hold
+# whatever folder `kocurate serve` is started from: no Deploy button or developer menu for the
+# people using it
+STREAMLIT_FLAGS = [
+    "--server.headless",
+    "true",
+    "--browser.gatherUsageStats",
+    "false",
+    "--client.toolbarMode",
+    "viewer",
+    # an unexpected error shows its type only, never a traceback (paths, hosts) to the browser;
+    # the server log keeps the full traceback
+    "--client.showErrorDetails",
+    "type",
+]
 
 
 # Streamlit treats an app with a pages/ folder as a v1 multipage app until app.py first calls
 # st.navigation: the very first request of a fresh server at /review would run pages/review.py
 # without app.py (no login, the wrong menu). The launcher says "navigation app" before it starts.
-_LAUNCH = ("import sys\n"
-           "from streamlit.runtime.pages_manager import PagesManager\n"
-           "PagesManager.uses_pages_directory = False  # app.py navigates with st.navigation\n"
-           "from streamlit.web.cli import main\n"
-           "sys.argv = ['streamlit', *sys.argv[1:]]\n"
-           "main()\n")
+_LAUNCH = (
+    "import sys\n"
+    "from streamlit.runtime.pages_manager import PagesManager\n"
+    "PagesManager.uses_pages_directory = False  # app.py navigates with st.navigation\n"
+    "from streamlit.web.cli import main\n"
+    "sys.argv = ['streamlit', *sys.argv[1:]]\n"
+    "main()\n"
+)
 
 
 def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
     # asgi.py: the Streamlit app (app.py) plus the routes that set the HttpOnly login cookie
     app_py = paths.asgi_script()
-    return [sys.executable, "-c", _LAUNCH, "run", str(app_py), "--server.port", str(port), "--server.address",
-            host, *STREAMLIT_FLAGS]
+    return [
+        sys.executable,
+        "-c",
+        _LAUNCH,
+        "run",
+        str(app_py),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        *STREAMLIT_FLAGS,
+    ]
 
 
 def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:

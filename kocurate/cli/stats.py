@@ -33,13 +33,24 @@ def _num(x: float | None) -> str:
 
 @app.command("stats")
 def stats_cmd(
-    dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Dataset id or name (repeatable; default: all)."),
-    since: str = typer.Option(None, "--since", help="First day of activity counted (YYYY-MM-DD, UTC)."),
-    until: str = typer.Option(None, "--until", help="Last day of activity counted (YYYY-MM-DD, UTC)."),
-    target: int = typer.Option(stats_service.DEFAULT_TARGET, "--target", help="Approved samples the corpus should reach."),
-    as_json: bool = typer.Option(False, "--json", help="Print every figure as JSON (what the dashboard shows)."),
+    dataset: list[str] = typer.Option(
+        None, "--dataset", "-d", help="Dataset id or name (repeatable; default: all)."
+    ),
+    since: str = typer.Option(
+        None, "--since", help="First day of activity counted (YYYY-MM-DD, UTC)."
+    ),
+    until: str = typer.Option(
+        None, "--until", help="Last day of activity counted (YYYY-MM-DD, UTC)."
+    ),
+    target: int = typer.Option(
+        stats_service.DEFAULT_TARGET, "--target", help="Approved samples the corpus should reach."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print every figure as JSON (what the dashboard shows)."
+    ),
 ) -> None:
-    """Progress, quality, translation repair, text statistics and annotator agreement (SQL aggregates)."""
+    """Progress, quality, translation repair, text statistics and annotator agreement (SQL
+    aggregates)."""
     with errors(), stats_service.snapshot(engine()) as s:
         ids = tuple(dataset_service.get_dataset(s, d).id for d in dataset or [])
         f = stats_service.StatsFilter(ids, _date(since, "--since"), _date(until, "--until"))
@@ -57,38 +68,63 @@ def _print(d: dict[str, Any]) -> None:
     echo = typer.echo
     echo("Progress")
     echo(f"  samples {p['samples']}: " + ", ".join(f"{k} {v}" for k, v in p["by_status"].items()))
-    echo(f"  approved {p['approved']} of target {p['target']} ({_pct(p['target_share'])}), {p['to_target']} to go")
-    echo(f"  pace {p['reviews_per_day']} reviews/day, {p['approvals_per_day']} approvals/day "
-         f"({p['pace_window'][0]}..{p['pace_window'][1]})")
-    echo(f"  to finish: {p['remaining_reviews']} reviews, "
-         f"{'-' if p['days_to_finish'] is None else p['days_to_finish']} days; "
-         f"to target: {'-' if p['days_to_target'] is None else p['days_to_target']} days")
+    echo(
+        f"  approved {p['approved']} of target {p['target']} ({_pct(p['target_share'])}),"
+        f" {p['to_target']} to go"
+    )
+    echo(
+        f"  pace {p['reviews_per_day']} reviews/day, {p['approvals_per_day']} approvals/day "
+        f"({p['pace_window'][0]}..{p['pace_window'][1]})"
+    )
+    echo(
+        f"  to finish: {p['remaining_reviews']} reviews, "
+        f"{'-' if p['days_to_finish'] is None else p['days_to_finish']} days; "
+        f"to target: {'-' if p['days_to_target'] is None else p['days_to_target']} days"
+    )
     echo("Quality")
     for r in d["approval"]["datasets"]:
         echo(f"  {r['dataset']}: approval {_pct(r['rate'])} of {r['decided']} decided")
     for r in d["approval"]["categories"]:
         echo(f"  {r['dataset']} · {r['category']}: approval {_pct(r['rate'])} of {r['decided']}")
     for r in d["checks"]:
-        echo(f"  check {r['check']} on {r['dataset']}: {r['samples_hit']} samples ({_pct(r['rate'])}), "
-             f"{r['findings']} findings")
+        echo(
+            f"  check {r['check']} on {r['dataset']}: {r['samples_hit']} samples"
+            f" ({_pct(r['rate'])}), {r['findings']} findings"
+        )
     for r in d["preflags"]["checks"]:
-        echo(f"  check {r['check']}: confirmed {r['confirmed']}, cleared {r['cleared']}, open {r['open']}, "
-             f"precision {_pct(r['precision'])}")
+        echo(
+            f"  check {r['check']}: confirmed {r['confirmed']}, cleared {r['cleared']}, open"
+            f" {r['open']}, precision {_pct(r['precision'])}"
+        )
     for r in d["preflags"]["flags"]:
-        echo(f"  pre-flag {r['category']} ({r['origin']}): confirmed {r['confirmed']}, cleared {r['cleared']}, "
-             f"precision {_pct(r['precision'])}")
+        echo(
+            f"  pre-flag {r['category']} ({r['origin']}): confirmed {r['confirmed']}, cleared"
+            f" {r['cleared']}, precision {_pct(r['precision'])}"
+        )
     t = d["translation"]
     echo("Translation repair")
-    echo(f"  edited turns {t['edited_turns']} of {t['turns']} ({_pct(t['edited_share'])}); "
-         f"re-translations accepted {t['suggestions']['accepted']}, rejected {t['suggestions']['rejected']}, "
-         f"open {t['suggestions']['open']}; DeepL characters {t['deepl_characters']}")
-    echo("  " + "  ".join(f"{h['bucket']}:{h['n']}" for h in t["distance_hist"]) + f"  ({t['distance']})")
+    echo(
+        f"  edited turns {t['edited_turns']} of {t['turns']} ({_pct(t['edited_share'])});"
+        f" re-translations accepted {t['suggestions']['accepted']}, rejected"
+        f" {t['suggestions']['rejected']}, open {t['suggestions']['open']}; DeepL characters"
+        f" {t['deepl_characters']}"
+    )
+    echo(
+        "  "
+        + "  ".join(f"{h['bucket']}:{h['n']}" for h in t["distance_hist"])
+        + f"  ({t['distance']})"
+    )
     echo("Annotators")
     for u in d["annotators"]["users"]:
-        echo(f"  {u['username']}: {u['reviews']} reviews on {u['active_days']} days, "
-             f"median {_num(u['median_seconds'])} s/sample")
+        echo(
+            f"  {u['username']}: {u['reviews']} reviews on {u['active_days']} days, "
+            f"median {_num(u['median_seconds'])} s/sample"
+        )
     ag = d["agreement"]
-    echo(f"Agreement on {ag['samples']} overlapping samples: Fleiss kappa (decisions) {_num(ag['decisions']['fleiss'])}")
+    echo(
+        f"Agreement on {ag['samples']} overlapping samples: Fleiss kappa (decisions)"
+        f" {_num(ag['decisions']['fleiss'])}"
+    )
     for pr in ag["decisions"]["pairs"]:
         echo(f"  {pr['a']} / {pr['b']}: {pr['samples']} samples, Cohen kappa {_num(pr['kappa'])}")
     for cat, v in ag["flags"].items():

@@ -15,8 +15,12 @@ from ..services.auth import SYSTEM
 from ..translate.client import require_config
 from .app import app, engine, errors, fail, session, url
 
-translate_app = typer.Typer(help="Re-translate with DeepL (needs DEEPL_AUTH_KEY).", invoke_without_command=True)
-glossary_app = typer.Typer(help="The EN→KO glossary used on every DeepL call.", no_args_is_help=True)
+translate_app = typer.Typer(
+    help="Re-translate with DeepL (needs DEEPL_AUTH_KEY).", invoke_without_command=True
+)
+glossary_app = typer.Typer(
+    help="The EN→KO glossary used on every DeepL call.", no_args_is_help=True
+)
 jobs_app = typer.Typer(help="Background jobs (batch translation, …).", no_args_is_help=True)
 app.add_typer(translate_app, name="translate")
 app.add_typer(glossary_app, name="glossary")
@@ -25,19 +29,31 @@ app.add_typer(jobs_app, name="jobs")
 
 def _print_estimate(est: dict) -> None:
     exact = "" if est["exact"] else " (approximate: summed in SQL)"
-    typer.echo(f"samples: {est['samples']}  turns: {est['turns']}  texts to send: {est['texts']}{exact}")
-    typer.echo(f"characters to bill: {est['characters']}"
-               + (f"  (already cached: {est['cached_characters']})" if est.get("cached_characters") else ""))
-    typer.echo(f"requests: {est['requests']}  estimated cost: EUR {est['estimated_cost_eur']:.2f} "
-               f"(at EUR {est['eur_per_million']:g} per million characters)")
+    typer.echo(
+        f"samples: {est['samples']}  turns: {est['turns']}  texts to send: {est['texts']}{exact}"
+    )
+    typer.echo(
+        f"characters to bill: {est['characters']}"
+        + (
+            f"  (already cached: {est['cached_characters']})"
+            if est.get("cached_characters")
+            else ""
+        )
+    )
+    typer.echo(
+        f"requests: {est['requests']}  estimated cost: EUR {est['estimated_cost_eur']:.2f} "
+        f"(at EUR {est['eur_per_million']:g} per million characters)"
+    )
     q = est.get("quota")
     if q is None:
         typer.echo("quota: unknown (DEEPL_AUTH_KEY not set)")
     elif "error" in q:
         typer.echo(f"quota: {q['error']}")
     else:
-        typer.echo(f"quota: {q['count']} of {q['limit']} characters used, {q['remaining']} remaining"
-                   + ("" if est.get("fits_quota") in (None, True) else "  — NOT ENOUGH for this batch"))
+        typer.echo(
+            f"quota: {q['count']} of {q['limit']} characters used, {q['remaining']} remaining"
+            + ("" if est.get("fits_quota") in (None, True) else "  — NOT ENOUGH for this batch")
+        )
 
 
 def _follow(job_id: int, eng) -> dict:  # type: ignore[no-untyped-def]
@@ -50,9 +66,13 @@ def _follow(job_id: int, eng) -> dict:  # type: ignore[no-untyped-def]
         while t.is_alive():
             t.join(0.5)
             j = job_service.get_dict(eng, job_id)
-            typer.echo(f"\rjob {job_id}: {j['done']}/{j['total']} samples, "
-                       f"{j['result'].get('requests', 0)} requests, "
-                       f"{j['result'].get('billed_characters', 0)} characters billed", nl=False, err=True)
+            typer.echo(
+                f"\rjob {job_id}: {j['done']}/{j['total']} samples, "
+                f"{j['result'].get('requests', 0)} requests, "
+                f"{j['result'].get('billed_characters', 0)} characters billed",
+                nl=False,
+                err=True,
+            )
     except KeyboardInterrupt:
         with session() as s:
             job_service.cancel(s, SYSTEM, job_id)
@@ -81,8 +101,12 @@ def _confirm(est: dict, yes: bool, max_characters: int | None) -> None:
         typer.echo(f"budget: the job stops before billing more than {max_characters:,} characters")
     if yes:
         return
-    if not typer.confirm(f"Start this job (about {est['characters']:,} characters, "
-                         f"EUR {est['estimated_cost_eur']:.2f})?", default=False, err=True):
+    if not typer.confirm(
+        f"Start this job (about {est['characters']:,} characters, "
+        f"EUR {est['estimated_cost_eur']:.2f})?",
+        default=False,
+        err=True,
+    ):
         typer.echo("not started")
         raise typer.Exit(1)
 
@@ -91,22 +115,47 @@ def _confirm(est: dict, yes: bool, max_characters: int | None) -> None:
 def translate_cmd(
     ctx: typer.Context,
     dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset id or name."),
-    check: str = typer.Option(None, "--check", help="Only samples with a finding of this check (e.g. untranslated)."),
-    include_reference: bool = typer.Option(False, "--include-reference", help="With --check: also the answers "
-                                           "written in Korean beside an English reference (KoAlpaca outputs) that "
-                                           "have a finding of that check, e.g. an answer left in English."),
+    check: str = typer.Option(
+        None, "--check", help="Only samples with a finding of this check (e.g. untranslated)."
+    ),
+    include_reference: bool = typer.Option(
+        False,
+        "--include-reference",
+        help=(
+            "With --check: also the answers "
+            "written in Korean beside an English reference (KoAlpaca outputs) that "
+            "have a finding of that check, e.g. an answer left in English."
+        ),
+    ),
     flag: str = typer.Option(None, "--flag", help="Only samples with this flag (not cleared)."),
-    status: str = typer.Option(None, "--status", help="Only samples with this status (new, needs_fix, …)."),
+    status: str = typer.Option(
+        None, "--status", help="Only samples with this status (new, needs_fix, …)."
+    ),
     limit: int = typer.Option(None, "--limit", help="At most this many samples."),
     sample: list[int] = typer.Option(None, "--sample", help="These sample ids (repeatable)."),
-    estimate_only: bool = typer.Option(False, "--estimate", help="Only show characters, cost and remaining quota."),
-    apply: bool = typer.Option(False, "--apply", help="Write the translations as edits (machine) on samples nobody "
-                                                      "edited by hand; others get suggestions."),
-    background: bool = typer.Option(False, "--background", help="Start the job in its own process and return."),
+    estimate_only: bool = typer.Option(
+        False, "--estimate", help="Only show characters, cost and remaining quota."
+    ),
+    apply: bool = typer.Option(
+        False,
+        "--apply",
+        help=(
+            "Write the translations as edits (machine) on samples nobody "
+            "edited by hand; others get suggestions."
+        ),
+    ),
+    background: bool = typer.Option(
+        False, "--background", help="Start the job in its own process and return."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the estimate / job as JSON."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking (the estimate is still printed)."),
-    max_characters: int = typer.Option(None, "--max-characters", help="Budget: stop the job before it bills more "
-                                                                      "than this many characters (resumable)."),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Start without asking (the estimate is still printed)."
+    ),
+    max_characters: int = typer.Option(
+        None,
+        "--max-characters",
+        help="Budget: stop the job before it bills more than this many characters (resumable).",
+    ),
 ) -> None:
     """Re-translate the turns of the selected samples from English (suggestions unless --apply).
 
@@ -115,8 +164,15 @@ def translate_cmd(
         return
     if include_reference and not check:
         fail("--include-reference needs --check (e.g. --check untranslated)")
-    f = tr.BatchFilter(dataset=dataset, check=check, flag=flag, status=status, limit=limit, sample_ids=sample or None,
-                       include_reference=include_reference or None)
+    f = tr.BatchFilter(
+        dataset=dataset,
+        check=check,
+        flag=flag,
+        status=status,
+        limit=limit,
+        sample_ids=sample or None,
+        include_reference=include_reference or None,
+    )
     with errors():
         if estimate_only:
             with session() as s:
@@ -131,8 +187,16 @@ def translate_cmd(
             est = tr.estimate(s, SYSTEM, f)
         _confirm(est, yes, max_characters)
         eng = engine()
-        job_id = tr.start_batch(eng, SYSTEM, f, apply=apply, background="process" if background else None,
-                                db_url=url(), max_characters=max_characters, estimate=est)
+        job_id = tr.start_batch(
+            eng,
+            SYSTEM,
+            f,
+            apply=apply,
+            background="process" if background else None,
+            db_url=url(),
+            max_characters=max_characters,
+            estimate=est,
+        )
         if background:
             typer.echo(f"job {job_id} started; follow it with: kocurate jobs show {job_id}")
             return
@@ -146,9 +210,12 @@ def translate_cmd(
 @translate_app.command("resume")
 def resume_cmd(
     job_id: int = typer.Argument(..., help="The job to continue."),
-    max_characters: int = typer.Option(None, "--max-characters", help="A new budget for the whole job."),
+    max_characters: int = typer.Option(
+        None, "--max-characters", help="A new budget for the whole job."
+    ),
 ) -> None:
-    """Continue a failed, stopped, cancelled or crashed batch job where it stopped (nothing is paid twice)."""
+    """Continue a failed, stopped, cancelled or crashed batch job where it stopped (nothing is paid
+    twice)."""
     with errors():
         eng = engine()
         tr.resume_batch(eng, SYSTEM, job_id, background=None, max_characters=max_characters)
@@ -162,16 +229,24 @@ def retry_cmd(
     yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking."),
     max_characters: int = typer.Option(None, "--max-characters", help="Budget of the retry job."),
 ) -> None:
-    """Re-run only the failed turns of a job, as a new job (answers already paid for are not billed again)."""
+    """Re-run only the failed turns of a job, as a new job (answers already paid for are not billed
+    again)."""
     with errors():
         with session() as s:
             n = tr.count_failed_turns(s, job_id)
-        if n and not yes and not typer.confirm(f"Retry {n:,} failed turns of job {job_id}?", default=False,
-                                               err=True):
+        if (
+            n
+            and not yes
+            and not typer.confirm(
+                f"Retry {n:,} failed turns of job {job_id}?", default=False, err=True
+            )
+        ):
             typer.echo("not started")
             raise typer.Exit(1)
         eng = engine()
-        new_id = tr.retry_failed(eng, SYSTEM, job_id, background=None, max_characters=max_characters)
+        new_id = tr.retry_failed(
+            eng, SYSTEM, job_id, background=None, max_characters=max_characters
+        )
         typer.echo(f"job {new_id} (retry of job {job_id})", err=True)
         j = _follow(new_id, eng)
     _report(j)
@@ -195,11 +270,15 @@ def usage_cmd() -> None:
     typer.echo(json.dumps(q))
 
 
-# ------------------------------------------------------------------------------------------ glossary
+# ------------------------------------------------------------------------------------------
+# glossary
+
 
 @glossary_app.command("import")
 def glossary_import(
-    csv_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: english,korean[,note]."),
+    csv_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV: english,korean[,note]."
+    ),
     replace: bool = typer.Option(False, "--replace", help="The file becomes the whole glossary."),
     sync: bool = typer.Option(False, "--sync", help="Sync to DeepL afterwards."),
 ) -> None:
@@ -213,7 +292,9 @@ def glossary_import(
 
 
 @glossary_app.command("export")
-def glossary_export(out: Path = typer.Argument(None, help="File to write (default: stdout).")) -> None:
+def glossary_export(
+    out: Path = typer.Argument(None, help="File to write (default: stdout)."),
+) -> None:
     """Export the glossary as CSV."""
     with errors(), session() as s:
         data = tr.glossary_export(s, SYSTEM)
@@ -230,19 +311,27 @@ def glossary_list() -> None:
         for t in tr.glossary_terms(s):
             typer.echo(f"{t['source']}\t{t['target']}" + (f"\t# {t['note']}" if t["note"] else ""))
         st = tr.glossary_status(s)
-    typer.echo(f"{st['terms']} terms; " + ("synced to DeepL" if st["synced"] else "not synced (kocurate glossary sync)"),
-               err=True)
+    typer.echo(
+        f"{st['terms']} terms; "
+        + ("synced to DeepL" if st["synced"] else "not synced (kocurate glossary sync)"),
+        err=True,
+    )
 
 
 @glossary_app.command("sync")
-def glossary_sync(force: bool = typer.Option(False, "--force", help="Re-create it even if unchanged.")) -> None:
+def glossary_sync(
+    force: bool = typer.Option(False, "--force", help="Re-create it even if unchanged."),
+) -> None:
     """Create/replace the DeepL glossary from the terms."""
     with errors(), session() as s:
         st = tr.glossary_sync(s, SYSTEM, force=force)
-    typer.echo(f"glossary {st['id']} with {st['n']} terms" if st else "no terms: DeepL glossary removed")
+    typer.echo(
+        f"glossary {st['id']} with {st['n']} terms" if st else "no terms: DeepL glossary removed"
+    )
 
 
 # ------------------------------------------------------------------------------------------ jobs
+
 
 @jobs_app.command("run")
 def jobs_run(job_id: int = typer.Argument(...)) -> None:
@@ -257,14 +346,18 @@ def jobs_run(job_id: int = typer.Argument(...)) -> None:
 
 
 @jobs_app.command("show")
-def jobs_show(job_id: int = typer.Argument(...), watch: bool = typer.Option(False, "--watch")) -> None:
+def jobs_show(
+    job_id: int = typer.Argument(...), watch: bool = typer.Option(False, "--watch")
+) -> None:
     """A job's status and progress."""
     with errors():
         while True:
             with session() as s:
                 j = job_service.get(s, job_id)
-            typer.echo(f"job {j['id']} ({j['kind']}): {j['state']} "
-                       f"{j['done']}/{j['total']} — {j['message'] or ''}")
+            typer.echo(
+                f"job {j['id']} ({j['kind']}): {j['state']} "
+                f"{j['done']}/{j['total']} — {j['message'] or ''}"
+            )
             if not watch or j["status"] in job_service.FINAL:
                 break
             time.sleep(2)
@@ -272,11 +365,16 @@ def jobs_show(job_id: int = typer.Argument(...), watch: bool = typer.Option(Fals
 
 
 @jobs_app.command("list")
-def jobs_list(kind: str = typer.Option(None, "--kind"), limit: int = typer.Option(20, "--limit")) -> None:
+def jobs_list(
+    kind: str = typer.Option(None, "--kind"), limit: int = typer.Option(20, "--limit")
+) -> None:
     """Recent jobs."""
     with errors(), session() as s:
         for j in job_service.list_jobs(s, kind, limit):
-            typer.echo(f"{j['id']:>6}  {j['kind']:<10} {j['state']:<16} {j['done']}/{j['total']}  {j['message'] or ''}")
+            typer.echo(
+                f"{j['id']:>6}  {j['kind']:<10} {j['state']:<16} {j['done']}/{j['total']} "
+                f" {j['message'] or ''}"
+            )
 
 
 @jobs_app.command("cancel")

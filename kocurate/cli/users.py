@@ -13,9 +13,11 @@ app.add_typer(users_app, name="users")
 
 
 @users_app.command("add")
-def users_add(username: str = typer.Argument(...),
-              role: str = typer.Option("annotator", "--role", "-r", help="annotator, lead or admin."),
-              password: str = typer.Option(None, "--password", help="Default: generated and printed once.")) -> None:
+def users_add(
+    username: str = typer.Argument(...),
+    role: str = typer.Option("annotator", "--role", "-r", help="annotator, lead or admin."),
+    password: str = typer.Option(None, "--password", help="Default: generated and printed once."),
+) -> None:
     """Create a user; prints the password."""
     with errors(), session() as s:
         user, pw = user_service.create_user(s, SYSTEM, username, role, password)

@@ -31,8 +31,12 @@ DEMO_SETS = [
     ("dolly", "dolly_ko.jsonl", "dolly_en.jsonl", "demo-dolly-ko"),
     ("guanaco", "guanaco_ko.jsonl", "guanaco_en.jsonl", "demo-guanaco-ko"),
 ]
-DEMO_USERS = [("admin", "admin", "admin-demo-pw"), ("lead", "lead", "lead-demo-pw"),
-              ("annotator", "annotator", "annotator-demo-pw"), ("annotator2", "annotator", "annotator2-demo-pw")]
+DEMO_USERS = [
+    ("admin", "admin", "admin-demo-pw"),
+    ("lead", "lead", "lead-demo-pw"),
+    ("annotator", "annotator", "annotator-demo-pw"),
+    ("annotator2", "annotator", "annotator2-demo-pw"),
+]
 
 
 def create_demo(url: str | None = None, fresh: bool = False) -> dict[str, Any]:
@@ -48,17 +52,22 @@ def create_demo(url: str | None = None, fresh: bool = False) -> dict[str, Any]:
     for kind, ko, en, name in DEMO_SETS:
         try:
             # the demo is tiny: index it and run every check (not only the cheap ones) right away
-            rep = ds_service.import_dataset(engine, SYSTEM, kind, HERE / ko, HERE / en if en else None, name=name,
-                                            checks=False)
+            rep = ds_service.import_dataset(
+                engine, SYSTEM, kind, HERE / ko, HERE / en if en else None, name=name, checks=False
+            )
             found = check_service.run_checks(engine, SYSTEM, rep.dataset_id, full=True)
-            lines.append(f"  imported {name}: {rep.summary()}; {found.get('findings', 0)} check findings")
+            lines.append(
+                f"  imported {name}: {rep.summary()}; {found.get('findings', 0)} check findings"
+            )
         except AlreadyImported:
             lines.append(f"  {name}: already there")
     with db.session_scope(engine) as session:
         for username, role, password in DEMO_USERS:
             if session.scalar(select(User.id).where(User.username == username)) is None:
                 user_service.create_user(session, SYSTEM, username, role, password)
-        if guidelines_service.install_default(session, SYSTEM):  # the shipped Korean project guidelines
+        if guidelines_service.install_default(
+            session, SYSTEM
+        ):  # the shipped Korean project guidelines
             lines.append("  project guidelines: the kocurate default (kocurate guidelines show)")
     lines.append("accounts (demo only; change them with `kocurate users reset-password`):")
     lines += [f"  {u:<11} role {r:<9} password {p}" for u, r, p in DEMO_USERS]

@@ -41,4 +41,9 @@ class AlpacaFormat(ExportFormat):
     def features(self, meta: bool) -> dict[str, Any] | None:
         if self.options.get("history"):
             return None  # nested lists of strings: let the loader infer
-        return {"instruction": "string", "input": "string", "output": "string", **(META_FEATURES if meta else {})}
+        return {
+            "instruction": "string",
+            "input": "string",
+            "output": "string",
+            **(META_FEATURES if meta else {}),
+        }

@@ -5,7 +5,8 @@ Turn mapping (documented rules; every repair and refusal is counted in the manif
 
 - Field data (roles instruction/input/context/output/response): the user message is the
   instruction, then a blank line, then the input (Alpaca) or context (Dolly) when not empty; the
-  assistant message is the output (Alpaca) or response (Dolly). Empty instruction or answer: refused.
+  assistant message is the output (Alpaca) or response (Dolly). Empty instruction or answer:
+  refused.
 - Conversations (system/user/assistant and the aliases human/gpt/…): TRL wants an optional system
   turn, then user/assistant alternating, no empty turn. So:
   1. a system turn is allowed only first (an empty one is dropped; one later refuses the sample);
@@ -16,9 +17,10 @@ Turn mapping (documented rules; every repair and refusal is counted in the manif
   6. no complete exchange left: refused.
 - ``sharegpt_pairs`` samples (role ``turn``) are single translated turns with no speaker: they are
   not training conversations and are refused (``no_role``) by every chat format. They export as a
-  parallel corpus with the ``pairs`` format (one ``{"en", "ko"}`` object per turn pair), which in turn
-  refuses samples with roles (``has_roles``).
-- A refusal that follows from the dataset's kind alone (``ExportFormat.refuses_kind``) is known before
+  parallel corpus with the ``pairs`` format (one ``{"en", "ko"}`` object per turn pair), which in
+  turn refuses samples with roles (``has_roles``).
+- A refusal that follows from the dataset's kind alone (``ExportFormat.refuses_kind``) is known
+before
   the export: such datasets are planned at 0 and named with the reason.
 """
 
@@ -46,8 +48,10 @@ REFUSALS = {
     "no_complete_exchange": "no user turn followed by a non-empty assistant answer",
     "multi_turn": "more than one exchange (alpaca without --alpaca-history)",
     "invalid_text": "text that is not valid UTF-8 (unpaired surrogate)",
-    "has_roles": "a conversation or instruction sample (pairs takes speakerless turn pairs; use messages, "
-                 "sharegpt or alpaca)",
+    "has_roles": (
+        "a conversation or instruction sample (pairs takes speakerless turn pairs; use messages, "
+        "sharegpt or alpaca)"
+    ),
     "no_source": "a turn pair without its English source",
 }
 
@@ -98,7 +102,14 @@ def to_chat(turns: list[tuple[str, str]]) -> Chat:
         exchanges = []
         for j in range(0, n, 2):
             (ur, ut), (ar, at) = turns[j], turns[j + 1]
-            if ur != "user" or ar != "assistant" or not ut or not at or ut.isspace() or at.isspace():
+            if (
+                ur != "user"
+                or ar != "assistant"
+                or not ut
+                or not at
+                or ut.isspace()
+                or at.isspace()
+            ):
                 break
             exchanges.append((ut, at))
         else:
@@ -123,8 +134,15 @@ def _fields_chat(turns: list[tuple[str, str]]) -> Chat:
     if _empty(instruction) or _empty(answer):
         raise Refused("empty_turn")
     user = instruction if _empty(extra) else f"{instruction}\n\n{extra}"
-    return Chat(None, [(user, answer or "")], {"instruction": instruction, "input": "" if _empty(extra) else extra,
-                                               "output": answer or ""})
+    return Chat(
+        None,
+        [(user, answer or "")],
+        {
+            "instruction": instruction,
+            "input": "" if _empty(extra) else extra,
+            "output": answer or "",
+        },
+    )
 
 
 def _conversation_chat(turns: list[tuple[str, str]]) -> Chat:
@@ -149,7 +167,10 @@ def _conversation_chat(turns: list[tuple[str, str]]) -> Chat:
     for role, text in mapped:
         if merged and merged[-1][0] == role:
             prev = merged[-1][1]
-            merged[-1] = (role, text if _empty(prev) else prev if _empty(text) else f"{prev}\n\n{text}")
+            merged[-1] = (
+                role,
+                text if _empty(prev) else prev if _empty(text) else f"{prev}\n\n{text}",
+            )
             if "merged_turns" not in repairs:
                 repairs.append("merged_turns")
         else:
@@ -244,8 +265,9 @@ class ExportFormat:
     def convert(self, chat: Chat, meta: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def convert_turns(self, turns: list[tuple[str, str, str | None]], meta: dict[str, Any] | None
-                      ) -> dict[str, Any]:
+    def convert_turns(
+        self, turns: list[tuple[str, str, str | None]], meta: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """For ``raw_turns`` formats: (role, Korean, English) turns in order -> one record."""
         raise NotImplementedError
 
@@ -253,7 +275,8 @@ class ExportFormat:
         return JsonlWriter(path)
 
     def finish(self, tmp_dir: Path, files: dict[str, Path]) -> dict[str, Path]:
-        """After every split file is closed: a chance to transform them (HF save). Returns split -> path."""
+        """After every split file is closed: a chance to transform them (HF save). Returns split ->
+        path."""
         return files
 
     def features(self, meta: bool) -> dict[str, Any] | None:

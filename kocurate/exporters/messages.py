@@ -24,10 +24,19 @@ class MessagesFormat(ExportFormat):
         return rec
 
     def features(self, meta: bool) -> dict[str, Any] | None:
-        return {"messages": [{"role": "string", "content": "string"}], **(META_FEATURES if meta else {})}
+        return {
+            "messages": [{"role": "string", "content": "string"}],
+            **(META_FEATURES if meta else {}),
+        }
 
 
 # provenance: which dataset and record a line came from, and the flags still standing on it
 META_FEATURES: dict[str, Any] = {
-    "kocurate": {"dataset": "string", "key": "string", "sample_id": "int64", "status": "string", "flags": ["string"]},
+    "kocurate": {
+        "dataset": "string",
+        "key": "string",
+        "sample_id": "int64",
+        "status": "string",
+        "flags": ["string"],
+    },
 }

@@ -1,4 +1,5 @@
-"""Parallel corpus JSONL: ``{"en": …, "ko": …}`` per turn pair, plus the provenance key ``kocurate``.
+"""Parallel corpus JSONL: ``{"en": …, "ko": …}`` per turn pair, plus the provenance key
+``kocurate``.
 
 For datasets without speaker roles (``sharegpt_pairs``: one English turn and its DeepL Korean per
 record), which no chat format can take. The Korean is the current (reviewed) text; ``mt`` is not
@@ -26,8 +27,9 @@ class PairsFormat(ExportFormat):
     def convert(self, chat: Chat, meta: dict[str, Any] | None) -> dict[str, Any]:
         raise Refused("has_roles")
 
-    def convert_turns(self, turns: list[tuple[str, str, str | None]], meta: dict[str, Any] | None
-                      ) -> dict[str, Any]:
+    def convert_turns(
+        self, turns: list[tuple[str, str, str | None]], meta: dict[str, Any] | None
+    ) -> dict[str, Any]:
         if len(turns) != 1 or turns[0][0] != "turn":
             raise Refused("has_roles")
         _, ko, en = turns[0]

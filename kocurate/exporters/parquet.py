@@ -1,5 +1,6 @@
-"""Parquet (one file per split, the ``messages`` shape, typed schema) and a saved Hugging Face dataset
-(``datasets.DatasetDict.save_to_disk``; load with ``datasets.load_from_disk``), both offline.
+"""Parquet (one file per split, the ``messages`` shape, typed schema) and a saved Hugging Face
+dataset (``datasets.DatasetDict.save_to_disk``; load with ``datasets.load_from_disk``), both
+offline.
 
 Parquet is written in row groups as records arrive (memory stays flat). The HF dataset is built from
 those Parquet files through ``datasets`` (memory-mapped Arrow), then the Parquet files are removed.
@@ -22,11 +23,24 @@ def schema(meta: bool) -> Any:
     """The Arrow schema of the messages shape (pyarrow is imported only when Parquet is written)."""
     import pyarrow as pa
 
-    fields = [pa.field("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])))]
+    fields = [
+        pa.field("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])))
+    ]
     if meta:
-        fields.append(pa.field("kocurate", pa.struct([
-            ("dataset", pa.string()), ("key", pa.string()), ("sample_id", pa.int64()), ("status", pa.string()),
-            ("flags", pa.list_(pa.string()))])))
+        fields.append(
+            pa.field(
+                "kocurate",
+                pa.struct(
+                    [
+                        ("dataset", pa.string()),
+                        ("key", pa.string()),
+                        ("sample_id", pa.int64()),
+                        ("status", pa.string()),
+                        ("flags", pa.list_(pa.string())),
+                    ]
+                ),
+            )
+        )
     return pa.schema(fields)
 
 
@@ -74,7 +88,10 @@ class ParquetFormat(ExportFormat):
         return ParquetWriter(path, bool(self.options.get("meta", True)))
 
     def features(self, meta: bool) -> dict[str, Any] | None:
-        return {"messages": [{"role": "string", "content": "string"}], **(META_FEATURES if meta else {})}
+        return {
+            "messages": [{"role": "string", "content": "string"}],
+            **(META_FEATURES if meta else {}),
+        }
 
 
 @register
@@ -88,8 +105,12 @@ class HFDatasetFormat(ParquetFormat):
 
         disable_progress_bars()
         cache = tmp_dir / ".hf-cache"
-        splits = DatasetDict({split: Dataset.from_parquet(str(path), cache_dir=str(cache), keep_in_memory=False)
-                              for split, path in files.items()})
+        splits = DatasetDict(
+            {
+                split: Dataset.from_parquet(str(path), cache_dir=str(cache), keep_in_memory=False)
+                for split, path in files.items()
+            }
+        )
         splits.save_to_disk(str(tmp_dir))
         del splits
         shutil.rmtree(cache, ignore_errors=True)

@@ -50,15 +50,15 @@ Fetched = tuple[dict[int, tuple[str, str]], dict[int, list[Any]], dict[int, set[
 Progress = Callable[[int, int], None]
 
 
-
 def fetch_chunk(conn: Any, ids: list[int], sources: bool = False) -> Fetched:
-    """Samples (key, status), turns in order ((role, text) or, with ``sources``, (role, text, English))
-    and standing flags of up to CHUNK ids: three indexed lookups on the raw DBAPI cursor (the ids are
-    integers from our own arrays, inlined; no SQL compilation per chunk)."""
+    """Samples (key, status), turns in order ((role, text) or, with ``sources``, (role, text,
+    English)) and standing flags of up to CHUNK ids: three indexed lookups on the raw DBAPI cursor
+    (the ids are integers from our own arrays, inlined; no SQL compilation per chunk)."""
     ordered = sorted(int(i) for i in ids)
     lo, hi = ordered[0], ordered[-1]
     if hi - lo + 1 <= 2 * len(ordered):
-        # dense (a full or large export): one index range scan; the few rows not asked for are dropped
+        # dense (a full or large export): one index range scan; the few rows not asked for are
+        # dropped
         where, wanted = f"BETWEEN {lo} AND {hi}", set(ordered)
     else:
         where, wanted = f"IN ({','.join(map(str, ordered))})", None
@@ -67,7 +67,10 @@ def fetch_chunk(conn: Any, ids: list[int], sources: bool = False) -> Fetched:
         cur.execute(f"SELECT id, key, status FROM samples WHERE id {where}")
         info = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
         src = ", source_text" if sources else ""
-        cur.execute(f"SELECT sample_id, role, text{src} FROM turns WHERE sample_id {where} ORDER BY sample_id, idx")
+        cur.execute(
+            f"SELECT sample_id, role, text{src} FROM turns WHERE sample_id {where} ORDER BY"
+            " sample_id, idx"
+        )
         turns: dict[int, list[Any]] = {}
         for row in cur.fetchall():
             sid, turn = row[0], tuple(row[1:])
@@ -76,7 +79,9 @@ def fetch_chunk(conn: Any, ids: list[int], sources: bool = False) -> Fetched:
                 turns[sid] = [turn]
             else:
                 t.append(turn)
-        cur.execute(f"SELECT sample_id, category FROM flags WHERE sample_id {where} AND state <> 'cleared'")
+        cur.execute(
+            f"SELECT sample_id, category FROM flags WHERE sample_id {where} AND state <> 'cleared'"
+        )
         flags: dict[int, set[str]] = {}
         for sid, cat in cur.fetchall():
             flags.setdefault(sid, set()).add(cat)
@@ -88,7 +93,8 @@ def fetch_chunk(conn: Any, ids: list[int], sources: bool = False) -> Fetched:
 
 
 def check_target(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to write over anything but an empty folder or (with ``overwrite``) an earlier export."""
+    """Refuse to write over anything but an empty folder or (with ``overwrite``) an earlier
+    export."""
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
@@ -96,18 +102,29 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
     if not any(out_dir.iterdir()):
         return
     if not (out_dir / MANIFEST).is_file():
-        raise KocurateError(f"{out_dir} is not empty and holds no kocurate export; choose an empty folder")
+        raise KocurateError(
+            f"{out_dir} is not empty and holds no kocurate export; choose an empty folder"
+        )
     if not overwrite:
         raise KocurateError(f"{out_dir} holds an earlier export; replace it with --overwrite")
 
 
-def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, progress: Progress | None = None,
-               overwrite: bool = False, actor: str | None = None, name: str | None = None,
-               qa: dict[str, Any] | None = None, card_lang: str = "en") -> dict[str, Any]:
+def run_export(
+    engine: Engine,
+    spec: sel.ExportSpec,
+    out_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+    actor: str | None = None,
+    name: str | None = None,
+    qa: dict[str, Any] | None = None,
+    card_lang: str = "en",
+) -> dict[str, Any]:
     """Export the selection to ``out_dir``; returns the manifest (also written as manifest.json).
 
-    ``qa``: the latest QA estimate of the selection (services.qa), stated in the manifest and the card.
-    ``card_lang``: the language of the card's headings and fixed texts (``en``, ``ko``)."""
+    ``qa``: the latest QA estimate of the selection (services.qa), stated in the manifest and the
+    card. ``card_lang``: the language of the card's headings and fixed texts (``en``, ``ko``)."""
     spec.validate()
     out_dir = Path(out_dir).resolve()
     check_target(out_dir, overwrite)
@@ -124,7 +141,9 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
             pool = cands.pool
             planned = sel.plan(spec, datasets, cands.available())
             state = _Writing(spec, fmt, tmp, datasets, planned)
-            if spec.meta:  # quality ratings for the provenance (read before the reader thread starts)
+            if (
+                spec.meta
+            ):  # quality ratings for the provenance (read before the reader thread starts)
                 state.ratings = _ratings(conn, datasets)
             for d, (reason, n) in kind_refused.items():
                 state.refused[reason] += n
@@ -137,7 +156,9 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
             if progress:
                 progress(0, total)
             # closing(): on any error the reader thread is stopped before the snapshot ends
-            with closing(_prefetched(conn, _chunks(order_ids, order_ds, order_p), fmt.raw_turns)) as chunks:
+            with closing(
+                _prefetched(conn, _chunks(order_ids, order_ds, order_p), fmt.raw_turns)
+            ) as chunks:
                 for ids, dss, prios, fetched in chunks:
                     state.process(conn, ids, dss, prios, fetched)
                     done += len(ids)
@@ -149,16 +170,23 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
                 _refill(conn, state, planned, cands, nxt)
                 if not spec.fill:
                     break
-                # --fill: what a dataset could not give goes to the others (in proportion to their quotas)
-                short = {d: p["quota"] - state.accepted[d] for d, p in planned.items()
-                         if state.accepted[d] < p["quota"]}
+                # --fill: what a dataset could not give goes to the others (in proportion to their
+                # quotas)
+                short = {
+                    d: p["quota"] - state.accepted[d]
+                    for d, p in planned.items()
+                    if state.accepted[d] < p["quota"]
+                }
                 if not short:
                     break
                 for d in short:
                     planned[d]["quota"] = state.accepted[d]
                 exhausted |= set(short)
-                open_ = {d: float(p["quota"]) for d, p in planned.items()
-                         if d not in exhausted and nxt[d] < len(cands.ids[d])}
+                open_ = {
+                    d: float(p["quota"])
+                    for d, p in planned.items()
+                    if d not in exhausted and nxt[d] < len(cands.ids[d])
+                }
                 if not open_:
                     break
                 for d, extra in sel.largest_remainder(sum(short.values()), open_).items():
@@ -166,19 +194,29 @@ def run_export(engine: Engine, spec: sel.ExportSpec, out_dir: str | Path, *, pro
                     planned[d]["filled"] = planned[d].get("filled", 0) + extra
             session.close()
         if sum(state.accepted.values()) == 0:
-            raise KocurateError(empty_reason(spec, datasets, pool, kind_refused, dict(state.refused), fmt.name))
+            raise KocurateError(
+                empty_reason(spec, datasets, pool, kind_refused, dict(state.refused), fmt.name)
+            )
         sel.set_validation(spec, planned, state.accepted)
         state.write_shuffled()
         splits = state.close()
         splits = fmt.finish(tmp, splits)
-        manifest = state.manifest(pool, cands, planned, datasets, actor, name, time.perf_counter() - started)
+        manifest = state.manifest(
+            pool, cands, planned, datasets, actor, name, time.perf_counter() - started
+        )
         manifest["qa"] = qa
         manifest["card_lang"] = card_lang
-        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8")
+        (tmp / CARD).write_text(
+            card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8"
+        )
         manifest["files"] = file_entries(tmp, splits, state.rows)
-        (tmp / CARD).write_text(card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8")
+        (tmp / CARD).write_text(
+            card(manifest, fmt.features(spec.meta), fmt.builder, card_lang), encoding="utf-8"
+        )
         manifest["files"] = file_entries(tmp, splits, state.rows)  # the card's own hash, final
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
         if out_dir.exists():
             check_target(out_dir, overwrite)
             shutil.rmtree(out_dir)
@@ -197,10 +235,11 @@ def _ratings(conn: Any, datasets: list[sel.DatasetInfo]) -> dict[int, dict[str, 
     return ratings.sample_means(conn, ids) if ids and ratings.any_ratings(conn, ids) else {}
 
 
-def candidates_for(conn: Any, spec: sel.ExportSpec, datasets: list[sel.DatasetInfo], fmt: Any
-                   ) -> tuple[sel.Candidates, dict[int, tuple[str, int]]]:
-    """The candidates, minus datasets whose kind the format refuses as a whole: those are known before
-    the export ({dataset: (reason, samples)}) and planned at 0."""
+def candidates_for(
+    conn: Any, spec: sel.ExportSpec, datasets: list[sel.DatasetInfo], fmt: Any
+) -> tuple[sel.Candidates, dict[int, tuple[str, int]]]:
+    """The candidates, minus datasets whose kind the format refuses as a whole: those are known
+    before the export ({dataset: (reason, samples)}) and planned at 0."""
     cands = sel.collect_candidates(conn, spec, datasets)
     refused: dict[int, tuple[str, int]] = {}
     for d in datasets:
@@ -212,9 +251,15 @@ def candidates_for(conn: Any, spec: sel.ExportSpec, datasets: list[sel.DatasetIn
     return cands, refused
 
 
-def _refill(conn: Any, state: _Writing, planned: dict[int, dict[str, Any]], cands: sel.Candidates,
-            nxt: dict[int, int]) -> None:
-    """Read each dataset's next candidates (priority order) until its quota holds or none are left."""
+def _refill(
+    conn: Any,
+    state: _Writing,
+    planned: dict[int, dict[str, Any]],
+    cands: sel.Candidates,
+    nxt: dict[int, int],
+) -> None:
+    """Read each dataset's next candidates (priority order) until its quota holds or none are
+    left."""
     while True:
         parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
         for d, p in planned.items():
@@ -232,8 +277,9 @@ def _refill(conn: Any, state: _Writing, planned: dict[int, dict[str, Any]], cand
             state.process(conn, ids, dss, prios)
 
 
-def convertible(conn: Any, fmt: Any, cands: sel.Candidates
-                ) -> tuple[dict[int, np.ndarray], dict[int, Counter[str]]]:
+def convertible(
+    conn: Any, fmt: Any, cands: sel.Candidates
+) -> tuple[dict[int, np.ndarray], dict[int, Counter[str]]]:
     """Per dataset, in priority order: whether the format takes each candidate (a dry run of the
     conversion, nothing written), and the refusals by reason."""
     flags: dict[int, np.ndarray] = {}
@@ -244,7 +290,7 @@ def convertible(conn: Any, fmt: Any, cands: sel.Candidates
         pos = {int(sid): i for i, sid in enumerate(arr.tolist())}
         order = np.sort(arr)
         for i in range(0, len(order), CHUNK):
-            ids = order[i:i + CHUNK].tolist()
+            ids = order[i : i + CHUNK].tolist()
             info, turns, _ = fetch_chunk(conn, ids, fmt.raw_turns)
             for sid in ids:
                 if sid not in info:
@@ -266,7 +312,9 @@ def _convert(fmt: Any, turns: list[Any], meta: dict[str, Any] | None) -> tuple[d
     return fmt.convert(chat, meta), chat
 
 
-def simulate(spec: sel.ExportSpec, planned: dict[int, dict[str, Any]], ok: dict[int, np.ndarray]) -> dict[int, int]:
+def simulate(
+    spec: sel.ExportSpec, planned: dict[int, dict[str, Any]], ok: dict[int, np.ndarray]
+) -> dict[int, int]:
     """What ``run_export`` will write per dataset, given which candidates the format takes: the same
     refills and --fill top-ups, computed on the flags (the preview's exact planned numbers)."""
     cum = {d: np.cumsum(a) for d, a in ok.items()}
@@ -289,7 +337,11 @@ def simulate(spec: sel.ExportSpec, planned: dict[int, dict[str, Any]], ok: dict[
         for d in short:
             quota[d] = got[d]
         exhausted |= set(short)
-        open_ = {d: float(quota[d]) for d in quota if d not in exhausted and consumed(d, quota[d]) < len(ok[d])}
+        open_ = {
+            d: float(quota[d])
+            for d in quota
+            if d not in exhausted and consumed(d, quota[d]) < len(ok[d])
+        }
         if not open_:
             break
         for d, extra in sel.largest_remainder(sum(short.values()), open_).items():
@@ -298,38 +350,58 @@ def simulate(spec: sel.ExportSpec, planned: dict[int, dict[str, Any]], ok: dict[
     return got
 
 
-def empty_reason(spec: sel.ExportSpec, datasets: list[sel.DatasetInfo], pool: dict[int, dict[str, int]],
-                 kind_refused: dict[int, tuple[str, int]], refused: dict[str, int], fmt_name: str) -> str:
+def empty_reason(
+    spec: sel.ExportSpec,
+    datasets: list[sel.DatasetInfo],
+    pool: dict[int, dict[str, int]],
+    kind_refused: dict[int, tuple[str, int]],
+    refused: dict[str, int],
+    fmt_name: str,
+) -> str:
     """Why an export would hold no sample, in words (one reason per cause found)."""
     if not datasets:
         return "nothing to export: no dataset is selected (or none exists yet)"
     n_pool = sum(p.get("pool", 0) for p in pool.values())
     statuses = ", ".join(spec.statuses)
     if n_pool == 0:
-        return (f"nothing to export: no sample of the chosen datasets has the status {statuses} (and passes the "
-                "length/flag filters); review and approve samples first, or choose other statuses")
+        return (
+            f"nothing to export: no sample of the chosen datasets has the status {statuses} (and"
+            " passes the length/flag filters); review and approve samples first, or choose other"
+            " statuses"
+        )
     parts = []
-    excl = {k: sum(p.get(k, 0) for p in pool.values())
-            for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings")}
-    words = {"ethics_flagged": "ethics-flagged", "flagged": "flagged", "contaminated": "contaminated",
-             "check_findings": "with excluded check findings", "error_findings": "with open error findings"}
+    excl = {
+        k: sum(p.get(k, 0) for p in pool.values())
+        for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings")
+    }
+    words = {
+        "ethics_flagged": "ethics-flagged",
+        "flagged": "flagged",
+        "contaminated": "contaminated",
+        "check_findings": "with excluded check findings",
+        "error_findings": "with open error findings",
+    }
     for k, n in excl.items():
         if n:
             parts.append(f"{n:,} {words[k]}")
     for d in datasets:
         if d.id in kind_refused:
             reason, n = kind_refused[d.id]
-            parts.append(f"{n:,} of {d.name} refused by {fmt_name}: {REFUSALS[reason]}"
-                         + (" (export it with --format pairs)" if reason == "no_role" else ""))
+            parts.append(
+                f"{n:,} of {d.name} refused by {fmt_name}: {REFUSALS[reason]}"
+                + (" (export it with --format pairs)" if reason == "no_role" else "")
+            )
     for reason, n in refused.items():
         if n and not any(r == reason for r, _ in kind_refused.values()):
             parts.append(f"{n:,} refused by {fmt_name}: {REFUSALS.get(reason, reason)}")
-    return f"nothing to export: of {n_pool:,} samples with status {statuses}, " + ("; ".join(parts) or
-                                                                                 "none is left after the filters")
+    return f"nothing to export: of {n_pool:,} samples with status {statuses}, " + (
+        "; ".join(parts) or "none is left after the filters"
+    )
 
 
-def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int]]], sources: bool = False
-                ) -> Iterator[tuple[list[int], list[int], list[int], Fetched]]:
+def _prefetched(
+    conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int]]], sources: bool = False
+) -> Iterator[tuple[list[int], list[int], list[int], Fetched]]:
     """Read the next chunks in a thread while this one is converted and written: the database (a
     PostgreSQL server process, or SQLite with the GIL released while it steps) works on one core
     while Python encodes on the other. Only the reader thread touches the connection meanwhile."""
@@ -367,15 +439,21 @@ def _prefetched(conn: Any, chunks: Iterator[tuple[list[int], list[int], list[int
         reader.join()
 
 
-def _chunks(ids: np.ndarray, dss: np.ndarray, prios: np.ndarray) -> Iterator[tuple[list[int], list[int], list[int]]]:
+def _chunks(
+    ids: np.ndarray, dss: np.ndarray, prios: np.ndarray
+) -> Iterator[tuple[list[int], list[int], list[int]]]:
     for i in range(0, len(ids), CHUNK):
-        yield ids[i:i + CHUNK].tolist(), dss[i:i + CHUNK].tolist(), prios[i:i + CHUNK].tolist()
+        yield (
+            ids[i : i + CHUNK].tolist(),
+            dss[i : i + CHUNK].tolist(),
+            prios[i : i + CHUNK].tolist(),
+        )
 
 
 class _Buckets:
     """An external shuffle: records go to one of K spill files by the top bits of their priority
-    (uniform hashes, so buckets are even); each bucket is then read back, sorted by (priority, id) and
-    written out. The output is in global priority order, while the database was read in id order
+    (uniform hashes, so buckets are even); each bucket is then read back, sorted by (priority, id)
+    and written out. The output is in global priority order, while the database was read in id order
     and memory holds one bucket (~a few MB) at a time."""
 
     HEAD = struct.Struct("<QqqI")  # priority, sample id, dataset id, payload length
@@ -409,7 +487,7 @@ class _Buckets:
             while pos < len(data):
                 prio, sid, d, n = head.unpack_from(data, pos)
                 pos += head.size
-                entries.append((prio, sid, d, data[pos:pos + n]))
+                entries.append((prio, sid, d, data[pos : pos + n]))
                 pos += n
             del data
             entries.sort(key=lambda e: (e[0], e[1]))
@@ -421,8 +499,14 @@ class _Buckets:
 class _Writing:
     """Per-export writing state: writers, quotas, counters."""
 
-    def __init__(self, spec: sel.ExportSpec, fmt: Any, tmp: Path, datasets: list[sel.DatasetInfo],
-                 planned: dict[int, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        spec: sel.ExportSpec,
+        fmt: Any,
+        tmp: Path,
+        datasets: list[sel.DatasetInfo],
+        planned: dict[int, dict[str, Any]],
+    ) -> None:
         self.spec, self.fmt, self.tmp, self.planned = spec, fmt, tmp, planned
         self.names = {d.id: d.name for d in datasets}
         self.accepted = {d.id: 0 for d in datasets}
@@ -452,10 +536,18 @@ class _Writing:
             self.paths[split] = path
         return w
 
-    def process(self, conn: Any, ids: list[int], dss: list[int], prios: list[int],
-                fetched: Fetched | None = None) -> None:
+    def process(
+        self,
+        conn: Any,
+        ids: list[int],
+        dss: list[int],
+        prios: list[int],
+        fetched: Fetched | None = None,
+    ) -> None:
         """Convert a chunk (read in id order); accepted records go to the shuffle buckets."""
-        info, turns, flags = fetched if fetched is not None else fetch_chunk(conn, ids, self.fmt.raw_turns)
+        info, turns, flags = (
+            fetched if fetched is not None else fetch_chunk(conn, ids, self.fmt.raw_turns)
+        )
         buckets = self.buckets
         assert buckets is not None
         for sid, d, prio in zip(ids, dss, prios, strict=True):
@@ -464,8 +556,17 @@ class _Writing:
             key, status = info[sid]
             try:
                 fl = sorted(flags.get(sid, ()))
-                meta = ({"dataset": self.names[d], "key": key, "sample_id": sid, "status": status, "flags": fl}
-                        if self.spec.meta else None)
+                meta = (
+                    {
+                        "dataset": self.names[d],
+                        "key": key,
+                        "sample_id": sid,
+                        "status": status,
+                        "flags": fl,
+                    }
+                    if self.spec.meta
+                    else None
+                )
                 if meta is not None and sid in self.ratings:
                     meta["ratings"] = self.ratings[sid]  # mean per criterion, n_raters
                 rec, chat = _convert(self.fmt, turns.get(sid, []), meta)
@@ -511,35 +612,64 @@ class _Writing:
             out[split] = w.path
         return out
 
-    def manifest(self, pool: dict[int, dict[str, int]], cands: sel.Candidates, planned: dict[int, dict[str, Any]],
-                 datasets: list[sel.DatasetInfo], actor: str | None, name: str | None,
-                 seconds: float) -> dict[str, Any]:
+    def manifest(
+        self,
+        pool: dict[int, dict[str, int]],
+        cands: sel.Candidates,
+        planned: dict[int, dict[str, Any]],
+        datasets: list[sel.DatasetInfo],
+        actor: str | None,
+        name: str | None,
+        seconds: float,
+    ) -> dict[str, Any]:
         spec = self.spec
         splits = {s: n for s, n in self.rows.items() if n or s == "train"}
         by_dataset: dict[str, Any] = {}
         warnings: list[str] = []
         for d in datasets:
             p, got = planned[d.id], self.accepted[d.id]
-            entry = {"total": got, **{s: self.per_split[d.id][s] for s in splits}, "quota": p["quota"],
-                     "requested": p["requested"], "available": p["available"], "pool": pool[d.id]["pool"],
-                     "duplicates_dropped": cands.duplicates_dropped.get(d.id, 0),
-                     "refused": dict(self.refused_by_dataset[d.id])}
+            entry = {
+                "total": got,
+                **{s: self.per_split[d.id][s] for s in splits},
+                "quota": p["quota"],
+                "requested": p["requested"],
+                "available": p["available"],
+                "pool": pool[d.id]["pool"],
+                "duplicates_dropped": cands.duplicates_dropped.get(d.id, 0),
+                "refused": dict(self.refused_by_dataset[d.id]),
+            }
             if got < p["quota"]:
                 entry["shortfall"] = p["quota"] - got
                 refused = sum(self.refused_by_dataset[d.id].values())
-                warnings.append(Text(N_("{name}: {got:,} samples exported of the {planned:,} planned "
-                                        "({eligible:,} eligible, {refused:,} refused by the format)"),
-                                     name=d.name, got=got, planned=p["quota"], eligible=p["available"],
-                                     refused=refused))
+                warnings.append(
+                    Text(
+                        N_(
+                            "{name}: {got:,} samples exported of the {planned:,} planned "
+                            "({eligible:,} eligible, {refused:,} refused by the format)"
+                        ),
+                        name=d.name,
+                        got=got,
+                        planned=p["quota"],
+                        eligible=p["available"],
+                        refused=refused,
+                    )
+                )
             by_dataset[d.name] = entry
         excluded = {"duplicates": sum(cands.duplicates_dropped.values())}
         for k in ("ethics_flagged", "flagged", "contaminated", "check_findings", "error_findings"):
             excluded[k] = sum(v.get(k, 0) for v in pool.values())
         contributing = {d.name: d.licence for d in datasets if self.accepted[d.id] > 0}
-        warnings = licence_warnings(contributing) + sel.mix_warnings(spec, datasets, planned) + warnings
+        warnings = (
+            licence_warnings(contributing) + sel.mix_warnings(spec, datasets, planned) + warnings
+        )
         if spec.total is not None and sum(self.accepted.values()) != spec.total:
-            warnings.append(Text(N_("exported {n:,} samples for a target of {total:,}"),
-                                 n=sum(self.accepted.values()), total=spec.total))
+            warnings.append(
+                Text(
+                    N_("exported {n:,} samples for a target of {total:,}"),
+                    n=sum(self.accepted.values()),
+                    total=spec.total,
+                )
+            )
         return {
             "kocurate_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -549,18 +679,35 @@ class _Writing:
             "seconds": round(seconds, 2),
             "selection": {
                 "spec": spec.to_dict(),
-                "datasets": [{"id": d.id, "name": d.name, "kind": d.kind, "licence": d.licence,
-                              "fingerprint": d.fingerprint, "has_english": d.has_english} for d in datasets],
+                "datasets": [
+                    {
+                        "id": d.id,
+                        "name": d.name,
+                        "kind": d.kind,
+                        "licence": d.licence,
+                        "fingerprint": d.fingerprint,
+                        "has_english": d.has_english,
+                    }
+                    for d in datasets
+                ],
                 "contamination_check_prefix": sel.CONTAMINATION_PREFIX,
-                # sha256 of the exported sample ids, one per line, in file order: the same value means
-                # the very same samples in the same order
+                # sha256 of the exported sample ids, one per line, in file order: the same value
+                # means the very same samples in the same order
                 "samples_sha256": self.samples_sha256,
-                "order": "seeded shuffle (priority = splitmix64(position ^ hash(seed, dataset fingerprint)))",
+                "order": (
+                    "seeded shuffle (priority = splitmix64(position ^ hash(seed, dataset"
+                    " fingerprint)))"
+                ),
             },
             "seed": spec.seed,
-            "counts": {"total": sum(self.accepted.values()), "messages": self.messages, "splits": splits,
-                       "by_dataset": by_dataset, "by_status": dict(sorted(self.by_status.items())),
-                       "by_flag": dict(sorted(self.by_flag.items()))},
+            "counts": {
+                "total": sum(self.accepted.values()),
+                "messages": self.messages,
+                "splits": splits,
+                "by_dataset": by_dataset,
+                "by_status": dict(sorted(self.by_status.items())),
+                "by_flag": dict(sorted(self.by_flag.items())),
+            },
             "excluded": excluded,
             "refused": dict(self.refused),
             "repairs": dict(self.repairs),

@@ -1,11 +1,11 @@
 """What an export contains: filters (SQL, indexed), near-duplicate resolution, the mix (quotas per
 dataset, seeded), and the train/validation split (stratified by dataset).
 
-Reproducibility: every candidate gets a 64-bit priority = splitmix64(position ^ salt), where the salt
-hashes the seed and the dataset's fingerprint (the sha256 of its source files). A dataset's sample is
-its candidates in priority order; the export is written in global priority order (a seeded shuffle).
-The same seed on the same data gives the same files, byte for byte; after a re-import of the same
-files the selection and order stay the same too (only the provenance's sample ids change).
+Reproducibility: every candidate gets a 64-bit priority = splitmix64(position ^ salt), where the
+salt hashes the seed and the dataset's fingerprint (the sha256 of its source files). A dataset's
+sample is its candidates in priority order; the export is written in global priority order (a seeded
+shuffle). The same seed on the same data gives the same files, byte for byte; after a re-import of
+the same files the selection and order stay the same too (only the provenance's sample ids change).
 
 Rules (the manifest records their effect):
 - ``statuses``: default ``approved`` only.
@@ -29,8 +29,8 @@ Rules (the manifest records their effect):
   (among themselves in seeded order). The written files keep the seeded shuffle.
 - Gold samples (issue 21 B) are left out unless ``include_gold``.
 - ``best_rated``: only the N eligible samples with the highest mean quality rating (all criteria and
-  raters); equal means go to the lower learned risk (``sample_risk``; unscored after scored), then the
-  lower id. Unrated samples are not candidates then. The mix and quotas apply to what is left.
+  raters); equal means go to the lower learned risk (``sample_risk``; unscored after scored), then
+  the lower id. Unrated samples are not candidates then. The mix and quotas apply to what is left.
 """
 
 from __future__ import annotations
@@ -71,16 +71,22 @@ class ExportSpec:
     datasets: list[str] | None = None  # names or ids; None: all (or the mix's datasets)
     statuses: list[str] = field(default_factory=lambda: ["approved"])
     exclude_ethics: bool = True
-    exclude_flags: list[str] = field(default_factory=list)  # more categories to exclude (state != cleared)
+    exclude_flags: list[str] = field(
+        default_factory=list
+    )  # more categories to exclude (state != cleared)
     with_flags: list[str] = field(default_factory=list)  # only samples carrying one of these
     include_contaminated: bool = False
-    exclude_checks: list[str] = field(default_factory=list)  # check-name prefixes (open findings exclude)
+    exclude_checks: list[str] = field(
+        default_factory=list
+    )  # check-name prefixes (open findings exclude)
     min_chars: int | None = None  # Korean characters of the sample (Sample.ko_chars)
     max_chars: int | None = None
     min_turns: int | None = None
     max_turns: int | None = None
     dedup: bool = True
-    mix: dict[str, float | int] = field(default_factory=dict)  # dataset -> share (float) or count (int)
+    mix: dict[str, float | int] = field(
+        default_factory=dict
+    )  # dataset -> share (float) or count (int)
     total: int | None = None
     seed: int = 0
     val_frac: float = 0.0
@@ -88,7 +94,9 @@ class ExportSpec:
     alpaca_history: bool = False
     exclude_error_findings: bool = False  # samples with an open finding of severity "error"
     fill: bool = False  # a dataset that falls short of its quota: the others top it up
-    max_defect_rate: float | None = None  # refuse unless the latest QA estimate's upper bound is at most this
+    max_defect_rate: float | None = (
+        None  # refuse unless the latest QA estimate's upper bound is at most this
+    )
     best: int | None = None  # "the best N": the target size, taken in ``best_by`` order
     best_by: str = "risk"  # a key of RANKINGS (lower is better)
     include_gold: bool = False  # gold samples (annotator measurement) are left out unless asked
@@ -105,8 +113,11 @@ class ExportSpec:
     def validate(self) -> None:
         bad = [s for s in self.statuses if s not in STATUSES]
         if bad or not self.statuses:
-            raise KocurateError(f"unknown status {bad[0]!r}; one of {', '.join(STATUSES)}" if bad else
-                                "choose at least one status")
+            raise KocurateError(
+                f"unknown status {bad[0]!r}; one of {', '.join(STATUSES)}"
+                if bad
+                else "choose at least one status"
+            )
         known = set(ETHICS_FLAGS) | set(QUALITY_FLAGS)
         for f in [*self.exclude_flags, *self.with_flags]:
             if f not in known:
@@ -125,8 +136,10 @@ class ExportSpec:
             if self.best < 1:
                 raise KocurateError("--best must be at least 1")
             if self.best_by not in RANKINGS:
-                raise KocurateError(f"unknown ranking {self.best_by!r} for --best; one of "
-                                    f"{', '.join(sorted(RANKINGS))}")
+                raise KocurateError(
+                    f"unknown ranking {self.best_by!r} for --best; one of "
+                    f"{', '.join(sorted(RANKINGS))}"
+                )
             if self.total is not None and self.total != self.best:
                 raise KocurateError("--best N is the target size: give --best or --total, not both")
             self.total = self.best
@@ -146,7 +159,9 @@ def parse_mix_value(text: str) -> float | int:
             return float(t)
         return int(t)
     except ValueError:
-        raise KocurateError(f"mix value {text!r}: give a share (0.4 or 40%) or a count (5000)") from None
+        raise KocurateError(
+            f"mix value {text!r}: give a share (0.4 or 40%) or a count (5000)"
+        ) from None
 
 
 def parse_mix(items: list[str] | None) -> dict[str, float | int]:
@@ -171,8 +186,16 @@ class DatasetInfo:
 
 def resolve_datasets(session: Session, spec: ExportSpec) -> list[DatasetInfo]:
     """The datasets an export reads, in id order (NotFound for an unknown name)."""
-    rows = session.execute(select(Dataset.id, Dataset.name, Dataset.kind, Dataset.licence, Dataset.fingerprint,
-                                  Dataset.source_files).order_by(Dataset.id)).all()
+    rows = session.execute(
+        select(
+            Dataset.id,
+            Dataset.name,
+            Dataset.kind,
+            Dataset.licence,
+            Dataset.fingerprint,
+            Dataset.source_files,
+        ).order_by(Dataset.id)
+    ).all()
     by_ref: dict[str, Any] = {}
     for r in rows:
         by_ref[r.name] = r
@@ -184,7 +207,9 @@ def resolve_datasets(session: Session, spec: ExportSpec) -> list[DatasetInfo]:
             sel = {by_ref[d].id for d in spec.datasets if d in by_ref}
             outside = [m for m in spec.mix if m in by_ref and by_ref[m].id not in sel]
             if outside:
-                raise KocurateError(f"mix dataset {outside[0]!r} is not among the selected datasets")
+                raise KocurateError(
+                    f"mix dataset {outside[0]!r} is not among the selected datasets"
+                )
     elif spec.datasets:
         wanted = list(spec.datasets)
     if wanted is not None:
@@ -193,15 +218,33 @@ def resolve_datasets(session: Session, spec: ExportSpec) -> list[DatasetInfo]:
             raise NotFound(f"no dataset {missing[0]!r}")
         ids = {by_ref[w].id for w in wanted}
         rows = [r for r in rows if r.id in ids]
-    return [DatasetInfo(r.id, r.name, r.kind, r.licence, r.fingerprint,
-                        any(f.get("role") == "en" for f in (r.source_files or []))) for r in rows]
+    return [
+        DatasetInfo(
+            r.id,
+            r.name,
+            r.kind,
+            r.licence,
+            r.fingerprint,
+            any(f.get("role") == "en" for f in r.source_files or []),
+        )
+        for r in rows
+    ]
 
 
-# -- SQL filters ---------------------------------------------------------------------------------------
+# -- SQL filters
+# ---------------------------------------------------------------------------------------
+
 
 def _flag_exists(categories: tuple[str, ...] | list[str]) -> ColumnElement[bool]:
-    return (select(Flag.id).where(Flag.sample_id == Sample.id, Flag.category.in_(list(categories)),
-                                  Flag.state != "cleared").exists())
+    return (
+        select(Flag.id)
+        .where(
+            Flag.sample_id == Sample.id,
+            Flag.category.in_(list(categories)),
+            Flag.state != "cleared",
+        )
+        .exists()
+    )
 
 
 def _or(conds: list[ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -233,7 +276,9 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
 
     def findings(prefixes: list[str]) -> Any:
         names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
-        return select(CheckFinding.sample_id).where(CheckFinding.state.notin_(CLOSED_FINDING_STATES), _or(names))
+        return select(CheckFinding.sample_id).where(
+            CheckFinding.state.notin_(CLOSED_FINDING_STATES), _or(names)
+        )
 
     if spec.exclude_ethics:
         out["ethics_flagged"] = flagged(ETHICS_FLAGS)
@@ -252,27 +297,47 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
 
 def open_error_findings() -> Any:
     """Samples with an open finding of severity "error" (index ix_findings_severity_state)."""
-    return select(CheckFinding.sample_id).where(CheckFinding.severity == "error", CheckFinding.state == "open")
+    return select(CheckFinding.sample_id).where(
+        CheckFinding.severity == "error", CheckFinding.state == "open"
+    )
 
 
-def open_error_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> dict[int, int]:
-    """Per dataset: samples of the pool with an open error finding (whether or not they are excluded)."""
+def open_error_counts(
+    session: Session, spec: ExportSpec, datasets: list[DatasetInfo]
+) -> dict[int, int]:
+    """Per dataset: samples of the pool with an open error finding (whether or not they are
+    excluded)."""
     if not datasets:
         return {}
-    q = (select(Sample.dataset_id, func.count()).where(
-        Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses), *base_filters(spec),
-        Sample.id.in_(open_error_findings())).group_by(Sample.dataset_id))
+    q = (
+        select(Sample.dataset_id, func.count())
+        .where(
+            Sample.dataset_id.in_([d.id for d in datasets]),
+            Sample.status.in_(spec.statuses),
+            *base_filters(spec),
+            Sample.id.in_(open_error_findings()),
+        )
+        .group_by(Sample.dataset_id)
+    )
     return {int(d): int(n) for d, n in session.execute(q)}
 
 
-def pool_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo]) -> dict[int, dict[str, int]]:
+def pool_counts(
+    session: Session, spec: ExportSpec, datasets: list[DatasetInfo]
+) -> dict[int, dict[str, int]]:
     """Per dataset: samples in the pool, how many each exclusion removes, how many remain, and the
     near-duplicate groups among them — GROUP BY queries that read the (dataset, status) index and
     the small flags/findings tables, never every sample's row (unless a length filter asks)."""
-    base = [Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses), *base_filters(spec)]
+    base = [
+        Sample.dataset_id.in_([d.id for d in datasets]),
+        Sample.status.in_(spec.statuses),
+        *base_filters(spec),
+    ]
     subs = exclusion_subqueries(spec)
 
-    def per_dataset(*conds: ColumnElement[bool], cols: tuple[Any, ...] = (func.count(),)) -> dict[int, tuple]:
+    def per_dataset(
+        *conds: ColumnElement[bool], cols: tuple[Any, ...] = (func.count(),)
+    ) -> dict[int, tuple]:
         q = select(Sample.dataset_id, *cols).where(*base, *conds).group_by(Sample.dataset_id)
         return {r[0]: tuple(r[1:]) for r in session.execute(q)}
 
@@ -286,13 +351,18 @@ def pool_counts(session: Session, spec: ExportSpec, datasets: list[DatasetInfo])
     union = _union(list(subs.values())) if subs else None
     excluded = per_dataset(Sample.id.in_(union)) if union is not None else {}
     not_excluded = [Sample.id.not_in(union)] if union is not None else []
-    dups = per_dataset(Sample.dup_group.isnot(None), *not_excluded,
-                       cols=(func.count(), func.count(func.distinct(Sample.dup_group))))
+    dups = per_dataset(
+        Sample.dup_group.isnot(None),
+        *not_excluded,
+        cols=(func.count(), func.count(func.distinct(Sample.dup_group))),
+    )
     for ds, v in out.items():
         v["eligible"] = v["pool"] - excluded.get(ds, (0,))[0]
         v["in_dup_groups"], v["dup_groups"] = dups.get(ds, (0, 0))
         # each near-duplicate group gives one sample (exact for groups inside one dataset)
-        v["after_duplicates"] = v["eligible"] - (v["in_dup_groups"] - v["dup_groups"] if spec.dedup else 0)
+        v["after_duplicates"] = v["eligible"] - (
+            v["in_dup_groups"] - v["dup_groups"] if spec.dedup else 0
+        )
     return out
 
 
@@ -305,18 +375,23 @@ def duplicate_loss(session: Session, spec: ExportSpec, datasets: list[DatasetInf
     if not spec.dedup:
         return 0
     subs = list(exclusion_subqueries(spec).values())
-    q = (select(func.count(), func.count(func.distinct(Sample.dup_group)))
-         .where(Sample.dataset_id.in_([d.id for d in datasets]), Sample.status.in_(spec.statuses),
-                Sample.dup_group.isnot(None), *base_filters(spec),
-                *([Sample.id.not_in(_union(subs))] if subs else [])))
+    q = select(func.count(), func.count(func.distinct(Sample.dup_group))).where(
+        Sample.dataset_id.in_([d.id for d in datasets]),
+        Sample.status.in_(spec.statuses),
+        Sample.dup_group.isnot(None),
+        *base_filters(spec),
+        *([Sample.id.not_in(_union(subs))] if subs else []),
+    )
     members, groups = session.execute(q).one()
     return int(members or 0) - int(groups or 0)
 
 
-# -- rankings ("the best N") ----------------------------------------------------------------------------
+# -- rankings ("the best N")
+# ----------------------------------------------------------------------------
 
-# name -> fn(conn, dataset id, candidate ids) -> one float per id, lower is better, NaN for "no score".
-# "risk" is the learned risk; another key (e.g. a mean rating) registers itself with register_ranking.
+# name -> fn(conn, dataset id, candidate ids) -> one float per id, lower is better, NaN for "no
+# score". "risk" is the learned risk; another key (e.g. a mean rating) registers itself with
+# register_ranking.
 RankKey = Callable[[Connection, int, np.ndarray], np.ndarray]
 RANKINGS: dict[str, RankKey] = {}
 
@@ -332,8 +407,11 @@ def register_ranking(name: str) -> Callable[[RankKey], RankKey]:
 @register_ranking("risk")
 def risk_key(conn: Connection, dataset_id: int, ids: np.ndarray) -> np.ndarray:
     """The learned risk of each candidate (``sample_signals.risk``), NaN where none was scored."""
-    rows = conn.execute(select(SampleSignal.sample_id, SampleSignal.risk).where(
-        SampleSignal.dataset_id == dataset_id, SampleSignal.risk.is_not(None))).all()
+    rows = conn.execute(
+        select(SampleSignal.sample_id, SampleSignal.risk).where(
+            SampleSignal.dataset_id == dataset_id, SampleSignal.risk.is_not(None)
+        )
+    ).all()
     out = np.full(len(ids), np.nan)
     if not rows or not len(ids):
         return out
@@ -347,8 +425,9 @@ def risk_key(conn: Connection, dataset_id: int, ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ranked_order(conn: Connection, spec: ExportSpec, dataset_id: int, ids: np.ndarray,
-                  prios: np.ndarray) -> np.ndarray:
+def _ranked_order(
+    conn: Connection, spec: ExportSpec, dataset_id: int, ids: np.ndarray, prios: np.ndarray
+) -> np.ndarray:
     """Candidate order: by the ranking key when ``best`` is asked for, else by seeded priority."""
     if spec.best is None:
         return np.lexsort((ids, prios))
@@ -357,7 +436,9 @@ def _ranked_order(conn: Connection, spec: ExportSpec, dataset_id: int, ids: np.n
     return np.lexsort((ids, prios, np.where(unscored, 0.0, key), unscored))
 
 
-# -- candidates ----------------------------------------------------------------------------------------
+# -- candidates
+# ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Candidates:
@@ -366,7 +447,9 @@ class Candidates:
     ids: dict[int, np.ndarray]
     priorities: dict[int, np.ndarray]
     duplicates_dropped: dict[int, int]
-    pool: dict[int, dict[str, int]] = field(default_factory=dict)  # pool size and exclusions per dataset
+    pool: dict[int, dict[str, int]] = field(
+        default_factory=dict
+    )  # pool size and exclusions per dataset
 
     def available(self) -> dict[int, int]:
         return {d: len(a) for d, a in self.ids.items()}
@@ -392,10 +475,14 @@ def dataset_salt(seed: int, fingerprint: str) -> np.uint64:
 
 
 def excluded_sets(conn: Connection, spec: ExportSpec) -> dict[str, np.ndarray]:
-    """Sorted ids of the samples each exclusion removes (flags and findings are small tables, indexed
-    by category/check): subtracting them in numpy keeps the candidate scan a plain index range scan."""
-    return {name: np.unique(np.fromiter((r[0] for r in conn.execute(sub.distinct())), dtype=np.int64))
-            for name, sub in exclusion_subqueries(spec).items()}
+    """Sorted ids of the samples each exclusion removes (flags and findings are small tables,
+    indexed by category/check): subtracting them in numpy keeps the candidate scan a plain index
+    range scan.
+    """
+    return {
+        name: np.unique(np.fromiter((r[0] for r in conn.execute(sub.distinct())), dtype=np.int64))
+        for name, sub in exclusion_subqueries(spec).items()
+    }
 
 
 def _fetch_ints(conn: Connection, stmt: Any) -> np.ndarray:
@@ -409,13 +496,19 @@ def _fetch_ints(conn: Connection, stmt: Any) -> np.ndarray:
     finally:
         cur.close()
     width = len(stmt.selected_columns)
-    return np.array(rows, dtype=np.int64).reshape(-1, width) if rows else np.zeros((0, width), np.int64)
+    return (
+        np.array(rows, dtype=np.int64).reshape(-1, width)
+        if rows
+        else np.zeros((0, width), np.int64)
+    )
 
 
-def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[DatasetInfo]) -> Candidates:
-    """Keyset pages over (dataset, status, id) — the index ``ix_samples_dataset_status_id`` — keeping
-    only compact arrays (id, position, duplicate group): ~30 bytes per sample of the pool. Exclusions
-    are subtracted in numpy; the pool counts per exclusion come out of the same pass."""
+def collect_candidates(
+    conn: Connection, spec: ExportSpec, datasets: list[DatasetInfo]
+) -> Candidates:
+    """Keyset pages over (dataset, status, id) — the index ``ix_samples_dataset_status_id`` —
+    keeping only compact arrays (id, position, duplicate group): ~30 bytes per sample of the pool.
+    Exclusions are subtracted in numpy; the pool counts per exclusion come out of the same pass."""
     filters = base_filters(spec)
     excluded = excluded_sets(conn, spec)
     ids: dict[int, np.ndarray] = {}
@@ -427,10 +520,22 @@ def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[Datase
         for status in spec.statuses:
             last = 0
             while True:
-                stmt = (select(Sample.id, Sample.position, func.coalesce(Sample.dup_group, -1),
-                               case((Sample.dup_keep, 1), else_=0))
-                        .where(Sample.dataset_id == d.id, Sample.status == status, Sample.id > last, *filters)
-                        .order_by(Sample.id).limit(PAGE))
+                stmt = (
+                    select(
+                        Sample.id,
+                        Sample.position,
+                        func.coalesce(Sample.dup_group, -1),
+                        case((Sample.dup_keep, 1), else_=0),
+                    )
+                    .where(
+                        Sample.dataset_id == d.id,
+                        Sample.status == status,
+                        Sample.id > last,
+                        *filters,
+                    )
+                    .order_by(Sample.id)
+                    .limit(PAGE)
+                )
                 page = _fetch_ints(conn, stmt)
                 if not len(page):
                     break
@@ -477,8 +582,14 @@ def collect_candidates(conn: Connection, spec: ExportSpec, datasets: list[Datase
     return Candidates(ids, prios, dropped, pool)
 
 
-def _keep_best_rated(conn: Connection, n: int, datasets: list[DatasetInfo], ids: dict[int, np.ndarray],
-                     prios: dict[int, np.ndarray], pool: dict[int, dict[str, int]]) -> None:
+def _keep_best_rated(
+    conn: Connection,
+    n: int,
+    datasets: list[DatasetInfo],
+    ids: dict[int, np.ndarray],
+    prios: dict[int, np.ndarray],
+    pool: dict[int, dict[str, int]],
+) -> None:
     """Keep only the ``n`` best-rated eligible candidates (see the module docstring)."""
     from ..services import ratings
 
@@ -491,7 +602,9 @@ def _keep_best_rated(conn: Connection, n: int, datasets: list[DatasetInfo], ids:
         ids[d.id], prios[d.id] = ids[d.id][keep], prios[d.id][keep]
 
 
-# -- quotas --------------------------------------------------------------------------------------------
+# -- quotas
+# --------------------------------------------------------------------------------------------
+
 
 def largest_remainder(total: int, weights: dict[int, float]) -> dict[int, int]:
     """Integers proportional to ``weights`` summing to ``total`` exactly (ties: lower key first)."""
@@ -506,7 +619,9 @@ def largest_remainder(total: int, weights: dict[int, float]) -> dict[int, int]:
     return out
 
 
-def plan(spec: ExportSpec, datasets: list[DatasetInfo], available: dict[int, int]) -> dict[int, dict[str, Any]]:
+def plan(
+    spec: ExportSpec, datasets: list[DatasetInfo], available: dict[int, int]
+) -> dict[int, dict[str, Any]]:
     """Quota and validation quota per dataset: {id: {quota, val, requested, share}}."""
     by_name = {d.name: d for d in datasets} | {str(d.id): d for d in datasets}
     quotas: dict[int, int] = {}
@@ -521,26 +636,50 @@ def plan(spec: ExportSpec, datasets: list[DatasetInfo], available: dict[int, int
             rest = max(0, int(spec.total or 0) - sum(counts.values()))
             quotas.update(largest_remainder(rest, shares))
     elif spec.total is not None:
-        quotas = largest_remainder(min(spec.total, sum(available.values())),
-                                   {d.id: float(available.get(d.id, 0)) for d in datasets})
+        quotas = largest_remainder(
+            min(spec.total, sum(available.values())),
+            {d.id: float(available.get(d.id, 0)) for d in datasets},
+        )
     else:
         quotas = {d.id: available.get(d.id, 0) for d in datasets}
     planned = {d.id: quotas.get(d.id, 0) for d in datasets}
-    val = largest_remainder(round(spec.val_frac * sum(planned.values())), {k: float(v) for k, v in planned.items()}) \
-        if spec.val_frac > 0 else {k: 0 for k in planned}
-    return {d.id: {"quota": planned[d.id], "val": val.get(d.id, 0), "requested": requested[d.id],
-                   "available": available.get(d.id, 0)} for d in datasets}
+    val = (
+        largest_remainder(
+            round(spec.val_frac * sum(planned.values())), {k: float(v) for k, v in planned.items()}
+        )
+        if spec.val_frac > 0
+        else {k: 0 for k in planned}
+    )
+    return {
+        d.id: {
+            "quota": planned[d.id],
+            "val": val.get(d.id, 0),
+            "requested": requested[d.id],
+            "available": available.get(d.id, 0),
+        }
+        for d in datasets
+    }
 
 
-def set_validation(spec: ExportSpec, planned: dict[int, dict[str, Any]], counts: dict[int, int]) -> None:
-    """Validation quotas from the final counts: ``round(val_frac * total)`` split by largest remainder."""
-    val = largest_remainder(round(spec.val_frac * sum(counts.values())), {k: float(v) for k, v in counts.items()}) \
-        if spec.val_frac > 0 else {}
+def set_validation(
+    spec: ExportSpec, planned: dict[int, dict[str, Any]], counts: dict[int, int]
+) -> None:
+    """Validation quotas from the final counts: ``round(val_frac * total)`` split by largest
+    remainder."""
+    val = (
+        largest_remainder(
+            round(spec.val_frac * sum(counts.values())), {k: float(v) for k, v in counts.items()}
+        )
+        if spec.val_frac > 0
+        else {}
+    )
     for d, p in planned.items():
         p["val"] = val.get(d, 0)
 
 
-def mix_warnings(spec: ExportSpec, datasets: list[DatasetInfo], planned: dict[int, dict[str, Any]]) -> list[str]:
+def mix_warnings(
+    spec: ExportSpec, datasets: list[DatasetInfo], planned: dict[int, dict[str, Any]]
+) -> list[str]:
     """Say so when shares had to be scaled to fill the target (they did not add up)."""
     if not spec.total:
         return []
@@ -550,14 +689,23 @@ def mix_warnings(spec: ExportSpec, datasets: list[DatasetInfo], planned: dict[in
         if isinstance(asked, float):
             got = planned[d.id]["quota"] / spec.total
             if abs(got - asked) * spec.total > 1:
-                out.append(Text(N_("mix: {name} gets {got:.1%} of the target (asked {asked:.1%}): shares are "
-                                   "scaled to fill the target after the fixed counts"), name=d.name, got=got,
-                                asked=asked))
+                out.append(
+                    Text(
+                        N_(
+                            "mix: {name} gets {got:.1%} of the target (asked {asked:.1%}): shares"
+                            " are scaled to fill the target after the fixed counts"
+                        ),
+                        name=d.name,
+                        got=got,
+                        asked=asked,
+                    )
+                )
     return out
 
 
-def reading_order(ids: list[np.ndarray], dss: list[np.ndarray], prios: list[np.ndarray]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reading_order(
+    ids: list[np.ndarray], dss: list[np.ndarray], prios: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Concatenate (id, dataset, priority) parts and sort them by id: the database is read in id
     order (each page once, in index order); the output order is restored by the shuffle buckets."""
     if not ids:
@@ -568,8 +716,9 @@ def reading_order(ids: list[np.ndarray], dss: list[np.ndarray], prios: list[np.n
     return all_ids[order], all_ds[order], all_p[order]
 
 
-def first_candidates(cands: Candidates, quotas: dict[int, int]
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, int]]:
+def first_candidates(
+    cands: Candidates, quotas: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, int]]:
     """The first ``quota`` candidates of each dataset by priority, in reading (id) order.
 
     Returns (ids, dataset ids, priorities, next index per dataset for refills)."""

@@ -21,5 +21,8 @@ class AlpacaImporter(Importer):
     translated_roles = frozenset({"instruction", "input"})
 
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
-        turns = [NormTurn(role, ctx.text(rec, role, required=role != "input")) for role in ("instruction", "input", "output")]
+        turns = [
+            NormTurn(role, ctx.text(rec, role, required=role != "input"))
+            for role in ("instruction", "input", "output")
+        ]
         return NormSample(str(index), turns)

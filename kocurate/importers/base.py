@@ -18,7 +18,9 @@ from .readers import iter_records
 
 # NUL (PostgreSQL cannot store it) and lone surrogates (\\ud800 escapes: not encodable as UTF-8)
 _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
-MAX_FIELD_CHARS = 1_000_000  # a single turn above this is refused as bad input (ShareGPT max is ~100k)
+MAX_FIELD_CHARS = (
+    1_000_000  # a single turn above this is refused as bad input (ShareGPT max is ~100k)
+)
 
 
 @dataclass(slots=True)
@@ -50,8 +52,9 @@ class Importer:
 
     kind: ClassVar[str] = ""
     title: ClassVar[str] = ""
-    # the upstream dataset's licence, recorded only for files known to be that dataset (``known_files``:
-    # name patterns of its published files); any other file gets no licence unless one is given
+    # the upstream dataset's licence, recorded only for files known to be that dataset
+    # (``known_files``: name patterns of its published files); any other file gets no licence unless
+    # one is given
     licence: ClassVar[str | None] = None
     known_files: ClassVar[tuple[str, ...]] = ()
     # "id": join Korean and English records by their id; "position": by order with drift repair;
@@ -73,13 +76,18 @@ class Importer:
         """Parse a record of the English source file (same shape by default)."""
         return self.parse(rec, index, ctx)
 
-    def inline_source(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> list[str | None] | None:
+    def inline_source(
+        self, rec: dict[str, Any], index: int, ctx: RecordContext
+    ) -> list[str | None] | None:
         """For ``align_by = "inline"``: the English text of each turn, read from the same record."""
         return None
 
     # -- streaming ------------------------------------------------------------------------------
-    def read(self, path: str | Path, *, source: bool = False) -> Iterator[NormSample | ImportFailed]:
-        """Yield samples; a bad record yields its ImportFailed (the caller decides: stop or skip)."""
+    def read(
+        self, path: str | Path, *, source: bool = False
+    ) -> Iterator[NormSample | ImportFailed]:
+        """Yield samples; a bad record yields its ImportFailed (the caller decides: stop or
+        skip)."""
         name = Path(path).name
         # ``format`` (CLI ``--format``) names the Korean file's format when its name does not say
         fmt = None if source else self.options.get("format")
@@ -121,27 +129,37 @@ class RecordContext:
     def fail(self, field: str | None, reason: str) -> ImportFailed:
         return ImportFailed(self.file, self.place, field, reason)
 
-    def text(self, rec: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
+    def text(
+        self, rec: dict[str, Any], name: str, *, required: bool = True, default: str = ""
+    ) -> str:
         if name not in rec or rec[name] is None:
             if required:
                 raise self.fail(name, "missing field")
             return default
         value = rec[name]
         if not isinstance(value, str):
-            # a number or true/false where text belongs is refused, not converted (the README says so):
-            # `"output": 42` is more often a broken export than an answer
+            # a number or true/false where text belongs is refused, not converted (the README says
+            # so): `"output": 42` is more often a broken export than an answer
             if isinstance(value, bool):
-                raise self.fail(name, f"expected text, got true/false ({str(value).lower()}); write it as a string")
+                raise self.fail(
+                    name,
+                    f"expected text, got true/false ({str(value).lower()}); write it as a string",
+                )
             if isinstance(value, int | float):
-                raise self.fail(name, f"expected text, got a number ({value!r}); write it as a string")
+                raise self.fail(
+                    name, f"expected text, got a number ({value!r}); write it as a string"
+                )
             raise self.fail(name, f"expected text, got {type(value).__name__}")
         self.check_text(value, name)
         return value
 
     def check_text(self, value: str, name: str) -> None:
-        """Every text a parser keeps goes through here (``text`` and ``conversation_turns`` call it)."""
+        """Every text a parser keeps goes through here (``text`` and ``conversation_turns`` call
+        it)."""
         if len(value) > MAX_FIELD_CHARS:
-            raise self.fail(name, f"text too long ({len(value):,} characters; the limit is {MAX_FIELD_CHARS:,})")
+            raise self.fail(
+                name, f"text too long ({len(value):,} characters; the limit is {MAX_FIELD_CHARS:,})"
+            )
         bad = _BAD_CHAR.search(value)
         if bad is not None:
             if bad.group() == "\x00":
@@ -172,9 +190,17 @@ class RecordContext:
 
 
 ROLE_ALIASES = {
-    "human": "user", "user": "user", "prompter": "user", "question": "user",
-    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bard": "assistant",
-    "bing": "assistant", "model": "assistant", "answer": "assistant",
+    "human": "user",
+    "user": "user",
+    "prompter": "user",
+    "question": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bard": "assistant",
+    "bing": "assistant",
+    "model": "assistant",
+    "answer": "assistant",
     "system": "system",
 }
 
@@ -182,7 +208,9 @@ ROLE_ALIASES = {
 _ROLE_SEEN: dict[str, str] = {}  # raw role string -> normalized role (a handful of distinct values)
 
 
-def conversation_turns(items: list[dict[str, Any]], ctx: RecordContext, field: str) -> list[NormTurn]:
+def conversation_turns(
+    items: list[dict[str, Any]], ctx: RecordContext, field: str
+) -> list[NormTurn]:
     """ShareGPT ``{from, value}`` or OpenAI ``{role, content}`` turns, roles normalized.
 
     The hot loop of a 1.4M-turn import: plain lookups first, the full checks only when needed.

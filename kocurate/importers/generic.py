@@ -31,7 +31,9 @@ class GenericImporter(Importer):
         self.id_field: str | None = opts.get("id_field")
         self.meta_fields: list[str] = list(opts.get("meta_fields") or [])
         if not self.fields and not self.conversations:
-            raise ValueError("generic import needs --map ROLE=COLUMN (repeatable) or --conversations COLUMN")
+            raise ValueError(
+                "generic import needs --map ROLE=COLUMN (repeatable) or --conversations COLUMN"
+            )
         if self.source_fields:
             self.align_by = "inline"  # type: ignore[misc]
         if self.conversations:
@@ -39,15 +41,26 @@ class GenericImporter(Importer):
 
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
         if self.conversations:
-            turns = conversation_turns(ctx.list_of_dicts(rec, self.conversations), ctx, self.conversations)
+            turns = conversation_turns(
+                ctx.list_of_dicts(rec, self.conversations), ctx, self.conversations
+            )
         else:
             turns = [NormTurn(role, ctx.text(rec, col, required=True)) for role, col in self.fields]
         meta = {f: rec[f] for f in self.meta_fields if rec.get(f) is not None}
         key = ctx.key(rec, self.id_field, index) if self.id_field else str(index)
         return NormSample(key, turns, meta)
 
-    def inline_source(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> list[str | None] | None:
+    def inline_source(
+        self, rec: dict[str, Any], index: int, ctx: RecordContext
+    ) -> list[str | None] | None:
         if not self.source_fields:
             return None
         roles = [role for role, _ in self.fields]
-        return [ctx.text(rec, self.source_fields[r], required=False) if r in self.source_fields else None for r in roles]
+        return [
+            (
+                ctx.text(rec, self.source_fields[r], required=False)
+                if r in self.source_fields
+                else None
+            )
+            for r in roles
+        ]

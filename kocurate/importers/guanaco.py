@@ -1,4 +1,5 @@
-"""OpenAssistant-guanaco-ko with guanaco as source: one ``text`` field of ``### Human: … ### Assistant: …`` turns."""
+"""OpenAssistant-guanaco-ko with guanaco as source: one ``text`` field of ``### Human: … ###
+Assistant: …`` turns."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from typing import Any
 from .base import Importer, NormSample, NormTurn, RecordContext, register
 
 _MARK = re.compile(r"###\s*(Human|Assistant|인간|사람|어시스턴트|조수)\s*[:：]", re.IGNORECASE)
-_ROLE = {"human": "user", "인간": "user", "사람": "user", "assistant": "assistant", "어시스턴트": "assistant", "조수": "assistant"}
+_ROLE = {
+    "human": "user",
+    "인간": "user",
+    "사람": "user",
+    "assistant": "assistant",
+    "어시스턴트": "assistant",
+    "조수": "assistant",
+}
 
 
 def split_turns(text: str) -> list[NormTurn]:

@@ -1,4 +1,5 @@
-"""KoAlpaca v1.1: Naver KiN questions with ChatGPT answers (JSONL ``instruction/output/url``), Korean-native."""
+"""KoAlpaca v1.1: Naver KiN questions with ChatGPT answers (JSONL ``instruction/output/url``),
+Korean-native."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ class KoAlpacaV11Importer(Importer):
     align_by = "none"
 
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
-        turns = [NormTurn("instruction", ctx.text(rec, "instruction")), NormTurn("output", ctx.text(rec, "output"))]
+        turns = [
+            NormTurn("instruction", ctx.text(rec, "instruction")),
+            NormTurn("output", ctx.text(rec, "output")),
+        ]
         meta = {"url": ctx.text(rec, "url", required=False)} if rec.get("url") else {}
         return NormSample(str(index), turns, meta)

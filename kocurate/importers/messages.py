@@ -1,4 +1,5 @@
-"""Chat JSONL as kocurate exports it: ``{"messages": [{role, content}]}`` or ``{"conversations": [...]}``.
+"""Chat JSONL as kocurate exports it: ``{"messages": [{role, content}]}`` or ``{"conversations":
+[...]}``.
 
 Lets an exported corpus come back in after an outside cleaning pass (round trip). Provenance under
 ``kocurate`` (dataset, key) is kept as metadata.

@@ -45,15 +45,19 @@ MAX_LINE_BYTES = 64 << 20
 MAX_RECORD_BYTES = 64 << 20
 MAX_FILE_BYTES = 16 << 30
 MAX_RATIO = 200  # gzip: decompressed ÷ compressed; text compresses 3-15×, a bomb ~1000×
-RATIO_GRACE_BYTES = 8 << 20  # the ratio is checked once this much came out (tiny files compress oddly)
+RATIO_GRACE_BYTES = (
+    8 << 20
+)  # the ratio is checked once this much came out (tiny files compress oddly)
 
 
 def limits() -> dict[str, int]:
     """The limits in force (environment overrides applied)."""
-    return {"MAX_LINE_BYTES": _limit("MAX_LINE_BYTES", MAX_LINE_BYTES),
-            "MAX_RECORD_BYTES": _limit("MAX_RECORD_BYTES", MAX_RECORD_BYTES),
-            "MAX_FILE_BYTES": _limit("MAX_FILE_BYTES", MAX_FILE_BYTES),
-            "MAX_RATIO": _limit("MAX_RATIO", MAX_RATIO)}
+    return {
+        "MAX_LINE_BYTES": _limit("MAX_LINE_BYTES", MAX_LINE_BYTES),
+        "MAX_RECORD_BYTES": _limit("MAX_RECORD_BYTES", MAX_RECORD_BYTES),
+        "MAX_FILE_BYTES": _limit("MAX_FILE_BYTES", MAX_FILE_BYTES),
+        "MAX_RATIO": _limit("MAX_RATIO", MAX_RATIO),
+    }
 
 
 def _mb(n: int) -> str:
@@ -84,12 +88,26 @@ class _Guarded(io.RawIOBase):
         self.out += n
         if self.out > self.max_file:
             what = "decompressed data" if self.compressed else "file"
-            raise ImportFailed(self.name, "file", None, f"{what} is larger than {_mb(self.max_file)} (file limit, "
-                                                        "KOCURATE_MAX_FILE_BYTES); split the file")
-        if self.compressed and self.out > RATIO_GRACE_BYTES and self.out > self.max_ratio * max(1, self.raw.tell()):
-            raise ImportFailed(self.name, "file", None, f"decompresses to over {self.max_ratio} times its compressed "
-                                                        "size (ratio limit, KOCURATE_MAX_RATIO): a decompression "
-                                                        "bomb? nothing was imported")
+            raise ImportFailed(
+                self.name,
+                "file",
+                None,
+                f"{what} is larger than {_mb(self.max_file)} (file limit, "
+                "KOCURATE_MAX_FILE_BYTES); split the file",
+            )
+        if (
+            self.compressed
+            and self.out > RATIO_GRACE_BYTES
+            and self.out > self.max_ratio * max(1, self.raw.tell())
+        ):
+            raise ImportFailed(
+                self.name,
+                "file",
+                None,
+                f"decompresses to over {self.max_ratio} times its compressed "
+                "size (ratio limit, KOCURATE_MAX_RATIO): a decompression "
+                "bomb? nothing was imported",
+            )
         return n
 
     def close(self) -> None:
@@ -113,8 +131,14 @@ def file_format(path: str | Path) -> str:
         return "hf"
     suf = _suffixes(p)
     ext = suf[-1] if suf else ""
-    known = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
-             ".parquet": "parquet"}.get(ext)
+    known = {
+        ".json": "json",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".csv": "csv",
+        ".tsv": "tsv",
+        ".parquet": "parquet",
+    }.get(ext)
     return known or sniff_format(p)
 
 
@@ -122,9 +146,9 @@ FORMATS = ("json", "jsonl", "csv", "tsv", "parquet", "hf")
 
 
 def sniff_format(path: Path) -> str:
-    """The format of a file whose name does not say (``X.txt``, ``data``), read from its first bytes:
-    ``[`` a JSON array, ``{`` JSONL when the first line is a whole object (else one JSON document),
-    a tab in the first line TSV, a comma CSV; Parquet by its magic bytes."""
+    """The format of a file whose name does not say (``X.txt``, ``data``), read from its first
+    bytes: ``[`` a JSON array, ``{`` JSONL when the first line is a whole object (else one JSON
+    document), a tab in the first line TSV, a comma CSV; Parquet by its magic bytes."""
     try:
         with _open_binary(path) as fh:
             head = fh.read(1 << 16)
@@ -150,15 +174,16 @@ def sniff_format(path: Path) -> str:
 
 
 def _open_binary(path: Path) -> IO[bytes]:
-    """The file's bytes (gunzipped when it is gzip), with the file and ratio limits applied while reading."""
+    """The file's bytes (gunzipped when it is gzip), with the file and ratio limits applied while
+    reading."""
     with open(path, "rb") as probe:
         magic = probe.read(2)
     return io.BufferedReader(_Guarded(path, magic == b"\x1f\x8b"), CHUNK)  # type: ignore[return-value]
 
 
 def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, bytes | ImportFailed]]:
-    """(line number, bytes) per line; a line over the line limit comes as its ImportFailed and is skipped
-    in bounded pieces (never held whole)."""
+    """(line number, bytes) per line; a line over the line limit comes as its ImportFailed and is
+    skipped in bounded pieces (never held whole)."""
     max_line = limits()["MAX_LINE_BYTES"]
     lineno = 0
     while True:
@@ -169,8 +194,15 @@ def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, bytes | ImportFailed
         if len(raw) > max_line and not raw.endswith(b"\n"):
             while raw and not raw.endswith(b"\n"):
                 raw = fh.readline(CHUNK)
-            yield lineno, ImportFailed(name, f"line {lineno}", None, f"line is longer than {_mb(max_line)} "
-                                                                     "(line limit, KOCURATE_MAX_LINE_BYTES)")
+            yield (
+                lineno,
+                ImportFailed(
+                    name,
+                    f"line {lineno}",
+                    None,
+                    f"line is longer than {_mb(max_line)} (line limit, KOCURATE_MAX_LINE_BYTES)",
+                ),
+            )
             continue
         yield lineno, raw
 
@@ -180,7 +212,9 @@ def _decode_error(name: str, exc: UnicodeDecodeError, line: int) -> ImportFailed
     return ImportFailed(name, f"line {line}", None, f"not UTF-8 (byte 0x{bad.hex()} at this line)")
 
 
-def iter_records(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
+def iter_records(
+    path: str | Path, fmt: str | None = None
+) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
     """Yield ``(place, record)`` for every record of the file, streamed.
 
     A record that cannot be read but leaves the rest of the file readable (a bad JSONL or CSV
@@ -191,12 +225,20 @@ def iter_records(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str
     if not p.exists():
         raise ImportFailed(str(p), "file", None, "file not found")
     if fmt is not None and fmt not in FORMATS:
-        raise ImportFailed(p.name, "file", None, f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}")
+        raise ImportFailed(
+            p.name, "file", None, f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}"
+        )
     fmt = fmt or file_format(p)
     if fmt != "hf" and p.stat().st_size == 0:
         raise ImportFailed(p.name, "file", None, "file is empty")
-    reader = {"json": _iter_json, "jsonl": _iter_jsonl, "csv": _iter_csv, "tsv": partial(_iter_csv, delimiter="\t"),
-              "parquet": _iter_parquet, "hf": _iter_hf}[fmt]
+    reader = {
+        "json": _iter_json,
+        "jsonl": _iter_jsonl,
+        "csv": _iter_csv,
+        "tsv": partial(_iter_csv, delimiter="\t"),
+        "parquet": _iter_parquet,
+        "hf": _iter_hf,
+    }[fmt]
     count = 0
     try:
         for item in reader(p):
@@ -204,7 +246,9 @@ def iter_records(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str
             yield item
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         # a truncated or corrupt .gz
-        raise ImportFailed(p.name, "file", None, f"not a readable gzip file ({exc or type(exc).__name__})") from None
+        raise ImportFailed(
+            p.name, "file", None, f"not a readable gzip file ({exc or type(exc).__name__})"
+        ) from None
     if count == 0:
         raise ImportFailed(p.name, "file", None, "file holds no records")
 
@@ -230,15 +274,29 @@ def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None,
-                                                     f"invalid JSON: {exc.msg} (column {exc.colno})")
+                yield (
+                    f"line {lineno}",
+                    ImportFailed(
+                        p.name,
+                        f"line {lineno}",
+                        None,
+                        f"invalid JSON: {exc.msg} (column {exc.colno})",
+                    ),
+                )
                 continue
             except RecursionError:
                 yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None, _TOO_DEEP)
                 continue
             if not isinstance(rec, dict):
-                yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None,
-                                                     f"expected a JSON object, got {type(rec).__name__}")
+                yield (
+                    f"line {lineno}",
+                    ImportFailed(
+                        p.name,
+                        f"line {lineno}",
+                        None,
+                        f"expected a JSON object, got {type(rec).__name__}",
+                    ),
+                )
                 continue
             yield f"line {lineno}", rec
 
@@ -264,7 +322,9 @@ class _TextStream:
             try:
                 tail = self.decoder.decode(b"", final=True)
             except UnicodeDecodeError as exc:
-                raise _decode_error(self.name, exc, self.line + self.buf.count("\n", self.pos)) from None
+                raise _decode_error(
+                    self.name, exc, self.line + self.buf.count("\n", self.pos)
+                ) from None
             self.buf = self.buf[self.pos :] + tail
             self.pos = 0
             return bool(tail)
@@ -312,41 +372,74 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             whole = 16 * max_record
             while ts.fill():
                 if len(ts.buf) > whole:
-                    raise ImportFailed(p.name, "file", None, f"a JSON file that is one object is read whole, and this "
-                                       f"one is larger than {_mb(whole)} (16 × the record limit, "
-                                       "KOCURATE_MAX_RECORD_BYTES); convert it to a JSON array or JSONL")
+                    raise ImportFailed(
+                        p.name,
+                        "file",
+                        None,
+                        "a JSON file that is one object is read whole, and this "
+                        f"one is larger than {_mb(whole)} (16 × the record limit, "
+                        "KOCURATE_MAX_RECORD_BYTES); convert it to a JSON array or JSONL",
+                    )
             try:
                 obj = json.loads(ts.buf[ts.pos :])
             except json.JSONDecodeError as exc:
-                raise ImportFailed(p.name, f"line {ts.line + exc.lineno - 1}", None, f"invalid JSON: {exc.msg}") from None
+                raise ImportFailed(
+                    p.name, f"line {ts.line + exc.lineno - 1}", None, f"invalid JSON: {exc.msg}"
+                ) from None
             except RecursionError:
                 raise ImportFailed(p.name, f"line {ts.line}", None, _TOO_DEEP) from None
-            records = next((v for v in obj.values() if isinstance(v, list)), None) if isinstance(obj, dict) else None
+            records = (
+                next((v for v in obj.values() if isinstance(v, list)), None)
+                if isinstance(obj, dict)
+                else None
+            )
             if records is None:
                 records = [obj]
             for i, rec in enumerate(records):
                 if not isinstance(rec, dict):
-                    raise ImportFailed(p.name, f"record {i + 1}", None, f"expected a JSON object, got {type(rec).__name__}")
+                    raise ImportFailed(
+                        p.name,
+                        f"record {i + 1}",
+                        None,
+                        f"expected a JSON object, got {type(rec).__name__}",
+                    )
                 yield f"record {i + 1}", rec
             return
         if ch != "[":
-            raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: expected '[' or '{' at the start")
+            raise ImportFailed(
+                p.name, f"line {ts.line}", None, "invalid JSON: expected '[' or '{' at the start"
+            )
         ts.advance(ts.pos + 1)
         index = 0
         while True:
             ch = ts.skip_ws()
             if ch is None:
-                raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: the array is not closed (truncated file?)")
+                raise ImportFailed(
+                    p.name,
+                    f"line {ts.line}",
+                    None,
+                    "invalid JSON: the array is not closed (truncated file?)",
+                )
             if ch == "]":
                 ts.advance(ts.pos + 1)
                 break
             if index > 0:
                 if ch != ",":
-                    raise ImportFailed(p.name, f"record {index + 1}, line {ts.line}", None, "invalid JSON: expected ',' between records")
+                    raise ImportFailed(
+                        p.name,
+                        f"record {index + 1}, line {ts.line}",
+                        None,
+                        "invalid JSON: expected ',' between records",
+                    )
                 ts.advance(ts.pos + 1)
                 ch = ts.skip_ws()
                 if ch is None:
-                    raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: the array is not closed (truncated file?)")
+                    raise ImportFailed(
+                        p.name,
+                        f"line {ts.line}",
+                        None,
+                        "invalid JSON: the array is not closed (truncated file?)",
+                    )
             start_line = ts.line
             while True:
                 try:
@@ -355,26 +448,45 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 except json.JSONDecodeError as exc:
                     # The record may just be cut by the chunk boundary: read more and retry.
                     if len(ts.buf) - ts.pos > max_record:
-                        raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None,
-                                           f"record is longer than {_mb(max_record)} (record limit, "
-                                           "KOCURATE_MAX_RECORD_BYTES)") from None
+                        raise ImportFailed(
+                            p.name,
+                            f"record {index + 1}, line {start_line}",
+                            None,
+                            f"record is longer than {_mb(max_record)} (record limit, "
+                            "KOCURATE_MAX_RECORD_BYTES)",
+                        ) from None
                     if ts.fill():
                         continue
                     line = start_line + ts.buf.count("\n", ts.pos, exc.pos)
-                    raise ImportFailed(p.name, f"record {index + 1}, line {line}", None, f"invalid JSON: {exc.msg}") from None
+                    raise ImportFailed(
+                        p.name, f"record {index + 1}, line {line}", None, f"invalid JSON: {exc.msg}"
+                    ) from None
                 except RecursionError:
-                    raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None, _TOO_DEEP) from None
+                    raise ImportFailed(
+                        p.name, f"record {index + 1}, line {start_line}", None, _TOO_DEEP
+                    ) from None
             if end - ts.pos > max_record:
-                raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None,
-                                   f"record is longer than {_mb(max_record)} (record limit, KOCURATE_MAX_RECORD_BYTES)")
+                raise ImportFailed(
+                    p.name,
+                    f"record {index + 1}, line {start_line}",
+                    None,
+                    f"record is longer than {_mb(max_record)} (record limit,"
+                    " KOCURATE_MAX_RECORD_BYTES)",
+                )
             if not isinstance(rec, dict):
-                raise ImportFailed(p.name, f"record {index + 1}, line {start_line}", None,
-                                   f"expected a JSON object, got {type(rec).__name__}")
+                raise ImportFailed(
+                    p.name,
+                    f"record {index + 1}, line {start_line}",
+                    None,
+                    f"expected a JSON object, got {type(rec).__name__}",
+                )
             ts.advance(end)
             yield f"record {index + 1}, line {start_line}", rec
             index += 1
         if ts.skip_ws() is not None:
-            raise ImportFailed(p.name, f"line {ts.line}", None, "invalid JSON: extra data after the closing ']'")
+            raise ImportFailed(
+                p.name, f"line {ts.line}", None, "invalid JSON: extra data after the closing ']'"
+            )
 
 
 def _iter_csv(p: Path, delimiter: str = ",") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -388,16 +500,27 @@ def _iter_csv(p: Path, delimiter: str = ",") -> Iterator[tuple[str, dict[str, An
             for row in reader:
                 row_no = reader.line_num
                 if None in row:
-                    yield f"line {row_no}", ImportFailed(p.name, f"line {row_no}", None, "more values than header columns")
+                    yield (
+                        f"line {row_no}",
+                        ImportFailed(
+                            p.name, f"line {row_no}", None, "more values than header columns"
+                        ),
+                    )
                     continue
                 yield f"line {row_no}", dict(row)
         except UnicodeDecodeError as exc:
             raise _decode_error(p.name, exc, row_no + 1) from None
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
-                raise ImportFailed(p.name, f"line {reader.line_num}", None, f"a value is longer than {_mb(max_line)} "
-                                   "(line limit, KOCURATE_MAX_LINE_BYTES)") from None
-            raise ImportFailed(p.name, f"line {reader.line_num}", None, f"invalid CSV: {exc}") from None
+                raise ImportFailed(
+                    p.name,
+                    f"line {reader.line_num}",
+                    None,
+                    f"a value is longer than {_mb(max_line)} (line limit, KOCURATE_MAX_LINE_BYTES)",
+                ) from None
+            raise ImportFailed(
+                p.name, f"line {reader.line_num}", None, f"invalid CSV: {exc}"
+            ) from None
 
 
 def _iter_parquet(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -420,7 +543,9 @@ def _iter_hf(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
         ds = load_from_disk(str(p))
     except Exception as exc:
-        raise ImportFailed(p.name, "folder", None, f"not a saved Hugging Face dataset: {exc}") from None
+        raise ImportFailed(
+            p.name, "folder", None, f"not a saved Hugging Face dataset: {exc}"
+        ) from None
     if isinstance(ds, DatasetDict):
         ds = ds["train"] if "train" in ds else ds[next(iter(ds))]
     for index, rec in enumerate(ds):

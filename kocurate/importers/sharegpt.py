@@ -19,6 +19,12 @@ class ShareGPTImporter(Importer):
     pair_turns_by = "index"
 
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
-        field = "conversations" if "conversations" in rec else "items" if "items" in rec else "conversations"
+        field = (
+            "conversations"
+            if "conversations" in rec
+            else "items"
+            if "items" in rec
+            else "conversations"
+        )
         turns = conversation_turns(ctx.list_of_dicts(rec, field), ctx, field)
         return NormSample(ctx.key(rec, "id", index), turns)

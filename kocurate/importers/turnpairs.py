@@ -20,5 +20,7 @@ class TurnPairsImporter(Importer):
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
         return NormSample(str(index), [NormTurn("turn", ctx.text(rec, "output"))])
 
-    def inline_source(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> list[str | None]:
+    def inline_source(
+        self, rec: dict[str, Any], index: int, ctx: RecordContext
+    ) -> list[str | None]:
         return [ctx.text(rec, "input")]

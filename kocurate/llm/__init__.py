@@ -11,5 +11,18 @@ from .prompts import PROMPT_VERSION
 
 CHECK = "llm_quality"  # the check name of the findings the grader stores
 
-__all__ = ["CHECK", "HOW_TO_CONFIGURE", "LLM", "PROMPT_VERSION", "Answer", "LLMConfig", "LLMError",
-           "LLMUnavailable", "MalformedAnswer", "configured", "load_config", "price_for", "require_config"]
+__all__ = [
+    "CHECK",
+    "HOW_TO_CONFIGURE",
+    "LLM",
+    "PROMPT_VERSION",
+    "Answer",
+    "LLMConfig",
+    "LLMError",
+    "LLMUnavailable",
+    "MalformedAnswer",
+    "configured",
+    "load_config",
+    "price_for",
+    "require_config",
+]

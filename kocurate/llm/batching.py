@@ -18,7 +18,8 @@ from . import prompts
 
 MAX_ITEMS = 20
 MAX_CHARS = 12_000
-# output tokens to expect per item: a grade is short JSON; a suggestion is about as long as its source
+# output tokens to expect per item: a grade is short JSON; a suggestion is about as long as its
+# source
 GRADE_OUTPUT_TOKENS = 40
 
 
@@ -33,13 +34,17 @@ def max_items() -> int:
 def cache_key(task: str, model: str, payload: dict[str, Any]) -> str:
     """sha256 over (prompt version, task, model, the item's text without its id)."""
     data = {k: v for k, v in payload.items() if k != "id"}
-    blob = json.dumps({"v": prompts.PROMPT_VERSION, "task": task, "model": model, "item": data},
-                      sort_keys=True, ensure_ascii=False)
+    blob = json.dumps(
+        {"v": prompts.PROMPT_VERSION, "task": task, "model": model, "item": data},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate: ~4 ASCII characters per token, ~1 token per other character (Hangul)."""
+    """A tokenizer-free estimate: ~4 ASCII characters per token, ~1 token per other character
+    (Hangul)."""
     ascii_n = sum(1 for ch in text if ord(ch) < 128)
     return math.ceil(ascii_n / 4 + (len(text) - ascii_n))
 
@@ -54,9 +59,11 @@ class Item:
         return sum(len(v) for v in self.payload.values() if isinstance(v, str))
 
 
-def pack(items: Sequence[Item], n: int | None = None, max_chars: int = MAX_CHARS) -> list[list[Item]]:
-    """Greedy packing in order: each request ≤ ``n`` items and ≤ ``max_chars`` characters (a longer item
-    goes alone)."""
+def pack(
+    items: Sequence[Item], n: int | None = None, max_chars: int = MAX_CHARS
+) -> list[list[Item]]:
+    """Greedy packing in order: each request ≤ ``n`` items and ≤ ``max_chars`` characters (a longer
+    item goes alone)."""
     n = n or max_items()
     out: list[list[Item]] = []
     cur: list[Item] = []
@@ -80,7 +87,11 @@ def request_items(batch: Sequence[Item]) -> list[dict[str, Any]]:
 def estimate_request(task: str, batch: Sequence[Item]) -> tuple[int, int]:
     """(input, output) tokens a request for ``batch`` will probably use."""
     items = request_items(batch)
-    tin = estimate_tokens(prompts.system_message(task)) + estimate_tokens(prompts.data_message(items)) + 8
+    tin = (
+        estimate_tokens(prompts.system_message(task))
+        + estimate_tokens(prompts.data_message(items))
+        + 8
+    )
     if task == "grade":
         tout = 10 + GRADE_OUTPUT_TOKENS * len(batch)
     else:

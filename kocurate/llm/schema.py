@@ -1,9 +1,10 @@
 """The JSON the model must answer with, and its validation (no trust in what comes back).
 
 Grading: ``{"results": [{"id": "t1", "errors": [{"category", "severity", "span", "reason"}]}]}``;
-suggestions: ``{"results": [{"id": "t1", "text": "<l>…</l>"}]}``. ``parse_*`` return the valid results by
-id and a list of problems; an answer that is not JSON, has no ``results`` list, or names an id that was
-not asked for (a model that followed an instruction inside the data) is malformed as a whole.
+suggestions: ``{"results": [{"id": "t1", "text": "<l>…</l>"}]}``. ``parse_*`` return the valid
+results by id and a list of problems; an answer that is not JSON, has no ``results`` list, or names
+an id that was not asked for (a model that followed an instruction inside the data) is malformed as
+a whole.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-CATEGORIES = ("accuracy", "fluency", "terminology", "style", "formatting", "untranslated", "task_lost")
+CATEGORIES = (
+    "accuracy",
+    "fluency",
+    "terminology",
+    "style",
+    "formatting",
+    "untranslated",
+    "task_lost",
+)
 SEVERITIES = ("minor", "major", "critical")
 SEVERITY_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 # how an MQM severity shows among the other findings (info | warning | error)
@@ -23,22 +32,45 @@ MAX_REASON = 300
 GRADE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["results"],
-    "properties": {"results": {"type": "array", "items": {
-        "type": "object", "required": ["id", "errors"],
-        "properties": {
-            "id": {"type": "string"},
-            "errors": {"type": "array", "items": {
-                "type": "object", "required": ["category", "severity", "span", "reason"],
-                "properties": {"category": {"enum": list(CATEGORIES)}, "severity": {"enum": list(SEVERITIES)},
-                               "span": {"type": "string", "maxLength": MAX_SPAN},
-                               "reason": {"type": "string", "maxLength": MAX_REASON}}}}}}}},
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "errors"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "errors": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["category", "severity", "span", "reason"],
+                            "properties": {
+                                "category": {"enum": list(CATEGORIES)},
+                                "severity": {"enum": list(SEVERITIES)},
+                                "span": {"type": "string", "maxLength": MAX_SPAN},
+                                "reason": {"type": "string", "maxLength": MAX_REASON},
+                            },
+                        },
+                    },
+                },
+            },
+        }
+    },
 }
 SUGGEST_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["results"],
-    "properties": {"results": {"type": "array", "items": {
-        "type": "object", "required": ["id", "text"],
-        "properties": {"id": {"type": "string"}, "text": {"type": "string"}}}}},
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "text"],
+                "properties": {"id": {"type": "string"}, "text": {"type": "string"}},
+            },
+        }
+    },
 }
 
 
@@ -54,7 +86,12 @@ class GradeError:
     reason: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"category": self.category, "severity": self.severity, "span": self.span, "reason": self.reason}
+        return {
+            "category": self.category,
+            "severity": self.severity,
+            "span": self.span,
+            "reason": self.reason,
+        }
 
 
 def _results(content: str, ids: list[str]) -> list[dict[str, Any]]:
@@ -93,7 +130,9 @@ def _one_line(s: str, limit: int) -> str:
     return " ".join(s.split())[:limit]
 
 
-def parse_grades(content: str, ids: list[str]) -> tuple[dict[str, list[GradeError]], dict[str, str]]:
+def parse_grades(
+    content: str, ids: list[str]
+) -> tuple[dict[str, list[GradeError]], dict[str, str]]:
     """Valid grades by id, and a problem per id whose result is missing or invalid."""
     good: dict[str, list[GradeError]] = {}
     bad: dict[str, str] = {}

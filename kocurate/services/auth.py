@@ -18,8 +18,17 @@ from ..i18n import N_
 # what each role may do; a lead may do all an annotator may, an admin all a lead may
 PERMISSIONS: dict[str, set[str]] = {
     "annotator": {"review", "edit", "flag", "search", "translate_one", "view_own_stats"},
-    "lead": {"import", "export", "check", "translate_batch", "glossary", "view_stats", "adjudicate", "configure",
-             "evalsets"},
+    "lead": {
+        "import",
+        "export",
+        "check",
+        "translate_batch",
+        "glossary",
+        "view_stats",
+        "adjudicate",
+        "configure",
+        "evalsets",
+    },
     "admin": {"users", "backup", "db"},
 }
 _ORDER = ("annotator", "lead", "admin")
@@ -44,7 +53,12 @@ class Actor:
 
     def require(self, action: str) -> None:
         if not self.can(action):
-            raise PermissionDenied(msgid=N_("{username} ({role}) may not {action}"), username=self.username, role=self.role, action=action.replace('_', ' '))
+            raise PermissionDenied(
+                msgid=N_("{username} ({role}) may not {action}"),
+                username=self.username,
+                role=self.role,
+                action=action.replace("_", " "),
+            )
 
 
 # The CLI runs with the rights of whoever can open the database file: an admin.
@@ -57,7 +71,9 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
     n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
-    return f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return (
+        f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    )
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -67,7 +83,9 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     if algo != "scrypt":
         return False
-    got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p))
+    got = hashlib.scrypt(
+        password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p)
+    )
     return hmac.compare_digest(got, base64.b64decode(digest))
 
 

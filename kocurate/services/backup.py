@@ -45,11 +45,18 @@ class BackupReport:
 
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v:,}" for k, v in self.counts.items())
-        return f"{self.path} ({self.bytes:,} bytes, revision {self.revision}){': ' + counts if counts else ''}"
+        return (
+            f"{self.path} ({self.bytes:,} bytes, revision"
+            f" {self.revision}){': ' + counts if counts else ''}"
+        )
 
 
 def _url(engine_or_url: Engine | str) -> URL:
-    return engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(config.db_url(engine_or_url))
+    return (
+        engine_or_url.url
+        if isinstance(engine_or_url, Engine)
+        else make_url(config.db_url(engine_or_url))
+    )
 
 
 def _sqlite_target(url: URL) -> tuple[str, bool]:
@@ -69,7 +76,8 @@ def _sqlite_file(url: URL) -> Path:
 
 
 def _check_sqlite_file(path: Path) -> tuple[str | None, dict[str, int]]:
-    """Integrity-check a SQLite file that should be a kocurate database; returns (revision, counts)."""
+    """Integrity-check a SQLite file that should be a kocurate database; returns (revision,
+    counts)."""
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -83,9 +91,15 @@ def _check_sqlite_file(path: Path) -> tuple[str | None, dict[str, int]]:
             raise KocurateError(f"{path}: integrity check failed: {ok[0] if ok else 'no answer'}")
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" not in tables or "samples" not in tables:
-            raise KocurateError(f"{path}: not a kocurate database (no alembic_version/samples table)")
+            raise KocurateError(
+                f"{path}: not a kocurate database (no alembic_version/samples table)"
+            )
         rev = con.execute("SELECT version_num FROM alembic_version").fetchone()
-        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in REPORTED_TABLES if t in tables}
+        counts = {
+            t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+            for t in REPORTED_TABLES
+            if t in tables
+        }
         return (rev[0] if rev else None), counts
     finally:
         con.close()
@@ -109,7 +123,9 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def backup(engine_or_url: Engine | str, actor: Actor, path: str | Path, *, overwrite: bool = False) -> BackupReport:
+def backup(
+    engine_or_url: Engine | str, actor: Actor, path: str | Path, *, overwrite: bool = False
+) -> BackupReport:
     """Write a consistent backup of the whole database to ``path`` (admins only)."""
     actor.require("backup")
     url = _url(engine_or_url)
@@ -147,20 +163,27 @@ def _backup_sqlite(url: URL, path: Path) -> BackupReport:
         _fsync(tmp)
         os.replace(tmp, path)  # atomic: the final name only ever holds a complete, checked backup
     except sqlite3.Error as exc:
-        raise KocurateError(f"backup to {path} failed: {exc}; nothing was written under that name") from exc
+        raise KocurateError(
+            f"backup to {path} failed: {exc}; nothing was written under that name"
+        ) from exc
     except OSError as exc:
-        raise KocurateError(f"backup to {path} failed: {exc.strerror or exc}; nothing was written under that "
-                            "name") from exc
+        raise KocurateError(
+            f"backup to {path} failed: {exc.strerror or exc}; nothing was written under that name"
+        ) from exc
     finally:
         tmp.unlink(missing_ok=True)
     return BackupReport(str(path), "sqlite", path.stat().st_size, revision, counts)
 
 
-def restore(engine_or_url: Engine | str, actor: Actor, path: str | Path, *, keep_current: bool = True) -> BackupReport:
-    """Replace the database's content by the backup at ``path`` (admins only), then upgrade it to head.
+def restore(
+    engine_or_url: Engine | str, actor: Actor, path: str | Path, *, keep_current: bool = True
+) -> BackupReport:
+    """Replace the database's content by the backup at ``path`` (admins only), then upgrade it to
+    head.
 
     SQLite keeps the database as it was in ``<name>.before-restore-<time>.db`` beside it (unless
-    ``keep_current`` is false). Other processes (the app) see the restored content on their next query.
+    ``keep_current`` is false). Other processes (the app) see the restored content on their next
+    query.
     """
     actor.require("backup")
     url = _url(engine_or_url)
@@ -179,13 +202,21 @@ def restore(engine_or_url: Engine | str, actor: Actor, path: str | Path, *, keep
     live = url.render_as_string(hide_password=False)
     db.ensure_schema(live)
     report.revision = db.current_revision(live)
-    # written into the restored content (an event written before would have been replaced with the rest)
+    # written into the restored content (an event written before would have been replaced with the
+    # rest)
     from . import audit
 
     eng = db.make_engine(live)
     try:
         with db.session_scope(eng) as s:
-            audit.record(s, actor, "restore", target=path.name, revision=report.revision, kept_copy=report.kept_copy)
+            audit.record(
+                s,
+                actor,
+                "restore",
+                target=path.name,
+                revision=report.revision,
+                kept_copy=report.kept_copy,
+            )
     finally:
         eng.dispose()
     return report
@@ -200,7 +231,9 @@ def _known_revision(revision: str | None, path: Path) -> None:
     try:
         script.get_revision(revision)
     except Exception as exc:
-        raise KocurateError(f"{path}: made by a newer kocurate (revision {revision}); upgrade kocurate first") from exc
+        raise KocurateError(
+            f"{path}: made by a newer kocurate (revision {revision}); upgrade kocurate first"
+        ) from exc
 
 
 def _restore_sqlite(url: URL, path: Path, keep_current: bool) -> BackupReport:
@@ -220,14 +253,17 @@ def _restore_sqlite(url: URL, path: Path, keep_current: bool) -> BackupReport:
         src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         dst = sqlite3.connect(database, uri=uri, timeout=db.SQLITE_BUSY_TIMEOUT_MS / 1000)
         try:
-            # One write transaction on the live file: readers see the old or the new content, never a mix.
+            # One write transaction on the live file: readers see the old or the new content, never
+            # a mix.
             src.backup(dst, pages=-1)
             dst.execute("PRAGMA journal_mode=WAL")
         finally:
             dst.close()
             src.close()
     except sqlite3.Error as exc:
-        raise KocurateError(f"restore from {path} failed: {exc}; the database is unchanged") from exc
+        raise KocurateError(
+            f"restore from {path} failed: {exc}; the database is unchanged"
+        ) from exc
     return BackupReport(str(path), "sqlite", path.stat().st_size, revision, counts, kept)
 
 
@@ -235,10 +271,16 @@ def _restore_sqlite(url: URL, path: Path, keep_current: bool) -> BackupReport:
 
 
 def _pg_env(url: URL) -> dict[str, str]:
-    """libpq settings for pg_dump/pg_restore: the password travels in the environment, not in argv."""
+    """libpq settings for pg_dump/pg_restore: the password travels in the environment, not in
+    argv."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    for key, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username),
-                       ("PGPASSWORD", url.password), ("PGDATABASE", url.database)):
+    for key, value in (
+        ("PGHOST", url.host),
+        ("PGPORT", url.port),
+        ("PGUSER", url.username),
+        ("PGPASSWORD", url.password),
+        ("PGDATABASE", url.database),
+    ):
         if value is not None:
             env[key] = str(value)
     return env
@@ -247,17 +289,25 @@ def _pg_env(url: URL) -> dict[str, str]:
 def pg_guidance(url: Engine | str | URL, path: str | Path) -> str:
     """The commands to back up and restore a PostgreSQL database by hand (password not shown)."""
     u = url if isinstance(url, URL) else _url(url)
-    conn = f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'} {u.database or ''}".strip()
-    return (f"back up:  PGPASSWORD=… pg_dump --format=custom --no-owner --file {path} {conn}\n"
-            f"restore:  PGPASSWORD=… pg_restore --clean --if-exists --no-owner --dbname {u.database} "
-            f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'} {path}\n"
-            "(pg_dump must be of the server's major version or newer: apt-get install postgresql-client)")
+    conn = (
+        f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'}"
+        f" {u.database or ''}".strip()
+    )
+    return (
+        f"back up:  PGPASSWORD=… pg_dump --format=custom --no-owner --file {path} {conn}\nrestore: "
+        f" PGPASSWORD=… pg_restore --clean --if-exists --no-owner --dbname {u.database} -h"
+        f" {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'}"
+        f" {path}\n(pg_dump must be of the server's major version or newer: apt-get install"
+        " postgresql-client)"
+    )
 
 
 def _pg_tool(name: str, url: URL, path: Path) -> str:
     exe = shutil.which(name)
     if exe is None:
-        raise KocurateError(f"{name} is not installed here; do it by hand:\n{pg_guidance(url, path)}")
+        raise KocurateError(
+            f"{name} is not installed here; do it by hand:\n{pg_guidance(url, path)}"
+        )
     return exe
 
 
@@ -271,7 +321,10 @@ def _run(cmd: list[str], url: URL, what: str) -> None:
 def _count(conn: Any) -> tuple[str | None, dict[str, int]]:
     from sqlalchemy import text
 
-    counts = {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() or 0) for t in REPORTED_TABLES}
+    counts = {
+        t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() or 0)
+        for t in REPORTED_TABLES
+    }
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), counts
 
 
@@ -298,8 +351,19 @@ def _backup_pg(url: URL, path: Path) -> BackupReport:
             snapshot = c.execute(text("SELECT pg_export_snapshot()")).scalar()
             revision, counts = _count(c)
             # the snapshot lives as long as this transaction: pg_dump runs while it is open
-            _run([exe, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                  "--file", str(tmp)], url, "pg_dump")
+            _run(
+                [
+                    exe,
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    "--file",
+                    str(tmp),
+                ],
+                url,
+                "pg_dump",
+            )
         os.chmod(tmp, 0o600)
         _fsync(tmp)
         os.replace(tmp, path)
@@ -313,9 +377,20 @@ def _restore_pg(url: URL, path: Path) -> BackupReport:
     exe = _pg_tool("pg_restore", url, path)
     _run([exe, "--list", str(path)], url, f"reading {path} (not a pg_dump --format=custom file?)")
     # --single-transaction: a failed restore leaves the database as it was
-    _run([exe, "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-          "--dbname", url.database or "", str(path)], url, "pg_restore")
+    _run(
+        [
+            exe,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--dbname",
+            url.database or "",
+            str(path),
+        ],
+        url,
+        "pg_restore",
+    )
     revision, counts = _pg_counts(url)
     return BackupReport(str(path), "postgresql", path.stat().st_size, revision, counts)
-
-

@@ -55,7 +55,9 @@ class CopyReport:
     destination: str
     tables: list[TableCount] = field(default_factory=list)
     sequences_reset: list[str] = field(default_factory=list)
-    not_copied: list[str] = field(default_factory=list)  # tables outside the schema (search indexes…)
+    not_copied: list[str] = field(
+        default_factory=list
+    )  # tables outside the schema (search indexes…)
     search_index: int | None = None  # turns put into the destination's search index
     seconds: float = 0.0
 
@@ -68,12 +70,17 @@ class CopyReport:
         return all(t.source == t.copied for t in self.tables)
 
     def lines(self) -> list[str]:
-        out = [f"{t.table:<20} {t.source:>12,} → {t.copied:>12,}  {'ok' if t.source == t.copied else 'MISMATCH'}"
-               for t in self.tables]
+        out = [
+            f"{t.table:<20} {t.source:>12,} → {t.copied:>12,} "
+            f" {'ok' if t.source == t.copied else 'MISMATCH'}"
+            for t in self.tables
+        ]
         if self.sequences_reset:
             out.append(f"sequences reset: {len(self.sequences_reset)}")
         if self.not_copied:
-            out.append(f"not copied (derived, not part of the schema): {', '.join(self.not_copied)}")
+            out.append(
+                f"not copied (derived, not part of the schema): {', '.join(self.not_copied)}"
+            )
         if self.search_index is not None:
             out.append(f"search index rebuilt on the destination ({self.search_index:,} turns)")
         return out
@@ -84,26 +91,41 @@ def _safe(url: str) -> str:
 
 
 def _tables() -> list[Table]:
-    return list(Base.metadata.sorted_tables)  # parents before children: foreign keys hold throughout
+    return list(
+        Base.metadata.sorted_tables
+    )  # parents before children: foreign keys hold throughout
 
 
 def _pk(table: Table) -> Any:
     cols = list(table.primary_key.columns)
     if len(cols) != 1:
-        raise KocurateError(f"table {table.name} has no single-column primary key; cannot page through it")
+        raise KocurateError(
+            f"table {table.name} has no single-column primary key; cannot page through it"
+        )
     return cols[0]
 
 
-def copy_database(src_url: str, dst_url: str, actor: Actor, *, batch: int = BATCH,
-                  progress: Progress | None = None) -> CopyReport:
-    """Copy every row of the source database into the empty destination (created at the head revision)."""
+def copy_database(
+    src_url: str,
+    dst_url: str,
+    actor: Actor,
+    *,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+) -> CopyReport:
+    """Copy every row of the source database into the empty destination (created at the head
+    revision)."""
     actor.require("db")
     src_url, dst_url = config.db_url(src_url), config.db_url(dst_url)
     if make_url(src_url) == make_url(dst_url):
         raise KocurateError("source and destination are the same database")
     src = make_url(src_url)
-    if src.get_backend_name() == "sqlite" and src.database and not src.database.startswith("file:") \
-            and src.database != ":memory:":
+    if (
+        src.get_backend_name() == "sqlite"
+        and src.database
+        and not src.database.startswith("file:")
+        and src.database != ":memory:"
+    ):
         if not Path(src.database).is_file():
             raise KocurateError(f"no database at {src.database}")
     head = db.head_revision()
@@ -111,33 +133,51 @@ def copy_database(src_url: str, dst_url: str, actor: Actor, *, batch: int = BATC
     if rev is None:
         raise KocurateError(f"{_safe(src_url)} is not a kocurate database (no schema revision)")
     if rev != head:
-        raise KocurateError(f"{_safe(src_url)} is at revision {rev}, this kocurate at {head}: run "
-                            f"`kocurate --db SRC db upgrade` on the source first")
+        raise KocurateError(
+            f"{_safe(src_url)} is at revision {rev}, this kocurate at {head}: run "
+            "`kocurate --db SRC db upgrade` on the source first"
+        )
     db.upgrade(dst_url)  # creates the schema on a new, empty destination; a no-op when at head
     report = CopyReport(_safe(src_url), _safe(dst_url))
     start = time.perf_counter()
     src_engine, dst_engine = db.make_engine(src_url), db.make_engine(dst_url)
     try:
         known = {t.name for t in _tables()} | {"alembic_version"}
-        report.not_copied = sorted(n for n in inspect(src_engine).get_table_names()
-                                   if n not in known and not n.startswith("sqlite_"))
+        report.not_copied = sorted(
+            n
+            for n in inspect(src_engine).get_table_names()
+            if n not in known and not n.startswith("sqlite_")
+        )
         with db.read_only(src_engine) as sc, dst_engine.connect() as dc, dc.begin():
             for table in _tables():
                 n = dc.execute(select(func.count()).select_from(table)).scalar() or 0
                 if n:
-                    raise KocurateError(f"the destination is not empty (table {table.name} has {n:,} rows); "
-                                        "copy into a new, empty database")
+                    raise KocurateError(
+                        f"the destination is not empty (table {table.name} has {n:,} rows); "
+                        "copy into a new, empty database"
+                    )
             rebuild = _drop_secondary_indexes(dc) if dc.dialect.name == "postgresql" else []
             for table in _tables():
                 report.tables.append(_copy_table(sc, dc, table, batch, progress))
-            for ddl in rebuild:  # one sorted build per index beats updating it row by row (GIN trigram)
+            for (
+                ddl
+            ) in rebuild:  # one sorted build per index beats updating it row by row (GIN trigram)
                 dc.execute(text(ddl))
-            for tc in report.tables:  # verify inside the destination's transaction, before it commits
-                tc.copied = dc.execute(select(func.count()).select_from(Base.metadata.tables[tc.table])).scalar() or 0
+            for (
+                tc
+            ) in report.tables:  # verify inside the destination's transaction, before it commits
+                tc.copied = (
+                    dc.execute(
+                        select(func.count()).select_from(Base.metadata.tables[tc.table])
+                    ).scalar()
+                    or 0
+                )
                 got_max = dc.execute(select(func.max(_pk(Base.metadata.tables[tc.table])))).scalar()
                 if tc.copied != tc.source or got_max != tc.max_id:
-                    raise KocurateError(f"table {tc.table}: {tc.source:,} rows in the source but {tc.copied:,} "
-                                        "copied; nothing was committed")
+                    raise KocurateError(
+                        f"table {tc.table}: {tc.source:,} rows in the source but {tc.copied:,} "
+                        "copied; nothing was committed"
+                    )
             if dc.dialect.name == "postgresql":
                 report.sequences_reset = _reset_sequences(dc)
         report.search_index = _rebuild_search_index(dst_engine)
@@ -162,7 +202,9 @@ def _batches(sc: Connection, table: Table, batch: int) -> Iterator[list[Any]]:
         last = getattr(rows[-1], pk.name)
 
 
-def _copy_table(sc: Connection, dc: Connection, table: Table, batch: int, progress: Progress | None) -> TableCount:
+def _copy_table(
+    sc: Connection, dc: Connection, table: Table, batch: int, progress: Progress | None
+) -> TableCount:
     total = sc.execute(select(func.count()).select_from(table)).scalar() or 0
     max_id = sc.execute(select(func.max(_pk(table)))).scalar()
     done = 0
@@ -178,7 +220,9 @@ def _copy_table(sc: Connection, dc: Connection, table: Table, batch: int, progre
             raise
         except Exception as exc:  # name the place: table and id range, and the driver's first line
             first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise KocurateError(f"table {table.name}, rows from id {first_id}: {first}; nothing was committed") from exc
+            raise KocurateError(
+                f"table {table.name}, rows from id {first_id}: {first}; nothing was committed"
+            ) from exc
         done += len(rows)
         if progress:
             progress(table.name, done, total)
@@ -193,8 +237,12 @@ def _pg_copy(dc: Connection, table: Table, rows: list[Any]) -> None:
     is_text = [isinstance(c.type, String | Text) for c in cols]
     names = ", ".join(dc.dialect.identifier_preparer.quote(c.name) for c in cols)
     raw = dc.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {dc.dialect.identifier_preparer.quote(table.name)} ({names}) "
-                                       "FROM STDIN") as cp:
+    with (
+        raw.cursor() as cur,
+        cur.copy(
+            f"COPY {dc.dialect.identifier_preparer.quote(table.name)} ({names}) FROM STDIN"
+        ) as cp,
+    ):
         for r in rows:
             out = []
             for i, v in enumerate(r):
@@ -202,14 +250,20 @@ def _pg_copy(dc: Connection, table: Table, rows: list[Any]) -> None:
                     try:
                         v = json.dumps(v, ensure_ascii=False, allow_nan=False)
                     except ValueError as exc:
-                        raise KocurateError(f"table {table.name}, id {r[0]}, column {cols[i].name}: {exc} "
-                                            "(PostgreSQL JSON has no NaN/Infinity)") from exc
+                        raise KocurateError(
+                            f"table {table.name}, id {r[0]}, column {cols[i].name}: {exc} "
+                            "(PostgreSQL JSON has no NaN/Infinity)"
+                        ) from exc
                     if "\\u0000" in v:
-                        raise KocurateError(f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL character, "
-                                            "which PostgreSQL cannot store")
+                        raise KocurateError(
+                            f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL"
+                            " character, which PostgreSQL cannot store"
+                        )
                 elif is_text[i] and v is not None and "\x00" in v:
-                    raise KocurateError(f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL character, "
-                                        "which PostgreSQL cannot store")
+                    raise KocurateError(
+                        f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL character, "
+                        "which PostgreSQL cannot store"
+                    )
                 out.append(v)
             cp.write_row(out)
 
@@ -222,17 +276,21 @@ def _rebuild_search_index(engine: Engine) -> int | None:
 
 
 def _drop_secondary_indexes(dc: Connection) -> list[str]:
-    """Drop the destination's plain indexes (not those behind keys); returns the DDL to rebuild them.
+    """Drop the destination's plain indexes (not those behind keys); returns the DDL to rebuild
+    them.
 
     Transactional like the rest: a failed copy rolls the drop back too.
     """
-    rows = dc.execute(text(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i "
-        "JOIN pg_class c ON c.relname = i.indexname "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname "
-        "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)"),
-        {"tables": [t.name for t in _tables()]}).all()
+    rows = dc.execute(
+        text(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "JOIN pg_class c ON c.relname = i.indexname "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname "
+            "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)"
+        ),
+        {"tables": [t.name for t in _tables()]},
+    ).all()
     dc.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     q = dc.dialect.identifier_preparer.quote
     for name, _ddl in rows:
@@ -247,12 +305,18 @@ def _reset_sequences(dc: Connection) -> list[str]:
         pk = list(table.primary_key.columns)
         if len(pk) != 1 or not isinstance(pk[0].type, Integer):
             continue
-        seq = dc.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                         {"t": table.name, "c": pk[0].name}).scalar()
+        seq = dc.execute(
+            text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": pk[0].name}
+        ).scalar()
         if seq is None:
             continue
         q = dc.dialect.identifier_preparer.quote
-        dc.execute(text(f"SELECT setval(:s, COALESCE((SELECT MAX({q(pk[0].name)}) FROM {q(table.name)}), 1), "
-                        f"(SELECT MAX({q(pk[0].name)}) FROM {q(table.name)}) IS NOT NULL)"), {"s": seq})
+        dc.execute(
+            text(
+                f"SELECT setval(:s, COALESCE((SELECT MAX({q(pk[0].name)}) FROM {q(table.name)}),"
+                f" 1), (SELECT MAX({q(pk[0].name)}) FROM {q(table.name)}) IS NOT NULL)"
+            ),
+            {"s": seq},
+        )
         done.append(seq)
     return done

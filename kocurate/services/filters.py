@@ -78,7 +78,9 @@ class SampleFilter:
     has_source: bool | None = None  # has an English source
     max_confidence: float | None = None  # alignment confidence at most this
     mine: bool = False  # only samples claimed by me (assigned to me)
-    suggestion: str | None = None  # open | accepted | rejected: has a machine suggestion in that state
+    suggestion: str | None = (
+        None  # open | accepted | rejected: has a machine suggestion in that state
+    )
     job: int | None = None  # has a suggestion made by this (DeepL batch) job
     sample_ids: list[int] | None = None
     _dataset_id: int | None = field(default=None, init=False, repr=False, compare=False)
@@ -96,7 +98,9 @@ class SampleFilter:
         if self.flag and self.flag not in ALL_FLAGS:
             raise KocurateError(f"unknown flag {self.flag!r}")
         if self.suggestion and self.suggestion not in SUGGESTION_STATES:
-            raise KocurateError(f"suggestion filter is open, accepted or rejected, not {self.suggestion!r}")
+            raise KocurateError(
+                f"suggestion filter is open, accepted or rejected, not {self.suggestion!r}"
+            )
 
     def conditions(self, session: Session, actor: Actor | None = None) -> list[ColumnElement[bool]]:
         """SQL conditions on ``Sample``; ``mine`` needs the actor whose claims count."""
@@ -108,7 +112,8 @@ class SampleFilter:
         if self.status:
             conds.append(Sample.status == self.status)
         if self.flag:
-            # IN (not a correlated EXISTS): the few flagged samples drive the scan (ix_flags_category_state)
+            # IN (not a correlated EXISTS): the few flagged samples drive the scan
+            # (ix_flags_category_state)
             conds.append(Sample.id.in_(open_flags(self.flag)))
         if self.check:
             conds.append(Sample.id.in_(open_findings(self.check)))
@@ -120,13 +125,28 @@ class SampleFilter:
         if self.mine:
             if actor is None:
                 raise KocurateError("the 'mine' filter needs a signed-in user")
-            conds.append(Sample.id.in_(select(Claim.sample_id).where(
-                Claim.user_id == actor.id, Claim.expires_at > utcnow(), Claim.done.is_(False))))
+            conds.append(
+                Sample.id.in_(
+                    select(Claim.sample_id).where(
+                        Claim.user_id == actor.id,
+                        Claim.expires_at > utcnow(),
+                        Claim.done.is_(False),
+                    )
+                )
+            )
         if self.suggestion:
-            conds.append(Sample.id.in_(select(Suggestion.sample_id).where(Suggestion.state == self.suggestion)))
+            conds.append(
+                Sample.id.in_(
+                    select(Suggestion.sample_id).where(Suggestion.state == self.suggestion)
+                )
+            )
         if self.job is not None:
             # ix_suggestions_job: the job's few suggestions drive the scan
-            conds.append(Sample.id.in_(select(Suggestion.sample_id).where(Suggestion.job_id == int(self.job))))
+            conds.append(
+                Sample.id.in_(
+                    select(Suggestion.sample_id).where(Suggestion.job_id == int(self.job))
+                )
+            )
         if self.sample_ids:
             conds.append(Sample.id.in_([int(i) for i in self.sample_ids]))
         return conds
@@ -152,7 +172,11 @@ class SampleFilter:
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.init and f.name in d})
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, [], "", False) and not k.startswith("_")}
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if v not in (None, [], "", False) and not k.startswith("_")
+        }
 
     def link_params(self) -> dict[str, str]:
         """The query parameters of a Review page link that opens this filter's queue."""
@@ -163,9 +187,14 @@ class SampleFilter:
         """From a Review page link's query parameters (strings); unknown values are left out."""
         get = params.get
         job = get("job")
-        return cls(dataset=get("dataset") or None, status=get("status") or None, flag=get("flag") or None,
-                   check=get("check") or None, suggestion=get("suggestion") or None,
-                   job=int(job) if job and str(job).isdigit() else None)
+        return cls(
+            dataset=get("dataset") or None,
+            status=get("status") or None,
+            flag=get("flag") or None,
+            check=get("check") or None,
+            suggestion=get("suggestion") or None,
+            job=int(job) if job and str(job).isdigit() else None,
+        )
 
 
 def review_link(f: SampleFilter, sample: int | None = None, prefix: str = "/review") -> str:

@@ -16,9 +16,14 @@ from ..models import CheckFinding, Dataset, Edit, Flag, Job, Review, Suggestion
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
-    """Changes whenever reviews, edits, flags, findings, suggestions, datasets or jobs are written."""
+    """Changes whenever reviews, edits, flags, findings, suggestions, datasets or jobs are
+    written."""
     parts = [func.max(m.id) for m in (Review, Edit, Flag, CheckFinding, Suggestion, Dataset)]
-    row = session.execute(select(*[select(p).scalar_subquery() for p in parts],
-                                 select(func.max(Flag.updated_at)).scalar_subquery(),
-                                 select(func.max(Job.updated_at)).scalar_subquery())).one()
+    row = session.execute(
+        select(
+            *[select(p).scalar_subquery() for p in parts],
+            select(func.max(Flag.updated_at)).scalar_subquery(),
+            select(func.max(Job.updated_at)).scalar_subquery(),
+        )
+    ).one()
     return tuple(str(v) if v is not None else None for v in row)

@@ -11,12 +11,12 @@ review.
   ordinary keyset queue. Nothing in the sample view or the queue data says a sample is gold: other
   people's reservations of a gold sample are not shown, and every annotator may hold it at once.
 - **Scoring**: a plain (non-adjudicating) decision on a gold sample becomes a ``GoldAnswer`` (the
-  first answer of a person counts; a repeat is a no-op), never a ``Review``: the gold sample's status
-  does not change and agreement figures (built on reviews) never see it. Scored: decision match; per
-  flag category match (every AIHub ethics category, plus any quality flag expected or given); text
-  similarity (difflib ratio, 0–1, mean over the turns with an expected text). The person's own flags
-  and text edits on the gold sample are taken into the answer and then removed/put back, so the next
-  annotator sees the sample as the lead marked it.
+  first answer of a person counts; a repeat is a no-op), never a ``Review``: the gold sample's
+  status does not change and agreement figures (built on reviews) never see it. Scored: decision
+  match; per flag category match (every AIHub ethics category, plus any quality flag expected or
+  given); text similarity (difflib ratio, 0–1, mean over the turns with an expected text). The
+  person's own flags and text edits on the gold sample are taken into the answer and then
+  removed/put back, so the next annotator sees the sample as the lead marked it.
 - **Accuracy**: per annotator, decision accuracy and per-category flag accuracy with a Wilson 95 %
   interval (``report``).
 - **Bar**: a lead sets ``min_accuracy`` and ``min_answers`` per dataset. A person is *below the bar*
@@ -65,6 +65,7 @@ Z95 = 1.959963984540054
 
 # ------------------------------------------------------------------------------------------- maths
 
+
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float] | None:
     """Wilson score interval of k successes in n trials (95 % by default); None when n is 0."""
     if n <= 0:
@@ -81,16 +82,18 @@ def text_similarity(given: str, expected: str) -> float:
     return difflib.SequenceMatcher(None, given or "", expected or "", autojunk=False).ratio()
 
 
-def score(expected_decision: str, expected_flags: list[str], decision: str, flags: list[str]
-          ) -> tuple[bool, dict[str, bool]]:
-    """Decision match and per-category flag match (ethics categories always, quality ones when expected
-    or given)."""
+def score(
+    expected_decision: str, expected_flags: list[str], decision: str, flags: list[str]
+) -> tuple[bool, dict[str, bool]]:
+    """Decision match and per-category flag match (ethics categories always, quality ones when
+    expected or given)."""
     exp, got = set(expected_flags), set(flags)
     cats = set(ETHICS_FLAGS) | ((exp | got) & set(QUALITY_FLAGS))
     return decision == expected_decision, {c: (c in exp) == (c in got) for c in sorted(cats)}
 
 
 # ---------------------------------------------------------------------------------------- settings
+
 
 def _key(dataset_id: int) -> str:
     return f"gold.{int(dataset_id)}"
@@ -102,7 +105,9 @@ def settings(session: Session, dataset_id: int) -> dict[str, Any]:
     return {**DEFAULTS, **(dict(row.value) if row else {})}
 
 
-def _save_settings(session: Session, actor: Actor, dataset_id: int, **values: Any) -> dict[str, Any]:
+def _save_settings(
+    session: Session, actor: Actor, dataset_id: int, **values: Any
+) -> dict[str, Any]:
     actor.require("configure")
     if session.get(Dataset, dataset_id) is None:
         raise NotFound(f"no dataset {dataset_id}")
@@ -114,14 +119,22 @@ def _save_settings(session: Session, actor: Actor, dataset_id: int, **values: An
     else:
         row.value = value
         row.updated_at = utcnow()
-    audit.record(session, actor, "settings", dataset_id=dataset_id, target="gold",
-                 before={k: before[k] for k in values}, after=values)
+    audit.record(
+        session,
+        actor,
+        "settings",
+        dataset_id=dataset_id,
+        target="gold",
+        before={k: before[k] for k in values},
+        after=values,
+    )
     session.flush()
     return settings(session, dataset_id)
 
 
 def set_rate(session: Session, actor: Actor, dataset_id: int, rate: float) -> dict[str, Any]:
-    """Leads: the share of an annotator's queue that is gold (0 switches mixing off; at most 0.5)."""
+    """Leads: the share of an annotator's queue that is gold (0 switches mixing off; at most
+    0.5)."""
     actor.require("configure")
     try:
         rate = float(rate)
@@ -132,8 +145,13 @@ def set_rate(session: Session, actor: Actor, dataset_id: int, rate: float) -> di
     return _save_settings(session, actor, dataset_id, rate=rate)
 
 
-def set_bar(session: Session, actor: Actor, dataset_id: int, min_accuracy: float | None,
-            min_answers: int = 10) -> dict[str, Any]:
+def set_bar(
+    session: Session,
+    actor: Actor,
+    dataset_id: int,
+    min_accuracy: float | None,
+    min_answers: int = 10,
+) -> dict[str, Any]:
     """Leads: annotators with at least ``min_answers`` gold answers and decision accuracy under
     ``min_accuracy`` get a second review of their decisions (None removes the bar)."""
     actor.require("configure")
@@ -142,13 +160,23 @@ def set_bar(session: Session, actor: Actor, dataset_id: int, min_accuracy: float
     if int(min_answers) < 1:
         raise KocurateError(f"bar: minimum answers is at least 1, got {min_answers}")
     acc = None if min_accuracy is None else float(min_accuracy)
-    return _save_settings(session, actor, dataset_id, min_accuracy=acc, min_answers=int(min_answers))
+    return _save_settings(
+        session, actor, dataset_id, min_accuracy=acc, min_answers=int(min_answers)
+    )
 
 
 # ----------------------------------------------------------------------------------------- marking
 
-def mark(session: Session, actor: Actor, sample_id: int, decision: str, flags: list[str] | None = None,
-         texts: dict[int, str] | None = None, note: str | None = None) -> dict[str, Any]:
+
+def mark(
+    session: Session,
+    actor: Actor,
+    sample_id: int,
+    decision: str,
+    flags: list[str] | None = None,
+    texts: dict[int, str] | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
     """Leads: make a sample gold (or change its expected answer). ``texts``: turn number (0-based)
     -> expected Korean text."""
     actor.require("configure")
@@ -162,24 +190,49 @@ def mark(session: Session, actor: Actor, sample_id: int, decision: str, flags: l
     sample = session.get(SampleModel, sample_id)
     if sample is None:
         raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
-    turns = {t.idx: t.text for t in session.scalars(select(Turn).where(Turn.sample_id == sample_id))}
+    turns = {
+        t.idx: t.text for t in session.scalars(select(Turn).where(Turn.sample_id == sample_id))
+    }
     clean: dict[str, str] = {}
     for idx, text in (texts or {}).items():
         if int(idx) not in turns:
-            raise KocurateError(f"expected text for turn {int(idx) + 1}: sample {sample_id} has "
-                                f"{len(turns)} turn(s)")
+            raise KocurateError(
+                f"expected text for turn {int(idx) + 1}: sample {sample_id} has "
+                f"{len(turns)} turn(s)"
+            )
         if text is not None and text.strip():
             clean[str(int(idx))] = text.replace("\r\n", "\n")
     gold = session.get(GoldSample, sample_id)
-    values = {"decision": decision, "flags": flags, "texts": clean, "note": (note or "").strip() or None}
+    values = {
+        "decision": decision,
+        "flags": flags,
+        "texts": clean,
+        "note": (note or "").strip() or None,
+    }
     if gold is None:
-        session.add(GoldSample(sample_id=sample_id, dataset_id=sample.dataset_id, created_by=actor.id,
-                               base_texts={str(i): t for i, t in turns.items()}, created_at=utcnow(), **values))
+        session.add(
+            GoldSample(
+                sample_id=sample_id,
+                dataset_id=sample.dataset_id,
+                created_by=actor.id,
+                base_texts={str(i): t for i, t in turns.items()},
+                created_at=utcnow(),
+                **values,
+            )
+        )
     else:
         for k, v in values.items():
             setattr(gold, k, v)
-    audit.record(session, actor, "gold_mark", dataset_id=sample.dataset_id, target=f"sample {sample_id}",
-                 decision=decision, flags=flags, texts=sorted(clean))
+    audit.record(
+        session,
+        actor,
+        "gold_mark",
+        dataset_id=sample.dataset_id,
+        target=f"sample {sample_id}",
+        decision=decision,
+        flags=flags,
+        texts=sorted(clean),
+    )
     session.flush()
     return get(session, actor, sample_id) or {}
 
@@ -191,7 +244,9 @@ def unmark(session: Session, actor: Actor, sample_id: int) -> bool:
     if gold is None:
         return False
     session.execute(delete(GoldAnswer.__table__).where(GoldAnswer.sample_id == sample_id))
-    audit.record(session, actor, "gold_unmark", dataset_id=gold.dataset_id, target=f"sample {sample_id}")
+    audit.record(
+        session, actor, "gold_unmark", dataset_id=gold.dataset_id, target=f"sample {sample_id}"
+    )
     session.delete(gold)
     session.flush()
     return True
@@ -203,25 +258,48 @@ def get(session: Session, actor: Actor, sample_id: int) -> dict[str, Any] | None
     g = session.get(GoldSample, sample_id)
     if g is None:
         return None
-    n = session.scalar(select(func.count()).select_from(GoldAnswer).where(GoldAnswer.sample_id == sample_id))
-    return {"sample_id": g.sample_id, "dataset_id": g.dataset_id, "decision": g.decision, "flags": list(g.flags),
-            "texts": {int(k): v for k, v in g.texts.items()}, "note": g.note, "answers": int(n or 0)}
+    n = session.scalar(
+        select(func.count()).select_from(GoldAnswer).where(GoldAnswer.sample_id == sample_id)
+    )
+    return {
+        "sample_id": g.sample_id,
+        "dataset_id": g.dataset_id,
+        "decision": g.decision,
+        "flags": list(g.flags),
+        "texts": {int(k): v for k, v in g.texts.items()},
+        "note": g.note,
+        "answers": int(n or 0),
+    }
 
 
-def list_gold(session: Session, actor: Actor, dataset_id: int, *, after: int = 0, limit: int = 100
-              ) -> list[dict[str, Any]]:
+def list_gold(
+    session: Session, actor: Actor, dataset_id: int, *, after: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
     """Leads: a dataset's gold samples by id (keyset)."""
     actor.require("configure")
-    rows = session.scalars(select(GoldSample).where(GoldSample.dataset_id == dataset_id,
-                                                    GoldSample.sample_id > after)
-                           .order_by(GoldSample.sample_id).limit(limit))
-    return [{"sample_id": g.sample_id, "decision": g.decision, "flags": list(g.flags), "texts": len(g.texts)}
-            for g in rows]
+    rows = session.scalars(
+        select(GoldSample)
+        .where(GoldSample.dataset_id == dataset_id, GoldSample.sample_id > after)
+        .order_by(GoldSample.sample_id)
+        .limit(limit)
+    )
+    return [
+        {
+            "sample_id": g.sample_id,
+            "decision": g.decision,
+            "flags": list(g.flags),
+            "texts": len(g.texts),
+        }
+        for g in rows
+    ]
 
 
 def is_gold(session: Session, sample_id: int) -> bool:
     """For the review service (one primary-key read); never shown to annotators."""
-    return session.scalar(select(GoldSample.sample_id).where(GoldSample.sample_id == sample_id)) is not None
+    return (
+        session.scalar(select(GoldSample.sample_id).where(GoldSample.sample_id == sample_id))
+        is not None
+    )
 
 
 def gold_ids(dataset_id: int) -> Any:
@@ -229,22 +307,35 @@ def gold_ids(dataset_id: int) -> Any:
     return select(GoldSample.sample_id).where(GoldSample.dataset_id == dataset_id)
 
 
-# -------------------------------------------------------------------------------------------- mixing
+# --------------------------------------------------------------------------------------------
+# mixing
+
 
 def _unanswered(user_id: int, dataset_id: int) -> Any:
-    answered = select(GoldAnswer.sample_id).where(GoldAnswer.user_id == user_id,
-                                                  GoldAnswer.dataset_id == dataset_id)
-    return (select(GoldSample.sample_id)
-            .where(GoldSample.dataset_id == dataset_id, GoldSample.sample_id.not_in(answered))
-            .order_by(GoldSample.sample_id))
+    answered = select(GoldAnswer.sample_id).where(
+        GoldAnswer.user_id == user_id, GoldAnswer.dataset_id == dataset_id
+    )
+    return (
+        select(GoldSample.sample_id)
+        .where(GoldSample.dataset_id == dataset_id, GoldSample.sample_id.not_in(answered))
+        .order_by(GoldSample.sample_id)
+    )
 
 
 def held_gold(session: Session, user_id: int, dataset_id: int) -> int | None:
     """The person's open claim on a gold sample they have not answered (a fresh start of the queue
     resumes it, as it resumes any open claim)."""
-    held = session.scalar(_unanswered(user_id, dataset_id).where(GoldSample.sample_id.in_(
-        select(Claim.sample_id).where(Claim.user_id == user_id, Claim.done.is_(False),
-                                      Claim.expires_at > utcnow()))).limit(1))
+    held = session.scalar(
+        _unanswered(user_id, dataset_id)
+        .where(
+            GoldSample.sample_id.in_(
+                select(Claim.sample_id).where(
+                    Claim.user_id == user_id, Claim.done.is_(False), Claim.expires_at > utcnow()
+                )
+            )
+        )
+        .limit(1)
+    )
     return int(held) if held is not None else None
 
 
@@ -270,7 +361,9 @@ def mix_pick(session: Session, user_id: int, dataset_id: int) -> int | None:
     return int(sid) if sid is not None else None
 
 
-# ------------------------------------------------------------------------------------------- scoring
+# -------------------------------------------------------------------------------------------
+# scoring
+
 
 def record_answer(session: Session, actor: Actor, sample_id: int, decision: str) -> bool:
     """Score a person's decision on a gold sample (called by ``review.submit_decision``).
@@ -282,19 +375,35 @@ def record_answer(session: Session, actor: Actor, sample_id: int, decision: str)
     g = session.get(GoldSample, sample_id)
     if g is None:
         raise NotFound(f"no gold sample {sample_id}")
-    done = session.scalar(select(GoldAnswer.id).where(GoldAnswer.sample_id == sample_id,
-                                                      GoldAnswer.user_id == user_id))
+    done = session.scalar(
+        select(GoldAnswer.id).where(
+            GoldAnswer.sample_id == sample_id, GoldAnswer.user_id == user_id
+        )
+    )
     ft = Flag.__table__
     own = and_(ft.c.sample_id == sample_id, ft.c.user_id == user_id, ft.c.origin == "annotator")
     flags = sorted(set(session.scalars(select(ft.c.category).where(own, ft.c.state != "cleared"))))
-    turns = session.execute(select(Turn.id, Turn.idx, Turn.text).where(Turn.sample_id == sample_id)).all()
+    turns = session.execute(
+        select(Turn.id, Turn.idx, Turn.text).where(Turn.sample_id == sample_id)
+    ).all()
     if done is None and decision != "skip":
         ok, per_flag = score(g.decision, list(g.flags), decision, flags)
-        sims = [text_similarity(t.text, g.texts[str(t.idx)]) for t in turns if str(t.idx) in g.texts]
-        session.execute(insert(GoldAnswer.__table__).values(
-            sample_id=sample_id, dataset_id=g.dataset_id, user_id=user_id, decision=decision, flags=flags,
-            decision_ok=ok, flag_scores=per_flag, text_similarity=(sum(sims) / len(sims)) if sims else None,
-            created_at=utcnow()))
+        sims = [
+            text_similarity(t.text, g.texts[str(t.idx)]) for t in turns if str(t.idx) in g.texts
+        ]
+        session.execute(
+            insert(GoldAnswer.__table__).values(
+                sample_id=sample_id,
+                dataset_id=g.dataset_id,
+                user_id=user_id,
+                decision=decision,
+                flags=flags,
+                decision_ok=ok,
+                flag_scores=per_flag,
+                text_similarity=(sum(sims) / len(sims)) if sims else None,
+                created_at=utcnow(),
+            )
+        )
     # the next annotator sees the gold sample as the lead marked it
     session.execute(delete(ft).where(own))
     restored = False
@@ -302,12 +411,26 @@ def record_answer(session: Session, actor: Actor, sample_id: int, decision: str)
         base = g.base_texts.get(str(t.idx))
         if base is not None and base != t.text:
             session.execute(update(Turn.__table__).where(Turn.id == t.id).values(text=base))
-            session.execute(update(SampleModel.__table__).where(SampleModel.id == sample_id).values(
-                ko_chars=SampleModel.ko_chars + (len(base) - len(t.text))))
+            session.execute(
+                update(SampleModel.__table__)
+                .where(SampleModel.id == sample_id)
+                .values(ko_chars=SampleModel.ko_chars + (len(base) - len(t.text)))
+            )
             version = session.scalar(select(SampleModel.version).where(SampleModel.id == sample_id))
-            session.execute(insert(Edit.__table__).values(
-                sample_id=sample_id, turn_id=t.id, field="text", user_id=user_id, kind="restore", before=t.text,
-                after=base, sample_version=version, meta={"gold": True}, created_at=utcnow()))
+            session.execute(
+                insert(Edit.__table__).values(
+                    sample_id=sample_id,
+                    turn_id=t.id,
+                    field="text",
+                    user_id=user_id,
+                    kind="restore",
+                    before=t.text,
+                    after=base,
+                    sample_version=version,
+                    meta={"gold": True},
+                    created_at=utcnow(),
+                )
+            )
             restored = True
     if restored:  # findings follow the text (as after any edit)
         from . import recheck
@@ -318,17 +441,28 @@ def record_answer(session: Session, actor: Actor, sample_id: int, decision: str)
 
 def report(session: Session, actor: Actor, dataset_id: int | None = None) -> list[dict[str, Any]]:
     """Leads: per annotator, answers on gold, decision accuracy and per-category flag accuracy, each
-    with a Wilson 95 % interval, mean text similarity, and whether they are below the dataset's bar."""
+    with a Wilson 95 % interval, mean text similarity, and whether they are below the dataset's bar.
+    """
     actor.require("view_stats")
     conds = [GoldAnswer.dataset_id == dataset_id] if dataset_id is not None else []
     agg = session.execute(
-        select(GoldAnswer.user_id, User.username, func.count(),
-               func.sum(_ok()), func.avg(GoldAnswer.text_similarity))
-        .join(User, User.id == GoldAnswer.user_id).where(*conds)
-        .group_by(GoldAnswer.user_id, User.username).order_by(User.username)).all()
+        select(
+            GoldAnswer.user_id,
+            User.username,
+            func.count(),
+            func.sum(_ok()),
+            func.avg(GoldAnswer.text_similarity),
+        )
+        .join(User, User.id == GoldAnswer.user_id)
+        .where(*conds)
+        .group_by(GoldAnswer.user_id, User.username)
+        .order_by(User.username)
+    ).all()
     per_flag: dict[int, dict[str, list[int]]] = {}
     # per-category counts: the JSON scores are read per answer (gold answers are few: rate × work)
-    for uid, scores in session.execute(select(GoldAnswer.user_id, GoldAnswer.flag_scores).where(*conds)):
+    for uid, scores in session.execute(
+        select(GoldAnswer.user_id, GoldAnswer.flag_scores).where(*conds)
+    ):
         for cat, ok in (scores or {}).items():
             c = per_flag.setdefault(uid, {}).setdefault(cat, [0, 0])
             c[0] += 1 if ok else 0
@@ -337,11 +471,19 @@ def report(session: Session, actor: Actor, dataset_id: int | None = None) -> lis
     out = []
     for uid, name, n, k, sim in agg:
         n, k = int(n), int(k or 0)
-        row: dict[str, Any] = {"user": name, "user_id": uid, "answers": n, "decision_correct": k,
-                               "decision_accuracy": k / n if n else None, "decision_ci": wilson(k, n),
-                               "text_similarity": None if sim is None else round(float(sim), 3),
-                               "flags": {c: {"correct": a, "answers": b, "accuracy": a / b, "ci": wilson(a, b)}
-                                         for c, (a, b) in sorted(per_flag.get(uid, {}).items())}}
+        row: dict[str, Any] = {
+            "user": name,
+            "user_id": uid,
+            "answers": n,
+            "decision_correct": k,
+            "decision_accuracy": k / n if n else None,
+            "decision_ci": wilson(k, n),
+            "text_similarity": None if sim is None else round(float(sim), 3),
+            "flags": {
+                c: {"correct": a, "answers": b, "accuracy": a / b, "ci": wilson(a, b)}
+                for c, (a, b) in sorted(per_flag.get(uid, {}).items())
+            },
+        }
         row["below_bar"] = bool(bar and _below(bar, n, k))
         out.append(row)
     return out
@@ -361,24 +503,29 @@ def below_bar(session: Session, dataset_id: int, user_ids: set[int]) -> set[int]
     bar = settings(session, dataset_id)
     if bar.get("min_accuracy") is None or not user_ids:
         return set()
-    rows = session.execute(select(GoldAnswer.user_id, func.count(),
-                                  func.sum(_ok()))
-                           .where(GoldAnswer.dataset_id == dataset_id, GoldAnswer.user_id.in_(sorted(user_ids)))
-                           .group_by(GoldAnswer.user_id))
+    rows = session.execute(
+        select(GoldAnswer.user_id, func.count(), func.sum(_ok()))
+        .where(GoldAnswer.dataset_id == dataset_id, GoldAnswer.user_id.in_(sorted(user_ids)))
+        .group_by(GoldAnswer.user_id)
+    )
     return {uid for uid, n, k in rows if _below(bar, int(n), int(k or 0))}
 
 
 def second_review_gate(session: Session, sample_id: int, voters: set[int], overlap: int) -> bool:
     """Called by ``review._settle`` once enough people decided: True when the sample must wait for
-    one more reviewer at or above the bar (see the module docstring). Keeps ``second_reviews`` true."""
+    one more reviewer at or above the bar (see the module docstring). Keeps ``second_reviews`` true.
+    """
     ds_id = session.scalar(select(SampleModel.dataset_id).where(SampleModel.id == sample_id))
     below = below_bar(session, ds_id, voters) if ds_id is not None else set()
     wait = bool(below) and (len(voters) < max(1, overlap) + 1 or not (voters - below))
     t = SecondReview.__table__
     held = session.scalar(select(t.c.sample_id).where(t.c.sample_id == sample_id))
     if wait and held is None:
-        session.execute(insert(t).values(sample_id=sample_id, dataset_id=ds_id, user_id=min(below),
-                                         created_at=utcnow()))
+        session.execute(
+            insert(t).values(
+                sample_id=sample_id, dataset_id=ds_id, user_id=min(below), created_at=utcnow()
+            )
+        )
     elif not wait and held is not None:
         session.execute(delete(t).where(t.c.sample_id == sample_id))
     return wait
@@ -387,5 +534,11 @@ def second_review_gate(session: Session, sample_id: int, voters: set[int], overl
 def waiting_second_review(session: Session, actor: Actor, dataset_id: int) -> int:
     """Leads: how many samples of the dataset wait for a second review under the bar."""
     actor.require("view_stats")
-    return int(session.scalar(select(func.count()).select_from(SecondReview)
-                              .where(SecondReview.dataset_id == dataset_id)) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(SecondReview)
+            .where(SecondReview.dataset_id == dataset_id)
+        )
+        or 0
+    )

@@ -1,8 +1,8 @@
 """Every background job kind, listed explicitly: importing this module registers them all.
 
 A kind is a function decorated with ``jobs.register(KIND, permission=…)`` in its own service
-module; adding one = that module plus one name here. ``jobs`` itself imports none of them (no cycle);
-``kocurate jobs run`` imports this module before it runs a job.
+module; adding one = that module plus one name here. ``jobs`` itself imports none of them (no
+cycle); ``kocurate jobs run`` imports this module before it runs a job.
 """
 
 from __future__ import annotations

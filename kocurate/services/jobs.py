@@ -1,8 +1,8 @@
 """A small generic runner for long tasks over the Job table: progress that survives page reloads.
 
 A job kind registers a function ``fn(engine, ctx)`` with ``@register("kind")``. The function keeps
-its own resume point in ``ctx.state`` (persisted in ``Job.result`` with every ``ctx.progress``), so a
-job that failed, was cancelled or whose process died can be resumed where it left off.
+its own resume point in ``ctx.state`` (persisted in ``Job.result`` with every ``ctx.progress``), so
+a job that failed, was cancelled or whose process died can be resumed where it left off.
 
 * ``create(session, actor, kind, params, total)`` → job id (status ``queued``)
 * ``start_thread(engine, job_id)`` runs it in this process; ``start_process(db_url, job_id)`` runs
@@ -44,7 +44,9 @@ STUCK_AFTER = timedelta(minutes=30)  # no heartbeat from a live pid on this host
 FINAL = ("done", "failed", "cancelled", "stopped")
 
 # kind → (the function that runs it, the permission that guards cancel/resume)
-KINDS: Registry[tuple[Callable[[Engine, JobContext], dict[str, Any] | None], str]] = Registry("job kind")
+KINDS: Registry[tuple[Callable[[Engine, JobContext], dict[str, Any] | None], str]] = Registry(
+    "job kind"
+)
 
 
 class JobError(KocurateError):
@@ -60,7 +62,9 @@ class Cancelled(Exception):
     """Raised inside a job function by ``ctx.progress`` once someone cancelled the job."""
 
 
-def register(kind: str, permission: str = "configure") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register(
+    kind: str, permission: str = "configure"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the function that runs jobs of ``kind``; ``permission`` guards cancel/resume."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,23 +83,37 @@ class JobContext:
     done: int = 0
     total: int = 0
 
-    def progress(self, done: int | None = None, total: int | None = None, message: str | None = None) -> None:
+    def progress(
+        self, done: int | None = None, total: int | None = None, message: str | None = None
+    ) -> None:
         """Persist progress and ``state`` (the resume point); raise ``Cancelled`` if cancelled."""
         if done is not None:
             self.done = done
         if total is not None:
             self.total = total
-        values: dict[str, Any] = {"done": self.done, "total": self.total, "result": dict(self.state),
-                                  "heartbeat_at": utcnow(), "updated_at": utcnow()}
+        values: dict[str, Any] = {
+            "done": self.done,
+            "total": self.total,
+            "result": dict(self.state),
+            "heartbeat_at": utcnow(),
+            "updated_at": utcnow(),
+        }
         if message is not None:
             values["message"] = message
         with session_scope(self.engine) as s:
-            n = s.execute(update(Job).where(Job.id == self.job_id, Job.status == "running").values(**values)).rowcount
+            n = s.execute(
+                update(Job).where(Job.id == self.job_id, Job.status == "running").values(**values)
+            ).rowcount
         if n == 0:
             raise Cancelled()
 
-def create(session: Session, actor: Actor, kind: str, params: dict[str, Any], total: int = 0) -> int:
-    job = Job(kind=kind, status="queued", params=params, total=total, created_by=actor.id, result={})
+
+def create(
+    session: Session, actor: Actor, kind: str, params: dict[str, Any], total: int = 0
+) -> int:
+    job = Job(
+        kind=kind, status="queued", params=params, total=total, created_by=actor.id, result={}
+    )
     session.add(job)
     session.flush()
     return job.id
@@ -145,10 +163,17 @@ def _claim(engine: Engine, job_id: int) -> Job:
         result = dict(job.result or {})
         result["_worker"] = _worker()
         # the conditional UPDATE makes two workers racing for the job safe: one wins
-        n = s.execute(update(Job).where(Job.id == job_id, Job.status == job.status,
-                                        Job.updated_at == job.updated_at)
-                      .values(status="running", heartbeat_at=utcnow(), updated_at=utcnow(), result=result,
-                              message=None)).rowcount
+        n = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == job.status, Job.updated_at == job.updated_at)
+            .values(
+                status="running",
+                heartbeat_at=utcnow(),
+                updated_at=utcnow(),
+                result=result,
+                message=None,
+            )
+        ).rowcount
         if n != 1:
             raise JobError(f"job {job_id} was taken by another worker")
         s.expire_all()
@@ -162,7 +187,9 @@ def run(engine: Engine, job_id: int) -> dict[str, Any]:
     if entry is None:
         _finish(engine, job_id, "failed", str(UnknownName("job kind", job.kind, sorted(KINDS))))
         return get_dict(engine, job_id)
-    ctx = JobContext(engine, job_id, dict(job.params or {}), dict(job.result or {}), job.done, job.total)
+    ctx = JobContext(
+        engine, job_id, dict(job.params or {}), dict(job.result or {}), job.done, job.total
+    )
     try:
         out = entry[0](engine, ctx)
         if out:
@@ -182,8 +209,14 @@ def run(engine: Engine, job_id: int) -> dict[str, Any]:
     return get_dict(engine, job_id)
 
 
-def _finish(engine: Engine, job_id: int, status: str, message: str | None, ctx: JobContext | None = None,
-            only_if_running: bool = True) -> None:
+def _finish(
+    engine: Engine,
+    job_id: int,
+    status: str,
+    message: str | None,
+    ctx: JobContext | None = None,
+    only_if_running: bool = True,
+) -> None:
     values: dict[str, Any] = {"status": status, "updated_at": utcnow(), "heartbeat_at": utcnow()}
     if message is not None:
         values["message"] = message
@@ -200,16 +233,35 @@ def _finish(engine: Engine, job_id: int, status: str, message: str | None, ctx: 
 
 def start_thread(engine: Engine, job_id: int) -> threading.Thread:
     """Run the job in a daemon thread of this process (the Streamlit server, a test)."""
-    t = threading.Thread(target=run, args=(engine, job_id), name=f"kocurate-job-{job_id}", daemon=True)
+    t = threading.Thread(
+        target=run, args=(engine, job_id), name=f"kocurate-job-{job_id}", daemon=True
+    )
     t.start()
     return t
 
 
-def start_process(db_url: str, job_id: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Run the job as ``kocurate jobs run ID`` in its own process (outlives a page or a server restart)."""
-    cmd = [sys.executable, "-c", "from kocurate.cli import main; main()", "--db", db_url, "jobs", "run", str(job_id)]
-    return subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+def start_process(
+    db_url: str, job_id: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Run the job as ``kocurate jobs run ID`` in its own process (outlives a page or a server
+    restart)."""
+    cmd = [
+        sys.executable,
+        "-c",
+        "from kocurate.cli import main; main()",
+        "--db",
+        db_url,
+        "jobs",
+        "run",
+        str(job_id),
+    ]
+    return subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _require(actor: Actor, kind: str) -> None:
@@ -224,7 +276,11 @@ def cancel(session: Session, actor: Actor, job_id: int) -> None:
     _require(actor, job.kind)
     if job.status in FINAL:
         raise JobError(f"job {job_id} is already {job.status}")
-    job.status, job.message, job.updated_at = "cancelled", f"cancelled by {actor.username}", utcnow()
+    job.status, job.message, job.updated_at = (
+        "cancelled",
+        f"cancelled by {actor.username}",
+        utcnow(),
+    )
     session.flush()
 
 
@@ -254,11 +310,22 @@ def state_label(status: str, result: dict[str, Any], dead: bool = False) -> str:
 def as_dict(job: Job) -> dict[str, Any]:
     result = {k: v for k, v in (job.result or {}).items() if not k.startswith("_")}
     dead = is_dead(job)
-    return {"id": job.id, "kind": job.kind, "status": job.status, "state": state_label(job.status, result, dead),
-            "done": job.done, "total": job.total,
-            "message": job.message, "params": job.params, "result": result, "created_by": job.created_by,
-            "created_at": job.created_at, "updated_at": job.updated_at, "heartbeat_at": job.heartbeat_at,
-            "dead": dead}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "state": state_label(job.status, result, dead),
+        "done": job.done,
+        "total": job.total,
+        "message": job.message,
+        "params": job.params,
+        "result": result,
+        "created_by": job.created_by,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "heartbeat_at": job.heartbeat_at,
+        "dead": dead,
+    }
 
 
 def get(session: Session, job_id: int) -> dict[str, Any]:

@@ -1,18 +1,20 @@
 """The LLM review assistant: grade translations (check family ``llm_quality``) and suggest fixes.
 
-On demand only (never on import): one turn from the review screen, or a filtered batch as a resumable
-background job of kind ``llm`` (the same filters as DeepL batches). Every turn goes through the cache
-keyed by (prompt version, task, model, text), so a re-run sends nothing.
+On demand only (never on import): one turn from the review screen, or a filtered batch as a
+resumable background job of kind ``llm`` (the same filters as DeepL batches). Every turn goes
+through the cache keyed by (prompt version, task, model, text), so a re-run sends nothing.
 
 * **Grades** are MQM-style errors (category × severity, span, a one-line reason in Korean) stored as
-  ``CheckFinding`` rows of check ``llm_quality`` (minor → info, major → warning, critical → error) with
-  the model, prompt version and cost in ``data``; they show, filter and count like other findings. The
-  latest grade of each turn (also "no errors") is an ``LLMGrade`` row, which ``evaluate`` compares
-  with the human decisions.
+  ``CheckFinding`` rows of check ``llm_quality`` (minor → info, major → warning, critical → error)
+  with the model, prompt version and cost in ``data``; they show, filter and count like other
+  findings. The latest grade of each turn (also "no errors") is an ``LLMGrade`` row, which
+  ``evaluate`` compares with the human decisions.
 * **Suggestions** are ``Suggestion`` rows of engine ``llm`` beside DeepL's (same accept / dismiss /
-  diff flow). The English goes through the same placeholder protection as for DeepL and the answer is
-  verified by ``restore``: a changed code block, URL or placeholder is an error, never a suggestion.
-* **Batches**: estimate (tokens, cost from the price table), a concurrency limit, a budget cap (USD),
+  diff flow). The English goes through the same placeholder protection as for DeepL and the answer
+  is verified by ``restore``: a changed code block, URL or placeholder is an error, never a
+  suggestion.
+* **Batches**: estimate (tokens, cost from the price table), a concurrency limit, a budget cap
+(USD),
   progress, resume after a crash or a stop (the resume point commits with each chunk's results, and
   every answer is cached the moment it arrives: nothing is paid twice).
 """
@@ -64,7 +66,13 @@ from . import audit, jobs
 from .auth import Actor
 
 # one sample filter for batch jobs: the DeepL batch's (private helpers, shared rather than copied)
-from .translate import BatchFilter, _conditions, _count_samples, _reading, _sample_ids_after  # noqa: F401
+from .translate import (
+    BatchFilter,
+    _conditions,
+    _count_samples,
+    _reading,
+    _sample_ids_after,
+)  # noqa: F401
 
 ENGINE = "llm"
 JOB_KIND = "llm"
@@ -73,9 +81,23 @@ CHUNK_SAMPLES = 200  # samples per resume step
 EXACT_ESTIMATE_MAX = 20_000  # above this many samples the estimate sums lengths in SQL
 MAX_ERRORS_KEPT = 50
 
-__all__ = ["CHECK", "BatchFilter", "cancel_batch", "configured", "estimate", "evaluate", "grade_turn",
-           "how_to_configure", "list_batches", "resume_batch", "run_batch", "start_batch", "suggest_fix",
-           "turn_grades", "turn_state"]
+__all__ = [
+    "CHECK",
+    "BatchFilter",
+    "cancel_batch",
+    "configured",
+    "estimate",
+    "evaluate",
+    "grade_turn",
+    "how_to_configure",
+    "list_batches",
+    "resume_batch",
+    "run_batch",
+    "start_batch",
+    "suggest_fix",
+    "turn_grades",
+    "turn_state",
+]
 
 
 def config_problem() -> str | None:
@@ -98,16 +120,24 @@ def how_to_configure() -> str:
 
 
 def settings_summary() -> dict[str, Any] | None:
-    """What a page may show about the configuration: model and server (without any user:password in the
-    URL), never the key. None when not configured or invalid (``how_to_configure`` says why)."""
+    """What a page may show about the configuration: model and server (without any user:password in
+    the URL), never the key. None when not configured or invalid (``how_to_configure`` says why)."""
     if config_problem() is not None:
         return None
     cfg = llm_config.require_config()
     price = llm_config.price_for(cfg.model)
     u = urlsplit(cfg.base_url)
-    shown = urlunsplit(u._replace(netloc=u.hostname + (f":{u.port}" if u.port else ""))) if u.hostname else "?"
-    return {"model": cfg.model, "base_url": shown, "concurrency": cfg.concurrency,
-            "price_usd_per_million": list(price) if price else None}
+    shown = (
+        urlunsplit(u._replace(netloc=u.hostname + (f":{u.port}" if u.port else "")))
+        if u.hostname
+        else "?"
+    )
+    return {
+        "model": cfg.model,
+        "base_url": shown,
+        "concurrency": cfg.concurrency,
+        "price_usd_per_million": list(price) if price else None,
+    }
 
 
 def _task(task: str) -> str:
@@ -120,15 +150,18 @@ def _filter(filters: BatchFilter | dict[str, Any] | None) -> BatchFilter:
     return filters if isinstance(filters, BatchFilter) else BatchFilter.from_dict(filters)
 
 
-# --------------------------------------------------------------------------------------------- cache
+# ---------------------------------------------------------------------------------------------
+# cache
+
 
 def cache_get(session: Session, keys: list[str]) -> dict[str, dict[str, Any]]:
     """Cached per-turn answers by key (IN lists of ≤ 500 keys on the unique index)."""
     keys = list(dict.fromkeys(keys))
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(keys), 500):
-        for k, resp in session.execute(select(LLMCache.key, LLMCache.response)
-                                       .where(LLMCache.key.in_(keys[i:i + 500]))):
+        for k, resp in session.execute(
+            select(LLMCache.key, LLMCache.response).where(LLMCache.key.in_(keys[i : i + 500]))
+        ):
             out[k] = resp
     return out
 
@@ -142,7 +175,9 @@ def cache_put(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(ins.on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
-# --------------------------------------------------------------------------------------------- items
+# ---------------------------------------------------------------------------------------------
+# items
+
 
 @dataclass
 class _TurnRow:
@@ -155,12 +190,24 @@ class _TurnRow:
     source_text: str
 
 
-def _turn_rows(session: Session, sample_ids: list[int] | None = None, turn_ids: list[int] | None = None
-               ) -> list[_TurnRow]:
-    """Turns that were machine-translated from an English source (the only ones there is to grade)."""
-    q = (select(Turn.id, Turn.sample_id, Sample.dataset_id, Turn.idx, Turn.role, Turn.text, Turn.source_text)
-         .join(Sample, Sample.id == Turn.sample_id)
-         .where(Turn.source_text.is_not(None), Turn.source_kind == "translation"))
+def _turn_rows(
+    session: Session, sample_ids: list[int] | None = None, turn_ids: list[int] | None = None
+) -> list[_TurnRow]:
+    """Turns that were machine-translated from an English source (the only ones there is to
+    grade)."""
+    q = (
+        select(
+            Turn.id,
+            Turn.sample_id,
+            Sample.dataset_id,
+            Turn.idx,
+            Turn.role,
+            Turn.text,
+            Turn.source_text,
+        )
+        .join(Sample, Sample.id == Turn.sample_id)
+        .where(Turn.source_text.is_not(None), Turn.source_kind == "translation")
+    )
     if sample_ids is not None:
         q = q.where(Turn.sample_id.in_(sample_ids))
     if turn_ids is not None:
@@ -169,13 +216,20 @@ def _turn_rows(session: Session, sample_ids: list[int] | None = None, turn_ids: 
 
 
 def _open_problems(session: Session, rows: list[_TurnRow]) -> dict[tuple[int, int], list[str]]:
-    """Open LLM findings per (sample, turn idx): they go along with a fix request as known problems."""
+    """Open LLM findings per (sample, turn idx): they go along with a fix request as known
+    problems."""
     if not rows:
         return {}
     out: dict[tuple[int, int], list[str]] = {}
-    q = select(CheckFinding.sample_id, CheckFinding.turn_idx, CheckFinding.message).where(
-        CheckFinding.sample_id.in_(sorted({r.sample_id for r in rows})), CheckFinding.check == CHECK,
-        CheckFinding.state.notin_(CLOSED_FINDING_STATES)).order_by(CheckFinding.id)
+    q = (
+        select(CheckFinding.sample_id, CheckFinding.turn_idx, CheckFinding.message)
+        .where(
+            CheckFinding.sample_id.in_(sorted({r.sample_id for r in rows})),
+            CheckFinding.check == CHECK,
+            CheckFinding.state.notin_(CLOSED_FINDING_STATES),
+        )
+        .order_by(CheckFinding.id)
+    )
     for sid, idx, msg in session.execute(q):
         out.setdefault((sid, idx), []).append(msg)
     return out
@@ -183,7 +237,8 @@ def _open_problems(session: Session, rows: list[_TurnRow]) -> dict[tuple[int, in
 
 @dataclass
 class _Work:
-    """The items of one task over some turns: per turn its cache key (and for suggestions the protection)."""
+    """The items of one task over some turns: per turn its cache key (and for suggestions the
+    protection)."""
 
     task: str
     model: str
@@ -204,14 +259,18 @@ def _build(session: Session, task: str, model: str, rows: list[_TurnRow]) -> _Wo
             if p.empty:
                 continue  # only code/URLs: nothing to translate
             w.protected[r.id] = p
-            payload = suggest_item("", r.role, p.xml, r.text, problems.get((r.sample_id, r.idx), [])[:5])
+            payload = suggest_item(
+                "", r.role, p.xml, r.text, problems.get((r.sample_id, r.idx), [])[:5]
+            )
         k = cache_key(task, model, payload)
         w.keys[r.id] = k
         w.items.setdefault(k, Item(k, payload))
     return w
 
 
-# --------------------------------------------------------------------------------------------- sending
+# ---------------------------------------------------------------------------------------------
+# sending
+
 
 class BudgetReached(KocurateError):
     pass
@@ -227,17 +286,23 @@ class _Tally:
 
 def _parse_for(task: str, ids: list[str]) -> Callable[[str], tuple[dict[str, Any], dict[str, str]]]:
     if task == "grade":
+
         def parse(content: str) -> tuple[dict[str, Any], dict[str, str]]:
             good, bad = parse_grades(content, ids)
             return {i: {"errors": [e.as_dict() for e in errs]} for i, errs in good.items()}, bad
+
     else:
+
         def parse(content: str) -> tuple[dict[str, Any], dict[str, str]]:
             good, bad = parse_suggestions(content, ids)
             return {i: {"text": t} for i, t in good.items()}, bad
+
     return parse
 
 
-def _one_request(llm: LLM, task: str, batch: list[Item]) -> tuple[list[dict[str, Any]], dict[str, str], Any]:
+def _one_request(
+    llm: LLM, task: str, batch: list[Item]
+) -> tuple[list[dict[str, Any]], dict[str, str], Any]:
     """Send one packed request; returns (cache rows, errors by key, the Answer or None)."""
     items = request_items(batch)
     ids = [i["id"] for i in items]
@@ -278,13 +343,26 @@ def _one_request(llm: LLM, task: str, batch: list[Item]) -> tuple[list[dict[str,
             return [], {batch[0].key: str(exc)}, None
         return _one_by_one(llm, task, batch, None)
     n = max(len(good), 1)
-    rows = [{"key": by_id[i].key, "task": task, "model": llm.model, "prompt_version": PROMPT_VERSION,
-             "response": res, "input_tokens": ans.input_tokens // n, "output_tokens": ans.output_tokens // n,
-             "cost": ans.cost / n, "created_at": utcnow()} for i, res in good.items()]
+    rows = [
+        {
+            "key": by_id[i].key,
+            "task": task,
+            "model": llm.model,
+            "prompt_version": PROMPT_VERSION,
+            "response": res,
+            "input_tokens": ans.input_tokens // n,
+            "output_tokens": ans.output_tokens // n,
+            "cost": ans.cost / n,
+            "created_at": utcnow(),
+        }
+        for i, res in good.items()
+    ]
     return rows, {by_id[i].key: f"malformed answer: {msg}" for i, msg in bad.items()}, ans
 
 
-def _one_by_one(llm: LLM, task: str, batch: list[Item], spent: Any) -> tuple[list[dict[str, Any]], dict[str, str], Any]:
+def _one_by_one(
+    llm: LLM, task: str, batch: list[Item], spent: Any
+) -> tuple[list[dict[str, Any]], dict[str, str], Any]:
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     total = spent
@@ -307,16 +385,25 @@ def _id_of(by_id: dict[str, Item], item: Item) -> str:
     return next(i for i, it in by_id.items() if it is item)
 
 
-def send(llm: LLM, task: str, misses: list[Item], save: Callable[[list[dict[str, Any]], _Tally], None],
-         *, concurrency: int = 1, budget_left: float | None = None, batch_size: int | None = None,
-         tally: _Tally | None = None) -> tuple[_Tally, dict[str, str], bool]:
-    """Send the items in packed requests, ``concurrency`` at a time; each answer is saved (``save``, in
-    this thread) as it arrives. Stops submitting when the next request's estimated cost could pass
-    ``budget_left`` (USD; the estimate errs high, so the cap holds unless a model answers at length).
+def send(
+    llm: LLM,
+    task: str,
+    misses: list[Item],
+    save: Callable[[list[dict[str, Any]], _Tally], None],
+    *,
+    concurrency: int = 1,
+    budget_left: float | None = None,
+    batch_size: int | None = None,
+    tally: _Tally | None = None,
+) -> tuple[_Tally, dict[str, str], bool]:
+    """Send the items in packed requests, ``concurrency`` at a time; each answer is saved (``save``,
+    in this thread) as it arrives. Stops submitting when the next request's estimated cost could
+    pass ``budget_left`` (USD; the estimate errs high, so the cap holds unless a model answers at
+    length).
 
-    Returns (what was spent — also counted into ``tally`` as it happens, so a caller sees it after an
-    exception —, errors by cache key, whether the budget stopped it). ``LLMUnavailable`` and other
-    ``LLMError`` stop everything (after the requests in flight are saved) and are raised."""
+    Returns (what was spent — also counted into ``tally`` as it happens, so a caller sees it after
+    an exception —, errors by cache key, whether the budget stopped it). ``LLMUnavailable`` and
+    other ``LLMError`` stop everything (after the requests in flight are saved) and are raised."""
     tally = tally if tally is not None else _Tally()
     errors: dict[str, str] = {}
     batches = pack(misses, batch_size)
@@ -331,7 +418,10 @@ def send(llm: LLM, task: str, misses: list[Item], save: Callable[[list[dict[str,
                 b = todo[-1]
                 tin, tout = estimate_request(task, b)
                 est = llm_config.cost(llm.model, tin, tout)
-                if budget_left is not None and tally.cost + sum(reserved.values()) + est > budget_left:
+                if (
+                    budget_left is not None
+                    and tally.cost + sum(reserved.values()) + est > budget_left
+                ):
                     budget_hit = True
                     break
                 todo.pop()
@@ -355,7 +445,9 @@ def send(llm: LLM, task: str, misses: list[Item], save: Callable[[list[dict[str,
                     errors.update(errs)
                 try:
                     save(rows, tally)
-                except Exception as exc:  # e.g. Cancelled: the answers still in flight are saved too
+                except (
+                    Exception
+                ) as exc:  # e.g. Cancelled: the answers still in flight are saved too
                     fatal = fatal or exc
             if fatal is not None:
                 todo.clear()
@@ -364,7 +456,9 @@ def send(llm: LLM, task: str, misses: list[Item], save: Callable[[list[dict[str,
     return tally, errors, budget_hit
 
 
-# --------------------------------------------------------------------------------------------- writing
+# ---------------------------------------------------------------------------------------------
+# writing
+
 
 def _span(text: str, span: str) -> tuple[int | None, int | None]:
     if not span:
@@ -373,24 +467,52 @@ def _span(text: str, span: str) -> tuple[int | None, int | None]:
     return (i, i + len(span)) if i >= 0 else (None, None)
 
 
-def _store_grades(s: Session, rows: list[_TurnRow], results: dict[int, dict[str, Any]], model: str,
-                  job_id: int | None) -> int:
-    """Replace the open LLM findings and the grade of each graded turn; returns the findings written."""
+def _store_grades(
+    s: Session,
+    rows: list[_TurnRow],
+    results: dict[int, dict[str, Any]],
+    model: str,
+    job_id: int | None,
+) -> int:
+    """Replace the open LLM findings and the grade of each graded turn; returns the findings
+    written."""
     graded = [r for r in rows if r.id in results]
     if not graded:
         return 0
     by_sample: dict[int, list[int]] = {}
     for r in graded:
         by_sample.setdefault(r.sample_id, []).append(r.idx)
-    where_turns = or_(*(and_(CheckFinding.sample_id == sid, CheckFinding.turn_idx.in_(idxs))
-                        for sid, idxs in by_sample.items()))
+    where_turns = or_(
+        *(
+            and_(CheckFinding.sample_id == sid, CheckFinding.turn_idx.in_(idxs))
+            for sid, idxs in by_sample.items()
+        )
+    )
     # what a person already confirmed or cleared stays, and is not raised again
-    kept = set(s.execute(select(CheckFinding.sample_id, CheckFinding.turn_idx, CheckFinding.data["category"]
-                                .as_string()).where(CheckFinding.sample_id.in_(list(by_sample)),
-                                                    CheckFinding.check == CHECK, CheckFinding.state != "open",
-                                                    where_turns)).tuples().all())
-    s.execute(delete(CheckFinding).where(CheckFinding.sample_id.in_(list(by_sample)), CheckFinding.check == CHECK,
-                                         CheckFinding.state == "open", where_turns))
+    kept = set(
+        s.execute(
+            select(
+                CheckFinding.sample_id,
+                CheckFinding.turn_idx,
+                CheckFinding.data["category"].as_string(),
+            ).where(
+                CheckFinding.sample_id.in_(list(by_sample)),
+                CheckFinding.check == CHECK,
+                CheckFinding.state != "open",
+                where_turns,
+            )
+        )
+        .tuples()
+        .all()
+    )
+    s.execute(
+        delete(CheckFinding).where(
+            CheckFinding.sample_id.in_(list(by_sample)),
+            CheckFinding.check == CHECK,
+            CheckFinding.state == "open",
+            where_turns,
+        )
+    )
     s.execute(delete(LLMGrade).where(LLMGrade.turn_id.in_([r.id for r in graded])))
     now = utcnow()
     findings, grades = [], []
@@ -401,16 +523,44 @@ def _store_grades(s: Session, rows: list[_TurnRow], results: dict[int, dict[str,
             if (r.sample_id, r.idx, e.category) in kept:
                 continue
             a, b = _span(r.text, e.span)
-            findings.append({
-                "sample_id": r.sample_id, "dataset_id": r.dataset_id, "check": CHECK,
-                "severity": FINDING_SEVERITY[e.severity], "turn_idx": r.idx, "span_start": a, "span_end": b,
-                "message": f"{e.category}/{e.severity}: {e.reason}"[:2000], "state": "open", "created_at": now,
-                "data": {"category": e.category, "mqm_severity": e.severity, "span": e.span, "reason": e.reason,
-                         "model": model, "prompt_version": PROMPT_VERSION, "cost_usd": round(res["cost"], 8),
-                         "job_id": job_id}})
-        grades.append({"turn_id": r.id, "sample_id": r.sample_id, "dataset_id": r.dataset_id, "model": model,
-                       "prompt_version": PROMPT_VERSION, "worst": worst(errs), "n_errors": len(errs),
-                       "cost": res["cost"], "job_id": job_id, "created_at": now})
+            findings.append(
+                {
+                    "sample_id": r.sample_id,
+                    "dataset_id": r.dataset_id,
+                    "check": CHECK,
+                    "severity": FINDING_SEVERITY[e.severity],
+                    "turn_idx": r.idx,
+                    "span_start": a,
+                    "span_end": b,
+                    "message": f"{e.category}/{e.severity}: {e.reason}"[:2000],
+                    "state": "open",
+                    "created_at": now,
+                    "data": {
+                        "category": e.category,
+                        "mqm_severity": e.severity,
+                        "span": e.span,
+                        "reason": e.reason,
+                        "model": model,
+                        "prompt_version": PROMPT_VERSION,
+                        "cost_usd": round(res["cost"], 8),
+                        "job_id": job_id,
+                    },
+                }
+            )
+        grades.append(
+            {
+                "turn_id": r.id,
+                "sample_id": r.sample_id,
+                "dataset_id": r.dataset_id,
+                "model": model,
+                "prompt_version": PROMPT_VERSION,
+                "worst": worst(errs),
+                "n_errors": len(errs),
+                "cost": res["cost"],
+                "job_id": job_id,
+                "created_at": now,
+            }
+        )
     if findings:
         s.execute(insert(CheckFinding), findings)
     s.execute(insert(LLMGrade), grades)
@@ -420,13 +570,23 @@ def _store_grades(s: Session, rows: list[_TurnRow], results: dict[int, dict[str,
 def _supersede_open(s: Session, rows: list[_TurnRow]) -> None:
     """A new LLM suggestion for a turn replaces its older open LLM ones (DeepL's stay)."""
     if rows:
-        s.execute(update(Suggestion).where(
-            Suggestion.sample_id.in_(sorted({r.sample_id for r in rows})), Suggestion.state == "open",
-            Suggestion.turn_id.in_([r.id for r in rows]), Suggestion.engine == ENGINE).values(state="rejected"))
+        s.execute(
+            update(Suggestion)
+            .where(
+                Suggestion.sample_id.in_(sorted({r.sample_id for r in rows})),
+                Suggestion.state == "open",
+                Suggestion.turn_id.in_([r.id for r in rows]),
+                Suggestion.engine == ENGINE,
+            )
+            .values(state="rejected")
+        )
 
 
-def _make_suggestions(w: _Work, cached: dict[str, dict[str, Any]]) -> tuple[dict[int, str], dict[int, str]]:
-    """Restored Korean texts by turn id, and errors by turn id (a protected span that came back changed)."""
+def _make_suggestions(
+    w: _Work, cached: dict[str, dict[str, Any]]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Restored Korean texts by turn id, and errors by turn id (a protected span that came back
+    changed)."""
     texts: dict[int, str] = {}
     errors: dict[int, str] = {}
     for r in w.rows:
@@ -440,24 +600,50 @@ def _make_suggestions(w: _Work, cached: dict[str, dict[str, Any]]) -> tuple[dict
     return texts, errors
 
 
-def _store_suggestions(s: Session, rows: list[_TurnRow], texts: dict[int, str], versions: dict[int, int],
-                       model: str, costs: dict[int, float], actor_id: int | None, job_id: int | None,
-                       ) -> tuple[list[Suggestion], int, int]:
+def _store_suggestions(
+    s: Session,
+    rows: list[_TurnRow],
+    texts: dict[int, str],
+    versions: dict[int, int],
+    model: str,
+    costs: dict[int, float],
+    actor_id: int | None,
+    job_id: int | None,
+) -> tuple[list[Suggestion], int, int]:
     """Suggestions for changed texts; returns (suggestions, unchanged, already suggested)."""
     new_rows = [r for r in rows if r.id in texts and texts[r.id] != r.text]
     unchanged = sum(1 for r in rows if r.id in texts and texts[r.id] == r.text)
-    already = set(s.execute(select(Suggestion.turn_id, Suggestion.text).where(
-        Suggestion.sample_id.in_(sorted({r.sample_id for r in new_rows}) or [0]), Suggestion.state == "open",
-        Suggestion.engine == ENGINE)).tuples().all())
+    already = set(
+        s.execute(
+            select(Suggestion.turn_id, Suggestion.text).where(
+                Suggestion.sample_id.in_(sorted({r.sample_id for r in new_rows}) or [0]),
+                Suggestion.state == "open",
+                Suggestion.engine == ENGINE,
+            )
+        )
+        .tuples()
+        .all()
+    )
     fresh = [r for r in new_rows if (r.id, texts[r.id]) not in already]
     _supersede_open(s, fresh)
     out = []
     for r in fresh:
-        sug = Suggestion(sample_id=r.sample_id, turn_id=r.id, text=texts[r.id], engine=ENGINE,
-                         options={"model": model, "prompt_version": PROMPT_VERSION,
-                                  "cost_usd": round(costs.get(r.id, 0.0), 8)},
-                         job_id=job_id, based_on_version=versions.get(r.sample_id, 0), state="open",
-                         created_by=actor_id, created_at=utcnow())
+        sug = Suggestion(
+            sample_id=r.sample_id,
+            turn_id=r.id,
+            text=texts[r.id],
+            engine=ENGINE,
+            options={
+                "model": model,
+                "prompt_version": PROMPT_VERSION,
+                "cost_usd": round(costs.get(r.id, 0.0), 8),
+            },
+            job_id=job_id,
+            based_on_version=versions.get(r.sample_id, 0),
+            state="open",
+            created_by=actor_id,
+            created_at=utcnow(),
+        )
         s.add(sug)
         out.append(sug)
     s.flush()
@@ -468,10 +654,13 @@ def _cost_of(cached_rows: dict[str, float], w: _Work) -> dict[int, float]:
     return {tid: cached_rows.get(k, 0.0) for tid, k in w.keys.items()}
 
 
-# --------------------------------------------------------------------------------------------- one turn
+# --------------------------------------------------------------------------------------------- one
+# turn
 
-def _single(session: Session, actor: Actor, task: str, turn_id: int) -> tuple[_Work, dict[str, dict[str, Any]],
-                                                                             dict[str, float], int]:
+
+def _single(
+    session: Session, actor: Actor, task: str, turn_id: int
+) -> tuple[_Work, dict[str, dict[str, Any]], dict[str, float], int]:
     """Read the turn (no write lock), ask the LLM (cache first), store the answer in the cache."""
     actor.require("translate_one")
     cfg = llm_config.require_config()
@@ -480,10 +669,14 @@ def _single(session: Session, actor: Actor, task: str, turn_id: int) -> tuple[_W
             raise NotFound(f"no turn {turn_id}")
         rows = _turn_rows(rs, turn_ids=[turn_id])
         if not rows:
-            raise KocurateError("this turn has no English source it was translated from: nothing to compare with")
+            raise KocurateError(
+                "this turn has no English source it was translated from: nothing to compare with"
+            )
         w = _build(rs, task, cfg.model, rows)
         if not w.keys:
-            raise KocurateError("this turn holds only code, URLs or placeholders: nothing to translate")
+            raise KocurateError(
+                "this turn holds only code, URLs or placeholders: nothing to translate"
+            )
         cached = cache_get(rs, list(w.items))
         version = rs.scalar(select(Sample.version).where(Sample.id == rows[0].sample_id)) or 0
     costs: dict[str, float] = {}
@@ -492,6 +685,7 @@ def _single(session: Session, actor: Actor, task: str, turn_id: int) -> tuple[_W
     if misses:
         llm = LLM(cfg)
         try:
+
             def save(rows_: list[dict[str, Any]], _t: _Tally) -> None:
                 new_rows.extend(rows_)
 
@@ -507,7 +701,8 @@ def _single(session: Session, actor: Actor, task: str, turn_id: int) -> tuple[_W
 
 
 def grade_turn(session: Session, actor: Actor, turn_id: int) -> list[dict[str, Any]]:
-    """Grade one turn against its English source; its open LLM findings are replaced. Returns the errors."""
+    """Grade one turn against its English source; its open LLM findings are replaced. Returns the
+    errors."""
     w, cached, costs, _ = _single(session, actor, "grade", turn_id)
     r = w.rows[0]
     res = {"errors": cached[w.keys[r.id]]["errors"], "cost": costs.get(w.keys[r.id], 0.0)}
@@ -517,48 +712,79 @@ def grade_turn(session: Session, actor: Actor, turn_id: int) -> list[dict[str, A
 
 
 def suggest_fix(session: Session, actor: Actor, turn_id: int) -> Suggestion | None:
-    """A Korean rewrite of one turn as an open suggestion (engine "llm"); None when the LLM's text equals
-    the current one. A protected span that came back changed is an error."""
+    """A Korean rewrite of one turn as an open suggestion (engine "llm"); None when the LLM's text
+    equals the current one. A protected span that came back changed is an error."""
     w, cached, costs, version = _single(session, actor, "suggest", turn_id)
     texts, errors = _make_suggestions(w, cached)
     if errors:
         raise KocurateError(next(iter(errors.values())))
     r = w.rows[0]
-    out, _, _ = _store_suggestions(session, w.rows, texts, {r.sample_id: version}, w.model,
-                                   _cost_of(costs, w), actor.id, None)
+    out, _, _ = _store_suggestions(
+        session, w.rows, texts, {r.sample_id: version}, w.model, _cost_of(costs, w), actor.id, None
+    )
     if out:
         return out[0]
     if texts.get(r.id) == r.text:
         return None
     # the same text is already an open suggestion
-    return session.scalar(select(Suggestion).where(Suggestion.turn_id == r.id, Suggestion.state == "open",
-                                                   Suggestion.engine == ENGINE).order_by(Suggestion.id.desc())
-                          .limit(1))
+    return session.scalar(
+        select(Suggestion)
+        .where(Suggestion.turn_id == r.id, Suggestion.state == "open", Suggestion.engine == ENGINE)
+        .order_by(Suggestion.id.desc())
+        .limit(1)
+    )
 
 
 def turn_state(session: Session, turn_id: int) -> dict[str, Any]:
-    """For the review widget: whether the turn can be graded (translated from an English source) and its
-    latest grade (or None)."""
-    row = session.execute(select(Turn.sample_id, Turn.source_kind, Turn.source_text).where(Turn.id == turn_id)).first()
+    """For the review widget: whether the turn can be graded (translated from an English source) and
+    its latest grade (or None)."""
+    row = session.execute(
+        select(Turn.sample_id, Turn.source_kind, Turn.source_text).where(Turn.id == turn_id)
+    ).first()
     if row is None:
         raise NotFound(f"no turn {turn_id}")
     grade = next((g for g in turn_grades(session, row[0]) if g["turn_id"] == turn_id), None)
-    return {"sample_id": row[0], "gradeable": row[1] == "translation" and bool(row[2]), "grade": grade}
+    return {
+        "sample_id": row[0],
+        "gradeable": row[1] == "translation" and bool(row[2]),
+        "grade": grade,
+    }
 
 
 def turn_grades(session: Session, sample_id: int) -> list[dict[str, Any]]:
     """The latest LLM grade per turn of a sample (worst severity, errors, model), by turn order."""
-    rows = session.execute(select(LLMGrade, Turn.idx).join(Turn, Turn.id == LLMGrade.turn_id)
-                           .where(LLMGrade.sample_id == sample_id).order_by(Turn.idx)).all()
-    return [{"turn_id": g.turn_id, "turn_idx": idx, "worst": g.worst, "n_errors": g.n_errors, "model": g.model,
-             "prompt_version": g.prompt_version, "cost_usd": g.cost,
-             "at": g.created_at.isoformat(timespec="seconds")} for g, idx in rows]
+    rows = session.execute(
+        select(LLMGrade, Turn.idx)
+        .join(Turn, Turn.id == LLMGrade.turn_id)
+        .where(LLMGrade.sample_id == sample_id)
+        .order_by(Turn.idx)
+    ).all()
+    return [
+        {
+            "turn_id": g.turn_id,
+            "turn_idx": idx,
+            "worst": g.worst,
+            "n_errors": g.n_errors,
+            "model": g.model,
+            "prompt_version": g.prompt_version,
+            "cost_usd": g.cost,
+            "at": g.created_at.isoformat(timespec="seconds"),
+        }
+        for g, idx in rows
+    ]
 
 
-# --------------------------------------------------------------------------------------------- estimate
+# ---------------------------------------------------------------------------------------------
+# estimate
 
-def estimate(session: Session, actor: Actor, task: str, filters: BatchFilter | dict[str, Any] | None,
-             model: str | None = None) -> dict[str, Any]:
+
+def estimate(
+    session: Session,
+    actor: Actor,
+    task: str,
+    filters: BatchFilter | dict[str, Any] | None,
+    model: str | None = None,
+) -> dict[str, Any]:
     """Turns, requests, tokens and cost of a batch before it starts (cache hits deducted).
 
     Exact (items built, cache looked up) for up to ``EXACT_ESTIMATE_MAX`` samples; beyond that the
@@ -568,11 +794,19 @@ def estimate(session: Session, actor: Actor, task: str, filters: BatchFilter | d
     _task(task)
     f = _filter(filters)
     cfg = llm_config.load_config()
-    model = model or (cfg.model if cfg else None) or (llm_config.config._secret("KOCURATE_LLM_MODEL") or "")  # noqa: SLF001
+    model = (
+        model
+        or (cfg.model if cfg else None)
+        or (llm_config.config._secret("KOCURATE_LLM_MODEL") or "")
+    )  # noqa: SLF001
     with _reading(session) as rs:
         n_samples = _count_samples(rs, f)
-        out: dict[str, Any] = {"task": task, "model": model, "samples": n_samples,
-                               "exact": n_samples <= EXACT_ESTIMATE_MAX}
+        out: dict[str, Any] = {
+            "task": task,
+            "model": model,
+            "samples": n_samples,
+            "exact": n_samples <= EXACT_ESTIMATE_MAX,
+        }
         if out["exact"]:
             conds = _conditions(rs, f)
             last = seen = turns = cached_n = 0
@@ -594,30 +828,59 @@ def estimate(session: Session, actor: Actor, task: str, filters: BatchFilter | d
             for b in batches:
                 a, b_ = estimate_request(task, b)
                 tin, tout = tin + a, tout + b_
-            out.update(turns=turns, to_send=len(misses), cached=cached_n, requests=len(batches),
-                       input_tokens=tin, output_tokens=tout)
+            out.update(
+                turns=turns,
+                to_send=len(misses),
+                cached=cached_n,
+                requests=len(batches),
+                input_tokens=tin,
+                output_tokens=tout,
+            )
         else:
-            q = (select(func.count(), func.coalesce(func.sum(func.length(Turn.source_text) + func.length(Turn.text)),
-                                                    0))
-                 .select_from(Turn).join(Sample, Sample.id == Turn.sample_id)
-                 .where(Turn.source_text.is_not(None), Turn.source_kind == "translation", *_conditions(rs, f)))
+            q = (
+                select(
+                    func.count(),
+                    func.coalesce(
+                        func.sum(func.length(Turn.source_text) + func.length(Turn.text)), 0
+                    ),
+                )
+                .select_from(Turn)
+                .join(Sample, Sample.id == Turn.sample_id)
+                .where(
+                    Turn.source_text.is_not(None),
+                    Turn.source_kind == "translation",
+                    *_conditions(rs, f),
+                )
+            )
             turns, chars = rs.execute(q).one()
             turns, chars = int(turns), int(chars)
             requests = -(-turns // max_items())
-            # chars/3: a mix of English (≈4 per token) and Korean (≈1–2 per token); no cache deduction
+            # chars/3: a mix of English (≈4 per token) and Korean (≈1–2 per token); no cache
+            # deduction
             tin = chars // 3 + requests * estimate_tokens(system_message(task))
             tout = turns * GRADE_OUTPUT_TOKENS if task == "grade" else chars // 3
-            out.update(turns=turns, to_send=turns, cached=None, requests=requests, input_tokens=tin,
-                       output_tokens=tout)
+            out.update(
+                turns=turns,
+                to_send=turns,
+                cached=None,
+                requests=requests,
+                input_tokens=tin,
+                output_tokens=tout,
+            )
     price = llm_config.price_for(model) if model else None
     out["price_usd_per_million"] = list(price) if price else None
-    out["estimated_cost_usd"] = round(llm_config.cost(model, out["input_tokens"], out["output_tokens"]), 4) \
-        if price else None
+    out["estimated_cost_usd"] = (
+        round(llm_config.cost(model, out["input_tokens"], out["output_tokens"]), 4)
+        if price
+        else None
+    )
     out["configured"] = cfg is not None
     return out
 
 
-# --------------------------------------------------------------------------------------------- batch job
+# ---------------------------------------------------------------------------------------------
+# batch job
+
 
 def list_batches(session: Session, limit: int = 10) -> list[dict[str, Any]]:
     """Recent LLM batch jobs with their progress (what the page shows after a reload)."""
@@ -629,9 +892,16 @@ def cancel_batch(session: Session, actor: Actor, job_id: int) -> None:
     jobs.cancel(session, actor, job_id)
 
 
-def start_batch(engine: Engine, actor: Actor, task: str, filters: BatchFilter | dict[str, Any] | None, *,
-                budget_usd: float | None = None, background: str | None = "thread", db_url: str | None = None,
-                ) -> int:
+def start_batch(
+    engine: Engine,
+    actor: Actor,
+    task: str,
+    filters: BatchFilter | dict[str, Any] | None,
+    *,
+    budget_usd: float | None = None,
+    background: str | None = "thread",
+    db_url: str | None = None,
+) -> int:
     """Create an LLM batch job (grade or suggest over the filtered samples) and start it
     (``background``: "thread", "process" or None = the caller runs it with ``run_batch``)."""
     actor.require("translate_batch")
@@ -642,12 +912,28 @@ def start_batch(engine: Engine, actor: Actor, task: str, filters: BatchFilter | 
     f = _filter(filters)
     with session_scope(engine) as s:
         total = _count_samples(s, f)
-        params = {"task": task, "filters": f.to_dict(), "budget_usd": budget_usd, "model": cfg.model,
-                  "actor": {"id": actor.id, "username": actor.username, "role": actor.role}}
+        params = {
+            "task": task,
+            "filters": f.to_dict(),
+            "budget_usd": budget_usd,
+            "model": cfg.model,
+            "actor": {"id": actor.id, "username": actor.username, "role": actor.role},
+        }
         job_id = jobs.create(s, actor, JOB_KIND, params, total=total)
         ds = _conditions_dataset(s, f)
-        audit.record(s, actor, "job_start", dataset_id=ds, target=f"job {job_id}", kind=JOB_KIND, task=task,
-                     filters=f.to_dict(), budget_usd=budget_usd, model=cfg.model, samples=total)
+        audit.record(
+            s,
+            actor,
+            "job_start",
+            dataset_id=ds,
+            target=f"job {job_id}",
+            kind=JOB_KIND,
+            task=task,
+            filters=f.to_dict(),
+            budget_usd=budget_usd,
+            model=cfg.model,
+            samples=total,
+        )
     _start(engine, job_id, background, db_url)
     return job_id
 
@@ -665,9 +951,17 @@ def _start(engine: Engine, job_id: int, background: str | None, db_url: str | No
         jobs.start_process(db_url or str(engine.url.render_as_string(hide_password=False)), job_id)
 
 
-def resume_batch(engine: Engine, actor: Actor, job_id: int, *, budget_usd: float | None = None,
-                 background: str | None = "thread", db_url: str | None = None) -> int:
-    """Continue a failed, cancelled or crashed LLM job where it stopped (``budget_usd`` raises its cap)."""
+def resume_batch(
+    engine: Engine,
+    actor: Actor,
+    job_id: int,
+    *,
+    budget_usd: float | None = None,
+    background: str | None = "thread",
+    db_url: str | None = None,
+) -> int:
+    """Continue a failed, cancelled or crashed LLM job where it stopped (``budget_usd`` raises its
+    cap)."""
     actor.require("translate_batch")
     llm_config.require_config()
     with session_scope(engine) as s:
@@ -677,8 +971,15 @@ def resume_batch(engine: Engine, actor: Actor, job_id: int, *, budget_usd: float
         jobs.resume(s, actor, job_id)
         if budget_usd is not None:
             job.params = {**(job.params or {}), "budget_usd": budget_usd}
-        audit.record(s, actor, "job_start", target=f"job {job_id}", kind=JOB_KIND, resumed=True,
-                     budget_usd=(job.params or {}).get("budget_usd"))
+        audit.record(
+            s,
+            actor,
+            "job_start",
+            target=f"job {job_id}",
+            kind=JOB_KIND,
+            resumed=True,
+            budget_usd=(job.params or {}).get("budget_usd"),
+        )
     _start(engine, job_id, background, db_url)
     return job_id
 
@@ -688,8 +989,20 @@ def run_batch(engine: Engine, job_id: int) -> dict[str, Any]:
     return jobs.run(engine, job_id)
 
 
-_COUNTERS = ("requests", "input_tokens", "output_tokens", "turns", "cache_hits", "sent", "graded", "findings",
-             "suggestions", "unchanged", "already_suggested", "failed_turns")
+_COUNTERS = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "turns",
+    "cache_hits",
+    "sent",
+    "graded",
+    "findings",
+    "suggestions",
+    "unchanged",
+    "already_suggested",
+    "failed_turns",
+)
 
 
 @jobs.register(JOB_KIND, permission="translate_batch")
@@ -708,8 +1021,10 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
     st.setdefault("errors", [])
     cfg = llm_config.require_config()
     if p.get("model") and p["model"] != cfg.model:
-        raise KocurateError(f"this job was started for model {p['model']!r} but KOCURATE_LLM_MODEL is "
-                            f"{cfg.model!r}; set it back to resume (the cache is per model)")
+        raise KocurateError(
+            f"this job was started for model {p['model']!r} but KOCURATE_LLM_MODEL is "
+            f"{cfg.model!r}; set it back to resume (the cache is per model)"
+        )
     llm = LLM(cfg)
     try:
         with session_scope(engine) as s:
@@ -719,24 +1034,41 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
         ctx.progress(message="grading" if task == "grade" else "suggesting")
         while ctx.done < ctx.total:
             with session_scope(engine) as s:
-                ids = _sample_ids_after(s, f, conds, st["cursor"], min(CHUNK_SAMPLES, ctx.total - ctx.done))
+                ids = _sample_ids_after(
+                    s, f, conds, st["cursor"], min(CHUNK_SAMPLES, ctx.total - ctx.done)
+                )
                 if not ids:
                     break
                 w = _build(s, task, cfg.model, _turn_rows(s, sample_ids=ids))
                 cached = cache_get(s, list(w.items))
             _chunk(engine, ctx, llm, cfg.concurrency, w, ids, cached, budget, actor_id)
-        st["_message"] = (f"done: {st['turns']} turns, {st['sent']} sent in {st['requests']} requests, "
-                          f"{st['cache_hits']} from the cache, {st['input_tokens']}+{st['output_tokens']} tokens, "
-                          f"USD {st['cost_usd']:.4f}, "
-                          + (f"{st['findings']} findings" if task == "grade" else f"{st['suggestions']} suggestions")
-                          + f", {st['failed_turns']} turns failed")
+        st["_message"] = (
+            f"done: {st['turns']} turns, {st['sent']} sent in {st['requests']} requests,"
+            f" {st['cache_hits']} from the cache, {st['input_tokens']}+{st['output_tokens']}"
+            f" tokens, USD {st['cost_usd']:.4f}, "
+            + (
+                f"{st['findings']} findings"
+                if task == "grade"
+                else f"{st['suggestions']} suggestions"
+            )
+            + f", {st['failed_turns']} turns failed"
+        )
         return st
     finally:
         llm.close()
 
 
-def _chunk(engine: Engine, ctx: jobs.JobContext, llm: LLM, concurrency: int, w: _Work, ids: list[int],
-           cached: dict[str, dict[str, Any]], budget: float | None, actor_id: int | None) -> None:
+def _chunk(
+    engine: Engine,
+    ctx: jobs.JobContext,
+    llm: LLM,
+    concurrency: int,
+    w: _Work,
+    ids: list[int],
+    cached: dict[str, dict[str, Any]],
+    budget: float | None,
+    actor_id: int | None,
+) -> None:
     st = ctx.state
     misses = [it for k, it in w.items.items() if k not in cached]
     costs: dict[str, float] = {}
@@ -755,58 +1087,89 @@ def _chunk(engine: Engine, ctx: jobs.JobContext, llm: LLM, concurrency: int, w: 
     budget_left = None if budget is None else max(0.0, float(budget) - base_cost)
     tally = _Tally()
     try:
-        _, errors, budget_hit = send(llm, w.task, misses, save, concurrency=concurrency, budget_left=budget_left,
-                                     tally=tally)
+        _, errors, budget_hit = send(
+            llm, w.task, misses, save, concurrency=concurrency, budget_left=budget_left, tally=tally
+        )
     finally:
         st["requests"] = base["requests"] + tally.requests
         st["input_tokens"] = base["input_tokens"] + tally.input_tokens
         st["output_tokens"] = base["output_tokens"] + tally.output_tokens
         st["cost_usd"] = round(base_cost + tally.cost, 8)
     if budget_hit:
-        raise BudgetReached(f"budget reached: USD {st['cost_usd']:.4f} of {budget} spent; what was answered is "
-                            "cached (not paid again); resume with a higher budget to continue")
+        raise BudgetReached(
+            f"budget reached: USD {st['cost_usd']:.4f} of {budget} spent; what was answered is "
+            "cached (not paid again); resume with a higher budget to continue"
+        )
     failed: dict[int, str] = {tid: errors[k] for tid, k in w.keys.items() if k in errors}
     with session_scope(engine) as s:
         if w.task == "grade":
-            results = {r.id: {"errors": cached[w.keys[r.id]]["errors"], "cost": costs.get(w.keys[r.id], 0.0)}
-                       for r in w.rows if r.id in w.keys and w.keys[r.id] in cached}
+            results = {
+                r.id: {
+                    "errors": cached[w.keys[r.id]]["errors"],
+                    "cost": costs.get(w.keys[r.id], 0.0),
+                }
+                for r in w.rows
+                if r.id in w.keys and w.keys[r.id] in cached
+            }
             st["findings"] += _store_grades(s, w.rows, results, w.model, ctx.job_id)
             st["graded"] += len(results)
         else:
             texts, perr = _make_suggestions(w, cached)
             failed.update(perr)
-            versions = dict(s.execute(select(Sample.id, Sample.version).where(Sample.id.in_(ids))).tuples().all())
-            out, unchanged, already = _store_suggestions(s, w.rows, texts, versions, w.model, _cost_of(costs, w),
-                                                         actor_id, ctx.job_id)
+            versions = dict(
+                s.execute(select(Sample.id, Sample.version).where(Sample.id.in_(ids)))
+                .tuples()
+                .all()
+            )
+            out, unchanged, already = _store_suggestions(
+                s, w.rows, texts, versions, w.model, _cost_of(costs, w), actor_id, ctx.job_id
+            )
             st["suggestions"] += len(out)
             st["unchanged"] += unchanged
             st["already_suggested"] += already
         st["turns"] += len(w.rows)
-        # turns answered without a request of their own: cached before, or the same text as another turn
+        # turns answered without a request of their own: cached before, or the same text as another
+        # turn
         st["cache_hits"] += len(w.keys) - len({k for k in w.keys.values() if k in costs})
         st["failed_turns"] += len(failed)
         by_id = {r.id: r for r in w.rows}
         for tid, msg in failed.items():
             if len(st["errors"]) < MAX_ERRORS_KEPT:
-                st["errors"].append({"turn_id": tid, "sample_id": by_id[tid].sample_id, "error": msg[:300]})
+                st["errors"].append(
+                    {"turn_id": tid, "sample_id": by_id[tid].sample_id, "error": msg[:300]}
+                )
         st["cursor"] = ids[-1]
         ctx.done += len(ids)
         # the chunk's results and the resume point commit together: no duplicates after a crash
-        s.execute(update(Job).where(Job.id == ctx.job_id).values(
-            done=ctx.done, total=ctx.total, result=dict(st), heartbeat_at=utcnow(), updated_at=utcnow()))
+        s.execute(
+            update(Job)
+            .where(Job.id == ctx.job_id)
+            .values(
+                done=ctx.done,
+                total=ctx.total,
+                result=dict(st),
+                heartbeat_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
 
 
-# --------------------------------------------------------------------------------------------- evaluate
+# ---------------------------------------------------------------------------------------------
+# evaluate
 
 HUMAN_POSITIVE = ("rejected", "needs_fix")
 DECIDED = ("approved", "rejected", "needs_fix")
 
 
-def evaluate(session: Session, actor: Actor, dataset: int | str | None = None, model: str | None = None,
-             ) -> dict[str, Any]:
-    """How well "major or critical" grades predict what people did, over graded samples a person decided
-    or edited: positive = rejected, needs fix, or edited by hand. Per sample and per turn (a turn is
-    positive when a person edited it or its sample was rejected / needs a fix)."""
+def evaluate(
+    session: Session,
+    actor: Actor,
+    dataset: int | str | None = None,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """How well "major or critical" grades predict what people did, over graded samples a person
+    decided or edited: positive = rejected, needs fix, or edited by hand. Per sample and per turn (a
+    turn is positive when a person edited it or its sample was rejected / needs a fix)."""
     actor.require("view_stats")
     from .translate import _dataset_id
 
@@ -822,19 +1185,38 @@ def evaluate(session: Session, actor: Actor, dataset: int | str | None = None, m
     human_bad = Sample.status.in_(HUMAN_POSITIVE)
     decided = or_(Sample.status.in_(DECIDED), Sample.id.in_(edited_samples))
 
-    g = select(LLMGrade.sample_id.label("sid"), func.max(severe).label("pred")).where(*gconds) \
-        .group_by(LLMGrade.sample_id).subquery()
+    g = (
+        select(LLMGrade.sample_id.label("sid"), func.max(severe).label("pred"))
+        .where(*gconds)
+        .group_by(LLMGrade.sample_id)
+        .subquery()
+    )
     actual_s = case((or_(human_bad, Sample.id.in_(edited_samples)), 1), else_=0)
-    per_sample = session.execute(select(g.c.pred, actual_s, func.count()).join(Sample, Sample.id == g.c.sid)
-                                 .where(decided).group_by(g.c.pred, actual_s)).all()
+    per_sample = session.execute(
+        select(g.c.pred, actual_s, func.count())
+        .join(Sample, Sample.id == g.c.sid)
+        .where(decided)
+        .group_by(g.c.pred, actual_s)
+    ).all()
     actual_t = case((or_(human_bad, LLMGrade.turn_id.in_(edited_turns)), 1), else_=0)
-    per_turn = session.execute(select(severe, actual_t, func.count()).select_from(LLMGrade)
-                               .join(Sample, Sample.id == LLMGrade.sample_id)
-                               .where(decided, *gconds).group_by(severe, actual_t)).all()
-    models = list(session.scalars(select(LLMGrade.model).where(*gconds).distinct().order_by(LLMGrade.model)))
+    per_turn = session.execute(
+        select(severe, actual_t, func.count())
+        .select_from(LLMGrade)
+        .join(Sample, Sample.id == LLMGrade.sample_id)
+        .where(decided, *gconds)
+        .group_by(severe, actual_t)
+    ).all()
+    models = list(
+        session.scalars(select(LLMGrade.model).where(*gconds).distinct().order_by(LLMGrade.model))
+    )
     graded = session.scalar(select(func.count(distinct(LLMGrade.sample_id))).where(*gconds)) or 0
-    return {"dataset_id": ds, "models": models, "graded_samples": graded,
-            "samples": _confusion(per_sample), "turns": _confusion(per_turn)}
+    return {
+        "dataset_id": ds,
+        "models": models,
+        "graded_samples": graded,
+        "samples": _confusion(per_sample),
+        "turns": _confusion(per_turn),
+    }
 
 
 def _confusion(rows: list[Any]) -> dict[str, Any]:
@@ -843,6 +1225,13 @@ def _confusion(rows: list[Any]) -> dict[str, Any]:
     prec = tp / (tp + fp) if tp + fp else None
     rec = tp / (tp + fn) if tp + fn else None
     f1 = 2 * prec * rec / (prec + rec) if prec and rec else None
-    return {"n": tp + fp + fn + tn, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "precision": None if prec is None else round(prec, 4), "recall": None if rec is None else round(rec, 4),
-            "f1": None if f1 is None else round(f1, 4)}
+    return {
+        "n": tp + fp + fn + tn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": None if prec is None else round(prec, 4),
+        "recall": None if rec is None else round(rec, 4),
+        "f1": None if f1 is None else round(f1, 4),
+    }

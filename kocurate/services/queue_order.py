@@ -66,9 +66,20 @@ def scored_share(session: Session, dataset_id: int) -> dict[str, int]:
     """How many samples of the dataset have a risk score (the order's caption on the page)."""
     from sqlalchemy import func
 
-    total = session.scalar(select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)) or 0
-    scored = session.scalar(select(func.count()).select_from(SampleSignal).where(
-        SampleSignal.dataset_id == dataset_id, SampleSignal.risk.is_not(None))) or 0
+    total = (
+        session.scalar(
+            select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)
+        )
+        or 0
+    )
+    scored = (
+        session.scalar(
+            select(func.count())
+            .select_from(SampleSignal)
+            .where(SampleSignal.dataset_id == dataset_id, SampleSignal.risk.is_not(None))
+        )
+        or 0
+    )
     return {"samples": int(total), "scored": int(scored)}
 
 
@@ -76,15 +87,22 @@ def _risk_of(session: Session, sample_id: int) -> float | None:
     return session.scalar(select(SampleSignal.risk).where(SampleSignal.sample_id == sample_id))
 
 
-def _scored_stmt(dataset_id: int, conds: Sequence[ColumnElement[bool]], cursor: tuple[float, int] | None) -> Any:
+def _scored_stmt(
+    dataset_id: int, conds: Sequence[ColumnElement[bool]], cursor: tuple[float, int] | None
+) -> Any:
     risk = SampleSignal.risk
     where = [SampleSignal.dataset_id == dataset_id, risk.is_not(None), *conds]
     if cursor is not None:
         r, sid = cursor
         # "risk <= r" is the index range; the OR only filters the ties of r
         where += [risk <= r, or_(risk < r, and_(risk == r, SampleSignal.sample_id > sid))]
-    return (select(Sample.id, risk).join(SampleSignal, SampleSignal.sample_id == Sample.id).where(*where)
-            .order_by(risk.desc(), SampleSignal.sample_id).limit(1))
+    return (
+        select(Sample.id, risk)
+        .join(SampleSignal, SampleSignal.sample_id == Sample.id)
+        .where(*where)
+        .order_by(risk.desc(), SampleSignal.sample_id)
+        .limit(1)
+    )
 
 
 def _unscored_stmt(conds: Sequence[ColumnElement[bool]], cursor: int) -> Any:
@@ -92,13 +110,21 @@ def _unscored_stmt(conds: Sequence[ColumnElement[bool]], cursor: int) -> Any:
     return select(Sample.id).where(*conds, ~scored, Sample.id > cursor).order_by(Sample.id).limit(1)
 
 
-def next_by_risk(session: Session, dataset_id: int, conds: Sequence[ColumnElement[bool]], after: int | None, *,
-                 lock: bool = False, free: Callable[[int], bool] | None = None) -> int | None:
-    """The next sample of a queue in risk order after ``after`` (the sample on screen), wrapping around.
+def next_by_risk(
+    session: Session,
+    dataset_id: int,
+    conds: Sequence[ColumnElement[bool]],
+    after: int | None,
+    *,
+    lock: bool = False,
+    free: Callable[[int], bool] | None = None,
+) -> int | None:
+    """The next sample of a queue in risk order after ``after`` (the sample on screen), wrapping
+    around.
 
-    ``conds`` are the queue's conditions over ``Sample`` (dataset, filter, availability). With ``lock``
-    (PostgreSQL) the row is taken ``FOR UPDATE SKIP LOCKED`` and ``free(id)`` re-checks it under the
-    lock; a sample that is no longer free moves the cursor on.
+    ``conds`` are the queue's conditions over ``Sample`` (dataset, filter, availability). With
+    ``lock`` (PostgreSQL) the row is taken ``FOR UPDATE SKIP LOCKED`` and ``free(id)`` re-checks it
+    under the lock; a sample that is no longer free moves the cursor on.
     """
     r_after = _risk_of(session, after) if after else None
     plan: list[tuple[str, Any]]
@@ -110,7 +136,11 @@ def next_by_risk(session: Session, dataset_id: int, conds: Sequence[ColumnElemen
         plan = [("unscored", after), ("scored", None), ("unscored", 0)]
     for phase, cursor in plan:
         for _ in range(_MAX_SKIPS):
-            stmt = _scored_stmt(dataset_id, conds, cursor) if phase == "scored" else _unscored_stmt(conds, cursor)
+            stmt = (
+                _scored_stmt(dataset_id, conds, cursor)
+                if phase == "scored"
+                else _unscored_stmt(conds, cursor)
+            )
             if lock:
                 stmt = stmt.with_for_update(skip_locked=True, of=Sample)
             row = session.execute(stmt).first()

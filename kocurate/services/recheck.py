@@ -4,8 +4,8 @@ A finding that no longer holds is closed "resolved by edit": it leaves the open 
 dashboards and export selections that read ``check_findings`` see it gone without knowing about
 edits) and is kept in the history, in the ``meta`` of the edit that resolved it
 (``resolved_findings``; ``opened_findings`` for new ones). A new finding opens; one that comes back
-opens again. Findings a person confirmed or cleared are left as they are. Active pre-flags of a check
-that no longer finds anything on the sample are withdrawn.
+opens again. Findings a person confirmed or cleared are left as they are. Active pre-flags of a
+check that no longer finds anything on the sample are withdrawn.
 
 Uses only the checks' public API (registry, ``select_checks``, ``Check.prepare``/``run_batch`` and
 ``runner.load_batch``); prepared checks are cached per dataset for a few minutes, because some
@@ -61,11 +61,15 @@ def clear_cache() -> None:
 
 
 def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
-    """Re-run the cheap checks on one sample inside the caller's transaction and update its findings."""
+    """Re-run the cheap checks on one sample inside the caller's transaction and update its
+    findings."""
     from ..checks.runner import load_batch
 
-    row = session.execute(select(Sample.dataset_id, Sample.version, Dataset.kind)
-                          .join(Dataset, Dataset.id == Sample.dataset_id).where(Sample.id == sample_id)).first()
+    row = session.execute(
+        select(Sample.dataset_id, Sample.version, Dataset.kind)
+        .join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(Sample.id == sample_id)
+    ).first()
     result = RecheckResult(sample_id)
     if row is None:
         return result
@@ -83,48 +87,88 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
     by_key: dict[tuple[str, int | None], list[Any]] = {}
     for f in found:
         by_key.setdefault((f.check, f.turn_idx), []).append(f)
-    existing = session.execute(select(CheckFinding.id, CheckFinding.check, CheckFinding.turn_idx,
-                                      CheckFinding.state, CheckFinding.message, CheckFinding.data)
-                               .where(CheckFinding.sample_id == sample_id, CheckFinding.check.in_(names))
-                               .order_by(CheckFinding.id)).all()
+    existing = session.execute(
+        select(
+            CheckFinding.id,
+            CheckFinding.check,
+            CheckFinding.turn_idx,
+            CheckFinding.state,
+            CheckFinding.message,
+            CheckFinding.data,
+        )
+        .where(CheckFinding.sample_id == sample_id, CheckFinding.check.in_(names))
+        .order_by(CheckFinding.id)
+    ).all()
     ex_by_key: dict[tuple[str, int | None], list[Any]] = {}
     for e in existing:
         ex_by_key.setdefault((e.check, e.turn_idx), []).append(e)
     new_rows, gone_ids = [], []
-    for key in sorted(set(by_key) | set(ex_by_key), key=lambda k: (k[0], -1 if k[1] is None else k[1])):
+    for key in sorted(
+        set(by_key) | set(ex_by_key), key=lambda k: (k[0], -1 if k[1] is None else k[1])
+    ):
         ex, fs = ex_by_key.get(key, []), list(by_key.get(key, []))
         if any(e.state in ("confirmed", "cleared") for e in ex):
             continue  # a person's decision on this finding stands
         open_ = [e for e in ex if e.state == "open"]
-        keep = open_[:len(fs)]
+        keep = open_[: len(fs)]
         result.kept += len(keep)
-        for e in open_[len(keep):]:  # no longer holds: closed, kept in the edit's history
+        for e in open_[len(keep) :]:  # no longer holds: closed, kept in the edit's history
             gone_ids.append(e.id)
-            result.resolved.append({"check": e.check, "turn_idx": e.turn_idx, "message": e.message,
-                                    "i18n": (e.data or {}).get("i18n")})  # shown in the reader's language
-        for f in fs[len(keep):]:
-            new_rows.append({"sample_id": sample_id, "dataset_id": row.dataset_id, "check": f.check,
-                             "severity": f.severity, "turn_idx": f.turn_idx,
-                             "span_start": f.span[0] if f.span else None, "span_end": f.span[1] if f.span else None,
-                             "message": f.message[:2000], "data": f.data, "state": "open", "created_at": utcnow()})
+            result.resolved.append(
+                {
+                    "check": e.check,
+                    "turn_idx": e.turn_idx,
+                    "message": e.message,
+                    "i18n": (e.data or {}).get("i18n"),
+                }
+            )  # shown in the reader's language
+        for f in fs[len(keep) :]:
+            new_rows.append(
+                {
+                    "sample_id": sample_id,
+                    "dataset_id": row.dataset_id,
+                    "check": f.check,
+                    "severity": f.severity,
+                    "turn_idx": f.turn_idx,
+                    "span_start": f.span[0] if f.span else None,
+                    "span_end": f.span[1] if f.span else None,
+                    "message": f.message[:2000],
+                    "data": f.data,
+                    "state": "open",
+                    "created_at": utcnow(),
+                }
+            )
             result.opened.append({"check": f.check, "turn_idx": f.turn_idx, "message": f.message})
     if gone_ids:  # one statement for the sample, not one per finding
         session.execute(delete(CheckFinding).where(CheckFinding.id.in_(gone_ids)))
     if new_rows:
         session.execute(insert(CheckFinding), new_rows)
     if result.resolved or result.opened:
-        last = session.execute(select(Edit.id, Edit.meta).where(Edit.sample_id == sample_id)
-                               .order_by(Edit.id.desc()).limit(1)).first()
+        last = session.execute(
+            select(Edit.id, Edit.meta)
+            .where(Edit.sample_id == sample_id)
+            .order_by(Edit.id.desc())
+            .limit(1)
+        ).first()
         if last is not None:
             meta = dict(last.meta or {})
-            for k, found_now in (("resolved_findings", result.resolved), ("opened_findings", result.opened)):
+            for k, found_now in (
+                ("resolved_findings", result.resolved),
+                ("opened_findings", result.opened),
+            ):
                 if found_now:
                     meta[k] = meta.get(k, []) + found_now
             session.execute(update(Edit).where(Edit.id == last.id).values(meta=meta))
-    # pre-flags of checks that no longer find anything here are withdrawn (runner notes start "check: ")
+    # pre-flags of checks that no longer find anything here are withdrawn (runner notes start
+    # "check: ")
     gone = {e["check"] for e in result.resolved} - {f.check for f in found}
     for name in sorted(gone):
-        session.execute(delete(Flag).where(Flag.sample_id == sample_id, Flag.origin == "check",
-                                           Flag.state == "active",
-                                           Flag.note.startswith(f"{name}: ", autoescape=True)))
+        session.execute(
+            delete(Flag).where(
+                Flag.sample_id == sample_id,
+                Flag.origin == "check",
+                Flag.state == "active",
+                Flag.note.startswith(f"{name}: ", autoescape=True),
+            )
+        )
     return result

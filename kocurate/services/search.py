@@ -31,22 +31,37 @@ from .auth import Actor
 
 _FTS = table("turns_fts", column("rowid"))
 MIN_TRIGRAM = 3
-PG_FAST_MS = 150  # PostgreSQL: how long the early-stopping plan may try before the trigram index takes over
+PG_FAST_MS = (
+    150  # PostgreSQL: how long the early-stopping plan may try before the trigram index takes over
+)
 
 
 def _is_sqlite(session_or_engine: Session | Engine) -> bool:
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "sqlite"
 
 
 def _fts_exists(session: Session) -> bool:
     # the insert trigger is what makes the index whole (a table without it would miss new turns)
-    return session.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'turns_fts_ai'")
-                           ).first() is not None
+    return (
+        session.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'turns_fts_ai'")
+        ).first()
+        is not None
+    )
 
 
 def _pg_indexed(session: Session) -> bool:
-    return session.execute(text("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_turns_text_trgm'")).first() is not None
+    return (
+        session.execute(
+            text("SELECT 1 FROM pg_indexes WHERE indexname = 'ix_turns_text_trgm'")
+        ).first()
+        is not None
+    )
 
 
 def indexed_datasets(session: Session) -> set[int]:
@@ -56,12 +71,19 @@ def indexed_datasets(session: Session) -> set[int]:
 
 
 def _dataset_turns(session: Session, dataset_id: int) -> int:
-    return session.scalar(select(func.count(Turn.id)).join(Sample, Sample.id == Turn.sample_id)
-                          .where(Sample.dataset_id == dataset_id)) or 0
+    return (
+        session.scalar(
+            select(func.count(Turn.id))
+            .join(Sample, Sample.id == Turn.sample_id)
+            .where(Sample.dataset_id == dataset_id)
+        )
+        or 0
+    )
 
 
 def index_dataset(engine: Engine, dataset_id: int) -> int:
-    """Make sure one dataset's turns are in the search index; returns its number of turns (SQLite) or 0.
+    """Make sure one dataset's turns are in the search index; returns its number of turns (SQLite)
+    or 0.
 
     SQLite: the triggers indexed the turns as they were written, so this only builds the index where
     it is missing (a database from before migration 0012 without it). PostgreSQL: builds the trigram
@@ -88,37 +110,61 @@ def reindex(engine: Engine) -> dict[int, int]:
             s.execute(text("INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')"))
         else:
             _create_fts(s)
-        counts = dict(s.execute(select(Sample.dataset_id, func.count(Turn.id)).join(Turn, Turn.sample_id == Sample.id)
-                                .group_by(Sample.dataset_id)).tuples().all())
-        return {d: int(counts.get(d, 0)) for d in s.scalars(select(Dataset.id).order_by(Dataset.id))}
+        counts = dict(
+            s.execute(
+                select(Sample.dataset_id, func.count(Turn.id))
+                .join(Turn, Turn.sample_id == Sample.id)
+                .group_by(Sample.dataset_id)
+            )
+            .tuples()
+            .all()
+        )
+        return {
+            d: int(counts.get(d, 0)) for d in s.scalars(select(Dataset.id).order_by(Dataset.id))
+        }
 
 
 # the statements of migration 0012 (there for every database at head; here for one made without it)
 FTS_DDL = [
-    "DROP TRIGGER IF EXISTS turns_fts_au", "DROP TRIGGER IF EXISTS turns_fts_ad", "DROP TABLE IF EXISTS turns_fts",
-    "CREATE VIRTUAL TABLE turns_fts USING fts5(text, source_text, content='turns', content_rowid='id', "
-    "tokenize='trigram', detail='none', columnsize=0)",
-    "CREATE TRIGGER turns_fts_ai AFTER INSERT ON turns BEGIN "
-    "INSERT INTO turns_fts(rowid, text, source_text) VALUES (new.id, new.text, new.source_text); END",
-    "CREATE TRIGGER turns_fts_ad AFTER DELETE ON turns BEGIN "
-    "INSERT INTO turns_fts(turns_fts, rowid, text, source_text) VALUES ('delete', old.id, old.text, old.source_text); "
-    "END",
-    "CREATE TRIGGER turns_fts_au AFTER UPDATE OF text, source_text ON turns BEGIN "
-    "INSERT INTO turns_fts(turns_fts, rowid, text, source_text) VALUES ('delete', old.id, old.text, old.source_text); "
-    "INSERT INTO turns_fts(rowid, text, source_text) VALUES (new.id, new.text, new.source_text); END",
-    # pending changes held before a flush to a segment: 16 MB instead of 1 MB means fewer segments to
-    # merge during a large import (a fifth less CPU for the index); small writes flush at commit anyway
+    "DROP TRIGGER IF EXISTS turns_fts_au",
+    "DROP TRIGGER IF EXISTS turns_fts_ad",
+    "DROP TABLE IF EXISTS turns_fts",
+    (
+        "CREATE VIRTUAL TABLE turns_fts USING fts5(text, source_text, content='turns',"
+        " content_rowid='id', tokenize='trigram', detail='none', columnsize=0)"
+    ),
+    (
+        "CREATE TRIGGER turns_fts_ai AFTER INSERT ON turns BEGIN INSERT INTO turns_fts(rowid, text,"
+        " source_text) VALUES (new.id, new.text, new.source_text); END"
+    ),
+    (
+        "CREATE TRIGGER turns_fts_ad AFTER DELETE ON turns BEGIN INSERT INTO turns_fts(turns_fts,"
+        " rowid, text, source_text) VALUES ('delete', old.id, old.text, old.source_text); END"
+    ),
+    (
+        "CREATE TRIGGER turns_fts_au AFTER UPDATE OF text, source_text ON turns BEGIN INSERT INTO"
+        " turns_fts(turns_fts, rowid, text, source_text) VALUES ('delete', old.id, old.text,"
+        " old.source_text); INSERT INTO turns_fts(rowid, text, source_text) VALUES (new.id,"
+        " new.text, new.source_text); END"
+    ),
+    # pending changes held before a flush to a segment: 16 MB instead of 1 MB means fewer segments
+    # to merge during a large import (a fifth less CPU for the index); small writes flush at commit
+    # anyway
     "INSERT INTO turns_fts(turns_fts, rank) VALUES ('hashsize', 16777216)",
     "INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')",
 ]
-# built once, then kept current by PostgreSQL; a larger pending list makes later bulk imports cheaper
-# (100k samples: 68 s instead of 88 s with the default 4 MB)
+# built once, then kept current by PostgreSQL; a larger pending list makes later bulk imports
+# cheaper (100k samples: 68 s instead of 88 s with the default 4 MB)
 PG_DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS ix_turns_text_trgm ON turns USING gin (text gin_trgm_ops) "
-    "WITH (gin_pending_list_limit = 65536)",
-    "CREATE INDEX IF NOT EXISTS ix_turns_source_trgm ON turns USING gin (source_text gin_trgm_ops) "
-    "WITH (gin_pending_list_limit = 65536)",
+    (
+        "CREATE INDEX IF NOT EXISTS ix_turns_text_trgm ON turns USING gin (text gin_trgm_ops) "
+        "WITH (gin_pending_list_limit = 65536)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS ix_turns_source_trgm ON turns USING gin (source_text"
+        " gin_trgm_ops) WITH (gin_pending_list_limit = 65536)"
+    ),
 ]
 
 
@@ -133,6 +179,7 @@ def _ensure_pg_indexes(session: Session) -> None:
 
 
 # ------------------------------------------------------------------------------------------- query
+
 
 def _terms(query: str) -> tuple[list[str], list[str]]:
     words = [w for w in query.split() if w]
@@ -150,14 +197,17 @@ def _contains(col: Any, word: str) -> Any:
 def _fts_trigrams(words: list[str]) -> str:
     """Every trigram of every word, ANDed (a detail='none' index has no positions, so no phrases):
     the candidates hold them all somewhere; the caller checks the words themselves."""
-    grams = dict.fromkeys(w[i:i + MIN_TRIGRAM] for w in words for i in range(len(w) - MIN_TRIGRAM + 1))
+    grams = dict.fromkeys(
+        w[i : i + MIN_TRIGRAM] for w in words for i in range(len(w) - MIN_TRIGRAM + 1)
+    )
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
 def _turn_id_range(session: Session, dataset_id: int) -> tuple[int, int]:
     """The smallest and largest turn id of a dataset (four index lookups)."""
-    first, last = session.execute(select(func.min(Sample.id), func.max(Sample.id))
-                                  .where(Sample.dataset_id == dataset_id)).one()
+    first, last = session.execute(
+        select(func.min(Sample.id), func.max(Sample.id)).where(Sample.dataset_id == dataset_id)
+    ).one()
     if first is None:
         return 0, -1
     lo = session.scalar(select(func.min(Turn.id)).where(Turn.sample_id == first))
@@ -165,15 +215,23 @@ def _turn_id_range(session: Session, dataset_id: int) -> tuple[int, int]:
     return int(lo or 0), int(hi if hi is not None else -1)
 
 
-def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None,
-               ordered: bool = False, status: str | None = None) -> tuple[Select[Any], Any]:
+def _turn_hits(
+    session: Session,
+    query: str,
+    field: str,
+    dataset_id: int | None,
+    ordered: bool = False,
+    status: str | None = None,
+) -> tuple[Select[Any], Any]:
     """A SELECT of matching turn ids (and sample ids) and the column to order it by.
 
     ``ordered``: the caller pages through hits in id order; on SQLite the FTS index then drives the
     join (its doclists are in rowid order, so LIMIT stops early even for very common words).
     """
     long, short = _terms(query)
-    cols = {"ko": [Turn.text], "en": [Turn.source_text], "both": [Turn.text, Turn.source_text]}[field]
+    cols = {"ko": [Turn.text], "en": [Turn.source_text], "both": [Turn.text, Turn.source_text]}[
+        field
+    ]
     sqlite = _is_sqlite(session)
     use_fts = sqlite and bool(long) and _fts_exists(session)
     order: Any = Turn.id
@@ -181,22 +239,30 @@ def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None,
     if use_fts:
         cond = text("turns_fts MATCH :m").bindparams(m=_fts_trigrams(long))
         if ordered:
-            stmt = select(Turn.id, Turn.sample_id).select_from(_FTS).join(Turn, Turn.id == _FTS.c.rowid).where(cond)
+            stmt = (
+                select(Turn.id, Turn.sample_id)
+                .select_from(_FTS)
+                .join(Turn, Turn.id == _FTS.c.rowid)
+                .where(cond)
+            )
             order = _FTS.c.rowid
         else:
             stmt = stmt.where(Turn.id.in_(select(_FTS.c.rowid).where(cond)))
     # every word is checked on the turn itself: on SQLite the index only proposes candidates (both
-    # columns, trigrams in any order); on PostgreSQL ILIKE uses the trigram GIN index for 3+ characters
+    # columns, trigrams in any order); on PostgreSQL ILIKE uses the trigram GIN index for 3+
+    # characters
     words = long + short
     if dataset_id is not None or status:  # join samples only when filtering on them
         stmt = stmt.join(Sample, Sample.id == Turn.sample_id)
-    # SQLite: "+ 0" / "|| ''" keep the planner off the samples indexes, so the walk goes over turns in
-    # id order (range below) and stops at LIMIT, instead of visiting every sample of the dataset first
+    # SQLite: "+ 0" / "|| ''" keep the planner off the samples indexes, so the walk goes over turns
+    # in id order (range below) and stops at LIMIT, instead of visiting every sample of the dataset
+    # first
     ds_col: Any = Sample.dataset_id + 0 if sqlite else Sample.dataset_id
     status_col: Any = Sample.status.concat("") if sqlite else Sample.status
     if dataset_id is not None:
         stmt = stmt.where(ds_col == dataset_id)
-        # a dataset is imported in one go, so its turns are one id range: walks in id order start there
+        # a dataset is imported in one go, so its turns are one id range: walks in id order start
+        # there
         lo, hi = _turn_id_range(session, dataset_id)
         stmt = stmt.where(order.between(lo, hi))  # on the FTS rowid when FTS drives: it seeks there
     if status:
@@ -206,7 +272,9 @@ def _turn_hits(session: Session, query: str, field: str, dataset_id: int | None,
     return stmt, order
 
 
-def matching_samples(session: Session, query: str, *, field: str = "both", dataset_id: int | None = None) -> Select[Any]:
+def matching_samples(
+    session: Session, query: str, *, field: str = "both", dataset_id: int | None = None
+) -> Select[Any]:
     """A sub-SELECT of sample ids whose turns match ``query`` (for queue filters)."""
     hits, _ = _turn_hits(session, query, field, dataset_id)
     return select(hits.subquery().c.sample_id)
@@ -222,7 +290,7 @@ def _snippet(value: str | None, query: str, width: int = 160) -> str:
         if pos >= 0:
             break
     start = max(0, pos - width // 3) if pos >= 0 else 0
-    out = value[start:start + width].replace("\n", " ")
+    out = value[start : start + width].replace("\n", " ")
     return ("…" if start > 0 else "") + out + ("…" if start + width < len(value) else "")
 
 
@@ -235,14 +303,28 @@ def _pg_page(session: Session, page: Select[Any]) -> list[Any]:
     a short statement timeout; if it runs out, the trigram index plan. Both give the exact page.
     """
     conn = session.connection()
-    prev = conn.execute(text("SELECT current_setting('statement_timeout'), current_setting('enable_bitmapscan')")).one()
+    prev = conn.execute(
+        text("SELECT current_setting('statement_timeout'), current_setting('enable_bitmapscan')")
+    ).one()
     try:
-        with conn.begin_nested():  # a savepoint: the timeout must not abort the caller's transaction
-            conn.execute(text("SELECT set_config('enable_bitmapscan', 'off', true), "
-                              "set_config('statement_timeout', :t, true)"), {"t": f"{PG_FAST_MS}ms"})
+        with (
+            conn.begin_nested()
+        ):  # a savepoint: the timeout must not abort the caller's transaction
+            conn.execute(
+                text(
+                    "SELECT set_config('enable_bitmapscan', 'off', true), "
+                    "set_config('statement_timeout', :t, true)"
+                ),
+                {"t": f"{PG_FAST_MS}ms"},
+            )
             rows = conn.execute(page).all()
-            conn.execute(text("SELECT set_config('enable_bitmapscan', :b, true), "
-                              "set_config('statement_timeout', :t, true)"), {"b": prev[1], "t": prev[0]})
+            conn.execute(
+                text(
+                    "SELECT set_config('enable_bitmapscan', :b, true), "
+                    "set_config('statement_timeout', :t, true)"
+                ),
+                {"b": prev[1], "t": prev[0]},
+            )
         return list(rows)
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) != "57014":  # not our timeout
@@ -250,12 +332,21 @@ def _pg_page(session: Session, page: Select[Any]) -> list[Any]:
     return list(conn.execute(page).all())  # the savepoint's rollback restored both settings
 
 
-def search(session: Session, actor: Actor, query: str, *, dataset_id: int | None = None, field: str = "both",
-           status: str | None = None, limit: int = 50, after: int | None = None) -> list[dict[str, Any]]:
+def search(
+    session: Session,
+    actor: Actor,
+    query: str,
+    *,
+    dataset_id: int | None = None,
+    field: str = "both",
+    status: str | None = None,
+    limit: int = 50,
+    after: int | None = None,
+) -> list[dict[str, Any]]:
     """Turns whose Korean and/or English text contains every word of ``query``.
 
-    Results are ordered by turn id; pass the last ``turn_id`` as ``after`` for the next page (keyset).
-    Each hit carries plain-text snippets and the sample id to open in the review view.
+    Results are ordered by turn id; pass the last ``turn_id`` as ``after`` for the next page
+    (keyset). Each hit carries plain-text snippets and the sample id to open in the review view.
     """
     actor.require("search")
     query = (query or "").strip()
@@ -272,12 +363,36 @@ def search(session: Session, actor: Actor, query: str, *, dataset_id: int | None
     if not ids:
         return []
     rows = session.execute(
-        select(Turn.id, Turn.idx, Turn.role, Turn.text, Turn.source_text, Sample.id, Sample.key, Sample.status,
-               Dataset.name)
-        .join(Sample, Sample.id == Turn.sample_id).join(Dataset, Dataset.id == Sample.dataset_id)
-        .where(Turn.id.in_([r[0] for r in ids])).order_by(Turn.id)).all()
-    return [{"turn_id": r[0], "turn_idx": r[1], "role": r[2], "sample_id": r[5], "key": r[6], "status": r[7],
-             "dataset": r[8], "ko": _snippet(r[3], query), "en": _snippet(r[4], query)} for r in rows]
+        select(
+            Turn.id,
+            Turn.idx,
+            Turn.role,
+            Turn.text,
+            Turn.source_text,
+            Sample.id,
+            Sample.key,
+            Sample.status,
+            Dataset.name,
+        )
+        .join(Sample, Sample.id == Turn.sample_id)
+        .join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(Turn.id.in_([r[0] for r in ids]))
+        .order_by(Turn.id)
+    ).all()
+    return [
+        {
+            "turn_id": r[0],
+            "turn_idx": r[1],
+            "role": r[2],
+            "sample_id": r[5],
+            "key": r[6],
+            "status": r[7],
+            "dataset": r[8],
+            "ko": _snippet(r[3], query),
+            "en": _snippet(r[4], query),
+        }
+        for r in rows
+    ]
 
 
 def count_unindexed(session: Session) -> int:

@@ -35,7 +35,9 @@ FREE_PER_NAME = 5  # failures on one user name (from clients not known for it) b
 FREE_PER_CLIENT = 10  # failures from one client address before delays start
 MAX_DELAY_NAME = 120.0  # seconds
 MAX_DELAY_CLIENT = 900.0
-GLOBAL_PER_MINUTE = 300  # failures per minute overall before every unknown client waits GLOBAL_DELAY
+GLOBAL_PER_MINUTE = (
+    300  # failures per minute overall before every unknown client waits GLOBAL_DELAY
+)
 GLOBAL_DELAY = 5.0
 KNOWN_CLIENT_DAYS = 30
 _ORDER = {r: i for i, r in enumerate(ROLES)}
@@ -64,21 +66,36 @@ def _role_rank(role: str) -> int:
 
 
 def active_admins(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(User).where(User.role == "admin",
-                                                                          User.active.is_(True))) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.active.is_(True))
+        )
+        or 0
+    )
 
 
-def create_user(session: Session, actor: Actor, username: str, role: str = "annotator",
-                password: str | None = None) -> tuple[User, str]:
+def create_user(
+    session: Session,
+    actor: Actor,
+    username: str,
+    role: str = "annotator",
+    password: str | None = None,
+) -> tuple[User, str]:
     """Create a user; returns it with its password (generated when none is given)."""
     actor.require("users")
     username = username.strip()
     if not username or len(username) > 64:
         raise KocurateError(msgid=N_("a user name is 1 to 64 characters"))
     if any(ord(c) < 32 or c in "\x7f\u2028\u2029" for c in username):
-        raise KocurateError(msgid=N_("a user name may not contain control characters (tabs, newlines)"))
+        raise KocurateError(
+            msgid=N_("a user name may not contain control characters (tabs, newlines)")
+        )
     if role not in ROLES:
-        raise KocurateError(msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=', '.join(ROLES))
+        raise KocurateError(
+            msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=", ".join(ROLES)
+        )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise KocurateError(msgid=N_("user {username!r} exists already"), username=username)
     password = password or new_password()
@@ -103,14 +120,24 @@ def get_user(session: Session, actor: Actor, username: str) -> User:
 
 def _keep_an_admin(session: Session, user: User, what: str) -> None:
     if user.role == "admin" and user.active and active_admins(session) <= 1:
-        raise KocurateError(msgid=N_("{username} is the last active admin and cannot be {what}; make another user admin first"), username=user.username, what=what)
+        raise KocurateError(
+            msgid=N_(
+                "{username} is the last active admin and cannot be {what}; make another user admin"
+                " first"
+            ),
+            username=user.username,
+            what=what,
+        )
 
 
 def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
-    """Change a role. A demotion ends the user's logins at once; the last active admin stays admin."""
+    """Change a role. A demotion ends the user's logins at once; the last active admin stays
+    admin."""
     actor.require("users")
     if role not in ROLES:
-        raise KocurateError(msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=', '.join(ROLES))
+        raise KocurateError(
+            msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=", ".join(ROLES)
+        )
     user = _get(session, username)
     if user.role == role:
         return user
@@ -126,7 +153,8 @@ def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
 
 
 def set_active(session: Session, actor: Actor, username: str, active: bool) -> User:
-    """Enable or disable a user; disabling ends their logins at once. The last active admin stays."""
+    """Enable or disable a user; disabling ends their logins at once. The last active admin
+    stays."""
     actor.require("users")
     user = _get(session, username)
     if user.active == active:
@@ -140,7 +168,9 @@ def set_active(session: Session, actor: Actor, username: str, active: bool) -> U
     return user
 
 
-def reset_password(session: Session, actor: Actor, username: str, password: str | None = None) -> str:
+def reset_password(
+    session: Session, actor: Actor, username: str, password: str | None = None
+) -> str:
     """Set a new password (generated when none is given); ends the user's logins."""
     actor.require("users")
     user = _get(session, username)
@@ -157,8 +187,8 @@ def reset_password(session: Session, actor: Actor, username: str, password: str 
 
 
 def end_sessions(session: Session, actor: Actor, *, by: str | None = None) -> None:
-    """Log ``actor`` out everywhere: every login cookie of theirs stops working at once (audited as a
-    logout; ``by`` names someone else who ended them, e.g. "cli")."""
+    """Log ``actor`` out everywhere: every login cookie of theirs stops working at once (audited as
+    a logout; ``by`` names someone else who ended them, e.g. "cli")."""
     if actor.id is None:
         return
     user = session.get(User, actor.id)
@@ -171,12 +201,14 @@ def end_sessions(session: Session, actor: Actor, *, by: str | None = None) -> No
 
 # ------------------------------------------------------------------------------------------- login
 
+
 def _norm(username: str) -> str:
     return username.strip().casefold()[:64]
 
 
 def _best_effort(session: Session, work: Callable[[], None]) -> bool:
-    """Run bookkeeping writes and commit; on a read-only (or full, busy) database roll back and go on."""
+    """Run bookkeeping writes and commit; on a read-only (or full, busy) database roll back and go
+    on."""
     try:
         work()
         session.commit()
@@ -191,14 +223,21 @@ def _delay(failures: int, free: int, cap: float) -> float:
 
 
 def _stats(session: Session, since: datetime, **where: str) -> tuple[int, datetime | None]:
-    """(failures, time of the last one) since ``since`` for client= or username=, database and memory."""
+    """(failures, time of the last one) since ``since`` for client= or username=, database and
+    memory."""
     col = LoginAttempt.client if "client" in where else LoginAttempt.username
     value = where.get("client", where.get("username", ""))
-    n, last = session.execute(select(func.count(), func.max(LoginAttempt.at)).where(
-        col == value, LoginAttempt.at >= since, LoginAttempt.ok.is_(False))).one()
+    n, last = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            col == value, LoginAttempt.at >= since, LoginAttempt.ok.is_(False)
+        )
+    ).one()
     with _mem_lock:
-        mem = [a for a in _mem_attempts if not a[3] and a[0] >= since
-               and (a[1] if "client" in where else a[2]) == value]
+        mem = [
+            a
+            for a in _mem_attempts
+            if not a[3] and a[0] >= since and (a[1] if "client" in where else a[2]) == value
+        ]
     n = int(n or 0) + len(mem)
     times = [t for t in [last, *(a[0] for a in mem)] if t is not None]
     return n, max(times) if times else None
@@ -208,15 +247,27 @@ def _known_client(session: Session, client: str, name: str, now: datetime) -> bo
     if client == "-":
         return False
     since = now - timedelta(days=KNOWN_CLIENT_DAYS)
-    hit = session.scalar(select(LoginAttempt.id).where(LoginAttempt.username == name, LoginAttempt.client == client,
-                                                       LoginAttempt.ok.is_(True), LoginAttempt.at >= since).limit(1))
+    hit = session.scalar(
+        select(LoginAttempt.id)
+        .where(
+            LoginAttempt.username == name,
+            LoginAttempt.client == client,
+            LoginAttempt.ok.is_(True),
+            LoginAttempt.at >= since,
+        )
+        .limit(1)
+    )
     if hit is not None:
         return True
     with _mem_lock:
-        return any(a[3] and a[1] == client and a[2] == name and a[0] >= since for a in _mem_attempts)
+        return any(
+            a[3] and a[1] == client and a[2] == name and a[0] >= since for a in _mem_attempts
+        )
 
 
-def wait_seconds(session: Session, username: str, client: str | None = None, now: datetime | None = None) -> float:
+def wait_seconds(
+    session: Session, username: str, client: str | None = None, now: datetime | None = None
+) -> float:
     """How long this client must wait before trying ``username`` again (0: it may try now)."""
     now = now or utcnow()
     client, name = (client or "-")[:64], _norm(username)
@@ -225,29 +276,49 @@ def wait_seconds(session: Session, username: str, client: str | None = None, now
     if client != "-":
         n, last = _stats(session, since, client=client)
         if last is not None:
-            waits.append(_delay(n, FREE_PER_CLIENT, MAX_DELAY_CLIENT) - (now - last).total_seconds())
+            waits.append(
+                _delay(n, FREE_PER_CLIENT, MAX_DELAY_CLIENT) - (now - last).total_seconds()
+            )
     known = _known_client(session, client, name, now)
     if not known:
         n, last = _stats(session, since, username=name)
         if last is not None:
             waits.append(_delay(n, FREE_PER_NAME, MAX_DELAY_NAME) - (now - last).total_seconds())
-        recent = int(session.scalar(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.at >= now - timedelta(minutes=1), LoginAttempt.ok.is_(False))) or 0)
+        recent = int(
+            session.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(LoginAttempt.at >= now - timedelta(minutes=1), LoginAttempt.ok.is_(False))
+            )
+            or 0
+        )
         if recent >= GLOBAL_PER_MINUTE:
             waits.append(GLOBAL_DELAY)
     return max([0.0, *waits])
 
 
-def authenticate(session: Session, username: str, password: str, *, client: str | None = None) -> Actor:
-    """Check a password on behalf of ``client`` (its address). Every failure says the same, whether the
-    user exists or not; too many recent failures ask the client to wait (growing delays, see above)."""
+def authenticate(
+    session: Session, username: str, password: str, *, client: str | None = None
+) -> Actor:
+    """Check a password on behalf of ``client`` (its address). Every failure says the same, whether
+    the user exists or not; too many recent failures ask the client to wait (growing delays, see
+    above).
+    """
     now = utcnow()
     client, name = (client or "-")[:64], _norm(username)
     wait = wait_seconds(session, username, client, now)
     if wait > 0:
-        raise AuthError(msgid=N_("too many failed logins from here or for this user name; wait {wait:.0f} s and try again"), wait=wait)
+        raise AuthError(
+            msgid=N_(
+                "too many failed logins from here or for this user name; wait {wait:.0f} s and try"
+                " again"
+            ),
+            wait=wait,
+        )
     user = session.scalar(select(User).where(User.username == username.strip()))
-    ok = verify_password(password, user.password_hash if user is not None else _DUMMY_HASH)  # one scrypt always
+    ok = verify_password(
+        password, user.password_hash if user is not None else _DUMMY_HASH
+    )  # one scrypt always
     ok = ok and user is not None and user.active
 
     def bookkeeping() -> None:
@@ -257,9 +328,16 @@ def authenticate(session: Session, username: str, password: str, *, client: str 
             user.failed_logins = 0
             audit.record(session, actor_of(user), "login", client=client)
             # forget old attempts (failures after a day, successes after KNOWN_CLIENT_DAYS)
-            session.execute(delete(LoginAttempt).where(LoginAttempt.ok.is_(False),
-                                                       LoginAttempt.at < now - timedelta(days=1)))
-            session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=KNOWN_CLIENT_DAYS)))
+            session.execute(
+                delete(LoginAttempt).where(
+                    LoginAttempt.ok.is_(False), LoginAttempt.at < now - timedelta(days=1)
+                )
+            )
+            session.execute(
+                delete(LoginAttempt).where(
+                    LoginAttempt.at < now - timedelta(days=KNOWN_CLIENT_DAYS)
+                )
+            )
         else:
             audit.record(session, None, "login_failed", target=username.strip()[:64], client=client)
 
@@ -280,7 +358,8 @@ _cache: dict[int, tuple[float, tuple[str, str, bool, int, str] | None]] = {}
 
 
 def check_seconds() -> float:
-    """How long a user's active flag, role and session generation may be cached (KOCURATE_SESSION_CHECK_SECONDS)."""
+    """How long a user's active flag, role and session generation may be cached
+    (KOCURATE_SESSION_CHECK_SECONDS)."""
     import os
 
     try:
@@ -289,18 +368,23 @@ def check_seconds() -> float:
         return 3.0
 
 
-def session_state(session_factory: Callable[[], object], user_id: int) -> tuple[str, str, bool, int, str] | None:
-    """(username, role, active, session generation, password hash) of a user, cached for a few seconds so
-    that every request can check them cheaply; None when the user is gone. ``session_factory`` opens a
-    session (a context manager) only on a cache miss."""
+def session_state(
+    session_factory: Callable[[], object], user_id: int
+) -> tuple[str, str, bool, int, str] | None:
+    """(username, role, active, session generation, password hash) of a user, cached for a few
+    seconds so that every request can check them cheaply; None when the user is gone.
+    ``session_factory`` opens a session (a context manager) only on a cache miss."""
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(user_id)
         if hit is not None and hit[0] > now:
             return hit[1]
     with session_factory() as s:  # type: ignore[attr-defined]
-        row = s.execute(select(User.username, User.role, User.active, User.session_generation,
-                               User.password_hash).where(User.id == user_id)).first()
+        row = s.execute(
+            select(
+                User.username, User.role, User.active, User.session_generation, User.password_hash
+            ).where(User.id == user_id)
+        ).first()
     value = tuple(row) if row is not None else None
     with _cache_lock:
         _cache[user_id] = (now + check_seconds(), value)  # type: ignore[assignment]
@@ -308,7 +392,8 @@ def session_state(session_factory: Callable[[], object], user_id: int) -> tuple[
 
 
 def forget_cached(user_id: int | None = None) -> None:
-    """Drop cached user states (this process changed them; others see the change within check_seconds)."""
+    """Drop cached user states (this process changed them; others see the change within
+    check_seconds)."""
     with _cache_lock:
         if user_id is None:
             _cache.clear()

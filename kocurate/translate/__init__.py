@@ -18,7 +18,23 @@ from .client import (
 from .protect import Protected, ProtectionError, protect, restore
 
 __all__ = [
-    "AuthFailed", "BASE_OPTIONS", "DeepL", "DeepLConfig", "DeepLUnavailable", "MAX_BODY", "MAX_TEXTS", "Protected",
-    "ProtectionError", "QuotaExceeded", "RequestRejected", "TranslateError", "cache_key", "load_config",
-    "make_options", "pack", "protect", "require_config", "restore",
+    "AuthFailed",
+    "BASE_OPTIONS",
+    "DeepL",
+    "DeepLConfig",
+    "DeepLUnavailable",
+    "MAX_BODY",
+    "MAX_TEXTS",
+    "Protected",
+    "ProtectionError",
+    "QuotaExceeded",
+    "RequestRejected",
+    "TranslateError",
+    "cache_key",
+    "load_config",
+    "make_options",
+    "pack",
+    "protect",
+    "require_config",
+    "restore",
 ]

@@ -19,7 +19,9 @@ from .protect import billable_chars
 
 MAX_TEXTS = 50  # DeepL: at most 50 texts per request
 MAX_BODY = 128 * 1024  # DeepL: at most 128 KiB per request body
-BODY_MARGIN = 4096  # room for the other parameters (options, glossary id, context, JSON punctuation)
+BODY_MARGIN = (
+    4096  # room for the other parameters (options, glossary id, context, JSON punctuation)
+)
 
 # EN→KO with placeholders as XML; never "formality" (Korean has none: DeepL answers 400).
 BASE_OPTIONS: dict[str, Any] = {
@@ -38,15 +40,19 @@ MAX_INSTRUCTION_CHARS = 300
 
 
 def custom_instructions() -> list[str] | None:
-    """Optional ``custom_instructions`` (supported for KO), one per line in KOCURATE_DEEPL_INSTRUCTIONS,
-    e.g. "Keep code identifiers in English". DeepL then uses its quality_optimized model."""
+    """Optional ``custom_instructions`` (supported for KO), one per line in
+    KOCURATE_DEEPL_INSTRUCTIONS, e.g. "Keep code identifiers in English". DeepL then uses its
+    quality_optimized model."""
     raw = os.environ.get("KOCURATE_DEEPL_INSTRUCTIONS", "")
     lines = [line.strip()[:MAX_INSTRUCTION_CHARS] for line in raw.splitlines() if line.strip()]
     return lines[:MAX_INSTRUCTIONS] or None
 
 
-def make_options(glossary: dict[str, Any] | None = None, context: str | None = None,
-                 instructions: list[str] | None = None) -> dict[str, Any]:
+def make_options(
+    glossary: dict[str, Any] | None = None,
+    context: str | None = None,
+    instructions: list[str] | None = None,
+) -> dict[str, Any]:
     """Request options; ``glossary`` is the synced glossary state ({id, hash, n}) or None;
     ``instructions`` defaults to ``custom_instructions()``."""
     opts = dict(BASE_OPTIONS)
@@ -62,8 +68,9 @@ def make_options(glossary: dict[str, Any] | None = None, context: str | None = N
 
 
 def cache_key(xml: str, options: dict[str, Any]) -> str:
-    """sha256 over (what is sent, the options that change the answer); the glossary counts by content,
-    not by its DeepL id, so a re-created glossary with the same terms keeps the cache valid."""
+    """sha256 over (what is sent, the options that change the answer); the glossary counts by
+    content, not by its DeepL id, so a re-created glossary with the same terms keeps the cache
+    valid."""
     key_opts = {k: v for k, v in options.items() if k != "glossary"}
     blob = json.dumps({"src": xml, "opts": key_opts}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -84,8 +91,12 @@ class Item:
         return billable_chars(self.xml)
 
 
-def pack(items: Sequence[Item], max_texts: int = MAX_TEXTS, max_bytes: int = MAX_BODY,
-         overhead: int = BODY_MARGIN) -> tuple[list[list[Item]], list[Item]]:
+def pack(
+    items: Sequence[Item],
+    max_texts: int = MAX_TEXTS,
+    max_bytes: int = MAX_BODY,
+    overhead: int = BODY_MARGIN,
+) -> tuple[list[list[Item]], list[Item]]:
     """Greedy packing in order: each batch ≤ ``max_texts`` texts and ≤ ``max_bytes`` body bytes.
 
     Returns (batches, too_big): a single text larger than a whole request cannot be sent.
@@ -115,9 +126,16 @@ def cache_get(session: Session, keys: Iterable[str]) -> dict[str, str]:
     keys = list(dict.fromkeys(keys))
     out: dict[str, str] = {}
     for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
-        out.update(session.execute(select(TranslationCache.key, TranslationCache.target)
-                                   .where(TranslationCache.key.in_(chunk))).tuples().all())
+        chunk = keys[i : i + 500]
+        out.update(
+            session.execute(
+                select(TranslationCache.key, TranslationCache.target).where(
+                    TranslationCache.key.in_(chunk)
+                )
+            )
+            .tuples()
+            .all()
+        )
     return out
 
 
@@ -137,14 +155,18 @@ class RequestStats:
     billed_characters: int = 0
 
 
-def send_batches(deepl: DeepL, batches: list[list[Item]], options: dict[str, Any],
-                 save: Callable[[list[dict[str, Any]]], None],
-                 should_stop: Callable[[list[Item]], bool] | None = None,
-                 rejected: Callable[[Item, str], None] | None = None) -> RequestStats:
+def send_batches(
+    deepl: DeepL,
+    batches: list[list[Item]],
+    options: dict[str, Any],
+    save: Callable[[list[dict[str, Any]]], None],
+    should_stop: Callable[[list[Item]], bool] | None = None,
+    rejected: Callable[[Item, str], None] | None = None,
+) -> RequestStats:
     """One request per batch; each answer is saved (``save``) before the next request is made,
-    so a crash or a stop later never loses what was paid for. A 400/413 for one batch is retried text
-    by text once, so one bad text does not sink its 49 neighbours. ``should_stop(batch)`` is asked
-    before each request (a budget: stop before a request that would pass it)."""
+    so a crash or a stop later never loses what was paid for. A 400/413 for one batch is retried
+    text by text once, so one bad text does not sink its 49 neighbours. ``should_stop(batch)`` is
+    asked before each request (a budget: stop before a request that would pass it)."""
     stats = RequestStats()
     send_opts = {k: v for k, v in options.items() if k != "glossary_hash"}
     stored_opts = {k: v for k, v in options.items() if k != "context"}
@@ -166,8 +188,17 @@ def send_batches(deepl: DeepL, batches: list[list[Item]], options: dict[str, Any
                 except RequestRejected as exc1:
                     if rejected:
                         rejected(it, str(exc1))
-        rows = [{"key": it.key, "source": it.xml, "target": out.text, "engine": "deepl", "options": stored_opts,
-                 "billed_characters": out.billed_characters} for it, out in pairs]
+        rows = [
+            {
+                "key": it.key,
+                "source": it.xml,
+                "target": out.text,
+                "engine": "deepl",
+                "options": stored_opts,
+                "billed_characters": out.billed_characters,
+            }
+            for it, out in pairs
+        ]
         save(rows)
         stats.requests += 1
         stats.texts += len(rows)

@@ -107,13 +107,20 @@ class _Client(deepl.DeepLClient):
 
     def _api_call(self, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         status, content, body = super()._api_call(url, *args, **kwargs)
-        if url == "v2/translate" and status == 200 and isinstance(body, dict) \
-                and isinstance(body.get("translations"), list):
+        if (
+            url == "v2/translate"
+            and status == 200
+            and isinstance(body, dict)
+            and isinstance(body.get("translations"), list)
+        ):
             for item in body["translations"]:
                 if isinstance(item, dict):
                     billed = item.get("billed_characters")
-                    if isinstance(billed, bool) or not isinstance(billed, int | float | str) \
-                            or not str(billed).strip().isdigit():
+                    if (
+                        isinstance(billed, bool)
+                        or not isinstance(billed, int | float | str)
+                        or not str(billed).strip().isdigit()
+                    ):
                         item["billed_characters"] = -1
                     if not isinstance(item.get("text"), str):
                         item["text"] = None
@@ -142,13 +149,21 @@ class DeepL:
             results = self._client.translate_text(list(texts), **kwargs)
         if len(results) != len(texts) or any(r.text is None for r in results):
             raise BadAnswer(
-                f"DeepL's answer held {sum(r.text is not None for r in results)} translations for {len(texts)} texts "
-                "(an incomplete or unreadable answer). Nothing from this request was kept; earlier requests are "
-                "saved. Try again later (resume the job); if it keeps happening check DEEPL_SERVER_URL.")
+                f"DeepL's answer held {sum(r.text is not None for r in results)} translations for"
+                f" {len(texts)} texts (an incomplete or unreadable answer). Nothing from this"
+                " request was kept; earlier requests are saved. Try again later (resume the job);"
+                " if it keeps happening check DEEPL_SERVER_URL."
+            )
         from .protect import billable_chars
 
-        out = [TextOut(r.text, int(r.billed_characters)) if int(r.billed_characters) >= 0
-               else TextOut(r.text, billable_chars(src), True) for r, src in zip(results, texts, strict=True)]
+        out = [
+            (
+                TextOut(r.text, int(r.billed_characters))
+                if int(r.billed_characters) >= 0
+                else TextOut(r.text, billable_chars(src), True)
+            )
+            for r, src in zip(results, texts, strict=True)
+        ]
         self.requests += 1
         self.billed += sum(o.billed_characters for o in out)
         return out
@@ -177,8 +192,18 @@ class DeepL:
 
 
 _TRANSLATE_KWARGS = {
-    "source_lang", "target_lang", "context", "split_sentences", "preserve_formatting", "glossary",
-    "tag_handling", "outline_detection", "non_splitting_tags", "splitting_tags", "ignore_tags", "model_type",
+    "source_lang",
+    "target_lang",
+    "context",
+    "split_sentences",
+    "preserve_formatting",
+    "glossary",
+    "tag_handling",
+    "outline_detection",
+    "non_splitting_tags",
+    "splitting_tags",
+    "ignore_tags",
+    "model_type",
     "custom_instructions",
 }
 
@@ -197,25 +222,35 @@ class _mapped:
                 return False  # KeyboardInterrupt and friends pass through
             # the client library choked on the answer (a bug or a broken server): never a traceback
             raise BadAnswer(
-                f"DeepL sent an answer kocurate could not read ({type(exc).__name__}). Nothing from this request "
-                "was kept; earlier requests are saved. Try again later (resume the job); if it keeps happening "
-                "check DEEPL_SERVER_URL.") from None
+                f"DeepL sent an answer kocurate could not read ({type(exc).__name__}). Nothing from"
+                " this request was kept; earlier requests are saved. Try again later (resume the"
+                " job); if it keeps happening check DEEPL_SERVER_URL."
+            ) from None
         if isinstance(exc, deepl.QuotaExceededException):
             raise QuotaExceeded(
-                "DeepL quota exceeded (HTTP 456): the character limit of this billing period is reached. "
-                "Finished requests are saved; resume the job when quota is available.") from None
+                "DeepL quota exceeded (HTTP 456): the character limit of this billing period is"
+                " reached. Finished requests are saved; resume the job when quota is available."
+            ) from None
         if isinstance(exc, deepl.AuthorizationException):
-            raise AuthFailed("DeepL rejected the auth key (HTTP 403): check DEEPL_AUTH_KEY (and DEEPL_SERVER_URL; "
-                             "':fx' keys belong to the free API). Nothing was translated by the failed request.") \
-                from None
+            raise AuthFailed(
+                "DeepL rejected the auth key (HTTP 403): check DEEPL_AUTH_KEY (and"
+                " DEEPL_SERVER_URL; ':fx' keys belong to the free API). Nothing was translated by"
+                " the failed request."
+            ) from None
         status = getattr(exc, "http_status_code", None)
-        if isinstance(exc, (deepl.TooManyRequestsException, deepl.ConnectionException)) or (status or 0) >= 500:
+        if (
+            isinstance(exc, (deepl.TooManyRequestsException, deepl.ConnectionException))
+            or (status or 0) >= 500
+        ):
             raise DeepLUnavailable(
-                f"DeepL did not answer after several tries ({_status_words(status)}). Nothing from this request "
-                "was kept; everything translated before is saved. Try again in a few minutes (resume the job).") \
-                from None
-        raise RequestRejected(f"DeepL refused this text (HTTP {status}: {_clean(exc)}). It was not translated and "
-                              "the current Korean is kept; edit it by hand or report the text.") from None
+                f"DeepL did not answer after several tries ({_status_words(status)}). Nothing from"
+                " this request was kept; everything translated before is saved. Try again in a few"
+                " minutes (resume the job)."
+            ) from None
+        raise RequestRejected(
+            f"DeepL refused this text (HTTP {status}: {_clean(exc)}). It was not translated and "
+            "the current Korean is kept; edit it by hand or report the text."
+        ) from None
 
 
 def _status_words(status: int | None) -> str:

@@ -1,8 +1,9 @@
 """The EN→KO glossary: terms in GlossaryTerm, CSV import/export, sync to one DeepL glossary.
 
 DeepL glossaries cannot be edited in place (v2), so a sync creates a new glossary from the current
-terms and deletes the previous one. The synced state ({id, hash, n}) lives in the Setting table under
-``deepl_glossary``; ``hash`` is over the terms, so a sync is a no-op while the terms are unchanged.
+terms and deletes the previous one. The synced state ({id, hash, n}) lives in the Setting table
+under ``deepl_glossary``; ``hash`` is over the terms, so a sync is a no-op while the terms are
+unchanged.
 """
 
 from __future__ import annotations
@@ -31,12 +32,21 @@ class GlossaryError(KocurateError):
 
 def terms(session: Session) -> dict[str, str]:
     """All terms, source → target (a glossary is small: hundreds to a few thousand rows)."""
-    return dict(session.execute(select(GlossaryTerm.source_term, GlossaryTerm.target_term)
-                                .order_by(GlossaryTerm.source_term)).tuples().all())
+    return dict(
+        session.execute(
+            select(GlossaryTerm.source_term, GlossaryTerm.target_term).order_by(
+                GlossaryTerm.source_term
+            )
+        )
+        .tuples()
+        .all()
+    )
 
 
 def terms_hash(entries: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(sorted(entries.items()), ensure_ascii=False).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        json.dumps(sorted(entries.items()), ensure_ascii=False).encode()
+    ).hexdigest()[:16]
 
 
 def _check(source: str, target: str, where: str) -> tuple[str, str]:
@@ -47,12 +57,15 @@ def _check(source: str, target: str, where: str) -> tuple[str, str]:
         if len(t) > MAX_TERM:
             raise GlossaryError(f"{where}: term longer than {MAX_TERM} characters")
         if any(ord(c) < 32 or 127 < ord(c) < 160 or c in "\u2028\u2029" for c in t):
-            raise GlossaryError(f"{where}: control characters (tabs, newlines) are not allowed in a term")
+            raise GlossaryError(
+                f"{where}: control characters (tabs, newlines) are not allowed in a term"
+            )
     return source, target
 
 
 def parse_csv(data: str | bytes) -> list[tuple[str, str, str | None]]:
-    """Rows of (english, korean, note) from CSV; a header row ``source,target[,note]`` is optional."""
+    """Rows of (english, korean, note) from CSV; a header row ``source,target[,note]`` is
+    optional."""
     if isinstance(data, bytes):
         data = data.decode("utf-8-sig")
     data = data.lstrip("\ufeff")
@@ -62,8 +75,11 @@ def parse_csv(data: str | bytes) -> list[tuple[str, str, str | None]]:
     for n, row in enumerate(rows, start=1):
         if not row or not any(c.strip() for c in row):
             continue
-        if n == 1 and [c.strip().lower() for c in row[:2]] in (["source", "target"], ["en", "ko"],
-                                                                 ["english", "korean"]):
+        if n == 1 and [c.strip().lower() for c in row[:2]] in (
+            ["source", "target"],
+            ["en", "ko"],
+            ["english", "korean"],
+        ):
             continue
         if len(row) < 2:
             raise GlossaryError(f"line {n}: expected 'english,korean[,note]'")
@@ -77,7 +93,9 @@ def parse_csv(data: str | bytes) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def import_rows(session: Session, rows: list[tuple[str, str, str | None]], replace: bool = False) -> dict[str, int]:
+def import_rows(
+    session: Session, rows: list[tuple[str, str, str | None]], replace: bool = False
+) -> dict[str, int]:
     """Upsert terms (``replace``: the CSV becomes the whole glossary)."""
     existing = {t.source_term: t for t in session.scalars(select(GlossaryTerm))}
     added = updated = removed = 0
@@ -100,8 +118,8 @@ def import_rows(session: Session, rows: list[tuple[str, str, str | None]], repla
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, e.g.
-# =HYPERLINK(…) or +cmd|…); such a cell is written with a leading apostrophe, which spreadsheets show
-# as text, and parse_csv drops again.
+# =HYPERLINK(…) or +cmd|…); such a cell is written with a leading apostrophe, which spreadsheets
+# show as text, and parse_csv drops again.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -114,7 +132,8 @@ def _uncell(value: str) -> str:
 
 
 def export_csv(session: Session) -> str:
-    """The glossary as CSV (source,target,note); cells a spreadsheet would run as formulas are escaped."""
+    """The glossary as CSV (source,target,note); cells a spreadsheet would run as formulas are
+    escaped."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "target", "note"])
@@ -137,9 +156,11 @@ def _store(session: Session, value: dict[str, Any] | None) -> None:
     session.flush()
 
 
-def ensure_remote(deepl: DeepL, entries: dict[str, str], state: dict[str, Any] | None,
-                  force: bool = False) -> tuple[dict[str, Any] | None, bool]:
-    """Make DeepL hold a glossary for ``entries`` (HTTP only, no database): (state to use, changed?)."""
+def ensure_remote(
+    deepl: DeepL, entries: dict[str, str], state: dict[str, Any] | None, force: bool = False
+) -> tuple[dict[str, Any] | None, bool]:
+    """Make DeepL hold a glossary for ``entries`` (HTTP only, no database): (state to use,
+    changed?)."""
     h = terms_hash(entries)
     if not entries:
         if state and state.get("id"):
@@ -150,7 +171,12 @@ def ensure_remote(deepl: DeepL, entries: dict[str, str], state: dict[str, Any] |
     new_id = deepl.create_glossary(GLOSSARY_NAME, entries)
     if state and state.get("id"):
         deepl.delete_glossary(state["id"])
-    return {"id": new_id, "hash": h, "n": len(entries), "synced_at": utcnow().isoformat(timespec="seconds")}, True
+    return {
+        "id": new_id,
+        "hash": h,
+        "n": len(entries),
+        "synced_at": utcnow().isoformat(timespec="seconds"),
+    }, True
 
 
 def store_state(session: Session, state: dict[str, Any] | None) -> None:
@@ -158,7 +184,8 @@ def store_state(session: Session, state: dict[str, Any] | None) -> None:
 
 
 def sync(session: Session, deepl: DeepL, force: bool = False) -> dict[str, Any] | None:
-    """Make the DeepL glossary match our terms; returns the state used for translating (None: no terms)."""
+    """Make the DeepL glossary match our terms; returns the state used for translating (None: no
+    terms)."""
     state, changed = ensure_remote(deepl, terms(session), synced_state(session), force=force)
     if changed:
         _store(session, state)

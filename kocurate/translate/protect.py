@@ -3,19 +3,23 @@
 ``protect(text)`` turns a Markdown-ish text into the XML that is sent with ``tag_handling="xml"``
 (the approach of DeepL's placeholder example):
 
-* each line that carries translatable words becomes one ``<l>…</l>`` element (``splitting_tags=["l"]``,
+* each line that carries translatable words becomes one ``<l>…</l>`` element
+(``splitting_tags=["l"]``,
   ``outline_detection=False``), so DeepL translates line by line with the whole text as context;
-* fenced code blocks (and ``$$`` math blocks), unfenced lines that are unmistakably code (``def f(x):``
-  and its indented body, ``import x``, ``x = f(y);`` …), table separator rows, blank lines and lines without words are kept here and
-  never sent (nobody pays for them);
-* a line's Markdown prefix (indent, ``#``, ``-``, ``1.``, ``>``, ``- [ ]``) and trailing blanks are kept
-  here; table pipes, inline code, URLs, Markdown link targets, ``{name}``, ``%s``, ``$math$``, ``<tag>`` and XML-invalid
-  control characters become self-closing placeholders ``<x i="N"/>`` whose content stays here;
+* fenced code blocks (and ``$$`` math blocks), unfenced lines that are unmistakably code (``def
+f(x):``
+  and its indented body, ``import x``, ``x = f(y);`` …), table separator rows, blank lines and lines
+  without words are kept here and never sent (nobody pays for them);
+* a line's Markdown prefix (indent, ``#``, ``-``, ``1.``, ``>``, ``- [ ]``) and trailing blanks are
+kept
+  here; table pipes, inline code, URLs, Markdown link targets, ``{name}``, ``%s``, ``$math$``,
+  ``<tag>`` and XML-invalid control characters become self-closing placeholders ``<x i="N"/>`` whose
+  content stays here;
 * ``&``, ``<`` and ``>`` in the remaining text are escaped.
 
 ``restore(xml, protected)`` parses DeepL's answer and rebuilds the text byte for byte around the
-translated words. A placeholder or line that came back missing, doubled, renamed or with content is a
-``ProtectionError``: better no suggestion than a silently broken code block.
+translated words. A placeholder or line that came back missing, doubled, renamed or with content is
+a ``ProtectionError``: better no suggestion than a silently broken code block.
 """
 
 from __future__ import annotations
@@ -42,18 +46,21 @@ _INLINE = re.compile(
     r"|(?P<mdlink>\]\((?:[^()\s]|\([^()\s]*\))+\))"  # the "](target)" of a Markdown link
     r"|(?P<url>(?:https?|ftp)://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}]|www\.[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]}])"
     r"|(?P<email>(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+\w)"  # starts a run: linear on long words
-    r"|(?P<raw><(?P<rawname>script|style|code|pre|kbd|samp|math|svg)\b[^<>]*>.*?</(?P=rawname)\s*>)"  # with content
+    # with content
+    r"|(?P<raw><(?P<rawname>script|style|code|pre|kbd|samp|math|svg)\b[^<>]*>.*?</(?P=rawname)\s*>)"
     r"|(?P<tag></?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>)"  # <tag>, </tag>, <br/>, <a href=…>
     r"|(?P<brace>\{\{?[^{}\s]{0,64}\}\}?)"  # {name}, {0}, {}, {{var}}
-    r"|(?P<printf>%(?:\([^)\s]{1,32}\))?[-+#0]*\d*(?:\.\d+)?[sdifeEgGxXoucr](?![A-Za-z]))"  # %s, %(n)d, %.2f
-    r"|(?P<math>\$(?=[^\s$])[^$\n]{1,200}(?<=[^\s$])\$(?!\d))"  # inline LaTeX $x^2$ (not "$5 and $10")
+    # %s, %(n)d, %.2f
+    r"|(?P<printf>%(?:\([^)\s]{1,32}\))?[-+#0]*\d*(?:\.\d+)?[sdifeEgGxXoucr](?![A-Za-z]))"
+    # inline LaTeX $x^2$ (not "$5 and $10")
+    r"|(?P<math>\$(?=[^\s$])[^$\n]{1,200}(?<=[^\s$])\$(?!\d))"
     r"|(?P<dollar>\$\{[^}\s]{1,64}\}|\$[A-Za-z_]\w*)"  # ${var}, $VAR
     r"|(?P<ctrl>[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff])"  # not allowed in XML 1.0
     r"|(?P<pipe>\|)"  # table cell borders (only ever matched in table rows, see _protect_body)
 )
 _WORD = re.compile(r"[^\W\d_]")
-# Unfenced code (Alpaca/Dolly answers often have none): lines that are unmistakably code. Case matters
-# ("If you…" is prose, "if x:" is not); what is unsure stays translatable.
+# Unfenced code (Alpaca/Dolly answers often have none): lines that are unmistakably code. Case
+# matters ("If you…" is prose, "if x:" is not); what is unsure stays translatable.
 _CODE_LINE = re.compile(
     r"^\s*(?:"
     r"(?:async\s+)?def\s+\w+\s*\(|class\s+\w+\s*[(:{]|import\s+[\w.]+(?:\s+as\s+\w+)?\s*;?\s*$"
@@ -81,7 +88,8 @@ class Protected:
     """What was sent (``xml``) and everything needed to rebuild the text around the answer."""
 
     xml: str
-    # per source line: (prefix, index of its <l> element or None if kept verbatim, suffix incl. newline)
+    # per source line: (prefix, index of its <l> element or None if kept verbatim, suffix incl.
+    # newline)
     lines: list[tuple[str, int | None, str]] = field(default_factory=list)
     spans: list[str] = field(default_factory=list)  # placeholder i -> original text
 
@@ -97,7 +105,7 @@ def _protect_body(body: str, spans: list[str], table: bool) -> str:
     for m in _INLINE.finditer(body):
         if m.lastgroup == "pipe" and not table:
             continue
-        out.append(escape(body[pos:m.start()]))
+        out.append(escape(body[pos : m.start()]))
         out.append(f'<{PH_TAG} i="{len(spans)}"/>')
         spans.append(m.group(0))
         pos = m.end()
@@ -113,12 +121,15 @@ def protect(text: str) -> Protected:
     code_indent: int | None = None  # inside an unfenced code block opened at this indentation
     for raw in text.splitlines(keepends=True):
         line = raw.rstrip("\r\n")
-        eol = raw[len(line):]
+        eol = raw[len(line) :]
         m = _FENCE.match(line)
         if fence is None and not m:
             indent = len(line) - len(line.lstrip(" \t"))
-            if code_indent is not None and (not line.strip() or indent > code_indent
-                                            or (indent == code_indent and line.strip()[:1] in "})]")):
+            if code_indent is not None and (
+                not line.strip()
+                or indent > code_indent
+                or (indent == code_indent and line.strip()[:1] in "})]")
+            ):
                 p.lines.append((raw, None, ""))  # the body of a def/if/{ … } block
                 continue
             code_indent = None
@@ -128,7 +139,12 @@ def protect(text: str) -> Protected:
                     code_indent = indent
                 continue
         if fence is not None:  # inside a fenced code block: kept verbatim
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip()[len(m.group(1)):].strip():
+            if (
+                m
+                and m.group(1)[0] == fence[0]
+                and len(m.group(1)) >= len(fence)
+                and not line.strip()[len(m.group(1)) :].strip()
+            ):
                 fence = None
             p.lines.append((raw, None, ""))
             continue
@@ -142,9 +158,9 @@ def protect(text: str) -> Protected:
             p.lines.append((raw, None, ""))
             continue
         prefix = _PREFIX.match(line).group("p")  # type: ignore[union-attr]
-        rest = line[len(prefix):]
+        rest = line[len(prefix) :]
         body = rest.rstrip()
-        suffix = rest[len(body):] + eol
+        suffix = rest[len(body) :] + eol
         table = body.startswith("|") or (body.endswith("|") and body.count("|") >= 2)
         n_spans = len(p.spans)
         xml_body = _protect_body(body, p.spans, table)
@@ -172,7 +188,8 @@ def billable_chars(xml: str) -> int:
 
 
 def restore(translated: str, p: Protected) -> str:
-    """Rebuild the text from DeepL's answer; raise ``ProtectionError`` if a protected span changed."""
+    """Rebuild the text from DeepL's answer; raise ``ProtectionError`` if a protected span
+    changed."""
     if p.empty:
         return "".join(prefix + suffix for prefix, _, suffix in p.lines)
     try:
@@ -195,7 +212,9 @@ def restore(translated: str, p: Protected) -> str:
                 raise ProtectionError(f"a placeholder came back changed: <{ph.tag} {ph.attrib}>")
             n = int(i)
             if n >= len(p.spans) or n in seen:
-                raise ProtectionError(f"placeholder {n} came back {'twice' if n in seen else 'unknown'}")
+                raise ProtectionError(
+                    f"placeholder {n} came back {'twice' if n in seen else 'unknown'}"
+                )
             seen.add(n)
             chunks.append(p.spans[n])
             chunks.append(ph.tail or "")
@@ -248,7 +267,8 @@ def plain_pieces(p: Protected) -> list[str]:
 
 
 def rebuild(p: Protected, translated: dict[str, str]) -> str:
-    """The text from ``plain_pieces`` translations (``translated[piece]``) and the original spans."""
+    """The text from ``plain_pieces`` translations (``translated[piece]``) and the original
+    spans."""
     bodies: list[str] = []
     for line in plain_lines(p):
         parts: list[str] = []
@@ -257,7 +277,7 @@ def rebuild(p: Protected, translated: dict[str, str]) -> str:
                 parts.append(p.spans[s])
             elif _WORD.search(s):
                 core = s.strip()
-                lead, trail = s[:len(s) - len(s.lstrip())], s[len(s.rstrip()):]
+                lead, trail = s[: len(s) - len(s.lstrip())], s[len(s.rstrip()) :]
                 parts.append(lead + translated[core] + trail)
             else:
                 parts.append(s)
@@ -270,7 +290,10 @@ def rebuild(p: Protected, translated: dict[str, str]) -> str:
 
 
 def friendly(exc: ProtectionError) -> str:
-    """What a person reads when DeepL's answer could not be used (the technical part in brackets)."""
-    return ("DeepL's answer did not keep the protected parts of this text (code, links, placeholders or "
-            f"line structure) even when sent in smaller pieces [{exc}]. The current Korean text is kept and "
-            "nothing was saved for this turn; retry it later or fix it by hand.")
+    """What a person reads when DeepL's answer could not be used (the technical part in
+    brackets)."""
+    return (
+        "DeepL's answer did not keep the protected parts of this text (code, links, placeholders"
+        f" or line structure) even when sent in smaller pieces [{exc}]. The current Korean text is"
+        " kept and nothing was saved for this turn; retry it later or fix it by hand."
+    )

@@ -1,5 +1,5 @@
-"""Browser end-to-end fixtures: the real app (as ``kocurate serve`` starts it) on a fresh demo database, and
-Debian chromium driven by Playwright's sync API.
+"""Browser end-to-end fixtures: the real app (as ``kocurate serve`` starts it) on a fresh demo
+database, and Debian chromium driven by Playwright's sync API.
 
 Reusable by every area's e2e tests:
 - ``app_server``: a running app; ``.base_url`` (http://127.0.0.1:PORT), ``.db_url`` (its database),
@@ -7,7 +7,8 @@ Reusable by every area's e2e tests:
 - ``browser``: one headless chromium for the session.
 - ``page``: a fresh browser context + page per test (no shared cookies).
 - ``new_page()``: another independent page (a second person), closed after the test.
-- ``login(page, username)``: log in as a demo account (password ``<name>-demo-pw``) and wait for the app.
+- ``login(page, username)``: log in as a demo account (password ``<name>-demo-pw``) and wait for the
+app.
 """
 
 from __future__ import annotations
@@ -40,14 +41,18 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, seconds: 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"streamlit exited early:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(
+        f"streamlit did not become healthy:\n{log.read_text(errors='replace')[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +76,13 @@ def e2e_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def app_server(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     port = _free_port()
     log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
-    env = {**os.environ, "KOCURATE_DB_URL": e2e_db, "KOCURATE_SECRET": "e2e-secret",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "KOCURATE_DB_URL": e2e_db,
+        "KOCURATE_SECRET": "e2e-secret",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("DEEPL_AUTH_KEY", None)
     env.pop("DEEPL_SERVER_URL", None)
     fake = None
@@ -80,13 +90,24 @@ def app_server(e2e_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         from fake_deepl import FakeDeepL
 
         fake = FakeDeepL().start()
-        env.update({"DEEPL_AUTH_KEY": "test-key", "DEEPL_SERVER_URL": fake.url, "KOCURATE_DEEPL_RETRIES": "0"})
+        env.update(
+            {
+                "DEEPL_AUTH_KEY": "test-key",
+                "DEEPL_SERVER_URL": fake.url,
+                "KOCURATE_DEEPL_RETRIES": "0",
+            }
+        )
     except ImportError:
         pass
     with open(log, "wb") as out:
         # the command `kocurate serve` runs (asgi.py: the app plus the HttpOnly login-cookie routes)
-        proc = subprocess.Popen(streamlit_command(port) + ["--server.fileWatcherType", "none"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            streamlit_command(port) + ["--server.fileWatcherType", "none"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, log)

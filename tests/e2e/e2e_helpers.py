@@ -1,4 +1,5 @@
-"""Helpers for browser tests (importable from any tests/e2e module: ``from e2e_helpers import ...``)."""
+"""Helpers for browser tests (importable from any tests/e2e module: ``from e2e_helpers import
+...``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from kocurate.testing import AppServer, served  # noqa: F401 — the e2e modules
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 15_000
 
 
@@ -44,9 +52,10 @@ def wait_idle(page: object, timeout_ms: int = TIMEOUT_MS) -> None:
     p.wait_for_timeout(150)  # type: ignore[attr-defined]
     p.wait_for_function(  # type: ignore[attr-defined]
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms)
+        " || "
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout_ms,
+    )
     p.wait_for_function(  # type: ignore[attr-defined]
-        "() => !document.querySelector('.stApp [data-stale=\"true\"]')", timeout=timeout_ms)
-
-
+        "() => !document.querySelector('.stApp [data-stale=\"true\"]')", timeout=timeout_ms
+    )

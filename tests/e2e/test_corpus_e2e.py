@@ -1,5 +1,5 @@
-"""Bulk actions in a real browser (issue 17): a lead previews and applies a bulk approval from a link,
-then reverts it from the operations log; annotators have no Bulk page."""
+"""Bulk actions in a real browser (issue 17): a lead previews and applies a bulk approval from a
+link, then reverts it from the operations log; annotators have no Bulk page."""
 
 from __future__ import annotations
 
@@ -21,14 +21,19 @@ def _last_two(app: AppServer) -> tuple[int, list[int], list[str]]:
     engine = db.make_engine(app.db_url)
     try:
         with db.session_scope(engine) as s:
-            rows = s.execute(select(Sample.id, Sample.dataset_id, Sample.status).order_by(Sample.id.desc())
-                             .limit(2)).all()
+            rows = s.execute(
+                select(Sample.id, Sample.dataset_id, Sample.status)
+                .order_by(Sample.id.desc())
+                .limit(2)
+            ).all()
         return rows[0].dataset_id, [r.id for r in rows], [r.status for r in rows]
     finally:
         engine.dispose()
 
 
-def test_lead_bulk_approves_from_a_link_and_reverts(page: Any, login: Any, app_server: AppServer) -> None:
+def test_lead_bulk_approves_from_a_link_and_reverts(
+    page: Any, login: Any, app_server: AppServer
+) -> None:
     ds, ids, before = _last_two(app_server)
     login(page, "lead")
     page.goto(app_server.url(f"bulk?dataset={ds}&ids={ids[1]},{ids[0]}"))

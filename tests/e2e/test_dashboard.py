@@ -1,5 +1,5 @@
-"""The dashboard in a real browser: a lead sees the plotly charts render, with links to the review queue;
-an annotator sees only their own statistics."""
+"""The dashboard in a real browser: a lead sees the plotly charts render, with links to the review
+queue; an annotator sees only their own statistics."""
 
 from __future__ import annotations
 
@@ -37,10 +37,20 @@ def reviewers(app_server: AppServer) -> dict[str, int]:
                 user, _ = user_service.create_user(s, SYSTEM, name, "annotator", f"{name}-pw-123")
                 s.flush()
                 ids[name] = user.id
-                s.execute(insert(Review), [
-                    {"sample_id": sid, "user_id": user.id, "decision": "approve" if i % 2 == 0 else "reject",
-                     "seconds": sec, "flags": [], "created_at": when + timedelta(days=i)}
-                    for i, (sid, sec) in enumerate(zip(last, secs, strict=False))])
+                s.execute(
+                    insert(Review),
+                    [
+                        {
+                            "sample_id": sid,
+                            "user_id": user.id,
+                            "decision": "approve" if i % 2 == 0 else "reject",
+                            "seconds": sec,
+                            "flags": [],
+                            "created_at": when + timedelta(days=i),
+                        }
+                        for i, (sid, sec) in enumerate(zip(last, secs, strict=False))
+                    ],
+                )
         return ids
     finally:
         engine.dispose()
@@ -51,7 +61,9 @@ def open_dashboard(page: Any, app: AppServer) -> None:
     wait_idle(page, 30_000)
 
 
-def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewers: dict[str, int]) -> None:
+def test_lead_sees_charts(
+    page: Any, login: Any, app_server: AppServer, reviewers: dict[str, int]
+) -> None:
     login(page, "lead")
     open_dashboard(page, app_server)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=UI_MS)
@@ -62,7 +74,9 @@ def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewer
     expect(page.locator(".js-plotly-plot svg.main-svg").first).to_be_visible(timeout=PLOT_MS)
     status_chart = page.locator(".js-plotly-plot").filter(has_text="Samples by status").first
     expect(status_chart.locator("g.barlayer path").first).to_be_attached(timeout=UI_MS)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=PLOT_MS)
+    page.wait_for_function(
+        "document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=PLOT_MS
+    )
     # every person's throughput is drawn for a lead
     page.get_by_role("tab", name="Annotators").click()
     throughput = page.locator(".js-plotly-plot").filter(has_text="Throughput").first
@@ -72,7 +86,9 @@ def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewer
     links = page.get_by_test_id("stPageLink-NavLink")
     hrefs = links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
     assert any("status=" in h and "dataset=" in h for h in hrefs), hrefs
-    assert any("check=" in h for h in hrefs) or not page.get_by_text("Open a check's findings").count(), hrefs
+    assert (
+        any("check=" in h for h in hrefs) or not page.get_by_text("Open a check's findings").count()
+    ), hrefs
     assert page.get_by_test_id("stDownloadButton").filter(has_text="HTML").count() >= 8
     assert not page.get_by_test_id("stException").count()
     # a chart exports as a self-contained HTML file
@@ -80,7 +96,11 @@ def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewer
     with page.expect_download(timeout=UI_MS) as dl:
         page.get_by_test_id("stDownloadButton").filter(has_text="HTML").first.click()
     html = open(dl.value.path(), encoding="utf-8").read()
-    assert dl.value.suggested_filename == "status.html" and "Samples by status" in html and "plotly" in html
+    assert (
+        dl.value.suggested_filename == "status.html"
+        and "Samples by status" in html
+        and "plotly" in html
+    )
     png_button = page.get_by_test_id("stDownloadButton").filter(has_text="PNG").first
     if png_button.count():  # kaleido and a Chromium on the server: a PNG rendered there
         with page.expect_download(timeout=90_000) as dl:
@@ -88,19 +108,25 @@ def test_lead_sees_charts(page: Any, login: Any, app_server: AppServer, reviewer
         with open(dl.value.path(), "rb") as fh:
             assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     # following a chart's link opens the review page with the filter in the URL
-    page.get_by_test_id("stPageLink-NavLink").filter(has_text="Review queue (new samples)").first.click()
+    page.get_by_test_id("stPageLink-NavLink").filter(
+        has_text="Review queue (new samples)"
+    ).first.click()
     page.wait_for_url(re.compile(r"status=new"), timeout=UI_MS)
     wait_idle(page)
     expect(page.get_by_role("heading", name="Dashboard")).to_have_count(0, timeout=UI_MS)
 
 
-def test_annotator_sees_only_own(page: Any, login: Any, app_server: AppServer, reviewers: dict[str, int]) -> None:
+def test_annotator_sees_only_own(
+    page: Any, login: Any, app_server: AppServer, reviewers: dict[str, int]
+) -> None:
     login(page, "statsann1", "statsann1-pw-123")
     open_dashboard(page, app_server)
     expect(page.get_by_role("heading", name="My statistics")).to_be_visible(timeout=UI_MS)
     reviews = page.get_by_test_id("stMetric").filter(has_text="Reviews").first
     expect(reviews).to_contain_text("3", timeout=UI_MS)
-    expect(page.get_by_test_id("stMetric").filter(has_text="Median seconds")).to_contain_text("20", timeout=UI_MS)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Median seconds")).to_contain_text(
+        "20", timeout=UI_MS
+    )
     expect(page.locator(".js-plotly-plot svg.main-svg").first).to_be_visible(timeout=PLOT_MS)
     assert page.get_by_role("tab", name="Agreement").count() == 0
     main = page.get_by_test_id("stMain").inner_text()

@@ -1,5 +1,5 @@
-"""The Export page in a real browser: a lead sees the plan and the licence warnings, downloads a small
-subset as a zip, writes the full corpus to a server folder; annotators have no Export page.
+"""The Export page in a real browser: a lead sees the plan and the licence warnings, downloads a
+small subset as a zip, writes the full corpus to a server folder; annotators have no Export page.
 
 Runs its own app on its own demo database with approved samples (other e2e tests must not see them)
 and its own export folder (KOCURATE_DATA_DIR).
@@ -39,7 +39,11 @@ def export_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppSe
     with db.session_scope(engine) as s:  # a bulk approval: the demo's samples are the corpus
         s.execute(update(Sample).values(status="approved"))
         dolly = s.scalar(select(Dataset.id).where(Dataset.name == "demo-dolly-ko"))
-        s.execute(update(Sample).where(Sample.dataset_id == dolly, Sample.key == "0").values(status="rejected"))
+        s.execute(
+            update(Sample)
+            .where(Sample.dataset_id == dolly, Sample.key == "0")
+            .values(status="rejected")
+        )
     engine.dispose()
     data_dir = folder / "data"
     with served(url, folder, {"KOCURATE_DATA_DIR": str(data_dir)}) as app:
@@ -52,10 +56,14 @@ def _open_export(page: Any, app: AppServer, user: str) -> None:
     wait_idle(page, 30_000)
 
 
-def test_lead_downloads_a_subset_and_exports_to_the_server(page: Any, export_app: tuple[AppServer, Path]) -> None:
+def test_lead_downloads_a_subset_and_exports_to_the_server(
+    page: Any, export_app: tuple[AppServer, Path]
+) -> None:
     app, data_dir = export_app
     _open_export(page, app, "lead")
-    expect(page.get_by_role("heading", name="Planned: 21 samples")).to_be_visible()  # 22 demo samples, 1 rejected
+    expect(
+        page.get_by_role("heading", name="Planned: 21 samples")
+    ).to_be_visible()  # 22 demo samples, 1 rejected
     expect(page.get_by_text("non-commercial source(s) mixed in", exact=False)).to_be_visible()
 
     # a subset: only Dolly, as a browser download
@@ -72,7 +80,9 @@ def test_lead_downloads_a_subset_and_exports_to_the_server(page: Any, export_app
         page.get_by_role("button", name="Download kocurate-messages-", exact=False).click()
     archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
     assert sorted(archive.namelist()) == ["README.md", "data/train.jsonl", "manifest.json"]
-    rows = [json.loads(line) for line in archive.read("data/train.jsonl").decode("utf-8").splitlines()]
+    rows = [
+        json.loads(line) for line in archive.read("data/train.jsonl").decode("utf-8").splitlines()
+    ]
     assert len(rows) == 3 and {r["kocurate"]["dataset"] for r in rows} == {"demo-dolly-ko"}
     assert all([m["role"] for m in r["messages"]] == ["user", "assistant"] for r in rows)
 
@@ -84,7 +94,9 @@ def test_lead_downloads_a_subset_and_exports_to_the_server(page: Any, export_app
     page.get_by_role("button", name="Export to the server").click()
     wait_idle(page, 60_000)
     expect(page.get_by_text("Exported 21 samples", exact=False)).to_be_visible()
-    manifest = json.loads((data_dir / "exports" / "corpus-v1" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (data_dir / "exports" / "corpus-v1" / "manifest.json").read_text(encoding="utf-8")
+    )
     assert manifest["counts"]["total"] == 21 and manifest["created_by"] == "lead"
 
 

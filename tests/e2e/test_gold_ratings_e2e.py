@@ -1,6 +1,7 @@
 """Issue 21 B in a real browser, on its own app and demo database (done-when): a gold sample handed
 out in an annotator's queue scores their decision and the lead's Dashboard shows the accuracy;
-ratings typed with the keyboard appear in the Dashboard's agreement and in an export's provenance."""
+ratings typed with the keyboard appear in the Dashboard's agreement and in an export's provenance.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ SLOW_MS = 40_000
 
 
 @pytest.fixture(scope="module")
-def gold_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppServer, dict[str, Any]]]:
+def gold_app(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[AppServer, dict[str, Any]]]:
     """The demo; in the first dataset (the Review page's default): its last sample gold (expected
     reject), a gold rate of 50 % with the annotator's next ``next`` due for gold; ratings on, and
     annotator2's ratings on the first two samples."""
@@ -39,12 +42,18 @@ def gold_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AppServ
     create_demo(url)
     engine = db.make_engine(url)
     with db.session_scope(engine) as s:
-        who = {n: users.authenticate(s, n, f"{n}-demo-pw") for n in ("lead", "annotator", "annotator2")}
+        who = {
+            n: users.authenticate(s, n, f"{n}-demo-pw") for n in ("lead", "annotator", "annotator2")
+        }
         ds, name = s.execute(select(Dataset.id, Dataset.name).order_by(Dataset.id).limit(1)).one()
         ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds).order_by(Sample.id)))
         gold.mark(s, who["lead"], ids[-1], "reject", [])
         gold.set_rate(s, who["lead"], ds, 0.5)
-        s.add(Setting(key=f"gold.tick.{ds}.{who['annotator'].id}", value={"n": 1}, updated_at=utcnow()))
+        s.add(
+            Setting(
+                key=f"gold.tick.{ds}.{who['annotator'].id}", value={"n": 1}, updated_at=utcnow()
+            )
+        )
         ratings.set_enabled(s, who["lead"], ds, True)
         ratings.rate(s, who["annotator2"], ids[0], {c: 4 for c in ratings.CRITERIA})
         ratings.rate(s, who["annotator2"], ids[1], {c: 2 for c in ratings.CRITERIA})
@@ -74,7 +83,9 @@ def login(page: Any, app: AppServer, username: str) -> None:
 
 
 def bar_button(page: Any, name: str) -> Any:
-    return page.locator(".st-key-rv-bar").get_by_role("button", name=re.compile("^" + re.escape(name)))
+    return page.locator(".st-key-rv-bar").get_by_role(
+        "button", name=re.compile("^" + re.escape(name))
+    )
 
 
 def open_sample(page: Any, app: AppServer, sid: int) -> None:
@@ -92,7 +103,8 @@ def dashboard_tab(page: Any, app: AppServer, tab: str) -> None:
 
 
 def test_gold_in_queue_scores_the_decision_and_dashboard_shows_accuracy(
-        new_page: Any, gold_app: tuple[AppServer, dict[str, Any]]) -> None:
+    new_page: Any, gold_app: tuple[AppServer, dict[str, Any]]
+) -> None:
     app, d = gold_app
     gid = d["gold"]
     page = new_page()
@@ -100,7 +112,9 @@ def test_gold_in_queue_scores_the_decision_and_dashboard_shows_accuracy(
     page.goto(app.url())
     wait_idle(page, SLOW_MS)
     bar_button(page, "Start reviewing").click()
-    page.get_by_role("heading", name=f"Sample {gid}").wait_for(timeout=SLOW_MS)  # the gold one, due now
+    page.get_by_role("heading", name=f"Sample {gid}").wait_for(
+        timeout=SLOW_MS
+    )  # the gold one, due now
     wait_idle(page)
     assert "gold" not in page.locator(".stMain").inner_text().lower()  # nothing says it is gold
     status_before = q(app, select(Sample.status).where(Sample.id == gid))[0][0]
@@ -109,8 +123,9 @@ def test_gold_in_queue_scores_the_decision_and_dashboard_shows_accuracy(
     expect(page.get_by_role("heading", name=f"Sample {gid}")).to_have_count(0, timeout=SLOW_MS)
     wait_idle(page)
     uid = q(app, select(User.id).where(User.username == "annotator"))[0][0]
-    assert q(app, select(GoldAnswer.decision, GoldAnswer.decision_ok).where(GoldAnswer.user_id == uid)) == [
-        ("reject", True)]
+    assert q(
+        app, select(GoldAnswer.decision, GoldAnswer.decision_ok).where(GoldAnswer.user_id == uid)
+    ) == [("reject", True)]
     assert q(app, select(Sample.status).where(Sample.id == gid))[0][0] == status_before
 
     lead = new_page()
@@ -124,7 +139,8 @@ def test_gold_in_queue_scores_the_decision_and_dashboard_shows_accuracy(
 
 
 def test_keyboard_ratings_reach_dashboard_agreement_and_export(
-        new_page: Any, gold_app: tuple[AppServer, dict[str, Any]], tmp_path: Path) -> None:
+    new_page: Any, gold_app: tuple[AppServer, dict[str, Any]], tmp_path: Path
+) -> None:
     from kocurate.services import export as ex
 
     app, d = gold_app
@@ -139,10 +155,18 @@ def test_keyboard_ratings_reach_dashboard_agreement_and_export(
         wait_idle(page)
         page.get_by_text(re.compile("My rating: .*" + digits[0])).first.wait_for(timeout=SLOW_MS)
     uid = q(app, select(User.id).where(User.username == "annotator"))[0][0]
-    mine = q(app, select(QualityRating.sample_id, QualityRating.criterion, QualityRating.score)
-             .where(QualityRating.user_id == uid).order_by(QualityRating.sample_id, QualityRating.id))
+    mine = q(
+        app,
+        select(QualityRating.sample_id, QualityRating.criterion, QualityRating.score)
+        .where(QualityRating.user_id == uid)
+        .order_by(QualityRating.sample_id, QualityRating.id),
+    )
     assert [(c, v) for s, c, v in mine if s == d["ids"][0]] == [
-        ("grammaticality", 5), ("factuality", 4), ("fluency", 4), ("diversity", 5)]
+        ("grammaticality", 5),
+        ("factuality", 4),
+        ("fluency", 4),
+        ("diversity", 5),
+    ]
     assert len(mine) == 8
 
     lead = new_page()
@@ -158,11 +182,24 @@ def test_keyboard_ratings_reach_dashboard_agreement_and_export(
         row = box.locator("tbody tr", has_text="grammaticality")
         expect(row).to_contain_text(f"{want['grammaticality']['alpha_interval']:.3f}")
         expect(row).to_contain_text(f"{want['grammaticality']['kappa']:.3f}")
-        ex.export(engine, lead_actor, ex.ExportSpec(datasets=[d["name"]], statuses=["new"]), tmp_path / "out")
+        ex.export(
+            engine,
+            lead_actor,
+            ex.ExportSpec(datasets=[d["name"]], statuses=["new"]),
+            tmp_path / "out",
+        )
     finally:
         engine.dispose()
-    rows = [json.loads(x) for x in (tmp_path / "out" / "data" / "train.jsonl").read_text("utf-8").splitlines()]
+    rows = [
+        json.loads(x)
+        for x in (tmp_path / "out" / "data" / "train.jsonl").read_text("utf-8").splitlines()
+    ]
     prov = {r["kocurate"]["sample_id"]: r["kocurate"] for r in rows}
-    assert prov[d["ids"][0]]["ratings"] == {"grammaticality": 4.5, "factuality": 4.0, "fluency": 4.0,
-                                            "diversity": 4.5, "n_raters": 2}
+    assert prov[d["ids"][0]]["ratings"] == {
+        "grammaticality": 4.5,
+        "factuality": 4.0,
+        "fluency": 4.0,
+        "diversity": 4.5,
+        "n_raters": 2,
+    }
     assert d["gold"] not in prov  # gold samples stay out of exports

@@ -50,9 +50,13 @@ def open_sample(page: Any, app: AppServer, sid: int) -> None:
     wait_idle(page, SLOW_MS)
 
 
-def test_guidelines_comment_mention_inbox_resolve(new_page: Callable[[], Any], guide_app: AppServer) -> None:
-    sid = q(guide_app, select(Sample.id).join(Dataset).where(Dataset.name == "demo-koalpaca")
-            .order_by(Sample.id))[3][0]
+def test_guidelines_comment_mention_inbox_resolve(
+    new_page: Callable[[], Any], guide_app: AppServer
+) -> None:
+    sid = q(
+        guide_app,
+        select(Sample.id).join(Dataset).where(Dataset.name == "demo-koalpaca").order_by(Sample.id),
+    )[3][0]
     ann = new_page()
     do_login(ann, guide_app.base_url, "annotator")
     open_sample(ann, guide_app, sid)
@@ -80,7 +84,9 @@ def test_guidelines_comment_mention_inbox_resolve(new_page: Callable[[], Any], g
     # the flags' guideline help shows each category's definition
     ann.get_by_role("button", name=re.compile("Guideline: flag definitions")).click()
     expect(ann.get_by_text("근거 없이 깎아내리거나", exact=False).first).to_be_visible()
-    link = ann.get_by_role("link", name="guideline", exact=True).first  # 비난's section on the guidelines page
+    link = ann.get_by_role(
+        "link", name="guideline", exact=True
+    ).first  # 비난's section on the guidelines page
     expect(link).to_have_attribute("href", re.compile(r"guidelines\?dataset=\d+#censure$"))
     ann.keyboard.press("Escape")
 
@@ -91,14 +97,20 @@ def test_guidelines_comment_mention_inbox_resolve(new_page: Callable[[], Any], g
     box = ann.get_by_role("textbox", name="New comment or question")
     box.fill(text.replace("@lead", "@laed"))  # a typo: refused with the name, the text kept
     ann.get_by_role("button", name="Comment").click()
-    expect(ann.get_by_text("no active user named @laed", exact=False)).to_be_visible(timeout=SLOW_MS)
+    expect(ann.get_by_text("no active user named @laed", exact=False)).to_be_visible(
+        timeout=SLOW_MS
+    )
     expect(box).to_have_value(text.replace("@lead", "@laed"))
     box.fill(text)
     ann.get_by_role("button", name="Comment").click()
     thread = ann.locator("[class*='st-key-cm-thread-']")
     expect(thread).to_have_count(1, timeout=SLOW_MS)
-    expect(thread.get_by_text(text, exact=True)).to_be_visible()  # plain text: the tag shows as typed
-    [(cid, is_open)] = q(guide_app, select(Comment.id, Comment.is_open).where(Comment.sample_id == sid))
+    expect(
+        thread.get_by_text(text, exact=True)
+    ).to_be_visible()  # plain text: the tag shows as typed
+    [(cid, is_open)] = q(
+        guide_app, select(Comment.id, Comment.is_open).where(Comment.sample_id == sid)
+    )
     assert is_open
 
     # the lead, in a second browser context: the sidebar count, the inbox, the sample, resolve
@@ -120,8 +132,9 @@ def test_guidelines_comment_mention_inbox_resolve(new_page: Callable[[], Any], g
     expect(box).to_contain_text("annotator")
     box.get_by_role("button", name="Resolve").click()
     expect(box).to_contain_text("resolved by lead", timeout=SLOW_MS)
-    assert q(guide_app, select(Comment.is_open, Comment.resolved_by_name).where(Comment.id == cid)) == [
-        (False, "lead")]
+    assert q(
+        guide_app, select(Comment.is_open, Comment.resolved_by_name).where(Comment.id == cid)
+    ) == [(False, "lead")]
     lead_id = q(guide_app, select(User.id).where(User.username == "lead"))[0][0]
     # opening the sample's comments read the lead's inbox item
     assert q(guide_app, select(InboxItem.unread).where(InboxItem.user_id == lead_id)) == [(False,)]

@@ -1,5 +1,6 @@
-"""The Korean interface in a real browser: a person switches to 한국어, the app answers in Korean at once,
-the choice is kept with the person (a new tab opens in Korean), and English is one click away."""
+"""The Korean interface in a real browser: a person switches to 한국어, the app answers in Korean at
+once, the choice is kept with the person (a new tab opens in Korean), and English is one click
+away."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ def test_switch_to_korean_and_back(new_page: Any, app_server: AppServer) -> None
 
 def _switch(new_page: Any, app_server: AppServer) -> None:
     page = new_page()
-    do_login(page, app_server.base_url, "annotator")  # the test server's default language is English
+    do_login(
+        page, app_server.base_url, "annotator"
+    )  # the test server's default language is English
     sidebar = page.get_by_test_id("stSidebar")
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_text("Review", exact=True)).to_be_visible(timeout=UI_MS)
@@ -45,9 +48,13 @@ def _switch(new_page: Any, app_server: AppServer) -> None:
     other = page.context.new_page()
     other.goto(app_server.url("review"))
     wait_idle(other, 30_000)
-    expect(other.get_by_test_id("stSidebarNav").get_by_text("검수", exact=True)).to_be_visible(timeout=UI_MS)
+    expect(other.get_by_test_id("stSidebarNav").get_by_text("검수", exact=True)).to_be_visible(
+        timeout=UI_MS
+    )
     # and English is one click away
     other.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
     wait_idle(other, 30_000)
-    expect(other.get_by_test_id("stSidebarNav").get_by_text("Review", exact=True)).to_be_visible(timeout=UI_MS)
+    expect(other.get_by_test_id("stSidebarNav").get_by_text("Review", exact=True)).to_be_visible(
+        timeout=UI_MS
+    )
     expect(other.get_by_test_id("stSidebar").get_by_role("button", name="Log out")).to_be_visible()

@@ -1,7 +1,9 @@
-"""The Import page in a real browser: a lead uploads a Korean file and its English source and gets the report;
-a bad file is refused with its place named and nothing imported; annotators have no Import page.
+"""The Import page in a real browser: a lead uploads a Korean file and its English source and gets
+the report; a bad file is refused with its place named and nothing imported; annotators have no
+Import page.
 
-Runs its own app on its own demo database (an import adds a dataset, which other e2e tests must not see).
+Runs its own app on its own demo database (an import adds a dataset, which other e2e tests must not
+see).
 """
 
 from __future__ import annotations
@@ -41,12 +43,17 @@ def _counts(url: str) -> tuple[int, int]:
     engine = db.make_engine(url)
     try:
         with Session(engine) as s:
-            return s.scalar(select(func.count(Dataset.id))) or 0, s.scalar(select(func.count(Sample.id))) or 0
+            return (
+                s.scalar(select(func.count(Dataset.id))) or 0,
+                s.scalar(select(func.count(Sample.id))) or 0,
+            )
     finally:
         engine.dispose()
 
 
-def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppServer, tmp_path: Path) -> None:
+def test_lead_imports_a_pair_and_a_bad_file_is_refused(
+    page: Any, own_app: AppServer, tmp_path: Path
+) -> None:
     do_login(page, own_app.base_url, "lead")
     page.goto(own_app.url("import"))
     wait_idle(page)
@@ -67,20 +74,28 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppSe
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page, 30_000)
     expect(page.get_by_text("Imported 'dolly-ko-upload'", exact=False)).to_be_visible()
-    expect(page.get_by_text("5 samples, 15 turns; aligned 5, ambiguous 0, unaligned 0", exact=False)).to_be_visible()
+    expect(
+        page.get_by_text("5 samples, 15 turns; aligned 5, ambiguous 0, unaligned 0", exact=False)
+    ).to_be_visible()
     assert _counts(own_app.db_url) == (before[0] + 1, before[1] + 5)
 
     # the same files again: already imported, nothing changes
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page, 30_000)
-    expect(page.get_by_text("already imported as dataset 'dolly-ko-upload'", exact=False)).to_be_visible()
+    expect(
+        page.get_by_text("already imported as dataset 'dolly-ko-upload'", exact=False)
+    ).to_be_visible()
     assert _counts(own_app.db_url) == (before[0] + 1, before[1] + 5)
 
     # a bad Korean file: refused with file, line and field named; nothing imported
     bad = tmp_path / "broken_ko.jsonl"
     lines = (DATA / "dolly_ko.jsonl").read_text(encoding="utf-8").splitlines()
-    bad.write_text("\n".join([lines[0], '{"instruction": "응답이 없는 행", "context": "", "category": "open_qa"}']),
-                   encoding="utf-8")
+    bad.write_text(
+        "\n".join(
+            [lines[0], '{"instruction": "응답이 없는 행", "context": "", "category": "open_qa"}']
+        ),
+        encoding="utf-8",
+    )
     uploads.nth(0).set_input_files(str(bad))
     wait_idle(page)
     expect(page.get_by_label("Dataset name")).to_have_value("broken_ko")
@@ -88,7 +103,9 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppSe
     expect(page.get_by_text("licence of this file is unknown", exact=False)).to_be_visible()
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page, 30_000)
-    expect(page.get_by_text("broken_ko.jsonl, line 2, field 'response': missing field", exact=False)).to_be_visible()
+    expect(
+        page.get_by_text("broken_ko.jsonl, line 2, field 'response': missing field", exact=False)
+    ).to_be_visible()
     assert _counts(own_app.db_url) == (before[0] + 1, before[1] + 5)
 
     # with "skip bad records" the good row goes in and the skipped one is listed
@@ -97,7 +114,9 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(page: Any, own_app: AppSe
     page.get_by_role("button", name="Import", exact=True).click()
     wait_idle(page, 30_000)
     expect(page.get_by_text("skipped 1 bad records", exact=False)).to_be_visible()
-    expect(page.get_by_role("button", name="Download the skipped-records report (JSONL)")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Download the skipped-records report (JSONL)")
+    ).to_be_visible()
     assert _counts(own_app.db_url) == (before[0] + 2, before[1] + 6)
     engine = db.make_engine(own_app.db_url)
     try:

@@ -1,10 +1,12 @@
-"""The Korean interface at 1280×800 in a real browser: a lead opens every page and no label is clipped.
+"""The Korean interface at 1280×800 in a real browser: a lead opens every page and no label is
+clipped.
 
 One served app (Korean by default) and one browser page for the whole module. On each page the test
-looks at buttons, labels, tabs, pills, navigation links and chips: none may hold more text than it shows
-(``scrollWidth > clientWidth``), and the page itself may not scroll sideways. The Review page's reason
-pills must wrap onto a second row rather than run past their column. Screenshots of every page are
-written to ``$KOCURATE_LAYOUT_SHOTS`` (default: the test's temporary folder) to look at.
+looks at buttons, labels, tabs, pills, navigation links and chips: none may hold more text than it
+shows (``scrollWidth > clientWidth``), and the page itself may not scroll sideways. The Review
+page's reason pills must wrap onto a second row rather than run past their column. Screenshots of
+every page are written to ``$KOCURATE_LAYOUT_SHOTS`` (default: the test's temporary folder) to look
+at.
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, AppServer, served, wait_for_login_cookie, wait_idle
+from e2e_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    AppServer,
+    served,
+    wait_for_login_cookie,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 VIEWPORT = {"width": 1280, "height": 800}
-# the script run is over (the status widget shows neither "Running" nor its Stop button), the page has
-# drawn its heading and nothing is stale
+# the script run is over (the status widget shows neither "Running" nor its Stop button), the page
+# has drawn its heading and nothing is stale
 SETTLED = """() => { const w = document.querySelector('[data-testid="stStatusWidget"]');
   return !(w && /Running|Stop/.test(w.innerText))
     && document.querySelector('[data-testid="stMain"] [data-testid="stHeading"]') !== null
@@ -31,10 +41,12 @@ UI_MS = 30_000
 # controls whose text must fit; text areas, code and data frames scroll by design and are left out
 CLIPPED_JS = """
 () => {
-  const roots = [document.querySelector('[data-testid="stMain"]'), document.querySelector('[data-testid="stSidebar"]')];
+  const roots = [document.querySelector('[data-testid="stMain"]'),
+                 document.querySelector('[data-testid="stSidebar"]')];
   const sel = 'button, label, [role="tab"], [data-testid="stSidebarNav"] a, [data-baseweb="tag"], '
             + '[data-testid="stButtonGroup"] > div, [data-testid="stTabs"] [role="tablist"], '
-            + '[data-testid="stWidgetLabel"], [data-testid="stMetricLabel"], [data-testid="stHeading"] *';
+            + '[data-testid="stWidgetLabel"], [data-testid="stMetricLabel"], '
+            + '[data-testid="stHeading"] *';
   const out = [];
   for (const root of roots) {
     if (!root) continue;
@@ -42,8 +54,9 @@ CLIPPED_JS = """
       for (const node of [el, ...el.querySelectorAll('*')]) {
         const r = node.getBoundingClientRect();
         if (!r.width || !r.height || !node.innerText || !node.innerText.trim()) continue;
-        if (node.closest('[data-testid="stDataFrame"], [data-testid="stCode"], textarea, .stTextArea, .js-plotly-plot'))
-          continue;
+        const scrolls = '[data-testid="stDataFrame"], [data-testid="stCode"], textarea, '
+                      + '.stTextArea, .js-plotly-plot';
+        if (node.closest(scrolls)) continue;
         if (node.scrollWidth > node.clientWidth + 1 && node.clientWidth > 0) {
           out.push({text: node.innerText.trim().slice(0, 60), tag: node.tagName,
                     testid: (node.closest('[data-testid]') || {}).dataset?.testid || '',
@@ -55,7 +68,8 @@ CLIPPED_JS = """
   }
   const doc = document.scrollingElement || document.documentElement;
   const main = document.querySelector('[data-testid="stMain"]');
-  return {clipped: out, pageScroll: Math.max(doc.scrollWidth, main ? main.scrollWidth : 0), width: window.innerWidth};
+  const pageScroll = Math.max(doc.scrollWidth, main ? main.scrollWidth : 0);
+  return {clipped: out, pageScroll: pageScroll, width: window.innerWidth};
 }
 """
 
@@ -64,9 +78,16 @@ def _pages() -> list[tuple[str, str]]:
     """(url path, permission) of every page in app.py's PAGES, read without running the app."""
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
-            return [(ast.literal_eval(item.elts[0]).removeprefix("pages/").removesuffix(".py"),
-                     ast.literal_eval(item.elts[3])) for item in node.value.elts]
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "PAGES" for t in node.targets
+        ):
+            return [
+                (
+                    ast.literal_eval(item.elts[0]).removeprefix("pages/").removesuffix(".py"),
+                    ast.literal_eval(item.elts[3]),
+                )
+                for item in node.value.elts
+            ]
     raise AssertionError("app.py has no PAGES list")
 
 
@@ -84,8 +105,12 @@ def korean_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     engine = db.make_engine(url)
     search.reindex(engine)
     engine.dispose()
-    with served(url, folder, {"KOCURATE_DEFAULT_LANG": "ko", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
-                drop=("DEEPL_AUTH_KEY", "DEEPL_SERVER_URL")) as app:
+    with served(
+        url,
+        folder,
+        {"KOCURATE_DEFAULT_LANG": "ko", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
+        drop=("DEEPL_AUTH_KEY", "DEEPL_SERVER_URL"),
+    ) as app:
         yield app
 
 
@@ -99,7 +124,9 @@ def lead_page(korean_app: AppServer) -> Iterator[Any]:
         ctx.set_default_timeout(UI_MS)
         page = ctx.new_page()
         page.goto(korean_app.base_url + "/")
-        page.get_by_role("textbox", name="사용자 이름").fill("lead")  # the login page speaks Korean too
+        page.get_by_role("textbox", name="사용자 이름").fill(
+            "lead"
+        )  # the login page speaks Korean too
         page.get_by_role("textbox", name="비밀번호").fill("lead-demo-pw")
         page.get_by_role("button", name="로그인").click()
         page.get_by_test_id("stSidebar").get_by_text("lead ·", exact=False).wait_for()
@@ -132,28 +159,38 @@ def _open(page: Any, url: str) -> None:
 
 
 def _shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("KOCURATE_LAYOUT_SHOTS") or tmp_path_factory.mktemp("layout-shots"))
+    folder = Path(
+        os.environ.get("KOCURATE_LAYOUT_SHOTS") or tmp_path_factory.mktemp("layout-shots")
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def test_no_clipped_labels_at_1280x800(lead_page: Any, korean_app: AppServer,
-                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_no_clipped_labels_at_1280x800(
+    lead_page: Any, korean_app: AppServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from kocurate.services.auth import Actor
 
     lead = Actor(id=0, username="lead", role="lead")
     shots, problems, seen = _shots(tmp_path_factory), [], []
-    # every page the lead may open, and the Review page with a sample (its action bar, pills and tabs)
-    paths = [p for p, perm in _pages() if lead.can(perm)] + [f"review?sample={_first_sample(korean_app)}"]
+    # every page the lead may open, and the Review page with a sample (its action bar, pills and
+    # tabs)
+    paths = [p for p, perm in _pages() if lead.can(perm)] + [
+        f"review?sample={_first_sample(korean_app)}"
+    ]
     for path in paths:
         _open(lead_page, korean_app.url(path))
         lead_page.screenshot(path=str(shots / f"{path.replace('?', '-').replace('=', '-')}.png"))
         found = lead_page.evaluate(CLIPPED_JS)
         seen.append(path)
-        problems += [f"{path}: {c['tag']} [{c['testid']}] {c['text']!r} ({c['scroll']}px in {c['client']}px)"
-                     for c in found["clipped"]]
+        problems += [
+            f"{path}: {c['tag']} [{c['testid']}] {c['text']!r} ({c['scroll']}px in {c['client']}px)"
+            for c in found["clipped"]
+        ]
         if found["pageScroll"] > found["width"] + 1:
-            problems.append(f"{path}: the page scrolls sideways ({found['pageScroll']}px in {found['width']}px)")
+            problems.append(
+                f"{path}: the page scrolls sideways ({found['pageScroll']}px in {found['width']}px)"
+            )
     assert {"review", "dashboard", "checks", "export"} <= set(seen), seen
     assert not problems, "clipped at 1280×800 in Korean:\n" + "\n".join(problems)
 
@@ -169,7 +206,10 @@ def test_review_reason_pills_wrap(lead_page: Any, korean_app: AppServer) -> None
     tops = set()
     for i in range(pills.count()):
         b = pills.nth(i).bounding_box()
-        assert b["x"] + b["width"] <= column["x"] + column["width"] + 1, f"pill {i} runs past its column"
+        assert b["x"] + b["width"] <= column["x"] + column["width"] + 1, (
+            f"pill {i} runs past its column"
+        )
         tops.add(round(b["y"]))
-    # the reasons do not fit one row of a 3/5 column at 1280 px: they wrap (more than one row of pills)
+    # the reasons do not fit one row of a 3/5 column at 1280 px: they wrap (more than one row of
+    # pills)
     assert len(tops) > 1 or pills.count() <= 3, tops

@@ -1,5 +1,5 @@
-"""The LLM assistant page in a real browser against the fake OpenAI-compatible server: estimate, confirm,
-a grading job whose progress shows and survives a reload; annotators do not get the page.
+"""The LLM assistant page in a real browser against the fake OpenAI-compatible server: estimate,
+confirm, a grading job whose progress shows and survives a reload; annotators do not get the page.
 
 Runs its own app (the shared one has no LLM configured), on a small database of its own.
 """
@@ -38,14 +38,39 @@ def _seed(url: str) -> None:
             s.add(ds)
             s.flush()
             for i in range(2):
-                sid = s.execute(insert(Sample).values(dataset_id=ds.id, key=f"t{i}", position=i, n_turns=2,
-                                                      created_at=utcnow(), updated_at=utcnow())).inserted_primary_key[0]
-                s.execute(insert(Turn), [
-                    {"sample_id": sid, "idx": 0, "role": "user", "text": "다음 중 홀수를 고르시오",
-                     "mt_text": "다음 중 홀수를 고르시오", "source_text": f"Pick the odd one out ({i})",
-                     "source_kind": "translation"},
-                    {"sample_id": sid, "idx": 1, "role": "assistant", "text": f"답 {i}", "mt_text": f"답 {i}",
-                     "source_text": f"The answer is {i}.", "source_kind": "translation"}])
+                sid = s.execute(
+                    insert(Sample).values(
+                        dataset_id=ds.id,
+                        key=f"t{i}",
+                        position=i,
+                        n_turns=2,
+                        created_at=utcnow(),
+                        updated_at=utcnow(),
+                    )
+                ).inserted_primary_key[0]
+                s.execute(
+                    insert(Turn),
+                    [
+                        {
+                            "sample_id": sid,
+                            "idx": 0,
+                            "role": "user",
+                            "text": "다음 중 홀수를 고르시오",
+                            "mt_text": "다음 중 홀수를 고르시오",
+                            "source_text": f"Pick the odd one out ({i})",
+                            "source_kind": "translation",
+                        },
+                        {
+                            "sample_id": sid,
+                            "idx": 1,
+                            "role": "assistant",
+                            "text": f"답 {i}",
+                            "mt_text": f"답 {i}",
+                            "source_text": f"The answer is {i}.",
+                            "source_kind": "translation",
+                        },
+                    ],
+                )
     finally:
         engine.dispose()
 
@@ -56,8 +81,12 @@ def llm_app(tmp_path_factory: pytest.TempPathFactory, browser: object) -> Iterat
     url = f"sqlite:///{tmp / 'app.db'}"
     _seed(url)
     fake = FakeOpenAI("e2e-llm-key").start()
-    env = {"KOCURATE_LLM_BASE_URL": fake.url, "KOCURATE_LLM_MODEL": "gpt-4o-mini",
-           "KOCURATE_LLM_API_KEY": "e2e-llm-key", "KOCURATE_LLM_RETRIES": "0"}
+    env = {
+        "KOCURATE_LLM_BASE_URL": fake.url,
+        "KOCURATE_LLM_MODEL": "gpt-4o-mini",
+        "KOCURATE_LLM_API_KEY": "e2e-llm-key",
+        "KOCURATE_LLM_RETRIES": "0",
+    }
     try:
         with served(url, tmp, env) as app:
             yield app
@@ -94,9 +123,19 @@ def test_lead_estimates_confirms_and_grades(page: Any, llm_app: AppServer) -> No
     expect(start).to_be_enabled()
     start.click()
     expect(page.get_by_text("started", exact=False).first).to_be_visible()
-    expect(page.get_by_text("grade · done · 2/2 samples", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("grade · done · 2/2 samples", exact=False).first).to_be_visible(
+        timeout=30_000
+    )
     assert _count(llm_app.db_url, LLMGrade) == 4
-    assert _count(llm_app.db_url, CheckFinding, CheckFinding.check == CHECK, CheckFinding.severity == "error") == 2
+    assert (
+        _count(
+            llm_app.db_url,
+            CheckFinding,
+            CheckFinding.check == CHECK,
+            CheckFinding.severity == "error",
+        )
+        == 2
+    )
     page.reload()  # the progress comes from the Job row, not from this browser session
     wait_idle(page, 30_000)
     expect(page.get_by_text("grade · done · 2/2 samples", exact=False).first).to_be_visible()

@@ -14,9 +14,11 @@ pytestmark = pytest.mark.e2e
 UI_MS = 20_000
 
 
-def test_review_link_through_login_and_no_developer_toolbar(page: Any, app_server: AppServer) -> None:
-    # the shared test server is started by `streamlit run app.py` (not kocurate serve's launcher, see the
-    # last test): let app.py run once so Streamlit knows it navigates itself
+def test_review_link_through_login_and_no_developer_toolbar(
+    page: Any, app_server: AppServer
+) -> None:
+    # the shared test server is started by `streamlit run app.py` (not kocurate serve's launcher,
+    # see the last test): let app.py run once so Streamlit knows it navigates itself
     page.goto(app_server.url(""))
     expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=UI_MS)
     page.goto(app_server.url("review?dataset=1"))
@@ -46,7 +48,8 @@ def test_review_link_through_login_and_no_developer_toolbar(page: Any, app_serve
 
 
 def _cookie_set(page: Any) -> None:
-    """The login cookie is written by a script after the login run: wait for it before a new address."""
+    """The login cookie is written by a script after the login run: wait for it before a new
+    address."""
     for _ in range(100):
         if any(c["name"] == "kocurate_session" and c["value"] for c in page.context.cookies()):
             return
@@ -59,15 +62,21 @@ def test_page_not_allowed_says_so(page: Any, login: Any, app_server: AppServer) 
     _cookie_set(page)
     page.goto(app_server.url("export"))
     wait_idle(page, 30_000)
-    expect(page.get_by_text("Your role (annotator) may not open this page.")).to_be_visible(timeout=UI_MS)
+    expect(page.get_by_text("Your role (annotator) may not open this page.")).to_be_visible(
+        timeout=UI_MS
+    )
     page.get_by_text("Back to the start page").click()
     wait_idle(page, 30_000)
     expect(page.get_by_text("may not open")).to_have_count(0, timeout=UI_MS)
 
 
-def test_kocurate_serve_from_another_folder(page: Any, app_server: AppServer, tmp_path: Any) -> None:
-    """`kocurate serve`'s own command, started elsewhere: its first request at /review?dataset=1 is the
-    login (not pages/review.py alone), and the production toolbar holds without the repo's config."""
+def test_kocurate_serve_from_another_folder(
+    page: Any, app_server: AppServer, tmp_path: Any
+) -> None:
+    """`kocurate serve`'s own command, started elsewhere: its first request at /review?dataset=1 is
+    the login (not pages/review.py alone), and the production toolbar holds without the repo's
+    config.
+    """
     import os
     import socket
     import subprocess
@@ -80,8 +89,13 @@ def test_kocurate_serve_from_another_folder(page: Any, app_server: AppServer, tm
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "KOCURATE_DB_URL": app_server.db_url, "KOCURATE_SECRET": "e2e-secret"}
-    proc = subprocess.Popen(streamlit_command(port), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        streamlit_command(port),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):

@@ -21,8 +21,14 @@ def sample_ids(app: AppServer, dataset: str) -> list[int]:
     engine = db.make_engine(app.db_url)
     try:
         with engine.connect() as c:
-            return list(c.execute(select(Sample.id).join(Dataset).where(Dataset.name == dataset)
-                                  .order_by(Sample.id)).scalars())
+            return list(
+                c.execute(
+                    select(Sample.id)
+                    .join(Dataset)
+                    .where(Dataset.name == dataset)
+                    .order_by(Sample.id)
+                ).scalars()
+            )
     finally:
         engine.dispose()
 
@@ -65,7 +71,9 @@ def blur(page: Any) -> None:
     wait_idle(page)
 
 
-def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_server: AppServer) -> None:
+def test_review_flow_edit_flag_keyboard_deeplink(
+    page: Any, login: Any, app_server: AppServer
+) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     login(page, "annotator")
@@ -75,8 +83,12 @@ def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_serv
     assert sid == sample_ids(app_server, "demo-kovicuna")[0]
     assert f"sample={sid}" in page.url
     # English | Korean side by side, with role labels
-    turns = query(app_server, select(Turn.role, Turn.text, Turn.source_text).where(Turn.sample_id == sid)
-                  .order_by(Turn.idx))
+    turns = query(
+        app_server,
+        select(Turn.role, Turn.text, Turn.source_text)
+        .where(Turn.sample_id == sid)
+        .order_by(Turn.idx),
+    )
     english = page.get_by_role("textbox", name="English")
     expect(english.first).to_have_value(turns[0].source_text)
     expect(korean_boxes(page).first).to_have_value(turns[0].text)
@@ -114,21 +126,38 @@ def test_review_flow_edit_flag_keyboard_deeplink(page: Any, login: Any, app_serv
     assert f"sample={sid}" in page.url
     page.get_by_text("status approved", exact=False).wait_for()
     expect(korean_boxes(page).first).to_have_value(new_text)
-    chips = page.get_by_test_id("stMultiSelect").filter(has_text="Ethics and quality flags").inner_text()
+    chips = (
+        page.get_by_test_id("stMultiSelect")
+        .filter(has_text="Ethics and quality flags")
+        .inner_text()
+    )
     assert "혐오 (hate)" in chips and "mistranslation" in chips
     page.get_by_text("Changes against the machine translation").first.wait_for()
 
     # the database agrees
     status = query(app_server, select(Sample.status, Sample.version).where(Sample.id == sid))[0]
-    assert status.status == "approved" and status.version == 4  # edit, flags, decision: one version each
-    got = {(r.category, r.note) for r in query(app_server, select(Flag.category, Flag.note)
-                                               .where(Flag.sample_id == sid, Flag.origin == "annotator"))}
+    assert (
+        status.status == "approved" and status.version == 4
+    )  # edit, flags, decision: one version each
+    got = {
+        (r.category, r.note)
+        for r in query(
+            app_server,
+            select(Flag.category, Flag.note).where(
+                Flag.sample_id == sid, Flag.origin == "annotator"
+            ),
+        )
+    }
     assert got == {("hate", "비하 표현"), ("mistranslation", None)}
-    assert [r.after for r in query(app_server, select(Edit.after).where(Edit.sample_id == sid))] == [new_text]
+    assert [
+        r.after for r in query(app_server, select(Edit.after).where(Edit.sample_id == sid))
+    ] == [new_text]
     assert dialogs == []
 
 
-def test_annotator_cannot_reach_export(page: Any, login: Any, app_server: AppServer, new_page: Any) -> None:
+def test_annotator_cannot_reach_export(
+    page: Any, login: Any, app_server: AppServer, new_page: Any
+) -> None:
     login(page, "annotator")
     nav = page.get_by_test_id("stSidebarNav")
     nav.get_by_text("Review").wait_for()
@@ -162,8 +191,9 @@ def dolly_overlap_2(app_server: AppServer) -> Any:
     set_overlap(app_server, "demo-dolly-ko", 1)
 
 
-def test_two_annotators_conflict_nothing_lost(new_page: Any, login: Any, app_server: AppServer,
-                                              dolly_overlap_2: Any) -> None:
+def test_two_annotators_conflict_nothing_lost(
+    new_page: Any, login: Any, app_server: AppServer, dolly_overlap_2: Any
+) -> None:
     sid = sample_ids(app_server, "demo-dolly-ko")[1]
     a, b = new_page(), new_page()
     login(a, "annotator")
@@ -184,16 +214,26 @@ def test_two_annotators_conflict_nothing_lost(new_page: Any, login: Any, app_ser
     expect(conflict.get_by_role("textbox").nth(1)).to_have_value("B가 고친 문장")  # mine, kept
     code = b.get_by_test_id("stCode").filter(has_text="+B가 고친 문장").first
     assert "-A가 고친 문장" in code.inner_text()
-    assert query(app_server, select(Turn.text).where(Turn.sample_id == sid).order_by(Turn.idx))[0].text == "A가 고친 문장"
+    assert (
+        query(app_server, select(Turn.text).where(Turn.sample_id == sid).order_by(Turn.idx))[0].text
+        == "A가 고친 문장"
+    )
     # B re-applies on top: both edits are in the history
     b.get_by_role("button", name="Re-apply my changes on top of theirs").click()
     b.get_by_text("version 3", exact=False).wait_for()
     expect(korean_boxes(b).first).to_have_value("B가 고친 문장")
-    history = [r.after for r in query(app_server, select(Edit.after).where(Edit.sample_id == sid).order_by(Edit.id))]
+    history = [
+        r.after
+        for r in query(
+            app_server, select(Edit.after).where(Edit.sample_id == sid).order_by(Edit.id)
+        )
+    ]
     assert history == ["A가 고친 문장", "B가 고친 문장"]
 
 
-def test_two_annotators_never_get_the_same_sample(new_page: Any, login: Any, app_server: AppServer) -> None:
+def test_two_annotators_never_get_the_same_sample(
+    new_page: Any, login: Any, app_server: AppServer
+) -> None:
     a, b = new_page(), new_page()
     login(a, "annotator")
     login(b, "annotator2")
@@ -214,13 +254,20 @@ def test_two_annotators_never_get_the_same_sample(new_page: Any, login: Any, app
 def test_script_and_links_render_as_text(page: Any, login: Any, app_server: AppServer) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    row = query(app_server, select(Turn.sample_id, Turn.idx, Turn.text).where(Turn.text.contains("<script>")))[0]
+    row = query(
+        app_server,
+        select(Turn.sample_id, Turn.idx, Turn.text).where(Turn.text.contains("<script>")),
+    )[0]
     sid = row.sample_id
     login(page, "annotator2")
     open_sample(page, app_server, sid)
     expect(korean_boxes(page).nth(row.idx)).to_have_value(row.text)
     hostile = korean_boxes(page).nth(row.idx).input_value()
-    assert "<script>alert(1)</script>" in hostile and "[link](javascript:alert(2))" in hostile and "$x^2$" in hostile
+    assert (
+        "<script>alert(1)</script>" in hostile
+        and "[link](javascript:alert(2))" in hostile
+        and "$x^2$" in hostile
+    )
     assert page.locator("a[href^='javascript:']").count() == 0
     assert page.locator("script:text('alert(1)')").count() == 0
     assert page.locator(".katex").count() == 0  # $…$ not rendered as maths
@@ -233,8 +280,9 @@ def test_script_and_links_render_as_text(page: Any, login: Any, app_server: AppS
     expect(box).to_have_value("<script>")
     page.get_by_role("button", name="Search", exact=True).click()
     wait_idle(page)
-    expect(page.get_by_test_id("stText").filter(has_text="<script>alert(1)</script>").first).to_be_visible(
-        timeout=15_000)
+    expect(
+        page.get_by_test_id("stText").filter(has_text="<script>alert(1)</script>").first
+    ).to_be_visible(timeout=15_000)
     assert page.locator("a[href^='javascript:']").count() == 0
     # a result opens the sample in the review view
     page.get_by_text(f"Open sample {sid} in review").click()
@@ -243,8 +291,9 @@ def test_script_and_links_render_as_text(page: Any, login: Any, app_server: AppS
     assert dialogs == []
 
 
-def test_login_errors_logout_and_admin_adds_user(page: Any, login: Any, app_server: AppServer,
-                                                 new_page: Any) -> None:
+def test_login_errors_logout_and_admin_adds_user(
+    page: Any, login: Any, app_server: AppServer, new_page: Any
+) -> None:
     from e2e_helpers import do_login
 
     page.goto(app_server.url())
@@ -271,7 +320,9 @@ def test_login_errors_logout_and_admin_adds_user(page: Any, login: Any, app_serv
     assert other.get_by_test_id("stSidebar").get_by_text("carol ·").count() == 0
 
 
-def test_retranslate_turn_and_use_the_suggestion(page: Any, login: Any, app_server: AppServer) -> None:
+def test_retranslate_turn_and_use_the_suggestion(
+    page: Any, login: Any, app_server: AppServer
+) -> None:
     if not app_server.deepl_url:
         pytest.skip("the translate area (fake DeepL) is not present")
     sid = sample_ids(app_server, "demo-koalpaca")[3]

@@ -1,8 +1,8 @@
 """The review loop of issue 11 (and 20.2) in a real browser, on its own app and demo database:
 drafts survive navigation, a page change and a reload; a split decision is disputed and not exported
-until a lead adjudicates; re-applying after a stale Approve approves; fixing 홀수 closes its finding on
-save; a reserved sample opens read-only with a banner; a double "Approve & next" never approves the
-sample that was not on screen yet."""
+until a lead adjudicates; re-applying after a stale Approve approves; fixing 홀수 closes its finding
+on save; a reserved sample opens read-only with a banner; a double "Approve & next" never approves
+the sample that was not on screen yet."""
 
 from __future__ import annotations
 
@@ -54,7 +54,12 @@ def q(app: AppServer, stmt: Any) -> list[Any]:
 
 
 def ids_of(app: AppServer, dataset: str) -> list[int]:
-    return [r[0] for r in q(app, select(Sample.id).join(Dataset).where(Dataset.name == dataset).order_by(Sample.id))]
+    return [
+        r[0]
+        for r in q(
+            app, select(Sample.id).join(Dataset).where(Dataset.name == dataset).order_by(Sample.id)
+        )
+    ]
 
 
 def status(app: AppServer, sid: int) -> str:
@@ -93,7 +98,9 @@ def korean(page: Any) -> Any:
 
 
 def bar_button(page: Any, name: str) -> Any:
-    return page.locator(".st-key-rv-bar").get_by_role("button", name=re.compile("^" + re.escape(name)))
+    return page.locator(".st-key-rv-bar").get_by_role(
+        "button", name=re.compile("^" + re.escape(name))
+    )
 
 
 def blur(page: Any) -> None:
@@ -101,7 +108,9 @@ def blur(page: Any) -> None:
     wait_idle(page)
 
 
-def test_draft_survives_next_previous_page_change_and_reload(page: Any, loop_app: AppServer) -> None:
+def test_draft_survives_next_previous_page_change_and_reload(
+    page: Any, loop_app: AppServer
+) -> None:
     sid = ids_of(loop_app, "demo-koalpaca")[5]
     saved = q(loop_app, select(Turn.text).where(Turn.sample_id == sid).order_by(Turn.idx))[0][0]
     typed = "사람이 고친 초안입니다. 아직 저장하지 않았어요."
@@ -136,15 +145,22 @@ def test_draft_survives_next_previous_page_change_and_reload(page: Any, loop_app
     page.get_by_text("Draft against the saved text").first.click()
     assert "+" + typed in page.get_by_test_id("stCode").filter(has_text=typed).first.inner_text()
     # nothing was saved behind the person's back; Discard goes back to the saved text
-    assert q(loop_app, select(Turn.text).where(Turn.sample_id == sid).order_by(Turn.idx))[0][0] == saved
+    assert (
+        q(loop_app, select(Turn.text).where(Turn.sample_id == sid).order_by(Turn.idx))[0][0]
+        == saved
+    )
     page.get_by_role("button", name="Discard draft").click()
     wait_idle(page)
     expect(korean(page).first).to_have_value(saved)
-    assert q(loop_app, select(func.count()).select_from(Draft).where(Draft.sample_id == sid))[0][0] == 0
+    assert (
+        q(loop_app, select(func.count()).select_from(Draft).where(Draft.sample_id == sid))[0][0]
+        == 0
+    )
 
 
 def test_split_decision_is_disputed_and_not_exported_until_a_lead_adjudicates(
-        new_page: Any, loop_app: AppServer, tmp_path: Path) -> None:
+    new_page: Any, loop_app: AppServer, tmp_path: Path
+) -> None:
     pytest.importorskip("datasets")
     from kocurate.services import export as ex
     from kocurate.services.auth import Actor
@@ -162,17 +178,25 @@ def test_split_decision_is_disputed_and_not_exported_until_a_lead_adjudicates(
     bar_button(b, "Approve").first.click()
     b.get_by_text("status disputed", exact=False).wait_for()
     assert status(loop_app, sid) == "disputed"
-    assert q(loop_app, select(Review.decision, Review.reason).where(Review.sample_id == sid).order_by(Review.id)) == [
-        ("reject", "mistranslation"), ("approve", None)]
+    assert q(
+        loop_app,
+        select(Review.decision, Review.reason).where(Review.sample_id == sid).order_by(Review.id),
+    ) == [("reject", "mistranslation"), ("approve", None)]
 
     lead_id = q(loop_app, select(User.id).where(User.username == "lead"))[0][0]
     engine = db.make_engine(loop_app.db_url)
 
     def exported(name: str) -> set[int]:
         try:
-            ex.export(engine, Actor(lead_id, "lead", "lead"), ex.ExportSpec(datasets=["demo-dolly-ko"]),
-                      tmp_path / name)
-        except KocurateError as exc:  # nothing approved in the dataset yet: an export says so and writes nothing
+            ex.export(
+                engine,
+                Actor(lead_id, "lead", "lead"),
+                ex.ExportSpec(datasets=["demo-dolly-ko"]),
+                tmp_path / name,
+            )
+        except (
+            KocurateError
+        ) as exc:  # nothing approved in the dataset yet: an export says so and writes nothing
             assert "nothing to export" in str(exc)
             return set()
         lines = (tmp_path / name / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()
@@ -183,7 +207,9 @@ def test_split_decision_is_disputed_and_not_exported_until_a_lead_adjudicates(
         login(lead, loop_app, "lead")
         open_sample(lead, loop_app, sid)
         lead.get_by_text("Your decision settles it (adjudication, final)", exact=False).wait_for()
-        lead.wait_for_timeout(900)  # a decision within 0.7 s of opening is taken as a double press (MIN_DWELL_S)
+        lead.wait_for_timeout(
+            900
+        )  # a decision within 0.7 s of opening is taken as a double press (MIN_DWELL_S)
         bar_button(lead, "Approve").first.click()
         lead.get_by_text("status approved", exact=False).wait_for()
         assert status(loop_app, sid) == "approved"
@@ -192,7 +218,9 @@ def test_split_decision_is_disputed_and_not_exported_until_a_lead_adjudicates(
         engine.dispose()
 
 
-def test_reapply_after_a_stale_approve_leaves_the_sample_approved(new_page: Any, loop_app: AppServer) -> None:
+def test_reapply_after_a_stale_approve_leaves_the_sample_approved(
+    new_page: Any, loop_app: AppServer
+) -> None:
     sid = ids_of(loop_app, "demo-dolly-ko")[2]  # overlap 2: both hold it
     a, b = new_page(), new_page()
     login(a, loop_app, "annotator")
@@ -212,26 +240,48 @@ def test_reapply_after_a_stale_approve_leaves_the_sample_approved(new_page: Any,
     b.get_by_role("button", name="Re-apply my decision on top of theirs").click()
     b.get_by_text("status approved", exact=False).wait_for()
     assert status(loop_app, sid) == "approved"
-    rows = q(loop_app, select(Review.decision, Review.seen_version).where(Review.sample_id == sid).order_by(Review.id))
+    rows = q(
+        loop_app,
+        select(Review.decision, Review.seen_version)
+        .where(Review.sample_id == sid)
+        .order_by(Review.id),
+    )
     assert rows == [("approve", 2), ("approve", 3)]
 
 
 def test_fixing_the_odd_one_out_closes_its_finding_on_save(page: Any, loop_app: AppServer) -> None:
     row = q(loop_app, select(Turn.sample_id, Turn.idx).where(Turn.text.contains("홀수")))[0]
     sid = row.sample_id
-    assert q(loop_app, select(CheckFinding.state).where(CheckFinding.sample_id == sid,
-                                                        CheckFinding.check == "false_friends")) == [("open",)]
+    assert q(
+        loop_app,
+        select(CheckFinding.state).where(
+            CheckFinding.sample_id == sid, CheckFinding.check == "false_friends"
+        ),
+    ) == [("open",)]
     login(page, loop_app, "annotator2")
     open_sample(page, loop_app, sid)
     page.get_by_text("⚠ false_friends", exact=False).first.wait_for()
     korean(page).nth(row.idx).fill("다음 중 어울리지 않는 것을 찾으세요.")
     bar_button(page, "Save").click()
-    page.locator(".st-key-rv-recheck").get_by_text("resolved by edit: false_friends", exact=False).wait_for()
+    page.locator(".st-key-rv-recheck").get_by_text(
+        "resolved by edit: false_friends", exact=False
+    ).wait_for()
     assert page.get_by_text("⚠ false_friends", exact=False).count() == 0
-    assert q(loop_app, select(CheckFinding.state).where(CheckFinding.sample_id == sid,
-                                                        CheckFinding.check == "false_friends")) == []
-    meta = q(loop_app, select(Edit.meta).where(Edit.sample_id == sid).order_by(Edit.id.desc()))[0][0]
-    assert [f["check"] for f in meta["resolved_findings"]] == ["false_friends"]  # kept in the history
+    assert (
+        q(
+            loop_app,
+            select(CheckFinding.state).where(
+                CheckFinding.sample_id == sid, CheckFinding.check == "false_friends"
+            ),
+        )
+        == []
+    )
+    meta = q(loop_app, select(Edit.meta).where(Edit.sample_id == sid).order_by(Edit.id.desc()))[0][
+        0
+    ]
+    assert [f["check"] for f in meta["resolved_findings"]] == [
+        "false_friends"
+    ]  # kept in the history
     page.get_by_role("tab", name="Checks").click()
     page.get_by_text("false_friends · turn 1 · resolved by edit", exact=False).wait_for()
 
@@ -249,7 +299,9 @@ def test_reserved_sample_opens_read_only_with_a_banner(new_page: Any, loop_app: 
     assert re.search(r"Reserved for annotator since \d\d:\d\d until \d\d:\d\d", banner.inner_text())
     expect(korean(other).first).to_be_disabled()
     expect(bar_button(other, "Approve & next")).to_be_disabled()
-    assert banner.get_by_role("button", name="Take over").count() == 0  # not before expiry, not an annotator
+    assert (
+        banner.get_by_role("button", name="Take over").count() == 0
+    )  # not before expiry, not an annotator
     # a lead takes over: editable for the lead, read-only for the former holder
     login(lead, loop_app, "lead")
     open_sample(lead, loop_app, sid)
@@ -261,8 +313,12 @@ def test_reserved_sample_opens_read_only_with_a_banner(new_page: Any, loop_app: 
 
 
 @pytest.mark.parametrize("how", ["double_click", "shortcut_twice"])
-def test_double_approve_and_next_never_approves_an_unseen_sample(page: Any, loop_app: AppServer, how: str) -> None:
-    ids = ids_of(loop_app, "demo-koalpaca-v11")  # a fresh queue for each variant (this module's own database)
+def test_double_approve_and_next_never_approves_an_unseen_sample(
+    page: Any, loop_app: AppServer, how: str
+) -> None:
+    ids = ids_of(
+        loop_app, "demo-koalpaca-v11"
+    )  # a fresh queue for each variant (this module's own database)
     engine = db.make_engine(loop_app.db_url)
     try:
         with engine.begin() as c:
@@ -294,8 +350,12 @@ def test_double_approve_and_next_never_approves_an_unseen_sample(page: Any, loop
     assert second != first
     assert status(loop_app, first) == "approved"
     assert status(loop_app, second) == "new"  # on screen now, never approved unseen
-    mine = q(loop_app, select(Review.sample_id).join(User, User.id == Review.user_id)
-             .where(User.username == "annotator", Review.sample_id.in_([first, second])))
+    mine = q(
+        loop_app,
+        select(Review.sample_id)
+        .join(User, User.id == Review.user_id)
+        .where(User.username == "annotator", Review.sample_id.in_([first, second])),
+    )
     assert mine == [(first,)]
     # a deliberate press on the sample now on screen does decide it
     page.wait_for_timeout(800)

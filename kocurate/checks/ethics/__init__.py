@@ -1,1 +1,2 @@
-"""Ethics pre-flagging: a shipped lexicon (``lexicon.py``) and a trainable classifier (``classifier.py``)."""
+"""Ethics pre-flagging: a shipped lexicon (``lexicon.py``) and a trainable classifier
+(``classifier.py``)."""

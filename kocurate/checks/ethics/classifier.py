@@ -10,21 +10,25 @@ Leads train it on labelled data they have (``kocurate ethics train``):
   offensive comment → discrimination (a biased but polite comment counts as clean);
 * ``text|label`` lines (label after the last ``|``): ``1`` → abuse (profanity), ``0`` → none, or a
   category name;
-* JSONL ``{"text", "labels": [...]}`` as written by ``export_feedback`` from flags annotators confirmed
+* JSONL ``{"text", "labels": [...]}`` as written by ``export_feedback`` from flags annotators
+confirmed
   (a positive) or cleared (a negative) — the next training run learns from the review;
 * the K-MHaS TSV (``document, label``; label = comma-separated ids), mapped to the AIHub categories:
   3 profanity → abuse; 0 origin, 1 physical, 2 politics, 4 age, 5 gender, 6 race, 7 religion (hate
   speech aimed at a group) → hate; of those, the attributes AIHub's DISCRIMINATION names (0 origin,
   4 age, 5 gender, 6 race, 7 religion) → also discrimination; 8 not hate speech → none;
-* any CSV/TSV with a header, given ``ColumnSpec``: the text column, the label column, ``VALUE=category``
-  mappings and the values that mean "unethical" (``--text-col``, ``--label-col``, ``--map``, ``--positive``
-  of ``kocurate ethics evaluate``). A positive value with no category counts for the binary figures only.
+* any CSV/TSV with a header, given ``ColumnSpec``: the text column, the label column,
+``VALUE=category``
+  mappings and the values that mean "unethical" (``--text-col``, ``--label-col``, ``--map``,
+  ``--positive`` of ``kocurate ethics evaluate``). A positive value with no category counts for the
+  binary figures only.
 
 Korean text is noisy (spacing, elongation, jamo), which character n-grams tolerate well (of the
-syllables and of the jamo they decompose into, so ``ㅅㅂ`` and ``씨ㅂ`` share features with ``씨발``); every
-category gets its own decision threshold, tuned on a slice of the training data, and a binary
-"any category vs none" head gates the decision (the task kocohub and the curse data label best):
-no category is suggested unless the gate fires, which keeps plain instructions from being flagged.
+syllables and of the jamo they decompose into, so ``ㅅㅂ`` and ``씨ㅂ`` share features with
+``씨발``); every category gets its own decision threshold, tuned on a slice of the training data,
+and a binary "any category vs none" head gates the decision (the task kocohub and the curse data
+label best): no category is suggested unless the gate fires, which keeps plain instructions from
+being flagged.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ MIN_POSITIVES = 15  # a category with fewer examples is not learned
 
 
 def jamo(text: str) -> str:
-    """Hangul syllables decomposed into their jamo (NFD), lower-cased: the model's second feature view."""
+    """Hangul syllables decomposed into their jamo (NFD), lower-cased: the model's second feature
+    view."""
     return unicodedata.normalize("NFD", text.lower())
 
 
@@ -64,14 +69,20 @@ def _kocohub(path: Path, text: str) -> Iterator[Example]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
     header = [h.strip() for h in next(reader)]
     try:
-        ci, gi, bi, hi = (header.index(c) for c in ("comments", "contain_gender_bias", "bias", "hate"))
+        ci, gi, bi, hi = (
+            header.index(c) for c in ("comments", "contain_gender_bias", "bias", "hate")
+        )
     except ValueError as exc:
-        raise ImportFailed(path.name, "line 1", None, f"kocohub header expected, got {header}") from exc
+        raise ImportFailed(
+            path.name, "line 1", None, f"kocohub header expected, got {header}"
+        ) from exc
     for n, row in enumerate(reader, start=2):
         if not row:
             continue
         if len(row) < len(header):
-            raise ImportFailed(path.name, f"line {n}", None, f"{len(row)} columns, expected {len(header)}")
+            raise ImportFailed(
+                path.name, f"line {n}", None, f"{len(row)} columns, expected {len(header)}"
+            )
         labels = set()
         hate = row[hi].strip().lower()
         if hate == "hate":
@@ -80,7 +91,9 @@ def _kocohub(path: Path, text: str) -> Iterator[Example]:
             labels.add("censure")
         # bias counts where the comment is also hateful or offensive: a biased but polite comment is
         # not what the AIHub categories (or kocohub's own binary task) call unethical
-        if labels and (row[bi].strip().lower() in ("gender", "others") or row[gi].strip().lower() == "true"):
+        if labels and (
+            row[bi].strip().lower() in ("gender", "others") or row[gi].strip().lower() == "true"
+        ):
             labels.add("discrimination")
         yield Example(row[ci].strip(), frozenset(labels), path.name)
 
@@ -108,21 +121,35 @@ def _aihub_sentences(obj: Any, name: str) -> Iterator[Example]:
     talksets = obj.get("talksets", obj.get("data", [obj])) if isinstance(obj, dict) else obj
     for ts in talksets:
         if "text" in ts and "labels" in ts:  # feedback export
-            yield Example(ts["text"], frozenset(lb for lb in ts["labels"] if lb in ETHICS_FLAGS), name)
+            yield Example(
+                ts["text"], frozenset(lb for lb in ts["labels"] if lb in ETHICS_FLAGS), name
+            )
             continue
         for sent in ts.get("sentences", []):
             types = {str(t).strip().lower() for t in sent.get("types", [])}
-            yield Example(sent.get("text", ""), frozenset(t for t in types if t in ETHICS_FLAGS), name)
+            yield Example(
+                sent.get("text", ""), frozenset(t for t in types if t in ETHICS_FLAGS), name
+            )
 
 
 UNETHICAL = "unethical"  # the label of a positive without a category (binary evaluation data)
-_KMHAS = {"0": ("hate", "discrimination"), "1": ("hate",), "2": ("hate",), "3": ("abuse",), "4": ("hate", "discrimination"),
-          "5": ("hate", "discrimination"), "6": ("hate", "discrimination"), "7": ("hate", "discrimination"), "8": ()}
+_KMHAS = {
+    "0": ("hate", "discrimination"),
+    "1": ("hate",),
+    "2": ("hate",),
+    "3": ("abuse",),
+    "4": ("hate", "discrimination"),
+    "5": ("hate", "discrimination"),
+    "6": ("hate", "discrimination"),
+    "7": ("hate", "discrimination"),
+    "8": (),
+}
 ACCEPTED_FORMATS = (
     "AIHub ethics JSON/JSONL (talksets with sentences, types), feedback JSONL ({text, labels}), "
     "kocohub TSV (comments, contain_gender_bias, bias, hate), K-MHaS TSV (document, label), "
     "text|label lines (label 0/1 or a category), or any CSV/TSV with a header read with "
-    "--text-col and --label-col (and --map VALUE=category, --positive VALUE)")
+    "--text-col and --label-col (and --map VALUE=category, --positive VALUE)"
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +162,8 @@ class ColumnSpec:
     positive: frozenset[str] = frozenset()  # label values that mean "unethical"
 
     def labels(self, value: str) -> frozenset[str] | None:
-        """Categories of one label cell (values split on , ; |); None when a value means nothing known."""
+        """Categories of one label cell (values split on , ; |); None when a value means nothing
+        known."""
         out: set[str] = set()
         for v in (x.strip() for x in value.replace(";", ",").replace("|", ",").split(",")):
             if not v:
@@ -175,7 +203,9 @@ def _kmhas(path: Path, text: str) -> Iterator[Example]:
         for v in label.split(","):
             v = v.strip()
             if v not in _KMHAS:
-                raise ImportFailed(path.name, f"line {n}", "label", f"unknown K-MHaS label {v!r} (0-8)")
+                raise ImportFailed(
+                    path.name, f"line {n}", "label", f"unknown K-MHaS label {v!r} (0-8)"
+                )
             cats.update(_KMHAS[v])
         yield Example(body, frozenset(cats), path.name)
 
@@ -187,19 +217,30 @@ def _with_header(path: Path, text: str, spec: ColumnSpec) -> Iterator[Example]:
     header = [h.strip() for h in next(reader, [])]
     missing = [c for c in (spec.text_col, spec.label_col) if c not in header]
     if missing:
-        raise ImportFailed(path.name, "line 1", None, f"no column {', '.join(map(repr, missing))} in the header "
-                                                       f"{header}; name them with --text-col and --label-col")
+        raise ImportFailed(
+            path.name,
+            "line 1",
+            None,
+            f"no column {', '.join(map(repr, missing))} in the header "
+            f"{header}; name them with --text-col and --label-col",
+        )
     ti, li = header.index(spec.text_col), header.index(spec.label_col)
     for n, row in enumerate(reader, start=2):
         if not row or not any(c.strip() for c in row):
             continue
         if len(row) <= max(ti, li):
-            raise ImportFailed(path.name, f"line {n}", None, f"{len(row)} columns, expected {len(header)}")
+            raise ImportFailed(
+                path.name, f"line {n}", None, f"{len(row)} columns, expected {len(header)}"
+            )
         labels = spec.labels(row[li])
         if labels is None:
-            raise ImportFailed(path.name, f"line {n}", spec.label_col,
-                               f"label {row[li]!r} means nothing known: give --map {row[li].strip()}=CATEGORY "
-                               f"or --positive {row[li].strip()} (categories: {', '.join(ETHICS_FLAGS)})")
+            raise ImportFailed(
+                path.name,
+                f"line {n}",
+                spec.label_col,
+                f"label {row[li]!r} means nothing known: give --map {row[li].strip()}=CATEGORY "
+                f"or --positive {row[li].strip()} (categories: {', '.join(ETHICS_FLAGS)})",
+            )
         yield Example(row[ti].strip(), labels, path.name)
 
 
@@ -214,7 +255,9 @@ def read_labelled(path: str | Path, spec: ColumnSpec | None = None) -> list[Exam
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFailed(p.name, "file", None, f"not UTF-8 text ({exc.reason}); accepted: {ACCEPTED_FORMATS}") from None
+        raise ImportFailed(
+            p.name, "file", None, f"not UTF-8 text ({exc.reason}); accepted: {ACCEPTED_FORMATS}"
+        ) from None
     if spec is not None:
         return list(_with_header(p, text, spec))
     head = text.split("\n", 1)[0].strip()
@@ -226,7 +269,9 @@ def read_labelled(path: str | Path, spec: ColumnSpec | None = None) -> list[Exam
     except ImportFailed as exc:
         if "accepted:" in exc.reason:
             raise
-        raise ImportFailed(exc.file, exc.where, exc.field, f"{exc.reason}; accepted: {ACCEPTED_FORMATS}") from None
+        raise ImportFailed(
+            exc.file, exc.where, exc.field, f"{exc.reason}; accepted: {ACCEPTED_FORMATS}"
+        ) from None
 
 
 def _read_known(p: Path, text: str) -> list[Example]:
@@ -241,7 +286,9 @@ def _read_known(p: Path, text: str) -> list[Example]:
                         try:
                             out.extend(_aihub_sentences(json.loads(line), p.name))
                         except ValueError as exc:
-                            raise ImportFailed(p.name, f"line {n}", None, f"bad JSON: {exc}") from exc
+                            raise ImportFailed(
+                                p.name, f"line {n}", None, f"bad JSON: {exc}"
+                            ) from exc
                 return out
             return list(_aihub_sentences(json.loads(text), p.name))
         except (ValueError, AttributeError, TypeError) as exc:
@@ -251,8 +298,13 @@ def _read_known(p: Path, text: str) -> list[Example]:
         return list(_kocohub(p, text))
     if "\t" in head or ("," in head and "|" not in head):
         cols = [c.strip() for c in head.replace("\t", ",").split(",")]
-        raise ImportFailed(p.name, "line 1", None, f"a table with the columns {cols[:8]}: name the text and label "
-                                                   "columns with --text-col and --label-col")
+        raise ImportFailed(
+            p.name,
+            "line 1",
+            None,
+            f"a table with the columns {cols[:8]}: name the text and label "
+            "columns with --text-col and --label-col",
+        )
     return list(_pipe(p, text))
 
 
@@ -286,13 +338,16 @@ class EthicsModel:
         return {c: m.predict_proba(x)[:, 1].tolist() for c, m in self.models.items()}
 
     def predict(self, texts: Sequence[str], *, strict: bool = False) -> list[set[str]]:
-        """Categories per text: none unless the gate fires; then those over their threshold, else the likeliest.
+        """Categories per text: none unless the gate fires; then those over their threshold, else
+        the likeliest.
 
         ``strict`` uses the pre-flag gate (``flag_threshold``) instead of the F1-best one.
         """
         x = self.vectorizer.transform(texts)
         probs = {c: m.predict_proba(x)[:, 1].tolist() for c, m in self.models.items()}
-        gate = self.any_model.predict_proba(x)[:, 1].tolist() if self.any_model is not None else None
+        gate = (
+            self.any_model.predict_proba(x)[:, 1].tolist() if self.any_model is not None else None
+        )
         gate_th = self.any_threshold
         if strict and getattr(self, "flag_threshold", None) is not None:
             gate_th = max(self.any_threshold, self.flag_threshold or 0.0)
@@ -303,7 +358,9 @@ class EthicsModel:
                 continue
             cats = {c for c, ps in probs.items() if ps[i] >= self.thresholds.get(c, 0.5)}
             if not cats and gate is not None:
-                cats = {max(probs, key=lambda c: probs[c][i] / max(self.thresholds.get(c, 0.5), 1e-6))}
+                cats = {
+                    max(probs, key=lambda c: probs[c][i] / max(self.thresholds.get(c, 0.5), 1e-6))
+                }
             out.append(cats)
         return out
 
@@ -357,7 +414,11 @@ def calibrate_gate(y: Sequence[int], p: Sequence[float], floor: float) -> float 
     best: float | None = None
     for k, (prob, label) in enumerate(ranked):
         tp, fp = tp + label, fp + (1 - label)
-        if tp >= 20 and tp / (tp + fp) >= GATE_PRECISION and (k + 1 == len(ranked) or ranked[k + 1][0] < prob):
+        if (
+            tp >= 20
+            and tp / (tp + fp) >= GATE_PRECISION
+            and (k + 1 == len(ranked) or ranked[k + 1][0] < prob)
+        ):
             best = prob  # precision here counts every text scored at least this high
     if best is not None:
         return round(max(floor, best), 4)
@@ -380,19 +441,40 @@ def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> E
     from sklearn.pipeline import FeatureUnion
 
     # syllable n-grams, plus n-grams of the jamo the syllables are made of: obfuscated spellings
-    # (ㅅㅂ, 씨ㅂ, 시1발) share jamo with the plain word. On the held-out 20 %: binary F1 0.755 -> 0.763,
-    # discrimination 0.638 -> 0.649 (benchmarks/ethics.py); C 3 and per-source heads were no better
-    vec = FeatureUnion([
-        ("syllables", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True,
-                                      max_features=400_000)),
-        ("jamo", TfidfVectorizer(analyzer="char", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                                 max_features=300_000, preprocessor=jamo)),
-    ])
+    # (ㅅㅂ, 씨ㅂ, 시1발) share jamo with the plain word. On the held-out 20 %: binary F1 0.755 ->
+    # 0.763, discrimination 0.638 -> 0.649 (benchmarks/ethics.py); C 3 and per-source heads were no
+    # better
+    vec = FeatureUnion(
+        [
+            (
+                "syllables",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(1, 4),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=400_000,
+                ),
+            ),
+            (
+                "jamo",
+                TfidfVectorizer(
+                    analyzer="char",
+                    ngram_range=(2, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=300_000,
+                    preprocessor=jamo,
+                ),
+            ),
+        ]
+    )
     cval = 1.0
 
     def fit_head(y: list[int]) -> Any:
-        return LogisticRegression(C=cval, max_iter=2000, class_weight="balanced", solver="liblinear",
-                                  random_state=seed).fit(x, y)
+        return LogisticRegression(
+            C=cval, max_iter=2000, class_weight="balanced", solver="liblinear", random_state=seed
+        ).fit(x, y)
 
     x = vec.fit_transform([e.text for e in fit])
     xv = vec.transform([e.text for e in val]) if val else None
@@ -406,7 +488,9 @@ def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> E
         models[cat] = clf
         if xv is not None:
             yv = [1 if cat in e.labels else 0 for e in val]
-            thresholds[cat] = _best_threshold(yv, clf.predict_proba(xv)[:, 1].tolist()) if sum(yv) else 0.5
+            thresholds[cat] = (
+                _best_threshold(yv, clf.predict_proba(xv)[:, 1].tolist()) if sum(yv) else 0.5
+            )
         else:
             thresholds[cat] = 0.5
     if not models:
@@ -420,13 +504,20 @@ def train(examples: Sequence[Example], *, seed: int = 0, tune: bool = True) -> E
         flag_th = calibrate_gate(yv_any, pv, any_th)
     import sklearn
 
-    meta = {"examples": len(rows), "positives": counts, "sources": sorted({e.source for e in rows}),
-            "sklearn": sklearn.__version__}
+    meta = {
+        "examples": len(rows),
+        "positives": counts,
+        "sources": sorted({e.source for e in rows}),
+        "sklearn": sklearn.__version__,
+    }
     return EthicsModel(vec, models, thresholds, meta, any_model, any_th, flag_th)
 
 
-def split(examples: Sequence[Example], test_size: float = 0.2, seed: int = 0) -> tuple[list[Example], list[Example]]:
-    """A held-out split, stratified by source file and by "any label" so every part is represented."""
+def split(
+    examples: Sequence[Example], test_size: float = 0.2, seed: int = 0
+) -> tuple[list[Example], list[Example]]:
+    """A held-out split, stratified by source file and by "any label" so every part is
+    represented."""
     groups: dict[tuple[str, bool], list[Example]] = {}
     for e in examples:
         groups.setdefault((e.source, bool(e.labels)), []).append(e)
@@ -463,13 +554,21 @@ def evaluate(model: EthicsModel, examples: Sequence[Example]) -> dict[str, Any]:
     # plain binary (unethical or not) at the model's default threshold: over all rows and per file
     said = model.offensive(texts)
     gold_bin = [bool(e.labels) for e in examples]
-    report["binary"] = {**_prf(*_counts(gold_bin, said)), "support": len(examples), "positives": sum(gold_bin),
-                        "threshold": round(float(model.any_threshold), 3)}
+    report["binary"] = {
+        **_prf(*_counts(gold_bin, said)),
+        "support": len(examples),
+        "positives": sum(gold_bin),
+        "threshold": round(float(model.any_threshold), 3),
+    }
     report["binary_by_source"] = {}
     for src in sorted({e.source for e in examples}):
         idx = [i for i, e in enumerate(examples) if e.source == src]
         g, p = [gold_bin[i] for i in idx], [said[i] for i in idx]
-        report["binary_by_source"][src] = {**_prf(*_counts(g, p)), "support": len(idx), "positives": sum(g)}
+        report["binary_by_source"][src] = {
+            **_prf(*_counts(g, p)),
+            "support": len(idx),
+            "positives": sum(g),
+        }
     for cat in ETHICS_FLAGS:
         gold = [cat in e.labels for e in examples]
         if not any(gold) and cat not in model.models:
@@ -477,15 +576,24 @@ def evaluate(model: EthicsModel, examples: Sequence[Example]) -> dict[str, Any]:
         tp = sum(1 for g, p in zip(gold, preds, strict=True) if g and cat in p)
         fp = sum(1 for g, p in zip(gold, preds, strict=True) if not g and cat in p)
         fn = sum(1 for g, p in zip(gold, preds, strict=True) if g and cat not in p)
-        report["categories"][cat] = {**_prf(tp, fp, fn), "support": sum(gold), "learned": cat in model.models}
+        report["categories"][cat] = {
+            **_prf(tp, fp, fn),
+            "support": sum(gold),
+            "learned": cat in model.models,
+        }
     for src in sorted({e.source for e in examples}):
         idx = [i for i, e in enumerate(examples) if e.source == src]
-        # judge "any of the categories this source labels" (kocohub: hate/offensive/bias; curse: abuse)
+        # judge "any of the categories this source labels" (kocohub: hate/offensive/bias; curse:
+        # abuse)
         src_cats = set().union(*(examples[i].labels for i in idx)) & set(model.models)
         tp = sum(1 for i in idx if examples[i].labels & src_cats and preds[i] & src_cats)
         fp = sum(1 for i in idx if not examples[i].labels & src_cats and preds[i] & src_cats)
         fn = sum(1 for i in idx if examples[i].labels & src_cats and not preds[i] & src_cats)
-        report["any_by_source"][src] = {**_prf(tp, fp, fn), "support": len(idx), "categories": sorted(src_cats)}
+        report["any_by_source"][src] = {
+            **_prf(tp, fp, fn),
+            "support": len(idx),
+            "categories": sorted(src_cats),
+        }
     # kocohub's own task: hate or offensive vs none (the bias column is a separate question)
     if model.any_model is not None and getattr(model, "flag_threshold", None):
         # the operating point of the pre-flags (any category vs none, all sources)
@@ -494,8 +602,11 @@ def evaluate(model: EthicsModel, examples: Sequence[Example]) -> dict[str, Any]:
         tp = sum(1 for g, p in zip(gold_any, said_any, strict=True) if g and p)
         fp = sum(1 for g, p in zip(gold_any, said_any, strict=True) if not g and p)
         fn = sum(1 for g, p in zip(gold_any, said_any, strict=True) if g and not p)
-        report["preflag_gate"] = {**_prf(tp, fp, fn), "threshold": model.flag_threshold,
-                                  "false_positive_rate": round(fp / max(1, gold_any.count(False)), 3)}
+        report["preflag_gate"] = {
+            **_prf(tp, fp, fn),
+            "threshold": model.flag_threshold,
+            "false_positive_rate": round(fp / max(1, gold_any.count(False)), 3),
+        }
     k_idx = [i for i, e in enumerate(examples) if "kocohub" in e.source]
     if k_idx:
         gold = [bool(examples[i].labels & {"hate", "censure"}) for i in k_idx]
@@ -503,7 +614,11 @@ def evaluate(model: EthicsModel, examples: Sequence[Example]) -> dict[str, Any]:
         tp = sum(1 for g, p in zip(gold, said, strict=True) if g and p)
         fp = sum(1 for g, p in zip(gold, said, strict=True) if not g and p)
         fn = sum(1 for g, p in zip(gold, said, strict=True) if g and not p)
-        report["hate_offensive_vs_none"] = {**_prf(tp, fp, fn), "support": len(k_idx), "positives": sum(gold)}
+        report["hate_offensive_vs_none"] = {
+            **_prf(tp, fp, fn),
+            "support": len(k_idx),
+            "positives": sum(gold),
+        }
     return report
 
 
@@ -511,26 +626,40 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [f"examples: {report['n']}"]
     if "binary" in report:
         b = report["binary"]
-        lines.append(f"binary (unethical vs clean, default threshold {b['threshold']}): P {b['precision']:.3f}  "
-                     f"R {b['recall']:.3f}  F1 {b['f1']:.3f}  n={b['support']} positives={b['positives']}")
+        lines.append(
+            f"binary (unethical vs clean, default threshold {b['threshold']}): P"
+            f" {b['precision']:.3f}  R {b['recall']:.3f}  F1 {b['f1']:.3f}  n={b['support']}"
+            f" positives={b['positives']}"
+        )
         for src, r in report.get("binary_by_source", {}).items():
-            lines.append(f"  binary [{src}]: P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "
-                         f"n={r['support']} positives={r['positives']}")
+            lines.append(
+                f"  binary [{src}]: P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "
+                f"n={r['support']} positives={r['positives']}"
+            )
     lines.append(f"{'category':<16}{'precision':>10}{'recall':>9}{'F1':>8}{'support':>9}")
     for cat, r in report["categories"].items():
         note = "" if r["learned"] else "  (not learned: too few examples)"
-        lines.append(f"{cat:<16}{r['precision']:>10.3f}{r['recall']:>9.3f}{r['f1']:>8.3f}{r['support']:>9}{note}")
+        lines.append(
+            f"{cat:<16}{r['precision']:>10.3f}{r['recall']:>9.3f}{r['f1']:>8.3f}{r['support']:>9}{note}"
+        )
     if "hate_offensive_vs_none" in report:
         r = report["hate_offensive_vs_none"]
-        lines.append(f"{'hate/offensive vs none (kocohub)':<34} P {r['precision']:.3f}  R {r['recall']:.3f}  "
-                     f"F1 {r['f1']:.3f}  n={r['support']}")
+        lines.append(
+            f"{'hate/offensive vs none (kocohub)':<34} P {r['precision']:.3f}  R {r['recall']:.3f} "
+            f" F1 {r['f1']:.3f}  n={r['support']}"
+        )
     if "preflag_gate" in report:
         r = report["preflag_gate"]
-        lines.append(f"pre-flag gate (threshold {r['threshold']}): P {r['precision']:.3f}  R {r['recall']:.3f}  "
-                     f"F1 {r['f1']:.3f}  false-positive rate {r['false_positive_rate']:.3f}")
+        lines.append(
+            f"pre-flag gate (threshold {r['threshold']}): P {r['precision']:.3f}  R"
+            f" {r['recall']:.3f}  F1 {r['f1']:.3f}  false-positive rate"
+            f" {r['false_positive_rate']:.3f}"
+        )
     for src, r in report["any_by_source"].items():
-        lines.append(f"any of {','.join(r['categories']) or '-'} vs none [{src}]: P {r['precision']:.3f}  "
-                     f"R {r['recall']:.3f}  F1 {r['f1']:.3f}  n={r['support']}")
+        lines.append(
+            f"any of {','.join(r['categories']) or '-'} vs none [{src}]: P {r['precision']:.3f}  "
+            f"R {r['recall']:.3f}  F1 {r['f1']:.3f}  n={r['support']}"
+        )
     return "\n".join(lines)
 
 
@@ -558,7 +687,10 @@ def configured_model_path(session: Any) -> str | None:
 class EthicsModelCheck(Check):
     name = "ethics_model"
     label = N_("Ethics classifier")
-    description = N_("Pre-flags ethics categories with the trained classifier (`kocurate ethics train`), when configured")
+    description = N_(
+        "Pre-flags ethics categories with the trained classifier (`kocurate ethics train`), when"
+        " configured"
+    )
     severity = "warning"
     family = "ethics"
     categories = ETHICS_FLAGS
@@ -594,6 +726,12 @@ class EthicsModelCheck(Check):
                 if (s.id, cat) in done:
                     continue
                 done.add((s.id, cat))
-                f = self.finding(N_("{category} (classifier)"), params={"category": cat}, turn=t, flag=cat, category=cat)
+                f = self.finding(
+                    N_("{category} (classifier)"),
+                    params={"category": cat},
+                    turn=t,
+                    flag=cat,
+                    category=cat,
+                )
                 f.sample_id = s.id
                 yield f

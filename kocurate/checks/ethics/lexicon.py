@@ -5,7 +5,8 @@ innocent words that contain a term, e.g. 시발점, 새끼손가락, 병신년 =
 found in the text as written and in normalized forms that undo the usual disguises:
 
 * spacing and symbols:   ``씨 발``, ``씨.발``, ``시1발``  → ``씨발`` / ``시발``
-* loose jamo:            ``ㅆㅣㅂㅏㄹ`` → ``씨발`` (consonant-only slang such as ``ㅅㅂ`` is in the list)
+* loose jamo:            ``ㅆㅣㅂㅏㄹ`` → ``씨발`` (consonant-only slang such as ``ㅅㅂ`` is in the
+list)
 * number substitutions:  ``씨8`` → ``씨팔``, ``18놈`` (a regex entry)
 * English-keyboard typing of Hangul: ``tlqkf`` → ``시발``, ``qudtls`` → ``병신``
 
@@ -39,36 +40,102 @@ _JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
 _JONG = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
 # 2-set (두벌식) keyboard layout: the Latin key that types each jamo
 _KEYS = {
-    "q": "ㅂ", "w": "ㅈ", "e": "ㄷ", "r": "ㄱ", "t": "ㅅ", "y": "ㅛ", "u": "ㅕ", "i": "ㅑ", "o": "ㅐ", "p": "ㅔ",
-    "a": "ㅁ", "s": "ㄴ", "d": "ㅇ", "f": "ㄹ", "g": "ㅎ", "h": "ㅗ", "j": "ㅓ", "k": "ㅏ", "l": "ㅣ",
-    "z": "ㅋ", "x": "ㅌ", "c": "ㅊ", "v": "ㅍ", "b": "ㅠ", "n": "ㅜ", "m": "ㅡ",
-    "Q": "ㅃ", "W": "ㅉ", "E": "ㄸ", "R": "ㄲ", "T": "ㅆ", "O": "ㅒ", "P": "ㅖ",
+    "q": "ㅂ",
+    "w": "ㅈ",
+    "e": "ㄷ",
+    "r": "ㄱ",
+    "t": "ㅅ",
+    "y": "ㅛ",
+    "u": "ㅕ",
+    "i": "ㅑ",
+    "o": "ㅐ",
+    "p": "ㅔ",
+    "a": "ㅁ",
+    "s": "ㄴ",
+    "d": "ㅇ",
+    "f": "ㄹ",
+    "g": "ㅎ",
+    "h": "ㅗ",
+    "j": "ㅓ",
+    "k": "ㅏ",
+    "l": "ㅣ",
+    "z": "ㅋ",
+    "x": "ㅌ",
+    "c": "ㅊ",
+    "v": "ㅍ",
+    "b": "ㅠ",
+    "n": "ㅜ",
+    "m": "ㅡ",
+    "Q": "ㅃ",
+    "W": "ㅉ",
+    "E": "ㄸ",
+    "R": "ㄲ",
+    "T": "ㅆ",
+    "O": "ㅒ",
+    "P": "ㅖ",
 }
-_COMPOUND_V = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "ㅚ", ("ㅜ", "ㅓ"): "ㅝ", ("ㅜ", "ㅔ"): "ㅞ",
-               ("ㅜ", "ㅣ"): "ㅟ", ("ㅡ", "ㅣ"): "ㅢ"}
+_COMPOUND_V = {
+    ("ㅗ", "ㅏ"): "ㅘ",
+    ("ㅗ", "ㅐ"): "ㅙ",
+    ("ㅗ", "ㅣ"): "ㅚ",
+    ("ㅜ", "ㅓ"): "ㅝ",
+    ("ㅜ", "ㅔ"): "ㅞ",
+    ("ㅜ", "ㅣ"): "ㅟ",
+    ("ㅡ", "ㅣ"): "ㅢ",
+}
 _DIGIT_SOUND = {"8": "팔", "2": "이", "5": "오", "9": "구"}
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _HAS_FULLWIDTH = re.compile(r"[\uff01-\uff5e]")
 _JAMO_RUN = re.compile(r"[\u3131-\u3163]{2,}")
-_SPACED = re.compile(r"(?<![" + SYLLABLES + r"])[" + SYLLABLES + r"](?:[\s.,*_~\-+!/|]+[" + SYLLABLES + r"])+(?![" + SYLLABLES + r"])")
-_INNER_NOISE = re.compile(r"(?<=[" + SYLLABLES + r"])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[" + SYLLABLES + r"])")
+_SPACED = re.compile(
+    r"(?<!["
+    + SYLLABLES
+    + r"])["
+    + SYLLABLES
+    + r"](?:[\s.,*_~\-+!/|]+["
+    + SYLLABLES
+    + r"])+(?!["
+    + SYLLABLES
+    + r"])"
+)
+_INNER_NOISE = re.compile(
+    r"(?<=[" + SYLLABLES + r"])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[" + SYLLABLES + r"])"
+)
 _DIGIT_AFTER = re.compile(r"(?<=[" + SYLLABLES + r"])[8259](?![\d])")
 # Hangul typed on an English keyboard is mostly consonant keys: a token without a, e, o (the
 # commonest English vowels) is worth converting; nearly every English word has one of them
 _LATIN_TOKEN = re.compile(r"\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
-_SUSPECT = re.compile(r"[\u3131-\u3163]{2}|(?<![" + SYLLABLES + r"])[" + SYLLABLES + r"][\s.,*_~\-+!/|]+[" + SYLLABLES + r"](?![" + SYLLABLES + r"])"
-                      r"|[" + SYLLABLES + r"][0-9*._~!@#$%^&+|/\\-]{1,2}[" + SYLLABLES + r"]|[" + SYLLABLES + r"][8259](?!\d)"
-                      r"|\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
+_SUSPECT = re.compile(
+    r"[\u3131-\u3163]{2}|(?<!["
+    + SYLLABLES
+    + r"])["
+    + SYLLABLES
+    + r"][\s.,*_~\-+!/|]+["
+    + SYLLABLES
+    + r"](?!["
+    + SYLLABLES
+    + r"])"
+    r"|["
+    + SYLLABLES
+    + r"][0-9*._~!@#$%^&+|/\\-]{1,2}["
+    + SYLLABLES
+    + r"]|["
+    + SYLLABLES
+    + r"][8259](?!\d)"
+    r"|\b[b-df-np-zB-DF-NP-Z]{4,12}\b"
+)
 
 
 def _is_hangul(term: str) -> bool:
-    """A term of Hangul syllables (the tokenizer judges those; jamo slang such as ㅅㅂ stands alone)."""
+    """A term of Hangul syllables (the tokenizer judges those; jamo slang such as ㅅㅂ stands
+    alone)."""
     return any(is_syllable(c) for c in term)
 
 
 def compose_jamo(seq: str) -> str:
-    """Compose a run of compatibility jamo into syllables where it spells them (ㅆㅣㅂㅏㄹ → 씨발)."""
+    """Compose a run of compatibility jamo into syllables where it spells them (ㅆㅣㅂㅏㄹ →
+    씨발)."""
     out: list[str] = []
     i, n = 0, len(seq)
     while i < n:
@@ -81,7 +148,12 @@ def compose_jamo(seq: str) -> str:
                 j += 1
             final = 0
             # a final consonant only if the next jamo does not start a new syllable
-            if j < n and seq[j] in _JONG and seq[j] != " " and not (j + 1 < n and seq[j + 1] in _JUNG):
+            if (
+                j < n
+                and seq[j] in _JONG
+                and seq[j] != " "
+                and not (j + 1 < n and seq[j + 1] in _JUNG)
+            ):
                 final = _JONG.index(seq[j])
                 j += 1
             out.append(chr(SYLLABLE_BASE + (_CHO.index(c) * 21 + _JUNG.index(v)) * 28 + final))
@@ -106,7 +178,8 @@ def keyboard_to_hangul(token: str) -> str | None:
 
 
 def normalized_forms(text: str) -> list[str]:
-    """The text and its de-obfuscated variants (see the module docstring); the first is the text itself."""
+    """The text and its de-obfuscated variants (see the module docstring); the first is the text
+    itself."""
     # full-width Latin/digits to ASCII; not NFKC, which would turn compatibility jamo (ㅅㅂ) into
     # conjoining jamo that no list entry uses
     base = text.translate(_FULLWIDTH) if _HAS_FULLWIDTH.search(text) else text
@@ -144,15 +217,15 @@ def on_boundaries(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` stands on its own rather than inside another dictionary word.
 
     False after a digit (a counter), and when a dictionary morpheme overlapping the match starts
-    before it (``동성애자``), starts inside it and runs past its end as a noun (``애`` + ``자일``), or
-    begins with it and is longer and no predicate (``한남동``; ``좆같다`` is kept: a predicate made
-    from the term). Kiwi's split depends on the context: a match inside an unknown token that
+    before it (``동성애자``), starts inside it and runs past its end as a noun (``애`` + ``자일``),
+    or begins with it and is longer and no predicate (``한남동``; ``좆같다`` is kept: a predicate
+    made from the term). Kiwi's split depends on the context: a match inside an unknown token that
     starts before it is judged again on its own word (``이성애자와 …`` → ``이성애`` + ``자``).
     """
     if start and text[start - 1].isdigit():
         return False  # a counter after a number: 5개년 (a five-year plan), 8등신 (body proportions)
     lo = max(0, start - _WINDOW)
-    verdict = _judge(text[lo:min(len(text), end + _WINDOW)], start - lo, end - lo)
+    verdict = _judge(text[lo : min(len(text), end + _WINDOW)], start - lo, end - lo)
     if verdict is None:  # inside an unknown token: the word alone
         w0 = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
         w1 = min([i for i in (text.find(" ", end), text.find("\n", end)) if i >= 0] or [len(text)])
@@ -161,7 +234,8 @@ def on_boundaries(text: str, start: int, end: int) -> bool:
 
 
 def _judge(window: str, s: int, e: int) -> bool | None:
-    """True/False as ``on_boundaries``; None when an unknown token starting before the match holds it."""
+    """True/False as ``on_boundaries``; None when an unknown token starting before the match holds
+    it."""
     unknown_around = False
     for t in _kiwi().tokenize(window):
         ts, te = t.start, t.start + t.len
@@ -173,7 +247,8 @@ def _judge(window: str, s: int, e: int) -> bool | None:
         if ts < s:
             return False
         if ts > s and te > e and t.tag.startswith("N"):
-            return False  # the term's tail is the head of a noun (애 + 자일); 죽여 + 버리다 is one phrase
+            # the term's tail is the head of a noun (애 + 자일); 죽여 + 버리다 is one phrase
+            return False
         if ts == s and te > e and not t.tag.startswith("V"):
             return False
     return None if unknown_around else True
@@ -181,24 +256,38 @@ def _judge(window: str, s: int, e: int) -> bool | None:
 
 @dataclass(frozen=True)
 class Lexicon:
-    words: re.Pattern[str] | None  # every literal term, one alternation (no IGNORECASE: C-speed prefix scan)
+    words: (
+        re.Pattern[str] | None
+    )  # every literal term, one alternation (no IGNORECASE: C-speed prefix scan)
     word_cat: dict[str, str]  # literal term -> category
-    regexes: list[tuple[str, re.Pattern[str], tuple[str, ...]]]  # (category, pattern, literal hints)
+    regexes: list[
+        tuple[str, re.Pattern[str], tuple[str, ...]]
+    ]  # (category, pattern, literal hints)
     allow: re.Pattern[str] | None
 
-    def find(self, text: str, *, disguised_only: bool = False) -> list[tuple[str, str, tuple[int, int] | None]]:
-        """(category, matched text, span in ``text`` or None when found only in a normalized form)."""
+    def find(
+        self, text: str, *, disguised_only: bool = False
+    ) -> list[tuple[str, str, tuple[int, int] | None]]:
+        """(category, matched text, span in ``text`` or None when found only in a normalized
+        form)."""
         hits: list[tuple[str, str, tuple[int, int] | None]] = []
         seen: set[str] = set()
         for k, form in enumerate(normalized_forms(text)):
             if disguised_only and k == 0:
                 continue
-            probe = self.allow.sub(lambda m: "\u25a1" * len(m.group(0)), form) if self.allow else form
+            probe = (
+                self.allow.sub(lambda m: "\u25a1" * len(m.group(0)), form) if self.allow else form
+            )
             exact = k == 0 and len(form) == len(text)
             if self.words is not None:
                 for m in self.words.finditer(probe):
                     cat = self.word_cat.get(m.group(0).lower(), "abuse")
-                    if k == 0 and exact and _is_hangul(m.group(0)) and not on_boundaries(form, m.start(), m.end()):
+                    if (
+                        k == 0
+                        and exact
+                        and _is_hangul(m.group(0))
+                        and not on_boundaries(form, m.start(), m.end())
+                    ):
                         continue  # inside another word (동성애자, 전염병)
                     if cat not in seen:
                         seen.add(cat)
@@ -216,7 +305,8 @@ class Lexicon:
 
 @lru_cache(maxsize=4)
 def load_lexicon(path: str | None = None, allow_path: str | None = None) -> Lexicon:
-    """Compile the word lists: one alternation of literal terms; regex terms each with their hints."""
+    """Compile the word lists: one alternation of literal terms; regex terms each with their
+    hints."""
     word_cat: dict[str, str] = {}
     regexes: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = []
     for line in Path(path or HERE / "lexicon.tsv").read_text(encoding="utf-8").splitlines():
@@ -231,10 +321,21 @@ def load_lexicon(path: str | None = None, allow_path: str | None = None) -> Lexi
             regexes.append((parts[0], re.compile(parts[1], re.I), hints))
         else:
             word_cat.setdefault(parts[1].lower(), parts[0])
-    words = re.compile("|".join(re.escape(w) for w in sorted(word_cat, key=len, reverse=True))) if word_cat else None
-    allow_words = [w.strip() for w in Path(allow_path or HERE / "allow.txt").read_text(encoding="utf-8").splitlines()
-                   if w.strip() and not w.startswith("#")]
-    allow = re.compile("|".join(re.escape(w) for w in sorted(allow_words, key=len, reverse=True))) if allow_words else None
+    words = (
+        re.compile("|".join(re.escape(w) for w in sorted(word_cat, key=len, reverse=True)))
+        if word_cat
+        else None
+    )
+    allow_words = [
+        w.strip()
+        for w in Path(allow_path or HERE / "allow.txt").read_text(encoding="utf-8").splitlines()
+        if w.strip() and not w.startswith("#")
+    ]
+    allow = (
+        re.compile("|".join(re.escape(w) for w in sorted(allow_words, key=len, reverse=True)))
+        if allow_words
+        else None
+    )
     return Lexicon(words, word_cat, regexes, allow)
 
 
@@ -242,7 +343,10 @@ def load_lexicon(path: str | None = None, allow_path: str | None = None) -> Lexi
 class EthicsLexicon(Check):
     name = "ethics_lexicon"
     label = N_("Ethics word list")
-    description = N_("Pre-flags the seven ethics categories from a shipped word list (spacing/jamo/digit/keyboard obfuscation undone)")
+    description = N_(
+        "Pre-flags the seven ethics categories from a shipped word list"
+        " (spacing/jamo/digit/keyboard obfuscation undone)"
+    )
     severity = "warning"
     family = "ethics"
     categories = ETHICS_FLAGS
@@ -254,7 +358,8 @@ class EthicsLexicon(Check):
         return list(self.run_batch([sample]))
 
     def run_batch(self, samples: list[SampleView]) -> Iterator[Finding]:
-        """One scan over the whole batch (texts joined by NUL): no per-turn regex call for clean text."""
+        """One scan over the whole batch (texts joined by NUL): no per-turn regex call for clean
+        text."""
         lex = self.lex
         where: list[tuple[SampleView, TurnView]] = []
         texts: list[str] = []
@@ -275,7 +380,9 @@ class EthicsLexicon(Check):
 
         def record(m: re.Match[str], cat: str) -> None:
             i = bisect_right(starts, m.start()) - 1
-            hits.setdefault(i, []).append((cat, m.group(0), (m.start() - starts[i], m.end() - starts[i])))
+            hits.setdefault(i, []).append(
+                (cat, m.group(0), (m.start() - starts[i], m.end() - starts[i]))
+            )
 
         if lex.words is not None:
             for m in lex.words.finditer(probe):
@@ -300,8 +407,14 @@ class EthicsLexicon(Check):
                 if (s.id, cat) in done:
                     continue
                 done.add((s.id, cat))
-                f = self.finding(N_("{category}: {term!r}") if span else N_("{category}: {term!r} (disguised)"),
-                                 params={"category": cat, "term": term}, turn=t, span=span, flag=cat,
-                                 category=cat, term=term)
+                f = self.finding(
+                    N_("{category}: {term!r}") if span else N_("{category}: {term!r} (disguised)"),
+                    params={"category": cat, "term": term},
+                    turn=t,
+                    span=span,
+                    flag=cat,
+                    category=cat,
+                    term=term,
+                )
                 f.sample_id = s.id
                 yield f

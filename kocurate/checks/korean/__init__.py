@@ -9,9 +9,23 @@ Korean text.
 
 from __future__ import annotations
 
-from . import particles, scripts, spacing, speech, tasks, translationese  # noqa: F401  (registers the checks)
+from . import (
+    particles,
+    scripts,
+    spacing,
+    speech,
+    tasks,
+    translationese,
+)  # noqa: F401  (registers the checks)
 from .common import KoreanCheck
 
-NAMES = ("ko_speech_level", "ko_translationese", "ko_particle", "ko_spacing", "ko_script", "ko_lost_task")
+NAMES = (
+    "ko_speech_level",
+    "ko_translationese",
+    "ko_particle",
+    "ko_spacing",
+    "ko_script",
+    "ko_lost_task",
+)
 
 __all__ = ["NAMES", "KoreanCheck"]

@@ -18,7 +18,8 @@ from typing import Any
 from ...hangul import SYLLABLES
 from .. import text as tx
 
-# speech levels, politest first; "polite" = 합쇼체 and 해요체 (존댓말), "plain" = 해체 and 해라체 (반말)
+# speech levels, politest first; "polite" = 합쇼체 and 해요체 (존댓말), "plain" = 해체 and 해라체
+# (반말)
 LEVELS = ("hapsyo", "haeyo", "hae", "haera")
 LEVEL_NAMES = {"hapsyo": "합쇼체", "haeyo": "해요체", "hae": "해체", "haera": "해라체"}
 POLITE = frozenset({"hapsyo", "haeyo"})
@@ -44,11 +45,16 @@ def kiwi() -> Any:
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    # single-threaded (num_workers=0): a process that holds analyser threads cannot fork
-                    # safely (a forked worker's analyser would wait for them forever); the checks get their
-                    # parallelism from worker processes instead. No typo or multi-word dictionaries: not
-                    # used here, and they double the start-up.
-                    _kiwi = Kiwi(model_type="cong", num_workers=0, load_typo_dict=False, load_multi_dict=False)
+                    # single-threaded (num_workers=0): a process that holds analyser threads cannot
+                    # fork safely (a forked worker's analyser would wait for them forever); the
+                    # checks get their parallelism from worker processes instead. No typo or
+                    # multi-word dictionaries: not used here, and they double the start-up.
+                    _kiwi = Kiwi(
+                        model_type="cong",
+                        num_workers=0,
+                        load_typo_dict=False,
+                        load_multi_dict=False,
+                    )
                     _kiwi_pid = os.getpid()
     return _kiwi
 
@@ -64,15 +70,19 @@ def polite(level: str | None) -> bool | None:
 _SENT_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
 _TRAIL = re.compile(r"[^" + SYLLABLES + r"]+$")
 _WORD = re.compile(r"\S+$")
-# a line of a script: "레드: 저건 누구야?", "* CJ: ...", "[Narrator]:" (each speaker keeps their own level)
-_SPEAKER = re.compile(r"[ \t]*(?:[-*•][ \t]*)?\[?([^\s:：\]]{1,12}(?: [^\s:：\]]{1,12})?)\]?[ \t]?[:：][ \t]")
+# a line of a script: "레드: 저건 누구야?", "* CJ: ...", "[Narrator]:" (each speaker keeps their own
+# level)
+_SPEAKER = re.compile(
+    r"[ \t]*(?:[-*•][ \t]*)?\[?([^\s:：\]]{1,12}(?: [^\s:：\]]{1,12})?)\]?[ \t]?[:：][ \t]"
+)
 _CLOSING_QUOTE = re.compile(r"^[\"'”’」』]")
 HANGUL_SYL = re.compile(r"[" + SYLLABLES + r"]")
 _HANGUL_TAIL = re.compile(r"[" + SYLLABLES + r"]+$")
 
 
 def mask_code(text: str, fill: str = " ") -> str:
-    """``text`` with fenced code, inline code and URLs replaced by ``fill`` (same length: offsets stay true)."""
+    """``text`` with fenced code, inline code and URLs replaced by ``fill`` (same length: offsets
+    stay true)."""
     if "`" not in text and "http" not in text and "www." not in text:
         return text
 
@@ -86,7 +96,8 @@ def mask_code(text: str, fill: str = " ") -> str:
 
 @dataclass(slots=True)
 class Ending:
-    """The final word of one sentence: its span in the turn's text and its speech level (None: none)."""
+    """The final word of one sentence: its span in the turn's text and its speech level (None:
+    none)."""
 
     start: int
     end: int
@@ -96,7 +107,8 @@ class Ending:
 
 
 def final_words(text: str) -> list[Ending]:
-    """The final Hangul word of each sentence of ``text`` (code masked; quoted sentences left out)."""
+    """The final Hangul word of each sentence of ``text`` (code masked; quoted sentences left
+    out)."""
     masked = mask_code(text)
     out: list[Ending] = []
     pos = 0
@@ -113,8 +125,8 @@ def final_words(text: str) -> list[Ending]:
         body = _TRAIL.sub("", word)
         if not body:
             continue  # ends with code, a number, English or a symbol
-        tail = word[len(body):]
-        if _CLOSING_QUOTE.search(tail) or _CLOSING_QUOTE.search(masked[seg_end:seg_end + 1]):
+        tail = word[len(body) :]
+        if _CLOSING_QUOTE.search(tail) or _CLOSING_QUOTE.search(masked[seg_end : seg_end + 1]):
             continue  # a quoted sentence (dialogue inside the answer) speaks its own level
         core = _HANGUL_TAIL.search(body).group(0)  # type: ignore[union-attr]  (Python입니다 -> 입니다)
         end = seg_start + w.start() + len(body)
@@ -122,7 +134,8 @@ def final_words(text: str) -> list[Ending]:
             continue  # inside a quotation that spans sentences (a quoted web page, a letter)
         line_start = masked.rfind("\n", 0, seg_start) + 1
         sp = _SPEAKER.match(masked, line_start)
-        # the analyser sees the sentence mark too: a connective ending before "." or "?" ends a sentence
+        # the analyser sees the sentence mark too: a connective ending before "." or "?" ends a
+        # sentence
         mark = tail[:1] if tail[:1] in (".", "?", "!") else ""
         out.append(Ending(end - len(core), end, core + mark, speaker=sp.group(1) if sp else ""))
     return out
@@ -153,17 +166,92 @@ def _quote_depth(text: str):  # type: ignore[no-untyped-def]
 
 # self-questions and headings (왜 중요한가? 무엇을 말할까?) sit in polite texts too: no level
 _NEUTRAL = {"ᆫ가", "는가", "은가", "ᆯ까", "을까", "던가", "ᆫ지", "는지"}
-_HAERA = {"다", "는다", "ᆫ다", "라", "어라", "아라", "거라", "냐", "느냐", "으냐", "니", "자", "구나", "는구나",
-          "로구나", "군", "는군", "도다", "로다", "ᆯ지어다", "려무나", "렴", "으렴",
-          "노라", "더라", "단다", "란다", "는단다", "대", "ᆫ대", "는대", "다니", "라니", "ᆫ다니"}
-_HAE = {"어", "아", "여", "지", "야", "게", "래", "걸", "거든", "잖아", "는데", "ᆫ데", "은데", "네",
-        "나", "ᆯ게", "을게", "ᆯ래", "을래", "어야지", "아야지", "지롱", "구먼", "거야", "ᆯ걸", "을걸", "ᆫ걸", "는걸",
-        "ᆯ거야", "을거야", "려고", "고", "어서", "아서", "다고", "라고", "냐고", "자고", "ᆫ다고", "는다고", "ᆯ라",
-        "더라고", "대요"}
+_HAERA = {
+    "다",
+    "는다",
+    "ᆫ다",
+    "라",
+    "어라",
+    "아라",
+    "거라",
+    "냐",
+    "느냐",
+    "으냐",
+    "니",
+    "자",
+    "구나",
+    "는구나",
+    "로구나",
+    "군",
+    "는군",
+    "도다",
+    "로다",
+    "ᆯ지어다",
+    "려무나",
+    "렴",
+    "으렴",
+    "노라",
+    "더라",
+    "단다",
+    "란다",
+    "는단다",
+    "대",
+    "ᆫ대",
+    "는대",
+    "다니",
+    "라니",
+    "ᆫ다니",
+}
+_HAE = {
+    "어",
+    "아",
+    "여",
+    "지",
+    "야",
+    "게",
+    "래",
+    "걸",
+    "거든",
+    "잖아",
+    "는데",
+    "ᆫ데",
+    "은데",
+    "네",
+    "나",
+    "ᆯ게",
+    "을게",
+    "ᆯ래",
+    "을래",
+    "어야지",
+    "아야지",
+    "지롱",
+    "구먼",
+    "거야",
+    "ᆯ걸",
+    "을걸",
+    "ᆫ걸",
+    "는걸",
+    "ᆯ거야",
+    "을거야",
+    "려고",
+    "고",
+    "어서",
+    "아서",
+    "다고",
+    "라고",
+    "냐고",
+    "자고",
+    "ᆫ다고",
+    "는다고",
+    "ᆯ라",
+    "더라고",
+    "대요",
+}
 
 
 def level_of_tokens(tokens: list[Any]) -> str | None:
-    """Speech level from the analysis of one sentence-final word (None: no final ending, e.g. a noun)."""
+    """Speech level from the analysis of one sentence-final word (None: no final ending, e.g. a
+    noun)."""
     toks = [t for t in tokens if not t.tag.startswith("S")]  # punctuation, symbols, foreign words
     if not toks:
         return None
@@ -172,7 +260,12 @@ def level_of_tokens(tokens: list[Any]) -> str | None:
     if last.tag == "JX" and form == "요" and len(toks) > 1:
         return "haeyo"
     if last.tag != "EF":
-        if last.tag == "EC" and tokens[-1].tag == "SF" and len(toks) > 1 and toks[-2].tag.startswith(("V", "EP")):
+        if (
+            last.tag == "EC"
+            and tokens[-1].tag == "SF"
+            and len(toks) > 1
+            and toks[-2].tag.startswith(("V", "EP"))
+        ):
             pass  # a connective ending before "." or "?" ends the sentence (먹었니?, 했거든.)
         else:
             return None
@@ -193,7 +286,8 @@ _SURFACE = [(re.compile(r"(?:니다|니까|십시오)$"), "hapsyo"), (re.compile
 
 
 class LevelCache:
-    """Speech level per final word, analysed once per process (endings repeat: 있습니다, 합니다 …)."""
+    """Speech level per final word, analysed once per process (endings repeat: 있습니다, 합니다
+    …)."""
 
     def __init__(self, max_size: int = 300_000) -> None:
         self.cache: dict[str, str | None] = {}
@@ -239,6 +333,7 @@ def counts(endings: list[Ending]) -> dict[str, int]:
 
 # ---------------------------------------------------------------------------------------------
 # spacing
+
 
 def space(texts: list[str]) -> list[str]:
     """The analyser's spacing correction (spaces inserted and removed) of each text."""

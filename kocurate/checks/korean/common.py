@@ -1,4 +1,5 @@
-"""What the Korean checks share: the base class (family "korean", deep), turn roles, settings keys."""
+"""What the Korean checks share: the base class (family "korean", deep), turn roles, settings
+keys."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ USER_ROLES = frozenset({"user", "human", "instruction", "input", "prompt", "cont
 ANY_ROLE = "turn"
 
 TARGET_KEY = "korean.target_level:{}"  # Setting key: {"level": "haeyo"} for dataset {}
-LEVELS_KEY = "korean.levels:{}"  # Setting key: speech levels of a dataset's assistant turns (last deep run)
+LEVELS_KEY = (  # Setting key: speech levels of a dataset's assistant turns (last deep run)
+    "korean.levels:{}"
+)
 
 
 class KoreanCheck(Check):
-    """A deep check: runs only when asked (``kocurate korean-check``, ``kocurate check --only NAME``)."""
+    """A deep check: runs only when asked (``kocurate korean-check``, ``kocurate check --only
+    NAME``)."""
 
     family: ClassVar[str] = "korean"
     cheap: ClassVar[bool] = False

@@ -1,11 +1,12 @@
 """Spacing (띄어쓰기): turns whose spacing differs strongly from the analyser's spacing correction
 (words run together, spaces inside words). The corrected text rides in the finding's data; the deep
-run (``services.korean``) offers it as a suggestion with engine "spacing" (accepted like a DeepL one).
+run (``services.korean``) offers it as a suggestion with engine "spacing" (accepted like a DeepL
+one).
 
 Only spaces between two Hangul syllables count: around code, Latin words, numbers and punctuation
-the analyser's opinion is noise. A cheap pre-filter finds the spots worth analysing (a detached syllable that looks like a
-particle or an ending, a long run of Hangul with a particle inside); only windows around them go to
-the analyser, so a long turn costs what its suspicious spots cost.
+the analyser's opinion is noise. A cheap pre-filter finds the spots worth analysing (a detached
+syllable that looks like a particle or an ending, a long run of Hangul with a particle inside); only
+windows around them go to the analyser, so a long turn costs what its suspicious spots cost.
 """
 
 from __future__ import annotations
@@ -23,16 +24,25 @@ _RUN7 = re.compile(r"[" + SYLLABLES + r"]{7,}")
 # inside a long run, a particle or an ending followed by more syllables: words run together
 _RUN_TOGETHER = re.compile(r"[" + SYLLABLES + r"][을를은는에의고서며면록][" + SYLLABLES + r"]{2,}")
 # and the usual short ones: 만화를위한, 하고있는, 지을거야, 할수있다, 하는것
-_SHORT_RUN_TOGETHER = re.compile(r"[" + SYLLABLES + r"](?:[을를](?:위한|위해|통해|가지고|사용)|고(?:있|없|싶)|을거|[할을]수[있없]|"
-                                 r"[는을]것)")
-_DETACHED = re.compile(r"[" + SYLLABLES + r"]\s+(?:[을를은는가에의과도만]|에서|에게|으로|습니다|니다|입니다|었다|았다|했다|"
-                       r"하는|되는|된|할|한|함|해요|어요|아요|였다|이다|당하는|당한)(?=[\s.,!?])")
+_SHORT_RUN_TOGETHER = re.compile(
+    r"["
+    + SYLLABLES
+    + r"](?:[을를](?:위한|위해|통해|가지고|사용)|고(?:있|없|싶)|을거|[할을]수[있없]|"
+    r"[는을]것)"
+)
+_DETACHED = re.compile(
+    r"["
+    + SYLLABLES
+    + r"]\s+(?:[을를은는가에의과도만]|에서|에게|으로|습니다|니다|입니다|었다|았다|했다|"
+    r"하는|되는|된|할|한|함|해요|어요|아요|였다|이다|당하는|당한)(?=[\s.,!?])"
+)
 _HANGUL_SYL = re.compile(r"[" + SYLLABLES + r"]")
 WINDOW = 60  # characters of context on each side of a suspicious spot that the analyser sees
 
 
 def suspicious_spots(text: str) -> list[tuple[int, int]]:
-    """Where a spacing error may be: a detached particle/ending, or words run together in a long run."""
+    """Where a spacing error may be: a detached particle/ending, or words run together in a long
+    run."""
     spots = [(m.start(), m.end()) for m in _DETACHED.finditer(text)]
     for m in _RUN7.finditer(text):
         if _RUN_TOGETHER.search(m.group(0)):
@@ -63,17 +73,41 @@ def windows(text: str, spots: list[tuple[int, int]], width: int = WINDOW) -> lis
     return out
 
 
-# a detached bound form: a particle, the copula, 하다/되다/당하다 after a noun, standing alone after a space
-_BOUND = re.compile(r"(?:[은는을를에의와과도만]|으로|에서|에게|부터|까지|처럼|입니다|이다|이며|된|됩니다|되었다|되는|"
-                    r"당하는|당한|당했다|함|함을|함이|함은|할|하는|한|했다|합니다|하여|해서)(?=[\s,!?:;)\]]|\.\s|\.$|$)")
-# 하다/되다 forms are bound only after a noun: not after a verb's ending (해야 하는, 하고자 하는, 하게 된)
-# or a particle (공부를 하는)
-_PARTICLES = frozenset({"은", "는", "을", "를", "에", "의", "와", "과", "도", "만", "으로", "에서", "에게", "부터", "까지",
-                        "처럼", "입니다", "이다", "이며"})
+# a detached bound form: a particle, the copula, 하다/되다/당하다 after a noun, standing alone after
+# a space
+_BOUND = re.compile(
+    r"(?:[은는을를에의와과도만]|으로|에서|에게|부터|까지|처럼|입니다|이다|이며|된|됩니다|되었다|되는|"
+    r"당하는|당한|당했다|함|함을|함이|함은|할|하는|한|했다|합니다|하여|해서)(?=[\s,!?:;)\]]|\.\s|\.$|$)"
+)
+# 하다/되다 forms are bound only after a noun: not after a verb's ending (해야 하는, 하고자 하는,
+# 하게 된) or a particle (공부를 하는)
+_PARTICLES = frozenset(
+    {
+        "은",
+        "는",
+        "을",
+        "를",
+        "에",
+        "의",
+        "와",
+        "과",
+        "도",
+        "만",
+        "으로",
+        "에서",
+        "에게",
+        "부터",
+        "까지",
+        "처럼",
+        "입니다",
+        "이다",
+        "이며",
+    }
+)
 _NOT_NOUN_END = frozenset("야게고어아여지서면록자인을를이가은는도에의와과로며")
-# a space is missing after a particle or an ending (말을하도록합니다, 만화를위한), not inside a compound noun
-# (유한책임회사, 뉴욕증권거래소: the analyser splits those, but they may be written together); the
-# analyser's split before 지/데 (있는지, 하는데) is its own mistake
+# a space is missing after a particle or an ending (말을하도록합니다, 만화를위한), not inside a
+# compound noun (유한책임회사, 뉴욕증권거래소: the analyser splits those, but they may be written
+# together); the analyser's split before 지/데 (있는지, 하는데) is its own mistake
 _ENDING_SYL = frozenset("을를은는에의고서며면록")
 _NOT_AFTER = frozenset("지데")
 
@@ -106,7 +140,8 @@ _ENDING_CACHE: dict[str, bool] = {}
 
 
 def _ends_in_ending(text: str, pos: int) -> bool:
-    """The word before ``pos`` ends in a particle or an ending (도움을, 하도록), not a noun (사과, 최고)."""
+    """The word before ``pos`` ends in a particle or an ending (도움을, 하도록), not a noun (사과,
+    최고)."""
     a = pos
     while a > 0 and _HANGUL_SYL.match(text[a - 1]):
         a -= 1
@@ -138,7 +173,10 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 class Spacing(KoreanCheck):
     name = "ko_spacing"
     label = N_("Word spacing")
-    description = N_("Spacing far from the analyser's correction (words run together, spaces inside words); suggestion")
+    description = N_(
+        "Spacing far from the analyser's correction (words run together, spaces inside words);"
+        " suggestion"
+    )
     severity = "warning"
     flag = None
     MIN_EDITS = 1  # clear spacing errors (see ``hangul_edits``)
@@ -150,15 +188,16 @@ class Spacing(KoreanCheck):
         yield from self._run(samples)
 
     def _run(self, samples: list[SampleView]) -> Iterator[Finding]:
-        # only windows around suspicious spots go to the analyser (a long turn costs as much as its spots)
+        # only windows around suspicious spots go to the analyser (a long turn costs as much as its
+        # spots)
         todo: list[tuple[SampleView, TurnView, str, list[tuple[int, int]]]] = []
         pieces: list[str] = []
         for s in samples:
             for t in s.turns:
                 if not t.text:
                     continue
-                # code and URLs become symbols (not spaces: the analyser would join the words around them);
-                # same length, so offsets stay those of the text
+                # code and URLs become symbols (not spaces: the analyser would join the words around
+                # them); same length, so offsets stay those of the text
                 masked = an.mask_code(t.text, fill="·")
                 spots = suspicious_spots(masked)
                 if spots:
@@ -176,10 +215,17 @@ class Spacing(KoreanCheck):
             if len(edits) >= self.MIN_EDITS:
                 text = t.text
                 n_ins = sum(1 for e in edits if e[2] == "insert")
-                f = self.finding(N_("spacing differs from the analyser's correction in {n} places "
-                                    "({joined} words run together, {inside} spaces inside words)"),
-                                 params={"n": len(edits), "joined": n_ins, "inside": len(edits) - n_ins}, turn=t,
-                                 span=(edits[0][0], edits[0][1]), edits=[list(e) for e in edits[:50]],
-                                 suggestion=apply_edits(text, edits), n_edits=len(edits))
+                f = self.finding(
+                    N_(
+                        "spacing differs from the analyser's correction in {n} places "
+                        "({joined} words run together, {inside} spaces inside words)"
+                    ),
+                    params={"n": len(edits), "joined": n_ins, "inside": len(edits) - n_ins},
+                    turn=t,
+                    span=(edits[0][0], edits[0][1]),
+                    edits=[list(e) for e in edits[:50]],
+                    suggestion=apply_edits(text, edits),
+                    n_edits=len(edits),
+                )
                 f.sample_id = s.id
                 yield f

@@ -28,8 +28,11 @@ def _spans(endings: list[an.Ending], keep: set[str], limit: int = 20) -> list[li
 class SpeechLevel(KoreanCheck):
     name = "ko_speech_level"
     label = N_("Speech level")
-    description = N_("Speech level (합쇼체/해요체/해체/해라체) of the assistant's sentence endings: polite and plain "
-                   "mixed in a turn or across turns, or not the dataset's target level")
+    description = N_(
+        "Speech level (합쇼체/해요체/해체/해라체) of the assistant's sentence endings: polite and"
+        " plain "
+        "mixed in a turn or across turns, or not the dataset's target level"
+    )
     severity = "warning"
     flag = None
     # the minority must be at least this many sentences and this share of the turn's classified ones
@@ -44,7 +47,9 @@ class SpeechLevel(KoreanCheck):
     def prepare(self, ctx: RunContext) -> None:
         self.target = None
         if ctx.session is not None and ctx.dataset_id is not None:
-            row = ctx.session.scalar(select(Setting.value).where(Setting.key == TARGET_KEY.format(ctx.dataset_id)))
+            row = ctx.session.scalar(
+                select(Setting.value).where(Setting.key == TARGET_KEY.format(ctx.dataset_id))
+            )
             level = (row or {}).get("level")
             self.target = level if level in an.LEVELS else None
 
@@ -55,7 +60,12 @@ class SpeechLevel(KoreanCheck):
         yield from self._run(samples)
 
     def _run(self, samples: list[SampleView]) -> Iterator[Finding]:
-        turns = [(s, t) for s in samples for t in s.turns if t.text and (is_assistant(t) or t.role == ANY_ROLE)]
+        turns = [
+            (s, t)
+            for s in samples
+            for t in s.turns
+            if t.text and (is_assistant(t) or t.role == ANY_ROLE)
+        ]
         endings = an.turn_endings([t.text for _, t in turns], self.cache)
         by_sample: dict[int, list[tuple[TurnView, list[an.Ending]]]] = {}
         for (s, t), es in zip(turns, endings, strict=True):
@@ -81,7 +91,10 @@ class SpeechLevel(KoreanCheck):
                 if f is not None:
                     yield f
             narrator = an.counts(groups.get("", []))
-            n_polite, n_plain = narrator["hapsyo"] + narrator["haeyo"], narrator["hae"] + narrator["haera"]
+            n_polite, n_plain = (
+                narrator["hapsyo"] + narrator["haeyo"],
+                narrator["hae"] + narrator["haera"],
+            )
             if is_assistant(t) and n_polite + n_plain:
                 majority.append((t, n_polite >= n_plain, narrator, groups.get("", [])))
         if not self.target and len(majority) >= 2:
@@ -92,29 +105,60 @@ class SpeechLevel(KoreanCheck):
                     if p != conv_polite:
                         keep = an.POLITE if p else {"hae", "haera"}
                         spans = _spans(es, set(keep))
-                        msg = (N_("this assistant turn speaks polite speech ({levels}); the other assistant "
-                                  "turns speak plain speech") if p else
-                               N_("this assistant turn speaks plain speech ({levels}); the other assistant "
-                                  "turns speak polite speech"))
-                        yield self.finding(msg, params={"levels": _names(c)}, turn=t,
-                            span=(spans[0][0], spans[0][1]) if spans else None, counts=c, endings=spans,
-                            kind="mixed_across_turns")
+                        msg = (
+                            N_(
+                                "this assistant turn speaks polite speech ({levels}); the other"
+                                " assistant turns speak plain speech"
+                            )
+                            if p
+                            else N_(
+                                "this assistant turn speaks plain speech ({levels}); the other"
+                                " assistant turns speak polite speech"
+                            )
+                        )
+                        yield self.finding(
+                            msg,
+                            params={"levels": _names(c)},
+                            turn=t,
+                            span=(spans[0][0], spans[0][1]) if spans else None,
+                            counts=c,
+                            endings=spans,
+                            kind="mixed_across_turns",
+                        )
 
     def _mixed(self, t: TurnView, es: list[an.Ending], speaker: str) -> Finding | None:
         c = an.counts(es)
         n_polite, n_plain = c["hapsyo"] + c["haeyo"], c["hae"] + c["haera"]
         n_min = min(n_polite, n_plain)
         # a named speaker who switches once is already inconsistent; the narrator needs more
-        if n_min < (1 if speaker else self.MIN_MINORITY) or n_min / (n_polite + n_plain) < self.MIN_SHARE:
+        if (
+            n_min < (1 if speaker else self.MIN_MINORITY)
+            or n_min / (n_polite + n_plain) < self.MIN_SHARE
+        ):
             return None
         keep = an.POLITE if n_polite < n_plain else {"hae", "haera"}
         spans = _spans(es, set(keep))
-        msg = (N_("polite and plain speech mixed ({speaker!r}'s lines): {polite} polite and {plain} plain "
-                  "sentence endings ({levels})") if speaker else
-               N_("polite and plain speech mixed: {polite} polite and {plain} plain sentence endings ({levels})"))
-        return self.finding(msg, params={"speaker": speaker, "polite": n_polite, "plain": n_plain,
-                                         "levels": _names(c)}, turn=t, span=(spans[0][0], spans[0][1]), counts=c,
-                            endings=spans, kind="mixed_in_turn", speaker=speaker)
+        msg = (
+            N_(
+                "polite and plain speech mixed ({speaker!r}'s lines): {polite} polite and {plain}"
+                " plain sentence endings ({levels})"
+            )
+            if speaker
+            else N_(
+                "polite and plain speech mixed: {polite} polite and {plain} plain sentence endings"
+                " ({levels})"
+            )
+        )
+        return self.finding(
+            msg,
+            params={"speaker": speaker, "polite": n_polite, "plain": n_plain, "levels": _names(c)},
+            turn=t,
+            span=(spans[0][0], spans[0][1]),
+            counts=c,
+            endings=spans,
+            kind="mixed_in_turn",
+            speaker=speaker,
+        )
 
     def _target(self, t: TurnView, es: list[an.Ending], c: dict[str, int]) -> Iterator[Finding]:
         off = [e for e in es if e.level and e.level != self.target]
@@ -123,9 +167,17 @@ class SpeechLevel(KoreanCheck):
         politeness_differs = any(an.polite(e.level) != an.polite(self.target) for e in off)
         spans = [[e.start, e.end, e.level] for e in off][:20]
         target = an.LEVEL_NAMES[self.target or ""]
-        yield self.finding(N_("{n} sentence ending(s) not in the target level {target} ({levels})"),
-                           params={"n": len(off), "target": target, "levels": _names(c)}, turn=t, span=(off[0].start, off[0].end), severity="warning" if politeness_differs else "info",
-                           counts=c, endings=spans, target=self.target, kind="off_target")
+        yield self.finding(
+            N_("{n} sentence ending(s) not in the target level {target} ({levels})"),
+            params={"n": len(off), "target": target, "levels": _names(c)},
+            turn=t,
+            span=(off[0].start, off[0].end),
+            severity="warning" if politeness_differs else "info",
+            counts=c,
+            endings=spans,
+            target=self.target,
+            kind="off_target",
+        )
 
 
 def _names(c: dict[str, int]) -> str:

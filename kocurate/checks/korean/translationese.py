@@ -19,18 +19,31 @@ from ..base import Finding, SampleView, register
 from . import analysis as an
 from .common import KoreanCheck
 
-_PRONOUN = re.compile(r"(?<![" + SYLLABLES + r"])(?:당신|그것|그들|그녀)(?=[" + SYLLABLES + r"]{0,3}(?:[\s.,!?]|$))")
-# "he" as a word of its own (그 as a determiner is followed by a space): half a point, Korean fiction uses it too
+_PRONOUN = re.compile(
+    r"(?<![" + SYLLABLES + r"])(?:당신|그것|그들|그녀)(?=[" + SYLLABLES + r"]{0,3}(?:[\s.,!?]|$))"
+)
+# "he" as a word of its own (그 as a determiner is followed by a space): half a point, Korean
+# fiction uses it too
 _HE = re.compile(r"(?<![" + SYLLABLES + r"])그(?:는|의|를|가|에게)(?=[\s.,!?]|$)")
 _DOUBLE_PASSIVE = re.compile(
-    r"되어(?:지|져|진|집)|(?<![" + SYLLABLES + r"])돼(?:져|진|집)|(?:보여|쓰여|불려|잊혀|읽혀|놓여|씌여|닫혀|열려|나뉘어|믿겨|"
+    r"되어(?:지|져|진|집)|(?<!["
+    + SYLLABLES
+    + r"])돼(?:져|진|집)|(?:보여|쓰여|불려|잊혀|읽혀|놓여|씌여|닫혀|열려|나뉘어|믿겨|"
     r"짜여|꺾여|섞여|쌓여|바뀌어|주어|알려|만들어|느껴|여겨|지켜)지게\s?(?:되|된|될|됩|돼|됐)"
-    r"|(?:보여|쓰여|잊혀|읽혀|씌여|놓여|믿겨|짜여)(?:지|져|진|집)")
-_CHAIN = re.compile(r"(?:는|은|던|할|한) 것(?:은|이)\s[^.!?\n]{1,80}?것(?:이다|입니다|이에요|이죠|이라는)")
+    r"|(?:보여|쓰여|잊혀|읽혀|씌여|놓여|믿겨|짜여)(?:지|져|진|집)"
+)
+_CHAIN = re.compile(
+    r"(?:는|은|던|할|한) 것(?:은|이)\s[^.!?\n]{1,80}?것(?:이다|입니다|이에요|이죠|이라는)"
+)
 _WORDS = re.compile(r"\S+")
 # feature kinds as a finding names them (the English is the kind itself, as the finding said before)
-FEATURE_NAMES = {"pronoun": N_("pronoun"), "he": N_("he"), "double_passive": N_("double_passive"),
-                 "nominalisation": N_("nominalisation"), "calque": N_("calque")}
+FEATURE_NAMES = {
+    "pronoun": N_("pronoun"),
+    "he": N_("he"),
+    "double_passive": N_("double_passive"),
+    "nominalisation": N_("nominalisation"),
+    "calque": N_("calque"),
+}
 WEIGHTS = {"pronoun": 1.0, "he": 0.5, "double_passive": 2.0, "nominalisation": 1.5, "calque": 1.0}
 
 
@@ -38,7 +51,12 @@ WEIGHTS = {"pronoun": 1.0, "he": 0.5, "double_passive": 2.0, "nominalisation": 1
 def calques() -> list[tuple[re.Pattern[str], str]]:
     """The curated calque patterns shipped with the package (``calques.txt``)."""
     out = []
-    for line in resources.files(__package__).joinpath("calques.txt").read_text(encoding="utf-8").splitlines():
+    for line in (
+        resources.files(__package__)
+        .joinpath("calques.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ):
         if not line.strip() or line.startswith("#"):
             continue
         pat, _, why = line.partition("\t")
@@ -72,7 +90,9 @@ def score(text: str) -> tuple[float, list[tuple[int, int, str, str]]]:
     return 100.0 * points / n_words, feats
 
 
-def flagged(sc: float, feats: list[tuple[int, int, str, str]], threshold: float, min_features: int) -> bool:
+def flagged(
+    sc: float, feats: list[tuple[int, int, str, str]], threshold: float, min_features: int
+) -> bool:
     return len(feats) >= min_features and sc >= threshold
 
 
@@ -80,8 +100,11 @@ def flagged(sc: float, feats: list[tuple[int, int, str, str]], threshold: float,
 class Translationese(KoreanCheck):
     name = "ko_translationese"
     label = N_("Translationese")
-    description = N_("Translationese score per turn: pronouns Korean drops (당신/그것/그들/그녀), double passives, "
-                   "것-chains, curated calques")
+    description = N_(
+        "Translationese score per turn: pronouns Korean drops (당신/그것/그들/그녀), double"
+        " passives, "
+        "것-chains, curated calques"
+    )
     severity = "info"
     flag = None
     THRESHOLD = 6.0  # points per 100 words (chosen on the labelled set, benchmarks/korean.py)
@@ -97,10 +120,18 @@ class Translationese(KoreanCheck):
                 kinds: dict[str, int] = {}
                 for _, _, k, _ in feats:
                     kinds[k] = kinds.get(k, 0) + 1
-                what = [part(N_("{feature} {n}"), feature=part(FEATURE_NAMES.get(k, k)), n=n)
-                        for k, n in kinds.items()]
-                out.append(self.finding(N_("reads like a literal translation (score {score:.1f}: {what})"),
-                                        params={"score": sc, "what": what}, turn=t,
-                                        span=(feats[0][0], feats[0][1]), score=round(sc, 2),
-                                        features=[list(f) for f in feats[:30]]))
+                what = [
+                    part(N_("{feature} {n}"), feature=part(FEATURE_NAMES.get(k, k)), n=n)
+                    for k, n in kinds.items()
+                ]
+                out.append(
+                    self.finding(
+                        N_("reads like a literal translation (score {score:.1f}: {what})"),
+                        params={"score": sc, "what": what},
+                        turn=t,
+                        span=(feats[0][0], feats[0][1]),
+                        score=round(sc, 2),
+                        features=[list(f) for f in feats[:30]],
+                    )
+                )
         return out

@@ -14,8 +14,9 @@ Date ranges apply to activity (reviews, flags, suggestions, DeepL use); snapshot
 state (samples by status, check hit rates, text lengths, approval rates) are not dated.
 
 Split by question: ``progress``, ``quality``, ``translation``, ``text``, ``annotators``,
-``overview`` (the whole dashboard); shared parts in ``_base``; the kappa maths in ``kocurate.agreement``.
-``from kocurate.services import stats; stats.X`` keeps working for every name.
+``overview`` (the whole dashboard); shared parts in ``_base``; the kappa maths in
+``kocurate.agreement``. ``from kocurate.services import stats; stats.X`` keeps working for every
+name.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Shared parts of the statistics: the filter, the read snapshot, scope (who may see what), helpers."""
+"""Shared parts of the statistics: the filter, the read snapshot, scope (who may see what),
+helpers."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ LENGTH_EDGES = (0, 1, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 DISTANCE_EDGES = (0, 1, 5, 10, 20, 50, 100, 200, 500, 1000)
 TURN_EDGES = (0, 1, 2, 3, 4, 5, 6, 8, 10, 20, 50)
 RATIO_MAX_TENTHS = 30
-DISAGREEMENTS_PAGE = 20  # samples of the drill-down list that ``dashboard`` includes  # ko/en character ratio in tenths, capped at 3.0+
+# samples of the drill-down list that ``dashboard`` includes  # ko/en character ratio in tenths,
+# capped at 3.0+
+DISAGREEMENTS_PAGE = 20
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,11 @@ class StatsFilter:
     until: date | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"datasets": list(self.datasets), "since": _iso(self.since), "until": _iso(self.until)}
+        return {
+            "datasets": list(self.datasets),
+            "since": _iso(self.since),
+            "until": _iso(self.until),
+        }
 
 
 @contextmanager
@@ -50,7 +57,8 @@ def snapshot(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-# --------------------------------------------------------------------------------------------- scope
+# ---------------------------------------------------------------------------------------------
+# scope
 def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -60,18 +68,22 @@ def _lead(actor: Actor) -> None:
 
 
 def _own(actor: Actor, user_id: int | None) -> int | None:
-    """The user whose numbers the actor may see: anyone for leads, only themselves for annotators."""
+    """The user whose numbers the actor may see: anyone for leads, only themselves for
+    annotators."""
     if actor.can("view_stats"):
         return user_id
     actor.require("view_own_stats")
     if user_id is not None and user_id != actor.id:
-        raise PermissionDenied(f"{actor.username} ({actor.role}) may only view their own statistics")
+        raise PermissionDenied(
+            f"{actor.username} ({actor.role}) may only view their own statistics"
+        )
     if actor.id is None:
         raise PermissionDenied("statistics of an anonymous actor")
     return actor.id
 
 
-# --------------------------------------------------------------------------------------------- helpers
+# ---------------------------------------------------------------------------------------------
+# helpers
 def _iso(d: date | datetime | str | None) -> str | None:
     if d is None:
         return None
@@ -92,7 +104,9 @@ def _dated(col: Any, f: StatsFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _in_datasets(session: Session, stmt: Select[Any], sample_id_col: Any, f: StatsFilter) -> Select[Any]:
+def _in_datasets(
+    session: Session, stmt: Select[Any], sample_id_col: Any, f: StatsFilter
+) -> Select[Any]:
     """Restrict a statement over a table with a sample_id to the filter's datasets.
 
     A dataset imported in one go holds one contiguous range of sample ids: then the filter is
@@ -104,8 +118,12 @@ def _in_datasets(session: Session, stmt: Select[Any], sample_id_col: Any, f: Sta
         return stmt
     ranges = _id_ranges(session, f.datasets)
     if ranges is not None:
-        return stmt.where(or_(*[sample_id_col.between(lo, hi) for lo, hi in ranges]) if ranges else false())
-    return stmt.join(Sample, Sample.id == sample_id_col).where((Sample.dataset_id + 0).in_(f.datasets))
+        return stmt.where(
+            or_(*[sample_id_col.between(lo, hi) for lo, hi in ranges]) if ranges else false()
+        )
+    return stmt.join(Sample, Sample.id == sample_id_col).where(
+        (Sample.dataset_id + 0).in_(f.datasets)
+    )
 
 
 def _memo(session: Session, name: str) -> dict[Any, Any]:
@@ -123,8 +141,11 @@ def _id_ranges(session: Session, datasets: tuple[int, ...]) -> list[tuple[int, i
     Remembered during one ``dashboard`` call (its figures ask several times)."""
     memo = _memo(session, "ranges")
     if datasets not in memo:
-        rows = session.execute(select(func.min(Sample.id), func.max(Sample.id), func.count()).where(
-            Sample.dataset_id.in_(datasets)).group_by(Sample.dataset_id)).all()
+        rows = session.execute(
+            select(func.min(Sample.id), func.max(Sample.id), func.count())
+            .where(Sample.dataset_id.in_(datasets))
+            .group_by(Sample.dataset_id)
+        ).all()
         contiguous = all(int(hi) - int(lo) + 1 == int(n) for lo, hi, n in rows)
         memo[datasets] = [(int(lo), int(hi)) for lo, hi, _ in rows] if contiguous else None
     return memo[datasets]
@@ -159,9 +180,16 @@ def _rate(num: int, den: int) -> float | None:
     return round(num / den, 6) if den else None
 
 
-def review_link(dataset: int | None = None, *, status: str | None = None, flag: str | None = None,
-                check: str | None = None, sample: int | None = None) -> str:
-    """URL of the review queue filtered like a chart's bar, e.g. ``/review?dataset=3&check=untranslated``."""
-    return filters.review_link(SampleFilter(dataset=dataset, status=status, flag=flag, check=check), sample)
-
-
+def review_link(
+    dataset: int | None = None,
+    *,
+    status: str | None = None,
+    flag: str | None = None,
+    check: str | None = None,
+    sample: int | None = None,
+) -> str:
+    """URL of the review queue filtered like a chart's bar, e.g.
+    ``/review?dataset=3&check=untranslated``."""
+    return filters.review_link(
+        SampleFilter(dataset=dataset, status=status, flag=flag, check=check), sample
+    )

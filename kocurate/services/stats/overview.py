@@ -19,9 +19,16 @@ from .text import text_stats
 from .translation import translation_repair
 
 
-def dashboard(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, target: int = DEFAULT_TARGET,
-              today: date | None = None) -> dict[str, Any]:
-    """Every figure the actor may see, computed once (what the page and ``kocurate stats --json`` show)."""
+def dashboard(
+    session: Session,
+    actor: Actor,
+    f: StatsFilter = StatsFilter(),
+    *,
+    target: int = DEFAULT_TARGET,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Every figure the actor may see, computed once (what the page and ``kocurate stats --json``
+    show)."""
     session.info[_MEMO] = {}
     try:
         return _dashboard(session, actor, f, target=target, today=today)
@@ -29,7 +36,9 @@ def dashboard(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *,
         session.info.pop(_MEMO, None)
 
 
-def _dashboard(session: Session, actor: Actor, f: StatsFilter, *, target: int, today: date | None) -> dict[str, Any]:
+def _dashboard(
+    session: Session, actor: Actor, f: StatsFilter, *, target: int, today: date | None
+) -> dict[str, Any]:
     if not actor.can("view_stats"):
         return _own_part(session, actor, f)
     out: dict[str, Any] = {"scope": "all", "filter": f.params()}
@@ -38,8 +47,15 @@ def _dashboard(session: Session, actor: Actor, f: StatsFilter, *, target: int, t
     return out
 
 
-def dashboard_concurrent(engine: Engine, actor: Actor, f: StatsFilter = StatsFilter(), *,
-                         target: int = DEFAULT_TARGET, today: date | None = None, workers: int = 4) -> dict[str, Any]:
+def dashboard_concurrent(
+    engine: Engine,
+    actor: Actor,
+    f: StatsFilter = StatsFilter(),
+    *,
+    target: int = DEFAULT_TARGET,
+    today: date | None = None,
+    workers: int = 4,
+) -> dict[str, Any]:
     """``dashboard`` with its independent parts on separate read-only connections, in threads.
 
     The drivers leave Python while a query runs, so the parts use several cores (SQLite runs in
@@ -57,7 +73,9 @@ def dashboard_concurrent(engine: Engine, actor: Actor, f: StatsFilter = StatsFil
             return part(s, actor, f, target, today)
 
     out: dict[str, Any] = {"scope": "all", "filter": f.params()}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="kocurate-stats") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, workers), thread_name_prefix="kocurate-stats"
+    ) as pool:
         for result in pool.map(run, _LEAD_PARTS):
             out.update(result)
     return out
@@ -65,13 +83,20 @@ def dashboard_concurrent(engine: Engine, actor: Actor, f: StatsFilter = StatsFil
 
 def _own_part(session: Session, actor: Actor, f: StatsFilter) -> dict[str, Any]:
     _own(actor, None)
-    return {"scope": "own", "filter": f.params(), "user": actor.username,
-            "reviews_per_day": reviews_per_day(session, actor, f),
-            "annotators": annotator_stats(session, actor, f)}
+    return {
+        "scope": "own",
+        "filter": f.params(),
+        "user": actor.username,
+        "reviews_per_day": reviews_per_day(session, actor, f),
+        "annotators": annotator_stats(session, actor, f),
+    }
 
 
-# The lead's dashboard in independent parts (each its own queries; about equal work at 700k samples).
-def _part_state(session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None) -> dict[str, Any]:
+# The lead's dashboard in independent parts (each its own queries; about equal work at 700k
+# samples).
+def _part_state(
+    session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None
+) -> dict[str, Any]:
     status = status_counts(session, actor, f)
     totals: dict[int, int] = defaultdict(int)
     for r in status:
@@ -87,18 +112,30 @@ def _part_state(session: Session, actor: Actor, f: StatsFilter, target: int, tod
     }
 
 
-def _part_text(session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None) -> dict[str, Any]:
+def _part_text(
+    session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None
+) -> dict[str, Any]:
     text = text_stats(session, actor, f)
-    return {"text": text,
-            "translation": translation_repair(session, actor, f, _turns=sum(d["turns"] for d in text["datasets"]))}
+    return {
+        "text": text,
+        "translation": translation_repair(
+            session, actor, f, _turns=sum(d["turns"] for d in text["datasets"])
+        ),
+    }
 
 
-def _part_people(session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None) -> dict[str, Any]:
-    return {"reviews_per_day": reviews_per_day(session, actor, f), "annotators": annotator_stats(session, actor, f)}
+def _part_people(
+    session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None
+) -> dict[str, Any]:
+    return {
+        "reviews_per_day": reviews_per_day(session, actor, f),
+        "annotators": annotator_stats(session, actor, f),
+    }
 
 
-def _part_agreement(session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None
-                    ) -> dict[str, Any]:
+def _part_agreement(
+    session: Session, actor: Actor, f: StatsFilter, target: int, today: date | None
+) -> dict[str, Any]:
     return {"agreement": agreement(session, actor, f, disagreements=DISAGREEMENTS_PAGE)}
 
 

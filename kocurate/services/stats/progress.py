@@ -28,20 +28,33 @@ from ._base import (
 )
 
 
-def status_counts(session: Session, actor: Actor, f: StatsFilter = StatsFilter()) -> list[dict[str, Any]]:
+def status_counts(
+    session: Session, actor: Actor, f: StatsFilter = StatsFilter()
+) -> list[dict[str, Any]]:
     """Samples by status per dataset (one GROUP BY over the (dataset, status, id) index)."""
     _lead(actor)
-    stmt = select(Sample.dataset_id, Sample.status, func.count()).group_by(Sample.dataset_id, Sample.status)
+    stmt = select(Sample.dataset_id, Sample.status, func.count()).group_by(
+        Sample.dataset_id, Sample.status
+    )
     if f.datasets:
         stmt = stmt.where(Sample.dataset_id.in_(f.datasets))
     names = _dataset_names(session)
-    rows = [{"dataset_id": d, "dataset": names.get(d, str(d)), "status": s, "n": n}
-            for d, s, n in session.execute(stmt)]
-    return sorted(rows, key=lambda r: (r["dataset_id"], STATUSES.index(r["status"]) if r["status"] in STATUSES else 99))
+    rows = [
+        {"dataset_id": d, "dataset": names.get(d, str(d)), "status": s, "n": n}
+        for d, s, n in session.execute(stmt)
+    ]
+    return sorted(
+        rows,
+        key=lambda r: (
+            r["dataset_id"],
+            STATUSES.index(r["status"]) if r["status"] in STATUSES else 99,
+        ),
+    )
 
 
-def reviews_per_day(session: Session, actor: Actor, f: StatsFilter = StatsFilter(),
-                    user_id: int | None = None) -> list[dict[str, Any]]:
+def reviews_per_day(
+    session: Session, actor: Actor, f: StatsFilter = StatsFilter(), user_id: int | None = None
+) -> list[dict[str, Any]]:
     """Reviews (decisions) per UTC day, per decision; annotators get only their own."""
     uid = _own(actor, user_id)
     acc: dict[tuple[str, str], int] = defaultdict(int)
@@ -50,7 +63,9 @@ def reviews_per_day(session: Session, actor: Actor, f: StatsFilter = StatsFilter
     return [{"day": d, "decision": dec, "n": n} for (d, dec), n in sorted(acc.items())]
 
 
-def _activity(session: Session, f: StatsFilter, uid: int | None) -> list[tuple[str, int, str, int, float, int]]:
+def _activity(
+    session: Session, f: StatsFilter, uid: int | None
+) -> list[tuple[str, int, str, int, float, int]]:
     """Reviews grouped by (UTC day, person, decision): count, seconds summed, reviews timed.
 
     One scan of the reviews (covering index) serves reviews per day, throughput per person and
@@ -60,21 +75,40 @@ def _activity(session: Session, f: StatsFilter, uid: int | None) -> list[tuple[s
     key = (f, uid)
     if key not in memo:
         day = _day(Review.created_at).label("day")
-        stmt = select(day, Review.user_id, Review.decision, func.count(), func.sum(Review.seconds),
-                      func.count(Review.seconds)).where(*_dated(Review.created_at, f)).group_by(
-            day, Review.user_id, Review.decision)
+        stmt = (
+            select(
+                day,
+                Review.user_id,
+                Review.decision,
+                func.count(),
+                func.sum(Review.seconds),
+                func.count(Review.seconds),
+            )
+            .where(*_dated(Review.created_at, f))
+            .group_by(day, Review.user_id, Review.decision)
+        )
         if uid is not None:
             stmt = stmt.where(Review.user_id == uid)
         stmt = _in_datasets(session, stmt, Review.sample_id, f)
-        memo[key] = [(_iso(d) or "", int(u), dec, int(n), float(secs or 0), int(c))
-                     for d, u, dec, n, secs, c in session.execute(stmt)]
+        memo[key] = [
+            (_iso(d) or "", int(u), dec, int(n), float(secs or 0), int(c))
+            for d, u, dec, n, secs, c in session.execute(stmt)
+        ]
     return memo[key]
 
 
-def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, target: int = DEFAULT_TARGET,
-             pace_days: int = PACE_DAYS, today: date | None = None,
-             _status: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Where the corpus stands: samples by status, distance to the target, time to finish at the current pace.
+def progress(
+    session: Session,
+    actor: Actor,
+    f: StatsFilter = StatsFilter(),
+    *,
+    target: int = DEFAULT_TARGET,
+    pace_days: int = PACE_DAYS,
+    today: date | None = None,
+    _status: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Where the corpus stands: samples by status, distance to the target, time to finish at the
+    current pace.
 
     Pace = reviews per day and approvals per day over the ``pace_days`` days ending ``today``
     (default: the filter's ``until``, else the current UTC day). Remaining work = undecided
@@ -96,8 +130,9 @@ def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, 
     end = today or f.until or datetime.now(UTC).date()
     start = end - timedelta(days=pace_days - 1)
     window = StatsFilter(f.datasets, start, end)
-    stmt = select(func.count(), func.coalesce(func.sum(case((Review.decision == "approve", 1), else_=0)), 0)).where(
-        *_dated(Review.created_at, window))
+    stmt = select(
+        func.count(), func.coalesce(func.sum(case((Review.decision == "approve", 1), else_=0)), 0)
+    ).where(*_dated(Review.created_at, window))
     n_reviews, n_approvals = session.execute(_in_datasets(session, stmt, Review.sample_id, f)).one()
     pace = n_reviews / pace_days
     approve_pace = n_approvals / pace_days
@@ -117,7 +152,9 @@ def progress(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, 
         "approvals_per_day": round(approve_pace, 3),
         "remaining_reviews": remaining_reviews,
         "days_to_finish": round(remaining_reviews / pace, 1) if pace else None,
-        "days_to_target": 0.0 if to_target == 0 else (round(to_target / approve_pace, 1) if approve_pace else None),
+        "days_to_target": (
+            0.0
+            if to_target == 0
+            else (round(to_target / approve_pace, 1) if approve_pace else None)
+        ),
     }
-
-

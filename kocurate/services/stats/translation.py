@@ -22,14 +22,16 @@ from ._base import (
 )
 
 
-def translation_repair(session: Session, actor: Actor, f: StatsFilter = StatsFilter(),
-                       _turns: int | None = None) -> dict[str, Any]:
+def translation_repair(
+    session: Session, actor: Actor, f: StatsFilter = StatsFilter(), _turns: int | None = None
+) -> dict[str, Any]:
     """How much of the machine translation people repaired.
 
     Edited turn = ``text != mt_text``. Only turns with an Edit can differ, so the comparison runs on
-    those (found through the edits table), not on all 1.4M turns. The distance histogram uses a cheap
-    SQL distance, |len(text) - len(mt_text)| (a lower bound of the Levenshtein distance; 0 = same
-    length, e.g. substitutions); ``edit_distance_sample`` gives true Levenshtein on a bounded sample.
+    those (found through the edits table), not on all 1.4M turns. The distance histogram uses a
+    cheap SQL distance, |len(text) - len(mt_text)| (a lower bound of the Levenshtein distance; 0 =
+    same length, e.g. substitutions); ``edit_distance_sample`` gives true Levenshtein on a bounded
+    sample.
     """
     _lead(actor)
     if _turns is None:
@@ -38,9 +40,12 @@ def translation_repair(session: Session, actor: Actor, f: StatsFilter = StatsFil
             stmt = stmt.where(Sample.dataset_id.in_(f.datasets))
         _turns = int(session.scalar(stmt) or 0)
     # the dataset filter goes on the edits (which carry sample_id), so turns are reached only by id
-    edited_ids = _in_datasets(session, select(Edit.turn_id).where(Edit.field == "text"), Edit.sample_id, f)
+    edited_ids = _in_datasets(
+        session, select(Edit.turn_id).where(Edit.field == "text"), Edit.sample_id, f
+    )
     if _is_pg(session):
-        # = ANY(ARRAY(...)): primary-key lookups; IN (...) makes PostgreSQL hash-join a scan of all turns
+        # = ANY(ARRAY(...)): primary-key lookups; IN (...) makes PostgreSQL hash-join a scan of all
+        # turns
         edited = Turn.id == any_(func.array(edited_ids.scalar_subquery()))
     else:
         edited = Turn.id.in_(edited_ids)
@@ -50,19 +55,31 @@ def translation_repair(session: Session, actor: Actor, f: StatsFilter = StatsFil
     hist = dict(session.execute(stmt).all())
     edited = sum(hist.values())
 
-    sstmt = select(Suggestion.state, func.count()).where(*_dated(Suggestion.created_at, f)).group_by(Suggestion.state)
+    sstmt = (
+        select(Suggestion.state, func.count())
+        .where(*_dated(Suggestion.created_at, f))
+        .group_by(Suggestion.state)
+    )
     sstmt = _in_datasets(session, sstmt, Suggestion.sample_id, f)
     sugg = {"open": 0, "accepted": 0, "rejected": 0, **dict(session.execute(sstmt).all())}
     # The cache is shared by all datasets: DeepL characters ignore the dataset filter.
-    billed = session.scalar(select(func.coalesce(func.sum(TranslationCache.billed_characters), 0)).where(
-        TranslationCache.engine == "deepl", *_dated(TranslationCache.created_at, f))) or 0
+    billed = (
+        session.scalar(
+            select(func.coalesce(func.sum(TranslationCache.billed_characters), 0)).where(
+                TranslationCache.engine == "deepl", *_dated(TranslationCache.created_at, f)
+            )
+        )
+        or 0
+    )
     return {
         "turns": _turns,
         "edited_turns": edited,
         "edited_share": _rate(edited, _turns),
         "distance": "abs(length(text) - length(mt_text))",
-        "distance_hist": [{"bucket": bucket_label(e, DISTANCE_EDGES), "lower": e, "n": hist.get(e, 0)}
-                          for e in DISTANCE_EDGES],
+        "distance_hist": [
+            {"bucket": bucket_label(e, DISTANCE_EDGES), "lower": e, "n": hist.get(e, 0)}
+            for e in DISTANCE_EDGES
+        ],
         "suggestions": sugg,
         "suggestion_acceptance": _rate(sugg["accepted"], sugg["accepted"] + sugg["rejected"]),
         "deepl_characters": int(billed),
@@ -82,14 +99,27 @@ def levenshtein(a: str, b: str) -> int:
     return prev[-1]
 
 
-def edit_distance_sample(session: Session, actor: Actor, f: StatsFilter = StatsFilter(), *, limit: int = 200,
-                         max_chars: int = 2000) -> list[dict[str, Any]]:
-    """True Levenshtein distances for at most ``limit`` edited turns (lowest ids; texts cut at ``max_chars``)."""
+def edit_distance_sample(
+    session: Session,
+    actor: Actor,
+    f: StatsFilter = StatsFilter(),
+    *,
+    limit: int = 200,
+    max_chars: int = 2000,
+) -> list[dict[str, Any]]:
+    """True Levenshtein distances for at most ``limit`` edited turns (lowest ids; texts cut at
+    ``max_chars``)."""
     _lead(actor)
-    edited_ids = _in_datasets(session, select(Edit.turn_id).where(Edit.field == "text"), Edit.sample_id, f)
-    stmt = select(Turn.id, Turn.sample_id, Turn.mt_text, Turn.text).where(
-        Turn.id.in_(edited_ids), Turn.text != Turn.mt_text).order_by(Turn.id).limit(limit)
-    return [{"turn_id": t, "sample_id": s, "distance": levenshtein(mt[:max_chars], tx[:max_chars])}
-            for t, s, mt, tx in session.execute(stmt)]
-
-
+    edited_ids = _in_datasets(
+        session, select(Edit.turn_id).where(Edit.field == "text"), Edit.sample_id, f
+    )
+    stmt = (
+        select(Turn.id, Turn.sample_id, Turn.mt_text, Turn.text)
+        .where(Turn.id.in_(edited_ids), Turn.text != Turn.mt_text)
+        .order_by(Turn.id)
+        .limit(limit)
+    )
+    return [
+        {"turn_id": t, "sample_id": s, "distance": levenshtein(mt[:max_chars], tx[:max_chars])}
+        for t, s, mt, tx in session.execute(stmt)
+    ]
