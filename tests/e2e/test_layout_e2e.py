@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from e2e_helpers import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     AppServer,
     served,
@@ -115,25 +114,21 @@ def korean_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 
 
 @pytest.fixture(scope="module")
-def lead_page(korean_app: AppServer) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        ctx = browser.new_context(viewport=VIEWPORT, locale="ko-KR")
-        ctx.set_default_timeout(UI_MS)
-        page = ctx.new_page()
-        page.goto(korean_app.base_url + "/")
-        page.get_by_role("textbox", name="사용자 이름").fill(
-            "lead"
-        )  # the login page speaks Korean too
-        page.get_by_role("textbox", name="비밀번호").fill("lead-demo-pw")
-        page.get_by_role("button", name="로그인").click()
-        page.get_by_test_id("stSidebar").get_by_text("lead ·", exact=False).wait_for()
-        wait_idle(page, UI_MS)
-        wait_for_login_cookie(page)
-        yield page
-        browser.close()
+def lead_page(korean_app: AppServer, browser: Any) -> Iterator[Any]:
+    # the session's browser (conftest): a second sync Playwright would clash with its running loop
+    ctx = browser.new_context(viewport=VIEWPORT, locale="ko-KR")
+    ctx.set_default_timeout(UI_MS)
+    page = ctx.new_page()
+    page.goto(korean_app.base_url + "/")
+    # the login page speaks Korean too
+    page.get_by_role("textbox", name="사용자 이름").fill("lead")
+    page.get_by_role("textbox", name="비밀번호").fill("lead-demo-pw")
+    page.get_by_role("button", name="로그인").click()
+    page.get_by_test_id("stSidebar").get_by_text("lead ·", exact=False).wait_for()
+    wait_idle(page, UI_MS)
+    wait_for_login_cookie(page)
+    yield page
+    ctx.close()
 
 
 def _first_sample(app: AppServer) -> int:
