@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 
 from kocurate import db
 from kocurate.errors import KocurateError
+from kocurate.i18n import check_label
 from kocurate.models import CheckFinding, Claim, Dataset, Draft, Edit, Review, Sample, Turn, User
 
 pytestmark = pytest.mark.e2e
@@ -260,13 +261,14 @@ def test_fixing_the_odd_one_out_closes_its_finding_on_save(page: Any, loop_app: 
     ) == [("open",)]
     login(page, loop_app, "annotator2")
     open_sample(page, loop_app, sid)
-    page.get_by_text("⚠ false_friends", exact=False).first.wait_for()
+    label = check_label("false_friends")  # the page names checks by their label (English here)
+    page.get_by_text(f"⚠ {label}", exact=False).first.wait_for()
     korean(page).nth(row.idx).fill("다음 중 어울리지 않는 것을 찾으세요.")
     bar_button(page, "Save").click()
     page.locator(".st-key-rv-recheck").get_by_text(
-        "resolved by edit: false_friends", exact=False
+        f"resolved by edit: {label}", exact=False
     ).wait_for()
-    assert page.get_by_text("⚠ false_friends", exact=False).count() == 0
+    assert page.get_by_text(f"⚠ {label}", exact=False).count() == 0
     assert (
         q(
             loop_app,
@@ -283,7 +285,7 @@ def test_fixing_the_odd_one_out_closes_its_finding_on_save(page: Any, loop_app: 
         "false_friends"
     ]  # kept in the history
     page.get_by_role("tab", name="Checks").click()
-    page.get_by_text("false_friends · turn 1 · resolved by edit", exact=False).wait_for()
+    page.get_by_text(f"{label} · turn 1 · resolved by edit", exact=False).wait_for()
 
 
 def test_reserved_sample_opens_read_only_with_a_banner(new_page: Any, loop_app: AppServer) -> None:
