@@ -72,8 +72,10 @@ class Conflict(KocurateError):
 
 
 class AlreadyImported(Conflict):
-    def __init__(self, message: str, dataset_id: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None, dataset_id: int, *, msgid: str | None = None, **params: Any
+    ) -> None:
+        super().__init__(message, msgid=msgid, **params)
         self.dataset_id = dataset_id
 
 

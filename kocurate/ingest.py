@@ -187,9 +187,11 @@ def import_files(
         existing = probe.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
         if existing is not None:
             raise AlreadyImported(
-                f"already imported as dataset {existing.name!r} (id {existing.id}); nothing"
-                " changed",
+                None,
                 existing.id,
+                msgid=N_("already imported as dataset {name!r} (id {dataset}); nothing changed"),
+                name=existing.name,
+                dataset=existing.id,
             )
         if probe.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
             raise KocurateError(
@@ -306,9 +308,14 @@ def _import(
                     twin = session.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
                     if twin is not None:
                         raise AlreadyImported(
-                            f"already imported as dataset {twin.name!r} (id {twin.id}); "
-                            "nothing changed",
+                            None,
                             twin.id,
+                            msgid=N_(
+                                "already imported as dataset {name!r} (id {dataset}); "
+                                "nothing changed"
+                            ),
+                            name=twin.name,
+                            dataset=twin.id,
                         )
                     session.add(ds)
                     session.flush()

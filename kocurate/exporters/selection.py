@@ -113,11 +113,13 @@ class ExportSpec:
     def validate(self) -> None:
         bad = [s for s in self.statuses if s not in STATUSES]
         if bad or not self.statuses:
-            raise KocurateError(
-                f"unknown status {bad[0]!r}; one of {', '.join(STATUSES)}"
-                if bad
-                else "choose at least one status"
-            )
+            if bad:
+                raise KocurateError(
+                    msgid=N_("unknown status {status!r}; one of {statuses}"),
+                    status=bad[0],
+                    statuses=", ".join(STATUSES),
+                )
+            raise KocurateError(msgid=N_("choose at least one status"))
         known = set(ETHICS_FLAGS) | set(QUALITY_FLAGS)
         for f in [*self.exclude_flags, *self.with_flags]:
             if f not in known:

@@ -127,9 +127,10 @@ def resolve_mentions(session: Session, body: str) -> dict[str, int]:
             unknown.append(n)
     if unknown:
         raise KocurateError(
-            "no active user named "
-            + ", ".join(f"@{n}" for n in unknown)
-            + "; check the spelling, or write the name without @"
+            msgid=N_(
+                "no active user named {names}; check the spelling, or write the name without @"
+            ),
+            names=", ".join(f"@{n}" for n in unknown),
         )
     return found
 
