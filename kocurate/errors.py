@@ -26,9 +26,10 @@ code sets it here, and the CLI follows.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
-from .i18n import N_
+from .i18n import N_, part
 
 
 class KocurateError(Exception):
@@ -71,18 +72,61 @@ class Conflict(KocurateError):
 
 
 class AlreadyImported(Conflict):
-    def __init__(self, message: str, dataset_id: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None, dataset_id: int, *, msgid: str | None = None, **params: Any
+    ) -> None:
+        super().__init__(message, msgid=msgid, **params)
         self.dataset_id = dataset_id
 
 
 class ImportFailed(UsageError):
     """Bad input: names the file, the line or record index and the field."""
 
-    def __init__(self, file: str, where: str, field: str | None, reason: str) -> None:
+    def __init__(
+        self,
+        file: str,
+        where: str,
+        field: str | None,
+        reason: str | None = None,
+        *,
+        reason_id: str | None = None,
+        **reason_params: Any,
+    ) -> None:
+        # ``reason_id`` (an N_() msgid) + its params: the page shows the reason in its language;
+        # a plain ``reason`` stays as written. ``str()`` is the same English either way.
+        if reason is None:
+            reason = reason_id.format(**reason_params) if reason_id else ""
         self.file, self.where, self.field, self.reason = file, where, field, reason
         place = f"{file}, {where}" + (f", field '{field}'" if field else "")
-        super().__init__(f"{place}: {reason}")
+        why: Any = part(reason_id, **reason_params) if reason_id else reason
+        super().__init__(
+            f"{place}: {reason}",
+            msgid=N_("{file}, {where}, field '{field}': {reason}")
+            if field
+            else N_("{file}, {where}: {reason}"),
+            file=file,
+            where=_where_part(where),
+            field=field,
+            reason=why,
+        )
+
+
+_WHERE = (
+    (re.compile(r"line (?P<line>\d+)"), N_("line {line}")),
+    (re.compile(r"record (?P<record>\d+)"), N_("record {record}")),
+    (re.compile(r"record (?P<record>\d+), line (?P<line>\d+)"), N_("record {record}, line {line}")),
+    (re.compile(r"file"), N_("file")),
+    (re.compile(r"folder"), N_("folder")),
+)
+
+
+def _where_part(where: str) -> Any:
+    """``where`` ("line 3", "record 2, line 5", "file") as a translatable part; other text as is."""
+    for pattern, msgid in _WHERE:
+        m = pattern.fullmatch(where)
+        if m:
+            return part(msgid, **{k: int(v) for k, v in m.groupdict().items()})
+    return where
 
 
 class StaleVersion(Conflict):

@@ -124,10 +124,15 @@ def message(exc: BaseException) -> str:
     if msgid:
         text = _(msgid)
         try:
-            return text.format(**params)
-        except (KeyError, IndexError, ValueError):
+            # a parameter may itself be a part (ImportFailed's reason): rendered in this language
+            return text.format(**{k: _render_param(v) for k, v in params.items()})
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
             return str(exc)
     return str(exc)
+
+
+def _render_param(v: Any) -> Any:
+    return render(v) if isinstance(v, dict) and isinstance(v.get("id"), str) else v
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from . import align as aligner
 from . import config, db
 from .errors import AlreadyImported, ImportFailed, KocurateError
+from .i18n import N_
 from .importers import Importer, NormSample, get_importer
 from .models import Dataset, Sample, Turn, utcnow
 
@@ -170,11 +171,13 @@ def import_files(
     ko_path = Path(ko_path)
     src = Path(source_path) if source_path else None
     if not ko_path.exists():
-        raise ImportFailed(str(ko_path), "file", None, "file not found")
+        raise ImportFailed(str(ko_path), "file", None, reason_id=N_("file not found"))
     if src is not None and not src.exists():
-        raise ImportFailed(str(src), "file", None, "file not found")
+        raise ImportFailed(str(src), "file", None, reason_id=N_("file not found"))
     if src is not None and importer.align_by in ("none", "inline"):
-        raise KocurateError(f"kind {kind!r} takes no separate English source file")
+        raise KocurateError(
+            msgid=N_("kind {kind!r} takes no separate English source file"), kind=kind
+        )
     files = [_file_entry("ko", ko_path)] + ([_file_entry("en", src)] if src else [])
     fingerprint = hashlib.sha256(
         json.dumps([kind, [f["sha256"] for f in files], options or {}], sort_keys=True).encode()
@@ -184,13 +187,16 @@ def import_files(
         existing = probe.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
         if existing is not None:
             raise AlreadyImported(
-                f"already imported as dataset {existing.name!r} (id {existing.id}); nothing"
-                " changed",
+                None,
                 existing.id,
+                msgid=N_("already imported as dataset {name!r} (id {dataset}); nothing changed"),
+                name=existing.name,
+                dataset=existing.id,
             )
         if probe.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
             raise KocurateError(
-                f"a dataset named {name!r} exists already; choose another with --name"
+                msgid=N_("a dataset named {name!r} exists already; choose another with --name"),
+                name=name,
             )
 
     report = ImportReport(name=name, kind=kind)
@@ -277,7 +283,9 @@ def _import(
         report.phases["korean side (parse, join, align, spool)"] = time.process_time() - c0
         if report.samples == 0:
             spool.close()
-            raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
+            raise ImportFailed(
+                ko_path.name, "file", None, reason_id=N_("no valid records to import")
+            )
     try:
         with engine.connect() as conn:
             if spool is not None:
@@ -300,9 +308,14 @@ def _import(
                     twin = session.scalar(select(Dataset).where(Dataset.fingerprint == fingerprint))
                     if twin is not None:
                         raise AlreadyImported(
-                            f"already imported as dataset {twin.name!r} (id {twin.id}); "
-                            "nothing changed",
+                            None,
                             twin.id,
+                            msgid=N_(
+                                "already imported as dataset {name!r} (id {dataset}); "
+                                "nothing changed"
+                            ),
+                            name=twin.name,
+                            dataset=twin.id,
                         )
                     session.add(ds)
                     session.flush()
@@ -312,7 +325,9 @@ def _import(
                     else:
                         _write(session, ds.id, batches)
                     if report.samples == 0:
-                        raise ImportFailed(ko_path.name, "file", None, "no valid records to import")
+                        raise ImportFailed(
+                            ko_path.name, "file", None, reason_id=N_("no valid records to import")
+                        )
                     ds.n_samples, ds.n_turns = report.samples, report.turns
                     ds.n_aligned, ds.n_ambiguous, ds.n_unaligned = (
                         report.aligned,
@@ -610,7 +625,9 @@ def _prepare(
     translated: dict[str, str] = {}  # role -> source_kind, cached
     for s, en, conf, status in pairs:
         if s.key in seen:
-            bad = ImportFailed(report.name, s.place, "id", f"duplicate key {s.key!r}")
+            bad = ImportFailed(
+                report.name, s.place, "id", reason_id=N_("duplicate key {key!r}"), key=s.key
+            )
             if not skip_bad:
                 raise bad
             report.skipped.append(

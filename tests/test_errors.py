@@ -83,3 +83,25 @@ def test_the_cli_exits_with_the_errors_code(
     monkeypatch.setattr(NotFound, "exit_code", 3)  # a class with a code of its own: the CLI follows
     res = runner.invoke(app, ["--db", url, "show", str(MISSING)])
     assert res.exit_code == 3 and f"no sample {MISSING}" in res.output
+
+
+def test_an_import_error_shows_in_korean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kocurate.errors import ImportFailed
+    from kocurate.importers.readers import iter_records
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n{"text": "x",,}\n', encoding="utf-8")
+    (place, ok), (where, exc) = list(iter_records(bad))
+    assert isinstance(ok, dict) and isinstance(exc, ImportFailed)
+    english = "bad.jsonl, line 2: invalid JSON: Expecting property name enclosed in double quotes"
+    # the CLI and logs keep the English sentence; file/where/field stay parameters
+    assert str(exc) == f"{english} (column 14)" and (exc.file, exc.where) == ("bad.jsonl", "line 2")
+    assert exc.msgid == "{file}, {where}: {reason}"
+    with _english():
+        assert i18n.message(exc) == str(exc)
+    monkeypatch.setenv("KOCURATE_DEFAULT_LANG", "ko")
+    i18n.set_language(None)  # a page with no choice made: the default language, Korean
+    # the place and the reason come from the catalog; the JSON parser's own detail stays as it is
+    assert i18n.message(exc) == (
+        "bad.jsonl, 2행: 잘못된 JSON: Expecting property name enclosed in double quotes(14열)"
+    )

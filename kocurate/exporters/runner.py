@@ -98,15 +98,19 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise KocurateError(f"{out_dir} exists and is not a folder")
+        raise KocurateError(msgid=N_("{out_dir} exists and is not a folder"), out_dir=out_dir)
     if not any(out_dir.iterdir()):
         return
     if not (out_dir / MANIFEST).is_file():
         raise KocurateError(
-            f"{out_dir} is not empty and holds no kocurate export; choose an empty folder"
+            msgid=N_("{out_dir} is not empty and holds no kocurate export; choose an empty folder"),
+            out_dir=out_dir,
         )
     if not overwrite:
-        raise KocurateError(f"{out_dir} holds an earlier export; replace it with --overwrite")
+        raise KocurateError(
+            msgid=N_("{out_dir} holds an earlier export; replace it with --overwrite"),
+            out_dir=out_dir,
+        )
 
 
 def run_export(

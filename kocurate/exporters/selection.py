@@ -113,40 +113,53 @@ class ExportSpec:
     def validate(self) -> None:
         bad = [s for s in self.statuses if s not in STATUSES]
         if bad or not self.statuses:
-            raise KocurateError(
-                f"unknown status {bad[0]!r}; one of {', '.join(STATUSES)}"
-                if bad
-                else "choose at least one status"
-            )
+            if bad:
+                raise KocurateError(
+                    msgid=N_("unknown status {status!r}; one of {statuses}"),
+                    status=bad[0],
+                    statuses=", ".join(STATUSES),
+                )
+            raise KocurateError(msgid=N_("choose at least one status"))
         known = set(ETHICS_FLAGS) | set(QUALITY_FLAGS)
         for f in [*self.exclude_flags, *self.with_flags]:
             if f not in known:
-                raise KocurateError(f"unknown flag {f!r}; one of {', '.join(sorted(known))}")
+                raise KocurateError(
+                    msgid=N_("unknown flag {f!r}; one of {items}"),
+                    f=f,
+                    items=", ".join(sorted(known)),
+                )
         if not 0.0 <= self.val_frac < 1.0:
-            raise KocurateError("the validation fraction must be in [0, 1)")
+            raise KocurateError(msgid=N_("the validation fraction must be in [0, 1)"))
         if self.total is not None and self.total < 1:
-            raise KocurateError("--total must be at least 1")
+            raise KocurateError(msgid=N_("--total must be at least 1"))
         shares = {k: v for k, v in self.mix.items() if isinstance(v, float)}
         for name, v in self.mix.items():
             if isinstance(v, float) and not 0.0 < v <= 1.0:
-                raise KocurateError(f"mix share of {name!r} must be in (0, 1], got {v}")
+                raise KocurateError(
+                    msgid=N_("mix share of {name!r} must be in (0, 1], got {v}"), name=name, v=v
+                )
             if isinstance(v, int) and v < 0:
-                raise KocurateError(f"mix count of {name!r} must be positive, got {v}")
+                raise KocurateError(
+                    msgid=N_("mix count of {name!r} must be positive, got {v}"), name=name, v=v
+                )
         if self.best is not None:
             if self.best < 1:
-                raise KocurateError("--best must be at least 1")
+                raise KocurateError(msgid=N_("--best must be at least 1"))
             if self.best_by not in RANKINGS:
                 raise KocurateError(
-                    f"unknown ranking {self.best_by!r} for --best; one of "
-                    f"{', '.join(sorted(RANKINGS))}"
+                    msgid=N_("unknown ranking {best_by!r} for --best; one of {items}"),
+                    best_by=self.best_by,
+                    items=", ".join(sorted(RANKINGS)),
                 )
             if self.total is not None and self.total != self.best:
-                raise KocurateError("--best N is the target size: give --best or --total, not both")
+                raise KocurateError(
+                    msgid=N_("--best N is the target size: give --best or --total, not both")
+                )
             self.total = self.best
         if shares and self.total is None:
-            raise KocurateError("a mix with shares needs a target size (--total)")
+            raise KocurateError(msgid=N_("a mix with shares needs a target size (--total)"))
         if self.best_rated is not None and self.best_rated < 1:
-            raise KocurateError("--best-rated must be at least 1")
+            raise KocurateError(msgid=N_("--best-rated must be at least 1"))
 
 
 def parse_mix_value(text: str) -> float | int:
@@ -160,7 +173,7 @@ def parse_mix_value(text: str) -> float | int:
         return int(t)
     except ValueError:
         raise KocurateError(
-            f"mix value {text!r}: give a share (0.4 or 40%) or a count (5000)"
+            msgid=N_("mix value {text!r}: give a share (0.4 or 40%) or a count (5000)"), text=text
         ) from None
 
 
@@ -169,7 +182,9 @@ def parse_mix(items: list[str] | None) -> dict[str, float | int]:
     for item in items or []:
         name, sep, value = item.rpartition("=")
         if not sep or not name.strip():
-            raise KocurateError(f"mix takes DATASET=SHARE or DATASET=COUNT, got {item!r}")
+            raise KocurateError(
+                msgid=N_("mix takes DATASET=SHARE or DATASET=COUNT, got {item!r}"), item=item
+            )
         out[name.strip()] = parse_mix_value(value)
     return out
 
@@ -208,14 +223,15 @@ def resolve_datasets(session: Session, spec: ExportSpec) -> list[DatasetInfo]:
             outside = [m for m in spec.mix if m in by_ref and by_ref[m].id not in sel]
             if outside:
                 raise KocurateError(
-                    f"mix dataset {outside[0]!r} is not among the selected datasets"
+                    msgid=N_("mix dataset {dataset!r} is not among the selected datasets"),
+                    dataset=outside[0],
                 )
     elif spec.datasets:
         wanted = list(spec.datasets)
     if wanted is not None:
         missing = [w for w in wanted if w not in by_ref]
         if missing:
-            raise NotFound(f"no dataset {missing[0]!r}")
+            raise NotFound(msgid=N_("no dataset {dataset!r}"), dataset=missing[0])
         ids = {by_ref[w].id for w in wanted}
         rows = [r for r in rows if r.id in ids]
     return [

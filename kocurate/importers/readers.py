@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ImportFailed
+from ..i18n import N_
 
 CHUNK = 1 << 20
 _WS = " \t\r\n"
-_TOO_DEEP = "invalid JSON: nested too deeply"
+_TOO_DEEP = N_("invalid JSON: nested too deeply")
 
 
 def _limit(name: str, default: int) -> int:
@@ -92,8 +93,12 @@ class _Guarded(io.RawIOBase):
                 self.name,
                 "file",
                 None,
-                f"{what} is larger than {_mb(self.max_file)} (file limit, "
-                "KOCURATE_MAX_FILE_BYTES); split the file",
+                reason_id=N_(
+                    "{what} is larger than {size} (file limit, "
+                    "KOCURATE_MAX_FILE_BYTES); split the file"
+                ),
+                what=what,
+                size=_mb(self.max_file),
             )
         if (
             self.compressed
@@ -104,9 +109,12 @@ class _Guarded(io.RawIOBase):
                 self.name,
                 "file",
                 None,
-                f"decompresses to over {self.max_ratio} times its compressed "
-                "size (ratio limit, KOCURATE_MAX_RATIO): a decompression "
-                "bomb? nothing was imported",
+                reason_id=N_(
+                    "decompresses to over {max_ratio} times its compressed size "
+                    "(ratio limit, KOCURATE_MAX_RATIO): a decompression bomb? "
+                    "nothing was imported"
+                ),
+                max_ratio=self.max_ratio,
             )
         return n
 
@@ -200,7 +208,10 @@ def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, bytes | ImportFailed
                     name,
                     f"line {lineno}",
                     None,
-                    f"line is longer than {_mb(max_line)} (line limit, KOCURATE_MAX_LINE_BYTES)",
+                    reason_id=N_(
+                        "line is longer than {size} (line limit, KOCURATE_MAX_LINE_BYTES)"
+                    ),
+                    size=_mb(max_line),
                 ),
             )
             continue
@@ -209,7 +220,13 @@ def _lines(fh: IO[bytes], name: str) -> Iterator[tuple[int, bytes | ImportFailed
 
 def _decode_error(name: str, exc: UnicodeDecodeError, line: int) -> ImportFailed:
     bad = exc.object[exc.start : exc.start + 1]
-    return ImportFailed(name, f"line {line}", None, f"not UTF-8 (byte 0x{bad.hex()} at this line)")
+    return ImportFailed(
+        name,
+        f"line {line}",
+        None,
+        reason_id=N_("not UTF-8 (byte 0x{byte} at this line)"),
+        byte=bad.hex(),
+    )
 
 
 def iter_records(
@@ -223,14 +240,19 @@ def iter_records(
     """
     p = Path(path)
     if not p.exists():
-        raise ImportFailed(str(p), "file", None, "file not found")
+        raise ImportFailed(str(p), "file", None, reason_id=N_("file not found"))
     if fmt is not None and fmt not in FORMATS:
         raise ImportFailed(
-            p.name, "file", None, f"unknown format {fmt!r}; one of: {', '.join(FORMATS)}"
+            p.name,
+            "file",
+            None,
+            reason_id=N_("unknown format {fmt!r}; one of: {formats}"),
+            fmt=fmt,
+            formats=", ".join(FORMATS),
         )
     fmt = fmt or file_format(p)
     if fmt != "hf" and p.stat().st_size == 0:
-        raise ImportFailed(p.name, "file", None, "file is empty")
+        raise ImportFailed(p.name, "file", None, reason_id=N_("file is empty"))
     reader = {
         "json": _iter_json,
         "jsonl": _iter_jsonl,
@@ -247,10 +269,14 @@ def iter_records(
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         # a truncated or corrupt .gz
         raise ImportFailed(
-            p.name, "file", None, f"not a readable gzip file ({exc or type(exc).__name__})"
+            p.name,
+            "file",
+            None,
+            reason_id=N_("not a readable gzip file ({detail})"),
+            detail=exc or type(exc).__name__,
         ) from None
     if count == 0:
-        raise ImportFailed(p.name, "file", None, "file holds no records")
+        raise ImportFailed(p.name, "file", None, reason_id=N_("file holds no records"))
 
 
 def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
@@ -280,12 +306,17 @@ def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
                         p.name,
                         f"line {lineno}",
                         None,
-                        f"invalid JSON: {exc.msg} (column {exc.colno})",
+                        reason_id=N_("invalid JSON: {msg} (column {colno})"),
+                        msg=exc.msg,
+                        colno=exc.colno,
                     ),
                 )
                 continue
             except RecursionError:
-                yield f"line {lineno}", ImportFailed(p.name, f"line {lineno}", None, _TOO_DEEP)
+                yield (
+                    f"line {lineno}",
+                    ImportFailed(p.name, f"line {lineno}", None, reason_id=_TOO_DEEP),
+                )
                 continue
             if not isinstance(rec, dict):
                 yield (
@@ -294,7 +325,8 @@ def _iter_jsonl(p: Path) -> Iterator[tuple[str, dict[str, Any] | ImportFailed]]:
                         p.name,
                         f"line {lineno}",
                         None,
-                        f"expected a JSON object, got {type(rec).__name__}",
+                        reason_id=N_("expected a JSON object, got {kind}"),
+                        kind=type(rec).__name__,
                     ),
                 )
                 continue
@@ -366,7 +398,7 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         ts = _TextStream(fh, p.name)
         ch = ts.skip_ws()
         if ch is None:
-            raise ImportFailed(p.name, "file", None, "file is empty")
+            raise ImportFailed(p.name, "file", None, reason_id=N_("file is empty"))
         if ch == "{":
             # A single object: either one record or {"data": [...]} style wrappers; load it whole.
             whole = 16 * max_record
@@ -376,18 +408,26 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                         p.name,
                         "file",
                         None,
-                        "a JSON file that is one object is read whole, and this "
-                        f"one is larger than {_mb(whole)} (16 × the record limit, "
-                        "KOCURATE_MAX_RECORD_BYTES); convert it to a JSON array or JSONL",
+                        reason_id=N_(
+                            "a JSON file that is one object is read whole, and this one "
+                            "is larger than {size} (16 × the record limit, "
+                            "KOCURATE_MAX_RECORD_BYTES); convert it to a JSON array or "
+                            "JSONL"
+                        ),
+                        size=_mb(whole),
                     )
             try:
                 obj = json.loads(ts.buf[ts.pos :])
             except json.JSONDecodeError as exc:
                 raise ImportFailed(
-                    p.name, f"line {ts.line + exc.lineno - 1}", None, f"invalid JSON: {exc.msg}"
+                    p.name,
+                    f"line {ts.line + exc.lineno - 1}",
+                    None,
+                    reason_id=N_("invalid JSON: {msg}"),
+                    msg=exc.msg,
                 ) from None
             except RecursionError:
-                raise ImportFailed(p.name, f"line {ts.line}", None, _TOO_DEEP) from None
+                raise ImportFailed(p.name, f"line {ts.line}", None, reason_id=_TOO_DEEP) from None
             records = (
                 next((v for v in obj.values() if isinstance(v, list)), None)
                 if isinstance(obj, dict)
@@ -401,13 +441,17 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                         p.name,
                         f"record {i + 1}",
                         None,
-                        f"expected a JSON object, got {type(rec).__name__}",
+                        reason_id=N_("expected a JSON object, got {kind}"),
+                        kind=type(rec).__name__,
                     )
                 yield f"record {i + 1}", rec
             return
         if ch != "[":
             raise ImportFailed(
-                p.name, f"line {ts.line}", None, "invalid JSON: expected '[' or '{' at the start"
+                p.name,
+                f"line {ts.line}",
+                None,
+                reason_id=N_("invalid JSON: expected '[' or '{{' at the start"),
             )
         ts.advance(ts.pos + 1)
         index = 0
@@ -418,7 +462,7 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                     p.name,
                     f"line {ts.line}",
                     None,
-                    "invalid JSON: the array is not closed (truncated file?)",
+                    reason_id=N_("invalid JSON: the array is not closed (truncated file?)"),
                 )
             if ch == "]":
                 ts.advance(ts.pos + 1)
@@ -429,7 +473,7 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                         p.name,
                         f"record {index + 1}, line {ts.line}",
                         None,
-                        "invalid JSON: expected ',' between records",
+                        reason_id=N_("invalid JSON: expected ',' between records"),
                     )
                 ts.advance(ts.pos + 1)
                 ch = ts.skip_ws()
@@ -438,7 +482,7 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                         p.name,
                         f"line {ts.line}",
                         None,
-                        "invalid JSON: the array is not closed (truncated file?)",
+                        reason_id=N_("invalid JSON: the array is not closed (truncated file?)"),
                     )
             start_line = ts.line
             while True:
@@ -452,40 +496,53 @@ def _iter_json(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                             p.name,
                             f"record {index + 1}, line {start_line}",
                             None,
-                            f"record is longer than {_mb(max_record)} (record limit, "
-                            "KOCURATE_MAX_RECORD_BYTES)",
+                            reason_id=N_(
+                                "record is longer than {size} (record limit, "
+                                "KOCURATE_MAX_RECORD_BYTES)"
+                            ),
+                            size=_mb(max_record),
                         ) from None
                     if ts.fill():
                         continue
                     line = start_line + ts.buf.count("\n", ts.pos, exc.pos)
                     raise ImportFailed(
-                        p.name, f"record {index + 1}, line {line}", None, f"invalid JSON: {exc.msg}"
+                        p.name,
+                        f"record {index + 1}, line {line}",
+                        None,
+                        reason_id=N_("invalid JSON: {msg}"),
+                        msg=exc.msg,
                     ) from None
                 except RecursionError:
                     raise ImportFailed(
-                        p.name, f"record {index + 1}, line {start_line}", None, _TOO_DEEP
+                        p.name, f"record {index + 1}, line {start_line}", None, reason_id=_TOO_DEEP
                     ) from None
             if end - ts.pos > max_record:
                 raise ImportFailed(
                     p.name,
                     f"record {index + 1}, line {start_line}",
                     None,
-                    f"record is longer than {_mb(max_record)} (record limit,"
-                    " KOCURATE_MAX_RECORD_BYTES)",
+                    reason_id=N_(
+                        "record is longer than {size} (record limit, KOCURATE_MAX_RECORD_BYTES)"
+                    ),
+                    size=_mb(max_record),
                 )
             if not isinstance(rec, dict):
                 raise ImportFailed(
                     p.name,
                     f"record {index + 1}, line {start_line}",
                     None,
-                    f"expected a JSON object, got {type(rec).__name__}",
+                    reason_id=N_("expected a JSON object, got {kind}"),
+                    kind=type(rec).__name__,
                 )
             ts.advance(end)
             yield f"record {index + 1}, line {start_line}", rec
             index += 1
         if ts.skip_ws() is not None:
             raise ImportFailed(
-                p.name, f"line {ts.line}", None, "invalid JSON: extra data after the closing ']'"
+                p.name,
+                f"line {ts.line}",
+                None,
+                reason_id=N_("invalid JSON: extra data after the closing ']'"),
             )
 
 
@@ -503,7 +560,10 @@ def _iter_csv(p: Path, delimiter: str = ",") -> Iterator[tuple[str, dict[str, An
                     yield (
                         f"line {row_no}",
                         ImportFailed(
-                            p.name, f"line {row_no}", None, "more values than header columns"
+                            p.name,
+                            f"line {row_no}",
+                            None,
+                            reason_id=N_("more values than header columns"),
                         ),
                     )
                     continue
@@ -516,10 +576,13 @@ def _iter_csv(p: Path, delimiter: str = ",") -> Iterator[tuple[str, dict[str, An
                     p.name,
                     f"line {reader.line_num}",
                     None,
-                    f"a value is longer than {_mb(max_line)} (line limit, KOCURATE_MAX_LINE_BYTES)",
+                    reason_id=N_(
+                        "a value is longer than {size} (line limit, KOCURATE_MAX_LINE_BYTES)"
+                    ),
+                    size=_mb(max_line),
                 ) from None
             raise ImportFailed(
-                p.name, f"line {reader.line_num}", None, f"invalid CSV: {exc}"
+                p.name, f"line {reader.line_num}", None, reason_id=N_("invalid CSV: {exc}"), exc=exc
             ) from None
 
 
@@ -529,7 +592,9 @@ def _iter_parquet(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
         pf = pq.ParquetFile(p)
     except Exception as exc:
-        raise ImportFailed(p.name, "file", None, f"not a readable Parquet file: {exc}") from None
+        raise ImportFailed(
+            p.name, "file", None, reason_id=N_("not a readable Parquet file: {exc}"), exc=exc
+        ) from None
     index = 0
     for batch in pf.iter_batches(batch_size=10_000):
         for rec in batch.to_pylist():
@@ -544,7 +609,7 @@ def _iter_hf(p: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         ds = load_from_disk(str(p))
     except Exception as exc:
         raise ImportFailed(
-            p.name, "folder", None, f"not a saved Hugging Face dataset: {exc}"
+            p.name, "folder", None, reason_id=N_("not a saved Hugging Face dataset: {exc}"), exc=exc
         ) from None
     if isinstance(ds, DatasetDict):
         ds = ds["train"] if "train" in ds else ds[next(iter(ds))]

@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL, make_url
 
 from .. import config, db
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from .auth import Actor
 
 # tables whose row counts are reported with a backup (a quick sanity check for people)
@@ -63,7 +64,7 @@ def _sqlite_target(url: URL) -> tuple[str, bool]:
     """(path or URI, is_uri) of a SQLite database URL."""
     database = url.database or ""
     if not database or database == ":memory:":
-        raise KocurateError("an in-memory database cannot be backed up")
+        raise KocurateError(msgid=N_("an in-memory database cannot be backed up"))
     uri = database.startswith("file:") or url.query.get("uri") in ("true", "1")
     return database, uri
 
@@ -81,18 +82,27 @@ def _check_sqlite_file(path: Path) -> tuple[str | None, dict[str, int]]:
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise KocurateError(f"{path}: cannot open as a SQLite database ({exc})") from exc
+        raise KocurateError(
+            msgid=N_("{path}: cannot open as a SQLite database ({exc})"), path=path, exc=exc
+        ) from exc
     try:
         try:
             ok = con.execute("PRAGMA integrity_check").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise KocurateError(f"{path}: not a SQLite database or corrupt ({exc})") from exc
+            raise KocurateError(
+                msgid=N_("{path}: not a SQLite database or corrupt ({exc})"), path=path, exc=exc
+            ) from exc
         if ok is None or ok[0] != "ok":
-            raise KocurateError(f"{path}: integrity check failed: {ok[0] if ok else 'no answer'}")
+            raise KocurateError(
+                msgid=N_("{path}: integrity check failed: {answer}"),
+                path=path,
+                answer=ok[0] if ok else "no answer",
+            )
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" not in tables or "samples" not in tables:
             raise KocurateError(
-                f"{path}: not a kocurate database (no alembic_version/samples table)"
+                msgid=N_("{path}: not a kocurate database (no alembic_version/samples table)"),
+                path=path,
             )
         rev = con.execute("SELECT version_num FROM alembic_version").fetchone()
         counts = {
@@ -131,20 +141,24 @@ def backup(
     url = _url(engine_or_url)
     path = Path(path).expanduser().resolve()
     if path.exists() and not overwrite:
-        raise KocurateError(f"{path} exists already; choose another name or pass overwrite")
+        raise KocurateError(
+            msgid=N_("{path} exists already; choose another name or pass overwrite"), path=path
+        )
     if not path.parent.is_dir():
-        raise NotFound(f"no folder {path.parent}")
+        raise NotFound(msgid=N_("no folder {parent}"), parent=path.parent)
     if url.get_backend_name() == "sqlite":
         return _backup_sqlite(url, path)
     if url.get_backend_name() == "postgresql":
         return _backup_pg(url, path)
-    raise KocurateError(f"backups of {url.get_backend_name()} databases are not supported")
+    raise KocurateError(
+        msgid=N_("backups of {backend} databases are not supported"), backend=url.get_backend_name()
+    )
 
 
 def _backup_sqlite(url: URL, path: Path) -> BackupReport:
     database, uri = _sqlite_target(url)
     if not uri and not Path(database).is_file():
-        raise NotFound(f"no database at {database}")
+        raise NotFound(msgid=N_("no database at {database}"), database=database)
     tmp = _tmp_name(path)
     try:
         _create_private(tmp)
@@ -164,11 +178,15 @@ def _backup_sqlite(url: URL, path: Path) -> BackupReport:
         os.replace(tmp, path)  # atomic: the final name only ever holds a complete, checked backup
     except sqlite3.Error as exc:
         raise KocurateError(
-            f"backup to {path} failed: {exc}; nothing was written under that name"
+            msgid=N_("backup to {path} failed: {exc}; nothing was written under that name"),
+            path=path,
+            exc=exc,
         ) from exc
     except OSError as exc:
         raise KocurateError(
-            f"backup to {path} failed: {exc.strerror or exc}; nothing was written under that name"
+            msgid=N_("backup to {path} failed: {reason}; nothing was written under that name"),
+            path=path,
+            reason=exc.strerror or exc,
         ) from exc
     finally:
         tmp.unlink(missing_ok=True)
@@ -189,13 +207,16 @@ def restore(
     url = _url(engine_or_url)
     path = Path(path).expanduser().resolve()
     if not path.is_file():
-        raise NotFound(f"no backup file {path}")
+        raise NotFound(msgid=N_("no backup file {path}"), path=path)
     if url.get_backend_name() == "sqlite":
         report = _restore_sqlite(url, path, keep_current)
     elif url.get_backend_name() == "postgresql":
         report = _restore_pg(url, path)
     else:
-        raise KocurateError(f"restores of {url.get_backend_name()} databases are not supported")
+        raise KocurateError(
+            msgid=N_("restores of {backend} databases are not supported"),
+            backend=url.get_backend_name(),
+        )
     db.get_engine.cache_clear()
     if isinstance(engine_or_url, Engine):
         engine_or_url.dispose()  # pooled connections may hold pages of the old content
@@ -226,13 +247,17 @@ def _known_revision(revision: str | None, path: Path) -> None:
     from alembic.script import ScriptDirectory
 
     if revision is None:
-        raise KocurateError(f"{path}: the backup has no schema revision")
+        raise KocurateError(msgid=N_("{path}: the backup has no schema revision"), path=path)
     script = ScriptDirectory.from_config(db.alembic_config("sqlite://"))
     try:
         script.get_revision(revision)
     except Exception as exc:
         raise KocurateError(
-            f"{path}: made by a newer kocurate (revision {revision}); upgrade kocurate first"
+            msgid=N_(
+                "{path}: made by a newer kocurate (revision {revision}); upgrade kocurate first"
+            ),
+            path=path,
+            revision=revision,
         ) from exc
 
 
@@ -242,7 +267,7 @@ def _restore_sqlite(url: URL, path: Path, keep_current: bool) -> BackupReport:
     live_file = _sqlite_file(url)
     database, uri = _sqlite_target(url)
     if live_file.resolve() == path:
-        raise KocurateError("the backup is the live database itself")
+        raise KocurateError(msgid=N_("the backup is the live database itself"))
     kept = None
     if keep_current and live_file.is_file():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -262,7 +287,9 @@ def _restore_sqlite(url: URL, path: Path, keep_current: bool) -> BackupReport:
             src.close()
     except sqlite3.Error as exc:
         raise KocurateError(
-            f"restore from {path} failed: {exc}; the database is unchanged"
+            msgid=N_("restore from {path} failed: {exc}; the database is unchanged"),
+            path=path,
+            exc=exc,
         ) from exc
     return BackupReport(str(path), "sqlite", path.stat().st_size, revision, counts, kept)
 
@@ -306,7 +333,9 @@ def _pg_tool(name: str, url: URL, path: Path) -> str:
     exe = shutil.which(name)
     if exe is None:
         raise KocurateError(
-            f"{name} is not installed here; do it by hand:\n{pg_guidance(url, path)}"
+            msgid=N_("{name} is not installed here; do it by hand:\n{guidance}"),
+            name=name,
+            guidance=pg_guidance(url, path),
         )
     return exe
 
@@ -315,7 +344,11 @@ def _run(cmd: list[str], url: URL, what: str) -> None:
     proc = subprocess.run(cmd, env=_pg_env(url), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         err = (proc.stderr or proc.stdout).strip().splitlines()
-        raise KocurateError(f"{what} failed: {err[-1] if err else f'exit code {proc.returncode}'}")
+        raise KocurateError(
+            msgid=N_("{what} failed: {detail}"),
+            what=what,
+            detail=err[-1] if err else f"exit code {proc.returncode}",
+        )
 
 
 def _count(conn: Any) -> tuple[str | None, dict[str, int]]:

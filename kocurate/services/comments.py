@@ -127,22 +127,25 @@ def resolve_mentions(session: Session, body: str) -> dict[str, int]:
             unknown.append(n)
     if unknown:
         raise KocurateError(
-            "no active user named "
-            + ", ".join(f"@{n}" for n in unknown)
-            + "; check the spelling, or write the name without @"
+            msgid=N_(
+                "no active user named {names}; check the spelling, or write the name without @"
+            ),
+            names=", ".join(f"@{n}" for n in unknown),
         )
     return found
 
 
 def _clean(body: str) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise KocurateError("a comment needs some text")
+        raise KocurateError(msgid=N_("a comment needs some text"))
     if "\x00" in body:
-        raise KocurateError("a comment may not contain a NUL character")
+        raise KocurateError(msgid=N_("a comment may not contain a NUL character"))
     body = body.replace("\r\n", "\n").strip()
     if len(body) > MAX_CHARS:
         raise KocurateError(
-            f"a comment has at most {MAX_CHARS:,} characters (this one {len(body):,})"
+            msgid=N_("a comment has at most {max_chars:,} characters (this one {n:,})"),
+            max_chars=MAX_CHARS,
+            n=len(body),
         )
     return body
 
@@ -166,7 +169,7 @@ def add_comment(
     if reply_to is not None:
         parent = session.get(Comment, reply_to)
         if parent is None:
-            raise NotFound(f"no comment {reply_to}")
+            raise NotFound(msgid=N_("no comment {reply_to}"), reply_to=reply_to)
         root = session.get(Comment, parent.parent_id) if parent.parent_id else parent
         assert root is not None
         sample_id, turn_idx = root.sample_id, root.turn_idx
@@ -185,7 +188,10 @@ def add_comment(
             )
             if not 1 <= turn <= n:
                 raise KocurateError(
-                    f"sample {sample_id} has turns 1 to {n}; there is no turn {turn}"
+                    msgid=N_("sample {sample_id} has turns 1 to {n}; there is no turn {turn}"),
+                    sample_id=sample_id,
+                    n=n,
+                    turn=turn,
                 )
             turn_idx = turn - 1
     assert smp is not None
@@ -240,7 +246,7 @@ def add_comment(
 def _thread_root(session: Session, comment_id: int) -> Comment:
     c = session.get(Comment, comment_id)
     if c is None:
-        raise NotFound(f"no comment {comment_id}")
+        raise NotFound(msgid=N_("no comment {comment_id}"), comment_id=comment_id)
     if c.parent_id is not None:
         c = session.get(Comment, c.parent_id)
         assert c is not None
@@ -255,8 +261,10 @@ def set_resolved(
     root = _thread_root(session, comment_id)
     if not (actor.can(LEAD) or (actor.id is not None and actor.id == root.author_id)):
         raise PermissionDenied(
-            f"{actor.username} ({actor.role}) may not "
-            f"{'resolve' if resolved else 'reopen'} this thread: its author or a lead does"
+            msgid=N_("{username} ({role}) may not {action} this thread: its author or a lead does"),
+            username=actor.username,
+            role=actor.role,
+            action="resolve" if resolved else "reopen",
         )
     if root.is_open == (not resolved):
         return _cv(root)  # already so: a repeated click is a no-op

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from .. import config, db
 from ..errors import KocurateError
+from ..i18n import N_
 from ..models import Base
 from .auth import Actor
 
@@ -100,7 +101,8 @@ def _pk(table: Table) -> Any:
     cols = list(table.primary_key.columns)
     if len(cols) != 1:
         raise KocurateError(
-            f"table {table.name} has no single-column primary key; cannot page through it"
+            msgid=N_("table {name} has no single-column primary key; cannot page through it"),
+            name=table.name,
         )
     return cols[0]
 
@@ -118,7 +120,7 @@ def copy_database(
     actor.require("db")
     src_url, dst_url = config.db_url(src_url), config.db_url(dst_url)
     if make_url(src_url) == make_url(dst_url):
-        raise KocurateError("source and destination are the same database")
+        raise KocurateError(msgid=N_("source and destination are the same database"))
     src = make_url(src_url)
     if (
         src.get_backend_name() == "sqlite"
@@ -127,15 +129,23 @@ def copy_database(
         and src.database != ":memory:"
     ):
         if not Path(src.database).is_file():
-            raise KocurateError(f"no database at {src.database}")
+            raise KocurateError(msgid=N_("no database at {database}"), database=src.database)
     head = db.head_revision()
     rev = db.current_revision(src_url)
     if rev is None:
-        raise KocurateError(f"{_safe(src_url)} is not a kocurate database (no schema revision)")
+        raise KocurateError(
+            msgid=N_("{source} is not a kocurate database (no schema revision)"),
+            source=_safe(src_url),
+        )
     if rev != head:
         raise KocurateError(
-            f"{_safe(src_url)} is at revision {rev}, this kocurate at {head}: run "
-            "`kocurate --db SRC db upgrade` on the source first"
+            msgid=N_(
+                "{source} is at revision {rev}, this kocurate at {head}: run "
+                "`kocurate --db SRC db upgrade` on the source first"
+            ),
+            source=_safe(src_url),
+            rev=rev,
+            head=head,
         )
     db.upgrade(dst_url)  # creates the schema on a new, empty destination; a no-op when at head
     report = CopyReport(_safe(src_url), _safe(dst_url))
@@ -153,8 +163,12 @@ def copy_database(
                 n = dc.execute(select(func.count()).select_from(table)).scalar() or 0
                 if n:
                     raise KocurateError(
-                        f"the destination is not empty (table {table.name} has {n:,} rows); "
-                        "copy into a new, empty database"
+                        msgid=N_(
+                            "the destination is not empty (table {name} has {n:,} rows); "
+                            "copy into a new, empty database"
+                        ),
+                        name=table.name,
+                        n=n,
                     )
             rebuild = _drop_secondary_indexes(dc) if dc.dialect.name == "postgresql" else []
             for table in _tables():
@@ -175,8 +189,13 @@ def copy_database(
                 got_max = dc.execute(select(func.max(_pk(Base.metadata.tables[tc.table])))).scalar()
                 if tc.copied != tc.source or got_max != tc.max_id:
                     raise KocurateError(
-                        f"table {tc.table}: {tc.source:,} rows in the source but {tc.copied:,} "
-                        "copied; nothing was committed"
+                        msgid=N_(
+                            "table {table}: {source:,} rows in the source but {copied:,} "
+                            "copied; nothing was committed"
+                        ),
+                        table=tc.table,
+                        source=tc.source,
+                        copied=tc.copied,
                     )
             if dc.dialect.name == "postgresql":
                 report.sequences_reset = _reset_sequences(dc)
@@ -221,7 +240,10 @@ def _copy_table(
         except Exception as exc:  # name the place: table and id range, and the driver's first line
             first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise KocurateError(
-                f"table {table.name}, rows from id {first_id}: {first}; nothing was committed"
+                msgid=N_("table {name}, rows from id {first_id}: {first}; nothing was committed"),
+                name=table.name,
+                first_id=first_id,
+                first=first,
             ) from exc
         done += len(rows)
         if progress:
@@ -251,18 +273,34 @@ def _pg_copy(dc: Connection, table: Table, rows: list[Any]) -> None:
                         v = json.dumps(v, ensure_ascii=False, allow_nan=False)
                     except ValueError as exc:
                         raise KocurateError(
-                            f"table {table.name}, id {r[0]}, column {cols[i].name}: {exc} "
-                            "(PostgreSQL JSON has no NaN/Infinity)"
+                            msgid=N_(
+                                "table {table}, id {row_id}, column {column}: {exc} (PostgreSQL "
+                                "JSON has no NaN/Infinity)"
+                            ),
+                            table=table.name,
+                            row_id=r[0],
+                            column=cols[i].name,
+                            exc=exc,
                         ) from exc
                     if "\\u0000" in v:
                         raise KocurateError(
-                            f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL"
-                            " character, which PostgreSQL cannot store"
+                            msgid=N_(
+                                "table {table}, id {row_id}, column {column}: a NUL character, "
+                                "which PostgreSQL cannot store"
+                            ),
+                            table=table.name,
+                            row_id=r[0],
+                            column=cols[i].name,
                         )
                 elif is_text[i] and v is not None and "\x00" in v:
                     raise KocurateError(
-                        f"table {table.name}, id {r[0]}, column {cols[i].name}: a NUL character, "
-                        "which PostgreSQL cannot store"
+                        msgid=N_(
+                            "table {table}, id {row_id}, column {column}: a NUL character, "
+                            "which PostgreSQL cannot store"
+                        ),
+                        table=table.name,
+                        row_id=r[0],
+                        column=cols[i].name,
                     )
                 out.append(v)
             cp.write_row(out)

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import Dataset, Draft, Sample, Turn, utcnow
 from .auth import Actor
 
@@ -24,7 +25,7 @@ MAX_CHARS = 1_000_000  # the import limit for one field
 
 def _person(actor: Actor) -> int:
     if actor.id is None:
-        raise KocurateError("drafts belong to a logged-in person")
+        raise KocurateError(msgid=N_("drafts belong to a logged-in person"))
     return actor.id
 
 
@@ -45,19 +46,27 @@ def save_draft(
     actor.require("edit")
     user_id = _person(actor)
     if field not in FIELDS:
-        raise KocurateError(f"field is one of {', '.join(FIELDS)}")
+        raise KocurateError(msgid=N_("field is one of {fields}"), fields=", ".join(FIELDS))
     if text is None:
-        raise KocurateError("text is required")
+        raise KocurateError(msgid=N_("text is required"))
     text = text.replace("\r\n", "\n")
     if len(text) > MAX_CHARS:
-        raise KocurateError(f"turn {turn_id}: a draft holds at most {MAX_CHARS:,} characters")
+        raise KocurateError(
+            msgid=N_("turn {turn_id}: a draft holds at most {max_chars:,} characters"),
+            turn_id=turn_id,
+            max_chars=MAX_CHARS,
+        )
     row = session.execute(
         select(Turn.__table__.c[field], Sample.dataset_id, Sample.version)
         .join(Sample, Sample.id == Turn.sample_id)
         .where(Turn.id == turn_id, Turn.sample_id == sample_id)
     ).first()
     if row is None:
-        raise NotFound(f"no turn {turn_id} in sample {sample_id}")
+        raise NotFound(
+            msgid=N_("no turn {turn_id} in sample {sample_id}"),
+            turn_id=turn_id,
+            sample_id=sample_id,
+        )
     where = (Draft.user_id == user_id, Draft.turn_id == turn_id, Draft.field == field)
     if (row[0] or "") == text:  # the saved text already says this: nothing to keep
         session.execute(delete(Draft.__table__).where(*where))

@@ -244,7 +244,11 @@ def _recorded(
 ) -> dict[str, Any]:
     spec.validate()
     if card_lang not in LANGUAGES:
-        raise KocurateError(f"unknown card language {card_lang!r}; one of {', '.join(LANGUAGES)}")
+        raise KocurateError(
+            msgid=N_("unknown card language {card_lang!r}; one of {languages}"),
+            card_lang=card_lang,
+            languages=", ".join(LANGUAGES),
+        )
     with session_scope(engine) as s:
         job = Job(
             kind="export",

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import (
     CLOSED_FINDING_STATES,
     ETHICS_FLAGS,
@@ -60,7 +61,7 @@ def resolve_dataset(session: Session, ref: int | str | None) -> int | None:
     else:
         ds = session.scalar(select(Dataset).where(Dataset.name == str(ref)))
     if ds is None:
-        raise NotFound(f"no dataset {ref!r}")
+        raise NotFound(msgid=N_("no dataset {ref!r}"), ref=ref)
     return ds.id
 
 
@@ -94,12 +95,17 @@ class SampleFilter:
     def validate(self) -> None:
         """Refuse values no sample can have, naming the field and the choices."""
         if self.status and self.status not in STATUSES:
-            raise KocurateError(f"unknown status {self.status!r}; one of {', '.join(STATUSES)}")
+            raise KocurateError(
+                msgid=N_("unknown status {status!r}; one of {statuses}"),
+                status=self.status,
+                statuses=", ".join(STATUSES),
+            )
         if self.flag and self.flag not in ALL_FLAGS:
-            raise KocurateError(f"unknown flag {self.flag!r}")
+            raise KocurateError(msgid=N_("unknown flag {flag!r}"), flag=self.flag)
         if self.suggestion and self.suggestion not in SUGGESTION_STATES:
             raise KocurateError(
-                f"suggestion filter is open, accepted or rejected, not {self.suggestion!r}"
+                msgid=N_("suggestion filter is open, accepted or rejected, not {suggestion!r}"),
+                suggestion=self.suggestion,
             )
 
     def conditions(self, session: Session, actor: Actor | None = None) -> list[ColumnElement[bool]]:
@@ -124,7 +130,7 @@ class SampleFilter:
         conds += self._number_conditions()
         if self.mine:
             if actor is None:
-                raise KocurateError("the 'mine' filter needs a signed-in user")
+                raise KocurateError(msgid=N_("the 'mine' filter needs a signed-in user"))
             conds.append(
                 Sample.id.in_(
                     select(Claim.sample_id).where(

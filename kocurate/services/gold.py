@@ -110,7 +110,7 @@ def _save_settings(
 ) -> dict[str, Any]:
     actor.require("configure")
     if session.get(Dataset, dataset_id) is None:
-        raise NotFound(f"no dataset {dataset_id}")
+        raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     before = settings(session, dataset_id)
     row = session.get(Setting, _key(dataset_id))
     value = {**(dict(row.value) if row else {}), **values}
@@ -139,9 +139,13 @@ def set_rate(session: Session, actor: Actor, dataset_id: int, rate: float) -> di
     try:
         rate = float(rate)
     except (TypeError, ValueError):
-        raise KocurateError(f"gold rate: a share such as 0.05, got {rate!r}") from None
+        raise KocurateError(
+            msgid=N_("gold rate: a share such as 0.05, got {rate!r}"), rate=rate
+        ) from None
     if not 0.0 <= rate <= 0.5:
-        raise KocurateError(f"gold rate is a share from 0 to 0.5 (e.g. 0.05 = 5 %), got {rate}")
+        raise KocurateError(
+            msgid=N_("gold rate is a share from 0 to 0.5 (e.g. 0.05 = 5 %), got {rate}"), rate=rate
+        )
     return _save_settings(session, actor, dataset_id, rate=rate)
 
 
@@ -156,9 +160,15 @@ def set_bar(
     ``min_accuracy`` get a second review of their decisions (None removes the bar)."""
     actor.require("configure")
     if min_accuracy is not None and not 0.0 < float(min_accuracy) <= 1.0:
-        raise KocurateError(f"bar: minimum accuracy is a share in (0, 1], got {min_accuracy}")
+        raise KocurateError(
+            msgid=N_("bar: minimum accuracy is a share in (0, 1], got {min_accuracy}"),
+            min_accuracy=min_accuracy,
+        )
     if int(min_answers) < 1:
-        raise KocurateError(f"bar: minimum answers is at least 1, got {min_answers}")
+        raise KocurateError(
+            msgid=N_("bar: minimum answers is at least 1, got {min_answers}"),
+            min_answers=min_answers,
+        )
     acc = None if min_accuracy is None else float(min_accuracy)
     return _save_settings(
         session, actor, dataset_id, min_accuracy=acc, min_answers=int(min_answers)
@@ -182,11 +192,18 @@ def mark(
     actor.require("configure")
     decision = {"approved": "approve", "rejected": "reject"}.get(decision, decision)
     if decision not in DECISIONS or decision == "skip":
-        raise KocurateError(f"expected decision is approve, reject or needs_fix, not {decision!r}")
+        raise KocurateError(
+            msgid=N_("expected decision is approve, reject or needs_fix, not {decision!r}"),
+            decision=decision,
+        )
     flags = sorted(set(flags or []))
     bad = [f for f in flags if f not in ALL_FLAGS]
     if bad:
-        raise KocurateError(f"unknown flag {bad[0]!r}; one of {', '.join(ALL_FLAGS)}")
+        raise KocurateError(
+            msgid=N_("unknown flag {flag!r}; one of {all_flags}"),
+            flag=bad[0],
+            all_flags=", ".join(ALL_FLAGS),
+        )
     sample = session.get(SampleModel, sample_id)
     if sample is None:
         raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
@@ -197,8 +214,10 @@ def mark(
     for idx, text in (texts or {}).items():
         if int(idx) not in turns:
             raise KocurateError(
-                f"expected text for turn {int(idx) + 1}: sample {sample_id} has "
-                f"{len(turns)} turn(s)"
+                msgid=N_("expected text for turn {turn}: sample {sample_id} has {n} turn(s)"),
+                turn=int(idx) + 1,
+                sample_id=sample_id,
+                n=len(turns),
             )
         if text is not None and text.strip():
             clean[str(int(idx))] = text.replace("\r\n", "\n")
@@ -374,7 +393,7 @@ def record_answer(session: Session, actor: Actor, sample_id: int, decision: str)
     assert user_id is not None
     g = session.get(GoldSample, sample_id)
     if g is None:
-        raise NotFound(f"no gold sample {sample_id}")
+        raise NotFound(msgid=N_("no gold sample {sample_id}"), sample_id=sample_id)
     done = session.scalar(
         select(GoldAnswer.id).where(
             GoldAnswer.sample_id == sample_id, GoldAnswer.user_id == user_id

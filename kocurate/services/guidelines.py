@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import Dataset, Guideline, GuidelineRead, User
 from . import audit
 from .auth import Actor
@@ -78,18 +79,24 @@ def _scope(session: Session, dataset_id: int | None) -> int:
     if dataset_id is None:
         return PROJECT
     if session.get(Dataset, dataset_id) is None:
-        raise NotFound(f"no dataset {dataset_id}")
+        raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     return int(dataset_id)
 
 
 def _check_body(body: str) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise KocurateError("the guidelines are empty; write some Markdown first")
+        raise KocurateError(msgid=N_("the guidelines are empty; write some Markdown first"))
     if "\x00" in body:
         line = body[: body.index("\x00")].count("\n") + 1
-        raise KocurateError(f"the guidelines contain a NUL character (line {line})")
+        raise KocurateError(
+            msgid=N_("the guidelines contain a NUL character (line {line})"), line=line
+        )
     if len(body) > MAX_CHARS:
-        raise KocurateError(f"the guidelines are {len(body):,} characters; at most {MAX_CHARS:,}")
+        raise KocurateError(
+            msgid=N_("the guidelines are {n:,} characters; at most {max_chars:,}"),
+            n=len(body),
+            max_chars=MAX_CHARS,
+        )
     return body.replace("\r\n", "\n")
 
 
@@ -165,7 +172,9 @@ def get_version(session: Session, dataset_id: int | None, version: int) -> Versi
     )
     if g is None:
         where = "the project" if scope == PROJECT else f"dataset {dataset_id}"
-        raise NotFound(f"no guidelines version {version} for {where}")
+        raise NotFound(
+            msgid=N_("no guidelines version {version} for {where}"), version=version, where=where
+        )
     return _v(g)
 
 
@@ -232,7 +241,7 @@ def confirm_read(session: Session, actor: Actor, scope: int, version: int) -> No
         )
         is None
     ):
-        raise NotFound(f"no guidelines version {version}")
+        raise NotFound(msgid=N_("no guidelines version {version}"), version=version)
     if (
         session.scalar(
             select(GuidelineRead.id).where(

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from ..db import session_scope
 from ..errors import KocurateError, NotFound, UnknownName
+from ..i18n import N_
 from ..models import Job, utcnow
 from ..registry import Registry
 from .auth import Actor
@@ -157,9 +158,13 @@ def _claim(engine: Engine, job_id: int) -> Job:
     with session_scope(engine) as s:
         job = s.get(Job, job_id)
         if job is None:
-            raise NotFound(f"no job {job_id}")
+            raise NotFound(msgid=N_("no job {job_id}"), job_id=job_id)
         if job.status != "queued" and not is_dead(job):
-            raise JobError(f"job {job_id} is {job.status}; only a queued or dead job can be run")
+            raise JobError(
+                msgid=N_("job {job_id} is {status}; only a queued or dead job can be run"),
+                job_id=job_id,
+                status=job.status,
+            )
         result = dict(job.result or {})
         result["_worker"] = _worker()
         # the conditional UPDATE makes two workers racing for the job safe: one wins
@@ -175,7 +180,7 @@ def _claim(engine: Engine, job_id: int) -> Job:
             )
         ).rowcount
         if n != 1:
-            raise JobError(f"job {job_id} was taken by another worker")
+            raise JobError(msgid=N_("job {job_id} was taken by another worker"), job_id=job_id)
         s.expire_all()
         return s.get(Job, job_id)  # type: ignore[return-value]
 
@@ -272,10 +277,12 @@ def cancel(session: Session, actor: Actor, job_id: int) -> None:
     """Ask a job to stop: it ends at its next progress step, keeping everything finished so far."""
     job = session.get(Job, job_id)
     if job is None:
-        raise NotFound(f"no job {job_id}")
+        raise NotFound(msgid=N_("no job {job_id}"), job_id=job_id)
     _require(actor, job.kind)
     if job.status in FINAL:
-        raise JobError(f"job {job_id} is already {job.status}")
+        raise JobError(
+            msgid=N_("job {job_id} is already {status}"), job_id=job_id, status=job.status
+        )
     job.status, job.message, job.updated_at = (
         "cancelled",
         f"cancelled by {actor.username}",
@@ -288,12 +295,12 @@ def resume(session: Session, actor: Actor, job_id: int) -> None:
     """Put a failed, cancelled or dead job back in the queue (it continues from its saved state)."""
     job = session.get(Job, job_id)
     if job is None:
-        raise NotFound(f"no job {job_id}")
+        raise NotFound(msgid=N_("no job {job_id}"), job_id=job_id)
     _require(actor, job.kind)
     if job.status == "done":
-        raise JobError(f"job {job_id} is already done")
+        raise JobError(msgid=N_("job {job_id} is already done"), job_id=job_id)
     if job.status == "running" and not is_dead(job):
-        raise JobError(f"job {job_id} is still running")
+        raise JobError(msgid=N_("job {job_id} is still running"), job_id=job_id)
     job.status, job.message, job.updated_at = "queued", f"resumed by {actor.username}", utcnow()
     session.flush()
 
@@ -331,7 +338,7 @@ def as_dict(job: Job) -> dict[str, Any]:
 def get(session: Session, job_id: int) -> dict[str, Any]:
     job = session.get(Job, job_id)
     if job is None:
-        raise NotFound(f"no job {job_id}")
+        raise NotFound(msgid=N_("no job {job_id}"), job_id=job_id)
     return as_dict(job)
 
 

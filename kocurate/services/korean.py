@@ -26,6 +26,7 @@ from ..checks.korean.common import ASSISTANT_ROLES, LEVELS_KEY, TARGET_KEY
 from ..checks.runner import run_dataset
 from ..db import read_session
 from ..errors import KocurateError
+from ..i18n import N_
 from ..models import CheckFinding, Sample, Setting, Suggestion, Turn, utcnow
 from . import audit
 from .auth import Actor
@@ -55,8 +56,9 @@ def run_korean_checks(
     unknown = [n for n in names if n not in korean_checks.NAMES]
     if unknown:
         raise KocurateError(
-            f"unknown Korean check(s): {', '.join(unknown)}; known:"
-            f" {', '.join(korean_checks.NAMES)}"
+            msgid=N_("unknown Korean check(s): {unknown}; known: {names}"),
+            unknown=", ".join(unknown),
+            names=", ".join(korean_checks.NAMES),
         )
     with read_session(engine) as s:
         ds = get_dataset(s, dataset_ref)
@@ -216,7 +218,9 @@ def set_target_level(
     actor.require("check")
     if level is not None and level not in an.LEVELS:
         names = ", ".join(f"{k} ({v})" for k, v in an.LEVEL_NAMES.items())
-        raise KocurateError(f"unknown speech level {level!r}; one of: {names}")
+        raise KocurateError(
+            msgid=N_("unknown speech level {level!r}; one of: {names}"), level=level, names=names
+        )
     ds = get_dataset(session, dataset_ref)
     _put(session, TARGET_KEY.format(ds.id), {"level": level} if level else {})
     audit.record(
@@ -285,8 +289,9 @@ def start_korean_job(
     unknown = [n for n in names if n not in korean_checks.NAMES]
     if unknown:
         raise KocurateError(
-            f"unknown Korean check(s): {', '.join(unknown)}; "
-            f"known: {', '.join(korean_checks.NAMES)}"
+            msgid=N_("unknown Korean check(s): {unknown}; known: {names}"),
+            unknown=", ".join(unknown),
+            names=", ".join(korean_checks.NAMES),
         )
     ds = get_dataset(session, dataset_ref)
     total = (

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from ..db import session_scope
 from ..errors import ConfigError, KocurateError, NotFound
+from ..i18n import N_
 from ..llm import CHECK, LLM, PROMPT_VERSION
 from ..llm import config as llm_config
 from ..llm.batching import (
@@ -142,7 +143,9 @@ def settings_summary() -> dict[str, Any] | None:
 
 def _task(task: str) -> str:
     if task not in TASKS:
-        raise KocurateError(f"unknown task {task!r}; one of {', '.join(TASKS)}")
+        raise KocurateError(
+            msgid=N_("unknown task {task!r}; one of {tasks}"), task=task, tasks=", ".join(TASKS)
+        )
     return task
 
 
@@ -666,16 +669,19 @@ def _single(
     cfg = llm_config.require_config()
     with _reading(session) as rs:
         if rs.get(Turn, turn_id) is None:
-            raise NotFound(f"no turn {turn_id}")
+            raise NotFound(msgid=N_("no turn {turn_id}"), turn_id=turn_id)
         rows = _turn_rows(rs, turn_ids=[turn_id])
         if not rows:
             raise KocurateError(
-                "this turn has no English source it was translated from: nothing to compare with"
+                msgid=N_(
+                    "this turn has no English source it was translated from: "
+                    "nothing to compare with"
+                )
             )
         w = _build(rs, task, cfg.model, rows)
         if not w.keys:
             raise KocurateError(
-                "this turn holds only code, URLs or placeholders: nothing to translate"
+                msgid=N_("this turn holds only code, URLs or placeholders: nothing to translate")
             )
         cached = cache_get(rs, list(w.items))
         version = rs.scalar(select(Sample.version).where(Sample.id == rows[0].sample_id)) or 0
@@ -742,7 +748,7 @@ def turn_state(session: Session, turn_id: int) -> dict[str, Any]:
         select(Turn.sample_id, Turn.source_kind, Turn.source_text).where(Turn.id == turn_id)
     ).first()
     if row is None:
-        raise NotFound(f"no turn {turn_id}")
+        raise NotFound(msgid=N_("no turn {turn_id}"), turn_id=turn_id)
     grade = next((g for g in turn_grades(session, row[0]) if g["turn_id"] == turn_id), None)
     return {
         "sample_id": row[0],
@@ -908,7 +914,7 @@ def start_batch(
     _task(task)
     cfg = llm_config.require_config()
     if budget_usd is not None and budget_usd < 0:
-        raise KocurateError("the budget must be 0 or more (USD)")
+        raise KocurateError(msgid=N_("the budget must be 0 or more (USD)"))
     f = _filter(filters)
     with session_scope(engine) as s:
         total = _count_samples(s, f)
@@ -967,7 +973,7 @@ def resume_batch(
     with session_scope(engine) as s:
         job = s.get(Job, job_id)
         if job is None or job.kind != JOB_KIND:
-            raise NotFound(f"no LLM job {job_id}")
+            raise NotFound(msgid=N_("no LLM job {job_id}"), job_id=job_id)
         jobs.resume(s, actor, job_id)
         if budget_usd is not None:
             job.params = {**(job.params or {}), "budget_usd": budget_usd}
@@ -1022,8 +1028,13 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
     cfg = llm_config.require_config()
     if p.get("model") and p["model"] != cfg.model:
         raise KocurateError(
-            f"this job was started for model {p['model']!r} but KOCURATE_LLM_MODEL is "
-            f"{cfg.model!r}; set it back to resume (the cache is per model)"
+            msgid=N_(
+                "this job was started for model {model!r} but "
+                "KOCURATE_LLM_MODEL is {configured!r}; set it back to resume "
+                "(the cache is per model)"
+            ),
+            model=p["model"],
+            configured=cfg.model,
         )
     llm = LLM(cfg)
     try:
@@ -1097,8 +1108,13 @@ def _chunk(
         st["cost_usd"] = round(base_cost + tally.cost, 8)
     if budget_hit:
         raise BudgetReached(
-            f"budget reached: USD {st['cost_usd']:.4f} of {budget} spent; what was answered is "
-            "cached (not paid again); resume with a higher budget to continue"
+            msgid=N_(
+                "budget reached: USD {cost_usd:.4f} of {budget} spent; what "
+                "was answered is cached (not paid again); resume with a "
+                "higher budget to continue"
+            ),
+            cost_usd=st["cost_usd"],
+            budget=budget,
         )
     failed: dict[int, str] = {tid: errors[k] for tid, k in w.keys.items() if k in errors}
     with session_scope(engine) as s:

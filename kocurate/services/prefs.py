@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, N_
 from ..models import User
 from .auth import Actor
 
@@ -21,9 +21,13 @@ def language(session: Session, actor: Actor) -> str | None:
 def set_language(session: Session, actor: Actor, lang: str) -> str:
     """Store the person's language (applies from the next rerun, in every tab)."""
     if lang not in LANGUAGES:
-        raise KocurateError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+        raise KocurateError(
+            msgid=N_("unknown language {lang!r}; choose one of: {languages}"),
+            lang=lang,
+            languages=", ".join(LANGUAGES),
+        )
     user = session.get(User, actor.id) if actor.id is not None else None
     if user is None:
-        raise NotFound("only a logged-in person has a language setting")
+        raise NotFound(msgid=N_("only a logged-in person has a language setting"))
     user.lang = lang
     return lang

@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import Dataset, QaItem, QaRun, Sample, Turn, utcnow
 from . import bulk
 from .auth import Actor
@@ -32,7 +33,7 @@ VERDICTS = ("ok", "defect")
 
 def z_for(confidence: float) -> float:
     if not 0.5 < confidence < 1:
-        raise KocurateError("confidence must be between 0.5 and 1 (e.g. 0.95)")
+        raise KocurateError(msgid=N_("confidence must be between 0.5 and 1 (e.g. 0.95)"))
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
@@ -42,7 +43,9 @@ def sample_size(
     """Samples needed for ±``margin`` at ``confidence`` (±3 % at 95 % → 1,068; fewer for a small
     population)."""
     if not 0 < margin < 0.5:
-        raise KocurateError("margin of error must be between 0 and 0.5 (e.g. 0.03 for ±3 %)")
+        raise KocurateError(
+            msgid=N_("margin of error must be between 0 and 0.5 (e.g. 0.03 for ±3 %)")
+        )
     z = z_for(confidence)
     n0 = z * z * p * (1 - p) / (margin * margin)
     if population:
@@ -93,10 +96,12 @@ def create_run(
         dtype=np.int64,
     )
     if len(ids) == 0:
-        raise KocurateError(f"no samples in the selection ({sel.describe()})")
+        raise KocurateError(
+            msgid=N_("no samples in the selection ({selection})"), selection=sel.describe()
+        )
     n = size if size is not None else sample_size(margin, confidence, len(ids))
     if n < 1:
-        raise KocurateError("the QA sample needs at least one sample")
+        raise KocurateError(msgid=N_("the QA sample needs at least one sample"))
     picked = draw(ids, n, seed)
     ds_ids = (
         sorted(
@@ -134,7 +139,7 @@ def next_item(session: Session, actor: Actor, run_id: int) -> dict[str, Any] | N
     """The reviewer's next QA item (their own undecided one first), blind: text and English only."""
     actor.require("review")
     if session.get(QaRun, run_id) is None:
-        raise NotFound(f"no QA run {run_id}")
+        raise NotFound(msgid=N_("no QA run {run_id}"), run_id=run_id)
     items = QaItem.__table__
     mine = session.scalar(
         select(items.c.id)
@@ -189,12 +194,12 @@ def record(
     """A reviewer's verdict on a QA item (``ok`` or ``defect``)."""
     actor.require("review")
     if verdict not in VERDICTS:
-        raise KocurateError(f"verdict is one of {', '.join(VERDICTS)}")
+        raise KocurateError(msgid=N_("verdict is one of {verdicts}"), verdicts=", ".join(VERDICTS))
     item = session.get(QaItem, item_id)
     if item is None:
-        raise NotFound(f"no QA item {item_id}")
+        raise NotFound(msgid=N_("no QA item {item_id}"), item_id=item_id)
     if item.reviewer_id not in (None, actor.id) and not actor.can("adjudicate"):
-        raise KocurateError(f"QA item {item_id} is another reviewer's")
+        raise KocurateError(msgid=N_("QA item {item_id} is another reviewer's"), item_id=item_id)
     item.verdict, item.note, item.reviewer_id, item.decided_at = (
         verdict,
         (note or "").strip() or None,
@@ -208,7 +213,7 @@ def estimate(session: Session, run_id: int) -> dict[str, Any]:
     cards."""
     run = session.get(QaRun, run_id)
     if run is None:
-        raise NotFound(f"no QA run {run_id}")
+        raise NotFound(msgid=N_("no QA run {run_id}"), run_id=run_id)
     rows = dict(
         session.execute(
             select(QaItem.verdict, func.count())
@@ -278,15 +283,24 @@ def require_max_defect_rate(
     """Refuse (KocurateError) unless a QA estimate exists and its upper bound is at most
     ``max_rate``."""
     if not 0 < max_rate <= 1:
-        raise KocurateError("--max-defect-rate is a fraction between 0 and 1 (e.g. 0.05)")
+        raise KocurateError(msgid=N_("--max-defect-rate is a fraction between 0 and 1 (e.g. 0.05)"))
     est = latest_estimate(session, dataset_ids)
     if est is None:
         raise KocurateError(
-            "no QA estimate for these datasets yet: run `kocurate qa sample` and review it first"
+            msgid=N_(
+                "no QA estimate for these datasets yet: run `kocurate qa "
+                "sample` and review it first"
+            )
         )
     if est["high"] > max_rate:
         raise KocurateError(
-            f"QA run {est['run_id']}: {est['text']}; the upper bound {100 * est['high']:.1f} % is "
-            f"above --max-defect-rate {100 * max_rate:.1f} %, nothing was written"
+            msgid=N_(
+                "QA run {run_id}: {text}; the upper bound {estimate:.1f} % is "
+                "above --max-defect-rate {limit:.1f} %, nothing was written"
+            ),
+            run_id=est["run_id"],
+            text=est["text"],
+            estimate=100 * est["high"],
+            limit=100 * max_rate,
         )
     return est

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError
+from ..i18n import N_
 from ..models import Sample, SampleSignal, Setting, utcnow
 from . import audit
 from .auth import Actor
@@ -41,7 +42,11 @@ def resolve(session: Session, dataset_id: int, order: str | None) -> str:
     if order is None:
         return get_order(session, dataset_id)
     if order not in ORDERS:
-        raise KocurateError(f"unknown queue order {order!r}; one of {', '.join(ORDERS)}")
+        raise KocurateError(
+            msgid=N_("unknown queue order {order!r}; one of {orders}"),
+            order=order,
+            orders=", ".join(ORDERS),
+        )
     return order
 
 
@@ -49,7 +54,11 @@ def set_order(session: Session, actor: Actor, dataset_ref: int | str, order: str
     """Leads: hand the dataset's samples out by id or by risk (highest first)."""
     actor.require("configure")
     if order not in ORDERS:
-        raise KocurateError(f"unknown queue order {order!r}; one of {', '.join(ORDERS)}")
+        raise KocurateError(
+            msgid=N_("unknown queue order {order!r}; one of {orders}"),
+            order=order,
+            orders=", ".join(ORDERS),
+        )
     ds = get_dataset(session, dataset_ref)
     key = KEY.format(ds.id)
     row = session.get(Setting, key)

@@ -82,7 +82,11 @@ def _delta2(
     """Squared difference of each pair of values under the metric of ``level`` (Krippendorff
     2011)."""
     if level not in LEVELS:
-        raise KocurateError(f"level is one of {', '.join(LEVELS)}, not {level!r}")
+        raise KocurateError(
+            msgid=N_("level is one of {levels}, not {level!r}"),
+            levels=", ".join(LEVELS),
+            level=level,
+        )
     out: dict[tuple[float, float], float] = {}
     vs = sorted(values)
     for a_i, c in enumerate(vs):
@@ -156,7 +160,7 @@ def set_enabled(session: Session, actor: Actor, dataset_id: int, on: bool = True
     """Leads: switch quality ratings on (or off) for a dataset; ratings given so far are kept."""
     actor.require("configure")
     if session.get(Dataset, dataset_id) is None:
-        raise NotFound(f"no dataset {dataset_id}")
+        raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     row = session.get(Setting, _key(dataset_id))
     before = bool(row and row.value.get("enabled"))
     if row is None:
@@ -188,7 +192,10 @@ def parse_keys(text: str) -> dict[str, int | None]:
     chars = [c for c in text or "" if not c.isspace()]
     if len(chars) > len(CRITERIA):
         raise KocurateError(
-            f"ratings: at most {len(CRITERIA)} digits ({', '.join(CRITERIA)}), got {len(chars)}"
+            msgid=N_("ratings: at most {n} digits ({criteria}), got {got}"),
+            n=len(CRITERIA),
+            criteria=", ".join(CRITERIA),
+            got=len(chars),
         )
     out: dict[str, int | None] = {}
     for crit, ch in zip(CRITERIA, chars, strict=False):
@@ -198,7 +205,9 @@ def parse_keys(text: str) -> dict[str, int | None]:
             out[crit] = int(ch)
         else:
             raise KocurateError(
-                f"ratings: {crit} must be a digit 1-5 (or - to leave it out), got {ch!r}"
+                msgid=N_("ratings: {crit} must be a digit 1-5 (or - to leave it out), got {ch!r}"),
+                crit=crit,
+                ch=ch,
             )
     return out
 
@@ -209,20 +218,28 @@ def rate(
     """Set my 1–5 scores on a sample (None removes one); returns all my scores on it."""
     actor.require("review")
     if actor.id is None:
-        raise KocurateError("ratings are given by a logged-in person")
+        raise KocurateError(msgid=N_("ratings are given by a logged-in person"))
     ds_id = session.scalar(select(Sample.dataset_id).where(Sample.id == sample_id))
     if ds_id is None:
         raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     if not enabled(session, ds_id):
         raise KocurateError(
-            "quality ratings are not switched on for this dataset (a lead can: "
-            "kocurate ratings enable)"
+            msgid=N_(
+                "quality ratings are not switched on for this dataset (a "
+                "lead can: kocurate ratings enable)"
+            )
         )
     for crit, score in scores.items():
         if crit not in CRITERIA:
-            raise KocurateError(f"unknown criterion {crit!r}; one of {', '.join(CRITERIA)}")
+            raise KocurateError(
+                msgid=N_("unknown criterion {crit!r}; one of {criteria}"),
+                crit=crit,
+                criteria=", ".join(CRITERIA),
+            )
         if score is not None and (not isinstance(score, int) or score not in SCALE):
-            raise KocurateError(f"{crit}: a score is 1 to 5, got {score!r}")
+            raise KocurateError(
+                msgid=N_("{crit}: a score is 1 to 5, got {score!r}"), crit=crit, score=score
+            )
     t = QualityRating.__table__
     now = utcnow()
     for crit, score in scores.items():

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..db import session_scope
 from ..errors import KocurateError
+from ..i18n import N_
 from ..models import (
     ETHICS_FLAGS,
     CheckFinding,
@@ -217,7 +218,7 @@ def features(
         .order_by(Sample.id)
     ).all()
     if not rows:
-        raise KocurateError("no samples to score")
+        raise KocurateError(msgid=N_("no samples to score"))
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     index = {int(s): i for i, s in enumerate(ids)}
     checks = sorted(
@@ -311,8 +312,14 @@ def train(
     n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
     if n_pos + n_neg < MIN_LABELS or n_pos == 0 or n_neg == 0:
         raise KocurateError(
-            f"the risk model needs at least {MIN_LABELS} decided samples with both outcomes "
-            f"(now {n_pos} broken, {n_neg} approved unchanged)"
+            msgid=N_(
+                "the risk model needs at least {min_labels} decided samples "
+                "with both outcomes (now {n_pos} broken, {n_neg} approved "
+                "unchanged)"
+            ),
+            min_labels=MIN_LABELS,
+            n_pos=n_pos,
+            n_neg=n_neg,
         )
     xk, yk = x[known], y[known]
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import Dataset, Edit, TmFix, Turn, utcnow
 from . import bulk, replace
 from .auth import Actor
@@ -147,7 +148,7 @@ def suggest(
         select(Turn.sample_id, Turn.role, Turn.source_text).where(Turn.id == turn_id)
     ).first()
     if row is None:
-        raise NotFound(f"no turn {turn_id}")
+        raise NotFound(msgid=N_("no turn {turn_id}"), turn_id=turn_id)
     phrase = (
         english_phrase(session, row.source_text or "", old, exclude_turn=turn_id)
         if row.source_text
@@ -176,10 +177,11 @@ def suggest_from_edit(session: Session, actor: Actor, edit_id: int) -> dict[str,
     """:func:`suggest` for an edit in the history (the CLI's ``kocurate tm suggest EDIT``)."""
     e = session.get(Edit, edit_id)
     if e is None:
-        raise NotFound(f"no edit {edit_id}")
+        raise NotFound(msgid=N_("no edit {edit_id}"), edit_id=edit_id)
     if e.field != "text":
         raise KocurateError(
-            f"edit {edit_id} changed the English source; fixes propagate Korean text"
+            msgid=N_("edit {edit_id} changed the English source; fixes propagate Korean text"),
+            edit_id=edit_id,
         )
     return suggest(session, actor, e.turn_id, e.before, e.after)
 
@@ -200,7 +202,7 @@ def add_fix(
 ) -> int:
     actor.require(bulk.PERMISSION)
     if not old_ko.strip() or old_ko == new_ko:
-        raise KocurateError("a fix needs the old Korean text and a different new text")
+        raise KocurateError(msgid=N_("a fix needs the old Korean text and a different new text"))
     fix = TmFix(
         en_phrase=en_phrase.strip(),
         old_ko=old_ko,
@@ -241,7 +243,7 @@ def set_active(session: Session, actor: Actor, fix_id: int, active: bool) -> Non
     actor.require(bulk.PERMISSION)
     fix = session.get(TmFix, fix_id)
     if fix is None:
-        raise NotFound(f"no fix {fix_id}")
+        raise NotFound(msgid=N_("no fix {fix_id}"), fix_id=fix_id)
     fix.active = active
 
 
@@ -261,7 +263,7 @@ def apply_fixes(
     fix."""
     actor.require(bulk.PERMISSION)
     if session.get(Dataset, dataset_id) is None:
-        raise NotFound(f"no dataset {dataset_id}")
+        raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     out = []
     for fix in list_fixes(session, actor, active_only=True):
         sel = bulk.Selection(dataset_id=dataset_id)
@@ -331,13 +333,15 @@ def use_fix(
     actor.require("edit")
     fix = session.get(TmFix, fix_id)
     if fix is None or not fix.active:
-        raise NotFound(f"no active fix {fix_id}")
+        raise NotFound(msgid=N_("no active fix {fix_id}"), fix_id=fix_id)
     row = session.execute(select(Turn.sample_id, Turn.text).where(Turn.id == turn_id)).first()
     if row is None:
-        raise NotFound(f"no turn {turn_id}")
+        raise NotFound(msgid=N_("no turn {turn_id}"), turn_id=turn_id)
     if fix.old_ko not in (row.text or ""):
         raise KocurateError(
-            f"fix {fix_id} no longer applies: the turn does not contain {fix.old_ko!r}"
+            msgid=N_("fix {fix_id} no longer applies: the turn does not contain {old_ko!r}"),
+            fix_id=fix_id,
+            old_ko=fix.old_ko,
         )
     return save_edit(
         session,

@@ -221,7 +221,7 @@ def glossary_replace(session: Session, actor: Actor, rows: list[dict[str, Any]])
             continue
         s, t = gl._check(r.get("source") or "", r.get("target") or "", f"row {n}")  # noqa: SLF001
         if s.lower() in seen:
-            raise gl.GlossaryError(f"row {n}: the term {s!r} is there twice")
+            raise gl.GlossaryError(msgid=N_("row {n}: the term {s!r} is there twice"), n=n, s=s)
         seen.add(s.lower())
         clean.append((s, t, (r.get("note") or "").strip() or None))
     return gl.import_rows(session, clean, replace=True)
@@ -1304,8 +1304,16 @@ def _batch_chunk(
         )
     if budget.hit:
         raise jobs.Stopped(
-            f"stopped at the budget: {st['billed_characters']:,} characters billed of at most"
-            f" {ctx.params.get('max_characters'):,}. Everything translated so far is saved"
-            f" ({ctx.done:,} of {ctx.total:,} samples); resume with a larger budget (kocurate"
-            f" translate resume {ctx.job_id} --max-characters N) to continue."
+            msgid=N_(
+                "stopped at the budget: {billed_characters:,} characters "
+                "billed of at most {max_characters:,}. Everything translated so far "
+                "is saved ({done:,} of {total:,} samples); resume with a "
+                "larger budget (kocurate translate resume {job_id} "
+                "--max-characters N) to continue."
+            ),
+            billed_characters=st["billed_characters"],
+            max_characters=ctx.params.get("max_characters"),
+            done=ctx.done,
+            total=ctx.total,
+            job_id=ctx.job_id,
         )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..db import session_scope
 from ..errors import KocurateError, NotFound
+from ..i18n import N_
 from ..models import BulkOp, Dataset, Sample, SampleSignal, Turn, utcnow
 from . import bulk
 from .auth import Actor
@@ -76,7 +77,7 @@ def compute_hashes(
             else list(s.scalars(select(Dataset.id).order_by(Dataset.id)))
         )
         if dataset_id is not None and s.get(Dataset, dataset_id) is None:
-            raise NotFound(f"no dataset {dataset_id}")
+            raise NotFound(msgid=N_("no dataset {dataset_id}"), dataset_id=dataset_id)
     for ds in ds_ids:
         with session_scope(
             engine
@@ -215,7 +216,7 @@ def group_view(session: Session, actor: Actor, src_hash: str) -> list[dict[str, 
         .order_by(Sample.id)
     ).all()
     if not rows:
-        raise NotFound(f"no variant group {src_hash}")
+        raise NotFound(msgid=N_("no variant group {src_hash}"), src_hash=src_hash)
     turns: dict[int, list[dict[str, Any]]] = {}
     for t in session.execute(
         select(Turn.sample_id, Turn.idx, Turn.role, Turn.text, Turn.source_text)
@@ -247,7 +248,10 @@ def keep(
     h = session.scalar(select(SampleSignal.src_hash).where(SampleSignal.sample_id == sample_id))
     if h is None:
         raise KocurateError(
-            f"sample {sample_id} is in no variant group (run `kocurate variants hash` first?)"
+            msgid=N_(
+                "sample {sample_id} is in no variant group (run `kocurate variants hash` first?)"
+            ),
+            sample_id=sample_id,
         )
     ds = session.scalar(select(Sample.dataset_id).where(Sample.id == sample_id))
     sel = bulk.Selection(src_hash=h, exclude_ids=[sample_id])
