@@ -101,7 +101,10 @@ def test_an_import_error_shows_in_korean(tmp_path: Path, monkeypatch: pytest.Mon
         assert i18n.message(exc) == str(exc)
     monkeypatch.setenv("KOCURATE_DEFAULT_LANG", "ko")
     i18n.set_language(None)  # a page with no choice made: the default language, Korean
-    # the place and the reason come from the catalog; the JSON parser's own detail stays as it is
-    assert i18n.message(exc) == (
-        "bad.jsonl, 2행: 잘못된 JSON: Expecting property name enclosed in double quotes(14열)"
-    )
+    try:
+        # the place and the reason come from the catalog; the JSON parser's own detail stays as is
+        assert i18n.message(exc) == (
+            "bad.jsonl, 2행: 잘못된 JSON: Expecting property name enclosed in double quotes(14열)"
+        )
+    finally:
+        i18n._current.set(None)  # later tests resolve their own language again
