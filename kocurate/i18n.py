@@ -208,6 +208,15 @@ def finding_text(finding: Any) -> str:
     return finding_message(finding.get("message") or "", data)
 
 
+def flag_note_text(note: str, findings: list[dict[str, Any]]) -> str:
+    """A pre-flag's note (``"{check}: {message}"`` in English, as the check runner stores it) in
+    the reader's language when the finding behind it is at hand; any other note as written."""
+    for f in findings:
+        if note == f"{f.get('check')}: {f.get('message')}"[:1000]:
+            return f"{check_label(f['check'])}: {finding_text(f)}"
+    return note
+
+
 def translator(lang: str) -> Callable[[str], str]:
     """``gettext`` of one given language, whatever the current one (files written in a chosen
     language, e.g. the dataset card); unknown languages read as English."""

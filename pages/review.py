@@ -26,7 +26,7 @@ from streamlit.errors import StreamlitAPIException
 
 from kocurate import config, ui, ui_curate, ui_gold, ui_guidance, ui_llm, ui_speed
 from kocurate.errors import KocurateError, StaleVersion
-from kocurate.i18n import N_, _, check_label, finding_text, message, ngettext
+from kocurate.i18n import N_, _, check_label, finding_text, flag_note_text, message, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
 from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
@@ -1134,7 +1134,7 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
             who = f["user"] or lbl(ORIGIN_LABELS, f["origin"])
             st.text(
                 f"{ui.flag_label(f['category'])} · {who} · {lbl(STATE_LABELS, f['state'])}"
-                + (f" · {f['note']}" if f["note"] else "")
+                + (f" · {flag_note_text(f['note'], view['findings'])}" if f["note"] else "")
             )
             if f["state"] == "cleared" or read_only:
                 continue

@@ -272,3 +272,27 @@ def test_checks_page_names_and_describes_checks_in_the_readers_language(
     table = at.dataframe[0].value
     row = table[table["check"] == "pii"].iloc[0]  # the identifier stays (links, CLI)
     assert row["label"] == label and row["description"] == description and row["family"] == family
+
+
+def test_a_preflag_note_reads_in_the_readers_language() -> None:
+    """The check runner stores a pre-flag's note as "{check}: {message}" in English; the Review page
+    shows it through the finding behind it, in the reader's language, and other notes as written."""
+    from kocurate.i18n import check_label, flag_note_text, part
+
+    finding = {
+        "check": "numbers",
+        "message": "numbers differ: missing 5, added 6",
+        "data": {
+            "i18n": part("numbers differ: missing {missing}, added {added}", missing="5", added="6")
+        },
+    }
+    note = "numbers: numbers differ: missing 5, added 6"
+    i18n.set_language("ko")
+    try:
+        shown = flag_note_text(note, [finding])
+        assert shown == f"{check_label('numbers')}: {i18n.render(finding['data']['i18n'])}"
+        assert shown != note and re.search("[가-힣]", shown)
+    finally:
+        i18n.set_language("en")
+    assert flag_note_text("my own note", [finding]) == "my own note"
+    assert flag_note_text(note, []) == note
