@@ -3,38 +3,15 @@ show dataset text as plain text, and refuse annotators."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, select
-from streamlit.testing.v1 import AppTest
 
 from kocurate.db import session_scope
 from kocurate.models import QaItem, Sample
 from kocurate.services import bulk, qa, variants
 from kocurate.services.auth import Actor
 from tests.corpus_helpers import make_dataset
-
-PAGES = Path(__file__).resolve().parents[1] / "pages"
-
-
-def _page(
-    name: str,
-    db_url: str,
-    actor: Actor,
-    monkeypatch: pytest.MonkeyPatch,
-    params: dict[str, str] | None = None,
-) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(PAGES / name), default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    return at.run()
+from tests.page_helpers import open_page
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -43,7 +20,7 @@ def test_bulk_page_preview_apply_and_revert(
 ) -> None:
     pairs = [[("Hi <b>there</b>", f"<b>안녕</b> {i}")] for i in range(5)]
     ds, ids = make_dataset(engine, pairs)
-    at = _page(
+    at = open_page(
         "bulk.py", db_url, actors["lead"], monkeypatch, {"dataset": str(ds), "status": "new"}
     )
     assert not at.exception, at.exception
@@ -71,7 +48,7 @@ def test_bulk_page_preview_apply_and_revert(
     at.selectbox(key="op_revert_id").select(2)
     at.button(key="op_revert").click().run()
     assert not at.exception and "reverted on 5 samples" in at.success[-1].value
-    at2 = _page("bulk.py", db_url, actors["annotator"], monkeypatch)
+    at2 = open_page("bulk.py", db_url, actors["annotator"], monkeypatch)
     assert not at2.exception and "for leads" in at2.warning[0].value
 
 
@@ -82,7 +59,7 @@ def test_variants_and_qa_pages(
     pairs = [[("Same source", "번역 하나")], [("Same  SOURCE", "번역 둘")], [("Other", "기타")]]
     ds, ids = make_dataset(engine, pairs, status="approved")
     variants.compute_hashes(engine, actors["lead"])
-    at = _page("variants.py", db_url, actors["lead"], monkeypatch)
+    at = open_page("variants.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception, at.exception
     assert "1 variant groups" in at.caption[0].value
     assert [t.value for t in at.text_area if t.key.startswith("va_ko_")] == [
@@ -94,7 +71,7 @@ def test_variants_and_qa_pages(
     with session_scope(engine) as s:
         assert s.get(Sample, ids[0]).status == "superseded"
         qa.create_run(s, actors["lead"], bulk.Selection(dataset_id=ds), size=2, seed=1)
-    page = _page("qa.py", db_url, actors["annotator"], monkeypatch)
+    page = open_page("qa.py", db_url, actors["annotator"], monkeypatch)
     assert not page.exception, page.exception
     assert len(page.tabs) == 1  # annotators: the blind queue only
     labels = [t.label for t in page.text_area]
@@ -104,7 +81,7 @@ def test_variants_and_qa_pages(
     assert not page.exception and "Every item" in page.success[0].value
     with session_scope(engine) as s:
         assert sorted(s.scalars(select(QaItem.verdict))) == ["defect", "ok"]
-    lead = _page("qa.py", db_url, actors["lead"], monkeypatch)
+    lead = open_page("qa.py", db_url, actors["lead"], monkeypatch)
     assert not lead.exception, lead.exception
     assert (
         lead.dataframe[0].value["estimate"].tolist()[0].startswith("estimated defect rate 50.0 %")

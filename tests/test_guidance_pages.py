@@ -4,13 +4,8 @@ shows comments as plain text; leads see the open questions."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, select
-from streamlit.testing.v1 import AppTest
 
 from kocurate.db import session_scope
 from kocurate.demo import HERE
@@ -19,25 +14,7 @@ from kocurate.models import Sample
 from kocurate.services import comments as cm
 from kocurate.services import guidelines as gl
 from kocurate.services.auth import Actor
-
-PAGES = Path(__file__).resolve().parents[1] / "pages"
-
-
-def _page(
-    name: str,
-    db_url: str,
-    actor: Actor,
-    monkeypatch: pytest.MonkeyPatch,
-    params: dict[str, str] | None = None,
-) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(PAGES / name), default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    return at.run()
+from tests.page_helpers import open_page
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -47,14 +24,14 @@ def test_guidelines_page_edit_preview_history(
     rep = import_files(
         engine, "koalpaca", HERE / "koalpaca_ko.json", HERE / "alpaca_en.json", name="demo-ko"
     )
-    at = _page("guidelines.py", db_url, actors["lead"], monkeypatch)
+    at = open_page("guidelines.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception, at.exception
     at.button(key="gd-default").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     with session_scope(engine) as s:
         assert gl.latest(s, None).body == gl.default_text()  # type: ignore[union-attr]
     # a dataset's own guidelines, from a link
-    at = _page(
+    at = open_page(
         "guidelines.py", db_url, actors["lead"], monkeypatch, {"dataset": str(rep.dataset_id)}
     )
     assert any("no guidelines of its own" in i.value for i in at.info)
@@ -81,7 +58,7 @@ def test_guidelines_page_edit_preview_history(
     assert not at.exception
 
     # an annotator reads (search filters the sections) and has no Edit tab
-    at = _page("guidelines.py", db_url, actors["annotator"], monkeypatch)
+    at = open_page("guidelines.py", db_url, actors["annotator"], monkeypatch)
     assert not at.exception
     assert [t.label for t in at.tabs] == ["Read", "History"]
     at.text_input(key="gdp-q").input("혐오").run()
@@ -105,7 +82,7 @@ def test_inbox_page_unread_first_mark_read_and_open_questions(
         first = cm.add_comment(s, actors["annotator"], sids[0], "old question @lead")
         cm.add_comment(s, actors["annotator"], sids[1], "<script>alert(1)</script> **bold** @lead")
         cm.mark_read(s, actors["lead"], [cm.inbox(s, actors["lead"], unread=True)[-1].id])
-    at = _page("inbox.py", db_url, actors["lead"], monkeypatch)
+    at = open_page("inbox.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception, at.exception
     assert at.subheader[0].value == "1 unread"
     texts = [t.value for t in at.text]
@@ -120,7 +97,7 @@ def test_inbox_page_unread_first_mark_read_and_open_questions(
         assert cm.unread_count(s, actors["lead"]) == 0
         assert [r["root"].sample_id for r in cm.open_threads(s, actors["lead"])] == [sids[1]]
     # an annotator has no open-questions queue
-    at = _page("inbox.py", db_url, actors["annotator"], monkeypatch)
+    at = open_page("inbox.py", db_url, actors["annotator"], monkeypatch)
     assert not at.exception and not any(h.value == "Open questions" for h in at.subheader)
 
 
