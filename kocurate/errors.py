@@ -2,26 +2,29 @@
 
 ::
 
-    KocurateError                    a plain message (the base; msgid + params for pages)
-    ├── UsageError                   bad input: a value, a name, a file's line or field
+                                                                                  CLI exit code
+    KocurateError                    a plain message (the base; msgid + params)        1
+    ├── UsageError                   bad input: a value, a name, a file's line/field   2
     │   ├── ImportFailed                     a source file's line/record and field
     │   ├── UnknownName                      a registry has no such entry (lists the choices)
     │   └── InvalidText                      text no database can store (NUL, lone surrogate)
-    ├── NotFound                     no such dataset, sample, turn, job …
-    ├── PermissionDenied             the role may not (checked in services, not only the UI)
+    ├── NotFound                     no such dataset, sample, turn, job …              3
+    ├── PermissionDenied             the role may not (checked in services, not UI)    4
     │   └── AuthError                        wrong password, locked or unknown user
-    ├── Conflict                     someone else was first
+    ├── Conflict                     someone else was first                            5
     │   ├── StaleVersion                     a save based on an old version (carries their text)
     │   └── AlreadyImported                  the same files were imported before
-    ├── ConfigError                  missing or wrong settings (DeepL key, URLs)
-    └── DatabaseUnavailable          read-only, full, busy, corrupt or unreachable database
+    ├── ConfigError                  missing or wrong settings (DeepL key, URLs)       6
+    └── DatabaseUnavailable          read-only, full, busy, corrupt or unreachable     7
 
 Other modules subclass these for their own failures (``translate.client.TranslateError``,
 ``services.jobs.JobError`` …) and inherit the exit code. An error carries an English ``msgid``
 with named placeholders and its ``params``: ``kocurate.i18n.message(exc)`` shows it in the page's
 language, ``str(exc)`` is the English sentence (the CLI, logs). The CLI exits with the error's
-``exit_code``: 1 for all of them today (scripts and tests rely on it); a class that needs its own
-code sets it here, and the CLI follows.
+``exit_code`` (the column above; the README lists them): a script can tell "fix your command" (2)
+from "log in as a lead" (4) or "retry later" (7) without parsing the message. 1 is a command whose
+work itself failed (a job, a budget, a gate); 0 is success. The CLI's own checks of option values
+exit with 2 as well, as click does for the options it checks itself.
 """
 
 from __future__ import annotations
@@ -31,6 +34,15 @@ from typing import Any, ClassVar
 
 from .i18n import N_, part
 
+# The CLI's exit codes, one per family of errors below (documented in the README).
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_PERMISSION = 4
+EXIT_CONFLICT = 5
+EXIT_CONFIG = 6
+EXIT_UNAVAILABLE = 7
+
 
 class KocurateError(Exception):
     """Base for errors a user should see as a plain message.
@@ -39,7 +51,7 @@ class KocurateError(Exception):
     {sample}", sample=3)`` one the pages translate (the msgid is English, the catalog has Korean).
     """
 
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[int] = EXIT_FAILED
 
     def __init__(
         self, message: str | None = None, *args: Any, msgid: str | None = None, **params: Any
@@ -54,13 +66,19 @@ class KocurateError(Exception):
 class UsageError(KocurateError):
     """Bad input: the message names the value, the field or the line."""
 
+    exit_code: ClassVar[int] = EXIT_USAGE
+
 
 class NotFound(KocurateError):
     """No such dataset, sample, turn, job, user …"""
 
+    exit_code: ClassVar[int] = EXIT_NOT_FOUND
+
 
 class PermissionDenied(KocurateError):
     """The user's role may not do this (checked in the service layer, not only in the UI)."""
+
+    exit_code: ClassVar[int] = EXIT_PERMISSION
 
 
 class AuthError(PermissionDenied):
@@ -69,6 +87,8 @@ class AuthError(PermissionDenied):
 
 class Conflict(KocurateError):
     """Someone else changed or created it first."""
+
+    exit_code: ClassVar[int] = EXIT_CONFLICT
 
 
 class AlreadyImported(Conflict):
@@ -143,6 +163,8 @@ class StaleVersion(Conflict):
 class ConfigError(KocurateError):
     """Missing or wrong settings (the DeepL key, a server URL)."""
 
+    exit_code: ClassVar[int] = EXIT_CONFIG
+
 
 class UnknownName(UsageError, LookupError):
     """A name no registry entry has (an import kind, a check, an export format, a job kind)."""
@@ -164,6 +186,8 @@ class DatabaseUnavailable(KocurateError):
     Raised in place of the driver's error so that pages and the CLI show one plain sentence; the
     transaction has been rolled back, so nothing was half-written.
     """
+
+    exit_code: ClassVar[int] = EXIT_UNAVAILABLE
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from . import align as aligner
 from . import config, db
-from .errors import AlreadyImported, ImportFailed, KocurateError
+from .errors import AlreadyImported, Conflict, ImportFailed, UsageError
 from .i18n import N_
 from .importers import Importer, NormSample, get_importer
 from .models import Dataset, Sample, Turn, utcnow
@@ -175,9 +175,7 @@ def import_files(
     if src is not None and not src.exists():
         raise ImportFailed(str(src), "file", None, reason_id=N_("file not found"))
     if src is not None and importer.align_by in ("none", "inline"):
-        raise KocurateError(
-            msgid=N_("kind {kind!r} takes no separate English source file"), kind=kind
-        )
+        raise UsageError(msgid=N_("kind {kind!r} takes no separate English source file"), kind=kind)
     files = [_file_entry("ko", ko_path)] + ([_file_entry("en", src)] if src else [])
     fingerprint = hashlib.sha256(
         json.dumps([kind, [f["sha256"] for f in files], options or {}], sort_keys=True).encode()
@@ -194,7 +192,7 @@ def import_files(
                 dataset=existing.id,
             )
         if probe.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
-            raise KocurateError(
+            raise Conflict(
                 msgid=N_("a dataset named {name!r} exists already; choose another with --name"),
                 name=name,
             )

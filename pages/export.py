@@ -13,11 +13,20 @@ import streamlit as st
 
 from kocurate import ui, ui_curate, ui_gold
 from kocurate.errors import KocurateError
-from kocurate.i18n import LANGUAGES, N_, _, current_language, message, ngettext, text
+from kocurate.i18n import (
+    LANGUAGES,
+    N_,
+    _,
+    check_label,
+    current_language,
+    message,
+    ngettext,
+    text,
+)
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
+from kocurate.services import catalog, filters, freshness
 from kocurate.services import datasets as ds_service
 from kocurate.services import export as ex
-from kocurate.services import freshness
 from kocurate.services.auth import Actor
 
 # sample status codes (values the services take) → labels shown
@@ -190,6 +199,40 @@ with right:
     best = ui_curate.export_best_option(int(total))  # "the best N" by risk
     include_gold, best_rated = ui_gold.export_options()
 
+# -- only a review queue's samples: the Review page's own filter (``export?check=untranslated``)
+_link = filters.SampleFilter.from_link(st.query_params)
+with st.expander(_("Only the samples of a review queue"), expanded=bool(_link.to_dict())):
+    _checks = sorted(catalog.checks())
+    c1, c2, c3, c4 = st.columns(4)
+    where_check = c1.selectbox(
+        _("Open finding of check"),
+        ["", *_checks],
+        index=_checks.index(_link.check) + 1 if _link.check in _checks else 0,
+        format_func=lambda c: check_label(c) if c else _("any"),
+        key="ex_where_check",
+    )
+    where_text = c2.text_input(_("Text contains"), key="ex_where_text")
+    where_suggestion = c3.selectbox(
+        _("Machine suggestion"),
+        ["", *filters.SUGGESTION_STATES],
+        index=(
+            filters.SUGGESTION_STATES.index(_link.suggestion) + 1
+            if _link.suggestion in filters.SUGGESTION_STATES
+            else 0
+        ),
+        format_func=lambda v: _(v) if v else _("any"),
+        key="ex_where_suggestion",
+    )
+    where_job = c4.number_input(
+        _("Made by DeepL job"), min_value=0, value=_link.job or 0, step=1, key="ex_where_job"
+    )
+where = filters.SampleFilter(
+    check=where_check or None,
+    text=where_text.strip() or None,
+    suggestion=where_suggestion or None,
+    job=int(where_job) or None,
+).to_dict()
+
 # -- mix: one number per dataset, shares (% of the target size) or counts
 # --------------------------------
 st.subheader(_("Mix"))
@@ -259,6 +302,7 @@ try:
         fill=fill,
         include_gold=include_gold,
         best_rated=best_rated,
+        where=where,
         **best,
     )
     spec_key = json.dumps(spec.to_dict(), sort_keys=True)

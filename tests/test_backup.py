@@ -194,7 +194,7 @@ def test_cli_backup_restore(tmp_path: Path, sqlite_template: Path) -> None:
     assert res.exit_code == 0, res.output
     assert _counts(eng) == want
     res = runner.invoke(app, ["--db", str(path), "restore", str(tmp_path / "missing.db"), "--yes"])
-    assert res.exit_code == 1 and "no backup file" in res.output
+    assert res.exit_code == 3 and "no backup file" in res.output
     eng.dispose()
 
 
@@ -204,7 +204,7 @@ def test_cli_backup_on_postgresql_without_pg_dump_gives_the_commands(
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump anywhere
     url = "postgresql+psycopg://kc:s3cret-pw@127.0.0.1:1/kocurate"
     res = CliRunner().invoke(app, ["--db", url, "backup", str(tmp_path / "k.dump")])
-    assert res.exit_code == 1
+    assert res.exit_code == 6
     assert "pg_dump --format=custom" in res.output and "pg_restore" in res.output
     assert "s3cret-pw" not in res.output and not (tmp_path / "k.dump").exists()
 

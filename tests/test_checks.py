@@ -293,9 +293,9 @@ def test_permissions_after_import_and_cli(
         res.output
     )
     res = runner.invoke(app, ["--db", db_url, "check", "koalpaca", "--only", "no_such_check"])
-    assert res.exit_code == 1 and "unknown check" in res.output
+    assert res.exit_code == 2 and "unknown check" in res.output
     res = runner.invoke(app, ["--db", db_url, "check", "nope"])
-    assert res.exit_code == 1 and "no dataset" in res.output
+    assert res.exit_code == 3 and "no dataset" in res.output
 
 
 # --------------------------------------------------------------------------------------------

@@ -81,19 +81,19 @@ def test_bulk_cli_dry_run_apply_revert(
     with session_scope(engine) as s:
         assert s.scalar(select(Review.user_id)) == actors["lead"].id
     res = run(db_url, "bulk", "approve", "--as", "annotator", "--dataset", "ds")
-    assert res.exit_code == 1 and "bulk operations are for leads" in res.output
+    assert res.exit_code == 4 and "bulk operations are for leads" in res.output
     assert "reject" in run(db_url, "bulk", "list").output
     res = run(db_url, "bulk", "revert", op)
     assert res.exit_code == 0 and "reverted on 2 samples" in res.output
     assert status(engine) == ["new", "new", "new"]
     res = run(db_url, "bulk", "revert", op)
     assert (
-        res.exit_code == 1
+        res.exit_code == 5
         and "only an applied operation" in res.output
         and "Traceback" not in res.output
     )
     res = run(db_url, "bulk", "add-flag", "nonsense", "--dataset", "ds")
-    assert res.exit_code == 1 and "add_flag needs a flag" in res.output
+    assert res.exit_code == 2 and "add_flag needs a flag" in res.output
 
 
 def test_replace_variants_qa_and_risk_cli(
@@ -110,7 +110,7 @@ def test_replace_variants_qa_and_risk_cli(
             s.scalar(select(Turn.text).where(Turn.sample_id == 1, Turn.idx == 0)) == "안녕 머신러닝"
         )
     res = run(db_url, "replace", "(", "x", "--regex", "--dataset", "ds")
-    assert res.exit_code == 1 and "not a valid regular expression" in res.output
+    assert res.exit_code == 2 and "not a valid regular expression" in res.output
     res = run(db_url, "variants", "hash")
     assert res.exit_code == 0 and "3 samples hashed; 1 variant groups with 2 samples" in res.output
     res = run(db_url, "variants", "keep", "3")

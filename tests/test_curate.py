@@ -261,7 +261,7 @@ def test_cli_queue_order_and_export_best(db_url: str, engine: Engine, tmp_path: 
     res = run("queue-order", "ds", "--set", "risk")
     assert res.exit_code == 0 and "queue order risk" in res.output, res.output
     res = run("queue-order", "ds", "--set", "best")
-    assert res.exit_code == 1 and "unknown queue order 'best'" in res.output
+    assert res.exit_code == 2 and "unknown queue order 'best'" in res.output
     res = run("export", str(tmp_path / "out"), "--best", "2", "--by", "risk")
     assert res.exit_code == 0, res.output
     got = {
@@ -271,7 +271,7 @@ def test_cli_queue_order_and_export_best(db_url: str, engine: Engine, tmp_path: 
     }
     assert got == {ids[1], ids[2]}
     res = run("export", str(tmp_path / "out2"), "--best", "2", "--by", "stars")
-    assert res.exit_code == 1 and "unknown ranking 'stars'" in res.output
+    assert res.exit_code == 2 and "unknown ranking 'stars'" in res.output
 
 
 # ------------------------------------------------------------------------------------ replace

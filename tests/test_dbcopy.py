@@ -433,4 +433,4 @@ def test_cli_db_copy(source: str, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "counts verified" in res.output and "samples" in res.output
     res = CliRunner().invoke(app, ["db", "copy", source, str(dst)])
-    assert res.exit_code == 1 and "not empty" in res.output
+    assert res.exit_code == 5 and "not empty" in res.output

@@ -606,9 +606,9 @@ def test_cli_export(
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["by_dataset"]["chat-a"]["total"] == 30 and manifest["seed"] == 5
     res = runner.invoke(app, ["--db", db_url, "export", str(out), "--format", "nope"])
-    assert res.exit_code == 1 and "unknown format" in res.output
+    assert res.exit_code == 2 and "unknown format" in res.output
     res = runner.invoke(app, ["--db", db_url, "export", str(out)])
-    assert res.exit_code == 1 and "--overwrite" in res.output
+    assert res.exit_code == 5 and "--overwrite" in res.output
     res = runner.invoke(
         app, ["--db", db_url, "export", str(out), "--dry-run", "--dataset", "chat-b"]
     )

@@ -272,7 +272,7 @@ def test_cli_on_read_only_database_prints_one_line(tmp_path: Path, sqlite_templa
         text=True,
         check=False,
     )
-    assert res.returncode == 1
+    assert res.returncode == 7
     assert "database is read-only" in res.stderr and "Traceback" not in res.stderr
 
 

@@ -188,11 +188,11 @@ def test_cli(db_url: str, engine: Engine, tmp_path: Path) -> None:
     assert res.exit_code == 0 and "target 해요체 (haeyo)" in res.output, res.output
     res = runner.invoke(app, ["--db", db_url, "korean-level", "korean-demo", "--set", "formal"])
     assert (
-        res.exit_code == 1
+        res.exit_code == 2
         and "unknown speech level 'formal'" in res.output
         and "Traceback" not in res.output
     )
     res = runner.invoke(app, ["--db", db_url, "korean-check", "no-such-dataset"])
-    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.exit_code == 3 and "Traceback" not in res.output
     res = runner.invoke(app, ["--db", db_url, "korean-check", "--help"])
     assert res.exit_code == 0 and "--workers" in res.output

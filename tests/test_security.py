@@ -607,7 +607,7 @@ def test_line_record_and_file_limits_name_the_limit(
 def test_cli_import_of_a_bomb_says_which_limit(tmp_path: Path) -> None:
     bomb = _gzip_bomb(tmp_path / "bomb.jsonl.gz", 64)
     proc = _cli("--db", str(tmp_path / "k.db"), "import", "koalpaca", str(bomb))
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "ratio limit" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -643,14 +643,14 @@ def test_db_upgrade_masks_the_password(db_url: str) -> None:
     proc = _cli("--db", with_pw, "db", "upgrade")
     assert "Sup3r-s3cret-pw" not in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert proc.returncode == 1 or "database at revision" in proc.stdout and "***" in proc.stdout
+    assert proc.returncode == 7 or "database at revision" in proc.stdout and "***" in proc.stdout
 
 
 def test_cli_unreachable_database_prints_one_line_and_no_traceback() -> None:
     proc = _cli(
         "--db", "postgresql+psycopg://kocurate:Sup3r-s3cret-pw@127.0.0.1:1/kocurate", "datasets"
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 7
     assert proc.stderr.startswith("error: cannot connect to the database")
     assert "Traceback" not in proc.stderr and "typer.exceptions.Exit" not in proc.stderr
     assert "Sup3r-s3cret-pw" not in proc.stderr
@@ -728,7 +728,7 @@ def test_cli_import_refuses_bad_dataset_names_and_writes_nothing(tmp_path: Path,
         "--no-index",
         "--no-checks",
     )
-    assert proc.returncode == 1, proc.stdout
+    assert proc.returncode == 2, proc.stdout
     assert proc.stderr.startswith("error: dataset name") and "Traceback" not in proc.stderr
     eng = db.make_engine(f"sqlite:///{dbfile}")
     with eng.connect() as c:
@@ -833,5 +833,5 @@ def test_cli_users_enable_and_end_sessions(tmp_path: Path) -> None:
     eng.dispose()
     res = _cli("--db", dbfile, "users", "end-sessions", "nobody")
     assert (
-        res.returncode == 1 and "no user 'nobody'" in res.stderr and "Traceback" not in res.stderr
+        res.returncode == 3 and "no user 'nobody'" in res.stderr and "Traceback" not in res.stderr
     )

@@ -616,7 +616,7 @@ def test_cli_stats(db_url, world) -> None:
     assert "annotator / annotator2: 7 samples, Cohen kappa 0.500" in res.output
     assert "check untranslated on dolly: 2 samples (20.0%), 3 findings" in res.output
     res = runner.invoke(app, ["--db", db_url, "stats", "--since", "yesterday"])
-    assert res.exit_code == 1 and "YYYY-MM-DD" in res.output
+    assert res.exit_code == 2 and "YYYY-MM-DD" in res.output
 
 
 def test_snapshot_does_not_hold_the_write_lock(engine, db_url, actors, world) -> None:

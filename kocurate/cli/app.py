@@ -16,6 +16,12 @@ from ..errors import KocurateError
 app = typer.Typer(
     name="kocurate",
     help="Curate Korean LLM fine-tuning data: import, review, re-translate, check, export.",
+    epilog=(
+        "Exit codes: 0 done · 1 the work failed (a job, a budget, a gate) · 2 bad command or input"
+        " · 3 not found · 4 not allowed for this role · 5 someone else was first / exists already"
+        " · 6 settings missing (DeepL key, LLM endpoint) · 7 database unavailable (busy,"
+        " read-only, full, down)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from .. import config
+from ..errors import EXIT_CONFIG, EXIT_USAGE
 from ..services import backup as backup_service
 from ..services.auth import SYSTEM
 from .app import app, engine, errors, fail, session, url
@@ -30,7 +31,8 @@ def backup_cmd(
         if u.startswith("postgresql") and not _has("pg_dump"):
             typer.echo(backup_service.pg_guidance(u, path))
             fail(
-                "pg_dump is not installed here (apt-get install postgresql-client); commands above"
+                "pg_dump is not installed here (apt-get install postgresql-client); commands above",
+                EXIT_CONFIG,
             )
         rep = backup_service.backup(u, SYSTEM, path, overwrite=overwrite)
     typer.echo(f"backup written: {rep.summary()}")
@@ -95,7 +97,8 @@ def audit_cmd(
         except ValueError:
             fail(
                 f"--since {since!r} is not an ISO date or date-time (e.g. 2026-11-01 or"
-                " 2026-11-01T09:30)"
+                " 2026-11-01T09:30)",
+                EXIT_USAGE,
             )
     with errors(), session() as s:
         rows = audit_service.events(

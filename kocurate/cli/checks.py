@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from ..checks.ethics import classifier
+from ..errors import EXIT_USAGE
 from ..models import ETHICS_FLAGS
 from ..services import checks as svc
 from ..services.auth import SYSTEM
@@ -232,7 +233,8 @@ def ethics_evaluate(
         if not (text_col and label_col):
             fail(
                 "--text-col and --label-col go together (the header names of the text and the label"
-                " columns)"
+                " columns)",
+                EXIT_USAGE,
             )
         mapping = {}
         for m in label_map or []:
@@ -241,7 +243,8 @@ def ethics_evaluate(
             if not sep or not value.strip() or cat not in (*ETHICS_FLAGS, "none"):
                 fail(
                     f"--map takes VALUE=CATEGORY with a category among {', '.join(ETHICS_FLAGS)} or"
-                    f" none; got {m!r}"
+                    f" none; got {m!r}",
+                    EXIT_USAGE,
                 )
             mapping[value.strip()] = cat
         spec = classifier.ColumnSpec(
@@ -284,7 +287,7 @@ def evalsets_add(
 ) -> None:
     """Import a reference evaluation set that training data must not contain."""
     if not path.exists():
-        fail(f"{path}: file not found")
+        fail(f"{path}: file not found", EXIT_USAGE)
     with errors(), session() as s:
         res = svc.add_evalset(s, SYSTEM, kind, path, name)
     parts = ", ".join(f"{n:,} {f}" for f, n in sorted(res["by_field"].items()))

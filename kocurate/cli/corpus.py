@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from ..errors import EXIT_PERMISSION, EXIT_USAGE
 from ..services import bulk, qa, replace, risk, tm, variants
 from ..services import datasets as ds_service
 from ..services import users as user_service
@@ -66,7 +67,7 @@ def _actor(name: str | None) -> Actor:
     with errors(), session() as s:
         who = user_service.actor_of(user_service._get(s, name))
     if not who.can(bulk.PERMISSION):
-        fail(f"{name} is {who.role}: bulk operations are for leads")
+        fail(f"{name} is {who.role}: bulk operations are for leads", EXIT_PERMISSION)
     return who
 
 
@@ -89,7 +90,7 @@ def _selection(
         try:
             sample_ids = [int(x) for x in ids.split(",") if x.strip()]
         except ValueError:
-            fail(f"--ids takes comma-separated sample ids, got {ids!r}")
+            fail(f"--ids takes comma-separated sample ids, got {ids!r}", EXIT_USAGE)
     return bulk.Selection(
         dataset_id=ds_id,
         status=status,

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from .. import align as aligner
-from ..errors import AlreadyImported
+from ..errors import EXIT_USAGE, AlreadyImported
 from ..services import datasets as ds_service
 from ..services.auth import SYSTEM
 from ..services.catalog import import_kinds
@@ -23,7 +23,7 @@ def _pairs(values: list[str] | None, what: str) -> list[tuple[str, str]]:
     out = []
     for v in values or []:
         if "=" not in v:
-            fail(f"{what} takes ROLE=COLUMN, got {v!r}")
+            fail(f"{what} takes ROLE=COLUMN, got {v!r}", EXIT_USAGE)
         role, col = v.split("=", 1)
         out.append((role.strip(), col.strip()))
     return out
@@ -116,7 +116,7 @@ def import_cmd(
     if file_format:
         options = {**(options or {}), "format": file_format.lower()}
     if kind not in REGISTRY:
-        fail(f"unknown kind {kind!r}; one of: {', '.join(sorted(REGISTRY))}")
+        fail(f"unknown kind {kind!r}; one of: {', '.join(sorted(REGISTRY))}", EXIT_USAGE)
     eng = engine()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -152,7 +152,7 @@ def import_cmd(
             typer.echo(str(exc))
             return
         except ValueError as exc:
-            fail(str(exc))
+            fail(str(exc), EXIT_USAGE)
     typer.echo(f"imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
     warning = aligner.breakdown_warning(
         rep.samples, rep.ambiguous + rep.unaligned, rep.first_unsure

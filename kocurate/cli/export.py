@@ -8,9 +8,11 @@ from pathlib import Path
 
 import typer
 
+from ..errors import EXIT_USAGE
 from ..services import export as export_service
 from ..services.auth import SYSTEM
 from ..services.catalog import export_formats
+from ..services.filters import SampleFilter
 from .app import app, engine, errors, fail, session
 
 FORMATS = export_formats()
@@ -147,6 +149,14 @@ def export_cmd(
             "Only the N samples with the best mean quality rating (ties: lower learned risk first)."
         ),
     ),
+    where: list[str] = typer.Option(
+        None,
+        "--where",
+        help=(
+            "KEY=VALUE, repeat: only the samples a Review queue with this filter holds, e.g."
+            " check=untranslated, text=머신러닝, suggestion=accepted, job=12, min_len=20."
+        ),
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would be exported."),
     exact: bool = typer.Option(
         False,
@@ -163,7 +173,7 @@ def export_cmd(
 ) -> None:
     """Export the curated corpus (approved samples, current text) as trainer-ready files."""
     if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; one of {', '.join(sorted(FORMATS))}")
+        fail(f"unknown format {fmt!r}; one of {', '.join(sorted(FORMATS))}", EXIT_USAGE)
     with errors():
         spec = export_service.ExportSpec(
             format=fmt,
@@ -192,6 +202,7 @@ def export_cmd(
             best_by=best_by,
             include_gold=include_gold,
             best_rated=best_rated,
+            where=SampleFilter.parse(list(where or [])).to_dict(),
         )
         if dry_run:
             with session() as s:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ..errors import KocurateError
+from ..errors import UsageError
 from ..models import FLAG_LABELS_KO
 from ..services import datasets as ds_service
 from ..services import gold as gold_service
@@ -39,7 +39,7 @@ def _texts(items: list[str] | None) -> dict[int, str]:
     for item in items or []:
         n, sep, text = item.partition("=")
         if not sep or not n.strip().isdigit() or int(n) < 1:
-            raise KocurateError(f"--text takes TURN=TEXT with the turn number from 1, got {item!r}")
+            raise UsageError(f"--text takes TURN=TEXT with the turn number from 1, got {item!r}")
         out[int(n) - 1] = text
     return out
 
@@ -174,7 +174,7 @@ def gold_rate(
         try:
             value = float(r[:-1]) / 100 if r.endswith("%") else float(r)
         except ValueError:
-            raise KocurateError(f"rate: a share such as 0.05 or 5%, got {rate!r}") from None
+            raise UsageError(f"rate: a share such as 0.05 or 5%, got {rate!r}") from None
         ds = _ds_id(dataset)
         with session() as s:
             st = gold_service.set_rate(s, SYSTEM, ds or 0, value)
@@ -201,7 +201,7 @@ def gold_bar(
     bar)."""
     with errors():
         if min_accuracy is None and not off:
-            raise KocurateError("give --min-accuracy (e.g. 0.8) or --off")
+            raise UsageError("give --min-accuracy (e.g. 0.8) or --off")
         ds = _ds_id(dataset)
         with session() as s:
             st = gold_service.set_bar(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from ..errors import EXIT_NOT_FOUND, EXIT_PERMISSION, EXIT_USAGE
 from ..services import comments as cm
 from ..services import datasets as ds_service
 from ..services import guidelines as gl
@@ -42,7 +43,7 @@ def _actor(name: str | None) -> Actor:
     with errors(), session() as s:
         user = user_service._get(s, name)
         if not user.active:
-            fail(f"user {name} is disabled")
+            fail(f"user {name} is disabled", EXIT_PERMISSION)
         return user_service.actor_of(user)
 
 
@@ -71,9 +72,9 @@ def guidelines_set(
     try:
         body = file.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        fail(f"{file}: cannot read ({exc.strerror or exc})")
+        fail(f"{file}: cannot read ({exc.strerror or exc})", EXIT_USAGE)
     except UnicodeDecodeError as exc:
-        fail(f"{file}: not UTF-8 (byte {exc.start})")
+        fail(f"{file}: not UTF-8 (byte {exc.start})", EXIT_USAGE)
     who = _actor(as_user)
     ds_id = _dataset_id(dataset)
     with errors(), session() as s:
@@ -100,7 +101,10 @@ def guidelines_show(
     with errors(), session() as s:
         v = gl.get_version(s, ds_id, version) if version else gl.effective(s, ds_id)
     if v is None:
-        fail(f"no guidelines for {_where(ds_id, dataset)} yet (kocurate guidelines set FILE.md)")
+        fail(
+            f"no guidelines for {_where(ds_id, dataset)} yet (kocurate guidelines set FILE.md)",
+            EXIT_NOT_FOUND,
+        )
     head = (
         f"# guidelines of {'the project' if v.project_wide else f'dataset {dataset}'}, version"
         f" {v.version}"
@@ -110,7 +114,7 @@ def guidelines_show(
         sec = gl.section(v.body, section)
         if sec is None:
             anchors = ", ".join(x.anchor for x in gl.sections(v.body))
-            fail(f"no section {section!r}; the anchors are: {anchors}")
+            fail(f"no section {section!r}; the anchors are: {anchors}", EXIT_NOT_FOUND)
         typer.echo(("#" * sec.level + " " + sec.title + "\n" if sec.level else "") + sec.body)
         return
     typer.echo(v.body)

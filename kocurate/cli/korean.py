@@ -9,6 +9,7 @@ import typer
 
 from ..checks.korean import NAMES
 from ..checks.korean.analysis import LEVEL_NAMES, LEVELS
+from ..errors import EXIT_USAGE
 from ..services import korean as svc
 from ..services.auth import SYSTEM
 from .app import app, engine, errors, fail, session
@@ -85,7 +86,7 @@ def korean_level(
     """Show the dataset's dominant speech level (from the last korean-check) and its target; set or
     clear it."""
     if set_level and clear:
-        fail("--set and --clear exclude each other")
+        fail("--set and --clear exclude each other", EXIT_USAGE)
     with errors(), session() as s:
         if set_level or clear:
             view = svc.set_target_level(s, SYSTEM, dataset, None if clear else set_level)

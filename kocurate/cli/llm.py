@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from ..errors import EXIT_CONFIG
 from ..services import jobs as job_service
 from ..services import llm as svc
 from ..services.auth import SYSTEM
@@ -125,7 +126,7 @@ def _batch(
             typer.echo(json.dumps(est, default=str)) if as_json else _print_estimate(est)
             return
         if not svc.configured():
-            fail(svc.how_to_configure())
+            fail(svc.how_to_configure(), EXIT_CONFIG)
         if not as_json:
             _print_estimate(est)
         if est["turns"] == 0:
@@ -319,7 +320,7 @@ def config_cmd() -> None:
     with errors():
         cfg = svc.settings_summary()
     if cfg is None:
-        fail(svc.how_to_configure())
+        fail(svc.how_to_configure(), EXIT_CONFIG)
     p = cfg["price_usd_per_million"]
     typer.echo(
         f"server: {cfg['base_url']}\nmodel: {cfg['model']}\nconcurrency: {cfg['concurrency']}\n"

@@ -7,6 +7,7 @@ import json
 
 import typer
 
+from ..errors import EXIT_USAGE
 from ..services import datasets as ds_service
 from ..services import drafts as drafts_service
 from ..services import review as rv
@@ -61,7 +62,7 @@ def search_cmd(
                 )
             return
         if not query:
-            fail("give a query, or --reindex")
+            fail("give a query, or --reindex", EXIT_USAGE)
         with session() as s:
             hits = search_service.search(
                 s, SYSTEM, query, dataset_id=ds_id, field=field, status=status, limit=limit

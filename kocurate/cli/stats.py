@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from ..errors import EXIT_USAGE
 from ..services import datasets as dataset_service
 from ..services import stats as stats_service
 from ..services.auth import SYSTEM
@@ -20,7 +21,7 @@ def _date(value: str | None, name: str) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        fail(f"{name}: expected a date as YYYY-MM-DD, got {value!r}")
+        fail(f"{name}: expected a date as YYYY-MM-DD, got {value!r}", EXIT_USAGE)
 
 
 def _pct(x: float | None) -> str:
@@ -55,7 +56,7 @@ def stats_cmd(
         ids = tuple(dataset_service.get_dataset(s, d).id for d in dataset or [])
         f = stats_service.StatsFilter(ids, _date(since, "--since"), _date(until, "--until"))
         if f.since and f.until and f.since > f.until:
-            fail("--since is after --until")
+            fail("--since is after --until", EXIT_USAGE)
         dash = stats_service.dashboard(s, SYSTEM, f, target=target)
     if as_json:
         typer.echo(json.dumps(dash, ensure_ascii=False, indent=2, default=str))

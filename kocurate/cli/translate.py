@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from ..errors import EXIT_CONFIG, EXIT_USAGE
 from ..services import jobs as job_service
 from ..services import translate as tr
 from ..services.auth import SYSTEM
@@ -163,7 +164,7 @@ def translate_cmd(
     if ctx.invoked_subcommand is not None:
         return
     if include_reference and not check:
-        fail("--include-reference needs --check (e.g. --check untranslated)")
+        fail("--include-reference needs --check (e.g. --check untranslated)", EXIT_USAGE)
     f = tr.BatchFilter(
         dataset=dataset,
         check=check,
@@ -266,7 +267,7 @@ def usage_cmd() -> None:
     with errors():
         q = tr.quota()
     if q is None:
-        fail("DEEPL_AUTH_KEY is not set")
+        fail("DEEPL_AUTH_KEY is not set", EXIT_CONFIG)
     typer.echo(json.dumps(q))
 
 

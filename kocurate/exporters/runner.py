@@ -37,7 +37,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .. import __version__, db
-from ..errors import KocurateError
+from ..errors import Conflict, KocurateError, UsageError
 from ..i18n import N_, Text
 from . import selection as sel
 from .base import REFUSALS, REPAIRS, Refused, SplitWriter, dumps_line, to_chat
@@ -98,16 +98,16 @@ def check_target(out_dir: Path, overwrite: bool) -> None:
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
-        raise KocurateError(msgid=N_("{out_dir} exists and is not a folder"), out_dir=out_dir)
+        raise UsageError(msgid=N_("{out_dir} exists and is not a folder"), out_dir=out_dir)
     if not any(out_dir.iterdir()):
         return
     if not (out_dir / MANIFEST).is_file():
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("{out_dir} is not empty and holds no kocurate export; choose an empty folder"),
             out_dir=out_dir,
         )
     if not overwrite:
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("{out_dir} holds an earlier export; replace it with --overwrite"),
             out_dir=out_dir,
         )

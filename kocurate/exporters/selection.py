@@ -44,20 +44,18 @@ import numpy as np
 from sqlalchemy import ColumnElement, Connection, case, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, UsageError
 from ..i18n import N_, Text
 from ..models import (
-    CLOSED_FINDING_STATES,
     ETHICS_FLAGS,
     QUALITY_FLAGS,
     STATUSES,
-    CheckFinding,
     Dataset,
-    Flag,
     GoldSample,
     Sample,
     SampleSignal,
 )
+from ..services.filters import FILTER_KEYS, SampleFilter, open_findings, open_flags
 
 PAGE = 50_000
 CONTAMINATION_PREFIX = "contamination"
@@ -101,9 +99,27 @@ class ExportSpec:
     best_by: str = "risk"  # a key of RANKINGS (lower is better)
     include_gold: bool = False  # gold samples (annotator measurement) are left out unless asked
     best_rated: int | None = None  # only the N best samples by mean quality rating (then low risk)
+    # a review-queue filter (``SampleFilter`` fields: check, text, suggestion, job, …): only the
+    # samples it selects, e.g. the queue a lead just worked through
+    where: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def sample_filter(self) -> SampleFilter | None:
+        """``where`` as a checked ``SampleFilter`` (unknown keys and ``mine`` are refused)."""
+        if not self.where:
+            return None
+        bad = sorted(set(self.where) - set(FILTER_KEYS))
+        if bad:
+            raise UsageError(
+                msgid=N_("unknown filter key(s) {bad}; one of {keys}"),
+                bad=", ".join(bad),
+                keys=", ".join(FILTER_KEYS),
+            )
+        f = SampleFilter.from_dict(self.where)
+        f.validate()
+        return f
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExportSpec:
@@ -111,55 +127,57 @@ class ExportSpec:
         return cls(**known)
 
     def validate(self) -> None:
+        if self.where:
+            self.sample_filter()
         bad = [s for s in self.statuses if s not in STATUSES]
         if bad or not self.statuses:
             if bad:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("unknown status {status!r}; one of {statuses}"),
                     status=bad[0],
                     statuses=", ".join(STATUSES),
                 )
-            raise KocurateError(msgid=N_("choose at least one status"))
+            raise UsageError(msgid=N_("choose at least one status"))
         known = set(ETHICS_FLAGS) | set(QUALITY_FLAGS)
         for f in [*self.exclude_flags, *self.with_flags]:
             if f not in known:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("unknown flag {f!r}; one of {items}"),
                     f=f,
                     items=", ".join(sorted(known)),
                 )
         if not 0.0 <= self.val_frac < 1.0:
-            raise KocurateError(msgid=N_("the validation fraction must be in [0, 1)"))
+            raise UsageError(msgid=N_("the validation fraction must be in [0, 1)"))
         if self.total is not None and self.total < 1:
-            raise KocurateError(msgid=N_("--total must be at least 1"))
+            raise UsageError(msgid=N_("--total must be at least 1"))
         shares = {k: v for k, v in self.mix.items() if isinstance(v, float)}
         for name, v in self.mix.items():
             if isinstance(v, float) and not 0.0 < v <= 1.0:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("mix share of {name!r} must be in (0, 1], got {v}"), name=name, v=v
                 )
             if isinstance(v, int) and v < 0:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("mix count of {name!r} must be positive, got {v}"), name=name, v=v
                 )
         if self.best is not None:
             if self.best < 1:
-                raise KocurateError(msgid=N_("--best must be at least 1"))
+                raise UsageError(msgid=N_("--best must be at least 1"))
             if self.best_by not in RANKINGS:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("unknown ranking {best_by!r} for --best; one of {items}"),
                     best_by=self.best_by,
                     items=", ".join(sorted(RANKINGS)),
                 )
             if self.total is not None and self.total != self.best:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("--best N is the target size: give --best or --total, not both")
                 )
             self.total = self.best
         if shares and self.total is None:
-            raise KocurateError(msgid=N_("a mix with shares needs a target size (--total)"))
+            raise UsageError(msgid=N_("a mix with shares needs a target size (--total)"))
         if self.best_rated is not None and self.best_rated < 1:
-            raise KocurateError(msgid=N_("--best-rated must be at least 1"))
+            raise UsageError(msgid=N_("--best-rated must be at least 1"))
 
 
 def parse_mix_value(text: str) -> float | int:
@@ -172,7 +190,7 @@ def parse_mix_value(text: str) -> float | int:
             return float(t)
         return int(t)
     except ValueError:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("mix value {text!r}: give a share (0.4 or 40%) or a count (5000)"), text=text
         ) from None
 
@@ -182,7 +200,7 @@ def parse_mix(items: list[str] | None) -> dict[str, float | int]:
     for item in items or []:
         name, sep, value = item.rpartition("=")
         if not sep or not name.strip():
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("mix takes DATASET=SHARE or DATASET=COUNT, got {item!r}"), item=item
             )
         out[name.strip()] = parse_mix_value(value)
@@ -222,7 +240,7 @@ def resolve_datasets(session: Session, spec: ExportSpec) -> list[DatasetInfo]:
             sel = {by_ref[d].id for d in spec.datasets if d in by_ref}
             outside = [m for m in spec.mix if m in by_ref and by_ref[m].id not in sel]
             if outside:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("mix dataset {dataset!r} is not among the selected datasets"),
                     dataset=outside[0],
                 )
@@ -251,25 +269,17 @@ def resolve_datasets(session: Session, spec: ExportSpec) -> list[DatasetInfo]:
 # ---------------------------------------------------------------------------------------
 
 
-def _flag_exists(categories: tuple[str, ...] | list[str]) -> ColumnElement[bool]:
-    return (
-        select(Flag.id)
-        .where(
-            Flag.sample_id == Sample.id,
-            Flag.category.in_(list(categories)),
-            Flag.state != "cleared",
-        )
-        .exists()
-    )
-
-
 def _or(conds: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     return conds[0] if len(conds) == 1 else or_(*conds)
 
 
-def base_filters(spec: ExportSpec) -> list[ColumnElement[bool]]:
-    """Filters that define the pool (status and dataset are applied by the caller, on the index)."""
+def base_filters(spec: ExportSpec, session: Session) -> list[ColumnElement[bool]]:
+    """Filters that define the pool (status and dataset are applied by the caller, on the index);
+    ``spec.where`` adds the review queue's own conditions (one filter for queues and exports)."""
     conds: list[ColumnElement[bool]] = []
+    where = spec.sample_filter()
+    if where is not None:
+        conds += where.conditions(session)
     if spec.min_chars is not None:
         conds.append(Sample.ko_chars >= spec.min_chars)
     if spec.max_chars is not None:
@@ -279,7 +289,7 @@ def base_filters(spec: ExportSpec) -> list[ColumnElement[bool]]:
     if spec.max_turns is not None:
         conds.append(Sample.n_turns <= spec.max_turns)
     if spec.with_flags:
-        conds.append(_flag_exists(spec.with_flags))
+        conds.append(Sample.id.in_(open_flags(spec.with_flags)))
     return conds
 
 
@@ -287,23 +297,14 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
     """Named sets of excluded sample ids, as subqueries over the small flags/findings tables."""
     out: dict[str, Any] = {}
 
-    def flagged(cats: tuple[str, ...] | list[str]) -> Any:
-        return select(Flag.sample_id).where(Flag.category.in_(list(cats)), Flag.state != "cleared")
-
-    def findings(prefixes: list[str]) -> Any:
-        names = [CheckFinding.check.startswith(p, autoescape=True) for p in prefixes]
-        return select(CheckFinding.sample_id).where(
-            CheckFinding.state.notin_(CLOSED_FINDING_STATES), _or(names)
-        )
-
     if spec.exclude_ethics:
-        out["ethics_flagged"] = flagged(ETHICS_FLAGS)
+        out["ethics_flagged"] = open_flags(ETHICS_FLAGS)
     if spec.exclude_flags:
-        out["flagged"] = flagged(spec.exclude_flags)
+        out["flagged"] = open_flags(spec.exclude_flags)
     if not spec.include_contaminated:
-        out["contaminated"] = findings([CONTAMINATION_PREFIX])
+        out["contaminated"] = open_findings(prefixes=[CONTAMINATION_PREFIX])
     if spec.exclude_checks:
-        out["check_findings"] = findings(spec.exclude_checks)
+        out["check_findings"] = open_findings(prefixes=spec.exclude_checks)
     if spec.exclude_error_findings:
         out["error_findings"] = open_error_findings()
     if not spec.include_gold:
@@ -312,10 +313,8 @@ def exclusion_subqueries(spec: ExportSpec) -> dict[str, Any]:
 
 
 def open_error_findings() -> Any:
-    """Samples with an open finding of severity "error" (index ix_findings_severity_state)."""
-    return select(CheckFinding.sample_id).where(
-        CheckFinding.severity == "error", CheckFinding.state == "open"
-    )
+    """Samples with an open (or confirmed) finding of severity "error"."""
+    return open_findings(severity="error")
 
 
 def open_error_counts(
@@ -330,7 +329,7 @@ def open_error_counts(
         .where(
             Sample.dataset_id.in_([d.id for d in datasets]),
             Sample.status.in_(spec.statuses),
-            *base_filters(spec),
+            *base_filters(spec, session),
             Sample.id.in_(open_error_findings()),
         )
         .group_by(Sample.dataset_id)
@@ -347,7 +346,7 @@ def pool_counts(
     base = [
         Sample.dataset_id.in_([d.id for d in datasets]),
         Sample.status.in_(spec.statuses),
-        *base_filters(spec),
+        *base_filters(spec, session),
     ]
     subs = exclusion_subqueries(spec)
 
@@ -395,7 +394,7 @@ def duplicate_loss(session: Session, spec: ExportSpec, datasets: list[DatasetInf
         Sample.dataset_id.in_([d.id for d in datasets]),
         Sample.status.in_(spec.statuses),
         Sample.dup_group.isnot(None),
-        *base_filters(spec),
+        *base_filters(spec, session),
         *([Sample.id.not_in(_union(subs))] if subs else []),
     )
     members, groups = session.execute(q).one()
@@ -525,7 +524,7 @@ def collect_candidates(
     """Keyset pages over (dataset, status, id) — the index ``ix_samples_dataset_status_id`` —
     keeping only compact arrays (id, position, duplicate group): ~30 bytes per sample of the pool.
     Exclusions are subtracted in numpy; the pool counts per exclusion come out of the same pass."""
-    filters = base_filters(spec)
+    filters = base_filters(spec, Session(bind=conn))
     excluded = excluded_sets(conn, spec)
     ids: dict[int, np.ndarray] = {}
     prios: dict[int, np.ndarray] = {}

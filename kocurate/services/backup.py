@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 
 from .. import config, db
-from ..errors import KocurateError, NotFound
+from ..errors import ConfigError, Conflict, KocurateError, NotFound, UsageError
 from ..i18n import N_
 from .auth import Actor
 
@@ -64,7 +64,7 @@ def _sqlite_target(url: URL) -> tuple[str, bool]:
     """(path or URI, is_uri) of a SQLite database URL."""
     database = url.database or ""
     if not database or database == ":memory:":
-        raise KocurateError(msgid=N_("an in-memory database cannot be backed up"))
+        raise UsageError(msgid=N_("an in-memory database cannot be backed up"))
     uri = database.startswith("file:") or url.query.get("uri") in ("true", "1")
     return database, uri
 
@@ -82,25 +82,25 @@ def _check_sqlite_file(path: Path) -> tuple[str | None, dict[str, int]]:
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("{path}: cannot open as a SQLite database ({exc})"), path=path, exc=exc
         ) from exc
     try:
         try:
             ok = con.execute("PRAGMA integrity_check").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("{path}: not a SQLite database or corrupt ({exc})"), path=path, exc=exc
             ) from exc
         if ok is None or ok[0] != "ok":
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("{path}: integrity check failed: {answer}"),
                 path=path,
                 answer=ok[0] if ok else "no answer",
             )
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" not in tables or "samples" not in tables:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("{path}: not a kocurate database (no alembic_version/samples table)"),
                 path=path,
             )
@@ -141,7 +141,7 @@ def backup(
     url = _url(engine_or_url)
     path = Path(path).expanduser().resolve()
     if path.exists() and not overwrite:
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("{path} exists already; choose another name or pass overwrite"), path=path
         )
     if not path.parent.is_dir():
@@ -150,7 +150,7 @@ def backup(
         return _backup_sqlite(url, path)
     if url.get_backend_name() == "postgresql":
         return _backup_pg(url, path)
-    raise KocurateError(
+    raise UsageError(
         msgid=N_("backups of {backend} databases are not supported"), backend=url.get_backend_name()
     )
 
@@ -213,7 +213,7 @@ def restore(
     elif url.get_backend_name() == "postgresql":
         report = _restore_pg(url, path)
     else:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("restores of {backend} databases are not supported"),
             backend=url.get_backend_name(),
         )
@@ -247,12 +247,12 @@ def _known_revision(revision: str | None, path: Path) -> None:
     from alembic.script import ScriptDirectory
 
     if revision is None:
-        raise KocurateError(msgid=N_("{path}: the backup has no schema revision"), path=path)
+        raise UsageError(msgid=N_("{path}: the backup has no schema revision"), path=path)
     script = ScriptDirectory.from_config(db.alembic_config("sqlite://"))
     try:
         script.get_revision(revision)
     except Exception as exc:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_(
                 "{path}: made by a newer kocurate (revision {revision}); upgrade kocurate first"
             ),
@@ -267,7 +267,7 @@ def _restore_sqlite(url: URL, path: Path, keep_current: bool) -> BackupReport:
     live_file = _sqlite_file(url)
     database, uri = _sqlite_target(url)
     if live_file.resolve() == path:
-        raise KocurateError(msgid=N_("the backup is the live database itself"))
+        raise UsageError(msgid=N_("the backup is the live database itself"))
     kept = None
     if keep_current and live_file.is_file():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -332,7 +332,7 @@ def pg_guidance(url: Engine | str | URL, path: str | Path) -> str:
 def _pg_tool(name: str, url: URL, path: Path) -> str:
     exe = shutil.which(name)
     if exe is None:
-        raise KocurateError(
+        raise ConfigError(
             msgid=N_("{name} is not installed here; do it by hand:\n{guidance}"),
             name=name,
             guidance=pg_guidance(url, path),

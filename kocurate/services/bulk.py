@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import KocurateError, NotFound
+from ..errors import Conflict, KocurateError, NotFound, UsageError
 from ..i18n import N_
 from ..models import (
     CLOSED_FINDING_STATES,
@@ -123,7 +123,7 @@ def conditions(session: Session, actor: Actor, sel: Selection) -> list[ColumnEle
     """SQL conditions on ``Sample`` for a selection (the review queue's own filter, plus
     groups/ids)."""
     if sel.status and sel.status not in STATUSES:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown status {status!r}; one of {statuses}"),
             status=sel.status,
             statuses=", ".join(STATUSES),
@@ -193,7 +193,7 @@ def _check_params(
     check: str | None,
 ) -> dict[str, Any]:
     if action not in ACTIONS or action == "replace":
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown bulk action {action!r}; one of {choices}"),
             action=action,
             choices=", ".join(a for a in ACTIONS if a != "replace"),
@@ -201,11 +201,11 @@ def _check_params(
     params: dict[str, Any] = {}
     if action == "reject":
         if not (reason or "").strip():
-            raise KocurateError(msgid=N_("reject needs a reason"))
+            raise UsageError(msgid=N_("reject needs a reason"))
         params["reason"] = reason.strip()  # type: ignore[union-attr]
     if action in ("add_flag", "remove_flag"):
         if flag not in rv.ALL_FLAGS:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("{action} needs a flag, one of {all_flags}"),
                 action=action,
                 all_flags=", ".join(rv.ALL_FLAGS),
@@ -215,7 +215,7 @@ def _check_params(
         params["check"] = check
     if action == "assign":
         if not assignee:
-            raise KocurateError(msgid=N_("assign needs a person (user name)"))
+            raise UsageError(msgid=N_("assign needs a person (user name)"))
         uid = session.scalar(
             select(User.id).where(User.username == assignee, User.active.is_(True))
         )
@@ -342,7 +342,7 @@ def discard(session: Session, actor: Actor, op_id: int) -> None:
     actor.require(PERMISSION)
     op = _get(session, op_id)
     if op.state != "preview":
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("bulk operation {op_id} is {state}, not a preview"),
             op_id=op_id,
             state=op.state,
@@ -408,7 +408,7 @@ def claim_items(
     if (
         bumped.rowcount != live
     ):  # PostgreSQL: a concurrent writer committed between the two statements
-        raise KocurateError(
+        raise Conflict(
             msgid=N_(
                 "samples changed while bulk operation {id} was being applied; nothing was saved,"
                 " apply it again"
@@ -462,7 +462,7 @@ def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None
     actor.require(PERMISSION)
     op = _get(session, op_id)
     if op.state != "preview":
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("bulk operation {op_id} is {state}; only a preview can be applied"),
             op_id=op_id,
             state=op.state,
@@ -652,7 +652,7 @@ def revert(
     actor.require(PERMISSION)
     op = _get(session, op_id)
     if op.state != "applied":
-        raise KocurateError(
+        raise Conflict(
             msgid=N_(
                 "bulk operation {op_id} is {state}; only an applied operation can be reverted"
             ),
@@ -673,7 +673,7 @@ def revert(
     )
     shown = ", ".join(str(i) for i in changed[:20]) + (" …" if len(changed) > 20 else "")
     if changed and not skip_changed:
-        raise KocurateError(
+        raise Conflict(
             msgid=N_(
                 "bulk operation {op_id} cannot be reverted as a whole: {changed:,} of its samples"
                 " changed since ({shown}); nothing was reverted (revert the rest with"
@@ -713,7 +713,7 @@ def revert(
         .values(**values)
     )
     if bumped.rowcount != n:
-        raise KocurateError(
+        raise Conflict(
             msgid=N_(
                 "samples changed while bulk operation {op_id} was being reverted; nothing was"
                 " reverted"

@@ -22,7 +22,7 @@ from ..checks.dedup import dedup_datasets
 from ..checks.ethics import classifier
 from ..checks.runner import run_dataset
 from ..db import read_session
-from ..errors import KocurateError, NotFound
+from ..errors import Conflict, NotFound, UsageError
 from ..i18n import N_
 from ..models import CheckFinding, Dataset, EvalItem, EvalSet, Flag, Sample, Setting, Turn, utcnow
 from .auth import Actor
@@ -208,10 +208,10 @@ def add_evalset(
     p = Path(path)
     name = name or p.stem
     if session.scalar(select(EvalSet.id).where(EvalSet.name == name)) is not None:
-        raise KocurateError(msgid=N_("an evaluation set named {name!r} exists already"), name=name)
+        raise Conflict(msgid=N_("an evaluation set named {name!r} exists already"), name=name)
     items = list(read_evalset(kind, p))
     if not items:
-        raise KocurateError(msgid=N_("{name}: no items found"), name=p.name)
+        raise UsageError(msgid=N_("{name}: no items found"), name=p.name)
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     es = EvalSet(name=name, kind=kind, source_file=p.name, sha256=digest, n_items=len(items))
     session.add(es)
@@ -285,7 +285,7 @@ def evaluate_ethics(
     model on all rows. ``spec`` reads CSV/TSV files with a header (named text and label columns)."""
     examples = classifier.read_many(files, spec)
     if not examples:
-        raise KocurateError(msgid=N_("no labelled examples in the given files"))
+        raise UsageError(msgid=N_("no labelled examples in the given files"))
     if model_path:
         model = classifier.load_model(model_path)
         return classifier.evaluate(model, examples)

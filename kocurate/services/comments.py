@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import case, func, select, true, update
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound, PermissionDenied
+from ..errors import NotFound, PermissionDenied, UsageError
 from ..i18n import N_
 from ..models import Comment, InboxItem, Sample, Turn, User, utcnow
 from . import audit
@@ -126,7 +126,7 @@ def resolve_mentions(session: Session, body: str) -> dict[str, int]:
         else:
             unknown.append(n)
     if unknown:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_(
                 "no active user named {names}; check the spelling, or write the name without @"
             ),
@@ -137,12 +137,12 @@ def resolve_mentions(session: Session, body: str) -> dict[str, int]:
 
 def _clean(body: str) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise KocurateError(msgid=N_("a comment needs some text"))
+        raise UsageError(msgid=N_("a comment needs some text"))
     if "\x00" in body:
-        raise KocurateError(msgid=N_("a comment may not contain a NUL character"))
+        raise UsageError(msgid=N_("a comment may not contain a NUL character"))
     body = body.replace("\r\n", "\n").strip()
     if len(body) > MAX_CHARS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("a comment has at most {max_chars:,} characters (this one {n:,})"),
             max_chars=MAX_CHARS,
             n=len(body),
@@ -187,7 +187,7 @@ def add_comment(
                 or 0
             )
             if not 1 <= turn <= n:
-                raise KocurateError(
+                raise UsageError(
                     msgid=N_("sample {sample_id} has turns 1 to {n}; there is no turn {turn}"),
                     sample_id=sample_id,
                     n=n,

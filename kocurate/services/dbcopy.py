@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from .. import config, db
-from ..errors import KocurateError
+from ..errors import Conflict, KocurateError, NotFound, UsageError
 from ..i18n import N_
 from ..models import Base
 from .auth import Actor
@@ -120,7 +120,7 @@ def copy_database(
     actor.require("db")
     src_url, dst_url = config.db_url(src_url), config.db_url(dst_url)
     if make_url(src_url) == make_url(dst_url):
-        raise KocurateError(msgid=N_("source and destination are the same database"))
+        raise UsageError(msgid=N_("source and destination are the same database"))
     src = make_url(src_url)
     if (
         src.get_backend_name() == "sqlite"
@@ -129,16 +129,16 @@ def copy_database(
         and src.database != ":memory:"
     ):
         if not Path(src.database).is_file():
-            raise KocurateError(msgid=N_("no database at {database}"), database=src.database)
+            raise NotFound(msgid=N_("no database at {database}"), database=src.database)
     head = db.head_revision()
     rev = db.current_revision(src_url)
     if rev is None:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("{source} is not a kocurate database (no schema revision)"),
             source=_safe(src_url),
         )
     if rev != head:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_(
                 "{source} is at revision {rev}, this kocurate at {head}: run "
                 "`kocurate --db SRC db upgrade` on the source first"
@@ -162,7 +162,7 @@ def copy_database(
             for table in _tables():
                 n = dc.execute(select(func.count()).select_from(table)).scalar() or 0
                 if n:
-                    raise KocurateError(
+                    raise Conflict(
                         msgid=N_(
                             "the destination is not empty (table {name} has {n:,} rows); "
                             "copy into a new, empty database"

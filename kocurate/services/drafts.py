@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, PermissionDenied, UsageError
 from ..i18n import N_
 from ..models import Dataset, Draft, Sample, Turn, utcnow
 from .auth import Actor
@@ -25,7 +25,7 @@ MAX_CHARS = 1_000_000  # the import limit for one field
 
 def _person(actor: Actor) -> int:
     if actor.id is None:
-        raise KocurateError(msgid=N_("drafts belong to a logged-in person"))
+        raise PermissionDenied(msgid=N_("drafts belong to a logged-in person"))
     return actor.id
 
 
@@ -46,12 +46,12 @@ def save_draft(
     actor.require("edit")
     user_id = _person(actor)
     if field not in FIELDS:
-        raise KocurateError(msgid=N_("field is one of {fields}"), fields=", ".join(FIELDS))
+        raise UsageError(msgid=N_("field is one of {fields}"), fields=", ".join(FIELDS))
     if text is None:
-        raise KocurateError(msgid=N_("text is required"))
+        raise UsageError(msgid=N_("text is required"))
     text = text.replace("\r\n", "\n")
     if len(text) > MAX_CHARS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("turn {turn_id}: a draft holds at most {max_chars:,} characters"),
             turn_id=turn_id,
             max_chars=MAX_CHARS,

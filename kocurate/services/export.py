@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from .. import config
 from ..db import read_session, session_scope
-from ..errors import KocurateError
+from ..errors import UsageError
 from ..exporters import FORMATS, REFUSALS, get_format
 from ..exporters import selection as sel
 from ..exporters.manifest import licence_warnings
@@ -244,7 +244,7 @@ def _recorded(
 ) -> dict[str, Any]:
     spec.validate()
     if card_lang not in LANGUAGES:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown card language {card_lang!r}; one of {languages}"),
             card_lang=card_lang,
             languages=", ".join(LANGUAGES),
@@ -327,7 +327,7 @@ def export_archive(
     with Session(engine) as s:
         planned = preview_counts(s, actor, spec)["total"]
     if planned > limit:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_(
                 "{planned:,} samples is too many for a download (limit {limit:,}); export to a"
                 " server folder instead"
@@ -356,7 +356,7 @@ def export_root() -> Path:
 def server_folder(name: str) -> Path:
     """A folder under ``export_root()`` named by the user (no paths, no traversal)."""
     if not _NAME.match(name or "") or ".." in name:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("folder name: letters, digits, '.', '_' and '-' only (no slashes)")
         )
     return export_root() / name

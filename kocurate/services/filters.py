@@ -10,15 +10,16 @@ for every user of the filter alike. The dataset reference (an id or a name) is r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, UsageError
 from ..i18n import N_
 from ..models import (
     CLOSED_FINDING_STATES,
@@ -41,15 +42,32 @@ SUGGESTION_STATES = ("open", "accepted", "rejected")
 LINK_FIELDS = ("dataset", "status", "flag", "check", "suggestion", "job")
 
 
-def open_findings(check: str | None = None) -> Any:
-    """Sample ids with an open finding (of ``check`` when given)."""
+def open_findings(
+    check: str | None = None,
+    *,
+    prefixes: Sequence[str] = (),
+    severity: str | None = None,
+) -> Any:
+    """Sample ids with an open finding: of ``check`` when given, of a check whose name starts with
+    one of ``prefixes`` (``contamination`` covers ``contamination_kobest`` …), of ``severity``.
+
+    "Open" is every state but ``CLOSED_FINDING_STATES``: a finding a person *confirmed* still holds.
+    """
     q = select(CheckFinding.sample_id).where(CheckFinding.state.notin_(CLOSED_FINDING_STATES))
-    return q.where(CheckFinding.check == check) if check else q
+    if check:
+        q = q.where(CheckFinding.check == check)
+    if prefixes:
+        q = q.where(or_(*(CheckFinding.check.startswith(p, autoescape=True) for p in prefixes)))
+    if severity:
+        q = q.where(CheckFinding.severity == severity)
+    return q
 
 
-def open_flags(category: str) -> Any:
-    """Sample ids with a flag of ``category`` that is not cleared."""
-    return select(Flag.sample_id).where(Flag.category == category, Flag.state != "cleared")
+def open_flags(categories: str | Sequence[str]) -> Any:
+    """Sample ids with a flag of ``categories`` (one or several) that is not cleared."""
+    cats = [categories] if isinstance(categories, str) else list(categories)
+    cond = Flag.category == cats[0] if len(cats) == 1 else Flag.category.in_(cats)
+    return select(Flag.sample_id).where(cond, Flag.state != "cleared")
 
 
 def resolve_dataset(session: Session, ref: int | str | None) -> int | None:
@@ -95,15 +113,15 @@ class SampleFilter:
     def validate(self) -> None:
         """Refuse values no sample can have, naming the field and the choices."""
         if self.status and self.status not in STATUSES:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("unknown status {status!r}; one of {statuses}"),
                 status=self.status,
                 statuses=", ".join(STATUSES),
             )
         if self.flag and self.flag not in ALL_FLAGS:
-            raise KocurateError(msgid=N_("unknown flag {flag!r}"), flag=self.flag)
+            raise UsageError(msgid=N_("unknown flag {flag!r}"), flag=self.flag)
         if self.suggestion and self.suggestion not in SUGGESTION_STATES:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("suggestion filter is open, accepted or rejected, not {suggestion!r}"),
                 suggestion=self.suggestion,
             )
@@ -130,7 +148,7 @@ class SampleFilter:
         conds += self._number_conditions()
         if self.mine:
             if actor is None:
-                raise KocurateError(msgid=N_("the 'mine' filter needs a signed-in user"))
+                raise UsageError(msgid=N_("the 'mine' filter needs a signed-in user"))
             conds.append(
                 Sample.id.in_(
                     select(Claim.sample_id).where(
@@ -172,6 +190,25 @@ class SampleFilter:
         return conds
 
     @classmethod
+    def parse(cls, items: list[str]) -> SampleFilter:
+        """From ``KEY=VALUE`` strings (the CLI's ``--where check=untranslated``): numbers, yes/no
+        and comma-separated ids are converted; an unknown key or a bad value names itself."""
+        values: dict[str, Any] = {}
+        for item in items:
+            key, sep, raw = item.partition("=")
+            key, raw = key.strip().replace("-", "_"), raw.strip()
+            if not sep or key not in FILTER_KEYS:
+                raise UsageError(
+                    msgid=N_("a filter is KEY=VALUE with KEY one of {keys}; got {item!r}"),
+                    keys=", ".join(FILTER_KEYS),
+                    item=item,
+                )
+            values[key] = _convert(key, raw)
+        f = cls(**values)
+        f.validate()
+        return f
+
+    @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> Any:
         """From ``to_dict``'s output (job parameters); unknown keys are ignored."""
         d = d or {}
@@ -201,6 +238,31 @@ class SampleFilter:
             suggestion=get("suggestion") or None,
             job=int(job) if job and str(job).isdigit() else None,
         )
+
+
+# the fields a filter can be given as text (``mine`` needs a signed-in person, not a value)
+FILTER_KEYS = tuple(f.name for f in fields(SampleFilter) if f.init and f.name != "mine")
+_INTS = ("min_len", "max_len", "job")
+
+
+def _convert(key: str, raw: str) -> Any:
+    try:
+        if key in _INTS:
+            return int(raw)
+        if key == "max_confidence":
+            return float(raw)
+        if key == "sample_ids":
+            return [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(
+            msgid=N_("filter {key}: expected a number, got {raw!r}"), key=key, raw=raw
+        ) from None
+    if key == "has_source":
+        low = raw.lower()
+        if low not in ("yes", "no", "true", "false", "1", "0"):
+            raise UsageError(msgid=N_("filter has_source: yes or no, got {raw!r}"), raw=raw)
+        return low in ("yes", "true", "1")
+    return raw or None
 
 
 def review_link(f: SampleFilter, sample: int | None = None, prefix: str = "/review") -> str:

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, UsageError
 from ..i18n import N_
 from ..models import (
     DECISIONS,
@@ -139,11 +139,11 @@ def set_rate(session: Session, actor: Actor, dataset_id: int, rate: float) -> di
     try:
         rate = float(rate)
     except (TypeError, ValueError):
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("gold rate: a share such as 0.05, got {rate!r}"), rate=rate
         ) from None
     if not 0.0 <= rate <= 0.5:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("gold rate is a share from 0 to 0.5 (e.g. 0.05 = 5 %), got {rate}"), rate=rate
         )
     return _save_settings(session, actor, dataset_id, rate=rate)
@@ -160,12 +160,12 @@ def set_bar(
     ``min_accuracy`` get a second review of their decisions (None removes the bar)."""
     actor.require("configure")
     if min_accuracy is not None and not 0.0 < float(min_accuracy) <= 1.0:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("bar: minimum accuracy is a share in (0, 1], got {min_accuracy}"),
             min_accuracy=min_accuracy,
         )
     if int(min_answers) < 1:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("bar: minimum answers is at least 1, got {min_answers}"),
             min_answers=min_answers,
         )
@@ -192,14 +192,14 @@ def mark(
     actor.require("configure")
     decision = {"approved": "approve", "rejected": "reject"}.get(decision, decision)
     if decision not in DECISIONS or decision == "skip":
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("expected decision is approve, reject or needs_fix, not {decision!r}"),
             decision=decision,
         )
     flags = sorted(set(flags or []))
     bad = [f for f in flags if f not in ALL_FLAGS]
     if bad:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown flag {flag!r}; one of {all_flags}"),
             flag=bad[0],
             all_flags=", ".join(ALL_FLAGS),
@@ -213,7 +213,7 @@ def mark(
     clean: dict[str, str] = {}
     for idx, text in (texts or {}).items():
         if int(idx) not in turns:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("expected text for turn {turn}: sample {sample_id} has {n} turn(s)"),
                 turn=int(idx) + 1,
                 sample_id=sample_id,

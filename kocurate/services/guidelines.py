@@ -23,7 +23,7 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, UsageError
 from ..i18n import N_
 from ..models import Dataset, Guideline, GuidelineRead, User
 from . import audit
@@ -85,14 +85,14 @@ def _scope(session: Session, dataset_id: int | None) -> int:
 
 def _check_body(body: str) -> str:
     if not isinstance(body, str) or not body.strip():
-        raise KocurateError(msgid=N_("the guidelines are empty; write some Markdown first"))
+        raise UsageError(msgid=N_("the guidelines are empty; write some Markdown first"))
     if "\x00" in body:
         line = body[: body.index("\x00")].count("\n") + 1
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("the guidelines contain a NUL character (line {line})"), line=line
         )
     if len(body) > MAX_CHARS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("the guidelines are {n:,} characters; at most {max_chars:,}"),
             n=len(body),
             max_chars=MAX_CHARS,

@@ -25,7 +25,7 @@ from ..checks.korean import analysis as an
 from ..checks.korean.common import ASSISTANT_ROLES, LEVELS_KEY, TARGET_KEY
 from ..checks.runner import run_dataset
 from ..db import read_session
-from ..errors import KocurateError
+from ..errors import UsageError
 from ..i18n import N_
 from ..models import CheckFinding, Sample, Setting, Suggestion, Turn, utcnow
 from . import audit
@@ -55,7 +55,7 @@ def run_korean_checks(
     names = list(only or korean_checks.NAMES)
     unknown = [n for n in names if n not in korean_checks.NAMES]
     if unknown:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown Korean check(s): {unknown}; known: {names}"),
             unknown=", ".join(unknown),
             names=", ".join(korean_checks.NAMES),
@@ -218,7 +218,7 @@ def set_target_level(
     actor.require("check")
     if level is not None and level not in an.LEVELS:
         names = ", ".join(f"{k} ({v})" for k, v in an.LEVEL_NAMES.items())
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown speech level {level!r}; one of: {names}"), level=level, names=names
         )
     ds = get_dataset(session, dataset_ref)
@@ -288,7 +288,7 @@ def start_korean_job(
     names = list(only or [])
     unknown = [n for n in names if n not in korean_checks.NAMES]
     if unknown:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown Korean check(s): {unknown}; known: {names}"),
             unknown=", ".join(unknown),
             names=", ".join(korean_checks.NAMES),

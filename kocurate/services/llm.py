@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
-from ..errors import ConfigError, KocurateError, NotFound
+from ..errors import ConfigError, KocurateError, NotFound, UsageError
 from ..i18n import N_
 from ..llm import CHECK, LLM, PROMPT_VERSION
 from ..llm import config as llm_config
@@ -143,7 +143,7 @@ def settings_summary() -> dict[str, Any] | None:
 
 def _task(task: str) -> str:
     if task not in TASKS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown task {task!r}; one of {tasks}"), task=task, tasks=", ".join(TASKS)
         )
     return task
@@ -914,7 +914,7 @@ def start_batch(
     _task(task)
     cfg = llm_config.require_config()
     if budget_usd is not None and budget_usd < 0:
-        raise KocurateError(msgid=N_("the budget must be 0 or more (USD)"))
+        raise UsageError(msgid=N_("the budget must be 0 or more (USD)"))
     f = _filter(filters)
     with session_scope(engine) as s:
         total = _count_samples(s, f)
@@ -1027,7 +1027,7 @@ def _batch_job(engine: Engine, ctx: jobs.JobContext) -> dict[str, Any]:
     st.setdefault("errors", [])
     cfg = llm_config.require_config()
     if p.get("model") and p["model"] != cfg.model:
-        raise KocurateError(
+        raise ConfigError(
             msgid=N_(
                 "this job was started for model {model!r} but "
                 "KOCURATE_LLM_MODEL is {configured!r}; set it back to resume "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, UsageError
 from ..i18n import LANGUAGES, N_
 from ..models import User
 from .auth import Actor
@@ -21,7 +21,7 @@ def language(session: Session, actor: Actor) -> str | None:
 def set_language(session: Session, actor: Actor, lang: str) -> str:
     """Store the person's language (applies from the next rerun, in every tab)."""
     if lang not in LANGUAGES:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown language {lang!r}; choose one of: {languages}"),
             lang=lang,
             languages=", ".join(LANGUAGES),

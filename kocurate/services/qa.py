@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import KocurateError, NotFound, PermissionDenied, UsageError
 from ..i18n import N_
 from ..models import Dataset, QaItem, QaRun, Sample, Turn, utcnow
 from . import bulk
@@ -33,7 +33,7 @@ VERDICTS = ("ok", "defect")
 
 def z_for(confidence: float) -> float:
     if not 0.5 < confidence < 1:
-        raise KocurateError(msgid=N_("confidence must be between 0.5 and 1 (e.g. 0.95)"))
+        raise UsageError(msgid=N_("confidence must be between 0.5 and 1 (e.g. 0.95)"))
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
@@ -43,9 +43,7 @@ def sample_size(
     """Samples needed for ±``margin`` at ``confidence`` (±3 % at 95 % → 1,068; fewer for a small
     population)."""
     if not 0 < margin < 0.5:
-        raise KocurateError(
-            msgid=N_("margin of error must be between 0 and 0.5 (e.g. 0.03 for ±3 %)")
-        )
+        raise UsageError(msgid=N_("margin of error must be between 0 and 0.5 (e.g. 0.03 for ±3 %)"))
     z = z_for(confidence)
     n0 = z * z * p * (1 - p) / (margin * margin)
     if population:
@@ -101,7 +99,7 @@ def create_run(
         )
     n = size if size is not None else sample_size(margin, confidence, len(ids))
     if n < 1:
-        raise KocurateError(msgid=N_("the QA sample needs at least one sample"))
+        raise UsageError(msgid=N_("the QA sample needs at least one sample"))
     picked = draw(ids, n, seed)
     ds_ids = (
         sorted(
@@ -194,12 +192,12 @@ def record(
     """A reviewer's verdict on a QA item (``ok`` or ``defect``)."""
     actor.require("review")
     if verdict not in VERDICTS:
-        raise KocurateError(msgid=N_("verdict is one of {verdicts}"), verdicts=", ".join(VERDICTS))
+        raise UsageError(msgid=N_("verdict is one of {verdicts}"), verdicts=", ".join(VERDICTS))
     item = session.get(QaItem, item_id)
     if item is None:
         raise NotFound(msgid=N_("no QA item {item_id}"), item_id=item_id)
     if item.reviewer_id not in (None, actor.id) and not actor.can("adjudicate"):
-        raise KocurateError(msgid=N_("QA item {item_id} is another reviewer's"), item_id=item_id)
+        raise PermissionDenied(msgid=N_("QA item {item_id} is another reviewer's"), item_id=item_id)
     item.verdict, item.note, item.reviewer_id, item.decided_at = (
         verdict,
         (note or "").strip() or None,
@@ -283,10 +281,10 @@ def require_max_defect_rate(
     """Refuse (KocurateError) unless a QA estimate exists and its upper bound is at most
     ``max_rate``."""
     if not 0 < max_rate <= 1:
-        raise KocurateError(msgid=N_("--max-defect-rate is a fraction between 0 and 1 (e.g. 0.05)"))
+        raise UsageError(msgid=N_("--max-defect-rate is a fraction between 0 and 1 (e.g. 0.05)"))
     est = latest_estimate(session, dataset_ids)
     if est is None:
-        raise KocurateError(
+        raise NotFound(
             msgid=N_(
                 "no QA estimate for these datasets yet: run `kocurate qa "
                 "sample` and review it first"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError
+from ..errors import UsageError
 from ..i18n import N_
 from ..models import Sample, SampleSignal, Setting, utcnow
 from . import audit
@@ -42,7 +42,7 @@ def resolve(session: Session, dataset_id: int, order: str | None) -> str:
     if order is None:
         return get_order(session, dataset_id)
     if order not in ORDERS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown queue order {order!r}; one of {orders}"),
             order=order,
             orders=", ".join(ORDERS),
@@ -54,7 +54,7 @@ def set_order(session: Session, actor: Actor, dataset_ref: int | str, order: str
     """Leads: hand the dataset's samples out by id or by risk (highest first)."""
     actor.require("configure")
     if order not in ORDERS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown queue order {order!r}; one of {orders}"),
             order=order,
             orders=", ".join(ORDERS),

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, PermissionDenied, UsageError
 from ..i18n import N_
 from ..models import Dataset, QualityRating, Sample, SampleSignal, Setting, User, utcnow
 from . import audit
@@ -82,7 +82,7 @@ def _delta2(
     """Squared difference of each pair of values under the metric of ``level`` (Krippendorff
     2011)."""
     if level not in LEVELS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("level is one of {levels}, not {level!r}"),
             levels=", ".join(LEVELS),
             level=level,
@@ -191,7 +191,7 @@ def parse_keys(text: str) -> dict[str, int | None]:
     rate the first criteria. Raises KocurateError naming the bad character."""
     chars = [c for c in text or "" if not c.isspace()]
     if len(chars) > len(CRITERIA):
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("ratings: at most {n} digits ({criteria}), got {got}"),
             n=len(CRITERIA),
             criteria=", ".join(CRITERIA),
@@ -204,7 +204,7 @@ def parse_keys(text: str) -> dict[str, int | None]:
         elif ch in "12345":
             out[crit] = int(ch)
         else:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("ratings: {crit} must be a digit 1-5 (or - to leave it out), got {ch!r}"),
                 crit=crit,
                 ch=ch,
@@ -218,12 +218,12 @@ def rate(
     """Set my 1–5 scores on a sample (None removes one); returns all my scores on it."""
     actor.require("review")
     if actor.id is None:
-        raise KocurateError(msgid=N_("ratings are given by a logged-in person"))
+        raise PermissionDenied(msgid=N_("ratings are given by a logged-in person"))
     ds_id = session.scalar(select(Sample.dataset_id).where(Sample.id == sample_id))
     if ds_id is None:
         raise NotFound(msgid=N_("no sample {sample_id}"), sample_id=sample_id)
     if not enabled(session, ds_id):
-        raise KocurateError(
+        raise UsageError(
             msgid=N_(
                 "quality ratings are not switched on for this dataset (a "
                 "lead can: kocurate ratings enable)"
@@ -231,13 +231,13 @@ def rate(
         )
     for crit, score in scores.items():
         if crit not in CRITERIA:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("unknown criterion {crit!r}; one of {criteria}"),
                 crit=crit,
                 criteria=", ".join(CRITERIA),
             )
         if score is not None and (not isinstance(score, int) or score not in SCALE):
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("{crit}: a score is 1 to 5, got {score!r}"), crit=crit, score=score
             )
     t = QualityRating.__table__

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, column, func, insert, select, table, text, update
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError
+from ..errors import Conflict, NotFound, UsageError
 from ..i18n import N_
 from ..models import BulkItem, BulkOp, BulkRef, Edit, Sample, Turn, utcnow
 from . import bulk
@@ -53,14 +53,14 @@ class ReplaceSpec:
 
     def compile(self) -> re.Pattern[str]:
         if not self.pattern:
-            raise KocurateError(msgid=N_("find: the pattern is empty"))
+            raise UsageError(msgid=N_("find: the pattern is empty"))
         if self.side not in SIDES:
-            raise KocurateError(msgid=N_("side is one of {sides}"), sides=", ".join(SIDES))
+            raise UsageError(msgid=N_("side is one of {sides}"), sides=", ".join(SIDES))
         flags = re.IGNORECASE if self.ignore_case else 0
         try:
             rx = re.compile(self.pattern if self.regex else re.escape(self.pattern), flags)
         except re.error as exc:
-            raise KocurateError(
+            raise UsageError(
                 msgid=N_("find: not a valid regular expression ({exc})"), exc=exc
             ) from None
         if self.regex:
@@ -70,7 +70,7 @@ class ReplaceSpec:
                     self.replacement, ""
                 )  # parses the template: bad escapes fail here, not mid-way
             except (re.error, IndexError) as exc:
-                raise KocurateError(msgid=N_("replace with: {exc}"), exc=exc) from None
+                raise UsageError(msgid=N_("replace with: {exc}"), exc=exc) from None
         return rx
 
     def required_literal(self) -> str | None:
@@ -244,9 +244,7 @@ def preview(
     n_turns = n_occ = 0
     literal = not spec.regex and not spec.ignore_case
     if literal and spec.pattern == spec.replacement:
-        raise KocurateError(
-            msgid=N_("find and replace with are the same text: nothing would change")
-        )
+        raise UsageError(msgid=N_("find and replace with are the same text: nothing would change"))
     for row in _matching_turns(session, spec, rx, conds):
         if literal:  # counting is enough; the new text is built only for the turns shown
             n = row.value.count(spec.pattern)
@@ -308,9 +306,9 @@ def apply(session: Session, actor: Actor, op_id: int, *, note: str | None = None
     actor.require(bulk.PERMISSION)
     op = session.get(BulkOp, op_id)
     if op is None or op.action != "replace":
-        raise KocurateError(msgid=N_("no find-and-replace preview {op_id}"), op_id=op_id)
+        raise NotFound(msgid=N_("no find-and-replace preview {op_id}"), op_id=op_id)
     if op.state != "preview":
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("bulk operation {op_id} is {state}; only a preview can be applied"),
             op_id=op_id,
             state=op.state,

@@ -34,7 +34,7 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import KocurateError, NotFound, PermissionDenied, StaleVersion
+from ..errors import NotFound, PermissionDenied, StaleVersion, UsageError
 from ..i18n import N_
 from ..models import (
     DECISION_STATUS,
@@ -146,7 +146,7 @@ def _available(actor: Actor, overlap: int, status: str | None) -> list[ColumnEle
 
 def _need_person(actor: Actor) -> int:
     if actor.id is None:
-        raise KocurateError(
+        raise PermissionDenied(
             msgid=N_("this action needs a logged-in person (the CLI cannot claim or decide)")
         )
     return actor.id
@@ -393,7 +393,7 @@ def set_overlap(session: Session, actor: Actor, dataset_id: int, k: int) -> int:
     """Leads: k annotators review each sample of the dataset (agreement)."""
     actor.require("configure")
     if not 1 <= int(k) <= MAX_OVERLAP:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("overlap is 1 to {max_overlap} annotators per sample"), max_overlap=MAX_OVERLAP
         )
     ds = session.get(Dataset, dataset_id)
@@ -408,7 +408,7 @@ def set_decision_rule(session: Session, actor: Actor, dataset_id: int, rule: str
     """Leads: how overlapping decisions settle a sample (unanimous, majority, any-reject)."""
     actor.require("configure")
     if rule not in DECISION_RULES:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("decision rule is one of {decision_rules}, not {rule!r}"),
             decision_rules=", ".join(DECISION_RULES),
             rule=rule,
@@ -471,7 +471,7 @@ def set_prefs(session: Session, actor: Actor, **prefs: Any) -> dict[str, Any]:
     actor.require("review")
     bad = sorted(set(prefs) - set(PREF_DEFAULTS))
     if bad:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown review setting(s) {bad}; one of {pref_defaults}"),
             bad=", ".join(bad),
             pref_defaults=", ".join(PREF_DEFAULTS),
@@ -565,15 +565,13 @@ def save_edit(
     """
     actor.require("edit")
     if field not in EDIT_FIELDS:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("field is one of {edit_fields}"), edit_fields=", ".join(EDIT_FIELDS)
         )
     if kind not in EDIT_KINDS:
-        raise KocurateError(
-            msgid=N_("kind is one of {edit_kinds}"), edit_kinds=", ".join(EDIT_KINDS)
-        )
+        raise UsageError(msgid=N_("kind is one of {edit_kinds}"), edit_kinds=", ".join(EDIT_KINDS))
     if text is None:
-        raise KocurateError(msgid=N_("text is required"))
+        raise UsageError(msgid=N_("text is required"))
     text = text.replace("\r\n", "\n")
     col = _turns.c[field]
     row = session.execute(select(col, _turns.c.sample_id).where(_turns.c.id == turn_id)).first()
@@ -681,7 +679,7 @@ def restore(
     if edit is None:
         raise NotFound(msgid=N_("no edit {edit_id}"), edit_id=edit_id)
     if which not in ("before", "after"):
-        raise KocurateError(msgid=N_("which is 'before' or 'after'"))
+        raise UsageError(msgid=N_("which is 'before' or 'after'"))
     text = edit.after if which == "after" else edit.before
     return save_edit(
         session,
@@ -711,7 +709,7 @@ def set_flags(
     actor.require("flag")
     bad = sorted(set(flags) - set(ALL_FLAGS))
     if bad:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown flag(s) {bad}; one of {all_flags}"),
             bad=", ".join(bad),
             all_flags=", ".join(ALL_FLAGS),
@@ -761,7 +759,7 @@ def set_flag_state(session: Session, actor: Actor, flag_id: int, state: str) -> 
     version."""
     actor.require("flag")
     if state not in FLAG_STATES:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("state is one of {flag_states}"), flag_states=", ".join(FLAG_STATES)
         )
     flag = session.get(Flag, flag_id)
@@ -807,9 +805,7 @@ def _normalize_decision(decision: str) -> str:
         decision, decision
     )
     if decision not in DECISIONS:
-        raise KocurateError(
-            msgid=N_("decision is one of {decisions}"), decisions=", ".join(DECISIONS)
-        )
+        raise UsageError(msgid=N_("decision is one of {decisions}"), decisions=", ".join(DECISIONS))
     return decision
 
 
@@ -937,7 +933,7 @@ def submit_decision(
     decision = _normalize_decision(decision)
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > 64:
-        raise KocurateError(msgid=N_("reason: at most 64 characters (put longer text in the note)"))
+        raise UsageError(msgid=N_("reason: at most 64 characters (put longer text in the note)"))
     row = session.execute(
         select(_samples.c.dataset_id, _samples.c.status, _samples.c.version).where(
             _samples.c.id == sample_id
@@ -960,7 +956,7 @@ def submit_decision(
     elif adjudicate:
         actor.require("adjudicate")
         if decision == "skip":
-            raise KocurateError(msgid=N_("an adjudication approves, rejects or asks for a fix"))
+            raise UsageError(msgid=N_("an adjudication approves, rejects or asks for a fix"))
     if not adjudicate and gold.is_gold(session, sample_id):
         # scored against the expected answer; the gold sample's status and the reviews stay as they
         # are

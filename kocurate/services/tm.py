@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import Conflict, NotFound, UsageError
 from ..i18n import N_
 from ..models import Dataset, Edit, TmFix, Turn, utcnow
 from . import bulk, replace
@@ -179,7 +179,7 @@ def suggest_from_edit(session: Session, actor: Actor, edit_id: int) -> dict[str,
     if e is None:
         raise NotFound(msgid=N_("no edit {edit_id}"), edit_id=edit_id)
     if e.field != "text":
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("edit {edit_id} changed the English source; fixes propagate Korean text"),
             edit_id=edit_id,
         )
@@ -202,7 +202,7 @@ def add_fix(
 ) -> int:
     actor.require(bulk.PERMISSION)
     if not old_ko.strip() or old_ko == new_ko:
-        raise KocurateError(msgid=N_("a fix needs the old Korean text and a different new text"))
+        raise UsageError(msgid=N_("a fix needs the old Korean text and a different new text"))
     fix = TmFix(
         en_phrase=en_phrase.strip(),
         old_ko=old_ko,
@@ -338,7 +338,7 @@ def use_fix(
     if row is None:
         raise NotFound(msgid=N_("no turn {turn_id}"), turn_id=turn_id)
     if fix.old_ko not in (row.text or ""):
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("fix {fix_id} no longer applies: the turn does not contain {old_ko!r}"),
             fix_id=fix_id,
             old_ko=fix.old_ko,

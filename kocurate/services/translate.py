@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from .. import db
 from ..db import session_scope
-from ..errors import KocurateError, NotFound, StaleVersion
+from ..errors import Conflict, KocurateError, NotFound, StaleVersion, UsageError
 from ..i18n import N_
 from ..models import (
     CLOSED_FINDING_STATES,
@@ -583,7 +583,7 @@ def accept_suggestion(
     if sug is None:
         raise NotFound(msgid=N_("no suggestion {suggestion_id}"), suggestion_id=suggestion_id)
     if sug.state != "open":
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("suggestion {suggestion_id} is already {state}"),
             suggestion_id=suggestion_id,
             state=sug.state,
@@ -614,7 +614,7 @@ def reject_suggestion(session: Session, actor: Actor, suggestion_id: int) -> Non
     if sug is None:
         raise NotFound(msgid=N_("no suggestion {suggestion_id}"), suggestion_id=suggestion_id)
     if sug.state != "open":
-        raise KocurateError(
+        raise Conflict(
             msgid=N_("suggestion {suggestion_id} is already {state}"),
             suggestion_id=suggestion_id,
             state=sug.state,
@@ -751,7 +751,7 @@ def start_batch(
     actor.require("translate_batch")
     require_config()
     if max_characters is not None and max_characters < 1:
-        raise KocurateError(msgid=N_("the character budget must be at least 1"))
+        raise UsageError(msgid=N_("the character budget must be at least 1"))
     f = filters if isinstance(filters, BatchFilter) else BatchFilter.from_dict(filters)
     with session_scope(engine) as s:
         total = _count_samples(s, f)
@@ -899,7 +899,7 @@ def retry_failed(
         if job is None or job.kind != JOB_KIND:
             raise NotFound(msgid=N_("no batch translation job {job_id}"), job_id=job_id)
         if job.status in ("queued", "running") and not jobs.is_dead(job):
-            raise KocurateError(
+            raise Conflict(
                 msgid=N_(
                     "job {job_id} is still {status}; retry its failed turns when it has ended"
                 ),

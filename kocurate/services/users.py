@@ -23,7 +23,7 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from ..db import DatabaseUnavailable
-from ..errors import AuthError, KocurateError, NotFound
+from ..errors import AuthError, Conflict, NotFound, UsageError
 from ..i18n import N_
 from ..models import ROLES, LoginAttempt, User, utcnow
 from . import audit
@@ -87,20 +87,20 @@ def create_user(
     actor.require("users")
     username = username.strip()
     if not username or len(username) > 64:
-        raise KocurateError(msgid=N_("a user name is 1 to 64 characters"))
+        raise UsageError(msgid=N_("a user name is 1 to 64 characters"))
     if any(ord(c) < 32 or c in "\x7f\u2028\u2029" for c in username):
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("a user name may not contain control characters (tabs, newlines)")
         )
     if role not in ROLES:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=", ".join(ROLES)
         )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise KocurateError(msgid=N_("user {username!r} exists already"), username=username)
+        raise Conflict(msgid=N_("user {username!r} exists already"), username=username)
     password = password or new_password()
     if len(password) < 8:
-        raise KocurateError(msgid=N_("a password has at least 8 characters"))
+        raise UsageError(msgid=N_("a password has at least 8 characters"))
     user = User(username=username, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
@@ -120,7 +120,7 @@ def get_user(session: Session, actor: Actor, username: str) -> User:
 
 def _keep_an_admin(session: Session, user: User, what: str) -> None:
     if user.role == "admin" and user.active and active_admins(session) <= 1:
-        raise KocurateError(
+        raise Conflict(
             msgid=N_(
                 "{username} is the last active admin and cannot be {what}; make another user admin"
                 " first"
@@ -135,7 +135,7 @@ def set_role(session: Session, actor: Actor, username: str, role: str) -> User:
     admin."""
     actor.require("users")
     if role not in ROLES:
-        raise KocurateError(
+        raise UsageError(
             msgid=N_("unknown role {role!r}; one of {roles}"), role=role, roles=", ".join(ROLES)
         )
     user = _get(session, username)
@@ -176,7 +176,7 @@ def reset_password(
     user = _get(session, username)
     password = password or new_password()
     if len(password) < 8:
-        raise KocurateError(msgid=N_("a password has at least 8 characters"))
+        raise UsageError(msgid=N_("a password has at least 8 characters"))
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None

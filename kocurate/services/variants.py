@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound
 from ..i18n import N_
 from ..models import BulkOp, Dataset, Sample, SampleSignal, Turn, utcnow
 from . import bulk
@@ -247,7 +247,7 @@ def keep(
     actor.require(bulk.PERMISSION)
     h = session.scalar(select(SampleSignal.src_hash).where(SampleSignal.sample_id == sample_id))
     if h is None:
-        raise KocurateError(
+        raise NotFound(
             msgid=N_(
                 "sample {sample_id} is in no variant group (run `kocurate variants hash` first?)"
             ),

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...errors import ImportFailed, KocurateError
+from ...errors import ImportFailed, KocurateError, NotFound, UsageError
 from ...i18n import N_
 from ...models import ETHICS_FLAGS
 from ..base import Check, Finding, RunContext, SampleView, register
@@ -382,11 +382,11 @@ def load_model(path: str | Path) -> EthicsModel:
     """Load a model written by ``train`` (a pickle: only load files you or your team wrote)."""
     p = Path(path)
     if not p.exists():
-        raise KocurateError(f"no ethics model at {p}; train one with `kocurate ethics train`")
+        raise NotFound(f"no ethics model at {p}; train one with `kocurate ethics train`")
     with open(p, "rb") as fh:
         model = pickle.load(fh)  # noqa: S301 - our own artefact, written by train()
     if not isinstance(model, EthicsModel):
-        raise KocurateError(f"{p} is not a kocurate ethics model")
+        raise UsageError(f"{p} is not a kocurate ethics model")
     return model
 
 
