@@ -80,7 +80,7 @@ def test_import_datasets_show(db_url: str, engine: Engine) -> None:
         and "KO: 서울" in out
     )
     code, out = kc(db_url, "show", "999999")
-    assert code == 1 and "no sample 999999" in out
+    assert code == 3 and "no sample 999999" in out
 
 
 def test_import_bad_file_names_the_place_and_exits_1(
@@ -89,7 +89,7 @@ def test_import_bad_file_names_the_place_and_exits_1(
     bad = tmp_path / "kin.jsonl"
     bad.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c"}\n', encoding="utf-8")
     code, out = kc(db_url, "import", "koalpaca_v11", bad)
-    assert code == 1 and "kin.jsonl, line 2, field 'output': missing field" in out
+    assert code == 2 and "kin.jsonl, line 2, field 'output': missing field" in out
     with Session(engine) as s:
         assert s.scalar(select(func.count(Sample.id))) == 0
     code, out = kc(
@@ -99,7 +99,7 @@ def test_import_bad_file_names_the_place_and_exits_1(
     assert "1 samples, 2 turns; skipped 1 bad records" in out and "skipped.jsonl" in out
     assert json.loads((tmp_path / "skipped.jsonl").read_text())["where"] == "line 2"
     code, out = kc(db_url, "import", "nosuchkind", bad)
-    assert code == 1 and "unknown kind 'nosuchkind'" in out
+    assert code == 2 and "unknown kind 'nosuchkind'" in out
     code, out = kc(db_url, "import", "koalpaca_v11", tmp_path / "missing.jsonl")
     assert code != 0
 
@@ -163,9 +163,9 @@ def test_generic_mapping_csv_with_inline_source(
             ("assistant", "reverse()를 쓰세요.", "Use reverse()."),
         ]
     code, out = kc(db_url, "import", "generic", path, "--map", "user", "--name", "x")
-    assert code == 1 and "ROLE=COLUMN" in out
+    assert code == 2 and "ROLE=COLUMN" in out
     code, out = kc(db_url, "import", "generic", path, "--name", "x")
-    assert code == 1 and "--map" in out
+    assert code == 2 and "--map" in out
 
 
 def test_generic_conversations_from_a_saved_hf_dataset(

@@ -27,18 +27,26 @@ def test_message_ids_format_to_the_english_sentence() -> None:
         assert i18n.message(exc) == f"no sample {MISSING}"
     assert str(UnknownName("check", "x", ["a", "b"])) == "unknown check 'x'; one of: a, b"
     assert str(KocurateError("plain")) == "plain" and KocurateError("plain").msgid is None
-    # every user-facing class knows its exit code (the CLI uses it)
-    for cls in (
-        KocurateError,
-        NotFound,
-        errors.PermissionDenied,
-        errors.Conflict,
-        errors.UsageError,
-        errors.ConfigError,
-        errors.DatabaseUnavailable,
-        errors.StaleVersion,
-    ):
-        assert isinstance(cls.exit_code, int) and cls.exit_code > 0
+    # every family has the exit code the README's table documents; subclasses inherit it
+    documented = {
+        KocurateError: 1,
+        errors.UsageError: 2,
+        errors.ImportFailed: 2,
+        errors.UnknownName: 2,
+        errors.InvalidText: 2,
+        NotFound: 3,
+        errors.PermissionDenied: 4,
+        errors.AuthError: 4,
+        errors.Conflict: 5,
+        errors.StaleVersion: 5,
+        errors.AlreadyImported: 5,
+        errors.ConfigError: 6,
+        errors.DatabaseUnavailable: 7,
+    }
+    assert {cls: cls.exit_code for cls in documented} == documented
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for code in sorted(set(documented.values())):
+        assert f"\n| {code} | " in readme, code
 
 
 class _english:
@@ -80,9 +88,10 @@ def test_the_cli_exits_with_the_errors_code(
     res = runner.invoke(app, ["--db", url, "show", str(MISSING)])
     assert res.exit_code == NotFound.exit_code and f"no sample {MISSING}" in res.output
     assert "Traceback" not in res.output
-    monkeypatch.setattr(NotFound, "exit_code", 3)  # a class with a code of its own: the CLI follows
+    assert res.exit_code == 3
+    monkeypatch.setattr(NotFound, "exit_code", 9)  # a class with a code of its own: the CLI follows
     res = runner.invoke(app, ["--db", url, "show", str(MISSING)])
-    assert res.exit_code == 3 and f"no sample {MISSING}" in res.output
+    assert res.exit_code == 9 and f"no sample {MISSING}" in res.output
 
 
 def test_an_import_error_shows_in_korean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

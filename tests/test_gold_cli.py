@@ -45,17 +45,17 @@ def test_cli_gold(db_url: str, engine: Engine, actors: dict[str, Actor]) -> None
     code, out = run(
         db_url, "gold", "add", str(ids[1]), "--decision", "approve", "--flag", "아름다움"
     )
-    assert code == 1 and "unknown flag" in out and "Traceback" not in out
+    assert code == 2 and "unknown flag" in out and "Traceback" not in out
     code, out = run(db_url, "gold", "add", str(ids[1]), "--decision", "approve", "--text", "x=y")
-    assert code == 1 and "TURN=TEXT" in out
+    assert code == 2 and "TURN=TEXT" in out
     code, out = run(db_url, "gold", "list", "--dataset", "cligold")
     assert code == 0 and f"sample {ids[0]}: reject" in out
     code, out = run(db_url, "gold", "rate", "cligold", "50%")
     assert code == 0 and "gold rate 50% (one in 2 samples)" in out
     code, out = run(db_url, "gold", "rate", "cligold", "lots")
-    assert code == 1 and "rate" in out
+    assert code == 2 and "rate" in out
     code, out = run(db_url, "gold", "bar", "cligold")
-    assert code == 1 and "--min-accuracy" in out
+    assert code == 2 and "--min-accuracy" in out
     code, out = run(db_url, "gold", "bar", "cligold", "--min-accuracy", "0.9", "--min-answers", "1")
     assert code == 0 and "90%" in out
     with session_scope(engine) as s:

@@ -33,9 +33,9 @@ def test_cli_guidelines(
     f = tmp_path / "g.md"
     f.write_text("# 규칙\n\n## 비난 {#censure}\n깎아내림\n", encoding="utf-8")
     code, out = run(db_url, "guidelines", "show")
-    assert code == 1 and "no guidelines for the project" in out
+    assert code == 3 and "no guidelines for the project" in out
     code, out = run(db_url, "guidelines", "set", str(f), "--as", "annotator")
-    assert code == 1 and "annotator (annotator) may not configure" in out and "Traceback" not in out
+    assert code == 4 and "annotator (annotator) may not configure" in out and "Traceback" not in out
     code, out = run(db_url, "guidelines", "set", str(f), "--as", "lead", "--note", "first")
     assert code == 0 and "version 1 saved by lead" in out
     code, out = run(db_url, "guidelines", "set", str(f), "--as", "lead")
@@ -50,7 +50,7 @@ def test_cli_guidelines(
     code, out = run(db_url, "guidelines", "show", "--version", "1")
     assert code == 0 and "근거 없이" not in out and "깎아내림" in out
     code, out = run(db_url, "guidelines", "show", "--section", "nope")
-    assert code == 1 and "censure" in out
+    assert code == 3 and "censure" in out
     code, out = run(db_url, "guidelines", "history", "--diff")
     assert (
         code == 0
@@ -64,9 +64,9 @@ def test_cli_guidelines(
     bad = tmp_path / "bad.md"
     bad.write_bytes(b"# ok\n\xff\n")
     code, out = run(db_url, "guidelines", "set", str(bad))
-    assert code == 1 and "bad.md: not UTF-8 (byte 5)" in out
+    assert code == 2 and "bad.md: not UTF-8 (byte 5)" in out
     code, out = run(db_url, "guidelines", "set", str(tmp_path / "missing.md"))
-    assert code == 1 and "missing.md: cannot read" in out
+    assert code == 2 and "missing.md: cannot read" in out
 
 
 def test_cli_comments(db_url: str, engine: Engine, actors: dict[str, Actor]) -> None:
@@ -83,11 +83,11 @@ def test_cli_comments(db_url: str, engine: Engine, actors: dict[str, Actor]) -> 
     assert code == 0 and "mentions @lead" in out
     cid = int(out.split()[1])
     code, out = run(db_url, "comments", "add", str(sid), "hi @ghost")
-    assert code == 1 and "no active user named @ghost" in out
+    assert code == 2 and "no active user named @ghost" in out
     code, out = run(db_url, "comments", "list", "--open")
     assert code == 0 and f"#{cid} sample {sid} turn 1 · annotator" in out and "비난인가요?" in out
     code, out = run(db_url, "comments", "list", "--open", "--as", "annotator")
-    assert code == 1 and "may not adjudicate" in out
+    assert code == 4 and "may not adjudicate" in out
     code, out = run(
         db_url, "comments", "add", "0", "네, 비난입니다", "--reply-to", str(cid), "--as", "lead"
     )
@@ -96,7 +96,7 @@ def test_cli_comments(db_url: str, engine: Engine, actors: dict[str, Actor]) -> 
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["author"] for r in rows] == ["annotator", "lead"] and rows[1]["thread"] == cid
     code, out = run(db_url, "comments", "resolve", str(cid), "--as", "annotator2")
-    assert code == 1 and "its author or a lead" in out
+    assert code == 4 and "its author or a lead" in out
     code, out = run(db_url, "comments", "resolve", str(cid), "--as", "annotator")
     assert code == 0 and "resolved" in out
     code, out = run(db_url, "comments", "list", "--open", "--dataset", "demo-ko")

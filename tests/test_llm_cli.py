@@ -89,17 +89,17 @@ def test_not_configured_and_bad_input_are_one_line(
     seed(engine, 1, turns=1)
     monkeypatch.delenv("KOCURATE_LLM_BASE_URL", raising=False)
     code, out = cli(db_url, "llm", "grade", "--yes")
-    assert code == 1 and "KOCURATE_LLM_BASE_URL" in out and "Traceback" not in out
+    assert code == 6 and "KOCURATE_LLM_BASE_URL" in out and "Traceback" not in out
     code, out = cli(db_url, "llm", "estimate", "translate")
-    assert code == 1 and "unknown task" in out and "Traceback" not in out
+    assert code == 2 and "unknown task" in out and "Traceback" not in out
     code, out = cli(db_url, "llm", "grade", "--turn", "999999")
-    assert code == 1 and "KOCURATE_LLM" in out
+    assert code == 6 and "KOCURATE_LLM" in out
     monkeypatch.setenv("KOCURATE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("KOCURATE_LLM_MODEL", MODEL)
     monkeypatch.setenv("KOCURATE_LLM_API_KEY", KEY)
     monkeypatch.setenv("KOCURATE_LLM_PRICES", "{not json")
     code, out = cli(db_url, "llm", "config")
-    assert code == 1 and "KOCURATE_LLM_PRICES" in out and "Traceback" not in out
+    assert code == 6 and "KOCURATE_LLM_PRICES" in out and "Traceback" not in out
     monkeypatch.delenv("KOCURATE_LLM_PRICES")
     monkeypatch.setenv("KOCURATE_LLM_RETRIES", "0")
     code, out = cli(

@@ -33,13 +33,13 @@ def test_cli_search_overlap_history_counts(
     code, out = run(db_url, "search", "없는말없는말")
     assert code == 0 and "no matches" in out
     code, out = run(db_url, "search")
-    assert code == 1 and "give a query" in out
+    assert code == 2 and "give a query" in out
     code, out = run(db_url, "review", "overlap", "clids", "3")
     assert code == 0
     with session_scope(engine) as s:
         assert s.scalar(select(Dataset.overlap).where(Dataset.id == ds)) == 3
     code, out = run(db_url, "review", "overlap", "clids", "99")
-    assert code == 1 and "overlap" in out
+    assert code == 2 and "overlap" in out
     code, out = run(db_url, "review", "history", str(ids[1]))
     assert code == 0 and "annotator" in out and "+호랑이 번역" in out
     code, out = run(db_url, "review", "counts", "clids")
@@ -52,7 +52,7 @@ def test_cli_rule_disputed_drafts(db_url: str, engine: Engine, actors: dict[str,
     ds, ids = make_dataset(engine, 2, name="clidis", overlap=2)
     a, b = actors["annotator"], actors["annotator2"]
     code, out = run(db_url, "review", "rule", "clidis", "loudest")
-    assert code == 1 and "unanimous, majority, any-reject" in out
+    assert code == 2 and "unanimous, majority, any-reject" in out
     code, out = run(db_url, "review", "disputed", "clidis")
     assert code == 0 and "no disputed samples" in out
     code, out = run(db_url, "review", "drafts")

@@ -126,7 +126,7 @@ def test_cli_without_key_explains(
     monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
     seed(engine, 1)
     code, out = cli(db_url, "translate", "--dataset", "ds")
-    assert code == 1 and "DEEPL_AUTH_KEY" in out
+    assert code == 6 and "DEEPL_AUTH_KEY" in out
 
 
 def test_serve_ships_the_production_look() -> None:

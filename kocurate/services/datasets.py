@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ..errors import KocurateError, NotFound
+from ..errors import NotFound, UsageError
 from ..i18n import N_
 from ..ingest import ImportReport, default_name, import_files
 from ..models import STATUSES, Dataset, Sample, Turn
@@ -27,7 +27,7 @@ MAX_NAME = 128
 NAME_FORBIDDEN = "/\\[]<>`|$"
 
 
-class InvalidName(KocurateError):
+class InvalidName(UsageError):
     """A dataset name that could escape a folder or be rendered as markup; nothing was imported."""
 
 
