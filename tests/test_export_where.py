@@ -20,6 +20,7 @@ from kocurate.models import CheckFinding, Sample
 from kocurate.services import export as ex
 from kocurate.services.auth import Actor
 from kocurate.services.filters import SampleFilter
+from tests.page_helpers import open_page
 
 
 @pytest.fixture
@@ -126,3 +127,19 @@ def test_cli_where(db_url: str, engine: Engine, corpus: dict[str, int], tmp_path
         ["--db", db_url, "export", str(tmp_path / "z"), "--where", "sample_ids=1,2", "--dry-run"],
     )
     assert res.exit_code == 0 and "planned 2 samples" in res.output, res.output
+
+
+def test_export_page_takes_a_review_queue_link(
+    db_url: str,
+    actors: dict[str, Actor],
+    corpus: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at = open_page("export.py", db_url, actors["lead"], monkeypatch, {"check": "untranslated"})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="ex_where_check").value == "untranslated"
+    assert any(h.value == "Planned: 2 samples" for h in at.subheader)
+    at.selectbox(key="ex_where_check").set_value("").run()
+    assert any(h.value == f"Planned: {corpus['n']} samples" for h in at.subheader)
+    at.text_input(key="ex_where_text").set_value("맑습니다").run()
+    assert any(h.value == f"Planned: {corpus['n'] // 2} samples" for h in at.subheader)
