@@ -77,10 +77,33 @@ def in_context(text: str, span: tuple[int, int], width: int = CONTEXT) -> str:
     return out.replace("\n", "⏎")
 
 
-def marked(text: str, span: tuple[int, int]) -> str:
-    """The whole text with the span marked."""
-    a, b = span
-    return text[:a] + OPEN + text[a:b] + CLOSE + text[b:]
+def marked(text: str, *spans: tuple[int, int]) -> str:
+    """The whole text with each span marked (spans in text order, not overlapping)."""
+    out, at = [], 0
+    for a, b in spans:
+        out += [text[at:a], OPEN, text[a:b], CLOSE]
+        at = b
+    return "".join(out) + text[at:]
+
+
+def finding_spans(text: str, finding: dict[str, Any]) -> list[tuple[int, int]]:
+    """Every place a finding points at inside ``text``, in text order: its span and, for a speech
+    level finding, each ending of the level that does not fit (``data["endings"]``)."""
+    extra = (finding.get("data") or {}).get("endings") or []
+    spans: list[tuple[int, int]] = []
+    for sp in [finding.get("span"), *(e[:2] for e in extra if isinstance(e, list | tuple))]:
+        v = valid_span(text, sp)
+        if v is not None and v not in spans:
+            spans.append(v)
+    spans.sort()
+    # overlapping places merge: a mark never opens inside another
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 # ------------------------------------------------------------------------------------ review page
@@ -92,17 +115,22 @@ def render_turn_findings(view: dict[str, Any], turn: dict[str, Any]) -> None:
     one-click suggestion (engine "spacing") under the Korean text."""
     text = turn["text"] or ""
     found = [
-        (f, sp)
+        (f, sps)
         for f in view["findings"]
-        if f["turn_idx"] == turn["idx"]
-        and f["state"] == "open"
-        and (sp := valid_span(text, f.get("span"))) is not None
+        if f["turn_idx"] == turn["idx"] and f["state"] == "open" and (sps := finding_spans(text, f))
     ]
     if not found:
         return
     lines = [
-        f"[{i}] {check_label(f['check'])}: {in_context(text, sp)}"
-        for i, (f, sp) in enumerate(found, 1)
+        f"[{i}] {check_label(f['check'])}: {in_context(text, sps[0])}"
+        + (
+            ngettext(" (and {n} more place)", " (and {n} more places)", len(sps) - 1).format(
+                n=len(sps) - 1
+            )
+            if len(sps) > 1
+            else ""
+        )
+        for i, (f, sps) in enumerate(found, 1)
     ]
     st.text("\n".join(lines))
     key = f"rv-focus-{view['id']}-{turn['id']}"
@@ -115,20 +143,19 @@ def render_turn_findings(view: dict[str, Any], turn: dict[str, Any]) -> None:
     )
     if not pick:
         return
-    f, sp = found[int(pick) - 1]
+    f, sps = found[int(pick) - 1]
     sev = _(_SEVERITY[f["severity"]]) if f["severity"] in _SEVERITY else f["severity"]
     with st.container(border=True, key=f"rv-focused-{view['id']}-{turn['id']}"):
         st.text(
-            _("{check} ({severity}) at characters {start}–{end}: {message}").format(
+            _("{check} ({severity}) at characters {places}: {message}").format(
                 check=check_label(f["check"]),
                 severity=sev,
-                start=sp[0],
-                end=sp[1],
+                places=", ".join(f"{a}–{b}" for a, b in sps),
                 message=finding_text(f),
             )
         )
         ui.plain(
-            marked(text, sp),
+            marked(text, *sps),
             key=f"{key}-text-v{view['version']}",
             height=ui.text_height(text),
             label=_("The turn, the finding marked [[…]]"),

@@ -320,3 +320,25 @@ def test_rare_phrase_preview_through_the_search_index_matches_the_scan(
             s, lead, bulk.Selection(), replace.ReplaceSpec(r"\d+ 입니다", "번 입니다", regex=True)
         )
         assert p["samples"] == 60
+
+
+def test_a_speech_level_finding_marks_every_ending_that_does_not_fit() -> None:
+    from kocurate import ui_curate as uc
+    from kocurate.checks import run_samples, select_checks
+    from kocurate.checks.base import SampleView, TurnView
+
+    text = (
+        "오늘은 맑습니다. 기온은 20도입니다. 우산은 필요 없어. 바람도 약해. 즐거운 하루 보내세요."
+    )
+    sample = SampleView(1, 1, [TurnView(0, "user", "날씨 알려줘.", None, None)])
+    sample.turns.append(TurnView(1, "assistant", text, None, None))
+    (f,) = run_samples([sample], select_checks(["ko_speech_level"]))
+    finding = {"span": f.span, "data": f.data}
+    spans = uc.finding_spans(text, finding)
+    assert [text[a:b] for a, b in spans] == ["없어", "약해"]  # both plain endings, not the first
+    assert uc.marked(text, *spans).count("[[") == 2
+    assert "[[없어]]. 바람도 [[약해]]." in uc.marked(text, *spans)
+    # a span outside the text (an older version) is left out; overlapping places merge
+    assert uc.finding_spans("짧다", finding) == []
+    over = {"span": (0, 3), "data": {"endings": [[2, 5, "hae"], [7, 8, "hae"]]}}
+    assert uc.finding_spans("가나다라마바사아", over) == [(0, 5), (7, 8)]
