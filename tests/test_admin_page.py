@@ -5,28 +5,15 @@ last admin kept, the audit log tab with filters and keyset paging; names shown a
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kocurate import db
 from kocurate.services import users as user_service
 from kocurate.services.auth import SYSTEM, Actor
+from tests.page_helpers import open_page
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "admin.py")
 EVIL = "![x](http://evil.example/a.png)"
-
-
-def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    st.cache_resource.clear()  # ui.engine() is cached per process
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    return at.run()
 
 
 def _role(engine, name: str) -> str:  # type: ignore[no-untyped-def]
@@ -58,7 +45,7 @@ def test_role_change_asks_first_then_toasts_and_audits(
 ) -> None:
     with db.session_scope(engine) as s:
         user_service.create_user(s, SYSTEM, EVIL, "annotator", "evil-test-pw-1")
-    at = _page(db_url, actors["admin"], monkeypatch)
+    at = open_page("admin.py", db_url, actors["admin"], monkeypatch)
     assert not at.exception, at.exception
     at.selectbox(key="adm-who").set_value("lead")
     at.selectbox(key="adm-new-role").set_value("annotator").run()
@@ -99,7 +86,7 @@ def test_audit_log_pages_older_by_keyset(
     with db.session_scope(engine) as s:
         for i in range(130):
             audit.record(s, SYSTEM, "settings", target=f"k{i}")
-    at = _page(db_url, actors["admin"], monkeypatch)
+    at = open_page("admin.py", db_url, actors["admin"], monkeypatch)
     at.selectbox(key="adm-au-action").set_value("settings").run()
     first = list(at.dataframe[-1].value["target"])
     assert len(first) == 100 and first[0] == "k129"
@@ -115,7 +102,7 @@ def test_last_admin_demotion_is_refused_on_the_page(
     db_url: str, engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = Actor(actors["admin"].id, "admin", "admin")
-    at = _page(db_url, other, monkeypatch)
+    at = open_page("admin.py", db_url, other, monkeypatch)
     at.selectbox(key="adm-who").set_value("admin")
     at.selectbox(key="adm-new-role").set_value("lead").run()
     at.button[[b.label for b in at.button].index("Set role")].click().run()

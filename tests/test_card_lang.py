@@ -5,13 +5,10 @@ catalog; the data files and the YAML front matter do not change."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, update
-from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from kocurate import db
@@ -20,8 +17,8 @@ from kocurate.demo import DEMO_SETS, HERE
 from kocurate.ingest import import_files
 from kocurate.models import Sample
 from kocurate.services.auth import Actor
+from tests.page_helpers import open_page
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "export.py")
 KO_HEADINGS = ("## 출처", "## 불러오기", "## 선택 범위", "## 품질")
 EN_HEADINGS = ("## Sources", "## Loading", "## Selection", "## Quality")
 
@@ -78,16 +75,6 @@ def test_cli_card_language(db_url: str, approved: None, tmp_path: Path) -> None:
     assert not (tmp_path / "xx").exists()
 
 
-def _page(db_url: str, actor: Actor, lang: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    monkeypatch.setenv("KOCURATE_DEFAULT_LANG", lang)
-    st.cache_resource.clear()
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    return at.run()
-
-
 def test_export_page_card_language(
     db_url: str,
     approved: None,
@@ -96,7 +83,7 @@ def test_export_page_card_language(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("KOCURATE_DATA_DIR", str(tmp_path))
-    ko_page = _page(db_url, actors["lead"], "ko", monkeypatch)
+    ko_page = open_page("export.py", db_url, actors["lead"], monkeypatch, lang="ko")
     assert (
         not ko_page.exception and ko_page.selectbox(key="ex_card_lang").value == "ko"
     )  # the reader's language
@@ -104,7 +91,7 @@ def test_export_page_card_language(
     assert any(t.startswith("• 비상업 출처 포함") for t in shown), (
         shown
     )  # the preview's warnings in Korean
-    at = _page(db_url, actors["lead"], "en", monkeypatch)
+    at = open_page("export.py", db_url, actors["lead"], monkeypatch, lang="en")
     assert not at.exception and at.selectbox(key="ex_card_lang").value == "en"
     for lang, headings in (("en", EN_HEADINGS), ("ko", KO_HEADINGS)):
         at.selectbox(key="ex_card_lang").set_value(lang)

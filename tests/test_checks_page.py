@@ -3,28 +3,15 @@ roles."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine
-from streamlit.testing.v1 import AppTest
 
 from kocurate.errors import PermissionDenied
 from kocurate.ingest import import_files
 from kocurate.services.auth import Actor
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "checks.py")
-
-
-def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    st.cache_resource.clear()  # ui.engine() is cached per process
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    return at.run()
+from tests.page_helpers import open_page
 
 
 def test_checks_page(
@@ -41,7 +28,7 @@ def test_checks_page(
         shared_data / "alpaca_en/alpaca_data.first335.json",
         name="koalpaca",
     ).dataset_id
-    at = _page(db_url, actors["lead"], monkeypatch)
+    at = open_page("checks.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception, at.exception
     assert "0 of 1,040 samples checked" in at.caption[0].value
     assert any("No check has hits" in i.value for i in at.info)  # an empty state, not 25 zero rows
@@ -64,7 +51,7 @@ def test_checks_page(
     at.button(key="ck_dedup").click().run()
     assert not at.exception and any("Near-duplicates:" in m.value for m in at.success)
     # the annotator sees the counts but cannot run checks
-    at2 = _page(db_url, actors["annotator"], monkeypatch)
+    at2 = open_page("checks.py", db_url, actors["annotator"], monkeypatch)
     assert not at2.exception
     assert not [b for b in at2.button if b.key == "ck_run_go"]
     assert "1,040 of 1,040 samples checked" in at2.caption[0].value and ds
@@ -98,6 +85,6 @@ def test_check_job_in_background(
     assert done["result"]["by_check"] == {
         "answer_mismatch": 9
     }  # no English source: no false friend
-    at = _page(db_url, actors["lead"], monkeypatch)
+    at = open_page("checks.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception
     assert any(f"Latest check job {job_id}: done" in t.value for t in at.text)

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from kocurate import db, ui
+from kocurate import db
 from kocurate.i18n import check_label
 from kocurate.models import Edit, Turn
 from kocurate.services import korean, queue_order, tm
 from kocurate.services import users as user_service
 from kocurate.services.auth import SYSTEM
 from tests.corpus_helpers import make_dataset
+from tests.page_helpers import open_page
 
-PAGES = Path(__file__).resolve().parents[1] / "pages"
 KO = [
     [
         ("Tell me about Python.", "Python는 프로그래밍 언어 입니다."),
@@ -36,8 +36,6 @@ def site(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch)
     path = tmp_path / "pages.db"
     shutil.copy(sqlite_template, path)
     url = f"sqlite:///{path}"
-    monkeypatch.setenv("KOCURATE_DB_URL", url)
-    ui.engine.clear()
     eng = db.get_engine(url)
     who = {}
     with db.session_scope(eng) as s:
@@ -46,16 +44,7 @@ def site(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch)
             s.flush()
             who[name] = user_service.actor_of(user)
     ds, ids = make_dataset(eng, KO, name="ko")
-    return {"engine": eng, "who": who, "ds": ds, "ids": ids}
-
-
-def page(name: str, actor: Any, **query: Any) -> AppTest:
-    at = AppTest.from_file(str(PAGES / name), default_timeout=90)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = time.time()
-    for k, v in query.items():
-        at.query_params[k] = str(v)
-    return at.run()
+    return {"url": url, "engine": eng, "who": who, "ds": ds, "ids": ids}
 
 
 def texts(at: AppTest) -> str:
@@ -66,10 +55,11 @@ def texts(at: AppTest) -> str:
 
 def test_review_shows_each_finding_at_its_place_and_a_click_focuses_it(
     site: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     eng, sid = site["engine"], site["ids"][0]
     korean.run_korean_checks(eng, site["who"]["lead"], site["ds"], workers=1)
-    at = page("review.py", site["who"]["annotator"], sample=sid)
+    at = open_page("review.py", site["url"], site["who"]["annotator"], monkeypatch, {"sample": sid})
     assert not at.exception
     out = texts(at)
     assert f"{check_label('ko_particle')}: Python[[는]] 프로그래밍 언어 입니다." in out
@@ -87,11 +77,13 @@ def test_review_shows_each_finding_at_its_place_and_a_click_focuses_it(
     assert any(b.label == "Use suggestion" for b in at.button)
 
 
-def test_review_offers_a_kept_fix_in_one_click(site: dict[str, Any]) -> None:
+def test_review_offers_a_kept_fix_in_one_click(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, sid = site["engine"], site["ids"][0]
     with db.session_scope(eng) as s:
         fix = tm.add_fix(s, site["who"]["lead"], "프로그래밍 언어", "프로그래밍언어", en_phrase="")
-    at = page("review.py", site["who"]["annotator"], sample=sid)
+    at = open_page("review.py", site["url"], site["who"]["annotator"], monkeypatch, {"sample": sid})
     assert not at.exception
     assert f"Kept fix {fix}: 프로그래밍 언어 → 프로그래밍언어 (1 place)" in texts(at)
     at.session_state["rv_opened"] = time.time() - 5
@@ -105,20 +97,26 @@ def test_review_offers_a_kept_fix_in_one_click(site: dict[str, Any]) -> None:
         assert s.scalar(select(Edit.meta).where(Edit.sample_id == sid)) == {"tm_fix": fix}
 
 
-def test_lead_sets_the_queue_order_in_the_sidebar(site: dict[str, Any]) -> None:
+def test_lead_sets_the_queue_order_in_the_sidebar(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, ds = site["engine"], site["ds"]
-    at = page("review.py", site["who"]["lead"])
+    at = open_page("review.py", site["url"], site["who"]["lead"], monkeypatch)
     assert not at.exception
     at.selectbox(key=f"rv_order_{ds}").set_value("risk").run()
     assert not at.exception
     with db.session_scope(eng) as s:
         assert queue_order.get_order(s, ds) == "risk"
-    ann = page("review.py", site["who"]["annotator"])
+    ann = open_page("review.py", site["url"], site["who"]["annotator"], monkeypatch)
     assert not ann.exception and not [s for s in ann.selectbox if s.key == f"rv_order_{ds}"]
 
 
-def test_checks_page_starts_the_korean_run_and_shows_its_result(site: dict[str, Any]) -> None:
-    at = page("checks.py", site["who"]["lead"], dataset=site["ds"])
+def test_checks_page_starts_the_korean_run_and_shows_its_result(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page(
+        "checks.py", site["url"], site["who"]["lead"], monkeypatch, {"dataset": site["ds"]}
+    )
     assert not at.exception
     assert "No Korean run yet on this dataset." in texts(at)
     at.button(key="ck_korean_go").click().run()
@@ -135,16 +133,18 @@ def test_checks_page_starts_the_korean_run_and_shows_its_result(site: dict[str, 
     out = texts(at)
     assert f"Korean check job {j['id']}: done · 2 of 2 samples" in out
     assert "spacing suggestions in" in out
-    ann = page("checks.py", site["who"]["annotator"], dataset=site["ds"])
+    ann = open_page(
+        "checks.py", site["url"], site["who"]["annotator"], monkeypatch, {"dataset": site["ds"]}
+    )
     assert not ann.exception and not [b for b in ann.button if b.key == "ck_korean_go"]
 
 
-def test_dashboard_shows_speech_level_and_the_lead_sets_the_target(site: dict[str, Any]) -> None:
+def test_dashboard_shows_speech_level_and_the_lead_sets_the_target(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, ds = site["engine"], site["ds"]
     korean.run_korean_checks(eng, site["who"]["lead"], ds, workers=1)
-    at = AppTest.from_file(str(PAGES / "dashboard.py"), default_timeout=90)
-    at.session_state["actor"] = site["who"]["lead"]
-    at.session_state["login_at"] = time.time()
+    at = open_page("dashboard.py", site["url"], site["who"]["lead"], monkeypatch, run=False)
     at.session_state["db-datasets"] = [ds]
     at.run()
     assert not at.exception
@@ -164,8 +164,8 @@ def test_dashboard_shows_speech_level_and_the_lead_sets_the_target(site: dict[st
     assert "No approved samples yet." in texts(at)
 
 
-def test_export_page_best_n_option(site: dict[str, Any]) -> None:
-    at = page("export.py", site["who"]["lead"])
+def test_export_page_best_n_option(site: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page("export.py", site["url"], site["who"]["lead"], monkeypatch)
     assert not at.exception
     assert at.checkbox(key="ex_best").disabled  # needs a target size
     at.number_input(key="ex_total").set_value(1).run()

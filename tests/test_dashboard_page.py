@@ -4,11 +4,8 @@ figures that follow writes at once (no stale cache)."""
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
@@ -18,21 +15,7 @@ from kocurate.ingest import import_files
 from kocurate.models import Sample
 from kocurate.services import review
 from kocurate.services.auth import Actor
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "dashboard.py")
-
-
-def _page(
-    db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch, at: AppTest | None = None
-) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    if at is None:
-        st.cache_resource.clear()  # ui.engine() is cached per process
-        st.cache_data.clear()
-        at = AppTest.from_file(PAGE, default_timeout=90)
-        at.session_state["actor"] = actor
-        at.session_state["login_at"] = int(time.time())
-    return at.run()
+from tests.page_helpers import open_page
 
 
 def _figures(at: AppTest) -> dict[str, dict]:
@@ -48,7 +31,7 @@ def test_dashboard_empty_then_live(
     db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lead = actors["lead"]
-    at = _page(db_url, lead, monkeypatch)
+    at = open_page("dashboard.py", db_url, lead, monkeypatch)
     assert not at.exception, at.exception
     infos = [i.value for i in at.info]
     # an empty database: "no data yet", not empty axes
@@ -60,7 +43,7 @@ def test_dashboard_empty_then_live(
     with db.session_scope(engine) as s:
         sid = s.scalar(select(Sample.id).order_by(Sample.id))
         review.decide(s, lead, sid, "approve")
-    at = _page(db_url, lead, monkeypatch, at)  # the same session, right after the write
+    at.run()  # the same session, right after the write
     assert not at.exception
     assert [m.value for m in at.metric][1] == "1"  # approved, not the cached 0
     figs = _figures(at)

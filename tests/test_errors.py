@@ -3,20 +3,18 @@ message id) and the CLI as one line with the error's exit code."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from kocurate import db, errors, i18n, ui
+from kocurate import db, errors, i18n
 from kocurate.cli import app
 from kocurate.demo import create_demo
 from kocurate.errors import KocurateError, NotFound, UnknownName
 from kocurate.services import users
+from tests.page_helpers import open_page
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
 MISSING = 987654
 
 
@@ -61,17 +59,11 @@ def test_a_service_error_shows_in_korean_on_a_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'errors.db'}"
-    monkeypatch.setenv("KOCURATE_DB_URL", url)
-    monkeypatch.setenv("KOCURATE_DEFAULT_LANG", "ko")
-    ui.engine.clear()
     create_demo(url)
     with db.session_scope(db.get_engine(url)) as s:
         lead = users.authenticate(s, "lead", "lead-demo-pw")
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = lead
-    at.session_state["login_at"] = time.time()
-    at.query_params["sample"] = str(MISSING)  # a deep link to a sample that does not exist
-    at.run()
+    # a deep link to a sample that does not exist
+    at = open_page("review.py", url, lead, monkeypatch, {"sample": MISSING}, lang="ko")
     assert not at.exception
     shown = [e.value for e in at.error]
     # rv.sample_brief raised NotFound(msgid="no sample {sample_id}"): the page shows the catalog's

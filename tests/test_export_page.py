@@ -4,30 +4,18 @@ roles."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from sqlalchemy import Engine, update
-from streamlit.testing.v1 import AppTest
 
 from kocurate import db
 from kocurate.demo import DEMO_SETS, HERE
 from kocurate.ingest import import_files
 from kocurate.models import Sample
 from kocurate.services.auth import Actor
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "export.py")
-
-
-def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    st.cache_resource.clear()  # ui.engine() is cached per process
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    return at.run()
+from tests.page_helpers import open_page
 
 
 def test_export_page(
@@ -44,7 +32,7 @@ def test_export_page(
         s.execute(update(Sample).where(Sample.id == 1).values(status="rejected"))
     monkeypatch.setenv("KOCURATE_DATA_DIR", str(tmp_path))
 
-    at = _page(db_url, actors["lead"], monkeypatch)
+    at = open_page("export.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception
     assert at.subheader[1].value == "Planned: 21 samples"
     assert any("non-commercial" in t.value for t in at.text)  # KoAlpaca is CC-BY-NC
@@ -93,5 +81,5 @@ def test_export_page(
     at.button(key="ex_exact").click().run()
     assert not at.exception and not any("A large selection" in c.value for c in at.caption)
     # annotators may not export
-    at = _page(db_url, actors["annotator"], monkeypatch)
+    at = open_page("export.py", db_url, actors["annotator"], monkeypatch)
     assert at.error and "leads and admins" in at.error[0].value

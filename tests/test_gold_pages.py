@@ -3,28 +3,23 @@ lead-only gold control, the Dashboard's gold accuracy and ratings agreement, the
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from streamlit.testing.v1 import AppTest
 
-from kocurate import db, ui
+from kocurate import db
 from kocurate.demo import create_demo
 from kocurate.models import Dataset, GoldSample, QualityRating, Sample
 from kocurate.services import gold, ratings, users
 from kocurate.services import review as rv
-
-PAGES = Path(__file__).resolve().parents[1] / "pages"
+from tests.page_helpers import open_page
 
 
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     url = f"sqlite:///{tmp_path / 'page.db'}"
-    monkeypatch.setenv("KOCURATE_DB_URL", url)
-    ui.engine.clear()
     create_demo(url)
     eng = db.get_engine(url)
     with db.session_scope(eng) as s:
@@ -34,21 +29,14 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         ds = s.scalar(select(Dataset.id).where(Dataset.name == "demo-dolly-ko"))
         ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds).order_by(Sample.id)))
         ratings.set_enabled(s, who["lead"], ds, True)
-    return {"engine": eng, "who": who, "ids": ids, "ds": ds}
+    return {"url": url, "engine": eng, "who": who, "ids": ids, "ds": ds}
 
 
-def page_as(page: str, actor: Any, sample: int | None = None) -> AppTest:
-    at = AppTest.from_file(str(PAGES / page), default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = time.time()
-    if sample is not None:
-        at.query_params["sample"] = str(sample)
-    return at.run()
-
-
-def test_review_ratings_typed_as_digits(demo: dict[str, Any]) -> None:
+def test_review_ratings_typed_as_digits(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, who, sid = demo["engine"], demo["who"], demo["ids"][0]
-    at = page_as("review.py", who["annotator"], sid)
+    at = open_page("review.py", demo["url"], who["annotator"], monkeypatch, {"sample": sid})
     assert not at.exception
     assert not [
         e for e in at.expander if "Gold" in e.label
@@ -72,9 +60,9 @@ def test_review_ratings_typed_as_digits(demo: dict[str, Any]) -> None:
         assert ratings.my_ratings(s, who["annotator"], sid) == {"grammaticality": 4, "fluency": 5}
 
 
-def test_review_lead_marks_gold(demo: dict[str, Any]) -> None:
+def test_review_lead_marks_gold(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     eng, who, sid = demo["engine"], demo["who"], demo["ids"][1]
-    at = page_as("review.py", who["lead"], sid)
+    at = open_page("review.py", demo["url"], who["lead"], monkeypatch, {"sample": sid})
     assert not at.exception
     at.selectbox(key=f"gd-dec-{sid}").set_value("reject")
     at.multiselect(key=f"gd-flags-{sid}").set_value(["hate"])
@@ -85,7 +73,9 @@ def test_review_lead_marks_gold(demo: dict[str, Any]) -> None:
         assert g is not None and g.decision == "reject" and g.flags == ["hate"]
 
 
-def test_dashboard_gold_accuracy_and_ratings_agreement(demo: dict[str, Any]) -> None:
+def test_dashboard_gold_accuracy_and_ratings_agreement(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, who, ids = demo["engine"], demo["who"], demo["ids"]
     with db.session_scope(eng) as s:
         gold.mark(s, who["lead"], ids[0], "reject")
@@ -94,7 +84,7 @@ def test_dashboard_gold_accuracy_and_ratings_agreement(demo: dict[str, Any]) -> 
         for sid, (x, y) in zip(ids[:4], [(5, 5), (4, 4), (2, 3), (1, 1)], strict=True):
             ratings.rate(s, who["annotator"], sid, {c: x for c in ratings.CRITERIA})
             ratings.rate(s, who["annotator2"], sid, {c: y for c in ratings.CRITERIA})
-    at = page_as("dashboard.py", who["lead"])
+    at = open_page("dashboard.py", demo["url"], who["lead"], monkeypatch)
     assert not at.exception
     frames = [d.value for d in at.table]
     acc = next(f for f in frames if "decision accuracy" in f.columns)
@@ -108,13 +98,15 @@ def test_dashboard_gold_accuracy_and_ratings_agreement(demo: dict[str, Any]) -> 
     flu = agr.loc["fluency"]
     assert flu["ratings"] == 8 and flu["alpha (interval)"] != "-" and flu["weighted kappa"] != "-"
     # annotators see their own statistics only
-    own = page_as("dashboard.py", who["annotator"])
+    own = open_page("dashboard.py", demo["url"], who["annotator"], monkeypatch)
     assert not own.exception
     assert not [d for d in own.table if "decision accuracy" in d.value.columns]
 
 
-def test_export_page_offers_gold_and_best_rated(demo: dict[str, Any]) -> None:
-    at = page_as("export.py", demo["who"]["lead"])
+def test_export_page_offers_gold_and_best_rated(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page("export.py", demo["url"], demo["who"]["lead"], monkeypatch)
     assert not at.exception
     assert at.checkbox(key="ex_gold").value is False
     at.number_input(key="ex_best_rated").set_value(5).run()

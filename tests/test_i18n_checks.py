@@ -6,21 +6,20 @@ English.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
-from kocurate import db, i18n, ui
+from kocurate import db, i18n
 from kocurate.checks import REGISTRY, SampleView, TurnView, run_samples, select_checks
 from kocurate.demo import create_demo
 from kocurate.models import CheckFinding, Dataset, Sample, Turn
 from kocurate.services import checks as check_service
 from kocurate.services import users
+from tests.page_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 HANGUL = re.compile(r"[가-힣]")
@@ -175,9 +174,6 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """The demo with a phone number in one answer, the pii check run, and one finding from before
     findings kept a message id."""
     url = f"sqlite:///{tmp_path / 'i18n.db'}"
-    monkeypatch.setenv("KOCURATE_DB_URL", url)
-    ui.engine.clear()
-    st.cache_resource.clear()
     create_demo(url)
     eng = db.get_engine(url)
     with db.session_scope(eng) as s:
@@ -202,21 +198,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                 data={},
             )
         )
-    return {"engine": eng, "lead": lead, "ds": ds, "sid": sid}
-
-
-def _open(
-    page: str, actor: Any, lang: str, monkeypatch: pytest.MonkeyPatch, **query: Any
-) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DEFAULT_LANG", lang)
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = time.time()
-    for k, v in query.items():
-        at.query_params[k] = str(v)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return {"url": url, "engine": eng, "lead": lead, "ds": ds, "sid": sid}
 
 
 def _texts(at: AppTest) -> str:
@@ -233,7 +215,10 @@ def _texts(at: AppTest) -> str:
 def test_review_page_shows_findings_in_the_readers_language(
     demo: dict[str, Any], lang: str, finding: str, label: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = _open("review.py", demo["lead"], lang, monkeypatch, sample=demo["sid"])
+    at = open_page(
+        "review.py", demo["url"], demo["lead"], monkeypatch, {"sample": demo["sid"]}, lang=lang
+    )
+    assert not at.exception, [e.value for e in at.exception]
     out = _texts(at)
     assert f"{label} (" in out and finding in out, (
         out
@@ -268,7 +253,10 @@ def test_checks_page_names_and_describes_checks_in_the_readers_language(
     family: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    at = _open("checks.py", demo["lead"], lang, monkeypatch, dataset=demo["ds"])
+    at = open_page(
+        "checks.py", demo["url"], demo["lead"], monkeypatch, {"dataset": demo["ds"]}, lang=lang
+    )
+    assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
     row = table[table["check"] == "pii"].iloc[0]  # the identifier stays (links, CLI)
     assert row["label"] == label and row["description"] == description and row["family"] == family

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from fake_deepl import wait_for
 from fake_openai import FakeOpenAI
 from sqlalchemy import Engine, select, update
@@ -17,20 +13,7 @@ from kocurate.db import session_scope
 from kocurate.llm import CHECK
 from kocurate.models import CheckFinding, LLMGrade, Suggestion, Turn
 from kocurate.services.auth import Actor
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "assistant.py")
-
-
-def _start(at: AppTest, db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    st.cache_resource.clear()  # ui.engine() is cached per process
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    return at.run()
-
-
-def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    return _start(AppTest.from_file(PAGE, default_timeout=60), db_url, actor, monkeypatch)
+from tests.page_helpers import log_in, open_page
 
 
 def test_page_estimate_confirm_start_progress(
@@ -41,7 +24,7 @@ def test_page_estimate_confirm_start_progress(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # noqa: F811
     seed(engine, 12, turns=2)
-    at = _page(db_url, actors["lead"], monkeypatch)
+    at = open_page("assistant.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception
     assert at.button(key="llm-start").disabled  # no estimate seen yet
     at.button(key="llm-estimate").click().run()
@@ -51,11 +34,12 @@ def test_page_estimate_confirm_start_progress(
     at.button(key="llm-start").click().run()
     assert not at.exception and "started" in at.success[0].value
     assert wait_for(lambda: count(engine, LLMGrade) == 24)
-    at = _page(db_url, actors["lead"], monkeypatch)  # a reload: progress comes from the Job row
+    # a reload: progress comes from the Job row
+    at = open_page("assistant.py", db_url, actors["lead"], monkeypatch)
     assert wait_for(
         lambda: any(
             "grade · done · 12/12 samples" in m.value
-            for m in _page(db_url, actors["lead"], monkeypatch).markdown
+            for m in open_page("assistant.py", db_url, actors["lead"], monkeypatch).markdown
         ),
         30,
     )
@@ -68,10 +52,10 @@ def test_page_without_configuration_and_for_annotators(
     db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("KOCURATE_LLM_BASE_URL", raising=False)
-    at = _page(db_url, actors["lead"], monkeypatch)
+    at = open_page("assistant.py", db_url, actors["lead"], monkeypatch)
     assert any("KOCURATE_LLM_BASE_URL" in w.value for w in at.warning)
     assert at.button(key="llm-start").disabled
-    at = _page(db_url, actors["annotator"], monkeypatch)
+    at = open_page("assistant.py", db_url, actors["annotator"], monkeypatch)
     assert any("for leads" in i.value for i in at.info)
 
 
@@ -98,12 +82,12 @@ def test_turn_actions_grade_and_suggest(
     tid = turn_id(engine, 0, 0)
     with session_scope(engine) as s:
         sid = s.scalar(select(Turn.sample_id).where(Turn.id == tid))
-    at = _start(
+    at = log_in(
         AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60),
         db_url,
         actors["annotator"],
         monkeypatch,
-    )
+    ).run()
     assert not at.exception
     at.button(key=f"llm-grade-{tid}").click().run()
     assert not at.exception
@@ -118,28 +102,25 @@ def test_turn_actions_grade_and_suggest(
     # a turn whose English is only a reference (not its source): nothing to grade, no buttons
     with session_scope(engine) as s:
         s.execute(update(Turn).where(Turn.id == tid).values(source_kind="reference"))
-    at = _start(
+    at = log_in(
         AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60),
         db_url,
         actors["annotator"],
         monkeypatch,
-    )
+    ).run()
     with pytest.raises(KeyError):
         at.button(key=f"llm-grade-{tid}")
     # without a server: no buttons, a line that says how to set it up
     monkeypatch.delenv("KOCURATE_LLM_API_KEY")
-    at = _start(
+    at = log_in(
         AppTest.from_function(_turn_widget, args=(sid, tid), default_timeout=60),
         db_url,
         actors["annotator"],
         monkeypatch,
-    )
+    ).run()
     assert any("not configured" in c.value for c in at.caption)
     with pytest.raises(KeyError):
         at.button(key=f"llm-grade-{tid}")
-
-
-REVIEW = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
 
 
 def test_review_page_grades_a_turn_with_the_llm(
@@ -155,9 +136,7 @@ def test_review_page_grades_a_turn_with_the_llm(
     first = turn_id(engine, 0, 0)
     with session_scope(engine) as s:
         sid = s.scalar(select(Turn.sample_id).where(Turn.id == first))
-    at = AppTest.from_file(REVIEW, default_timeout=60)
-    at.query_params["sample"] = str(sid)
-    at = _start(at, db_url, actors["annotator"], monkeypatch)
+    at = open_page("review.py", db_url, actors["annotator"], monkeypatch, {"sample": sid})
     assert not at.exception, at.exception
     grade = [b for b in at.button if b.key == f"llm-grade-{first}"]
     assert grade, [b.key for b in at.button]
@@ -171,7 +150,6 @@ def test_review_page_has_no_llm_actions_without_an_endpoint(
 ) -> None:
     monkeypatch.delenv("KOCURATE_LLM_BASE_URL", raising=False)
     seed(engine, 1, turns=2)
-    at = AppTest.from_file(REVIEW, default_timeout=60)
-    at = _start(at, db_url, actors["annotator"], monkeypatch)
+    at = open_page("review.py", db_url, actors["annotator"], monkeypatch)
     assert not at.exception
     assert not [b for b in at.button if (b.key or "").startswith("llm-")]

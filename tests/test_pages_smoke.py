@@ -8,17 +8,15 @@ shows a "may not open" page instead), and their services refuse the role (tests/
 from __future__ import annotations
 
 import ast
-import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from kocurate import db
 from kocurate.demo import create_demo
 from kocurate.services import users as user_service
 from kocurate.services.auth import SYSTEM, Actor
+from tests.page_helpers import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,16 +80,8 @@ def test_page_opens(
     perm = next(p for path, _t, p in _pages() if path == page)
     if not who.can(perm):
         pytest.skip(f"{username} does not see {page}")
-    monkeypatch.setenv("KOCURATE_DB_URL", demo_url)
-    monkeypatch.setenv(
-        "KOCURATE_DEFAULT_LANG", lang
-    )  # the page as a person with that language sees it
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / page), default_timeout=90)
-    at.session_state["actor"] = who
-    at.session_state["login_at"] = int(time.time())
-    at.run()
+    # the page as a person with that language sees it
+    at = open_page(page.removeprefix("pages/"), demo_url, who, monkeypatch, lang=lang)
     assert not at.exception, f"{page} as {username}: {[e.value for e in at.exception]}"
     shown = " ".join(str(e.value) for e in at.error)
     assert "Traceback" not in shown and "Error:" not in shown, shown

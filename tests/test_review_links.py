@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kocurate import db, ui
+from kocurate import db
 from kocurate.demo import create_demo
 from kocurate.services import users
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
+from tests.page_helpers import open_page
 
 
 @pytest.fixture
 def lead_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     url = f"sqlite:///{tmp_path / 'links.db'}"
-    monkeypatch.setenv("KOCURATE_DB_URL", url)
-    ui.engine.clear()  # the page's cached engine may point at another test's database
     create_demo(url)
     with db.session_scope(db.get_engine(url)) as s:
         lead = users.authenticate(s, "lead", "lead-demo-pw")
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = lead
-    at.session_state["login_at"] = time.time()
-    return at
+    return open_page("review.py", url, lead, monkeypatch, run=False)
 
 
 def test_query_params_set_the_queue_once(lead_page: AppTest) -> None:

@@ -13,20 +13,17 @@ import pytest
 from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
-from kocurate import db, ui
+from kocurate import db
 from kocurate.demo import create_demo
 from kocurate.models import Dataset, Review, Sample, Turn
 from kocurate.services import drafts, users
 from kocurate.services import review as rv
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "review.py")
+from tests.page_helpers import open_page
 
 
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     url = f"sqlite:///{tmp_path / 'page.db'}"
-    monkeypatch.setenv("KOCURATE_DB_URL", url)
-    ui.engine.clear()  # the page's cached engine may point at another test's database
     create_demo(url)
     eng = db.get_engine(url)
     with db.session_scope(eng) as s:
@@ -35,16 +32,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         }
         ds = s.scalar(select(Dataset.id).where(Dataset.name == "demo-dolly-ko"))
         ids = list(s.scalars(select(Sample.id).where(Sample.dataset_id == ds).order_by(Sample.id)))
-    return {"engine": eng, "who": who, "ids": ids, "ds": ds}
-
-
-def page_as(actor: Any, sample: int | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = time.time()
-    if sample is not None:
-        at.query_params["sample"] = str(sample)
-    return at.run()
+    return {"url": url, "engine": eng, "who": who, "ids": ids, "ds": ds}
 
 
 def texts(at: AppTest) -> str:
@@ -53,7 +41,9 @@ def texts(at: AppTest) -> str:
     )
 
 
-def test_disputed_sample_offers_the_lead_a_final_decision(demo: dict[str, Any]) -> None:
+def test_disputed_sample_offers_the_lead_a_final_decision(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, who, sid = demo["engine"], demo["who"], demo["ids"][0]
     with db.session_scope(eng) as s:
         s.execute(update(Dataset).where(Dataset.id == demo["ds"]).values(overlap=2))
@@ -62,7 +52,7 @@ def test_disputed_sample_offers_the_lead_a_final_decision(demo: dict[str, Any]) 
         rv.claim(s, who["annotator2"], sid)
         rv.decide(s, who["annotator"], sid, "reject", expected_version=1, reason="misaligned")
         rv.decide(s, who["annotator2"], sid, "approve", expected_version=2)
-    at = page_as(who["lead"], sid)
+    at = open_page("review.py", demo["url"], who["lead"], monkeypatch, {"sample": sid})
     assert not at.exception
     out = texts(at)
     assert "status disputed" in out and "Your decision settles it (adjudication, final)" in out
@@ -75,27 +65,31 @@ def test_disputed_sample_offers_the_lead_a_final_decision(demo: dict[str, Any]) 
     assert "status approved" in texts(at)
 
 
-def test_reserved_sample_is_read_only_and_draft_comes_back(demo: dict[str, Any]) -> None:
+def test_reserved_sample_is_read_only_and_draft_comes_back(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, who, sid = demo["engine"], demo["who"], demo["ids"][1]
     with db.session_scope(eng) as s:
         rv.claim(s, who["annotator"], sid)
         turn = s.scalar(select(Turn.id).where(Turn.sample_id == sid, Turn.idx == 0))
         drafts.save_draft(s, who["annotator"], sid, turn, "저장 안 한 초안", 1)
-    other = page_as(who["annotator2"], sid)
+    other = open_page("review.py", demo["url"], who["annotator2"], monkeypatch, {"sample": sid})
     assert not other.exception
     assert "Read-only: this sample is reserved for someone else." in texts(other)
     assert all(t.disabled for t in other.text_area if t.label == "Korean")
     assert other.button(key=f"rv-b-approve-{sid}").disabled
-    mine = page_as(who["annotator"], sid)
+    mine = open_page("review.py", demo["url"], who["annotator"], monkeypatch, {"sample": sid})
     assert not mine.exception
     korean = [t for t in mine.text_area if t.label == "Korean"]
     assert korean[0].value == "저장 안 한 초안" and not korean[0].disabled
     assert "draft — not saved" in texts(mine)
 
 
-def test_reject_takes_a_reason_and_moves_on(demo: dict[str, Any]) -> None:
+def test_reject_takes_a_reason_and_moves_on(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, who, ids = demo["engine"], demo["who"], demo["ids"]
-    at = page_as(who["annotator"], ids[2])
+    at = open_page("review.py", demo["url"], who["annotator"], monkeypatch, {"sample": ids[2]})
     at.button_group(key=f"rv-reason-{ids[2]}").set_value("duplicate")
     at.text_input(key=f"rv-reason-note-{ids[2]}").set_value("same as key 1")
     at.run()
@@ -108,9 +102,11 @@ def test_reject_takes_a_reason_and_moves_on(demo: dict[str, Any]) -> None:
     assert at.session_state["rv_sample"] != ids[2]  # moved on to the next sample
 
 
-def test_a_decision_as_the_sample_opens_is_a_double_press(demo: dict[str, Any]) -> None:
+def test_a_decision_as_the_sample_opens_is_a_double_press(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     eng, who, ids = demo["engine"], demo["who"], demo["ids"]
-    at = page_as(who["annotator"], ids[3])
+    at = open_page("review.py", demo["url"], who["annotator"], monkeypatch, {"sample": ids[3]})
     # it just opened: a time that cannot age past MIN_DWELL_S however slow the machine runs the page
     at.session_state["rv_opened"] = time.time() + 3600
     at.button(key=f"rv-b-approve_next-{ids[3]}").click().run()

@@ -3,30 +3,15 @@ glossary."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from fake_deepl import FakeDeepL, wait_for
 from sqlalchemy import Engine
-from streamlit.testing.v1 import AppTest
 from test_translate_cli import server  # noqa: F401  (fixture)
 from test_translate_deepl import count, seed
 
 from kocurate.models import GlossaryTerm, Suggestion
 from kocurate.services.auth import Actor
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "translate.py")
-
-
-def _page(db_url: str, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("KOCURATE_DB_URL", db_url)
-    st.cache_resource.clear()  # ui.engine() is cached per process
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = actor
-    at.session_state["login_at"] = int(time.time())
-    return at.run()
+from tests.page_helpers import open_page
 
 
 def test_page_estimate_start_progress_glossary(
@@ -37,7 +22,7 @@ def test_page_estimate_start_progress_glossary(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # noqa: F811
     seed(engine, 12)
-    at = _page(db_url, actors["lead"], monkeypatch)
+    at = open_page("translate.py", db_url, actors["lead"], monkeypatch)
     assert not at.exception
     at.button(key="tr-estimate").click().run()
     assert [m.value for m in at.metric][:2] == ["12", "24"]
@@ -49,7 +34,8 @@ def test_page_estimate_start_progress_glossary(
     at.button(key="tr-confirm-go").click().run()
     assert not at.exception and "started" in at.success[0].value
     assert wait_for(lambda: count(engine, Suggestion) == 24)
-    at = _page(db_url, actors["lead"], monkeypatch)  # a reload: progress comes from the Job row
+    # a reload: progress comes from the Job row
+    at = open_page("translate.py", db_url, actors["lead"], monkeypatch)
     assert any("**Job 1** · 12/12 samples" in m.value for m in at.markdown)
     assert any(
         "Filters: all samples" in c.value for c in at.caption
@@ -70,8 +56,8 @@ def test_page_for_annotator_and_without_key(
     db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
-    at = _page(db_url, actors["lead"], monkeypatch)
+    at = open_page("translate.py", db_url, actors["lead"], monkeypatch)
     assert any("DEEPL_AUTH_KEY" in w.value for w in at.warning)
     assert at.button(key="tr-start").disabled
-    at = _page(db_url, actors["annotator"], monkeypatch)
+    at = open_page("translate.py", db_url, actors["annotator"], monkeypatch)
     assert any("for leads" in i.value for i in at.info)
