@@ -179,24 +179,6 @@ def finding_message(message: str, data: Any = None) -> str:
     return message
 
 
-def check_label(name: str) -> str:
-    """A check's short name for people (its registry ``label``), in the current language; unknown
-    names (a check that is gone, an LLM judge) stay as they are."""
-    from .checks.base import REGISTRY
-
-    cls = REGISTRY.get(name)
-    label = getattr(cls, "label", "") if cls is not None else ""
-    return _(label) if label else name
-
-
-def check_description(name: str) -> str:
-    """A check's description in the current language (empty for an unknown name)."""
-    from .checks.base import REGISTRY
-
-    cls = REGISTRY.get(name)
-    return _(cls.description) if cls is not None and cls.description else ""
-
-
 def finding_text(finding: Any) -> str:
     """The message of a finding as services return it (a dict with ``message`` and ``data`` or
     ``i18n``)."""
@@ -206,15 +188,6 @@ def finding_text(finding: Any) -> str:
         else {"i18n": finding.get("i18n")}
     )
     return finding_message(finding.get("message") or "", data)
-
-
-def flag_note_text(note: str, findings: list[dict[str, Any]]) -> str:
-    """A pre-flag's note (``"{check}: {message}"`` in English, as the check runner stores it) in
-    the reader's language when the finding behind it is at hand; any other note as written."""
-    for f in findings:
-        if note == f"{f.get('check')}: {f.get('message')}"[:1000]:
-            return f"{check_label(f['check'])}: {finding_text(f)}"
-    return note
 
 
 def translator(lang: str) -> Callable[[str], str]:

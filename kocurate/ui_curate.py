@@ -24,9 +24,10 @@ import streamlit as st
 
 from . import ui
 from .checks.korean.analysis import LEVEL_NAMES, LEVELS
+from .checks.texts import check_label
 from .errors import KocurateError, StaleVersion
 from .exporters.selection import RANKINGS
-from .i18n import N_, _, check_label, finding_text, ngettext
+from .i18n import N_, _, finding_text, ngettext
 from .services import jobs, korean, queue_order, risk, tm
 from .services.auth import Actor
 

@@ -14,7 +14,8 @@ from typing import Any
 import streamlit as st
 
 from kocurate import ui
-from kocurate.i18n import N_, _, check_label, ngettext
+from kocurate.checks.texts import check_label
+from kocurate.i18n import N_, _, ngettext
 from kocurate.services import bulk, replace, tm
 from kocurate.services import datasets as dataset_service
 from kocurate.services import review as rv

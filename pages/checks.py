@@ -14,7 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from kocurate import ui, ui_curate
-from kocurate.i18n import N_, _, check_description, check_label, ngettext
+from kocurate.checks.texts import check_description, check_label
+from kocurate.i18n import N_, _, ngettext
 from kocurate.services import checks as svc
 from kocurate.services import datasets as dataset_service
 from kocurate.services import filters, jobs

@@ -24,7 +24,8 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from kocurate import ui, ui_curate, ui_gold
-from kocurate.i18n import N_, _, check_label, ngettext
+from kocurate.checks.texts import check_label
+from kocurate.i18n import N_, _, ngettext
 from kocurate.models import STATUSES
 from kocurate.services import datasets as dataset_service
 from kocurate.services import freshness, stats

@@ -12,12 +12,12 @@ import pandas as pd
 import streamlit as st
 
 from kocurate import ui, ui_curate, ui_gold
+from kocurate.checks.texts import check_label
 from kocurate.errors import KocurateError
 from kocurate.i18n import (
     LANGUAGES,
     N_,
     _,
-    check_label,
     current_language,
     message,
     ngettext,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 from kocurate import ui
-from kocurate.i18n import N_, _, check_label, ngettext
+from kocurate.checks.texts import check_label
+from kocurate.i18n import N_, _, ngettext
 from kocurate.services import bulk, qa, risk
 from kocurate.services import datasets as dataset_service
 

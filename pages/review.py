@@ -25,8 +25,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from kocurate import config, ui, ui_curate, ui_gold, ui_guidance, ui_llm, ui_speed
+from kocurate.checks.texts import check_label, flag_note_text
 from kocurate.errors import KocurateError, StaleVersion
-from kocurate.i18n import N_, _, check_label, finding_text, flag_note_text, message, ngettext
+from kocurate.i18n import N_, _, finding_text, message, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES, utcnow
 from kocurate.services import catalog
 from kocurate.services import datasets as ds_service

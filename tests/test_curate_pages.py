@@ -14,7 +14,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from kocurate import db
-from kocurate.i18n import check_label
+from kocurate.checks.texts import check_label
 from kocurate.models import Edit, Turn
 from kocurate.services import korean, queue_order, tm
 from kocurate.services import users as user_service

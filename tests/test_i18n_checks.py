@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from kocurate import db, i18n
 from kocurate.checks import REGISTRY, SampleView, TurnView, run_samples, select_checks
+from kocurate.checks.texts import check_label
 from kocurate.demo import create_demo
 from kocurate.models import CheckFinding, Dataset, Sample, Turn
 from kocurate.services import checks as check_service
@@ -111,7 +112,7 @@ def test_old_rows_keep_their_english_and_bad_specs_fall_back(
         == "stored"
     )
     assert i18n.finding_text({"message": "x", "i18n": None}) == "x"
-    assert i18n.check_label("llm_judge") == "llm_judge"  # not a registered check: its name as it is
+    assert check_label("llm_judge") == "llm_judge"  # not a registered check: its name as it is
     i18n.set_language("en")
     spec = i18n.part(
         "Markdown structure differs (Korean vs English): {diffs}",
@@ -128,7 +129,7 @@ def test_korean_rendering_of_findings_and_labels() -> None:
         for f in found:
             text = i18n.finding_message(f.message, f.data)
             assert text != f.message and HANGUL.search(text), f"{f.check}: {text!r}"
-            assert HANGUL.search(i18n.check_label(f.check)), f.check
+            assert HANGUL.search(check_label(f.check)), f.check
         pytest.importorskip("kiwipiepy")  # the deep Korean checks' analyser
         deep = run_samples(
             [
@@ -265,7 +266,8 @@ def test_checks_page_names_and_describes_checks_in_the_readers_language(
 def test_a_preflag_note_reads_in_the_readers_language() -> None:
     """The check runner stores a pre-flag's note as "{check}: {message}" in English; the Review page
     shows it through the finding behind it, in the reader's language, and other notes as written."""
-    from kocurate.i18n import check_label, flag_note_text, part
+    from kocurate.checks.texts import flag_note_text
+    from kocurate.i18n import part
 
     finding = {
         "check": "numbers",

@@ -79,7 +79,7 @@ class Check:
 
     name: ClassVar[str] = ""  # the identifier (CLI, links, the database); never translated
     label: ClassVar[str] = ""  # a short name for people, marked N_() and shown with _()
-    description: ClassVar[str] = ""  # marked N_(), shown with _() (kocurate.i18n.check_description)
+    description: ClassVar[str] = ""  # marked N_(), shown with _() (checks.texts.check_description)
     severity: ClassVar[str] = "warning"
     family: ClassVar[str] = "translation"  # translation | quality | ethics | contamination | dedup
     # the Flag category an error-level finding suggests (None: finding only)

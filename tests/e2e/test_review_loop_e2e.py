@@ -19,8 +19,8 @@ from playwright.sync_api import expect
 from sqlalchemy import delete, func, select, update
 
 from kocurate import db
+from kocurate.checks.texts import check_label
 from kocurate.errors import KocurateError
-from kocurate.i18n import check_label
 from kocurate.models import CheckFinding, Claim, Dataset, Draft, Edit, Review, Sample, Turn, User
 
 pytestmark = pytest.mark.e2e
