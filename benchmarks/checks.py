@@ -2,7 +2,7 @@
 
     python benchmarks/checks.py [--url URL] [--n 700000] [--workers 2] [--reuse] [--naive-n 2000]
                                 [--recall-n 100000 --recall-pairs 2000] [--recall-only]
-                                [--cheap-only]
+                                [--cheap-only] [--korean-replicas 10]
 
 0. Near-duplicates planted at known Jaccard (``--recall-n`` samples, in memory): recall per band of
 J and
@@ -16,6 +16,10 @@ beside
    contamination) run over every dataset with ``run_dataset`` (keyset batches, bulk writes,
    ``--workers`` processes): wall-clock samples/s for the whole pipeline (read + check + store), and
    per check samples per CPU-second.
+   Beside them, the deep Korean family (issue 16: the analyser in ``--workers`` processes) over the
+   real excerpts replicated ``--korean-replicas`` times (``benchmarks/korean.py``'s speed part; the
+   synthetic text is too repetitive for the analyser's caches), with the cheap rules on the same
+   rows; goal 1,500 samples/s wall on 2 cores.
 3. Near-duplicates over all datasets at once (``dedup_datasets``).
 4. Naive baselines on a slice, same checks: an ORM loop (``session.get`` + lazy turns per sample,
 one
@@ -215,6 +219,25 @@ def dedup_recall(n: int, n_pairs: int, seed: int = 0) -> dict[str, Any]:
     return out
 
 
+def korean_beside_cheap(replicas: int, workers: int) -> dict[str, Any]:
+    """The deep Korean family and the cheap rules on the real excerpts (replicated), in a database
+    of their own; empty when ``shared/data`` is absent."""
+    from benchmarks import korean
+
+    if not korean.SHARED.is_dir():
+        print("deep Korean checks: no real excerpts here (shared/data), skipped")
+        return {}
+    tmp = Path(tempfile.mkdtemp(prefix="kc-bench-korean-"))
+    url = f"sqlite:///{tmp}/korean.db"
+    db.upgrade(url)
+    print(f"deep Korean checks beside the cheap rules (real rows x{replicas}, {workers} workers):")
+    res = korean.speed(url, tmp, replicas, workers)
+    for r in res.values():
+        if isinstance(r, dict) and "korean_deep" in r:
+            r["korean_deep"]["goal_samples_per_s_wall"] = 1_500
+    return res
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -236,6 +259,12 @@ def main(argv: list[str] | None = None) -> None:
         "--recall-only", action="store_true", help="only the planted near-duplicate run"
     )
     ap.add_argument("--cheap-only", action="store_true", help="stop after the cheap checks")
+    ap.add_argument(
+        "--korean-replicas",
+        type=int,
+        default=10,
+        help="copies of the real rows for the deep Korean checks (0 = skip)",
+    )
     args = ap.parse_args(argv)
     if args.recall_n:
         r = dedup_recall(args.recall_n, args.recall_pairs)
@@ -299,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
         f" {os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    if args.korean_replicas:
+        out["korean_deep"] = korean_beside_cheap(args.korean_replicas, args.workers)
     if args.cheap_only:
         print(json.dumps(out, indent=1))
         return
