@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from . import config, db, i18n, webauth
 from .errors import KocurateError
-from .i18n import N_
+from .i18n import N_, ngettext
 from .models import Setting, utcnow
 from .services import users as user_service
 from .services.auth import Actor
@@ -362,6 +362,57 @@ def shows_errors() -> Iterator[None]:
         yield
     except KocurateError as exc:
         st.error(i18n.message(exc))
+
+
+# sample and job status codes → what people read (one table for every page)
+STATUS_LABELS = {
+    "new": N_("new"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "needs_fix": N_("needs fix"),
+    "skipped": N_("skipped"),
+    "disputed": N_("disputed"),
+    "superseded": N_("superseded"),
+    "any": N_("any"),
+    "(any)": N_("(any)"),
+}
+JOB_STATUS_LABELS = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "cancelled": N_("cancelled"),
+    "stopped": N_("stopped"),
+}
+
+
+def label(labels: dict[str, str], code: str | None) -> str:
+    """A code's label in the reader's language; a code without one is shown as it is."""
+    return i18n._(labels[code]) if code in labels else str(code)
+
+
+def status_label(code: str | None) -> str:
+    """A sample status in the reader's language (``needs_fix`` → "needs fix")."""
+    return label(STATUS_LABELS, code)
+
+
+def job_status_label(code: str | None) -> str:
+    """A job status in the reader's language."""
+    return label(JOB_STATUS_LABELS, code)
+
+
+def dataset_choices() -> dict[int, str]:
+    """Dataset id → "name (N samples)", for a dataset picker."""
+    from .services import datasets as ds_service
+
+    with session() as s:
+        datasets = ds_service.list_datasets(s)
+    return {
+        d["id"]: ngettext("{name} ({n} sample)", "{name} ({n} samples)", d["samples"]).format(
+            name=d["name"], n=d["samples"]
+        )
+        for d in datasets
+    }
 
 
 def flag_label(category: str) -> str:

@@ -34,14 +34,6 @@ from .services.auth import Actor
 OPEN = "[["  # marks a finding's span in plain text: "…앞 [[Python는]] 뒤…"
 CLOSE = "]]"
 CONTEXT = 24  # characters shown either side of a span in the list
-_JOB_STATUS = {
-    "queued": N_("queued"),
-    "running": N_("running"),
-    "done": N_("done"),
-    "failed": N_("failed"),
-    "cancelled": N_("cancelled"),
-    "stopped": N_("stopped"),
-}
 _SEVERITY = {"info": N_("info"), "warning": N_("warning"), "error": N_("error")}
 _ORDERS = {"id": N_("by id (import order)"), "risk": N_("most likely broken first (learned risk)")}
 _RANKINGS = {"risk": N_("lowest risk"), "rating": N_("highest mean rating")}
@@ -280,7 +272,7 @@ def render_korean_run(actor: Actor, dataset_id: int) -> None:
     if j is None:
         st.text(_("No Korean run yet on this dataset."))
         return
-    state = _(_JOB_STATUS[j["status"]]) if j["status"] in _JOB_STATUS else j["status"]
+    state = ui.job_status_label(j["status"])
     if j["dead"]:
         state = _("{status} (its worker is gone)").format(status=state)
     st.text(

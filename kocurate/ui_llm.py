@@ -34,34 +34,12 @@ _SEV_LABELS = {
     "major": N_("major"),
     "critical": N_("critical"),
 }
-_STATUS_LABELS = {
-    "new": N_("new"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "needs_fix": N_("needs fix"),
-    "skipped": N_("skipped"),
-    "disputed": N_("disputed"),
-    "superseded": N_("superseded"),
-}
 _TASK_LABELS = {
     "grade": N_("Grade (findings llm_quality)"),
     "suggest": N_("Suggest fixes (suggestions)"),
 }
 _TASK_NAMES = {"grade": N_("grade"), "suggest": N_("suggest")}  # in a job's line
 _LEVELS = {"samples": N_("samples"), "turns": N_("turns")}  # the evaluation's rows
-_JOB_STATUS = {
-    "queued": N_("queued"),
-    "running": N_("running"),
-    "done": N_("done"),
-    "failed": N_("failed"),
-    "cancelled": N_("cancelled"),
-    "stopped": N_("stopped"),
-}
-
-
-def _label(labels: dict[str, str], code: str | None) -> str:
-    """A code in words (an unknown code as it is)."""
-    return _(labels[code]) if code in labels else str(code)
 
 
 def render_turn_actions(actor: Actor, sample_id: int, turn_id: int) -> None:
@@ -132,7 +110,7 @@ def render_turn_actions(actor: Actor, sample_id: int, turn_id: int) -> None:
                 grade["n_errors"],
             ).format(
                 icon=_SEV_ICON.get(grade["worst"], ""),
-                worst=_label(_SEV_LABELS, grade["worst"]),
+                worst=ui.label(_SEV_LABELS, grade["worst"]),
                 n=grade["n_errors"],
                 model=grade["model"],
                 at=grade["at"],
@@ -143,16 +121,7 @@ def render_turn_actions(actor: Actor, sample_id: int, turn_id: int) -> None:
 
 
 def _filters(prefix: str) -> dict[str, Any]:
-    with ui.session() as s:
-        datasets = ds_service.list_datasets(s)
-    names = {
-        d["id"]: (
-            ngettext("{name} ({n} sample)", "{name} ({n} samples)", d["samples"]).format(
-                name=d["name"], n=d["samples"]
-            )
-        )
-        for d in datasets
-    }
+    names = ui.dataset_choices()
     c1, c2, c3, c4 = st.columns(4)
     dataset = c1.selectbox(
         _("Dataset"),
@@ -176,7 +145,7 @@ def _filters(prefix: str) -> dict[str, Any]:
     status = c4.selectbox(
         _("Status"),
         [None, *STATUSES],
-        format_func=lambda x: _("any") if x is None else _label(_STATUS_LABELS, x),
+        format_func=lambda x: _("any") if x is None else ui.status_label(x),
         key=f"{prefix}-status",
     )
     limit = st.number_input(
@@ -244,7 +213,7 @@ def _jobs(actor: Actor) -> None:
     for j in batches:
         r, p = j["result"], j["params"]
         with st.container(border=True):
-            status = _("dead (worker gone)") if j["dead"] else _label(_JOB_STATUS, j["status"])
+            status = _("dead (worker gone)") if j["dead"] else ui.job_status_label(j["status"])
             progress = ngettext(
                 "{done}/{total} sample", "{done}/{total} samples", j["total"]
             ).format(done=f"{j['done']:,}", total=f"{j['total']:,}")
@@ -253,7 +222,7 @@ def _jobs(actor: Actor) -> None:
             st.markdown(
                 _("**Job {id}** · {task} · {status} · {progress}").format(
                     id=j["id"],
-                    task=_label(_TASK_NAMES, p.get("task", "?")),
+                    task=ui.label(_TASK_NAMES, p.get("task", "?")),
                     status=status,
                     progress=progress,
                 )

@@ -43,21 +43,7 @@ OP_STATE_LABELS = {
     "discarded": N_("discarded"),
 }
 STATUS_CHOICES = ["(any)", "new", "approved", "rejected", "needs_fix", "skipped", "superseded"]
-STATUS_LABELS = {
-    "(any)": N_("(any)"),
-    "new": N_("new"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "needs_fix": N_("needs fix"),
-    "skipped": N_("skipped"),
-    "superseded": N_("superseded"),
-}
 SIDE_LABELS = {"ko": N_("Korean"), "en": N_("English")}
-
-
-def _label(labels: dict[str, str], code: str) -> str:
-    """A code's label in the current language; a code without one is shown as it is."""
-    return _(labels[code]) if code in labels else code
 
 
 def _flag_choice(flag: str) -> str:
@@ -107,7 +93,7 @@ def selection_widgets(prefix: str) -> bulk.Selection:
         _("Status"),
         STATUS_CHOICES,
         key=f"{prefix}_status",
-        format_func=lambda code: _label(STATUS_LABELS, code),
+        format_func=ui.status_label,
         index=STATUS_CHOICES.index(status_q) if status_q in STATUS_CHOICES else 0,
     )
     flag = c3.selectbox(
@@ -188,7 +174,7 @@ with tab_action:
                 "{action} · {selection}: {count} of {selected} selected samples will change"
                 " ({unchanged} already so)."
             ).format(
-                action=_label(OP_ACTION_LABELS, pv["action"]),
+                action=ui.label(OP_ACTION_LABELS, pv["action"]),
                 selection=pv["selection"],
                 count=f"{pv['count']:,}",
                 selected=f"{pv['selected']:,}",
@@ -399,8 +385,8 @@ with tab_ops:
                         k: o[k]
                         for k in ("id", "at", "user", "changed", "skipped", "selection", "note")
                     },
-                    "action": _label(OP_ACTION_LABELS, o["action"]),
-                    "state": _label(OP_STATE_LABELS, o["state"]),
+                    "action": ui.label(OP_ACTION_LABELS, o["action"]),
+                    "state": ui.label(OP_STATE_LABELS, o["state"]),
                 }
                 for o in ops
             ],

@@ -21,14 +21,6 @@ from kocurate.services import datasets as dataset_service
 from kocurate.services import filters, jobs
 
 # job states as shown (the job keeps the code)
-JOB_STATUS = {
-    "queued": N_("queued"),
-    "running": N_("running"),
-    "done": N_("done"),
-    "failed": N_("failed"),
-    "cancelled": N_("cancelled"),
-    "stopped": N_("stopped"),
-}
 EVALSET_KINDS = {"kobest": "KoBEST", "korquad": "KorQuAD"}  # names of benchmarks, not translated
 SEVERITIES = {"info": N_("info"), "warning": N_("warning"), "error": N_("error")}
 FAMILIES = {
@@ -173,7 +165,7 @@ with ui.session() as s:
     ]
 if running:
     j = running[0]
-    state = _(JOB_STATUS[j["status"]]) if j["status"] in JOB_STATUS else j["status"]
+    state = ui.job_status_label(j["status"])
     if j["dead"]:
         state = _("{status} (its worker is gone)").format(status=state)
     # the job's message comes from the service as it is

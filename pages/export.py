@@ -30,15 +30,6 @@ from kocurate.services import export as ex
 from kocurate.services.auth import Actor
 
 # sample status codes (values the services take) → labels shown
-STATUS_LABELS = {
-    "new": N_("new"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "needs_fix": N_("needs fix"),
-    "skipped": N_("skipped"),
-    "disputed": N_("disputed"),
-    "superseded": N_("superseded"),
-}
 # the mix editor's modes: the option values (codes compared below) → labels shown
 MIX_MODES = {
     "all eligible samples": N_("all eligible samples"),
@@ -72,10 +63,6 @@ RECENT_COLUMNS = {
     "format": N_("Format"),
     "message": N_("Message"),
 }
-
-
-def _status_label(code: str) -> str:
-    return _(STATUS_LABELS[code]) if code in STATUS_LABELS else code
 
 
 @st.cache_data(ttl=60, show_spinner=_("Counting what the export will write…"), max_entries=32)
@@ -141,7 +128,7 @@ with left:
         _("Statuses"),
         list(STATUSES),
         default=["approved"],
-        format_func=_status_label,
+        format_func=ui.status_label,
         key="ex_statuses",
         placeholder=_("Choose options"),
     )

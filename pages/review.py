@@ -73,16 +73,6 @@ SHORTCUT_NAMES = {
     "next": N_("next"),
     "prev": N_("prev"),
 }
-STATUS_LABELS = {
-    "new": N_("new"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "needs_fix": N_("needs fix"),
-    "skipped": N_("skipped"),
-    "disputed": N_("disputed"),
-    "superseded": N_("superseded"),
-    "any": N_("any"),
-}
 DECISION_LABELS = {
     "approve": N_("approve"),
     "reject": N_("reject"),
@@ -124,11 +114,6 @@ MIN_DWELL_S = 0.7  # decisions sooner than this after a sample opens are taken a
 PROGRESS_REFRESH_S = (
     120  # the queue is counted again after this long (decisions are subtracted meanwhile)
 )
-
-
-def lbl(labels: dict[str, str], code: str | None) -> str:
-    """A code's name in the reader's language (an unknown code as it is)."""
-    return _(labels[code]) if code in labels else str(code)
 
 
 actor = ui.require_actor()
@@ -233,9 +218,7 @@ with st.sidebar:
         _("Status"),
         status_choices,
         key="rv_f_status",
-        format_func=lambda x: (
-            _("disputed (adjudicate)") if x == "disputed" else lbl(STATUS_LABELS, x)
-        ),
+        format_func=lambda x: _("disputed (adjudicate)") if x == "disputed" else ui.status_label(x),
     )
     flag = st.selectbox(
         _("Flag"),
@@ -262,7 +245,7 @@ with st.sidebar:
         _("English source"),
         ["any", "with", "without"],
         key="rv_f_src",
-        format_func=lambda x: lbl(SOURCE_LABELS, x),
+        format_func=lambda x: ui.label(SOURCE_LABELS, x),
     )
     max_conf = st.slider(_("Max alignment confidence"), 0.0, 1.0, 1.0, 0.05, key="rv_f_conf")
     sugg = st.toggle(_("Has an open suggestion"), key="rv_f_sugg")
@@ -297,7 +280,7 @@ with st.sidebar:
             rv.DECISION_RULES,
             index=rv.DECISION_RULES.index(rule_now),
             key="rv_rule",
-            format_func=lambda x: lbl(RULE_LABELS, x),
+            format_func=lambda x: ui.label(RULE_LABELS, x),
             help=_(
                 "How the decisions of the overlapping reviewers settle a sample; "
                 "a disagreement makes it disputed until a lead adjudicates."
@@ -528,7 +511,7 @@ def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool =
                     _("Sample {id}: {status} (adjudicated)")
                     if res.adjudicated
                     else _("Sample {id}: {status}")
-                ).format(id=view["id"], status=lbl(STATUS_LABELS, res.status))
+                ).format(id=view["id"], status=ui.status_label(res.status))
             )
     elif has_changes(p):
         st.toast(_("Saved"))
@@ -568,9 +551,7 @@ def reapply(view: dict[str, Any], cf: dict[str, Any]) -> None:
     S.pop("rv_conflict", None)
     edits.reset_widgets()  # widgets show what is saved now
     st.toast(
-        _("Your changes were applied · sample {status}").format(
-            status=lbl(STATUS_LABELS, res.status)
-        )
+        _("Your changes were applied · sample {status}").format(status=ui.status_label(res.status))
         if res is not None
         else _("Your changes were applied")
     )
@@ -730,7 +711,7 @@ def render_sample(
         _("{dataset} · key {key} · status {status} · version {version}").format(
             dataset=view["dataset"],
             key=view["key"],
-            status=lbl(STATUS_LABELS, view["status"]),
+            status=ui.status_label(view["status"]),
             version=view["version"],
         )
         + " · "
@@ -746,7 +727,7 @@ def render_sample(
             rv.REASONS,
             key=f"rv-reason-{view['id']}",
             disabled=read_only,
-            format_func=lambda x: lbl(REASON_LABELS, x),
+            format_func=lambda x: ui.label(REASON_LABELS, x),
         )
         r2.text_input(
             _("Reason note"),
@@ -781,13 +762,13 @@ def render_sample(
                 st.text(_("A lead can take it over; anyone can once the reservation expires."))
     if view["status"] == "disputed":
         votes = " · ".join(
-            f"{r['user']}: {lbl(DECISION_LABELS, r['decision'])}"
-            + (f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "")
+            f"{r['user']}: {ui.label(DECISION_LABELS, r['decision'])}"
+            + (f" ({ui.label(REASON_LABELS, r['reason'])})" if r["reason"] else "")
             for r in view["reviews"]
         )
         st.warning(
             _("Disputed: the reviewers disagree under the rule '{rule}'.").format(
-                rule=lbl(RULE_LABELS, view["decision_rule"])
+                rule=ui.label(RULE_LABELS, view["decision_rule"])
             )
             + " "
             + (
@@ -842,7 +823,7 @@ def render_sample(
                 ).format(
                     fields=", ".join(
                         _("turn {n} {field}").format(
-                            n=d["turn_idx"] + 1, field=lbl(FIELD_LABELS, d["field"])
+                            n=d["turn_idx"] + 1, field=ui.label(FIELD_LABELS, d["field"])
                         )
                         for d in fresh.values()
                     )
@@ -891,9 +872,9 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
         if cf.get("decision"):
             st.text(
                 _("Your decision, not recorded yet: {decision}").format(
-                    decision=lbl(DECISION_LABELS, cf["decision"])
+                    decision=ui.label(DECISION_LABELS, cf["decision"])
                 )
-                + (f" ({lbl(REASON_LABELS, cf['reason'])})" if cf.get("reason") else "")
+                + (f" ({ui.label(REASON_LABELS, cf['reason'])})" if cf.get("reason") else "")
                 + (f" — {cf['note']}" if cf.get("note") else "")
             )
         theirs = {t["id"]: t for t in view["turns"]}
@@ -902,7 +883,8 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
                 cur = theirs.get(turn_id, {}).get(field) or ""
                 st.text(
                     _("Turn {n} · {field}").format(
-                        n=theirs.get(turn_id, {}).get("idx", 0) + 1, field=lbl(FIELD_LABELS, field)
+                        n=theirs.get(turn_id, {}).get("idx", 0) + 1,
+                        field=ui.label(FIELD_LABELS, field),
                     )
                 )
                 a, b = st.columns(2)
@@ -933,7 +915,7 @@ def render_conflict(view: dict[str, Any], cf: dict[str, Any]) -> None:
             )
         if changes and cf.get("decision"):
             apply_label = _("Re-apply my changes and the {decision} on top of theirs").format(
-                decision=lbl(DECISION_LABELS, cf["decision"])
+                decision=ui.label(DECISION_LABELS, cf["decision"])
             )
         else:
             apply_label = (
@@ -989,7 +971,7 @@ def render_turns(
             for f in view["findings"]:
                 if f["turn_idx"] == t["idx"] and f["state"] == "open":
                     st.text(
-                        f"⚠ {check_label(f['check'])} ({lbl(SEVERITY_LABELS, f['severity'])}):"
+                        f"⚠ {check_label(f['check'])} ({ui.label(SEVERITY_LABELS, f['severity'])}):"
                         f" {finding_text(f)}"
                     )
             ui_curate.render_turn_findings(view, t)  # each finding at its place; a click focuses it
@@ -1132,9 +1114,9 @@ def render_tabs(view: dict[str, Any], read_only: bool) -> None:
         if others:
             st.text(_("Other flags"))
         for f in others:
-            who = f["user"] or lbl(ORIGIN_LABELS, f["origin"])
+            who = f["user"] or ui.label(ORIGIN_LABELS, f["origin"])
             st.text(
-                f"{ui.flag_label(f['category'])} · {who} · {lbl(STATE_LABELS, f['state'])}"
+                f"{ui.flag_label(f['category'])} · {who} · {ui.label(STATE_LABELS, f['state'])}"
                 + (f" · {flag_note_text(f['note'], view['findings'])}" if f["note"] else "")
             )
             if f["state"] == "cleared" or read_only:
@@ -1194,8 +1176,8 @@ def render_checks(view: dict[str, Any], tab: Any) -> None:
                 else _("sample")
             )
             st.text(
-                f"{check_label(f['check'])} · {lbl(SEVERITY_LABELS, f['severity'])} · {where} · "
-                f"{lbl(STATE_LABELS, f['state'])}\n{finding_text(f)}"
+                f"{check_label(f['check'])} · {ui.label(SEVERITY_LABELS, f['severity'])}"
+                f" · {where} · {ui.label(STATE_LABELS, f['state'])}\n{finding_text(f)}"
             )
         for f in view["resolved_findings"]:
             where = (
@@ -1218,17 +1200,17 @@ def render_decisions(view: dict[str, Any], tab: Any) -> None:
                 "Rule: {rule} · {n} reviewer per sample",
                 "Rule: {rule} · {n} reviewers per sample",
                 view["overlap"],
-            ).format(rule=lbl(RULE_LABELS, view["decision_rule"]), n=view["overlap"])
+            ).format(rule=ui.label(RULE_LABELS, view["decision_rule"]), n=view["overlap"])
         )
         for r in view["reviews"]:
-            extra = (f" ({lbl(REASON_LABELS, r['reason'])})" if r["reason"] else "") + (
+            extra = (f" ({ui.label(REASON_LABELS, r['reason'])})" if r["reason"] else "") + (
                 f" — {r['note']}" if r["note"] else ""
             )
             st.text(
                 _("{at} {user}: {decision}{extra} · on version {version}").format(
                     at=r["at"],
                     user=r["user"],
-                    decision=lbl(DECISION_LABELS, r["decision"]),
+                    decision=ui.label(DECISION_LABELS, r["decision"]),
                     extra=extra,
                     version=r["seen_version"],
                 )
@@ -1238,8 +1220,8 @@ def render_decisions(view: dict[str, Any], tab: Any) -> None:
                 _("{at} {user}: {decision} — adjudication (final), was {status}").format(
                     at=a["at"],
                     user=a["user"],
-                    decision=lbl(DECISION_LABELS, a["decision"]),
-                    status=lbl(STATUS_LABELS, a["from_status"]),
+                    decision=ui.label(DECISION_LABELS, a["decision"]),
+                    status=ui.status_label(a["from_status"]),
                 )
                 + (f" · {a['note']}" if a["note"] else "")
             )
@@ -1260,8 +1242,8 @@ def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
                         at=e["at"],
                         user=e["user"],
                         n=e["turn_idx"] + 1,
-                        field=lbl(FIELD_LABELS, e["field"]),
-                        kind=lbl(EDIT_KINDS, e["kind"]),
+                        field=ui.label(FIELD_LABELS, e["field"]),
+                        kind=ui.label(EDIT_KINDS, e["kind"]),
                     )
                 )
                 st.code(

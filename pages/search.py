@@ -18,20 +18,6 @@ ui.style()
 S = st.session_state
 PAGE = 50
 FIELDS = {"both": N_("Korean + English"), "ko": N_("Korean"), "en": N_("English")}
-STATUS_LABELS = {
-    "any": N_("any"),
-    "new": N_("new"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "needs_fix": N_("needs fix"),
-    "skipped": N_("skipped"),
-    "disputed": N_("disputed"),
-    "superseded": N_("superseded"),
-}
-
-
-def status_label(code: str) -> str:
-    return _(STATUS_LABELS[code]) if code in STATUS_LABELS else code
 
 
 st.header(_("Search"))
@@ -57,7 +43,7 @@ with st.form("search-form"):
         key="sq-ds",
     )
     status = c3.selectbox(
-        _("Status"), ["any", *STATUSES], key="sq-status", format_func=status_label
+        _("Status"), ["any", *STATUSES], key="sq-status", format_func=ui.status_label
     )
     submitted = st.form_submit_button(_("Search"), type="primary")
 
@@ -118,7 +104,7 @@ if hits is not None:
                     key=h["key"],
                     turn=h["turn_idx"] + 1,
                     role=h["role"],
-                    status=status_label(h["status"]),
+                    status=ui.status_label(h["status"]),
                 )
             )
             a, b = st.columns(2)

@@ -16,23 +16,9 @@ from streamlit.errors import StreamlitPageNotFoundError
 from kocurate import ui
 from kocurate.i18n import N_, _, ngettext
 from kocurate.models import ETHICS_FLAGS, QUALITY_FLAGS, STATUSES
-from kocurate.services import datasets as ds_service
 from kocurate.services import translate as tr
 
 # sample status codes (values the services take) → labels shown
-STATUS_LABELS = {
-    "new": N_("new"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "needs_fix": N_("needs fix"),
-    "skipped": N_("skipped"),
-    "disputed": N_("disputed"),
-    "superseded": N_("superseded"),
-}
-
-
-def _status_label(code: str) -> str:
-    return _(STATUS_LABELS[code]) if code in STATUS_LABELS else code
 
 
 actor = ui.require_actor()
@@ -55,16 +41,7 @@ tab_batch, tab_glossary = st.tabs([_("Batch"), _("Glossary")])
 
 
 def _filters() -> dict[str, Any]:
-    with ui.session() as s:
-        datasets = ds_service.list_datasets(s)
-    names = {
-        d["id"]: (
-            ngettext("{name} ({n} sample)", "{name} ({n} samples)", d["samples"]).format(
-                name=d["name"], n=d["samples"]
-            )
-        )
-        for d in datasets
-    }
+    names = ui.dataset_choices()
     c1, c2, c3, c4 = st.columns(4)
     dataset = c1.selectbox(
         _("Dataset"),
@@ -87,7 +64,7 @@ def _filters() -> dict[str, Any]:
     status = c4.selectbox(
         _("Status"),
         [None, *STATUSES],
-        format_func=lambda x: _("any") if x is None else _status_label(x),
+        format_func=lambda x: _("any") if x is None else ui.status_label(x),
         key="tr-status",
     )
     limit = st.number_input(

@@ -11,18 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from kocurate import ui
-from kocurate.i18n import N_, _, ngettext
+from kocurate.i18n import _, ngettext
 from kocurate.services import bulk, variants
 from kocurate.services import datasets as dataset_service
-
-STATUS_LABELS = {
-    "new": N_("new"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "needs_fix": N_("needs fix"),
-    "skipped": N_("skipped"),
-    "superseded": N_("superseded"),
-}
 
 actor = ui.require_actor()
 if not actor.can(bulk.PERMISSION):
@@ -96,9 +87,7 @@ for i, v in enumerate(view):
                 sample=v["sample_id"],
                 dataset=v["dataset"],
                 key=v["key"],
-                status=(
-                    _(STATUS_LABELS[v["status"]]) if v["status"] in STATUS_LABELS else v["status"]
-                ),
+                status=(ui.status_label(v["status"])),
             )
         )
         ko = "\n\n".join(f"[{t['role']}] {t['ko']}" for t in v["turns"])

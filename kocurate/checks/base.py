@@ -63,6 +63,22 @@ class Finding:
     flag: str | None = None  # Flag category to suggest (ethics or quality), or None
     sample_id: int | None = None  # filled in by the runner
 
+    def row(self, sample_id: int, dataset_id: int, now: Any) -> dict[str, Any]:
+        """The ``CheckFinding`` row that stores this finding (open, found ``now``)."""
+        return {
+            "sample_id": sample_id,
+            "dataset_id": dataset_id,
+            "check": self.check,
+            "severity": self.severity,
+            "turn_idx": self.turn_idx,
+            "span_start": self.span[0] if self.span else None,
+            "span_end": self.span[1] if self.span else None,
+            "message": self.message[:2000],
+            "data": self.data,
+            "state": "open",
+            "created_at": now,
+        }
+
 
 @dataclass
 class RunContext:

@@ -384,21 +384,7 @@ def _store(
     for f in found:
         if (f.sample_id, f.check, f.turn_idx) in kept:
             continue
-        rows.append(
-            {
-                "sample_id": f.sample_id,
-                "dataset_id": dataset_id,
-                "check": f.check,
-                "severity": f.severity,
-                "turn_idx": f.turn_idx,
-                "span_start": f.span[0] if f.span else None,
-                "span_end": f.span[1] if f.span else None,
-                "message": f.message[:2000],
-                "data": f.data,
-                "state": "open",
-                "created_at": now,
-            }
-        )
+        rows.append(f.row(f.sample_id, dataset_id, now))  # type: ignore[arg-type]
         if f.flag and f.flag not in suggest[f.sample_id]:  # type: ignore[index]
             suggest[f.sample_id][f.flag] = f  # type: ignore[index]
     if rows:

@@ -269,6 +269,15 @@ def start_process(
     )
 
 
+def start(engine: Engine, job_id: int, background: str | None, db_url: str | None = None) -> None:
+    """Start a queued job: ``"thread"`` here, ``"process"`` as ``kocurate jobs run`` (on ``db_url``,
+    else the engine's own address), ``None``: left queued for the caller to run."""
+    if background == "thread":
+        start_thread(engine, job_id)
+    elif background == "process":
+        start_process(db_url or engine.url.render_as_string(hide_password=False), job_id)
+
+
 def _require(actor: Actor, kind: str) -> None:
     actor.require(KINDS.get(kind, (None, "configure"))[1])
 

@@ -940,7 +940,7 @@ def start_batch(
             model=cfg.model,
             samples=total,
         )
-    _start(engine, job_id, background, db_url)
+    jobs.start(engine, job_id, background, db_url)
     return job_id
 
 
@@ -948,13 +948,6 @@ def _conditions_dataset(s: Session, f: BatchFilter) -> int | None:
     from .translate import _dataset_id
 
     return _dataset_id(s, f.dataset)
-
-
-def _start(engine: Engine, job_id: int, background: str | None, db_url: str | None) -> None:
-    if background == "thread":
-        jobs.start_thread(engine, job_id)
-    elif background == "process":
-        jobs.start_process(db_url or str(engine.url.render_as_string(hide_password=False)), job_id)
 
 
 def resume_batch(
@@ -986,7 +979,7 @@ def resume_batch(
             resumed=True,
             budget_usd=(job.params or {}).get("budget_usd"),
         )
-    _start(engine, job_id, background, db_url)
+    jobs.start(engine, job_id, background, db_url)
     return job_id
 
 

@@ -123,21 +123,7 @@ def recheck_sample(session: Session, sample_id: int) -> RecheckResult:
                 }
             )  # shown in the reader's language
         for f in fs[len(keep) :]:
-            new_rows.append(
-                {
-                    "sample_id": sample_id,
-                    "dataset_id": row.dataset_id,
-                    "check": f.check,
-                    "severity": f.severity,
-                    "turn_idx": f.turn_idx,
-                    "span_start": f.span[0] if f.span else None,
-                    "span_end": f.span[1] if f.span else None,
-                    "message": f.message[:2000],
-                    "data": f.data,
-                    "state": "open",
-                    "created_at": utcnow(),
-                }
-            )
+            new_rows.append(f.row(sample_id, row.dataset_id, utcnow()))
             result.opened.append({"check": f.check, "turn_idx": f.turn_idx, "message": f.message})
     if gone_ids:  # one statement for the sample, not one per finding
         session.execute(delete(CheckFinding).where(CheckFinding.id.in_(gone_ids)))

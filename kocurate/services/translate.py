@@ -770,7 +770,7 @@ def start_batch(
             total=total,
         )
         _audit_start(s, actor, job_id, f, estimate, max_characters)
-    _launch(engine, job_id, background, db_url)
+    jobs.start(engine, job_id, background, db_url)
     return job_id
 
 
@@ -803,13 +803,6 @@ def _audit_start(
     )
 
 
-def _launch(engine: Engine, job_id: int, background: str | None, db_url: str | None = None) -> None:
-    if background == "thread":
-        jobs.start_thread(engine, job_id)
-    elif background == "process":
-        jobs.start_process(db_url or str(engine.url.render_as_string(hide_password=False)), job_id)
-
-
 def resume_batch(
     engine: Engine,
     actor: Actor,
@@ -828,7 +821,7 @@ def resume_batch(
             job = s.get(Job, job_id)
             if job is not None:
                 job.params = {**(job.params or {}), "max_characters": max_characters}
-    _launch(engine, job_id, background)
+    jobs.start(engine, job_id, background)
     return job_id
 
 
@@ -945,7 +938,7 @@ def retry_failed(
             max_characters,
             job_id,
         )
-    _launch(engine, new_id, background, db_url)
+    jobs.start(engine, new_id, background, db_url)
     return new_id
 
 
