@@ -84,6 +84,22 @@ class JobContext:
     done: int = 0
     total: int = 0
 
+    def checkpoint(self, session: Session) -> None:
+        """Write progress and ``state`` in the caller's transaction: a chunk's results and its
+        resume point commit together (no duplicates after a crash)."""
+        now = utcnow()
+        session.execute(
+            update(Job)
+            .where(Job.id == self.job_id)
+            .values(
+                done=self.done,
+                total=self.total,
+                result=dict(self.state),
+                heartbeat_at=now,
+                updated_at=now,
+            )
+        )
+
     def progress(
         self, done: int | None = None, total: int | None = None, message: str | None = None
     ) -> None:

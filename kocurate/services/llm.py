@@ -1149,18 +1149,7 @@ def _chunk(
                 )
         st["cursor"] = ids[-1]
         ctx.done += len(ids)
-        # the chunk's results and the resume point commit together: no duplicates after a crash
-        s.execute(
-            update(Job)
-            .where(Job.id == ctx.job_id)
-            .values(
-                done=ctx.done,
-                total=ctx.total,
-                result=dict(st),
-                heartbeat_at=utcnow(),
-                updated_at=utcnow(),
-            )
-        )
+        ctx.checkpoint(s)
 
 
 # ---------------------------------------------------------------------------------------------

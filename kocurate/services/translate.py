@@ -1104,7 +1104,7 @@ def _batch_chunk(
     rows: list[Any],
     apply: bool,
 ) -> None:
-    from ..models import Job, JobFailure
+    from ..models import JobFailure
 
     st = ctx.state
     prots: dict[int, tuple[Protected, str]] = {}
@@ -1283,18 +1283,7 @@ def _batch_chunk(
         if ids:
             st["cursor"] = ids[-1]
         ctx.done += len(ids)
-        # the chunk's results and the resume point commit together: no duplicates after a crash
-        s.execute(
-            update(Job)
-            .where(Job.id == ctx.job_id)
-            .values(
-                done=ctx.done,
-                total=ctx.total,
-                result=dict(st),
-                heartbeat_at=utcnow(),
-                updated_at=utcnow(),
-            )
-        )
+        ctx.checkpoint(s)
     if budget.hit:
         raise jobs.Stopped(
             msgid=N_(
