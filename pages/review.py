@@ -1227,14 +1227,24 @@ def render_decisions(view: dict[str, Any], tab: Any) -> None:
             )
 
 
+HISTORY_SHOWN = 5  # edits shown in the History tab before "Show all"
+
+
 def render_history(view: dict[str, Any], tab: Any, read_only: bool) -> None:
     with tab:
         ui_guidance.sample_comments(
             actor, view["id"], len(view["turns"]), read_only
         )  # threads (issue 21)
         if view["n_edits"]:
+            # the newest few by default: each edit is a diff and two buttons, and every action
+            # redraws them (a sample saved 20 times made Save visibly slower)
+            everything = view["n_edits"] <= HISTORY_SHOWN or st.toggle(
+                _("Show all {n} edits").format(n=view["n_edits"]), key=f"rv-hist-{view['id']}"
+            )
             with ui.session() as s:
-                entries = rv.history(s, actor, view["id"])
+                entries = rv.history(
+                    s, actor, view["id"], last=None if everything else HISTORY_SHOWN
+                )
             for e in reversed(entries):
                 st.text(
                     _("v{version} · {at} · {user} · turn {n} {field} · {kind}").format(

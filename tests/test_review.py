@@ -243,6 +243,8 @@ def test_save_edit_history_restore(engine: Engine, actors: dict[str, Actor]) -> 
     )
     with session_scope(engine) as s:
         assert rv.history(s, a, ids[0])[-1]["kind"] == "restore"
+        # the newest ones only (the page shows a few, then "Show all"), still oldest first
+        assert [e["version"] for e in rv.history(s, a, ids[0], last=2)] == [3, 4]
         assert s.scalar(select(Sample.ko_chars).where(Sample.id == ids[0])) == 10
 
 

@@ -640,16 +640,20 @@ def _back_to_review(session: Session, sample_id: int) -> None:
         )
 
 
-def history(session: Session, actor: Actor, sample_id: int) -> list[dict[str, Any]]:
-    """Every edit of the sample, oldest first: who, when, which turn and field, before, after."""
+def history(
+    session: Session, actor: Actor, sample_id: int, *, last: int | None = None
+) -> list[dict[str, Any]]:
+    """Every edit of the sample (only the ``last`` ones when given), oldest first: who, when, which
+    turn and field, before, after."""
     actor.require("review")
-    rows = session.execute(
+    q = (
         select(Edit, User.username, Turn.idx, Turn.role)
         .outerjoin(User, User.id == Edit.user_id)
         .join(Turn, Turn.id == Edit.turn_id)
         .where(Edit.sample_id == sample_id)
-        .order_by(Edit.id)
-    ).all()
+        .order_by(Edit.id.desc())
+    )
+    rows = session.execute(q.limit(last) if last else q).all()[::-1]
     return [
         {
             "id": e.id,
