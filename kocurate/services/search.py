@@ -86,8 +86,9 @@ def index_dataset(engine: Engine, dataset_id: int) -> int:
     or 0.
 
     SQLite: the triggers indexed the turns as they were written, so this only builds the index where
-    it is missing (a database from before migration 0012 without it). PostgreSQL: builds the trigram
-    indexes the first time; afterwards a no-op.
+    it is missing (a database from before migration 0012 without it) and merges the segments the
+    import left (``_optimize``). PostgreSQL: builds the trigram indexes the first time; afterwards a
+    no-op.
     """
     with session_scope(engine) as s:
         if not _is_sqlite(s):
@@ -95,9 +96,18 @@ def index_dataset(engine: Engine, dataset_id: int) -> int:
             return 0
         if not _fts_exists(s):
             _create_fts(s)
+        _optimize(s)
         # the count the import recorded (counting 1.4M turns would cost more than the call is worth)
         recorded = s.scalar(select(Dataset.n_turns).where(Dataset.id == dataset_id))
         return int(recorded or _dataset_turns(s, dataset_id))
+
+
+def _optimize(session: Session) -> None:
+    """Merge the index's segments into one, after a bulk write (an import, a rebuild). Otherwise
+    the segments a bulk write leaves are merged by SQLite's automerge during the next small writes:
+    the 11th and 15th Save after a rebuild at 200k samples took 799 and 234 ms instead of 5 ms.
+    Costs about 2 s at 200k samples, once."""
+    session.execute(text("INSERT INTO turns_fts(turns_fts) VALUES ('optimize')"))
 
 
 def reindex(engine: Engine) -> dict[int, int]:
@@ -110,6 +120,7 @@ def reindex(engine: Engine) -> dict[int, int]:
             s.execute(text("INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')"))
         else:
             _create_fts(s)
+        _optimize(s)
         counts = dict(
             s.execute(
                 select(Sample.dataset_id, func.count(Turn.id))
