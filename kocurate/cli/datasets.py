@@ -81,7 +81,7 @@ def import_cmd(
         help=(
             "PostgreSQL: skip building the trigram search "
             "indexes (later: `kocurate search --reindex`); SQLite indexes turns as they are "
-            "written."
+            "written and skips only merging the index afterwards (the first edits then pay for it)."
         ),
     ),
     file_format: str = typer.Option(
