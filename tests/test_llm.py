@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fake_openai import INJECTION, FakeOpenAI
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, select, update
 
 from kocurate.db import session_scope
 from kocurate.errors import ConfigError, KocurateError, PermissionDenied
@@ -18,7 +18,6 @@ from kocurate.llm.prompts import GRADE_SYSTEM, read_data
 from kocurate.models import (
     AuditEvent,
     CheckFinding,
-    Dataset,
     Edit,
     Job,
     LLMCache,
@@ -26,12 +25,12 @@ from kocurate.models import (
     Sample,
     Suggestion,
     Turn,
-    utcnow,
 )
 from kocurate.services import llm as svc
 from kocurate.services import review, stats
 from kocurate.services import translate as tr
 from kocurate.services.auth import Actor
+from tests.seeding import count, seed_translated
 
 MODEL = "fake-grader"
 KEY = "test-llm-key"
@@ -57,51 +56,14 @@ def seed(
     engine: Engine, n: int, ko: Any = None, en: Any = None, turns: int = 2, name: str = "ds"
 ) -> int:
     """``n`` samples of ``turns`` translated turns; ``ko(i, j)`` / ``en(i, j)`` give the texts."""
-    ko = ko or (lambda i, j: f"질문 {i}-{j}에 대한 번역입니다.")
-    en = en or (lambda i, j: f"Question {i}-{j}, translated.")
-    with session_scope(engine) as s:
-        ds = Dataset(name=name, kind="sharegpt", fingerprint=name, n_samples=n)
-        s.add(ds)
-        s.flush()
-        s.execute(
-            insert(Sample),
-            [
-                {
-                    "dataset_id": ds.id,
-                    "key": str(i),
-                    "position": i,
-                    "n_turns": turns,
-                    "created_at": utcnow(),
-                    "updated_at": utcnow(),
-                }
-                for i in range(n)
-            ],
-        )
-        ids = list(
-            s.scalars(select(Sample.id).where(Sample.dataset_id == ds.id).order_by(Sample.id))
-        )
-        s.execute(
-            insert(Turn),
-            [
-                {
-                    "sample_id": sid,
-                    "idx": j,
-                    "role": "user" if j % 2 == 0 else "assistant",
-                    "text": ko(i, j),
-                    "mt_text": ko(i, j),
-                    "source_text": en(i, j),
-                    "source_kind": "translation",
-                }
-                for i, sid in enumerate(ids)
-                for j in range(turns)
-            ],
-        )
-        return ds.id
-
-
-def count(engine: Engine, model: Any, *where: Any) -> int:
-    with session_scope(engine) as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    return seed_translated(
+        engine,
+        n,
+        ko=ko or (lambda i, j: f"질문 {i}-{j}에 대한 번역입니다."),
+        en=en or (lambda i, j: f"Question {i}-{j}, translated."),
+        turns=turns,
+        name=name,
+    )
 
 
 def turn_id(engine: Engine, sample_pos: int, idx: int) -> int:

@@ -8,12 +8,11 @@ from typing import Any
 import deepl.http_client
 import pytest
 from fake_deepl import MAX_BODY, FakeDeepL, fake_korean, wait_for
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
 from kocurate.db import session_scope
 from kocurate.errors import ConfigError, PermissionDenied, StaleVersion
 from kocurate.models import (
-    Dataset,
     Edit,
     Job,
     Sample,
@@ -26,6 +25,7 @@ from kocurate.models import (
 from kocurate.services import jobs
 from kocurate.services import translate as tr
 from kocurate.services.auth import SYSTEM, Actor
+from tests.seeding import count, seed_translated
 
 CODE = (
     "Here is code:\n```python\ndef add(a, b):\n    return a + b  # sum\n```\nCall `add(1, 2)` with"
@@ -47,50 +47,14 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDeepL]:
 def seed(engine: Engine, n: int, texts: Any = None, name: str = "ds", turns: int = 2) -> int:
     """A dataset of ``n`` samples with ``turns`` turns each, English sources of kind
     "translation"."""
-    texts = texts or (lambda i, j: f"Sample {i} turn {j}: please explain item number {i * 10 + j}.")
-    with session_scope(engine) as s:
-        ds = Dataset(name=name, kind="sharegpt", fingerprint=name, n_samples=n)
-        s.add(ds)
-        s.flush()
-        s.execute(
-            insert(Sample),
-            [
-                {
-                    "dataset_id": ds.id,
-                    "key": str(i),
-                    "position": i,
-                    "n_turns": turns,
-                    "created_at": utcnow(),
-                    "updated_at": utcnow(),
-                }
-                for i in range(n)
-            ],
-        )
-        ids = list(
-            s.scalars(select(Sample.id).where(Sample.dataset_id == ds.id).order_by(Sample.id))
-        )
-        s.execute(
-            insert(Turn),
-            [
-                {
-                    "sample_id": sid,
-                    "idx": j,
-                    "role": "user" if j % 2 == 0 else "assistant",
-                    "text": f"번역 {i}-{j}",
-                    "mt_text": f"번역 {i}-{j}",
-                    "source_text": texts(i, j),
-                    "source_kind": "translation",
-                }
-                for i, sid in enumerate(ids)
-                for j in range(turns)
-            ],
-        )
-        return ds.id
-
-
-def count(engine: Engine, model: Any, *where: Any) -> int:
-    with session_scope(engine) as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    return seed_translated(
+        engine,
+        n,
+        ko=lambda i, j: f"번역 {i}-{j}",
+        en=texts or (lambda i, j: f"Sample {i} turn {j}: please explain item number {i * 10 + j}."),
+        turns=turns,
+        name=name,
+    )
 
 
 def assert_billed_once(srv: FakeDeepL) -> None:

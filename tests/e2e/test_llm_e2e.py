@@ -14,11 +14,12 @@ import pytest
 from e2e_helpers import AppServer, do_login, served, wait_idle
 from fake_openai import FakeOpenAI
 from playwright.sync_api import expect
-from sqlalchemy import func, insert, select
+from seeding import seed_translated
+from sqlalchemy import func, select
 
 from kocurate import db
 from kocurate.llm import CHECK
-from kocurate.models import CheckFinding, Dataset, LLMGrade, Sample, Turn, utcnow
+from kocurate.models import CheckFinding, LLMGrade
 from kocurate.services import users as user_service
 from kocurate.services.auth import SYSTEM
 
@@ -34,43 +35,14 @@ def _seed(url: str) -> None:
         with db.session_scope(engine) as s:
             for name, role in (("lead", "lead"), ("annotator", "annotator")):
                 user_service.create_user(s, SYSTEM, name, role, f"{name}-demo-pw")
-            ds = Dataset(name=NAME, kind="sharegpt", fingerprint=NAME, n_samples=2, n_turns=4)
-            s.add(ds)
-            s.flush()
-            for i in range(2):
-                sid = s.execute(
-                    insert(Sample).values(
-                        dataset_id=ds.id,
-                        key=f"t{i}",
-                        position=i,
-                        n_turns=2,
-                        created_at=utcnow(),
-                        updated_at=utcnow(),
-                    )
-                ).inserted_primary_key[0]
-                s.execute(
-                    insert(Turn),
-                    [
-                        {
-                            "sample_id": sid,
-                            "idx": 0,
-                            "role": "user",
-                            "text": "다음 중 홀수를 고르시오",
-                            "mt_text": "다음 중 홀수를 고르시오",
-                            "source_text": f"Pick the odd one out ({i})",
-                            "source_kind": "translation",
-                        },
-                        {
-                            "sample_id": sid,
-                            "idx": 1,
-                            "role": "assistant",
-                            "text": f"답 {i}",
-                            "mt_text": f"답 {i}",
-                            "source_text": f"The answer is {i}.",
-                            "source_kind": "translation",
-                        },
-                    ],
-                )
+        seed_translated(
+            engine,
+            2,
+            ko=lambda i, j: "다음 중 홀수를 고르시오" if j == 0 else f"답 {i}",
+            en=lambda i, j: f"Pick the odd one out ({i})" if j == 0 else f"The answer is {i}.",
+            name=NAME,
+            key=lambda i: f"t{i}",
+        )
     finally:
         engine.dispose()
 

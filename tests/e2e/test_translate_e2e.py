@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from e2e_helpers import AppServer, wait_idle
 from playwright.sync_api import expect
-from sqlalchemy import func, insert, select
+from seeding import seed_translated
+from sqlalchemy import func, select
 
 from kocurate import db
-from kocurate.models import Dataset, Sample, Suggestion, Turn, utcnow
+from kocurate.models import Sample, Suggestion
 
 pytestmark = pytest.mark.e2e
 NAME = "e2e-translate"
@@ -22,45 +23,16 @@ def dataset(app_server: AppServer) -> int:
     """A small dataset of our own, so the batch touches nothing other e2e tests look at."""
     engine = db.make_engine(app_server.db_url)
     try:
-        with db.session_scope(engine) as s:
-            ds = Dataset(name=NAME, kind="sharegpt", fingerprint=NAME, n_samples=3, n_turns=6)
-            s.add(ds)
-            s.flush()
-            for i in range(3):
-                sid = s.execute(
-                    insert(Sample).values(
-                        dataset_id=ds.id,
-                        key=f"t{i}",
-                        position=i,
-                        n_turns=2,
-                        created_at=utcnow(),
-                        updated_at=utcnow(),
-                    )
-                ).inserted_primary_key[0]
-                s.execute(
-                    insert(Turn),
-                    [
-                        {
-                            "sample_id": sid,
-                            "idx": 0,
-                            "role": "user",
-                            "text": f"질문 {i}",
-                            "mt_text": f"질문 {i}",
-                            "source_text": f"How do I sort a list? ({i})",
-                            "source_kind": "translation",
-                        },
-                        {
-                            "sample_id": sid,
-                            "idx": 1,
-                            "role": "assistant",
-                            "text": f"답 {i}",
-                            "mt_text": f"답 {i}",
-                            "source_text": f"Use `sorted(xs)` for case {i}.",
-                            "source_kind": "translation",
-                        },
-                    ],
-                )
-            return ds.id
+        return seed_translated(
+            engine,
+            3,
+            ko=lambda i, j: f"질문 {i}" if j == 0 else f"답 {i}",
+            en=lambda i, j: (
+                f"How do I sort a list? ({i})" if j == 0 else f"Use `sorted(xs)` for case {i}."
+            ),
+            name=NAME,
+            key=lambda i: f"t{i}",
+        )
     finally:
         engine.dispose()
 
