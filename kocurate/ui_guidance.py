@@ -104,7 +104,17 @@ def flag_help(dataset_id: int | None) -> None:
             v = gl.effective(s, dataset_id)
     except KocurateError:
         return
-    with st.popover(_("Guideline: flag definitions"), icon=":material/help:", key="gd-flag-help"):
+    # drawn only while open: its ~15 Markdown elements otherwise went to the browser on every
+    # Next and Save (the popover sits in the Review page's fragment)
+    pop = st.popover(
+        _("Guideline: flag definitions"),
+        icon=":material/help:",
+        key="gd-flag-help",
+        on_change="rerun",
+    )
+    if not pop.open:
+        return
+    with pop:
         if v is None:
             st.text(_("No guidelines yet; a lead writes them on the Guidelines page."))
             return
