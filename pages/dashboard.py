@@ -143,13 +143,14 @@ def load(
     until: date | None,
     target: int,
     version: tuple[Any, ...],
+    parts: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """Every figure in one call; cached per person, filter and ``version`` (any write since changes
-    it, so work shows at once; leads reload often)."""
+    """The figures of ``parts`` (all: None) in one call; cached per person, filter and ``version``
+    (any write since changes it, so work shows at once; leads reload often)."""
     who = Actor(actor_id, username, role)
     # read-only connections (never hold up someone's save), the independent parts at once
     return stats.dashboard_concurrent(
-        ui.engine(), who, stats.StatsFilter(datasets, since, until), target=target
+        ui.engine(), who, stats.StatsFilter(datasets, since, until), target=target, parts=parts
     )
 
 
@@ -307,9 +308,31 @@ if since and until and since > until:
     st.error(_("The start date is after the end date."))
     st.stop()
 
+# only the open tab is computed and drawn: all six at once were every query of the dashboard and 15
+# plotly charts (~170 elements), 4-5 s to the first render at 700k samples (benchmarks/ui.py)
+TAB_PARTS = (("state", "people"), ("state",), ("text",), ("text",), ("people",), ("agreement",))
+tabs: Any = None
+parts: tuple[str, ...] | None = None
+if lead:
+    tabs = st.tabs(
+        [
+            _("Progress"),
+            _("Quality"),
+            _("Translation repair"),
+            _("Text"),
+            _("Annotators"),
+            _("Agreement"),
+        ],
+        key="db-tabs",
+        on_change="rerun",
+    )
+    parts = next((TAB_PARTS[i] for i, t in enumerate(tabs) if t.open), TAB_PARTS[0])
+
 data: dict[str, Any] | None = None
 with ui.shows_errors():
-    data = load(actor.id, actor.username, actor.role, tuple(chosen), since, until, target, version)
+    data = load(
+        actor.id, actor.username, actor.role, tuple(chosen), since, until, target, version, parts
+    )
 if data is None:
     st.stop()
 
@@ -355,529 +378,561 @@ if not lead:
     own_view(data)
     st.stop()
 
-tabs = st.tabs(
-    [
-        _("Progress"),
-        _("Quality"),
-        _("Translation repair"),
-        _("Text"),
-        _("Annotators"),
-        _("Agreement"),
-    ]
-)
 
 # -----------------------------------------------------------------------------------------------
 # progress
-with tabs[0]:
-    p = data["progress"]
-    c = st.columns(5)
-    c[0].metric(_("Samples"), f"{p['samples']:,}")
-    c[1].metric(
-        _("Approved"), f"{p['approved']:,}", help=_("target {target:,}").format(target=p["target"])
-    )
-    c[2].metric(_("To target"), f"{p['to_target']:,}")
-    c[3].metric(
-        _("Days to finish"),
-        "-" if p["days_to_finish"] is None else p["days_to_finish"],
-        help=_("{remaining:,} reviews left at {per_day} reviews/day ({start} .. {end})").format(
-            remaining=p["remaining_reviews"],
-            per_day=p["reviews_per_day"],
-            start=p["pace_window"][0],
-            end=p["pace_window"][1],
-        ),
-    )
-    c[4].metric(
-        _("Days to target"),
-        "-" if p["days_to_target"] is None else p["days_to_target"],
-        help=_("at {per_day} approvals/day").format(per_day=p["approvals_per_day"]),
-    )
-    st.progress(
-        min(1.0, p["target_share"] or 0.0),
-        text=_("{share:.1f}% of the target approved").format(share=(p["target_share"] or 0) * 100),
-    )
-    sdf = frame(data["status"], columns=["dataset_id", "dataset", "status", "n"])
-    chart(
-        counts_axis(
-            px.bar(
-                shown(sdf, "status"),
-                x="dataset",
-                y="n",
-                color="status",
-                labels=labels(),
-                category_orders={"status": [value(s) for s in STATUSES]},
-            )
-        ),
-        "status",
-        _("Samples by status"),
-    )
-    if not sdf.empty:
-        pick = st.selectbox(
-            _("Open in the review queue"),
-            sdf.to_dict("records"),
-            key="status-link",
-            format_func=lambda r: f"{r['dataset']} · {value(r['status'])} ({r['n']:,})",
+if tabs[0].open:
+    with tabs[0]:
+        p = data["progress"]
+        c = st.columns(5)
+        c[0].metric(_("Samples"), f"{p['samples']:,}")
+        c[1].metric(
+            _("Approved"),
+            f"{p['approved']:,}",
+            help=_("target {target:,}").format(target=p["target"]),
         )
-        link(
-            _("Review {dataset} · {what}").format(
-                dataset=pick["dataset"], what=value(pick["status"])
+        c[2].metric(_("To target"), f"{p['to_target']:,}")
+        c[3].metric(
+            _("Days to finish"),
+            "-" if p["days_to_finish"] is None else p["days_to_finish"],
+            help=_("{remaining:,} reviews left at {per_day} reviews/day ({start} .. {end})").format(
+                remaining=p["remaining_reviews"],
+                per_day=p["reviews_per_day"],
+                start=p["pace_window"][0],
+                end=p["pace_window"][1],
             ),
-            dataset=pick["dataset_id"],
-            status=pick["status"],
         )
-    rpd = frame(data["reviews_per_day"], columns=["day", "decision", "n"])
-    chart(
-        counts_axis(
-            days_axis(
-                px.line(
-                    shown(rpd, "decision"),
-                    x="day",
+        c[4].metric(
+            _("Days to target"),
+            "-" if p["days_to_target"] is None else p["days_to_target"],
+            help=_("at {per_day} approvals/day").format(per_day=p["approvals_per_day"]),
+        )
+        st.progress(
+            min(1.0, p["target_share"] or 0.0),
+            text=_("{share:.1f}% of the target approved").format(
+                share=(p["target_share"] or 0) * 100
+            ),
+        )
+        sdf = frame(data["status"], columns=["dataset_id", "dataset", "status", "n"])
+        chart(
+            counts_axis(
+                px.bar(
+                    shown(sdf, "status"),
+                    x="dataset",
                     y="n",
-                    color="decision",
-                    markers=True,
+                    color="status",
                     labels=labels(),
-                ),
-                rpd["day"],
-            )
-        ),
-        "reviews-per-day",
-        _("Reviews per day"),
-    )
-    link(_("Review queue (new samples)"), dataset=one_dataset(), status="new")
-
-# -----------------------------------------------------------------------------------------------
-# quality
-with tabs[1]:
-    chk = frame(
-        data["checks"],
-        columns=["dataset_id", "dataset", "check", "samples_hit", "findings", "samples", "rate"],
-    )
-    if chk.empty:
-        st.info(_("No check findings yet."))
-    else:
-        z = chk.pivot_table(index="dataset", columns="check", values="rate", aggfunc="sum").fillna(
-            0
-        )
-        fig = go.Figure(
-            go.Heatmap(
-                z=z.values * 100,
-                x=[check_label(c) for c in z.columns],
-                y=list(z.index),
-                colorscale="Reds",
-                colorbar={"title": _("% samples")},
-                hovertemplate=_("%{y} · %{x}: %{z:.2f}% of samples") + "<extra></extra>",
-            )
-        )
-        chart(
-            fig, "check-heatmap", _("Automatic check hit rates (share of samples with a finding)")
-        )
-        pick = st.selectbox(
-            _("Open a check's findings"),
-            chk.to_dict("records"),
-            key="check-link",
-            format_func=lambda r: (
-                f"{r['dataset']} · {check_label(r['check'])} ("
-                + ngettext("{n:,} sample", "{n:,} samples", r["samples_hit"]).format(
-                    n=r["samples_hit"]
+                    category_orders={"status": [value(s) for s in STATUSES]},
                 )
-                + ")"
             ),
+            "status",
+            _("Samples by status"),
         )
-        link(
-            _("Review {dataset} · {what}").format(
-                dataset=pick["dataset"], what=check_label(pick["check"])
-            ),
-            dataset=pick["dataset_id"],
-            check=pick["check"],
-        )
-    fl = frame(data["flags"], columns=["category", "group", "origin", "state", "n"])
-    if fl.empty:
-        st.info(_("No flags yet."))
-    else:
-        fl = fl.sort_values(["group", "category"])
-        fl["flag"] = fl["group"].map(value) + ": " + fl["category"].map(ui.flag_label)
-        chart(
-            px.bar(
-                shown(fl, "state", "origin"),
-                x="flag",
-                y="n",
-                color="state",
-                pattern_shape="origin",
-                labels=labels(),
-            ),
-            "flags",
-            _("Flags by category (ethics / quality), state and origin"),
-        )
-        cat = st.selectbox(
-            _("Open flagged samples"),
-            sorted(fl["category"].unique()),
-            key="flag-link",
-            format_func=ui.flag_label,
-        )
-        link(
-            _("Review samples flagged {flag}").format(flag=ui.flag_label(cat)),
-            dataset=one_dataset(),
-            flag=cat,
-        )
-    pre = data["preflags"]
-    rows = [
-        {
-            "what": _("check: {name}").format(name=check_label(r["check"])),
-            "state": s,
-            "n": r[s],
-            "precision": r["precision"],
-        }
-        for r in pre["checks"]
-        for s in ("confirmed", "cleared", "open")
-    ]
-    rows += [
-        {
-            "what": f"{value(r['origin'])}: {ui.flag_label(r['category'])}",
-            "state": s,
-            "n": r[s],
-            "precision": r["precision"],
-        }
-        for r in pre["flags"]
-        for s in ("confirmed", "cleared", "active")
-    ]
-    if rows:
-        pdf = frame(rows)
-        colours = {
-            "confirmed": "#2ca02c",
-            "cleared": "#d62728",
-            "open": "#aaaaaa",
-            "active": "#aaaaaa",
-        }
-        chart(
-            px.bar(
-                shown(pdf, "state"),
-                y="what",
-                x="n",
-                color="state",
-                orientation="h",
-                labels=labels(),
-                color_discrete_map={value(k): v for k, v in colours.items()},
-            ),
-            "preflags",
-            _("Pre-flags: confirmed vs cleared (precision of each check in practice)"),
-        )
-        named = [
-            {**r, "check": check_label(r["check"])} for r in pre["checks"]
-        ]  # names people read
-        st.dataframe(
-            shown(frame(named + pre["flags"]), "origin"),
-            hide_index=True,
-            column_config=columns(
-                "check", "category", "origin", "open", "confirmed", "cleared", "active", "precision"
-            ),
-        )
-        link(
-            _("Review open check findings"),
-            dataset=one_dataset(),
-            status="new",
-            check=pre["checks"][0]["check"] if pre["checks"] else None,
-        )
-    ap = data["approval"]
-    adf = frame(ap["datasets"])
-    if not adf.empty:
-        chart(
-            px.bar(
-                adf,
-                x="dataset",
-                y="rate",
-                hover_data=["approved", "rejected", "needs_fix", "decided"],
-                range_y=[0, 1],
-                labels=labels(),
-            ),
-            "approval",
-            _("Approval rate per dataset (approved / decided)"),
-        )
-    cdf = frame(ap["categories"])
-    if not cdf.empty:
-        chart(
-            px.bar(
-                cdf,
-                x="category",
-                y="rate",
-                color="dataset",
-                barmode="group",
-                range_y=[0, 1],
-                hover_data=["approved", "rejected", "needs_fix", "decided"],
-                labels=labels(),
-            ),
-            "approval-category",
-            _("Approval rate per source category"),
-        )
-    link(_("Review rejected samples"), dataset=one_dataset(), status="rejected")
-    ui_curate.render_dataset_quality(actor, one_dataset())  # speech level, check precision, chrF++
-
-# -----------------------------------------------------------------------------------------------
-# translation
-with tabs[2]:
-    t = data["translation"]
-    c = st.columns(4)
-    c[0].metric(
-        _("Turns edited"),
-        f"{t['edited_turns']:,}",
-        help=_("of {turns:,} turns (text differs from the MT)").format(turns=t["turns"]),
-    )
-    c[1].metric(
-        _("Share edited"), "-" if t["edited_share"] is None else f"{t['edited_share'] * 100:.2f}%"
-    )
-    c[2].metric(
-        _("Re-translations accepted"),
-        "-" if t["suggestion_acceptance"] is None else f"{t['suggestion_acceptance'] * 100:.0f}%",
-        help=_("accepted {accepted}, rejected {rejected}, open {open}").format(
-            accepted=t["suggestions"]["accepted"],
-            rejected=t["suggestions"]["rejected"],
-            open=t["suggestions"]["open"],
-        ),
-    )
-    c[3].metric(_("DeepL characters"), f"{t['deepl_characters']:,}")
-    hdf = frame(t["distance_hist"])
-    chart(
-        px.bar(
-            hdf, x="bucket", y="n", labels=labels(bucket=_("|len(final) - len(MT)| (characters)"))
-        ),
-        "edit-distance",
-        _("Edit size: length difference between the MT and the final text"),
-    )
-    st.caption(
-        _(
-            "Cheap SQL distance, a lower bound of the edit distance (0 = same length, e.g."
-            " substitutions). True Levenshtein on a bounded sample:"
-        )
-    )
-    if st.button(_("Levenshtein on 200 edited turns"), key="db-levenshtein"):
-        with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
-            sample = stats.edit_distance_sample(
-                s, actor, stats.StatsFilter(tuple(chosen), since, until)
+        if not sdf.empty:
+            pick = st.selectbox(
+                _("Open in the review queue"),
+                sdf.to_dict("records"),
+                key="status-link",
+                format_func=lambda r: f"{r['dataset']} · {value(r['status'])} ({r['n']:,})",
             )
-        if sample:
-            chart(
-                px.histogram(frame(sample), x="distance", nbins=30, labels=labels()),
-                "levenshtein",
-                ngettext(
-                    "Levenshtein distance MT → final ({n} edited turn)",
-                    "Levenshtein distance MT → final ({n} edited turns)",
-                    len(sample),
-                ).format(n=len(sample)),
+            link(
+                _("Review {dataset} · {what}").format(
+                    dataset=pick["dataset"], what=value(pick["status"])
+                ),
+                dataset=pick["dataset_id"],
+                status=pick["status"],
             )
-    sdf = frame([{"state": k, "n": v} for k, v in t["suggestions"].items()])
-    chart(
-        counts_axis(px.bar(shown(sdf, "state"), x="state", y="n", color="state", labels=labels())),
-        "suggestions",
-        _("Re-translations (suggestions) by outcome"),
-    )
-    link(_("Review samples needing a fix"), dataset=one_dataset(), status="needs_fix")
-
-# -----------------------------------------------------------------------------------------------
-# text
-with tabs[3]:
-    tx = data["text"]
-    st.caption(
-        _("Lengths in {unit}.").format(
-            unit=_(UNITS[tx["unit"]]) if tx["unit"] in UNITS else tx["unit"]
-        )
-    )
-    rows_len, rows_ratio, rows_turns = [], [], []
-    for d in tx["datasets"]:
-        for lang in ("ko", "en"):
-            rows_len += [
-                {"dataset": d["dataset"], "language": lang, **h} for h in d[f"{lang}_chars"]
-            ]
-        rows_ratio += [{"dataset": d["dataset"], **h} for h in d["ratio"]]
-        rows_turns += [{"dataset": d["dataset"], **h} for h in d["turns_per_sample"]]
-    if rows_len:
-        chart(
-            px.bar(
-                shown(frame(rows_len), "language"),
-                x="bucket",
-                y="n",
-                color="language",
-                barmode="group",
-                facet_row="dataset",
-                height=220 * len(tx["datasets"]) + 80,
-                labels=labels(bucket=_("characters")),
-            ),
-            "lengths",
-            _("Korean and English characters per sample"),
-        )
-        chart(
-            px.bar(
-                frame(rows_ratio),
-                x="bucket",
-                y="n",
-                color="dataset",
-                barmode="group",
-                labels=labels(bucket=_("Korean / English characters")),
-            ),
-            "ratio",
-            _("Length ratio Korean / English"),
-        )
-        chart(
-            px.bar(
-                frame(rows_turns),
-                x="bucket",
-                y="n",
-                color="dataset",
-                barmode="group",
-                labels=labels(bucket=_("turns")),
-            ),
-            "turns",
-            _("Turns per conversation"),
-        )
-    else:
-        st.info(_("No samples yet."))
-    link(_("Review queue"), dataset=one_dataset())
-
-# -----------------------------------------------------------------------------------------------
-# annotators
-with tabs[4]:
-    ann = data["annotators"]
-    udf = frame(ann["users"])
-    if udf.empty:
-        st.info(_("No reviews in this range."))
-    else:
-        pdd = frame(ann["per_day"])
+        rpd = frame(data["reviews_per_day"], columns=["day", "decision", "n"])
         chart(
             counts_axis(
                 days_axis(
-                    px.line(pdd, x="day", y="n", color="username", markers=True, labels=labels()),
-                    pdd["day"] if "day" in pdd else [],
+                    px.line(
+                        shown(rpd, "decision"),
+                        x="day",
+                        y="n",
+                        color="decision",
+                        markers=True,
+                        labels=labels(),
+                    ),
+                    rpd["day"],
                 )
             ),
-            "throughput",
-            _("Throughput: reviews per person per day"),
+            "reviews-per-day",
+            _("Reviews per day"),
         )
-        chart(
-            px.bar(udf, x="username", y="median_seconds", labels=labels()),
-            "median-seconds",
-            _("Median seconds per sample"),
+        link(_("Review queue (new samples)"), dataset=one_dataset(), status="new")
+
+# -----------------------------------------------------------------------------------------------
+# quality
+if tabs[1].open:
+    with tabs[1]:
+        chk = frame(
+            data["checks"],
+            columns=[
+                "dataset_id",
+                "dataset",
+                "check",
+                "samples_hit",
+                "findings",
+                "samples",
+                "rate",
+            ],
         )
-        shown_cols = [
-            "username",
-            "reviews",
-            "active_days",
-            "per_active_day",
-            "median_seconds",
-            "approve",
-            "reject",
-            "needs_fix",
-            "skip",
+        if chk.empty:
+            st.info(_("No check findings yet."))
+        else:
+            z = chk.pivot_table(
+                index="dataset", columns="check", values="rate", aggfunc="sum"
+            ).fillna(0)
+            fig = go.Figure(
+                go.Heatmap(
+                    z=z.values * 100,
+                    x=[check_label(c) for c in z.columns],
+                    y=list(z.index),
+                    colorscale="Reds",
+                    colorbar={"title": _("% samples")},
+                    hovertemplate=_("%{y} · %{x}: %{z:.2f}% of samples") + "<extra></extra>",
+                )
+            )
+            chart(
+                fig,
+                "check-heatmap",
+                _("Automatic check hit rates (share of samples with a finding)"),
+            )
+            pick = st.selectbox(
+                _("Open a check's findings"),
+                chk.to_dict("records"),
+                key="check-link",
+                format_func=lambda r: (
+                    f"{r['dataset']} · {check_label(r['check'])} ("
+                    + ngettext("{n:,} sample", "{n:,} samples", r["samples_hit"]).format(
+                        n=r["samples_hit"]
+                    )
+                    + ")"
+                ),
+            )
+            link(
+                _("Review {dataset} · {what}").format(
+                    dataset=pick["dataset"], what=check_label(pick["check"])
+                ),
+                dataset=pick["dataset_id"],
+                check=pick["check"],
+            )
+        fl = frame(data["flags"], columns=["category", "group", "origin", "state", "n"])
+        if fl.empty:
+            st.info(_("No flags yet."))
+        else:
+            fl = fl.sort_values(["group", "category"])
+            fl["flag"] = fl["group"].map(value) + ": " + fl["category"].map(ui.flag_label)
+            chart(
+                px.bar(
+                    shown(fl, "state", "origin"),
+                    x="flag",
+                    y="n",
+                    color="state",
+                    pattern_shape="origin",
+                    labels=labels(),
+                ),
+                "flags",
+                _("Flags by category (ethics / quality), state and origin"),
+            )
+            cat = st.selectbox(
+                _("Open flagged samples"),
+                sorted(fl["category"].unique()),
+                key="flag-link",
+                format_func=ui.flag_label,
+            )
+            link(
+                _("Review samples flagged {flag}").format(flag=ui.flag_label(cat)),
+                dataset=one_dataset(),
+                flag=cat,
+            )
+        pre = data["preflags"]
+        rows = [
+            {
+                "what": _("check: {name}").format(name=check_label(r["check"])),
+                "state": s,
+                "n": r[s],
+                "precision": r["precision"],
+            }
+            for r in pre["checks"]
+            for s in ("confirmed", "cleared", "open")
         ]
-        st.dataframe(udf[shown_cols], hide_index=True, column_config=columns(*shown_cols))
-    link(_("Review queue"), dataset=one_dataset())
+        rows += [
+            {
+                "what": f"{value(r['origin'])}: {ui.flag_label(r['category'])}",
+                "state": s,
+                "n": r[s],
+                "precision": r["precision"],
+            }
+            for r in pre["flags"]
+            for s in ("confirmed", "cleared", "active")
+        ]
+        if rows:
+            pdf = frame(rows)
+            colours = {
+                "confirmed": "#2ca02c",
+                "cleared": "#d62728",
+                "open": "#aaaaaa",
+                "active": "#aaaaaa",
+            }
+            chart(
+                px.bar(
+                    shown(pdf, "state"),
+                    y="what",
+                    x="n",
+                    color="state",
+                    orientation="h",
+                    labels=labels(),
+                    color_discrete_map={value(k): v for k, v in colours.items()},
+                ),
+                "preflags",
+                _("Pre-flags: confirmed vs cleared (precision of each check in practice)"),
+            )
+            named = [
+                {**r, "check": check_label(r["check"])} for r in pre["checks"]
+            ]  # names people read
+            st.dataframe(
+                shown(frame(named + pre["flags"]), "origin"),
+                hide_index=True,
+                column_config=columns(
+                    "check",
+                    "category",
+                    "origin",
+                    "open",
+                    "confirmed",
+                    "cleared",
+                    "active",
+                    "precision",
+                ),
+            )
+            link(
+                _("Review open check findings"),
+                dataset=one_dataset(),
+                status="new",
+                check=pre["checks"][0]["check"] if pre["checks"] else None,
+            )
+        ap = data["approval"]
+        adf = frame(ap["datasets"])
+        if not adf.empty:
+            chart(
+                px.bar(
+                    adf,
+                    x="dataset",
+                    y="rate",
+                    hover_data=["approved", "rejected", "needs_fix", "decided"],
+                    range_y=[0, 1],
+                    labels=labels(),
+                ),
+                "approval",
+                _("Approval rate per dataset (approved / decided)"),
+            )
+        cdf = frame(ap["categories"])
+        if not cdf.empty:
+            chart(
+                px.bar(
+                    cdf,
+                    x="category",
+                    y="rate",
+                    color="dataset",
+                    barmode="group",
+                    range_y=[0, 1],
+                    hover_data=["approved", "rejected", "needs_fix", "decided"],
+                    labels=labels(),
+                ),
+                "approval-category",
+                _("Approval rate per source category"),
+            )
+        link(_("Review rejected samples"), dataset=one_dataset(), status="rejected")
+        ui_curate.render_dataset_quality(
+            actor, one_dataset()
+        )  # speech level, check precision, chrF++
+
+# -----------------------------------------------------------------------------------------------
+# translation
+if tabs[2].open:
+    with tabs[2]:
+        t = data["translation"]
+        c = st.columns(4)
+        c[0].metric(
+            _("Turns edited"),
+            f"{t['edited_turns']:,}",
+            help=_("of {turns:,} turns (text differs from the MT)").format(turns=t["turns"]),
+        )
+        c[1].metric(
+            _("Share edited"),
+            "-" if t["edited_share"] is None else f"{t['edited_share'] * 100:.2f}%",
+        )
+        c[2].metric(
+            _("Re-translations accepted"),
+            "-"
+            if t["suggestion_acceptance"] is None
+            else f"{t['suggestion_acceptance'] * 100:.0f}%",
+            help=_("accepted {accepted}, rejected {rejected}, open {open}").format(
+                accepted=t["suggestions"]["accepted"],
+                rejected=t["suggestions"]["rejected"],
+                open=t["suggestions"]["open"],
+            ),
+        )
+        c[3].metric(_("DeepL characters"), f"{t['deepl_characters']:,}")
+        hdf = frame(t["distance_hist"])
+        chart(
+            px.bar(
+                hdf,
+                x="bucket",
+                y="n",
+                labels=labels(bucket=_("|len(final) - len(MT)| (characters)")),
+            ),
+            "edit-distance",
+            _("Edit size: length difference between the MT and the final text"),
+        )
+        st.caption(
+            _(
+                "Cheap SQL distance, a lower bound of the edit distance (0 = same length, e.g."
+                " substitutions). True Levenshtein on a bounded sample:"
+            )
+        )
+        if st.button(_("Levenshtein on 200 edited turns"), key="db-levenshtein"):
+            with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
+                sample = stats.edit_distance_sample(
+                    s, actor, stats.StatsFilter(tuple(chosen), since, until)
+                )
+            if sample:
+                chart(
+                    px.histogram(frame(sample), x="distance", nbins=30, labels=labels()),
+                    "levenshtein",
+                    ngettext(
+                        "Levenshtein distance MT → final ({n} edited turn)",
+                        "Levenshtein distance MT → final ({n} edited turns)",
+                        len(sample),
+                    ).format(n=len(sample)),
+                )
+        sdf = frame([{"state": k, "n": v} for k, v in t["suggestions"].items()])
+        chart(
+            counts_axis(
+                px.bar(shown(sdf, "state"), x="state", y="n", color="state", labels=labels())
+            ),
+            "suggestions",
+            _("Re-translations (suggestions) by outcome"),
+        )
+        link(_("Review samples needing a fix"), dataset=one_dataset(), status="needs_fix")
+
+# -----------------------------------------------------------------------------------------------
+# text
+if tabs[3].open:
+    with tabs[3]:
+        tx = data["text"]
+        st.caption(
+            _("Lengths in {unit}.").format(
+                unit=_(UNITS[tx["unit"]]) if tx["unit"] in UNITS else tx["unit"]
+            )
+        )
+        rows_len, rows_ratio, rows_turns = [], [], []
+        for d in tx["datasets"]:
+            for lang in ("ko", "en"):
+                rows_len += [
+                    {"dataset": d["dataset"], "language": lang, **h} for h in d[f"{lang}_chars"]
+                ]
+            rows_ratio += [{"dataset": d["dataset"], **h} for h in d["ratio"]]
+            rows_turns += [{"dataset": d["dataset"], **h} for h in d["turns_per_sample"]]
+        if rows_len:
+            chart(
+                px.bar(
+                    shown(frame(rows_len), "language"),
+                    x="bucket",
+                    y="n",
+                    color="language",
+                    barmode="group",
+                    facet_row="dataset",
+                    height=220 * len(tx["datasets"]) + 80,
+                    labels=labels(bucket=_("characters")),
+                ),
+                "lengths",
+                _("Korean and English characters per sample"),
+            )
+            chart(
+                px.bar(
+                    frame(rows_ratio),
+                    x="bucket",
+                    y="n",
+                    color="dataset",
+                    barmode="group",
+                    labels=labels(bucket=_("Korean / English characters")),
+                ),
+                "ratio",
+                _("Length ratio Korean / English"),
+            )
+            chart(
+                px.bar(
+                    frame(rows_turns),
+                    x="bucket",
+                    y="n",
+                    color="dataset",
+                    barmode="group",
+                    labels=labels(bucket=_("turns")),
+                ),
+                "turns",
+                _("Turns per conversation"),
+            )
+        else:
+            st.info(_("No samples yet."))
+        link(_("Review queue"), dataset=one_dataset())
+
+# -----------------------------------------------------------------------------------------------
+# annotators
+if tabs[4].open:
+    with tabs[4]:
+        ann = data["annotators"]
+        udf = frame(ann["users"])
+        if udf.empty:
+            st.info(_("No reviews in this range."))
+        else:
+            pdd = frame(ann["per_day"])
+            chart(
+                counts_axis(
+                    days_axis(
+                        px.line(
+                            pdd, x="day", y="n", color="username", markers=True, labels=labels()
+                        ),
+                        pdd["day"] if "day" in pdd else [],
+                    )
+                ),
+                "throughput",
+                _("Throughput: reviews per person per day"),
+            )
+            chart(
+                px.bar(udf, x="username", y="median_seconds", labels=labels()),
+                "median-seconds",
+                _("Median seconds per sample"),
+            )
+            shown_cols = [
+                "username",
+                "reviews",
+                "active_days",
+                "per_active_day",
+                "median_seconds",
+                "approve",
+                "reject",
+                "needs_fix",
+                "skip",
+            ]
+            st.dataframe(udf[shown_cols], hide_index=True, column_config=columns(*shown_cols))
+        link(_("Review queue"), dataset=one_dataset())
 
 # -----------------------------------------------------------------------------------------------
 # agreement
-with tabs[5]:
-    ag = data["agreement"]
-    dec = ag["decisions"]
-    c = st.columns(3)
-    c[0].metric(_("Overlapping samples"), f"{ag['samples']:,}")
-    c[1].metric(
-        _("Fleiss' kappa (decisions)"), "-" if dec["fleiss"] is None else f"{dec['fleiss']:.3f}"
-    )
-    c[2].metric(
-        _("Observed agreement"), "-" if dec["p_bar"] is None else f"{dec['p_bar'] * 100:.1f}%"
-    )
-    min_shared = int(
-        st.number_input(
-            _("Pairs sharing at least … samples"),
-            min_value=1,
-            value=10,
-            step=5,
-            key="db-min-shared",
+if tabs[5].open:
+    with tabs[5]:
+        ag = data["agreement"]
+        dec = ag["decisions"]
+        c = st.columns(3)
+        c[0].metric(_("Overlapping samples"), f"{ag['samples']:,}")
+        c[1].metric(
+            _("Fleiss' kappa (decisions)"), "-" if dec["fleiss"] is None else f"{dec['fleiss']:.3f}"
         )
-    )
-    kept = [r for r in dec["pairs"] if r["samples"] >= min_shared]
-    if dec["pairs"] and not kept:
-        st.info(
-            ngettext(
-                "No pair of annotators shares {n} sample or more.",
-                "No pair of annotators shares {n} samples or more.",
-                min_shared,
-            ).format(n=min_shared)
+        c[2].metric(
+            _("Observed agreement"), "-" if dec["p_bar"] is None else f"{dec['p_bar'] * 100:.1f}%"
         )
-    if kept:
-        pairs = frame(kept)
-        people = sorted(set(pairs["a"]) | set(pairs["b"]))
-        m = pd.DataFrame(index=people, columns=people, dtype=float)
-        for r in pairs.to_dict("records"):
-            m.loc[r["a"], r["b"]] = m.loc[r["b"], r["a"]] = r["kappa"]
-        fig = go.Figure(
-            go.Heatmap(
-                z=m.values,
-                x=people,
-                y=people,
-                zmin=-1,
-                zmax=1,
-                colorscale="RdBu",
-                hovertemplate=_("%{y} / %{x}: kappa %{z:.3f}") + "<extra></extra>",
+        min_shared = int(
+            st.number_input(
+                _("Pairs sharing at least … samples"),
+                min_value=1,
+                value=10,
+                step=5,
+                key="db-min-shared",
             )
         )
-        chart(fig, "kappa-pairs", _("Cohen's kappa per pair of annotators (decisions)"))
-        pair_cols = ["a", "b", "samples", "agreement", "kappa"]
-        st.dataframe(pairs[pair_cols], hide_index=True, column_config=columns(*pair_cols))
-    if ag["flags"]:
-        fk = frame(
-            [
-                {"flag": ui.flag_label(k), "group": value(v["group"]), "fleiss": v["fleiss"]}
-                for k, v in ag["flags"].items()
-            ]
-        )
-        chart(
-            px.bar(fk, x="flag", y="fleiss", color="group", range_y=[-1, 1], labels=labels()),
-            "kappa-flags",
-            _("Fleiss' kappa per flag"),
-        )
-    st.subheader(_("Disagreements to adjudicate"))
-    on = st.selectbox(
-        _("Disagreement on"),
-        ["decision"] + list(ag["flags"]),
-        key="dis-kind",
-        format_func=lambda k: _("decision") if k == "decision" else ui.flag_label(k),
-    )
-    after = st.session_state.get(f"dis-after-{on}", 0)
-    page_size = stats.DISAGREEMENTS_PAGE
-    dis: list[dict[str, Any]] = []
-    if on == "decision" and not after:
-        dis = ag.get("disagreements", [])  # the first page came with the figures
-    else:
-        with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
-            dis = stats.disagreements(
-                s,
-                actor,
-                stats.StatsFilter(tuple(chosen), since, until),
-                flag=None if on == "decision" else on,
-                after=after,
-                limit=page_size,
+        kept = [r for r in dec["pairs"] if r["samples"] >= min_shared]
+        if dec["pairs"] and not kept:
+            st.info(
+                ngettext(
+                    "No pair of annotators shares {n} sample or more.",
+                    "No pair of annotators shares {n} samples or more.",
+                    min_shared,
+                ).format(n=min_shared)
             )
-    if not dis:
-        st.info(_("No disagreements after this page.") if after else _("No disagreements."))
-    for item in dis:
-        cols = st.columns([1, 4, 3, 2])
-        cols[0].text(f"#{item['sample_id']}")
-        cols[1].text(", ".join(f"{u}: {value(d)}" for u, d in item["decisions"].items()))
-        cols[2].text(
-            ", ".join(
-                f"{u}: {'/'.join(ui.flag_label(x) for x in c)}" for u, c in item["flags"].items()
+        if kept:
+            pairs = frame(kept)
+            people = sorted(set(pairs["a"]) | set(pairs["b"]))
+            m = pd.DataFrame(index=people, columns=people, dtype=float)
+            for r in pairs.to_dict("records"):
+                m.loc[r["a"], r["b"]] = m.loc[r["b"], r["a"]] = r["kappa"]
+            fig = go.Figure(
+                go.Heatmap(
+                    z=m.values,
+                    x=people,
+                    y=people,
+                    zmin=-1,
+                    zmax=1,
+                    colorscale="RdBu",
+                    hovertemplate=_("%{y} / %{x}: kappa %{z:.3f}") + "<extra></extra>",
+                )
             )
-            or _("no flags")
+            chart(fig, "kappa-pairs", _("Cohen's kappa per pair of annotators (decisions)"))
+            pair_cols = ["a", "b", "samples", "agreement", "kappa"]
+            st.dataframe(pairs[pair_cols], hide_index=True, column_config=columns(*pair_cols))
+        if ag["flags"]:
+            fk = frame(
+                [
+                    {"flag": ui.flag_label(k), "group": value(v["group"]), "fleiss": v["fleiss"]}
+                    for k, v in ag["flags"].items()
+                ]
+            )
+            chart(
+                px.bar(fk, x="flag", y="fleiss", color="group", range_y=[-1, 1], labels=labels()),
+                "kappa-flags",
+                _("Fleiss' kappa per flag"),
+            )
+        st.subheader(_("Disagreements to adjudicate"))
+        on = st.selectbox(
+            _("Disagreement on"),
+            ["decision"] + list(ag["flags"]),
+            key="dis-kind",
+            format_func=lambda k: _("decision") if k == "decision" else ui.flag_label(k),
         )
-        with cols[3]:
-            link(_("Adjudicate"), dataset=item["dataset_id"], sample=item["sample_id"])
-    b1, b2 = st.columns(2)
-    if after and b1.button(_("First page"), key="dis-first"):
-        st.session_state[f"dis-after-{on}"] = 0
-        st.rerun()
-    if len(dis) == page_size and b2.button(_("Next page"), key="dis-next"):
-        st.session_state[f"dis-after-{on}"] = dis[-1]["sample_id"]
-        st.rerun()
+        after = st.session_state.get(f"dis-after-{on}", 0)
+        page_size = stats.DISAGREEMENTS_PAGE
+        dis: list[dict[str, Any]] = []
+        if on == "decision" and not after:
+            dis = ag.get("disagreements", [])  # the first page came with the figures
+        else:
+            with ui.shows_errors(), stats.snapshot(ui.engine()) as s:
+                dis = stats.disagreements(
+                    s,
+                    actor,
+                    stats.StatsFilter(tuple(chosen), since, until),
+                    flag=None if on == "decision" else on,
+                    after=after,
+                    limit=page_size,
+                )
+        if not dis:
+            st.info(_("No disagreements after this page.") if after else _("No disagreements."))
+        for item in dis:
+            cols = st.columns([1, 4, 3, 2])
+            cols[0].text(f"#{item['sample_id']}")
+            cols[1].text(", ".join(f"{u}: {value(d)}" for u, d in item["decisions"].items()))
+            cols[2].text(
+                ", ".join(
+                    f"{u}: {'/'.join(ui.flag_label(x) for x in c)}"
+                    for u, c in item["flags"].items()
+                )
+                or _("no flags")
+            )
+            with cols[3]:
+                link(_("Adjudicate"), dataset=item["dataset_id"], sample=item["sample_id"])
+        b1, b2 = st.columns(2)
+        if after and b1.button(_("First page"), key="dis-first"):
+            st.session_state[f"dis-after-{on}"] = 0
+            st.rerun()
+        if len(dis) == page_size and b2.button(_("Next page"), key="dis-next"):
+            st.session_state[f"dis-after-{on}"] = dis[-1]["sample_id"]
+            st.rerun()
 
 # ----------------------------------------------------------------------------- gold and ratings
 # (issue 21 B)
-with tabs[4]:
-    ui_gold.render_gold_accuracy(actor, one_dataset())
-with tabs[5]:
-    ui_gold.render_ratings_agreement(actor, one_dataset())
+if tabs[4].open:
+    with tabs[4]:
+        ui_gold.render_gold_accuracy(actor, one_dataset())
+if tabs[5].open:
+    with tabs[5]:
+        ui_gold.render_ratings_agreement(actor, one_dataset())

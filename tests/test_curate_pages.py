@@ -146,6 +146,7 @@ def test_dashboard_shows_speech_level_and_the_lead_sets_the_target(
     korean.run_korean_checks(eng, site["who"]["lead"], ds, workers=1)
     at = open_page("dashboard.py", site["url"], site["who"]["lead"], monkeypatch, run=False)
     at.session_state["db-datasets"] = [ds]
+    at.session_state["db-tabs"] = "Quality"  # the dataset's Korean quality is on that tab
     at.run()
     assert not at.exception
     out = texts(at)

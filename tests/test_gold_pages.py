@@ -86,6 +86,9 @@ def test_dashboard_gold_accuracy_and_ratings_agreement(
             ratings.rate(s, who["annotator2"], sid, {c: y for c in ratings.CRITERIA})
     at = open_page("dashboard.py", demo["url"], who["lead"], monkeypatch)
     assert not at.exception
+    assert not any("decision accuracy" in d.value.columns for d in at.table)  # only the open tab
+    at.session_state["db-tabs"] = "Annotators"
+    at.run()
     frames = [d.value for d in at.table]
     acc = next(f for f in frames if "decision accuracy" in f.columns)
     rows = acc.to_dict("index")
@@ -94,7 +97,9 @@ def test_dashboard_gold_accuracy_and_ratings_agreement(
         and rows["annotator2"]["decision accuracy"] == "0%"
     )
     assert rows["annotator"]["95% interval"] == "21–100%"
-    agr = next(f for f in frames if "weighted kappa" in f.columns)
+    at.session_state["db-tabs"] = "Agreement"
+    at.run()
+    agr = next(d.value for d in at.table if "weighted kappa" in d.value.columns)
     flu = agr.loc["fluency"]
     assert flu["ratings"] == 8 and flu["alpha (interval)"] != "-" and flu["weighted kappa"] != "-"
     # annotators see their own statistics only

@@ -70,7 +70,7 @@ from .annotators import (  # noqa: F401
     disagreements,
 )
 from .overview import (  # noqa: F401
-    _LEAD_PARTS,
+    LEAD_PARTS,
     _dashboard,
     _own_part,
     _part_agreement,

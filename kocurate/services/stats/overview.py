@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
@@ -42,7 +43,7 @@ def _dashboard(
     if not actor.can("view_stats"):
         return _own_part(session, actor, f)
     out: dict[str, Any] = {"scope": "all", "filter": f.params()}
-    for part in _LEAD_PARTS:
+    for part in LEAD_PARTS.values():
         out.update(part(session, actor, f, target, today))
     return out
 
@@ -55,12 +56,14 @@ def dashboard_concurrent(
     target: int = DEFAULT_TARGET,
     today: date | None = None,
     workers: int = 4,
+    parts: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """``dashboard`` with its independent parts on separate read-only connections, in threads.
 
     The drivers leave Python while a query runs, so the parts use several cores (SQLite runs in
     this process) or server backends (PostgreSQL) at once. Each part reads its own snapshot; the
-    figures of one part are consistent with each other.
+    figures of one part are consistent with each other. ``parts`` (names of ``LEAD_PARTS``) limits
+    the figures to those parts, e.g. what one tab of the page shows; None: all.
     """
     if not actor.can("view_stats"):
         with snapshot(engine) as s:
@@ -76,7 +79,8 @@ def dashboard_concurrent(
     with ThreadPoolExecutor(
         max_workers=max(1, workers), thread_name_prefix="kocurate-stats"
     ) as pool:
-        for result in pool.map(run, _LEAD_PARTS):
+        chosen = [fn for name, fn in LEAD_PARTS.items() if parts is None or name in parts]
+        for result in pool.map(run, chosen):
             out.update(result)
     return out
 
@@ -139,4 +143,11 @@ def _part_agreement(
     return {"agreement": agreement(session, actor, f, disagreements=DISAGREEMENTS_PAGE)}
 
 
-_LEAD_PARTS = (_part_text, _part_agreement, _part_state, _part_people)  # longest first
+# name -> part, longest first; the figures each part gives: state (progress, status, checks, flags,
+# preflags, approval), text (text, translation), people (reviews_per_day, annotators), agreement
+LEAD_PARTS = {
+    "text": _part_text,
+    "agreement": _part_agreement,
+    "state": _part_state,
+    "people": _part_people,
+}
