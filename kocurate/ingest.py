@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
@@ -33,6 +33,9 @@ from .errors import AlreadyImported, Conflict, ImportFailed, UsageError
 from .i18n import N_
 from .importers import Importer, NormSample, get_importer
 from .models import Dataset, Sample, Turn, utcnow
+
+if TYPE_CHECKING:
+    from .checks.early import EarlyChecks
 
 BATCH = 5_000  # samples per executemany
 JOIN_BATCH = 2_000  # Korean samples whose English records are looked up in one query
@@ -68,6 +71,8 @@ class ImportReport:
     after: dict[str, Any] = field(default_factory=dict)
     # CPU seconds of this process per phase of the import (benchmarks/ingest.py prints them)
     phases: dict[str, float] = field(default_factory=dict)
+    # SQLite: the rows' import order n became sample id id_offset + n (one contiguous range)
+    id_offset: int | None = None
 
     def summary(self) -> str:
         parts = [f"{self.samples:,} samples, {self.turns:,} turns"]
@@ -164,9 +169,11 @@ def import_files(
     user_id: int | None = None,
     progress: Callable[[int], None] | None = None,
     actor: Any = None,
+    early: EarlyChecks | None = None,
 ) -> ImportReport:
     """Import one dataset. Raises ImportFailed (place named) or AlreadyImported; writes nothing
-    then."""
+    then. ``early`` (SQLite) checks the rows in worker processes while they are imported; its
+    ``store`` then takes ``report.dataset_id`` and ``report.id_offset``."""
     importer = get_importer(kind, options)
     ko_path = Path(ko_path)
     src = Path(source_path) if source_path else None
@@ -243,6 +250,7 @@ def import_files(
             ko_path,
             report_path,
             actor,
+            early,
         )
     finally:
         if english is not None:
@@ -266,6 +274,7 @@ def _import(
     ko_path: Path,
     report_path: str | Path | None,
     actor: Any = None,
+    early: EarlyChecks | None = None,
 ) -> ImportReport:
     sqlite = db.is_sqlite(engine)
     now_dt = utcnow()
@@ -277,7 +286,7 @@ def _import(
         # everything is read, checked and aligned into a private SQLite file first; the write
         # lock is then held only for a copy done inside SQLite (seconds), not for the parsing
         c0 = time.process_time()
-        spool = _Spool.fill(batches)
+        spool = _Spool.fill(early.tee(batches, kind) if early is not None else batches)
         report.phases["korean side (parse, join, align, spool)"] = time.process_time() - c0
         if report.samples == 0:
             spool.close()
@@ -319,7 +328,7 @@ def _import(
                     session.flush()
                     report.dataset_id = ds.id
                     if spool is not None:
-                        spool.copy(session.connection(), ds.id, report.phases)
+                        report.id_offset = spool.copy(session.connection(), ds.id, report.phases)
                     else:
                         _write(session, ds.id, batches)
                     if report.samples == 0:
@@ -761,16 +770,17 @@ class _Spool:
 
     def copy(
         self, conn: Connection, dataset_id: int, phases: dict[str, float] | None = None
-    ) -> None:
+    ) -> int:
+        """Copy the rows in; returns the offset (spool id ``n`` became sample ``offset + n``)."""
         raw = conn.connection.driver_connection  # type: ignore[union-attr]
         cache = raw.execute("PRAGMA cache_size").fetchone()[0]
         raw.execute(f"PRAGMA cache_size = -{COPY_CACHE_KIB}")
         try:
-            self._copy(conn, dataset_id, {} if phases is None else phases)
+            return self._copy(conn, dataset_id, {} if phases is None else phases)
         finally:
             raw.execute(f"PRAGMA cache_size = {int(cache)}")  # the connection goes back to the pool
 
-    def _copy(self, conn: Connection, dataset_id: int, phases: dict[str, float]) -> None:
+    def _copy(self, conn: Connection, dataset_id: int, phases: dict[str, float]) -> int:
         c0 = time.process_time()
         offset = conn.scalar(select(func.max(Sample.id))) or 0
         extra_s = _defaults(Sample.__table__, _SAMPLE_COLS)
@@ -801,6 +811,7 @@ class _Spool:
                 "INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', ?)", (automerge,)
             )
         phases["copy turns (+ index, search index)"] = time.process_time() - c0
+        return int(offset)
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

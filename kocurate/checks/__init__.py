@@ -6,6 +6,8 @@ them over a dataset in keyset batches and stores ``CheckFinding`` rows and pre-f
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +27,9 @@ from .ethics import classifier as _ethics_classifier  # noqa: F401
 from .ethics import lexicon as _ethics_lexicon  # noqa: F401
 from .runner import RunSummary, run_dataset, run_samples
 
+if TYPE_CHECKING:
+    from .early import EarlyChecks
+
 __all__ = [
     "REGISTRY",
     "Check",
@@ -41,9 +46,16 @@ __all__ = [
 ]
 
 
-def run_after_import(engine: Engine, dataset_id: int | None = None) -> dict[int, dict]:
+def run_after_import(
+    engine: Engine,
+    dataset_id: int | None = None,
+    *,
+    early: EarlyChecks | None = None,
+    id_offset: int = 0,
+) -> dict[int, dict]:
     """Cheap rule checks over one dataset (or all), right after an import. Returns summaries by
-    dataset id."""
+    dataset id. ``early``: the dataset's rows were checked while they were imported (import row
+    ``n`` is sample ``id_offset + n``); its findings are stored and only what it left is run."""
     from ..models import Dataset
 
     with Session(engine) as s:
@@ -55,9 +67,17 @@ def run_after_import(engine: Engine, dataset_id: int | None = None) -> dict[int,
     out = {}
     for ds_id in ids:
         # checked_version is left alone: the full run (with the heavier checks) is still due
-        out[ds_id] = run_dataset(
-            engine, ds_id, select_checks(cheap_only=True), set_checked=False
-        ).as_dict()
+        done = early.store(engine, ds_id, id_offset) if early is not None else None
+        if done is None:
+            out[ds_id] = run_dataset(
+                engine, ds_id, select_checks(cheap_only=True), set_checked=False
+            ).as_dict()
+        else:
+            if early is not None and early.later:
+                rest = run_dataset(engine, ds_id, select_checks(early.later), set_checked=False)
+                done.merge(rest)
+            out[ds_id] = done.as_dict()
+            out[ds_id]["during_import"] = True
         with (
             Session(engine) as s,
             s.begin(),

@@ -44,6 +44,19 @@ class RunSummary:
     cpu_seconds: float = 0.0  # CPU seconds of the run (all worker processes together)
     workers: int = 1  # processes that checked
 
+    def merge(self, other: RunSummary) -> None:
+        """Add another run's figures over the same samples (other checks)."""
+        self.checks = [*self.checks, *other.checks]
+        self.findings += other.findings
+        self.flags += other.flags
+        self.seconds += other.seconds
+        self.seconds_store += other.seconds_store
+        self.cpu_seconds += other.cpu_seconds
+        for k, v in other.by_check.items():
+            self.by_check[k] = self.by_check.get(k, 0) + v
+        for k, v in other.seconds_by_check.items():
+            self.seconds_by_check[k] = self.seconds_by_check.get(k, 0.0) + v
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "dataset_id": self.dataset_id,

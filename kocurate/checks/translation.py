@@ -12,7 +12,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import select
 
@@ -831,26 +831,29 @@ class LengthRatio(Check):
     def __init__(self) -> None:
         self.center, self.spread = math.log(align.KO_EN_LENGTH_RATIO), math.log(3.0)
 
+    @staticmethod
+    def stats_of(rows: Iterable[tuple[str, str | None]]) -> tuple[float, float]:
+        """(centre, spread) of log length ratios over a dataset's first translated turns."""
+        logs = sorted(math.log((len(a) + 4) / (len(b) + 4)) for a, b in rows if b and len(b) >= 40)
+        if len(logs) < 50:
+            return math.log(align.KO_EN_LENGTH_RATIO), math.log(3.0)
+        med = logs[len(logs) // 2]
+        mad = sorted(abs(x - med) for x in logs)[len(logs) // 2]
+        return med, max(math.log(2.5), 4 * 1.4826 * mad)
+
     def prepare(self, ctx: RunContext) -> None:
-        if ctx.session is None or ctx.dataset_id is None:
-            return
         key = f"length_ratio:{ctx.dataset_id}"
-        if key not in ctx.stats:
-            rows = ctx.session.execute(
-                select(Turn.text, Turn.source_text)
-                .join(Sample, Sample.id == Turn.sample_id)
-                .where(Sample.dataset_id == ctx.dataset_id, Turn.source_kind == "translation")
-                .limit(self.SAMPLE)
-            ).all()
-            logs = sorted(
-                math.log((len(a) + 4) / (len(b) + 4)) for a, b in rows if b and len(b) >= 40
+        if key not in ctx.stats:  # given already when the rows are checked during their import
+            if ctx.session is None or ctx.dataset_id is None:
+                return
+            ctx.stats[key] = self.stats_of(
+                ctx.session.execute(
+                    select(Turn.text, Turn.source_text)
+                    .join(Sample, Sample.id == Turn.sample_id)
+                    .where(Sample.dataset_id == ctx.dataset_id, Turn.source_kind == "translation")
+                    .limit(self.SAMPLE)
+                ).all()
             )
-            if len(logs) >= 50:
-                med = logs[len(logs) // 2]
-                mad = sorted(abs(x - med) for x in logs)[len(logs) // 2]
-                ctx.stats[key] = (med, max(math.log(2.5), 4 * 1.4826 * mad))
-            else:
-                ctx.stats[key] = (math.log(align.KO_EN_LENGTH_RATIO), math.log(3.0))
         self.center, self.spread = ctx.stats[key]
 
     def run(self, sample: SampleView) -> list[Finding]:

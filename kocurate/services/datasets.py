@@ -6,16 +6,20 @@ import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from .. import db
 from ..errors import NotFound, UsageError
 from ..i18n import N_
 from ..ingest import ImportReport, default_name, import_files
 from ..models import STATUSES, Dataset, Sample, Turn
 from .auth import Actor
+
+if TYPE_CHECKING:
+    from ..checks.early import EarlyChecks
 
 # Statuses with no final outcome yet: "new" waits for reviews, "disputed" for a lead's adjudication.
 # Every "decided"/"in progress" figure (Datasets page, Dashboard) counts from this one tuple.
@@ -92,24 +96,40 @@ def import_dataset(
     kwargs["name"] = (
         validate_name(kwargs["name"]) if kwargs.get("name") else safe_default_name(ko_path)
     )
-    report = import_files(
-        engine,
-        kind,
-        ko_path,
-        source_path,
-        user_id=actor.id,
-        progress=progress,
-        actor=actor,
-        **kwargs,
-    )
-    after_import(engine, report, index=index, checks=checks)
+    early = None
+    if checks and db.is_sqlite(engine):
+        from ..checks.early import EarlyChecks
+
+        early = EarlyChecks()  # the cheap checks, in worker processes while the import runs
+    try:
+        report = import_files(
+            engine,
+            kind,
+            ko_path,
+            source_path,
+            user_id=actor.id,
+            progress=progress,
+            actor=actor,
+            early=early,
+            **kwargs,
+        )
+        after_import(engine, report, index=index, checks=checks, early=early)
+    finally:
+        if early is not None:
+            early.close()
     return report
 
 
 def after_import(
-    engine: Engine, report: ImportReport, *, index: bool = True, checks: bool = True
+    engine: Engine,
+    report: ImportReport,
+    *,
+    index: bool = True,
+    checks: bool = True,
+    early: EarlyChecks | None = None,
 ) -> None:
-    """The steps that follow every import: the search index, then the cheap rule checks."""
+    """The steps that follow every import: the search index, then the cheap rule checks (their
+    findings stored from ``early``, when it checked the rows during the import)."""
     if index:
         from . import search
 
@@ -123,11 +143,18 @@ def after_import(
         from ..checks import run_after_import
 
         t0 = time.perf_counter()
-        summary = run_after_import(engine, report.dataset_id).get(report.dataset_id, {})
+        summary = run_after_import(
+            engine,
+            report.dataset_id,
+            early=early if early is not None and report.id_offset is not None else None,
+            id_offset=report.id_offset or 0,
+        ).get(report.dataset_id, {})
         report.after["checks"] = {
             "findings": summary.get("findings"),
             "seconds": round(time.perf_counter() - t0, 2),
         }
+        if summary.get("during_import"):  # checked in worker processes while it was imported
+            report.after["checks"]["during_import"] = True
 
 
 def list_datasets(session: Session) -> list[dict[str, Any]]:
