@@ -1,4 +1,5 @@
-"""A trainable ethics classifier: character n-gram TF-IDF + one logistic regression per category.
+"""A trainable ethics classifier: character, jamo and morpheme n-gram TF-IDF, and per category a
+blend of a logistic regression and an NB-weighted one.
 
 Leads train it on labelled data they have (``kocurate ethics train``):
 
@@ -25,10 +26,10 @@ confirmed
 
 Korean text is noisy (spacing, elongation, jamo), which character n-grams tolerate well (of the
 syllables and of the jamo they decompose into, so ``ㅅㅂ`` and ``씨ㅂ`` share features with
-``씨발``); every category gets its own decision threshold, tuned on a slice of the training data,
-and a binary "any category vs none" head gates the decision (the task kocohub and the curse data
-label best): no category is suggested unless the gate fires, which keeps plain instructions from
-being flagged.
+``씨발``); kiwi's morphemes add what spacing and inflection hide from them. Every category gets
+its own decision threshold, tuned on a slice of the training data, and a binary "any category vs
+none" head gates the decision (the task kocohub and the curse data label best): no category is
+suggested unless the gate fires, which keeps plain instructions from being flagged.
 """
 
 from __future__ import annotations
