@@ -152,3 +152,5 @@ def test_ethics_model_rebuilds_the_same_from_the_same_rows(shared_data: Path) ->
     )
     # the jamo view: a disguised curse shares features with the plain one
     assert "jamo" in dict(a.vectorizer.transformer_list)
+    # the morpheme view: an inflected verb shares its stem's feature with the dictionary form
+    assert "죽이/VV" in classifier.morphemes("다 죽여버린다")

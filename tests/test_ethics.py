@@ -252,7 +252,7 @@ def test_evaluate_cli_meets_target(shared_data: Path) -> None:
     assert set(report["categories"]) >= {"hate", "censure", "discrimination", "abuse"}
     assert report["n"] == pytest.approx(0.2 * 13721, abs=5)
     assert report["hate_offensive_vs_none"]["f1"] >= 0.75  # the target
-    assert report["categories"]["abuse"]["f1"] >= 0.6
+    assert report["categories"]["abuse"]["f1"] >= 0.65  # 0.658 with char+jamo, 0.676 with morphemes
 
 
 @pytest.fixture(scope="module")
