@@ -231,9 +231,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:<22}{wall * 1000:>10.1f}{cpu * 1000:>10.1f}")
 
         def page(flt: stats.StatsFilter, who: Actor = lead) -> dict[str, Any]:
-            # what pages/dashboard.py runs on a load: every figure and the first disagreements page,
-            # its parts on 4 read-only connections at once
+            # every tab's figures and the first disagreements page, the parts on 4 read-only
+            # connections at once (the page itself asks only for its open tab's parts)
             return stats.dashboard_concurrent(engine, who, flt)
+
+        first_tab, first_tab_cpu, _ = best_of(
+            lambda: stats.dashboard_concurrent(engine, lead, f, parts=("progress", "activity")),
+            args.repeat,
+        )
 
         seq, seq_cpu, dash = best_of(lambda: stats.dashboard(s, lead, f), args.repeat)
         total, total_cpu, _ = best_of(lambda: page(f), args.repeat)
@@ -248,7 +253,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"lead, all datasets, 4 connections:      {total * 1000:9.1f} {total_cpu * 1000:9.1f} ms   "
-        "(stats.dashboard_concurrent, the page; target < 1000 ms)"
+        "(stats.dashboard_concurrent, every tab; target < 1000 ms)"
+    )
+    print(
+        f"lead, the page's first tab (Progress):  {first_tab * 1000:9.1f}"
+        f" {first_tab_cpu * 1000:9.1f} ms   (what the page computes on its first visit)"
     )
     print(
         f"lead, one dataset, 4 connections:       {total_ds * 1000:9.1f}"

@@ -310,7 +310,14 @@ if since and until and since > until:
 
 # only the open tab is computed and drawn: all six at once were every query of the dashboard and 15
 # plotly charts (~170 elements), 4-5 s to the first render at 700k samples (benchmarks/ui.py)
-TAB_PARTS = (("state", "people"), ("state",), ("text",), ("text",), ("people",), ("agreement",))
+TAB_PARTS = (
+    ("progress", "activity"),
+    ("quality",),
+    ("text",),
+    ("text",),
+    ("annotators",),
+    ("agreement",),
+)
 tabs: Any = None
 parts: tuple[str, ...] | None = None
 if lead:
