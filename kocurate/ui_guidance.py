@@ -99,13 +99,8 @@ def guidelines_panel(actor: Actor, dataset_id: int | None) -> None:
 def flag_help(dataset_id: int | None) -> None:
     """A small "guideline" popover beside the flags: each AIHub category's definition, with a link
     to its section on the guidelines page (``guidelines?dataset=ID#censure``)."""
-    try:
-        with ui.session() as s:
-            v = gl.effective(s, dataset_id)
-    except KocurateError:
-        return
-    # drawn only while open: its ~15 Markdown elements otherwise went to the browser on every
-    # Next and Save (the popover sits in the Review page's fragment)
+    # drawn (and read) only while open: its ~15 Markdown elements otherwise went to the browser on
+    # every Next and Save (the popover sits in the Review page's fragment)
     pop = st.popover(
         _("Guideline: flag definitions"),
         icon=":material/help:",
@@ -113,6 +108,11 @@ def flag_help(dataset_id: int | None) -> None:
         on_change="rerun",
     )
     if not pop.open:
+        return
+    try:
+        with ui.session() as s:
+            v = gl.effective(s, dataset_id)
+    except KocurateError:
         return
     with pop:
         if v is None:
