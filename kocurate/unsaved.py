@@ -15,6 +15,7 @@ from typing import Any
 
 SEEN = "rv_seen"
 NONCE = "rv_nonce"
+KEYED = "rv_keyed"  # (sample id, version) -> the version whose widget keys show it
 
 
 class UnsavedEdits:
@@ -27,8 +28,41 @@ class UnsavedEdits:
         self, view: dict[str, Any], kind: str, item: int | str, version: int | None = None
     ) -> str:
         """Widget key: tied to the sample version the widget showed (and the nonce)."""
-        v = view["version"] if version is None else version
+        v = self.key_version(view, version)
         return f"rv-{kind}-{view['id']}-{item}-v{v}-n{self.state.get(NONCE, 0)}"
+
+    def key_version(self, view: dict[str, Any], version: int | None = None) -> int:
+        """The version in the widget keys of ``version`` (default: the view's): an earlier one
+        when this person's own save made it (``carry``)."""
+        v = view["version"] if version is None else version
+        return int(self.state.get(KEYED, {}).get((view["id"], v), v))
+
+    def shows(self, view: dict[str, Any], version: int) -> bool:
+        """Whether the widgets keyed for ``version`` hold exactly the saved state of ``view``
+        (texts, flags and notes): true after a save of what they held."""
+        for t in view["turns"]:
+            for kind, saved in (("ko", t["text"]), ("en", t["source_text"]), ("src", None)):
+                held = self.state.get(self.key(view, kind, t["id"], version))
+                want = t["source_text"] if kind == "src" else saved
+                if held is not None and held.replace("\r\n", "\n") != (want or ""):
+                    return False
+        chosen = self.state.get(self.key(view, "flags", "all", version))
+        if chosen is not None:
+            if set(chosen) != set(view["my_flags"]):
+                return False
+            for c in chosen:
+                note = self.state.get(self.key(view, "note", c, version))
+                if note is not None and (note or None) != (view["my_flags"].get(c) or None):
+                    return False
+        return True
+
+    def carry(self, sample_id: int, old: int, new: int) -> None:
+        """This person's save turned version ``old`` into ``new`` with what the widgets hold: they
+        keep their keys, so the browser updates them in place instead of drawing them anew."""
+        keyed = dict(self.state.get(KEYED, {}))
+        keyed = {k: v for k, v in keyed.items() if k[0] == sample_id}  # one sample at a time
+        keyed[(sample_id, new)] = keyed.get((sample_id, old), old)
+        self.state[KEYED] = keyed
 
     def show(self, view: dict[str, Any]) -> None:
         """Remember what the widgets are about to show: edits are measured against it."""

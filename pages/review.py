@@ -503,6 +503,8 @@ def save(view: dict[str, Any], decision: str | None = None, *, then_next: bool =
         S.pop("rv_recheck", None)
         S["rv_notice"] = message(exc)
         return
+    if decision is None and has_changes(p):
+        S["rv_carry"] = (view["id"], base, version)  # the widgets hold what was saved
     if res is not None:
         if not res.repeated:
             decided_one()
@@ -647,6 +649,16 @@ def workspace() -> None:
         view, my_drafts = load(S.get("rv_sample"))
         key_sid = view["id"] if view is not None else "none"
     read_only = bool(view and view["read_only"])
+    carried = S.pop("rv_carry", None)
+    if (
+        carried is not None
+        and view is not None
+        and (view["id"], view["version"]) == (carried[0], carried[2])
+        and edits.shows(view, carried[1])
+    ):
+        # after this person's Save the text areas keep their keys (drawn again in place, not
+        # anew: 20 ms of the browser's time); a save by anyone else still gives new keys
+        edits.carry(view["id"], carried[1], carried[2])
     if view is not None:
         outdated = [d for d in my_drafts if d["outdated"]]
         cf0 = S.get("rv_conflict")
@@ -999,7 +1011,7 @@ def render_turns(
                             if t["source_text"] is not None
                             else _("(no English source)")
                         ),
-                        key=f"rv-src-{t['id']}-v{view['version']}",
+                        key=wkey(view, "src", t["id"]),
                         height=height,
                         label=_("English"),
                     )
