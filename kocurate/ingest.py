@@ -286,7 +286,11 @@ def _import(
         # everything is read, checked and aligned into a private SQLite file first; the write
         # lock is then held only for a copy done inside SQLite (seconds), not for the parsing
         c0 = time.process_time()
-        spool = _Spool.fill(early.tee(batches, kind) if early is not None else batches)
+        spool = (
+            _Spool.fill(early.tee(batches, kind), early.committed)
+            if early is not None
+            else _Spool.fill(batches)
+        )
         report.phases["korean side (parse, join, align, spool)"] = time.process_time() - c0
         if report.samples == 0:
             spool.close()
@@ -364,7 +368,8 @@ def _import(
                 if spool is not None:
                     spool.detach(conn)
     finally:
-        if spool is not None:
+        # the cheap checks' workers may still read it: then it goes when they are done
+        if spool is not None and not (early is not None and early.keep(spool)):
             spool.close()
     if report.skipped:
         report.skipped_report = str(_write_report(report.skipped, report_path, ko_path, name))
@@ -724,12 +729,20 @@ class _Spool:
         self.path = Path(folder) / "spool.db"
 
     @classmethod
-    def fill(cls, batches: Iterator[Batch]) -> _Spool:
+    def fill(
+        cls, batches: Iterator[Batch], on_commit: Callable[[str, int], None] | None = None
+    ) -> _Spool:
+        """The spool file filled; with ``on_commit`` it is committed after every batch (WAL: the
+        cheap checks' workers read committed rows while it grows) and told how many rows are in."""
         spool = cls(tempfile.mkdtemp(prefix="kocurate-import-"))
         try:
             con = sqlite3.connect(spool.path, isolation_level=None)
             try:
-                con.execute("PRAGMA journal_mode=OFF")
+                if on_commit is not None:
+                    con.execute("PRAGMA journal_mode=WAL")
+                    con.execute("PRAGMA wal_autocheckpoint=0")  # a private file, read then removed
+                else:
+                    con.execute("PRAGMA journal_mode=OFF")
                 con.execute("PRAGMA synchronous=OFF")
                 cols = ", ".join(_SAMPLE_COLS[2:])
                 con.execute(f"CREATE TABLE s (id INTEGER PRIMARY KEY, {cols})")
@@ -748,7 +761,13 @@ class _Spool:
                         [(i, *t) for i, turns in zip(ids, turn_rows, strict=True) for t in turns],
                     )
                     n += len(sample_rows)
+                    if on_commit is not None:
+                        con.execute("COMMIT")
+                        on_commit(str(spool.path), n)
+                        con.execute("BEGIN")
                 con.execute("COMMIT")
+                if on_commit is not None:
+                    on_commit(str(spool.path), n)  # every row is in (the last batch's rows too)
             finally:
                 con.close()
         except BaseException:

@@ -125,7 +125,7 @@ def test_small_import_and_failed_worker_fall_back_to_the_usual_run(
     def broken(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("worker broke")
 
-    monkeypatch.setattr(early_mod, "_check_group", broken)
+    monkeypatch.setattr(early_mod, "_check_spool", broken)
     eng = _fresh(tmp_path, sqlite_template, "broken")
     try:
         early = EarlyChecks(start_at=0, workers=1)

@@ -1,9 +1,12 @@
 """The cheap checks of an import, run on its rows while the import goes on.
 
-A SQLite import parses, aligns and copies on one core (about 90 s at 700k samples); the cheap checks
+A SQLite import parses, aligns and copies on one core (about 95 s at 700k samples); the cheap checks
 used to start after it and took about 50 s more on both cores. Here worker processes check the rows
-as the importer prepares them, on the core the import leaves idle, and the findings are stored once
-the import has committed and the samples have their ids.
+while the import runs: the importer writes its prepared rows to a private spool file (``ingest``)
+and commits it every few thousand samples; each committed batch is handed to a worker as an id range
+of that file (no rows travel between processes, nothing waits on a queue), so the checking goes on
+through the import's copy phase too. The findings are stored once the import has committed and the
+samples have their ids.
 
 What is stored is what ``runner.run_dataset`` stores after an import: the same checks, the same
 batches (``runner.BATCH`` samples in import order), the length-ratio statistics of the same first
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -41,17 +45,44 @@ from .translation import LengthRatio
 EARLY_ID = -1  # the dataset id the workers' context uses: the dataset does not exist yet
 START_AT = AUTO_MIN_SAMPLES  # below this many rows starting workers costs more than it saves
 RATIO_WITHIN = 50_000  # samples within which the length-ratio statistics are taken
-# the sample and turn columns the importer prepares (ingest._SAMPLE_COLS, ingest._TURN_COLS)
-_KEY, _POSITION, _STATUS, _CONFIDENCE = 2, 3, 7, 8
 Row = tuple[int, str, int, str, float | None, list[tuple[int, str, str, str | None, str | None]]]
+Group = tuple[int, int, int, int]  # first and last import id, first and last turn rowid
 
 _checks: dict[tuple[Any, ...], list[Check]] = {}  # per worker process: built once per import
+
+
+def _check_spool(
+    path: str, names: tuple[str, ...], kind: str, ratio: tuple[float, float] | None, g: Group
+) -> tuple[list[Finding], dict[str, float]]:
+    """In a worker: one committed batch of the spool file read and checked."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        samples = con.execute(
+            "SELECT id, key, position, align_status, align_confidence FROM s"
+            " WHERE id BETWEEN ? AND ? ORDER BY id",
+            (g[0], g[1]),
+        ).fetchall()
+        # turns went in in sample order: the batch's turns are one range of rowids
+        turns = con.execute(
+            "SELECT sample_id, idx, role, text, source_text, source_kind FROM t"
+            " WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+            (g[2], g[3]),
+        ).fetchall()
+    finally:
+        con.close()
+    by_id: dict[int, list[tuple[int, str, str, str | None, str | None]]] = {
+        r[0]: [] for r in samples
+    }
+    for sid, idx, role, text, src, sk in turns:
+        by_id[sid].append((idx, role, text, src, sk))
+    rows = [(sid, key, pos, st, conf, by_id[sid]) for sid, key, pos, st, conf in samples]
+    return _check_group(names, kind, ratio, rows)
 
 
 def _check_group(
     names: tuple[str, ...], kind: str, ratio: tuple[float, float] | None, rows: list[Row]
 ) -> tuple[list[Finding], dict[str, float]]:
-    """In a worker: one batch of rows checked (sample ids are the import's own 1..n)."""
+    """One batch of rows checked (sample ids are the import's own 1..n)."""
     key = (names, kind, ratio)
     checks = _checks.get(key)
     if checks is None:
@@ -95,7 +126,8 @@ def needs_database(check: Check) -> bool:
 
 
 class EarlyChecks:
-    """Feed it the importer's batches (``tee``); after the import, ``store`` the findings."""
+    """Give it the importer's batches (``tee``) and the spool's commits (``committed``); after the
+    import, ``store`` the findings."""
 
     def __init__(
         self,
@@ -109,20 +141,25 @@ class EarlyChecks:
         self.names = tuple(c.name for c in early)
         self.later = [c.name for c in checks if needs_database(c)]  # for the usual run
         self.cats = set().union(*(categories_of(c) for c in early)) if early else set()
-        self.workers = workers or max(1, min(os.cpu_count() or 1, AUTO_MAX_WORKERS))
+        # the import itself keeps one core busy: more workers than the cores left only take
+        # turns with it (700k on 2 cores: 141 s with two workers)
+        self.workers = workers or max(1, min((os.cpu_count() or 1) - 1, AUTO_MAX_WORKERS))
         self.kind = ""
         self.ratio: tuple[float, float] | None = None
         self.ratio_rows: list[tuple[str, str]] = []
         self.want_ratio = any(isinstance(c, LengthRatio) for c in early)
-        self.waiting: list[list[Row]] = []  # batches held until the ratio statistics are known
-        self.group: list[Row] = []
+        self.groups: deque[Group] = deque()  # formed, not handed to a worker yet
+        self.group_start: tuple[int, int] | None = None
+        self.turns = 0  # turn rows (spool rowids) so far
         self.running: deque[Future[tuple[list[Finding], dict[str, float]]]] = deque()
         self.done: list[list[Finding]] = []
         self.cpu: dict[str, float] = {}
-        self.n = 0
+        self.n = 0  # rows seen
+        self.fed_all = False
         self.failed: BaseException | None = None
         self.small = False
         self.ex: ProcessPoolExecutor | None = None
+        self.spool: Any = None  # the import's spool, kept until the workers are done with it
         self.start_at = start_at
         self.t0 = time.perf_counter()
 
@@ -131,62 +168,65 @@ class EarlyChecks:
         """Every row was checked (nothing failed)."""
         return self.failed is None and not self.small and self.n > 0 and bool(self.names)
 
+    @property
+    def active(self) -> bool:
+        return self.failed is None and bool(self.names)
+
     def tee(self, batches: Iterator[Any], kind: str) -> Iterator[Any]:
-        """The importer's batches, unchanged; each is also handed to the workers."""
+        """The importer's batches, unchanged; their rows are counted into batches for the workers
+        (and the first translated turns kept for the length-ratio statistics)."""
         self.kind = kind
         for batch in batches:
-            if self.failed is None and self.names:
-                try:
-                    self._feed(batch)
-                except Exception as exc:  # noqa: BLE001 - the usual run after the import takes over
-                    self._fail(exc)
+            if self.active:
+                self._feed(batch)
             yield batch
-        if self.failed is None and self.names:
-            try:
-                self._flush()
-            except Exception as exc:  # noqa: BLE001
-                self._fail(exc)
+        if self.group_start is not None:
+            self.groups.append((self.group_start[0], self.n, self.group_start[1], self.turns))
+            self.group_start = None
+        self.fed_all = True
 
     def _feed(self, batch: Any) -> None:
-        sample_rows, turn_rows = batch
-        for srow, turns in zip(sample_rows, turn_rows, strict=True):
+        for turns in batch[1]:
             self.n += 1
-            kept = [(i, role, text, src, sk) for i, role, text, _mt, src, sk in turns]
-            if self.want_ratio and self.ratio is None:
-                self.ratio_rows.extend((t[2], t[3]) for t in kept if t[4] == "translation")
-            self.group.append(
-                (self.n, srow[_KEY], srow[_POSITION], srow[_STATUS], srow[_CONFIDENCE], kept)
-            )
-            if len(self.group) >= BATCH:
-                self._submit(self.group)
-                self.group = []
+            if self.want_ratio and self.ratio is None and self.n <= RATIO_WITHIN:
+                # (text, source) of the translated turns: ingest._TURN_COLS without the sample id
+                self.ratio_rows.extend((t[2], t[4]) for t in turns if t[5] == "translation")
+            if self.group_start is None:
+                self.group_start = (self.n, self.turns + 1)
+            self.turns += len(turns)
+            if self.n - self.group_start[0] + 1 >= BATCH:
+                self.groups.append((self.group_start[0], self.n, self.group_start[1], self.turns))
+                self.group_start = None
 
-    def _flush(self) -> None:
-        if self.group:
-            self.waiting.append(self.group)
-            self.group = []
-        if self.n < self.start_at:  # a small import: the usual run (in this process) is quicker
-            self.small = True
-            self.waiting = []
+    def committed(self, path: str, n: int) -> None:
+        """The spool file at ``path`` holds the first ``n`` rows, committed: hand out what is
+        ready."""
+        if not self.active:
             return
-        self._send_waiting(final=True)
+        try:
+            self._hand_out(path, n)
+        except Exception as exc:  # noqa: BLE001 - the usual run after the import takes over
+            self._fail(exc)
 
-    def _submit(self, rows: list[Row]) -> None:
-        self.waiting.append(rows)
-        if self.ex is None and self.n < self.start_at:
+    def _hand_out(self, path: str, n: int) -> None:
+        final = self.fed_all and n >= self.n
+        if self.ex is None and n < self.start_at:
+            if final:  # a small import: the usual run (in this process) is quicker
+                self.small = True
             return
-        self._send_waiting(final=False)
-
-    def _send_waiting(self, *, final: bool) -> None:
         if self.want_ratio and self.ratio is None:
-            if len(self.ratio_rows) < LengthRatio.SAMPLE and self.n < RATIO_WITHIN and not final:
+            if len(self.ratio_rows) < LengthRatio.SAMPLE and n < RATIO_WITHIN and not final:
                 return
             # the statistics the run after an import reads: its first LengthRatio.SAMPLE
-            # translated turns (here: of the first RATIO_WITHIN samples, so that rows are not
-            # held back all import long where few turns are translated)
+            # translated turns (here: of the first RATIO_WITHIN samples, so that the checking does
+            # not wait all import long where few turns are translated)
             self.ratio = LengthRatio.stats_of(self.ratio_rows[: LengthRatio.SAMPLE])
             self.ratio_rows = []
-        waiting, self.waiting = self.waiting, []
+        ready: list[Group] = []
+        while self.groups and self.groups[0][1] <= n:
+            ready.append(self.groups.popleft())
+        if not ready:
+            return
         if self.ex is None:
             # fork is quickest, but a forked child inherits locks other threads held: in a threaded
             # server the workers come from a fresh forkserver instead (as runner._run_parallel).
@@ -198,21 +238,26 @@ class EarlyChecks:
                 self.ex = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context(method)
                 )
-                first, waiting = waiting[: self.workers], waiting[self.workers :]
-                self._send(first)
+                first, ready = ready[: self.workers], ready[self.workers :]
+                self._send(path, first)
                 for _ in range(self.workers - len(first)):
                     self.ex.submit(_idle)
-        self._send(waiting)
+        self._send(path, ready)
 
-    def _send(self, groups: list[list[Row]]) -> None:
+    def _send(self, path: str, groups: list[Group]) -> None:
         assert self.ex is not None
-        for rows in groups:
-            # at most two batches per worker in flight: the import waits rather than queue rows
-            while len(self.running) >= 2 * self.workers:
-                self._collect(self.running.popleft())
+        for g in groups:
             self.running.append(
-                self.ex.submit(_check_group, self.names, self.kind, self.ratio, rows)
+                self.ex.submit(_check_spool, path, self.names, self.kind, self.ratio, g)
             )
+
+    def keep(self, spool: Any) -> bool:
+        """Hold on to the import's spool while workers may read it (``close`` removes it); False
+        when nobody needs it."""
+        if self.ex is None:
+            return False
+        self.spool = spool
+        return True
 
     def _collect(self, fut: Future[tuple[list[Finding], dict[str, float]]]) -> None:
         found, cpu = fut.result()
@@ -267,3 +312,6 @@ class EarlyChecks:
             self.ex.shutdown(wait=True, cancel_futures=True)
             self.ex = None
         self.running.clear()
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
