@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 import time
@@ -724,9 +726,43 @@ class _Spool:
     (under the write lock, so nobody else takes them) and fills in the dataset id.
     """
 
+    PREFIX = "kocurate-import-"
+
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.path = Path(folder) / "spool.db"
+
+    @classmethod
+    def create(cls) -> _Spool:
+        """A new spool folder, marked with this process's id; the folders of imports whose process
+        died (killed half-way: up to a gigabyte at 700k samples) are removed first."""
+        cls.sweep()
+        spool = cls(tempfile.mkdtemp(prefix=cls.PREFIX))
+        (Path(spool.folder) / "owner").write_text(f"{os.getpid()} {socket.gethostname()}")
+        return spool
+
+    @classmethod
+    def sweep(cls, root: str | None = None) -> int:
+        """Remove spool folders whose owning process is gone; returns how many."""
+        gone = 0
+        for folder in Path(root or tempfile.gettempdir()).glob(cls.PREFIX + "*"):
+            try:
+                pid_text, _, host = (folder / "owner").read_text().partition(" ")
+                pid = int(pid_text)
+            except (OSError, ValueError):
+                continue  # not ours to judge (no owner mark yet, or a folder of another version)
+            if host != socket.gethostname():
+                continue  # another machine's (or container's) process: its pid means nothing here
+            try:
+                os.kill(pid, 0)
+                continue  # alive (or a pid reused by another process: left alone)
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # alive, owned by another user
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+        return gone
 
     @classmethod
     def fill(
@@ -734,7 +770,7 @@ class _Spool:
     ) -> _Spool:
         """The spool file filled; with ``on_commit`` it is committed after every batch (WAL: the
         cheap checks' workers read committed rows while it grows) and told how many rows are in."""
-        spool = cls(tempfile.mkdtemp(prefix="kocurate-import-"))
+        spool = cls.create()
         try:
             con = sqlite3.connect(spool.path, isolation_level=None)
             try:

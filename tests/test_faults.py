@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -111,17 +112,35 @@ def _integrity(url: str) -> None:
         con.close()
 
 
+def _dead(spool: Path) -> bool:
+    """A spool folder whose importing process is gone (other tests' live imports are not)."""
+    try:
+        os.kill(int((spool / "owner").read_text().split()[0]), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
 def test_import_killed_midway_writes_nothing_and_reruns(
     db_url: str, engine: Engine, pair: tuple[Path, Path]
 ) -> None:
     ko, en = pair
+    before = set(Path(tempfile.gettempdir()).glob("kocurate-import-*"))
     # PostgreSQL: killed after the first 2,000 samples went into the transaction; SQLite: killed in
     # the middle of the INSERT ... SELECT that copies the spooled rows in
     _die_at(db_url, "import", 1 if db_url.startswith("postgresql") else 10**9, str(ko), str(en))
     assert _counts(engine) == (0, 0, 0)  # atomic: not one row of the killed import
     _integrity(db_url)
+    # the killed import's spool file stayed behind (SQLite); the next import removes it
+    left = [
+        f for f in set(Path(tempfile.gettempdir()).glob("kocurate-import-*")) - before if _dead(f)
+    ]
+    assert len(left) == (1 if db_url.startswith("sqlite") else 0)
     rep = import_files(engine, "sharegpt", ko, en, name="big")  # the job is simply run again
     assert rep.samples == N and _counts(engine)[:2] == (1, N)
+    assert not [f for f in left if f.exists()]
     with pytest.raises(AlreadyImported):
         import_files(engine, "sharegpt", ko, en, name="big")
 

@@ -623,3 +623,36 @@ def test_checks_in_worker_processes_from_a_threaded_caller(engine: Engine) -> No
         t.join()
     assert two.samples == one.samples > 0 and two.findings == one.findings
     assert findings() == first
+
+
+def test_spool_folders_of_dead_imports_are_swept(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from kocurate.ingest import _Spool
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name, owner in (
+        ("dead", f"{dead.stdout.strip()} {socket.gethostname()}"),
+        ("elsewhere", f"{dead.stdout.strip()} another-host"),
+        ("alive", f"{os.getpid()} {socket.gethostname()}"),
+        ("unmarked", None),
+    ):
+        folder = tmp_path / f"{_Spool.PREFIX}{name}"
+        folder.mkdir()
+        (folder / "spool.db").write_bytes(b"x" * 1000)
+        if owner is not None:
+            (folder / "owner").write_text(owner)
+    assert _Spool.sweep(str(tmp_path)) == 1
+    assert sorted(p.name.removeprefix(_Spool.PREFIX) for p in tmp_path.iterdir()) == [
+        "alive",
+        "elsewhere",
+        "unmarked",
+    ]
