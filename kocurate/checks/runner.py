@@ -47,9 +47,13 @@ class RunSummary:
     def merge(self, other: RunSummary) -> None:
         """Add another run's figures over the same samples (other checks)."""
         self.checks = [*self.checks, *other.checks]
+        self.seconds += other.seconds
+        self._add(other)
+
+    def _add(self, other: RunSummary) -> None:
+        """What the two runs found and spent, together (CPU seconds over all processes)."""
         self.findings += other.findings
         self.flags += other.flags
-        self.seconds += other.seconds
         self.seconds_store += other.seconds_store
         self.cpu_seconds += other.cpu_seconds
         for k, v in other.by_check.items():
@@ -346,16 +350,9 @@ def _run_parallel(
         )
     with ex:
         parts = list(results)
-    for p in parts:
+    for p in parts:  # the same checks over other samples
         summary.samples += p.samples
-        summary.findings += p.findings
-        summary.flags += p.flags
-        summary.seconds_store += p.seconds_store
-        summary.cpu_seconds += p.cpu_seconds
-        for k, v in p.by_check.items():
-            summary.by_check[k] = summary.by_check.get(k, 0) + v
-        for k, v in p.seconds_by_check.items():  # CPU seconds over all workers
-            summary.seconds_by_check[k] = summary.seconds_by_check.get(k, 0.0) + v
+        summary._add(p)
     summary.seconds = time.perf_counter() - t0
     return summary
 
