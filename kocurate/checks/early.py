@@ -117,7 +117,7 @@ def _check_group(
 
 
 def _idle() -> None:
-    """Nothing: starts a worker (see ``EarlyChecks._send_waiting``)."""
+    """Nothing: starts a worker (see ``EarlyChecks._hand_out``)."""
 
 
 def needs_database(check: Check) -> bool:
