@@ -86,7 +86,18 @@ def guidelines_panel(actor: Actor, dataset_id: int | None) -> None:
                 st.rerun()
     where = _("project") if v.project_wide else _("this dataset")
     label = _("Guidelines ({where}, version {version})").format(where=where, version=v.version)
-    with st.expander(label, expanded=todo is not None, icon=":material/menu_book:", key="gd-panel"):
+    panel = st.expander(
+        label,
+        expanded=todo is not None,
+        icon=":material/menu_book:",
+        key="gd-panel",
+        on_change="rerun",
+    )
+    # drawn only while open: a collapsed panel's ~25 headings and Markdown blocks were still
+    # re-rendered by the browser on every Next and Save of the sample view
+    if not panel.open:
+        return
+    with panel:
         guidelines_view(v.body, key="gd")
         page_link(
             GUIDELINES_PAGE,

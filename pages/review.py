@@ -204,6 +204,69 @@ if S.get("rv_ds") not in ds_names:
     S.pop("rv_ds", None)
 
 # ---------------------------------------------------------------------------------------- queue
+# the sidebar's further filters and their "off" values; their widgets are drawn only while the
+# "More filters" panel is open, so their values are kept here (a widget's value is dropped on the
+# first full run without it, unless it is set again as plain session state)
+MORE_FILTERS: dict[str, Any] = {
+    "rv_f_text": "",
+    "rv_f_min": 0,
+    "rv_f_max": 0,
+    "rv_f_src": "any",
+    "rv_f_conf": 1.0,
+    "rv_f_sugg": False,
+    "rv_f_job": 0,
+    "rv_f_mine": False,
+}
+for _k, _v in MORE_FILTERS.items():
+    S[_k] = S[_k] if _k in S else _v
+
+
+def queue_settings(prefs: dict[str, Any]) -> None:
+    """The sidebar's Settings panel: this person's preference; for leads the queue's overlap,
+    decision rule and order."""
+    stay = st.toggle(
+        _("Stay on the sample after Reject / Needs fix"),
+        value=bool(prefs["stay_after_decision"]),
+        key="rv_pref_stay",
+    )
+    if stay != prefs["stay_after_decision"] and actor.id is not None:
+        with ui.shows_errors(), ui.session() as s:
+            rv.set_prefs(s, actor, stay_after_decision=bool(stay))
+        S["rv_stay"] = bool(stay)
+    if not actor.can("configure"):
+        return
+    current = next(d for d in datasets if d["id"] == ds_id)
+    with ui.session() as s:
+        rule_now = ds_service.get_dataset(s, ds_id).decision_rule
+    k = st.number_input(
+        _("Annotators per sample (overlap)"),
+        1,
+        rv.MAX_OVERLAP,
+        value=current["overlap"],
+        key="rv_k",
+    )
+    rule = st.selectbox(
+        _("Decision rule"),
+        rv.DECISION_RULES,
+        index=rv.DECISION_RULES.index(rule_now),
+        key="rv_rule",
+        format_func=lambda x: ui.label(RULE_LABELS, x),
+        help=_(
+            "How the decisions of the overlapping reviewers settle a sample; "
+            "a disagreement makes it disputed until a lead adjudicates."
+        ),
+    )
+    if (k != current["overlap"] or rule != rule_now) and st.button(
+        _("Apply queue settings"), key="rv_set_k"
+    ):
+        with ui.shows_errors(), ui.session() as s:
+            rv.set_overlap(s, actor, ds_id, int(k))
+            rv.set_decision_rule(s, actor, ds_id, rule)
+        dataset_list.clear()
+        st.rerun()
+    ui_curate.render_queue_order(actor, ds_id)  # most likely broken first
+
+
 status_choices = ["new", *[x for x in STATUSES if x not in ("new", "disputed")], "any"]
 if actor.can("adjudicate"):
     status_choices.insert(1, "disputed")  # the adjudication queue
@@ -235,66 +298,47 @@ with st.sidebar:
         )
     else:
         check = st.text_input(_("Automatic check (name)"), key="rv_f_check")
-    text_q = st.text_input(_("Text contains"), key="rv_f_text")
-    c1, c2 = st.columns(2)
-    min_len = c1.number_input(_("Min chars"), min_value=0, value=0, step=100, key="rv_f_min")
-    max_len = c2.number_input(
-        _("Max chars (0 = ∞)"), min_value=0, value=0, step=100, key="rv_f_max"
+    more = st.expander(
+        _("More filters")
+        + (
+            " · " + ngettext("{n} on", "{n} on", n_more).format(n=n_more)
+            if (n_more := sum(S.get(k) != v for k, v in MORE_FILTERS.items()))
+            else ""
+        ),
+        key="rv-more-filters",
+        on_change="rerun",
+        icon=":material/filter_list:",
     )
-    has_source = st.selectbox(
-        _("English source"),
-        ["any", "with", "without"],
-        key="rv_f_src",
-        format_func=lambda x: ui.label(SOURCE_LABELS, x),
-    )
-    max_conf = st.slider(_("Max alignment confidence"), 0.0, 1.0, 1.0, 0.05, key="rv_f_conf")
-    sugg = st.toggle(_("Has an open suggestion"), key="rv_f_sugg")
-    S.setdefault("rv_f_job", 0)
-    job = st.number_input(
-        _("Suggestions of DeepL job (0 = any)"), min_value=0, step=1, key="rv_f_job"
-    )
-    mine = st.toggle(_("Assigned to me"), key="rv_f_mine")
+    if more.open:  # drawn only while open: every widget on the page is redrawn on each click
+        with more:
+            st.text_input(_("Text contains"), key="rv_f_text")
+            c1, c2 = st.columns(2)
+            c1.number_input(_("Min chars"), min_value=0, step=100, key="rv_f_min")
+            c2.number_input(_("Max chars (0 = ∞)"), min_value=0, step=100, key="rv_f_max")
+            st.selectbox(
+                _("English source"),
+                ["any", "with", "without"],
+                key="rv_f_src",
+                format_func=lambda x: ui.label(SOURCE_LABELS, x),
+            )
+            st.slider(_("Max alignment confidence"), 0.0, 1.0, step=0.05, key="rv_f_conf")
+            st.toggle(_("Has an open suggestion"), key="rv_f_sugg")
+            st.number_input(
+                _("Suggestions of DeepL job (0 = any)"), min_value=0, step=1, key="rv_f_job"
+            )
+            st.toggle(_("Assigned to me"), key="rv_f_mine")
+    text_q, min_len, max_len = S["rv_f_text"], S["rv_f_min"], S["rv_f_max"]
+    has_source, max_conf, sugg = S["rv_f_src"], S["rv_f_conf"], S["rv_f_sugg"]
+    job, mine = S["rv_f_job"], S["rv_f_mine"]
     with ui.session() as s:
         prefs = rv.get_prefs(s, actor) if actor.id is not None else dict(rv.PREF_DEFAULTS)
-    stay = st.toggle(
-        _("Stay on the sample after Reject / Needs fix"),
-        value=bool(prefs["stay_after_decision"]),
-        key="rv_pref_stay",
+    S["rv_stay"] = bool(prefs["stay_after_decision"])
+    settings = st.expander(
+        _("Settings"), key="rv-settings", on_change="rerun", icon=":material/tune:"
     )
-    if stay != prefs["stay_after_decision"] and actor.id is not None:
-        with ui.shows_errors(), ui.session() as s:
-            rv.set_prefs(s, actor, stay_after_decision=bool(stay))
-    if actor.can("configure"):
-        current = next(d for d in datasets if d["id"] == ds_id)
-        with ui.session() as s:
-            rule_now = ds_service.get_dataset(s, ds_id).decision_rule
-        k = st.number_input(
-            _("Annotators per sample (overlap)"),
-            1,
-            rv.MAX_OVERLAP,
-            value=current["overlap"],
-            key="rv_k",
-        )
-        rule = st.selectbox(
-            _("Decision rule"),
-            rv.DECISION_RULES,
-            index=rv.DECISION_RULES.index(rule_now),
-            key="rv_rule",
-            format_func=lambda x: ui.label(RULE_LABELS, x),
-            help=_(
-                "How the decisions of the overlapping reviewers settle a sample; "
-                "a disagreement makes it disputed until a lead adjudicates."
-            ),
-        )
-        if (k != current["overlap"] or rule != rule_now) and st.button(
-            _("Apply queue settings"), key="rv_set_k"
-        ):
-            with ui.shows_errors(), ui.session() as s:
-                rv.set_overlap(s, actor, ds_id, int(k))
-                rv.set_decision_rule(s, actor, ds_id, rule)
-            dataset_list.clear()
-            st.rerun()
-    ui_curate.render_queue_order(actor, ds_id)  # leads: most likely broken first
+    if settings.open:
+        with settings:
+            queue_settings(prefs)
     if actor.can("view_stats"):
         pend = pending_drafts(config.db_url(), actor).get(ds_id)
         st.text(
@@ -642,7 +686,7 @@ def workspace() -> None:
             elif clicked == "skip":
                 save(view, "skip", then_next=True)
             elif clicked in ("reject", "needs_fix"):
-                save(view, clicked, then_next=not S.get("rv_pref_stay", False))
+                save(view, clicked, then_next=not S.get("rv_stay", False))
             else:
                 save(view, clicked)
         # this same run goes on with what the action left (no second rerun per click)

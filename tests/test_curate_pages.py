@@ -103,12 +103,18 @@ def test_lead_sets_the_queue_order_in_the_sidebar(
     eng, ds = site["engine"], site["ds"]
     at = open_page("review.py", site["url"], site["who"]["lead"], monkeypatch)
     assert not at.exception
+    assert not [s for s in at.selectbox if s.key == f"rv_order_{ds}"]  # in the closed Settings
+    at.session_state["rv-settings"] = True  # the sidebar's Settings panel opened
+    at.run()
     at.selectbox(key=f"rv_order_{ds}").set_value("risk").run()
     assert not at.exception
     with db.session_scope(eng) as s:
         assert queue_order.get_order(s, ds) == "risk"
     ann = open_page("review.py", site["url"], site["who"]["annotator"], monkeypatch)
+    ann.session_state["rv-settings"] = True
+    ann.run()
     assert not ann.exception and not [s for s in ann.selectbox if s.key == f"rv_order_{ds}"]
+    assert [t for t in ann.toggle if t.key == "rv_pref_stay"]  # an annotator's own setting
 
 
 def test_checks_page_starts_the_korean_run_and_shows_its_result(

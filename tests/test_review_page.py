@@ -114,3 +114,46 @@ def test_a_decision_as_the_sample_opens_is_a_double_press(
     assert "nothing was decided" in "\n".join(i.value for i in at.info)
     with db.session_scope(eng) as s:
         assert s.scalar(select(Sample.status).where(Sample.id == ids[3])) == "new"
+
+
+def test_more_filters_keep_their_values_while_the_panel_is_closed(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sidebar's further filters are drawn only while their panel is open (fewer elements
+    per click); what they are set to still filters the queue after the panel is closed."""
+    eng, who, ids = demo["engine"], demo["who"], demo["ids"]
+    with db.session_scope(eng) as s:
+        key_text = s.scalar(select(Turn.text).where(Turn.sample_id == ids[3], Turn.idx == 0))
+    at = open_page("review.py", demo["url"], who["annotator"], monkeypatch)
+    at.selectbox(key="rv_ds").set_value(demo["ds"]).run()
+    assert not [w for w in at.text_input if w.key == "rv_f_text"]  # closed: not drawn
+    at.session_state["rv-more-filters"] = True
+    at.run()
+    at.text_input(key="rv_f_text").set_value(key_text[:12]).run()
+    at.session_state["rv-more-filters"] = False
+    at.run()
+    at.run()  # a second full run without the widget: its value is still there
+    assert not at.exception and not [w for w in at.text_input if w.key == "rv_f_text"]
+    assert at.session_state["rv_f_text"] == key_text[:12]
+    assert any("More filters · 1 on" in e.label for e in at.sidebar.expander)
+    at.button(key="rv-b-next-none").click().run()
+    assert not at.exception
+    assert at.session_state["rv_sample"] == ids[3]  # the one sample whose text matches
+
+
+def test_stay_after_reject_setting_is_kept_per_person(
+    demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eng, who, ids = demo["engine"], demo["who"], demo["ids"]
+    at = open_page("review.py", demo["url"], who["annotator"], monkeypatch, {"sample": ids[2]})
+    at.session_state["rv-settings"] = True
+    at.run()
+    at.toggle(key="rv_pref_stay").set_value(True).run()
+    with db.session_scope(eng) as s:
+        assert rv.get_prefs(s, who["annotator"])["stay_after_decision"] is True
+    at.session_state["rv-settings"] = False  # the panel closed: the setting still holds
+    at.run()
+    at.session_state["rv_opened"] = time.time() - 5
+    at.button(key=f"rv-b-reject-{ids[2]}").click().run()
+    assert not at.exception
+    assert at.session_state["rv_sample"] == ids[2]  # stayed on the rejected sample
