@@ -20,7 +20,7 @@ os.umask(0o077)  # files this process creates (exports, reports) are its owner's
 webauth.ROUTES_ACTIVE = True
 # the pages' imports load while the server starts answering, so the first login does not wait for
 # them
-threading.Thread(target=ui_speed.warm_up, name="kocurate-warm-up", daemon=True).start()
+threading.Thread(target=ui_speed.warm_up_server, name="kocurate-warm-up", daemon=True).start()
 app = st.App(
     str(Path(__file__).resolve().parent / "app.py"),
     routes=[
