@@ -12,6 +12,8 @@ triggers in the same pass).
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import itertools
 import json
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
@@ -157,6 +159,29 @@ def _collect(
         yield item
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _gc_paused(fn: F) -> F:
+    """``fn`` runs with no cycle collection: an import makes no reference cycles, yet every full
+    collection walked the whole heap of imported modules (12 % of an import's CPU at 100k
+    samples). Restored (and the young generations collected once) afterwards."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+                gc.collect(1)
+
+    return run  # type: ignore[return-value]
+
+
+@_gc_paused
 def import_files(
     engine: Engine,
     kind: str,

@@ -656,3 +656,19 @@ def test_spool_folders_of_dead_imports_are_swept(tmp_path: Path) -> None:
         "elsewhere",
         "unmarked",
     ]
+
+
+def test_the_garbage_collector_is_back_on_after_an_import(engine: Engine, tmp_path: Path) -> None:
+    """The import pauses cycle collection for speed; it is on again afterwards, failed or not."""
+    import gc
+
+    assert gc.isenabled()
+    good = write_jsonl(tmp_path / "ok.jsonl", good_lines(2))
+    import_files(engine, "koalpaca_v11", good, name="gc-ok")
+    assert gc.isenabled()
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl", good_lines(1) + ['{"instruction": "질문만 있고 답이 없습니다"}']
+    )
+    with pytest.raises(ImportFailed):
+        import_files(engine, "koalpaca_v11", bad, name="gc-bad")
+    assert gc.isenabled()

@@ -38,6 +38,7 @@ from .runner import (
     RunSummary,
     _store,
     categories_of,
+    freeze_worker_heap,
     without_main_script,
 )
 from .translation import LengthRatio
@@ -55,6 +56,7 @@ def _check_spool(
     path: str, names: tuple[str, ...], kind: str, ratio: tuple[float, float] | None, g: Group
 ) -> tuple[list[Finding], dict[str, float]]:
     """In a worker: one committed batch of the spool file read and checked."""
+    freeze_worker_heap()
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         samples = con.execute(
