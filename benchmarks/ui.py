@@ -575,6 +575,7 @@ def run_db(browser: Any, name: str, url: str, users: list[tuple[str, str]], reps
             "    "
             + "  ".join(
                 f"{k} p50 {statistics.median(v):.0f} p95 {pct(v, 95):.0f} ms"
+                + (f" ({', '.join(f'{x:.0f}' for x in v)})" if len(v) <= 5 else "")
                 for k, v in out.items()
                 if v
             ),

