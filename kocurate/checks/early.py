@@ -295,7 +295,9 @@ class EarlyChecks:
             for f in found:
                 f.sample_id = offset + f.sample_id  # type: ignore[operator]
             with Session(engine) as s, s.begin():
-                nf, nfl = _store(s, dataset_id, views, found, list(self.names), self.cats)
+                nf, nfl = _store(
+                    s, dataset_id, views, found, list(self.names), self.cats, fresh=True
+                )
             summary.findings += nf
             summary.flags += nfl
             for f in found:
