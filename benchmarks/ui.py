@@ -16,6 +16,10 @@ Playwright:
   cached: every figure counted by the database), "again" a later visit (the page's one-minute cache
   of the figures). One server start per first visit.
 
+Every server is measured once its warm-up (imports, the word lists, the Korean analyser: 2-3 s
+idle, longer on a busy machine) has finished, as a running server has long before anyone logs in;
+the warm-up's own time is printed. A login during the warm-up waits for what it imports.
+
 Beside each browser figure, the server's own time for the same click: the script runs it caused
 (the page run, or the Review page's fragment run), wall and CPU milliseconds of the thread that ran
 them (``kocurate.ui_speed``, ``KOCURATE_TIMING_LOG``): the CPU figure holds however busy the machine
@@ -143,6 +147,7 @@ class Clock:
         ms = timed(fn)
         page.wait_for_timeout(50)  # the run's own line is written as it ends
         rows, self.offset = ui_speed.read_log(self.log, self.offset)
+        rows = [r for r in rows if r[1] != ui_speed.WARM_LABEL]
         self.server.setdefault(action, []).append(
             (sum(r[2] for r in rows), sum(r[3] for r in rows))
         )
@@ -223,6 +228,19 @@ def serve(url: str, fragments: bool, *, floor: bool = False) -> Iterator[tuple[s
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def wait_warm(timing: str, timeout_s: float = 300) -> float:
+    """Wait until the server's warm-up (imports, word lists, analyser) has finished, as it has
+    long before anyone logs in to a running server; returns its wall milliseconds."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        rows, _ = ui_speed.read_log(timing)
+        done = [r[2] for r in rows if r[1] == ui_speed.WARM_LABEL]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise TimeoutError(f"the server's warm-up did not finish within {timeout_s:.0f} s")
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -440,7 +458,8 @@ def measure_dashboard(
     """The lead opens the Dashboard: the first visit after a server start, then ``visits`` more."""
     out: dict[str, list[float]] = {"dashboard first": [], "dashboard again": []}
     for _ in range(starts):
-        with serve(url, True) as (base, _timing):
+        with serve(url, True) as (base, timing):
+            wait_warm(timing)
             ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
             ctx.set_default_timeout(120_000)
             try:
@@ -566,6 +585,7 @@ def run_db(browser: Any, name: str, url: str, users: list[tuple[str, str]], reps
         print(f"  {name}: {label} as {user}, load {loadavg()}", flush=True)
         reset_queue(url)
         with serve(url, fragments) as (base, timing):
+            print(f"    server warm-up {wait_warm(timing):.0f} ms", flush=True)
             clock = Clock(timing)
             out = measure(
                 browser, base, url, user, pw, reps, queue if queue < 5000 else 0, searches, clock

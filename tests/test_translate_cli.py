@@ -150,11 +150,17 @@ def test_serve_ships_the_production_look() -> None:
     assert config["runner"]["postScriptGC"] is False
 
 
-def test_server_warm_up_freezes_the_imported_heap() -> None:
+def test_server_warm_up_freezes_the_imported_heap(tmp_path: Path) -> None:
     """After the warm-up, the objects alive (imported modules, word lists) are out of the
-    collector's full collections, which then take ~0 ms instead of walking them all."""
+    collector's full collections, which then take ~0 ms instead of walking them all; its line in
+    the timing log tells the browser benchmark the server is warm."""
+    import os
     import subprocess
     import sys
+
+    from kocurate import ui_speed
+
+    log = tmp_path / "timing.log"
 
     code = (
         "import gc\n"
@@ -162,5 +168,12 @@ def test_server_warm_up_freezes_the_imported_heap() -> None:
         "ui_speed.warm_up_server()\n"
         "assert gc.get_freeze_count() > 50_000, gc.get_freeze_count()\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, ui_speed.LOG_ENV: str(log)},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert [r[1] for r in ui_speed.read_log(str(log))[0]] == [ui_speed.WARM_LABEL]
