@@ -86,6 +86,10 @@ def timed_fn(label: str, fn: F) -> F:
 WARM_MODULES = (
     "kocurate.ui",
     "kocurate.ui_llm",
+    "kocurate.ui_curate",
+    "kocurate.ui_gold",
+    "kocurate.ui_guidance",
+    "alembic.runtime.migration",
     "kocurate.services.review",
     "kocurate.services.drafts",
     "kocurate.services.datasets",
@@ -102,6 +106,7 @@ WARM_MODULES = (
 # ethics word list or the Korean analyser (a lexicon word judged on its word boundaries) would
 # otherwise pay for building it inside someone's click (measured: one Save of 974 ms at 200k)
 WARM_CALLS = (
+    ("kocurate.db", "head_revision"),  # the first page run checks the schema against it
     ("kocurate.checks.ethics.lexicon", "load_lexicon"),
     ("kocurate.checks.korean.analysis", "kiwi"),
     ("kocurate.ui_speed", "warm_charts"),
