@@ -757,30 +757,27 @@ if tabs[3].open:
                 "lengths",
                 _("Korean and English characters per sample"),
             )
-            chart(
-                px.bar(
-                    frame(rows_ratio),
-                    x="bucket",
-                    y="n",
-                    color="dataset",
-                    barmode="group",
-                    labels=labels(bucket=_("Korean / English characters")),
+            for rows, bucket, key, title in (
+                (
+                    rows_ratio,
+                    _("Korean / English characters"),
+                    "ratio",
+                    _("Length ratio Korean / English"),
                 ),
-                "ratio",
-                _("Length ratio Korean / English"),
-            )
-            chart(
-                px.bar(
-                    frame(rows_turns),
-                    x="bucket",
-                    y="n",
-                    color="dataset",
-                    barmode="group",
-                    labels=labels(bucket=_("turns")),
-                ),
-                "turns",
-                _("Turns per conversation"),
-            )
+                (rows_turns, _("turns"), "turns", _("Turns per conversation")),
+            ):
+                chart(
+                    px.bar(
+                        frame(rows),
+                        x="bucket",
+                        y="n",
+                        color="dataset",
+                        barmode="group",
+                        labels=labels(bucket=bucket),
+                    ),
+                    key,
+                    title,
+                )
         else:
             st.info(_("No samples yet."))
         link(_("Review queue"), dataset=one_dataset())
