@@ -51,3 +51,22 @@ def test_dashboard_empty_then_live(
     assert day["xaxis"]["tickformat"] == "%Y-%m-%d" and day["xaxis"]["dtick"] == 86_400_000
     assert day["yaxis"]["tickformat"] == ",d" and day["yaxis"]["dtick"] == 1
     assert figs["Samples by status"]["layout"]["yaxis"]["tickformat"] == ",d"
+
+
+def test_text_tab_draws_its_histograms(
+    db_url: str, engine: Engine, actors: dict[str, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind, ko, en, name = DEMO_SETS[3]
+    import_files(engine, kind, HERE / ko, HERE / en, name=name)
+    at = open_page("dashboard.py", db_url, actors["lead"], monkeypatch, run=False)
+    at.session_state["db-tabs"] = "Text"
+    at.run()
+    assert not at.exception, at.exception
+    figs = _figures(at)
+    assert {
+        "Korean and English characters per sample",
+        "Length ratio Korean / English",
+        "Turns per conversation",
+    } <= set(figs)
+    ratio = figs["Length ratio Korean / English"]["layout"]
+    assert ratio["xaxis"]["title"]["text"] == "Korean / English characters"
