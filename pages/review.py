@@ -298,17 +298,19 @@ with st.sidebar:
         )
     else:
         check = st.text_input(_("Automatic check (name)"), key="rv_f_check")
+    # the label stays the same: an expander whose label changes is drawn anew, closed (typing a
+    # filter would shut the panel); how many are on is said under it instead
     more = st.expander(
-        _("More filters")
-        + (
-            " · " + ngettext("{n} on", "{n} on", n_more).format(n=n_more)
-            if (n_more := sum(S.get(k) != v for k, v in MORE_FILTERS.items()))
-            else ""
-        ),
+        _("More filters"),
         key="rv-more-filters",
         on_change="rerun",
         icon=":material/filter_list:",
     )
+    n_more = sum(S.get(k) != v for k, v in MORE_FILTERS.items())
+    if n_more and not more.open:
+        st.caption(
+            ngettext("{n} further filter on", "{n} further filters on", n_more).format(n=n_more)
+        )
     if more.open:  # drawn only while open: every widget on the page is redrawn on each click
         with more:
             st.text_input(_("Text contains"), key="rv_f_text")
