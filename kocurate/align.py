@@ -27,6 +27,7 @@ from functools import partial
 import numpy as np
 
 from .hangul import SYLLABLES
+from .i18n import N_, Text
 
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _DIGIT = re.compile(r"\d")
@@ -783,17 +784,68 @@ def breakdown(statuses: Sequence[str]) -> tuple[float, int | None]:
     return len(unsure) / len(statuses), (unsure[0] if unsure else None)
 
 
-def breakdown_warning(samples: int, unsure: int, first_row: str | None) -> str | None:
+def breakdown_warning(
+    samples: int,
+    unsure: int,
+    first_row: str | None,
+    *,
+    align_by: str = "position",
+    source_records: int | None = None,
+) -> Text | None:
     """The import's warning when the alignment path breaks down (more than ``BREAKDOWN_SHARE``
-    unsure)."""
+    unsure), saying what it may mean for this way of pairing (``align_by``): rows out of step
+    between two files (with their record counts when they differ), records whose turns disagree
+    with the English record of the same id, or Korean that does not translate its own record's
+    English. English text that remembers its message id (``i18n.text`` shows it translated)."""
     if samples <= 0 or unsure / samples <= BREAKDOWN_SHARE:
         return None
-    where = f"; the first at {first_row}" if first_row else ""
-    return (
-        f"warning: alignment is unsure for {unsure:,} of {samples:,} rows"
-        f" ({unsure / samples:.1%}){where}. Rows may be inserted, duplicated, swapped or missing in"
-        " one file; review the ambiguous and unaligned samples (`kocurate datasets`) or check the"
-        " files."
+    counts = {"unsure": unsure, "samples": samples, "share": f"{unsure / samples:.1%}"}
+    where = first_row or "?"
+    if align_by == "inline":
+        return Text(
+            N_(
+                "{unsure:,} of {samples:,} pairs look mismatched ({share}), the first at"
+                " {where}: the Korean may not translate the English of its own record. They are"
+                " marked ambiguous; review them on the Review page (More filters → Max alignment"
+                " confidence)."
+            ),
+            where=where,
+            **counts,
+        )
+    if align_by == "id":
+        return Text(
+            N_(
+                "alignment is unsure for {unsure:,} of {samples:,} records ({share}), the first at"
+                " {where}: their turns differ in number, roles or content from the English record"
+                " with the same id, or no English record has that id ({english:,} English"
+                " records were read). Review the ambiguous and unaligned samples (`kocurate"
+                " datasets`) or check that both files are the same release."
+            ),
+            where=where,
+            english=source_records or 0,
+            **counts,
+        )
+    if source_records is not None and source_records != samples:
+        return Text(
+            N_(
+                "alignment is unsure for {unsure:,} of {samples:,} rows ({share}), the first at"
+                " {where}. The English file has {english:,} records, the Korean {samples:,}: rows"
+                " may be missing from one file (is it complete?), or inserted, duplicated or"
+                " swapped; review the ambiguous and unaligned samples (`kocurate datasets`) or"
+                " check the files."
+            ),
+            where=where,
+            english=source_records,
+            **counts,
+        )
+    return Text(
+        N_(
+            "alignment is unsure for {unsure:,} of {samples:,} rows ({share}), the first at"
+            " {where}. Rows may be inserted, duplicated, swapped or missing in one file; review"
+            " the ambiguous and unaligned samples (`kocurate datasets`) or check the files."
+        ),
+        where=where,
+        **counts,
     )
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from . import align as aligner
 from . import config, db
 from .errors import AlreadyImported, Conflict, ImportFailed, UsageError
-from .i18n import N_
+from .i18n import N_, Text
 from .importers import Importer, NormSample, get_importer
 from .models import Dataset, Sample, Turn, utcnow
 
@@ -63,6 +63,10 @@ class ImportReport:
     first_unsure: str | None = (
         None  # place of the first ambiguous or unaligned record (the import's warning)
     )
+    # how the English was paired (position, id, inline, none) and how many English records the
+    # source file held: the import's warning says what an unsure alignment may mean
+    align_by: str = "none"
+    source_records: int | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)
     skipped_report: str | None = None
     write_seconds: float = (
@@ -77,6 +81,16 @@ class ImportReport:
     phases: dict[str, float] = field(default_factory=dict)
     # SQLite: the rows' import order n became sample id id_offset + n (one contiguous range)
     id_offset: int | None = None
+
+    def alignment_warning(self) -> Text | None:
+        """What the import says when too many rows are unsure (``align.breakdown_warning``)."""
+        return aligner.breakdown_warning(
+            self.samples,
+            self.ambiguous + self.unaligned,
+            self.first_unsure,
+            align_by=self.align_by,
+            source_records=self.source_records,
+        )
 
     def summary(self) -> str:
         parts = [f"{self.samples:,} samples, {self.turns:,} turns"]
@@ -241,6 +255,7 @@ def import_files(
                 c0 = time.process_time()
                 english = _EnglishById.fill(en_stream)
                 report.phases["english side (parse, id store)"] = time.process_time() - c0
+                report.source_records = english.records
             else:  # position alignment needs the cues of every record at once
                 sources = [
                     _Source(
@@ -251,6 +266,10 @@ def import_files(
                     )
                     for s in en_stream
                 ]
+                report.source_records = len(sources)
+        report.align_by = (
+            importer.align_by if src is not None or importer.align_by == "inline" else "none"
+        )
         ko_stream = _collect(importer.read(ko_path), skip_bad, report.skipped, "ko")
         if src is None:
             pairs = (
@@ -445,6 +464,7 @@ class _EnglishById:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.con = sqlite3.connect(Path(folder) / "en.db", isolation_level=None)
+        self.records = 0  # English records read (the import's warning compares the two files)
 
     @classmethod
     def fill(cls, records: Iterator[NormSample]) -> _EnglishById:
@@ -462,6 +482,7 @@ class _EnglishById:
                 rows = [(s.key, *_pack(s)) for s in itertools.islice(records, BATCH)]
                 if not rows:
                     break
+                store.records += len(rows)
                 con.executemany("INSERT INTO e VALUES (?, ?, ?, ?)", rows)
             con.execute("CREATE INDEX e_key ON e (key)")
             con.execute("COMMIT")

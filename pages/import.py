@@ -17,7 +17,7 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import AlreadyImported, ImportFailed, KocurateError
-from kocurate.i18n import N_, _, message, ngettext
+from kocurate.i18n import N_, _, message, ngettext, text
 from kocurate.ingest import default_name
 from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
@@ -196,7 +196,10 @@ if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"
                     mime="application/json",
                     key="imp_dl",
                 )
-            if rep.ambiguous or rep.unaligned:
+            warning = rep.alignment_warning()
+            if warning:
+                st.warning(text(warning), icon=":material/warning:")
+            elif rep.ambiguous or rep.unaligned:
                 st.caption(
                     _(
                         "{ambiguous:,} pairs were not sure enough to join silently and are marked "

@@ -54,6 +54,20 @@ def test_import_warns_when_the_alignment_path_breaks_down(
     assert "warning: alignment is unsure for" in out and "the first at record 41," in out, (
         out
     )  # 1-based: ko[300] inserted
+    assert "The English file has 335 records, the Korean 338" in out, out
+
+
+def test_import_warning_of_in_record_pairs_blames_the_pair_not_the_files(
+    db_url: str, shared_data: Path
+) -> None:
+    # English and Korean in the same record (real DeepL turn pairs, one Korean turn belongs to
+    # another English turn): no row can be out of step between files, the pairs themselves are
+    # in doubt
+    pairs = shared_data / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json"
+    code, out = kc(db_url, "import", "sharegpt_pairs", pairs, "--no-checks", "--no-index")
+    assert code == 0, out
+    assert "pairs look mismatched" in out and "own record" in out, out
+    assert "inserted, duplicated" not in out and "alignment is unsure" not in out, out
 
 
 def test_small_false_alarms_seen_on_real_data() -> None:

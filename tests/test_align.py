@@ -255,3 +255,27 @@ def test_breakdown_warning_names_the_first_unsure_row() -> None:
     assert breakdown_warning(100, 2, "line 98") is None  # 2 % is still fine
     msg = breakdown_warning(100, 3, "record 98")
     assert msg is not None and "3 of 100" in msg and "record 98" in msg
+
+
+def test_breakdown_warning_says_what_an_unsure_alignment_may_mean() -> None:
+    from kocurate.align import breakdown_warning
+    from kocurate.i18n import text
+
+    # position, files of different lengths: both counts
+    short = breakdown_warning(1040, 705, "record 336", source_records=335)
+    assert short is not None
+    assert "The English file has 335 records, the Korean 1,040" in short
+    assert "is it complete?" in short and "record 336" in short
+    # position, same length: rows out of step
+    same = breakdown_warning(100, 5, "record 7", source_records=100)
+    assert same is not None and "inserted, duplicated, swapped or missing" in same
+    # English in the same record: nothing is out of step, the pair itself is in doubt
+    inline = breakdown_warning(987, 39, "record 7", align_by="inline")
+    assert inline is not None and "39 of 987 pairs look mismatched" in inline
+    assert "inserted" not in inline and "record 7" in inline
+    # joined by id: the records of the same id disagree, or the id is missing
+    by_id = breakdown_warning(2, 1, "record 1", align_by="id", source_records=5)
+    assert by_id is not None and "same id" in by_id and "5 English records" in by_id
+    # each is a message the web page shows in Korean
+    for w in (short, same, inline, by_id):
+        assert text(w, "ko") != str(w) and "{" not in text(w, "ko")

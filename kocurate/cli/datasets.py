@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from .. import align as aligner
 from ..errors import EXIT_USAGE, AlreadyImported
 from ..services import datasets as ds_service
 from ..services.auth import SYSTEM
@@ -154,11 +153,9 @@ def import_cmd(
         except ValueError as exc:
             fail(str(exc), EXIT_USAGE)
     typer.echo(f"imported {rep.name!r} (dataset {rep.dataset_id}): {rep.summary()}")
-    warning = aligner.breakdown_warning(
-        rep.samples, rep.ambiguous + rep.unaligned, rep.first_unsure
-    )
+    warning = rep.alignment_warning()
     if warning:
-        typer.echo(warning, err=True)
+        typer.echo(f"warning: {warning}", err=True)
     if "search_index" in rep.after:
         typer.echo(
             f"search index: {rep.after['search_index']['turns']:,} turns in"

@@ -135,6 +135,32 @@ def test_lead_imports_a_pair_and_a_bad_file_is_refused(
     assert f"dataset={new_id}" in (link.get_attribute("href") or "")
 
 
+def test_import_page_warns_when_the_alignment_breaks_down(
+    page: Any, own_app: AppServer, tmp_path: Path
+) -> None:
+    lines = (DATA / "dolly_ko.jsonl").read_text(encoding="utf-8").splitlines()
+    swapped = tmp_path / "dolly_swapped.jsonl"
+    swapped.write_text("\n".join([lines[3], lines[0], lines[1]]) + "\n", encoding="utf-8")
+    do_login(page, own_app.base_url, "lead")
+    page.goto(own_app.url("import"))
+    wait_idle(page)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="dolly —", exact=False).click()
+    wait_idle(page)
+    uploads = page.locator("input[type=file]")
+    uploads.nth(0).set_input_files(str(swapped))
+    wait_idle(page)
+    uploads.nth(1).set_input_files(str(DATA / "dolly_en.jsonl"))
+    wait_idle(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_idle(page, 30_000)
+    expect(page.get_by_text("Imported 'dolly_swapped'", exact=False)).to_be_visible()
+    # the CLI's warning, with both files' record counts and the first unsure row
+    warning = page.get_by_test_id("stAlert").filter(has_text="alignment is unsure for 3 of 3 rows")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("The English file has 6 records, the Korean 3")
+
+
 def test_annotator_has_no_import_page(page: Any, own_app: AppServer) -> None:
     do_login(page, own_app.base_url, "annotator")
     expect(page.get_by_test_id("stSidebarNav").get_by_text("Import", exact=True)).to_have_count(0)
