@@ -117,6 +117,8 @@ class ImportFailed(UsageError):
         if reason is None:
             reason = reason_id.format(**reason_params) if reason_id else ""
         self.file, self.where, self.field, self.reason = file, where, field, reason
+        # set by the import when the file looks like another kind (shown under the error)
+        self.hint: str | None = None
         place = f"{file}, {where}" + (f", field '{field}'" if field else "")
         why: Any = part(reason_id, **reason_params) if reason_id else reason
         super().__init__(

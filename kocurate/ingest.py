@@ -35,7 +35,7 @@ from . import align as aligner
 from . import config, db
 from .errors import AlreadyImported, Conflict, ImportFailed, UsageError
 from .i18n import N_, Text
-from .importers import Importer, NormSample, get_importer
+from .importers import Importer, NormSample, get_importer, kinds_for_file
 from .models import Dataset, Sample, Turn, utcnow
 
 if TYPE_CHECKING:
@@ -298,9 +298,47 @@ def import_files(
             actor,
             early,
         )
+    except ImportFailed as exc:
+        _hint_kinds(exc, kind, ko_path, src, options)
+        raise
     finally:
         if english is not None:
             english.close()
+
+
+def _hint_kinds(
+    exc: ImportFailed, kind: str, ko_path: Path, src: Path | None, options: dict[str, Any] | None
+) -> None:
+    """A file refused for its shape: say which other kinds its first record fits
+    (``exc.hint``, shown under the error by the CLI and the import page)."""
+    if exc.where == "file" or getattr(exc, "hint", None) is not None:
+        return
+    side = {ko_path.name: (ko_path, False)}
+    if src is not None and src.name != ko_path.name:
+        side[src.name] = (src, True)
+    if exc.file not in side:
+        return
+    path, is_source = side[exc.file]
+    kinds = kinds_for_file(path, kind, source=is_source, options=options)
+    if kinds and is_source:
+        exc.hint = Text(
+            N_(
+                "the English file's first record does not have the shape of {kind!r} (it fits"
+                " {kinds}): is it the English source of this dataset?"
+            ),
+            kind=kind,
+            kinds=", ".join(repr(k) for k in kinds),
+        )
+    elif kinds:
+        exc.hint = Text(
+            N_(
+                "its first record does not have the shape of {kind!r} but fits {kinds}: is it"
+                " another format? (`kocurate import --help` describes each; on the Import page,"
+                " choose it under Format)"
+            ),
+            kind=kind,
+            kinds=", ".join(repr(k) for k in kinds),
+        )
 
 
 def _import(

@@ -176,6 +176,8 @@ if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"
                     )
                 ).format(file=exc.file, place=exc.where, field=exc.field)
             )
+            if exc.hint:
+                st.info(text(exc.hint), icon=":material/lightbulb:")
         except (KocurateError, ValueError) as exc:
             bar.empty()
             status.error(message(exc))

@@ -268,3 +268,59 @@ def test_cli_import_asks_for_an_unknown_licence(db_url: str, tmp_path: Path) -> 
         app, ["--db", db_url, "import", "koalpaca", str(path), "--no-index", "--no-checks"]
     )
     assert out.exit_code == 0 and "licence unknown" in out.output and "--licence" in out.output
+
+
+def test_a_file_of_another_kind_is_refused_with_the_kinds_it_fits(
+    db_url: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from kocurate.cli import app
+    from kocurate.importers import kinds_for_file
+
+    pairs = tmp_path / "pairs.json"
+    pairs.write_text(
+        json.dumps(
+            [{"instruction": "translate", "input": "Hello there.", "output": "안녕하세요."}],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    chats = tmp_path / "chats.json"
+    chats.write_text(
+        json.dumps(
+            [{"id": "a1", "conversations": [{"from": "human", "value": "Hi"}]}], ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
+    assert "sharegpt_pairs" in kinds_for_file(pairs, "sharegpt")
+    assert kinds_for_file(pairs, "sharegpt_pairs") == []  # it fits: nothing to suggest
+    assert "sharegpt" in kinds_for_file(chats, "koalpaca")
+    # a file of the right kind with one bad record later: no suggestion, the record is the fault
+    later = tmp_path / "later.jsonl"
+    later.write_text(
+        '{"instruction": "지시", "output": "출력"}\n{"instruction": "지시"}\n', encoding="utf-8"
+    )
+    assert kinds_for_file(later, "koalpaca") == []
+
+    def kc(*args: str | Path) -> tuple[int, str]:
+        r = CliRunner().invoke(app, ["--db", db_url, *[str(a) for a in args]])
+        return r.exit_code, r.output
+
+    code, out = kc("import", "sharegpt", pairs, "--no-index", "--no-checks")
+    assert code == 2 and "field 'conversations': missing field" in out, out
+    assert "hint: its first record does not have the shape of 'sharegpt'" in out, out
+    assert "'sharegpt_pairs'" in out and "Traceback" not in out
+    # the wrong English file: the hint asks whether it is this dataset's source
+    ko = tmp_path / "ko.json"
+    ko.write_text(
+        json.dumps([{"instruction": "지시", "input": "", "output": "출력"}], ensure_ascii=False),
+        encoding="utf-8",
+    )
+    code, out = kc("import", "koalpaca", ko, "--source", chats, "--no-index", "--no-checks")
+    assert code == 2 and "hint: the English file's first record" in out, out
+    assert "English source of this dataset" in out
+    code, out = kc("import", "koalpaca", later, "--no-index", "--no-checks")
+    assert code == 2 and "line 2, field 'output'" in out and "hint" not in out, out
+    code, out = kc("datasets")
+    assert "pairs" not in out and "later" not in out  # nothing was imported

@@ -70,4 +70,5 @@ def errors() -> Iterator[None]:
     try:
         yield
     except KocurateError as exc:
-        fail(str(exc), exc.exit_code)
+        hint = getattr(exc, "hint", None)
+        fail(f"{exc}\nhint: {hint}" if hint else str(exc), exc.exit_code)

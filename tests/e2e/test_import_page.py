@@ -148,6 +148,19 @@ def test_import_page_warns_when_the_alignment_breaks_down(
     page.get_by_role("option", name="dolly —", exact=False).click()
     wait_idle(page)
     uploads = page.locator("input[type=file]")
+    # a ShareGPT file where Dolly was chosen: refused, with the kinds its first record fits
+    chats = tmp_path / "chats.jsonl"
+    chats.write_text(
+        '{"id": "a1", "conversations": [{"from": "human", "value": "안녕"}]}\n', encoding="utf-8"
+    )
+    uploads.nth(0).set_input_files(str(chats))
+    wait_idle(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    wait_idle(page, 30_000)
+    expect(page.get_by_text("field 'instruction': missing field", exact=False)).to_be_visible()
+    expect(
+        page.get_by_test_id("stAlert").filter(has_text="does not have the shape of 'dolly'")
+    ).to_contain_text("'sharegpt'")
     uploads.nth(0).set_input_files(str(swapped))
     wait_idle(page)
     uploads.nth(1).set_input_files(str(DATA / "dolly_en.jsonl"))
