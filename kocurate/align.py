@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -787,7 +788,7 @@ def breakdown(statuses: Sequence[str]) -> tuple[float, int | None]:
 def breakdown_warning(
     samples: int,
     unsure: int,
-    first_row: str | None,
+    first_row: Any,
     *,
     align_by: str = "position",
     source_records: int | None = None,

@@ -127,7 +127,7 @@ class ImportFailed(UsageError):
             if field
             else N_("{file}, {where}: {reason}"),
             file=file,
-            where=_where_part(where),
+            where=where_part(where),
             field=field,
             reason=why,
         )
@@ -142,7 +142,7 @@ _WHERE = (
 )
 
 
-def _where_part(where: str) -> Any:
+def where_part(where: str) -> Any:
     """``where`` ("line 3", "record 2, line 5", "file") as a translatable part; other text as is."""
     for pattern, msgid in _WHERE:
         m = pattern.fullmatch(where)

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from . import align as aligner
 from . import config, db
-from .errors import AlreadyImported, Conflict, ImportFailed, UsageError
-from .i18n import N_, Text
+from .errors import AlreadyImported, Conflict, ImportFailed, UsageError, where_part
+from .i18n import N_, SOURCE_LANGUAGE, Text, part, translator
 from .importers import Importer, NormSample, get_importer, kinds_for_file
 from .models import Dataset, Sample, Turn, utcnow
 
@@ -63,6 +63,7 @@ class ImportReport:
     first_unsure: str | None = (
         None  # place of the first ambiguous or unaligned record (the import's warning)
     )
+    first_unsure_at: tuple[str, str] | None = None  # the same as (place, key), for other languages
     # how the English was paired (position, id, inline, none) and how many English records the
     # source file held: the import's warning says what an unsure alignment may mean
     align_by: str = "none"
@@ -84,23 +85,35 @@ class ImportReport:
 
     def alignment_warning(self) -> Text | None:
         """What the import says when too many rows are unsure (``align.breakdown_warning``)."""
+        where: Any = self.first_unsure
+        if self.first_unsure_at is not None:
+            place, key = self.first_unsure_at
+            where = part(N_("{place} (key {key})"), place=where_part(place), key=key)
         return aligner.breakdown_warning(
             self.samples,
             self.ambiguous + self.unaligned,
-            self.first_unsure,
+            where,
             align_by=self.align_by,
             source_records=self.source_records,
         )
 
-    def summary(self) -> str:
-        parts = [f"{self.samples:,} samples, {self.turns:,} turns"]
+    def summary(self, lang: str | None = None) -> str:
+        """Samples, turns, alignment and skipped records in a line: English (the CLI) unless
+        ``lang`` (the web app's language)."""
+        t = translator(lang or SOURCE_LANGUAGE)
+        parts = [
+            t(N_("{samples:,} samples, {turns:,} turns")).format(
+                samples=self.samples, turns=self.turns
+            )
+        ]
         if self.aligned or self.ambiguous or self.unaligned:
             parts.append(
-                f"aligned {self.aligned:,}, ambiguous {self.ambiguous:,}, unaligned"
-                f" {self.unaligned:,}"
+                t(
+                    N_("aligned {aligned:,}, ambiguous {ambiguous:,}, unaligned {unaligned:,}")
+                ).format(aligned=self.aligned, ambiguous=self.ambiguous, unaligned=self.unaligned)
             )
         if self.skipped:
-            parts.append(f"skipped {len(self.skipped):,} bad records")
+            parts.append(t(N_("skipped {n:,} bad records")).format(n=len(self.skipped)))
         return "; ".join(parts)
 
 
@@ -765,6 +778,7 @@ def _prepare(
             report.unaligned += 1
         if status in ("ambiguous", "unaligned") and report.first_unsure is None:
             report.first_unsure = f"{s.place} (key {s.key})"
+            report.first_unsure_at = (s.place, s.key)
         else:
             report.no_source += 1
         sample_rows.append(

@@ -17,7 +17,7 @@ import streamlit as st
 
 from kocurate import ui
 from kocurate.errors import AlreadyImported, ImportFailed, KocurateError
-from kocurate.i18n import N_, _, message, ngettext, text
+from kocurate.i18n import N_, _, current_language, message, ngettext, text
 from kocurate.ingest import default_name
 from kocurate.services import catalog
 from kocurate.services import datasets as ds_service
@@ -185,7 +185,7 @@ if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"
             bar.progress(1.0, text=_("done"))
             status.success(
                 _("Imported {name} (dataset {id}): {summary}").format(
-                    name=repr(rep.name), id=rep.dataset_id, summary=rep.summary()
+                    name=repr(rep.name), id=rep.dataset_id, summary=rep.summary(current_language())
                 )
             )
             if rep.skipped:

@@ -279,3 +279,16 @@ def test_breakdown_warning_says_what_an_unsure_alignment_may_mean() -> None:
     # each is a message the web page shows in Korean
     for w in (short, same, inline, by_id):
         assert text(w, "ko") != str(w) and "{" not in text(w, "ko")
+
+
+def test_import_report_speaks_the_page_language() -> None:
+    from kocurate.i18n import text
+    from kocurate.ingest import ImportReport
+
+    rep = ImportReport(samples=3, turns=9, ambiguous=1, unaligned=2, align_by="position")
+    rep.first_unsure, rep.first_unsure_at, rep.source_records = "line 1 (key 0)", ("line 1", "0"), 6
+    assert rep.summary() == "3 samples, 9 turns; aligned 0, ambiguous 1, unaligned 2"  # the CLI
+    assert rep.summary("ko") == "샘플 3개, 턴 9개; 정렬됨 0, 모호함 1, 정렬 안 됨 2"
+    warning = rep.alignment_warning()
+    assert warning is not None and "the first at line 1 (key 0)." in warning
+    assert "1행 (키 0)" in text(warning, "ko")
