@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from .i18n import N_, part
+from .i18n import N_, part, render
 
 # The CLI's exit codes, one per family of errors below (documented in the README).
 EXIT_FAILED = 1
@@ -131,6 +131,11 @@ class ImportFailed(UsageError):
             field=field,
             reason=why,
         )
+
+    def place(self) -> str:
+        """Where (``line 3``, ``record 2, line 5``, ``file``) in the current language."""
+        where = where_part(self.where)
+        return render(where) if isinstance(where, dict) else str(where)
 
 
 _WHERE = (

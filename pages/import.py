@@ -162,7 +162,7 @@ if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"
             status.info(message(exc))
         except ImportFailed as exc:
             bar.empty()
-            status.error(_("Refused, nothing was imported. {error}").format(error=exc))
+            status.error(_("Refused, nothing was imported. {error}").format(error=message(exc)))
             st.caption(
                 (
                     _(
@@ -174,7 +174,7 @@ if st.button(_("Import"), type="primary", disabled=ko_file is None, key="imp_go"
                         "file: {file} · place: {place} — fix the record, or tick “Skip bad"
                         " records”."
                     )
-                ).format(file=exc.file, place=exc.where, field=exc.field)
+                ).format(file=exc.file, place=exc.place(), field=exc.field)
             )
             if exc.hint:
                 st.info(text(exc.hint), icon=":material/lightbulb:")

@@ -142,6 +142,21 @@ def test_error_messages_by_message_id() -> None:
     assert i18n.message(ValueError("plain")) == "plain"
 
 
+def test_a_refused_record_reads_in_korean_on_the_page() -> None:
+    from kocurate.importers.base import RecordContext
+
+    exc = RecordContext("ko.jsonl", "line 2").fail("output", i18n.N_("missing field"))
+    # the CLI (str) stays English; the page's message and place follow the language
+    assert str(exc) == "ko.jsonl, line 2, field 'output': missing field"
+    try:
+        i18n.set_language("ko")
+        assert i18n.message(exc) == "ko.jsonl, 2행, 필드 'output': 필드가 없습니다"
+        assert exc.place() == "2행"
+    finally:
+        i18n.set_language("en")
+    assert exc.place() == "line 2"
+
+
 def test_each_person_keeps_their_language(engine, actors) -> None:  # type: ignore[no-untyped-def]
     from kocurate import db
     from kocurate.errors import KocurateError

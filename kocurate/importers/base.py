@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import ImportFailed
+from ..i18n import N_
 from ..registry import Registry
 from .readers import iter_records
 
@@ -126,15 +127,16 @@ class RecordContext:
     file: str
     place: str
 
-    def fail(self, field: str | None, reason: str) -> ImportFailed:
-        return ImportFailed(self.file, self.place, field, reason)
+    def fail(self, field: str | None, reason_id: str, **params: Any) -> ImportFailed:
+        """The record refused: ``reason_id`` is an ``N_()`` message id (the page translates it)."""
+        return ImportFailed(self.file, self.place, field, reason_id=reason_id, **params)
 
     def text(
         self, rec: dict[str, Any], name: str, *, required: bool = True, default: str = ""
     ) -> str:
         if name not in rec or rec[name] is None:
             if required:
-                raise self.fail(name, "missing field")
+                raise self.fail(name, N_("missing field"))
             return default
         value = rec[name]
         if not isinstance(value, str):
@@ -143,13 +145,16 @@ class RecordContext:
             if isinstance(value, bool):
                 raise self.fail(
                     name,
-                    f"expected text, got true/false ({str(value).lower()}); write it as a string",
+                    N_("expected text, got true/false ({value}); write it as a string"),
+                    value=str(value).lower(),
                 )
             if isinstance(value, int | float):
                 raise self.fail(
-                    name, f"expected text, got a number ({value!r}); write it as a string"
+                    name,
+                    N_("expected text, got a number ({value!r}); write it as a string"),
+                    value=value,
                 )
-            raise self.fail(name, f"expected text, got {type(value).__name__}")
+            raise self.fail(name, N_("expected text, got {kind}"), kind=type(value).__name__)
         self.check_text(value, name)
         return value
 
@@ -158,34 +163,41 @@ class RecordContext:
         it)."""
         if len(value) > MAX_FIELD_CHARS:
             raise self.fail(
-                name, f"text too long ({len(value):,} characters; the limit is {MAX_FIELD_CHARS:,})"
+                name,
+                N_("text too long ({n:,} characters; the limit is {limit:,})"),
+                n=len(value),
+                limit=MAX_FIELD_CHARS,
             )
         bad = _BAD_CHAR.search(value)
         if bad is not None:
             if bad.group() == "\x00":
-                raise self.fail(name, "contains a NUL character")
-            raise self.fail(name, "contains an unpaired surrogate (invalid \\uXXXX escape)")
+                raise self.fail(name, N_("contains a NUL character"))
+            raise self.fail(name, N_("contains an unpaired surrogate (invalid \\uXXXX escape)"))
 
     def key(self, rec: dict[str, Any], name: str, index: int) -> str:
         value = rec.get(name)
         if value is None or value == "":
             return str(index)
         if not isinstance(value, str | int):
-            raise self.fail(name, f"expected an id (text or number), got {type(value).__name__}")
+            raise self.fail(
+                name, N_("expected an id (text or number), got {kind}"), kind=type(value).__name__
+            )
         key = str(value)
         if len(key) > 128:
-            raise self.fail(name, "id longer than 128 characters")
+            raise self.fail(name, N_("id longer than 128 characters"))
         return key
 
     def list_of_dicts(self, rec: dict[str, Any], name: str) -> list[dict[str, Any]]:
         value = rec.get(name)
         if value is None:
-            raise self.fail(name, "missing field")
+            raise self.fail(name, N_("missing field"))
         if not isinstance(value, list):
-            raise self.fail(name, f"expected a list, got {type(value).__name__}")
+            raise self.fail(name, N_("expected a list, got {kind}"), kind=type(value).__name__)
         for i, item in enumerate(value):
             if not isinstance(item, dict):
-                raise self.fail(f"{name}[{i}]", f"expected an object, got {type(item).__name__}")
+                raise self.fail(
+                    f"{name}[{i}]", N_("expected an object, got {kind}"), kind=type(item).__name__
+                )
         return value
 
 
@@ -228,16 +240,18 @@ def conversation_turns(
         role = seen.get(role_raw) if type(role_raw) is str else None
         if role is None:
             if not isinstance(role_raw, str):
-                raise ctx.fail(f"{field}[{i}].from", "missing or not text")
+                raise ctx.fail(f"{field}[{i}].from", N_("missing or not text"))
             role = ROLE_ALIASES.get(role_raw.strip().lower())
             if role is None:
-                raise ctx.fail(f"{field}[{i}].from", f"unknown role {role_raw!r}")
+                raise ctx.fail(f"{field}[{i}].from", N_("unknown role {role!r}"), role=role_raw)
             if len(seen) < 1000:
                 seen[role_raw] = role
         if value is None:
             value = ""
         elif type(value) is not str:
-            raise ctx.fail(f"{field}[{i}].value", f"expected text, got {type(value).__name__}")
+            raise ctx.fail(
+                f"{field}[{i}].value", N_("expected text, got {kind}"), kind=type(value).__name__
+            )
         if len(value) > MAX_FIELD_CHARS or bad_char(value) is not None:
             ctx.check_text(value, f"{field}[{i}].value")  # raises, naming the problem
         turns.append(NormTurn(role, value))

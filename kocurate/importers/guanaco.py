@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..i18n import N_
 from .base import Importer, NormSample, NormTurn, RecordContext, register
 
 _MARK = re.compile(r"###\s*(Human|Assistant|인간|사람|어시스턴트|조수)\s*[:：]", re.IGNORECASE)
@@ -40,8 +41,8 @@ class GuanacoImporter(Importer):
     def parse(self, rec: dict[str, Any], index: int, ctx: RecordContext) -> NormSample:
         text = ctx.text(rec, "text")
         if text.strip() and not _MARK.search(text):
-            raise ctx.fail("text", "no '### Human:' / '### Assistant:' turn markers")
+            raise ctx.fail("text", N_("no '### Human:' / '### Assistant:' turn markers"))
         turns = split_turns(text)
         if not turns:
-            raise ctx.fail("text", "empty conversation")
+            raise ctx.fail("text", N_("empty conversation"))
         return NormSample(str(index), turns)
