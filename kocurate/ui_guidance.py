@@ -84,6 +84,10 @@ def guidelines_panel(actor: Actor, dataset_id: int | None) -> None:
                 with ui.shows_errors(), ui.session() as s:
                     gl.confirm_read(s, actor, v.scope, v.version)
                 st.rerun()
+    # the search box is not drawn while the panel is closed, and Streamlit drops the value of a
+    # widget missing from a run: kept as plain state, it is still there when the panel reopens
+    if "gd-q" in st.session_state:
+        st.session_state["gd-q"] = st.session_state["gd-q"]
     where = _("project") if v.project_wide else _("this dataset")
     label = _("Guidelines ({where}, version {version})").format(where=where, version=v.version)
     panel = st.expander(

@@ -80,6 +80,14 @@ def test_guidelines_comment_mention_inbox_resolve(
     expect(panel.get_by_role("heading", name="혐오 (hate)")).to_be_visible()
     expect(panel.locator("#hate")).to_have_count(1)
     expect(panel.get_by_role("heading", name="번역 수정")).to_have_count(0)
+    # closed and opened again: the search is still there (the panel is drawn only while open)
+    ann.get_by_text("Guidelines (project, version 1)").click()
+    wait_idle(ann)
+    expect(search).to_have_count(0)
+    ann.get_by_text("Guidelines (project, version 1)").click()
+    wait_idle(ann)
+    expect(search).to_have_value("집단 전체")
+    expect(panel.get_by_role("heading", name="번역 수정")).to_have_count(0)
 
     # the flags' guideline help shows each category's definition
     ann.get_by_role("button", name=re.compile("Guideline: flag definitions")).click()
