@@ -339,6 +339,23 @@ def test_quality_rules() -> None:
     assert not _run(
         "refusal", _sample(("output", "모델을 학습시키는 방법은 다음과 같습니다.", None))
     )
+    # Korean refusals: an answer that opens with an apology and cannot, or sends the asker
+    # elsewhere; an answer that only asks for the input
+    for text in (
+        "죄송하지만 지뢰 찾기 솔버의 누락된 코드를 제공할 수 없습니다. 깊은 이해가 필요합니다.",
+        "죄송합니다. 문의하신 일정은 직접 항공사나 여행사를 통해서 예약해 주시기 바랍니다.",
+        "죄송하지만 텍스트 기반 모델로서 이미지나 다른 유형의 미디어는 처리할 수 없습니다.",
+        "입력을 제공해 주세요.",
+    ):
+        assert _run("refusal", _sample(("output", text, None))), text
+    # an apology for an earlier mistake that goes on to answer; a request inside a real answer
+    for text in (
+        "죄송합니다, 이전 답변에 오류가 있었습니다. 올바른 코드는 다음과 같습니다: print(1)",
+        "혼란을 드려 죄송합니다. 수정된 버전은 다음과 같습니다.",
+        "이 코드는 사용자에게 '입력을 제공해 주세요'라고 묻고 값을 읽습니다.",
+        "죄송합니다. 제가 잘못 이해했습니다. 물은 섭씨 100도에서 끓습니다.",
+    ):
+        assert not _run("refusal", _sample(("output", text, None))), text
     assert _run(
         "empty_answer", _sample(("instruction", "설명하세요", None), ("output", "  ", None))
     )

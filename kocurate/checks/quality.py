@@ -52,7 +52,20 @@ _REFUSAL = re.compile(
     r"(?:ai|인공지능|인공 지능) ?언어 ?모델(?:로서|으로서|이기 때문에|입니다)|저는"
     r" (?:ai|인공지능|언어 모델)(?:이기|이므로|로서|입니다)"
     r"|(?:죄송하지만|죄송합니다[,.]?) (?:저는 |제가 )?(?:그런 |해당"
-    r" )?(?:요청|질문|정보|도움)[^.]{0,20}수 없습니다",
+    r" )?(?:요청|질문|정보|도움)[^.]{0,20}수 없습니다"
+    r"|텍스트 기반 (?:언어 )?모델(?:로서|이기 때문에|이므로)",
+    re.I,
+)
+_REFUSAL_OPENING = re.compile(  # tried at the start of the answer only (match, not search)
+    # an answer that opens with an apology and says, within its first two sentences, that it
+    # cannot (or sends the asker elsewhere): "죄송하지만 … 제공할 수 없습니다", "죄송합니다. … 직접
+    # … 예약해 주시기 바랍니다". An apology for an earlier mistake ("죄송합니다, 이전 답변에 오류가
+    # 있었습니다") goes on to answer and does not match
+    r"\s*(?:죄송(?:하지만|합니다만?|해요)|미안(?:하지만|합니다))[.,!]?\s*[^.!?\n]{0,120}?"
+    r"(?:수 없|어렵습니다|어려워요|불가능합니다|못합니다|못해요|직접[^.!?\n]{0,40}바랍니다)"
+    # no answer at all, only a request for the input ("입력을 제공해 주세요.")
+    r"|\s*(?:입력|입력값|텍스트|문장|문단|내용|정보|세부 ?정보|데이터|예시|질문)[을를이가]?\s?"
+    r"(?:제공|입력|알려)(?:해|하여)?\s?(?:주세요|주십시오|주시겠어요\??|주시기 바랍니다)[.!]?\s*$",
     re.I,
 )
 
@@ -74,7 +87,7 @@ class Refusal(Check):
         for t in sample.turns:
             if t.role not in ANSWER_ROLES:
                 continue
-            m = _REFUSAL.search(t.text)
+            m = _REFUSAL.search(t.text) or _REFUSAL_OPENING.match(t.text)
             if m:
                 out.append(
                     self.finding(
