@@ -419,6 +419,19 @@ def test_translation_rules() -> None:
         ),
     )
     assert not _run("numbers", _sample(("user", "세 가지 팁을 주세요 2024", "Give me 3 tips 2024")))
+    # the same numbers written another way (real ShareGPT pairs 272, 379; KoAlpaca 325)
+    for ko, en in (
+        ("흑인 여성은 7.5세 더 나이가 많다", "black women are 7 1/2 years older"),
+        ("님이 2020.10.21 at 16:38에 답변했습니다", "answered Oct 21, 2020 at 16:38"),
+        ("8개의 숫자 집합(1,2,3,4,5,6,7,8)이", "a set of eight numbers (1,2, 3, 4, 5, 6, 7, 8)"),
+    ):
+        assert not _run("numbers", _sample(("user", ko, en))), ko
+    # ... but another date, another fraction or another list still differs
+    assert _run("numbers", _sample(("user", "2020.10.12에 답변", "answered on 2020-10-21")))
+    assert _run("numbers", _sample(("user", "7.2세 더 많다", "7 1/2 years older")))
+    assert _run(
+        "numbers", _sample(("user", "집합 (1,2,3,4,5,6,7,9)", "set (1, 2, 3, 4, 5, 6, 7, 8)"))
+    )
     assert _run("urls", _sample(("user", "https://exmaple.com 참고", "see https://example.com")))
     assert _run("placeholders", _sample(("user", "안녕 {이름}님", "Hello {name}")))
     assert not _run("placeholders", _sample(("user", "안녕 {name}님", "Hello {name}")))

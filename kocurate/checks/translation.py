@@ -469,6 +469,33 @@ def _norm_float(value: float) -> str:
     return tx.norm_number(f"{value:.0f}" if value == int(value) else str(value))
 
 
+_DOTTED_DATE = re.compile(r"\b(\d{4})[./-](\d{1,2})[./-](\d{1,2})\b")
+_MIXED_FRACTION = re.compile(r"\b(\d+)\s+(\d+)/(\d+)\b")
+_COMMA_LIST = re.compile(r"\b\d+(?:,\d+)+\b")
+
+
+def _mixed(m: re.Match[str]) -> str:
+    whole, num, den = (int(g) for g in m.groups())
+    return _norm_float(whole + num / den) if den and num < den else m.group(0)
+
+
+def _same_numbers(text: str) -> str:
+    """``text`` with numbers that one side writes another way made comparable: a date's parts
+    apart (2020.10.21 -> 2020 10 21), a mixed fraction as its decimal (7 1/2 -> 7.5), a list with
+    commas apart when its groups are not thousands (1,2,3 -> 1 2 3; 1,937 stays)."""
+    if "/" in text:
+        text = _MIXED_FRACTION.sub(_mixed, text)
+    text = _DOTTED_DATE.sub(r"\1 \2 \3", text)
+    return _COMMA_LIST.sub(
+        lambda m: (
+            m.group(0)
+            if all(len(g) == 3 for g in m.group(0).split(",")[1:])
+            else m.group(0).replace(",", " ")
+        ),
+        text,
+    )
+
+
 def _numbers(text: str, scale: dict[str, int], scaled: re.Pattern[str]) -> set[str]:
     """Normalized numbers of a text; "138억" and "13.8 billion" both become 13800000000, and the
     parts of a Korean compound number add up: "27억 5천만" is 2750000000 (as "2.75 billion")."""
@@ -514,6 +541,12 @@ class Numbers(Check):
             src = t.source_text or ""
             en = _numbers(src, _EN_SCALE, _EN_SCALED)
             ko = _numbers(t.text, _KO_SCALE, _KO_SCALED)
+            if en == ko:
+                continue
+            # the same numbers written another way: a date reordered (Oct 21, 2020 / 2020.10.21),
+            # a mixed fraction as a decimal (7 1/2 / 7.5), a list with commas (1,2,3 / 1, 2, 3)
+            en = _numbers(_same_numbers(src), _EN_SCALE, _EN_SCALED)
+            ko = _numbers(_same_numbers(t.text), _KO_SCALE, _KO_SCALED)
             if en == ko:
                 continue
             # a digit on one side may be spelled out on the other ("3 tips" / 세 가지 팁)
