@@ -426,6 +426,22 @@ def test_translation_rules() -> None:
         ("8개의 숫자 집합(1,2,3,4,5,6,7,8)이", "a set of eight numbers (1,2, 3, 4, 5, 6, 7, 8)"),
     ):
         assert not _run("numbers", _sample(("user", ko, en))), ko
+    # 'perplexity' as 당혹감: right in prose (real ShareGPT pair 31), a misreading as the measure
+    assert not _run(
+        "false_friends",
+        _sample(
+            (
+                "user",
+                "혼란과 당혹감으로 가득한 미로",
+                "a labyrinthine maze of confusion and perplexity",
+            )
+        ),
+    )
+    assert _run(
+        "false_friends",
+        _sample(("user", "당혹감과 폭발성을 높여", "write with high perplexity and burstiness")),
+    )
+    assert _run("false_friends", _sample(("user", "광석 당혹감", "more perplexity")))
     # ... but another date, another fraction or another list still differs
     assert _run("numbers", _sample(("user", "2020.10.12에 답변", "answered on 2020-10-21")))
     assert _run("numbers", _sample(("user", "7.2세 더 많다", "7 1/2 years older")))

@@ -1054,6 +1054,25 @@ FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | No
 ]
 
 
+# readings that are wrong in one sense only: (the sense the rule is about, the other sense). A
+# finding is dropped when the sample's English (any turn) shows the other sense and not this one.
+# "perplexity" is 당혹감 in prose ("a maze of confusion and perplexity"); as the measure of text,
+# beside burstiness or language models (or alone, "more perplexity"), that is a misreading
+_SENSE = {
+    FALSE_FRIENDS[2][3]: (
+        re.compile(
+            r"\bburstiness\b|predictab|language models?\b|\bLLMs?\b|\bGPT|\bAI[- ]"
+            r"(?:generated|detect|content|writing|text)",
+            re.I,
+        ),
+        re.compile(
+            r"\bconfus|\bbewilder|\blabyrinth|\bmaze\b|\bpuzzl|\bmystif|\bastonish|\bdismay",
+            re.I,
+        ),
+    ),
+}
+
+
 @register
 class FalseFriends(Check):
     name = "false_friends"
@@ -1073,8 +1092,14 @@ class FalseFriends(Check):
             src = t.source_text or ""
             for en_pat, ko_pat, ok_pat, why in FALSE_FRIENDS:
                 m = ko_pat.search(t.text)
-                if m and en_pat.search(src) and not (ok_pat and ok_pat.search(src)):
-                    out.append(self.finding(why, params={}, turn=t, span=(m.start(), m.end())))
+                if not m or not en_pat.search(src) or (ok_pat and ok_pat.search(src)):
+                    continue
+                if why in _SENSE:
+                    this, other = _SENSE[why]
+                    english = "\n".join(o.source_text or "" for o in sample.turns)
+                    if other.search(english) and not this.search(english):
+                        continue
+                out.append(self.finding(why, params={}, turn=t, span=(m.start(), m.end())))
         return out
 
 
