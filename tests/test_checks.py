@@ -451,6 +451,19 @@ def test_translation_rules() -> None:
     assert _run("urls", _sample(("user", "https://exmaple.com 참고", "see https://example.com")))
     assert _run("placeholders", _sample(("user", "안녕 {이름}님", "Hello {name}")))
     assert not _run("placeholders", _sample(("user", "안녕 {name}님", "Hello {name}")))
+    # the same lists written another way (real ShareGPT pairs 406, 958): no space after the
+    # number in the English, middle-dot bullets that DeepL turned into "-"
+    for en, ko in (
+        (
+            "Explain:\n1.They built it.\n2.They tested it.\n3.They shipped it.",
+            "설명:\r\n1. 만들었습니다.\r\n2. 시험했습니다.\r\n3. 출시했습니다.",
+        ),
+        (
+            "Tasks:\n· Learn\n· Build\n· Ship\n· Support",
+            "업무:\r\n- 배우기\r\n- 만들기\r\n- 출시\r\n- 지원",
+        ),
+    ):
+        assert not _run("markdown", _sample(("user", ko, en))), en
     md_en = "Steps:\n1. one\n2. two\n3. three\n4. four\n5. five"
     assert _run("markdown", _sample(("assistant", "단계:\n1. 하나 둘 셋 넷 다섯", md_en)))
     assert not _run(

@@ -760,7 +760,10 @@ class CodeIdentifiers(Check):
 # ---------------------------------------------------------------------------------------------
 # Markdown structure
 
-_LIST = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+\S", re.M)
+# a list item: a bullet (also the middle dot and other glyphs, which DeepL turns into "-"), or a
+# number with a space after it or a letter straight after it ("1.They …", to which DeepL adds the
+# space); "1.5" is no item
+_LIST = re.compile(r"^\s*(?:[-*+•·●○▪◦‣∙]\s+\S|\d+[.)](?:\s+\S|(?=[^\W\d_])))", re.M)
 _HEAD = re.compile(r"^\s*#{1,6}\s+\S", re.M)
 _TABLE = re.compile(r"^\s*\|.*\|\s*$", re.M)
 
