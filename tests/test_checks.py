@@ -464,6 +464,17 @@ def test_translation_rules() -> None:
         ),
     ):
         assert not _run("markdown", _sample(("user", ko, en))), en
+    # a turn in another language: about as long as its English it is that English translated
+    # into the wrong language (untranslated's finding, real pair 321), not a mis-pairing; far
+    # longer than a short English turn it is an answer from elsewhere (real pair 45)
+    en = "It is true that neoliberal capitalism has had a profound impact on our society. " * 3
+    it = "È vero che il capitalismo neoliberista ha avuto un profondo impatto sulla società. " * 3
+    assert not _run("misaligned", _sample(("assistant", it, en)))
+    assert _run("untranslated", _sample(("assistant", it, en)))
+    tr = (
+        "PEEK'in kullanıldığı çeşitli membran üretim süreçleri bulunmaktadır: faz inversiyonu. " * 4
+    )
+    assert _run("misaligned", _sample(("assistant", tr, "Poly Ether Ether Ketone")))
     md_en = "Steps:\n1. one\n2. two\n3. three\n4. four\n5. five"
     assert _run("markdown", _sample(("assistant", "단계:\n1. 하나 둘 셋 넷 다섯", md_en)))
     assert not _run(

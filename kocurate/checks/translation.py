@@ -955,6 +955,18 @@ class Misaligned(Check):
                 e2 = align.evidence(ko, align.cues([cand]))
                 if e2 >= ev + 3.0 and (best is None or e2 > best[0]):
                     best = (e2, where)
+            if best is None:
+                share, letters = tx.hangul_ratio(t.text)
+                src_len = len(t.source_text or "")
+                if (
+                    share < 0.05
+                    and letters >= 20
+                    and abs(math.log((len(t.text) + 4) / (src_len + 4))) < math.log(3)
+                ):
+                    # no Korean in it, and about as long as its English: that English (or another
+                    # language) left as it is, which `untranslated` reports; the Korean/English
+                    # cues say nothing about the pairing
+                    continue
             if best is not None:
                 yield self.finding(
                     N_(
