@@ -467,8 +467,8 @@ def test_translation_rules() -> None:
     # a turn in another language: about as long as its English it is that English translated
     # into the wrong language (untranslated's finding, real pair 321), not a mis-pairing; far
     # longer than a short English turn it is an answer from elsewhere (real pair 45)
-    en = "It is true that neoliberal capitalism has had a profound impact on our society. " * 3
-    it = "È vero che il capitalismo neoliberista ha avuto un profondo impatto sulla società. " * 3
+    en = "It is true that capitalism had an impact.\n\n" * 4
+    it = "È davvero vero che il capitalismo neoliberista ha avuto un impatto profondo.\r\n\r\n" * 4
     assert not _run("misaligned", _sample(("assistant", it, en)))
     assert _run("untranslated", _sample(("assistant", it, en)))
     tr = (
