@@ -253,6 +253,8 @@ def test_untranslated_spares_names_code_latex_music_and_requested_languages() ->
         "X:1\nT:Arirang\nM:3/4\nK:G\n|: D2 G2 A2 | B3 A G2 :|",  # ABC notation
         "DNA는 디옥시리보핵산(Deoxyribonucleic acid)의 줄임말입니다.",  # a gloss in brackets
         "SELECT name FROM users WHERE id = 1;",  # SQL
+        # a command line in a Korean line (real ShareGPT pair 727)
+        "minikube - docker run --rm -it --네트워크=호스트 알파인 연결이 거부되었습니다.",
     ]
     for text in quiet:
         assert _untranslated([q, ("output", text, None, None)]) == [], text

@@ -85,6 +85,7 @@ _PLAIN_WORD = re.compile(
     r"[A-Za-z][a-z'’-]*"
 )  # a word as prose writes it (not ACRONYM, not CamelCase)
 _CODE_EDGE = frozenset("_=[]{}<>$\\.")
+_CLI_OPTION = re.compile(r"(?:^|\s)--?[A-Za-z][\w-]*(?=\s|$)")
 # an input that is English words to work on ("take", "happy, sad"): a short English answer is the
 # task
 _ENGLISH_MATERIAL = re.compile(r"[A-Za-z][A-Za-z'’ ,;.!?-]*")
@@ -145,6 +146,8 @@ def english_sentences(text: str) -> list[re.Match[str]]:
         after = text[m.end() : m.end() + 1]
         if before in _CODE_EDGE or after in _CODE_EDGE:
             continue  # part of code: "[x for x in arr if x > 0]", "cargo new my_project"
+        if _CLI_OPTION.search(m.group(0)):
+            continue  # a command line: "docker run --rm -it alpine"
         out.append(m)
     return out
 
