@@ -250,7 +250,8 @@ def test_incremental_rerun_and_preflag_lifecycle(
         s.execute(update(Sample).where(Sample.dataset_id == koalpaca).values(checked_version=0))
         s.commit()
     only = svc.run_checks(engine, lead, "koalpaca", only=["false_friends"])
-    assert only["checks"] == ["false_friends"] and only["by_check"] == {"false_friends": 1}
+    # rows 5 (odd one out -> 홀수) and 79 (diffuse the situation -> 확산)
+    assert only["checks"] == ["false_friends"] and only["by_check"] == {"false_friends": 2}
     with Session(engine) as s:
         # the other checks' findings are untouched by an --only run
         assert (
@@ -442,6 +443,21 @@ def test_translation_rules() -> None:
         _sample(("user", "당혹감과 폭발성을 높여", "write with high perplexity and burstiness")),
     )
     assert _run("false_friends", _sample(("user", "광석 당혹감", "more perplexity")))
+    # 'diffuse' written for 'defuse' (real KoAlpaca 79)
+    assert _run(
+        "false_friends",
+        _sample(
+            (
+                "user",
+                "상황을 확산시키는 응답을 구성하세요.",
+                "Construct a response that diffuses the situation.",
+            )
+        ),
+    )
+    assert not _run(
+        "false_friends",
+        _sample(("user", "빛을 확산시키는 렌즈", "a lens that diffuses the light")),
+    )
     # ... but another date, another fraction or another list still differs
     assert _run("numbers", _sample(("user", "2020.10.12에 답변", "answered on 2020-10-21")))
     assert _run("numbers", _sample(("user", "7.2세 더 많다", "7 1/2 years older")))

@@ -1069,6 +1069,16 @@ FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | No
         re.compile(r"\bsnake", re.I),
         N_("the Python language rendered as the snake ('비단뱀')"),
     ),
+    (  # "diffuse" written for "defuse" (a common slip) and translated as spreading it
+        re.compile(
+            r"\bdiffus(?:e[sd]?|ing)\s+(?:the\s+|a\s+|this\s+|any\s+)?"
+            r"(?:situation|tension|conflict|argument|anger|crisis)",
+            re.I,
+        ),
+        re.compile(r"확산|퍼뜨"),
+        None,
+        N_("'diffuse the situation' (meant: defuse, calm it) rendered as spreading it ('확산')"),
+    ),
 ]
 
 
