@@ -312,7 +312,10 @@ def import_files(
             early,
         )
     except ImportFailed as exc:
-        _hint_kinds(exc, kind, ko_path, src, options)
+        try:
+            _hint_kinds(exc, kind, ko_path, src, options)
+        except Exception:  # noqa: BLE001, S110 — a hint must never hide the refusal itself
+            pass
         raise
     finally:
         if english is not None:
