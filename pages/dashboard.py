@@ -310,14 +310,7 @@ if since and until and since > until:
 
 # only the open tab is computed and drawn: all six at once were every query of the dashboard and 15
 # plotly charts (~170 elements), 4-5 s to the first render at 700k samples (benchmarks/ui.py)
-TAB_PARTS = (
-    ("progress", "activity"),
-    ("quality",),
-    ("text",),
-    ("text",),
-    ("annotators",),
-    ("agreement",),
-)
+TAB_PARTS = stats.TAB_PARTS
 tabs: Any = None
 parts: tuple[str, ...] | None = None
 if lead:

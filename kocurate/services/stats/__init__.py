@@ -71,6 +71,7 @@ from .annotators import (  # noqa: F401
 )
 from .overview import (  # noqa: F401
     LEAD_PARTS,
+    TAB_PARTS,
     _dashboard,
     _own_part,
     _part_activity,

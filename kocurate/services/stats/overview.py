@@ -154,6 +154,18 @@ def _part_agreement(
     return {"agreement": agreement(session, actor, f, disagreements=DISAGREEMENTS_PAGE)}
 
 
+# the Dashboard page's tabs in order (Progress, Quality, Text, Translation, Annotators,
+# Agreement) and the parts each computes: the page computes only its open tab's
+TAB_PARTS: tuple[tuple[str, ...], ...] = (
+    ("progress", "activity"),
+    ("quality",),
+    ("text",),
+    ("text",),
+    ("annotators",),
+    ("agreement",),
+)
+
+
 # name -> part, the longest first (700k samples: text ~480 ms, agreement, annotators, activity
 # ~200 ms each, quality, progress ~100 ms)
 LEAD_PARTS = {
