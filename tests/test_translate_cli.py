@@ -150,6 +150,37 @@ def test_serve_ships_the_production_look() -> None:
     assert config["runner"]["postScriptGC"] is False
 
 
+def test_serve_refuses_a_port_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second `kocurate serve` on a busy port says so and starts nothing (Streamlit alone would
+    stop with a bare "Port … is not available" while the old server keeps answering)."""
+    import socket
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from kocurate.cli import app
+
+    started: list[object] = []
+    monkeypatch.setattr(subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    db_url = f"sqlite:///{tmp_path / 'k.db'}"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = CliRunner().invoke(app, ["--db", db_url, "serve", "--port", str(port)])
+    assert out.exit_code == 5, out.output
+    assert (
+        f"port {port} on 127.0.0.1 is in use" in out.output and f"--port {port + 1}" in out.output
+    )
+    assert started == [] and "Traceback" not in out.output
+    # a free port starts the server
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    out = CliRunner().invoke(app, ["--db", db_url, "serve", "--port", str(free)])
+    assert out.exit_code == 0 and len(started) == 1, out.output
+
+
 def test_server_warm_up_freezes_the_imported_heap(tmp_path: Path) -> None:
     """After the warm-up, the objects alive (imported modules, word lists) are out of the
     collector's full collections, which then take ~0 ms instead of walking them all; its line in

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
 import typer
 
 from .. import paths
-from .app import app, engine, errors, url
+from ..errors import EXIT_CONFLICT
+from .app import app, engine, errors, fail, url
 
 
 @app.command("demo")
@@ -93,7 +95,26 @@ def streamlit_command(port: int, host: str = "127.0.0.1") -> list[str]:
     ]
 
 
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether another process listens on ``host:port`` (bound the way the server binds it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def _serve(port: int, db_url: str, host: str = "127.0.0.1") -> None:
+    # Streamlit says only "Port … is not available" and stops, while an older server (another
+    # checkout, older code) goes on answering at that address
+    if _port_in_use(host, port):
+        fail(
+            f"port {port} on {host} is in use (another kocurate serve, or another program);"
+            f" stop it, or start this one with --port {port + 1}",
+            EXIT_CONFLICT,
+        )
     env = {**os.environ, "KOCURATE_DB_URL": db_url}
     typer.echo(f"kocurate on http://{host}:{port}  (Ctrl+C to stop)")
     cmd = streamlit_command(port, host)
