@@ -13,6 +13,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -1016,34 +1017,56 @@ class Misaligned(Check):
 # ---------------------------------------------------------------------------------------------
 # known DeepL false friends
 
-# (English pattern that must be in the source, Korean rendering that betrays the misreading,
-#  English pattern that would make the Korean right, why)
-FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | None, str]] = [
-    (
+
+class FalseFriend(NamedTuple):
+    en: re.Pattern[str]  # English that must be in the source
+    ko: re.Pattern[str]  # the Korean rendering that betrays the misreading
+    ok: re.Pattern[str] | None  # English that would make the Korean right
+    why: str
+    # a reading wrong in one sense only: (that sense, the other sense). The finding is dropped when
+    # the sample's English (any turn) shows the other sense and not this one
+    sense: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+
+
+FALSE_FRIENDS: list[FalseFriend] = [
+    FalseFriend(
         re.compile(r"\bodd\s+(?:one|man|word|item|number)s?\s+out\b", re.I),
         re.compile(r"홀수"),
         None,
         N_("'odd one out' (the item that does not belong) read as 'odd number' ('홀수')"),
     ),
-    (
+    FalseFriend(
         re.compile(r"\bmore\b", re.I),
         re.compile(r"광석"),
         re.compile(r"\bores?\b|\bmineral", re.I),
         N_("'more' read as 'ore' ('광석')"),
     ),
-    (
+    FalseFriend(
         re.compile(r"\bperplexity\b", re.I),
         re.compile(r"당혹"),
         None,
         N_("'perplexity' (the text-predictability measure) rendered as embarrassment ('당혹감')"),
+        # 당혹감 is right in prose ("a maze of confusion and perplexity"); as the measure of text,
+        # beside burstiness or language models (or alone, "more perplexity"), a misreading
+        sense=(
+            re.compile(
+                r"\bburstiness\b|predictab|language models?\b|\bLLMs?\b|\bGPT|\bAI[- ]"
+                r"(?:generated|detect|content|writing|text)",
+                re.I,
+            ),
+            re.compile(
+                r"\bconfus|\bbewilder|\blabyrinth|\bmaze\b|\bpuzzl|\bmystif|\bastonish|\bdismay",
+                re.I,
+            ),
+        ),
     ),
-    (
+    FalseFriend(
         re.compile(r"\bburstiness\b", re.I),
         re.compile(r"폭발|파열"),
         None,
         N_("'burstiness' (variation in sentence length) rendered as explosion ('폭발성')"),
     ),
-    (
+    FalseFriend(
         re.compile(r"\babduct", re.I),
         re.compile(r"납치"),
         re.compile(r"\bkidnap", re.I),
@@ -1051,25 +1074,25 @@ FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | No
             "'abduct' (anatomy: move away from the midline, '외전') rendered as kidnapping ('납치')"
         ),
     ),
-    (
+    FalseFriend(
         re.compile(r"\bwildfly\b", re.I),
         re.compile(r"야생화"),
         None,
         N_("product name WildFly translated ('야생화')"),
     ),
-    (
+    FalseFriend(
         re.compile(r"\bRussell\b"),
         re.compile(r"우리를 판매"),
         None,
         N_("the name Russell read as 'Russ sell' ('우리를 판매')"),
     ),
-    (
+    FalseFriend(
         re.compile(r"\bpython\b", re.I),
         re.compile(r"비단뱀"),
         re.compile(r"\bsnake", re.I),
         N_("the Python language rendered as the snake ('비단뱀')"),
     ),
-    (  # "diffuse" written for "defuse" (a common slip) and translated as spreading it
+    FalseFriend(  # "diffuse" written for "defuse" (a common slip) and translated as spreading it
         re.compile(
             r"\bdiffus(?:e[sd]?|ing)\s+(?:the\s+|a\s+|this\s+|any\s+)?"
             r"(?:situation|tension|conflict|argument|anger|crisis)",
@@ -1080,25 +1103,6 @@ FALSE_FRIENDS: list[tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str] | No
         N_("'diffuse the situation' (meant: defuse, calm it) rendered as spreading it ('확산')"),
     ),
 ]
-
-
-# readings that are wrong in one sense only: (the sense the rule is about, the other sense). A
-# finding is dropped when the sample's English (any turn) shows the other sense and not this one.
-# "perplexity" is 당혹감 in prose ("a maze of confusion and perplexity"); as the measure of text,
-# beside burstiness or language models (or alone, "more perplexity"), that is a misreading
-_SENSE = {
-    FALSE_FRIENDS[2][3]: (
-        re.compile(
-            r"\bburstiness\b|predictab|language models?\b|\bLLMs?\b|\bGPT|\bAI[- ]"
-            r"(?:generated|detect|content|writing|text)",
-            re.I,
-        ),
-        re.compile(
-            r"\bconfus|\bbewilder|\blabyrinth|\bmaze\b|\bpuzzl|\bmystif|\bastonish|\bdismay",
-            re.I,
-        ),
-    ),
-}
 
 
 @register
@@ -1118,16 +1122,16 @@ class FalseFriends(Check):
             if not t.translated:
                 continue
             src = t.source_text or ""
-            for en_pat, ko_pat, ok_pat, why in FALSE_FRIENDS:
-                m = ko_pat.search(t.text)
-                if not m or not en_pat.search(src) or (ok_pat and ok_pat.search(src)):
+            for ff in FALSE_FRIENDS:
+                m = ff.ko.search(t.text)
+                if not m or not ff.en.search(src) or (ff.ok and ff.ok.search(src)):
                     continue
-                if why in _SENSE:
-                    this, other = _SENSE[why]
+                if ff.sense is not None:
+                    this, other = ff.sense
                     english = "\n".join(o.source_text or "" for o in sample.turns)
                     if other.search(english) and not this.search(english):
                         continue
-                out.append(self.finding(why, params={}, turn=t, span=(m.start(), m.end())))
+                out.append(self.finding(ff.why, params={}, turn=t, span=(m.start(), m.end())))
         return out
 
 
