@@ -164,6 +164,62 @@ def test_lexicon_matches_on_morpheme_boundaries_only() -> None:
     )
 
 
+def test_literal_alternation_finds_what_the_longest_first_list_finds() -> None:
+    import random
+    import re
+
+    from kocurate.checks.text import literal_alternation
+
+    rng = random.Random(7)
+    alphabet = "ab가나.-"
+    for _ in range(2000):
+        words = {
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+            for _ in range(rng.randint(1, 8))
+        }
+        plain = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+        trie = re.compile(literal_alternation(words))
+        for _ in range(4):
+            text = "".join(rng.choice(alphabet + "c ") for _ in range(40))
+            assert [(m.start(), m.group()) for m in trie.finditer(text)] == [
+                (m.start(), m.group()) for m in plain.finditer(text)
+            ], (words, text)
+
+
+def test_batch_scan_tries_each_pattern_where_its_hints_are(tmp_path: Path) -> None:
+    """A batch is scanned once for every pattern's hints, so hints inside and across one another
+    and a hint in another turn than the match must still be told apart."""
+    from kocurate.checks.ethics.lexicon import EthicsLexicon
+
+    tsv = tmp_path / "lex.tsv"
+    tsv.write_text(
+        "abuse\tx+abcd\tregex\tabcd\n"  # 'abcd' is found by the scan as 'abcde'
+        "hate\tbcdex\tregex\tcdex\n"  # 'cdex' starts inside 'abcde' and runs past it
+        "sexual\tzz(?:q|w)\tregex\tzzq,zzw\n"
+        "crime\tkill you\tregex\tkill \n"
+        "violence\tabcde\tregex\tabcde\n",
+        encoding="utf-8",
+    )
+    allow = tmp_path / "allow.txt"
+    allow.write_text("", encoding="utf-8")
+    lex = load_lexicon(str(tsv), str(allow))
+    check = EthicsLexicon()
+    check.lex = lex
+    turns = ["xxabcdex 그리고", "zzw", "kill", "zz q"]
+    s = SampleView(1, 1, [TurnView(i, "output", t, None, None) for i, t in enumerate(turns)])
+    s2 = SampleView(2, 1, [TurnView(0, "output", "you kill you", None, None)])
+    found = {(f.sample_id, f.flag, f.turn_idx, f.span) for f in check.run_batch([s, s2])}
+    assert found == {
+        (1, "abuse", 0, (0, 6)),
+        (1, "hate", 0, (3, 8)),
+        (1, "violence", 0, (2, 7)),
+        (1, "sexual", 1, (0, 3)),
+        (2, "crime", 0, (4, 12)),
+    }
+    # the same as the text-at-a-time path
+    assert {c for c, _, _ in lex.find(turns[0])} == {"abuse", "hate", "violence"}
+
+
 def test_lexicon_categories_and_helpers() -> None:
     assert "hate" in cats("김치녀들은 다 그래") and "hate" in cats("틀딱들 때문에")
     assert "discrimination" in cats("여자는 집에서 살림이나 해라")

@@ -4,6 +4,7 @@ database)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..hangul import JAMO, SYLLABLES
 
@@ -56,3 +57,33 @@ def norm_number(n: str) -> str:
     if "." in n:
         n = n.rstrip("0").rstrip(".") or "0"
     return n
+
+
+def literal_alternation(words: list[str] | set[str]) -> str:
+    """A regex source matching any of ``words`` (literals), built as a trie: ``씨(?:발|팔)|병신``.
+
+    The same matches as the words joined longest first (siblings start with different characters,
+    so at each position the longest word that fits is the one found), but Python's ``re`` follows
+    one branch per character instead of trying every word at each position that starts one: a
+    list of 170 terms is scanned several times faster.
+    """
+    trie: dict[str, Any] = {}
+    for w in words:
+        if not w:
+            continue
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a word ends here
+
+    def emit(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:  # a word ends here and longer ones go on: the longer tried first (greedy)
+            return body + "?" if len(branches) > 1 else "(?:" + body + ")?"
+        return body
+
+    return emit(trie)

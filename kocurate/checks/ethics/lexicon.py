@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from ...hangul import SYLLABLE_BASE, SYLLABLES, is_syllable
 from ...i18n import N_
 from ...models import ETHICS_FLAGS
 from ..base import Check, Finding, SampleView, TurnView, register
+from ..text import literal_alternation
 
 HERE = Path(__file__).resolve().parent
 
@@ -107,17 +108,24 @@ _DIGIT_AFTER = re.compile(r"(?<=[" + SYLLABLES + r"])[8259](?![\d])")
 # commonest English vowels) is worth converting; nearly every English word has one of them
 _LATIN_TOKEN = re.compile(r"\b[b-df-np-zB-DF-NP-Z]{4,12}\b")
 # where a disguise may hide (jamo pairs, syllables split by spaces or symbols, a digit for a
-# syllable, a consonant-only Latin token). Every branch starts with a character class and the
-# look-behinds come after it (the same matches as a leading one), so the regex engine skips
-# the text by its first character instead of trying each branch at every position: a third
-# faster over a batch.
+# syllable, a consonant-only Latin token): found only to pick the turns that get the normalized
+# forms. Each match starts at the character after the syllable (a look-behind checks the syllable),
+# so the whole pattern starts with one character class and Python's ``re`` skips the text by it
+# instead of trying a match at every syllable: 58 → 39 ns per character on real Korean text, the
+# same turns picked (the patterns of ``normalized_forms`` below say what each disguise is).
 _Y = SYLLABLES
 _C = "b-df-np-zB-DF-NP-Z"
+_SEP = r"\s.,*_~\-+!/|"
+_NOISE = r"0-9*._~!@#$%^&+|/\\\-"
+_J = r"\u3131-\u3163"
 _SUSPECT = re.compile(
-    r"[\u3131-\u3163]{2}"
-    rf"|[{_Y}](?:(?<![{_Y}][{_Y}])[\s.,*_~\-+!/|]+[{_Y}](?![{_Y}])"
-    rf"|[0-9*._~!@#$%^&+|/\\-]{{1,2}}[{_Y}]|[8259](?!\d))"
-    rf"|[{_C}](?<!\w[{_C}])[{_C}]{{3,11}}\b"
+    rf"[{_J}{_SEP}{_NOISE}{_C}](?:"
+    rf"(?<=[{_J}])[{_J}]"
+    rf"|(?<=(?<![{_Y}])[{_Y}][{_SEP}])[{_SEP}]*[{_Y}](?![{_Y}])"
+    rf"|(?<=[{_Y}][{_NOISE}])[{_NOISE}]?[{_Y}]"
+    rf"|(?<=[{_Y}][8259])(?!\d)"
+    rf"|(?<=(?<!\w)[{_C}])[{_C}]{{3,11}}\b"
+    r")"
 )
 
 
@@ -253,12 +261,37 @@ def _judge(window: str, s: int, e: int) -> bool | None:
 class Lexicon:
     words: (
         re.Pattern[str] | None
-    )  # every literal term, one alternation (no IGNORECASE: C-speed prefix scan)
+    )  # every literal term, one trie-shaped alternation (case as listed)
     word_cat: dict[str, str]  # literal term -> category
     regexes: list[
         tuple[str, re.Pattern[str], tuple[str, ...]]
-    ]  # (category, pattern, literal hints)
+    ]  # (category, pattern, literal hints: a match holds one of them)
     allow: re.Pattern[str] | None
+    hints: re.Pattern[str] | None = None  # every regex's hints, one alternation (lower case)
+    # for a hint the scan found, the hints that start inside it: (hint, offset) where the whole
+    # hint lies within it, and the hints that start inside it and run past its end (checked on the
+    # text); the scan itself reports only the longest hint at each place and none inside another
+    within: dict[str, tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]] = field(
+        default_factory=dict
+    )
+
+    def hint_turns(self, low: str, starts: list[int]) -> dict[str, set[int]]:
+        """For a batch's lower-cased texts joined (``starts``: where each begins), the turns in
+        which each hint occurs: one scan of the text instead of a search per hint."""
+        found: dict[str, set[int]] = {}
+        if self.hints is None:
+            return found
+        for m in self.hints.finditer(low):
+            i = bisect_right(starts, m.start()) - 1
+            h = m.group(0)
+            inner, crossing = self.within[h]
+            found.setdefault(h, set()).add(i)
+            for h2, _ in inner:
+                found.setdefault(h2, set()).add(i)
+            for h2, off in crossing:
+                if low.startswith(h2, m.start() + off):
+                    found.setdefault(h2, set()).add(i)
+        return found
 
     def find(
         self, text: str, *, disguised_only: bool = False
@@ -316,22 +349,33 @@ def load_lexicon(path: str | None = None, allow_path: str | None = None) -> Lexi
             regexes.append((parts[0], re.compile(parts[1], re.I), hints))
         else:
             word_cat.setdefault(parts[1].lower(), parts[0])
-    words = (
-        re.compile("|".join(re.escape(w) for w in sorted(word_cat, key=len, reverse=True)))
-        if word_cat
-        else None
-    )
+    words = re.compile(literal_alternation(word_cat)) if word_cat else None
     allow_words = [
         w.strip()
         for w in Path(allow_path or HERE / "allow.txt").read_text(encoding="utf-8").splitlines()
         if w.strip() and not w.startswith("#")
     ]
-    allow = (
-        re.compile("|".join(re.escape(w) for w in sorted(allow_words, key=len, reverse=True)))
-        if allow_words
-        else None
-    )
-    return Lexicon(words, word_cat, regexes, allow)
+    allow = re.compile(literal_alternation(allow_words)) if allow_words else None
+    all_hints = sorted({h for _, _, hints in regexes for h in hints})
+    within = {
+        h: (
+            tuple(
+                (h2, off)
+                for h2 in all_hints
+                for off in range(len(h))
+                if h2 != h and h.startswith(h2, off)
+            ),
+            tuple(
+                (h2, off)
+                for h2 in all_hints
+                for off in range(1, len(h))
+                if len(h2) > len(h) - off and h2.startswith(h[off:])
+            ),
+        )
+        for h in all_hints
+    }
+    hints = re.compile(literal_alternation(all_hints)) if all_hints else None
+    return Lexicon(words, word_cat, regexes, allow, hints, within)
 
 
 @register
@@ -386,12 +430,13 @@ class EthicsLexicon(Check):
                     if not on_boundaries(texts[i], m.start() - starts[i], m.end() - starts[i]):
                         continue  # inside another word (동성애자, 전염병)
                 record(m, lex.word_cat.get(m.group(0).lower(), "abuse"))
-        low = probe.lower()
+        # each pattern is tried only on the turns that hold one of its hints
+        found = lex.hint_turns(probe.lower(), starts)
         for cat, pat, hints in lex.regexes:
-            if hints and not any(h in low for h in hints):
-                continue
-            for m in pat.finditer(probe):
-                record(m, cat)
+            turns = set().union(*(found.get(h, ()) for h in hints)) if hints else range(len(texts))
+            for i in sorted(turns):
+                for m in pat.finditer(probe, starts[i], starts[i] + len(texts[i])):
+                    record(m, cat)
         # only these turns get the de-obfuscated forms, each once however many suspect spots it has
         suspect = {bisect_right(starts, m.start()) - 1 for m in _SUSPECT.finditer(big)}
         for i in sorted(suspect):
