@@ -441,9 +441,6 @@ class StrayCharacters(Check):
 # numbers, URLs / e-mails, placeholders, code fences that differ from the source
 
 
-_DIGIT = re.compile(r"\d")
-
-
 def _multiset_diff(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     ca, cb = Counter(a), Counter(b)
     return sorted((ca - cb).elements()), sorted((cb - ca).elements())
@@ -453,10 +450,13 @@ _KO_SCALE = {"십": 10, "백": 10**2, "천": 10**3, "만": 10**4, "억": 10**8, 
 _EN_SCALE = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 # a number with Korean scale words, "27억", "5천만", "3백만"; 조 before 차/각/건 and 만 before 큼
 # are particles or other words ("7조차도" = even 7, "5만큼"), not 10^12 or 10^4
-_KO_SCALED = re.compile(
-    r"(\d+(?:[.,]\d+)*)\s?((?:[십백천](?:만|억|조(?![차각건]))?)|만(?!큼)|억|조(?![차각건]))"
-)
+_KO_UNIT = r"(?:[십백천](?:만|억|조(?![차각건]))?)|만(?!큼)|억|조(?![차각건])"
+_KO_SCALED = re.compile(rf"(\d+(?:[.,]\d+)*)\s?({_KO_UNIT})")
 _EN_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s?(thousand|million|billion|trillion)\b", re.I)
+# every number, with its scale word when one follows: one scan tells whether the slow path is needed
+_KO_NUMBER = re.compile(rf"(\d+(?:[.,]\d+)*)(\s?(?:{_KO_UNIT}))?")
+_EN_NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(\s?(?:thousand|million|billion|trillion)\b)?", re.I)
+_NUMBER_SCAN = {_KO_SCALED: _KO_NUMBER, _EN_SCALED: _EN_NUMBER}
 
 
 def _scale(word: str, scale: dict[str, int]) -> int:
@@ -503,6 +503,9 @@ def _same_numbers(text: str) -> str:
 def _numbers(text: str, scale: dict[str, int], scaled: re.Pattern[str]) -> set[str]:
     """Normalized numbers of a text; "138억" and "13.8 billion" both become 13800000000, and the
     parts of a Korean compound number add up: "27억 5천만" is 2750000000 (as "2.75 billion")."""
+    found = _NUMBER_SCAN[scaled].findall(text)
+    if not any(unit for _, unit in found):  # most texts: every number as it is written
+        return {n if n.isdigit() else tx.norm_number(n) for n, _ in found}
     out: set[str] = set()
     plain, pos = [], 0  # the text outside scaled numbers, whose digits count as they are
     total: float | None = None
@@ -539,8 +542,6 @@ class Numbers(Check):
         out: list[Finding] = []
         for t in sample.turns:
             if not t.translated:
-                continue
-            if not (_DIGIT.search(t.text) or _DIGIT.search(t.source_text or "")):
                 continue
             src = t.source_text or ""
             en = _numbers(src, _EN_SCALE, _EN_SCALED)
