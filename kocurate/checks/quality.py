@@ -56,6 +56,8 @@ _REFUSAL = re.compile(
     r"|텍스트 기반 (?:언어 )?모델(?:로서|이기 때문에|이므로)",
     re.I,
 )
+# every branch of _REFUSAL holds one of these (in lower case)
+_REFUSAL_HINTS = ("model", "sorry", "afraid", "cannot", "모델", "저는 ", "죄송")
 _REFUSAL_OPENING = re.compile(  # tried at the start of the answer only (match, not search)
     # an answer that opens with an apology and says, within its first two sentences, that it
     # cannot (or sends the asker elsewhere): "죄송하지만 … 제공할 수 없습니다", "죄송합니다. … 직접
@@ -87,7 +89,12 @@ class Refusal(Check):
         for t in sample.turns:
             if t.role not in ANSWER_ROLES:
                 continue
-            m = _REFUSAL.search(t.text) or _REFUSAL_OPENING.match(t.text)
+            low = t.text.lower()
+            m = (
+                _REFUSAL.search(t.text)
+                if any(h in low for h in _REFUSAL_HINTS)
+                else None  # re.I leaves Python's re no first character to skip by: 5x slower
+            ) or _REFUSAL_OPENING.match(t.text)
             if m:
                 out.append(
                     self.finding(
@@ -219,7 +226,9 @@ class EncodingDebris(Check):
 # PII
 
 # every pattern below needs an '@' or two runs of 3+ digits (phone, RRN, card)
-_HAS_DIGIT_OR_AT = re.compile(r"@|\d{3,}\D{0,3}\d{3,}")
+# two runs of 3+ digits close together: what every pattern below but the e-mail needs (apart from
+# "@", which a string search finds faster than any pattern)
+_DIGIT_RUNS = re.compile(r"\d{3,}\D{0,3}\d{3,}")
 _PHONE = re.compile(
     r"(?<![\d-])(?:01[016789]|0(?:2|[3-6][1-5]|70))[-. ]?\d{3,4}[-. ]?\d{4}(?![\d-])"
 )
@@ -264,7 +273,7 @@ class Pii(Check):
         out: list[Finding] = []
         for t in sample.turns:
             s = t.text
-            if not _HAS_DIGIT_OR_AT.search(s):
+            if "@" not in s and not _DIGIT_RUNS.search(s):
                 continue
             for m in _RRN.finditer(s):
                 out.append(

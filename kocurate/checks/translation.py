@@ -295,8 +295,8 @@ class Untranslated(Check):
 # ---------------------------------------------------------------------------------------------
 # truncated
 
-_TERMINAL = re.compile(r"[.!?。\"'”’)\]]\s*$")
-_CONNECTIVE_END = re.compile(r"[을를이가은는와과에의로며고서도면](?:\s*)$")
+_TERMINAL_CHARS = frozenset(".!?。\"'”’)]")  # what an English sentence ends with
+_CONNECTIVE_CHARS = frozenset("을를이가은는와과에의로며고서도면")  # a Korean one that stops there
 
 
 @register
@@ -334,11 +334,12 @@ class Truncated(Check):
                         )
                     )
                     continue
+            # the last characters, not a search: a `$`-anchored pattern is tried at every
+            # full stop of the text
             if (
                 k > 20
-                and _TERMINAL.search(src)
-                and _CONNECTIVE_END.search(t.text)
-                and not t.text.rstrip().endswith(("다", "요"))
+                and src.rstrip()[-1:] in _TERMINAL_CHARS
+                and t.text.rstrip()[-1:] in _CONNECTIVE_CHARS
             ):
                 out.append(
                     self.finding(
@@ -356,7 +357,7 @@ class Truncated(Check):
 # stray leading / trailing characters (DeepL glues fragments of the source to the output)
 
 _LEAD = re.compile(r"^\s*([A-Za-z]{1,3})(?:([" + SYLLABLES + r"])|\s+(?=\S))")
-_TRAIL = re.compile(r"([" + SYLLABLES + r"])([A-Za-z]{1,2})\s*$")
+_TRAIL = re.compile(r"([" + SYLLABLES + r"])([A-Za-z]{1,2})$")  # searched in the text's rstrip()
 _WORDS = re.compile(r"[A-Za-z]+")
 # short Latin tokens that commonly open a Korean sentence without being in the English
 _COMMON_ACRONYMS = frozenset(
@@ -420,7 +421,8 @@ class StrayCharacters(Check):
                             token=tok,
                         )
                     )
-            m = _TRAIL.search(t.text)
+            tail = t.text.rstrip()
+            m = _TRAIL.search(tail, max(0, len(tail) - 3))  # only the last three can match
             if m:
                 words = words if words is not None else _src_words(t.source_text or "")
                 tok = m.group(2)
@@ -1106,6 +1108,13 @@ FALSE_FRIENDS: list[FalseFriend] = [
 ]
 
 
+# any entry's Korean: each is a list of words ("폭발|파열"), so one trie of them all finds where
+# any is (a plain alternation of the patterns would leave ``re`` no first character to skip by)
+_FALSE_FRIEND_WORDS = [w for ff in FALSE_FRIENDS for w in ff.ko.pattern.split("|")]
+assert not set("".join(_FALSE_FRIEND_WORDS)) & set(".^$*+?{}[]\\()"), "Korean that is not words"
+_FALSE_FRIEND_KO = re.compile(tx.literal_alternation(_FALSE_FRIEND_WORDS))
+
+
 @register
 class FalseFriends(Check):
     name = "false_friends"
@@ -1120,8 +1129,8 @@ class FalseFriends(Check):
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
-            if not t.translated:
-                continue
+            if not t.translated or not _FALSE_FRIEND_KO.search(t.text):
+                continue  # none of the telltale Korean words: one scan instead of one per entry
             src = t.source_text or ""
             for ff in FALSE_FRIENDS:
                 m = ff.ko.search(t.text)
