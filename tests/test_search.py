@@ -126,6 +126,16 @@ def test_index_follows_edits_and_new_datasets(engine: Engine, actors: dict[str, 
     ds2, ids2 = make(engine, "t", [("고양이 두 마리", None)])
     with session_scope(engine) as s:
         assert sids(search.search(s, a, "고양이")) == [ids[0], ids[2], ids2[0]]
+        # and the turns written after that import are indexed as before (the import fills the
+        # index in one statement, without the per-row trigger, then makes the trigger again)
+        tid2 = s.scalar(select(Turn.id).where(Turn.sample_id == ids2[0]))
+    with session_scope(engine) as s:
+        rv.save_edit(s, a, ids2[0], tid2, "고양이 세 마리와 여우", 1)
+    with session_scope(engine) as s:
+        assert sids(search.search(s, a, "여우")) == [ids2[0]]
+        if s.get_bind().dialect.name == "sqlite":
+            triggers = s.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            assert {"turns_fts_ai", "turns_fts_au", "turns_fts_ad"} <= set(triggers.scalars())
     assert search.reindex(engine).keys() == {ds, ds2}
     with session_scope(engine) as s:
         assert sids(search.search(s, a, "고양이", dataset_id=ds2)) == [ids2[0]]
