@@ -62,6 +62,18 @@ class KocurateError(Exception):
             message = msgid.format(**params) if msgid else ""
         super().__init__(message, *args)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its state, not by calling __init__ again with ``args`` (subclasses take
+        # other arguments): an error raised in a worker process reaches the parent whole
+        return _restore_error, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore_error(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
+
 
 class UsageError(KocurateError):
     """Bad input: the message names the value, the field or the line."""

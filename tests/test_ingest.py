@@ -590,6 +590,142 @@ def test_id_join_through_the_english_file(engine: Engine, tmp_path: Path) -> Non
     assert src["r5"] is None and status["r5"] == "unaligned"
 
 
+def _conv(i: int | str, text: str) -> dict:
+    return {
+        "id": f"r{i}",
+        "conversations": [{"from": "human", "value": text}, {"from": "gpt", "value": f"{text}!"}],
+    }
+
+
+def _write(path: Path, records: list[dict]) -> Path:
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_english_read_in_a_child_joins_as_when_read_first(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large English file is read by a child process while the Korean one is read here: the
+    same rows, sources, statuses and skipped records as reading it first."""
+    from kocurate import ingest
+
+    n = ingest.JOIN_BATCH * 3 + 11
+    ko = _write(tmp_path / "ko.json", [_conv(i, f"질문 {i}번") for i in range(n)])
+    en_records = [_conv(i, f"question {i}") for i in range(n) if i != 5]
+    en_records.insert(40, {"id": "r-bad", "conversations": [{"from": "wizard", "value": "x"}]})
+    en_records.append(_conv(3, "question 3 (second copy)"))
+    en = _write(tmp_path / "en.json", en_records)
+
+    def imported(name: str) -> tuple[list[tuple], list[dict], int]:
+        rep = import_files(engine, "sharegpt", ko, en, name=name, skip_bad=True)
+        with Session(engine) as s:
+            rows = s.execute(
+                select(Sample.key, Sample.align_status, Sample.align_confidence, Turn.source_text)
+                .join(Turn, Turn.sample_id == Sample.id)
+                .join(Dataset, Dataset.id == Sample.dataset_id)
+                .where(Dataset.name == name)
+                .order_by(Sample.position, Turn.idx)
+            ).all()
+        return [tuple(r) for r in rows], rep.skipped, rep.source_records
+
+    first = imported("read first")
+    with Session(engine) as s:  # the same files again are refused as already imported: new names
+        s.execute(Dataset.__table__.update().values(fingerprint=Dataset.name))
+        s.commit()
+    monkeypatch.setattr(ingest, "PARALLEL_ENGLISH_BYTES", 0)
+    started = []
+    real_start = ingest._EnglishInChild.start.__func__
+
+    def spy(cls, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        started.append(1)
+        return real_start(cls, *a, **k)
+
+    monkeypatch.setattr(ingest._EnglishInChild, "start", classmethod(spy))
+    second = imported("read in a child")
+    assert started == [1]
+    assert second == first
+    assert first[2] == n and [x["side"] for x in first[1]] == ["en"]
+    keyed: dict[str, tuple] = {}
+    for r in first[0]:
+        keyed.setdefault(r[0], r)  # the first turn's row
+    assert keyed["r3"][3] == "question 3 (second copy)" and keyed["r5"][1] == "unaligned"
+
+
+def test_a_repeated_english_id_used_early_restarts_the_import(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last record with an id counts. A key looked up while the child still reads, then
+    repeated later in the file, makes the import start again with the English side read first."""
+    from kocurate import ingest
+
+    n = 200_000  # the child takes seconds to read this: the first lookups come while it reads
+    en = _write(
+        tmp_path / "en.json",
+        [_conv("dup", "first copy")] + [_conv(i, "q") for i in range(n)] + [_conv("dup", "last")],
+    )
+    store = ingest._EnglishInChild.start("sharegpt", None, en, False)
+    try:
+        while not ingest._EnglishById.lookup(store, ["rdup"]):  # the first batch is committed
+            pass
+        assert store.lookup(["rdup"])["rdup"].texts[0] == "first copy" and not store.done
+        with pytest.raises(ingest._Restart):
+            store.finish()
+        assert store.lookup(["rdup"])["rdup"].texts[0] == "last"
+    finally:
+        store.close()
+    # the import itself: the restart reads the English side first and gets the last copy
+    ko = _write(tmp_path / "ko.json", [_conv("dup", "질문"), _conv(1, "둘")])
+    small_en = _write(tmp_path / "en2.json", [_conv("dup", "first"), _conv(1, "two")])
+    tries = []
+    real_finish = ingest._EnglishInChild.finish
+
+    def finish_once(self) -> None:  # noqa: ANN001
+        real_finish(self)
+        tries.append(1)
+        raise ingest._Restart
+
+    monkeypatch.setattr(ingest, "PARALLEL_ENGLISH_BYTES", 0)
+    monkeypatch.setattr(ingest._EnglishInChild, "finish", finish_once)
+    rep = import_files(engine, "sharegpt", ko, small_en, name="restarted")
+    assert tries == [1] and rep.samples == 2 and rep.source_records == 2
+
+
+def test_errors_with_the_english_read_in_a_child(
+    engine: Engine, seeded: tuple[int, int, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad English record is refused as when read first (file and record named, nothing
+    written); a bad Korean one stops the child; neither leaves its folder behind."""
+    import pickle
+    import tempfile
+
+    from kocurate import ingest
+
+    exc0 = ImportFailed("en.json", "record 3, line 4", "conversations[0].from", reason_id="bad")
+    back = pickle.loads(pickle.dumps(exc0))
+    assert (str(back), back.where, back.field, back.msgid) == (
+        str(exc0),
+        exc0.where,
+        exc0.field,
+        exc0.msgid,
+    )
+    monkeypatch.setattr(ingest, "PARALLEL_ENGLISH_BYTES", 0)
+    before = set(Path(tempfile.gettempdir()).glob(ingest._EnglishById.PREFIX + "*"))
+    ko = _write(tmp_path / "ko.json", [_conv(i, f"질문 {i}") for i in range(50)])
+    bad_en = [_conv(i, f"q {i}") for i in range(50)]
+    bad_en[30] = {"id": "r30", "conversations": [{"from": "wizard", "value": "x"}]}
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "sharegpt", ko, _write(tmp_path / "en.json", bad_en))
+    assert exc.value.file == "en.json" and "record 31" in exc.value.where
+    assert "unknown role" in str(exc.value)
+    bad_ko = [_conv(i, f"질문 {i}") for i in range(50)] + [{"id": "x", "conversations": 3}]
+    big_en = _write(tmp_path / "big.json", [_conv(i, "q") for i in range(100_000)])
+    with pytest.raises(ImportFailed) as exc:
+        import_files(engine, "sharegpt", _write(tmp_path / "bad_ko.json", bad_ko), big_en)
+    assert exc.value.file == "bad_ko.json"
+    assert counts(engine) == seeded
+    assert set(Path(tempfile.gettempdir()).glob(ingest._EnglishById.PREFIX + "*")) <= before
+
+
 def test_checks_in_worker_processes_from_a_threaded_caller(engine: Engine) -> None:
     """A web server has threads: the check workers then come from a forkserver, and find what one
     process finds."""
