@@ -3,11 +3,12 @@
 Atomic (a failure leaves no rows), idempotent (the same files twice → "already imported"),
 streamed (the Korean side is never held whole; for an id join the English side goes to a private
 SQLite file indexed by id and is looked up a batch of keys at a time, so memory stays flat however
-large the files; position alignment holds the cues of both sides), and written with bulk inserts
+large the files; a large English file is read there by a child process while this one reads the
+Korean file; position alignment holds the cues of both sides), and written with bulk inserts
 (plain-tuple executemany; on SQLite a private spool file copied in with INSERT … SELECT, so the
 single write lock is held for seconds, not for the whole parse, with a page cache large enough for
-the indexes that take rows in key order rather than id order, and the search index filled by its
-triggers in the same pass).
+the indexes that take rows in key order rather than id order, and the new turns put in the search
+index by one statement in the same transaction).
 """
 
 from __future__ import annotations
@@ -335,6 +336,7 @@ def _import_once(
             def english_read() -> None:
                 child.finish()
                 report.source_records = child.records
+                report.phases["english side (parse, id store; a child process, beside)"] = child.cpu
                 report.skipped[:0] = child.skipped  # the English side's first, as when read first
 
             pairs = _pairs_by_id(ko_stream, english, english_read)
@@ -666,7 +668,7 @@ def _english_child(
                 con.execute("COMMIT")
         finally:
             con.close()
-        conn.send(("ok", n, skipped))
+        conn.send(("ok", n, skipped, time.process_time()))
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which reports it
         try:
             conn.send(("failed", exc))
@@ -692,6 +694,7 @@ class _EnglishInChild(_EnglishById):
         self.done = False
         self.early = False  # a key was looked up before the child had read the whole file
         self.skipped: list[dict[str, Any]] = []
+        self.cpu = 0.0  # the child's CPU seconds
 
     @classmethod
     def start(
@@ -736,7 +739,7 @@ class _EnglishInChild(_EnglishById):
         self.done = True
         if msg[0] == "failed":
             raise msg[1]
-        _, self.records, self.skipped = msg
+        _, self.records, self.skipped, self.cpu = msg
         if self.early and self.con.execute("SELECT 1 FROM e WHERE dup = 1 LIMIT 1").fetchone():
             raise _Restart
 
