@@ -576,7 +576,7 @@ class _EnglishById:
 
     @classmethod
     def fill(cls, records: Iterator[NormSample]) -> _EnglishById:
-        store = cls(tempfile.mkdtemp(prefix=cls.PREFIX))
+        store = cls(_owned_tempdir(cls.PREFIX))
         try:
             con = store.con
             con.execute("PRAGMA journal_mode=OFF")
@@ -705,7 +705,7 @@ class _EnglishInChild(_EnglishById):
 
         from .checks.runner import without_main_script
 
-        store = cls(tempfile.mkdtemp(prefix=cls.PREFIX))
+        store = cls(_owned_tempdir(cls.PREFIX))
         try:
             store.con.execute("PRAGMA journal_mode=WAL")
             store.con.execute(_ENGLISH_DDL)
@@ -1044,15 +1044,17 @@ class _Spool:
         """A new spool folder, marked with this process's id; the folders of imports whose process
         died (killed half-way: up to a gigabyte at 700k samples) are removed first."""
         cls.sweep()
-        spool = cls(tempfile.mkdtemp(prefix=cls.PREFIX))
-        (Path(spool.folder) / "owner").write_text(f"{os.getpid()} {socket.gethostname()}")
-        return spool
+        return cls(_owned_tempdir(cls.PREFIX))
 
     @classmethod
     def sweep(cls, root: str | None = None) -> int:
         """Remove spool folders whose owning process is gone; returns how many."""
         gone = 0
-        for folder in Path(root or tempfile.gettempdir()).glob(cls.PREFIX + "*"):
+        folders = itertools.chain.from_iterable(
+            Path(root or tempfile.gettempdir()).glob(prefix + "*")
+            for prefix in (cls.PREFIX, _EnglishById.PREFIX)  # an id join's English store too
+        )
+        for folder in folders:
             try:
                 pid_text, _, host = (folder / "owner").read_text().partition(" ")
                 pid = int(pid_text)
@@ -1193,6 +1195,14 @@ class _Spool:
 
 
 FTS_AUTOMERGE_DEFAULT = 4  # SQLite's default for an FTS5 table that never set it
+
+
+def _owned_tempdir(prefix: str) -> str:
+    """A new temporary folder marked with this process's id and host, so that ``_Spool.sweep``
+    removes it once the process is gone (an import killed half-way)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    (Path(folder) / "owner").write_text(f"{os.getpid()} {socket.gethostname()}")
+    return folder
 
 
 def _fts_automerge(conn: Connection) -> int | None:

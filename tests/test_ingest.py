@@ -774,7 +774,7 @@ def test_spool_folders_of_dead_imports_are_swept(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from kocurate.ingest import _Spool
+    from kocurate.ingest import _EnglishById, _Spool
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -793,7 +793,11 @@ def test_spool_folders_of_dead_imports_are_swept(tmp_path: Path) -> None:
         (folder / "spool.db").write_bytes(b"x" * 1000)
         if owner is not None:
             (folder / "owner").write_text(owner)
-    assert _Spool.sweep(str(tmp_path)) == 1
+    # an id join's English store of a dead import (killed half-way) goes too
+    english = tmp_path / f"{_EnglishById.PREFIX}dead"
+    english.mkdir()
+    (english / "owner").write_text(f"{dead.stdout.strip()} {socket.gethostname()}")
+    assert _Spool.sweep(str(tmp_path)) == 2
     assert sorted(p.name.removeprefix(_Spool.PREFIX) for p in tmp_path.iterdir()) == [
         "alive",
         "elsewhere",
