@@ -264,18 +264,16 @@ def import_files(
         and importer.align_by == "id"
         and src.stat().st_size >= PARALLEL_ENGLISH_BYTES
     )
+    once = functools.partial(
+        _import_once, engine, importer, kind, ko_path, src, name, licence, options, skip_bad,
+        report_path, user_id, progress, actor, early, files, fingerprint,
+    )  # fmt: skip
     try:
-        return _import_once(
-            engine, importer, kind, ko_path, src, name, licence, options, skip_bad, report_path,
-            user_id, progress, actor, early, files, fingerprint, parallel,
-        )  # fmt: skip
+        return once(parallel)
     except _Restart:
         if early is not None:
             early.abandon()  # it saw the rows of the first try: the usual run checks them
-        return _import_once(
-            engine, importer, kind, ko_path, src, name, licence, options, skip_bad, report_path,
-            user_id, progress, actor, early, files, fingerprint, False,
-        )  # fmt: skip
+        return once(False)
 
 
 def _import_once(
@@ -586,10 +584,7 @@ class _EnglishById:
                 " TEXT)"
             )
             con.execute("BEGIN")
-            while True:
-                rows = [(s.key, *_pack(s)) for s in itertools.islice(records, BATCH)]
-                if not rows:
-                    break
+            for rows in _english_rows(records):
                 store.records += len(rows)
                 con.executemany("INSERT INTO e VALUES (?, ?, ?, ?)", rows)
             con.execute("CREATE INDEX e_key ON e (key)")
@@ -644,7 +639,8 @@ def _english_child(
 ) -> None:
     """In a child process: the English file into ``folder``/en.db (created by the parent), a
     commit per batch so that the parent's lookups see it grow; a repeated id keeps its last record
-    and is marked. Sends ("ok", records, skipped) or ("failed", error) down ``conn``."""
+    and is marked. Sends ("ok", records, skipped, CPU seconds) or ("failed", error) down
+    ``conn``."""
     try:
         importer = get_importer(kind, options)
         skipped: list[dict[str, Any]] = []
@@ -653,10 +649,7 @@ def _english_child(
         try:
             con.execute("PRAGMA synchronous=OFF")
             n = 0
-            while True:
-                rows = [(s.key, *_pack(s)) for s in itertools.islice(records, BATCH)]
-                if not rows:
-                    break
+            for rows in _english_rows(records):
                 n += len(rows)
                 con.execute("BEGIN")
                 con.executemany(
@@ -695,6 +688,7 @@ class _EnglishInChild(_EnglishById):
         self.early = False  # a key was looked up before the child had read the whole file
         self.skipped: list[dict[str, Any]] = []
         self.cpu = 0.0  # the child's CPU seconds
+        self.src = Path()  # the English file
 
     @classmethod
     def start(
@@ -706,6 +700,7 @@ class _EnglishInChild(_EnglishById):
         from .checks.runner import without_main_script
 
         store = cls(_owned_tempdir(cls.PREFIX))
+        store.src = src
         try:
             store.con.execute("PRAGMA journal_mode=WAL")
             store.con.execute(_ENGLISH_DDL)
@@ -733,8 +728,19 @@ class _EnglishInChild(_EnglishById):
             return
         try:
             msg = self.pipe.recv()
-        except EOFError:
-            msg = ("failed", ImportFailed(self.folder, "file", None, "the English reader died"))
+        except EOFError:  # killed (out of memory?) before it could say anything
+            msg = (
+                "failed",
+                ImportFailed(
+                    self.src.name,
+                    "file",
+                    None,
+                    reason_id=N_(
+                        "the process reading this file stopped without a word (out of memory?);"
+                        " nothing was imported"
+                    ),
+                ),
+            )
         self.proc.join()
         self.done = True
         if msg[0] == "failed":
@@ -768,6 +774,12 @@ class _EnglishInChild(_EnglishById):
         if self.pipe is not None:
             self.pipe.close()
         super().close()
+
+
+def _english_rows(records: Iterator[NormSample]) -> Iterator[list[tuple[Any, ...]]]:
+    """The English store's rows (key, n, packed roles and texts, category), ``BATCH`` at a time."""
+    while rows := [(s.key, *_pack(s)) for s in itertools.islice(records, BATCH)]:
+        yield rows
 
 
 def _pack(s: NormSample) -> tuple[int, str, str | None]:

@@ -722,6 +722,15 @@ def test_errors_with_the_english_read_in_a_child(
     with pytest.raises(ImportFailed) as exc:
         import_files(engine, "sharegpt", _write(tmp_path / "bad_ko.json", bad_ko), big_en)
     assert exc.value.file == "bad_ko.json"
+    # a child killed before it could say anything (out of memory): the English file is named
+    store = ingest._EnglishInChild.start("sharegpt", None, big_en, False)
+    try:
+        store.proc.kill()
+        with pytest.raises(ImportFailed) as exc:
+            store.finish()
+        assert exc.value.file == "big.json" and "nothing was imported" in str(exc.value)
+    finally:
+        store.close()
     assert counts(engine) == seeded
     assert set(Path(tempfile.gettempdir()).glob(ingest._EnglishById.PREFIX + "*")) <= before
 
