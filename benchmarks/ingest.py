@@ -126,6 +126,7 @@ def index_figures(db_path: str) -> dict[str, Any]:
     }
     t0, c0 = time.perf_counter(), _cpu_s()
     con.execute("INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')")
+    con.execute("INSERT INTO turns_fts_en(turns_fts_en) VALUES ('rebuild')")
     out["now_build_s"], out["now_build_cpu"] = time.perf_counter() - t0, _cpu_s() - c0
     con.execute(
         "CREATE VIRTUAL TABLE bench_old_fts USING fts5(text, source_text, tokenize='trigram')"

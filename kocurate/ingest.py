@@ -1172,16 +1172,17 @@ class _Spool:
         t_cols = ", ".join(f'"{c}"' for c in (*_TURN_COLS, *extra_t))
         t_sel = ", ".join(["sample_id + ?", *_TURN_COLS[1:], *["?"] * len(extra_t)])
         automerge = _fts_automerge(conn)
-        trigger = _fts_insert_trigger(conn) if automerge is not None else None
-        if automerge is not None:
+        trigger = _fts_insert_trigger(conn) if automerge else None
+        for table in automerge:
             # the search index's segments are not merged while it takes the bulk of rows: FTS5's
             # incremental merging made the index cost per turn grow with the dataset (40 µs per
             # sample at 200k vs 28 at 50k); its crisis merges still bound the segment count
-            conn.exec_driver_sql("INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', 0)")
+            conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)")
         if trigger is not None:
-            # the new turns are indexed in one statement after the copy, not by the insert trigger
-            # once per row: a fifth less CPU for the index (200k samples: 6.2 → 5.4 s). Dropped and
-            # made again inside this transaction, so a rollback or a crash leaves it as it was
+            # the new turns are indexed in one statement per index after the copy, not by the
+            # insert trigger once per row: a fifth less CPU for the index (200k samples: 6.2 → 5.4
+            # s). Dropped and made again inside this transaction, so a rollback or a crash leaves
+            # it as it was
             conn.exec_driver_sql("DROP TRIGGER turns_fts_ai")
         first = conn.scalar(select(func.max(Turn.id))) or 0
         conn.exec_driver_sql(
@@ -1189,15 +1190,17 @@ class _Spool:
             (offset, *extra_t.values()),
         )
         if trigger is not None:
-            conn.exec_driver_sql(
-                "INSERT INTO turns_fts(rowid, text, source_text)"
-                " SELECT id, text, source_text FROM turns WHERE id > ? ORDER BY id",
-                (first,),
-            )
+            for table, column in _FTS_COLUMNS.items():
+                if table in automerge:
+                    conn.exec_driver_sql(
+                        f"INSERT INTO {table}(rowid, {column})"
+                        f" SELECT id, {column} FROM turns WHERE id > ? ORDER BY id",
+                        (first,),
+                    )
             conn.exec_driver_sql(trigger)
-        if automerge is not None:
+        for table, merge in automerge.items():
             conn.exec_driver_sql(
-                "INSERT INTO turns_fts(turns_fts, rank) VALUES ('automerge', ?)", (automerge,)
+                f"INSERT INTO {table}({table}, rank) VALUES ('automerge', ?)", (merge,)
             )
         phases["copy turns (+ index, search index)"] = time.process_time() - c0
         return int(offset)
@@ -1217,15 +1220,23 @@ def _owned_tempdir(prefix: str) -> str:
     return folder
 
 
-def _fts_automerge(conn: Connection) -> int | None:
-    """The search index's automerge setting, or None where there is no such index (yet)."""
-    if (
-        conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts_config'").first()
-        is None
-    ):
-        return None
-    row = conn.exec_driver_sql("SELECT v FROM turns_fts_config WHERE k = 'automerge'").first()
-    return int(row[0]) if row is not None else FTS_AUTOMERGE_DEFAULT
+# the search indexes (services.search.FTS_TABLES) and the column of turns each holds
+_FTS_COLUMNS = {"turns_fts": "text", "turns_fts_en": "source_text"}
+
+
+def _fts_automerge(conn: Connection) -> dict[str, int]:
+    """Each search index's automerge setting (none where there is no index yet)."""
+    out = {}
+    for table in _FTS_COLUMNS:
+        config = f"{table}_config"
+        if (
+            conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (config,)).first()
+            is None
+        ):
+            continue
+        row = conn.exec_driver_sql(f"SELECT v FROM {config} WHERE k = 'automerge'").first()
+        out[table] = int(row[0]) if row is not None else FTS_AUTOMERGE_DEFAULT
+    return out
 
 
 def _fts_insert_trigger(conn: Connection) -> str | None:

@@ -1,4 +1,4 @@
-"""Search Korean and English text (trigram index); results open in the review view.
+"""Search Korean and English text (search indexes); results open in the review view.
 
 Layout and widgets only; every query is kocurate.services.search. Hits are shown as plain text.
 """
@@ -49,8 +49,9 @@ with st.form("search-form"):
 
 st.caption(
     _(
-        "Words of 3+ characters use the trigram index; shorter words are matched by a substring"
-        " scan."
+        "A sample is found when its Korean text, or its English source, holds every word. Korean:"
+        ' any part of a word; English: words and word beginnings ("student" finds "students").'
+        " A query of only 1–2 letter words is matched by a slower scan."
     )
 )
 if unindexed:

@@ -152,7 +152,8 @@ def _fts_ok(engine: Engine) -> None:
     """FTS5's own check of an external-content index against the turns it was built from."""
     if engine.dialect.name == "sqlite":
         with session_scope(engine) as s:
-            s.execute(text("INSERT INTO turns_fts(turns_fts, rank) VALUES ('integrity-check', 1)"))
+            for t in search.FTS_TABLES:
+                s.execute(text(f"INSERT INTO {t}({t}, rank) VALUES ('integrity-check', 1)"))
 
 
 def test_triggers_keep_the_index_in_step(engine: Engine, actors: dict[str, Actor]) -> None:
@@ -226,11 +227,8 @@ def test_index_keeps_no_copy_of_the_text(engine: Engine) -> None:
         pytest.skip("SQLite's FTS5 index")
     with session_scope(engine) as s:
         names = set(s.scalars(text("SELECT name FROM sqlite_master WHERE name LIKE 'turns_fts%'")))
-    assert (
-        "turns_fts" in names
-        and "turns_fts_content" not in names
-        and "turns_fts_docsize" not in names
-    )
+    for t in search.FTS_TABLES:
+        assert t in names and f"{t}_content" not in names and f"{t}_docsize" not in names
 
 
 def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
@@ -324,3 +322,88 @@ def test_index_is_one_segment_after_an_import_and_a_rebuild(tmp_path: Path) -> N
     search.reindex(engine)
     assert segments() == 1
     engine.dispose()
+
+
+def test_english_is_searched_by_word_beginnings(engine: Engine, actors: dict[str, Actor]) -> None:
+    """The English source: whole words and word beginnings, any case and accent, several pages;
+    a query matches when the Korean text holds all its words or the English source does."""
+    texts = [
+        ("학생들이 공부한다", "The students study in the café."),
+        ("선생님", "A teacher's e-mail to STUDENT-council"),
+        ("고양이 학생", "The cat sleeps"),
+        ("국어", "Understudies wait backstage"),
+    ] + [(f"문장 {i}", f"Student number {i}") for i in range(60)]
+    ds, ids = make(engine, "w", texts)
+    a = actors["annotator"]
+    with session_scope(engine) as s:
+        hits = sids(search.search(s, a, "student", field="en", limit=500))
+        assert hits[:2] == [ids[0], ids[1]] and ids[3] not in hits  # "understudies": mid-word
+        assert len(hits) == 62
+        # pages of hits in id order, by keyset
+        first = search.search(s, a, "student", field="en", limit=20)
+        rest = search.search(s, a, "student", field="en", limit=500, after=first[-1]["turn_id"])
+        assert sids(first) + sids(rest) == hits
+        assert sids(search.search(s, a, "CAFE", field="en")) == []  # the exact test: "café"
+        assert sids(search.search(s, a, "café", field="en")) == [ids[0]]
+        assert sids(search.search(s, a, "e-mail", field="en")) == [ids[1]]
+        assert sids(search.search(s, a, "teacher's", field="en")) == [ids[1]]
+        assert sids(search.search(s, a, "in", field="en")) == [ids[0]]  # short: a scan
+        # both: Korean or English, each holding every word
+        assert sids(search.search(s, a, "학생 cat")) == []
+        assert sids(search.search(s, a, "cat sleeps")) == [ids[2]]
+        assert sids(search.search(s, a, "학생")) == [ids[0], ids[2]]
+        assert sids(search.search(s, a, "students study")) == [ids[0]]
+        found = s.scalars(
+            select(Sample.id).where(Sample.id.in_(search.matching_samples(s, "sleeps 고양이")))
+        ).all()
+        assert found == []
+        found = s.scalars(
+            select(Sample.id).where(Sample.id.in_(search.matching_samples(s, "학생")))
+        ).all()
+        assert sorted(found) == [ids[0], ids[2]]
+
+
+def test_migration_0021_splits_the_index(tmp_path: Path) -> None:
+    """A database at 0020 (one trigram index over both columns) comes out with the Korean text in
+    the trigram index and the English source in the word index, every turn in both."""
+    from kocurate import db
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db.upgrade(url, "0020")
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as c:
+            c.exec_driver_sql(
+                "INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at,"
+                " meta, n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES"
+                " (1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 2, 2, 0, 0, 0, 1)"
+            )
+            for sid in (1, 2):
+                c.exec_driver_sql(
+                    "INSERT INTO samples (id, dataset_id, key, position, status, version, meta,"
+                    " align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version,"
+                    " created_at, updated_at) VALUES (?, 1, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1,"
+                    " 1, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                    (sid, str(sid)),
+                )
+            c.exec_driver_sql(
+                "INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES "
+                "(1, 1, 0, 'output', '고양이가 잔다', '', 'The cat sleeps'), "
+                "(2, 2, 0, 'output', '강아지가 뛴다', '', NULL)"
+            )
+    finally:
+        engine.dispose()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        _fts_ok(engine)
+        a = Actor(1, "ann", "annotator")
+        with session_scope(engine) as s:
+            assert sids(search.search(s, a, "고양이")) == [1]
+            assert sids(search.search(s, a, "sleep", field="en")) == [1]
+            s.execute(update(Turn).where(Turn.id == 2).values(source_text="The dog runs"))
+        with session_scope(engine) as s:
+            assert sids(search.search(s, a, "dog")) == [2]
+        _fts_ok(engine)
+    finally:
+        engine.dispose()

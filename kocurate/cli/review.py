@@ -26,7 +26,11 @@ app.add_typer(review_app, name="review")
 def search_cmd(
     query: str = typer.Argument(
         None,
-        help="Words that must all occur (Korean or English; 3+ characters use the trigram index).",
+        help=(
+            "Words that must all occur, in the Korean text or in the English source. Korean: any"
+            ' part of a word; English: words and word beginnings ("student" finds'
+            ' "students").'
+        ),
     ),
     dataset: str = typer.Option(None, "--dataset", "-d", help="Only this dataset (name or id)."),
     field: str = typer.Option("both", "--in", help="ko, en or both."),

@@ -11,10 +11,10 @@ SQLite a registered ``kc_regexp`` function for a regular expression), Python's `
 only matching turns leave the database. A regular expression's required literal (the plain
 characters every match contains, e.g. ``기계 학습`` of ``기계 학습(을|은)?``) is tested with
 ``instr``/``strpos`` first, so the Python function only sees candidate turns; on SQLite a literal of
-3+ characters is first looked up in the search index (``turns_fts`` trigrams) when that narrows it
-(``FTS_MAX_SHARE``). Rows are read through Core (no ORM row objects). Regular expressions use
-Python's syntax on both backends (on PostgreSQL the turns of the selection are streamed and filtered
-in Python, since its regex dialect differs).
+3+ characters in the Korean text is first looked up in the search index (``turns_fts`` trigrams)
+when that narrows it (``FTS_MAX_SHARE``). Rows are read through Core (no ORM row objects). Regular
+expressions use Python's syntax on both backends (on PostgreSQL the turns of the selection are
+streamed and filtered in Python, since its regex dialect differs).
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ def _matching_turns(
         conds.append(Turn.source_text.icontains(spec.en_contains, autoescape=True))
     sqlite = session.get_bind().dialect.name == "sqlite"
     lit = spec.required_literal()
-    if lit and sqlite and len(lit) >= 3 and _fts_narrows(session, lit):
+    # the trigram index holds the Korean text; the English source's is a word index, which a
+    # literal cut anywhere in a word cannot use
+    if lit and sqlite and spec.side == "ko" and len(lit) >= 3 and _fts_narrows(session, lit):
         conds.append(
             Turn.id.in_(
                 select(_FTS.c.rowid).where(text("turns_fts MATCH :m").bindparams(m=_fts_query(lit)))

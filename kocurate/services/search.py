@@ -1,27 +1,37 @@
 """Full-text search over Korean and English turn text that works for Korean.
 
-SQLite: an FTS5 table ``turns_fts`` with the trigram tokenizer (any 3+ character substring, Korean
-included), rowid = turns.id, external content (``content='turns'``: no second copy of the text) and
-``detail='none'`` (rowids only: about 6x smaller and 7x faster to build than a positional index).
-Triggers on INSERT/UPDATE/DELETE of turns (migration 0012) keep every turn indexed, so an import
-builds the index in the same pass as it writes, and an edit is found by its new text at once. The
-index only proposes candidates (turns holding every trigram of every word); each candidate's text
-is then checked for the words themselves, so hits are exact. ``reindex`` rebuilds it from the turns.
+SQLite: two FTS5 indexes, both external content (``content='turns'``: no second copy of the text),
+``detail='none'`` (rowids only: about 6x smaller and 7x faster to build than a positional index),
+rowid = turns.id:
+
+- ``turns_fts``: the Korean text, trigram tokenizer: any 3+ character substring (Korean words carry
+  their particles: "마케팅" must find "마케팅을");
+- ``turns_fts_en``: the English source, words (``unicode61``): each word of the query is looked up
+  as a word beginning ("student" finds "students"). A trigram index of the English, about twice as
+  many characters as the Korean, had cost 60 % of the search index's time at import (migration
+  0021).
+
+Triggers on INSERT/UPDATE/DELETE of turns keep every turn indexed, so an import builds the index in
+the same pass as it writes, and an edit is found by its new text at once. An index only proposes
+candidates; each candidate's text is then checked for the words themselves, so hits are exact. A
+turn matches when its Korean text holds every word, or (field ``both``) its English source does.
+``reindex`` rebuilds both indexes from the turns.
 
 PostgreSQL: ``pg_trgm`` GIN indexes on turns.text and turns.source_text serve ``ILIKE '%q%'``.
 ``index_dataset`` builds them the first time (not the migration: maintained row by row they slowed
 bulk imports 2.6x); afterwards PostgreSQL keeps them current. Without them search still works, by
 scans.
 
-Queries shorter than 3 characters cannot use trigrams: they fall back to a substring scan (bounded
-by ``limit``).
+Words shorter than 3 characters cannot use an index: a query of only such words falls back to a
+substring scan (bounded by ``limit``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import Engine, Select, column, func, or_, select, table, text
+from sqlalchemy import Engine, Select, and_, column, func, or_, select, table, text, union
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -30,6 +40,7 @@ from ..models import Dataset, Sample, Turn
 from .auth import Actor
 
 _FTS = table("turns_fts", column("rowid"))
+_FTS_EN = table("turns_fts_en", column("rowid"))
 MIN_TRIGRAM = 3
 PG_FAST_MS = (
     150  # PostgreSQL: how long the early-stopping plan may try before the trigram index takes over
@@ -107,7 +118,8 @@ def _optimize(session: Session) -> None:
     the segments a bulk write leaves are merged by SQLite's automerge during the next small writes:
     the 11th and 15th Save after a rebuild at 200k samples took 799 and 234 ms instead of 5 ms.
     Costs about 2 s at 200k samples, once."""
-    session.execute(text("INSERT INTO turns_fts(turns_fts) VALUES ('optimize')"))
+    for t in FTS_TABLES:
+        session.execute(text(f"INSERT INTO {t}({t}) VALUES ('optimize')"))
 
 
 def reindex(engine: Engine) -> dict[int, int]:
@@ -117,7 +129,8 @@ def reindex(engine: Engine) -> dict[int, int]:
             _ensure_pg_indexes(s)
             return {d: 0 for d in s.scalars(select(Dataset.id).order_by(Dataset.id))}
         if _fts_exists(s):
-            s.execute(text("INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')"))
+            for t in FTS_TABLES:
+                s.execute(text(f"INSERT INTO {t}({t}) VALUES ('rebuild')"))
         else:
             _create_fts(s)
         _optimize(s)
@@ -135,34 +148,52 @@ def reindex(engine: Engine) -> dict[int, int]:
         }
 
 
-# the statements of migration 0012 (there for every database at head; here for one made without it)
+# the statements of migration 0021 (there for every database at head; here for one made without it)
+FTS_TABLES = ("turns_fts", "turns_fts_en")
 FTS_DDL = [
     "DROP TRIGGER IF EXISTS turns_fts_au",
+    "DROP TRIGGER IF EXISTS turns_fts_en_au",
     "DROP TRIGGER IF EXISTS turns_fts_ad",
     "DROP TABLE IF EXISTS turns_fts",
+    "DROP TABLE IF EXISTS turns_fts_en",
     (
-        "CREATE VIRTUAL TABLE turns_fts USING fts5(text, source_text, content='turns',"
-        " content_rowid='id', tokenize='trigram', detail='none', columnsize=0)"
+        "CREATE VIRTUAL TABLE turns_fts USING fts5(text, content='turns', content_rowid='id',"
+        " tokenize='trigram', detail='none', columnsize=0)"
     ),
     (
-        "CREATE TRIGGER turns_fts_ai AFTER INSERT ON turns BEGIN INSERT INTO turns_fts(rowid, text,"
-        " source_text) VALUES (new.id, new.text, new.source_text); END"
+        "CREATE VIRTUAL TABLE turns_fts_en USING fts5(source_text, content='turns',"
+        " content_rowid='id', tokenize='unicode61 remove_diacritics 2', detail='none',"
+        " columnsize=0)"
     ),
     (
-        "CREATE TRIGGER turns_fts_ad AFTER DELETE ON turns BEGIN INSERT INTO turns_fts(turns_fts,"
-        " rowid, text, source_text) VALUES ('delete', old.id, old.text, old.source_text); END"
+        "CREATE TRIGGER turns_fts_ai AFTER INSERT ON turns BEGIN"
+        " INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);"
+        " INSERT INTO turns_fts_en(rowid, source_text) VALUES (new.id, new.source_text); END"
     ),
     (
-        "CREATE TRIGGER turns_fts_au AFTER UPDATE OF text, source_text ON turns BEGIN INSERT INTO"
-        " turns_fts(turns_fts, rowid, text, source_text) VALUES ('delete', old.id, old.text,"
-        " old.source_text); INSERT INTO turns_fts(rowid, text, source_text) VALUES (new.id,"
-        " new.text, new.source_text); END"
+        "CREATE TRIGGER turns_fts_ad AFTER DELETE ON turns BEGIN"
+        " INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+        " INSERT INTO turns_fts_en(turns_fts_en, rowid, source_text)"
+        " VALUES ('delete', old.id, old.source_text); END"
+    ),
+    (
+        "CREATE TRIGGER turns_fts_au AFTER UPDATE OF text ON turns BEGIN"
+        " INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+        " INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text); END"
+    ),
+    (
+        "CREATE TRIGGER turns_fts_en_au AFTER UPDATE OF source_text ON turns BEGIN"
+        " INSERT INTO turns_fts_en(turns_fts_en, rowid, source_text)"
+        " VALUES ('delete', old.id, old.source_text);"
+        " INSERT INTO turns_fts_en(rowid, source_text) VALUES (new.id, new.source_text); END"
     ),
     # pending changes held before a flush to a segment: 16 MB instead of 1 MB means fewer segments
     # to merge during a large import (a fifth less CPU for the index); small writes flush at commit
     # anyway
     "INSERT INTO turns_fts(turns_fts, rank) VALUES ('hashsize', 16777216)",
+    "INSERT INTO turns_fts_en(turns_fts_en, rank) VALUES ('hashsize', 16777216)",
     "INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')",
+    "INSERT INTO turns_fts_en(turns_fts_en) VALUES ('rebuild')",
 ]
 # built once, then kept current by PostgreSQL; a larger pending list makes later bulk imports
 # cheaper (100k samples: 68 s instead of 88 s with the default 4 MB)
@@ -214,6 +245,18 @@ def _fts_trigrams(words: list[str]) -> str:
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
+_WORD = re.compile(r"[^\W_]+")  # what the unicode61 tokenizer keeps of a word: letters and digits
+
+
+def _fts_en_words(words: list[str]) -> str | None:
+    """The English index's query: every word piece of 3+ characters as a word beginning, ANDed
+    ("student" finds "students"); None where no piece is that long (a scan then)."""
+    pieces = dict.fromkeys(p for w in words for p in _WORD.findall(w) if len(p) >= MIN_TRIGRAM)
+    if not pieces:
+        return None
+    return " AND ".join('"' + p.replace('"', '""') + '"*' for p in pieces)
+
+
 def _turn_id_range(session: Session, dataset_id: int) -> tuple[int, int]:
     """The smallest and largest turn id of a dataset (four index lookups)."""
     first, last = session.execute(
@@ -233,62 +276,81 @@ def _turn_hits(
     dataset_id: int | None,
     ordered: bool = False,
     status: str | None = None,
-) -> tuple[Select[Any], Any]:
-    """A SELECT of matching turn ids (and sample ids) and the column to order it by.
+) -> list[tuple[Select[Any], Any]]:
+    """SELECTs of matching turn ids (and sample ids), each with the column to order it by; a turn
+    matches when the Korean text holds every word, or (``both``) the English source does.
 
-    ``ordered``: the caller pages through hits in id order; on SQLite the FTS index then drives the
+    SQLite: one SELECT per search index (the Korean trigram index, the English word index) where
+    the words can use it, else one scan; ``both`` with both indexes gives two, whose hits the caller
+    merges. ``ordered``: the caller pages through hits in id order; the FTS index then drives the
     join (its doclists are in rowid order, so LIMIT stops early even for very common words).
     """
     long, short = _terms(query)
-    cols = {"ko": [Turn.text], "en": [Turn.source_text], "both": [Turn.text, Turn.source_text]}[
+    words = long + short
+    sqlite = _is_sqlite(session)
+    indexed = sqlite and _fts_exists(session)
+    ko_match = _fts_trigrams(long) if indexed and long else None
+    en_match = _fts_en_words(words) if indexed else None
+    sides = {"ko": [Turn.text], "en": [Turn.source_text], "both": [Turn.text, Turn.source_text]}[
         field
     ]
-    sqlite = _is_sqlite(session)
-    use_fts = sqlite and bool(long) and _fts_exists(session)
-    order: Any = Turn.id
-    stmt = select(Turn.id, Turn.sample_id)
-    if use_fts:
-        cond = text("turns_fts MATCH :m").bindparams(m=_fts_trigrams(long))
-        if ordered:
-            stmt = (
-                select(Turn.id, Turn.sample_id)
-                .select_from(_FTS)
-                .join(Turn, Turn.id == _FTS.c.rowid)
-                .where(cond)
-            )
-            order = _FTS.c.rowid
-        else:
-            stmt = stmt.where(Turn.id.in_(select(_FTS.c.rowid).where(cond)))
-    # every word is checked on the turn itself: on SQLite the index only proposes candidates (both
-    # columns, trigrams in any order); on PostgreSQL ILIKE uses the trigram GIN index for 3+
-    # characters
-    words = long + short
-    if dataset_id is not None or status:  # join samples only when filtering on them
-        stmt = stmt.join(Sample, Sample.id == Turn.sample_id)
-    # SQLite: "+ 0" / "|| ''" keep the planner off the samples indexes, so the walk goes over turns
-    # in id order (range below) and stops at LIMIT, instead of visiting every sample of the dataset
-    # first
-    ds_col: Any = Sample.dataset_id + 0 if sqlite else Sample.dataset_id
-    status_col: Any = Sample.status.concat("") if sqlite else Sample.status
-    if dataset_id is not None:
-        stmt = stmt.where(ds_col == dataset_id)
-        # a dataset is imported in one go, so its turns are one id range: walks in id order start
-        # there
-        lo, hi = _turn_id_range(session, dataset_id)
-        stmt = stmt.where(order.between(lo, hi))  # on the FTS rowid when FTS drives: it seeks there
-    if status:
-        stmt = stmt.where(status_col == status)
-    for w in words:
-        stmt = stmt.where(or_(*[_contains(c, w) for c in cols]))
-    return stmt, order
+    plans: list[tuple[Any, Any, str | None]] = []  # (index, its MATCH, columns checked)
+    if field == "ko" and ko_match:
+        plans = [(_FTS, ko_match, "ko")]
+    elif field == "en" and en_match:
+        plans = [(_FTS_EN, en_match, "en")]
+    elif field == "both" and ko_match and en_match:
+        plans = [(_FTS, ko_match, "ko"), (_FTS_EN, en_match, "en")]
+    if not plans:
+        plans = [(None, None, None)]
+    lo_hi = _turn_id_range(session, dataset_id) if dataset_id is not None else None
+    out = []
+    for fts, match, side in plans:
+        cols = sides if side is None else [Turn.text if side == "ko" else Turn.source_text]
+        order: Any = Turn.id
+        stmt = select(Turn.id, Turn.sample_id)
+        if fts is not None:
+            # a bind name per index: a union of both holds both
+            cond = text(f"{fts.name} MATCH :{fts.name}").bindparams(**{fts.name: match})
+            if ordered:
+                stmt = (
+                    select(Turn.id, Turn.sample_id)
+                    .select_from(fts)
+                    .join(Turn, Turn.id == fts.c.rowid)
+                    .where(cond)
+                )
+                order = fts.c.rowid
+            else:
+                stmt = stmt.where(Turn.id.in_(select(fts.c.rowid).where(cond)))
+        if dataset_id is not None or status:  # join samples only when filtering on them
+            stmt = stmt.join(Sample, Sample.id == Turn.sample_id)
+        # SQLite: "+ 0" / "|| ''" keep the planner off the samples indexes, so the walk goes over
+        # turns in id order (range below) and stops at LIMIT, instead of visiting every sample of
+        # the dataset first
+        ds_col: Any = Sample.dataset_id + 0 if sqlite else Sample.dataset_id
+        status_col: Any = Sample.status.concat("") if sqlite else Sample.status
+        if lo_hi is not None:
+            stmt = stmt.where(ds_col == dataset_id)
+            # a dataset is imported in one go, so its turns are one id range: walks in id order
+            # start there (on the FTS rowid when FTS drives: it seeks there)
+            stmt = stmt.where(order.between(*lo_hi))
+        if status:
+            stmt = stmt.where(status_col == status)
+        # every word is checked on the turn itself: on SQLite the index only proposes candidates;
+        # on PostgreSQL ILIKE uses the trigram GIN index for 3+ characters
+        stmt = stmt.where(or_(*[and_(*[_contains(c, w) for w in words]) for c in cols]))
+        out.append((stmt, order))
+    return out
 
 
 def matching_samples(
     session: Session, query: str, *, field: str = "both", dataset_id: int | None = None
 ) -> Select[Any]:
     """A sub-SELECT of sample ids whose turns match ``query`` (for queue filters)."""
-    hits, _ = _turn_hits(session, query, field, dataset_id)
-    return select(hits.subquery().c.sample_id)
+    plans = _turn_hits(session, query, field, dataset_id)
+    if len(plans) == 1:
+        return select(plans[0][0].subquery().c.sample_id)
+    return select(union(*[stmt for stmt, _ in plans]).subquery().c.sample_id)
 
 
 def _snippet(value: str | None, query: str, width: int = 160) -> str:
@@ -365,12 +427,15 @@ def search(
         return []
     if field not in ("ko", "en", "both"):
         field = "both"
-    hits, order = _turn_hits(session, query, field, dataset_id, ordered=True, status=status)
-    if after is not None:
-        hits = hits.where(order > after)
     limit = max(1, min(int(limit), 500))
-    page = hits.order_by(order).limit(limit)
-    ids = _pg_page(session, page) if not _is_sqlite(session) else session.execute(page).all()
+    found: set[int] = set()
+    for hits, order in _turn_hits(session, query, field, dataset_id, ordered=True, status=status):
+        if after is not None:
+            hits = hits.where(order > after)
+        page = hits.order_by(order).limit(limit)
+        rows = _pg_page(session, page) if not _is_sqlite(session) else session.execute(page).all()
+        found.update(r[0] for r in rows)
+    ids = sorted(found)[:limit]  # the first ``limit`` of each index's hits hold the first overall
     if not ids:
         return []
     rows = session.execute(
@@ -387,7 +452,7 @@ def search(
         )
         .join(Sample, Sample.id == Turn.sample_id)
         .join(Dataset, Dataset.id == Sample.dataset_id)
-        .where(Turn.id.in_([r[0] for r in ids]))
+        .where(Turn.id.in_(ids))
         .order_by(Turn.id)
     ).all()
     return [
