@@ -987,7 +987,7 @@ def _prepare(
                     )
                 en_chars += len(src_text)
             ko_chars += len(t.text)
-            turns.append((idx, t.role, t.text, t.text, src_text, kind))
+            turns.append((idx, t.role, t.text, None, src_text, kind))  # mt_text: text itself
         if status == "inline":
             conf = aligner.pair_confidence([t.text for t in s.turns], [e or "" for e in en_texts])
             status = "aligned" if conf >= 0.5 else "ambiguous"

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -171,7 +172,10 @@ class Turn(Base):
     idx: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)  # current Korean text
-    mt_text: Mapped[str] = mapped_column(Text)  # the original machine translation, never changed
+    # the original machine translation, never changed. NULL while ``text`` still is it (an import
+    # writes the Korean text once, not twice): a trigger (migration 0022) keeps the old text here
+    # at its first change, whoever makes it; FetchedValue: the ORM reloads it after an UPDATE
+    mt_text: Mapped[str | None] = mapped_column(Text, nullable=True, server_onupdate=FetchedValue())
     source_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # English
     # "translation": text was machine-translated from source_text; "reference": the English is
     # shown for context only (e.g. KoAlpaca v1.0 outputs were regenerated in Korean); None: no

@@ -32,7 +32,8 @@ def test_koalpaca_v10_with_alpaca_source(engine: Engine, shared_data: Path) -> N
     assert counts(engine) == (1, 1040, 3120)
     smp, turns = sample(engine, rep.dataset_id, "5")
     assert [t.role for t in turns] == ["instruction", "input", "output"]
-    assert turns[0].text == turns[0].mt_text == "홀수 중 하나를 밝히세요."
+    # the Korean text is written once: mt_text stays NULL until the first edit keeps it there
+    assert turns[0].text == "홀수 중 하나를 밝히세요." and turns[0].mt_text is None
     assert (
         turns[0].source_text == "Identify the odd one out."
         and turns[0].source_kind == "translation"

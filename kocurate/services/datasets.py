@@ -228,10 +228,10 @@ def sample_view(session: Session, sample_id: int) -> dict[str, Any]:
                 "idx": t.idx,
                 "role": t.role,
                 "text": t.text,
-                "mt_text": t.mt_text,
+                "mt_text": t.text if t.mt_text is None else t.mt_text,  # None: never edited
                 "source_text": t.source_text,
                 "source_kind": t.source_kind,
-                "edited": t.text != t.mt_text,
+                "edited": t.mt_text is not None and t.text != t.mt_text,
             }
             for t in turns
         ],

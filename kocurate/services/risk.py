@@ -171,7 +171,7 @@ def dataset_chrf(
     """
     actor.require("view_stats")
     base = (
-        select(Turn.mt_text, Turn.text)
+        select(func.coalesce(Turn.mt_text, Turn.text), Turn.text)  # NULL: never edited
         .join(Sample, Sample.id == Turn.sample_id)
         .where(Sample.dataset_id == dataset_id, Sample.status == "approved")
     )

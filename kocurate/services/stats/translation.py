@@ -27,11 +27,11 @@ def translation_repair(
 ) -> dict[str, Any]:
     """How much of the machine translation people repaired.
 
-    Edited turn = ``text != mt_text``. Only turns with an Edit can differ, so the comparison runs on
-    those (found through the edits table), not on all 1.4M turns. The distance histogram uses a
-    cheap SQL distance, |len(text) - len(mt_text)| (a lower bound of the Levenshtein distance; 0 =
-    same length, e.g. substitutions); ``edit_distance_sample`` gives true Levenshtein on a bounded
-    sample.
+    Edited turn = ``text != mt_text`` (NULL ``mt_text``: never edited). Only turns with an Edit can
+    differ, so the comparison runs on those (found through the edits table), not on all 1.4M turns.
+    The distance histogram uses a cheap SQL distance, |len(text) - len(mt_text)| (a lower bound of
+    the Levenshtein distance; 0 = same length, e.g. substitutions); ``edit_distance_sample`` gives
+    true Levenshtein on a bounded sample.
     """
     _lead(actor)
     if _turns is None:
