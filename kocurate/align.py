@@ -409,10 +409,9 @@ def quick_evidence(ko: str, en: str) -> float:
     k_lines, e_lines = ko.count("\n"), en.count("\n")
     if k_lines or e_lines:
         e += 0.4 if k_lines == e_lines else -0.3 * min(abs(k_lines - e_lines), 3)
-    k_digit, e_digit = _DIGIT.search(ko) is not None, _DIGIT.search(en) is not None
-    if k_digit or e_digit:
-        kn = frozenset(_NUM.findall(ko)) if k_digit else frozenset()
-        en_ = frozenset(_NUM.findall(en)) if e_digit else frozenset()
+    # a text with a digit has a number (_NUM starts at any digit): one scan each, not two
+    kn, en_ = frozenset(_NUM.findall(ko)), frozenset(_NUM.findall(en))
+    if kn or en_:
         if kn == en_:
             e += 1.5
         else:  # a number spelled out on one side ("three" / 세 가지) still agrees

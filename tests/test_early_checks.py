@@ -136,3 +136,41 @@ def test_small_import_and_failed_worker_fall_back_to_the_usual_run(
         assert rep.after["checks"]["findings"] > 10
     finally:
         eng.dispose()
+
+
+_ORIGINAL_CHECK_SPOOL = early_mod._check_spool
+
+
+def _slow_check_spool(*args: Any) -> Any:
+    """A worker slower than the importer: batches are still waiting when the import is done."""
+    import time
+
+    time.sleep(0.3)
+    return _ORIGINAL_CHECK_SPOOL(*args)
+
+
+def test_this_process_checks_the_last_batches_once_the_import_is_done(
+    shared_data: Path, tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``wait`` checks the batches no worker has started in this process, from the last one back,
+    and stores the same findings as the usual run."""
+    from kocurate.checks import runner
+
+    (kind, ko, en) = _cases(shared_data, tmp_path)[1]  # 2,961 samples
+    monkeypatch.setattr(runner, "BATCH", 200)  # 15 batches, both ways
+    monkeypatch.setattr(early_mod, "BATCH", 200)
+    monkeypatch.setattr(early_mod, "_check_spool", _slow_check_spool)
+    usual = _fresh(tmp_path, sqlite_template, "usual-steal")
+    during = _fresh(tmp_path, sqlite_template, "during-steal")
+    try:
+        rep = import_files(usual, kind, ko, en, name=kind)
+        run_after_import(usual, rep.dataset_id)
+        early = EarlyChecks(start_at=0, workers=1)
+        rep2 = import_files(during, kind, ko, en, name=kind, early=early)
+        after_import(during, rep2, index=False, early=early)
+        assert rep2.after["checks"].get("during_import"), early.failed
+        assert 0 < early.stolen < 15  # the worker did the first ones, this process the last
+        assert _stored(during, rep2.dataset_id) == _stored(usual, rep.dataset_id)
+    finally:
+        usual.dispose()
+        during.dispose()

@@ -57,6 +57,11 @@ def _check_spool(
 ) -> tuple[list[Finding], dict[str, float]]:
     """In a worker: one committed batch of the spool file read and checked."""
     freeze_worker_heap()
+    return _check_group(names, kind, ratio, _read_spool(path, g))
+
+
+def _read_spool(path: str, g: Group) -> list[Row]:
+    """One committed batch of the spool file's rows."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         samples = con.execute(
@@ -77,8 +82,7 @@ def _check_spool(
     }
     for sid, idx, role, text, src, sk in turns:
         by_id[sid].append((idx, role, text, src, sk))
-    rows = [(sid, key, pos, st, conf, by_id[sid]) for sid, key, pos, st, conf in samples]
-    return _check_group(names, kind, ratio, rows)
+    return [(sid, key, pos, st, conf, by_id[sid]) for sid, key, pos, st, conf in samples]
 
 
 def _check_group(
@@ -163,7 +167,9 @@ class EarlyChecks:
         self.groups: deque[Group] = deque()  # formed, not handed to a worker yet
         self.group_start: tuple[int, int] | None = None
         self.turns = 0  # turn rows (spool rowids) so far
-        self.running: deque[Future[tuple[list[Finding], dict[str, float]]]] = deque()
+        self.running: deque[tuple[Group, Future[tuple[list[Finding], dict[str, float]]]]] = deque()
+        self.path = ""  # the spool file's path
+        self.stolen = 0  # batches this process checked itself once the import was done
         self.done: list[list[Finding]] = []
         self.cpu: dict[str, float] = {}
         self.n = 0  # rows seen
@@ -260,9 +266,10 @@ class EarlyChecks:
 
     def _send(self, path: str, groups: list[Group]) -> None:
         assert self.ex is not None
+        self.path = path
         for g in groups:
             self.running.append(
-                self.ex.submit(_check_spool, path, self.names, self.kind, self.ratio, g)
+                (g, self.ex.submit(_check_spool, path, self.names, self.kind, self.ratio, g))
             )
 
     def keep(self, spool: Any) -> bool:
@@ -273,8 +280,8 @@ class EarlyChecks:
         self.spool = spool
         return True
 
-    def _collect(self, fut: Future[tuple[list[Finding], dict[str, float]]]) -> None:
-        found, cpu = fut.result()
+    def _collect(self, result: tuple[list[Finding], dict[str, float]]) -> None:
+        found, cpu = result
         self.done.append(found)
         for k, v in cpu.items():
             self.cpu[k] = self.cpu.get(k, 0.0) + v
@@ -289,10 +296,35 @@ class EarlyChecks:
         self.close()
 
     def wait(self) -> None:
-        """Every batch checked (or the failure recorded)."""
+        """Every batch checked (or the failure recorded).
+
+        The import is done, so this process has a core to spare too: while the workers go on from
+        the first batch left, it checks the last ones that no worker has started yet itself
+        (700k samples on 2 cores: 7.6 s of checking was left after the import, for one worker)."""
         try:
-            while self.running:
-                self._collect(self.running.popleft())
+            items = list(self.running)
+            self.running.clear()
+            results: list[tuple[list[Finding], dict[str, float]] | None] = [None] * len(items)
+            i, j = 0, len(items) - 1
+            while i <= j:
+                fut = items[i][1]
+                if fut.done() or i == j:
+                    results[i] = fut.result()
+                    i += 1
+                elif items[j][1].cancel():  # not started by a worker: checked here
+                    rows = _read_spool(self.path, items[j][0])
+                    results[j] = _check_group(self.names, self.kind, self.ratio, rows)
+                    self.stolen += 1
+                    j -= 1
+                elif items[j][1].done():
+                    results[j] = items[j][1].result()
+                    j -= 1
+                else:  # the last one is running too: wait for the first
+                    results[i] = fut.result()
+                    i += 1
+            for r in results:
+                assert r is not None
+                self._collect(r)
         except Exception as exc:  # noqa: BLE001 - a broken worker: the usual run takes over
             self._fail(exc)
         self.close()
