@@ -38,6 +38,7 @@ from .errors import AlreadyImported, Conflict, ImportFailed, UsageError, where_p
 from .i18n import N_, SOURCE_LANGUAGE, Text, part, translator
 from .importers import Importer, NormSample, get_importer, kinds_for_file
 from .models import Dataset, Sample, Turn, utcnow
+from .services.search import FTS_COLUMNS
 
 if TYPE_CHECKING:
     from .checks.early import EarlyChecks
@@ -1190,7 +1191,7 @@ class _Spool:
             (offset, *extra_t.values()),
         )
         if trigger is not None:
-            for table, column in _FTS_COLUMNS.items():
+            for table, column in FTS_COLUMNS.items():
                 if table in automerge:
                     conn.exec_driver_sql(
                         f"INSERT INTO {table}(rowid, {column})"
@@ -1220,14 +1221,10 @@ def _owned_tempdir(prefix: str) -> str:
     return folder
 
 
-# the search indexes (services.search.FTS_TABLES) and the column of turns each holds
-_FTS_COLUMNS = {"turns_fts": "text", "turns_fts_en": "source_text"}
-
-
 def _fts_automerge(conn: Connection) -> dict[str, int]:
     """Each search index's automerge setting (none where there is no index yet)."""
     out = {}
-    for table in _FTS_COLUMNS:
+    for table in FTS_COLUMNS:
         config = f"{table}_config"
         if (
             conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (config,)).first()

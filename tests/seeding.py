@@ -69,3 +69,34 @@ def count(engine: Engine, model: Any, *where: Any) -> int:
     """Rows of ``model`` matching ``where``."""
     with session_scope(engine) as s:
         return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def insert_raw(
+    conn: Any,
+    samples: list[tuple[int, int]],
+    turns: list[tuple[int, int, int, str, str, str, str | None]],
+) -> None:
+    """Rows as a database behind the models holds them (raw SQL, for migration tests): a dataset
+    for each dataset id of ``samples`` (sample id, dataset id), one turn per entry of ``turns`` (id,
+    sample id, idx, role, text, mt_text, source_text)."""
+    for ds in dict.fromkeys(d for _, d in samples):
+        conn.exec_driver_sql(
+            "INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at, meta,"
+            " n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES"
+            " (?, ?, 'alpaca', ?, '[]', '2026-01-01 00:00:00', '{}', 0, 0, 0, 0, 0, 1)",
+            (ds, f"d{ds}", f"f{ds}"),
+        )
+    for sid, ds in samples:
+        conn.exec_driver_sql(
+            "INSERT INTO samples (id, dataset_id, key, position, status, version, meta,"
+            " align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version, created_at,"
+            " updated_at) VALUES (?, ?, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1, 1, 0,"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            (sid, ds, str(sid)),
+        )
+    for row in turns:
+        conn.exec_driver_sql(
+            "INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )

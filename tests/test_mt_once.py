@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from seeding import insert_raw
 from sqlalchemy import Engine, select, update
 from test_ingest import write_jsonl
 
 from kocurate.db import session_scope
 from kocurate.ingest import import_files
-from kocurate.models import Turn
+from kocurate.models import Sample, Turn
 from kocurate.services import datasets as ds_service
 from kocurate.services import review as rv
 from kocurate.services.auth import Actor
@@ -27,8 +28,6 @@ def _import(engine: Engine, tmp_path: Path) -> int:
 
 
 def _turns(engine: Engine, dataset_id: int) -> list[Turn]:
-    from kocurate.models import Sample
-
     with session_scope(engine) as s:
         rows = s.scalars(
             select(Turn)
@@ -91,21 +90,13 @@ def test_migration_0022_on_an_existing_database(tmp_path: Path) -> None:
     engine = db.make_engine(url)
     try:
         with engine.begin() as c:  # a dataset imported before: every turn's text twice
-            c.exec_driver_sql(
-                "INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at,"
-                " meta, n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES"
-                " (1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 1, 2, 0, 0, 0, 1)"
-            )
-            c.exec_driver_sql(
-                "INSERT INTO samples (id, dataset_id, key, position, status, version, meta,"
-                " align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version,"
-                " created_at, updated_at) VALUES (1, 1, '1', 0, 'new', 1, '{}', 'none', 2, 1, 1,"
-                " 1, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-            )
-            c.exec_driver_sql(
-                "INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES"
-                " (1, 1, 0, 'instruction', '옛 질문', '옛 질문', NULL),"
-                " (2, 1, 1, 'output', '옛 답', '옛 답', NULL)"
+            insert_raw(
+                c,
+                [(1, 1)],
+                [
+                    (1, 1, 0, "instruction", "옛 질문", "옛 질문", None),
+                    (2, 1, 1, "output", "옛 답", "옛 답", None),
+                ],
             )
         old_id = 1
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from seeding import insert_raw
 from sqlalchemy import Engine, delete, insert, select, text, update
 
 from kocurate.db import session_scope
@@ -241,25 +242,14 @@ def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
     engine = db.make_engine(url)
     try:
         with engine.begin() as c:
-            c.exec_driver_sql(
-                "INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at,"
-                " meta, n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES"
-                " (1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 2, 2, 0, 0, 0, 1),"
-                " (2, 'b', 'alpaca', 'fb', '[]', '2026-01-01 00:00:00', '{}', 1, 1, 0, 0, 0, 1)"
-            )
-            for sid, ds in ((1, 1), (2, 1), (3, 2)):
-                c.exec_driver_sql(
-                    "INSERT INTO samples (id, dataset_id, key, position, status, version, meta,"
-                    " align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version,"
-                    " created_at, updated_at) VALUES (?, ?, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1,"
-                    " 1, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
-                    (sid, ds, str(sid)),
-                )
-            c.exec_driver_sql(
-                "INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES "
-                "(1, 1, 0, 'output', '고양이가 잔다', '', 'The cat sleeps'), "
-                "(2, 2, 0, 'output', '강아지가 뛴다', '', NULL), "
-                "(3, 3, 0, 'output', '고양이 세 마리', '', NULL)"
+            insert_raw(
+                c,
+                [(1, 1), (2, 1), (3, 2)],
+                [
+                    (1, 1, 0, "output", "고양이가 잔다", "", "The cat sleeps"),
+                    (2, 2, 0, "output", "강아지가 뛴다", "", None),
+                    (3, 3, 0, "output", "고양이 세 마리", "", None),
+                ],
             )
             # the old way: dataset 1 indexed after its import, dataset 2 not yet
             c.exec_driver_sql(
@@ -373,23 +363,13 @@ def test_migration_0021_splits_the_index(tmp_path: Path) -> None:
     engine = db.make_engine(url)
     try:
         with engine.begin() as c:
-            c.exec_driver_sql(
-                "INSERT INTO datasets (id, name, kind, fingerprint, source_files, imported_at,"
-                " meta, n_samples, n_turns, n_aligned, n_ambiguous, n_unaligned, overlap) VALUES"
-                " (1, 'a', 'alpaca', 'fa', '[]', '2026-01-01 00:00:00', '{}', 2, 2, 0, 0, 0, 1)"
-            )
-            for sid in (1, 2):
-                c.exec_driver_sql(
-                    "INSERT INTO samples (id, dataset_id, key, position, status, version, meta,"
-                    " align_status, n_turns, ko_chars, en_chars, dup_keep, checked_version,"
-                    " created_at, updated_at) VALUES (?, 1, ?, 0, 'new', 1, '{}', 'none', 1, 1, 1,"
-                    " 1, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
-                    (sid, str(sid)),
-                )
-            c.exec_driver_sql(
-                "INSERT INTO turns (id, sample_id, idx, role, text, mt_text, source_text) VALUES "
-                "(1, 1, 0, 'output', '고양이가 잔다', '', 'The cat sleeps'), "
-                "(2, 2, 0, 'output', '강아지가 뛴다', '', NULL)"
+            insert_raw(
+                c,
+                [(1, 1), (2, 1)],
+                [
+                    (1, 1, 0, "output", "고양이가 잔다", "", "The cat sleeps"),
+                    (2, 2, 0, "output", "강아지가 뛴다", "", None),
+                ],
             )
     finally:
         engine.dispose()

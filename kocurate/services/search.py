@@ -149,7 +149,9 @@ def reindex(engine: Engine) -> dict[int, int]:
 
 
 # the statements of migration 0021 (there for every database at head; here for one made without it)
-FTS_TABLES = ("turns_fts", "turns_fts_en")
+# each search index and the column of turns it holds
+FTS_COLUMNS = {"turns_fts": "text", "turns_fts_en": "source_text"}
+FTS_TABLES = tuple(FTS_COLUMNS)
 FTS_DDL = [
     "DROP TRIGGER IF EXISTS turns_fts_au",
     "DROP TRIGGER IF EXISTS turns_fts_en_au",
