@@ -59,3 +59,21 @@ def wait_idle(page: object, timeout_ms: int = TIMEOUT_MS) -> None:
     p.wait_for_function(  # type: ignore[attr-defined]
         "() => !document.querySelector('.stApp [data-stale=\"true\"]')", timeout=timeout_ms
     )
+
+
+def choose(page: object, box: object, option: str, tries: int = 3) -> None:
+    """Open the select box ``box`` and pick the option whose name holds ``option``. On a loaded
+    machine a click that lands while the page is still settling leaves the list closed: the box is
+    clicked again (up to ``tries`` times) until the option shows."""
+    item = page.get_by_role("option", name=option, exact=False)  # type: ignore[attr-defined]
+    for i in range(tries):
+        box.click()  # type: ignore[attr-defined]
+        try:
+            item.first.wait_for(state="visible", timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - the list did not open: close whatever is open, again
+            if i == tries - 1:
+                raise
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
+            wait_idle(page)
+    item.first.click()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import AppServer, do_login, served, wait_idle
+from e2e_helpers import AppServer, choose, do_login, served, wait_idle
 from fake_openai import FakeOpenAI
 from playwright.sync_api import expect
 from seeding import seed_translated
@@ -81,8 +81,7 @@ def test_lead_estimates_confirms_and_grades(page: Any, llm_app: AppServer) -> No
     wait_idle(page, 30_000)
     expect(page.get_by_text("Model gpt-4o-mini", exact=False).first).to_be_visible()
     expect(page.get_by_text("e2e-llm-key")).to_have_count(0)
-    page.get_by_test_id("stSelectbox").filter(has_text="Dataset").first.click()
-    page.get_by_role("option", name=NAME, exact=False).click()
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Dataset").first, NAME)
     wait_idle(page)
     start = page.get_by_role("button", name="Start LLM job")
     expect(start).to_be_disabled()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from e2e_helpers import AppServer, wait_idle
+from e2e_helpers import AppServer, choose, wait_idle
 from playwright.sync_api import expect
 from seeding import seed_translated
 from sqlalchemy import func, select
@@ -62,8 +62,7 @@ def test_lead_estimates_runs_a_batch_and_progress_survives_reload(
     login(page, "lead")
     page.goto(app_server.url("translate"))
     wait_idle(page, 30_000)
-    page.get_by_test_id("stSelectbox").filter(has_text="Dataset").click()
-    page.get_by_role("option", name=NAME, exact=False).click()
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Dataset"), NAME)
     wait_idle(page)
     page.get_by_role("button", name="Estimate").click()
     wait_idle(page)
