@@ -7,8 +7,12 @@ evaluation-set index, neighbouring rows) gets it in ``prepare`` or overrides ``r
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import add, attrgetter
 from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
@@ -18,6 +22,8 @@ from ..i18n import SOURCE_LANGUAGE, part, render
 from ..registry import Registry
 
 SEVERITIES = ("info", "warning", "error")
+Gate = tuple[str | re.Pattern[str], ...]
+SEP = "\uffff"  # between the turns of a joined batch: a non-character no gate matches
 
 
 @dataclass(slots=True)
@@ -104,6 +110,14 @@ class Check:
     cheap: ClassVar[bool] = True
     # deep checks (the Korean analyser family) run only when named or asked for with ``deep=True``
     deep: ClassVar[bool] = False
+    # What a turn must hold for ``run`` to find anything in it: a literal or a pattern of
+    # ``gate_text`` in its Korean text, or of ``gate_source`` in its English source. ``run_batch``
+    # then runs ``run`` only on the samples that have such a turn, found with one scan of the
+    # batch's text (``BatchText``) instead of a look at every turn by every check. A gate must be
+    # a necessary condition (``tests/test_check_gates.py`` compares both ways on real rows);
+    # a gate pattern must not use ``^``, ``$`` or look-behinds (the turns are joined).
+    gate_text: ClassVar[Gate] = ()
+    gate_source: ClassVar[Gate] = ()
 
     def prepare(self, ctx: RunContext) -> None:
         """Called once per run before any sample (load statistics, indexes, models)."""
@@ -113,6 +127,9 @@ class Check:
 
     def run_batch(self, samples: list[SampleView]) -> Iterator[Finding]:
         """Findings for a keyset batch of samples (in id order); override to look at neighbours."""
+        if (self.gate_text or self.gate_source) and len(samples) > 1:
+            bt = batch_text(samples)
+            samples = [samples[i] for i in bt.marked(self.gate_text, self.gate_source)]
         for s in samples:
             for f in self.run(s):
                 f.sample_id = s.id
@@ -139,6 +156,85 @@ class Check:
             message = render(spec, SOURCE_LANGUAGE)
             data = {**data, "i18n": spec}
         return Finding(self.name, message, sev, turn.idx if turn else None, span, data, cat)
+
+
+class BatchText:
+    """The turns of a batch joined into one text per side (Korean text, English source), so that
+    a check finds the few turns holding a rare marker (a URL, a code fence, a digit) with one scan
+    of C code instead of a Python step per turn: 21 cheap checks looked at every turn of every
+    sample, about 0.85 µs each per sample before they tested anything."""
+
+    def __init__(self, samples: list[SampleView]) -> None:
+        self.samples = samples
+        self.n = len(samples)
+        self._first: list[int] | None = None  # where each sample's turns start, turn positions
+        self._sides: dict[bool, tuple[str, list[int]]] = {}
+        self._marked: dict[tuple[Gate, Gate], list[int]] = {}
+
+    def side(self, source: bool) -> tuple[str, list[int]]:
+        """(the joined text of one side, where each turn starts in it)."""
+        got = self._sides.get(source)
+        if got is None:
+            if source:
+                texts = [t.source_text or "" for s in self.samples for t in s.turns]
+            else:
+                texts = [t.text for s in self.samples for t in s.turns]
+            # C loops only: this runs once per batch and side for all the checks
+            starts = list(accumulate(map(add, map(len, texts), repeat(1)), initial=0))
+            got = self._sides[source] = (SEP.join(texts), starts[:-1])
+        return got
+
+    def _owner(self, k: int) -> int:
+        """The index of the sample that turn position ``k`` belongs to."""
+        if self._first is None:
+            turns = map(len, map(attrgetter("turns"), self.samples))
+            self._first = list(accumulate(turns, initial=0))[:-1]
+        return bisect_right(self._first, k) - 1
+
+    def marked(self, gate_text: Gate, gate_source: Gate) -> list[int]:
+        """Indices of the samples with a turn that holds one of ``gate_text`` in its text or one
+        of ``gate_source`` in its source, in order."""
+        got = self._marked.get((gate_text, gate_source))
+        if got is None:
+            got = self._marked[gate_text, gate_source] = self._mark(gate_text, gate_source)
+        return got
+
+    def _mark(self, gate_text: Gate, gate_source: Gate) -> list[int]:
+        hit: set[int] = set()
+        for source, gate in ((False, gate_text), (True, gate_source)):
+            if not gate:
+                continue
+            big, starts = self.side(source)
+            last = len(starts) - 1
+            for g in gate:
+                pos = 0
+                while True:
+                    if isinstance(g, str):
+                        at = big.find(g, pos)
+                    else:
+                        m = g.search(big, pos)
+                        at = m.start() if m else -1
+                    if at < 0:
+                        break
+                    k = bisect_right(starts, at) - 1
+                    hit.add(self._owner(k))
+                    if k == last:
+                        break
+                    pos = starts[k + 1]  # the rest of this turn does not matter
+        return sorted(hit)
+
+
+_last_batch: BatchText | None = None
+
+
+def batch_text(samples: list[SampleView]) -> BatchText:
+    """The ``BatchText`` of ``samples``: the checks of a run get the same batch list in turn, so the
+    last one is kept (with a reference, so the list's identity cannot be reused)."""
+    global _last_batch
+    b = _last_batch
+    if b is None or b.samples is not samples or b.n != len(samples):
+        b = _last_batch = BatchText(samples)
+    return b
 
 
 REGISTRY: Registry[type[Check]] = Registry("check")

@@ -204,6 +204,8 @@ class EncodingDebris(Check):
     family = "quality"
     flag = "other"
 
+    gate_text = (_DEBRIS_HINT,)
+
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
@@ -268,6 +270,8 @@ class Pii(Check):
     severity = "warning"
     family = "quality"
     flag = "pii"
+
+    gate_text = ("@", _DIGIT_RUNS)
 
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []

@@ -189,6 +189,8 @@ class Untranslated(Check):
     family = "translation"
     flag = "untranslated"
 
+    gate_text = (tx.LATIN,)
+
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         asked: bool | None = (
@@ -391,6 +393,8 @@ class StrayCharacters(Check):
     family = "translation"
     flag = "mistranslation"
 
+    gate_text = (tx.LATIN,)  # both ends look for Latin letters
+
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
@@ -592,6 +596,8 @@ class Urls(Check):
     family = "translation"
     flag = "mistranslation"
 
+    gate_text = gate_source = ("http", "www.", "@")
+
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
@@ -631,6 +637,8 @@ class Placeholders(Check):
     family = "translation"
     flag = "code_broken"
 
+    gate_source = ("{", "%", "<", "[", "$")
+
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
@@ -663,6 +671,8 @@ class CodeBlocks(Check):
     severity = "error"
     family = "translation"
     flag = "code_broken"
+
+    gate_text = gate_source = ("```",)
 
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
@@ -735,6 +745,8 @@ class CodeIdentifiers(Check):
     family = "translation"
     flag = "code_broken"
 
+    gate_source = ("\n",)  # code in the English: a fence or two lines of code
+
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
@@ -785,6 +797,8 @@ class MarkdownStructure(Check):
     severity = "warning"
     family = "translation"
     flag = None
+
+    gate_source = ("\n",)
 
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
@@ -1126,6 +1140,8 @@ class FalseFriends(Check):
     family = "translation"
     flag = "mistranslation"
 
+    gate_text = (_FALSE_FRIEND_KO,)
+
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []
         for t in sample.turns:
@@ -1241,6 +1257,8 @@ class Negation(Check):
     severity = "error"
     family = "translation"
     flag = "mistranslation"
+
+    gate_text = ("없", "않", "못", "아니", "아닙")  # what _KO_NEGATED_END ends with
 
     def run(self, sample: SampleView) -> list[Finding]:
         out: list[Finding] = []

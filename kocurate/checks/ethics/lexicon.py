@@ -30,7 +30,7 @@ from typing import Any
 from ...hangul import SYLLABLE_BASE, SYLLABLES, is_syllable
 from ...i18n import N_
 from ...models import ETHICS_FLAGS
-from ..base import Check, Finding, SampleView, TurnView, register
+from ..base import SEP, Check, Finding, SampleView, batch_text, register
 from ..text import literal_alternation
 
 HERE = Path(__file__).resolve().parent
@@ -397,23 +397,15 @@ class EthicsLexicon(Check):
         return list(self.run_batch([sample]))
 
     def run_batch(self, samples: list[SampleView]) -> Iterator[Finding]:
-        """One scan over the whole batch (texts joined by NUL): no per-turn regex call for clean
-        text."""
+        """One scan over the whole batch (its texts joined, ``BatchText``): no per-turn regex call
+        for clean text."""
         lex = self.lex
-        where: list[tuple[SampleView, TurnView]] = []
-        texts: list[str] = []
-        starts: list[int] = []
-        pos = 0
-        for s in samples:
-            for t in s.turns:
-                if t.text:
-                    where.append((s, t))
-                    texts.append(t.text)
-                    starts.append(pos)
-                    pos += len(t.text) + 1
-        if not texts:
+        # the batch's Korean text as the gated checks have it joined (SEP between the turns)
+        big, starts = batch_text(samples).side(False)
+        if not big.strip(SEP):
             return
-        big = "\0".join(texts)
+        where = [(s, t) for s in samples for t in s.turns]
+        texts = [t.text for _, t in where]
         probe = lex.allow.sub(lambda m: "\u25a1" * len(m.group(0)), big) if lex.allow else big
         hits: dict[int, list[tuple[str, str, tuple[int, int] | None]]] = {}
 
