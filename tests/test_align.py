@@ -16,7 +16,9 @@ from kocurate.align import (
     concepts,
     cues,
     evidence,
+    number_tokens,
     pair_confidence,
+    quick_evidence,
     spelled_numbers,
 )
 
@@ -292,3 +294,26 @@ def test_import_report_speaks_the_page_language() -> None:
     warning = rep.alignment_warning()
     assert warning is not None and "the first at line 1 (key 0)." in warning
     assert "1행 (키 0)" in text(warning, "ko")
+
+
+def test_quick_evidence_with_the_english_numbers_found_beforehand(shared_data: Path) -> None:
+    """The English store finds each text's numbers as it stores the record; the evidence of a
+    turn pair is the same as when the aligner scans the English itself."""
+    pairs = json.loads(
+        (shared_data / "sharegpt_deepl_ko/ko_shargpt_deepl_cleaned.en_ko_pairs.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    rows = [(p["output"], p["input"]) for p in pairs] + [
+        ("1,000명과 3.5%", "1,000 people and 3.5%"),
+        ("２０２０년", "2020"),
+        ("없음", ""),
+        ("", "12 and 13"),
+        ("버전 1.2.3", "version 1.2.3, build 45"),
+    ]
+    with_numbers = 0
+    for ko, en in rows:
+        tokens = number_tokens(en)
+        with_numbers += bool(tokens)
+        assert quick_evidence(ko, en, " ".join(tokens)) == quick_evidence(ko, en), (ko, en)
+    assert with_numbers > 50
