@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -348,3 +350,84 @@ def ensure_schema(url: str | None = None) -> None:
 
 def has_table(engine: Engine, name: str) -> bool:
     return inspect(engine).has_table(name)
+
+
+# A bulk write (an import) leaves its pages in the WAL, and SQLite's automatic checkpoint copies
+# them into the database file inside the commit that passes 1,000 pages: 1.2 GB and 2.3 s after an
+# import of 700k samples, on the path of the person who waits for it. Such a write turns the
+# automatic checkpoint off (``no_autocheckpoint``) and leaves the copy to a thread of its own
+# (``checkpoint_behind``), as SQLite's documentation suggests for WAL databases; readers and
+# writers go on meanwhile.
+_checkpoints: dict[str, dict[str, Any]] = {}
+_checkpoints_lock = threading.Lock()
+AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+
+
+@contextmanager
+def no_autocheckpoint(conn: Connection) -> Iterator[None]:
+    """No automatic checkpoint at the commits on ``conn`` (SQLite; nothing on PostgreSQL)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection  # type: ignore[union-attr]
+    raw.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+
+
+def checkpoint_behind(engine: Engine) -> threading.Thread | None:
+    """Copy a SQLite database's WAL into its file in a thread (not a daemon: a CLI command waits
+    for it before it exits); when one is running already it goes once more afterwards, for what
+    was written meanwhile. None on PostgreSQL and for an in-memory database."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    path = str(engine.url.database)
+    if path == ":memory:" or path.startswith("file:"):
+        return None
+    with _checkpoints_lock:
+        state = _checkpoints.get(path)
+        if state is not None and state["thread"].is_alive():
+            state["again"] = True
+            return state["thread"]
+        state = {"again": False}
+        thread = threading.Thread(
+            target=_checkpoint, args=(path, state), name="kocurate-checkpoint"
+        )
+        state["thread"] = thread
+        _checkpoints[path] = state
+        thread.start()
+        return thread
+
+
+def _checkpoint(path: str, state: dict[str, Any]) -> None:
+    try:
+        con = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            while True:
+                # PASSIVE: copies what no reader still needs, waits for nobody
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                with _checkpoints_lock:
+                    if not state["again"]:
+                        return
+                    state["again"] = False
+        finally:
+            con.close()
+    except sqlite3.Error:  # the next commit's automatic checkpoint does it instead
+        pass
+    finally:
+        with _checkpoints_lock:
+            if _checkpoints.get(path) is state:
+                del _checkpoints[path]
+
+
+def wait_for_checkpoints() -> None:
+    """Until the checkpoint threads started so far are done (tests, a clean exit)."""
+    while True:
+        with _checkpoints_lock:
+            threads = [s["thread"] for s in _checkpoints.values()]
+        if not threads:
+            return
+        for t in threads:
+            t.join()

@@ -457,7 +457,9 @@ def _import(
                 spool.attach(conn)
             try:
                 t_write, c_write = time.perf_counter(), time.process_time()
-                with Session(bind=conn) as session, session.begin():
+                # the pages written go to the database file in a thread after the commit, not
+                # inside it (700k samples: 1.2 GB, 2.3 s)
+                with db.no_autocheckpoint(conn), Session(bind=conn) as session, session.begin():
                     ds = Dataset(
                         name=name,
                         kind=kind,
@@ -521,6 +523,7 @@ def _import(
             finally:
                 if spool is not None:
                     spool.detach(conn)
+        db.checkpoint_behind(engine)
     finally:
         # the cheap checks' workers may still read it: then it goes when they are done
         if spool is not None and not (early is not None and early.keep(spool)):
@@ -606,16 +609,7 @@ class _EnglishById:
             (json.dumps(keys),),
         )
         for key, n, v, category, m in rows:
-            if n < 0:  # stored as JSON (a text held the separator)
-                roles, texts = json.loads(v)
-                out[key] = _Source(key, tuple(roles), tuple(texts), category, _numbers(m, texts))
-            elif n == 0:
-                out[key] = _Source(key, (), (), category, ())
-            else:
-                parts = v.split(_SEP)
-                out[key] = _Source(
-                    key, tuple(parts[:n]), tuple(parts[n:]), category, tuple(m.split(_SEP))
-                )
+            out[key] = _unpack(key, n, v, category, m)
         return out
 
     def close(self) -> None:
@@ -706,6 +700,10 @@ class _EnglishInChild(_EnglishById):
         self.skipped: list[dict[str, Any]] = []
         self.cpu = 0.0  # the child's CPU seconds
         self.src = Path()  # the English file
+        # the two files are mostly in the same order: a lookup reads the rows after the last one
+        # it used, in file order, before it looks keys up one by one (700k samples: 4.1 → s)
+        self.after = 0  # the rowid of the last key of the last lookup
+        self.in_order = True  # until a window of rows in file order holds few of the keys
 
     @classmethod
     def start(
@@ -769,8 +767,12 @@ class _EnglishInChild(_EnglishById):
     def lookup(self, keys: list[str]) -> dict[str, _Source]:
         if not self.done and self.pipe.poll():
             self.finish()
-        out = super().lookup(keys)
+        rowids: dict[str, int] = {}
+        out = self._in_order(keys, rowids) if self.in_order else {}
         missing = [k for k in keys if k not in out]
+        if missing:
+            out.update(self._by_key(missing, rowids))
+            missing = [k for k in missing if k not in out]
         while not self.done:
             self.early = self.early or bool(out)
             if not missing:
@@ -779,9 +781,52 @@ class _EnglishInChild(_EnglishById):
             # has read the whole file
             if self.pipe.poll(0.005):
                 self.finish()
-            found = super().lookup(missing)
+            found = self._by_key(missing, rowids)
             out.update(found)
             missing = [k for k in missing if k not in found]
+        # the next lookup reads on from the row of the last of these keys
+        self.after = next((rowids[k] for k in reversed(keys) if k in rowids), self.after)
+        return out
+
+    def _by_key(self, keys: list[str], rowids: dict[str, int]) -> dict[str, _Source]:
+        """The records of ``keys`` looked up one by one (one row per key in the child's store)."""
+        out: dict[str, _Source] = {}
+        rows = self.con.execute(
+            "SELECT rowid, key, n, v, category, m FROM e WHERE key IN"
+            " (SELECT value FROM json_each(?))",
+            (json.dumps(keys),),
+        )
+        for rowid, key, n, v, category, m in rows:
+            out[key] = _unpack(key, n, v, category, m)
+            rowids[key] = rowid
+        return out
+
+    def _in_order(self, keys: list[str], rowids: dict[str, int]) -> dict[str, _Source]:
+        """The records of ``keys`` among the next rows of the store, in file order (the child
+        keeps one row per key, the last record's: what a lookup by key finds). A window of rows
+        mostly wanted is followed by another for the keys still missing (the Korean side may lack
+        some records); a first one that is mostly not means another order: by key from now on."""
+        wanted = set(keys)
+        out: dict[str, _Source] = {}
+        after, limit, first = self.after, len(keys), True
+        while limit:
+            rows = self.con.execute(
+                "SELECT rowid, key, n, v, category, m FROM e WHERE rowid > ? ORDER BY rowid"
+                " LIMIT ?",
+                (after, limit),
+            ).fetchall()
+            hits = 0
+            for rowid, key, n, v, category, m in rows:
+                if key in wanted:
+                    out[key] = _unpack(key, n, v, category, m)
+                    rowids[key] = after = rowid
+                    hits += 1
+            if len(rows) < limit:
+                break  # the end of what the child has written so far
+            if hits * 2 < len(rows):
+                self.in_order = not first
+                break
+            limit, first = len(keys) - len(out), False
         return out
 
     def close(self) -> None:
@@ -813,8 +858,16 @@ def _pack(s: NormSample) -> tuple[int, str, str | None, str]:
     return len(roles), _SEP.join(roles + texts), category, numbers
 
 
-def _numbers(m: str, texts: list[str]) -> tuple[str, ...]:
-    return tuple(m.split(_SEP)) if texts else ()
+def _unpack(key: str, n: int, v: str, category: str | None, m: str) -> _Source:
+    """An English store's row back as the record's roles, texts and numbers (``_pack``)."""
+    if n < 0:  # stored as JSON (a text held the separator)
+        roles, texts = json.loads(v)
+        numbers = tuple(m.split(_SEP)) if texts else ()
+        return _Source(key, tuple(roles), tuple(texts), category, numbers)
+    if n == 0:
+        return _Source(key, (), (), category, ())
+    parts = v.split(_SEP)
+    return _Source(key, tuple(parts[:n]), tuple(parts[n:]), category, tuple(m.split(_SEP)))
 
 
 def _pairs_by_id(

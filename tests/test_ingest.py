@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -649,6 +650,32 @@ def test_english_read_in_a_child_joins_as_when_read_first(
     for r in first[0]:
         keyed.setdefault(r[0], r)  # the first turn's row
     assert keyed["r3"][3] == "question 3 (second copy)" and keyed["r5"][1] == "unaligned"
+
+
+def test_english_rows_read_in_file_order_are_the_rows_looked_up_by_key(tmp_path: Path) -> None:
+    """The child's store is read in file order first (the files mostly share it), by key for
+    the rest: the same records either way, whatever the Korean side's order."""
+    from kocurate import ingest
+
+    n = 9_000
+    records = [_conv(i, f"q {i} of 12 and 3.5") for i in range(n)] + [_conv(8, "q 8 again")]
+    en = _write(tmp_path / "en.json", records)
+    rng = random.Random(3)
+    same = [f"r{i}" for i in range(n) if i % 7]  # the Korean side lacks a few rows
+    mixed = same[:3000] + rng.sample(same[3000:], len(same) - 3000)  # then another order
+    for order in (same, mixed, [*same[:10], "r-none", *same[10:]]):
+        store = ingest._EnglishInChild.start("sharegpt", None, en, False)
+        try:
+            store.finish()  # the whole file in: the by-key lookup is the reference
+            got: dict[str, ingest._Source] = {}
+            for i in range(0, len(order), 2000):
+                got.update(store.lookup(order[i : i + 2000]))
+            assert got == ingest._EnglishById.lookup(store, order)
+            assert got["r8"].texts == ("q 8 again", "q 8 again!")
+            assert got["r15"].numbers == ("15 12 3.5", "15 12 3.5")
+            assert store.in_order == (order is not mixed)
+        finally:
+            store.close()
 
 
 def test_a_repeated_english_id_used_early_restarts_the_import(

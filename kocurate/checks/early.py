@@ -46,7 +46,6 @@ from .translation import LengthRatio
 EARLY_ID = -1  # the dataset id the workers' context uses: the dataset does not exist yet
 START_AT = AUTO_MIN_SAMPLES  # below this many rows starting workers costs more than it saves
 RATIO_WITHIN = 50_000  # samples within which the length-ratio statistics are taken
-Row = tuple[int, str, int, str, float | None, list[tuple[int, str, str, str | None, str | None]]]
 Group = tuple[int, int, int, int]  # first and last import id, first and last turn rowid
 
 _checks: dict[tuple[Any, ...], list[Check]] = {}  # per worker process: built once per import
@@ -57,11 +56,12 @@ def _check_spool(
 ) -> tuple[list[Finding], dict[str, float]]:
     """In a worker: one committed batch of the spool file read and checked."""
     freeze_worker_heap()
-    return _check_group(names, kind, ratio, _read_spool(path, g))
+    return _check_group(names, kind, ratio, _read_spool(path, g, kind))
 
 
-def _read_spool(path: str, g: Group) -> list[Row]:
-    """One committed batch of the spool file's rows."""
+def _read_spool(path: str, g: Group, kind: str) -> list[SampleView]:
+    """One committed batch of the spool file's rows, as the checks see them (sample ids are the
+    import's own 1..n)."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         samples = con.execute(
@@ -77,18 +77,19 @@ def _read_spool(path: str, g: Group) -> list[Row]:
         ).fetchall()
     finally:
         con.close()
-    by_id: dict[int, list[tuple[int, str, str, str | None, str | None]]] = {
-        r[0]: [] for r in samples
+    views = {
+        sid: SampleView(sid, EARLY_ID, [], 1, key, pos, st, conf, kind)
+        for sid, key, pos, st, conf in samples
     }
     for sid, idx, role, text, src, sk in turns:
-        by_id[sid].append((idx, role, text, src, sk))
-    return [(sid, key, pos, st, conf, by_id[sid]) for sid, key, pos, st, conf in samples]
+        views[sid].turns.append(TurnView(idx, role, text or "", src, sk))
+    return list(views.values())
 
 
 def _check_group(
-    names: tuple[str, ...], kind: str, ratio: tuple[float, float] | None, rows: list[Row]
+    names: tuple[str, ...], kind: str, ratio: tuple[float, float] | None, views: list[SampleView]
 ) -> tuple[list[Finding], dict[str, float]]:
-    """One batch of rows checked (sample ids are the import's own 1..n)."""
+    """One batch of samples checked."""
     key = (names, kind, ratio)
     checks = _checks.get(key)
     if checks is None:
@@ -99,20 +100,6 @@ def _check_group(
             c.prepare(ctx)
         _checks.clear()
         _checks[key] = checks
-    views = [
-        SampleView(
-            sid,
-            EARLY_ID,
-            [TurnView(i, role, text or "", src, sk) for i, role, text, src, sk in turns],
-            1,
-            skey,
-            pos,
-            status,
-            conf,
-            kind,
-        )
-        for sid, skey, pos, status, conf, turns in rows
-    ]
     found: list[Finding] = []
     cpu: dict[str, float] = {}
     for c in checks:
@@ -312,8 +299,8 @@ class EarlyChecks:
                     results[i] = fut.result()
                     i += 1
                 elif items[j][1].cancel():  # not started by a worker: checked here
-                    rows = _read_spool(self.path, items[j][0])
-                    results[j] = _check_group(self.names, self.kind, self.ratio, rows)
+                    views = _read_spool(self.path, items[j][0], self.kind)
+                    results[j] = _check_group(self.names, self.kind, self.ratio, views)
                     self.stolen += 1
                     j -= 1
                 elif items[j][1].done():
@@ -340,13 +327,11 @@ class EarlyChecks:
         first = 1
         for found in self.done:
             n = min(BATCH, self.n - first + 1)
-            views = [SampleView(offset + i, dataset_id, []) for i in range(first, first + n)]
+            ids = range(offset + first, offset + first + n)
             for f in found:
                 f.sample_id = offset + f.sample_id  # type: ignore[operator]
             with Session(engine) as s, s.begin():
-                nf, nfl = _store(
-                    s, dataset_id, views, found, list(self.names), self.cats, fresh=True
-                )
+                nf, nfl = _store(s, dataset_id, ids, found, list(self.names), self.cats, fresh=True)
             summary.findings += nf
             summary.flags += nfl
             for f in found:

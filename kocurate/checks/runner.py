@@ -16,7 +16,7 @@ import sys
 import time
 import types
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,7 +239,7 @@ def _run_range(
             )
         t = time.perf_counter()
         with Session(engine) as s, s.begin():
-            nf, nfl = _store(s, dataset_id, views, found, names, cats)
+            nf, nfl = _store(s, dataset_id, [v.id for v in views], found, names, cats)
             if set_checked:
                 s.connection().execute(
                     update(Sample)
@@ -369,22 +369,23 @@ def _run_parallel(
 def _store(
     s: Session,
     dataset_id: int,
-    views: list[SampleView],
+    ids: Sequence[int],
     found: list[Finding],
     names: list[str],
     cats: set[str],
     *,
     fresh: bool = False,
 ) -> tuple[int, int]:
-    """Replace the open findings and active pre-flags of ``names`` on these samples by ``found``.
-    ``fresh``: samples imported moments ago, which no check has seen yet (nothing to replace: the
-    look-ups and deletes are skipped, a third of storing an import's findings)."""
-    ids = [v.id for v in views]
-    lo, hi = ids[0], ids[-1]
+    """Replace the open findings and active pre-flags of ``names`` on the samples ``ids`` (in
+    order) by ``found``. ``fresh``: samples imported moments ago, which no check has seen yet
+    (nothing to replace: the look-ups and deletes are skipped, a third of storing an import's
+    findings)."""
     conn = s.connection()
-    idset = set(ids)
     kept: set[tuple[int, str, int | None]] = set()
     if not fresh:
+        ids = list(ids)
+        lo, hi = ids[0], ids[-1]
+        idset = set(ids)
         # findings a person already confirmed or cleared stay, and are not raised again
         kept = {
             (sid, chk, ti)
