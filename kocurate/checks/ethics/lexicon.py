@@ -100,6 +100,7 @@ _SPACED = re.compile(
     + SYLLABLES
     + r"])"
 )
+_NOT_SYLLABLE = re.compile(r"[^" + SYLLABLES + r"]")
 _INNER_NOISE = re.compile(
     r"(?<=[" + SYLLABLES + r"])[0-9*._~!@#$%^&+|/\\-]{1,2}(?=[" + SYLLABLES + r"])"
 )
@@ -189,7 +190,7 @@ def normalized_forms(text: str) -> list[str]:
     if not _SUSPECT.search(base):
         return forms  # nothing that looks disguised: the text as written is all there is
     t = _JAMO_RUN.sub(lambda m: compose_jamo(m.group(0)), base)
-    t = _SPACED.sub(lambda m: re.sub(r"[^" + SYLLABLES + r"]", "", m.group(0)), t)
+    t = _SPACED.sub(lambda m: _NOT_SYLLABLE.sub("", m.group(0)), t)
     t = _INNER_NOISE.sub("", t)
     if t != base:
         forms.append(t)
@@ -429,10 +430,16 @@ class EthicsLexicon(Check):
             for i in sorted(turns):
                 for m in pat.finditer(probe, starts[i], starts[i] + len(texts[i])):
                     record(m, cat)
-        # only these turns get the de-obfuscated forms, each once however many suspect spots it has
-        suspect = {bisect_right(starts, m.start()) - 1 for m in _SUSPECT.finditer(big)}
-        for i in sorted(suspect):
+        # only these turns get the de-obfuscated forms, each once however many suspect spots it
+        # has: after one, the scan goes on at the next turn (real Korean has one in most sentences:
+        # "할 수", "이 책")
+        search, last, pos = _SUSPECT.search, len(starts) - 1, 0
+        while (m := search(big, pos)) is not None:
+            i = bisect_right(starts, m.start()) - 1
             hits.setdefault(i, []).extend(lex.find(texts[i], disguised_only=True))
+            if i == last:
+                break
+            pos = starts[i + 1]
         done: set[tuple[int, str]] = set()
         for i in sorted(hits):
             s, t = where[i]
