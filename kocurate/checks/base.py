@@ -178,7 +178,7 @@ class BatchText:
             if source:
                 texts = [t.source_text or "" for s in self.samples for t in s.turns]
             else:
-                texts = [t.text for s in self.samples for t in s.turns]
+                texts = [t.text or "" for s in self.samples for t in s.turns]
             # C loops only: this runs once per batch and side for all the checks
             starts = list(accumulate(map(add, map(len, texts), repeat(1)), initial=0))
             got = self._sides[source] = (SEP.join(texts), starts[:-1])
