@@ -403,7 +403,11 @@ def checkpoint_behind(engine: Engine) -> threading.Thread | None:
 
 def _checkpoint(path: str, state: dict[str, Any]) -> None:
     try:
-        con = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        # mode=rw: a database removed meanwhile is not made again, empty
+        uri = f"{Path(path).absolute().as_uri()}?mode=rw"
+        con = sqlite3.connect(
+            uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
         try:
             while True:
                 # PASSIVE: copies what no reader still needs, waits for nobody
