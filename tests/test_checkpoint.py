@@ -9,7 +9,7 @@ import sqlite3
 import struct
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from kocurate import db
 from kocurate.ingest import import_files
@@ -25,6 +25,18 @@ def _rows(n: int) -> list[dict]:
     ]
 
 
+def _fresh(tmp_path: Path, template: Path) -> tuple[Path, Engine]:
+    path = tmp_path / "k.db"
+    shutil.copy(template, path)
+    return path, db.make_engine(f"sqlite:///{path}")
+
+
+def _koalpaca_file(tmp_path: Path, n: int) -> Path:
+    src = tmp_path / "a.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in _rows(n)), encoding="utf-8")
+    return src
+
+
 def _frames(path: Path) -> tuple[int, int]:
     """(frames in the WAL, frames of it copied into the database file), read from the wal-index
     (the ``-shm`` file: ``mxFrame`` of its header, ``nBackfill`` after the header's two copies)
@@ -36,9 +48,7 @@ def _frames(path: Path) -> tuple[int, int]:
 def test_the_import_commit_leaves_the_copy_to_a_thread(
     tmp_path: Path, sqlite_template: Path, monkeypatch
 ) -> None:
-    path = tmp_path / "k.db"
-    shutil.copy(sqlite_template, path)
-    engine = db.make_engine(f"sqlite:///{path}")
+    path, engine = _fresh(tmp_path, sqlite_template)
     started: list[object] = []
     real = db.checkpoint_behind
 
@@ -47,10 +57,7 @@ def test_the_import_commit_leaves_the_copy_to_a_thread(
         return real(e)
 
     monkeypatch.setattr(db, "checkpoint_behind", spy)
-    src = tmp_path / "a.jsonl"
-    src.write_text(
-        "\n".join(json.dumps(r, ensure_ascii=False) for r in _rows(3000)), encoding="utf-8"
-    )
+    src = _koalpaca_file(tmp_path, 3000)
     try:
         rep = import_files(engine, "koalpaca_v11", src)
         assert rep.samples == 3000
@@ -68,14 +75,9 @@ def test_without_the_thread_the_frames_stay_in_the_wal(
     tmp_path: Path, sqlite_template: Path, monkeypatch
 ) -> None:
     """The other side of the test above: the import's commit itself copies nothing."""
-    path = tmp_path / "k.db"
-    shutil.copy(sqlite_template, path)
-    engine = db.make_engine(f"sqlite:///{path}")
+    path, engine = _fresh(tmp_path, sqlite_template)
     monkeypatch.setattr(db, "checkpoint_behind", lambda e: None)
-    src = tmp_path / "a.jsonl"
-    src.write_text(
-        "\n".join(json.dumps(r, ensure_ascii=False) for r in _rows(3000)), encoding="utf-8"
-    )
+    src = _koalpaca_file(tmp_path, 3000)
     try:
         import_files(engine, "koalpaca_v11", src)
         log, done = _frames(path)

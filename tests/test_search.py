@@ -232,38 +232,49 @@ def test_index_keeps_no_copy_of_the_text(engine: Engine) -> None:
         assert t in names and f"{t}_content" not in names and f"{t}_docsize" not in names
 
 
-def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
-    """A database from before 0012 (the index with its own copy, one dataset indexed, one not) comes
-    out with every turn in the new index."""
+def _upgraded_from(
+    tmp_path: Path,
+    revision: str,
+    samples: list[tuple[int, int]],
+    turns: list[tuple],
+    *old_sql: str,
+) -> Engine:
+    """A database at ``revision`` holding these rows (and what ``old_sql`` did there), upgraded to
+    the head revision."""
     from kocurate import db
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    db.upgrade(url, "0011")
+    db.upgrade(url, revision)
     engine = db.make_engine(url)
     try:
         with engine.begin() as c:
-            insert_raw(
-                c,
-                [(1, 1), (2, 1), (3, 2)],
-                [
-                    (1, 1, 0, "output", "고양이가 잔다", "", "The cat sleeps"),
-                    (2, 2, 0, "output", "강아지가 뛴다", "", None),
-                    (3, 3, 0, "output", "고양이 세 마리", "", None),
-                ],
-            )
-            # the old way: dataset 1 indexed after its import, dataset 2 not yet
-            c.exec_driver_sql(
-                "INSERT INTO turns_fts(rowid, text, source_text) SELECT id, text, "
-                "coalesce(source_text, '') FROM turns WHERE sample_id IN (1, 2)"
-            )
-            c.exec_driver_sql(
-                "INSERT INTO settings (key, value, updated_at) VALUES ('search.fts', "
-                "'{\"datasets\": [1]}', '2026-01-01 00:00:00')"
-            )
+            insert_raw(c, samples, turns)
+            for sql in old_sql:
+                c.exec_driver_sql(sql)
     finally:
         engine.dispose()
     db.upgrade(url)
-    engine = db.make_engine(url)
+    return db.make_engine(url)
+
+
+def test_migration_0012_indexes_an_existing_database(tmp_path: Path) -> None:
+    """A database from before 0012 (the index with its own copy, one dataset indexed, one not) comes
+    out with every turn in the new index."""
+    engine = _upgraded_from(
+        tmp_path,
+        "0011",
+        [(1, 1), (2, 1), (3, 2)],
+        [
+            (1, 1, 0, "output", "고양이가 잔다", "", "The cat sleeps"),
+            (2, 2, 0, "output", "강아지가 뛴다", "", None),
+            (3, 3, 0, "output", "고양이 세 마리", "", None),
+        ],
+        # the old way: dataset 1 indexed after its import, dataset 2 not yet
+        "INSERT INTO turns_fts(rowid, text, source_text) SELECT id, text, "
+        "coalesce(source_text, '') FROM turns WHERE sample_id IN (1, 2)",
+        "INSERT INTO settings (key, value, updated_at) VALUES ('search.fts', "
+        "'{\"datasets\": [1]}', '2026-01-01 00:00:00')",
+    )
     try:
         _fts_ok(engine)
         a = Actor(1, "ann", "annotator")
@@ -356,25 +367,15 @@ def test_english_is_searched_by_word_beginnings(engine: Engine, actors: dict[str
 def test_migration_0021_splits_the_index(tmp_path: Path) -> None:
     """A database at 0020 (one trigram index over both columns) comes out with the Korean text in
     the trigram index and the English source in the word index, every turn in both."""
-    from kocurate import db
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    db.upgrade(url, "0020")
-    engine = db.make_engine(url)
-    try:
-        with engine.begin() as c:
-            insert_raw(
-                c,
-                [(1, 1), (2, 1)],
-                [
-                    (1, 1, 0, "output", "고양이가 잔다", "", "The cat sleeps"),
-                    (2, 2, 0, "output", "강아지가 뛴다", "", None),
-                ],
-            )
-    finally:
-        engine.dispose()
-    db.upgrade(url)
-    engine = db.make_engine(url)
+    engine = _upgraded_from(
+        tmp_path,
+        "0020",
+        [(1, 1), (2, 1)],
+        [
+            (1, 1, 0, "output", "고양이가 잔다", "", "The cat sleeps"),
+            (2, 2, 0, "output", "강아지가 뛴다", "", None),
+        ],
+    )
     try:
         _fts_ok(engine)
         with engine.connect() as c:  # merged: the first Saves after the upgrade have none to do
